@@ -1,0 +1,980 @@
+/* The HTTP server over real loopback sockets. The loop runs in the test
+ * thread; each scenario's client runs in a second thread with blocking
+ * sockets, records the first failed check as text, and wakes the loop when
+ * it is done. The main thread asserts after joining it. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "http_server.h"
+#include "http_static.h"
+
+enum {
+  CLIENT_IO_TIMEOUT_MS = 5000,
+  CLIENT_BUFFER_BYTES = 1 << 17,
+  FLOOD_CHUNK_BYTES = 16 * 1024,
+  BIG_BODY_BYTES = 4 * 1024 * 1024,
+};
+
+/* Limits that stay out of the way; tests shorten the ones they exercise. */
+static const http_limits roomy_limits = {
+    .max_header_bytes = 1024,
+    .max_body_bytes = 1024,
+    .header_timeout_ms = 10000,
+    .idle_timeout_ms = 10000,
+    .max_stream_buffer_bytes = 64 * 1024,
+    .max_connections = 16,
+};
+
+typedef struct test_ctx test_ctx;
+struct test_ctx {
+  uv_loop_t loop;
+  http_server *server;
+  int port;
+  uv_async_t done;
+  uv_timer_t late_timer;
+  uv_timer_t stream_timer;
+  http_conn *late_conn;
+  http_conn *stream_conn;
+  const char *stream_chunk;
+  size_t stream_chunk_len;
+  char root[512]; /* static files: <base>/www */
+  char base[256];
+  void (*scenario)(test_ctx *t);
+  char failure[512];
+  bool server_closed;
+  atomic_int on_close_count;
+  atomic_int late_answered;
+  atomic_int stream_dropped;
+  atomic_int hangs_started;
+};
+
+static char flood_chunk[FLOOD_CHUNK_BYTES];
+static char big_body[BIG_BODY_BYTES];
+
+/* --- the server side (loop thread) ------------------------------------- */
+
+static void on_late(uv_timer_t *timer) {
+  test_ctx *t = timer->data;
+  http_conn *c = t->late_conn;
+  t->late_conn = NULL;
+  if (!c) return;
+  http_respond(c, 200, "text/plain", NULL, "later", 5);
+  atomic_fetch_add(&t->late_answered, 1);
+}
+
+static void on_counted_close(void *ud, http_conn *c) {
+  (void)c;
+  test_ctx *t = ud;
+  atomic_fetch_add(&t->on_close_count, 1);
+}
+
+static void on_stream_close(void *ud, http_conn *c) {
+  test_ctx *t = ud;
+  if (t->stream_conn == c) t->stream_conn = NULL;
+  uv_timer_stop(&t->stream_timer);
+  on_counted_close(ud, c);
+}
+
+static void on_stream_tick(uv_timer_t *timer) {
+  test_ctx *t = timer->data;
+  if (!t->stream_conn) return;
+  if (http_stream_write(t->stream_conn, t->stream_chunk, t->stream_chunk_len) != 0) {
+    /* The server closes the connection; on_close still follows. */
+    t->stream_conn = NULL;
+    uv_timer_stop(&t->stream_timer);
+    atomic_store(&t->stream_dropped, 1);
+  }
+}
+
+static void stream_start(test_ctx *t, http_conn *c, const char *chunk, size_t len,
+                         uint64_t every_ms) {
+  http_conn_on_close(c, on_stream_close, t);
+  if (http_stream_begin(c, 200, "text/event-stream", NULL) != 0) return;
+  t->stream_conn = c;
+  t->stream_chunk = chunk;
+  t->stream_chunk_len = len;
+  uv_timer_start(&t->stream_timer, on_stream_tick, every_ms, every_ms);
+}
+
+static void test_handler(void *ud, http_conn *c, const http_request *req) {
+  test_ctx *t = ud;
+  const char *p = req->path ? req->path : "";
+  if (strcmp(p, "/hello") == 0) {
+    http_respond(c, 200, "text/plain", NULL, "hello", 5);
+  } else if (strcmp(p, "/echo") == 0) {
+    http_respond(c, 200, "application/octet-stream", NULL, req->body, req->body_len);
+  } else if (strcmp(p, "/big") == 0) {
+    http_respond(c, 200, "application/octet-stream", NULL, big_body, sizeof(big_body));
+  } else if (strcmp(p, "/cache") == 0) {
+    http_respond(c, 200, "text/plain", "Cache-Control: max-age=5\r\n", "c", 1);
+  } else if (strcmp(p, "/json") == 0) {
+    http_respond_json(c, 201, json_pack("{s:i}", "n", 7));
+  } else if (strcmp(p, "/later") == 0 || strcmp(p, "/later-watched") == 0) {
+    if (strcmp(p, "/later-watched") == 0) http_conn_on_close(c, on_counted_close, t);
+    t->late_conn = c;
+    uv_timer_start(&t->late_timer, on_late, 50, 0);
+  } else if (strcmp(p, "/hang") == 0) {
+    http_conn_on_close(c, on_counted_close, t);
+    atomic_fetch_add(&t->hangs_started, 1);
+  } else if (strcmp(p, "/hang-noclose") == 0) {
+    /* Answers after the client is gone, without an on_close callback. */
+    t->late_conn = c;
+    uv_timer_start(&t->late_timer, on_late, 400, 0);
+  } else if (strcmp(p, "/flood") == 0) {
+    stream_start(t, c, flood_chunk, sizeof(flood_chunk), 1);
+  } else if (strcmp(p, "/tick") == 0) {
+    stream_start(t, c, "data: tick\n\n", 12, 50);
+  } else if (strcmp(p, "/events") == 0) {
+    if (http_stream_begin(c, 200, "text/event-stream", NULL) == 0) {
+      http_stream_write(c, "data: one\n\n", 11);
+      http_stream_end(c);
+    }
+  } else {
+    http_static_serve(c, req, t->root);
+  }
+}
+
+static void on_server_closed(void *ud) {
+  test_ctx *t = ud;
+  t->server_closed = true;
+}
+
+static void on_scenario_done(uv_async_t *a) {
+  test_ctx *t = a->data;
+  http_server_close(t->server, on_server_closed, t);
+  if (t->late_conn) on_late(&t->late_timer);
+  uv_close((uv_handle_t *)&t->late_timer, NULL);
+  uv_close((uv_handle_t *)&t->stream_timer, NULL);
+  uv_close((uv_handle_t *)&t->done, NULL);
+}
+
+static void *client_main(void *arg) {
+  test_ctx *t = arg;
+  t->scenario(t);
+  uv_async_send(&t->done);
+  return NULL;
+}
+
+static void run_scenario(test_ctx *t, const http_limits *limits, void (*scenario)(test_ctx *)) {
+  assert_int_equal(uv_loop_init(&t->loop), 0);
+  assert_int_equal(http_server_new(&t->server, &t->loop, limits, test_handler, t), 0);
+  assert_int_equal(http_server_listen(t->server, "127.0.0.1", 0), 0);
+  t->port = http_server_port(t->server);
+  assert_true(t->port > 0);
+  uv_async_init(&t->loop, &t->done, on_scenario_done);
+  uv_timer_init(&t->loop, &t->late_timer);
+  uv_timer_init(&t->loop, &t->stream_timer);
+  t->done.data = t->late_timer.data = t->stream_timer.data = t;
+  t->scenario = scenario;
+  pthread_t thread;
+  assert_int_equal(pthread_create(&thread, NULL, client_main, t), 0);
+  uv_run(&t->loop, UV_RUN_DEFAULT);
+  pthread_join(thread, NULL);
+  assert_true(t->server_closed);
+  assert_int_equal(uv_loop_close(&t->loop), 0);
+  if (t->failure[0]) fail_msg("%s", t->failure);
+}
+
+/* --- the client side (client thread) ----------------------------------- */
+
+#define CHECK(t, cond)                                                                   \
+  do {                                                                                   \
+    if (!(cond)) {                                                                       \
+      if (!(t)->failure[0])                                                              \
+        snprintf((t)->failure, sizeof((t)->failure), "line %d: %s", __LINE__, #cond);    \
+      return;                                                                            \
+    }                                                                                    \
+  } while (0)
+
+typedef struct client {
+  int fd;
+  size_t len;
+  char in[CLIENT_BUFFER_BYTES];
+} client;
+
+typedef struct response {
+  int status;
+  char head[4096];
+  size_t body_len;
+  char body[CLIENT_BUFFER_BYTES];
+} response;
+
+static uint64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(unsigned ms) {
+  struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
+  nanosleep(&ts, NULL);
+}
+
+/* rcvbuf > 0 shrinks the receive buffer, for a client that reads nothing. */
+static bool client_open(client *cl, int port, int rcvbuf) {
+  cl->len = 0;
+  cl->fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (cl->fd < 0) return false;
+  struct timeval tv = {.tv_sec = CLIENT_IO_TIMEOUT_MS / 1000};
+  setsockopt(cl->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  setsockopt(cl->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  if (rcvbuf > 0) setsockopt(cl->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return connect(cl->fd, (struct sockaddr *)&addr, sizeof(addr)) == 0;
+}
+
+static void client_close(client *cl) {
+  if (cl->fd >= 0) close(cl->fd);
+  cl->fd = -1;
+}
+
+static bool client_send(client *cl, const char *data, size_t len) {
+  while (len > 0) {
+    ssize_t n = send(cl->fd, data, len, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    data += n;
+    len -= (size_t)n;
+  }
+  return true;
+}
+
+static bool client_send_str(client *cl, const char *s) { return client_send(cl, s, strlen(s)); }
+
+static ssize_t client_read_more(client *cl) {
+  if (cl->len == sizeof(cl->in)) return -1;
+  ssize_t n = recv(cl->fd, cl->in + cl->len, sizeof(cl->in) - cl->len, 0);
+  if (n > 0) cl->len += (size_t)n;
+  return n;
+}
+
+static bool head_value(const char *head, const char *name, char *out, size_t out_len) {
+  size_t n = strlen(name);
+  for (const char *line = strstr(head, "\r\n"); line; line = strstr(line, "\r\n")) {
+    line += 2;
+    if (strncasecmp(line, name, n) == 0 && line[n] == ':') {
+      const char *v = line + n + 1;
+      while (*v == ' ') v++;
+      size_t len = strcspn(v, "\r");
+      if (len >= out_len) len = out_len - 1;
+      memcpy(out, v, len);
+      out[len] = '\0';
+      return true;
+    }
+  }
+  return false;
+}
+
+static bool resp_has(const response *r, const char *name) {
+  char v[512];
+  return head_value(r->head, name, v, sizeof(v));
+}
+
+static bool resp_is(const response *r, const char *name, const char *value) {
+  char v[512];
+  return head_value(r->head, name, v, sizeof(v)) && strcmp(v, value) == 0;
+}
+
+static bool resp_secure(const response *r) {
+  return resp_is(r, "Content-Security-Policy",
+                 "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+                 "form-action 'self'") &&
+         resp_is(r, "X-Content-Type-Options", "nosniff") &&
+         resp_is(r, "Referrer-Policy", "no-referrer") && resp_is(r, "X-Frame-Options", "DENY");
+}
+
+/* Reads one response; a body is read by Content-Length unless no_body
+ * (answers to HEAD) or, without the header, until the server closes. */
+static bool client_read_response(client *cl, response *r, bool no_body) {
+  memset(r, 0, offsetof(response, body));
+  char *end;
+  while (!(end = memmem(cl->in, cl->len, "\r\n\r\n", 4)))
+    if (client_read_more(cl) <= 0) return false;
+  size_t head_len = (size_t)(end - cl->in) + 4;
+  if (head_len >= sizeof(r->head)) return false;
+  memcpy(r->head, cl->in, head_len);
+  if (sscanf(r->head, "HTTP/1.1 %d ", &r->status) != 1) return false;
+  char v[64];
+  bool has_length = head_value(r->head, "Content-Length", v, sizeof(v));
+  size_t want = has_length && !no_body ? strtoul(v, NULL, 10) : 0;
+  if (!has_length && !no_body) {
+    while (client_read_more(cl) > 0) {
+    }
+    want = cl->len - head_len;
+  }
+  while (cl->len - head_len < want)
+    if (client_read_more(cl) <= 0) return false;
+  if (want >= sizeof(r->body)) return false;
+  memcpy(r->body, cl->in + head_len, want);
+  r->body[want] = '\0';
+  r->body_len = want;
+  memmove(cl->in, cl->in + head_len + want, cl->len - head_len - want);
+  cl->len -= head_len + want;
+  return true;
+}
+
+static bool client_get(client *cl, const char *request, response *r) {
+  return client_send_str(cl, request) && client_read_response(cl, r, false);
+}
+
+/* Milliseconds until the server closes (EOF or reset), discarding what
+ * arrives meanwhile; -1 if it stays open for timeout_ms. */
+static int client_wait_closed(client *cl, int timeout_ms) {
+  uint64_t start = now_ms();
+  for (;;) {
+    int left = timeout_ms - (int)(now_ms() - start);
+    if (left <= 0) return -1;
+    struct pollfd pfd = {.fd = cl->fd, .events = POLLIN};
+    if (poll(&pfd, 1, left) <= 0) continue;
+    char scratch[4096];
+    ssize_t n = recv(cl->fd, scratch, sizeof(scratch), 0);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return (int)(now_ms() - start);
+  }
+}
+
+static bool wait_for(atomic_int *flag, int want, int timeout_ms) {
+  uint64_t start = now_ms();
+  while (atomic_load(flag) < want) {
+    if (now_ms() - start > (uint64_t)timeout_ms) return false;
+    sleep_ms(10);
+  }
+  return true;
+}
+
+/* --- scenarios --------------------------------------------------------- */
+
+static void sc_keep_alive(test_ctx *t) {
+  static client cl;
+  static response r;
+  CHECK(t, client_open(&cl, t->port, 0));
+  CHECK(t, client_get(&cl, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", &r));
+  CHECK(t, r.status == 200 && r.body_len == 5 && memcmp(r.body, "hello", 5) == 0);
+  CHECK(t, resp_is(&r, "Content-Length", "5") && !resp_has(&r, "Connection"));
+  CHECK(t, resp_is(&r, "Cache-Control", "no-store"));
+  CHECK(t, client_get(&cl, "POST /echo HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", &r));
+  CHECK(t, r.status == 200 && r.body_len == 3 && memcmp(r.body, "abc", 3) == 0);
+  CHECK(t, client_get(&cl, "GET /json HTTP/1.1\r\n\r\n", &r));
+  CHECK(t, r.status == 201 && resp_is(&r, "Content-Type", "application/json"));
+  CHECK(t, strcmp(r.body, "{\"n\":7}") == 0);
+  /* Connection: close is honoured. */
+  CHECK(t, client_get(&cl, "GET /hello HTTP/1.1\r\nConnection: close\r\n\r\n", &r));
+  CHECK(t, r.status == 200 && resp_is(&r, "Connection", "close"));
+  CHECK(t, client_wait_closed(&cl, CLIENT_IO_TIMEOUT_MS) >= 0);
+  client_close(&cl);
+  /* HTTP/1.0 closes unless it asks for keep-alive. */
+  CHECK(t, client_open(&cl, t->port, 0));
+  CHECK(t, client_get(&cl, "GET /hello HTTP/1.0\r\n\r\n", &r));
+  CHECK(t, r.status == 200 && resp_is(&r, "Connection", "close"));
+  CHECK(t, client_wait_closed(&cl, CLIENT_IO_TIMEOUT_MS) >= 0);
+  client_close(&cl);
+  CHECK(t, client_open(&cl, t->port, 0));
+  CHECK(t, client_get(&cl, "GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", &r));
+  CHECK(t, client_get(&cl, "GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", &r));
+  CHECK(t, r.status == 200);
+  client_close(&cl);
+}
+
+static void test_keep_alive(void **state) {
+  (void)state;
+  static test_ctx t;
+  memset(&t, 0, sizeof(t));
+  run_scenario(&t, &roomy_limits, sc_keep_alive);
+}
+
+/* The slow first answer still comes first; the second request waits. */
+static void sc_pipelining(test_ctx *t) {
+  static client cl;
+  static response r;
+  CHECK(t, client_open(&cl, t->port, 0));
+  CHECK(t, client_send_str(&cl, "GET /later HTTP/1.1\r\n\r\nGET /hello HTTP/1.1\r\n\r\n"));
+  CHECK(t, client_read_response(&cl, &r, false));
+  CHECK(t, r.status == 200 && strcmp(r.body, "later") == 0);
+  CHECK(t, client_read_response(&cl, &r, false));
+  CHECK(t, r.status == 200 && strcmp(r.body, "hello") == 0);
+  client_close(&cl);
+}
+
+static void test_pipelining(void **state) {
+  (void)state;
+  static test_ctx t;
+  memset(&t, 0, sizeof(t));
+  run_scenario(&t, &roomy_limits, sc_pipelining);
+}
+
+/* Each refused request gets its status, the security headers and a close. */
+static void expect_refusal(test_ctx *t, const char *request, size_t len, int status) {
+  static client cl;
+  static response r;
+  CHECK(t, client_open(&cl, t->port, 0));
+  CHECK(t, client_send(&cl, request, len));
+  CHECK(t, client_read_response(&cl, &r, false));
+  if (r.status != status)
+    snprintf(t->failure, sizeof(t->failure), "wanted %d, got %d", status, r.status);
+  CHECK(t, r.status == status);
+  CHECK(t, resp_secure(&r) && resp_is(&r, "Connection", "close"));
+  CHECK(t, resp_is(&r, "Content-Type", "application/json") && strstr(r.body, "\"error\""));
+  CHECK(t, client_wait_closed(&cl, CLIENT_IO_TIMEOUT_MS) >= 0);
+  client_close(&cl);
+}
+
+static void sc_refusals(test_ctx *t) {
+  static char big[4096];
+  int n = snprintf(big, sizeof(big), "GET /hello HTTP/1.1\r\nX-Big: %02000d\r\n\r\n", 0);
+  expect_refusal(t, big, (size_t)n, 431);
+  expect_refusal(t, "POST /echo HTTP/1.1\r\nContent-Length: 100000\r\n\r\n", 47, 413);
+  /* The client keeps sending the refused body; the answer still arrives. */
+  n = snprintf(big, sizeof(big), "POST /echo HTTP/1.1\r\nContent-Length: 3000\r\n\r\n%03000d", 0);
+  expect_refusal(t, big, (size_t)n, 413);
+  n = snprintf(big, sizeof(big),
+               "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+               "300\r\n%0768d\r\n300\r\n%0768d\r\n0\r\n\r\n",
+               0, 0);
+  expect_refusal(t, big, (size_t)n, 413);
+  const char *bare_lf = "GET /hello HTTP/1.1\nHost: x\n\n";
+  expect_refusal(t, bare_lf, strlen(bare_lf), 400);
+  const char *expect = "POST /echo HTTP/1.1\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n";
+  expect_refusal(t, expect, strlen(expect), 417);
+}
+
+/* The client is still sending a body (more than every socket buffer holds)
+ * when the 413 goes out: the server must drain it rather than close with
+ * unread bytes, which resets the connection and fails the client's send. */
+static void sc_refused_while_sending(test_ctx *t) {
+  static client cl;
+  static response r;
+  static char chunk[64 * 1024];
+  enum { BODY_CHUNKS = 512 };
+  memset(chunk, 'h', sizeof(chunk));
+  CHECK(t, client_open(&cl, t->port, 0));
+  char head[128];
+  snprintf(head, sizeof(head), "POST /echo HTTP/1.1\r\nContent-Length: %zu\r\n\r\n",
+           sizeof(chunk) * BODY_CHUNKS);
+  CHECK(t, client_send_str(&cl, head));
+  for (int i = 0; i < BODY_CHUNKS; i++) CHECK(t, client_send(&cl, chunk, sizeof(chunk)));
+  shutdown(cl.fd, SHUT_WR);
+  CHECK(t, client_read_response(&cl, &r, false));
+  CHECK(t, r.status == 413 && resp_is(&r, "Connection", "close"));
+  CHECK(t, client_wait_closed(&cl, CLIENT_IO_TIMEOUT_MS) >= 0);
+  client_close(&cl);
+}
+
+static void test_refused_while_sending(void **state) {
+  (void)state;
+  static test_ctx t;
+  memset(&t, 0, sizeof(t));
+  run_scenario(&t, &roomy_limits, sc_refused_while_sending);
+}
+
+static void test_limits_and_bad_requests(void **state) {
+  (void)state;
+  static test_ctx t;
+  memset(&t, 0, sizeof(t));
+  run_scenario(&t, &roomy_limits, sc_refusals);
+}
+
+static void sc_body_at_limit(test_ctx *t) {
+  static client cl;
+  static response r;
+  static char req[2048];
+  int n = snprintf(req, sizeof(req), "POST /echo HTTP/1.1\r\nContent-Length: 1024\r\n\r\n%01024d", 7);
+  CHECK(t, client_open(&cl, t->port, 0));
+  CHECK(t, client_send(&cl, req, (size_t)n));
+  CHECK(t, client_read_response(&cl, &r, false));
+  CHECK(t, r.status == 200 && r.body_len == 1024 && r.body[1023] == '7');
+  client_close(&cl);
+}
+
+static void test_body_at_limit(void **state) {
+  (void)state;
+  static test_ctx t;
+  memset(&t, 0, sizeof(t));
+  run_scenario(&t, &roomy_limits, sc_body_at_limit);
+}
+
+/* One byte every 100 ms never completes the head: the connection must be
+ * closed about header_timeout_ms after it opened, not reprieved by each
+ * byte. */
+static void sc_slow_header(test_ctx *t) {
+  static client cl;
+  const char *req = "GET /hello HTTP/1.1\r\nHost: a-very-slow-client\r\n\r\n";
+  uint64_t start = now_ms();
+  CHECK(t, client_open(&cl, t->port, 0));
+  bool closed = false;
+  for (size_t i = 0; req[i] && !closed && now_ms() - start < 3000; i++)
+    closed = send(cl.fd, req + i, 1, MSG_NOSIGNAL) != 1 || client_wait_closed(&cl, 100) >= 0;
+  uint64_t elapsed = now_ms() - start;
+  CHECK(t, closed);
+  CHECK(t, elapsed >= 250 && elapsed < 3000);
+  client_close(&cl);
+}
+
+static void sc_idle_timeout(test_ctx *t) {
+  static client cl;
+  static response r;
+  CHECK(t, client_open(&cl, t->port, 0));
+  CHECK(t, client_get(&cl, "GET /hello HTTP/1.1\r\n\r\n", &r));
+  CHECK(t, r.status == 200);
+  int closed_after = client_wait_closed(&cl, 3000);
+  CHECK(t, closed_after >= 250);
+  client_close(&cl);
+  /* A connection that never sends a byte is closed by the head limit. */
+  CHECK(t, client_open(&cl, t->port, 0));
+  closed_after = client_wait_closed(&cl, 3000);
+  CHECK(t, closed_after >= 0);
+  client_close(&cl);
+  /* A body that stops arriving is cut off by the idle limit. */
+  CHECK(t, client_open(&cl, t->port, 0));
+  CHECK(t, client_send_str(&cl, "POST /echo HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc"));
+  closed_after = client_wait_closed(&cl, 3000);
+  CHECK(t, closed_after >= 250);
+  client_close(&cl);
+}
+
+static const http_limits short_timeouts = {
+    .max_header_bytes = 1024,
+    .max_body_bytes = 1024,
+    .header_timeout_ms = 300,
+    .idle_timeout_ms = 300,
+    .max_stream_buffer_bytes = 64 * 1024,
+    .max_connections = 16,
+};
+
+/* A client that stops reading a large answer holds its connection only for
+ * idle_timeout_ms; with max_connections 1, the next client gets in after. */
+static void sc_stalled_reader(test_ctx *t) {
+  static client stalled, next;
+  static response r;
+  CHECK(t, client_open(&stalled, t->port, 4096));
+  CHECK(t, client_send_str(&stalled, "GET /big HTTP/1.1\r\n\r\n"));
+  uint64_t start = now_ms();
+  bool served = false;
+  while (!served && now_ms() - start < 5000) {
+    CHECK(t, client_open(&next, t->port, 0));
+    served = client_get(&next, "GET /hello HTTP/1.1\r\n\r\n", &r) && r.status == 200;
+    client_close(&next);
+    if (!served) sleep_ms(20);
+  }
+  CHECK(t, served);
+  CHECK(t, now_ms() - start >= 250);
+  client_close(&stalled);
+}
+
+/* A reader that is slow but keeps taking bytes gets the whole answer, though
+ * it takes many times idle_timeout_ms. */
+static void sc_slow_reader_finishes(test_ctx *t) {
+  static client cl;
+  static char scratch[64 * 1024];
+  enum { READ_BURST_BYTES = 256 * 1024, PAUSE_MS = 150 };
+  /* A small receive buffer keeps most of the answer queued in the server. */
+  CHECK(t, client_open(&cl, t->port, 64 * 1024));
+  CHECK(t, client_send_str(&cl, "GET /big HTTP/1.1\r\n\r\n"));
+  size_t total = 0, burst = 0;
+  for (;;) {
+    ssize_t n = recv(cl.fd, scratch, sizeof(scratch), 0);
+    if (n <= 0) break;
+    total += (size_t)n;
+    burst += (size_t)n;
+    if (total >= BIG_BODY_BYTES) break;
+    if (burst >= READ_BURST_BYTES) {
+      burst = 0;
+      sleep_ms(PAUSE_MS);
+    }
+  }
+  /* The head comes first, so the whole body has arrived once total passes
+   * its size. */
+  CHECK(t, total > BIG_BODY_BYTES);
+  client_close(&cl);
+}
+
+static void test_slow_reader_finishes(void **state) {
+  (void)state;
+  static test_ctx t;
+  memset(&t, 0, sizeof(t));
+  run_scenario(&t, &short_timeouts, sc_slow_reader_finishes);
+}
+
+static void test_stalled_reader_cut_off(void **state) {
+  (void)state;
+  static test_ctx t;
+  memset(&t, 0, sizeof(t));
+  http_limits limits = short_timeouts;
+  limits.max_connections = 1;
+  run_scenario(&t, &limits, sc_stalled_reader);
+}
+
+static void test_slow_header_cut_off(void **state) {
+  (void)state;
+  static test_ctx t;
+  memset(&t, 0, sizeof(t));
+  run_scenario(&t, &short_timeouts, sc_slow_header);
+}
+
+static void test_idle_timeout(void **state) {
+  (void)state;
+  static test_ctx t;
+  memset(&t, 0, sizeof(t));
+  run_scenario(&t, &short_timeouts, sc_idle_timeout);
+}
+
+/* A stream whose client reads nothing is dropped; another client is served
+ * promptly the whole time. */
+static void sc_slow_stream_reader(test_ctx *t) {
+  static client slow, other;
+  static response r;
+  CHECK(t, client_open(&slow, t->port, 4096));
+  CHECK(t, client_send_str(&slow, "GET /flood HTTP/1.1\r\n\r\n"));
+  CHECK(t, client_open(&other, t->port, 0));
+  uint64_t start = now_ms();
+  int served = 0;
+  while (!atomic_load(&t->stream_dropped) && now_ms() - start < 10000) {
+    uint64_t asked = now_ms();
+    CHECK(t, client_get(&other, "GET /hello HTTP/1.1\r\n\r\n", &r));
+    CHECK(t, r.status == 200 && now_ms() - asked < 2000);
+    served++;
+  }
+  CHECK(t, atomic_load(&t->stream_dropped));
+  CHECK(t, served > 0);
+  CHECK(t, client_get(&other, "GET /hello HTTP/1.1\r\n\r\n", &r));
+  CHECK(t, r.status == 200);
+  CHECK(t, wait_for(&t->on_close_count, 1, CLIENT_IO_TIMEOUT_MS));
+  CHECK(t, client_wait_closed(&slow, CLIENT_IO_TIMEOUT_MS) >= 0);
+  client_close(&slow);
+  client_close(&other);
+}
+
+static void test_slow_stream_reader_dropped(void **state) {
+  (void)state;
+  static test_ctx t;
+  memset(&t, 0, sizeof(t));
+  run_scenario(&t, &roomy_limits, sc_slow_stream_reader);
+}
+
+static void sc_stream(test_ctx *t) {
+  static client cl;
+  static response r;
+  CHECK(t, client_open(&cl, t->port, 0));
+  CHECK(t, client_get(&cl, "GET /events HTTP/1.1\r\n\r\n", &r));
+  CHECK(t, r.status == 200 && resp_secure(&r));
+  CHECK(t, resp_is(&r, "Content-Type", "text/event-stream"));
+  CHECK(t, !resp_has(&r, "Content-Length") && resp_is(&r, "Connection", "close"));
+  CHECK(t, strcmp(r.body, "data: one\n\n") == 0);
+  client_close(&cl);
+}
+
+static void test_stream(void **state) {
+  (void)state;
+  static test_ctx t;
+  memset(&t, 0, sizeof(t));
+  run_scenario(&t, &roomy_limits, sc_stream);
+}
+
+/* HEAD: the GET headers with the GET length, and no body bytes (the next
+ * response on the connection parses cleanly). */
+static void sc_head(test_ctx *t) {
+  static client cl;
+  static response r;
+  CHECK(t, client_open(&cl, t->port, 0));
+  CHECK(t, client_send_str(&cl, "HEAD /hello HTTP/1.1\r\n\r\n"));
+  CHECK(t, client_read_response(&cl, &r, true));
+  CHECK(t, r.status == 200 && resp_is(&r, "Content-Length", "5") && resp_secure(&r));
+  CHECK(t, client_send_str(&cl, "HEAD /app.js HTTP/1.1\r\n\r\n"));
+  CHECK(t, client_read_response(&cl, &r, true));
+  CHECK(t, r.status == 200 && resp_is(&r, "Content-Length", "14"));
+  CHECK(t, client_get(&cl, "GET /hello HTTP/1.1\r\n\r\n", &r));
+  CHECK(t, r.status == 200 && strcmp(r.body, "hello") == 0);
+  client_close(&cl);
+}
+
+static void write_file(const char *dir, const char *name, const char *text) {
+  char path[1024];
+  snprintf(path, sizeof(path), "%s/%s", dir, name);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+/* <base>/secret.txt outside root; <base>/www with files, a folder, a
+ * symlink to the secret and a symlink to <base>. */
+static void static_tree_make(test_ctx *t) {
+  snprintf(t->base, sizeof(t->base), "/tmp/bg-http-test-XXXXXX");
+  assert_non_null(mkdtemp(t->base));
+  snprintf(t->root, sizeof(t->root), "%s/www", t->base);
+  assert_int_equal(mkdir(t->root, 0755), 0);
+  write_file(t->base, "secret.txt", "secret");
+  write_file(t->root, "index.html", "<!doctype html>");
+  write_file(t->root, "app.js", "console.log(1)");
+  write_file(t->root, "site.webmanifest", "{}");
+  write_file(t->root, "data.bin", "x");
+  char path[1024];
+  snprintf(path, sizeof(path), "%s/sub", t->root);
+  assert_int_equal(mkdir(path, 0755), 0);
+  snprintf(path, sizeof(path), "%s/escape", t->root);
+  assert_int_equal(symlink("../secret.txt", path), 0);
+  snprintf(path, sizeof(path), "%s/up", t->root);
+  assert_int_equal(symlink("..", path), 0);
+}
+
+static void static_tree_remove(test_ctx *t) {
+  static const char *const names[] = {"index.html", "app.js", "site.webmanifest",
+                                      "data.bin",   "escape", "up"};
+  char path[1024];
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    snprintf(path, sizeof(path), "%s/%s", t->root, names[i]);
+    unlink(path);
+  }
+  snprintf(path, sizeof(path), "%s/sub", t->root);
+  rmdir(path);
+  rmdir(t->root);
+  snprintf(path, sizeof(path), "%s/secret.txt", t->base);
+  unlink(path);
+  rmdir(t->base);
+}
+
+static void test_head(void **state) {
+  (void)state;
+  static test_ctx t;
+  memset(&t, 0, sizeof(t));
+  static_tree_make(&t);
+  run_scenario(&t, &roomy_limits, sc_head);
+  static_tree_remove(&t);
+}
+
+static void sc_static(test_ctx *t) {
+  static client cl;
+  static response r;
+  static char etag[128], req[512];
+  CHECK(t, client_open(&cl, t->port, 0));
+  CHECK(t, client_get(&cl, "GET / HTTP/1.1\r\n\r\n", &r));
+  CHECK(t, r.status == 200 && strcmp(r.body, "<!doctype html>") == 0);
+  CHECK(t, resp_is(&r, "Content-Type", "text/html; charset=utf-8"));
+  CHECK(t, resp_is(&r, "Cache-Control", "no-cache") && resp_secure(&r));
+  CHECK(t, head_value(r.head, "ETag", etag, sizeof(etag)) && etag[0] == '"');
+  CHECK(t, client_get(&cl, "GET /app.js HTTP/1.1\r\n\r\n", &r));
+  CHECK(t, r.status == 200 && resp_is(&r, "Content-Type", "text/javascript; charset=utf-8"));
+  CHECK(t, client_get(&cl, "GET /site.webmanifest HTTP/1.1\r\n\r\n", &r));
+  CHECK(t, resp_is(&r, "Content-Type", "application/manifest+json"));
+  CHECK(t, client_get(&cl, "GET /data.bin HTTP/1.1\r\n\r\n", &r));
+  CHECK(t, resp_is(&r, "Content-Type", "application/octet-stream"));
+  /* Revalidation. */
+  snprintf(req, sizeof(req), "GET /index.html HTTP/1.1\r\nIf-None-Match: \"x\", W/%s\r\n\r\n", etag);
+  CHECK(t, client_send_str(&cl, req));
+  CHECK(t, client_read_response(&cl, &r, true));
+  CHECK(t, r.status == 304 && resp_is(&r, "ETag", etag) && resp_secure(&r));
+  CHECK(t, !resp_has(&r, "Content-Length"));
+  CHECK(t, client_get(&cl, "GET / HTTP/1.1\r\nIf-None-Match: \"other\"\r\n\r\n", &r));
+  CHECK(t, r.status == 200);
+  CHECK(t, client_get(&cl, "POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n", &r));
+  CHECK(t, r.status == 405 && resp_is(&r, "Allow", "GET, HEAD"));
+  /* Every way out of root is a 404, sent with the security headers. */
+  static const char *const escapes[] = {
+      "/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/%2E%2E%2Fetc/passwd",
+      "/a/%00",            "//etc/passwd",              "/..%5c..%5cetc/passwd",
+      "/escape",           "/up/secret.txt",            "/sub",
+      "/missing.html",     "/%zz",                      "/up/www/index.html/",
+  };
+  for (size_t i = 0; i < sizeof(escapes) / sizeof(escapes[0]); i++) {
+    snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\n\r\n", escapes[i]);
+    CHECK(t, client_get(&cl, req, &r));
+    if (r.status != 404) snprintf(t->failure, sizeof(t->failure), "%s: %d", escapes[i], r.status);
+    CHECK(t, r.status == 404 && resp_secure(&r) && resp_is(&r, "Cache-Control", "no-store"));
+    CHECK(t, strstr(r.body, "secret") == NULL);
+  }
+  /* A symlink that stays inside root is fine. */
+  CHECK(t, client_get(&cl, "GET /up/www/app.js HTTP/1.1\r\n\r\n", &r));
+  CHECK(t, r.status == 200 && strcmp(r.body, "console.log(1)") == 0);
+  client_close(&cl);
+}
+
+static void test_static_files(void **state) {
+  (void)state;
+  static test_ctx t;
+  memset(&t, 0, sizeof(t));
+  static_tree_make(&t);
+  run_scenario(&t, &roomy_limits, sc_static);
+  static_tree_remove(&t);
+}
+
+static void sc_cache_control(test_ctx *t) {
+  static client cl;
+  static response r;
+  CHECK(t, client_open(&cl, t->port, 0));
+  CHECK(t, client_get(&cl, "GET /cache HTTP/1.1\r\n\r\n", &r));
+  CHECK(t, r.status == 200 && resp_is(&r, "Cache-Control", "max-age=5") && resp_secure(&r));
+  CHECK(t, strstr(r.head, "no-store") == NULL);
+  client_close(&cl);
+}
+
+static void test_extra_cache_control_replaces_default(void **state) {
+  (void)state;
+  static test_ctx t;
+  memset(&t, 0, sizeof(t));
+  run_scenario(&t, &roomy_limits, sc_cache_control);
+}
+
+/* A client that leaves while its request is being handled: the handler's
+ * on_close runs; a handler without one that answers late is harmless (the
+ * sanitizer build checks for use after free and leaks). */
+static void sc_client_leaves(test_ctx *t) {
+  static client cl;
+  static response r;
+  CHECK(t, client_open(&cl, t->port, 0));
+  CHECK(t, client_send_str(&cl, "GET /hang HTTP/1.1\r\n\r\n"));
+  sleep_ms(50);
+  client_close(&cl);
+  CHECK(t, wait_for(&t->on_close_count, 1, CLIENT_IO_TIMEOUT_MS));
+  CHECK(t, client_open(&cl, t->port, 0));
+  CHECK(t, client_send_str(&cl, "GET /hang-noclose HTTP/1.1\r\n\r\n"));
+  sleep_ms(50);
+  client_close(&cl);
+  CHECK(t, wait_for(&t->late_answered, 1, CLIENT_IO_TIMEOUT_MS));
+  CHECK(t, client_open(&cl, t->port, 0));
+  CHECK(t, client_get(&cl, "GET /hello HTTP/1.1\r\n\r\n", &r));
+  CHECK(t, r.status == 200);
+  client_close(&cl);
+}
+
+static void test_client_leaves_before_answer(void **state) {
+  (void)state;
+  static test_ctx t;
+  memset(&t, 0, sizeof(t));
+  run_scenario(&t, &roomy_limits, sc_client_leaves);
+}
+
+static void sc_max_connections(test_ctx *t) {
+  static client a, b, c, d;
+  static response r;
+  CHECK(t, client_open(&a, t->port, 0));
+  CHECK(t, client_get(&a, "GET /hello HTTP/1.1\r\n\r\n", &r));
+  CHECK(t, client_open(&b, t->port, 0));
+  CHECK(t, client_get(&b, "GET /hello HTTP/1.1\r\n\r\n", &r));
+  CHECK(t, client_open(&c, t->port, 0));
+  int closed_after = client_wait_closed(&c, 3000);
+  CHECK(t, closed_after >= 0 && closed_after < 2000);
+  client_close(&c);
+  client_close(&a);
+  /* Once the server has noticed a's departure there is room again. */
+  bool served = false;
+  for (int attempt = 0; attempt < 100 && !served; attempt++) {
+    CHECK(t, client_open(&d, t->port, 0));
+    served = client_get(&d, "GET /hello HTTP/1.1\r\n\r\n", &r) && r.status == 200;
+    client_close(&d);
+    if (!served) sleep_ms(20);
+  }
+  CHECK(t, served);
+  client_close(&b);
+}
+
+/* Once a request is answered its on_close callback is dropped: closing the
+ * connection later must not call into a handler that has moved on. */
+static client cl_answered;
+
+static void sc_answered_then_closed(test_ctx *t) {
+  client *cl2 = &cl_answered;
+  static client cl;
+  static response r;
+  CHECK(t, client_open(&cl, t->port, 0));
+  CHECK(t, client_get(&cl, "GET /later-watched HTTP/1.1\r\n\r\n", &r));
+  CHECK(t, r.status == 200 && strcmp(r.body, "later") == 0);
+  client_close(&cl);
+  CHECK(t, client_open(cl2, t->port, 0));
+  CHECK(t, client_get(cl2, "GET /later-watched HTTP/1.1\r\n\r\n", &r));
+}
+
+static void test_on_close_dropped_after_answer(void **state) {
+  (void)state;
+  static test_ctx t;
+  memset(&t, 0, sizeof(t));
+  run_scenario(&t, &roomy_limits, sc_answered_then_closed);
+  /* Both connections have closed by now: one by the client, one by the
+   * server's shutdown. */
+  assert_int_equal(atomic_load(&t.on_close_count), 0);
+  client_close(&cl_answered);
+}
+
+static void test_max_connections(void **state) {
+  (void)state;
+  static test_ctx t;
+  memset(&t, 0, sizeof(t));
+  http_limits limits = roomy_limits;
+  limits.max_connections = 2;
+  run_scenario(&t, &limits, sc_max_connections);
+}
+
+/* The server closes with an idle connection, an open stream and a handler
+ * still working: all of them close, both callbacks run, and run_scenario
+ * checks that the loop has no handle left. */
+static client open_idle, open_stream, open_hang;
+
+static void sc_close_with_everything_open(test_ctx *t) {
+  static response r;
+  client *idle = &open_idle, *stream = &open_stream, *hang = &open_hang;
+  CHECK(t, client_open(idle, t->port, 0));
+  CHECK(t, client_get(idle, "GET /hello HTTP/1.1\r\n\r\n", &r));
+  CHECK(t, client_open(stream, t->port, 0));
+  CHECK(t, client_send_str(stream, "GET /tick HTTP/1.1\r\n\r\n"));
+  CHECK(t, client_read_response(stream, &r, true));
+  CHECK(t, r.status == 200);
+  CHECK(t, client_open(hang, t->port, 0));
+  CHECK(t, client_send_str(hang, "GET /hang HTTP/1.1\r\n\r\n"));
+  CHECK(t, wait_for(&t->hangs_started, 1, CLIENT_IO_TIMEOUT_MS));
+}
+
+static void test_graceful_close(void **state) {
+  (void)state;
+  static test_ctx t;
+  memset(&t, 0, sizeof(t));
+  run_scenario(&t, &roomy_limits, sc_close_with_everything_open);
+  assert_int_equal(atomic_load(&t.on_close_count), 2);
+  /* Each client sees its connection closed. */
+  assert_true(client_wait_closed(&open_idle, CLIENT_IO_TIMEOUT_MS) >= 0);
+  assert_true(client_wait_closed(&open_stream, CLIENT_IO_TIMEOUT_MS) >= 0);
+  assert_true(client_wait_closed(&open_hang, CLIENT_IO_TIMEOUT_MS) >= 0);
+  client_close(&open_idle);
+  client_close(&open_stream);
+  client_close(&open_hang);
+}
+
+int main(void) {
+  memset(flood_chunk, 'f', sizeof(flood_chunk));
+  memset(big_body, 'b', sizeof(big_body));
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_keep_alive),
+      cmocka_unit_test(test_pipelining),
+      cmocka_unit_test(test_limits_and_bad_requests),
+      cmocka_unit_test(test_refused_while_sending),
+      cmocka_unit_test(test_body_at_limit),
+      cmocka_unit_test(test_slow_header_cut_off),
+      cmocka_unit_test(test_idle_timeout),
+      cmocka_unit_test(test_stalled_reader_cut_off),
+      cmocka_unit_test(test_slow_reader_finishes),
+      cmocka_unit_test(test_slow_stream_reader_dropped),
+      cmocka_unit_test(test_stream),
+      cmocka_unit_test(test_head),
+      cmocka_unit_test(test_static_files),
+      cmocka_unit_test(test_extra_cache_control_replaces_default),
+      cmocka_unit_test(test_client_leaves_before_answer),
+      cmocka_unit_test(test_on_close_dropped_after_answer),
+      cmocka_unit_test(test_max_connections),
+      cmocka_unit_test(test_graceful_close),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
