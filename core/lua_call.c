@@ -1,0 +1,449 @@
+/* A tool call: input validation, the handler's coroutine resumed once per
+ * entry, its pending operation, the whole-call timeout, cancellation, and
+ * the result text. Every step runs from the loop (a zero-delay timer), so
+ * on_done never runs inside lua_host_call_tool and Lua is never touched
+ * from inside a service's callback. */
+#include <lauxlib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json_schema.h"
+#include "lua_host_internal.h"
+#include "lua_json.h"
+
+/* The text appended where a long result was cut. */
+#define LUA_CALL_CUT_MARKER_MAX_BYTES 64
+
+static const char lua_call_oom[] = "out of memory";
+
+static void call_on_kick(uv_timer_t *t);
+
+static void call_kick(lua_tool_call *call) {
+  uv_timer_start(&call->kick, call_on_kick, 0, 0);
+}
+
+/* --- the pending operation -------------------------------------------- */
+
+static void op_free(lua_async *op) {
+  json_decref(op->result);
+  free(op->message);
+  free(op);
+}
+
+lua_async *lua_call_op_begin(lua_tool_call *call, const char *name) {
+  lua_call_op_free(call); /* one left by a result that could not be pushed */
+  lua_async *op = calloc(1, sizeof *op);
+  if (op == NULL)
+    return NULL;
+  op->call = call;
+  op->name = name;
+  op->state = LUA_ASYNC_STARTING;
+  call->op = op;
+  return op;
+}
+
+void lua_call_op_free(lua_tool_call *call) {
+  if (call->op != NULL)
+    op_free(call->op);
+  call->op = NULL;
+}
+
+/* Ends a pending operation early: its owner stops it. The record stays
+ * until the call is freed, so that a service still inside the callback that
+ * led here (an output whose consumer cancelled the call) finds the
+ * operation ended rather than freed. */
+static void op_cancel(lua_tool_call *call) {
+  lua_async *op = call->op;
+  if (op == NULL || op->state != LUA_ASYNC_PENDING)
+    return;
+  op->state = LUA_ASYNC_CANCELLED;
+  if (op->cancel != NULL)
+    op->cancel(op->cancel_ud);
+}
+
+const lua_call_info *lua_async_info(const lua_async *op) {
+  return &op->call->info;
+}
+
+void lua_async_on_cancel(lua_async *op, void (*cancel)(void *ud), void *ud) {
+  op->cancel = cancel;
+  op->cancel_ud = ud;
+}
+
+void lua_async_output(lua_async *op, const char *chunk, size_t len) {
+  lua_tool_call *call = op->call;
+  if (call->phase < LUA_CALL_DECIDED && call->cbs.on_output != NULL)
+    call->cbs.on_output(call->ud, chunk, len);
+}
+
+/* Records the outcome; a handler that already yielded resumes from the
+ * loop, one still inside start() picks it up when start returns. */
+static void op_complete(lua_async *op, lua_async_state state) {
+  lua_async_state was = op->state;
+  op->state = state;
+  if (was == LUA_ASYNC_PENDING)
+    call_kick(op->call);
+}
+
+void lua_async_finish(lua_async *op, const json_t *result) {
+  if (op->state != LUA_ASYNC_STARTING && op->state != LUA_ASYNC_PENDING)
+    return;
+  op->result = result != NULL ? json_incref((json_t *)result) : NULL;
+  op_complete(op, LUA_ASYNC_FINISHED);
+}
+
+void lua_async_fail(lua_async *op, const char *message) {
+  if (op->state != LUA_ASYNC_STARTING && op->state != LUA_ASYNC_PENDING)
+    return;
+  op->message = strdup(message != NULL ? message : "failed");
+  op_complete(op, LUA_ASYNC_FAILED);
+}
+
+static void call_on_sleep(uv_timer_t *t) {
+  lua_tool_call *call = t->data;
+  if (call->op != NULL)
+    lua_async_finish(call->op, NULL);
+}
+
+static void call_sleep_cancel(void *ud) {
+  lua_tool_call *call = ud;
+  uv_timer_stop(&call->sleep);
+}
+
+void lua_call_sleep_start(lua_tool_call *call, uint64_t ms) {
+  lua_async_on_cancel(call->op, call_sleep_cancel, call);
+  /* The handler may have run for a while since the loop read the clock. */
+  uv_update_time(call->host->loop);
+  uv_timer_start(&call->sleep, call_on_sleep, ms, 0);
+}
+
+/* --- the result text ----------------------------------------------------- */
+
+/* Length of the well-formed UTF-8 sequence at s, or 0. */
+static size_t utf8_seq_len(const unsigned char *s, size_t n) {
+  unsigned char c = s[0];
+  size_t need;
+  unsigned char lo = 0x80, hi = 0xBF;
+  if (c < 0x80)
+    return 1;
+  if (c < 0xC2)
+    return 0;
+  if (c < 0xE0) {
+    need = 2;
+  } else if (c < 0xF0) {
+    need = 3;
+    if (c == 0xE0)
+      lo = 0xA0; /* overlong */
+    if (c == 0xED)
+      hi = 0x9F; /* surrogates */
+  } else if (c < 0xF5) {
+    need = 4;
+    if (c == 0xF0)
+      lo = 0x90;
+    if (c == 0xF4)
+      hi = 0x8F; /* past U+10FFFF */
+  } else {
+    return 0;
+  }
+  if (n < need || s[1] < lo || s[1] > hi)
+    return 0;
+  for (size_t i = 2; i < need; i++) {
+    if ((s[i] & 0xC0) != 0x80)
+      return 0;
+  }
+  return need;
+}
+
+/* The model's tool_result must be UTF-8: invalid bytes become U+FFFD. */
+static char *utf8_sanitize(const char *text, size_t len, size_t *outlen) {
+  char *out = malloc(len * 3 + 1);
+  if (out == NULL)
+    return NULL;
+  size_t o = 0;
+  for (size_t i = 0; i < len;) {
+    size_t n = utf8_seq_len((const unsigned char *)text + i, len - i);
+    if (n == 0) {
+      memcpy(out + o, "\xEF\xBF\xBD", 3);
+      o += 3;
+      i++;
+    } else {
+      memcpy(out + o, text + i, n);
+      o += n;
+      i += n;
+    }
+  }
+  out[o] = '\0';
+  *outlen = o;
+  return out;
+}
+
+/* Cuts text to max_bytes on a character boundary, ending with a marker that
+ * says how much was cut. */
+static void result_cut(char *text, size_t *len, size_t max_bytes) {
+  if (*len <= max_bytes)
+    return;
+  char marker[LUA_CALL_CUT_MARKER_MAX_BYTES];
+  /* Sized for the longest count; the real one (fewer bytes) is no longer. */
+  int mlen = snprintf(marker, sizeof marker, "\n[... %zu bytes cut]", *len);
+  size_t keep = max_bytes > (size_t)mlen ? max_bytes - (size_t)mlen : 0;
+  while (keep > 0 && ((unsigned char)text[keep] & 0xC0) == 0x80)
+    keep--;
+  mlen = snprintf(marker, sizeof marker, "\n[... %zu bytes cut]", *len - keep);
+  memcpy(text + keep, marker, (size_t)mlen + 1);
+  *len = keep + (size_t)mlen;
+}
+
+static void call_decide(lua_tool_call *call, int is_error, const char *text, size_t len) {
+  if (call->phase >= LUA_CALL_DECIDED)
+    return;
+  call->phase = LUA_CALL_DECIDED;
+  call->is_error = is_error;
+  call->content = utf8_sanitize(text, len, &call->content_len);
+  if (call->content != NULL)
+    result_cut(call->content, &call->content_len, call->host->limits.max_result_bytes);
+  op_cancel(call);
+  uv_timer_stop(&call->deadline);
+  uv_timer_stop(&call->sleep);
+  call_kick(call);
+}
+
+static void call_decide_error(lua_tool_call *call, const char *msg) {
+  call_decide(call, 1, msg, strlen(msg));
+}
+
+/* --- running the handler -------------------------------------------------- */
+
+/* What the handler returned: a string as is; nil plus a message as an
+ * error; any other value as JSON. */
+static void call_take_result(lua_tool_call *call, int nres) {
+  lua_State *co = call->co;
+  const char *file = lua_sandbox_name(call->tool->sb);
+  char err[LUA_HOST_ERROR_MAX_BYTES];
+  int first = lua_gettop(co) - nres + 1;
+  if (nres == 0 || (lua_isnil(co, first) && (nres == 1 || !lua_isstring(co, first + 1)))) {
+    snprintf(err, sizeof err, "%s: the handler returned no result (return a string or a table, "
+                              "or nil and an error message)", file);
+    call_decide_error(call, err);
+    return;
+  }
+  size_t len;
+  if (lua_isnil(co, first)) {
+    const char *msg = lua_type(co, first + 1) == LUA_TSTRING ? lua_tolstring(co, first + 1, &len)
+                                                             : NULL;
+    if (msg == NULL) { /* a number: format it without converting in place */
+      len = (size_t)snprintf(err, sizeof err, "%.14g", (double)lua_tonumber(co, first + 1));
+      msg = err;
+    }
+    call_decide(call, 1, msg, len);
+    return;
+  }
+  if (lua_type(co, first) == LUA_TSTRING) {
+    const char *text = lua_tolstring(co, first, &len);
+    call_decide(call, 0, text, len);
+    return;
+  }
+  char jerr[LUA_JSON_ERROR_MAX_BYTES];
+  size_t max_json = call->host->limits.max_json_bytes;
+  json_t *v = lua_json_from_lua(co, first, max_json, jerr, sizeof jerr);
+  char *text = NULL;
+  if (v == NULL || lua_json_dump(v, max_json, &text, &len, jerr, sizeof jerr) < 0) {
+    snprintf(err, sizeof err, "%s: the handler's result cannot be sent: %s", file, jerr);
+    call_decide_error(call, err);
+  } else {
+    call_decide(call, 0, text, len);
+  }
+  free(text);
+  json_decref(v);
+}
+
+static void call_resume(lua_tool_call *call, int nargs) {
+  char err[LUA_HOST_ERROR_MAX_BYTES];
+  int nres = 0;
+  call->phase = LUA_CALL_RUNNING;
+  int status = lua_sandbox_resume(call->tool->sb, call->co, nargs, &nres, err, sizeof err);
+  if (call->cancel_requested) {
+    call->phase = LUA_CALL_WAITING; /* no longer running: decide may proceed */
+    call_decide_error(call, "cancelled");
+  } else if (status == LUA_YIELD) {
+    call->phase = LUA_CALL_WAITING;
+  } else if (status == LUA_OK) {
+    call_take_result(call, nres);
+  } else {
+    call_decide_error(call, err);
+  }
+}
+
+/* Protected: the coroutine with handler, ctx and input on its stack. */
+static int call_setup(lua_State *L) {
+  lua_tool_call *call = lua_touserdata(L, 1);
+  call->co = lua_newthread(L);
+  call->co_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, call->tool->handler_ref);
+  lua_ctx_push(L, call);
+  lua_json_push(L, call->input);
+  lua_xmove(L, call->co, 3); /* co: handler ctx input */
+  return 0;
+}
+
+static void call_start(lua_tool_call *call) {
+  char err[LUA_HOST_ERROR_MAX_BYTES];
+  if (lua_sandbox_protect(call->tool->sb, call_setup, call, err, sizeof err) < 0) {
+    call_decide_error(call, err);
+    return;
+  }
+  call_resume(call, 2);
+}
+
+/* --- the end of a call ------------------------------------------------- */
+
+static void call_free(lua_tool_call *call) {
+  lua_host *h = call->host;
+  free((char *)call->info.session_id);
+  free((char *)call->info.call_id);
+  free((char *)call->info.identity);
+  json_decref(call->input);
+  lua_call_op_free(call);
+  free(call->content);
+  free(call);
+  lua_host_release(h);
+}
+
+static void call_on_close(uv_handle_t *handle) {
+  lua_tool_call *call = handle->data;
+  if (--call->open_handles == 0)
+    call_free(call);
+}
+
+/* The coroutine, the ctx token and the garbage the call left behind. */
+static void call_release_lua(lua_tool_call *call) {
+  if (call->tool == NULL)
+    return;
+  lua_sandbox *sb = call->tool->sb;
+  if (call->token != NULL)
+    *call->token = NULL;
+  luaL_unref(lua_sandbox_state(sb), LUA_REGISTRYINDEX, call->token_ref);
+  lua_sandbox_thread_drop(sb, call->co_ref);
+  call->co = NULL;
+  lua_sandbox_collect(sb);
+}
+
+static void call_deliver(lua_tool_call *call) {
+  call_release_lua(call);
+  call->phase = LUA_CALL_DELIVERED;
+  const char *content = call->content != NULL ? call->content : lua_call_oom;
+  size_t len = call->content != NULL ? call->content_len : sizeof lua_call_oom - 1;
+  call->cbs.on_done(call->ud, call->content != NULL ? call->is_error : 1, content, len);
+  uv_close((uv_handle_t *)&call->kick, call_on_close);
+  uv_close((uv_handle_t *)&call->deadline, call_on_close);
+  uv_close((uv_handle_t *)&call->sleep, call_on_close);
+}
+
+static void call_on_kick(uv_timer_t *t) {
+  lua_tool_call *call = t->data;
+  switch (call->phase) {
+  case LUA_CALL_STARTING:
+    call_start(call);
+    break;
+  case LUA_CALL_WAITING:
+    if (call->op != NULL && call->op->state != LUA_ASYNC_PENDING)
+      call_resume(call, 0);
+    break;
+  case LUA_CALL_DECIDED:
+    call_deliver(call);
+    break;
+  case LUA_CALL_RUNNING:
+  case LUA_CALL_DELIVERED:
+    break;
+  }
+}
+
+static void call_on_deadline(uv_timer_t *t) {
+  lua_tool_call *call = t->data;
+  char msg[96];
+  snprintf(msg, sizeof msg, "tool call exceeded %llu ms",
+           (unsigned long long)call->host->limits.tool_timeout_ms);
+  call_decide_error(call, msg);
+}
+
+void lua_tool_call_cancel(lua_tool_call *call) {
+  if (call->phase >= LUA_CALL_DECIDED)
+    return;
+  if (call->phase == LUA_CALL_RUNNING) {
+    /* Called back from inside the handler (ctx.output): stop it there. */
+    call->cancel_requested = 1;
+    lua_sandbox_interrupt(call->tool->sb, "cancelled");
+    return;
+  }
+  call_decide_error(call, "cancelled");
+}
+
+static const lua_host_tool *host_find_tool(const lua_host *h, const char *name) {
+  for (size_t i = 0; i < h->tool_count; i++) {
+    if (strcmp(h->tools[i].name, name) == 0)
+      return &h->tools[i];
+  }
+  return NULL;
+}
+
+static void call_unknown_tool(lua_tool_call *call, const char *name) {
+  const lua_host *h = call->host;
+  char msg[LUA_HOST_ERROR_MAX_BYTES];
+  size_t used = (size_t)snprintf(msg, sizeof msg, "unknown tool \"%.64s\" (tools:", name);
+  for (size_t i = 0; i < h->tool_count && used < sizeof msg; i++)
+    used += (size_t)snprintf(msg + used, sizeof msg - used, " %s", h->tools[i].name);
+  if (used < sizeof msg)
+    snprintf(msg + used, sizeof msg - used, ")");
+  call_decide_error(call, msg);
+}
+
+static char *dup_or_empty(const char *s) {
+  return strdup(s != NULL ? s : "");
+}
+
+lua_tool_call *lua_host_call_tool(lua_host *h, const char *name, const json_t *input,
+                                  const lua_call_info *info, const lua_tool_cbs *cbs, void *ud) {
+  lua_tool_call *call = calloc(1, sizeof *call);
+  if (call == NULL)
+    return NULL;
+  call->info.session_id = dup_or_empty(info != NULL ? info->session_id : NULL);
+  call->info.call_id = dup_or_empty(info != NULL ? info->call_id : NULL);
+  call->info.identity = dup_or_empty(info != NULL ? info->identity : NULL);
+  call->input = input != NULL ? json_deep_copy(input) : json_object();
+  if (call->info.session_id == NULL || call->info.call_id == NULL ||
+      call->info.identity == NULL || call->input == NULL) {
+    free((char *)call->info.session_id);
+    free((char *)call->info.call_id);
+    free((char *)call->info.identity);
+    json_decref(call->input);
+    free(call);
+    return NULL;
+  }
+  lua_host_retain(h);
+  call->host = h;
+  call->cbs = *cbs;
+  call->ud = ud;
+  call->co_ref = LUA_NOREF;
+  call->token_ref = LUA_NOREF;
+  call->phase = LUA_CALL_STARTING;
+  uv_timer_t *timers[] = {&call->kick, &call->deadline, &call->sleep};
+  for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++) {
+    uv_timer_init(h->loop, timers[i]);
+    timers[i]->data = call;
+    call->open_handles++;
+  }
+  call->tool = host_find_tool(h, name);
+  char err[LUA_HOST_ERROR_MAX_BYTES];
+  if (call->tool == NULL) {
+    call_unknown_tool(call, name);
+  } else if (json_schema_validate(call->tool->schema, call->input, "input", err, sizeof err) < 0) {
+    char msg[LUA_HOST_ERROR_MAX_BYTES + 32];
+    snprintf(msg, sizeof msg, "invalid input: %s", err);
+    call_decide_error(call, msg);
+  } else {
+    uv_update_time(h->loop); /* timers count from the loop's cached time */
+    uv_timer_start(&call->deadline, call_on_deadline, h->limits.tool_timeout_ms, 0);
+    call_kick(call);
+  }
+  return call;
+}

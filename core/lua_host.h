@@ -1,0 +1,103 @@
+/* The Lua host: a loaded, validated set of operator scripts.
+ *
+ * A set is lua/prompt.lua (the system prompt), lua/tools/<name>.lua (one tool a
+ * file) and lua/policy/<name>.lua. Each file lives in its own sandboxed Lua 5.4
+ * state with a memory cap; every entry into Lua runs under an instruction
+ * budget and a wall-clock deadline that also hold inside the C functions
+ * scripts can reach. Tool handlers run as coroutines: an I/O call on ctx
+ * (ctx.sleep, and the services the core registers, such as ctx.ssh) yields
+ * and the handler resumes when the operation completes.
+ *
+ * A set is reference-counted so that a turn finishes on the set it started
+ * with while a reload swaps in a new one.
+ */
+#ifndef BG_LUA_HOST_H
+#define BG_LUA_HOST_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct lua_host lua_host;
+typedef struct lua_tool_call lua_tool_call;
+typedef struct lua_async lua_async;
+
+typedef struct lua_host_limits {
+  size_t memory_bytes;         /* per Lua state */
+  uint64_t instructions;       /* per entry into Lua (load, prompt, each resume) */
+  uint64_t call_timeout_ms;    /* wall clock per entry into Lua */
+  uint64_t tool_timeout_ms;    /* a whole tool call, its I/O waits included */
+  size_t max_json_bytes;       /* json.encode output / json.decode input */
+  size_t max_result_bytes;     /* a handler's result text */
+} lua_host_limits;
+
+/* Who and what a tool call is for; strings are copied. */
+typedef struct lua_call_info {
+  const char *session_id;
+  const char *call_id;  /* the model's tool_use id, or a button's id */
+  const char *identity; /* who asked (request identity) */
+} lua_call_info;
+
+/* An asynchronous operation the core offers scripts as ctx.<name>(...).
+ * start receives the Lua arguments as a JSON array and either fails at once
+ * (returns -1 after lua_async_fail) or returns 0 and later calls
+ * lua_async_finish exactly once. If the call is cancelled first, the cancel
+ * function set with lua_async_on_cancel runs and finish must not be called. */
+typedef struct lua_host_service {
+  const char *name;
+  int (*start)(void *ud, lua_async *op, const json_t *args, const lua_call_info *info);
+  void *ud;
+} lua_host_service;
+
+typedef struct lua_host_options {
+  const char *scripts_dir;
+  lua_host_limits limits;
+  const lua_host_service *services;
+  size_t service_count;
+} lua_host_options;
+
+/* Loads and validates a whole set. On failure returns -1 and fills err with
+ * "file:line: message" lines (one per problem found). */
+int lua_host_load(lua_host **out, uv_loop_t *loop, const lua_host_options *o, char *err,
+                  size_t errlen);
+void lua_host_retain(lua_host *h);
+void lua_host_release(lua_host *h);
+
+/* The system prompt: prompt.lua returns a string, or a function called with
+ * context (a JSON object turned into a Lua table). *out is malloc'd. */
+int lua_host_system_prompt(lua_host *h, const json_t *context, char **out, char *err,
+                           size_t errlen);
+
+/* [{"name","description","input_schema"}, ...] in file-name order; new ref. */
+json_t *lua_host_tools_json(const lua_host *h);
+/* 1 mutating, 0 not, -1 no such tool. */
+int lua_host_tool_mutating(const lua_host *h, const char *name);
+
+typedef struct lua_tool_cbs {
+  /* Output while the handler runs (ctx.output, or a service's stream). */
+  void (*on_output)(void *ud, const char *chunk, size_t len);
+  /* Exactly once, from the loop, never inside lua_host_call_tool.
+   * content is the text for the model's tool_result. */
+  void (*on_done)(void *ud, int is_error, const char *content, size_t len);
+} lua_tool_cbs;
+
+/* Validates input against the tool's schema, then runs the handler. An
+ * unknown tool, invalid input, a script error or a limit hit all end in
+ * on_done with is_error set and a message that says what and where. */
+lua_tool_call *lua_host_call_tool(lua_host *h, const char *name, const json_t *input,
+                                  const lua_call_info *info, const lua_tool_cbs *cbs, void *ud);
+/* Ends the call at once: pending operations are cancelled and on_done runs
+ * with is_error and "cancelled". */
+void lua_tool_call_cancel(lua_tool_call *call);
+
+/* For services. */
+const lua_call_info *lua_async_info(const lua_async *op);
+void lua_async_on_cancel(lua_async *op, void (*cancel)(void *ud), void *ud);
+void lua_async_output(lua_async *op, const char *chunk, size_t len);
+/* The value ctx.<name> returns to the script (a JSON value, borrowed). */
+void lua_async_finish(lua_async *op, const json_t *result);
+/* ctx.<name> raises a Lua error with this message. */
+void lua_async_fail(lua_async *op, const char *message);
+
+#endif

@@ -1,0 +1,85 @@
+/* One sandboxed Lua 5.4 state: what a script may reach, and the limits every
+ * entry into it runs under.
+ *
+ * A state is created with a capped allocator and only the libraries a script
+ * needs (base without file or bytecode loading, string, table, math, utf8, a
+ * three-function os, json), reached through read-only proxies. Each entry
+ * (a chunk at load, a prompt function, each resume of a tool handler) gets a
+ * fresh instruction budget and wall-clock deadline. Once a limit trips it
+ * stays tripped until the entry ends, so a script's pcall cannot swallow it.
+ *
+ * Errors are reported as "file:line: message"; for a dead coroutine the line
+ * comes from its stack, which Lua leaves in place after an error, so memory
+ * and limit errors get a line too.
+ */
+#ifndef BG_LUA_SANDBOX_H
+#define BG_LUA_SANDBOX_H
+
+#include <lua.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The count hook fires every this many VM instructions. */
+#define LUA_SANDBOX_HOOK_STEP_INSTRUCTIONS 1000
+/* table.insert/remove/move/sort loop in C without running the hook; their
+ * element count is capped so that they end quickly. */
+#define LUA_SANDBOX_TABLE_OP_MAX_ELEMENTS (1 << 22)
+/* How long error texts built by the sandbox may be. */
+#define LUA_SANDBOX_ERROR_MAX_BYTES 1024
+
+typedef struct lua_sandbox lua_sandbox;
+
+typedef struct lua_sandbox_limits {
+  size_t memory_bytes;       /* whole state */
+  uint64_t instructions;     /* per entry */
+  uint64_t entry_timeout_ms; /* wall clock per entry */
+  size_t max_json_bytes;     /* json.encode output / json.decode input */
+} lua_sandbox_limits;
+
+/* name is the script's path relative to the scripts folder ("tools/x.lua");
+ * it is the chunk name in every message. Returns 0, or -1 with err filled. */
+int lua_sandbox_new(lua_sandbox **out, const char *name, const lua_sandbox_limits *limits,
+                    char *err, size_t errlen);
+void lua_sandbox_free(lua_sandbox *sb);
+
+lua_State *lua_sandbox_state(lua_sandbox *sb);
+const char *lua_sandbox_name(const lua_sandbox *sb);
+size_t lua_sandbox_memory_used(const lua_sandbox *sb);
+
+/* Runs fn in protected mode on the main thread, inside an entry, with ud as
+ * its only argument (a light userdata) and the main stack otherwise empty.
+ * fn may leave nothing behind. Returns 0, or -1 with err filled. */
+int lua_sandbox_protect(lua_sandbox *sb, lua_CFunction fn, void *ud, char *err, size_t errlen);
+
+/* Creates a coroutine anchored in the registry and returns it (NULL and err
+ * on failure); *ref receives the anchor for lua_sandbox_thread_drop. */
+lua_State *lua_sandbox_thread_new(lua_sandbox *sb, int *ref, char *err, size_t errlen);
+void lua_sandbox_thread_drop(lua_sandbox *sb, int ref);
+
+/* Compiles text (mode "t", the chunk name is the sandbox's name) onto the
+ * coroutine's stack. Returns 0, or -1 with err filled. */
+int lua_sandbox_load(lua_sandbox *sb, lua_State *co, const char *text, size_t len, char *err,
+                     size_t errlen);
+
+/* One entry: resumes co with nargs arguments under fresh limits. Returns
+ * LUA_OK (results on co's stack, *nres of them), LUA_YIELD, or an error
+ * status with err set to "file:line: message". */
+int lua_sandbox_resume(lua_sandbox *sb, lua_State *co, int nargs, int *nres, char *err,
+                       size_t errlen);
+
+/* For C functions that run long without executing Lua (the pattern matcher):
+ * raises the entry's limit error once its deadline has passed or a limit
+ * has tripped; func names the function in the message. No-op outside a
+ * sandbox or an entry. */
+void lua_sandbox_check(lua_State *L, const char *func);
+
+/* Stops the running entry as soon as it executes another instruction, with
+ * message as its error (used to cancel a call from inside its own output
+ * callback). No-op when no entry runs. */
+void lua_sandbox_interrupt(lua_sandbox *sb, const char *message);
+
+/* Full garbage collection, so that memory left by an ended call (or a limit
+ * hit) is returned before the next one. */
+void lua_sandbox_collect(lua_sandbox *sb);
+
+#endif

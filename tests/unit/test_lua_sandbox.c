@@ -1,0 +1,293 @@
+/* The sandbox: what scripts cannot reach, and the limits every entry runs
+ * under (each failing with file:line and leaving the state usable). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <lauxlib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "lua_sandbox.h"
+
+#define TEST_MEMORY_BYTES (16u << 20)
+
+static lua_sandbox *new_sandbox(const char *name, uint64_t instructions, uint64_t timeout_ms) {
+  lua_sandbox_limits limits = {
+      .memory_bytes = TEST_MEMORY_BYTES,
+      .instructions = instructions,
+      .entry_timeout_ms = timeout_ms,
+      .max_json_bytes = 1 << 20,
+  };
+  lua_sandbox *sb;
+  char err[256];
+  if (lua_sandbox_new(&sb, name, &limits, err, sizeof err) < 0)
+    fail_msg("%s", err);
+  return sb;
+}
+
+/* Runs code as the sandbox's chunk. Returns the status; out gets the first
+ * result (as text) or the error. */
+static int run(lua_sandbox *sb, const char *code, char *out, size_t outlen) {
+  int ref, nres;
+  out[0] = '\0';
+  lua_State *co = lua_sandbox_thread_new(sb, &ref, out, outlen);
+  assert_non_null(co);
+  if (lua_sandbox_load(sb, co, code, strlen(code), out, outlen) < 0) {
+    lua_sandbox_thread_drop(sb, ref);
+    return LUA_ERRSYNTAX;
+  }
+  int status = lua_sandbox_resume(sb, co, 0, &nres, out, outlen);
+  if (status == LUA_OK && nres > 0) {
+    int t = lua_type(co, -nres);
+    if (t == LUA_TSTRING || t == LUA_TNUMBER)
+      snprintf(out, outlen, "%s", lua_tostring(co, -nres));
+    else if (t == LUA_TBOOLEAN)
+      snprintf(out, outlen, "%s", lua_toboolean(co, -nres) ? "true" : "false");
+    else
+      snprintf(out, outlen, "(%s)", lua_typename(co, t));
+  }
+  lua_sandbox_thread_drop(sb, ref);
+  lua_sandbox_collect(sb);
+  return status;
+}
+
+static void expect_ok(lua_sandbox *sb, const char *code, const char *want) {
+  char out[1024];
+  int status = run(sb, code, out, sizeof out);
+  if (status != LUA_OK || strcmp(out, want) != 0)
+    fail_msg("%s\n  want ok: %s\n  got %d: %s", code, want, status, out);
+}
+
+static void expect_error(lua_sandbox *sb, const char *code, const char *want) {
+  char out[1024];
+  int status = run(sb, code, out, sizeof out);
+  if (status == LUA_OK || strcmp(out, want) != 0)
+    fail_msg("%s\n  want error: %s\n  got %d: %s", code, want, status, out);
+}
+
+static uint64_t ms_since(uint64_t t0) {
+  return (uv_hrtime() - t0) / 1000000;
+}
+
+static void test_sandbox_instruction_limit(void **state) {
+  (void)state;
+  lua_sandbox *sb = new_sandbox("tools/spin.lua", 1000000, 60000);
+  expect_error(sb, "local n = 0\nwhile true do\n  n = n + 1\nend",
+               "tools/spin.lua:3: instruction limit (1000000) exceeded");
+  /* The next entry has a fresh budget. */
+  expect_ok(sb, "local n = 0 for i = 1, 1000 do n = n + i end return n", "500500");
+  lua_sandbox_free(sb);
+}
+
+static void test_sandbox_time_limit(void **state) {
+  (void)state;
+  lua_sandbox *sb = new_sandbox("tools/slow.lua", UINT64_MAX, 200);
+  uint64_t t0 = uv_hrtime();
+  expect_error(sb, "while true do end", "tools/slow.lua:1: time limit (200 ms) exceeded");
+  uint64_t ms = ms_since(t0);
+  assert_true(ms >= 190 && ms < 3000);
+  lua_sandbox_free(sb);
+}
+
+/* Once tripped, a limit stays tripped: pcall and xpcall cannot swallow it.
+ * The pcall on line 2 catches the first raise; the very next instruction
+ * (line 3) raises again, and that one ends the chunk. */
+static void test_sandbox_limit_survives_pcall(void **state) {
+  (void)state;
+  lua_sandbox *sb = new_sandbox("tools/sly.lua", 100000, 60000);
+  expect_error(sb,
+               "for i = 1, 1e9 do\n"
+               "  pcall(function() while true do end end)\n"
+               "  xpcall(function() while true do end end, function() while true do end end)\n"
+               "end\n"
+               "return 'escaped'",
+               "tools/sly.lua:3: instruction limit (100000) exceeded");
+  lua_sandbox_free(sb);
+}
+
+static void test_sandbox_memory_limit(void **state) {
+  (void)state;
+  lua_sandbox *sb = new_sandbox("tools/bomb.lua", UINT64_MAX, 60000);
+  expect_error(sb,
+               "local t = {}\n"
+               "local i = 0\n"
+               "while true do\n"
+               "  i = i + 1\n"
+               "  t[i] = ('x'):rep(1000) .. i\n"
+               "end",
+               "tools/bomb.lua:5: memory limit (16 MiB) exceeded");
+  /* Memory never passed the cap, and returns under it for the next call. */
+  assert_true(lua_sandbox_memory_used(sb) < TEST_MEMORY_BYTES / 8);
+  expect_ok(sb, "return #('y'):rep(1000000)", "1000000");
+  lua_sandbox_free(sb);
+}
+
+/* A script that catches its memory errors is still stopped by the budget. */
+static void test_sandbox_memory_errors_caught_then_budget(void **state) {
+  (void)state;
+  lua_sandbox *sb = new_sandbox("tools/bomb.lua", 2000000, 60000);
+  char out[512];
+  assert_int_not_equal(run(sb,
+                           "while true do\n"
+                           "  pcall(function() local t = {} while true do t[#t + 1] = {} end end)\n"
+                           "end",
+                           out, sizeof out),
+                       LUA_OK);
+  assert_non_null(strstr(out, "instruction limit (2000000) exceeded"));
+  assert_true(lua_sandbox_memory_used(sb) < TEST_MEMORY_BYTES / 8);
+  lua_sandbox_free(sb);
+}
+
+static void test_sandbox_string_rep_cap(void **state) {
+  (void)state;
+  lua_sandbox *sb = new_sandbox("tools/rep.lua", 1000000, 60000);
+  expect_error(sb, "return ('x'):rep(1e9)",
+               "tools/rep.lua:1: string.rep: the result would exceed the memory limit (16 MiB)");
+  expect_error(sb, "return ('x'):rep(2^40, ',')",
+               "tools/rep.lua:1: string.rep: the result would exceed the memory limit (16 MiB)");
+  expect_ok(sb, "return ('ab'):rep(3, '-')", "ab-ab-ab");
+  expect_ok(sb, "return ('ab'):rep(0)", "");
+  lua_sandbox_free(sb);
+}
+
+/* Each escape is refused: the global is missing or the call fails. */
+static void test_sandbox_no_escapes(void **state) {
+  (void)state;
+  lua_sandbox *sb = new_sandbox("tools/esc.lua", 1000000, 5000);
+  static const char *const absent[] = {
+      "io", "debug", "package", "require", "dofile", "loadfile", "print", "coroutine",
+      "os.execute", "os.getenv", "os.remove", "os.rename", "os.exit", "os.tmpname",
+      "string.dump", "warn", "collectgarbage == nil and 1 or nil",
+  };
+  char code[256];
+  for (size_t i = 0; i < sizeof absent / sizeof absent[0]; i++) {
+    snprintf(code, sizeof code, "return %s == nil", absent[i]);
+    expect_ok(sb, code, "true");
+  }
+  expect_ok(sb, "return type(os.time()) .. type(os.clock()) .. type(os.date('%Y'))",
+            "numbernumberstring");
+  expect_error(sb, "return os.execute('true')",
+               "tools/esc.lua:1: attempt to call a nil value (field 'execute')");
+  lua_sandbox_free(sb);
+}
+
+/* Bytecode can break the VM: load accepts text only, whatever mode says. */
+static void test_sandbox_no_binary_chunks(void **state) {
+  (void)state;
+  lua_sandbox *sb = new_sandbox("tools/bin.lua", 1000000, 5000);
+  expect_ok(sb,
+            "local f, err = load('\\27Lua\\84\\0\\25\\147\\r\\n\\26\\n\\4\\8\\8', 'x', 'b')\n"
+            "return tostring(f) .. ' ' .. err",
+            "nil attempt to load a binary chunk (mode is 't')");
+  expect_error(sb, "return load(function() return nil end)",
+               "tools/bin.lua:1: bad argument #1 to 'load' (string expected, got function)");
+  /* Text chunks work, with the environment given. */
+  expect_ok(sb, "local env = {} load('x = 41 + 1', 'c', 't', env)() return env.x", "42");
+  expect_ok(sb, "y = 7 return load('return y')()", "7");
+  lua_sandbox_free(sb);
+}
+
+static void test_sandbox_read_only_libraries(void **state) {
+  (void)state;
+  lua_sandbox *sb = new_sandbox("tools/meta.lua", 1000000, 5000);
+  expect_ok(sb, "return getmetatable('')", "false");
+  expect_error(sb, "string.upper = nil", "tools/meta.lua:1: string is read-only");
+  expect_error(sb, "table.x = 1", "tools/meta.lua:1: table is read-only");
+  expect_error(sb, "json.encode = print", "tools/meta.lua:1: json is read-only");
+  expect_error(sb, "setmetatable(math, {})",
+               "tools/meta.lua:1: cannot change a protected metatable");
+  /* rawset reaches only the script's own proxy, never the string methods. */
+  expect_ok(sb, "rawset(string, 'upper', function() return 'owned' end) return ('x'):upper()",
+            "X");
+  expect_ok(sb, "local n = 0 for k in pairs(string) do n = n + 1 end return n > 10", "true");
+  expect_ok(sb, "return ('%d'):format(3) .. string.format('%s', 'x')", "3x");
+  lua_sandbox_free(sb);
+}
+
+static void test_sandbox_restricted_functions(void **state) {
+  (void)state;
+  lua_sandbox *sb = new_sandbox("tools/gc.lua", 1000000, 5000);
+  expect_error(sb, "collectgarbage()",
+               "tools/gc.lua:1: collectgarbage: only \"count\" is available");
+  expect_error(sb, "collectgarbage('stop')",
+               "tools/gc.lua:1: collectgarbage: only \"count\" is available");
+  expect_ok(sb, "return math.type(collectgarbage('count'))", "float");
+  expect_error(sb, "setmetatable({}, {__gc = function() while true do end end})",
+               "tools/gc.lua:1: setmetatable: __gc metamethods are not available");
+  expect_ok(sb, "local t = setmetatable({}, {__index = function() return 5 end}) return t.x",
+            "5");
+  expect_error(sb, "table.insert(setmetatable({}, {__len = function() return 1e15 end}), 1, 2)",
+               "tools/gc.lua:1: table.insert: tables with a __len metamethod are not supported");
+  expect_error(sb, "table.move({}, 1, math.maxinteger, 2)",
+               "tools/gc.lua:1: table.move: more than 4194304 elements");
+  expect_ok(sb, "local t = {3, 1, 2} table.sort(t) table.insert(t, 4) table.remove(t, 1)"
+                " return table.concat(table.move(t, 1, 3, 1, {}), ',')",
+            "2,3,4");
+  lua_sandbox_free(sb);
+}
+
+static void test_sandbox_error_objects(void **state) {
+  (void)state;
+  lua_sandbox *sb = new_sandbox("tools/err.lua", 1000000, 5000);
+  expect_error(sb, "local x = 1\nerror('boom')", "tools/err.lua:2: boom");
+  expect_error(sb, "\nerror('bare', 0)", "tools/err.lua:2: bare");
+  expect_error(sb, "\n\nerror({code = 7, why = 'x'})",
+               "tools/err.lua:3: {\"code\":7,\"why\":\"x\"}");
+  expect_error(sb, "error()", "tools/err.lua:1: (error object is a nil value)");
+  expect_error(sb, "error(42)", "tools/err.lua:1: 42");
+  expect_error(sb, "local t = nil\nreturn t.x",
+               "tools/err.lua:2: attempt to index a nil value (local 't')");
+  /* An error inside a chunk made by load names both places. */
+  expect_error(sb, "\nload('error(\"in\")', '=inner')()", "tools/err.lua:2: inner:1: in");
+  char out[256];
+  assert_int_equal(run(sb, "return +", out, sizeof out), LUA_ERRSYNTAX);
+  assert_string_equal(out, "tools/err.lua:1: unexpected symbol near '+'");
+  lua_sandbox_free(sb);
+}
+
+/* Scripts live in separate states: nothing one does reaches another. */
+static void test_sandbox_isolation(void **state) {
+  (void)state;
+  lua_sandbox *a = new_sandbox("tools/a.lua", 1000000, 5000);
+  lua_sandbox *b = new_sandbox("tools/b.lua", 1000000, 5000);
+  expect_ok(a, "secret = 'a' rawset(string, 'secret', 1) return secret .. string.secret", "a1");
+  expect_ok(b, "return tostring(secret) .. tostring(string.secret)", "nilnil");
+  lua_sandbox_free(a);
+  lua_sandbox_free(b);
+}
+
+static void test_sandbox_too_small(void **state) {
+  (void)state;
+  lua_sandbox_limits limits = {.memory_bytes = 4096, .instructions = 1000,
+                               .entry_timeout_ms = 100, .max_json_bytes = 100};
+  lua_sandbox *sb = NULL;
+  char err[256];
+  assert_int_equal(lua_sandbox_new(&sb, "tools/tiny.lua", &limits, err, sizeof err), -1);
+  assert_null(sb);
+  assert_non_null(strstr(err, "tools/tiny.lua: "));
+  assert_non_null(strstr(err, "4 KiB"));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_sandbox_instruction_limit),
+      cmocka_unit_test(test_sandbox_time_limit),
+      cmocka_unit_test(test_sandbox_limit_survives_pcall),
+      cmocka_unit_test(test_sandbox_memory_limit),
+      cmocka_unit_test(test_sandbox_memory_errors_caught_then_budget),
+      cmocka_unit_test(test_sandbox_string_rep_cap),
+      cmocka_unit_test(test_sandbox_no_escapes),
+      cmocka_unit_test(test_sandbox_no_binary_chunks),
+      cmocka_unit_test(test_sandbox_read_only_libraries),
+      cmocka_unit_test(test_sandbox_restricted_functions),
+      cmocka_unit_test(test_sandbox_error_objects),
+      cmocka_unit_test(test_sandbox_isolation),
+      cmocka_unit_test(test_sandbox_too_small),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
