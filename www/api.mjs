@@ -1,0 +1,96 @@
+// The daemon's HTTP API as the page uses it. Paths are relative so the page
+// also works when the ingress serves it under a prefix.
+//
+// Behind the auth proxy no token is needed. For direct access the operator
+// pastes the bearer token once; it stays in this tab's sessionStorage and
+// goes out only as an Authorization header to this origin.
+
+const TOKEN_STORAGE_KEY = 'breakglass.token';
+export const API_TIMEOUT_MS = 30_000;
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status; // 0 when no HTTP answer came
+  }
+}
+
+// Used when sessionStorage is unavailable.
+let memoryToken = '';
+
+export function tokenGet() {
+  try {
+    return sessionStorage.getItem(TOKEN_STORAGE_KEY) || '';
+  } catch {
+    return '';
+  }
+}
+
+export function tokenSet(token) {
+  try {
+    if (token) sessionStorage.setItem(TOKEN_STORAGE_KEY, token);
+    else sessionStorage.removeItem(TOKEN_STORAGE_KEY);
+  } catch {
+    // Storage disabled: the token then lasts only until the page reloads.
+  }
+  memoryToken = token;
+}
+
+export function authHeaders() {
+  const token = tokenGet() || memoryToken;
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
+async function request(method, path, body) {
+  const headers = { Accept: 'application/json', ...authHeaders() };
+  const init = { method, headers, cache: 'no-store', signal: AbortSignal.timeout(API_TIMEOUT_MS) };
+  if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch (err) {
+    const why = err.name === 'TimeoutError' ? `no answer within ${API_TIMEOUT_MS / 1000} s` : 'network error';
+    throw new ApiError(0, `The service cannot be reached (${why}).`);
+  }
+  const text = await res.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!res.ok) throw new ApiError(res.status, errorText(res.status, data));
+  return data;
+}
+
+function errorText(status, data) {
+  if (data && typeof data === 'object') {
+    for (const key of ['error', 'detail', 'message', 'reason']) {
+      if (typeof data[key] === 'string' && data[key]) return data[key];
+    }
+    if (Array.isArray(data.errors) && data.errors.length) return data.errors.join('; ');
+  }
+  if (status === 401) return 'Not signed in.';
+  return `The service answered ${status}.`;
+}
+
+const sessionPath = (id) => `api/session/${encodeURIComponent(id)}`;
+
+export const sessionCreate = () => request('POST', 'api/session', {});
+export const sessionList = () => request('GET', 'api/sessions');
+export const sessionPrompt = (id, prompt) => request('POST', `${sessionPath(id)}/prompt`, { prompt });
+export const sessionCancel = (id) => request('POST', `${sessionPath(id)}/cancel`, {});
+export const sessionStreamUrl = (id) => `${sessionPath(id)}/stream`;
+
+// Readiness: {ready: true} or {ready: false, detail: "..."}. Never throws.
+export async function readinessGet() {
+  try {
+    await request('GET', 'readyz');
+    return { ready: true, detail: '' };
+  } catch (err) {
+    return { ready: false, detail: err.message };
+  }
+}

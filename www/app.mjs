@@ -1,0 +1,346 @@
+// The page: wires the session list, the transcript, the event stream and
+// the composer together. State lives in the daemon; the page keeps only the
+// current session id (URL hash and localStorage) and, if pasted, the bearer
+// token (sessionStorage).
+
+import * as api from './api.mjs';
+import { EventStream } from './stream.mjs';
+import { Transcript } from './transcript.mjs';
+import { SessionList } from './sessions.mjs';
+
+const SESSION_STORAGE_KEY = 'breakglass.session';
+const SESSION_HASH_PREFIX = '#session=';
+const SESSION_ID_MAX_CHARS = 200;
+const PROMPT_MAX_ROWS = 10;
+const SESSIONS_REFRESH_DELAY_MS = 500;
+// Wide screens show the side panel beside the chat; keep in step with app.css.
+const WIDE_SCREEN_QUERY = '(min-width: 56rem)';
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  drawerToggle: $('drawer-toggle'),
+  sidebar: $('sidebar'),
+  chat: $('chat'),
+  scrim: $('scrim'),
+  conn: $('conn'),
+  connText: $('conn-text'),
+  tokenButton: $('token-button'),
+  tokenDialog: $('token-dialog'),
+  tokenReason: $('token-reason'),
+  tokenInput: $('token-input'),
+  tokenClear: $('token-clear'),
+  tokenCancel: $('token-cancel'),
+  banner: $('banner'),
+  transcript: $('transcript'),
+  turns: $('turns'),
+  empty: $('empty'),
+  composer: $('composer'),
+  prompt: $('prompt'),
+  send: $('send'),
+  stop: $('stop'),
+  status: $('status'),
+  announcer: $('announcer'),
+  newSession: $('new-session'),
+  sessionList: $('session-list'),
+  sessionEmpty: $('session-empty'),
+};
+
+const wideScreen = matchMedia(WIDE_SCREEN_QUERY);
+
+let sessionId = null;
+let stream = null;
+let sending = false;
+let refreshTimer = 0;
+
+const transcript = new Transcript(ui.transcript, ui.turns, ui.empty, {
+  onRunning: updateComposer,
+  announce: (text) => { ui.announcer.textContent = text; },
+});
+
+const sessions = new SessionList(ui.sessionList, ui.sessionEmpty, (id) => {
+  closeDrawer();
+  selectSession(id);
+  ui.prompt.focus();
+});
+
+// --- session selection and the stream -----------------------------------------
+
+function idFromHash() {
+  if (!location.hash.startsWith(SESSION_HASH_PREFIX)) return null;
+  try {
+    const id = decodeURIComponent(location.hash.slice(SESSION_HASH_PREFIX.length));
+    return id && id.length <= SESSION_ID_MAX_CHARS ? id : null;
+  } catch {
+    return null;
+  }
+}
+
+function idFromStorage() {
+  try {
+    return localStorage.getItem(SESSION_STORAGE_KEY);
+  } catch {
+    return null;
+  }
+}
+
+function rememberSession(id) {
+  try {
+    if (id) localStorage.setItem(SESSION_STORAGE_KEY, id);
+    else localStorage.removeItem(SESSION_STORAGE_KEY);
+  } catch {
+    // Storage disabled: the URL hash still carries the session.
+  }
+  const url = id ? `${SESSION_HASH_PREFIX}${encodeURIComponent(id)}` : `${location.pathname}${location.search}`;
+  history.replaceState(null, '', url);
+}
+
+function selectSession(id, { force = false } = {}) {
+  if (id === sessionId && stream && !force) return;
+  if (stream) stream.stop();
+  stream = null;
+  sessionId = id;
+  rememberSession(id);
+  transcript.reset(Boolean(id));
+  sessions.setCurrent(id);
+  setStatus('');
+  if (id) attach(id);
+  else setConn('idle');
+  updateComposer();
+}
+
+function attach(id) {
+  const s = new EventStream(api.sessionStreamUrl(id), {
+    headers: api.authHeaders,
+    onEvent: (event) => {
+      if (s !== stream) return;
+      transcript.apply(event);
+      if (transcript.live && ['user', 'turn_end', 'interrupted'].includes(event.type)) refreshSessionsSoon();
+      if (event.type === 'turn_end') checkReadiness();
+    },
+    onCaughtUp: () => {
+      if (s !== stream) return;
+      transcript.caughtUp();
+      checkReadiness();
+    },
+    onState: (state, info) => {
+      if (s === stream) setConn(state, info);
+    },
+    onFatal: (reason) => {
+      if (s !== stream) return;
+      stream = null;
+      if (reason === 'unauthorized') {
+        setConn('offline', { reason: 'not signed in' });
+        openTokenDialog('The service did not accept this browser: sign in through the proxy, or paste a token.');
+      } else {
+        selectSession(null);
+        setStatus('That session no longer exists. Your next message starts a new one.');
+      }
+    },
+  });
+  stream = s;
+  s.start();
+}
+
+const CONN_STATES = {
+  idle: ['is-idle', () => 'No session'],
+  connecting: ['is-waiting', () => 'Connecting…'],
+  replaying: ['is-waiting', () => 'Catching up…'],
+  live: ['is-live', () => 'Live'],
+  reconnecting: ['is-waiting', (info) => (info.delayMs > 0
+    ? `Reconnecting in ${Math.ceil(info.delayMs / 1000)} s`
+    : 'Reconnecting…')],
+  offline: ['is-offline', (info) => (info.reason ? `Offline: ${info.reason}` : 'Offline')],
+};
+
+function setConn(state, info = {}) {
+  let [className, text] = CONN_STATES[state] || CONN_STATES.idle;
+  if (state === 'reconnecting' && !navigator.onLine) {
+    className = 'is-offline';
+    text = () => 'Offline: no network';
+  }
+  ui.conn.className = `conn ${className}`;
+  ui.connText.textContent = text(info);
+  ui.conn.title = info.reason ? `Last drop: ${info.reason}` : '';
+}
+
+// --- composer -------------------------------------------------------------------
+
+function updateComposer() {
+  const running = transcript.running;
+  ui.stop.hidden = !(running && sessionId);
+  ui.send.disabled = running || sending;
+}
+
+function fitPrompt() {
+  const lines = ui.prompt.value.split('\n').length;
+  ui.prompt.rows = Math.max(1, Math.min(PROMPT_MAX_ROWS, lines));
+}
+
+async function send() {
+  const text = ui.prompt.value;
+  if (!text.trim() || sending || transcript.running) return;
+  sending = true;
+  updateComposer();
+  setStatus('');
+  try {
+    if (!sessionId) {
+      const created = await api.sessionCreate();
+      selectSession(created.session_id);
+      refreshSessionsSoon();
+    }
+    await api.sessionPrompt(sessionId, text);
+    transcript.expectTurn();
+    ui.prompt.value = '';
+    fitPrompt();
+  } catch (err) {
+    if (err.status === 404) {
+      selectSession(null);
+      setStatus('That session no longer exists. Send again to start a new one.');
+    } else if (err.status === 409) {
+      setStatus('A turn is already running in this session: wait for it, or stop it.');
+    } else {
+      reportError(err, 'The message was not sent');
+    }
+  } finally {
+    sending = false;
+    updateComposer();
+  }
+}
+
+async function stop() {
+  if (!sessionId) return;
+  ui.stop.disabled = true;
+  try {
+    const answer = await api.sessionCancel(sessionId);
+    if (!answer || !answer.cancelled) setStatus('Nothing to stop: the turn had already ended.');
+  } catch (err) {
+    reportError(err, 'Stop failed');
+  } finally {
+    ui.stop.disabled = false;
+  }
+}
+
+function setStatus(text) {
+  ui.status.textContent = text;
+}
+
+function reportError(err, what) {
+  if (err.status === 401) openTokenDialog(err.message);
+  else setStatus(`${what}: ${err.message}`);
+}
+
+// --- session list, readiness ----------------------------------------------------
+
+async function refreshSessions() {
+  try {
+    const data = await api.sessionList();
+    sessions.show(data && data.sessions);
+  } catch (err) {
+    reportError(err, 'The session list could not be loaded');
+  }
+}
+
+function refreshSessionsSoon() {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(refreshSessions, SESSIONS_REFRESH_DELAY_MS);
+}
+
+async function checkReadiness() {
+  const { ready, detail } = await api.readinessGet();
+  ui.banner.textContent = ready ? '' : `The service is not ready: ${detail}`;
+  ui.banner.hidden = ready;
+}
+
+// --- token dialog ---------------------------------------------------------------
+
+function openTokenDialog(reason) {
+  ui.tokenReason.textContent = reason || '';
+  ui.tokenReason.hidden = !reason;
+  ui.tokenInput.value = '';
+  ui.tokenDialog.returnValue = '';
+  if (!ui.tokenDialog.open) ui.tokenDialog.showModal();
+}
+
+function onTokenDialogClose() {
+  const choice = ui.tokenDialog.returnValue;
+  const token = ui.tokenInput.value.trim();
+  ui.tokenInput.value = ''; // the token stays in storage, not in the page
+  if (choice === 'save' && token) api.tokenSet(token);
+  else if (choice === 'clear') api.tokenSet('');
+  else return;
+  refreshSessions();
+  if (sessionId) selectSession(sessionId, { force: true });
+}
+
+// --- drawer (narrow screens) ------------------------------------------------------
+
+function drawerOpen() {
+  return document.body.classList.contains('drawer-open');
+}
+
+function openDrawer() {
+  document.body.classList.add('drawer-open');
+  ui.drawerToggle.setAttribute('aria-expanded', 'true');
+  ui.scrim.hidden = false;
+  ui.chat.inert = true; // keyboard focus stays in the drawer
+  refreshSessions();
+  ui.newSession.focus();
+}
+
+function closeDrawer() {
+  if (!drawerOpen()) return;
+  const focusWasInside = ui.sidebar.contains(document.activeElement);
+  document.body.classList.remove('drawer-open');
+  ui.drawerToggle.setAttribute('aria-expanded', 'false');
+  ui.scrim.hidden = true;
+  ui.chat.inert = false;
+  if (focusWasInside && !wideScreen.matches) ui.drawerToggle.focus();
+}
+
+// --- events -------------------------------------------------------------------------
+
+ui.composer.addEventListener('submit', (e) => {
+  e.preventDefault();
+  send();
+});
+ui.prompt.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && !e.shiftKey && !e.altKey && !e.isComposing) {
+    e.preventDefault();
+    ui.composer.requestSubmit();
+  }
+});
+ui.prompt.addEventListener('input', fitPrompt);
+ui.stop.addEventListener('click', stop);
+ui.newSession.addEventListener('click', () => {
+  closeDrawer();
+  selectSession(null);
+  ui.prompt.focus();
+});
+ui.tokenButton.addEventListener('click', () => openTokenDialog(''));
+ui.tokenClear.addEventListener('click', () => ui.tokenDialog.close('clear'));
+ui.tokenCancel.addEventListener('click', () => ui.tokenDialog.close('cancel'));
+ui.tokenDialog.addEventListener('close', onTokenDialogClose);
+ui.drawerToggle.addEventListener('click', () => (drawerOpen() ? closeDrawer() : openDrawer()));
+ui.scrim.addEventListener('click', closeDrawer);
+document.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape' && drawerOpen()) closeDrawer();
+});
+wideScreen.addEventListener('change', closeDrawer);
+window.addEventListener('hashchange', () => {
+  const id = idFromHash();
+  if (id && id !== sessionId) selectSession(id);
+});
+window.addEventListener('online', () => {
+  if (stream) stream.reconnectNow();
+});
+window.addEventListener('offline', () => {
+  if (stream) setConn('offline', { reason: 'the browser has no network' });
+});
+
+// --- start ------------------------------------------------------------------------------
+
+fitPrompt();
+updateComposer();
+selectSession(idFromHash() || idFromStorage());
+refreshSessions();
+checkReadiness();
