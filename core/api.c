@@ -1,0 +1,159 @@
+#include "api.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api_pve.h"
+#include "auth.h"
+#include "http_static.h"
+#include "log.h"
+#include "session.h"
+#include "session_stream.h"
+#include "session_turn.h"
+
+static int method_is(const http_request *req, const char *m) { return strcmp(req->method, m) == 0; }
+
+static void api_health(http_conn *c) {
+  http_respond_json(c, 200, json_pack("{s:s, s:s}", "status", "ok", "service", "claude-breakglass"));
+}
+
+static void api_ready(app *a, http_conn *c) {
+  json_t *body = json_pack("{s:b}", "ready", a->scripts != NULL);
+  if (a->scripts) {
+    json_t *names = json_array(), *tools = lua_host_tools_json(a->scripts), *tool;
+    size_t i;
+    json_array_foreach(tools, i, tool) json_array_append(names, json_object_get(tool, "name"));
+    json_decref(tools);
+    json_object_set_new(body, "tools", names);
+  }
+  if (a->scripts_error[0]) json_object_set_new(body, "error", json_string(a->scripts_error));
+  http_respond_json(c, a->scripts ? 200 : 503, body);
+}
+
+static int is_json_request(const http_request *req) {
+  const char *type = http_request_header(req, "Content-Type");
+  return type && strncasecmp(type, "application/json", 16) == 0 &&
+         (type[16] == '\0' || type[16] == ';' || type[16] == ' ');
+}
+
+/* {"prompt": "...", "model": optional} */
+static void api_prompt(session *s, http_conn *c, const http_request *req, const char *identity) {
+  json_error_t jerr;
+  json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+  if (!json_is_object(body)) {
+    json_decref(body);
+    http_respond_error(c, 400, "the body must be a JSON object with a \"prompt\" string");
+    return;
+  }
+  json_t *prompt = json_object_get(body, "prompt");
+  json_t *model = json_object_get(body, "model");
+  const char *text = json_string_value(prompt);
+  size_t skip = text ? strspn(text, " \t\r\n") : 0;
+  if (!text || text[skip] == '\0' || (model && !json_is_null(model) && !json_is_string(model))) {
+    json_decref(body);
+    http_respond_error(c, 422, "\"prompt\" must be a non-empty string (\"model\", if given, a string)");
+    return;
+  }
+  char err[256];
+  if (session_turn_start(s, text, json_string_value(model), identity, err, sizeof err) != 0) {
+    json_decref(body);
+    http_respond_error(c, s->turn ? 409 : 503, err);
+    return;
+  }
+  json_decref(body);
+  http_respond_json(c, 200, json_pack("{s:s}", "status", "started"));
+}
+
+static unsigned long long last_event_id(const http_request *req) {
+  const char *v = http_request_header(req, "Last-Event-ID");
+  if (!v) return 0;
+  char *end;
+  unsigned long long id = strtoull(v, &end, 10);
+  return *end == '\0' ? id : 0;
+}
+
+/* /api/session/{id}/{action} */
+static void api_session_route(app *a, http_conn *c, const http_request *req, const char *rest,
+                              const char *identity) {
+  char id[SESSION_ID_LEN + 1];
+  const char *slash = strchr(rest, '/');
+  size_t idlen = slash ? (size_t)(slash - rest) : strlen(rest);
+  const char *action = slash ? slash + 1 : "";
+  session *s = NULL;
+  if (idlen == SESSION_ID_LEN) {
+    memcpy(id, rest, idlen);
+    id[idlen] = '\0';
+    s = session_find(a, id);
+  }
+  if (!s) {
+    http_respond_error(c, 404, "no such session");
+    return;
+  }
+  if (strcmp(action, "stream") == 0 && method_is(req, "GET")) {
+    if (session_stream_attach(s, c, last_event_id(req)) != 0)
+      http_respond_error(c, 500, "could not start the event stream");
+  } else if (strcmp(action, "prompt") == 0 && method_is(req, "POST")) {
+    api_prompt(s, c, req, identity);
+  } else if (strcmp(action, "cancel") == 0 && method_is(req, "POST")) {
+    http_respond_json(c, 200, json_pack("{s:b}", "cancelled", session_turn_cancel(s, identity)));
+  } else {
+    http_respond_error(c, 404, "no such route");
+  }
+}
+
+static void api_route(app *a, http_conn *c, const http_request *req, const char *identity) {
+  const char *p = req->path;
+  if (strcmp(p, "/api/session") == 0 && method_is(req, "POST")) {
+    session *s = session_create(a);
+    if (!s) {
+      http_respond_error(c, 500, "out of memory");
+      return;
+    }
+    log_info("session %s created by %s", s->id, identity);
+    http_respond_json(c, 200, json_pack("{s:s}", "session_id", s->id));
+  } else if (strcmp(p, "/api/sessions") == 0 && method_is(req, "GET")) {
+    http_respond_json(c, 200, json_pack("{s:o}", "sessions", session_list_json(a)));
+  } else if (strncmp(p, "/api/session/", 13) == 0) {
+    api_session_route(a, c, req, p + 13, identity);
+  } else if (strncmp(p, "/api/pve/", 9) == 0) {
+    api_pve_route(a, c, req, p + 9, identity);
+  } else {
+    http_respond_error(c, 404, "no such route");
+  }
+}
+
+void api_handle(void *ud, http_conn *c, const http_request *req) {
+  app *a = ud;
+  if (!req->path) {
+    http_respond_error(c, 404, "not found");
+    return;
+  }
+  if (strcmp(req->path, "/health") == 0) {
+    api_health(c);
+    return;
+  }
+  if (strcmp(req->path, "/readyz") == 0) {
+    api_ready(a, c);
+    return;
+  }
+  if (strcmp(req->path, "/api") != 0 && strncmp(req->path, "/api/", 5) != 0) {
+    http_static_serve(c, req, a->config->www_dir);
+    return;
+  }
+  char identity[AUTH_IDENTITY_MAX];
+  if (auth_identify(a->config, req, identity) != 0) {
+    http_respond_error(c, 401, "authentication required");
+    return;
+  }
+  if (auth_check_same_origin(req) != 0) {
+    http_respond_error(c, 403, "cross-site request refused");
+    return;
+  }
+  if (!method_is(req, "GET") && !method_is(req, "HEAD") && !is_json_request(req)) {
+    http_respond_error(c, 415, "state-changing requests must be application/json");
+    return;
+  }
+  api_route(a, c, req, identity);
+}

@@ -1,0 +1,29 @@
+/* The daemon's long-lived parts, created at start and handed to every
+ * module that serves a request or runs a turn. */
+#ifndef BG_APP_H
+#define BG_APP_H
+
+#include <uv.h>
+
+#include "config.h"
+#include "http_server.h"
+#include "lua_host.h"
+#include "model_client.h"
+
+struct session;
+
+#define APP_SCRIPTS_ERROR_MAX 8192
+
+typedef struct app {
+  uv_loop_t *loop;
+  bg_config *config;
+  http_server *http;
+  model_client *model;   /* NULL when no credential is configured */
+  lua_host *scripts;     /* the last good script set; NULL before the first */
+  unsigned long long scripts_loaded_ms;
+  char scripts_error[APP_SCRIPTS_ERROR_MAX]; /* the last failed load, "" if none */
+  struct session *sessions; /* newest first */
+  int shutting_down;
+} app;
+
+#endif

@@ -1,0 +1,269 @@
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef enum {
+  SETTING_TEXT,    /* any string */
+  SETTING_SECRET,  /* env only, never echoed */
+  SETTING_SECONDS, /* whole number >= 1 */
+  SETTING_COUNT,   /* whole number >= 0 */
+  SETTING_PORT,    /* 1..65535 */
+  SETTING_LISTEN,  /* host:port, port may be 0 */
+  SETTING_FILE,    /* an existing readable file */
+  SETTING_URL,     /* http(s)://... */
+} setting_kind;
+
+typedef struct setting {
+  const char *env;
+  const char *flag; /* NULL: environment only */
+  setting_kind kind;
+  size_t offset;
+  const char *fallback;
+  const char *help;
+} setting;
+
+#define AT(field) offsetof(bg_config, field)
+
+static const setting settings[] = {
+    {"BREAKGLASS_LISTEN", "listen", SETTING_LISTEN, AT(listen_host), "0.0.0.0:8080",
+     "address:port to serve HTTP on"},
+    {"BREAKGLASS_SCRIPTS_DIR", "scripts", SETTING_TEXT, AT(scripts_dir), "lua",
+     "folder of prompt.lua, tools/ and policy/"},
+    {"BREAKGLASS_WWW_DIR", "www", SETTING_TEXT, AT(www_dir), "www", "folder of the web page"},
+    {"BREAKGLASS_DATA_DIR", "data-dir", SETTING_TEXT, AT(data_dir), "data",
+     "folder for sessions and state"},
+    {"BREAKGLASS_SESSIONS_DIR", "sessions-dir", SETTING_TEXT, AT(sessions_dir), NULL,
+     "session journals (default: DATA_DIR/sessions)"},
+    {"ANTHROPIC_API_KEY", NULL, SETTING_SECRET, AT(api_key), NULL, "Messages API key (x-api-key)"},
+    {"ANTHROPIC_AUTH_TOKEN", NULL, SETTING_SECRET, AT(auth_token), NULL,
+     "bearer token for an API gateway"},
+    {"ANTHROPIC_BASE_URL", "anthropic-base-url", SETTING_URL, AT(base_url),
+     "https://api.anthropic.com", "Messages API base URL"},
+    {"ANTHROPIC_VERSION", "anthropic-version", SETTING_TEXT, AT(anthropic_version), "2023-06-01",
+     "anthropic-version header"},
+    {"BREAKGLASS_CA_FILE", "ca-file", SETTING_FILE, AT(ca_file), NULL,
+     "CA bundle to trust for the model API"},
+    {"BREAKGLASS_MODEL", "model", SETTING_TEXT, AT(model), "claude-sonnet-4-5", "model id"},
+    {"BREAKGLASS_MAX_TOKENS", "max-tokens", SETTING_SECONDS, AT(max_tokens), "8192",
+     "max_tokens per model call"},
+    {"BREAKGLASS_MODEL_CONNECT_TIMEOUT_SECONDS", "model-connect-timeout", SETTING_SECONDS,
+     AT(model_connect_timeout_s), "10", "TCP+TLS connect limit for the model API"},
+    {"BREAKGLASS_MODEL_IDLE_TIMEOUT_SECONDS", "model-idle-timeout", SETTING_SECONDS,
+     AT(model_idle_timeout_s), "90", "a model stream silent this long is stalled"},
+    {"BREAKGLASS_MODEL_REQUEST_TIMEOUT_SECONDS", "model-request-timeout", SETTING_SECONDS,
+     AT(model_request_timeout_s), "600", "limit on one model call"},
+    {"BREAKGLASS_MODEL_MAX_RETRIES", "model-max-retries", SETTING_COUNT, AT(model_max_retries),
+     "4", "retries of a failed model call"},
+    {"BREAKGLASS_MODEL_MAX_RETRY_DELAY_SECONDS", "model-max-retry-delay", SETTING_SECONDS,
+     AT(model_max_retry_delay_s), "60", "cap on one retry's wait"},
+    {"BREAKGLASS_MAX_MODEL_CALLS_PER_TURN", "max-model-calls", SETTING_SECONDS,
+     AT(max_model_calls_per_turn), "40", "model calls allowed in one turn"},
+    {"API_BEARER_TOKEN", NULL, SETTING_SECRET, AT(bearer_token), NULL,
+     "token machine callers send as Authorization: Bearer"},
+    {"BREAKGLASS_TRUSTED_USER_HEADER", "trusted-user-header", SETTING_TEXT,
+     AT(trusted_user_header), NULL, "identity header set by the auth proxy (e.g. X-authentik-username)"},
+    {"BREAKGLASS_DEVVM_HOST", "devvm-host", SETTING_TEXT, AT(devvm.host), NULL,
+     "devvm address (unset: not configured)"},
+    {"BREAKGLASS_DEVVM_PORT", "devvm-port", SETTING_PORT, AT(devvm.port), "22", "devvm SSH port"},
+    {"BREAKGLASS_DEVVM_USER", "devvm-user", SETTING_TEXT, AT(devvm.user), "breakglass",
+     "devvm SSH user"},
+    {"BREAKGLASS_PVE_HOST", "pve-host", SETTING_TEXT, AT(pve.host), NULL,
+     "Proxmox host address (unset: not configured)"},
+    {"BREAKGLASS_PVE_PORT", "pve-port", SETTING_PORT, AT(pve.port), "22", "Proxmox SSH port"},
+    {"BREAKGLASS_PVE_USER", "pve-user", SETTING_TEXT, AT(pve.user), "root", "Proxmox SSH user"},
+    {"BREAKGLASS_KEY_PATH", "key-path", SETTING_FILE, AT(key_path), NULL,
+     "SSH private key (ed25519 or ecdsa)"},
+    {"BREAKGLASS_KNOWN_HOSTS", "known-hosts", SETTING_FILE, AT(known_hosts), NULL,
+     "pinned host keys (OpenSSH known_hosts format)"},
+    {"BREAKGLASS_SSH_CONNECT_TIMEOUT_SECONDS", "ssh-connect-timeout", SETTING_SECONDS,
+     AT(ssh_connect_timeout_s), "10", "TCP connect + banner + key exchange + auth limit"},
+    {"BREAKGLASS_COMMAND_TIMEOUT_SECONDS", "command-timeout", SETTING_SECONDS,
+     AT(command_timeout_s), "120", "default limit on one SSH command"},
+    {"BREAKGLASS_MAX_COMMAND_TIMEOUT_SECONDS", "max-command-timeout", SETTING_SECONDS,
+     AT(max_command_timeout_s), "600", "cap on a per-call command limit"},
+    {"BREAKGLASS_PVE_VERB_TIMEOUT_SECONDS", "pve-verb-timeout", SETTING_SECONDS,
+     AT(pve_verb_timeout_s), "120", "limit on one power verb"},
+    {"BREAKGLASS_TURN_TIMEOUT_SECONDS", "turn-timeout", SETTING_SECONDS, AT(turn_timeout_s),
+     "1800", "limit on one agent turn"},
+    {"BREAKGLASS_TOOL_TIMEOUT_SECONDS", "tool-timeout", SETTING_SECONDS, AT(tool_timeout_s), "900",
+     "limit on one tool call"},
+    {"BREAKGLASS_SSE_KEEPALIVE_SECONDS", "sse-keepalive", SETTING_SECONDS, AT(sse_keepalive_s),
+     "20", "idle time before an SSE keepalive comment"},
+    {"BREAKGLASS_HTTP_HEADER_TIMEOUT_SECONDS", "http-header-timeout", SETTING_SECONDS,
+     AT(http_header_timeout_s), "10", "a request head must arrive within"},
+    {"BREAKGLASS_HTTP_IDLE_TIMEOUT_SECONDS", "http-idle-timeout", SETTING_SECONDS,
+     AT(http_idle_timeout_s), "60", "idle keep-alive connections are closed after"},
+    {"BREAKGLASS_LUA_MEMORY_MB", "lua-memory-mb", SETTING_SECONDS, AT(lua_memory_mb), "64",
+     "memory cap per Lua script state"},
+    {"BREAKGLASS_LUA_INSTRUCTIONS", "lua-instructions", SETTING_SECONDS, AT(lua_instructions),
+     "50000000", "instruction budget per entry into Lua"},
+    {"BREAKGLASS_LUA_CALL_TIMEOUT_MS", "lua-call-timeout-ms", SETTING_SECONDS,
+     AT(lua_call_timeout_ms), "2000", "wall-clock limit per entry into Lua"},
+    {"BREAKGLASS_LOG_LEVEL", "log-level", SETTING_TEXT, AT(log_level), "info",
+     "debug, info, warn or error"},
+};
+
+#define SETTING_COUNT_ALL (sizeof settings / sizeof settings[0])
+
+static void *field(bg_config *c, const setting *s) { return (char *)c + s->offset; }
+
+static int parse_long(const char *v, long min, long max, long *out) {
+  if (!*v) return -1;
+  char *end;
+  errno = 0;
+  long n = strtol(v, &end, 10);
+  if (errno || *end || n < min || n > max) return -1;
+  *out = n;
+  return 0;
+}
+
+/* Secrets are stored as given and never parsed, so no message below can
+ * quote one. */
+static int apply(bg_config *c, const setting *s, const char *v, const char *source, char *err,
+                 size_t errlen) {
+  long n = 0;
+  switch (s->kind) {
+  case SETTING_SECONDS:
+  case SETTING_COUNT:
+    if (parse_long(v, s->kind == SETTING_COUNT ? 0 : 1, LONG_MAX / 1000, &n) != 0) {
+      snprintf(err, errlen, "%s: '%s' is not a whole number%s (from %s)", s->env, v,
+               s->kind == SETTING_COUNT ? "" : " of at least 1", source);
+      return -1;
+    }
+    *(long *)field(c, s) = n;
+    return 0;
+  case SETTING_PORT:
+    if (parse_long(v, 1, 65535, &n) != 0) {
+      snprintf(err, errlen, "%s: '%s' is not a port number 1-65535 (from %s)", s->env, v, source);
+      return -1;
+    }
+    *(int *)field(c, s) = (int)n;
+    return 0;
+  case SETTING_LISTEN: {
+    const char *colon = strrchr(v, ':');
+    if (!colon || colon == v || parse_long(colon + 1, 0, 65535, &n) != 0) {
+      snprintf(err, errlen, "%s: '%s' is not address:port (from %s)", s->env, v, source);
+      return -1;
+    }
+    free(c->listen_host);
+    c->listen_host = strndup(v, (size_t)(colon - v));
+    c->listen_port = (int)n;
+    return 0;
+  }
+  case SETTING_URL:
+    if (strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0) {
+      snprintf(err, errlen, "%s: '%s' is not an http(s) URL (from %s)", s->env, v, source);
+      return -1;
+    }
+    break;
+  case SETTING_TEXT:
+  case SETTING_SECRET:
+  case SETTING_FILE:
+    break;
+  }
+  char **slot = field(c, s);
+  free(*slot);
+  *slot = *v ? strdup(v) : NULL;
+  return 0;
+}
+
+static const setting *find_flag(const char *name, size_t len) {
+  for (size_t i = 0; i < SETTING_COUNT_ALL; i++)
+    if (settings[i].flag && strlen(settings[i].flag) == len &&
+        memcmp(settings[i].flag, name, len) == 0)
+      return &settings[i];
+  return NULL;
+}
+
+static int check_files(const bg_config *c, char *err, size_t errlen) {
+  for (size_t i = 0; i < SETTING_COUNT_ALL; i++) {
+    const setting *s = &settings[i];
+    if (s->kind != SETTING_FILE) continue;
+    const char *path = *(char *const *)((const char *)c + s->offset);
+    if (path && access(path, R_OK) != 0) {
+      snprintf(err, errlen, "%s: cannot read '%s': %s", s->env, path, strerror(errno));
+      return -1;
+    }
+  }
+  return 0;
+}
+
+int config_load(bg_config *c, int argc, char **argv, char *err, size_t errlen) {
+  memset(c, 0, sizeof *c);
+  for (size_t i = 0; i < SETTING_COUNT_ALL; i++)
+    if (settings[i].fallback &&
+        apply(c, &settings[i], settings[i].fallback, "default", err, errlen) != 0)
+      return -1;
+  for (size_t i = 0; i < SETTING_COUNT_ALL; i++) {
+    const char *v = getenv(settings[i].env);
+    if (v && apply(c, &settings[i], v, "environment", err, errlen) != 0) return -1;
+  }
+  c->oauth_token_set = getenv("CLAUDE_CODE_OAUTH_TOKEN") != NULL;
+
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i];
+    if (strncmp(a, "--", 2) != 0) {
+      snprintf(err, errlen, "unexpected argument '%s' (see breakglass --help)", a);
+      return -1;
+    }
+    const char *name = a + 2;
+    const char *eq = strchr(name, '=');
+    size_t len = eq ? (size_t)(eq - name) : strlen(name);
+    const setting *s = find_flag(name, len);
+    if (!s) {
+      snprintf(err, errlen, "unknown flag --%.*s (see breakglass --help)", (int)len, name);
+      return -1;
+    }
+    const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+    if (!v) {
+      snprintf(err, errlen, "flag --%s needs a value", s->flag);
+      return -1;
+    }
+    if (apply(c, s, v, "flag", err, errlen) != 0) return -1;
+  }
+  if (!c->sessions_dir) {
+    if (asprintf(&c->sessions_dir, "%s/sessions", c->data_dir ? c->data_dir : ".") < 0) {
+      c->sessions_dir = NULL;
+      snprintf(err, errlen, "out of memory");
+      return -1;
+    }
+  }
+  if (c->log_level && strcmp(c->log_level, "debug") && strcmp(c->log_level, "info") &&
+      strcmp(c->log_level, "warn") && strcmp(c->log_level, "error")) {
+    snprintf(err, errlen, "BREAKGLASS_LOG_LEVEL: '%s' is not debug, info, warn or error",
+             c->log_level);
+    return -1;
+  }
+  return check_files(c, err, errlen);
+}
+
+void config_free(bg_config *c) {
+  for (size_t i = 0; i < SETTING_COUNT_ALL; i++) {
+    const setting *s = &settings[i];
+    if (s->kind == SETTING_TEXT || s->kind == SETTING_SECRET || s->kind == SETTING_FILE ||
+        s->kind == SETTING_URL) {
+      char **slot = field(c, s);
+      free(*slot);
+      *slot = NULL;
+    }
+  }
+  free(c->listen_host);
+  c->listen_host = NULL;
+}
+
+void config_print_help(void) {
+  printf("Settings (environment variable, flag that overrides it, default):\n");
+  for (size_t i = 0; i < SETTING_COUNT_ALL; i++) {
+    const setting *s = &settings[i];
+    char flag[64] = "(environment only)";
+    if (s->flag) snprintf(flag, sizeof flag, "--%s", s->flag);
+    printf("  %-42s %-26s %s%s%s\n", s->env, flag, s->help, s->fallback ? "; default " : "",
+           s->fallback ? s->fallback : "");
+  }
+}

@@ -1,0 +1,163 @@
+#include "daemon.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api.h"
+#include "app.h"
+#include "log.h"
+#include "session.h"
+#include "session_turn.h"
+#include "ssh_service.h"
+
+#define HTTP_MAX_HEADER_BYTES (16u * 1024)
+#define HTTP_MAX_BODY_BYTES (1024u * 1024)
+/* Replay on attach is written at once, so a stream may hold a whole
+ * session's events; past this a client is dropped and re-attaches. */
+#define HTTP_MAX_STREAM_BUFFER_BYTES (16u * 1024 * 1024)
+#define HTTP_MAX_CONNECTIONS 256
+#define MODEL_MAX_RESPONSE_BYTES (32u * 1024 * 1024)
+#define LUA_MAX_JSON_BYTES (1024u * 1024)
+#define LUA_MAX_RESULT_BYTES (256u * 1024)
+
+int daemon_load_scripts(const bg_config *c, uv_loop_t *loop, const char *dir,
+                        const lua_host_service *services, size_t service_count, lua_host **out,
+                        char *err, size_t errlen) {
+  lua_host_options o = {
+      .scripts_dir = dir ? dir : c->scripts_dir,
+      .limits = {.memory_bytes = (size_t)c->lua_memory_mb * 1024 * 1024,
+                 .instructions = (uint64_t)c->lua_instructions,
+                 .call_timeout_ms = (uint64_t)c->lua_call_timeout_ms,
+                 .tool_timeout_ms = (uint64_t)c->tool_timeout_s * 1000,
+                 .max_json_bytes = LUA_MAX_JSON_BYTES,
+                 .max_result_bytes = LUA_MAX_RESULT_BYTES},
+      .services = services,
+      .service_count = service_count,
+  };
+  return lua_host_load(out, loop, &o, err, errlen);
+}
+
+static int daemon_model_start(app *a) {
+  const bg_config *c = a->config;
+  if (!c->api_key && !c->auth_token) {
+    if (c->oauth_token_set)
+      log_warn("CLAUDE_CODE_OAUTH_TOKEN is set but not used: subscription tokens are for "
+               "Anthropic's own apps. Set ANTHROPIC_API_KEY (see docs/api-key.md)");
+    log_warn("no model credential: prompts will be refused; the power-verb buttons still work");
+    return 0;
+  }
+  model_client_options o = {
+      .base_url = c->base_url,
+      .api_key = c->api_key,
+      .auth_token = c->api_key ? NULL : c->auth_token,
+      .version = c->anthropic_version,
+      .ca_file = c->ca_file,
+      .connect_timeout_ms = c->model_connect_timeout_s * 1000,
+      .idle_timeout_ms = c->model_idle_timeout_s * 1000,
+      .request_timeout_ms = c->model_request_timeout_s * 1000,
+      .max_retries = (int)c->model_max_retries,
+      .max_retry_delay_ms = c->model_max_retry_delay_s * 1000,
+      .max_response_bytes = MODEL_MAX_RESPONSE_BYTES,
+  };
+  int rc = model_client_new(&a->model, a->loop, &o);
+  if (rc != 0) log_error("model client: %s (check ANTHROPIC_BASE_URL)", uv_strerror(rc));
+  return rc;
+}
+
+static void daemon_on_http_closed(void *ud) {
+  app *a = ud;
+  a->http = NULL;
+  if (a->model) model_client_close(a->model);
+  a->model = NULL;
+}
+
+/* The handles that end the daemon: signals start the shutdown, and a check
+ * handle closes the signal handles once the server is gone, so that the
+ * loop can run dry. */
+typedef struct daemon_stop {
+  app *a;
+  uv_check_t check;
+  uv_signal_t sigs[2];
+} daemon_stop;
+
+static void daemon_on_signal(uv_signal_t *sig, int signum) {
+  app *a = ((daemon_stop *)sig->data)->a;
+  if (a->shutting_down) return;
+  a->shutting_down = 1;
+  log_info("%s: shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
+  session_turn_cancel_all(a);
+  http_server_close(a->http, daemon_on_http_closed, a);
+}
+
+static void daemon_on_check(uv_check_t *check) {
+  daemon_stop *stop = check->data;
+  if (!stop->a->shutting_down || stop->a->http) return;
+  for (int i = 0; i < 2; i++) uv_close((uv_handle_t *)&stop->sigs[i], NULL);
+  uv_close((uv_handle_t *)check, NULL);
+}
+
+static void daemon_stop_init(daemon_stop *stop, app *a) {
+  static const int signums[2] = {SIGTERM, SIGINT};
+  stop->a = a;
+  uv_check_init(a->loop, &stop->check);
+  stop->check.data = stop;
+  uv_check_start(&stop->check, daemon_on_check);
+  for (int i = 0; i < 2; i++) {
+    uv_signal_init(a->loop, &stop->sigs[i]);
+    stop->sigs[i].data = stop;
+    uv_signal_start(&stop->sigs[i], daemon_on_signal, signums[i]);
+  }
+}
+
+static log_level level_from_name(const char *name) {
+  if (strcmp(name, "debug") == 0) return LOG_DEBUG;
+  if (strcmp(name, "warn") == 0) return LOG_WARN;
+  if (strcmp(name, "error") == 0) return LOG_ERROR;
+  return LOG_INFO;
+}
+
+int daemon_serve(bg_config *c) {
+  signal(SIGPIPE, SIG_IGN);
+  log_set_level(level_from_name(c->log_level));
+  app a = {.loop = uv_default_loop(), .config = c};
+  if (daemon_model_start(&a) != 0) return 1;
+
+  lua_host_service services[] = {ssh_service(&a)};
+  if (daemon_load_scripts(c, a.loop, NULL, services, 1, &a.scripts, a.scripts_error,
+                          sizeof a.scripts_error) != 0) {
+    log_error("scripts in %s did not load; serving without them:\n%s", c->scripts_dir,
+              a.scripts_error);
+  } else {
+    a.scripts_loaded_ms = log_now_ms();
+  }
+
+  http_limits limits = {
+      .max_header_bytes = HTTP_MAX_HEADER_BYTES,
+      .max_body_bytes = HTTP_MAX_BODY_BYTES,
+      .header_timeout_ms = (uint64_t)c->http_header_timeout_s * 1000,
+      .idle_timeout_ms = (uint64_t)c->http_idle_timeout_s * 1000,
+      .max_stream_buffer_bytes = HTTP_MAX_STREAM_BUFFER_BYTES,
+      .max_connections = HTTP_MAX_CONNECTIONS,
+  };
+  int rc = http_server_new(&a.http, a.loop, &limits, api_handle, &a);
+  if (rc == 0) rc = http_server_listen(a.http, c->listen_host, c->listen_port);
+  if (rc != 0) {
+    log_error("BREAKGLASS_LISTEN: cannot listen on %s:%d: %s", c->listen_host, c->listen_port,
+              uv_strerror(rc));
+    return 1;
+  }
+  log_info("listening on %s:%d", c->listen_host, http_server_port(a.http));
+
+  daemon_stop stop;
+  daemon_stop_init(&stop, &a);
+
+  uv_run(a.loop, UV_RUN_DEFAULT);
+  session_free_all(&a);
+  if (a.scripts) lua_host_release(a.scripts);
+  uv_run(a.loop, UV_RUN_DEFAULT);
+  rc = uv_loop_close(a.loop);
+  if (rc != 0) log_warn("event loop closed with handles still open");
+  log_info("stopped");
+  return 0;
+}

@@ -1,0 +1,80 @@
+/* breakglass: regain control of a wedged development VM.
+ *
+ *   breakglass serve [flags]    run the daemon
+ *   breakglass check [DIR]      validate a script set offline
+ *   breakglass --version | --help
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "lua_host.h"
+
+static void print_help(void) {
+  printf("breakglass %s: regain control of a wedged development VM\n\n"
+         "Usage:\n"
+         "  breakglass serve [--flag value ...]  run the daemon (HTTP, model, SSH)\n"
+         "  breakglass check [DIR]               validate the Lua scripts in DIR (default:\n"
+         "                                       BREAKGLASS_SCRIPTS_DIR); exit 1 with\n"
+         "                                       file:line: message lines when not valid\n"
+         "  breakglass --version | --help\n\n"
+         "Secrets (ANTHROPIC_API_KEY, ANTHROPIC_AUTH_TOKEN, API_BEARER_TOKEN) are read\n"
+         "from the environment only.\n\n",
+         BREAKGLASS_VERSION);
+  config_print_help();
+}
+
+static int run_check(int argc, char **argv) {
+  bg_config c;
+  char err[512];
+  const char *dir = argc > 0 && strncmp(argv[0], "--", 2) != 0 ? argv[0] : NULL;
+  if (config_load(&c, dir ? argc - 1 : argc, dir ? argv + 1 : argv, err, sizeof err) != 0) {
+    fprintf(stderr, "breakglass: %s\n", err);
+    return 2;
+  }
+  static char problems[16384];
+  lua_host *h = NULL;
+  uv_loop_t *loop = uv_default_loop();
+  /* The services scripts may call are named here so that check sees the
+   * same ctx the daemon gives; nothing runs, so they need no body. */
+  lua_host_service services[] = {{.name = "ssh"}};
+  int rc = daemon_load_scripts(&c, loop, dir, services, 1, &h, problems, sizeof problems);
+  if (rc == 0) {
+    printf("%s: scripts are valid\n", dir ? dir : c.scripts_dir);
+    lua_host_release(h);
+  } else {
+    fputs(problems, stderr);
+    if (problems[0] && problems[strlen(problems) - 1] != '\n') fputc('\n', stderr);
+  }
+  uv_run(loop, UV_RUN_DEFAULT);
+  uv_loop_close(loop);
+  config_free(&c);
+  return rc == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+      strcmp(argv[1], "help") == 0) {
+    print_help();
+    return argc < 2 ? 2 : 0;
+  }
+  if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+    printf("breakglass %s\n", BREAKGLASS_VERSION);
+    return 0;
+  }
+  if (strcmp(argv[1], "check") == 0) return run_check(argc - 2, argv + 2);
+  if (strcmp(argv[1], "serve") != 0) {
+    fprintf(stderr, "breakglass: unknown command '%s' (see breakglass --help)\n", argv[1]);
+    return 2;
+  }
+  bg_config c;
+  char err[512];
+  if (config_load(&c, argc - 2, argv + 2, err, sizeof err) != 0) {
+    fprintf(stderr, "breakglass: %s\n", err);
+    return 2;
+  }
+  int rc = daemon_serve(&c);
+  config_free(&c);
+  return rc;
+}

@@ -1,0 +1,71 @@
+/* Sessions: one conversation each, owned by the server (the attach model).
+ *
+ * A session keeps the conversation as the model sees it and the list of
+ * events the page sees. Events carry ids that only grow; a client attaches
+ * with the last id it saw and gets exactly what it missed, then the rest
+ * live. At most one turn runs at a time, detached from any client.
+ */
+#ifndef BG_SESSION_H
+#define BG_SESSION_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "app.h"
+#include "http_server.h"
+
+#define SESSION_ID_LEN 32
+/* Event bytes a session keeps in memory; past it new turns are refused. */
+#define SESSION_MAX_EVENT_BYTES (64u * 1024 * 1024)
+
+typedef struct session_event {
+  unsigned long long id;
+  char *frame; /* the whole SSE frame: "id: N\ndata: {...}\n\n" */
+  size_t frame_len;
+} session_event;
+
+typedef enum { SESSION_IDLE, SESSION_RUNNING, SESSION_FAILED, SESSION_CANCELLED } session_status;
+
+struct session_turn;
+struct session_subscriber;
+
+typedef struct session {
+  app *app;
+  char id[SESSION_ID_LEN + 1];
+  char *title; /* the first prompt, shortened; NULL before it */
+  unsigned long long created_ms;
+  unsigned long long last_activity_ms;
+  session_status status;
+  json_t *messages; /* the conversation sent to the model */
+  session_event *events;
+  size_t event_count;
+  size_t event_cap;
+  size_t event_bytes;
+  unsigned long long last_event_id;
+  struct session_turn *turn; /* NULL when no turn runs */
+  struct session_subscriber *subscribers;
+  struct session *next;
+} session;
+
+session *session_create(app *a);
+session *session_find(app *a, const char *id);
+json_t *session_list_json(const app *a);
+const char *session_status_name(session_status st);
+
+/* Gives ev an id and a time, keeps it and sends it to every attached
+ * client. Steals the reference. Returns the id, or 0 when out of memory. */
+unsigned long long session_emit(session *s, json_t *ev);
+/* Shorthand: an event {"type": type} plus the fields of the object fields
+ * (stolen; may be NULL). */
+unsigned long long session_emit_type(session *s, const char *type, json_t *fields);
+
+/* The session's title is its first prompt, on one line, shortened. */
+void session_title_from_prompt(session *s, const char *prompt);
+
+/* Appends content blocks as a user message, merged into the last message
+ * when that is a user message too (the API wants alternating roles). */
+int session_add_user_content(session *s, json_t *blocks);
+
+void session_free_all(app *a);
+
+#endif
