@@ -21,7 +21,7 @@ json_t *session_request_build(const session *s, const lua_host *scripts, const c
                               const char *model) {
   json_t *messages = json_deep_copy(s->messages);
   json_t *tools = lua_host_tools_json(scripts);
-  json_t *system = json_pack("[{s:s, s:o}]", "type", "text", "text", system_prompt,
+  json_t *system = json_pack("[{s:s, s:s, s:o}]", "type", "text", "text", system_prompt,
                              "cache_control", cache_mark());
   if (!messages || !tools || !system) {
     json_decref(messages);

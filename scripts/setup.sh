@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what breakglass builds and tests with, from Debian's packages.
+# Safe to run again; needs root (or sudo) on Debian 12.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  liblua5.4-dev libuv1-dev libssh2-1-dev libcurl4-openssl-dev libjansson-dev node-llhttp
+  libcmocka-dev
+  openssl openssh-server openssh-client iproute2 nftables
+  clang libclang-rt-14-dev
+  nodejs
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "setup: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
