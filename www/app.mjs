@@ -188,8 +188,9 @@ async function send() {
       selectSession(created.session_id);
       refreshSessionsSoon();
     }
+    // Running state follows the stream (user .. turn_end): a fast turn can
+    // end before this POST answers.
     await api.sessionPrompt(sessionId, text);
-    transcript.expectTurn();
     ui.prompt.value = '';
     fitPrompt();
   } catch (err) {

@@ -81,11 +81,6 @@ export class Transcript {
     return this.isRunning;
   }
 
-  // The prompt was accepted; its user event is on the way.
-  expectTurn() {
-    this.setRunning(true);
-  }
-
   // Replay is complete: draw everything now and start announcing. After a
   // reconnect the operator's scroll position is left alone.
   caughtUp() {
