@@ -9,7 +9,7 @@ packages=(
   libcmocka-dev
   openssl openssh-server openssh-client iproute2 nftables
   clang libclang-rt-14-dev
-  nodejs
+  nodejs chromium
 )
 
 missing=()
@@ -23,3 +23,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# npm comes with the machine's Node.js (Debian's npm package would fight it).
+# playwright-core drives Debian's chromium; it downloads no browser.
+cd "$(dirname "$0")/.."
+[ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --silent
