@@ -7,14 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Paths in messages are cut past this ("input.hosts[3].name"). */
-#define JSON_SCHEMA_PATH_MAX_BYTES 160
+#include "json_path.h"
+
 /* An enum list shown in a message is cut past this. */
 #define JSON_SCHEMA_SHOWN_MAX_BYTES 200
 
 typedef struct schema_ctx {
-  char path[JSON_SCHEMA_PATH_MAX_BYTES];
-  size_t path_len;
+  json_path path;
   char *err;
   size_t errlen;
 } schema_ctx;
@@ -27,35 +26,15 @@ static int schema_fail(schema_ctx *c, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  snprintf(c->err, c->errlen, "%s: %s", c->path, msg);
+  snprintf(c->err, c->errlen, "%s: %s", c->path.text, msg);
   return -1;
 }
 
-static size_t path_push(schema_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static size_t path_push(schema_ctx *c, const char *fmt, ...) {
-  size_t saved = c->path_len;
-  size_t room = sizeof c->path - c->path_len;
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(c->path + c->path_len, room, fmt, ap);
-  va_end(ap);
-  if (n > 0)
-    c->path_len += (size_t)n < room ? (size_t)n : room - 1;
-  return saved;
-}
-
-static void path_pop(schema_ctx *c, size_t saved) {
-  c->path_len = saved;
-  c->path[saved] = '\0';
-}
-
 static void schema_ctx_init(schema_ctx *c, const char *root, char *err, size_t errlen) {
-  c->path_len = 0;
-  c->path[0] = '\0';
+  json_path_clear(&c->path);
   c->err = err;
   c->errlen = errlen;
-  path_push(c, "%s", root);
+  json_path_push(&c->path, "%s", root);
 }
 
 static const char *const schema_types[] = {"object", "array",   "string", "integer",
@@ -197,9 +176,9 @@ static int validate_array(schema_ctx *c, const json_t *schema, const json_t *v) 
   size_t i;
   const json_t *item;
   json_array_foreach(v, i, item) {
-    size_t saved = path_push(c, "[%zu]", i);
+    size_t saved = json_path_push(&c->path, "[%zu]", i);
     int rc = validate_value(c, items, item);
-    path_pop(c, saved);
+    json_path_pop(&c->path, saved);
     if (rc < 0)
       return -1;
   }
@@ -241,9 +220,9 @@ static int validate_object(schema_ctx *c, const json_t *schema, const json_t *v)
   const json_t *name;
   json_array_foreach(required, i, name) {
     if (json_object_get(v, json_string_value(name)) == NULL) {
-      size_t saved = path_push(c, ".%s", json_string_value(name));
+      size_t saved = json_path_push(&c->path, ".%s", json_string_value(name));
       schema_fail(c, "is required");
-      path_pop(c, saved);
+      json_path_pop(&c->path, saved);
       return -1;
     }
   }
@@ -254,7 +233,7 @@ static int validate_object(schema_ctx *c, const json_t *schema, const json_t *v)
     const json_t *sub = props != NULL ? json_object_getn(props, key, key_len) : NULL;
     if (sub == NULL && !json_is_false(additional))
       continue;
-    size_t saved = path_push(c, ".%.*s", (int)(key_len < 64 ? key_len : 64), key);
+    size_t saved = json_path_push(&c->path, ".%.*s", (int)(key_len < 64 ? key_len : 64), key);
     int rc;
     if (sub == NULL) {
       char known[JSON_SCHEMA_SHOWN_MAX_BYTES] = "";
@@ -265,7 +244,7 @@ static int validate_object(schema_ctx *c, const json_t *schema, const json_t *v)
     } else {
       rc = validate_value(c, sub, json_object_iter_value(it));
     }
-    path_pop(c, saved);
+    json_path_pop(&c->path, saved);
     if (rc < 0)
       return -1;
   }
@@ -338,10 +317,10 @@ static int check_type(schema_ctx *c, const json_t *type) {
   size_t i;
   const json_t *t;
   json_array_foreach(type, i, t) {
-    size_t saved = path_push(c, "[%zu]", i);
+    size_t saved = json_path_push(&c->path, "[%zu]", i);
     int rc = json_is_string(t) ? check_type(c, t)
                                : schema_fail(c, "must be a type name (a string)");
-    path_pop(c, saved);
+    json_path_pop(&c->path, saved);
     if (rc < 0)
       return -1;
   }
@@ -365,9 +344,9 @@ static int check_keyword(schema_ctx *c, const char *key, const json_t *v, int de
     const char *name;
     const json_t *sub;
     json_object_foreach((json_t *)v, name, sub) {
-      size_t saved = path_push(c, ".%s", name);
+      size_t saved = json_path_push(&c->path, ".%s", name);
       int rc = check_schema(c, sub, depth + 1);
-      path_pop(c, saved);
+      json_path_pop(&c->path, saved);
       if (rc < 0)
         return -1;
     }
@@ -412,14 +391,14 @@ static int check_schema(schema_ctx *c, const json_t *schema, int depth) {
   const char *key;
   const json_t *v;
   json_object_foreach((json_t *)schema, key, v) {
-    size_t saved = path_push(c, ".%s", key);
+    size_t saved = json_path_push(&c->path, ".%s", key);
     int rc = is_known(schema_keywords, key)
                  ? check_keyword(c, key, v, depth)
                  : schema_fail(c, "unknown keyword (supported: type, properties, required, "
                                   "additionalProperties, enum, minimum, maximum, minLength, "
                                   "maxLength, items, minItems, maxItems, description, title, "
                                   "default, examples)");
-    path_pop(c, saved);
+    json_path_pop(&c->path, saved);
     if (rc < 0)
       return -1;
   }
@@ -433,9 +412,9 @@ int json_schema_check(const json_t *schema, const char *root, char *err, size_t 
     return -1;
   const json_t *type = json_object_get(schema, "type");
   if (!json_is_string(type) || strcmp(json_string_value(type), "object") != 0) {
-    size_t saved = path_push(&c, ".type");
+    size_t saved = json_path_push(&c.path, ".type");
     schema_fail(&c, "must be \"object\" (a tool takes an object of named inputs)");
-    path_pop(&c, saved);
+    json_path_pop(&c.path, saved);
     return -1;
   }
   return 0;

@@ -10,12 +10,10 @@
 #include <string.h>
 
 #include "buf.h"
+#include "json_path.h"
 
 /* json.null: the address of this byte, as a light userdata. */
 static const char json_null_sentinel;
-
-/* Longest path kept for error messages ("[3].hosts[0].name"). */
-#define LUA_JSON_PATH_MAX_BYTES 96
 
 typedef struct json_enc {
   lua_State *L;
@@ -23,8 +21,7 @@ typedef struct json_enc {
   size_t text_bytes; /* what the encoded text would take so far */
   const void *open[LUA_JSON_MAX_DEPTH]; /* tables being encoded: cycle check */
   int depth;
-  char path[LUA_JSON_PATH_MAX_BYTES];
-  size_t path_len;
+  json_path path;
   char *err;
   size_t errlen;
   int failed;
@@ -41,8 +38,8 @@ static void enc_fail(json_enc *e, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  if (e->path_len > 0)
-    snprintf(e->err, e->errlen, "%s (at %s)", msg, e->path);
+  if (e->path.len > 0)
+    snprintf(e->err, e->errlen, "%s (at %s)", msg, e->path.text);
   else
     snprintf(e->err, e->errlen, "%s", msg);
 }
@@ -52,31 +49,11 @@ static int enc_count(json_enc *e, size_t n) {
   e->text_bytes += n;
   if (e->text_bytes <= e->max_bytes)
     return 0;
-  e->path_len = 0; /* where the cap was passed says nothing useful */
-  e->path[0] = '\0';
+  json_path_clear(&e->path); /* where the cap was passed says nothing useful */
   enc_fail(e, "output exceeds %zu bytes", e->max_bytes);
   return -1;
 }
 
-/* Appends a path step; returns the length to restore afterwards. */
-static size_t enc_path_push(json_enc *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static size_t enc_path_push(json_enc *e, const char *fmt, ...) {
-  size_t saved = e->path_len;
-  size_t room = sizeof e->path - e->path_len;
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(e->path + e->path_len, room, fmt, ap);
-  va_end(ap);
-  if (n > 0)
-    e->path_len += (size_t)n < room ? (size_t)n : room - 1;
-  return saved;
-}
-
-static void enc_path_pop(json_enc *e, size_t saved) {
-  e->path_len = saved;
-  e->path[saved] = '\0';
-}
 
 static json_t *enc_value(json_enc *e, int idx);
 
@@ -132,9 +109,9 @@ static json_t *enc_array(json_enc *e, int idx, lua_Integer n) {
   }
   for (lua_Integer i = 1; i <= n; i++) {
     lua_rawgeti(L, idx, i); /* table ... value */
-    size_t saved = enc_path_push(e, "[%" PRId64 "]", (int64_t)i);
+    size_t saved = json_path_push(&e->path, "[%" PRId64 "]", (int64_t)i);
     json_t *v = enc_value(e, lua_gettop(L));
-    enc_path_pop(e, saved);
+    json_path_pop(&e->path, saved);
     lua_pop(L, 1);
     if (v == NULL || json_array_append_new(arr, v) < 0) {
       enc_fail(e, "out of memory");
@@ -157,12 +134,12 @@ static json_t *enc_object(json_enc *e, int idx) {
   while (lua_next(L, idx)) { /* table ... key value */
     size_t klen;
     const char *key = lua_tolstring(L, -2, &klen); /* a string: no conversion */
-    size_t saved = enc_path_push(e, ".%.*s", (int)(klen < 40 ? klen : 40), key);
+    size_t saved = json_path_push(&e->path, ".%.*s", (int)(klen < 40 ? klen : 40), key);
     json_t *v = enc_count(e, klen + 3) < 0 ? NULL : enc_value(e, lua_gettop(L));
     int rc = v == NULL ? -1 : json_object_setn_new(obj, key, klen, v);
     if (v != NULL && rc < 0)
       enc_fail(e, "cannot encode a key that is not valid UTF-8");
-    enc_path_pop(e, saved);
+    json_path_pop(&e->path, saved);
     lua_pop(L, 1);
     if (rc < 0) {
       lua_pop(L, 1);
@@ -284,9 +261,9 @@ json_t *lua_json_array_from_lua(lua_State *L, int first, int last, size_t max_by
     return NULL;
   }
   for (int i = first; i <= last; i++) {
-    size_t saved = enc_path_push(&e, "argument %d", i - first + 1);
+    size_t saved = json_path_push(&e.path, "argument %d", i - first + 1);
     json_t *v = enc_count(&e, 1) < 0 ? NULL : enc_value(&e, i);
-    enc_path_pop(&e, saved);
+    json_path_pop(&e.path, saved);
     if (v == NULL || json_array_append_new(arr, v) < 0) {
       enc_fail(&e, "out of memory");
       json_decref(arr);
