@@ -65,44 +65,35 @@ static int daemon_model_start(app *a) {
   return rc;
 }
 
-static void daemon_on_http_closed(void *ud) {
-  app *a = ud;
-  a->http = NULL;
-  if (a->model) model_client_close(a->model);
-  a->model = NULL;
-}
-
-/* The handles that end the daemon: signals start the shutdown, and a check
- * handle closes the signal handles once the server is gone, so that the
- * loop can run dry. */
+/* The handles that end the daemon: signals start the shutdown; once the
+ * server is closed the signal handles go too, so the loop runs dry. */
 typedef struct daemon_stop {
   app *a;
-  uv_check_t check;
   uv_signal_t sigs[2];
 } daemon_stop;
 
+static void daemon_on_http_closed(void *ud) {
+  daemon_stop *stop = ud;
+  app *a = stop->a;
+  a->http = NULL;
+  if (a->model) model_client_close(a->model);
+  a->model = NULL;
+  for (int i = 0; i < 2; i++) uv_close((uv_handle_t *)&stop->sigs[i], NULL);
+}
+
 static void daemon_on_signal(uv_signal_t *sig, int signum) {
-  app *a = ((daemon_stop *)sig->data)->a;
+  daemon_stop *stop = sig->data;
+  app *a = stop->a;
   if (a->shutting_down) return;
   a->shutting_down = 1;
   log_info("%s: shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
   session_turn_cancel_all(a);
-  http_server_close(a->http, daemon_on_http_closed, a);
-}
-
-static void daemon_on_check(uv_check_t *check) {
-  daemon_stop *stop = check->data;
-  if (!stop->a->shutting_down || stop->a->http) return;
-  for (int i = 0; i < 2; i++) uv_close((uv_handle_t *)&stop->sigs[i], NULL);
-  uv_close((uv_handle_t *)check, NULL);
+  http_server_close(a->http, daemon_on_http_closed, stop);
 }
 
 static void daemon_stop_init(daemon_stop *stop, app *a) {
   static const int signums[2] = {SIGTERM, SIGINT};
   stop->a = a;
-  uv_check_init(a->loop, &stop->check);
-  stop->check.data = stop;
-  uv_check_start(&stop->check, daemon_on_check);
   for (int i = 0; i < 2; i++) {
     uv_signal_init(a->loop, &stop->sigs[i]);
     stop->sigs[i].data = stop;
