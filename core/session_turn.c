@@ -7,6 +7,11 @@
 #include "log.h"
 #include "session_request.h"
 
+/* Output of one tool call that the session keeps and shows; past it a note
+ * says the rest is not shown. The model never sees this output, only the
+ * call's result, which the Lua host bounds. */
+#define SESSION_MAX_TOOL_OUTPUT_BYTES (8u * 1024 * 1024)
+
 typedef enum { TURN_ACTIVE, TURN_CANCELLED, TURN_TIMED_OUT } turn_stop;
 
 typedef struct session_turn {
@@ -24,10 +29,13 @@ typedef struct session_turn {
   size_t tool_index;
   json_t *tool_results;
   unsigned long long tool_started_ms;
+  size_t tool_output_bytes; /* shown so far for the current call */
+  int tool_output_cut;      /* the current call's note went out */
   char *final_text;
   model_usage usage;
   uv_timer_t deadline;
   turn_stop stop;
+  char *cancelled_by; /* identity of who cancelled */
 } session_turn;
 
 static void turn_call_model(session_turn *t);
@@ -42,6 +50,7 @@ static void turn_free(uv_handle_t *h) {
   free(t->identity);
   free(t->system_prompt);
   free(t->final_text);
+  free(t->cancelled_by);
   free(t);
 }
 
@@ -55,7 +64,8 @@ static json_t *usage_json(const model_usage *u) {
 /* The one way a turn ends. */
 static void turn_finish(session_turn *t, int is_error, const char *result) {
   session *s = t->s;
-  if (t->stop == TURN_CANCELLED) session_emit_type(s, "cancelled", NULL);
+  if (t->stop == TURN_CANCELLED)
+    session_emit_type(s, "cancelled", json_pack("{s:s?}", "identity", t->cancelled_by));
   unsigned long long duration = log_now_ms() - t->started_ms;
   session_emit_type(s, "result",
                     json_pack("{s:s, s:b, s:I, s:o}", "result", result ? result : "", "is_error",
@@ -257,12 +267,27 @@ static void turn_call_model(session_turn *t) {
 
 /* ---- tool calls ---- */
 
+/* Every event is kept for replay, so the output shown is bounded per call
+ * and by the session's event budget; the tool itself runs on. */
 static void turn_on_tool_output(void *ud, const char *chunk, size_t len) {
   session_turn *t = ud;
+  if (t->tool_output_cut) return;
   json_t *use = json_array_get(t->tool_uses, t->tool_index);
+  const char *id = json_string_value(json_object_get(use, "id"));
+  int call_full = len > SESSION_MAX_TOOL_OUTPUT_BYTES - t->tool_output_bytes;
+  if (call_full || t->s->event_bytes > SESSION_MAX_EVENT_BYTES) {
+    char note[128];
+    snprintf(note, sizeof note, "\n[breakglass: the rest of the output is not shown: %s %u MiB]\n",
+             call_full ? "it passed" : "this session holds",
+             (call_full ? SESSION_MAX_TOOL_OUTPUT_BYTES : SESSION_MAX_EVENT_BYTES) >> 20);
+    t->tool_output_cut = 1;
+    session_emit_type(t->s, "tool_output",
+                      json_pack("{s:s, s:s, s:b}", "call_id", id, "text", note, "cut", 1));
+    return;
+  }
+  t->tool_output_bytes += len;
   session_emit_type(t->s, "tool_output",
-                    json_pack("{s:s, s:s%}", "call_id", json_string_value(json_object_get(use, "id")),
-                              "text", chunk, len));
+                    json_pack("{s:s, s:s%}", "call_id", id, "text", chunk, len));
 }
 
 static void turn_add_result(session_turn *t, const char *id, int is_error, const char *content,
@@ -326,6 +351,8 @@ static void turn_run_next_tool(session_turn *t) {
   lua_call_info info = {.session_id = t->s->id, .call_id = id ? id : "", .identity = t->identity};
   static const lua_tool_cbs cbs = {turn_on_tool_output, turn_on_tool_done};
   t->tool_started_ms = log_now_ms();
+  t->tool_output_bytes = 0;
+  t->tool_output_cut = 0;
   t->tool = lua_host_call_tool(t->scripts, name ? name : "", input, &info, &cbs, t);
   if (!t->tool) {
     static const char msg[] = "out of memory starting the tool call";
@@ -404,6 +431,7 @@ int session_turn_start(session *s, const char *prompt, const char *model, const 
 int session_turn_cancel(session *s, const char *identity) {
   if (!s->turn || s->turn->stop != TURN_ACTIVE) return 0;
   log_info("session %s: turn cancelled by %s", s->id, identity);
+  s->turn->cancelled_by = strdup(identity);
   turn_stop_now(s->turn, TURN_CANCELLED);
   return 1;
 }
