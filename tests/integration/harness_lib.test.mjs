@@ -254,6 +254,28 @@ describe('startDaemon', () => {
     assert.deepEqual(await e.kill9(), { code: null, signal: 'SIGKILL' });
   });
 
+  test('stop rejects when the output holds a sanitizer report, the last lines included', async () => {
+    const leaky = fakeDaemon('leaky', `
+      const http = require('node:http');
+      const s = http.createServer().listen(0, '127.0.0.1', () => console.error('listening on 127.0.0.1:' + s.address().port));
+      process.on('SIGTERM', () => {
+        console.error('==1==ERROR: LeakSanitizer: detected memory leaks');
+        console.error('Direct leak of 64 byte(s) in 1 object(s) allocated from:');
+        process.exit(23);
+      });`);
+    const d = await startDaemon({ bin: leaky, dataDir: dir });
+    assert.equal(d.sanitizerReport(), null);
+    await assert.rejects(d.stop(), /sanitizer reported a bug:\n==1==ERROR: LeakSanitizer[\s\S]*Direct leak of 64/);
+    const ub = fakeDaemon('ub', `
+      console.error('listening on 127.0.0.1:1');
+      console.error('core/x.c:7:9: runtime error: signed integer overflow');
+      setInterval(() => {}, 1000);`);
+    const e = await startDaemon({ bin: ub, dataDir: dir });
+    await e.waitForLog(/runtime error/, 1000);
+    assert.match(e.sanitizerReport(), /runtime error: signed integer overflow/);
+    await assert.rejects(e.stop(), /runtime error/);
+  });
+
   test('a daemon that exits before listening rejects with its log', async () => {
     const broken = fakeDaemon('broken', `console.error('config: BREAKGLASS_MODEL is empty'); process.exit(2);`);
     await assert.rejects(startDaemon({ bin: broken, dataDir: dir }), /exited[\s\S]*BREAKGLASS_MODEL is empty/);

@@ -16,6 +16,10 @@ const FETCH_TIMEOUT_MS = 10000;
 const LISTENING_LINE = /listening on (\S+):(\d+)/;
 // Besides PATH, only what a sanitizer build needs is inherited.
 const INHERITED_ENV = ['PATH', 'ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS'];
+// The first line of a sanitizer build's report (ASan, LSan at exit, UBSan).
+const SANITIZER_REPORT = /ERROR: AddressSanitizer|LeakSanitizer|runtime error:/;
+// After exit, how long the last output may take to come through the pipes.
+const OUTPUT_DRAIN_MS = 2000;
 
 // A test file that dies early must not leave daemons behind.
 const running = new Set();
@@ -59,6 +63,7 @@ export async function startDaemon({ env = {}, args = [], dataDir, bin = process.
       resolve(exit);
     });
   });
+  const outputDone = new Promise((resolve) => proc.on('close', resolve));
   proc.on('error', (e) => { log.push(`daemon.mjs: spawn failed: ${e.message}`); hub.emit('line'); });
   for (const stream of [proc.stdout, proc.stderr]) {
     createInterface({ input: stream }).on('line', (line) => { log.push(line); hub.emit('line'); });
@@ -87,13 +92,30 @@ export async function startDaemon({ env = {}, args = [], dataDir, bin = process.
     });
   }
 
+  /** The log from the first line of a sanitizer report on, or null. */
+  function sanitizerReport() {
+    const at = log.findIndex((line) => SANITIZER_REPORT.test(line));
+    return at < 0 ? null : log.slice(at).join('\n');
+  }
+
+  /**
+   * Signals the daemon and resolves with how it exited (SIGKILL after
+   * graceMs). Rejects when its output holds a sanitizer report: a leak
+   * report comes only at exit, so this is where a test sees it.
+   */
   async function stop(signal = 'SIGTERM', graceMs = STOP_GRACE_MS) {
     if (!exit) proc.kill(signal);
     let timer;
     const late = new Promise((resolve) => { timer = setTimeout(resolve, graceMs, 'late'); });
     if (await Promise.race([exited, late]) === 'late') proc.kill('SIGKILL');
     clearTimeout(timer);
-    return exited;
+    const result = await exited;
+    const drained = new Promise((resolve) => { timer = setTimeout(resolve, OUTPUT_DRAIN_MS); });
+    await Promise.race([outputDone, drained]);
+    clearTimeout(timer);
+    const report = sanitizerReport();
+    if (report) throw new Error(`daemon: the sanitizer reported a bug:\n${report}`);
+    return result;
   }
 
   let m;
@@ -114,6 +136,7 @@ export async function startDaemon({ env = {}, args = [], dataDir, bin = process.
     log,
     exited,
     waitForLog,
+    sanitizerReport,
     stop,
     kill9: () => { proc.kill('SIGKILL'); return exited; },
   };

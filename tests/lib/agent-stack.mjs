@@ -1,0 +1,164 @@
+// The agent loop under test: the real daemon talking to the mock Messages
+// API over real TLS, with the test tools of tests/fixtures/lua, plus the
+// HTTP calls a test makes against it (sessions, prompts, cancels, streams).
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeCA } from './ca.mjs';
+import { fetchJson, startDaemon } from './daemon.mjs';
+import { startMock } from './mock-anthropic.mjs';
+import { isType, openStream } from './sse-client.mjs';
+
+export const API_KEY = 'test-key';
+export const BEARER = 'integration-bearer-token';
+export const AUTH = { authorization: `Bearer ${BEARER}` };
+export const TURN_WAIT_MS = 15000;
+// Room above what a test expects the daemon to hold: the allocator's
+// slack, JSON framing, the loop's buffers.
+const RSS_SLACK_KIB = 24 * 1024;
+const RSS_SAMPLE_MS = 50;
+const STOP_GRACE_MS = 5000;
+
+const sourceDir = () => {
+  const src = process.env.BREAKGLASS_SOURCE_DIR;
+  if (!src) throw new Error('agent-stack: BREAKGLASS_SOURCE_DIR is not set');
+  return src;
+};
+
+/**
+ * A scripts folder in dir: prompt.lua and tools/ of fixtures/lua/turns, plus
+ * the tools of fixtures/lua/good (echo, nap, spin, bomb, regex, big, ...),
+ * whose own prompt.lua wants a context the daemon does not give.
+ */
+export function makeScriptsDir(dir) {
+  const lua = join(sourceDir(), 'tests', 'fixtures', 'lua');
+  const tools = join(dir, 'tools');
+  mkdirSync(tools, { recursive: true });
+  copyFileSync(join(lua, 'turns', 'prompt.lua'), join(dir, 'prompt.lua'));
+  for (const set of ['good', 'turns']) {
+    for (const f of readdirSync(join(lua, set, 'tools'))) {
+      if (f.endsWith('.lua')) copyFileSync(join(lua, set, 'tools', f), join(tools, f));
+    }
+  }
+  return dir;
+}
+
+/** The daemon's resident memory in KiB (Linux /proc). */
+export function rssKib(pid) {
+  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`agent-stack: no VmRSS for pid ${pid}`);
+  return Number(m[1]);
+}
+
+/**
+ * True when the daemon runs with AddressSanitizer, whose quarantine keeps
+ * freed memory (256 MiB by default): its RSS says little about leaks or
+ * bounds, and the sanitizer's own leak check covers them there.
+ */
+export function underAddressSanitizer(pid) {
+  return /libasan|libclang_rt\.asan/.test(readFileSync(`/proc/${pid}/maps`, 'utf8'));
+}
+
+/** Samples the daemon's RSS until stop(); peak() is the highest seen. */
+export function sampleRss(pid) {
+  let peak = 0;
+  const timer = setInterval(() => { peak = Math.max(peak, rssKib(pid)); }, RSS_SAMPLE_MS);
+  return { stop: () => clearInterval(timer), peak: () => Math.max(peak, rssKib(pid)) };
+}
+
+/**
+ * Asserts that the daemon's RSS grew by less than expectedBytes plus some
+ * slack; t (the node:test context) gets the number as a diagnostic.
+ */
+export function checkRssGrowth(t, pid, growthKib, expectedBytes) {
+  t.diagnostic(`RSS grew by ${growthKib} KiB`);
+  if (underAddressSanitizer(pid)) return t.diagnostic('RSS is not checked under AddressSanitizer');
+  const maxKib = expectedBytes / 1024 + RSS_SLACK_KIB;
+  assert.ok(growthKib < maxKib, `RSS grew by ${growthKib} KiB, more than ${maxKib} KiB`);
+}
+
+/**
+ * Starts the mock (expecting API_KEY) and a daemon pointed at it. env adds
+ * to or (undefined) removes from the daemon's settings, e.g.
+ * {ANTHROPIC_API_KEY: undefined} for a daemon without a credential.
+ */
+export async function startStack(dir, { env = {} } = {}) {
+  const pki = makeCA(join(dir, 'pki'));
+  const mock = await startMock({ cert: pki.serverCert, key: pki.serverKey, expectKey: API_KEY });
+  let daemon;
+  try {
+    daemon = await startDaemon({
+      env: {
+        ANTHROPIC_API_KEY: API_KEY,
+        ANTHROPIC_BASE_URL: mock.url,
+        BREAKGLASS_CA_FILE: pki.caCert,
+        API_BEARER_TOKEN: BEARER,
+        BREAKGLASS_SCRIPTS_DIR: makeScriptsDir(join(dir, 'scripts')),
+        ...env,
+      },
+      dataDir: join(dir, 'data'),
+    });
+  } catch (e) {
+    await mock.close();
+    throw e;
+  }
+  const url = (path) => `${daemon.url}${path}`;
+  const post = (path, body = {}) => fetchJson(url(path), { method: 'POST', headers: AUTH, body });
+
+  const stack = {
+    mock,
+    daemon,
+    post,
+    attach: (id, opts = {}) => openStream(url(`/api/session/${id}/stream`), { ...opts, headers: { ...AUTH, ...opts.headers } }),
+    streamUrl: (id) => url(`/api/session/${id}/stream`),
+    prompt: (id, prompt) => post(`/api/session/${id}/prompt`, { prompt }),
+    cancel: (id) => post(`/api/session/${id}/cancel`),
+    health: () => fetchJson(url('/health')),
+    async newSession() {
+      const r = await post('/api/session');
+      assert.equal(r.status, 200, r.text);
+      return r.json.session_id;
+    },
+    /**
+     * Scripts the mock with forms, opens a session with a stream attached,
+     * and sends prompt. Returns {id, stream, first}: first is the index in
+     * mock.requests of the turn's first model call.
+     */
+    async startTurn(forms, prompt = 'Is the devvm healthy?') {
+      mock.setScript(forms);
+      const id = await stack.newSession();
+      const stream = await stack.attach(id);
+      await stream.waitFor((e) => e.event === 'caught-up');
+      const first = mock.requests.length;
+      const r = await stack.prompt(id, prompt);
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual(r.json, { status: 'started' });
+      return { id, stream, first };
+    },
+    /**
+     * Stops the daemon, asserting that SIGTERM ends it with status 0 and no
+     * sanitizer report (a SIGKILLed daemon would hide a leak report), then
+     * the mock.
+     */
+    async close() {
+      try {
+        assert.deepEqual(await daemon.stop('SIGTERM', STOP_GRACE_MS), { code: 0, signal: null });
+      } finally {
+        await mock.close();
+      }
+    },
+  };
+  return stack;
+}
+
+/** Event data of a stream from its `user` event to its next `turn_end`. */
+export async function turnEvents(stream, timeoutMs = TURN_WAIT_MS, from = 0) {
+  const user = stream.events.findIndex((e, i) => i >= from && isType('user')(e));
+  await stream.waitForType('turn_end', timeoutMs, Math.max(from, user));
+  const start = stream.events.findIndex((e, i) => i >= from && isType('user')(e));
+  const end = stream.events.findIndex((e, i) => i > start && isType('turn_end')(e));
+  return stream.events.slice(start, end + 1).map((e) => e.data);
+}
+
+export const typesOf = (events) => events.map((e) => e.type);
+export const textOf = (events) => events.filter((e) => e.type === 'text').map((e) => e.text).join('');
