@@ -124,10 +124,15 @@ static int parse_long(const char *v, long min, long max, long *out) {
 }
 
 /* Secrets are stored as given and never parsed, so no message below can
- * quote one. */
+ * quote one. An empty value means unset, as charts often write it: the
+ * default applies, or the setting stays unset. */
 static int apply(bg_config *c, const setting *s, const char *v, const char *source, char *err,
                  size_t errlen) {
   long n = 0;
+  if (!*v && s->fallback) {
+    v = s->fallback;
+    source = "default";
+  }
   switch (s->kind) {
   case SETTING_SECONDS:
   case SETTING_COUNT:
@@ -151,8 +156,11 @@ static int apply(bg_config *c, const setting *s, const char *v, const char *sour
       snprintf(err, errlen, "%s: '%s' is not address:port (from %s)", s->env, v, source);
       return -1;
     }
+    /* "[::1]:8080": the brackets only set the port apart. */
+    size_t host_len = (size_t)(colon - v);
+    int bracketed = host_len > 2 && v[0] == '[' && colon[-1] == ']';
     free(c->listen_host);
-    c->listen_host = strndup(v, (size_t)(colon - v));
+    c->listen_host = bracketed ? strndup(v + 1, host_len - 2) : strndup(v, host_len);
     c->listen_port = (int)n;
     return 0;
   }
@@ -194,8 +202,7 @@ static int check_files(const bg_config *c, char *err, size_t errlen) {
   return 0;
 }
 
-int config_load(bg_config *c, int argc, char **argv, char *err, size_t errlen) {
-  memset(c, 0, sizeof *c);
+static int config_read(bg_config *c, int argc, char **argv, char *err, size_t errlen) {
   for (size_t i = 0; i < SETTING_COUNT_ALL; i++)
     if (settings[i].fallback &&
         apply(c, &settings[i], settings[i].fallback, "default", err, errlen) != 0)
@@ -204,7 +211,8 @@ int config_load(bg_config *c, int argc, char **argv, char *err, size_t errlen) {
     const char *v = getenv(settings[i].env);
     if (v && apply(c, &settings[i], v, "environment", err, errlen) != 0) return -1;
   }
-  c->oauth_token_set = getenv("CLAUDE_CODE_OAUTH_TOKEN") != NULL;
+  const char *oauth = getenv("CLAUDE_CODE_OAUTH_TOKEN");
+  c->oauth_token_set = oauth && *oauth;
 
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
@@ -225,7 +233,9 @@ int config_load(bg_config *c, int argc, char **argv, char *err, size_t errlen) {
       snprintf(err, errlen, "flag --%s needs a value", s->flag);
       return -1;
     }
-    if (apply(c, s, v, "flag", err, errlen) != 0) return -1;
+    char from[80];
+    snprintf(from, sizeof from, "flag --%s", s->flag);
+    if (apply(c, s, v, from, err, errlen) != 0) return -1;
   }
   if (!c->sessions_dir) {
     if (asprintf(&c->sessions_dir, "%s/sessions", c->data_dir ? c->data_dir : ".") < 0) {
@@ -241,6 +251,13 @@ int config_load(bg_config *c, int argc, char **argv, char *err, size_t errlen) {
     return -1;
   }
   return check_files(c, err, errlen);
+}
+
+int config_load(bg_config *c, int argc, char **argv, char *err, size_t errlen) {
+  memset(c, 0, sizeof *c);
+  if (config_read(c, argc, argv, err, errlen) == 0) return 0;
+  config_free(c);
+  return -1;
 }
 
 void config_free(bg_config *c) {

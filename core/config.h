@@ -65,8 +65,9 @@ typedef struct bg_config {
 } bg_config;
 
 /* Reads the environment, then argv (flags only; the caller has taken the
- * command word off). On a bad value fills err with one line naming the
- * setting and returns -1. */
+ * command word off). An empty value counts as unset. On a bad value fills
+ * err with one line naming the setting, frees what it had read and
+ * returns -1. */
 int config_load(bg_config *c, int argc, char **argv, char *err, size_t errlen);
 void config_free(bg_config *c);
 
