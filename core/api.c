@@ -144,7 +144,9 @@ void api_handle(void *ud, http_conn *c, const http_request *req) {
   }
   char identity[AUTH_IDENTITY_MAX];
   if (auth_identify(a->config, req, identity) != 0) {
-    http_respond_error(c, 401, "authentication required");
+    /* RFC 9110 asks a 401 to name the scheme it wants. */
+    static const char body[] = "{\"error\":\"authentication required\"}";
+    http_respond(c, 401, "application/json", "WWW-Authenticate: Bearer\r\n", body, sizeof body - 1);
     return;
   }
   if (auth_check_same_origin(req) != 0) {

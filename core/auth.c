@@ -24,6 +24,13 @@ static void copy_user(char out[AUTH_IDENTITY_MAX], const char *name) {
     if ((unsigned char)out[i] < 0x20 || (unsigned char)out[i] >= 0x7f) out[i] = '?';
 }
 
+/* The token of "Bearer <token>", or NULL. The scheme is case-insensitive
+ * and one or more spaces may follow it (RFC 9110 section 11.4). */
+static const char *bearer_credentials(const char *authz) {
+  if (!authz || strncasecmp(authz, "Bearer ", 7) != 0) return NULL;
+  return authz + 6 + strspn(authz + 6, " ");
+}
+
 int auth_identify(const bg_config *c, const http_request *req, char identity[AUTH_IDENTITY_MAX]) {
   if (c->trusted_user_header) {
     const char *user = http_request_header(req, c->trusted_user_header);
@@ -32,9 +39,8 @@ int auth_identify(const bg_config *c, const http_request *req, char identity[AUT
       return 0;
     }
   }
-  const char *authz = http_request_header(req, "Authorization");
-  if (c->bearer_token && authz && strncasecmp(authz, "Bearer ", 7) == 0 &&
-      auth_secret_equal(authz + 7, c->bearer_token)) {
+  const char *token = bearer_credentials(http_request_header(req, "Authorization"));
+  if (c->bearer_token && token && auth_secret_equal(token, c->bearer_token)) {
     snprintf(identity, AUTH_IDENTITY_MAX, "bearer");
     return 0;
   }
