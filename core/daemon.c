@@ -81,14 +81,22 @@ static void daemon_on_http_closed(void *ud) {
   for (int i = 0; i < 2; i++) uv_close((uv_handle_t *)&stop->sigs[i], NULL);
 }
 
+/* Turns are cancelled, then everything closes and the loop runs dry. */
+static void daemon_stop_begin(daemon_stop *stop) {
+  app *a = stop->a;
+  a->shutting_down = 1;
+  session_turn_cancel_all(a);
+  if (a->http)
+    http_server_close(a->http, daemon_on_http_closed, stop);
+  else
+    daemon_on_http_closed(stop);
+}
+
 static void daemon_on_signal(uv_signal_t *sig, int signum) {
   daemon_stop *stop = sig->data;
-  app *a = stop->a;
-  if (a->shutting_down) return;
-  a->shutting_down = 1;
+  if (stop->a->shutting_down) return;
   log_info("%s: shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
-  session_turn_cancel_all(a);
-  http_server_close(a->http, daemon_on_http_closed, stop);
+  daemon_stop_begin(stop);
 }
 
 static void daemon_stop_init(daemon_stop *stop, app *a) {
@@ -131,17 +139,20 @@ int daemon_serve(bg_config *c) {
       .max_stream_buffer_bytes = HTTP_MAX_STREAM_BUFFER_BYTES,
       .max_connections = HTTP_MAX_CONNECTIONS,
   };
+  daemon_stop stop;
+  daemon_stop_init(&stop, &a);
+  int exit_code = 0;
   int rc = http_server_new(&a.http, a.loop, &limits, api_handle, &a);
   if (rc == 0) rc = http_server_listen(a.http, c->listen_host, c->listen_port);
   if (rc != 0) {
     log_error("BREAKGLASS_LISTEN: cannot listen on %s:%d: %s", c->listen_host, c->listen_port,
               uv_strerror(rc));
-    return 1;
+    /* The same way out as a signal, so that nothing is left open. */
+    exit_code = 1;
+    daemon_stop_begin(&stop);
+  } else {
+    log_info("listening on %s:%d", c->listen_host, http_server_port(a.http));
   }
-  log_info("listening on %s:%d", c->listen_host, http_server_port(a.http));
-
-  daemon_stop stop;
-  daemon_stop_init(&stop, &a);
 
   uv_run(a.loop, UV_RUN_DEFAULT);
   session_free_all(&a);
@@ -150,5 +161,5 @@ int daemon_serve(bg_config *c) {
   rc = uv_loop_close(a.loop);
   if (rc != 0) log_warn("event loop closed with handles still open");
   log_info("stopped");
-  return 0;
+  return exit_code;
 }
