@@ -1,0 +1,255 @@
+// The breakglass command line: --version, --help, one-line errors that name
+// the setting, secrets that never show in any output, flags over the
+// environment, the unused subscription token, and `breakglass check`.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { fetchJson, startDaemon } from '../lib/daemon.mjs';
+import { openStream } from '../lib/sse-client.mjs';
+
+const BIN = process.env.BREAKGLASS_BIN;
+const SOURCE = process.env.BREAKGLASS_SOURCE_DIR;
+const dir = mkdtempSync(join(tmpdir(), 'daemon-cli-test-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const INHERITED_ENV = ['PATH', 'ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS'];
+const RUN_TIMEOUT_MS = 30000;
+const TURN_WAIT_MS = 15000;
+const SECRETS = {
+  ANTHROPIC_API_KEY: 'sk-test-SECRET123',
+  ANTHROPIC_AUTH_TOKEN: 'gw-test-SECRET456',
+  API_BEARER_TOKEN: 'bearer-test-SECRET789',
+};
+const OAUTH_TOKEN = 'sk-ant-oat01-test-SECRET000';
+const AUTH = { authorization: `Bearer ${SECRETS.API_BEARER_TOKEN}` };
+
+/** Runs the binary to completion with only env (plus PATH and sanitizer options). */
+function run(args, env = {}, { cwd = dir } = {}) {
+  const full = {};
+  for (const k of INHERITED_ENV) if (process.env[k] !== undefined) full[k] = process.env[k];
+  Object.assign(full, env);
+  const r = spawnSync(BIN, args, { env: full, cwd, encoding: 'utf8', timeout: RUN_TIMEOUT_MS });
+  assert.equal(r.error, undefined, `${args.join(' ')}: ${r.error}`);
+  return r;
+}
+
+const lines = (text) => text.split('\n').filter((l) => l !== '');
+
+/** Asserts exit status non-zero, nothing on stdout and exactly one stderr line matching re. */
+function assertOneLineError(r, re, what) {
+  assert.notEqual(r.status, 0, what);
+  assert.equal(r.signal, null, what);
+  assert.equal(r.stdout, '', what);
+  assert.equal(lines(r.stderr).length, 1, `${what}: stderr was\n${r.stderr}`);
+  assert.match(r.stderr, re, what);
+}
+
+function assertNoSecret(text, what) {
+  for (const secret of [...Object.values(SECRETS), OAUTH_TOKEN]) {
+    assert.ok(!text.includes(secret), `${what} shows ${secret}:\n${text}`);
+    assert.ok(!text.includes(secret.slice(-9)), `${what} shows part of ${secret}`);
+  }
+}
+
+/** A loopback listener that only counts the connections it gets. */
+function listenCounter() {
+  let connections = 0;
+  const server = net.createServer((s) => { connections++; s.destroy(); });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => resolve({
+      url: `http://127.0.0.1:${server.address().port}`,
+      connections: () => connections,
+      close: () => new Promise((r) => server.close(r)),
+    }));
+  });
+}
+
+describe('breakglass CLI', () => {
+  test('--version prints the version and exits 0', () => {
+    const r = run(['--version']);
+    assert.equal(r.status, 0);
+    const version = /project\(breakglass VERSION (\S+)/.exec(readFileSync(join(SOURCE, 'CMakeLists.txt'), 'utf8'))[1];
+    assert.equal(r.stdout, `breakglass ${version}\n`);
+    assert.equal(r.stderr, '');
+  });
+
+  test('--help lists every setting\'s environment variable and exits 0', () => {
+    const r = run(['--help']);
+    assert.equal(r.status, 0);
+    assert.equal(r.stderr, '');
+    for (const name of [
+      'BREAKGLASS_LISTEN', 'API_BEARER_TOKEN', 'ANTHROPIC_BASE_URL', 'ANTHROPIC_API_KEY',
+      'ANTHROPIC_AUTH_TOKEN', 'BREAKGLASS_TRUSTED_USER_HEADER', 'BREAKGLASS_DEVVM_HOST',
+      'BREAKGLASS_DEVVM_USER', 'BREAKGLASS_PVE_HOST', 'BREAKGLASS_PVE_USER', 'BREAKGLASS_MODEL',
+      'BREAKGLASS_SESSIONS_DIR', 'BREAKGLASS_TURN_TIMEOUT_SECONDS', 'BREAKGLASS_PVE_VERB_TIMEOUT_SECONDS',
+      'BREAKGLASS_SSE_KEEPALIVE_SECONDS', 'BREAKGLASS_KEY_PATH', 'BREAKGLASS_KNOWN_HOSTS',
+      'BREAKGLASS_HTTP_HEADER_TIMEOUT_SECONDS', 'BREAKGLASS_SCRIPTS_DIR', 'BREAKGLASS_WWW_DIR',
+    ]) {
+      assert.match(r.stdout, new RegExp(`^\\s+${name}\\s`, 'm'), name);
+    }
+    assert.match(r.stdout, /--listen\b/);
+    assert.match(r.stdout, /breakglass check/);
+  });
+
+  test('a bad number: exit non-zero with one stderr line naming the setting', () => {
+    const r = run(['serve'], { BREAKGLASS_TURN_TIMEOUT_SECONDS: 'abc', BREAKGLASS_LISTEN: '127.0.0.1:0' });
+    assertOneLineError(r, /BREAKGLASS_TURN_TIMEOUT_SECONDS/, 'bad number');
+    const flag = run(['serve', '--turn-timeout', '0', '--listen', '127.0.0.1:0']);
+    assertOneLineError(flag, /BREAKGLASS_TURN_TIMEOUT_SECONDS.*--turn-timeout/, 'bad number as a flag');
+  });
+
+  test('an unknown flag or command: one line naming it', () => {
+    assertOneLineError(run(['serve', '--no-such-flag', 'x']), /--no-such-flag/, 'unknown flag');
+    assertOneLineError(run(['serve', '--no-such-flag=x']), /--no-such-flag\b/, 'unknown flag=value');
+    assertOneLineError(run(['frobnicate']), /frobnicate/, 'unknown command');
+    assertOneLineError(run(['serve', '--listen']), /--listen/, 'a flag without its value');
+  });
+
+  test('a missing BREAKGLASS_KEY_PATH file: one line naming the setting', () => {
+    const missing = join(dir, 'no-such-key');
+    const r = run(['serve'], { BREAKGLASS_KEY_PATH: missing, BREAKGLASS_LISTEN: '127.0.0.1:0' });
+    assertOneLineError(r, /BREAKGLASS_KEY_PATH/, 'missing key');
+    assert.match(r.stderr, /no-such-key/);
+  });
+
+  test('secrets never appear in the output of a failed start', () => {
+    const bad = [
+      [['serve'], { BREAKGLASS_TURN_TIMEOUT_SECONDS: 'abc' }],
+      [['serve'], { BREAKGLASS_LISTEN: 'nowhere' }],
+      [['serve'], { ANTHROPIC_BASE_URL: 'ftp://x' }],
+      [['serve', '--bogus']],
+      [['serve', `--anthropic-api-key=${SECRETS.ANTHROPIC_API_KEY}`]],
+      [['check', join(SOURCE, 'tests', 'fixtures', 'lua', 'broken')]],
+      [['--help']],
+    ];
+    for (const [args, env = {}] of bad) {
+      const r = run(args, { ...SECRETS, CLAUDE_CODE_OAUTH_TOKEN: OAUTH_TOKEN, ...env });
+      assertNoSecret(r.stdout + r.stderr, args.join(' '));
+    }
+  });
+
+  test('a port already in use: exit 1 naming BREAKGLASS_LISTEN, with everything closed on the way out', async () => {
+    const taken = net.createServer();
+    await new Promise((r) => taken.listen(0, '127.0.0.1', r));
+    try {
+      const r = run(['serve', '--listen', `127.0.0.1:${taken.address().port}`]);
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, /BREAKGLASS_LISTEN: cannot listen on 127\.0\.0\.1:\d+: address already in use/);
+      assert.doesNotMatch(r.stderr, /Sanitizer|runtime error:/);
+    } finally {
+      await new Promise((r) => taken.close(r));
+    }
+  });
+
+  test('flags override the environment', async () => {
+    const d = await startDaemon({ env: { BREAKGLASS_LISTEN: '127.0.0.1:1' }, args: ['--listen', '127.0.0.1:0'] });
+    assert.notEqual(d.port, 1);
+    assert.equal((await fetchJson(`${d.url}/health`)).status, 200);
+    assert.deepEqual(await d.stop(), { code: 0, signal: null });
+  });
+
+  test('empty values count as unset: the daemon starts and runs a turn with its defaults', async () => {
+    const d = await startDaemon({
+      env: { BREAKGLASS_LOG_LEVEL: '', BREAKGLASS_MODEL: '', BREAKGLASS_TURN_TIMEOUT_SECONDS: '', API_BEARER_TOKEN: SECRETS.API_BEARER_TOKEN },
+    });
+    const s = await fetchJson(`${d.url}/api/session`, { method: 'POST', headers: AUTH, body: {} });
+    const stream = await openStream(`${d.url}/api/session/${s.json.session_id}/stream`, { headers: AUTH });
+    const p = await fetchJson(`${d.url}/api/session/${s.json.session_id}/prompt`, { method: 'POST', headers: AUTH, body: { prompt: 'hi' } });
+    assert.equal(p.status, 200, p.text);
+    await stream.waitForType('turn_end', TURN_WAIT_MS);
+    await stream.close();
+    assert.deepEqual(await d.stop(), { code: 0, signal: null });
+  });
+
+  test('breakglass check: 0 for a good set, 1 with file:line lines for a broken one, 0 for the shipped set', () => {
+    const good = run(['check', join(SOURCE, 'tests', 'fixtures', 'lua', 'good')]);
+    assert.equal(good.status, 0, good.stderr);
+    assert.match(good.stdout, /valid/);
+
+    const broken = run(['check', join(SOURCE, 'tests', 'fixtures', 'lua', 'broken')]);
+    assert.equal(broken.status, 1, broken.stderr);
+    const problems = lines(broken.stderr);
+    assert.ok(problems.length >= 2, broken.stderr);
+    for (const line of problems) assert.match(line, /^(tools|policy)\/[\w-]+\.lua(:\d+)?: \S/, line);
+    assert.ok(problems.some((l) => /^tools\/a_syntax\.lua:3: /.test(l)), broken.stderr);
+
+    const shipped = run(['check', 'lua'], {}, { cwd: SOURCE });
+    assert.equal(shipped.status, 0, shipped.stderr);
+  });
+});
+
+describe('a running daemon and its secrets', () => {
+  test('the whole log and the event stream never show a secret', async () => {
+    let modelCalls = 0;
+    const model = http.createServer((req, res) => {
+      modelCalls++;
+      req.resume();
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ type: 'error', error: { type: 'api_error', message: 'mock failure' } }));
+    });
+    await new Promise((r) => model.listen(0, '127.0.0.1', r));
+    const d = await startDaemon({
+      env: {
+        ...SECRETS,
+        ANTHROPIC_BASE_URL: `http://127.0.0.1:${model.address().port}`,
+        BREAKGLASS_MODEL_MAX_RETRIES: '0',
+        BREAKGLASS_LOG_LEVEL: 'debug',
+      },
+    });
+    try {
+      const wrong = await fetchJson(`${d.url}/api/sessions`, { headers: { authorization: `Bearer ${SECRETS.API_BEARER_TOKEN}x` } });
+      assert.equal(wrong.status, 401);
+      const s = await fetchJson(`${d.url}/api/session`, { method: 'POST', headers: AUTH, body: {} });
+      assert.equal(s.status, 200, s.text);
+      const id = s.json.session_id;
+      const stream = await openStream(`${d.url}/api/session/${id}/stream`, { headers: AUTH });
+      const p = await fetchJson(`${d.url}/api/session/${id}/prompt`, { method: 'POST', headers: AUTH, body: { prompt: 'status?' } });
+      assert.equal(p.status, 200, p.text);
+      await stream.waitForType('turn_end', TURN_WAIT_MS);
+      await stream.close();
+      assert.ok(modelCalls >= 1, 'the turn called the model');
+      assertNoSecret(JSON.stringify(stream.events), 'the event stream');
+    } finally {
+      assert.deepEqual(await d.stop(), { code: 0, signal: null });
+      await new Promise((r) => model.close(r));
+    }
+    assert.ok(d.log.length > 3, d.log.join('\n'));
+    assertNoSecret(d.log.join('\n'), 'the daemon log');
+  });
+
+  test('only CLAUDE_CODE_OAUTH_TOKEN: starts, says it is not used (docs/api-key.md) and never sends it', async () => {
+    const model = await listenCounter();
+    const d = await startDaemon({
+      env: {
+        CLAUDE_CODE_OAUTH_TOKEN: OAUTH_TOKEN,
+        ANTHROPIC_BASE_URL: model.url,
+        API_BEARER_TOKEN: SECRETS.API_BEARER_TOKEN,
+      },
+    });
+    try {
+      const warning = d.log.find((l) => /CLAUDE_CODE_OAUTH_TOKEN/.test(l));
+      assert.ok(warning, d.log.join('\n'));
+      assert.match(warning, /not used/);
+      assert.match(warning, /docs\/api-key\.md/);
+      const s = await fetchJson(`${d.url}/api/session`, { method: 'POST', headers: AUTH, body: {} });
+      const id = s.json.session_id;
+      const stream = await openStream(`${d.url}/api/session/${id}/stream`, { headers: AUTH });
+      await fetchJson(`${d.url}/api/session/${id}/prompt`, { method: 'POST', headers: AUTH, body: { prompt: 'hello' } });
+      const error = await stream.waitForType('error', TURN_WAIT_MS);
+      assert.match(error.data.error, /docs\/api-key\.md/);
+      await stream.waitForType('turn_end', TURN_WAIT_MS);
+      await stream.close();
+      assert.equal(model.connections(), 0, 'nothing went to the model API');
+      assertNoSecret(JSON.stringify(stream.events), 'the event stream');
+    } finally {
+      assert.deepEqual(await d.stop(), { code: 0, signal: null });
+      await model.close();
+    }
+    assertNoSecret(d.log.join('\n'), 'the daemon log');
+  });
+});
