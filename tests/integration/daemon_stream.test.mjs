@@ -168,6 +168,28 @@ describe('session event stream', () => {
     await stream.close();
   });
 
+  // 64 MiB of events can outrun a reader on a loaded machine: the daemon
+  // then drops it by design, and it comes back with Last-Event-ID, as the
+  // page does. Collects the turn across such drops.
+  async function turnEventsResuming(id, first, timeoutMs) {
+    const deadline = Date.now() + timeoutMs;
+    const seen = [];
+    let stream = first;
+    for (;;) {
+      const ended = stream.waitForType('turn_end', Math.max(1, deadline - Date.now())).then(() => true, () => false);
+      const done = await ended;
+      for (const e of stream.events) if (e.id && (!seen.length || +e.id > +seen.at(-1).id)) seen.push(e);
+      if (done) break;
+      if (Date.now() > deadline) throw new Error('turn did not end in time');
+      await stream.close();
+      stream = await st.attach(id, { lastEventId: seen.at(-1).id });
+    }
+    await stream.close();
+    const start = seen.findIndex((e) => e.data.type === 'user');
+    const end = seen.findIndex((e, i) => i > start && e.data.type === 'turn_end');
+    return seen.slice(start, end + 1).map((e) => e.data);
+  }
+
   test('a session stops showing tool output at SESSION_MAX_EVENT_BYTES and then refuses new turns', async (t) => {
     const pid = st.daemon.proc.pid;
     const rssBefore = rssKib(pid);
@@ -178,7 +200,7 @@ describe('session event stream', () => {
     const rss = sampleRss(pid);
     let events;
     try {
-      events = await turnEvents(stream, FLOOD_WAIT_MS);
+      events = await turnEventsResuming(id, stream, FLOOD_WAIT_MS);
     } finally {
       rss.stop();
     }
@@ -196,6 +218,5 @@ describe('session event stream', () => {
     assert.equal(next.status, 503);
     assert.match(next.json.error, /session is full/);
     checkRssGrowth(t, pid, rss.peak() - rssBefore, SESSION_MAX_EVENT_BYTES + TOOL_OUTPUT_MAX_BYTES);
-    await stream.close();
   });
 });
