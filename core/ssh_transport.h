@@ -1,0 +1,95 @@
+/* The SSH transport: commands on named targets over libssh2, non-blocking,
+ * on one libuv loop.
+ *
+ * A pool holds the client key (read once, kept in memory, never logged),
+ * the pinned host keys and one connection per target. Commands run as
+ * channels on the target's connection, which is opened on first use, shared
+ * by every command running at once, and reopened on the next command after
+ * it fails or is lost. Every wait is bounded by a timer: connect + banner +
+ * key exchange + auth by connect_timeout_ms, each command by its own limit.
+ *
+ * Like libuv requests: ssh_exec_start either fails at once (returns NULL,
+ * no callback) or calls on_done exactly once, from the loop, never inside
+ * ssh_exec_start or ssh_exec_cancel. The handle is invalid after on_done.
+ */
+#ifndef BG_SSH_TRANSPORT_H
+#define BG_SSH_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct ssh_pool ssh_pool;
+typedef struct ssh_exec ssh_exec;
+
+typedef struct ssh_pool_options {
+  const char *key_path;        /* ed25519 or ecdsa private key */
+  const char *key_passphrase;  /* NULL when the key has none */
+  const char *known_hosts;     /* OpenSSH known_hosts; no trust on first use */
+  uint64_t connect_timeout_ms; /* TCP connect + banner + kex + auth */
+  uint64_t keepalive_ms;       /* keepalive interval; silence for 3 of them is a loss */
+  size_t max_output_bytes;     /* kept per stream, as head + tail */
+} ssh_pool_options;
+
+/* Where a command failed. Names are stable: scripts and the probe use them. */
+typedef enum ssh_layer {
+  SSH_LAYER_NONE = 0,
+  SSH_LAYER_CONNECT_REFUSED,
+  SSH_LAYER_CONNECT_TIMEOUT,
+  SSH_LAYER_NO_BANNER, /* TCP accepted, no SSH banner: a wedged sshd */
+  SSH_LAYER_KEX,
+  SSH_LAYER_HOSTKEY_UNKNOWN,
+  SSH_LAYER_HOSTKEY_CHANGED,
+  SSH_LAYER_AUTH_REFUSED,
+  SSH_LAYER_CHANNEL,
+  SSH_LAYER_COMMAND_TIMEOUT,
+  SSH_LAYER_CONNECTION_LOST,
+  SSH_LAYER_CANCELLED,
+} ssh_layer;
+
+const char *ssh_layer_name(ssh_layer layer);
+
+typedef struct ssh_output {
+  const char *data; /* head + tail, NUL-terminated */
+  size_t len;
+  uint64_t cut_bytes; /* bytes dropped between head and tail */
+} ssh_output;
+
+typedef struct ssh_result {
+  int ok;            /* the command ran to completion (whatever its status) */
+  ssh_layer layer;   /* SSH_LAYER_NONE when ok */
+  const char *message; /* for humans; "" when ok */
+  int exit_status;   /* valid when ok */
+  const char *exit_signal; /* "TERM", ...; NULL when the command exited */
+  ssh_output out, err;
+  uint64_t duration_ms;
+  int reused_connection;
+  /* Phases of the connection this command opened; 0 when reused. */
+  uint64_t connect_ms, handshake_ms, auth_ms;
+} ssh_result;
+
+typedef struct ssh_exec_cbs {
+  /* stream 1 stdout, 2 stderr; live, as bytes arrive (may be NULL). */
+  void (*on_output)(void *ud, int stream, const char *bytes, size_t len);
+  /* Exactly once; r and its strings live until on_done returns. */
+  void (*on_done)(void *ud, const ssh_result *r);
+} ssh_exec_cbs;
+
+/* Reads the key and checks its type (RSA is refused: libssh2 1.10 cannot
+ * sign with RSA-SHA2). On failure returns -1 and fills err. */
+int ssh_pool_new(ssh_pool **out, uv_loop_t *loop, const ssh_pool_options *o, char *err,
+                 size_t errlen);
+/* Names a target; 0, or -1 for a duplicate name or no memory. */
+int ssh_pool_add_target(ssh_pool *p, const char *name, const char *host, int port,
+                        const char *user);
+/* Cancels every command, closes every connection, then calls on_closed
+ * (may be NULL) from the loop and frees the pool. */
+void ssh_pool_close(ssh_pool *p, void (*on_closed)(void *ud), void *ud);
+
+/* NULL for an unknown target or no memory (no callback then). */
+ssh_exec *ssh_exec_start(ssh_pool *p, const char *target, const char *command,
+                         uint64_t timeout_ms, const ssh_exec_cbs *cbs, void *ud);
+/* Ends the command at once; on_done follows with SSH_LAYER_CANCELLED. */
+void ssh_exec_cancel(ssh_exec *e);
+
+#endif

@@ -1,0 +1,308 @@
+/* The SSH transport against a real OpenSSH sshd on 127.0.0.1 (root only:
+ * sshd needs /run/sshd and a login user; the tests skip otherwise). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ssh_transport.h"
+
+enum { MAX_OUTPUT_BYTES = 1024 * 1024, CONNECT_TIMEOUT_MS = 1000 };
+
+static char dir[64];
+static int port;
+static pid_t sshd_pid;
+
+static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int run(const char *fmt, ...) {
+  char cmd[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(cmd, sizeof cmd, fmt, ap);
+  va_end(ap);
+  return system(cmd);
+}
+
+static int free_port(void) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof a;
+  bind(fd, (struct sockaddr *)&a, sizeof a);
+  getsockname(fd, (struct sockaddr *)&a, &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+static void sshd_start(void) {
+  char cmd[256], line[32] = "";
+  snprintf(cmd, sizeof cmd, "sh %s/tests/lib/test-sshd.sh %s %d", getenv("BREAKGLASS_SOURCE_DIR"), dir, port);
+  FILE *f = popen(cmd, "r");
+  assert_non_null(fgets(line, sizeof line, f));
+  pclose(f);
+  sshd_pid = atoi(line);
+  assert_true(sshd_pid > 0);
+}
+
+/* The listener and the per-connection sshd processes it forked. */
+static void sshd_stop(void) {
+  run("pkill -TERM -P %d; kill -TERM %d", (int)sshd_pid, (int)sshd_pid);
+  while (kill(sshd_pid, 0) == 0) usleep(10000);
+}
+
+static int setup(void **state) {
+  (void)state;
+  if (geteuid() != 0 || !getenv("BREAKGLASS_SOURCE_DIR")) return -1;
+  signal(SIGPIPE, SIG_IGN);
+  snprintf(dir, sizeof dir, "/tmp/bg-ssh-XXXXXX");
+  assert_non_null(mkdtemp(dir));
+  port = free_port();
+  run("cd %s && ssh-keygen -q -t ed25519 -N '' -f id && cp id.pub authorized_keys && "
+      "ssh-keygen -q -t ed25519 -N '' -f other && ssh-keygen -q -t rsa -b 2048 -N '' -f rsa && "
+      "ssh-keygen -q -t ed25519 -N '' -f host_key && "
+      "printf '[127.0.0.1]:%d %%s\\n' \"$(cut -d' ' -f1-2 host_key.pub)\" > known_hosts && "
+      "printf '[127.0.0.1]:%d %%s\\n' \"$(cut -d' ' -f1-2 other.pub)\" > known_hosts_changed && "
+      ": > known_hosts_empty",
+      dir, port, port);
+  sshd_start();
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  sshd_stop();
+  run("rm -rf %s", dir);
+  return 0;
+}
+
+typedef struct run_ctx {
+  int done;
+  ssh_layer layer;
+  int ok, status;
+  char signal[16];
+  char out[256], err[256], message[2048];
+  size_t out_len, err_len;
+  uint64_t out_cut, err_cut, done_ms;
+} run_ctx;
+
+static void on_done(void *ud, const ssh_result *r) {
+  run_ctx *c = ud;
+  c->done++;
+  c->ok = r->ok;
+  c->layer = r->layer;
+  c->status = r->exit_status;
+  snprintf(c->signal, sizeof c->signal, "%s", r->exit_signal ? r->exit_signal : "");
+  snprintf(c->out, sizeof c->out, "%.*s", (int)(r->out.len < 255 ? r->out.len : 255), r->out.data);
+  snprintf(c->err, sizeof c->err, "%.*s", (int)(r->err.len < 255 ? r->err.len : 255), r->err.data);
+  snprintf(c->message, sizeof c->message, "%s", r->message);
+  c->out_len = r->out.len;
+  c->err_len = r->err.len;
+  c->out_cut = r->out.cut_bytes;
+  c->err_cut = r->err.cut_bytes;
+  c->done_ms = uv_hrtime() / 1000000;
+}
+
+static const ssh_exec_cbs CBS = {.on_done = on_done};
+
+static ssh_pool *pool_make(uv_loop_t *loop, const char *key, const char *known_hosts) {
+  char kp[128], kh[128], err[256];
+  snprintf(kp, sizeof kp, "%s/%s", dir, key);
+  snprintf(kh, sizeof kh, "%s/%s", dir, known_hosts);
+  ssh_pool_options o = {.key_path = kp, .known_hosts = kh, .connect_timeout_ms = CONNECT_TIMEOUT_MS,
+                        .keepalive_ms = 5000, .max_output_bytes = MAX_OUTPUT_BYTES};
+  ssh_pool *p = NULL;
+  assert_int_equal(ssh_pool_new(&p, loop, &o, err, sizeof err), 0);
+  assert_int_equal(ssh_pool_add_target(p, "devvm", "127.0.0.1", port, "root"), 0);
+  return p;
+}
+
+static void pool_done(ssh_pool *p, uv_loop_t *loop) {
+  ssh_pool_close(p, NULL, NULL);
+  uv_run(loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(loop), 0);
+}
+
+static void run_one(ssh_pool *p, uv_loop_t *loop, const char *cmd, uint64_t timeout_ms, run_ctx *c) {
+  memset(c, 0, sizeof *c);
+  assert_non_null(ssh_exec_start(p, "devvm", cmd, timeout_ms, &CBS, c));
+  assert_int_equal(c->done, 0); /* deferred */
+  while (!c->done) uv_run(loop, UV_RUN_ONCE);
+}
+
+static int accepted_count(void) {
+  char cmd[200];
+  snprintf(cmd, sizeof cmd, "grep -c 'Accepted publickey' %s/sshd.log", dir);
+  FILE *f = popen(cmd, "r");
+  int n = 0;
+  if (fscanf(f, "%d", &n) != 1) n = -1;
+  pclose(f);
+  return n;
+}
+
+static void test_command_output_and_status(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  ssh_pool *p = pool_make(&loop, "id", "known_hosts");
+  run_ctx c;
+  run_one(p, &loop, "echo out; echo err >&2; exit 3", 10000, &c);
+  assert_true(c.ok);
+  assert_string_equal(c.out, "out\n");
+  assert_string_equal(c.err, "err\n");
+  assert_int_equal(c.status, 3);
+  assert_string_equal(c.signal, "");
+  run_one(p, &loop, "kill -TERM $$", 10000, &c);
+  assert_true(c.ok);
+  assert_string_equal(c.signal, "TERM");
+  pool_done(p, &loop);
+}
+
+static void test_twenty_at_once_share_one_connection(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  ssh_pool *p = pool_make(&loop, "id", "known_hosts");
+  int before = accepted_count();
+  run_ctx c[20];
+  memset(c, 0, sizeof c);
+  for (int i = 0; i < 20; i++) assert_non_null(ssh_exec_start(p, "devvm", "echo hi", 20000, &CBS, &c[i]));
+  for (int i = 0; i < 20; i++)
+    while (!c[i].done) uv_run(&loop, UV_RUN_ONCE);
+  for (int i = 0; i < 20; i++) {
+    if (!c[i].ok) fail_msg("%d: %s: %s", i, ssh_layer_name(c[i].layer), c[i].message);
+    assert_string_equal(c[i].out, "hi\n");
+  }
+  run_ctx again;
+  run_one(p, &loop, "true", 10000, &again);
+  assert_true(again.ok);
+  assert_int_equal(accepted_count() - before, 1);
+  /* A restarted sshd: the next command reconnects. */
+  sshd_stop();
+  sshd_start();
+  run_one(p, &loop, "echo back", 10000, &again);
+  assert_true(again.ok);
+  assert_string_equal(again.out, "back\n");
+  pool_done(p, &loop);
+}
+
+static void expect_failure(const char *key, const char *kh, ssh_layer layer, const char *in_msg) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  ssh_pool *p = pool_make(&loop, key, kh);
+  run_ctx c;
+  run_one(p, &loop, "true", 10000, &c);
+  assert_false(c.ok);
+  if (c.layer != layer) fail_msg("layer %s: %s", ssh_layer_name(c.layer), c.message);
+  if (in_msg && !strstr(c.message, in_msg)) fail_msg("message: %s", c.message);
+  pool_done(p, &loop);
+}
+
+static void test_host_and_client_keys(void **state) {
+  (void)state;
+  char fp[128] = "";
+  char cmd[200];
+  snprintf(cmd, sizeof cmd, "ssh-keygen -lf %s/host_key.pub | cut -d' ' -f2", dir);
+  FILE *f = popen(cmd, "r");
+  assert_non_null(fgets(fp, sizeof fp, f));
+  pclose(f);
+  fp[strcspn(fp, "\n")] = '\0';
+  expect_failure("id", "known_hosts_changed", SSH_LAYER_HOSTKEY_CHANGED, fp);
+  expect_failure("id", "known_hosts_empty", SSH_LAYER_HOSTKEY_UNKNOWN, "BREAKGLASS_KNOWN_HOSTS");
+  expect_failure("other", "known_hosts", SSH_LAYER_AUTH_REFUSED, NULL);
+
+  char kp[128], kh[128], err[512];
+  snprintf(kp, sizeof kp, "%s/rsa", dir);
+  snprintf(kh, sizeof kh, "%s/known_hosts", dir);
+  ssh_pool_options o = {.key_path = kp, .known_hosts = kh, .connect_timeout_ms = 1000,
+                        .max_output_bytes = MAX_OUTPUT_BYTES};
+  ssh_pool *p = NULL;
+  assert_int_equal(ssh_pool_new(&p, uv_default_loop(), &o, err, sizeof err), -1);
+  assert_non_null(strstr(err, "RSA"));
+}
+
+static void test_connect_failures(void **state) {
+  (void)state;
+  int saved = port;
+  port = free_port();
+  uint64_t t0 = uv_hrtime() / 1000000;
+  expect_failure("id", "known_hosts", SSH_LAYER_CONNECT_REFUSED, NULL);
+  assert_true(uv_hrtime() / 1000000 - t0 < 500);
+  port = saved;
+
+  kill(sshd_pid, SIGSTOP);
+  t0 = uv_hrtime() / 1000000;
+  expect_failure("id", "known_hosts", SSH_LAYER_NO_BANNER, NULL);
+  kill(sshd_pid, SIGCONT);
+  assert_true(uv_hrtime() / 1000000 - t0 < CONNECT_TIMEOUT_MS + 1000);
+}
+
+static void test_timeout_cancel_and_big_output(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  ssh_pool *p = pool_make(&loop, "id", "known_hosts");
+  run_ctx c;
+  run_one(p, &loop, "echo partial; sleep 30", 1000, &c);
+  assert_false(c.ok);
+  assert_int_equal(c.layer, SSH_LAYER_COMMAND_TIMEOUT);
+  assert_string_equal(c.out, "partial\n");
+
+  memset(&c, 0, sizeof c);
+  ssh_exec *e = ssh_exec_start(p, "devvm", "sleep 30", 30000, &CBS, &c);
+  for (int i = 0; i < 50; i++) uv_run(&loop, UV_RUN_NOWAIT), usleep(10000);
+  uint64_t t0 = uv_hrtime() / 1000000;
+  ssh_exec_cancel(e);
+  assert_int_equal(c.done, 0);
+  while (!c.done) uv_run(&loop, UV_RUN_ONCE);
+  assert_int_equal(c.layer, SSH_LAYER_CANCELLED);
+  assert_true(c.done_ms - t0 < 1000);
+
+  run_one(p, &loop, "head -c 200000000 /dev/zero; echo end >&2", 120000, &c);
+  assert_true(c.ok);
+  assert_true(c.out_len <= MAX_OUTPUT_BYTES);
+  assert_int_equal(c.out_len + c.out_cut, 200000000);
+  assert_string_equal(c.err, "end\n");
+  pool_done(p, &loop);
+}
+
+static long vm_rss_kb(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  long kb = -1;
+  while (fgets(line, sizeof line, f))
+    if (sscanf(line, "VmRSS: %ld", &kb) == 1) break;
+  fclose(f);
+  return kb;
+}
+
+static void test_memory_bounded(void **state) {
+  (void)state;
+  long before = vm_rss_kb();
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  ssh_pool *p = pool_make(&loop, "id", "known_hosts");
+  run_ctx c;
+  run_one(p, &loop, "head -c 200000000 /dev/zero", 120000, &c);
+  assert_true(c.ok);
+  assert_true(vm_rss_kb() - before < 100 * 1024);
+  pool_done(p, &loop);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_command_output_and_status),
+      cmocka_unit_test(test_twenty_at_once_share_one_connection),
+      cmocka_unit_test(test_host_and_client_keys),
+      cmocka_unit_test(test_connect_failures),
+      cmocka_unit_test(test_timeout_cancel_and_big_output),
+      cmocka_unit_test(test_memory_bounded),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
