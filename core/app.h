@@ -9,6 +9,7 @@
 #include "http_server.h"
 #include "lua_host.h"
 #include "model_client.h"
+#include "ssh_transport.h"
 
 struct session;
 
@@ -19,6 +20,7 @@ typedef struct app {
   bg_config *config;
   http_server *http;
   model_client *model;   /* NULL when no credential is configured */
+  ssh_pool *ssh;         /* NULL when no SSH key is configured */
   lua_host *scripts;     /* the last good script set; NULL before the first */
   unsigned long long scripts_loaded_ms;
   char scripts_error[APP_SCRIPTS_ERROR_MAX]; /* the last failed load, "" if none */

@@ -66,6 +66,7 @@ struct ssh_conn {
   uv_poll_t poll;
   uv_timer_t timer;
   conn_state state;
+  ssh_exec *owner;  /* the one command of a private connection, else NULL */
   bool heard;       /* any byte from the server yet */
   uint64_t rx_bytes; /* read from the socket by libssh2, to see if a drive pass got anything */
   unsigned channel_cap; /* channels to open at once; lowered while the server refuses more */
@@ -89,6 +90,7 @@ struct ssh_exec {
   LIBSSH2_CHANNEL *ch;
   exec_state state;
   bool done, reused, retried, eof_out, eof_err;
+  ssh_conn *private_conn; /* its own connection, closed when it ends */
   ssh_capture out, err;
   uv_timer_t timer;
   ssh_layer layer;
@@ -141,7 +143,7 @@ static void pool_unref(ssh_pool *p);
 static void conn_drive(ssh_conn *c);
 static void conn_fail(ssh_conn *c, ssh_layer layer, const char *msg);
 static unsigned conn_channels_in_use(const ssh_conn *c);
-static void target_attach(ssh_target *t, ssh_exec *e);
+static void target_attach(ssh_target *t, ssh_exec *e, bool fresh);
 
 /* ---- commands ---- */
 
@@ -177,6 +179,7 @@ static void exec_on_done_timer(uv_timer_t *t) {
   e->cbs.on_done(e->ud, &r);
   free(out);
   free(err);
+  if (e->private_conn) conn_fail(e->private_conn, SSH_LAYER_NONE, "its command ended");
   uv_close((uv_handle_t *)&e->timer, exec_on_close);
 }
 
@@ -366,6 +369,8 @@ static void conn_on_close(uv_handle_t *h) {
  * they are closed. Commands must have been detached already. */
 static void conn_close(ssh_conn *c) {
   if (c->target->conn == c) c->target->conn = NULL;
+  if (c->owner) c->owner->private_conn = NULL;
+  c->owner = NULL;
   c->state = CONN_DEAD;
   while (c->orphans) {
     ssh_orphan *o = c->orphans;
@@ -405,7 +410,7 @@ static void conn_fail(ssh_conn *c, ssh_layer layer, const char *msg) {
   conn_close(c);
   if (retry)
     for (ssh_exec *e = c->pool->execs; e; e = e->next)
-      if (!e->done && !e->conn && e->target == t) target_attach(t, e);
+      if (!e->done && !e->conn && e->target == t) target_attach(t, e, false);
 }
 
 static void conn_on_poll(uv_poll_t *h, int status, int events);
@@ -602,7 +607,7 @@ static LIBSSH2_RECV_FUNC(conn_recv) {
 
 /* Starts a connection. Failures that happen at once still go through
  * conn_fail, so the waiting commands hear of them from the loop. */
-static ssh_conn *conn_open(ssh_target *t) {
+static ssh_conn *conn_open(ssh_target *t, ssh_exec *owner) {
   ssh_pool *p = t->pool;
   ssh_conn *c = calloc(1, sizeof *c);
   if (!c) return NULL;
@@ -630,7 +635,12 @@ static ssh_conn *conn_open(ssh_target *t) {
   c->next = p->conns;
   p->conns = c;
   p->live++;
-  t->conn = c;
+  if (owner) {
+    c->owner = owner;
+    owner->private_conn = c;
+  } else {
+    t->conn = c;
+  }
   c->channel_cap = SSH_MAX_CHANNELS_PER_CONN;
   libssh2_session_callback_set(c->s, LIBSSH2_CALLBACK_RECV, (void *)conn_recv);
   libssh2_session_set_blocking(c->s, 0);
@@ -661,12 +671,12 @@ static bool conn_peer_closed(const ssh_conn *c) {
   return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
 }
 
-static void target_attach(ssh_target *t, ssh_exec *e) {
+static void target_attach(ssh_target *t, ssh_exec *e, bool fresh) {
   if (t->conn && t->conn->state == CONN_READY && conn_peer_closed(t->conn))
     conn_fail(t->conn, SSH_LAYER_CONNECTION_LOST, "the server closed the connection");
-  ssh_conn *c = t->conn;
+  ssh_conn *c = fresh ? NULL : t->conn;
   if (!c) {
-    c = conn_open(t);
+    c = conn_open(t, fresh ? e : NULL);
     if (!c) {
       exec_finish(e, SSH_LAYER_CONNECT_TIMEOUT, "cannot start a connection to %s (%s:%d)",
                   t->name, t->host, t->port);
@@ -687,7 +697,7 @@ static void target_attach(ssh_target *t, ssh_exec *e) {
 }
 
 ssh_exec *ssh_exec_start(ssh_pool *p, const char *target, const char *command,
-                         uint64_t timeout_ms, const ssh_exec_cbs *cbs, void *ud) {
+                         uint64_t timeout_ms, unsigned flags, const ssh_exec_cbs *cbs, void *ud) {
   if (p->closing) return NULL;
   ssh_target *t = p->targets;
   while (t && strcmp(t->name, target) != 0) t = t->next;
@@ -714,7 +724,7 @@ ssh_exec *ssh_exec_start(ssh_pool *p, const char *target, const char *command,
   /* The loop's clock is stale after the caller blocked; limits start now. */
   uv_update_time(p->loop);
   uv_timer_start(&e->timer, exec_on_timeout, timeout_ms, 0);
-  target_attach(t, e);
+  target_attach(t, e, flags & SSH_EXEC_FRESH_CONNECTION);
   return e;
 }
 

@@ -86,9 +86,17 @@ int ssh_pool_add_target(ssh_pool *p, const char *name, const char *host, int por
  * (may be NULL) from the loop and frees the pool. */
 void ssh_pool_close(ssh_pool *p, void (*on_closed)(void *ud), void *ud);
 
-/* NULL for an unknown target or no memory (no callback then). */
+enum {
+  /* Run on a connection of its own, opened for this command and closed after
+   * it: a probe must see every layer of a new connection, not a channel on
+   * one that may have been open since before the host wedged. */
+  SSH_EXEC_FRESH_CONNECTION = 1u << 0,
+};
+
+/* flags: SSH_EXEC_* or 0. NULL for an unknown target or no memory (no
+ * callback then). */
 ssh_exec *ssh_exec_start(ssh_pool *p, const char *target, const char *command,
-                         uint64_t timeout_ms, const ssh_exec_cbs *cbs, void *ud);
+                         uint64_t timeout_ms, unsigned flags, const ssh_exec_cbs *cbs, void *ud);
 /* Ends the command at once; on_done follows with SSH_LAYER_CANCELLED. */
 void ssh_exec_cancel(ssh_exec *e);
 

@@ -1,11 +1,23 @@
 -- Run one shell command on the devvm as the breakglass user.
+
+-- What the model reads of each stream: the head and the tail around a
+-- marker of what was cut. The page shows the whole output live.
+local MODEL_MAX_BYTES = 64 * 1024
+
+local function stream(name, text)
+  if text == "" then return "" end
+  return string.format("--- %s ---\n%s%s", name, text, text:sub(-1) == "\n" and "" or "\n")
+end
+
 return {
   name = "devvm_shell",
   description = [[Run one shell command on the devvm over SSH as the `breakglass` user,
-who has passwordless sudo. Returns stdout, stderr, the exit status and how long it
-took. Use it to diagnose (uptime, free -m, df -h, journalctl, systemctl --failed,
-dmesg) and to repair in place. Output past 1 MiB is cut to its head and tail.
-Fails fast, naming the layer, when the devvm cannot be reached.]],
+who has passwordless sudo. Returns the exit status, how long it took, stdout and
+stderr. Use it to diagnose (uptime, free -m, df -h, journalctl, systemctl --failed,
+dmesg) and to repair in place. Long output is cut to its head and tail, with a
+marker saying how much was cut. Fails fast, naming the layer (refused, timed out,
+no SSH banner, auth), when the devvm cannot be reached: then use devvm_probe and
+the pve tool.]],
   input_schema = {
     type = "object",
     required = {"command"},
@@ -19,7 +31,17 @@ Fails fast, naming the layer, when the devvm cannot be reached.]],
   },
   mutating = false,
   handler = function(ctx, input)
-    local r = ctx.ssh("devvm", input.command, {timeout_s = input.timeout_s})
-    return r
+    local r = ctx.ssh("devvm", input.command, {timeout_s = input.timeout_s, max_bytes = MODEL_MAX_BYTES})
+    local seconds = r.duration_ms / 1000
+    local body = stream("stdout", r.stdout) .. stream("stderr", r.stderr)
+    if r.layer == "command_timeout" then
+      return nil, string.format("timed out after %.1f s; the command was stopped. Output so far:\n%s",
+                                seconds, body)
+    elseif not r.ok then
+      return nil, string.format("the devvm did not run the command (%s): %s", r.layer, r.message)
+    end
+    local status = r.exit_signal and ("killed by signal " .. r.exit_signal)
+                   or ("exit status " .. r.exit_status)
+    return string.format("%s, %.3f s\n%s", status, seconds, body)
   end,
 }

@@ -131,7 +131,7 @@ static void pool_done(ssh_pool *p, uv_loop_t *loop) {
 
 static void run_one(ssh_pool *p, uv_loop_t *loop, const char *cmd, uint64_t timeout_ms, run_ctx *c) {
   memset(c, 0, sizeof *c);
-  assert_non_null(ssh_exec_start(p, "devvm", cmd, timeout_ms, &CBS, c));
+  assert_non_null(ssh_exec_start(p, "devvm", cmd, timeout_ms, 0, &CBS, c));
   assert_int_equal(c->done, 0); /* deferred */
   while (!c->done) uv_run(loop, UV_RUN_ONCE);
 }
@@ -172,7 +172,7 @@ static void test_twenty_at_once_share_one_connection(void **state) {
   int before = accepted_count();
   run_ctx c[20];
   memset(c, 0, sizeof c);
-  for (int i = 0; i < 20; i++) assert_non_null(ssh_exec_start(p, "devvm", "echo hi", 20000, &CBS, &c[i]));
+  for (int i = 0; i < 20; i++) assert_non_null(ssh_exec_start(p, "devvm", "echo hi", 20000, 0, &CBS, &c[i]));
   for (int i = 0; i < 20; i++)
     while (!c[i].done) uv_run(&loop, UV_RUN_ONCE);
   for (int i = 0; i < 20; i++) {
@@ -255,7 +255,7 @@ static void test_timeout_cancel_and_big_output(void **state) {
   assert_string_equal(c.out, "partial\n");
 
   memset(&c, 0, sizeof c);
-  ssh_exec *e = ssh_exec_start(p, "devvm", "sleep 30", 30000, &CBS, &c);
+  ssh_exec *e = ssh_exec_start(p, "devvm", "sleep 30", 30000, 0, &CBS, &c);
   for (int i = 0; i < 50; i++) uv_run(&loop, UV_RUN_NOWAIT), usleep(10000);
   uint64_t t0 = uv_hrtime() / 1000000;
   ssh_exec_cancel(e);
@@ -269,6 +269,40 @@ static void test_timeout_cancel_and_big_output(void **state) {
   assert_true(c.out_len <= MAX_OUTPUT_BYTES);
   assert_int_equal(c.out_len + c.out_cut, 200000000);
   assert_string_equal(c.err, "end\n");
+  pool_done(p, &loop);
+}
+
+/* A probe opens its own connection each time and reports every phase, even
+ * when a shared connection is open; with the whole sshd tree frozen (a
+ * wedged guest) it names the missing banner. */
+static void test_fresh_connection(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  ssh_pool *p = pool_make(&loop, "id", "known_hosts");
+  run_ctx c;
+  run_one(p, &loop, "true", 10000, &c);
+  assert_true(c.ok);
+  int before = accepted_count();
+  for (int i = 0; i < 2; i++) {
+    memset(&c, 0, sizeof c);
+    assert_non_null(ssh_exec_start(p, "devvm", "echo probe", 10000, SSH_EXEC_FRESH_CONNECTION, &CBS, &c));
+    while (!c.done) uv_run(&loop, UV_RUN_ONCE);
+    assert_true(c.ok);
+    assert_string_equal(c.out, "probe\n");
+  }
+  assert_int_equal(accepted_count() - before, 2);
+  run_one(p, &loop, "true", 10000, &c);
+  assert_int_equal(accepted_count() - before, 2); /* the shared one is still there */
+
+  run("pkill -STOP -P %d; kill -STOP %d", (int)sshd_pid, (int)sshd_pid);
+  uint64_t t0 = uv_hrtime() / 1000000;
+  memset(&c, 0, sizeof c);
+  assert_non_null(ssh_exec_start(p, "devvm", "true", 10000, SSH_EXEC_FRESH_CONNECTION, &CBS, &c));
+  while (!c.done) uv_run(&loop, UV_RUN_ONCE);
+  run("kill -CONT %d; pkill -CONT -P %d", (int)sshd_pid, (int)sshd_pid);
+  assert_int_equal(c.layer, SSH_LAYER_NO_BANNER);
+  assert_true(c.done_ms - t0 < CONNECT_TIMEOUT_MS + 1000);
   pool_done(p, &loop);
 }
 
@@ -303,6 +337,7 @@ int main(void) {
       cmocka_unit_test(test_connect_failures),
       cmocka_unit_test(test_timeout_cancel_and_big_output),
       cmocka_unit_test(test_memory_bounded),
+      cmocka_unit_test(test_fresh_connection),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,21 @@
+/* Text for JSON: command output and script results are bytes, but every
+ * JSON string the daemon writes (events, API answers, the model's
+ * tool_result) must be well-formed UTF-8. */
+#ifndef BG_UTF8_TEXT_H
+#define BG_UTF8_TEXT_H
+
+#include <stddef.h>
+
+/* Length of the well-formed UTF-8 sequence at s (n bytes left), or 0. */
+size_t utf8_text_seq_len(const unsigned char *s, size_t n);
+
+/* A malloc'd, NUL-terminated copy in which every invalid byte is U+FFFD;
+ * NULL when out of memory. */
+char *utf8_text_sanitize(const char *text, size_t len, size_t *outlen);
+
+/* How many of the last bytes of s begin a sequence that more bytes could
+ * complete (0 to 3): a stream cut into chunks holds them back for the next
+ * chunk instead of turning a split character into U+FFFD. */
+size_t utf8_text_incomplete_tail(const char *s, size_t n);
+
+#endif
