@@ -29,9 +29,7 @@ static int ctx_now_ms(lua_State *L) {
   return 1;
 }
 
-/* Writes msg quoted, with control bytes and quotes escaped, so a script
- * cannot forge log lines. */
-static void ctx_quote(char *out, size_t outlen, const char *msg, size_t len) {
+void lua_ctx_quote(char *out, size_t outlen, const char *msg, size_t len) {
   size_t o = 0;
   out[o++] = '"';
   for (size_t i = 0; i < len && o + 6 < outlen; i++) {
@@ -52,7 +50,7 @@ static int ctx_log(lua_State *L) {
   size_t len;
   const char *msg = luaL_checklstring(L, 1, &len);
   char quoted[LUA_CTX_LOG_MAX_BYTES + 8];
-  ctx_quote(quoted, sizeof quoted, msg, len);
+  lua_ctx_quote(quoted, sizeof quoted, msg, len);
   log_info("lua %s (session %s, call %s): %s", lua_sandbox_name(call->tool->sb),
            call->info.session_id, call->info.call_id, quoted);
   return 0;

@@ -1,5 +1,6 @@
 /* Loading a script set (prompt, tools, policies), the tools' table, the
- * system prompt, and the set's reference count. */
+ * system prompt, the set's reference count, and synchronous entries into a
+ * script (a tool's mutating function, policy hooks). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,10 +14,9 @@
 
 #include "buf.h"
 #include "json_schema.h"
+#include "log.h"
 #include "lua_host_internal.h"
 #include "lua_json.h"
-
-#define LUA_HOST_TOOL_NAME_MAX_CHARS 64
 
 /* What went wrong while loading a set: one "file: message" line each. */
 typedef struct load_report {
@@ -179,8 +179,8 @@ typedef struct tool_read {
   char err[LUA_HOST_ERROR_MAX_BYTES];
 } tool_read;
 
-static int tool_name_ok(const char *s, size_t len) {
-  if (len == 0 || len > LUA_HOST_TOOL_NAME_MAX_CHARS)
+int lua_host_name_ok(const char *s, size_t len) {
+  if (len == 0 || len > LUA_HOST_NAME_MAX_CHARS)
     return 0;
   for (size_t i = 0; i < len; i++) {
     char c = s[i];
@@ -225,10 +225,10 @@ static int tool_read_fields(lua_State *L, tool_read *r) {
   lua_host_tool *t = r->tool;
   int name_type = tool_field(L, "name");
   size_t len = lua_rawlen(L, -1);
-  if (name_type != LUA_TSTRING || !tool_name_ok(lua_tostring(L, -1), len)) {
+  if (name_type != LUA_TSTRING || !lua_host_name_ok(lua_tostring(L, -1), len)) {
     snprintf(r->err, sizeof r->err,
              "name: must be a string of 1-%d letters, digits, '_' or '-'",
-             LUA_HOST_TOOL_NAME_MAX_CHARS);
+             LUA_HOST_NAME_MAX_CHARS);
     return -1;
   }
   t->name = strdup(lua_tostring(L, -1));
@@ -251,11 +251,14 @@ static int tool_read_fields(lua_State *L, tool_read *r) {
   if (json_schema_check(t->schema, "input_schema", r->err, sizeof r->err) < 0)
     return -1;
   int mt = tool_field(L, "mutating");
-  if (mt != LUA_TNIL && mt != LUA_TBOOLEAN) {
-    snprintf(r->err, sizeof r->err, "mutating: must be true or false");
+  if (mt == LUA_TFUNCTION) {
+    t->mutating_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  } else if (mt == LUA_TNIL || mt == LUA_TBOOLEAN) {
+    t->mutating = lua_toboolean(L, -1);
+  } else {
+    snprintf(r->err, sizeof r->err, "mutating: must be true, false or a function(input)");
     return -1;
   }
-  t->mutating = lua_toboolean(L, -1);
   if (tool_field(L, "handler") != LUA_TFUNCTION) {
     snprintf(r->err, sizeof r->err, "handler: must be a function(ctx, input)");
     return -1;
@@ -290,7 +293,7 @@ static void tool_free(lua_host_tool *t) {
 }
 
 static void load_tool(lua_host *h, const char *dir, const char *rel, load_report *errs) {
-  lua_host_tool t = {.handler_ref = LUA_NOREF};
+  lua_host_tool t = {.handler_ref = LUA_NOREF, .mutating_ref = LUA_NOREF};
   script_value v;
   if (run_script(h, dir, rel, &t.sb, &v, errs) < 0)
     return;
@@ -320,20 +323,61 @@ static void load_tool(lua_host *h, const char *dir, const char *rel, load_report
   tool_free(&t);
 }
 
+/* --- policies --------------------------------------------------------------- */
+
+static const lua_host_policy policy_empty = {
+    .before_ref = LUA_NOREF, .after_ref = LUA_NOREF, .self_test_ref = LUA_NOREF};
+
+/* Loads dir/rel into p and checks its table; 0, or -1 reported. */
+static int policy_load(lua_host *h, const char *dir, const char *rel, lua_host_policy *p,
+                       load_report *errs) {
+  script_value v;
+  char err[LUA_HOST_ERROR_MAX_BYTES];
+  *p = policy_empty;
+  if (run_script(h, dir, rel, &p->sb, &v, errs) < 0)
+    return -1;
+  if (lua_policy_read(p, v.ref, err, sizeof err) < 0) {
+    report(errs, "%s: %s", rel, err);
+    lua_policy_free(p);
+    return -1;
+  }
+  return 0;
+}
+
+/* self_test runs in a state of its own, loaded from the same file, so that
+ * what the test leaves in the policy's globals never reaches real calls. */
+static int policy_self_test(lua_host *h, const char *dir, const char *rel, load_report *errs) {
+  lua_host_policy p;
+  char err[LUA_HOST_ERROR_MAX_BYTES];
+  if (policy_load(h, dir, rel, &p, errs) < 0)
+    return -1;
+  int rc = lua_policy_self_test(h, &p, err, sizeof err);
+  if (rc < 0)
+    report(errs, "%s", err);
+  lua_policy_free(&p);
+  return rc;
+}
+
 static void load_policy(lua_host *h, const char *dir, const char *rel, load_report *errs) {
   lua_host_policy p;
-  script_value v;
-  if (run_script(h, dir, rel, &p.sb, &v, errs) < 0)
+  if (policy_load(h, dir, rel, &p, errs) < 0)
     return;
-  p.table_ref = v.ref;
-  lua_host_policy *grown = NULL;
-  if (v.type != LUA_TTABLE)
-    report(errs, "%s: must return a table (got %s)", rel,
-           lua_typename(lua_sandbox_state(p.sb), v.type));
-  else if ((grown = realloc(h->policies, (h->policy_count + 1) * sizeof *grown)) == NULL)
-    report(errs, "%s: out of memory", rel);
+  for (size_t i = 0; i < h->policy_count; i++) {
+    if (strcmp(h->policies[i].name, p.name) == 0) {
+      report(errs, "%s: policy name \"%s\" is already used by %s", rel, p.name,
+             lua_sandbox_name(h->policies[i].sb));
+      lua_policy_free(&p);
+      return;
+    }
+  }
+  if (p.self_test_ref != LUA_NOREF && policy_self_test(h, dir, rel, errs) < 0) {
+    lua_policy_free(&p);
+    return;
+  }
+  lua_host_policy *grown = realloc(h->policies, (h->policy_count + 1) * sizeof *grown);
   if (grown == NULL) {
-    lua_sandbox_free(p.sb);
+    report(errs, "%s: out of memory", rel);
+    lua_policy_free(&p);
     return;
   }
   h->policies = grown;
@@ -376,7 +420,7 @@ static void host_destroy(lua_host *h) {
     tool_free(&h->tools[i]);
   free(h->tools);
   for (size_t i = 0; i < h->policy_count; i++)
-    lua_sandbox_free(h->policies[i].sb);
+    lua_policy_free(&h->policies[i]);
   free(h->policies);
   lua_sandbox_free(h->prompt_sb);
   free(h->prompt_text);
@@ -548,10 +592,93 @@ json_t *lua_host_tools_json(const lua_host *h) {
   return arr;
 }
 
-int lua_host_tool_mutating(const lua_host *h, const char *name) {
+/* --- synchronous entries ---------------------------------------------------- */
+
+typedef struct entry_setup {
+  lua_State *co;
+  int (*push)(lua_State *L, void *ud);
+  void *ud;
+  int nargs;
+} entry_setup;
+
+/* Protected: the function and its arguments onto the coroutine. */
+static int entry_setup_fn(lua_State *L) {
+  entry_setup *e = lua_touserdata(L, 1);
+  lua_settop(L, 0);
+  e->nargs = e->push(L, e->ud);
+  lua_xmove(L, e->co, e->nargs + 1); /* co: function args... */
+  return 0;
+}
+
+int lua_host_entry_run(lua_sandbox *sb, int (*push)(lua_State *L, void *ud), void *ud,
+                       size_t max_json_bytes, json_t **result, char *err, size_t errlen) {
+  entry_setup e = {.push = push, .ud = ud};
+  int co_ref = LUA_NOREF;
+  int nres = 0;
+  *result = NULL;
+  e.co = lua_sandbox_thread_new(sb, &co_ref, err, errlen);
+  if (e.co == NULL)
+    return -1;
+  int status = LUA_ERRRUN;
+  if (lua_sandbox_protect(sb, entry_setup_fn, &e, err, errlen) == 0) {
+    status = lua_sandbox_resume(sb, e.co, e.nargs, &nres, err, errlen);
+    if (status == LUA_YIELD)
+      snprintf(err, errlen, "%s: the function yielded", lua_sandbox_name(sb));
+  }
+  if (status == LUA_OK && nres == 0) {
+    *result = json_null();
+  } else if (status == LUA_OK) {
+    char jerr[LUA_JSON_ERROR_MAX_BYTES];
+    *result = lua_json_from_lua(e.co, lua_gettop(e.co) - nres + 1, max_json_bytes, jerr,
+                                sizeof jerr);
+    if (*result == NULL)
+      snprintf(err, errlen, "%s: the result cannot be read: %s", lua_sandbox_name(sb), jerr);
+  }
+  lua_sandbox_thread_drop(sb, co_ref);
+  return *result != NULL ? 0 : -1;
+}
+
+/* --- mutating ---------------------------------------------------------------- */
+
+typedef struct mutating_args {
+  const lua_host_tool *tool;
+  const json_t *input;
+} mutating_args;
+
+static int mutating_push(lua_State *L, void *ud) {
+  const mutating_args *a = ud;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, a->tool->mutating_ref);
+  lua_json_push(L, a->input);
+  return 1;
+}
+
+/* A function's answer; anything but a boolean counts as mutating. */
+static int mutating_call(const lua_host *h, const lua_host_tool *t, const json_t *input) {
+  json_t *empty = input == NULL ? json_object() : NULL;
+  mutating_args a = {.tool = t, .input = input != NULL ? input : empty};
+  char err[LUA_HOST_ERROR_MAX_BYTES];
+  json_t *r = NULL;
+  int mutating = 1;
+  if (lua_host_entry_run(t->sb, mutating_push, &a, h->limits.max_json_bytes, &r, err,
+                         sizeof err) < 0)
+    log_warn("lua %s: mutating(input) failed, counted as mutating: %s", lua_sandbox_name(t->sb),
+             err);
+  else if (!json_is_boolean(r))
+    log_warn("lua %s: mutating(input) must return true or false, counted as mutating",
+             lua_sandbox_name(t->sb));
+  else
+    mutating = json_is_true(r);
+  json_decref(r);
+  json_decref(empty);
+  lua_sandbox_collect(t->sb);
+  return mutating;
+}
+
+int lua_host_tool_mutating(const lua_host *h, const char *name, const json_t *input) {
   for (size_t i = 0; i < h->tool_count; i++) {
-    if (strcmp(h->tools[i].name, name) == 0)
-      return h->tools[i].mutating;
+    const lua_host_tool *t = &h->tools[i];
+    if (strcmp(t->name, name) == 0)
+      return t->mutating_ref == LUA_NOREF ? t->mutating : mutating_call(h, t, input);
   }
   return -1;
 }

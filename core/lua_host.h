@@ -71,8 +71,11 @@ int lua_host_system_prompt(lua_host *h, const json_t *context, char **out, char 
 
 /* [{"name","description","input_schema"}, ...] in file-name order; new ref. */
 json_t *lua_host_tools_json(const lua_host *h);
-/* 1 mutating, 0 not, -1 no such tool. */
-int lua_host_tool_mutating(const lua_host *h, const char *name);
+/* Whether a call of the tool with this input changes something: 1 mutating,
+ * 0 not, -1 no such tool. A tool's mutating is a boolean or a
+ * function(input); a function that fails or returns a non-boolean counts as
+ * mutating (fail closed), and the reason is logged. */
+int lua_host_tool_mutating(const lua_host *h, const char *name, const json_t *input);
 
 typedef struct lua_tool_cbs {
   /* Output while the handler runs (ctx.output, or a service's stream). */
@@ -90,6 +93,51 @@ lua_tool_call *lua_host_call_tool(lua_host *h, const char *name, const json_t *i
 /* Ends the call at once: pending operations are cancelled and on_done runs
  * with is_error and "cancelled". */
 void lua_tool_call_cancel(lua_tool_call *call);
+
+/* --- policies ----------------------------------------------------------------
+ *
+ * Each policy/<file>.lua may judge a call before it runs and see its result
+ * after. Both entries are synchronous (policies do no I/O) and each runs
+ * under the set's limits in the policy's own state. */
+
+typedef enum lua_policy_verdict {
+  LUA_POLICY_ALLOW,
+  LUA_POLICY_DENY,
+  LUA_POLICY_CONFIRM,   /* the operator must approve first */
+  LUA_POLICY_RUN_FIRST, /* run run_tool(run_input), then ask again */
+} lua_policy_verdict;
+
+/* What a policy sees, as JSON built by the caller (docs/lua-api.md):
+ * call {tool, input, mutating, verb, source, session_id, call_id, identity,
+ * now_ms}; history, this session's calls oldest first; actions, recent
+ * mutating actions across sessions and buttons. NULL history or actions
+ * read as empty arrays. */
+typedef struct lua_policy_view {
+  const json_t *call;
+  const json_t *history;
+  const json_t *actions;
+} lua_policy_view;
+
+typedef struct lua_policy_decision {
+  lua_policy_verdict verdict;
+  char *policy;      /* the deciding policy's name; NULL for allow */
+  char *reason;      /* NULL for allow */
+  char *run_tool;    /* RUN_FIRST only */
+  json_t *run_input; /* RUN_FIRST only; owned */
+} lua_policy_decision;
+
+/* Runs every policy's before(ctx, call) in file order and combines them:
+ * the first deny wins (later policies do not run); else the first
+ * run_first; else the first confirm; else allow. A policy that fails or
+ * hits a limit denies with "policy <file> failed: <file:line: message>".
+ * Returns 0 with *out filled, or -1 when memory ran out: *out is then a
+ * deny whose strings may be NULL. Free *out with lua_policy_decision_free. */
+int lua_host_policy_before(lua_host *h, const lua_policy_view *v, lua_policy_decision *out);
+void lua_policy_decision_free(lua_policy_decision *d);
+/* Runs every policy's after(ctx, call, result) in file order; a failure is
+ * logged and changes nothing (the call has happened). NULL result reads as
+ * an empty object. */
+void lua_host_policy_after(lua_host *h, const lua_policy_view *v, const json_t *result);
 
 /* For services. */
 const lua_call_info *lua_async_info(const lua_async *op);

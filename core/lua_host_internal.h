@@ -1,5 +1,6 @@
 /* Private to the Lua host (lua_host.c: the set; lua_call.c: tool calls;
- * lua_ctx.c: the ctx object handlers receive). */
+ * lua_ctx.c: the ctx object handlers receive; lua_policy.c: policy hooks;
+ * lua_policy_ctx.c: the ctx policies receive). */
 #ifndef BG_LUA_HOST_INTERNAL_H
 #define BG_LUA_HOST_INTERNAL_H
 
@@ -12,23 +13,31 @@
 #define LUA_HOST_SCRIPT_MAX_BYTES (1024 * 1024)
 /* The system prompt a prompt function returns may be at most this long. */
 #define LUA_HOST_PROMPT_MAX_BYTES (256 * 1024)
+/* Tool and policy names: 1 to this many of a-z A-Z 0-9 _ -. */
+#define LUA_HOST_NAME_MAX_CHARS 64
 /* ctx.sleep refuses longer waits (the whole call has tool_timeout_ms). */
 #define LUA_CTX_SLEEP_MAX_MS 600000
 /* ctx.log cuts longer messages. */
 #define LUA_CTX_LOG_MAX_BYTES 2048
+/* A policy's reason is cut past this (it reaches the model and the page). */
+#define LUA_POLICY_REASON_MAX_BYTES 1024
 
 typedef struct lua_host_tool {
   char *name;
   char *description;
   json_t *schema;
-  int mutating;
+  int mutating;     /* when mutating is a boolean */
+  int mutating_ref; /* or a function(input), LUA_NOREF otherwise */
   lua_sandbox *sb;
   int handler_ref;
 } lua_host_tool;
 
 typedef struct lua_host_policy {
   lua_sandbox *sb;
-  int table_ref;
+  char *name;
+  int before_ref; /* LUA_NOREF when absent */
+  int after_ref;
+  int self_test_ref;
 } lua_host_policy;
 
 struct lua_host {
@@ -100,6 +109,42 @@ struct lua_tool_call {
 void lua_ctx_push(lua_State *L, lua_tool_call *call);
 /* Whether a service may not take this name (a built-in ctx field). */
 int lua_ctx_name_reserved(const char *name);
+/* msg in double quotes with quotes, backslashes and control bytes escaped,
+ * cut to fit outlen, so that a script cannot forge log lines. */
+void lua_ctx_quote(char *out, size_t outlen, const char *msg, size_t len);
+
+/* lua_host.c: whether s (len bytes) is a usable tool or policy name. */
+int lua_host_name_ok(const char *s, size_t len);
+
+/* lua_host.c: one synchronous entry into sb. push runs protected on the main
+ * thread and pushes a function and its arguments, returning how many
+ * arguments; the function then runs on a fresh coroutine under the limits.
+ * *result is its first result as JSON (null when none). Returns 0, or -1
+ * with err as "file:line: message". The caller collects garbage after. */
+int lua_host_entry_run(lua_sandbox *sb, int (*push)(lua_State *L, void *ud), void *ud,
+                       size_t max_json_bytes, json_t **result, char *err, size_t errlen);
+
+/* lua_policy.c: reads and checks the table a policy file returned (kept at
+ * table_ref in p->sb) into p. Returns 0, or -1 with err as "message". */
+int lua_policy_read(lua_host_policy *p, int table_ref, char *err, size_t errlen);
+/* Runs p's self_test; -1 with err as "file:line: message (in self_test)". */
+int lua_policy_self_test(const lua_host *h, lua_host_policy *p, char *err, size_t errlen);
+void lua_policy_free(lua_host_policy *p);
+
+/* lua_policy_ctx.c: the ctx a policy entry receives. The token ends with the
+ * entry: a ctx kept by the script raises when used later. */
+typedef struct lua_policy_ctx {
+  const lua_policy_view *view;
+  const char *file; /* for ctx.log */
+  long long now_ms; /* call.now_ms, or the clock when the entry began */
+  struct lua_policy_ctx **token;
+  int token_ref;
+} lua_policy_ctx;
+/* Pushes ctx for c (may raise); lua_policy_ctx_end invalidates it. */
+void lua_policy_ctx_push(lua_State *L, lua_policy_ctx *c);
+void lua_policy_ctx_end(lua_sandbox *sb, lua_policy_ctx *c);
+/* Pushes the t a self_test receives (may raise). */
+void lua_policy_test_push(lua_State *L);
 
 /* lua_call.c, for lua_ctx.c: the call's one pending operation. */
 lua_async *lua_call_op_begin(lua_tool_call *call, const char *name);

@@ -22,8 +22,20 @@ host as well.]],
     },
     additionalProperties = false,
   },
-  mutating = true,
+  -- status and forensics only read; every other verb changes the devvm.
+  mutating = function(input)
+    return input.verb ~= "status" and input.verb ~= "forensics"
+  end,
   handler = function(ctx, input)
-    return ctx.ssh("pve", input.verb, {})
+    local r = ctx.ssh("pve", input.verb)
+    if not r.ok then
+      return nil, string.format("pve %s did not complete (%s): %s%s", input.verb, r.layer,
+                                r.message, r.stdout ~= "" and ("\nOutput so far:\n" .. r.stdout) or "")
+    end
+    local text = string.format("pve %s: exit %s, %.1f s\n%s%s", input.verb,
+                               tostring(r.exit_status or r.exit_signal), r.duration_ms / 1000,
+                               r.stdout, r.stderr ~= "" and ("--- stderr ---\n" .. r.stderr) or "")
+    if r.exit_status ~= 0 then return nil, text end
+    return text
   end,
 }

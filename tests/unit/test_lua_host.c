@@ -227,9 +227,9 @@ static void test_host_tools_json(void **state) {
                                "\"properties\":{\"text\":{\"maxLength\":100,"));
   free(text);
   json_decref(tools);
-  assert_int_equal(lua_host_tool_mutating(fx->host, "peek"), 1);
-  assert_int_equal(lua_host_tool_mutating(fx->host, "echo"), 0);
-  assert_int_equal(lua_host_tool_mutating(fx->host, "nope"), -1);
+  assert_int_equal(lua_host_tool_mutating(fx->host, "peek", NULL), 1);
+  assert_int_equal(lua_host_tool_mutating(fx->host, "echo", NULL), 0);
+  assert_int_equal(lua_host_tool_mutating(fx->host, "nope", NULL), -1);
 }
 
 static void test_host_prompt_function(void **state) {

@@ -1,0 +1,106 @@
+-- Bounds how often the devvm's power state changes: at most MAX_MUTATING
+-- mutating actions per WINDOW_MS (across all sessions and the buttons), and
+-- at least CYCLE_GAP_MS between the end of one cycle and the next. A cycle
+-- that keeps failing is a problem a human should look at.
+
+local MAX_MUTATING = 3
+local WINDOW_MS = 15 * 60 * 1000
+local CYCLE_GAP_MS = 60 * 1000
+
+local function absent(v)
+  return v == nil or v == json.null
+end
+
+local function seconds(ms)
+  return (ms + 999) // 1000
+end
+
+local function deny(what, now, allowed_ms)
+  return {deny = string.format("rate limit: %s; allowed again in %d s (at %s UTC)", what,
+    seconds(allowed_ms - now), os.date("!%H:%M:%S", allowed_ms // 1000))}
+end
+
+-- When the window holds fewer than MAX_MUTATING actions again, or nil if it does now.
+local function window_allows_at(actions, now)
+  local starts = {}
+  for _, a in ipairs(actions) do
+    if now - a.started_ms < WINDOW_MS then
+      starts[#starts + 1] = a.started_ms
+    end
+  end
+  if #starts < MAX_MUTATING then
+    return nil
+  end
+  table.sort(starts)
+  return starts[#starts - MAX_MUTATING + 1] + WINDOW_MS
+end
+
+-- When the last cycle is CYCLE_GAP_MS behind us, or nil if it is now. A
+-- cycle still running counts as ending now.
+local function cycle_allows_at(actions, now)
+  local last_end
+  for _, a in ipairs(actions) do
+    if a.verb == "cycle" then
+      local ended = absent(a.finished_ms) and now or a.finished_ms
+      if last_end == nil or ended > last_end then
+        last_end = ended
+      end
+    end
+  end
+  if last_end ~= nil and now - last_end < CYCLE_GAP_MS then
+    return last_end + CYCLE_GAP_MS
+  end
+  return nil
+end
+
+local policy = {
+  name = "rate_limit",
+  description = "at most 3 mutating calls per 15 minutes, and 60 s between two cycles",
+}
+
+function policy.before(ctx, call)
+  if call.mutating ~= true then
+    return nil
+  end
+  local actions, now = ctx.actions(), ctx.now_ms()
+  local at = window_allows_at(actions, now)
+  if at ~= nil then
+    return deny(string.format("at most %d mutating calls per %d minutes", MAX_MUTATING,
+      WINDOW_MS // 60000), now, at)
+  end
+  at = call.verb == "cycle" and cycle_allows_at(actions, now) or nil
+  if at ~= nil then
+    return deny(string.format("at least %d s between two cycles", CYCLE_GAP_MS // 1000), now, at)
+  end
+  return nil
+end
+
+function policy.self_test(t)
+  local now = 100 * WINDOW_MS
+  local cycle = {tool = "pve", input = {verb = "cycle"}, verb = "cycle", mutating = true}
+  local reset = {tool = "pve", input = {verb = "reset"}, verb = "reset", mutating = true}
+  local function act(verb, started, finished)
+    return {tool = "pve", verb = verb, source = "model", session_id = "s-1",
+            started_ms = started, finished_ms = finished}
+  end
+  local function decide(c, actions)
+    return policy.before(t.ctx{now_ms = now, actions = actions}, c)
+  end
+  local two = {act("reset", now - 600000, now - 590000), act("stop", now - 300000, now - 290000)}
+  assert(decide(reset, two) == nil, "two in the window")
+  local three = {act("reset", now - 800000, now - 790000), two[1], two[2]}
+  local d = decide(reset, three)
+  assert(d and d.deny:find("allowed again in 100 s", 1, true), d and d.deny or "three: deny")
+  three[1].started_ms = now - WINDOW_MS
+  assert(decide(reset, three) == nil, "the oldest has left the window")
+  local recent = {act("cycle", now - 70000, now - 30000)}
+  d = decide(cycle, recent)
+  assert(d and d.deny:find("between two cycles; allowed again in 30 s", 1, true), "gap")
+  assert(decide(reset, recent) == nil, "the gap is for cycles only")
+  recent[1].finished_ms = now - CYCLE_GAP_MS
+  assert(decide(cycle, recent) == nil, "gap over")
+  local status = {tool = "pve", input = {verb = "status"}, verb = "status", mutating = false}
+  assert(decide(status, {act("cycle", now - 1000), two[1], two[2]}) == nil, "reads pass")
+end
+
+return policy
