@@ -40,9 +40,18 @@ static const setting settings[] = {
      "folder for sessions and state"},
     {"BREAKGLASS_SESSIONS_DIR", "sessions-dir", SETTING_TEXT, AT(sessions_dir), NULL,
      "session journals (default: DATA_DIR/sessions)"},
+    {"BREAKGLASS_MAX_SESSIONS", "max-sessions", SETTING_SECONDS, AT(max_sessions), "200",
+     "sessions kept; past it the oldest finished ones are deleted"},
+    {"BREAKGLASS_MAX_JOURNAL_BYTES", "max-journal-bytes", SETTING_SECONDS, AT(max_journal_bytes),
+     "1073741824", "bytes of all session journals; past it the oldest finished are deleted"},
+    {"BREAKGLASS_MAX_SESSION_JOURNAL_BYTES", "max-session-journal-bytes", SETTING_SECONDS,
+     AT(max_session_journal_bytes), "134217728",
+     "bytes of one session's journal; past it the session takes no new turns"},
     {"ANTHROPIC_API_KEY", NULL, SETTING_SECRET, AT(api_key), NULL, "Messages API key (x-api-key)"},
     {"ANTHROPIC_AUTH_TOKEN", NULL, SETTING_SECRET, AT(auth_token), NULL,
      "bearer token for an API gateway"},
+    {"CLAUDE_CODE_OAUTH_TOKEN", NULL, SETTING_SECRET, AT(oauth_token), NULL,
+     "subscription token: not used (see docs/api-key.md), only kept out of journals"},
     {"ANTHROPIC_BASE_URL", "anthropic-base-url", SETTING_URL, AT(base_url),
      "https://api.anthropic.com", "Messages API base URL"},
     {"ANTHROPIC_VERSION", "anthropic-version", SETTING_TEXT, AT(anthropic_version), "2023-06-01",
@@ -211,8 +220,7 @@ static int config_read(bg_config *c, int argc, char **argv, char *err, size_t er
     const char *v = getenv(settings[i].env);
     if (v && apply(c, &settings[i], v, "environment", err, errlen) != 0) return -1;
   }
-  const char *oauth = getenv("CLAUDE_CODE_OAUTH_TOKEN");
-  c->oauth_token_set = oauth && *oauth;
+  c->oauth_token_set = c->oauth_token != NULL;
 
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];

@@ -23,10 +23,14 @@ typedef struct bg_config {
   char *www_dir;
   char *data_dir;
   char *sessions_dir;
+  long max_sessions;              /* retention: sessions kept */
+  long max_journal_bytes;         /* retention: all session journals together */
+  long max_session_journal_bytes; /* one session's journal; past it no new turns */
 
   char *api_key;       /* secret */
   char *auth_token;    /* secret: gateway bearer token */
-  int oauth_token_set; /* CLAUDE_CODE_OAUTH_TOKEN present (never used) */
+  char *oauth_token;   /* secret: CLAUDE_CODE_OAUTH_TOKEN, never used, only redacted */
+  int oauth_token_set; /* CLAUDE_CODE_OAUTH_TOKEN present */
   char *base_url;
   char *anthropic_version;
   char *ca_file;

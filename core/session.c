@@ -1,9 +1,12 @@
 #include "session.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "journal_session.h"
+#include "journal_store.h"
 #include "log.h"
 #include "session_stream.h"
 
@@ -20,7 +23,7 @@ static void session_random_id(char out[SESSION_ID_LEN + 1]) {
   for (size_t i = 0; i < sizeof raw; i++) snprintf(out + 2 * i, 3, "%02x", raw[i]);
 }
 
-session *session_create(app *a) {
+static session *session_new(app *a, const char *id, unsigned long long created_ms) {
   session *s = calloc(1, sizeof *s);
   if (!s) return NULL;
   s->messages = json_array();
@@ -29,13 +32,26 @@ session *session_create(app *a) {
     return NULL;
   }
   s->app = a;
-  session_random_id(s->id);
-  s->created_ms = s->last_activity_ms = log_now_ms();
+  snprintf(s->id, sizeof s->id, "%s", id);
+  s->created_ms = s->last_activity_ms = created_ms;
   s->status = SESSION_IDLE;
   s->next = a->sessions;
   a->sessions = s;
+  return s;
+}
+
+session *session_create(app *a) {
+  char id[SESSION_ID_LEN + 1];
+  session_random_id(id);
+  session *s = session_new(a, id, log_now_ms());
+  if (!s) return NULL;
+  journal_session_open(s);
   session_emit_type(s, "session", json_pack("{s:s}", "session_id", s->id));
   return s;
+}
+
+session *session_restore(app *a, const char *id, unsigned long long created_ms) {
+  return session_new(a, id, created_ms);
 }
 
 session *session_find(app *a, const char *id) {
@@ -49,6 +65,7 @@ const char *session_status_name(session_status st) {
   case SESSION_RUNNING: return "running";
   case SESSION_FAILED: return "error";
   case SESSION_CANCELLED: return "cancelled";
+  case SESSION_INTERRUPTED: return "interrupted";
   case SESSION_IDLE: break;
   }
   return "idle";
@@ -60,14 +77,50 @@ static json_t *utc_json(unsigned long long ms) {
   return json_string(stamp);
 }
 
+static json_t *usage_json(const model_usage *u) {
+  return json_pack("{s:I, s:I, s:I, s:I}", "input_tokens", (json_int_t)u->input_tokens,
+                   "output_tokens", (json_int_t)u->output_tokens, "cache_read_input_tokens",
+                   (json_int_t)u->cache_read_input_tokens, "cache_creation_input_tokens",
+                   (json_int_t)u->cache_creation_input_tokens);
+}
+
 json_t *session_list_json(const app *a) {
   json_t *list = json_array();
-  for (const session *s = a->sessions; s; s = s->next)
-    json_array_append_new(list, json_pack("{s:s, s:s?, s:o, s:o, s:s}", "id", s->id, "title",
-                                          s->title, "created", utc_json(s->created_ms),
-                                          "last_activity", utc_json(s->last_activity_ms),
-                                          "status", session_status_name(s->status)));
+  for (const session *s = a->sessions; s; s = s->next) {
+    json_t *item = json_pack(
+        "{s:s, s:s?, s:o, s:o, s:s, s:I, s:I, s:o, s:I}", "id", s->id, "title", s->title,
+        "created", utc_json(s->created_ms), "last_activity", utc_json(s->last_activity_ms),
+        "status", session_status_name(s->status), "tool_calls", (json_int_t)s->tool_calls,
+        "mutating_calls", (json_int_t)s->mutating_calls, "usage", usage_json(&s->usage),
+        "journal_bytes", (json_int_t)journal_bytes(s->journal));
+    if (s->journal_error) json_object_set_new(item, "journal_error", json_string(s->journal_error));
+    json_array_append_new(list, item);
+  }
   return list;
+}
+
+static long long usage_field(const json_t *u, const char *name) {
+  return json_integer_value(json_object_get(u, name));
+}
+
+/* The counts the session list shows, kept as events go by, so a session
+ * read back from its journal counts the same. */
+static void session_account(session *s, const json_t *ev) {
+  const char *type = json_string_value(json_object_get(ev, "type"));
+  if (!type) return;
+  if (strcmp(type, "user") == 0) {
+    const char *text = json_string_value(json_object_get(ev, "text"));
+    if (text) session_title_from_prompt(s, text);
+  } else if (strcmp(type, "tool") == 0) {
+    s->tool_calls++;
+    if (json_is_true(json_object_get(ev, "mutating"))) s->mutating_calls++;
+  } else if (strcmp(type, "usage") == 0) {
+    const json_t *u = json_object_get(ev, "call");
+    s->usage.input_tokens += usage_field(u, "input_tokens");
+    s->usage.output_tokens += usage_field(u, "output_tokens");
+    s->usage.cache_read_input_tokens += usage_field(u, "cache_read_input_tokens");
+    s->usage.cache_creation_input_tokens += usage_field(u, "cache_creation_input_tokens");
+  }
 }
 
 static int session_keep_event(session *s, unsigned long long id, char *frame, size_t len) {
@@ -83,25 +136,63 @@ static int session_keep_event(session *s, unsigned long long id, char *frame, si
   return 0;
 }
 
+/* Makes the SSE frame of an event (JSON text data) and keeps it. */
+static int session_keep_json(session *s, unsigned long long id, const char *data, size_t n) {
+  char *frame = NULL;
+  int len = n <= INT_MAX ? asprintf(&frame, "id: %llu\ndata: %.*s\n\n", id, (int)n, data) : -1;
+  if (len < 0 || session_keep_event(s, id, frame, (size_t)len) != 0) {
+    if (len >= 0) free(frame);
+    log_error("session %s: out of memory keeping an event", s->id);
+    return -1;
+  }
+  return 0;
+}
+
+/* The event is redacted once, here: what the page sees and what the
+ * journal keeps are the same text, and it is in the journal before any
+ * client sees it. */
 unsigned long long session_emit(session *s, json_t *ev) {
   unsigned long long id = s->last_event_id + 1;
   unsigned long long now = log_now_ms();
   json_object_set_new(ev, "id", json_integer((json_int_t)id));
   json_object_set_new(ev, "ts", utc_json(now));
-  char *data = json_dumps(ev, JSON_COMPACT);
+  session_account(s, ev);
+  char *raw = json_dumps(ev, JSON_COMPACT);
   json_decref(ev);
-  char *frame = NULL;
-  int len = data ? asprintf(&frame, "id: %llu\ndata: %s\n\n", id, data) : -1;
-  free(data);
-  if (len < 0 || session_keep_event(s, id, frame, (size_t)len) != 0) {
-    if (len >= 0) free(frame);
+  size_t n = 0;
+  char *data = raw ? journal_redact(journal_store_redactor(), raw, strlen(raw), &n) : NULL;
+  free(raw);
+  if (!data) {
     log_error("session %s: out of memory keeping an event", s->id);
     return 0;
   }
+  journal_session_event(s, data, n);
+  int rc = session_keep_json(s, id, data, n);
+  free(data);
+  if (rc != 0) return 0;
   s->last_event_id = id;
   s->last_activity_ms = now;
-  session_stream_broadcast(s, frame, (size_t)len);
+  const session_event *kept = &s->events[s->event_count - 1];
+  session_stream_broadcast(s, kept->frame, kept->frame_len);
   return id;
+}
+
+int session_restore_event(session *s, json_t *ev) {
+  json_int_t id = json_integer_value(json_object_get(ev, "id"));
+  if (id <= 0 || (unsigned long long)id <= s->last_event_id) {
+    json_decref(ev);
+    return -1;
+  }
+  session_account(s, ev);
+  char *data = json_dumps(ev, JSON_COMPACT);
+  json_decref(ev);
+  if (!data || session_keep_json(s, (unsigned long long)id, data, strlen(data)) != 0) {
+    free(data);
+    return -1;
+  }
+  free(data);
+  s->last_event_id = (unsigned long long)id;
+  return 0;
 }
 
 unsigned long long session_emit_type(session *s, const char *type, json_t *fields) {
@@ -117,13 +208,33 @@ int session_add_user_content(session *s, json_t *blocks) {
   size_t n = json_array_size(s->messages);
   json_t *last = n ? json_array_get(s->messages, n - 1) : NULL;
   const char *role = last ? json_string_value(json_object_get(last, "role")) : NULL;
+  int rc;
   if (role && strcmp(role, "user") == 0) {
-    int rc = json_array_extend(json_object_get(last, "content"), blocks);
+    rc = json_array_extend(json_object_get(last, "content"), blocks);
     json_decref(blocks);
-    return rc;
-  }
-  return json_array_append_new(s->messages,
+  } else {
+    rc = json_array_append_new(s->messages,
                                json_pack("{s:s, s:o}", "role", "user", "content", blocks));
+  }
+  if (rc == 0) journal_session_message(s, json_array_size(s->messages) - 1);
+  return rc;
+}
+
+int session_add_assistant(session *s, json_t *content) {
+  if (json_array_size(content) == 0) {
+    json_decref(content);
+    return 0;
+  }
+  int rc = json_array_append_new(s->messages,
+                                 json_pack("{s:s, s:o}", "role", "assistant", "content", content));
+  if (rc == 0) journal_session_message(s, json_array_size(s->messages) - 1);
+  return rc;
+}
+
+void session_truncate_messages(session *s, size_t count) {
+  while (json_array_size(s->messages) > count)
+    json_array_remove(s->messages, json_array_size(s->messages) - 1);
+  journal_session_truncate(s, count);
 }
 
 void session_title_from_prompt(session *s, const char *prompt) {
@@ -141,11 +252,21 @@ void session_title_from_prompt(session *s, const char *prompt) {
 
 static void session_free(session *s) {
   session_stream_detach_all(s);
+  journal_session_close(s);
   for (size_t i = 0; i < s->event_count; i++) free(s->events[i].frame);
   free(s->events);
   json_decref(s->messages);
   free(s->title);
   free(s);
+}
+
+void session_destroy(session *s) {
+  for (session **p = &s->app->sessions; *p; p = &(*p)->next)
+    if (*p == s) {
+      *p = s->next;
+      break;
+    }
+  session_free(s);
 }
 
 void session_free_all(app *a) {
@@ -154,4 +275,5 @@ void session_free_all(app *a) {
     a->sessions = s->next;
     session_free(s);
   }
+  journal_store_close();
 }

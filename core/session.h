@@ -24,10 +24,17 @@ typedef struct session_event {
   size_t frame_len;
 } session_event;
 
-typedef enum { SESSION_IDLE, SESSION_RUNNING, SESSION_FAILED, SESSION_CANCELLED } session_status;
+typedef enum {
+  SESSION_IDLE,
+  SESSION_RUNNING,
+  SESSION_FAILED,
+  SESSION_CANCELLED,
+  SESSION_INTERRUPTED, /* its turn was cut by a restart */
+} session_status;
 
 struct session_turn;
 struct session_subscriber;
+struct journal;
 
 typedef struct session {
   app *app;
@@ -42,12 +49,26 @@ typedef struct session {
   size_t event_cap;
   size_t event_bytes;
   unsigned long long last_event_id;
+  struct journal *journal;   /* NULL when it could not be opened: no mutating calls */
+  char *journal_error;       /* why not, when it is NULL */
+  unsigned long tool_calls;
+  unsigned long mutating_calls;
+  model_usage usage; /* all turns' model calls */
   struct session_turn *turn; /* NULL when no turn runs */
   struct session_subscriber *subscribers;
   struct session *next;
 } session;
 
+/* A new session with its journal (docs/journal.md). */
 session *session_create(app *a);
+/* A session read back from its journal: no journal open, no event yet.
+ * The caller feeds it with session_restore_event and the messages. */
+session *session_restore(app *a, const char *id, unsigned long long created_ms);
+/* Keeps an event read from the journal (with its id), as session_emit
+ * would have, without writing or sending it. Steals ev. 0, or -1. */
+int session_restore_event(session *s, json_t *ev);
+/* Unlinks the session from the app and frees it; its streams end. */
+void session_destroy(session *s);
 session *session_find(app *a, const char *id);
 json_t *session_list_json(const app *a);
 const char *session_status_name(session_status st);
@@ -65,6 +86,11 @@ void session_title_from_prompt(session *s, const char *prompt);
 /* Appends content blocks as a user message, merged into the last message
  * when that is a user message too (the API wants alternating roles). */
 int session_add_user_content(session *s, json_t *blocks);
+/* Appends an assistant message with these content blocks (stolen); an
+ * empty list adds nothing. */
+int session_add_assistant(session *s, json_t *content);
+/* Takes the conversation back to its first count messages. */
+void session_truncate_messages(session *s, size_t count);
 
 void session_free_all(app *a);
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "journal_session.h"
 #include "log.h"
 #include "session_request.h"
 
@@ -29,6 +30,8 @@ typedef struct session_turn {
   size_t tool_index;
   json_t *tool_results;
   unsigned long long tool_started_ms;
+  int tool_mutating;      /* the current call's, as its "tool" event said */
+  journal_sync *intent;   /* the current call's intent being flushed, or NULL */
   size_t tool_output_bytes; /* shown so far for the current call */
   int tool_output_cut;      /* the current call's note went out */
   char *final_text;
@@ -40,6 +43,7 @@ typedef struct session_turn {
 
 static void turn_call_model(session_turn *t);
 static void turn_run_next_tool(session_turn *t);
+static void turn_start_tool(session_turn *t);
 
 static void turn_free(uv_handle_t *h) {
   session_turn *t = h->data;
@@ -76,6 +80,7 @@ static void turn_finish(session_turn *t, int is_error, const char *result) {
               : is_error                ? SESSION_FAILED
                                         : SESSION_IDLE;
   s->turn = NULL;
+  journal_session_flush(s);
   uv_timer_stop(&t->deadline);
   uv_close((uv_handle_t *)&t->deadline, turn_free);
 }
@@ -162,12 +167,7 @@ static json_t *blocks_of_type(const json_t *message, const char *type, int keep)
 }
 
 static void turn_keep_assistant(session_turn *t, json_t *content) {
-  if (json_array_size(content) == 0) {
-    json_decref(content);
-    return;
-  }
-  json_array_append_new(t->s->messages,
-                        json_pack("{s:s, s:o}", "role", "assistant", "content", content));
+  session_add_assistant(t->s, content);
 }
 
 static void turn_on_model_done(void *ud, int status, const model_response *resp,
@@ -202,8 +202,7 @@ static void turn_on_model_done(void *ud, int status, const model_response *resp,
   if (strcmp(stop, "refusal") == 0) {
     /* The refused exchange must not be sent again: take the whole turn
      * back out of the conversation, as the API asks. */
-    while (json_array_size(t->s->messages) > t->messages_at_start)
-      json_array_remove(t->s->messages, json_array_size(t->s->messages) - 1);
+    session_truncate_messages(t->s, t->messages_at_start);
     session_emit_type(t->s, "refusal", json_pack("{s:O?}", "stop_details", resp->stop_details));
     turn_finish(t, 1, "the model declined to answer; the text shown above is withdrawn");
     return;
@@ -324,6 +323,10 @@ static void turn_on_tool_done(void *ud, int is_error, const char *content, size_
   session_emit_type(t->s, "tool_result",
                     json_pack("{s:s, s:b, s:s%, s:I}", "call_id", id, "is_error", is_error,
                               "content", content, len, "duration_ms", (json_int_t)duration));
+  journal_tool_call record = {.use = use, .identity = t->identity, .mutating = t->tool_mutating,
+                              .is_error = is_error, .content = content, .content_len = len,
+                              .duration_ms = duration};
+  journal_session_tool_call(t->s, &record);
   turn_add_result(t, id, is_error, content, len);
   t->tool_index++;
   if (t->stop != TURN_ACTIVE) {
@@ -332,6 +335,38 @@ static void turn_on_tool_done(void *ud, int is_error, const char *content, size_
     return;
   }
   turn_run_next_tool(t);
+}
+
+/* No journal, no mutation (DESIGN.md invariant 2): the call is refused
+ * with the reason, the operator sees it, and the turn goes on. */
+static void turn_refuse_unrecorded(session_turn *t, const char *why) {
+  char msg[1024];
+  snprintf(msg, sizeof msg, "not run: its intent could not be written to the journal: %s", why);
+  session_emit_type(t->s, "error", json_pack("{s:s, s:s}", "error", msg, "error_type", "journal"));
+  turn_on_tool_done(t, 1, msg, strlen(msg));
+}
+
+static void turn_on_intent_flushed(void *ud, int status) {
+  session_turn *t = ud;
+  t->intent = NULL;
+  if (t->stop != TURN_ACTIVE) {
+    static const char msg[] = "not run: the turn was stopped first";
+    turn_on_tool_done(t, 1, msg, sizeof msg - 1);
+  } else if (status != 0) {
+    char why[256];
+    snprintf(why, sizeof why, "flushing it to disk failed: %s", uv_strerror(status));
+    turn_refuse_unrecorded(t, why);
+  } else {
+    turn_start_tool(t);
+  }
+}
+
+static void turn_write_intent(session_turn *t) {
+  char err[768];
+  json_t *use = json_array_get(t->tool_uses, t->tool_index);
+  if (journal_intent(t->s, use, t->identity, turn_on_intent_flushed, t, &t->intent, err,
+                     sizeof err) != 0)
+    turn_refuse_unrecorded(t, err);
 }
 
 static void turn_run_next_tool(session_turn *t) {
@@ -344,15 +379,28 @@ static void turn_run_next_tool(session_turn *t) {
   const char *id = json_string_value(json_object_get(use, "id"));
   const char *name = json_string_value(json_object_get(use, "name"));
   json_t *input = json_object_get(use, "input");
-  int mutating = lua_host_tool_mutating(t->scripts, name ? name : "");
+  int mutating = lua_host_tool_mutating(t->scripts, name ? name : "", input);
   session_emit_type(t->s, "tool",
                     json_pack("{s:s?, s:s?, s:O?, s:b, s:s}", "call_id", id, "name", name, "input",
                               input, "mutating", mutating == 1, "identity", t->identity));
-  lua_call_info info = {.session_id = t->s->id, .call_id = id ? id : "", .identity = t->identity};
-  static const lua_tool_cbs cbs = {turn_on_tool_output, turn_on_tool_done};
   t->tool_started_ms = log_now_ms();
   t->tool_output_bytes = 0;
   t->tool_output_cut = 0;
+  t->tool_mutating = mutating == 1;
+  if (t->tool_mutating) {
+    turn_write_intent(t);
+    return;
+  }
+  turn_start_tool(t);
+}
+
+static void turn_start_tool(session_turn *t) {
+  json_t *use = json_array_get(t->tool_uses, t->tool_index);
+  const char *id = json_string_value(json_object_get(use, "id"));
+  const char *name = json_string_value(json_object_get(use, "name"));
+  json_t *input = json_object_get(use, "input");
+  lua_call_info info = {.session_id = t->s->id, .call_id = id ? id : "", .identity = t->identity};
+  static const lua_tool_cbs cbs = {turn_on_tool_output, turn_on_tool_done};
   t->tool = lua_host_call_tool(t->scripts, name ? name : "", input, &info, &cbs, t);
   if (!t->tool) {
     static const char msg[] = "out of memory starting the tool call";
@@ -367,6 +415,11 @@ static void turn_stop_now(session_turn *t, turn_stop why) {
   t->stop = why;
   if (t->call) model_call_cancel(t->call);
   if (t->tool) lua_tool_call_cancel(t->tool);
+  /* A flush can wait on a slow disk: the turn does not wait for it. */
+  if (t->intent) {
+    journal_sync_abandon(t->intent);
+    turn_on_intent_flushed(t, UV_ECANCELED);
+  }
 }
 
 static void turn_on_deadline(uv_timer_t *timer) { turn_stop_now(timer->data, TURN_TIMED_OUT); }
@@ -390,6 +443,7 @@ int session_turn_start(session *s, const char *prompt, const char *model, const 
     snprintf(err, errlen, "this session is full; start a new session");
     return -1;
   }
+  if (journal_session_full(s, err, errlen) != 0) return -1;
   session_turn *t = calloc(1, sizeof *t);
   if (!t) {
     snprintf(err, errlen, "out of memory");

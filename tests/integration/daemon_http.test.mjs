@@ -248,7 +248,7 @@ describe('bearer-token daemon', () => {
     const b = byId.get(idle);
     assert.ok(a && b, r.text);
     for (const s of [a, b]) {
-      assert.deepEqual(Object.keys(s).sort(), ['created', 'id', 'last_activity', 'status', 'title']);
+      assert.deepEqual(Object.keys(s).sort(), ['created', 'id', 'journal_bytes', 'last_activity', 'mutating_calls', 'status', 'title', 'tool_calls', 'usage']);
       assert.ok(!Number.isNaN(Date.parse(s.created)), s.created);
       assert.ok(Date.parse(s.last_activity) >= Date.parse(s.created), JSON.stringify(s));
     }

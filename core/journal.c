@@ -1,0 +1,178 @@
+#include "journal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+struct journal {
+  uv_loop_t *loop;
+  int fd;
+  char *path;
+  size_t bytes;
+  const journal_redactor *redactor;
+  int flushes;  /* in flight */
+  int closing;  /* close once flushes reaches 0 */
+};
+
+struct journal_sync {
+  uv_fs_t req;
+  journal *j;
+  journal_sync_cb cb; /* NULL once abandoned */
+  void *ud;
+};
+
+int journal_open(journal **out, uv_loop_t *loop, const char *path, const journal_redactor *r,
+                 char *err, size_t errlen) {
+  *out = NULL;
+  journal *j = calloc(1, sizeof *j);
+  if (!j || !(j->path = strdup(path))) {
+    free(j);
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  j->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  struct stat st;
+  if (j->fd < 0 || fstat(j->fd, &st) != 0) {
+    snprintf(err, errlen, "cannot open the journal %s: %s", path, strerror(errno));
+    if (j->fd >= 0) close(j->fd);
+    free(j->path);
+    free(j);
+    return -1;
+  }
+  j->loop = loop;
+  j->bytes = (size_t)st.st_size;
+  j->redactor = r;
+  *out = j;
+  return 0;
+}
+
+/* One write() of the whole line; on a short or failed write the file is
+ * cut back, so what is there stays whole lines. */
+static int journal_write_line(journal *j, const char *line, size_t len, char *err,
+                              size_t errlen) {
+  ssize_t n;
+  do n = write(j->fd, line, len);
+  while (n < 0 && errno == EINTR);
+  if (n == (ssize_t)len) {
+    j->bytes += len;
+    return 0;
+  }
+  int saved = n < 0 ? errno : ENOSPC;
+  if (n > 0 && ftruncate(j->fd, (off_t)j->bytes) != 0)
+    log_error("journal %s: a record was cut short and could not be removed: %s", j->path,
+              strerror(errno));
+  snprintf(err, errlen, "cannot write the journal %s: %s", j->path, strerror(saved));
+  return -1;
+}
+
+/* Redacts text (a whole record without its newline), adds the newline and
+ * writes it. */
+static int journal_write_redacted(journal *j, const char *text, size_t len, char *err,
+                                  size_t errlen) {
+  size_t n;
+  char *line = journal_redact(j->redactor, text, len, &n);
+  char *grown = line ? realloc(line, n + 2) : NULL;
+  if (!grown) {
+    free(line);
+    snprintf(err, errlen, "out of memory writing the journal");
+    return -1;
+  }
+  grown[n] = '\n';
+  int rc = journal_write_line(j, grown, n + 1, err, errlen);
+  free(grown);
+  return rc;
+}
+
+int journal_append(journal *j, const char *kind, json_t *fields, char *err, size_t errlen) {
+  char stamp[32];
+  log_format_utc(stamp, log_now_ms());
+  json_t *rec = json_pack("{s:s, s:s}", "ts", stamp, "kind", kind);
+  if (rec && fields) json_object_update(rec, fields);
+  json_decref(fields);
+  char *text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
+  json_decref(rec);
+  if (!text) {
+    snprintf(err, errlen, "out of memory writing the journal");
+    return -1;
+  }
+  int rc = journal_write_redacted(j, text, strlen(text), err, errlen);
+  free(text);
+  return rc;
+}
+
+int journal_append_raw(journal *j, const char *kind, const char *key, const char *value,
+                       size_t len, char *err, size_t errlen) {
+  char stamp[32];
+  log_format_utc(stamp, log_now_ms());
+  /* kind and key are the caller's constants: plain words, no escaping. */
+  char *text = NULL;
+  int n = len <= (size_t)INT_MAX
+              ? asprintf(&text, "{\"ts\":\"%s\",\"kind\":\"%s\",\"%s\":%.*s}", stamp, kind,
+                         key, (int)len, value)
+              : -1;
+  if (n < 0) {
+    snprintf(err, errlen, "out of memory writing the journal");
+    return -1;
+  }
+  int rc = journal_write_redacted(j, text, (size_t)n, err, errlen);
+  free(text);
+  return rc;
+}
+
+static void journal_release(journal *j) {
+  if (j->fd >= 0) close(j->fd);
+  free(j->path);
+  free(j);
+}
+
+static void journal_on_flushed(uv_fs_t *req) {
+  journal_sync *s = req->data;
+  int status = (int)req->result;
+  uv_fs_req_cleanup(req);
+  journal *j = s->j;
+  j->flushes--;
+  if (status < 0) log_error("journal %s: flush failed: %s", j->path, uv_strerror(status));
+  if (s->cb) s->cb(s->ud, status < 0 ? status : 0);
+  free(s);
+  if (j->closing && j->flushes == 0) journal_release(j);
+}
+
+int journal_flush(journal *j, journal_sync_cb cb, void *ud, journal_sync **out) {
+  if (out) *out = NULL;
+  journal_sync *s = calloc(1, sizeof *s);
+  if (!s) return UV_ENOMEM;
+  *s = (journal_sync){.j = j, .cb = cb, .ud = ud};
+  s->req.data = s;
+  int rc = uv_fs_fdatasync(j->loop, &s->req, j->fd, journal_on_flushed);
+  if (rc != 0) {
+    free(s);
+    return rc;
+  }
+  j->flushes++;
+  if (out) *out = s;
+  return 0;
+}
+
+void journal_sync_abandon(journal_sync *s) {
+  if (s) s->cb = NULL;
+}
+
+size_t journal_bytes(const journal *j) { return j ? j->bytes : 0; }
+
+const char *journal_path(const journal *j) { return j->path; }
+
+void journal_close(journal *j) {
+  if (!j) return;
+  if (j->flushes > 0) {
+    j->closing = 1;
+    return;
+  }
+  journal_release(j);
+}

@@ -1,0 +1,51 @@
+/* One journal file: append-only JSON Lines, written on the loop thread and
+ * flushed to disk through libuv's thread pool.
+ *
+ * Each record is one line: {"ts": UTC time with ms, "kind": ..., fields},
+ * redacted (journal_redact.h), then written with a single write() to a file
+ * opened O_APPEND. A write goes to the page cache and costs microseconds;
+ * only the flush waits on the disk, and it runs off the loop
+ * (ADR 0002), so streams, buttons and cancel go on meanwhile. A write that
+ * fails part way is cut back off the file, so a later record never follows
+ * half a line. The record format is in docs/journal.md.
+ */
+#ifndef BG_JOURNAL_H
+#define BG_JOURNAL_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <uv.h>
+
+#include "journal_redact.h"
+
+typedef struct journal journal;
+typedef struct journal_sync journal_sync;
+
+/* status: 0 once the file is on disk, else a negative uv error. */
+typedef void (*journal_sync_cb)(void *ud, int status);
+
+/* Opens (creating, mode 0600) path for appending. r may be NULL and must
+ * outlive the journal. 0, or -1 with err set. */
+int journal_open(journal **out, uv_loop_t *loop, const char *path, const journal_redactor *r,
+                 char *err, size_t errlen);
+/* Appends {"ts", "kind", ...fields}; fields (stolen, may be NULL) must not
+ * hold "ts" or "kind". 0, or -1 with err set: nothing was added. */
+int journal_append(journal *j, const char *kind, json_t *fields, char *err, size_t errlen);
+/* Appends {"ts", "kind", "<key>": value} where value is JSON text already
+ * serialised (and redacted) by the caller: the event frames are. */
+int journal_append_raw(journal *j, const char *kind, const char *key, const char *value,
+                       size_t len, char *err, size_t errlen);
+/* Flushes what was written so far (fdatasync) in the thread pool. cb runs
+ * later, once, unless the request is abandoned; *out (may be NULL) names the
+ * request for journal_sync_abandon. 0, or a negative uv error: cb will not
+ * run. */
+int journal_flush(journal *j, journal_sync_cb cb, void *ud, journal_sync **out);
+/* The flush goes on, but its callback will not run. */
+void journal_sync_abandon(journal_sync *s);
+/* Bytes in the file. */
+size_t journal_bytes(const journal *j);
+const char *journal_path(const journal *j);
+/* Closes the file once flushes in flight are done. NULL is fine. */
+void journal_close(journal *j);
+
+#endif

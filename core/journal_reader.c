@@ -1,0 +1,66 @@
+#include "journal_reader.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+void journal_reader_init(journal_reader *r, const char *data, size_t len) {
+  *r = (journal_reader){.data = data, .len = len};
+}
+
+journal_read_result journal_reader_next(journal_reader *r, json_t **record, char *why,
+                                        size_t whylen) {
+  *record = NULL;
+  if (r->pos >= r->len) return JOURNAL_READ_END;
+  const char *start = r->data + r->pos;
+  size_t rest = r->len - r->pos;
+  const char *nl = memchr(start, '\n', rest);
+  r->line++;
+  if (!nl) {
+    r->pos = r->len;
+    snprintf(why, whylen, "line %zu is torn: %zu bytes without a newline", r->line, rest);
+    return JOURNAL_READ_TORN;
+  }
+  size_t n = (size_t)(nl - start);
+  r->pos += n + 1;
+  r->good_bytes = r->pos;
+  if (n > JOURNAL_MAX_RECORD_BYTES) {
+    snprintf(why, whylen, "line %zu is longer than %u MiB", r->line,
+             JOURNAL_MAX_RECORD_BYTES >> 20);
+    return JOURNAL_READ_GARBAGE;
+  }
+  json_error_t jerr;
+  json_t *v = json_loadb(start, n, JSON_REJECT_DUPLICATES, &jerr);
+  if (!v) {
+    snprintf(why, whylen, "line %zu is not JSON: %s (column %d)", r->line, jerr.text,
+             jerr.column);
+    return JOURNAL_READ_GARBAGE;
+  }
+  if (!json_is_object(v) || !json_is_string(json_object_get(v, "kind"))) {
+    json_decref(v);
+    snprintf(why, whylen, "line %zu is not a journal record (an object with a \"kind\")",
+             r->line);
+    return JOURNAL_READ_GARBAGE;
+  }
+  *record = v;
+  return JOURNAL_READ_RECORD;
+}
+
+int journal_parse_utc(const char *text, unsigned long long *epoch_ms) {
+  struct tm tm = {0};
+  int ms = 0, used = 0;
+  if (!text || strlen(text) != 24 ||
+      sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+             &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms, &used) != 7 ||
+      used != 24)
+    return -1;
+  if (tm.tm_year < 1970 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
+      tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60 || ms < 0)
+    return -1;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  time_t secs = timegm(&tm);
+  if (secs < 0) return -1;
+  *epoch_ms = (unsigned long long)secs * 1000 + (unsigned long long)ms;
+  return 0;
+}

@@ -1,0 +1,43 @@
+/* Reading a journal: bytes in, records out. No I/O, so it can be fuzzed.
+ *
+ * A journal is JSON Lines: one object with a string "kind" per line, each
+ * written with a single append. A crash can cut the last append short, so a
+ * last line without its newline is "torn": it is ignored and the caller can
+ * cut the file back to the end of the line before it. Any other line that
+ * is not a record is "garbage": it is reported with its line number and
+ * reading goes on with the next line.
+ */
+#ifndef BG_JOURNAL_READER_H
+#define BG_JOURNAL_READER_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* A line longer than this is garbage, whatever it holds. */
+#define JOURNAL_MAX_RECORD_BYTES (32u * 1024 * 1024)
+
+typedef enum {
+  JOURNAL_READ_RECORD,  /* *record is set (new reference) */
+  JOURNAL_READ_GARBAGE, /* why says what is wrong with the line */
+  JOURNAL_READ_TORN,    /* the last line has no newline; reading is over */
+  JOURNAL_READ_END,
+} journal_read_result;
+
+typedef struct journal_reader {
+  const char *data;
+  size_t len;
+  size_t pos;         /* start of the next line */
+  size_t line;        /* number of the line last returned, from 1 */
+  size_t good_bytes;  /* length of the journal up to the end of the last whole line */
+} journal_reader;
+
+void journal_reader_init(journal_reader *r, const char *data, size_t len);
+/* The next line. r->line is its number for every result but END. */
+journal_read_result journal_reader_next(journal_reader *r, json_t **record, char *why,
+                                        size_t whylen);
+
+/* "YYYY-MM-DDTHH:MM:SS.mmmZ" (as log_format_utc writes it) to ms since the
+ * epoch; -1 when it is not that. */
+int journal_parse_utc(const char *text, unsigned long long *epoch_ms);
+
+#endif

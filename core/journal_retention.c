@@ -1,0 +1,46 @@
+#include "journal_retention.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "journal.h"
+#include "log.h"
+
+static int over_limits(const app *a) {
+  size_t count = 0, bytes = 0;
+  for (const session *s = a->sessions; s; s = s->next) {
+    count++;
+    bytes += journal_bytes(s->journal);
+  }
+  return count > (size_t)a->config->max_sessions ||
+         bytes > (size_t)a->config->max_journal_bytes;
+}
+
+/* The finished session least recently active, or NULL. */
+static session *oldest_deletable(const app *a, const session *keep) {
+  session *oldest = NULL;
+  for (session *s = a->sessions; s; s = s->next) {
+    if (s == keep || s->turn) continue;
+    if (!oldest || s->last_activity_ms < oldest->last_activity_ms) oldest = s;
+  }
+  return oldest;
+}
+
+int journal_retention_enforce(app *a, const session *keep) {
+  int deleted = 0;
+  while (over_limits(a)) {
+    session *s = oldest_deletable(a, keep);
+    if (!s) break;
+    if (s->journal && unlink(journal_path(s->journal)) != 0 && errno != ENOENT) {
+      log_error("retention: cannot delete %s: %s; keeping the session", journal_path(s->journal),
+                strerror(errno));
+      break;
+    }
+    log_info("retention: deleted session %s (last active %llu ms ago)", s->id,
+             log_now_ms() - s->last_activity_ms);
+    session_destroy(s);
+    deleted++;
+  }
+  return deleted;
+}

@@ -1,0 +1,180 @@
+#include "journal_store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* A private key file is a few hundred bytes; past this it is not one. */
+#define JOURNAL_MAX_KEY_FILE_BYTES (64u * 1024)
+#define JOURNAL_DIR_MODE 0700
+
+typedef struct journal_store {
+  int open;
+  uv_loop_t *loop;
+  journal_redactor *redactor;
+  char *sessions_dir; /* NULL when it could not be made */
+  char *buttons_path;
+  char *buttons_old_path;
+  size_t max_journal_bytes;
+  journal *buttons;
+  char dir_error[512];
+} journal_store;
+
+/* The store is per process, like the loop it runs on. */
+static journal_store store;
+
+static int mkdir_p(const char *path, char *err, size_t errlen) {
+  char *copy = strdup(path);
+  if (!copy) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  for (char *p = copy + 1;; p++) {
+    if (*p != '/' && *p != '\0') continue;
+    char was = *p;
+    *p = '\0';
+    if (mkdir(copy, JOURNAL_DIR_MODE) != 0 && errno != EEXIST) {
+      snprintf(err, errlen, "cannot create the folder %s: %s", copy, strerror(errno));
+      free(copy);
+      return -1;
+    }
+    if (was == '\0') break;
+    *p = was;
+  }
+  free(copy);
+  struct stat st;
+  if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    snprintf(err, errlen, "%s is not a folder", path);
+    return -1;
+  }
+  return 0;
+}
+
+static void store_add_key_file(const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    log_warn("journal: cannot read the SSH key %s to keep it out of journals: %s", path,
+             strerror(errno));
+    return;
+  }
+  char *text = malloc(JOURNAL_MAX_KEY_FILE_BYTES);
+  ssize_t n = text ? read(fd, text, JOURNAL_MAX_KEY_FILE_BYTES) : -1;
+  close(fd);
+  if (n > 0 && journal_redactor_add_key_file(store.redactor, text, (size_t)n) != 0)
+    log_error("journal: out of memory noting the SSH key as a secret");
+  if (text) explicit_bzero(text, JOURNAL_MAX_KEY_FILE_BYTES);
+  free(text);
+}
+
+static void store_add_secret(const char *value) {
+  if (value && journal_redactor_add(store.redactor, value, strlen(value)) != 0)
+    log_error("journal: out of memory noting a secret");
+}
+
+void journal_store_open(const bg_config *c, uv_loop_t *loop) {
+  store = (journal_store){.open = 1, .loop = loop};
+  store.max_journal_bytes = (size_t)c->max_session_journal_bytes;
+  store.redactor = journal_redactor_new();
+  if (!store.redactor) {
+    log_error("journal: out of memory");
+    return;
+  }
+  store_add_secret(c->api_key);
+  store_add_secret(c->auth_token);
+  store_add_secret(c->oauth_token);
+  store_add_secret(c->bearer_token);
+  if (c->key_path) store_add_key_file(c->key_path);
+
+  if (mkdir_p(c->sessions_dir, store.dir_error, sizeof store.dir_error) != 0 ||
+      !(store.sessions_dir = strdup(c->sessions_dir))) {
+    log_error("journal: %s; sessions run without a journal and mutating actions are refused",
+              store.dir_error[0] ? store.dir_error : "out of memory");
+    return;
+  }
+  char err[512];
+  if (asprintf(&store.buttons_path, "%s/buttons.jsonl", c->data_dir) < 0 ||
+      asprintf(&store.buttons_old_path, "%s/buttons.1.jsonl", c->data_dir) < 0) {
+    store.buttons_path = store.buttons_old_path = NULL;
+    log_error("journal: out of memory");
+    return;
+  }
+  if (mkdir_p(c->data_dir, err, sizeof err) != 0 ||
+      journal_open(&store.buttons, loop, store.buttons_path, store.redactor, err, sizeof err) != 0)
+    log_error("journal: %s; the power-verb buttons will refuse to run", err);
+}
+
+void journal_store_close(void) {
+  journal_close(store.buttons);
+  journal_redactor_free(store.redactor);
+  free(store.sessions_dir);
+  free(store.buttons_path);
+  free(store.buttons_old_path);
+  store = (journal_store){0};
+}
+
+const journal_redactor *journal_store_redactor(void) { return store.redactor; }
+
+int journal_store_open_session(journal **out, const char *id, char *err, size_t errlen) {
+  *out = NULL;
+  if (!store.sessions_dir || !store.redactor) {
+    snprintf(err, errlen, "%s",
+             store.dir_error[0] ? store.dir_error : "the journal store is not open");
+    return -1;
+  }
+  char *path = NULL;
+  if (asprintf(&path, "%s/%s.jsonl", store.sessions_dir, id) < 0) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  int rc = journal_open(out, store.loop, path, store.redactor, err, errlen);
+  free(path);
+  return rc;
+}
+
+/* Past the cap the buttons journal starts afresh; the previous one is
+ * kept as buttons.1.jsonl. */
+static void buttons_rotate(void) {
+  if (!store.buttons || journal_bytes(store.buttons) < store.max_journal_bytes) return;
+  char err[512];
+  journal_close(store.buttons);
+  store.buttons = NULL;
+  if (rename(store.buttons_path, store.buttons_old_path) != 0)
+    log_error("journal: cannot move %s aside: %s", store.buttons_path, strerror(errno));
+  if (journal_open(&store.buttons, store.loop, store.buttons_path, store.redactor, err,
+                   sizeof err) != 0)
+    log_error("journal: %s", err);
+}
+
+int journal_button_intent(json_t *fields, journal_sync_cb cb, void *ud, journal_sync **out,
+                          char *err, size_t errlen) {
+  if (out) *out = NULL;
+  buttons_rotate();
+  if (!store.buttons) {
+    json_decref(fields);
+    snprintf(err, errlen, "the buttons journal is not open (see the service log)");
+    return -1;
+  }
+  if (journal_append(store.buttons, "intent", fields, err, errlen) != 0) return -1;
+  int rc = journal_flush(store.buttons, cb, ud, out);
+  if (rc != 0) {
+    snprintf(err, errlen, "cannot flush the buttons journal: %s", uv_strerror(rc));
+    return -1;
+  }
+  return 0;
+}
+
+void journal_button_record(const char *kind, json_t *fields) {
+  char err[512];
+  buttons_rotate();
+  if (!store.buttons) {
+    json_decref(fields);
+    return;
+  }
+  if (journal_append(store.buttons, kind, fields, err, sizeof err) != 0) log_error("%s", err);
+}

@@ -1,0 +1,274 @@
+#include "session_recover.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "journal_reader.h"
+#include "journal_retention.h"
+#include "journal_session.h"
+#include "journal_store.h"
+#include "log.h"
+#include "session.h"
+
+/* Garbage line numbers named in the report; more are counted. */
+#define RECOVER_MAX_REPORTED_LINES 20
+
+/* What reading one journal found, besides the session itself. */
+typedef struct recover_state {
+  session *s;
+  int turn_open;       /* a "user" event with no "turn_end" after it */
+  int cancelled;       /* a "cancelled" event in the last turn */
+  int last_failed;     /* the last "result" was an error */
+  json_t *intents;     /* call_id -> true: intents with no tool_call yet */
+  size_t torn_line;
+  json_t *garbage;     /* line numbers */
+  size_t garbage_count;
+} recover_state;
+
+static int is_session_file(const char *name) {
+  size_t n = strlen(name);
+  if (n != SESSION_ID_LEN + 6 || strcmp(name + SESSION_ID_LEN, ".jsonl") != 0) return 0;
+  for (size_t i = 0; i < SESSION_ID_LEN; i++)
+    if (!strchr("0123456789abcdef", name[i])) return 0;
+  return 1;
+}
+
+static char *read_file(const char *path, size_t cap, size_t *len, char *err, size_t errlen) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0) {
+    snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+    if (fd >= 0) close(fd);
+    return NULL;
+  }
+  if ((size_t)st.st_size > cap) {
+    snprintf(err, errlen, "%s is %lld bytes, over the %zu MiB a journal may hold", path,
+             (long long)st.st_size, cap >> 20);
+    close(fd);
+    return NULL;
+  }
+  char *data = malloc((size_t)st.st_size + 1);
+  size_t got = 0;
+  while (data && got < (size_t)st.st_size) {
+    ssize_t n = read(fd, data + got, (size_t)st.st_size - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += (size_t)n;
+  }
+  close(fd);
+  if (!data) snprintf(err, errlen, "out of memory reading %s", path);
+  *len = got;
+  return data;
+}
+
+static void recover_event(recover_state *st, json_t *ev) {
+  const char *type = json_string_value(json_object_get(ev, "type"));
+  if (type && strcmp(type, "user") == 0) {
+    st->turn_open = 1;
+    st->cancelled = 0;
+  } else if (type && (strcmp(type, "turn_end") == 0 || strcmp(type, "interrupted") == 0)) {
+    st->turn_open = 0;
+  } else if (type && strcmp(type, "cancelled") == 0) {
+    st->cancelled = 1;
+  } else if (type && strcmp(type, "result") == 0) {
+    st->last_failed = json_is_true(json_object_get(ev, "is_error"));
+  }
+  if (session_restore_event(st->s, json_incref(ev)) != 0)
+    log_warn("session %s: an event with a missing or repeated id was skipped", st->s->id);
+}
+
+static void recover_message(recover_state *st, const json_t *rec) {
+  json_t *messages = st->s->messages;
+  json_t *msg = json_object_get(rec, "message");
+  json_int_t index = json_integer_value(json_object_get(rec, "index"));
+  if (!json_is_object(msg) || index < 0) return;
+  if ((size_t)index < json_array_size(messages))
+    json_array_set(messages, (size_t)index, msg);
+  else
+    json_array_append(messages, msg);
+}
+
+static void recover_truncate(recover_state *st, const json_t *rec) {
+  json_int_t count = json_integer_value(json_object_get(rec, "count"));
+  while (count >= 0 && json_array_size(st->s->messages) > (size_t)count)
+    json_array_remove(st->s->messages, json_array_size(st->s->messages) - 1);
+}
+
+static void recover_record(recover_state *st, json_t *rec) {
+  const char *kind = json_string_value(json_object_get(rec, "kind"));
+  const char *call_id = json_string_value(json_object_get(rec, "call_id"));
+  if (strcmp(kind, "event") == 0 && json_is_object(json_object_get(rec, "event")))
+    recover_event(st, json_object_get(rec, "event"));
+  else if (strcmp(kind, "message") == 0)
+    recover_message(st, rec);
+  else if (strcmp(kind, "truncate") == 0)
+    recover_truncate(st, rec);
+  else if (strcmp(kind, "intent") == 0 && call_id)
+    json_object_set_new(st->intents, call_id, json_true());
+  else if (strcmp(kind, "tool_call") == 0 && call_id)
+    json_object_del(st->intents, call_id);
+}
+
+/* The tool calls of the last assistant message that have no result get
+ * one, so the conversation is one the API accepts. */
+static void recover_close_tool_round(recover_state *st) {
+  json_t *messages = st->s->messages;
+  size_t n = json_array_size(messages);
+  json_t *last = n ? json_array_get(messages, n - 1) : NULL;
+  const char *role = json_string_value(json_object_get(last, "role"));
+  if (!role || strcmp(role, "assistant") != 0) return;
+  json_t *results = json_array();
+  size_t i;
+  json_t *block;
+  json_array_foreach(json_object_get(last, "content"), i, block) {
+    const char *type = json_string_value(json_object_get(block, "type"));
+    const char *id = json_string_value(json_object_get(block, "id"));
+    if (!type || strcmp(type, "tool_use") != 0 || !id) continue;
+    const char *text =
+        json_object_get(st->intents, id)
+            ? "interrupted by a restart after its intent was recorded: it may have run; check "
+              "its effect before running it again"
+            : "interrupted by a restart: it did not finish, or did not start";
+    json_array_append_new(results, json_pack("{s:s, s:s, s:s, s:b}", "type", "tool_result",
+                                             "tool_use_id", id, "content", text, "is_error", 1));
+  }
+  if (json_array_size(results) > 0)
+    session_add_user_content(st->s, results);
+  else
+    json_decref(results);
+}
+
+static void recover_report_damage(recover_state *st, const char *path) {
+  if (!st->torn_line && !st->garbage_count) return;
+  char msg[256];
+  snprintf(msg, sizeof msg, "the journal was damaged: %s%zu garbage line(s) skipped",
+           st->torn_line ? "a torn last line was cut off; " : "", st->garbage_count);
+  log_warn("session %s: %s (%s)", st->s->id, msg, path);
+  json_t *fields = json_pack("{s:s, s:O}", "message", msg, "garbage_lines", st->garbage);
+  if (st->torn_line) json_object_set_new(fields, "torn_line", json_integer((json_int_t)st->torn_line));
+  session_emit_type(st->s, "journal_damage", fields);
+}
+
+static void recover_finish(recover_state *st, const char *path) {
+  session *s = st->s;
+  s->status = st->cancelled     ? SESSION_CANCELLED
+              : st->last_failed ? SESSION_FAILED
+                                : SESSION_IDLE;
+  journal_session_open(s);
+  recover_report_damage(st, path);
+  if (st->turn_open) {
+    recover_close_tool_round(st);
+    session_emit_type(s, "interrupted",
+                      json_pack("{s:s}", "message",
+                                "the turn was cut off when the service restarted"));
+    s->status = SESSION_INTERRUPTED;
+  }
+  journal_session_flush(s);
+}
+
+/* Cuts a torn last line off, so that the next record starts a line. */
+static void recover_cut_torn(const char *path, size_t good_bytes) {
+  if (truncate(path, (off_t)good_bytes) != 0)
+    log_error("recovery: cannot cut the torn line off %s: %s", path, strerror(errno));
+}
+
+static void recover_one(app *a, const char *dir, const char *name) {
+  char id[SESSION_ID_LEN + 1], err[1024];
+  snprintf(id, sizeof id, "%.*s", SESSION_ID_LEN, name);
+  char *path = NULL;
+  if (asprintf(&path, "%s/%s", dir, name) < 0) return;
+  size_t cap = (size_t)a->config->max_session_journal_bytes + JOURNAL_MAX_RECORD_BYTES;
+  size_t len = 0;
+  char *data = read_file(path, cap, &len, err, sizeof err);
+  if (!data) {
+    log_error("recovery: session %s not restored: %s", id, err);
+    free(path);
+    return;
+  }
+  recover_state st = {.intents = json_object(), .garbage = json_array()};
+  journal_reader r;
+  journal_reader_init(&r, data, len);
+  journal_read_result res;
+  json_t *rec;
+  while ((res = journal_reader_next(&r, &rec, err, sizeof err)) != JOURNAL_READ_END) {
+    if (res == JOURNAL_READ_TORN) {
+      log_warn("session %s: %s; ignored", id, err);
+      st.torn_line = r.line;
+      recover_cut_torn(path, r.good_bytes);
+      break;
+    }
+    if (res == JOURNAL_READ_GARBAGE) {
+      log_warn("session %s: journal %s, skipped", id, err);
+      if (st.garbage_count++ < RECOVER_MAX_REPORTED_LINES)
+        json_array_append_new(st.garbage, json_integer((json_int_t)r.line));
+      continue;
+    }
+    if (!st.s) {
+      unsigned long long created = log_now_ms();
+      journal_parse_utc(json_string_value(json_object_get(rec, "ts")), &created);
+      st.s = session_restore(a, id, created);
+      if (!st.s) {
+        json_decref(rec);
+        break;
+      }
+    }
+    recover_record(&st, rec);
+    unsigned long long ts;
+    if (journal_parse_utc(json_string_value(json_object_get(rec, "ts")), &ts) == 0)
+      st.s->last_activity_ms = ts;
+    json_decref(rec);
+  }
+  free(data);
+  if (st.s)
+    recover_finish(&st, path);
+  else
+    log_warn("recovery: %s holds no journal record; not restored", path);
+  json_decref(st.intents);
+  json_decref(st.garbage);
+  free(path);
+}
+
+/* Newest first, as session_create keeps them. */
+static int by_created_desc(const void *x, const void *y) {
+  const session *a = *(session *const *)x, *b = *(session *const *)y;
+  return a->created_ms < b->created_ms ? 1 : a->created_ms > b->created_ms ? -1 : 0;
+}
+
+static void sort_sessions(app *a) {
+  size_t n = 0;
+  for (session *s = a->sessions; s; s = s->next) n++;
+  session **all = n ? malloc(n * sizeof *all) : NULL;
+  if (!all) return;
+  n = 0;
+  for (session *s = a->sessions; s; s = s->next) all[n++] = s;
+  qsort(all, n, sizeof *all, by_created_desc);
+  for (size_t i = 0; i < n; i++) all[i]->next = i + 1 < n ? all[i + 1] : NULL;
+  a->sessions = all[0];
+  free(all);
+}
+
+int session_recover(app *a) {
+  journal_store_open(a->config, a->loop);
+  const char *dir = a->config->sessions_dir;
+  DIR *d = opendir(dir);
+  if (!d) {
+    log_error("recovery: cannot read %s: %s", dir, strerror(errno));
+    return 0;
+  }
+  struct dirent *e;
+  while ((e = readdir(d)))
+    if (is_session_file(e->d_name)) recover_one(a, dir, e->d_name);
+  closedir(d);
+  sort_sessions(a);
+  int count = 0;
+  for (session *s = a->sessions; s; s = s->next) count++;
+  if (count) log_info("recovery: %d session(s) read back from %s", count, dir);
+  journal_retention_enforce(a, NULL);
+  return count;
+}
