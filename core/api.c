@@ -6,8 +6,10 @@
 #include <strings.h>
 
 #include "api_pve.h"
+#include "api_sessions.h"
 #include "auth.h"
 #include "http_static.h"
+#include "journal_retention.h"
 #include "log.h"
 #include "session.h"
 #include "session_stream.h"
@@ -19,9 +21,14 @@ static void api_health(http_conn *c) {
   http_respond_json(c, 200, json_pack("{s:s, s:s}", "status", "ok", "service", "claude-breakglass"));
 }
 
+/* Ready while a script set serves. A failed reload leaves the last good set
+ * serving: still ready (taking the pod out of service would also hide the
+ * page that shows the error), but "degraded" with the error. */
 static void api_ready(app *a, http_conn *c) {
-  json_t *body = json_pack("{s:b}", "ready", a->scripts != NULL);
+  json_t *body = json_pack("{s:b, s:b}", "ready", a->scripts != NULL, "degraded",
+                           a->scripts != NULL && a->scripts_error[0] != '\0');
   if (a->scripts) {
+    json_object_set_new(body, "scripts_loaded_ms", json_integer((json_int_t)a->scripts_loaded_ms));
     json_t *names = json_array(), *tools = lua_host_tools_json(a->scripts), *tool;
     size_t i;
     json_array_foreach(tools, i, tool) json_array_append(names, json_object_get(tool, "name"));
@@ -96,6 +103,8 @@ static void api_session_route(app *a, http_conn *c, const http_request *req, con
       http_respond_error(c, 500, "could not start the event stream");
   } else if (strcmp(action, "prompt") == 0 && method_is(req, "POST")) {
     api_prompt(s, c, req, identity);
+  } else if (strcmp(action, "journal") == 0 && method_is(req, "GET")) {
+    api_session_journal(s, c);
   } else if (strcmp(action, "cancel") == 0 && method_is(req, "POST")) {
     http_respond_json(c, 200, json_pack("{s:b}", "cancelled", session_turn_cancel(s, identity)));
   } else {
@@ -112,6 +121,7 @@ static void api_route(app *a, http_conn *c, const http_request *req, const char 
       return;
     }
     log_info("session %s created by %s", s->id, identity);
+    journal_retention_enforce(a, s);
     http_respond_json(c, 200, json_pack("{s:s}", "session_id", s->id));
   } else if (strcmp(p, "/api/sessions") == 0 && method_is(req, "GET")) {
     http_respond_json(c, 200, json_pack("{s:o}", "sessions", session_list_json(a)));

@@ -8,6 +8,8 @@
 #include "app.h"
 #include "log.h"
 #include "session.h"
+#include "session_recover.h"
+#include "scripts_reload.h"
 #include "session_turn.h"
 #include "ssh_service.h"
 
@@ -70,6 +72,7 @@ static int daemon_model_start(app *a) {
 typedef struct daemon_stop {
   app *a;
   uv_signal_t sigs[2];
+  scripts_reload *reload; /* NULL when scripts are not watched */
 } daemon_stop;
 
 static void daemon_on_http_closed(void *ud) {
@@ -78,6 +81,7 @@ static void daemon_on_http_closed(void *ud) {
   a->http = NULL;
   if (a->model) model_client_close(a->model);
   a->model = NULL;
+  ssh_service_close(a);
   for (int i = 0; i < 2; i++) uv_close((uv_handle_t *)&stop->sigs[i], NULL);
 }
 
@@ -86,6 +90,8 @@ static void daemon_stop_begin(daemon_stop *stop) {
   app *a = stop->a;
   a->shutting_down = 1;
   session_turn_cancel_all(a);
+  scripts_reload_stop(stop->reload);
+  stop->reload = NULL;
   if (a->http)
     http_server_close(a->http, daemon_on_http_closed, stop);
   else
@@ -121,6 +127,14 @@ int daemon_serve(bg_config *c) {
   log_set_level(level_from_name(c->log_level));
   app a = {.loop = uv_default_loop(), .config = c};
   if (daemon_model_start(&a) != 0) return 1;
+  char ssh_err[768];
+  if (ssh_service_open(&a, ssh_err, sizeof ssh_err) != 0) {
+    log_error("%s", ssh_err);
+    if (a.model) model_client_close(a.model);
+    uv_run(a.loop, UV_RUN_DEFAULT);
+    uv_loop_close(a.loop);
+    return 1;
+  }
 
   lua_host_service services[] = {ssh_service(&a)};
   if (daemon_load_scripts(c, a.loop, NULL, services, 1, &a.scripts, a.scripts_error,
@@ -130,6 +144,9 @@ int daemon_serve(bg_config *c) {
   } else {
     a.scripts_loaded_ms = log_now_ms();
   }
+
+  /* Sessions come back from their journals before anyone can attach. */
+  session_recover(&a);
 
   http_limits limits = {
       .max_header_bytes = HTTP_MAX_HEADER_BYTES,
@@ -141,6 +158,8 @@ int daemon_serve(bg_config *c) {
   };
   daemon_stop stop;
   daemon_stop_init(&stop, &a);
+  int reload_rc = scripts_reload_start(&stop.reload, &a, services, 1);
+  if (reload_rc != 0) log_warn("scripts: no hot reload: %s", uv_strerror(reload_rc));
   int exit_code = 0;
   int rc = http_server_new(&a.http, a.loop, &limits, api_handle, &a);
   if (rc == 0) rc = http_server_listen(a.http, c->listen_host, c->listen_port);

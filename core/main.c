@@ -4,8 +4,10 @@
  *   breakglass check [DIR]      validate a script set offline
  *   breakglass --version | --help
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config.h"
 #include "daemon.h"
@@ -33,6 +35,17 @@ static int run_check(int argc, char **argv) {
     fprintf(stderr, "breakglass: %s\n", err);
     return 2;
   }
+  const char *scripts_dir = dir ? dir : c.scripts_dir;
+  struct stat st;
+  int missing = stat(scripts_dir, &st) != 0;
+  if (missing || !S_ISDIR(st.st_mode)) {
+    /* Said of the folder itself: "prompt.lua: cannot open" would hide that
+     * the path is wrong. */
+    fprintf(stderr, "%s: %s%s\n", scripts_dir, missing ? "cannot open: " : "not a folder",
+            missing ? strerror(errno) : "");
+    config_free(&c);
+    return 1;
+  }
   static char problems[16384];
   lua_host *h = NULL;
   uv_loop_t *loop = uv_default_loop();
@@ -41,7 +54,7 @@ static int run_check(int argc, char **argv) {
   lua_host_service services[] = {{.name = "ssh"}};
   int rc = daemon_load_scripts(&c, loop, dir, services, 1, &h, problems, sizeof problems);
   if (rc == 0) {
-    printf("%s: scripts are valid\n", dir ? dir : c.scripts_dir);
+    printf("%s: scripts are valid\n", scripts_dir);
     lua_host_release(h);
   } else {
     fputs(problems, stderr);

@@ -176,6 +176,71 @@ static void test_sandbox_no_escapes(void **state) {
   lua_sandbox_free(sb);
 }
 
+/* The escapes the issue lists, each tried the way a script would try it:
+ * every attempt ends in an error that names the file, the line and what
+ * was missing or refused. */
+static void test_sandbox_escapes_tried(void **state) {
+  (void)state;
+  static const struct {
+    const char *code;
+    const char *error;
+  } tries[] = {
+      {"local f = io.open('/etc/passwd')",
+       "tools/esc.lua:1: attempt to index a nil value (global 'io')"},
+      {"\nio.popen('id'):read('a')",
+       "tools/esc.lua:2: attempt to index a nil value (global 'io')"},
+      {"os.execute('touch /tmp/breakglass-escaped')",
+       "tools/esc.lua:1: attempt to call a nil value (field 'execute')"},
+      {"return os.getenv('HOME')",
+       "tools/esc.lua:1: attempt to call a nil value (field 'getenv')"},
+      {"os.remove('/etc/hostname')",
+       "tools/esc.lua:1: attempt to call a nil value (field 'remove')"},
+      {"os.exit(1)", "tools/esc.lua:1: attempt to call a nil value (field 'exit')"},
+      {"return debug.getregistry()",
+       "tools/esc.lua:1: attempt to index a nil value (global 'debug')"},
+      {"debug.sethook()", "tools/esc.lua:1: attempt to index a nil value (global 'debug')"},
+      {"return package.loadlib('libc.so.6', 'system')",
+       "tools/esc.lua:1: attempt to index a nil value (global 'package')"},
+      {"package.path = '/tmp/?.lua'",
+       "tools/esc.lua:1: attempt to index a nil value (global 'package')"},
+      {"return require('os')", "tools/esc.lua:1: attempt to call a nil value (global 'require')"},
+      {"return require('tools.other')",
+       "tools/esc.lua:1: attempt to call a nil value (global 'require')"},
+      {"return dofile('/etc/passwd')",
+       "tools/esc.lua:1: attempt to call a nil value (global 'dofile')"},
+      {"return loadfile('/etc/passwd')",
+       "tools/esc.lua:1: attempt to call a nil value (global 'loadfile')"},
+      /* Bytecode in: refused whatever mode the script asks for. */
+      {"assert(load('\\27Lua\\84\\0\\25\\147\\r\\n\\26\\n\\4\\8\\8'))",
+       "tools/esc.lua:1: attempt to load a binary chunk (mode is 't')"},
+      {"assert(load('\\27Lua\\84\\0', 'x', 'bt'))",
+       "tools/esc.lua:1: attempt to load a binary chunk (mode is 't')"},
+      /* Bytecode out: string.dump is gone from the library and the methods. */
+      {"return string.dump(function() end)",
+       "tools/esc.lua:1: attempt to call a nil value (field 'dump')"},
+      {"return (''):dump()", "tools/esc.lua:1: attempt to call a nil value (method 'dump')"},
+      /* The string metatable: hidden, and the string methods unchangeable. */
+      {"return getmetatable('').__index",
+       "tools/esc.lua:1: attempt to index a boolean value"},
+      {"getmetatable('').__index.upper = nil",
+       "tools/esc.lua:1: attempt to index a boolean value"},
+      {"setmetatable('', {})",
+       "tools/esc.lua:1: bad argument #1 to 'setmetatable' (table expected, got string)"},
+      {"rawset(getmetatable(''), '__index', {})",
+       "tools/esc.lua:1: bad argument #1 to 'rawset' (table expected, got boolean)"},
+      {"string.upper = function() return 'owned' end", "tools/esc.lua:1: string is read-only"},
+      {"('x').upper = 1", "tools/esc.lua:1: attempt to index a string value (constant 'x')"},
+      /* Coroutines are the host's: a script cannot make or yield its own. */
+      {"coroutine.yield()", "tools/esc.lua:1: attempt to index a nil value (global 'coroutine')"},
+  };
+  lua_sandbox *sb = new_sandbox("tools/esc.lua", 1000000, 5000);
+  for (size_t i = 0; i < sizeof tries / sizeof tries[0]; i++)
+    expect_error(sb, tries[i].code, tries[i].error);
+  /* The state is still whole after every refusal. */
+  expect_ok(sb, "return ('x'):upper() .. #string.format('%5s', '')", "X5");
+  lua_sandbox_free(sb);
+}
+
 /* Bytecode can break the VM: load accepts text only, whatever mode says. */
 static void test_sandbox_no_binary_chunks(void **state) {
   (void)state;
@@ -282,6 +347,7 @@ int main(void) {
       cmocka_unit_test(test_sandbox_memory_errors_caught_then_budget),
       cmocka_unit_test(test_sandbox_string_rep_cap),
       cmocka_unit_test(test_sandbox_no_escapes),
+      cmocka_unit_test(test_sandbox_escapes_tried),
       cmocka_unit_test(test_sandbox_no_binary_chunks),
       cmocka_unit_test(test_sandbox_read_only_libraries),
       cmocka_unit_test(test_sandbox_restricted_functions),

@@ -1,0 +1,126 @@
+// `breakglass check [DIR]`: the offline validation operators and CI run
+// before a ConfigMap edit goes live. Each broken set is the shipped lua/ set
+// with one file broken; check must exit 1 and name that file and line (or
+// just the file where no line applies). The shipped set itself exits 0.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, describe, test } from 'node:test';
+
+const BIN = process.env.BREAKGLASS_BIN;
+const SOURCE = process.env.BREAKGLASS_SOURCE_DIR;
+const INHERITED_ENV = ['PATH', 'ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS'];
+const RUN_TIMEOUT_MS = 30000;
+
+const root = mkdtempSync(join(tmpdir(), 'scripts-check-test-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+/** Runs `breakglass check ...args` with only PATH and sanitizer options (plus env). */
+function check(args, env = {}, cwd = root) {
+  const full = {};
+  for (const k of INHERITED_ENV) if (process.env[k] !== undefined) full[k] = process.env[k];
+  Object.assign(full, env);
+  const r = spawnSync(BIN, ['check', ...args], { env: full, cwd, encoding: 'utf8', timeout: RUN_TIMEOUT_MS });
+  assert.equal(r.error, undefined, `check ${args.join(' ')}: ${r.error}`);
+  return r;
+}
+
+const lines = (text) => text.split('\n').filter((l) => l !== '');
+
+let sets = 0;
+/** A copy of the shipped lua/ set in a fresh folder, with files replaced or added. */
+function brokenSet(files) {
+  const dir = join(root, `set-${sets++}`);
+  cpSync(join(SOURCE, 'lua'), dir, { recursive: true });
+  for (const [rel, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, rel)), { recursive: true });
+    writeFileSync(join(dir, rel), text);
+  }
+  return dir;
+}
+
+// One broken file each: what to write, and the one line check must print.
+const BROKEN = [
+  {
+    what: 'a syntax error',
+    files: { 'tools/devvm_shell.lua': 'return {\n  name = "devvm_shell"\n  description = "a comma is missing above",\n}\n' },
+    line: /^tools\/devvm_shell\.lua:3: '}' expected \(to close '\{' at line 1\) near 'description'$/,
+  },
+  {
+    what: 'an error at load',
+    files: { 'prompt.lua': '-- the prompt\nlocal t = nil\nreturn t.text\n' },
+    line: /^prompt\.lua:3: attempt to index a nil value \(local 't'\)$/,
+  },
+  {
+    what: 'a tool without a schema',
+    files: { 'tools/pve.lua': 'return {name = "pve", description = "x", handler = function() end}\n' },
+    line: /^tools\/pve\.lua: input_schema: must be a table/,
+  },
+  {
+    what: 'an endless loop at load',
+    files: { 'tools/pve.lua': 'local n = 0\nwhile true do n = n + 1 end\n' },
+    line: /^tools\/pve\.lua:2: (instruction|time) limit \(\d+( ms)?\) exceeded$/,
+  },
+  {
+    what: 'a memory bomb at load',
+    files: { 'tools/pve.lua': 'local t, i = {}, 0\n\nwhile true do i = i + 1; t[i] = ("x"):rep(4096) .. i end\n' },
+    line: /^tools\/pve\.lua:3: memory limit \(\d+ MiB\) exceeded$/,
+  },
+  {
+    what: 'an error in a policy at load',
+    files: { 'policy/zz_broken.lua': 'local policy = {}\nerror("this policy is not finished")\nreturn policy\n' },
+    line: /^policy\/zz_broken\.lua:2: this policy is not finished$/,
+  },
+];
+
+describe('breakglass check', () => {
+  test('the shipped set exits 0, by relative and absolute path and from BREAKGLASS_SCRIPTS_DIR', () => {
+    for (const r of [check(['lua'], {}, SOURCE), check([join(SOURCE, 'lua')]),
+      check([], { BREAKGLASS_SCRIPTS_DIR: join(SOURCE, 'lua') })]) {
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /scripts are valid/);
+      assert.equal(r.stderr, '');
+    }
+  });
+
+  for (const b of BROKEN) {
+    test(`${b.what}: exit 1 and one line naming the file (and line)`, () => {
+      const dir = brokenSet(b.files);
+      const r = check([dir]);
+      assert.equal(r.status, 1, `stdout: ${r.stdout}\nstderr: ${r.stderr}`);
+      assert.equal(r.stdout, '');
+      const got = lines(r.stderr);
+      assert.equal(got.length, 1, r.stderr);
+      assert.match(got[0], b.line);
+    });
+  }
+
+  test('two broken files: one line each, in load order', () => {
+    const dir = brokenSet({
+      'prompt.lua': 'return 42\n',
+      'tools/pve.lua': 'return {\n',
+    });
+    const r = check([dir]);
+    assert.equal(r.status, 1, r.stderr);
+    const got = lines(r.stderr);
+    assert.equal(got.length, 2, r.stderr);
+    assert.match(got[0], /^prompt\.lua: must return a string or a function\(context\) \(got number\)$/);
+    assert.match(got[1], /^tools\/pve\.lua:2: /);
+  });
+
+  test('an empty folder and a missing one: exit 1 with a clear message', () => {
+    const empty = join(root, 'empty');
+    mkdirSync(empty);
+    const r = check([empty]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.equal(r.stdout, '');
+    assert.deepEqual(lines(r.stderr), ['prompt.lua: cannot open: No such file or directory']);
+
+    const missing = check([join(root, 'no-such-folder')]);
+    assert.equal(missing.status, 1, missing.stderr);
+    assert.deepEqual(lines(missing.stderr), [`${join(root, 'no-such-folder')}: cannot open: No such file or directory`]);
+  });
+});
+
