@@ -41,9 +41,11 @@ export function authHeaders() {
   return token ? { Authorization: `Bearer ${token}` } : {};
 }
 
-async function request(method, path, body) {
+// One request; resolves with {status, data} for any HTTP answer (data:
+// the parsed JSON body or null), throws ApiError(0) when none came.
+async function exchange(method, path, body, timeoutMs = API_TIMEOUT_MS) {
   const headers = { Accept: 'application/json', ...authHeaders() };
-  const init = { method, headers, cache: 'no-store', signal: AbortSignal.timeout(API_TIMEOUT_MS) };
+  const init = { method, headers, cache: 'no-store', signal: AbortSignal.timeout(timeoutMs) };
   if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
@@ -52,7 +54,7 @@ async function request(method, path, body) {
   try {
     res = await fetch(path, init);
   } catch (err) {
-    const why = err.name === 'TimeoutError' ? `no answer within ${API_TIMEOUT_MS / 1000} s` : 'network error';
+    const why = err.name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000} s` : 'network error';
     throw new ApiError(0, `The service cannot be reached (${why}).`);
   }
   const text = await res.text();
@@ -62,11 +64,16 @@ async function request(method, path, body) {
   } catch {
     data = null;
   }
-  if (!res.ok) throw new ApiError(res.status, errorText(res.status, data));
+  return { status: res.status, data };
+}
+
+async function request(method, path, body) {
+  const { status, data } = await exchange(method, path, body);
+  if (status < 200 || status > 299) throw new ApiError(status, errorText(status, data));
   return data;
 }
 
-function errorText(status, data) {
+export function errorText(status, data) {
   if (data && typeof data === 'object') {
     for (const key of ['error', 'detail', 'message', 'reason']) {
       if (typeof data[key] === 'string' && data[key]) return data[key];
@@ -77,6 +84,10 @@ function errorText(status, data) {
   return `The service answered ${status}.`;
 }
 
+// A power verb runs up to the daemon's BREAKGLASS_PVE_VERB_TIMEOUT_SECONDS
+// (120 s by default) and answers then: wait that long and a little more.
+export const PVE_VERB_TIMEOUT_MS = 150_000;
+
 const sessionPath = (id) => `api/session/${encodeURIComponent(id)}`;
 
 export const sessionCreate = () => request('POST', 'api/session', {});
@@ -84,6 +95,10 @@ export const sessionList = () => request('GET', 'api/sessions');
 export const sessionPrompt = (id, prompt) => request('POST', `${sessionPath(id)}/prompt`, { prompt });
 export const sessionCancel = (id) => request('POST', `${sessionPath(id)}/cancel`, {});
 export const sessionStreamUrl = (id) => `${sessionPath(id)}/stream`;
+
+// A power verb answers with its output on failure too (502, 403, 400):
+// resolves with {status, data} for every HTTP answer.
+export const pveRun = (verb) => exchange('POST', `api/pve/${encodeURIComponent(verb)}`, {}, PVE_VERB_TIMEOUT_MS);
 
 // Readiness: {ready: true} or {ready: false, detail: "..."}. Never throws.
 export async function readinessGet() {

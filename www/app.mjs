@@ -7,6 +7,7 @@ import * as api from './api.mjs';
 import { EventStream } from './stream.mjs';
 import { Transcript } from './transcript.mjs';
 import { SessionList } from './sessions.mjs';
+import { VmPanel } from './vm-panel.mjs';
 
 const SESSION_STORAGE_KEY = 'breakglass.session';
 const SESSION_HASH_PREFIX = '#session=';
@@ -15,10 +16,16 @@ const PROMPT_MAX_ROWS = 10;
 const SESSIONS_REFRESH_DELAY_MS = 500;
 // Wide screens show the side panel beside the chat; keep in step with app.css.
 const WIDE_SCREEN_QUERY = '(min-width: 56rem)';
+// Failed attempts in a row after which the indicator says offline rather
+// than reconnecting (about 4 s of backoff).
+const OFFLINE_AFTER_FAILED_ATTEMPTS = 3;
 
 const $ = (id) => document.getElementById(id);
 const ui = {
   drawerToggle: $('drawer-toggle'),
+  vmButton: $('vm-button'),
+  vmPanel: $('vm-panel'),
+  presets: $('presets'),
   sidebar: $('sidebar'),
   chat: $('chat'),
   scrim: $('scrim'),
@@ -52,9 +59,16 @@ let stream = null;
 let sending = false;
 let refreshTimer = 0;
 
+const announce = (text) => { ui.announcer.textContent = text; };
+
 const transcript = new Transcript(ui.transcript, ui.turns, ui.empty, {
   onRunning: updateComposer,
-  announce: (text) => { ui.announcer.textContent = text; },
+  announce,
+});
+
+const vmPanel = new VmPanel(ui.vmPanel, {
+  unauthorized: (message) => openTokenDialog(message),
+  announce,
 });
 
 const sessions = new SessionList(ui.sessionList, ui.sessionEmpty, (id) => {
@@ -157,6 +171,10 @@ function setConn(state, info = {}) {
   if (state === 'reconnecting' && !navigator.onLine) {
     className = 'is-offline';
     text = () => 'Offline: no network';
+  } else if (state === 'reconnecting' && info.attempt >= OFFLINE_AFTER_FAILED_ATTEMPTS) {
+    // The daemon has been unreachable for a while: say so, and keep trying.
+    className = 'is-offline';
+    text = () => (info.delayMs > 0 ? `Offline · retry in ${Math.ceil(info.delayMs / 1000)} s` : 'Offline · retrying…');
   }
   ui.conn.className = `conn ${className}`;
   ui.connText.textContent = text(info);
@@ -279,13 +297,21 @@ function drawerOpen() {
   return document.body.classList.contains('drawer-open');
 }
 
-function openDrawer() {
+// focusTarget: what gets the keyboard focus in the drawer.
+function openDrawer(focusTarget = ui.newSession) {
   document.body.classList.add('drawer-open');
   ui.drawerToggle.setAttribute('aria-expanded', 'true');
   ui.scrim.hidden = false;
   ui.chat.inert = true; // keyboard focus stays in the drawer
   refreshSessions();
-  ui.newSession.focus();
+  focusTarget.focus();
+}
+
+// The VM controls: in the drawer on narrow screens, always shown on wide ones.
+function showVmPanel() {
+  if (!wideScreen.matches && !drawerOpen()) openDrawer(vmPanel.firstButton);
+  else vmPanel.firstButton.focus();
+  ui.vmPanel.scrollIntoView({ block: 'start' });
 }
 
 function closeDrawer() {
@@ -322,6 +348,14 @@ ui.tokenClear.addEventListener('click', () => ui.tokenDialog.close('clear'));
 ui.tokenCancel.addEventListener('click', () => ui.tokenDialog.close('cancel'));
 ui.tokenDialog.addEventListener('close', onTokenDialogClose);
 ui.drawerToggle.addEventListener('click', () => (drawerOpen() ? closeDrawer() : openDrawer()));
+ui.vmButton.addEventListener('click', showVmPanel);
+ui.presets.addEventListener('click', (e) => {
+  const preset = e.target.closest('.preset');
+  if (!preset) return;
+  ui.prompt.value = preset.textContent;
+  fitPrompt();
+  ui.prompt.focus();
+});
 ui.scrim.addEventListener('click', closeDrawer);
 document.addEventListener('keydown', (e) => {
   if (e.key === 'Escape' && drawerOpen()) closeDrawer();

@@ -23,7 +23,8 @@ export function backoffDelayMs(attempt, random = Math.random) {
 //   onEvent(event)         a daemon event (parsed JSON with "type" and "id")
 //   onCaughtUp()           replay is complete; what follows is live
 //   onState(state, info)   'connecting' | 'replaying' | 'live' |
-//                          'reconnecting' ({delayMs, reason})
+//                          'reconnecting' ({delayMs, reason, attempt:
+//                          failed attempts in a row})
 //   onFatal(reason)        'unauthorized' | 'not_found'; the stream stops
 //   headers()              extra request headers (the bearer token)
 export class EventStream {
@@ -68,7 +69,7 @@ export class EventStream {
   async run() {
     let first = true;
     while (!this.stopped) {
-      this.cb.onState(first ? 'connecting' : 'reconnecting', { delayMs: 0, reason: '' });
+      this.cb.onState(first ? 'connecting' : 'reconnecting', { delayMs: 0, reason: '', attempt: this.attempt });
       first = false;
       let reason;
       try {
@@ -84,7 +85,7 @@ export class EventStream {
       }
       if (this.stopped || reason === null) return;
       const delayMs = backoffDelayMs(this.attempt++);
-      this.cb.onState('reconnecting', { delayMs, reason });
+      this.cb.onState('reconnecting', { delayMs, reason, attempt: this.attempt });
       await this.sleep(delayMs);
     }
   }

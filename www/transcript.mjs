@@ -30,6 +30,29 @@ function toolArgument(input) {
   return first !== undefined ? first : JSON.stringify(input);
 }
 
+// How a command ended, when a tool's result says: devvm_shell's first line
+// ("exit status 1, 0.020 s", "killed by signal KILL, ...") or a raw ctx.ssh
+// result as JSON. {text, failed}, or null.
+export function exitOf(content) {
+  if (typeof content !== 'string') return null;
+  const line = /^(?:exit status (\d+)|killed by signal (\w+))\b/.exec(content);
+  if (line && line[1] !== undefined) return { text: `exit ${line[1]}`, failed: line[1] !== '0' };
+  if (line) return { text: `signal ${line[2]}`, failed: true };
+  if (!content.startsWith('{')) return null;
+  let r;
+  try {
+    r = JSON.parse(content);
+  } catch {
+    return null;
+  }
+  if (!r || typeof r !== 'object') return null;
+  if (typeof r.exit_signal === 'string' && r.exit_signal) return { text: `signal ${r.exit_signal}`, failed: true };
+  for (const key of ['exit_code', 'exit_status']) {
+    if (Number.isInteger(r[key])) return { text: `exit ${r[key]}`, failed: r[key] !== 0 };
+  }
+  return null;
+}
+
 function retryText(event) {
   const why = `${event.error_type || ''} ${describeError(event.error)}`;
   let what = describeError(event.error);
@@ -150,14 +173,17 @@ export class Transcript {
     const article = el('article', 'turn');
     const foot = el('footer', 'turn-foot');
     const usage = el('span', 'turn-usage');
+    const retries = el('span', 'turn-retries');
     const time = el('span', 'turn-time');
-    foot.append(usage, time);
+    retries.hidden = true;
+    foot.append(usage, retries, time);
     foot.hidden = true;
     article.append(foot);
     this.list.append(article);
     this.empty.hidden = true;
     this.turn = {
-      el: article, foot, usage, time,
+      el: article, foot, usage, retries, time,
+      retryCount: 0,
       text: null,          // the text block being written
       attemptBlocks: [],   // text blocks of the model call in progress
       tools: [],
@@ -246,6 +272,10 @@ export class Transcript {
     turn.text = null;
     const text = retryText(event);
     this.notice('retry', text);
+    turn.retryCount += 1;
+    turn.retries.textContent = `${turn.retryCount} ${turn.retryCount === 1 ? 'retry' : 'retries'}`;
+    turn.retries.hidden = false;
+    turn.foot.hidden = false;
     this.announce(text);
   }
 
@@ -276,11 +306,13 @@ export class Transcript {
     const argument = toolArgument(input);
     const arg = el('code', 'tool-arg', argument);
     arg.title = argument;
+    const exit = el('span', 'tool-exit');
+    exit.hidden = true;
     const time = el('span', 'tool-time');
     summary.append(status, statusText, el('span', 'tool-name', name || 'tool'));
     // Mutating calls (power verbs, anything the tool marks so) stand out.
     if (mutating) summary.append(el('span', 'tool-tag', 'mutating'));
-    summary.append(arg, time);
+    summary.append(arg, exit, time);
 
     const body = el('div', 'tool-body');
     const keys = input && typeof input === 'object' ? Object.keys(input) : [];
@@ -298,7 +330,7 @@ export class Transcript {
     this.add(details);
 
     const chip = {
-      details, statusText, time, outputLabel, output, resultLabel, result,
+      details, statusText, exit, time, outputLabel, output, resultLabel, result,
       outputText: '', state: 'running',
     };
     details.classList.add('is-running');
@@ -341,6 +373,12 @@ export class Transcript {
     this.setChipState(chip, failed ? 'error' : 'ok', failed ? 'failed' : 'succeeded');
     chip.time.textContent = formatDuration(Number(event.duration_ms));
     const content = typeof event.content === 'string' ? event.content : JSON.stringify(event.content ?? '');
+    const exit = exitOf(content);
+    if (exit) {
+      chip.exit.textContent = exit.text;
+      chip.exit.classList.toggle('is-failed', exit.failed);
+      chip.exit.hidden = false;
+    }
     if (content.trim() !== '' && content.trim() !== chip.outputText.trim()) {
       chip.resultLabel.textContent = failed ? 'Error' : 'Result';
       chip.result.textContent = content;
