@@ -7,10 +7,12 @@
 
 #include "api_pve.h"
 #include "api_sessions.h"
+#include "api_targets.h"
 #include "auth.h"
 #include "http_static.h"
 #include "journal_retention.h"
 #include "log.h"
+#include "policy_gate.h"
 #include "session.h"
 #include "session_stream.h"
 #include "session_turn.h"
@@ -73,6 +75,28 @@ static void api_prompt(session *s, http_conn *c, const http_request *req, const 
   http_respond_json(c, 200, json_pack("{s:s}", "status", "started"));
 }
 
+/* {"call_id": "...", "approve": true|false}: the operator's answer to a
+ * confirm_request. */
+static void api_confirm(session *s, http_conn *c, const http_request *req, const char *identity) {
+  json_error_t jerr;
+  json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+  const char *call_id = json_string_value(json_object_get(body, "call_id"));
+  json_t *approve = json_object_get(body, "approve");
+  if (!call_id || !json_is_boolean(approve)) {
+    json_decref(body);
+    http_respond_error(c, 422, "the body must be {\"call_id\": string, \"approve\": true or false}");
+    return;
+  }
+  int rc = policy_gate_answer(s, call_id, json_is_true(approve), identity);
+  if (rc == 0)
+    http_respond_json(c, 200, json_pack("{s:s, s:b}", "call_id", call_id, "approved", json_is_true(approve)));
+  else if (rc == -2)
+    http_respond_error(c, 409, "this call was already decided");
+  else
+    http_respond_error(c, 404, "no call is waiting for this answer");
+  json_decref(body);
+}
+
 static unsigned long long last_event_id(const http_request *req) {
   const char *v = http_request_header(req, "Last-Event-ID");
   if (!v) return 0;
@@ -105,6 +129,8 @@ static void api_session_route(app *a, http_conn *c, const http_request *req, con
     api_prompt(s, c, req, identity);
   } else if (strcmp(action, "journal") == 0 && method_is(req, "GET")) {
     api_session_journal(s, c);
+  } else if (strcmp(action, "confirm") == 0 && method_is(req, "POST")) {
+    api_confirm(s, c, req, identity);
   } else if (strcmp(action, "cancel") == 0 && method_is(req, "POST")) {
     http_respond_json(c, 200, json_pack("{s:b}", "cancelled", session_turn_cancel(s, identity)));
   } else {
@@ -127,6 +153,8 @@ static void api_route(app *a, http_conn *c, const http_request *req, const char 
     http_respond_json(c, 200, json_pack("{s:o}", "sessions", session_list_json(a)));
   } else if (strncmp(p, "/api/session/", 13) == 0) {
     api_session_route(a, c, req, p + 13, identity);
+  } else if (strcmp(p, "/api/targets") == 0 && method_is(req, "GET")) {
+    api_targets_get(a, c, req);
   } else if (strncmp(p, "/api/pve/", 9) == 0) {
     api_pve_route(a, c, req, p + 9, identity);
   } else {

@@ -25,6 +25,8 @@ typedef struct app {
   unsigned long long scripts_loaded_ms;
   char scripts_error[APP_SCRIPTS_ERROR_MAX]; /* the last failed load, "" if none */
   struct session *sessions; /* newest first */
+  json_t *actions;          /* recent mutating actions, turns and buttons (policy_gate) */
+  json_t *button_history;   /* the buttons' calls, as a session's history */
   int shutting_down;
 } app;
 

@@ -98,6 +98,8 @@ static const setting settings[] = {
      AT(max_command_timeout_s), "600", "cap on a per-call command limit"},
     {"BREAKGLASS_PVE_VERB_TIMEOUT_SECONDS", "pve-verb-timeout", SETTING_SECONDS,
      AT(pve_verb_timeout_s), "120", "limit on one power verb"},
+    {"BREAKGLASS_CONFIRM_TIMEOUT_SECONDS", "confirm-timeout", SETTING_SECONDS,
+     AT(confirm_timeout_s), "300", "how long a call waits for the operator's approval"},
     {"BREAKGLASS_TURN_TIMEOUT_SECONDS", "turn-timeout", SETTING_SECONDS, AT(turn_timeout_s),
      "1800", "limit on one agent turn"},
     {"BREAKGLASS_TOOL_TIMEOUT_SECONDS", "tool-timeout", SETTING_SECONDS, AT(tool_timeout_s), "900",

@@ -55,6 +55,7 @@ typedef struct bg_config {
   long max_command_timeout_s;
   long pve_verb_timeout_s;
 
+  long confirm_timeout_s;
   long turn_timeout_s;
   long tool_timeout_s;
   long sse_keepalive_s;

@@ -10,6 +10,7 @@
 #include "session.h"
 #include "session_recover.h"
 #include "scripts_reload.h"
+#include "policy_gate.h"
 #include "session_turn.h"
 #include "ssh_service.h"
 
@@ -175,6 +176,7 @@ int daemon_serve(bg_config *c) {
 
   uv_run(a.loop, UV_RUN_DEFAULT);
   session_free_all(&a);
+  policy_gate_free_all(&a);
   if (a.scripts) lua_host_release(a.scripts);
   uv_run(a.loop, UV_RUN_DEFAULT);
   rc = uv_loop_close(a.loop);

@@ -27,7 +27,10 @@ static session *session_new(app *a, const char *id, unsigned long long created_m
   session *s = calloc(1, sizeof *s);
   if (!s) return NULL;
   s->messages = json_array();
-  if (!s->messages) {
+  s->history = json_array();
+  if (!s->messages || !s->history) {
+    json_decref(s->messages);
+    json_decref(s->history);
     free(s);
     return NULL;
   }
@@ -256,6 +259,7 @@ static void session_free(session *s) {
   for (size_t i = 0; i < s->event_count; i++) free(s->events[i].frame);
   free(s->events);
   json_decref(s->messages);
+  json_decref(s->history);
   free(s->title);
   free(s);
 }

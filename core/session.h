@@ -55,6 +55,8 @@ typedef struct session {
   unsigned long mutating_calls;
   model_usage usage; /* all turns' model calls */
   struct session_turn *turn; /* NULL when no turn runs */
+  json_t *history;            /* the calls, as policies see them (policy_gate) */
+  struct policy_gate *confirming; /* waiting for the operator, or NULL */
   struct session_subscriber *subscribers;
   struct session *next;
 } session;

@@ -6,6 +6,7 @@
 
 #include "journal_session.h"
 #include "log.h"
+#include "policy_gate.h"
 #include "session_request.h"
 
 /* Output of one tool call that the session keeps and shows; past it a note
@@ -32,6 +33,10 @@ typedef struct session_turn {
   unsigned long long tool_started_ms;
   int tool_mutating;      /* the current call's, as its "tool" event said */
   journal_sync *intent;   /* the current call's intent being flushed, or NULL */
+  policy_gate *gate;      /* the current call before the policies, or NULL */
+  json_t *record;         /* the current call in the session's history, once allowed */
+  json_t *decisions;      /* the policies' answers on the current call */
+  char *gate_note;        /* what the gate did first, for the model */
   size_t tool_output_bytes; /* shown so far for the current call */
   int tool_output_cut;      /* the current call's note went out */
   char *final_text;
@@ -44,6 +49,7 @@ typedef struct session_turn {
 static void turn_call_model(session_turn *t);
 static void turn_run_next_tool(session_turn *t);
 static void turn_start_tool(session_turn *t);
+static void turn_on_gate_done(void *ud, const policy_gate_result *r);
 
 static void turn_free(uv_handle_t *h) {
   session_turn *t = h->data;
@@ -55,6 +61,9 @@ static void turn_free(uv_handle_t *h) {
   free(t->system_prompt);
   free(t->final_text);
   free(t->cancelled_by);
+  free(t->gate_note);
+  json_decref(t->record);
+  json_decref(t->decisions);
   free(t);
 }
 
@@ -300,6 +309,20 @@ static void turn_add_result(session_turn *t, const char *id, int is_error, const
   json_array_append_new(t->tool_results, r);
 }
 
+/* The model hears what the gate did before the call (a forensics capture
+ * a policy inserted, say) ahead of the call's own result. */
+static void turn_add_result_noted(session_turn *t, const char *id, int is_error,
+                                  const char *content, size_t len) {
+  char *noted = NULL;
+  if (t->gate_note && asprintf(&noted, "[breakglass: %s]\n%.*s", t->gate_note, (int)len, content) > 0)
+    turn_add_result(t, id, is_error, noted, strlen(noted));
+  else
+    turn_add_result(t, id, is_error, content, len);
+  free(noted);
+  free(t->gate_note);
+  t->gate_note = NULL;
+}
+
 /* Every tool_use needs its tool_result in the next message, even the ones a
  * cancel kept from running. */
 static void turn_close_tool_round(session_turn *t) {
@@ -325,9 +348,17 @@ static void turn_on_tool_done(void *ud, int is_error, const char *content, size_
                               "content", content, len, "duration_ms", (json_int_t)duration));
   journal_tool_call record = {.use = use, .identity = t->identity, .mutating = t->tool_mutating,
                               .is_error = is_error, .content = content, .content_len = len,
-                              .duration_ms = duration};
+                              .duration_ms = duration,
+                              .decisions = t->decisions};
   journal_session_tool_call(t->s, &record);
-  turn_add_result(t, id, is_error, content, len);
+  json_decref(t->decisions);
+  t->decisions = NULL;
+  if (t->record) {
+    policy_gate_record_finish(t->s->app, t->scripts, t->record, is_error, content, len);
+    json_decref(t->record);
+    t->record = NULL;
+  }
+  turn_add_result_noted(t, id, is_error, content, len);
   t->tool_index++;
   if (t->stop != TURN_ACTIVE) {
     turn_close_tool_round(t);
@@ -380,13 +411,46 @@ static void turn_run_next_tool(session_turn *t) {
   const char *name = json_string_value(json_object_get(use, "name"));
   json_t *input = json_object_get(use, "input");
   int mutating = lua_host_tool_mutating(t->scripts, name ? name : "", input);
-  session_emit_type(t->s, "tool",
-                    json_pack("{s:s?, s:s?, s:O?, s:b, s:s}", "call_id", id, "name", name, "input",
-                              input, "mutating", mutating == 1, "identity", t->identity));
   t->tool_started_ms = log_now_ms();
   t->tool_output_bytes = 0;
   t->tool_output_cut = 0;
-  t->tool_mutating = mutating == 1;
+  t->tool_mutating = mutating == 1; /* -1: no such tool, which fails to run anyway */
+  policy_gate_call call = {.session = t->s, .scripts = t->scripts, .call_id = id ? id : "",
+                           .tool = name ? name : "", .input = input, .mutating = t->tool_mutating,
+                           .source = "model", .identity = t->identity};
+  t->gate = policy_gate_start(t->s->app, &call, turn_on_gate_done, t);
+  if (!t->gate) {
+    static const char msg[] = "out of memory asking the policies";
+    turn_on_tool_done(t, 1, msg, sizeof msg - 1);
+  }
+}
+
+static void turn_on_gate_done(void *ud, const policy_gate_result *r) {
+  session_turn *t = ud;
+  t->gate = NULL;
+  free(t->gate_note);
+  t->gate_note = r->note ? strdup(r->note) : NULL;
+  json_decref(t->decisions);
+  t->decisions = json_incref(json_object_get(r->record, "decisions"));
+  /* Shown after what the gate ran first, so the page reads in order. */
+  json_t *use = json_array_get(t->tool_uses, t->tool_index);
+  session_emit_type(t->s, "tool",
+                    json_pack("{s:O?, s:O?, s:O?, s:b, s:s}", "call_id", json_object_get(use, "id"),
+                              "name", json_object_get(use, "name"), "input",
+                              json_object_get(use, "input"), "mutating", t->tool_mutating,
+                              "identity", t->identity));
+  t->tool_started_ms = log_now_ms();
+  if (!r->allowed) {
+    turn_on_tool_done(t, 1, r->reason, strlen(r->reason));
+    return;
+  }
+  if (t->stop != TURN_ACTIVE) {
+    static const char msg[] = "not run: the turn was stopped first";
+    t->record = json_incref(r->record);
+    turn_on_tool_done(t, 1, msg, sizeof msg - 1);
+    return;
+  }
+  t->record = json_incref(r->record);
   if (t->tool_mutating) {
     turn_write_intent(t);
     return;
@@ -414,6 +478,13 @@ static void turn_stop_now(session_turn *t, turn_stop why) {
   if (t->stop != TURN_ACTIVE) return;
   t->stop = why;
   if (t->call) model_call_cancel(t->call);
+  if (t->gate) policy_gate_cancel(t->gate);
+  if (t->tool && t->tool_mutating)
+    session_emit_type(t->s, "notice",
+                      json_pack("{s:s}", "text",
+                                "a mutating call was running when the turn stopped: a power verb "
+                                "already sent to the Proxmox host runs to its end there, and its "
+                                "outcome goes to the daemon log"));
   if (t->tool) lua_tool_call_cancel(t->tool);
   /* A flush can wait on a slow disk: the turn does not wait for it. */
   if (t->intent) {
