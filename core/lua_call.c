@@ -11,6 +11,7 @@
 #include "json_schema.h"
 #include "lua_host_internal.h"
 #include "lua_json.h"
+#include "utf8_text.h"
 
 /* The text appended where a long result was cut. */
 #define LUA_CALL_CUT_MARKER_MAX_BYTES 64
@@ -120,64 +121,6 @@ void lua_call_sleep_start(lua_tool_call *call, uint64_t ms) {
 
 /* --- the result text ----------------------------------------------------- */
 
-/* Length of the well-formed UTF-8 sequence at s, or 0. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n) {
-  unsigned char c = s[0];
-  size_t need;
-  unsigned char lo = 0x80, hi = 0xBF;
-  if (c < 0x80)
-    return 1;
-  if (c < 0xC2)
-    return 0;
-  if (c < 0xE0) {
-    need = 2;
-  } else if (c < 0xF0) {
-    need = 3;
-    if (c == 0xE0)
-      lo = 0xA0; /* overlong */
-    if (c == 0xED)
-      hi = 0x9F; /* surrogates */
-  } else if (c < 0xF5) {
-    need = 4;
-    if (c == 0xF0)
-      lo = 0x90;
-    if (c == 0xF4)
-      hi = 0x8F; /* past U+10FFFF */
-  } else {
-    return 0;
-  }
-  if (n < need || s[1] < lo || s[1] > hi)
-    return 0;
-  for (size_t i = 2; i < need; i++) {
-    if ((s[i] & 0xC0) != 0x80)
-      return 0;
-  }
-  return need;
-}
-
-/* The model's tool_result must be UTF-8: invalid bytes become U+FFFD. */
-static char *utf8_sanitize(const char *text, size_t len, size_t *outlen) {
-  char *out = malloc(len * 3 + 1);
-  if (out == NULL)
-    return NULL;
-  size_t o = 0;
-  for (size_t i = 0; i < len;) {
-    size_t n = utf8_seq_len((const unsigned char *)text + i, len - i);
-    if (n == 0) {
-      memcpy(out + o, "\xEF\xBF\xBD", 3);
-      o += 3;
-      i++;
-    } else {
-      memcpy(out + o, text + i, n);
-      o += n;
-      i += n;
-    }
-  }
-  out[o] = '\0';
-  *outlen = o;
-  return out;
-}
-
 /* Cuts text to max_bytes on a character boundary, ending with a marker that
  * says how much was cut. */
 static void result_cut(char *text, size_t *len, size_t max_bytes) {
@@ -199,7 +142,7 @@ static void call_decide(lua_tool_call *call, int is_error, const char *text, siz
     return;
   call->phase = LUA_CALL_DECIDED;
   call->is_error = is_error;
-  call->content = utf8_sanitize(text, len, &call->content_len);
+  call->content = utf8_text_sanitize(text, len, &call->content_len);
   if (call->content != NULL)
     result_cut(call->content, &call->content_len, call->host->limits.max_result_bytes);
   op_cancel(call);

@@ -55,7 +55,7 @@ size_t utf8_text_incomplete_tail(const char *s, size_t n) {
   for (size_t back = 1; back <= 3 && back <= n; back++) {
     unsigned char c = u[n - back];
     if ((c & 0xC0) == 0x80) continue;
-    size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 1;
+    size_t need = c >= 0xF5 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 1;
     return need > back ? back : 0;
   }
   return 0;

@@ -1,0 +1,52 @@
+/* Bytes into JSON-safe text, and characters split between chunks. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "utf8_text.h"
+
+static void expect_sanitized_n(const char *in, size_t len, const char *want, size_t want_len) {
+  size_t out_len;
+  char *out = utf8_text_sanitize(in, len, &out_len);
+  assert_non_null(out);
+  assert_int_equal(out_len, want_len);
+  assert_memory_equal(out, want, out_len);
+  free(out);
+}
+
+static void expect_sanitized(const char *in, size_t len, const char *want) {
+  expect_sanitized_n(in, len, want, strlen(want));
+}
+
+static void test_sanitize(void **state) {
+  (void)state;
+  expect_sanitized("plain", 5, "plain");
+  expect_sanitized("caf\xC3\xA9", 5, "caf\xC3\xA9");
+  expect_sanitized("a\xFF" "b", 3, "a\xEF\xBF\xBD" "b");
+  expect_sanitized("\xC0\xAF", 2, "\xEF\xBF\xBD\xEF\xBF\xBD");       /* overlong */
+  expect_sanitized("\xED\xA0\x80", 3, "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"); /* surrogate */
+  expect_sanitized_n("x\0y", 3, "x\0y", 3);
+}
+
+static void test_incomplete_tail(void **state) {
+  (void)state;
+  assert_int_equal(utf8_text_incomplete_tail("abc", 3), 0);
+  assert_int_equal(utf8_text_incomplete_tail("ab\xC3", 3), 1);
+  assert_int_equal(utf8_text_incomplete_tail("a\xE2\x82", 3), 2);
+  assert_int_equal(utf8_text_incomplete_tail("\xF0\x9F\x98", 3), 3);
+  assert_int_equal(utf8_text_incomplete_tail("\xE2\x82\xAC", 3), 0); /* complete euro sign */
+  assert_int_equal(utf8_text_incomplete_tail("a\xFF", 2), 0);        /* not a lead byte */
+  assert_int_equal(utf8_text_incomplete_tail("", 0), 0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_sanitize),
+      cmocka_unit_test(test_incomplete_tail),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
