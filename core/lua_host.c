@@ -198,25 +198,24 @@ static int tool_field(lua_State *L, const char *f) {
   return lua_rawget(L, 1);
 }
 
-static int tool_unknown_field(lua_State *L, tool_read *r) {
+int lua_host_unknown_field(lua_State *L, const char *const *fields, char *err, size_t errlen) {
   lua_pushnil(L);
-  while (lua_next(L, 1)) { /* tool key value */
+  while (lua_next(L, 1)) { /* table key value */
     lua_pop(L, 1);
     int known = 0;
     if (lua_type(L, -1) == LUA_TSTRING) {
-      for (const char *const *f = tool_fields; *f != NULL; f++)
+      for (const char *const *f = fields; *f != NULL; f++)
         known = known || strcmp(*f, lua_tostring(L, -1)) == 0;
     }
-    if (!known) {
-      snprintf(r->err, sizeof r->err,
-               "unknown field %s%s%s (fields: name, description, input_schema, mutating, "
-               "handler)",
-               lua_type(L, -1) == LUA_TSTRING ? "'" : "(a ",
-               lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : luaL_typename(L, -1),
-               lua_type(L, -1) == LUA_TSTRING ? "'" : ")");
-      lua_pop(L, 1);
-      return 1;
-    }
+    if (known) continue;
+    int named = lua_type(L, -1) == LUA_TSTRING;
+    int at = snprintf(err, errlen, "unknown field %s%s%s (fields:", named ? "'" : "(a ",
+                      named ? lua_tostring(L, -1) : luaL_typename(L, -1), named ? "'" : ")");
+    for (const char *const *f = fields; *f != NULL && at > 0 && (size_t)at < errlen; f++)
+      at += snprintf(err + at, errlen - (size_t)at, "%s %s", f == fields ? "" : ",", *f);
+    if (at > 0 && (size_t)at < errlen) snprintf(err + at, errlen - (size_t)at, ")");
+    lua_pop(L, 1);
+    return 1;
   }
   return 0;
 }
@@ -278,7 +277,7 @@ static int tool_read_table(lua_State *L) {
              luaL_typename(L, 1));
     return 0;
   }
-  if (tool_unknown_field(L, r))
+  if (lua_host_unknown_field(L, tool_fields, r->err, sizeof r->err))
     return 0;
   tool_read_fields(L, r);
   return 0;

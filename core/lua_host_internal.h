@@ -151,4 +151,8 @@ lua_async *lua_call_op_begin(lua_tool_call *call, const char *name);
 void lua_call_op_free(lua_tool_call *call);
 void lua_call_sleep_start(lua_tool_call *call, uint64_t ms);
 
+/* Whether the table at index 1 has a key that fields (NULL-terminated)
+ * does not list: 1 with err naming it and the known fields, else 0. */
+int lua_host_unknown_field(lua_State *L, const char *const *fields, char *err, size_t errlen);
+
 #endif

@@ -23,29 +23,6 @@ typedef struct policy_read {
   char err[LUA_HOST_ERROR_MAX_BYTES];
 } policy_read;
 
-/* Whether the table at 1 has a field policy_fields does not list; names it. */
-static int policy_unknown_field(lua_State *L, policy_read *r) {
-  lua_pushnil(L);
-  while (lua_next(L, 1)) { /* table key value */
-    lua_pop(L, 1);
-    int known = 0;
-    if (lua_type(L, -1) == LUA_TSTRING) {
-      for (const char *const *f = policy_fields; *f != NULL; f++)
-        known = known || strcmp(*f, lua_tostring(L, -1)) == 0;
-    }
-    if (!known) {
-      snprintf(r->err, sizeof r->err,
-               "unknown field %s%s%s (fields: name, description, before, after, self_test)",
-               lua_type(L, -1) == LUA_TSTRING ? "'" : "(a ",
-               lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : luaL_typename(L, -1),
-               lua_type(L, -1) == LUA_TSTRING ? "'" : ")");
-      lua_pop(L, 1);
-      return 1;
-    }
-  }
-  return 0;
-}
-
 /* An optional function field into *ref; -1 with r->err when it is not one. */
 static int policy_hook_field(lua_State *L, policy_read *r, const char *f, const char *sig,
                              int *ref) {
@@ -72,7 +49,7 @@ static int policy_read_table(lua_State *L) {
     snprintf(r->err, sizeof r->err, "must return a table (got %s)", luaL_typename(L, 1));
     return 0;
   }
-  if (policy_unknown_field(L, r))
+  if (lua_host_unknown_field(L, policy_fields, r->err, sizeof r->err))
     return 0;
   lua_pushstring(L, "name");
   int name_type = lua_rawget(L, 1);
