@@ -68,6 +68,7 @@ struct ssh_conn {
   conn_state state;
   ssh_exec *owner;  /* the one command of a private connection, else NULL */
   bool heard;       /* any byte from the server yet */
+  bool kick;        /* drive on the next loop turn: a command was added */
   uint64_t rx_bytes; /* read from the socket by libssh2, to see if a drive pass got anything */
   unsigned channel_cap; /* channels to open at once; lowered while the server refuses more */
   unsigned handles; /* open handles; freed when 0 */
@@ -91,6 +92,8 @@ struct ssh_exec {
   exec_state state;
   bool done, reused, retried, eof_out, eof_err;
   ssh_conn *private_conn; /* its own connection, closed when it ends */
+  bool liveness_check;    /* on a reused connection: the server must say something soon */
+  uint64_t liveness_rx;   /* the connection's rx_bytes when the check started */
   ssh_capture out, err;
   uv_timer_t timer;
   ssh_layer layer;
@@ -221,8 +224,49 @@ static void exec_finish(ssh_exec *e, ssh_layer layer, const char *fmt, ...) {
 
 static int exec_read_stream(ssh_exec *e, int stream);
 
+static void exec_on_timeout(uv_timer_t *t);
+
+/* Arms the command's timer: the liveness check when it comes before the
+ * time limit, else the limit. */
+static void exec_arm_timer(ssh_exec *e, bool check_liveness) {
+  uint64_t elapsed = ssh_now_ms() - e->t_start;
+  uint64_t left = e->timeout_ms > elapsed ? e->timeout_ms - elapsed : 0;
+  uint64_t check_ms = e->pool->o.connect_timeout_ms;
+  e->liveness_check = check_liveness && check_ms < left;
+  if (e->liveness_check) e->liveness_rx = e->conn->rx_bytes;
+  uv_timer_start(&e->timer, exec_on_timeout, e->liveness_check ? check_ms : left, 0);
+}
+
+/* A connection that was fine when last used may belong to a host that has
+ * wedged since: its sshd no longer answers, and a command on it would wait
+ * for its whole time limit. So a command on a reused connection must hear
+ * from the server within the connect limit, as a new connection would;
+ * silence fails the connection (the layer is no_banner: the sshd is
+ * frozen) and the other commands waiting on it try a fresh one. */
+static void exec_check_liveness(ssh_exec *e) {
+  ssh_conn *c = e->conn;
+  if (!c || c->state != CONN_READY) {
+    exec_arm_timer(e, false);
+  } else if (e->state == EXEC_WAIT) {
+    exec_arm_timer(e, true); /* still queued for a channel: nothing asked of the server yet */
+  } else if (c->rx_bytes != e->liveness_rx) {
+    exec_arm_timer(e, false);
+  } else {
+    char msg[200];
+    snprintf(msg, sizeof msg, "the open connection got no answer from sshd within %llu ms "
+             "(no SSH banner or reply: sshd wedged?)", (unsigned long long)e->pool->o.connect_timeout_ms);
+    e->retried = true; /* this one fails now, within the limit */
+    conn_fail(c, SSH_LAYER_NO_BANNER, msg);
+  }
+}
+
 static void exec_on_timeout(uv_timer_t *t) {
   ssh_exec *e = t->data;
+  if (e->liveness_check) {
+    e->liveness_check = false;
+    exec_check_liveness(e);
+    return;
+  }
   ssh_conn *c = e->conn;
   /* Keep what already arrived: it may sit in libssh2's queue, unread. */
   if (e->state == EXEC_READ && c->state == CONN_READY && exec_read_stream(e, 0) >= 0 && !e->done)
@@ -425,7 +469,8 @@ static void conn_poll_update(ssh_conn *c) {
       busy = e->conn == c && !e->done;
     /* Idle, only a hang-up matters: unread keepalive replies must not spin the loop. */
     events = busy ? UV_READABLE : UV_DISCONNECT;
-    if (libssh2_session_block_directions(c->s) & LIBSSH2_SESSION_BLOCK_OUTBOUND)
+    /* Writable at once: how a new command gets its first drive. */
+    if (c->kick || (libssh2_session_block_directions(c->s) & LIBSSH2_SESSION_BLOCK_OUTBOUND))
       events |= UV_WRITABLE;
   }
   uv_poll_start(&c->poll, events, conn_on_poll);
@@ -531,6 +576,7 @@ static void conn_drive(ssh_conn *c) {
 
 static void conn_on_poll(uv_poll_t *h, int status, int events) {
   ssh_conn *c = h->data;
+  c->kick = false;
   if (c->state == CONN_TCP) {
     int soerr = 0;
     socklen_t len = sizeof soerr;
@@ -688,6 +734,7 @@ static void target_attach(ssh_target *t, ssh_exec *e, bool fresh) {
   e->conn = c;
   if (c->state == CONN_READY) {
     c->last_rx_ms = ssh_now_ms();
+    c->kick = true;
     conn_poll_update(c);
   } else if (c->state == CONN_DEAD) {
     /* conn_open failed at once: the command fails with it. */
@@ -725,6 +772,7 @@ ssh_exec *ssh_exec_start(ssh_pool *p, const char *target, const char *command,
   uv_update_time(p->loop);
   uv_timer_start(&e->timer, exec_on_timeout, timeout_ms, 0);
   target_attach(t, e, flags & SSH_EXEC_FRESH_CONNECTION);
+  if (e->reused && !e->done) exec_arm_timer(e, true);
   return e;
 }
 

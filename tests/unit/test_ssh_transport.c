@@ -53,7 +53,9 @@ static void sshd_start(void) {
 
 /* The listener and the per-connection sshd processes it forked. */
 static void sshd_stop(void) {
-  run("pkill -TERM -P %d; kill -TERM %d", (int)sshd_pid, (int)sshd_pid);
+  /* Thawed first: a failed assertion may have left it frozen. */
+  run("kill -CONT %d; pkill -CONT -P %d; pkill -TERM -P %d; kill -TERM %d", (int)sshd_pid,
+      (int)sshd_pid, (int)sshd_pid, (int)sshd_pid);
   while (kill(sshd_pid, 0) == 0) usleep(10000);
 }
 
@@ -300,9 +302,19 @@ static void test_fresh_connection(void **state) {
   memset(&c, 0, sizeof c);
   assert_non_null(ssh_exec_start(p, "devvm", "true", 10000, SSH_EXEC_FRESH_CONNECTION, &CBS, &c));
   while (!c.done) uv_run(&loop, UV_RUN_ONCE);
-  run("kill -CONT %d; pkill -CONT -P %d", (int)sshd_pid, (int)sshd_pid);
   assert_int_equal(c.layer, SSH_LAYER_NO_BANNER);
   assert_true(c.done_ms - t0 < CONNECT_TIMEOUT_MS + 1000);
+
+  /* The shared connection, open since before the freeze, is no shortcut:
+   * a command on it fails as fast and names the same layer. */
+  t0 = uv_hrtime() / 1000000;
+  run_one(p, &loop, "true", 30000, &c);
+  run("kill -CONT %d; pkill -CONT -P %d", (int)sshd_pid, (int)sshd_pid);
+  if (c.layer != SSH_LAYER_NO_BANNER) fail_msg("%s: %s", ssh_layer_name(c.layer), c.message);
+  assert_true(c.done_ms - t0 < CONNECT_TIMEOUT_MS + 1000);
+  run_one(p, &loop, "echo thawed", 10000, &c);
+  assert_true(c.ok);
+  assert_string_equal(c.out, "thawed\n");
   pool_done(p, &loop);
 }
 
