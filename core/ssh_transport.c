@@ -31,6 +31,9 @@
 
 enum {
   SSH_READ_CHUNK_BYTES = 32 * 1024,
+  /* Read from one connection per loop turn; past it the rest waits a turn,
+   * so a command that prints without pause cannot starve the loop. */
+  SSH_MAX_READ_PER_TURN_BYTES = 4 * 1024 * 1024,
   SSH_MESSAGE_BYTES = 1536,
   /* A busy connection that hears nothing for this many keepalive intervals is lost. */
   SSH_KEEPALIVE_MAX_MISSED = 3,
@@ -68,7 +71,8 @@ struct ssh_conn {
   conn_state state;
   ssh_exec *owner;  /* the one command of a private connection, else NULL */
   bool heard;       /* any byte from the server yet */
-  bool kick;        /* drive on the next loop turn: a command was added */
+  bool kick;        /* drive on the next loop turn: a command was added, or the read budget ran out */
+  uint64_t turn_read_bytes; /* read this loop turn, against SSH_MAX_READ_PER_TURN_BYTES */
   uint64_t rx_bytes; /* read from the socket by libssh2, to see if a drive pass got anything */
   unsigned channel_cap; /* channels to open at once; lowered while the server refuses more */
   unsigned handles; /* open handles; freed when 0 */
@@ -298,9 +302,14 @@ static int exec_read_stream(ssh_exec *e, int stream) {
   for (;;) {
     ssize_t n = libssh2_channel_read_ex(e->ch, stream, buf, sizeof buf);
     if (n > 0) {
+      c->turn_read_bytes += (uint64_t)n;
       ssh_capture_append(stream == 0 ? &e->out : &e->err, buf, (size_t)n);
       if (e->cbs.on_output) e->cbs.on_output(e->ud, stream == 0 ? 1 : 2, buf, (size_t)n);
       if (e->done || c->state != CONN_READY) return 0;
+      if (c->turn_read_bytes >= SSH_MAX_READ_PER_TURN_BYTES) {
+        c->kick = true;
+        return 0;
+      }
       continue;
     }
     if (n == LIBSSH2_ERROR_EAGAIN) return 0;
@@ -565,7 +574,7 @@ static void conn_drive(ssh_conn *c) {
         }
         exec_drive(e);
       }
-      if (c->state != CONN_READY || (finished == p->finished && rx == c->rx_bytes)) break;
+      if (c->state != CONN_READY || c->kick || (finished == p->finished && rx == c->rx_bytes)) break;
     }
     if (c->state != CONN_READY) return;
     conn_drive_orphans(c);
@@ -577,6 +586,7 @@ static void conn_drive(ssh_conn *c) {
 static void conn_on_poll(uv_poll_t *h, int status, int events) {
   ssh_conn *c = h->data;
   c->kick = false;
+  c->turn_read_bytes = 0;
   if (c->state == CONN_TCP) {
     int soerr = 0;
     socklen_t len = sizeof soerr;

@@ -328,6 +328,38 @@ static long vm_rss_kb(void) {
   return kb;
 }
 
+typedef struct tick_watch {
+  uint64_t last_ms, max_gap_ms;
+} tick_watch;
+
+static void on_tick(uv_timer_t *t) {
+  tick_watch *w = t->data;
+  uint64_t now = uv_hrtime() / 1000000;
+  if (w->last_ms && now - w->last_ms > w->max_gap_ms) w->max_gap_ms = now - w->last_ms;
+  w->last_ms = now;
+}
+
+/* A command that prints without pause must not keep the loop from its
+ * other work: a 10 ms timer keeps firing while 200 MB stream in. */
+static void test_streaming_leaves_the_loop_free(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  ssh_pool *p = pool_make(&loop, "id", "known_hosts");
+  tick_watch w = {0};
+  uv_timer_t tick;
+  uv_timer_init(&loop, &tick);
+  tick.data = &w;
+  uv_timer_start(&tick, on_tick, 10, 10);
+  run_ctx c;
+  run_one(p, &loop, "head -c 200000000 /dev/zero", 120000, &c);
+  uv_close((uv_handle_t *)&tick, NULL);
+  assert_true(c.ok);
+  print_message("longest pause of the loop: %llu ms\n", (unsigned long long)w.max_gap_ms);
+  assert_true(w.max_gap_ms < 1000);
+  pool_done(p, &loop);
+}
+
 static void test_memory_bounded(void **state) {
   (void)state;
   long before = vm_rss_kb();
@@ -350,6 +382,7 @@ int main(void) {
       cmocka_unit_test(test_timeout_cancel_and_big_output),
       cmocka_unit_test(test_memory_bounded),
       cmocka_unit_test(test_fresh_connection),
+      cmocka_unit_test(test_streaming_leaves_the_loop_free),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
