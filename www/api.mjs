@@ -100,12 +100,47 @@ export const sessionStreamUrl = (id) => `${sessionPath(id)}/stream`;
 // resolves with {status, data} for every HTTP answer.
 export const pveRun = (verb) => exchange('POST', `api/pve/${encodeURIComponent(verb)}`, {}, PVE_VERB_TIMEOUT_MS);
 
-// Readiness: {ready: true} or {ready: false, detail: "..."}. Never throws.
+// Readiness: {ready, degraded, error, detail}. A failed script reload
+// leaves the last good set serving: ready but degraded, with the error.
+// Never throws.
 export async function readinessGet() {
   try {
-    await request('GET', 'readyz');
-    return { ready: true, detail: '' };
+    const { status, data } = await exchange('GET', 'readyz');
+    const d = data && typeof data === 'object' ? data : {};
+    const error = typeof d.error === 'string' ? d.error : '';
+    const ready = status >= 200 && status <= 299;
+    return { ready, degraded: d.degraded === true, error, detail: ready ? '' : errorText(status, d) };
   } catch (err) {
-    return { ready: false, detail: err.message };
+    return { ready: false, degraded: false, error: '', detail: err.message };
   }
+}
+
+// The probes of the model API, the devvm and the Proxmox host; refresh
+// skips the daemon's short cache. A probe of a wedged host takes up to the
+// daemon's SSH connect limit plus a few seconds.
+export const targetsGet = (refresh) => request('GET', refresh ? 'api/targets?refresh=1' : 'api/targets');
+
+// The answer to a confirm_request: {call_id, approved}.
+export const sessionConfirm = (id, callId, approve) => request('POST', `${sessionPath(id)}/confirm`, { call_id: callId, approve });
+
+// A session's journal (JSON Lines) as a Blob, fetched with the token.
+export async function sessionJournal(id) {
+  let res;
+  try {
+    res = await fetch(`${sessionPath(id)}/journal`, {
+      headers: authHeaders(), cache: 'no-store', signal: AbortSignal.timeout(API_TIMEOUT_MS),
+    });
+  } catch {
+    throw new ApiError(0, 'The service cannot be reached.');
+  }
+  if (!res.ok) {
+    let data = null;
+    try {
+      data = await res.json();
+    } catch {
+      data = null;
+    }
+    throw new ApiError(res.status, errorText(res.status, data));
+  }
+  return res.blob();
 }

@@ -8,6 +8,9 @@ import { EventStream } from './stream.mjs';
 import { Transcript } from './transcript.mjs';
 import { SessionList } from './sessions.mjs';
 import { VmPanel } from './vm-panel.mjs';
+import { StatusPanel } from './status-panel.mjs';
+import { ConfirmDialog } from './confirm-dialog.mjs';
+import { HistoryView } from './history.mjs';
 
 const SESSION_STORAGE_KEY = 'breakglass.session';
 const SESSION_HASH_PREFIX = '#session=';
@@ -50,6 +53,10 @@ const ui = {
   newSession: $('new-session'),
   sessionList: $('session-list'),
   sessionEmpty: $('session-empty'),
+  statusPanel: $('status-panel'),
+  confirmDialog: $('confirm-dialog'),
+  historyButton: $('history-button'),
+  historyDialog: $('history-dialog'),
 };
 
 const wideScreen = matchMedia(WIDE_SCREEN_QUERY);
@@ -64,6 +71,25 @@ const announce = (text) => { ui.announcer.textContent = text; };
 const transcript = new Transcript(ui.transcript, ui.turns, ui.empty, {
   onRunning: updateComposer,
   announce,
+  reviewConfirm: (callId) => confirmDialog.review(callId),
+});
+
+const confirmDialog = new ConfirmDialog(ui.confirmDialog, {
+  sessionId: () => sessionId,
+  unauthorized: (message) => openTokenDialog(message),
+  announce,
+});
+
+const statusPanel = new StatusPanel(ui.statusPanel, {
+  unauthorized: (message) => openTokenDialog(message),
+});
+
+const historyView = new HistoryView(ui.historyDialog, {
+  openInChat: (id) => {
+    closeDrawer();
+    selectSession(id);
+  },
+  unauthorized: (message) => openTokenDialog(message),
 });
 
 const vmPanel = new VmPanel(ui.vmPanel, {
@@ -115,6 +141,7 @@ function selectSession(id, { force = false } = {}) {
   sessionId = id;
   rememberSession(id);
   transcript.reset(Boolean(id));
+  confirmDialog.reset();
   sessions.setCurrent(id);
   setStatus('');
   if (id) attach(id);
@@ -128,12 +155,14 @@ function attach(id) {
     onEvent: (event) => {
       if (s !== stream) return;
       transcript.apply(event);
+      confirmDialog.apply(event);
       if (transcript.live && ['user', 'turn_end', 'interrupted'].includes(event.type)) refreshSessionsSoon();
       if (event.type === 'turn_end') checkReadiness();
     },
     onCaughtUp: () => {
       if (s !== stream) return;
       transcript.caughtUp();
+      confirmDialog.caughtUp();
       checkReadiness();
     },
     onState: (state, info) => {
@@ -264,10 +293,15 @@ function refreshSessionsSoon() {
   refreshTimer = setTimeout(refreshSessions, SESSIONS_REFRESH_DELAY_MS);
 }
 
+// A failed script reload leaves the last good set serving ("degraded"):
+// said in the banner, with the error in the status panel.
 async function checkReadiness() {
-  const { ready, detail } = await api.readinessGet();
-  ui.banner.textContent = ready ? '' : `The service is not ready: ${detail}`;
-  ui.banner.hidden = ready;
+  const { ready, degraded, detail } = await api.readinessGet();
+  let text = '';
+  if (!ready) text = `The service is not ready: ${detail}`;
+  else if (degraded) text = 'The last script edit did not load: the previous script set still serves. See Status for the error.';
+  ui.banner.textContent = text;
+  ui.banner.hidden = !text;
 }
 
 // --- token dialog ---------------------------------------------------------------
@@ -349,6 +383,7 @@ ui.tokenCancel.addEventListener('click', () => ui.tokenDialog.close('cancel'));
 ui.tokenDialog.addEventListener('close', onTokenDialogClose);
 ui.drawerToggle.addEventListener('click', () => (drawerOpen() ? closeDrawer() : openDrawer()));
 ui.vmButton.addEventListener('click', showVmPanel);
+ui.historyButton.addEventListener('click', () => historyView.open());
 ui.presets.addEventListener('click', (e) => {
   const preset = e.target.closest('.preset');
   if (!preset) return;
@@ -379,3 +414,4 @@ updateComposer();
 selectSession(idFromHash() || idFromStorage());
 refreshSessions();
 checkReadiness();
+statusPanel.start();

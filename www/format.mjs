@@ -39,6 +39,12 @@ export function formatClock(value) {
   return Number.isFinite(t) ? new Date(t).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' }) : '';
 }
 
+// Hours, minutes and seconds, for when each step of an incident ran.
+export function formatClockSeconds(value) {
+  const t = parseTime(value);
+  return Number.isFinite(t) ? new Date(t).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' }) : '';
+}
+
 export function formatTimestamp(value) {
   const t = parseTime(value);
   return Number.isFinite(t) ? new Date(t).toLocaleString() : '';

@@ -21,7 +21,7 @@ function el(tag, className, text) {
 }
 
 // The one argument that says what a tool call does: the command or verb.
-function toolArgument(input) {
+export function toolArgument(input) {
   if (!input || typeof input !== 'object') return input === undefined ? '' : String(input);
   for (const key of ['command', 'verb', 'cmd', 'path', 'query']) {
     if (typeof input[key] === 'string') return input[key];
@@ -65,7 +65,8 @@ function retryText(event) {
 
 export class Transcript {
   // scroller: the element that scrolls; list: where turns go; empty: shown
-  // while there is nothing yet. hooks: onRunning(bool), announce(text).
+  // while there is nothing yet. hooks: onRunning(bool), announce(text),
+  // reviewConfirm(callId) (optional: reopens a pending approval).
   constructor(scroller, list, empty, hooks) {
     this.scroller = scroller;
     this.list = list;
@@ -92,6 +93,7 @@ export class Transcript {
     this.list.replaceChildren();
     this.turn = null;
     this.tools = new Map();
+    this.confirms = new Map();
     this.dirty = new Set();
     this.isRunning = false;
     this.live = false;
@@ -145,6 +147,15 @@ export class Transcript {
         break;
       case 'refusal':
         this.onRefusal();
+        break;
+      case 'policy':
+        this.onPolicy(event);
+        break;
+      case 'confirm_request':
+        this.onConfirmRequest(event);
+        break;
+      case 'confirm_result':
+        this.onConfirmResult(event);
         break;
       case 'cancelled':
         this.notice('cancelled', 'Stopped by the operator.');
@@ -222,6 +233,12 @@ export class Transcript {
     for (const chip of turn.tools) {
       if (chip.state === 'running') this.setChipState(chip, 'unknown', 'no result');
     }
+    // An approval still asked for when its turn ended was never answered.
+    for (const c of this.confirms.values()) {
+      c.text.textContent = `Not answered: ${c.tool}`;
+      c.review.remove();
+    }
+    this.confirms.clear();
     this.turn = null;
     this.setRunning(false);
   }
@@ -405,6 +422,43 @@ export class Transcript {
     this.add(p);
   }
 
+  // A policy's decision on a tool call. Plain allows are quiet; the rest
+  // say who decided what, and why.
+  onPolicy(event) {
+    const verdict = typeof event.verdict === 'string' ? event.verdict : '';
+    const who = event.policy ? `policy ${event.policy}` : 'a policy';
+    const words = { deny: 'refused by', confirm: 'needs approval, says', run_first: 'runs something first, says', allow: 'allowed by' };
+    const text = `${event.tool || 'tool'}: ${words[verdict] || `${verdict || 'decided'} by`} ${who}`;
+    this.notice(`policy${verdict === 'allow' ? ' notice-quiet' : verdict === 'deny' ? ' notice-denied' : ''}`, text, event.reason || '');
+  }
+
+  onConfirmRequest(event) {
+    const p = el('p', 'notice notice-confirm');
+    p.dataset.confirmCall = event.call_id || '';
+    const text = el('span', 'notice-text', `Waiting for approval: ${event.tool || 'tool'}`);
+    const arg = el('code', 'notice-detail', toolArgument(event.input));
+    const review = el('button', 'text-button confirm-review', 'Review');
+    review.type = 'button';
+    review.dataset.confirmCall = event.call_id || '';
+    p.append(text, arg, review);
+    this.closeText();
+    this.add(p);
+    this.confirms.set(event.call_id, { p, text, review, tool: event.tool || 'tool' });
+  }
+
+  onConfirmResult(event) {
+    const c = this.confirms.get(event.call_id);
+    if (!c) return;
+    const by = event.identity ? ` by ${event.identity}` : '';
+    let what = event.approved === true ? `Approved${by}` : `Denied${by}`;
+    if (event.timed_out === true) what = 'No answer in time: not run';
+    c.text.textContent = `${what}: ${c.tool}`;
+    c.p.classList.add(event.approved === true ? 'is-approved' : 'is-denied');
+    c.review.remove();
+    this.confirms.delete(event.call_id);
+    this.announce(`${what}.`);
+  }
+
   onError(event) {
     const detail = [event.error_type, event.request_id && `request ${event.request_id}`]
       .filter(Boolean).join(' · ');
@@ -470,6 +524,11 @@ export class Transcript {
   }
 
   onClick(e) {
+    const review = e.target.closest('.confirm-review');
+    if (review) {
+      if (this.hooks.reviewConfirm) this.hooks.reviewConfirm(review.dataset.confirmCall);
+      return;
+    }
     const button = e.target.closest('.md-copy');
     if (!button) return;
     const code = button.parentElement.querySelector('code');

@@ -1,0 +1,321 @@
+/* GET /api/targets.
+ *
+ * The devvm is probed with `true` and the Proxmox host with `status` (its
+ * forced command runs breakglass-pve whatever is sent; `status` is the verb
+ * that changes nothing and says whether VM 102 runs). Each probe opens a
+ * connection of its own, so it sees every layer of a new connection rather
+ * than a channel on one opened before the host wedged.
+ *
+ * The model API is not called (a call costs tokens, and the provider's
+ * status is what the last real call met): its state is the last model call
+ * any session made, read from the sessions' events.
+ *
+ * The state is the daemon's one cache: a process serves one app.
+ */
+#include "api_targets.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "session.h"
+#include "utf8_text.h"
+
+/* A result this young is answered from the cache. */
+#define TARGETS_CACHE_MS 10000u
+/* The probe's command, once connected (the connection has the pool's own
+ * limit, BREAKGLASS_SSH_CONNECT_TIMEOUT_SECONDS, so a stuck phase is named
+ * by its layer rather than by this limit). */
+#define TARGETS_COMMAND_MS 5000u
+/* Kept of the Proxmox host's answer to `status`: its first line. */
+#define TARGETS_DETAIL_MAX_BYTES 200u
+/* Events read back from the end of each session for its last model call. */
+#define TARGETS_MODEL_SCAN_EVENTS 4096u
+#define TARGETS_TS_MAX 32u
+
+enum { TARGET_DEVVM, TARGET_PVE, TARGET_COUNT };
+
+typedef struct target_probe {
+  const char *name;
+  const char *command;
+  ssh_exec *exec;      /* the probe running now, or NULL */
+  json_t *last;        /* the last finished probe, or NULL */
+  uint64_t checked_ms; /* loop time it finished */
+} target_probe;
+
+/* A request waiting for probes: one bit a target. */
+typedef struct targets_waiter {
+  app *a;
+  http_conn *conn;
+  unsigned waiting;
+  struct targets_waiter *prev, *next;
+} targets_waiter;
+
+static struct {
+  target_probe probes[TARGET_COUNT];
+  targets_waiter *waiters;
+} targets = {.probes = {{.name = "devvm", .command = "true"}, {.name = "pve", .command = "status"}}};
+
+static const bg_target *target_config(const app *a, int i) {
+  return i == TARGET_DEVVM ? &a->config->devvm : &a->config->pve;
+}
+
+static json_t *utc_now_json(void) {
+  char stamp[TARGETS_TS_MAX];
+  log_format_utc(stamp, log_now_ms());
+  return json_string(stamp);
+}
+
+/* The first line of the host's answer, at most max bytes, as text. */
+static json_t *first_line_json(const ssh_output *o, size_t max) {
+  size_t n = strcspn(o->data, "\r\n"), len;
+  char *text = utf8_text_sanitize(o->data, n < max ? n : max, &len);
+  json_t *j = text ? json_stringn(text, len) : NULL;
+  free(text);
+  return j ? j : json_string("");
+}
+
+static json_t *probe_result_json(int i, const ssh_result *r) {
+  json_t *j = json_pack("{s:b, s:b, s:s, s:I, s:I, s:I, s:I, s:o}", "configured", 1, "ok", 0,
+                        "layer", ssh_layer_name(r->layer), "connect_ms", (json_int_t)r->connect_ms,
+                        "handshake_ms", (json_int_t)r->handshake_ms, "auth_ms",
+                        (json_int_t)r->auth_ms, "total_ms", (json_int_t)r->duration_ms,
+                        "checked_at", utc_now_json());
+  if (!j) return NULL;
+  char msg[320];
+  if (!r->ok) {
+    snprintf(msg, sizeof msg, "%s", r->message);
+  } else if (i == TARGET_PVE) {
+    /* Whatever breakglass-pve answered, the key was accepted and the forced
+     * command ran: the host is reachable. */
+    json_t *line = first_line_json(&r->out, TARGETS_DETAIL_MAX_BYTES);
+    json_object_set_new(j, "ok", json_true());
+    if (r->exit_status == 0 && !r->exit_signal)
+      snprintf(msg, sizeof msg, "%s", json_string_value(line));
+    else
+      snprintf(msg, sizeof msg, "reachable; breakglass-pve status ended with exit %d",
+               r->exit_status);
+    json_object_set_new(j, "detail", line);
+  } else if (r->exit_status == 0 && !r->exit_signal) {
+    json_object_set_new(j, "ok", json_true());
+    snprintf(msg, sizeof msg, "ok in %llu ms", (unsigned long long)r->duration_ms);
+  } else {
+    snprintf(msg, sizeof msg, "connected, but `true` ended with %s %d",
+             r->exit_signal ? "signal" : "exit", r->exit_signal ? 0 : r->exit_status);
+  }
+  if (r->ok) json_object_set_new(j, "exit_status", json_integer(r->exit_status));
+  json_object_set_new(j, "message", json_string(msg));
+  return j;
+}
+
+/* Why the daemon cannot probe target i, or NULL when it can. */
+static const char *target_unconfigured_why(const app *a, int i) {
+  if (!target_config(a, i)->host)
+    return i == TARGET_DEVVM ? "the devvm is not configured (set BREAKGLASS_DEVVM_HOST)"
+                             : "the Proxmox host is not configured (set BREAKGLASS_PVE_HOST)";
+  if (!a->ssh) return "SSH is not configured (set BREAKGLASS_KEY_PATH and BREAKGLASS_KNOWN_HOSTS)";
+  return NULL;
+}
+
+/* ---- the model ---- */
+
+/* The event's JSON when it is a model call's outcome: usage (a call that
+ * answered), retry, or an error that carries the API's http_status (other
+ * errors are the turn's own). New reference, or NULL. */
+static json_t *model_event(const session_event *ev) {
+  const char *data = memmem(ev->frame, ev->frame_len, "\ndata: ", 7);
+  if (!data) return NULL;
+  data += 7;
+  size_t len = (size_t)(ev->frame + ev->frame_len - data);
+  static const char *const kinds[] = {"{\"type\":\"usage\"", "{\"type\":\"retry\"",
+                                      "{\"type\":\"error\""};
+  int kind = -1;
+  for (int k = 0; k < 3 && kind < 0; k++)
+    if (len > strlen(kinds[k]) && memcmp(data, kinds[k], strlen(kinds[k])) == 0) kind = k;
+  if (kind < 0) return NULL;
+  json_t *j = json_loadb(data, len, JSON_DISABLE_EOF_CHECK, NULL);
+  if (j && kind == 2 && !json_object_get(j, "http_status")) {
+    json_decref(j);
+    return NULL;
+  }
+  return j;
+}
+
+static json_t *model_last_event(const app *a) {
+  json_t *best = NULL;
+  for (const session *s = a->sessions; s; s = s->next) {
+    size_t stop = s->event_count > TARGETS_MODEL_SCAN_EVENTS ? s->event_count - TARGETS_MODEL_SCAN_EVENTS : 0;
+    for (size_t k = s->event_count; k > stop; k--) {
+      json_t *ev = model_event(&s->events[k - 1]);
+      if (!ev) continue;
+      const char *ts = json_string_value(json_object_get(ev, "ts"));
+      const char *best_ts = json_string_value(json_object_get(best, "ts"));
+      if (!best || (ts && best_ts && strcmp(ts, best_ts) > 0)) {
+        json_decref(best);
+        best = ev;
+      } else {
+        json_decref(ev);
+      }
+      break;
+    }
+  }
+  return best;
+}
+
+static json_t *model_status_json(const app *a) {
+  if (!a->model)
+    return json_pack("{s:b, s:n, s:s, s:s, s:s}", "configured", 0, "ok", "layer", "not_configured",
+                     "message", "no model credential is configured (set ANTHROPIC_API_KEY)", "model",
+                     a->config->model);
+  json_t *j = json_pack("{s:b, s:s}", "configured", 1, "model", a->config->model);
+  json_t *ev = model_last_event(a);
+  const char *type = json_string_value(json_object_get(ev, "type"));
+  char msg[400];
+  if (!type) {
+    json_object_set_new(j, "ok", json_null());
+    json_object_set_new(j, "layer", json_string("unknown"));
+    snprintf(msg, sizeof msg, "configured; no call made yet");
+  } else if (strcmp(type, "usage") == 0) {
+    json_object_set_new(j, "ok", json_true());
+    json_object_set_new(j, "layer", json_string("none"));
+    snprintf(msg, sizeof msg, "the last call answered");
+  } else {
+    const char *etype = json_string_value(json_object_get(ev, "error_type"));
+    const char *error = json_string_value(json_object_get(ev, "error"));
+    json_int_t http = json_integer_value(json_object_get(ev, "http_status"));
+    json_object_set_new(j, "ok", json_false());
+    json_object_set_new(j, "layer", json_string(etype ? etype : "error"));
+    json_object_set_new(j, "http_status", json_integer(http));
+    snprintf(msg, sizeof msg, "%s%.300s", strcmp(type, "retry") == 0 ? "retrying: " : "the last call failed: ",
+             error ? error : "no detail");
+  }
+  json_object_set_new(j, "message", json_string(msg));
+  if (ev) json_object_set(j, "last_call_at", json_object_get(ev, "ts"));
+  json_decref(ev);
+  return j;
+}
+
+/* ---- answering ---- */
+
+static json_t *target_json(const app *a, int i) {
+  const char *why = target_unconfigured_why(a, i);
+  if (why)
+    return json_pack("{s:b, s:b, s:s, s:s, s:o}", "configured", 0, "ok", 0, "layer",
+                     "not_configured", "message", why, "checked_at", utc_now_json());
+  target_probe *p = &targets.probes[i];
+  return p->last ? json_deep_copy(p->last)
+                 : json_pack("{s:b, s:b, s:s, s:s}", "configured", 1, "ok", 0, "layer", "unknown",
+                             "message", "not checked yet");
+}
+
+static void targets_answer(app *a, http_conn *c) {
+  json_t *body = json_pack("{s:o, s:o, s:o, s:o}", "checked_at", utc_now_json(), "model",
+                           model_status_json(a), "devvm", target_json(a, TARGET_DEVVM), "pve",
+                           target_json(a, TARGET_PVE));
+  if (!body) {
+    http_respond_error(c, 500, "out of memory");
+    return;
+  }
+  http_respond_json(c, 200, body);
+}
+
+static void waiter_unlink(targets_waiter *w) {
+  if (w->prev) w->prev->next = w->next;
+  else targets.waiters = w->next;
+  if (w->next) w->next->prev = w->prev;
+  free(w);
+}
+
+static void waiter_on_close(void *ud, http_conn *c) {
+  (void)c;
+  waiter_unlink(ud);
+}
+
+static void probe_finish(int i, json_t *result, uint64_t now_ms) {
+  target_probe *p = &targets.probes[i];
+  p->exec = NULL;
+  json_decref(p->last);
+  p->last = result;
+  p->checked_ms = now_ms;
+  targets_waiter *next;
+  for (targets_waiter *w = targets.waiters; w; w = next) {
+    next = w->next;
+    w->waiting &= ~(1u << i);
+    if (w->waiting) continue;
+    app *a = w->a;
+    http_conn *c = w->conn;
+    waiter_unlink(w);
+    targets_answer(a, c);
+  }
+}
+
+typedef struct probe_ctx {
+  app *a;
+  int target;
+} probe_ctx;
+
+static void probe_on_done(void *ud, const ssh_result *r) {
+  probe_ctx *ctx = ud;
+  int i = ctx->target;
+  uint64_t now = uv_now(ctx->a->loop);
+  free(ctx);
+  log_info("targets: %s probe: %s%s%s in %llu ms", targets.probes[i].name,
+           r->ok ? "ran" : ssh_layer_name(r->layer), r->ok ? "" : ": ", r->message,
+           (unsigned long long)r->duration_ms);
+  probe_finish(i, probe_result_json(i, r), now);
+}
+
+/* 1 when a probe of target i now runs (new or shared), 0 when none is
+ * needed. */
+static int probe_ensure(app *a, int i, int refresh) {
+  target_probe *p = &targets.probes[i];
+  if (p->exec) return 1;
+  if (target_unconfigured_why(a, i)) return 0;
+  uint64_t now = uv_now(a->loop);
+  if (!refresh && p->last && now - p->checked_ms < TARGETS_CACHE_MS) return 0;
+  probe_ctx *ctx = malloc(sizeof *ctx);
+  if (ctx) *ctx = (probe_ctx){.a = a, .target = i};
+  static const ssh_exec_cbs cbs = {.on_done = probe_on_done};
+  uint64_t limit_ms = (uint64_t)a->config->ssh_connect_timeout_s * 1000 + TARGETS_COMMAND_MS;
+  p->exec = ctx ? ssh_exec_start(a->ssh, p->name, p->command, limit_ms, SSH_EXEC_FRESH_CONNECTION,
+                                 &cbs, ctx)
+                : NULL;
+  if (p->exec) return 1;
+  free(ctx);
+  json_decref(p->last);
+  p->last = json_pack("{s:b, s:b, s:s, s:s, s:o}", "configured", 1, "ok", 0, "layer", "none",
+                      "message", "the probe could not start (out of memory or shutting down)",
+                      "checked_at", utc_now_json());
+  p->checked_ms = now;
+  return 0;
+}
+
+static int query_refresh(const char *query) {
+  for (const char *q = query; q && *q;) {
+    size_t n = strcspn(q, "&");
+    if (n == 9 && strncmp(q, "refresh=1", 9) == 0) return 1;
+    q += n + (q[n] == '&');
+  }
+  return 0;
+}
+
+void api_targets_get(app *a, http_conn *c, const http_request *req) {
+  int refresh = query_refresh(req->query);
+  unsigned waiting = 0;
+  for (int i = 0; i < TARGET_COUNT; i++)
+    if (probe_ensure(a, i, refresh)) waiting |= 1u << i;
+  if (!waiting) {
+    targets_answer(a, c);
+    return;
+  }
+  targets_waiter *w = calloc(1, sizeof *w);
+  if (!w) {
+    http_respond_error(c, 500, "out of memory");
+    return;
+  }
+  *w = (targets_waiter){.a = a, .conn = c, .waiting = waiting, .next = targets.waiters};
+  if (targets.waiters) targets.waiters->prev = w;
+  targets.waiters = w;
+  http_conn_on_close(c, waiter_on_close, w);
+}
