@@ -4,6 +4,21 @@
 -- marker of what was cut. The page shows the whole output live.
 local MODEL_MAX_BYTES = 64 * 1024
 
+-- sshd leaves a command running when its channel closes (no pty), as on a
+-- cancel or a time limit, and libssh2 1.10 cannot send a signal. So a
+-- watcher holds the channel's stdin, which ends only when the channel
+-- closes, and then stops the command's process group; a command that ends
+-- first takes the watcher with it. The command itself reads /dev/null.
+local WRAPPER = [[exec 3<&0 </dev/null
+{ trap '' TERM; cat <&3 >/dev/null 2>&1; kill -TERM 0; sleep 2; kill -KILL 0; } >/dev/null 2>&1 &
+exec 3<&-
+"${SHELL:-/bin/sh}" -c %s
+s=$?; kill -KILL $! 2>/dev/null; exit $s]]
+
+local function wrap(command)
+  return string.format(WRAPPER, "'" .. command:gsub("'", "'\\''") .. "'")
+end
+
 local function stream(name, text)
   if text == "" then return "" end
   return string.format("--- %s ---\n%s%s", name, text, text:sub(-1) == "\n" and "" or "\n")
@@ -31,7 +46,7 @@ the pve tool.]],
   },
   mutating = false,
   handler = function(ctx, input)
-    local r = ctx.ssh("devvm", input.command, {timeout_s = input.timeout_s, max_bytes = MODEL_MAX_BYTES})
+    local r = ctx.ssh("devvm", wrap(input.command), {timeout_s = input.timeout_s, max_bytes = MODEL_MAX_BYTES})
     local seconds = r.duration_ms / 1000
     local body = stream("stdout", r.stdout) .. stream("stderr", r.stderr)
     if r.layer == "command_timeout" then

@@ -1,0 +1,122 @@
+// The drill of issue 3: the lab's devvm wedges (its sshd frozen: TCP
+// accepts, no banner), and breakglass gets it back, once through one prompt
+// to the scripted "lab" model (probe, pve forensics, pve cycle,
+// wait_for_devvm) and once with the power buttons alone. Each drill has a
+// daemon of its own: the shipped rate_limit policy allows one cycle a
+// minute. Runs as root (the lab does).
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { AUTH, startStack, turnEvents } from '../lib/agent-stack.mjs';
+import { fetchJson } from '../lib/daemon.mjs';
+import { startLab } from '../lib/lab.mjs';
+import { LAB_SUMMARY_PREFIX, labResponder } from '../lib/mock-lab.mjs';
+
+const dir = fs.mkdtempSync(join(tmpdir(), 'lab-drill-test-'));
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const CONNECT_TIMEOUT_S = 2;
+// A wedged cycle in the lab: forensics, a clean stop that hangs for the
+// lab's stop_wait_seconds, the checked kill, a start, sshd coming up.
+const DRILL_LIMIT_MS = 120000;
+const VERB_LIMIT_MS = 90000;
+const WAIT_FOR_DEVVM_S = 60;
+const FORENSICS_HEADER = '=== breakglass-pve forensics: VM 102';
+
+const stackEnv = (lab) => ({
+  ...lab.env(),
+  BREAKGLASS_SCRIPTS_DIR: join(process.env.BREAKGLASS_SOURCE_DIR, 'lua'),
+  BREAKGLASS_SSH_CONNECT_TIMEOUT_SECONDS: String(CONNECT_TIMEOUT_S),
+});
+
+// "devvm_probe", "pve cycle", ...: what each tool event asked for.
+const stepOf = (e) => (e.input?.verb ? `${e.name} ${e.input.verb}` : e.name);
+
+// The devvm answers a command again, through a turn of the daemon.
+async function assertDevvmAnswers(st) {
+  const { stream } = await st.startTurn([
+    { toolUses: [{ name: 'wait_for_devvm', input: { timeout_s: WAIT_FOR_DEVVM_S } },
+      { name: 'devvm_shell', input: { command: 'uptime' } }] },
+    { text: 'The devvm is back.' },
+  ], 'Is the devvm back?');
+  const results = (await turnEvents(stream, DRILL_LIMIT_MS)).filter((e) => e.type === 'tool_result');
+  await stream.close();
+  assert.equal(results[0].is_error, false, results[0].content);
+  assert.match(results[0].content, /^the devvm answered after /);
+  assert.equal(results[1].is_error, false, results[1].content);
+  assert.match(results[1].content, /^exit status 0, .*\n--- stdout ---\n.*load average/);
+}
+
+describe('the drill: a wedged devvm comes back', () => {
+  let lab;
+  before(async () => {
+    lab = await startLab();
+  });
+  after(() => lab?.stop());
+
+  test('one prompt: the lab model probes, captures forensics, cycles, waits, and the devvm answers', async () => {
+    const st = await startStack(join(dir, 'model'), { env: stackEnv(lab) });
+    try {
+      lab.wedge();
+      st.mock.setResponder(labResponder);
+      const { stream } = await st.startTurn([], 'The devvm does not answer. Get it back.');
+      const events = await turnEvents(stream, DRILL_LIMIT_MS);
+      await stream.close();
+
+      // A policy may insert a forensics capture of its own (inserted_by).
+      const tools = events.filter((e) => e.type === 'tool' && !e.inserted_by);
+      assert.deepEqual(tools.map(stepOf), ['devvm_probe', 'pve forensics', 'pve cycle', 'wait_for_devvm']);
+      const resultOf = (tool) => events.find((e) => e.type === 'tool_result' && e.call_id === tool.call_id);
+      const [probe, forensics, cycle, wait] = tools.map(resultOf);
+
+      assert.equal(probe.is_error, false, probe.content);
+      assert.equal(JSON.parse(probe.content).layer, 'no_banner');
+      assert.equal(forensics.is_error, false, forensics.content);
+      assert.match(forensics.content, /^pve forensics: exit 0, /);
+      assert.ok(forensics.content.includes(FORENSICS_HEADER), forensics.content.slice(0, 300));
+      assert.equal(cycle.is_error, false, cycle.content);
+      assert.match(cycle.content, /^pve cycle: exit 0, [\d.]+ s\n=== breakglass-pve forensics: VM 102/);
+      assert.equal(wait.is_error, false, wait.content);
+      assert.match(wait.content, /^the devvm answered after /);
+
+      const result = events.at(-2);
+      assert.equal(result.type, 'result');
+      assert.equal(result.is_error, false);
+      assert.equal(result.result, `${LAB_SUMMARY_PREFIX}"${wait.content.split('\n')[0]}"`);
+      assert.deepEqual(lab.vmState(), { status: 'running', mode: 'normal' });
+      await assertDevvmAnswers(st);
+    } finally {
+      lab.unwedge();
+      await st.close();
+    }
+  });
+
+  test('the buttons alone: forensics, then cycle (its output starts with forensics), and the devvm answers', async () => {
+    const st = await startStack(join(dir, 'buttons'), { env: stackEnv(lab) });
+    try {
+      lab.wedge();
+      const button = (verb) => fetchJson(`${st.daemon.url}/api/pve/${verb}`,
+        { method: 'POST', headers: AUTH, body: {}, timeoutMs: VERB_LIMIT_MS });
+
+      const forensics = await button('forensics');
+      assert.equal(forensics.status, 200, forensics.text);
+      assert.equal(forensics.json.exit_code, 0);
+      assert.ok(forensics.json.stdout.startsWith(FORENSICS_HEADER), forensics.json.stdout.slice(0, 300));
+      assert.equal(lab.vmState().mode, 'wedged', 'forensics changed nothing');
+
+      const cycle = await button('cycle');
+      assert.equal(cycle.status, 200, cycle.text);
+      assert.equal(cycle.json.verb, 'cycle');
+      assert.equal(cycle.json.exit_code, 0);
+      assert.equal(cycle.json.rejected, false);
+      assert.ok(cycle.json.stdout.startsWith(FORENSICS_HEADER), cycle.json.stdout.slice(0, 300));
+      assert.deepEqual(lab.vmState(), { status: 'running', mode: 'normal' });
+      await assertDevvmAnswers(st);
+    } finally {
+      lab.unwedge();
+      await st.close();
+    }
+  });
+});
