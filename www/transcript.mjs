@@ -166,6 +166,9 @@ export class Transcript {
         this.endTurn();
         this.announce('The agent has finished.');
         break;
+      case 'notice':
+        this.notice('notice', event.text);
+        break;
       case 'interrupted':
         this.notice('interrupted', 'This turn was cut off when the service restarted.');
         this.endTurn();
