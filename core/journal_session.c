@@ -55,11 +55,11 @@ void journal_session_tool_call(session *s, const journal_tool_call *c) {
                              c->content_len);
   journal_session_write(
       s, "tool_call",
-      json_pack("{s:O?, s:O?, s:O?, s:s?, s:b, s:o, s:o, s:I}", "call_id",
+      json_pack("{s:O?, s:O?, s:O?, s:s?, s:b, s:o, s:s?, s:o, s:I}", "call_id",
                 json_object_get(c->use, "id"), "name", json_object_get(c->use, "name"), "input",
                 json_object_get(c->use, "input"), "identity", c->identity, "mutating",
-                c->mutating, "decisions", decisions, "result", result, "duration_ms",
-                (json_int_t)c->duration_ms));
+                c->mutating, "decisions", decisions, "decision", c->decision, "result", result,
+                "duration_ms", (json_int_t)c->duration_ms));
 }
 
 int journal_intent(session *s, const json_t *use, const char *identity, journal_sync_cb cb,

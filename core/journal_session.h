@@ -33,6 +33,7 @@ typedef struct journal_tool_call {
   const char *identity;
   int mutating;
   const json_t *decisions;
+  const char *decision; /* the gate's: allow, confirm or deny; NULL when it never decided */
   int is_error;
   const char *content;
   size_t content_len;

@@ -2,6 +2,7 @@
  *
  *   breakglass serve [flags]    run the daemon
  *   breakglass check [DIR]      validate a script set offline
+ *   breakglass replay JOURNAL   re-decide a recorded session with the current scripts
  *   breakglass --version | --help
  */
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "lua_host.h"
+#include "replay_cli.h"
 
 static void print_help(void) {
   printf("breakglass %s: regain control of a wedged development VM\n\n"
@@ -20,6 +22,9 @@ static void print_help(void) {
          "  breakglass check [DIR]               validate the Lua scripts in DIR (default:\n"
          "                                       BREAKGLASS_SCRIPTS_DIR); exit 1 with\n"
          "                                       file:line: message lines when not valid\n"
+         "  breakglass replay JOURNAL [--scripts DIR] [--json]\n"
+         "                                       replay a session journal offline against the\n"
+         "                                       scripts; exit 0 same, 1 diverges, 2 unreadable\n"
          "  breakglass --version | --help\n\n"
          "Secrets (ANTHROPIC_API_KEY, ANTHROPIC_AUTH_TOKEN, API_BEARER_TOKEN) are read\n"
          "from the environment only.\n\n",
@@ -77,6 +82,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (strcmp(argv[1], "check") == 0) return run_check(argc - 2, argv + 2);
+  if (strcmp(argv[1], "replay") == 0) return replay_main(argc - 2, argv + 2);
   if (strcmp(argv[1], "serve") != 0) {
     fprintf(stderr, "breakglass: unknown command '%s' (see breakglass --help)\n", argv[1]);
     return 2;

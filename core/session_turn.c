@@ -36,6 +36,7 @@ typedef struct session_turn {
   policy_gate *gate;      /* the current call before the policies, or NULL */
   json_t *record;         /* the current call in the session's history, once allowed */
   json_t *decisions;      /* the policies' answers on the current call */
+  char *decision;         /* the gate's verdict on it: allow, confirm or deny */
   char *gate_note;        /* what the gate did first, for the model */
   size_t tool_output_bytes; /* shown so far for the current call */
   int tool_output_cut;      /* the current call's note went out */
@@ -64,6 +65,7 @@ static void turn_free(uv_handle_t *h) {
   free(t->gate_note);
   json_decref(t->record);
   json_decref(t->decisions);
+  free(t->decision);
   free(t);
 }
 
@@ -349,10 +351,12 @@ static void turn_on_tool_done(void *ud, int is_error, const char *content, size_
   journal_tool_call record = {.use = use, .identity = t->identity, .mutating = t->tool_mutating,
                               .is_error = is_error, .content = content, .content_len = len,
                               .duration_ms = duration,
-                              .decisions = t->decisions};
+                              .decisions = t->decisions, .decision = t->decision};
   journal_session_tool_call(t->s, &record);
   json_decref(t->decisions);
   t->decisions = NULL;
+  free(t->decision);
+  t->decision = NULL;
   if (t->record) {
     policy_gate_record_finish(t->s->app, t->scripts, t->record, is_error, content, len);
     json_decref(t->record);
@@ -432,6 +436,9 @@ static void turn_on_gate_done(void *ud, const policy_gate_result *r) {
   t->gate_note = r->note ? strdup(r->note) : NULL;
   json_decref(t->decisions);
   t->decisions = json_incref(json_object_get(r->record, "decisions"));
+  free(t->decision);
+  const char *verdict = json_string_value(json_object_get(r->record, "decision"));
+  t->decision = verdict ? strdup(verdict) : NULL;
   /* Shown after what the gate ran first, so the page reads in order. */
   json_t *use = json_array_get(t->tool_uses, t->tool_index);
   session_emit_type(t->s, "tool",

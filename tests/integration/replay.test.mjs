@@ -1,0 +1,153 @@
+// breakglass replay: a session recorded by the daemon (mock model, the
+// shipped policies, fake pve / devvm_shell tools) walked offline through
+// the same scripts (nothing diverges), through edited ones (a policy that
+// denies cycle, pve removed, forensics_first removed), and from damaged
+// journals (garbage in the middle: exit 2 naming the line; a torn last line
+// is tolerated and said).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { startStack, turnEvents } from '../lib/agent-stack.mjs';
+import { makePolicyScripts } from '../fixtures/lua/policy_fake_tools/scripts.mjs';
+
+const dir = mkdtempSync(join(tmpdir(), 'replay-test-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const WAIT_MS = 15000;
+const REPLAY_TIMEOUT_MS = 30000;
+const FIXTURES = join(process.env.BREAKGLASS_SOURCE_DIR, 'tests', 'fixtures', 'lua');
+
+function replay(journal, scripts, ...flags) {
+  const r = spawnSync(process.env.BREAKGLASS_BIN, ['replay', journal, '--scripts', scripts, ...flags], {
+    encoding: 'utf8', timeout: REPLAY_TIMEOUT_MS, env: { PATH: process.env.PATH, ASAN_OPTIONS: process.env.ASAN_OPTIONS ?? '' },
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+/** A copy of the recorded scripts, changed by edit(copy). */
+function editedScripts(name, scripts, edit) {
+  const copy = join(dir, name);
+  cpSync(scripts, copy, { recursive: true });
+  edit(copy);
+  return copy;
+}
+
+describe('replay of a recorded session', () => {
+  let scripts;
+  let journal;
+  let callIds;
+
+  before(async () => {
+    scripts = makePolicyScripts(join(dir, 'scripts'));
+    const st = await startStack(join(dir, 'stack'), { env: { BREAKGLASS_SCRIPTS_DIR: scripts } });
+    try {
+      const { id, stream } = await st.startTurn([
+        { toolUses: [{ name: 'devvm_shell', input: { command: 'uptime' }, id: 'toolu_shell' }] },
+        { toolUses: [{ name: 'pve', input: { verb: 'cycle' }, id: 'toolu_cycle' }] },
+        { toolUses: [{ name: 'pve', input: { verb: 'status' }, id: 'toolu_status' }] },
+        { text: 'Cycled.' },
+      ]);
+      const events = await turnEvents(stream, WAIT_MS);
+      stream.close();
+      callIds = events.filter((e) => e.type === 'tool').map((e) => e.call_id);
+      // forensics_first ran pve forensics before the cycle: the recording has it.
+      assert.deepEqual(callIds, ['toolu_shell', 'toolu_cycle.first1', 'toolu_cycle', 'toolu_status']);
+      journal = join(st.daemon.dataDir, 'sessions', `${id}.jsonl`);
+    } finally {
+      await st.close();
+    }
+    copyFileSync(journal, join(dir, 'recorded.jsonl'));
+    journal = join(dir, 'recorded.jsonl');
+  });
+
+  test('with the unchanged scripts every call is the same: exit 0', () => {
+    const r = replay(journal, scripts);
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.match(r.out, /summary: 3 calls \(1 run first by policies\), 3 same, 0 diverge/);
+    assert.match(r.out, /toolu_cycle\]: same/);
+  });
+
+  test('--json has the per-call entries and the summary', () => {
+    const r = replay(journal, scripts, '--json');
+    assert.equal(r.code, 0, r.err);
+    const report = JSON.parse(r.out);
+    assert.deepEqual(report.calls.map((c) => [c.call_id, c.tool, c.status]),
+      [['toolu_shell', 'devvm_shell', 'same'], ['toolu_cycle', 'pve', 'same'], ['toolu_status', 'pve', 'same']]);
+    const cycle = report.calls[1];
+    assert.deepEqual(cycle.inserted, ['toolu_cycle.first1']);
+    assert.equal(cycle.recorded.outcome, 'allow');
+    assert.deepEqual(cycle.now.decisions.map((d) => [d.verdict, d.policy, d.run_first?.input?.verb]),
+      [['run_first', 'forensics_first', 'forensics']]);
+    assert.deepEqual(report.summary, { calls: 3, inserted_calls: 1, same: 3, diverges: 0 });
+    assert.equal(report.torn_line, null);
+  });
+
+  test('with a policy that denies cycle: exit 1, naming the call', () => {
+    const edited = editedScripts('deny-cycle', scripts, (d) =>
+      copyFileSync(join(FIXTURES, 'replay_deny_cycle', 'policy', 'deny_cycle.lua'), join(d, 'policy', 'deny_cycle.lua')));
+    const r = replay(journal, edited);
+    assert.equal(r.code, 1, r.out + r.err);
+    assert.match(r.out, /pve \{"verb":"cycle"\} \[toolu_cycle\]: DIVERGES\n(.*\n)*  - decision: recorded allow, now deny \(policy deny_cycle: cycles are off/);
+    // deny_cycle sorts before forensics_first and the first deny wins: no forensics run now.
+    assert.match(r.out, /policy forensics_first would no longer run pve forensics first/);
+    assert.match(r.out, /toolu_shell\]: same/);
+    assert.match(r.out, /toolu_status\]: same/);
+    const report = JSON.parse(replay(journal, edited, '--json').out);
+    assert.deepEqual(report.calls.filter((c) => c.status === 'diverges').map((c) => c.call_id), ['toolu_cycle']);
+  });
+
+  test('with the pve tool removed: exit 1, naming the tool', () => {
+    const edited = editedScripts('no-pve', scripts, (d) => rmSync(join(d, 'tools', 'pve.lua')));
+    const r = replay(journal, edited);
+    assert.equal(r.code, 1, r.out + r.err);
+    assert.match(r.out, /\[toolu_cycle\]: DIVERGES\n(.*\n)*  - tool pve no longer exists/);
+    assert.match(r.out, /\[toolu_status\]: DIVERGES\n(.*\n)*  - tool pve no longer exists/);
+    assert.match(r.out, /toolu_shell\]: same/);
+  });
+
+  test('with forensics_first removed: the forensics run is no longer inserted', () => {
+    const edited = editedScripts('no-forensics', scripts, (d) => rmSync(join(d, 'policy', 'forensics_first.lua')));
+    const r = replay(journal, edited);
+    assert.equal(r.code, 1, r.out + r.err);
+    assert.match(r.out, /\[toolu_cycle\]: DIVERGES\n(.*\n)*  - policy forensics_first would no longer run pve forensics first/);
+  });
+
+  test('input that no longer validates diverges', () => {
+    const edited = editedScripts('strict-shell', scripts, (d) => {
+      const f = join(d, 'tools', 'devvm_shell.lua');
+      writeFileSync(f, readFileSync(f, 'utf8').replace('minLength = 1, maxLength = 8192', 'minLength = 1, maxLength = 3'));
+    });
+    const r = replay(journal, edited);
+    assert.equal(r.code, 1, r.out + r.err);
+    assert.match(r.out, /\[toolu_shell\]: DIVERGES\n(.*\n)*  - input no longer validates: input\.command/);
+  });
+
+  test('garbage in the middle: exit 2 naming the line', () => {
+    const lines = readFileSync(journal, 'utf8').split('\n');
+    lines.splice(4, 0, 'this is not json');
+    const bad = join(dir, 'garbage.jsonl');
+    writeFileSync(bad, lines.join('\n'));
+    const r = replay(bad, scripts);
+    assert.equal(r.code, 2, r.out + r.err);
+    assert.match(r.err, /line 5 is not JSON/);
+    assert.equal(r.out, '');
+  });
+
+  test('a torn last line is tolerated and said', () => {
+    const torn = join(dir, 'torn.jsonl');
+    writeFileSync(torn, `${readFileSync(journal, 'utf8')}{"ts":"2026-01-01T00:00:00.000Z","kind":"ev`);
+    const lineCount = readFileSync(journal, 'utf8').split('\n').length;
+    const r = replay(torn, scripts);
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.match(r.out, new RegExp(`note: line ${lineCount} is torn`));
+  });
+
+  test('a journal that cannot be opened: exit 2', () => {
+    const r = replay(join(dir, 'missing.jsonl'), scripts);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /missing\.jsonl: cannot open/);
+  });
+});
