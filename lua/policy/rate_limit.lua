@@ -86,21 +86,33 @@ function policy.self_test(t)
   local function decide(c, actions)
     return policy.before(t.ctx{now_ms = now, actions = actions}, c)
   end
-  local two = {act("reset", now - 600000, now - 590000), act("stop", now - 300000, now - 290000)}
-  assert(decide(reset, two) == nil, "two in the window")
-  local three = {act("reset", now - 800000, now - 790000), two[1], two[2]}
-  local d = decide(reset, three)
-  assert(d and d.deny:find("allowed again in 100 s", 1, true), d and d.deny or "three: deny")
-  three[1].started_ms = now - WINDOW_MS
-  assert(decide(reset, three) == nil, "the oldest has left the window")
-  local recent = {act("cycle", now - 70000, now - 30000)}
-  d = decide(cycle, recent)
-  assert(d and d.deny:find("between two cycles; allowed again in 30 s", 1, true), "gap")
-  assert(decide(reset, recent) == nil, "the gap is for cycles only")
-  recent[1].finished_ms = now - CYCLE_GAP_MS
-  assert(decide(cycle, recent) == nil, "gap over")
+  -- In terms of the settings above, so that editing them keeps the test true.
+  local step = WINDOW_MS // (MAX_MUTATING + 1)
+  local full = {}
+  for i = 1, MAX_MUTATING do
+    local started = now - WINDOW_MS + i * step
+    full[i] = act("reset", started, started + 1)
+  end
+  local d = decide(reset, full)
+  local wait = string.format("allowed again in %d s", seconds(step))
+  assert(d and d.deny:find(wait, 1, true), d and d.deny or "a full window: deny")
+  assert(decide(reset, {table.unpack(full, 2)}) == nil, "one fewer: allowed")
+  full[1].started_ms = now - WINDOW_MS
+  assert(decide(reset, full) == nil, "the oldest has left the window")
+  if CYCLE_GAP_MS > 0 then
+    local ended = now - CYCLE_GAP_MS // 2
+    -- Started before the window, so that only the gap can deny it.
+    local recent = {act("cycle", math.min(ended, now - WINDOW_MS), ended)}
+    d = decide(cycle, recent)
+    wait = string.format("between two cycles; allowed again in %d s",
+                         seconds(CYCLE_GAP_MS - CYCLE_GAP_MS // 2))
+    assert(d and d.deny:find(wait, 1, true), d and d.deny or "gap")
+    assert(decide(reset, recent) == nil, "the gap is for cycles only")
+    recent[1].finished_ms = now - CYCLE_GAP_MS
+    assert(decide(cycle, recent) == nil, "gap over")
+  end
   local status = {tool = "pve", input = {verb = "status"}, verb = "status", mutating = false}
-  assert(decide(status, {act("cycle", now - 1000), two[1], two[2]}) == nil, "reads pass")
+  assert(decide(status, {act("cycle", now - 1000), table.unpack(full)}) == nil, "reads pass")
 end
 
 return policy
