@@ -304,7 +304,13 @@ export class Transcript {
   onTool(event) {
     this.closeText();
     this.attemptDone();
-    this.toolChip(event.call_id, event.name, event.input, event.mutating === true);
+    const chip = this.toolChip(event.call_id, event.name, event.input, event.mutating === true);
+    // A call the runtime ran itself for a policy (forensics before a power verb).
+    if (event.inserted_by) {
+      const tag = el('span', 'tool-tag tool-tag-inserted', `run by policy ${event.inserted_by}`);
+      chip.details.querySelector('.tool-name').after(tag);
+      chip.details.classList.add('is-inserted');
+    }
   }
 
   // The model declined: the daemon takes the whole turn out of the
