@@ -117,6 +117,19 @@ describe('breakglass CLI', () => {
     assert.match(r.stderr, /no-such-key/);
   });
 
+  test('an RSA key is refused at start-up, saying why; a key without pinned host keys too', () => {
+    spawnSync('ssh-keygen', ['-q', '-t', 'rsa', '-b', '2048', '-N', '', '-f', join(dir, 'rsa_key')]);
+    spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'ed_key')]);
+    const rsa = run(['serve'], { BREAKGLASS_KEY_PATH: join(dir, 'rsa_key'),
+      BREAKGLASS_KNOWN_HOSTS: join(dir, 'ed_key.pub'), BREAKGLASS_LISTEN: '127.0.0.1:0' });
+    assert.equal(rsa.status, 1, rsa.stderr);
+    assert.match(rsa.stderr, /BREAKGLASS_KEY_PATH: .*rsa_key is an RSA key: libssh2 1\.10/);
+    assert.doesNotMatch(rsa.stderr, /PRIVATE KEY|listening/);
+    const unpinned = run(['serve'], { BREAKGLASS_KEY_PATH: join(dir, 'ed_key'), BREAKGLASS_LISTEN: '127.0.0.1:0' });
+    assert.equal(unpinned.status, 1, unpinned.stderr);
+    assert.match(unpinned.stderr, /BREAKGLASS_KNOWN_HOSTS must be set/);
+  });
+
   test('secrets never appear in the output of a failed start', () => {
     const bad = [
       [['serve'], { BREAKGLASS_TURN_TIMEOUT_SECONDS: 'abc' }],
