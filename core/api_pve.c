@@ -104,6 +104,7 @@ static void pve_button_on_intent(void *ud, int status) {
     char why[256];
     snprintf(why, sizeof why, "not run: its intent could not be flushed to the journal: %s",
              uv_strerror(status));
+    if (b->record) policy_gate_record_not_run(b->a, b->record);
     pve_button_refuse(b, 503, NULL, why);
     return;
   }
@@ -118,6 +119,7 @@ static void pve_button_write_intent(pve_button *b) {
   if (journal_button_intent(fields, pve_button_on_intent, b, NULL, err, sizeof err) != 0) {
     char why[768];
     snprintf(why, sizeof why, "not run: its intent could not be written to the journal: %s", err);
+    if (b->record) policy_gate_record_not_run(b->a, b->record);
     pve_button_refuse(b, 503, NULL, why);
   }
 }

@@ -391,6 +391,18 @@ void policy_gate_record_finish(app *a, lua_host *scripts, json_t *record, int is
   json_decref(result);
 }
 
+void policy_gate_record_not_run(app *a, json_t *record) {
+  json_object_set_new(record, "decision", json_string("deny"));
+  size_t i;
+  json_t *action;
+  json_array_foreach(a->actions, i, action) {
+    if (action == record) {
+      json_array_remove(a->actions, i);
+      break;
+    }
+  }
+}
+
 void policy_gate_free_all(app *a) {
   json_decref(a->actions);
   json_decref(a->button_history);

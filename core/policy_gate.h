@@ -63,6 +63,10 @@ int policy_gate_answer(struct session *s, const char *call_id, int approve, cons
  * policies' after hooks see it. */
 void policy_gate_record_finish(app *a, lua_host *scripts, json_t *record, int is_error,
                                const char *content, size_t len);
+/* The call was allowed but did not run after all (its intent could not be
+ * written): it becomes a "deny" and leaves the actions, so that limits do
+ * not count it. Finish it as usual afterwards. */
+void policy_gate_record_not_run(app *a, json_t *record);
 
 void policy_gate_free_all(app *a);
 

@@ -377,6 +377,9 @@ static void turn_on_tool_done(void *ud, int is_error, const char *content, size_
 static void turn_refuse_unrecorded(session_turn *t, const char *why) {
   char msg[1024];
   snprintf(msg, sizeof msg, "not run: its intent could not be written to the journal: %s", why);
+  if (t->record) policy_gate_record_not_run(t->s->app, t->record);
+  free(t->decision);
+  t->decision = strdup("deny");
   session_emit_type(t->s, "error", json_pack("{s:s, s:s}", "error", msg, "error_type", "journal"));
   turn_on_tool_done(t, 1, msg, strlen(msg));
 }

@@ -82,7 +82,7 @@ export function checkRssGrowth(t, pid, growthKib, expectedBytes) {
  * to or (undefined) removes from the daemon's settings, e.g.
  * {ANTHROPIC_API_KEY: undefined} for a daemon without a credential.
  */
-export async function startStack(dir, { env = {} } = {}) {
+export async function startStack(dir, { env = {}, bin } = {}) {
   const pki = makeCA(join(dir, 'pki'));
   const mock = await startMock({ cert: pki.serverCert, key: pki.serverKey, expectKey: API_KEY });
   let daemon;
@@ -97,6 +97,7 @@ export async function startStack(dir, { env = {} } = {}) {
         ...env,
       },
       dataDir: join(dir, 'data'),
+      bin,
     });
   } catch (e) {
     await mock.close();
