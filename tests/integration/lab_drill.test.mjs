@@ -5,6 +5,7 @@
 // daemon of its own: the shipped rate_limit policy allows one cycle a
 // minute. Runs as root (the lab does).
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +31,41 @@ const stackEnv = (lab) => ({
   BREAKGLASS_SCRIPTS_DIR: join(process.env.BREAKGLASS_SOURCE_DIR, 'lua'),
   BREAKGLASS_SSH_CONNECT_TIMEOUT_SECONDS: String(CONNECT_TIMEOUT_S),
 });
+
+const DENY_CYCLE = `return {
+  name = "deny_cycle",
+  description = "an edit under review: no cycles",
+  before = function(ctx, call)
+    if call.verb == "cycle" then return {deny = "cycles are off while we look"} end
+  end,
+}
+`;
+
+// breakglass replay of a journal against a script folder: {status, stdout}.
+function replay(journal, scripts) {
+  const r = spawnSync(process.env.BREAKGLASS_BIN, ['replay', journal, '--scripts', scripts],
+    { encoding: 'utf8', timeout: 30000 });
+  return { status: r.status, stdout: r.stdout + r.stderr };
+}
+
+// The recorded incident replays the same with the shipped scripts, and an
+// edit that would deny cycle is caught, naming the call.
+async function assertReplays(st, sessionId, cycleCallId) {
+  const r = await fetch(`${st.daemon.url}/api/session/${sessionId}/journal`, { headers: AUTH });
+  assert.equal(r.status, 200);
+  const journal = join(dir, `${sessionId}.jsonl`);
+  fs.writeFileSync(journal, await r.text());
+  const shipped = join(process.env.BREAKGLASS_SOURCE_DIR, 'lua');
+  const same = replay(journal, shipped);
+  assert.equal(same.status, 0, same.stdout);
+  const edited = join(dir, 'edited-lua');
+  fs.cpSync(shipped, edited, { recursive: true });
+  fs.writeFileSync(join(edited, 'policy', 'deny_cycle.lua'), DENY_CYCLE);
+  const caught = replay(journal, edited);
+  assert.equal(caught.status, 1, caught.stdout);
+  assert.ok(caught.stdout.includes(cycleCallId), caught.stdout);
+  assert.match(caught.stdout, /deny_cycle/);
+}
 
 // "devvm_probe", "pve cycle", ...: what each tool event asked for.
 const stepOf = (e) => (e.input?.verb ? `${e.name} ${e.input.verb}` : e.name);
@@ -61,7 +97,7 @@ describe('the drill: a wedged devvm comes back', () => {
     try {
       lab.wedge();
       st.mock.setResponder(labResponder);
-      const { stream } = await st.startTurn([], 'The devvm does not answer. Get it back.');
+      const { id, stream } = await st.startTurn([], 'The devvm does not answer. Get it back.');
       const events = await turnEvents(stream, DRILL_LIMIT_MS);
       await stream.close();
 
@@ -87,6 +123,7 @@ describe('the drill: a wedged devvm comes back', () => {
       assert.equal(result.result, `${LAB_SUMMARY_PREFIX}"${wait.content.split('\n')[0]}"`);
       assert.deepEqual(lab.vmState(), { status: 'running', mode: 'normal' });
       await assertDevvmAnswers(st);
+      await assertReplays(st, id, tools[2].call_id);
     } finally {
       lab.unwedge();
       await st.close();
