@@ -266,10 +266,7 @@ static void gate_decide(policy_gate *g) {
     break;
   case LUA_POLICY_DENY: {
     gate_note_decision(g, "deny", &d);
-    char why[1024];
-    snprintf(why, sizeof why, "refused by policy %s: %s", d.policy ? d.policy : "?",
-             d.reason ? d.reason : "out of memory");
-    gate_refuse(g, d.policy, why);
+    gate_refuse(g, d.policy, d.reason ? d.reason : "out of memory");
     break;
   }
   case LUA_POLICY_RUN_FIRST:

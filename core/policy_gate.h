@@ -40,7 +40,7 @@ typedef struct policy_gate_call {
  * decisions that led to it; NULL only when memory ran out). allowed: run
  * the call, and hand record to policy_gate_record_finish when it ends.
  * Refused: reason says why and policy names who (NULL when no policy
- * decided: a cancel, the operator). note is what the gate did on the way ("pve forensics ran first
+ * decided: a cancel, the operator; the reason is then a whole sentence). note is what the gate did on the way ("pve forensics ran first
  * for forensics_first"), or NULL; whoever asked should see it. */
 typedef struct policy_gate_result {
   int allowed;

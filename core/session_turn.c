@@ -451,7 +451,12 @@ static void turn_on_gate_done(void *ud, const policy_gate_result *r) {
                               "identity", t->identity));
   t->tool_started_ms = log_now_ms();
   if (!r->allowed) {
-    turn_on_tool_done(t, 1, r->reason, strlen(r->reason));
+    char why[1024];
+    if (r->policy)
+      snprintf(why, sizeof why, "refused by policy %s: %s", r->policy, r->reason);
+    else
+      snprintf(why, sizeof why, "%s", r->reason);
+    turn_on_tool_done(t, 1, why, strlen(why));
     return;
   }
   if (t->stop != TURN_ACTIVE) {

@@ -1,15 +1,16 @@
 // The page's direct VM controls in headless Chromium, against the real
 // daemon and the lab (a real sshd as the Proxmox host running the real
-// breakglass-pve over a fake qm). The daemon has no model configured: the
-// controls must work without one. A mutating verb does nothing until
-// confirmed; a confirmed cycle shows forensics, then the cycle; a busy host
-// and a policy refusal are said plainly. The daemon runs the repository's
-// tools without its policy/ folder: the policies (tested on their own)
-// would refuse the back-to-back cycles this file needs to make the host
-// busy. Runs as root (the lab).
+// breakglass-pve over a fake qm). The daemon's model API is unreachable (a
+// closed port): the controls must work without it. A mutating verb does
+// nothing until confirmed; a confirmed cycle shows forensics, then the
+// cycle; a busy host and a policy refusal are said plainly. The daemon runs
+// the repository's tools with one policy of this file's own instead of the
+// shipped ones (tested on their own), which would refuse the back-to-back
+// cycles this file needs to make the host busy. Runs as root (the lab).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, fetchJson } from '../lib/daemon.mjs';
@@ -27,6 +28,24 @@ const FORENSICS_HEADER = '=== breakglass-pve forensics: VM 102';
 const HTTP_ERRORS = [403, 502, 503];
 let lab, daemon, browser, artifacts;
 
+const FREEZE_POLICY = `return {
+  name = "freeze",
+  description = "no power-off during the maintenance window",
+  before = function(ctx, call)
+    if call.verb == "stop" then return {deny = "power verbs are frozen during the maintenance window"} end
+  end,
+}
+`;
+
+// A port nothing listens on: the model API there is unreachable.
+async function closedPort() {
+  const server = net.createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
 before(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'bg-page-vm-'));
   artifacts = screenshotDir();
@@ -40,8 +59,13 @@ before(async () => {
   const scripts = join(dir, 'scripts');
   const lua = join(process.env.BREAKGLASS_SOURCE_DIR, 'lua');
   cpSync(lua, scripts, { recursive: true, filter: (src) => src !== join(lua, 'policy') });
+  mkdirSync(join(scripts, 'policy'));
+  writeFileSync(join(scripts, 'policy', 'freeze.lua'), FREEZE_POLICY);
   daemon = await startDaemon({
-    env: { API_BEARER_TOKEN: TOKEN, ANTHROPIC_API_KEY: undefined, BREAKGLASS_SCRIPTS_DIR: scripts, ...lab.env() },
+    env: {
+      API_BEARER_TOKEN: TOKEN, ANTHROPIC_API_KEY: 'unused-key',
+      ANTHROPIC_BASE_URL: `https://127.0.0.1:${await closedPort()}`, BREAKGLASS_SCRIPTS_DIR: scripts, ...lab.env(),
+    },
     dataDir: join(dir, 'data'),
   });
   browser = await launchBrowser();
@@ -171,13 +195,6 @@ test('a busy host is said plainly', async () => {
 
 test('a policy refusal is said plainly', async () => {
   const { page, problems } = await open(DESKTOP);
-  // The daemon's policy hooks are not this test's subject: the page is
-  // given the contract's 403 answer.
-  await page.route('**/api/pve/stop', (route) => route.fulfill({
-    status: 403,
-    contentType: 'application/json',
-    body: JSON.stringify({ error: 'power verbs are frozen during the maintenance window', policy: 'freeze' }),
-  }));
   await page.click('.vm-verb[data-verb="stop"]');
   await page.click('#vm-confirm-run');
   const out = await waitForOutput(page, 'stop');
