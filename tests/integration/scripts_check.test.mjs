@@ -4,7 +4,7 @@
 // just the file where no line applies). The shipped set itself exits 0.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -94,6 +94,27 @@ describe('breakglass check', () => {
       const got = lines(r.stderr);
       assert.equal(got.length, 1, r.stderr);
       assert.match(got[0], b.line);
+    });
+  }
+
+  // Operators tune the shipped policies by the settings at the top of each
+  // file; their self_tests must hold for any sensible value.
+  const TUNINGS = [
+    ['forensics_first.lua', 'MAX_AGE_MS', ['60 * 1000', '5 * 1000', '60 * 60 * 1000']],
+    ['rate_limit.lua', 'MAX_MUTATING', ['1', '10']],
+    ['rate_limit.lua', 'WINDOW_MS', ['2 * 1000', '60 * 60 * 1000']],
+    ['rate_limit.lua', 'CYCLE_GAP_MS', ['0', '500', '10 * 60 * 1000']],
+    ['confirm_destructive.lua', 'confirm_power_verbs', ['true']],
+  ];
+  for (const [file, name, values] of TUNINGS) {
+    test(`policy/${file} loads with ${name} set to ${values.join(', ')}`, () => {
+      const text = readFileSync(join(SOURCE, 'lua', 'policy', file), 'utf8');
+      const re = new RegExp(`^local ${name} = .*$`, 'm');
+      assert.match(text, re);
+      for (const v of values) {
+        const r = check([brokenSet({ [`policy/${file}`]: text.replace(re, `local ${name} = ${v}`) })]);
+        assert.equal(r.status, 0, `${name} = ${v}: ${r.stderr}`);
+      }
     });
   }
 
