@@ -16,8 +16,8 @@
 
 #define HTTP_MAX_HEADER_BYTES (16u * 1024)
 #define HTTP_MAX_BODY_BYTES (1024u * 1024)
-/* Replay on attach is written at once, so a stream may hold a whole
- * session's events; past this a client is dropped and re-attaches. */
+/* Unread bytes a stream may hold. Replay is paced, so this bounds only a
+ * client that falls behind live events: it is dropped and re-attaches. */
 #define HTTP_MAX_STREAM_BUFFER_BYTES (16u * 1024 * 1024)
 #define HTTP_MAX_CONNECTIONS 256
 #define MODEL_MAX_RESPONSE_BYTES (32u * 1024 * 1024)

@@ -104,6 +104,8 @@ struct http_conn {
   uint64_t write_progress_ms;
   void (*on_close)(void *ud, http_conn *c);
   void *on_close_ud;
+  void (*on_drain)(void *ud, http_conn *c); /* once, when every queued write has gone */
+  void *on_drain_ud;
 };
 
 typedef struct conn_write {
@@ -297,6 +299,11 @@ static void on_write(uv_write_t *req, int status) {
   }
   c->write_progress_ms = conn_now(c);
   if (c->writes_pending == 0 && c->phase == CONN_WRITING) conn_write_done(c);
+  if (c->writes_pending == 0 && c->on_drain && !c->closed) {
+    void (*cb)(void *, http_conn *) = c->on_drain;
+    c->on_drain = NULL;
+    cb(c->on_drain_ud, c);
+  }
 }
 
 /* Queues data (malloc'd; owned from here on) for the client. */
@@ -654,6 +661,7 @@ static bool conn_take_answer(http_conn *c) {
   }
   c->owed = false;
   c->on_close = NULL;
+  c->on_drain = NULL;
   if (c->finished) {
     conn_free(c);
     return false;
@@ -769,6 +777,15 @@ void http_stream_end(http_conn *c) {
  * (http_respond, http_stream_end) the handler is done with c and the
  * callback is dropped, so a handler may free its context right after
  * answering. Register it before the handler returns. */
+size_t http_stream_queued(const http_conn *c) {
+  return uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp);
+}
+
+void http_stream_on_drain(http_conn *c, void (*cb)(void *ud, http_conn *c), void *ud) {
+  c->on_drain = cb;
+  c->on_drain_ud = ud;
+}
+
 void http_conn_on_close(http_conn *c, void (*cb)(void *ud, http_conn *c), void *ud) {
   c->on_close = cb;
   c->on_close_ud = ud;

@@ -80,6 +80,13 @@ int http_stream_begin(http_conn *c, int status, const char *content_type,
  * the connection is then closed (the close callback runs later). */
 int http_stream_write(http_conn *c, const void *data, size_t len);
 void http_stream_end(http_conn *c);
+/* Bytes written to the stream that libuv has not handed to the kernel. */
+size_t http_stream_queued(const http_conn *c);
+/* cb runs once, from the loop, when every write queued so far has gone to
+ * the kernel: a producer that paces itself writes a share, then waits for
+ * it. Set it only while http_stream_queued() > 0. Dropped when the stream
+ * ends or the connection closes. */
+void http_stream_on_drain(http_conn *c, void (*cb)(void *ud, http_conn *c), void *ud);
 
 /* Runs once when the connection goes away for any reason; c is invalid
  * afterwards. A handler that answers later or streams must set one. */

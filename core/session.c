@@ -175,8 +175,7 @@ unsigned long long session_emit(session *s, json_t *ev) {
   if (rc != 0) return 0;
   s->last_event_id = id;
   s->last_activity_ms = now;
-  const session_event *kept = &s->events[s->event_count - 1];
-  session_stream_broadcast(s, kept->frame, kept->frame_len);
+  session_stream_broadcast(s);
   return id;
 }
 

@@ -5,11 +5,23 @@
 #include "log.h"
 #include "session.h"
 
+/* Replay on attach is paced: this much is queued, then the rest waits for
+ * the client to take it, so a session of any size replays on one
+ * connection without passing the stream buffer limit. */
+#define SSE_REPLAY_QUEUE_BYTES (256u * 1024)
+/* A client that takes nothing of its replay for this many keepalive
+ * intervals is let go; it re-attaches with Last-Event-ID. */
+#define SSE_REPLAY_MAX_STALLED_TICKS 3
+
 typedef struct session_subscriber {
   struct session *session; /* NULL once detached */
   http_conn *conn;         /* NULL once the connection is gone */
   uv_timer_t keepalive;
-  struct session_subscriber *next;
+  size_t next;             /* index in session->events of the next to send */
+  int caught_up;           /* replay done: new events go out as they come */
+  int waiting_drain;       /* replay paused until the client takes its share */
+  int stalled_ticks;       /* keepalive ticks spent waiting */
+  struct session_subscriber *next_sub;
 } session_subscriber;
 
 static const char caught_up_frame[] = "event: caught-up\ndata: {}\n\n";
@@ -17,9 +29,9 @@ static const char keepalive_frame[] = ": keepalive\n\n";
 
 static void subscriber_unlink(session_subscriber *sub) {
   if (!sub->session) return;
-  for (session_subscriber **p = &sub->session->subscribers; *p; p = &(*p)->next)
+  for (session_subscriber **p = &sub->session->subscribers; *p; p = &(*p)->next_sub)
     if (*p == sub) {
-      *p = sub->next;
+      *p = sub->next_sub;
       break;
     }
   sub->session = NULL;
@@ -52,9 +64,56 @@ static void subscriber_write(session_subscriber *sub, const char *frame, size_t 
   subscriber_rearm(sub);
 }
 
+/* Ends the stream from this side. Answering drops the close callback, so
+ * the subscriber is freed here. */
+static void subscriber_end(session_subscriber *sub) {
+  http_conn *c = sub->conn;
+  if (!c) return;
+  sub->conn = NULL;
+  subscriber_unlink(sub);
+  http_stream_end(c);
+  uv_close((uv_handle_t *)&sub->keepalive, subscriber_free);
+}
+
 static void subscriber_on_keepalive(uv_timer_t *t) {
   session_subscriber *sub = t->data;
+  if (sub->waiting_drain && ++sub->stalled_ticks >= SSE_REPLAY_MAX_STALLED_TICKS) {
+    log_info("session %s: let go of an SSE client that stopped taking its replay",
+             sub->session ? sub->session->id : "?");
+    subscriber_end(sub);
+    return;
+  }
   subscriber_write(sub, keepalive_frame, sizeof keepalive_frame - 1);
+}
+
+static void subscriber_pump(session_subscriber *sub);
+
+static void subscriber_on_drain(void *ud, http_conn *c) {
+  (void)c;
+  session_subscriber *sub = ud;
+  sub->waiting_drain = 0;
+  sub->stalled_ticks = 0;
+  subscriber_pump(sub);
+}
+
+/* Sends what the client has not had yet, a share at a time until it has
+ * caught up; from then on each event goes out as it is emitted. */
+static void subscriber_pump(session_subscriber *sub) {
+  struct session *s = sub->session;
+  while (s && sub->conn && sub->next < s->event_count) {
+    if (!sub->caught_up && http_stream_queued(sub->conn) >= SSE_REPLAY_QUEUE_BYTES) {
+      sub->waiting_drain = 1;
+      http_stream_on_drain(sub->conn, subscriber_on_drain, sub);
+      return;
+    }
+    const session_event *e = &s->events[sub->next++];
+    subscriber_write(sub, e->frame, e->frame_len);
+    s = sub->session;
+  }
+  if (s && sub->conn && !sub->caught_up) {
+    sub->caught_up = 1;
+    subscriber_write(sub, caught_up_frame, sizeof caught_up_frame - 1);
+  }
 }
 
 static void subscriber_rearm(session_subscriber *sub) {
@@ -77,30 +136,24 @@ int session_stream_attach(struct session *s, http_conn *c, unsigned long long af
   uv_timer_init(s->app->loop, &sub->keepalive);
   sub->keepalive.data = sub;
   http_conn_on_close(c, subscriber_on_conn_close, sub);
-  sub->next = s->subscribers;
+  sub->next_sub = s->subscribers;
   s->subscribers = sub;
-
-  for (size_t i = 0; i < s->event_count && sub->conn; i++)
-    if (s->events[i].id > after_id)
-      subscriber_write(sub, s->events[i].frame, s->events[i].frame_len);
-  subscriber_write(sub, caught_up_frame, sizeof caught_up_frame - 1);
+  while (sub->next < s->event_count && s->events[sub->next].id <= after_id) sub->next++;
+  subscriber_pump(sub);
   return 0;
 }
 
-void session_stream_broadcast(struct session *s, const char *frame, size_t len) {
+/* The new event is the session's last; a client still replaying gets it
+ * in turn. */
+void session_stream_broadcast(struct session *s) {
   /* A write may drop a client and so unlink it: fetch next first. */
   session_subscriber *next;
   for (session_subscriber *sub = s->subscribers; sub; sub = next) {
-    next = sub->next;
-    subscriber_write(sub, frame, len);
+    next = sub->next_sub;
+    if (sub->caught_up) subscriber_pump(sub);
   }
 }
 
 void session_stream_detach_all(struct session *s) {
-  while (s->subscribers) {
-    session_subscriber *sub = s->subscribers;
-    http_conn *c = sub->conn;
-    subscriber_unlink(sub);
-    if (c) http_stream_end(c);
-  }
+  while (s->subscribers) subscriber_end(s->subscribers);
 }

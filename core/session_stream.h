@@ -15,7 +15,8 @@
 struct session;
 
 int session_stream_attach(struct session *s, http_conn *c, unsigned long long after_id);
-void session_stream_broadcast(struct session *s, const char *frame, size_t len);
+/* Sends the session's newest event to every client that has caught up. */
+void session_stream_broadcast(struct session *s);
 /* Ends every client's stream (server shutdown, session freed). */
 void session_stream_detach_all(struct session *s);
 

@@ -218,5 +218,25 @@ describe('session event stream', () => {
     assert.equal(next.status, 503);
     assert.match(next.json.error, /session is full/);
     checkRssGrowth(t, pid, rss.peak() - rssBefore, SESSION_MAX_EVENT_BYTES + TOOL_OUTPUT_MAX_BYTES);
+
+    // Replay is paced to the reader: the whole 64 MiB (four times the
+    // stream buffer) comes on one connection, every event once, in order.
+    const logFrom = st.daemon.log.length;
+    const whole = await st.attach(id);
+    await whole.waitFor(caughtUp, FLOOD_WAIT_MS);
+    const got = ids(whole.events);
+    assert.deepEqual(got, got.map((_, i) => i + 1), 'every event once, in order');
+    assert.ok(got.length > events.length, `${got.length} events replayed`);
+    assert.ok(!st.daemon.log.slice(logFrom).some((l) => /dropping stream|let go of an SSE client/.test(l)),
+      'the replaying client was not dropped');
+    await whole.close();
+
+    // One that stops taking its replay is let go after a few keepalive
+    // intervals, not kept forever; it would come back with Last-Event-ID.
+    const stalledFrom = st.daemon.log.length;
+    const stalled = openStalledStream(st.streamUrl(id), AUTH);
+    await st.daemon.waitForLog(/let go of an SSE client that stopped taking its replay/, 20 * KEEPALIVE_S * 1000, stalledFrom);
+    const drained = await stalled.drainUntilClosed(FLOOD_WAIT_MS);
+    assert.ok(drained.bytesRead < SESSION_MAX_EVENT_BYTES, `the stalled client got ${drained.bytesRead} bytes`);
   });
 });
