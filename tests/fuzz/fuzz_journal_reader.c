@@ -1,0 +1,42 @@
+/* libFuzzer target: bytes -> journal reader -> records, garbage, torn line.
+ *
+ * Whatever the bytes, the reader must end, count lines forward, keep
+ * good_bytes within the input and at a line's end, and hand out only
+ * objects with a string "kind".
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "journal_reader.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  journal_reader r;
+  journal_reader_init(&r, (const char *)data, size);
+  size_t last_line = 0;
+  for (;;) {
+    json_t *record = NULL;
+    char why[256];
+    journal_read_result res = journal_reader_next(&r, &record, why, sizeof why);
+    if (res == JOURNAL_READ_END) break;
+    if (r.line <= last_line || r.good_bytes > size) abort();
+    if (r.good_bytes > 0 && data[r.good_bytes - 1] != '\n') abort();
+    last_line = r.line;
+    if (res == JOURNAL_READ_RECORD) {
+      if (!json_is_object(record) || !json_is_string(json_object_get(record, "kind"))) abort();
+      json_decref(record);
+    } else if (res == JOURNAL_READ_GARBAGE) {
+      if (strnlen(why, sizeof why) == sizeof why) abort();
+    } else {
+      break; /* torn: the last line */
+    }
+  }
+  unsigned long long ms;
+  char stamp[32];
+  size_t n = size < sizeof stamp - 1 ? size : sizeof stamp - 1;
+  memcpy(stamp, data, n);
+  stamp[n] = '\0';
+  (void)journal_parse_utc(stamp, &ms);
+  return 0;
+}
