@@ -371,7 +371,8 @@ int policy_gate_answer(session *s, const char *call_id, int approve, const char 
 
 void policy_gate_record_finish(app *a, lua_host *scripts, json_t *record, int is_error,
                                const char *content, size_t len) {
-  json_object_set_new(record, "finished_ms", json_integer((json_int_t)log_now_ms()));
+  if (!json_is_true(json_object_get(record, "host_running")))
+    json_object_set_new(record, "finished_ms", json_integer((json_int_t)log_now_ms()));
   json_object_set_new(record, "is_error", json_boolean(is_error));
   if (!scripts) return;
   const char *sid = json_string_value(json_object_get(record, "session_id"));
@@ -398,6 +399,26 @@ void policy_gate_record_not_run(app *a, json_t *record) {
       break;
     }
   }
+}
+
+json_t *policy_gate_action_keep_running(app *a, const char *session_id, const char *call_id) {
+  size_t i;
+  json_t *action;
+  json_array_foreach(a->actions, i, action) {
+    const char *sid = json_string_value(json_object_get(action, "session_id"));
+    const char *cid = json_string_value(json_object_get(action, "call_id"));
+    if (sid && cid && strcmp(sid, session_id) == 0 && strcmp(cid, call_id) == 0) {
+      json_object_set_new(action, "host_running", json_true());
+      return json_incref(action);
+    }
+  }
+  return NULL;
+}
+
+void policy_gate_action_ended(json_t *action) {
+  json_object_del(action, "host_running");
+  json_object_set_new(action, "finished_ms", json_integer((json_int_t)log_now_ms()));
+  json_decref(action);
 }
 
 void policy_gate_free_all(app *a) {

@@ -68,6 +68,13 @@ void policy_gate_record_finish(app *a, lua_host *scripts, json_t *record, int is
  * not count it. Finish it as usual afterwards. */
 void policy_gate_record_not_run(app *a, json_t *record);
 
+/* A power verb whose turn was cancelled runs on to its end on the host: its
+ * action stays in flight (no finished_ms) until policy_gate_action_ended,
+ * whatever the turn's call record says. Returns the action (new reference)
+ * or NULL when the call is not among the actions. */
+json_t *policy_gate_action_keep_running(app *a, const char *session_id, const char *call_id);
+void policy_gate_action_ended(json_t *action);
+
 void policy_gate_free_all(app *a);
 
 #endif

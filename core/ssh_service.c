@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "policy_gate.h"
 #include "pve_verbs.h"
 #include "utf8_text.h"
 
@@ -27,6 +28,9 @@ typedef struct ssh_call {
   char carry[2][4]; /* the start of a character split between two chunks */
   size_t carry_len[2];
   int keep_running; /* a power verb: never cut part-way */
+  app *a;
+  char *session_id, *call_id; /* whose call it is, to find its action */
+  json_t *action;   /* its action, kept in flight while the host works on */
   char target[8];
   char verb[16];
 } ssh_call;
@@ -117,6 +121,9 @@ static void ssh_call_on_done(void *ud, const ssh_result *r) {
              call->verb, r->ok ? "ran" : ssh_layer_name(r->layer), r->ok ? "" : ": ",
              r->message, r->exit_status);
   }
+  if (call->action) policy_gate_action_ended(call->action);
+  free(call->session_id);
+  free(call->call_id);
   free(call);
 }
 
@@ -125,9 +132,12 @@ static void ssh_call_on_done(void *ud, const ssh_result *r) {
 static void ssh_call_cancel(void *ud) {
   ssh_call *call = ud;
   call->op = NULL;
-  if (call->keep_running)
+  if (call->keep_running) {
     log_info("pve %s keeps running on the host although its turn was cancelled", call->verb);
-  else
+    /* For the policies it is still in flight: one_at_a_time must wait. */
+    if (call->session_id && call->call_id)
+      call->action = policy_gate_action_keep_running(call->a, call->session_id, call->call_id);
+  } else
     ssh_exec_cancel(call->exec);
 }
 
@@ -164,7 +174,6 @@ static int ssh_opts_read(const app *a, const char *target, const json_t *opts, u
 }
 
 static int ssh_start(void *ud, lua_async *op, const json_t *args, const lua_call_info *info) {
-  (void)info;
   app *a = ud;
   const char *name = json_string_value(json_array_get(args, 0));
   const char *command = json_string_value(json_array_get(args, 1));
@@ -192,16 +201,23 @@ static int ssh_start(void *ud, lua_async *op, const json_t *args, const lua_call
       return -1;
     }
     call->op = op;
+    call->a = a;
     call->max_bytes = max_bytes;
     call->keep_running = strcmp(name, "pve") == 0 && pve_verb_mutating(command);
     snprintf(call->target, sizeof call->target, "%s", name);
     snprintf(call->verb, sizeof call->verb, "%s", call->keep_running ? command : "");
+    if (call->keep_running && info) {
+      call->session_id = info->session_id ? strdup(info->session_id) : NULL;
+      call->call_id = info->call_id ? strdup(info->call_id) : NULL;
+    }
     static const ssh_exec_cbs cbs = {ssh_call_on_output, ssh_call_on_done};
     call->exec = ssh_exec_start(a->ssh, name, command, timeout_ms, flags, &cbs, call);
     if (call->exec) {
       lua_async_on_cancel(op, ssh_call_cancel, call);
       return 0;
     }
+    free(call->session_id);
+    free(call->call_id);
     free(call);
     snprintf(msg, sizeof msg, "out of memory starting the command on %s", name);
   }

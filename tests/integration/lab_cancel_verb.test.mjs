@@ -1,7 +1,8 @@
 // Cancelling a turn never cuts a power verb in flight: the turn ends at
-// once, the page is told the verb runs to its end, and on the host the cycle
-// of a wedged VM completes (its checked kill and start) while the daemon
-// logs the outcome. Runs as root (the lab does).
+// once, the page is told the verb runs to its end, the verb still counts as
+// in flight for the policies (another power verb is refused meanwhile), and
+// on the host the cycle of a wedged VM completes (its checked kill and
+// start) while the daemon logs the outcome. Runs as root (the lab does).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -48,6 +49,17 @@ test('a cancel during pve cycle ends the turn, says the verb runs on, and the cy
     assert.ok(notice, JSON.stringify(events.map((e) => e.type)));
     assert.match(notice.text, /runs to its end/);
     assert.ok(events.some((e) => e.type === 'cancelled'));
+
+    // Still in flight on the host: one_at_a_time refuses a reset from
+    // another session.
+    const other = await st.startTurn([
+      { toolUses: [{ name: 'pve', input: { verb: 'reset' } }] },
+      { text: 'Refused.' },
+    ], 'Reset the devvm.');
+    const refused = (await turnEvents(other.stream, CYCLE_LIMIT_MS)).find((e) => e.type === 'tool_result');
+    await other.stream.close();
+    assert.equal(refused.is_error, true);
+    assert.match(refused.content, /^refused by policy one_at_a_time: another mutating action is in flight: pve cycle/);
 
     // On the host the cycle goes on: checked kill, start, and a running VM.
     const CYCLE_DONE = /verb="cycle" result outcome=ok exit=0/;
