@@ -8,6 +8,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { LUA_MEMORY_MB, brokenEdits } from '../lib/broken-scripts.mjs';
 
 const BIN = process.env.BREAKGLASS_BIN;
 const SOURCE = process.env.BREAKGLASS_SOURCE_DIR;
@@ -43,34 +44,7 @@ function brokenSet(files) {
 
 // One broken file each: what to write, and the one line check must print.
 const BROKEN = [
-  {
-    what: 'a syntax error',
-    files: { 'tools/devvm_shell.lua': 'return {\n  name = "devvm_shell"\n  description = "a comma is missing above",\n}\n' },
-    line: /^tools\/devvm_shell\.lua:3: '}' expected \(to close '\{' at line 1\) near 'description'$/,
-  },
-  {
-    what: 'an error at load',
-    files: { 'prompt.lua': '-- the prompt\nlocal t = nil\nreturn t.text\n' },
-    line: /^prompt\.lua:3: attempt to index a nil value \(local 't'\)$/,
-  },
-  {
-    what: 'a tool without a schema',
-    files: { 'tools/pve.lua': 'return {name = "pve", description = "x", handler = function() end}\n' },
-    line: /^tools\/pve\.lua: input_schema: must be a table/,
-  },
-  {
-    what: 'an endless loop at load',
-    files: { 'tools/pve.lua': 'local n = 0\nwhile true do n = n + 1 end\n' },
-    line: /^tools\/pve\.lua:2: (instruction|time) limit \(\d+( ms)?\) exceeded$/,
-  },
-  {
-    what: 'a memory bomb at load',
-    files: { 'tools/pve.lua': 'local t, i = {}, 0\n\nwhile true do i = i + 1; t[i] = ("x"):rep(4096) .. i end\n' },
-    line: /^tools\/pve\.lua:3: memory limit \(16 MiB\) exceeded$/,
-    // A small cap, reached well before the time limit even in a sanitizer
-    // build on a busy machine.
-    env: { BREAKGLASS_LUA_MEMORY_MB: '16' },
-  },
+  ...brokenEdits({ file: 'tools/devvm_shell.lua', name: 'devvm_shell' }, { file: 'tools/pve.lua', name: 'pve' }),
   {
     what: 'an error in a policy at load',
     files: { 'policy/zz_broken.lua': 'local policy = {}\nerror("this policy is not finished")\nreturn policy\n' },
@@ -91,7 +65,7 @@ describe('breakglass check', () => {
   for (const b of BROKEN) {
     test(`${b.what}: exit 1 and one line naming the file (and line)`, () => {
       const dir = brokenSet(b.files);
-      const r = check([dir], b.env);
+      const r = check([dir], { BREAKGLASS_LUA_MEMORY_MB: LUA_MEMORY_MB });
       assert.equal(r.status, 1, `stdout: ${r.stdout}\nstderr: ${r.stderr}`);
       assert.equal(r.stdout, '');
       const got = lines(r.stderr);

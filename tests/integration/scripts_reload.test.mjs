@@ -14,13 +14,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { fetchJson } from '../lib/daemon.mjs';
 import { makeScriptsDir, startStack, turnEvents } from '../lib/agent-stack.mjs';
+import { LUA_MEMORY_MB, brokenEdits } from '../lib/broken-scripts.mjs';
 
 const dir = mkdtempSync(join(tmpdir(), 'scripts-reload-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 // Small limits, so that the bombs and loops below end quickly.
 const LIMITS = {
-  BREAKGLASS_LUA_MEMORY_MB: '16',
+  BREAKGLASS_LUA_MEMORY_MB: LUA_MEMORY_MB,
   BREAKGLASS_LUA_INSTRUCTIONS: '1000000',
   BREAKGLASS_LUA_CALL_TIMEOUT_MS: '1000',
 };
@@ -101,31 +102,8 @@ const systemText = (request) => request.body.system.map((b) => b.text).join('');
 // Each edit breaks the set in one way and also adds a valid tool, "fresh":
 // as long as the edit is refused, "fresh" must not show anywhere.
 const BROKEN = [
-  {
-    what: 'a syntax error',
-    files: { 'tools/a_echo.lua': 'return {\n  name = "echo"\n  description = "a comma is missing above",\n}\n' },
-    error: /^tools\/a_echo\.lua:3: '}' expected \(to close '\{' at line 1\) near 'description'$/,
-  },
-  {
-    what: 'an error at load',
-    files: { 'prompt.lua': '-- the prompt\nlocal t = nil\nreturn t.text\n' },
-    error: /^prompt\.lua:3: attempt to index a nil value \(local 't'\)$/,
-  },
-  {
-    what: 'a tool without a schema',
-    files: { 'tools/b_nap.lua': 'return {name = "nap", description = "x", handler = function() end}\n' },
-    error: /^tools\/b_nap\.lua: input_schema: must be a table/,
-  },
-  {
-    what: 'an endless loop at load',
-    files: { 'tools/b_nap.lua': 'local n = 0\nwhile true do n = n + 1 end\n' },
-    error: /^tools\/b_nap\.lua:2: (instruction|time) limit \(\d+( ms)?\) exceeded$/,
-  },
-  {
-    what: 'a memory bomb at load',
-    files: { 'tools/b_nap.lua': 'local t, i = {}, 0\n\nwhile true do i = i + 1; t[i] = ("x"):rep(4096) .. i end\n' },
-    error: /^tools\/b_nap\.lua:3: memory limit \(16 MiB\) exceeded$/,
-  },
+  ...brokenEdits({ file: 'tools/a_echo.lua', name: 'echo' }, { file: 'tools/b_nap.lua', name: 'nap' })
+    .map(({ what, files, line }) => ({ what, files, error: line })),
   {
     what: 'an empty folder',
     files: { 'prompt.lua': null, tools: null },
