@@ -6,11 +6,12 @@
 
 #include "api.h"
 #include "app.h"
+#include "journal_store.h"
 #include "log.h"
+#include "policy_gate.h"
+#include "scripts_reload.h"
 #include "session.h"
 #include "session_recover.h"
-#include "scripts_reload.h"
-#include "policy_gate.h"
 #include "session_turn.h"
 #include "ssh_service.h"
 
@@ -146,7 +147,12 @@ int daemon_serve(bg_config *c) {
     a.scripts_loaded_ms = log_now_ms();
   }
 
-  /* Sessions come back from their journals before anyone can attach. */
+  /* The journals know every secret before the first record, and sessions
+   * come back from them before anyone can attach. */
+  const char *key_pem = NULL;
+  size_t key_len = 0;
+  if (a.ssh) ssh_pool_key(a.ssh, &key_pem, &key_len);
+  journal_store_open(c, a.loop, key_pem, key_len);
   session_recover(&a);
 
   http_limits limits = {
@@ -176,6 +182,7 @@ int daemon_serve(bg_config *c) {
 
   uv_run(a.loop, UV_RUN_DEFAULT);
   session_free_all(&a);
+  journal_store_close();
   policy_gate_free_all(&a);
   if (a.scripts) lua_host_release(a.scripts);
   uv_run(a.loop, UV_RUN_DEFAULT);

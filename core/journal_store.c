@@ -10,8 +10,6 @@
 
 #include "log.h"
 
-/* A private key file is a few hundred bytes; past this it is not one. */
-#define JOURNAL_MAX_KEY_FILE_BYTES (64u * 1024)
 #define JOURNAL_DIR_MODE 0700
 
 typedef struct journal_store {
@@ -56,28 +54,12 @@ static int mkdir_p(const char *path, char *err, size_t errlen) {
   return 0;
 }
 
-static void store_add_key_file(const char *path) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    log_warn("journal: cannot read the SSH key %s to keep it out of journals: %s", path,
-             strerror(errno));
-    return;
-  }
-  char *text = malloc(JOURNAL_MAX_KEY_FILE_BYTES);
-  ssize_t n = text ? read(fd, text, JOURNAL_MAX_KEY_FILE_BYTES) : -1;
-  close(fd);
-  if (n > 0 && journal_redactor_add_key_file(store.redactor, text, (size_t)n) != 0)
-    log_error("journal: out of memory noting the SSH key as a secret");
-  if (text) explicit_bzero(text, JOURNAL_MAX_KEY_FILE_BYTES);
-  free(text);
-}
-
 static void store_add_secret(const char *value) {
   if (value && journal_redactor_add(store.redactor, value, strlen(value)) != 0)
     log_error("journal: out of memory noting a secret");
 }
 
-void journal_store_open(const bg_config *c, uv_loop_t *loop) {
+void journal_store_open(const bg_config *c, uv_loop_t *loop, const char *key_pem, size_t key_len) {
   store = (journal_store){.open = 1, .loop = loop};
   store.max_journal_bytes = (size_t)c->max_session_journal_bytes;
   store.redactor = journal_redactor_new();
@@ -89,7 +71,8 @@ void journal_store_open(const bg_config *c, uv_loop_t *loop) {
   store_add_secret(c->auth_token);
   store_add_secret(c->oauth_token);
   store_add_secret(c->bearer_token);
-  if (c->key_path) store_add_key_file(c->key_path);
+  if (key_pem && journal_redactor_add_key_file(store.redactor, key_pem, key_len) != 0)
+    log_error("journal: out of memory noting the SSH key as a secret");
 
   if (mkdir_p(c->sessions_dir, store.dir_error, sizeof store.dir_error) != 0 ||
       !(store.sessions_dir = strdup(c->sessions_dir))) {

@@ -17,10 +17,12 @@
 #include "config.h"
 #include "journal.h"
 
-/* Reads the secrets (the SSH key file once), creates the folders and opens
- * the buttons journal. A folder that cannot be made is logged: sessions
- * then run without journals, and every mutating action is refused. */
-void journal_store_open(const bg_config *c, uv_loop_t *loop);
+/* Notes the secrets (the configured tokens and key_pem, the SSH key as the
+ * SSH pool read it; NULL when there is none), creates the folders and
+ * opens the buttons journal. A folder that cannot be made is logged:
+ * sessions then run without journals, and every mutating action is
+ * refused. */
+void journal_store_open(const bg_config *c, uv_loop_t *loop, const char *key_pem, size_t key_len);
 void journal_store_close(void);
 
 const journal_redactor *journal_store_redactor(void);

@@ -278,5 +278,4 @@ void session_free_all(app *a) {
     a->sessions = s->next;
     session_free(s);
   }
-  journal_store_close();
 }

@@ -12,7 +12,6 @@
 #include "journal_reader.h"
 #include "journal_retention.h"
 #include "journal_session.h"
-#include "journal_store.h"
 #include "log.h"
 #include "session.h"
 
@@ -254,7 +253,6 @@ static void sort_sessions(app *a) {
 }
 
 int session_recover(app *a) {
-  journal_store_open(a->config, a->loop);
   const char *dir = a->config->sessions_dir;
   DIR *d = opendir(dir);
   if (!d) {

@@ -13,9 +13,9 @@
 
 #include "app.h"
 
-/* Opens the journal store (journal_store.h) and rebuilds the sessions,
- * then applies retention. Returns the number of sessions read back.
- * session_free_all closes the store. */
+/* Rebuilds the sessions from the journal store (open it first:
+ * journal_store.h), then applies retention. Returns the number of
+ * sessions read back. */
 int session_recover(app *a);
 
 #endif

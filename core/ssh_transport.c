@@ -831,6 +831,11 @@ int ssh_pool_new(ssh_pool **out, uv_loop_t *loop, const ssh_pool_options *o, cha
   return 0;
 }
 
+void ssh_pool_key(const ssh_pool *p, const char **pem, size_t *len) {
+  *pem = p->key;
+  *len = p->key_len;
+}
+
 int ssh_pool_add_target(ssh_pool *p, const char *name, const char *host, int port,
                         const char *user) {
   for (ssh_target *t = p->targets; t; t = t->next)

@@ -79,6 +79,9 @@ typedef struct ssh_exec_cbs {
  * sign with RSA-SHA2). On failure returns -1 and fills err. */
 int ssh_pool_new(ssh_pool **out, uv_loop_t *loop, const ssh_pool_options *o, char *err,
                  size_t errlen);
+/* The client key as read at start, for what must recognise it (the
+ * journal keeps it out of its records). Valid until the pool is closed. */
+void ssh_pool_key(const ssh_pool *p, const char **pem, size_t *len);
 /* Names a target; 0, or -1 for a duplicate name or no memory. */
 int ssh_pool_add_target(ssh_pool *p, const char *name, const char *host, int port,
                         const char *user);
