@@ -205,7 +205,10 @@ static void gate_run_first(policy_gate *g, const lua_policy_decision *d) {
   lua_call_info info = {.session_id = g->s ? g->s->id : "", .call_id = id, .identity = g->identity};
   static const lua_tool_cbs cbs = {gate_first_output, gate_first_done};
   g->first = lua_host_call_tool(g->scripts, d->run_tool, d->run_input, &info, &cbs, g);
-  if (!g->first) gate_first_done(g, 1, "out of memory", 13);
+  if (!g->first) {
+    static const char msg[] = "out of memory starting the call";
+    gate_first_done(g, 1, msg, sizeof msg - 1);
+  }
 }
 
 static void gate_on_confirm_timeout(uv_timer_t *t) {
