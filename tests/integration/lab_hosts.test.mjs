@@ -63,6 +63,8 @@ async function waitFor(what, predicate, limitMs = CYCLE_LIMIT_MS) {
   }
 }
 
+const PROCESS_END_LIMIT_MS = 5000;
+
 function isLive(pid) {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
@@ -240,6 +242,9 @@ for (const mode of ['netns', 'loopback']) {
       const { dir, netns } = lab;
       assert.ok(pids.length >= 3, JSON.stringify(pids));
       lab.stop();
+      // SIGKILL is sent by then; the kernel takes a moment to end a process.
+      await waitFor('every lab process to end', () => pids.every((pid) => !isLive(pid)), PROCESS_END_LIMIT_MS)
+        .catch(() => {});
       for (const pid of pids) assert.ok(!isLive(pid), `pid ${pid} survived stop()`);
       assert.equal(fs.existsSync(dir), false);
       if (!netns) return;
