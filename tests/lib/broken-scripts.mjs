@@ -38,7 +38,7 @@ export function brokenEdits(syntaxTool, otherTool) {
     },
     {
       what: 'a memory bomb at load',
-      files: { [otherTool.file]: 'local t, i = {}, 0\n\nwhile true do i = i + 1; t[i] = ("x"):rep(4096) .. i end\n' },
+      files: { [otherTool.file]: 'local t, i = {}, 0\n\nwhile true do i = i + 1; t[i] = ("x"):rep(65536) .. i end\n' },
       line: new RegExp(`^${other}:3: memory limit \\(${LUA_MEMORY_MB} MiB\\) exceeded$`),
     },
   ];
