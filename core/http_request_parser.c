@@ -22,6 +22,11 @@ struct http_request_parser {
   size_t value_off[HTTP_REQUEST_MAX_HEADER_COUNT];
   size_t header_count;
   bool in_field; /* the next name chunk continues the current name */
+  /* Trailer fields and chunk extensions are read and dropped: they arrive
+   * after the head was handed out, so they must not touch it. Only their
+   * sizes are kept, to bound them. */
+  size_t trailer_bytes;
+  size_t extension_bytes;
   buf body;
   char *path;
   http_header headers[HTTP_REQUEST_MAX_HEADER_COUNT];
@@ -57,8 +62,20 @@ static int on_url(llhttp_t *ll, const char *at, size_t n) { return head_append(p
 
 static int on_string_complete(llhttp_t *ll) { return head_append(parser_of(ll), "", 1); }
 
+/* A trailer field's bytes (name, value, or the 2 of a separator). The head
+ * and its trailers share one limit, as if the trailers were more headers. */
+static int trailer_count(http_request_parser *p, size_t n) {
+  p->trailer_bytes += n;
+  if (p->head_bytes + p->trailer_bytes > p->max_header_bytes)
+    return parser_fail(p, 431, "request trailers too large");
+  return 0;
+}
+
+static bool in_trailers(const http_request_parser *p) { return p->state == HTTP_PARSE_BODY; }
+
 static int on_header_field(llhttp_t *ll, const char *at, size_t n) {
   http_request_parser *p = parser_of(ll);
+  if (in_trailers(p)) return trailer_count(p, n);
   if (!p->in_field) {
     if (p->header_count == HTTP_REQUEST_MAX_HEADER_COUNT)
       return parser_fail(p, 431, "too many request headers");
@@ -79,6 +96,7 @@ static bool is_token_char(unsigned char ch) {
 
 static int on_header_field_complete(llhttp_t *ll) {
   http_request_parser *p = parser_of(ll);
+  if (in_trailers(p)) return trailer_count(p, 2);
   p->in_field = false;
   if (p->head.len == p->name_off[p->header_count])
     return parser_fail(p, 400, "empty header name");
@@ -91,11 +109,14 @@ static int on_header_field_complete(llhttp_t *ll) {
 }
 
 static int on_header_value(llhttp_t *ll, const char *at, size_t n) {
-  return head_append(parser_of(ll), at, n);
+  http_request_parser *p = parser_of(ll);
+  if (in_trailers(p)) return trailer_count(p, n);
+  return head_append(p, at, n);
 }
 
 static int on_header_value_complete(llhttp_t *ll) {
   http_request_parser *p = parser_of(ll);
+  if (in_trailers(p)) return trailer_count(p, 2);
   /* llhttp drops leading whitespace but keeps trailing whitespace. */
   size_t start = p->value_off[p->header_count];
   while (p->head.len > start &&
@@ -167,7 +188,18 @@ static int on_headers_complete(llhttp_t *ll) {
 
 static int on_body(llhttp_t *ll, const char *at, size_t n) {
   http_request_parser *p = parser_of(ll);
-  if (buf_append(&p->body, at, n) != 0) return parser_fail(p, 413, "request body too large");
+  if (p->body.len + n + p->extension_bytes > p->max_body_bytes || buf_append(&p->body, at, n) != 0)
+    return parser_fail(p, 413, "request body too large");
+  return 0;
+}
+
+/* Extensions count against the body limit: they travel inside the body. */
+static int on_chunk_extension(llhttp_t *ll, const char *at, size_t n) {
+  (void)at;
+  http_request_parser *p = parser_of(ll);
+  p->extension_bytes += n;
+  if (p->body.len + p->extension_bytes > p->max_body_bytes)
+    return parser_fail(p, 413, "request body too large (chunk extensions)");
   return 0;
 }
 
@@ -190,6 +222,8 @@ static const llhttp_settings_t parser_settings = {
     .on_header_value_complete = on_header_value_complete,
     .on_headers_complete = on_headers_complete,
     .on_body = on_body,
+    .on_chunk_extension_name = on_chunk_extension,
+    .on_chunk_extension_value = on_chunk_extension,
     .on_message_complete = on_message_complete,
 };
 
@@ -215,6 +249,8 @@ static void parser_clear_request(http_request_parser *p) {
   p->path = NULL;
   p->header_count = 0;
   p->in_field = false;
+  p->trailer_bytes = 0;
+  p->extension_bytes = 0;
   p->head_bytes = 0;
   p->head_last = '\0';
   p->keep_alive = false;

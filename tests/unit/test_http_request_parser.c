@@ -131,6 +131,47 @@ static void test_chunked_body(void **state) {
                "POST|/c|/c||ka=1\nTransfer-Encoding=[chunked]\nbody(12)=hello, world\n");
 }
 
+/* Trailers arrive after the head was handed out: they must neither move
+ * the head's strings (the handler holds pointers into them) nor show up as
+ * headers, and they count against the head limit. */
+static void test_trailers_leave_the_head_alone(void **state) {
+  (void)state;
+  buf text;
+  buf_init(&text, 1 << 16);
+  buf_append_str(&text, "POST /t HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        "2\r\nok\r\n0\r\n");
+  for (int i = 0; i < 3; i++) buf_appendf(&text, "X-Trailer-%d: %0200d\r\n", i, i);
+  buf_append_str(&text, "\r\n");
+  buf got;
+  parse_all_ways(buf_cstr(&text), &got);
+  assert_string_equal(buf_cstr(&got),
+                      "POST|/t|/t||ka=1\nHost=[h]\nTransfer-Encoding=[chunked]\nbody(2)=ok\n");
+  buf_free(&got);
+
+  /* Trailers adding up past the head limit are refused like headers. */
+  buf_reset(&text);
+  buf_append_str(&text, "POST /t HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        "0\r\n");
+  for (int i = 0; i < 40; i++) buf_appendf(&text, "X-Trailer-%d: %0300d\r\n", i, i);
+  buf_append_str(&text, "\r\n");
+  expect_parse(buf_cstr(&text), "error 431\n");
+  buf_free(&text);
+}
+
+/* Chunk extensions are read and dropped; their bytes count against the
+ * body limit all the same, or a client could stream them for ever inside a
+ * small body. */
+static void test_chunk_extensions_are_bounded(void **state) {
+  (void)state;
+  buf text;
+  buf_init(&text, 1 << 16);
+  buf_append_str(&text, "POST /t HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n");
+  for (int i = 0; i < TEST_MAX_BODY_BYTES; i++) buf_appendf(&text, "1;ext=%0100d\r\nx\r\n", i);
+  buf_append_str(&text, "0\r\n\r\n");
+  expect_parse(buf_cstr(&text), "error 413\n");
+  buf_free(&text);
+}
+
 static void test_pipelining_yields_one_at_a_time(void **state) {
   (void)state;
   const char *two = "GET /1 HTTP/1.1\r\n\r\nPOST /2 HTTP/1.1\r\nContent-Length: 2\r\n\r\nok";
@@ -306,6 +347,8 @@ int main(void) {
       cmocka_unit_test(test_fields_and_lookup),
       cmocka_unit_test(test_undecodable_path_is_null),
       cmocka_unit_test(test_chunked_body),
+      cmocka_unit_test(test_trailers_leave_the_head_alone),
+      cmocka_unit_test(test_chunk_extensions_are_bounded),
       cmocka_unit_test(test_pipelining_yields_one_at_a_time),
       cmocka_unit_test(test_states_while_incomplete),
       cmocka_unit_test(test_keep_alive_rules),
