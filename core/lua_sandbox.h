@@ -24,6 +24,9 @@
 /* table.insert/remove/move/sort loop in C without running the hook; their
  * element count is capped so that they end quickly. */
 #define LUA_SANDBOX_TABLE_OP_MAX_ELEMENTS (1 << 22)
+/* C loops over script-sized inputs check the entry's deadline once every
+ * this many + 1 steps. */
+#define LUA_SANDBOX_C_LOOP_CHECK_MASK 0xffff
 /* How long error texts built by the sandbox may be. */
 #define LUA_SANDBOX_ERROR_MAX_BYTES 1024
 

@@ -37,6 +37,11 @@ export function brokenEdits(syntaxTool, otherTool) {
       line: new RegExp(`^${other}:2: (instruction|time) limit \\(\\d+( ms)?\\) exceeded$`),
     },
     {
+      what: 'the all-empty string.rep, a C loop no hook stops, then an error',
+      files: { [otherTool.file]: 'local s = string.rep("", math.maxinteger, "")\nerror("rep returned " .. #s)\n' },
+      line: new RegExp(`^${other}:2: rep returned 0$`),
+    },
+    {
       what: 'a memory bomb at load',
       files: { [otherTool.file]: 'local t, i = {}, 0\n\nwhile true do i = i + 1; t[i] = ("x"):rep(65536) .. i end\n' },
       line: new RegExp(`^${other}:3: memory limit \\(${LUA_MEMORY_MB} MiB\\) exceeded$`),

@@ -152,6 +152,32 @@ static void test_sandbox_string_rep_cap(void **state) {
                "tools/rep.lua:1: string.rep: the result would exceed the memory limit (16 MiB)");
   expect_ok(sb, "return ('ab'):rep(3, '-')", "ab-ab-ab");
   expect_ok(sb, "return ('ab'):rep(0)", "");
+  expect_ok(sb, "return ('ab'):rep(-3, 'x')", "");
+  expect_ok(sb, "return ('a'):rep(3, '')", "aaa");
+  expect_ok(sb, "return (''):rep(3, ',')", ",,");
+  lua_sandbox_free(sb);
+}
+
+/* Lua's own rep loops n times even when every piece is empty: a C loop no
+ * hook can stop. Each of these must end at once. */
+static void test_sandbox_string_rep_of_nothing(void **state) {
+  (void)state;
+  lua_sandbox *sb = new_sandbox("tools/rep.lua", 1000000, 500);
+  uint64_t t0 = uv_hrtime();
+  expect_ok(sb, "return #string.rep('', math.maxinteger)", "0");
+  expect_ok(sb, "return #string.rep('', math.maxinteger, '')", "0");
+  expect_ok(sb, "return #(''):rep(math.maxinteger)", "0");
+  assert_true(ms_since(t0) < 400);
+  lua_sandbox_free(sb);
+}
+
+/* A long rep stays within the entry's deadline, though no hook runs in it:
+ * 15 million one-byte copies take far longer than 1 ms. */
+static void test_sandbox_string_rep_keeps_the_deadline(void **state) {
+  (void)state;
+  lua_sandbox *sb = new_sandbox("tools/rep.lua", UINT64_MAX, 1);
+  expect_error(sb, "return #('').rep('', 15000000, 'x')",
+               "tools/rep.lua:1: time limit (1 ms) exceeded in string.rep");
   lua_sandbox_free(sb);
 }
 
@@ -346,6 +372,8 @@ int main(void) {
       cmocka_unit_test(test_sandbox_memory_limit),
       cmocka_unit_test(test_sandbox_memory_errors_caught_then_budget),
       cmocka_unit_test(test_sandbox_string_rep_cap),
+      cmocka_unit_test(test_sandbox_string_rep_of_nothing),
+      cmocka_unit_test(test_sandbox_string_rep_keeps_the_deadline),
       cmocka_unit_test(test_sandbox_no_escapes),
       cmocka_unit_test(test_sandbox_escapes_tried),
       cmocka_unit_test(test_sandbox_no_binary_chunks),
