@@ -17,12 +17,14 @@ static int over_limits(const app *a) {
          bytes > (size_t)a->config->max_journal_bytes;
 }
 
-/* The finished session least recently active, or NULL. */
+/* The finished session least recently active, or NULL. The list runs
+ * newest first, so on a tie (two sessions active in the same millisecond)
+ * the one further down, the older, is taken. */
 static session *oldest_deletable(const app *a, const session *keep) {
   session *oldest = NULL;
   for (session *s = a->sessions; s; s = s->next) {
     if (s == keep || s->turn) continue;
-    if (!oldest || s->last_activity_ms < oldest->last_activity_ms) oldest = s;
+    if (!oldest || s->last_activity_ms <= oldest->last_activity_ms) oldest = s;
   }
   return oldest;
 }
