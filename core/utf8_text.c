@@ -60,3 +60,23 @@ size_t utf8_text_incomplete_tail(const char *s, size_t n) {
   }
   return 0;
 }
+
+size_t utf8_text_cut(const char *s, size_t len, size_t max) {
+  if (len <= max) return len;
+  while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80) max--;
+  return max;
+}
+
+char *utf8_stream_text(utf8_stream *st, const char *bytes, size_t len, size_t *outlen) {
+  char *joined = malloc(st->carry_len + len + 1);
+  if (!joined) return NULL;
+  memcpy(joined, st->carry, st->carry_len);
+  memcpy(joined + st->carry_len, bytes, len);
+  size_t n = st->carry_len + len;
+  size_t keep = utf8_text_incomplete_tail(joined, n);
+  memcpy(st->carry, joined + n - keep, keep);
+  st->carry_len = keep;
+  char *text = utf8_text_sanitize(joined, n - keep, outlen);
+  free(joined);
+  return text;
+}

@@ -18,4 +18,19 @@ char *utf8_text_sanitize(const char *text, size_t len, size_t *outlen);
  * chunk instead of turning a split character into U+FFFD. */
 size_t utf8_text_incomplete_tail(const char *s, size_t n);
 
+/* Text out of a byte stream cut into chunks: a character split between
+ * two chunks waits for its end. Zero-initialise one per stream. */
+typedef struct utf8_stream {
+  char carry[4];
+  size_t carry_len;
+} utf8_stream;
+
+/* The sanitised text of what can be shown so far (malloc'd, NUL-ended;
+ * NULL when out of memory, and then the chunk is lost). */
+char *utf8_stream_text(utf8_stream *st, const char *bytes, size_t len, size_t *outlen);
+
+/* How many bytes of s (len of them) to keep so that at most max are kept
+ * and no character is cut in two: max itself, or a little less. */
+size_t utf8_text_cut(const char *s, size_t len, size_t max);
+
 #endif

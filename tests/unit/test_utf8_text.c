@@ -43,10 +43,23 @@ static void test_incomplete_tail(void **state) {
   assert_int_equal(utf8_text_incomplete_tail("", 0), 0);
 }
 
+/* A cut never splits a character; text within the limit is kept whole. */
+static void test_cut(void **state) {
+  (void)state;
+  assert_int_equal(utf8_text_cut("abc", 3, 5), 3);
+  assert_int_equal(utf8_text_cut("abcdef", 6, 4), 4);
+  assert_int_equal(utf8_text_cut("ab\xE2\x82\xAC", 5, 3), 2);  /* euro sign: all or nothing */
+  assert_int_equal(utf8_text_cut("ab\xE2\x82\xAC", 5, 4), 2);
+  assert_int_equal(utf8_text_cut("ab\xE2\x82\xACz", 6, 5), 5);
+  assert_int_equal(utf8_text_cut("\xC3\xA9", 2, 1), 0);
+  assert_int_equal(utf8_text_cut("", 0, 0), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sanitize),
       cmocka_unit_test(test_incomplete_tail),
+      cmocka_unit_test(test_cut),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
