@@ -17,13 +17,18 @@ struct journal {
   char *path;
   size_t bytes;
   const journal_redactor *redactor;
-  int flushes;  /* in flight */
-  int closing;  /* close once flushes reaches 0 */
+  /* Group commit: one fdatasync at a time. Waiters that ask while one runs
+   * share the next, which covers everything written before they asked. */
+  uv_fs_t sync_req;
+  int syncing;
+  journal_sync *in_sync; /* waiters the running fdatasync answers */
+  journal_sync *queued;  /* waiters for the next one */
+  unsigned long long syncs; /* fdatasync calls started */
+  int closing;           /* close once no fdatasync runs */
 };
 
 struct journal_sync {
-  uv_fs_t req;
-  journal *j;
+  journal_sync *next;
   journal_sync_cb cb; /* NULL once abandoned */
   void *ud;
 };
@@ -136,30 +141,72 @@ static void journal_release(journal *j) {
   free(j);
 }
 
-static void journal_on_flushed(uv_fs_t *req) {
-  journal_sync *s = req->data;
-  int status = (int)req->result;
+static void journal_on_synced(uv_fs_t *req);
+
+static int journal_sync_start(journal *j) {
+  j->sync_req.data = j;
+  int rc = uv_fs_fdatasync(j->loop, &j->sync_req, j->fd, journal_on_synced);
+  if (rc == 0) {
+    j->syncing = 1;
+    j->syncs++;
+  }
+  return rc;
+}
+
+static void journal_answer(journal_sync *list, int status) {
+  while (list) {
+    journal_sync *next = list->next;
+    if (list->cb) list->cb(list->ud, status);
+    free(list);
+    list = next;
+  }
+}
+
+static void journal_on_synced(uv_fs_t *req) {
+  journal *j = req->data;
+  int status = (int)req->result < 0 ? (int)req->result : 0;
   uv_fs_req_cleanup(req);
-  journal *j = s->j;
-  j->flushes--;
+  j->syncing = 0;
   if (status < 0) log_error("journal %s: flush failed: %s", j->path, uv_strerror(status));
-  if (s->cb) s->cb(s->ud, status < 0 ? status : 0);
-  free(s);
-  if (j->closing && j->flushes == 0) journal_release(j);
+  journal_sync *done = j->in_sync;
+  j->in_sync = NULL;
+  /* Those who asked meanwhile get one fdatasync of their own, started
+   * before the answers run: a waiter's callback may ask again. */
+  if (j->queued && !j->closing) {
+    j->in_sync = j->queued;
+    j->queued = NULL;
+    int rc = journal_sync_start(j);
+    if (rc != 0) {
+      journal_sync *failed = j->in_sync;
+      j->in_sync = NULL;
+      journal_answer(failed, rc);
+    }
+  }
+  journal_answer(done, status);
+  if (j->closing && !j->syncing) {
+    journal_answer(j->queued, UV_ECANCELED);
+    journal_release(j);
+  }
 }
 
 int journal_flush(journal *j, journal_sync_cb cb, void *ud, journal_sync **out) {
   if (out) *out = NULL;
   journal_sync *s = calloc(1, sizeof *s);
   if (!s) return UV_ENOMEM;
-  *s = (journal_sync){.j = j, .cb = cb, .ud = ud};
-  s->req.data = s;
-  int rc = uv_fs_fdatasync(j->loop, &s->req, j->fd, journal_on_flushed);
-  if (rc != 0) {
-    free(s);
-    return rc;
+  *s = (journal_sync){.cb = cb, .ud = ud};
+  if (j->syncing) {
+    journal_sync **tail = &j->queued;
+    while (*tail) tail = &(*tail)->next;
+    *tail = s;
+  } else {
+    j->in_sync = s;
+    int rc = journal_sync_start(j);
+    if (rc != 0) {
+      j->in_sync = NULL;
+      free(s);
+      return rc;
+    }
   }
-  j->flushes++;
   if (out) *out = s;
   return 0;
 }
@@ -170,11 +217,13 @@ void journal_sync_abandon(journal_sync *s) {
 
 size_t journal_bytes(const journal *j) { return j ? j->bytes : 0; }
 
+unsigned long long journal_syncs(const journal *j) { return j ? j->syncs : 0; }
+
 const char *journal_path(const journal *j) { return j->path; }
 
 void journal_close(journal *j) {
   if (!j) return;
-  if (j->flushes > 0) {
+  if (j->syncing) {
     j->closing = 1;
     return;
   }

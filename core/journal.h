@@ -38,12 +38,15 @@ int journal_append_raw(journal *j, const char *kind, const char *key, const char
 /* Flushes what was written so far (fdatasync) in the thread pool. cb runs
  * later, once, unless the request is abandoned; *out (may be NULL) names the
  * request for journal_sync_abandon. 0, or a negative uv error: cb will not
- * run. */
+ * run. Flushes are group-committed: those asked while one runs share the
+ * next fdatasync, so a burst of intents costs two disk waits, not one each. */
 int journal_flush(journal *j, journal_sync_cb cb, void *ud, journal_sync **out);
 /* The flush goes on, but its callback will not run. */
 void journal_sync_abandon(journal_sync *s);
 /* Bytes in the file. */
 size_t journal_bytes(const journal *j);
+/* fdatasync calls started so far. */
+unsigned long long journal_syncs(const journal *j);
 const char *journal_path(const journal *j);
 /* Closes the file once flushes in flight are done. NULL is fine. */
 void journal_close(journal *j);

@@ -1,0 +1,137 @@
+/* One journal file: whole lines, and flushes that are group-committed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "journal.h"
+
+typedef struct flush_seen {
+  int order[8];
+  int status[8];
+  int count;
+} flush_seen;
+
+typedef struct waiter {
+  flush_seen *seen;
+  int id;
+} waiter;
+
+static void on_flushed(void *ud, int status) {
+  waiter *w = ud;
+  w->seen->order[w->seen->count] = w->id;
+  w->seen->status[w->seen->count] = status;
+  w->seen->count++;
+}
+
+static journal *open_temp(uv_loop_t *loop, char *path, size_t pathlen) {
+  snprintf(path, pathlen, "/tmp/bg-test-journal-XXXXXX");
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  close(fd);
+  journal *j = NULL;
+  char err[256];
+  assert_int_equal(journal_open(&j, loop, path, NULL, err, sizeof err), 0);
+  return j;
+}
+
+/* Five flushes asked while the first runs cost two fdatasyncs, not five:
+ * the first, and one for all who asked meanwhile. Each waiter hears once,
+ * in the order it asked; an abandoned one does not hear at all. */
+static void test_flushes_are_grouped(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  char path[64], err[256];
+  journal *j = open_temp(&loop, path, sizeof path);
+  flush_seen seen = {0};
+  waiter w[6];
+  journal_sync *sync[6];
+  for (int i = 0; i < 6; i++) {
+    w[i] = (waiter){&seen, i};
+    assert_int_equal(journal_append(j, "intent", json_pack("{s:i}", "n", i), err, sizeof err), 0);
+    assert_int_equal(journal_flush(j, on_flushed, &w[i], &sync[i]), 0);
+  }
+  journal_sync_abandon(sync[3]);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_int_equal(journal_syncs(j), 2);
+  assert_int_equal(seen.count, 5);
+  const int want[] = {0, 1, 2, 4, 5};
+  for (int i = 0; i < 5; i++) {
+    assert_int_equal(seen.order[i], want[i]);
+    assert_int_equal(seen.status[i], 0);
+  }
+  journal_close(j);
+  uv_loop_close(&loop);
+  unlink(path);
+}
+
+/* A flush asked from inside a flush's callback gets one of its own. */
+typedef struct chained {
+  journal *j;
+  flush_seen seen;
+  waiter second;
+} chained;
+
+static void on_flushed_then_ask(void *ud, int status) {
+  chained *c = ud;
+  c->seen.order[c->seen.count] = 0;
+  c->seen.status[c->seen.count++] = status;
+  c->second = (waiter){&c->seen, 1};
+  assert_int_equal(journal_flush(c->j, on_flushed, &c->second, NULL), 0);
+}
+
+static void test_flush_from_a_callback(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  char path[64];
+  chained c = {0};
+  c.j = open_temp(&loop, path, sizeof path);
+  assert_int_equal(journal_flush(c.j, on_flushed_then_ask, &c, NULL), 0);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_int_equal(c.seen.count, 2);
+  assert_int_equal(c.seen.order[1], 1);
+  assert_int_equal(c.seen.status[1], 0);
+  assert_int_equal(journal_syncs(c.j), 2);
+  journal_close(c.j);
+  uv_loop_close(&loop);
+  unlink(path);
+}
+
+/* Closing while a flush runs waits for it: its waiter still hears, the
+ * ones queued behind it hear that they were cancelled, nothing leaks. */
+static void test_close_during_a_flush(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  char path[64];
+  journal *j = open_temp(&loop, path, sizeof path);
+  flush_seen seen = {0};
+  waiter first = {&seen, 0}, queued = {&seen, 1};
+  assert_int_equal(journal_flush(j, on_flushed, &first, NULL), 0);
+  assert_int_equal(journal_flush(j, on_flushed, &queued, NULL), 0);
+  journal_close(j);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_int_equal(seen.count, 2);
+  assert_int_equal(seen.order[0], 0);
+  assert_int_equal(seen.status[0], 0);
+  assert_int_equal(seen.order[1], 1);
+  assert_int_equal(seen.status[1], UV_ECANCELED);
+  uv_loop_close(&loop);
+  unlink(path);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_flushes_are_grouped),
+      cmocka_unit_test(test_flush_from_a_callback),
+      cmocka_unit_test(test_close_during_a_flush),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
