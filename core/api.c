@@ -12,7 +12,7 @@
 #include "http_static.h"
 #include "journal_retention.h"
 #include "log.h"
-#include "policy_gate.h"
+#include "action.h"
 #include "session.h"
 #include "session_stream.h"
 #include "session_turn.h"
@@ -66,6 +66,12 @@ static void api_prompt(session *s, http_conn *c, const http_request *req, const 
     return;
   }
   char err[256];
+  if (s->kind == SESSION_KIND_OPERATOR) {
+    json_decref(body);
+    http_respond_error(c, 409, "this session records the power buttons; start a new session to "
+                               "talk to the agent");
+    return;
+  }
   if (session_turn_start(s, text, json_string_value(model), identity, err, sizeof err) != 0) {
     json_decref(body);
     http_respond_error(c, s->turn ? 409 : 503, err);
@@ -87,10 +93,10 @@ static void api_confirm(session *s, http_conn *c, const http_request *req, const
     http_respond_error(c, 422, "the body must be {\"call_id\": string, \"approve\": true or false}");
     return;
   }
-  int rc = policy_gate_answer(s, call_id, json_is_true(approve), identity);
+  int rc = action_answer(s, call_id, json_is_true(approve), identity);
   if (rc == 0)
     http_respond_json(c, 200, json_pack("{s:s, s:b}", "call_id", call_id, "approved", json_is_true(approve)));
-  else if (rc == -2)
+  else if (rc == ACTION_ANSWER_DECIDED)
     http_respond_error(c, 409, "this call was already decided");
   else
     http_respond_error(c, 404, "no call is waiting for this answer");
@@ -111,7 +117,7 @@ static void api_session_route(app *a, http_conn *c, const http_request *req, con
   char id[SESSION_ID_LEN + 1];
   const char *slash = strchr(rest, '/');
   size_t idlen = slash ? (size_t)(slash - rest) : strlen(rest);
-  const char *action = slash ? slash + 1 : "";
+  const char *verb = slash ? slash + 1 : "";
   session *s = NULL;
   if (idlen == SESSION_ID_LEN) {
     memcpy(id, rest, idlen);
@@ -122,16 +128,16 @@ static void api_session_route(app *a, http_conn *c, const http_request *req, con
     http_respond_error(c, 404, "no such session");
     return;
   }
-  if (strcmp(action, "stream") == 0 && method_is(req, "GET")) {
+  if (strcmp(verb, "stream") == 0 && method_is(req, "GET")) {
     if (session_stream_attach(s, c, last_event_id(req)) != 0)
       http_respond_error(c, 500, "could not start the event stream");
-  } else if (strcmp(action, "prompt") == 0 && method_is(req, "POST")) {
+  } else if (strcmp(verb, "prompt") == 0 && method_is(req, "POST")) {
     api_prompt(s, c, req, identity);
-  } else if (strcmp(action, "journal") == 0 && method_is(req, "GET")) {
+  } else if (strcmp(verb, "journal") == 0 && method_is(req, "GET")) {
     api_session_journal(s, c);
-  } else if (strcmp(action, "confirm") == 0 && method_is(req, "POST")) {
+  } else if (strcmp(verb, "confirm") == 0 && method_is(req, "POST")) {
     api_confirm(s, c, req, identity);
-  } else if (strcmp(action, "cancel") == 0 && method_is(req, "POST")) {
+  } else if (strcmp(verb, "cancel") == 0 && method_is(req, "POST")) {
     http_respond_json(c, 200, json_pack("{s:b}", "cancelled", session_turn_cancel(s, identity)));
   } else {
     http_respond_error(c, 404, "no such route");
@@ -141,7 +147,7 @@ static void api_session_route(app *a, http_conn *c, const http_request *req, con
 static void api_route(app *a, http_conn *c, const http_request *req, const char *identity) {
   const char *p = req->path;
   if (strcmp(p, "/api/session") == 0 && method_is(req, "POST")) {
-    session *s = session_create(a);
+    session *s = session_create(a, SESSION_KIND_CHAT);
     if (!s) {
       http_respond_error(c, 500, "out of memory");
       return;

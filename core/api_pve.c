@@ -1,53 +1,119 @@
 /* The power-verb buttons: one verb on the Proxmox host with no model in the
- * path, so they work when the model API does not. Like a tool call, a verb
- * passes the policies (a refusal is 403 with the policy and its reason)
- * and, when it is mutating, its intent is flushed to the journal first.
- * The answer is the contract's {"verb","exit_code","stdout","stderr",
- * "rejected"}: 200 when breakglass-pve exited 0, 502 otherwise. A client
- * that leaves does not stop the verb; its outcome still reaches the log. */
+ * path, so they work when the model API does not. A press is an action
+ * like any agent call (action.h): the policies decide, its intent is
+ * flushed first, its output and result are events of a session, and it is
+ * recorded and replayable. It goes to the session named in the body
+ * ({"session_id": ...}: the chat the operator is in) or else to the
+ * daemon's operator session.
+ *
+ * The answer keeps today's contract, {"verb", "exit_code", "stdout",
+ * "stderr", "rejected"}: 200 when breakglass-pve exited 0, 502 otherwise;
+ * plus session_id and call_id (where the press is recorded), and for a
+ * refusal the policy, its reason and whether the operator may override it
+ * ({"override": true} in the body, recorded with who gave it). A client
+ * that leaves does not stop the verb. */
 #include "api_pve.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "journal_store.h"
+#include "action.h"
 #include "log.h"
-#include "policy_gate.h"
 #include "pve_verbs.h"
+#include "session.h"
 #include "ssh_service.h"
+#include "utf8_text.h"
 
 /* The host's answer to a verb is short (forensics is the longest); what
  * passes this is cut in the middle. */
 #define PVE_MAX_ANSWER_BYTES (256u * 1024)
 /* breakglass-pve's exit code for a verb it refused (docs/breakglass-pve.md). */
 #define PVE_EXIT_REJECTED 2
+#define PVE_CALL_ID_HEX_CHARS 16
 
 typedef struct pve_button {
   app *a;
   http_conn *conn; /* NULL once the client left */
   char verb[16];
+  char session_id[SESSION_ID_LEN + 1];
+  char call_id[sizeof "button_" + PVE_CALL_ID_HEX_CHARS];
   char *identity;
-  int mutating;
-  json_t *record; /* the call in the buttons' history, once allowed */
-  char *note;     /* what the policies ran first */
 } pve_button;
 
-static void pve_button_free(pve_button *b) {
-  json_decref(b->record);
-  free(b->note);
-  free(b->identity);
-  free(b);
+/* --- the runner: the verb over SSH ------------------------------------------ */
+
+typedef struct pve_run {
+  action *action;
+  ssh_exec *exec;
+  utf8_stream streams[2];
+} pve_run;
+
+static void pve_run_output(void *ud, int stream, const char *bytes, size_t len) {
+  pve_run *run = ud;
+  size_t text_len;
+  char *text = utf8_stream_text(&run->streams[stream == 2], bytes, len, &text_len);
+  if (text && text_len) action_output(run->action, text, text_len);
+  free(text);
 }
 
-static void pve_button_respond(pve_button *b, int status, json_t *body) {
-  if (b->note) json_object_set_new(body, "note", json_string(b->note));
-  if (b->conn) {
-    http_conn *c = b->conn;
-    b->conn = NULL;
-    http_respond_json(c, status, body);
-  } else {
-    json_decref(body);
+/* The result in words, as the pve tool gives it to the model. */
+static char *pve_result_text(const char *verb, const ssh_result *r, const json_t *j) {
+  const char *out = json_string_value(json_object_get(j, "stdout"));
+  const char *err = json_string_value(json_object_get(j, "stderr"));
+  char *text = NULL;
+  int n;
+  if (!r->ok)
+    n = asprintf(&text, "pve %s did not complete (%s): %s%s%s", verb, ssh_layer_name(r->layer),
+                 r->message, out[0] ? "\nOutput so far:\n" : "", out);
+  else
+    n = asprintf(&text, "pve %s: exit %d%s%s, %.1f s\n%s%s%s", verb, r->exit_status,
+                 r->exit_signal ? ", signal " : "", r->exit_signal ? r->exit_signal : "",
+                 (double)r->duration_ms / 1000, out, err[0] ? "--- stderr ---\n" : "", err);
+  return n < 0 ? NULL : text;
+}
+
+static void pve_run_done(void *ud, const ssh_result *r) {
+  pve_run *run = ud;
+  const char *verb = json_string_value(json_object_get(action_call_of(run->action)->input, "verb"));
+  int code = r->ok && !r->exit_signal ? r->exit_status : -1;
+  json_t *j = ssh_result_json(r, PVE_MAX_ANSWER_BYTES);
+  char *text = j ? pve_result_text(verb, r, j) : NULL;
+  if (j) {
+    json_object_set_new(j, "verb", json_string(verb));
+    json_object_set_new(j, "exit_code", code >= 0 ? json_integer(code) : json_null());
+    json_object_set_new(j, "rejected", json_boolean(code == PVE_EXIT_REJECTED));
+    if (!r->ok) json_object_set_new(j, "error", json_string(r->message));
   }
+  static const char oom[] = "out of memory reading the verb's answer";
+  action_finish(run->action, code != 0, text ? text : oom, text ? strlen(text) : sizeof oom - 1, j);
+  free(text);
+  json_decref(j);
+  free(run);
+}
+
+static void *pve_run_start(action *a, void *ud) {
+  app *ap = ud;
+  pve_run *run = calloc(1, sizeof *run);
+  if (!run) return NULL;
+  run->action = a;
+  const char *verb = json_string_value(json_object_get(action_call_of(a)->input, "verb"));
+  static const ssh_exec_cbs cbs = {pve_run_output, pve_run_done};
+  uint64_t timeout_ms = (uint64_t)ap->config->pve_verb_timeout_s * 1000;
+  run->exec = ssh_exec_start(ap->ssh, "pve", verb, timeout_ms, 0, &cbs, run);
+  if (!run->exec) {
+    free(run);
+    return NULL;
+  }
+  return run;
+}
+
+static void pve_run_cancel(void *r) { ssh_exec_cancel(((pve_run *)r)->exec); }
+
+/* --- the press ---------------------------------------------------------------- */
+
+static void pve_button_free(pve_button *b) {
+  free(b->identity);
+  free(b);
 }
 
 static void pve_button_on_close(void *ud, http_conn *c) {
@@ -57,125 +123,117 @@ static void pve_button_on_close(void *ud, http_conn *c) {
   log_info("pve %s: the client of %s left; the verb goes on", b->verb, b->identity);
 }
 
-static void pve_button_on_done(void *ud, const ssh_result *r) {
-  pve_button *b = ud;
-  int code = r->ok && !r->exit_signal ? r->exit_status : -1;
-  log_info("pve %s asked by %s: %s%s%s, exit %d, %llu ms", b->verb, b->identity,
-           r->ok ? "ran" : ssh_layer_name(r->layer), r->ok ? "" : ": ", r->message, code,
-           (unsigned long long)r->duration_ms);
-  journal_button_record("button_result",
-                        json_pack("{s:s, s:s, s:i, s:s, s:I}", "verb", b->verb, "identity",
-                                  b->identity, "exit_code", code, "layer", ssh_layer_name(r->layer),
-                                  "duration_ms", (json_int_t)r->duration_ms));
-  json_t *j = ssh_result_json(r, PVE_MAX_ANSWER_BYTES);
-  if (b->record) {
-    const char *out = json_string_value(json_object_get(j, "stdout"));
-    policy_gate_record_finish(b->a, b->a->scripts, b->record, code != 0, out, strlen(out));
+static void pve_button_respond(pve_button *b, int status, json_t *body) {
+  json_object_set_new(body, "session_id", json_string(b->session_id));
+  json_object_set_new(body, "call_id", json_string(b->call_id));
+  if (b->conn) {
+    http_conn *c = b->conn;
+    b->conn = NULL;
+    http_respond_json(c, status, body);
+  } else {
+    json_decref(body);
   }
-  json_object_set_new(j, "verb", json_string(b->verb));
-  json_object_set_new(j, "exit_code", code >= 0 ? json_integer(code) : json_null());
-  json_object_set_new(j, "rejected", json_boolean(code == PVE_EXIT_REJECTED));
-  json_object_set_new(j, "identity", json_string(b->identity));
-  if (!r->ok) json_object_set_new(j, "error", json_string(r->message));
-  pve_button_respond(b, code == 0 ? 200 : 502, j);
+}
+
+/* Why a press that did not run was refused: a policy, or the operator
+ * (403), or the daemon lacked a journal or policies to decide by (503). */
+static int pve_refusal_status(const action_outcome *o) { return o->unavailable ? 503 : 403; }
+
+static void pve_button_on_done(void *ud, const action_outcome *o) {
+  pve_button *b = ud;
+  log_info("pve %s asked by %s: %s%.*s", b->verb, b->identity, o->ran ? "" : "refused: ",
+           (int)(o->len < 200 ? o->len : 200), o->content);
+  json_t *body;
+  int status;
+  if (o->ran && o->details) {
+    body = json_deep_copy(o->details);
+    json_object_set_new(body, "identity", json_string(b->identity));
+    json_t *code = json_object_get(body, "exit_code");
+    status = json_is_integer(code) && json_integer_value(code) == 0 ? 200 : 502;
+  } else {
+    body = json_pack("{s:s, s:s, s:s?, s:b, s:b}", "verb", b->verb, "error",
+                     o->reason ? o->reason : o->content, "policy", o->policy, "overridable",
+                     o->overridable, "rejected", 0);
+    status = o->ran ? 500 : pve_refusal_status(o);
+  }
+  if (o->note) json_object_set_new(body, "note", json_string(o->note));
+  pve_button_respond(b, status, body);
   pve_button_free(b);
 }
 
-static void pve_button_run(pve_button *b) {
-  static const ssh_exec_cbs cbs = {.on_done = pve_button_on_done};
-  uint64_t timeout_ms = (uint64_t)b->a->config->pve_verb_timeout_s * 1000;
-  if (!ssh_exec_start(b->a->ssh, "pve", b->verb, timeout_ms, 0, &cbs, b)) {
-    pve_button_respond(b, 500, json_pack("{s:s}", "error", "out of memory starting the verb"));
-    pve_button_free(b);
+/* The session a press is recorded in: the one named, else the operator's. */
+static session *pve_button_session(app *a, const json_t *body, int *status, const char **why) {
+  const char *id = json_string_value(json_object_get(body, "session_id"));
+  if (!id) {
+    session *s = session_operator(a);
+    if (!s) *status = 500, *why = "out of memory";
+    return s;
   }
+  session *s = strlen(id) == SESSION_ID_LEN ? session_find(a, id) : NULL;
+  if (!s) *status = 404, *why = "no such session";
+  return s;
 }
 
-static void pve_button_refuse(pve_button *b, int status, const char *policy, const char *why) {
-  log_info("pve %s asked by %s: refused: %s", b->verb, b->identity, why);
-  pve_button_respond(b, status, json_pack("{s:s, s:s, s:s?, s:b}", "verb", b->verb, "error", why,
-                                          "policy", policy, "rejected", 0));
-  if (b->record) policy_gate_record_finish(b->a, b->a->scripts, b->record, 1, why, strlen(why));
-  pve_button_free(b);
-}
-
-static void pve_button_on_intent(void *ud, int status) {
-  pve_button *b = ud;
-  if (status != 0) {
-    char why[256];
-    snprintf(why, sizeof why, "not run: its intent could not be flushed to the journal: %s",
-             uv_strerror(status));
-    if (b->record) policy_gate_record_not_run(b->a, b->record);
-    pve_button_refuse(b, 503, NULL, why);
-    return;
-  }
-  pve_button_run(b);
-}
-
-/* No journal, no mutation (DESIGN.md invariant 2). */
-static void pve_button_write_intent(pve_button *b) {
-  char err[512];
-  json_t *fields = json_pack("{s:s, s:s, s:s}", "verb", b->verb, "identity", b->identity, "source",
-                             "button");
-  if (journal_button_intent(fields, pve_button_on_intent, b, NULL, err, sizeof err) != 0) {
-    char why[768];
-    snprintf(why, sizeof why, "not run: its intent could not be written to the journal: %s", err);
-    if (b->record) policy_gate_record_not_run(b->a, b->record);
-    pve_button_refuse(b, 503, NULL, why);
-  }
-}
-
-static void pve_button_on_gate(void *ud, const policy_gate_result *r) {
-  pve_button *b = ud;
-  b->note = r->note ? strdup(r->note) : NULL;
-  if (!r->allowed) {
-    pve_button_refuse(b, 403, r->policy, r->reason);
-    return;
-  }
-  b->record = json_incref(r->record);
-  if (b->mutating)
-    pve_button_write_intent(b);
-  else
-    pve_button_run(b);
-}
-
-static void api_pve_run(app *a, http_conn *c, const char *verb, const char *identity) {
-  int mutating = pve_verb_mutating(verb);
+static void api_pve_run(app *a, http_conn *c, const http_request *req, const char *verb,
+                        const char *identity) {
   const char *why = !a->config->pve.host ? "the Proxmox host is not configured (set BREAKGLASS_PVE_HOST)"
                     : !a->ssh ? "SSH is not configured (set BREAKGLASS_KEY_PATH and BREAKGLASS_KNOWN_HOSTS)"
-                    : !a->scripts && mutating
-                        ? "the policies are not loaded (see /readyz), so mutating verbs are refused"
-                        : NULL;
+                              : NULL;
   if (why) {
     log_info("pve %s asked by %s: %s", verb, identity, why);
     http_respond_json(c, 503, json_pack("{s:s, s:s, s:b}", "verb", verb, "error", why, "rejected", 0));
+    return;
+  }
+  json_error_t jerr;
+  json_t *body = req->body_len ? json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr)
+                               : json_object();
+  const json_t *override = json_object_get(body, "override");
+  if (!json_is_object(body) || (override && !json_is_boolean(override))) {
+    json_decref(body);
+    http_respond_error(c, 400, "the body must be empty or {\"session_id\": string, \"override\": "
+                               "true or false}");
+    return;
+  }
+  int status = 0;
+  session *s = pve_button_session(a, body, &status, &why);
+  if (!s) {
+    json_decref(body);
+    http_respond_error(c, status, why);
     return;
   }
   pve_button *b = calloc(1, sizeof *b);
   if (b) b->identity = strdup(identity);
   if (!b || !b->identity) {
     free(b);
+    json_decref(body);
     http_respond_error(c, 500, "out of memory");
     return;
   }
   b->a = a;
   b->conn = c;
-  b->mutating = mutating;
   snprintf(b->verb, sizeof b->verb, "%s", verb);
-  log_info("pve %s asked by %s", verb, identity);
+  snprintf(b->session_id, sizeof b->session_id, "%s", s->id);
+  char hex[PVE_CALL_ID_HEX_CHARS + 1];
+  session_random_hex(hex, PVE_CALL_ID_HEX_CHARS);
+  snprintf(b->call_id, sizeof b->call_id, "button_%s", hex);
+  int overriding = json_is_true(override);
+  log_info("pve %s asked by %s%s (session %s)", verb, identity, overriding ? ", overriding" : "",
+           s->id);
   http_conn_on_close(c, pve_button_on_close, b);
-  if (!a->scripts) {
-    pve_button_run(b);
-    return;
-  }
-  static unsigned long long button_calls;
-  char call_id[32];
-  snprintf(call_id, sizeof call_id, "button-%llu", ++button_calls);
+  session_emit_type(s, "button", json_pack("{s:s, s:s, s:s, s:b}", "call_id", b->call_id, "verb",
+                                           verb, "identity", identity, "override", overriding));
   json_t *input = json_pack("{s:s}", "verb", verb);
-  policy_gate_call call = {.scripts = a->scripts, .call_id = call_id, .tool = "pve", .input = input,
-                           .mutating = mutating, .source = "button", .identity = identity};
-  policy_gate *g = policy_gate_start(a, &call, pve_button_on_gate, b);
+  action_call call = {.session = s, .scripts = a->scripts, .call_id = b->call_id, .tool = "pve",
+                      .input = input, .mutating = pve_verb_mutating(verb), .source = "button",
+                      .identity = identity, .override_by = overriding ? identity : NULL};
+  action_runner runner = {.start = pve_run_start, .cancel = pve_run_cancel, .ud = a};
+  action *act = action_start(&call, &runner, pve_button_on_done, b);
   json_decref(input);
-  if (!g) pve_button_refuse(b, 500, NULL, "out of memory asking the policies");
+  json_decref(body);
+  if (!act) {
+    pve_button_respond(b, 500, json_pack("{s:s}", "error", "out of memory starting the verb"));
+    pve_button_free(b);
+  }
 }
 
 void api_pve_route(app *a, http_conn *c, const http_request *req, const char *rest,
@@ -195,5 +253,5 @@ void api_pve_route(app *a, http_conn *c, const http_request *req, const char *re
                                         "verb", rest, "rejected", 1));
     return;
   }
-  api_pve_run(a, c, rest, identity);
+  api_pve_run(a, c, req, rest, identity);
 }

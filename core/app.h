@@ -25,8 +25,10 @@ typedef struct app {
   unsigned long long scripts_loaded_ms;
   char scripts_error[APP_SCRIPTS_ERROR_MAX]; /* the last failed load, "" if none */
   struct session *sessions; /* newest first */
-  json_t *actions;          /* recent mutating actions, turns and buttons (policy_gate) */
-  json_t *button_history;   /* the buttons' calls, as a session's history */
+  json_t *actions;          /* recent mutating actions, turns and buttons (gate.h) */
+  /* Orders the gate's decisions and the actions' ends within one
+   * millisecond, so that replay sees them in the order they happened. */
+  unsigned long long gate_seq;
   int shutting_down;
 } app;
 

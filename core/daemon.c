@@ -8,7 +8,6 @@
 #include "app.h"
 #include "journal_store.h"
 #include "log.h"
-#include "policy_gate.h"
 #include "scripts_reload.h"
 #include "session.h"
 #include "session_recover.h"
@@ -183,7 +182,7 @@ int daemon_serve(bg_config *c) {
   uv_run(a.loop, UV_RUN_DEFAULT);
   session_free_all(&a);
   journal_store_close();
-  policy_gate_free_all(&a);
+  json_decref(a.actions);
   if (a.scripts) lua_host_release(a.scripts);
   uv_run(a.loop, UV_RUN_DEFAULT);
   rc = uv_loop_close(a.loop);

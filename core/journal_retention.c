@@ -23,7 +23,7 @@ static int over_limits(const app *a) {
 static session *oldest_deletable(const app *a, const session *keep) {
   session *oldest = NULL;
   for (session *s = a->sessions; s; s = s->next) {
-    if (s == keep || s->turn) continue;
+    if (s == keep || session_busy(s)) continue;
     if (!oldest || s->last_activity_ms <= oldest->last_activity_ms) oldest = s;
   }
   return oldest;

@@ -1,7 +1,8 @@
 /* Retention: past BREAKGLASS_MAX_SESSIONS sessions, or past
  * BREAKGLASS_MAX_JOURNAL_BYTES in all their journals together, the
  * sessions least recently active are deleted (journal file and memory)
- * until both hold. A session with a running turn is never deleted, nor the
+ * until both hold. A session with a running turn or action is never
+ * deleted, nor the
  * one given as keep (the one just created); when only those are left the
  * limits stay exceeded until they finish. */
 #ifndef BG_JOURNAL_RETENTION_H

@@ -49,30 +49,17 @@ void journal_session_truncate(session *s, size_t count) {
   journal_session_write(s, "truncate", json_pack("{s:I}", "count", (json_int_t)count));
 }
 
-void journal_session_tool_call(session *s, const journal_tool_call *c) {
-  json_t *decisions = c->decisions ? json_deep_copy(c->decisions) : json_array();
-  json_t *result = json_pack("{s:b, s:s%}", "is_error", c->is_error, "content", c->content,
-                             c->content_len);
-  journal_session_write(
-      s, "tool_call",
-      json_pack("{s:O?, s:O?, s:O?, s:s?, s:b, s:o, s:s?, s:o, s:I}", "call_id",
-                json_object_get(c->use, "id"), "name", json_object_get(c->use, "name"), "input",
-                json_object_get(c->use, "input"), "identity", c->identity, "mutating",
-                c->mutating, "decisions", decisions, "decision", c->decision, "result", result,
-                "duration_ms", (json_int_t)c->duration_ms));
-}
+void journal_action_record(session *s, json_t *fields) { journal_session_write(s, "tool_call", fields); }
 
-int journal_intent(session *s, const json_t *use, const char *identity, journal_sync_cb cb,
-                   void *ud, journal_sync **out, char *err, size_t errlen) {
+int journal_action_intent(session *s, json_t *fields, journal_sync_cb cb, void *ud,
+                          journal_sync **out, char *err, size_t errlen) {
   if (out) *out = NULL;
   if (!s->journal) {
+    json_decref(fields);
     snprintf(err, errlen, "the session has no journal: %s",
              s->journal_error ? s->journal_error : "not open");
     return -1;
   }
-  json_t *fields = json_pack("{s:O?, s:O?, s:O?, s:s?}", "call_id", json_object_get(use, "id"),
-                             "name", json_object_get(use, "name"), "input",
-                             json_object_get(use, "input"), "identity", identity);
   if (journal_append(s->journal, "intent", fields, err, errlen) != 0) return -1;
   int rc = journal_flush(s->journal, cb, ud, out);
   if (rc != 0) {

@@ -17,10 +17,6 @@ typedef struct journal_store {
   uv_loop_t *loop;
   journal_redactor *redactor;
   char *sessions_dir; /* NULL when it could not be made */
-  char *buttons_path;
-  char *buttons_old_path;
-  size_t max_journal_bytes;
-  journal *buttons;
   char dir_error[512];
 } journal_store;
 
@@ -61,7 +57,6 @@ static void store_add_secret(const char *value) {
 
 void journal_store_open(const bg_config *c, uv_loop_t *loop, const char *key_pem, size_t key_len) {
   store = (journal_store){.open = 1, .loop = loop};
-  store.max_journal_bytes = (size_t)c->max_session_journal_bytes;
   store.redactor = journal_redactor_new();
   if (!store.redactor) {
     log_error("journal: out of memory");
@@ -76,28 +71,14 @@ void journal_store_open(const bg_config *c, uv_loop_t *loop, const char *key_pem
 
   if (mkdir_p(c->sessions_dir, store.dir_error, sizeof store.dir_error) != 0 ||
       !(store.sessions_dir = strdup(c->sessions_dir))) {
-    log_error("journal: %s; sessions run without a journal and mutating actions are refused",
+    log_error("journal: %s; sessions run without a journal and every action is refused",
               store.dir_error[0] ? store.dir_error : "out of memory");
-    return;
   }
-  char err[512];
-  if (asprintf(&store.buttons_path, "%s/buttons.jsonl", c->data_dir) < 0 ||
-      asprintf(&store.buttons_old_path, "%s/buttons.1.jsonl", c->data_dir) < 0) {
-    store.buttons_path = store.buttons_old_path = NULL;
-    log_error("journal: out of memory");
-    return;
-  }
-  if (mkdir_p(c->data_dir, err, sizeof err) != 0 ||
-      journal_open(&store.buttons, loop, store.buttons_path, store.redactor, err, sizeof err) != 0)
-    log_error("journal: %s; the power-verb buttons will refuse to run", err);
 }
 
 void journal_store_close(void) {
-  journal_close(store.buttons);
   journal_redactor_free(store.redactor);
   free(store.sessions_dir);
-  free(store.buttons_path);
-  free(store.buttons_old_path);
   store = (journal_store){0};
 }
 
@@ -118,46 +99,4 @@ int journal_store_open_session(journal **out, const char *id, char *err, size_t 
   int rc = journal_open(out, store.loop, path, store.redactor, err, errlen);
   free(path);
   return rc;
-}
-
-/* Past the cap the buttons journal starts afresh; the previous one is
- * kept as buttons.1.jsonl. */
-static void buttons_rotate(void) {
-  if (!store.buttons || journal_bytes(store.buttons) < store.max_journal_bytes) return;
-  char err[512];
-  journal_close(store.buttons);
-  store.buttons = NULL;
-  if (rename(store.buttons_path, store.buttons_old_path) != 0)
-    log_error("journal: cannot move %s aside: %s", store.buttons_path, strerror(errno));
-  if (journal_open(&store.buttons, store.loop, store.buttons_path, store.redactor, err,
-                   sizeof err) != 0)
-    log_error("journal: %s", err);
-}
-
-int journal_button_intent(json_t *fields, journal_sync_cb cb, void *ud, journal_sync **out,
-                          char *err, size_t errlen) {
-  if (out) *out = NULL;
-  buttons_rotate();
-  if (!store.buttons) {
-    json_decref(fields);
-    snprintf(err, errlen, "the buttons journal is not open (see the service log)");
-    return -1;
-  }
-  if (journal_append(store.buttons, "intent", fields, err, errlen) != 0) return -1;
-  int rc = journal_flush(store.buttons, cb, ud, out);
-  if (rc != 0) {
-    snprintf(err, errlen, "cannot flush the buttons journal: %s", uv_strerror(rc));
-    return -1;
-  }
-  return 0;
-}
-
-void journal_button_record(const char *kind, json_t *fields) {
-  char err[512];
-  buttons_rotate();
-  if (!store.buttons) {
-    json_decref(fields);
-    return;
-  }
-  if (journal_append(store.buttons, kind, fields, err, sizeof err) != 0) log_error("%s", err);
 }

@@ -116,18 +116,25 @@ typedef struct lua_policy_view {
   const json_t *call;
   const json_t *history;
   const json_t *actions;
+  /* The operator who overrides the denials a policy marks overridable
+   * ({deny = reason, overridable = true}); NULL: none is overridden. */
+  const char *override_by;
 } lua_policy_view;
 
 typedef struct lua_policy_decision {
   lua_policy_verdict verdict;
   char *policy;      /* the deciding policy's name; NULL for allow */
   char *reason;      /* NULL for allow */
+  int overridable;   /* DENY only: the operator may override it */
   char *run_tool;    /* RUN_FIRST only */
   json_t *run_input; /* RUN_FIRST only; owned */
+  json_t *overridden; /* [{policy, reason, identity}] set aside for override_by; owned, or NULL */
 } lua_policy_decision;
 
 /* Runs every policy's before(ctx, call) in file order and combines them:
- * the first deny wins (later policies do not run); else the first
+ * the first deny wins (later policies do not run), unless it is
+ * overridable and the view names who overrides it: then it is noted in
+ * overridden and the policies go on; else the first
  * run_first; else the first confirm; else allow. A policy that fails or
  * hits a limit denies with "policy <file> failed: <file:line: message>".
  * Returns 0 with *out filled, or -1 when memory ran out: *out is then a

@@ -167,6 +167,7 @@ void lua_policy_decision_free(lua_policy_decision *d) {
   free(d->reason);
   free(d->run_tool);
   json_decref(d->run_input);
+  json_decref(d->overridden);
   memset(d, 0, sizeof *d);
 }
 
@@ -303,12 +304,19 @@ static int decision_parse(const lua_host *h, const lua_host_policy *p, const jso
   const json_t *value;
   json_object_foreach((json_t *)r, key, value) {
     if (strcmp(key, "deny") != 0 && strcmp(key, "confirm") != 0 &&
-        strcmp(key, "run_first") != 0 && strcmp(key, "reason") != 0) {
+        strcmp(key, "run_first") != 0 && strcmp(key, "reason") != 0 &&
+        strcmp(key, "overridable") != 0) {
       snprintf(err, errlen,
-               "before returned an unknown field '%s' (fields: deny, confirm, run_first, reason)",
+               "before returned an unknown field '%s' (fields: deny, confirm, run_first, reason, "
+               "overridable)",
                key);
       return -1;
     }
+  }
+  const json_t *overridable = json_object_get(r, "overridable");
+  if (overridable != NULL && (!json_is_boolean(overridable) || json_object_get(r, "deny") == NULL)) {
+    snprintf(err, errlen, "before: overridable must be a boolean, and only with deny");
+    return -1;
   }
   const json_t *deny = json_object_get(r, "deny");
   const json_t *confirm = json_object_get(r, "confirm");
@@ -330,6 +338,7 @@ static int decision_parse(const lua_host *h, const lua_host_policy *p, const jso
     snprintf(err, errlen, "out of memory");
     return -1;
   }
+  d->overridable = json_is_true(overridable);
   return 0;
 }
 
@@ -360,6 +369,7 @@ int lua_host_policy_before(lua_host *h, const lua_policy_view *v, lua_policy_dec
   lua_policy_view view = {.call = v->call != NULL ? v->call : empty,
                           .history = v->history,
                           .actions = v->actions};
+  json_t *overridden = NULL;
   lua_policy_decision run = {.verdict = LUA_POLICY_ALLOW};
   lua_policy_decision confirm = {.verdict = LUA_POLICY_ALLOW};
   long long now_ms = view_now_ms(&view);
@@ -371,6 +381,14 @@ int lua_host_policy_before(lua_host *h, const lua_policy_view *v, lua_policy_dec
       continue;
     lua_policy_decision d;
     rc = policy_before(h, p, &view, now_ms, &d);
+    if (d.verdict == LUA_POLICY_DENY && d.overridable && v->override_by != NULL) {
+      if (overridden == NULL)
+        overridden = json_array();
+      json_array_append_new(overridden, json_pack("{s:s?, s:s?, s:s}", "policy", d.policy,
+                                                  "reason", d.reason, "identity", v->override_by));
+      lua_policy_decision_free(&d);
+      continue;
+    }
     if (d.verdict == LUA_POLICY_DENY) {
       *out = d; /* nothing can outrank a deny: later policies need not run */
       goto done;
@@ -391,6 +409,7 @@ int lua_host_policy_before(lua_host *h, const lua_policy_view *v, lua_policy_dec
     memset(winner, 0, sizeof *winner);
   }
 done:
+  out->overridden = overridden;
   lua_policy_decision_free(&run);
   lua_policy_decision_free(&confirm);
   json_decref(empty);

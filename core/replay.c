@@ -1,40 +1,70 @@
+/* Replay as a simulation of the live gate's clock: every decision round of
+ * every call, and every call's end, happened at a recorded moment
+ * ([ms, seq]: seq orders moments within one millisecond); replay takes
+ * them in that order across all the journals given, so that policies see
+ * the history and the actions as they stood at each decision. */
 #include "replay.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "gate.h"
 #include "journal_reader.h"
 #include "json_schema.h"
 #include "replay_compare.h"
 
-/* As policy_gate.c: run_first rounds for one call, and what policies can
- * read back (old entries go first). */
-#define REPLAY_GATE_MAX_ROUNDS 2
-#define REPLAY_MAX_HISTORY 4096
-#define REPLAY_MAX_ACTIONS 256
-#define REPLAY_MAX_RESULT_BYTES (64u * 1024)
-/* Decisions for one call: rounds, plus one more after an operator's yes. */
-#define REPLAY_MAX_GATE_STEPS 8
+typedef struct replay_moment {
+  long long ms;
+  long long seq;
+} replay_moment;
+
+typedef struct replay_session {
+  const char *id;
+  json_t *by_call;  /* call id -> {tool, tool_ms, result, result_ms, policy_ms: [], confirm, confirm_ms} */
+  json_t *inserted; /* call id -> tool_call record of a call a policy inserted */
+  json_t *history;
+  json_t *calls; /* the report's entries, in journal order once sorted */
+  long torn_line;
+  size_t diverges, inserted_count;
+} replay_session;
+
+/* A call decided again: a tool_call record no policy inserted. */
+typedef struct replay_call {
+  replay_session *s;
+  json_t *rec;
+  size_t line, order;
+  gate_call gc;
+  gate_answers answers;
+  const json_t *seen; /* its entry in by_call */
+  json_t *decisions;  /* the replayed policy events */
+  json_t *inserted;   /* ids of the recorded inserted calls fed so far */
+  size_t round;       /* the next round to decide */
+  int done;
+  const char *outcome; /* what the current scripts decide, once done */
+} replay_call;
+
+/* One decision round of a call, at its recorded moment. */
+typedef struct replay_step {
+  replay_moment at;
+  replay_call *call;
+  size_t round;
+} replay_step;
+
+/* A record that ends at its recorded moment. */
+typedef struct replay_end {
+  replay_moment at;
+  replay_session *s;
+  json_t *record, *result;
+} replay_end;
 
 typedef struct replay {
   lua_host *h;
-  const char *session_id;
-  json_t *by_call; /* call id -> {tool, tool_ms, result, result_ms, policy_ms: [], confirm} */
   json_t *schemas; /* tool name -> input_schema */
-  json_t *history, *actions;
+  json_t *actions;
+  replay_end *ends;
+  size_t end_count, end_cap;
 } replay;
-
-/* One call being replayed. */
-typedef struct replay_call {
-  const char *call_id, *tool, *identity;
-  const json_t *input, *seen; /* seen: its entry in by_call */
-  int mutating;               /* as the current scripts say */
-  long long started_ms;
-  json_t *decisions;          /* the replayed non-allow answers */
-  json_t *inserted;           /* ids of the recorded inserted calls fed so far */
-  const char *approved_by;
-} replay_call;
 
 static long long record_ms(const json_t *rec) {
   unsigned long long ms;
@@ -47,13 +77,29 @@ static long long int_of(const json_t *o, const char *key, long long fallback) {
   return json_is_integer(v) ? (long long)json_integer_value(v) : fallback;
 }
 
-static void append_bounded(json_t *list, json_t *item, size_t max) {
-  json_array_append(list, item);
-  while (json_array_size(list) > max) json_array_remove(list, 0);
+static const char *str_or(const json_t *o, const char *key, const char *fallback) {
+  const char *v = json_string_value(json_object_get(o, key));
+  return v ? v : fallback;
 }
 
+/* [ms, seq] as recorded, or the fallback's ms with seq 0 (journals from
+ * before moments were recorded). */
+static replay_moment moment_of(const json_t *v, long long fallback_ms) {
+  const json_t *ms = json_array_get(v, 0), *seq = json_array_get(v, 1);
+  if (json_is_integer(ms) && json_is_integer(seq))
+    return (replay_moment){json_integer_value(ms), json_integer_value(seq)};
+  return (replay_moment){fallback_ms, 0};
+}
+
+static int moment_cmp(replay_moment a, replay_moment b) {
+  if (a.ms != b.ms) return a.ms < b.ms ? -1 : 1;
+  return a.seq < b.seq ? -1 : a.seq > b.seq;
+}
+
+/* --- reading ---------------------------------------------------------------- */
+
 /* The events replay needs, by call id. */
-static int index_event(replay *r, const json_t *rec) {
+static int index_event(replay_session *s, const json_t *rec) {
   const json_t *ev = json_object_get(rec, "event");
   const char *type = json_string_value(json_object_get(ev, "type"));
   const char *id = json_string_value(json_object_get(ev, "call_id"));
@@ -61,10 +107,10 @@ static int index_event(replay *r, const json_t *rec) {
   int tool = strcmp(type, "tool") == 0, result = strcmp(type, "tool_result") == 0;
   int policy = strcmp(type, "policy") == 0, confirm = strcmp(type, "confirm_result") == 0;
   if (!tool && !result && !policy && !confirm) return 0;
-  json_t *seen = json_object_get(r->by_call, id);
+  json_t *seen = json_object_get(s->by_call, id);
   if (!seen) {
     seen = json_pack("{s:[]}", "policy_ms");
-    if (!seen || json_object_set_new(r->by_call, id, seen) != 0) return -1;
+    if (!seen || json_object_set_new(s->by_call, id, seen) != 0) return -1;
   }
   json_int_t ms = (json_int_t)record_ms(rec);
   if (tool) {
@@ -82,61 +128,144 @@ static int index_event(replay *r, const json_t *rec) {
   return 0;
 }
 
-/* A call as policy_gate.c's history keeps it. New reference. */
-static json_t *history_record(const replay *r, const replay_call *c, const char *call_id,
-                              const char *tool, const json_t *input, int mutating,
-                              long long started_ms, const char *decision) {
-  json_t *rec = json_pack("{s:s, s:O, s:b, s:s, s:s, s:s, s:s, s:I, s:s}", "tool", tool, "input",
-                          input, "mutating", mutating, "source", "model", "identity",
-                          c->identity, "session_id", r->session_id, "call_id", call_id,
-                          "started_ms", (json_int_t)started_ms, "decision", decision);
-  json_t *verb = json_object_get(input, "verb");
-  if (rec && strcmp(tool, "pve") == 0 && json_is_string(verb)) json_object_set(rec, "verb", verb);
-  return rec;
+typedef struct replay_calls {
+  replay_call *v;
+  size_t count, cap;
+} replay_calls;
+
+static int add_call(replay_calls *calls, replay_session *s, json_t *rec, size_t line) {
+  if (calls->count == calls->cap) {
+    size_t grown = calls->cap ? calls->cap * 2 : 64;
+    replay_call *p = realloc(calls->v, grown * sizeof *p);
+    if (!p) return -1;
+    calls->v = p;
+    calls->cap = grown;
+  }
+  calls->v[calls->count] = (replay_call){.s = s, .rec = json_incref(rec), .line = line,
+                                         .order = calls->count};
+  calls->count++;
+  return 0;
 }
 
-/* A call has ended: it joins the history with its recorded outcome, and the
- * after hooks see its recorded result at its recorded end. */
-static void finish_record(replay *r, json_t *rec, const json_t *result_ev, long long finished_ms,
-                          int ran) {
-  int is_error = json_is_true(json_object_get(result_ev, "is_error"));
-  json_object_set_new(rec, "finished_ms", json_integer((json_int_t)finished_ms));
-  json_object_set_new(rec, "is_error", json_boolean(is_error));
-  append_bounded(r->history, rec, REPLAY_MAX_HISTORY);
-  if (!ran) return;
-  if (json_is_true(json_object_get(rec, "mutating"))) append_bounded(r->actions, rec, REPLAY_MAX_ACTIONS);
-  const char *content = json_string_value(json_object_get(result_ev, "content"));
-  size_t len = content ? strlen(content) : 0;
-  if (len > REPLAY_MAX_RESULT_BYTES) {
-    len = REPLAY_MAX_RESULT_BYTES;
-    while (len > 0 && ((unsigned char)content[len] & 0xC0) == 0x80) len--;
+/* Indexes a journal's events and inserted calls, and gathers its calls. */
+static int read_journal(replay_session *s, const char *data, size_t len, replay_calls *calls,
+                        char *err, size_t errlen) {
+  journal_reader jr;
+  journal_reader_init(&jr, data, len);
+  char why[256];
+  for (;;) {
+    json_t *rec;
+    journal_read_result res = journal_reader_next(&jr, &rec, why, sizeof why);
+    if (res == JOURNAL_READ_END) return 0;
+    if (res == JOURNAL_READ_TORN) {
+      s->torn_line = (long)jr.line;
+      return 0;
+    }
+    if (res == JOURNAL_READ_GARBAGE) {
+      snprintf(err, errlen, "session %s: the journal cannot be read: %s", s->id, why);
+      return -1;
+    }
+    const char *kind = json_string_value(json_object_get(rec, "kind"));
+    const char *call_id = str_or(rec, "call_id", "");
+    int rc = 0;
+    if (strcmp(kind, "event") == 0)
+      rc = index_event(s, rec);
+    else if (strcmp(kind, "tool_call") == 0 && json_object_get(rec, "inserted_by"))
+      rc = json_object_set(s->inserted, call_id, rec);
+    else if (strcmp(kind, "tool_call") == 0)
+      rc = add_call(calls, s, rec, jr.line);
+    json_decref(rec);
+    if (rc != 0) {
+      snprintf(err, errlen, "out of memory reading line %zu", jr.line);
+      return -1;
+    }
   }
-  json_t *call = json_copy(rec);
-  json_t *result = json_pack("{s:b, s:s%}", "is_error", is_error, "content", content ? content : "", len);
-  if (call && result) {
-    json_object_set_new(call, "now_ms", json_integer((json_int_t)finished_ms));
-    lua_policy_view v = {.call = call, .history = r->history, .actions = r->actions};
-    lua_host_policy_after(r->h, &v, result);
-  }
-  json_decref(call);
-  json_decref(result);
 }
 
-/* The call the runtime inserted live as id, fed to the history. */
+/* --- ends: records finish at their recorded moment -------------------------------- */
+
+static int end_add(replay *r, replay_session *s, json_t *record, json_t *result, replay_moment at) {
+  if (r->end_count == r->end_cap) {
+    size_t grown = r->end_cap ? r->end_cap * 2 : 16;
+    replay_end *p = realloc(r->ends, grown * sizeof *p);
+    if (!p) return -1;
+    r->ends = p;
+    r->end_cap = grown;
+  }
+  r->ends[r->end_count++] = (replay_end){.at = at, .s = s, .record = json_incref(record),
+                                         .result = result};
+  return 0;
+}
+
+/* Every record that had ended live before the moment `at` ends here too,
+ * in the order they ended. */
+static void ends_run_until(replay *r, replay_moment at) {
+  for (;;) {
+    size_t best = r->end_count;
+    for (size_t i = 0; i < r->end_count; i++)
+      if (moment_cmp(r->ends[i].at, at) < 0 &&
+          (best == r->end_count || moment_cmp(r->ends[i].at, r->ends[best].at) < 0))
+        best = i;
+    if (best == r->end_count) return;
+    replay_end e = r->ends[best];
+    r->ends[best] = r->ends[--r->end_count];
+    const char *content = str_or(e.result, "content", "");
+    gate_record_finish(r->h, e.record, e.s->history, r->actions,
+                       json_is_true(json_object_get(e.result, "is_error")), content,
+                       strlen(content), (unsigned long long)e.at.ms);
+    json_decref(e.record);
+    json_decref(e.result);
+  }
+}
+
+/* A record from a tool_call record joins the history (and, when it changed
+ * something, the actions) and will end at its recorded end. */
+static void replay_join(replay *r, replay_session *s, const json_t *rec, long long started_ms) {
+  json_t *h = gate_record_from_journal(rec, s->id);
+  if (!h) return;
+  /* Journals from before the record kept its start: when it was shown. */
+  if (!json_object_get(rec, "started_ms"))
+    json_object_set_new(h, "started_ms", json_integer((json_int_t)started_ms));
+  gate_list_append(s->history, h, GATE_MAX_HISTORY_COUNT, 0);
+  const char *decision = json_string_value(json_object_get(h, "decision"));
+  if (json_is_true(json_object_get(h, "mutating")) && strcmp(decision, "deny") != 0)
+    gate_list_append(r->actions, h, GATE_MAX_ACTIONS_COUNT, 1);
+  const json_t *result = json_object_get(rec, "result");
+  json_t *res = json_pack("{s:b, s:s}", "is_error", json_is_true(json_object_get(result, "is_error")),
+                          "content", str_or(result, "content", ""));
+  replay_moment end = moment_of(json_object_get(rec, "finished"), record_ms(rec));
+  if (!res || end_add(r, s, h, res, end) != 0) json_decref(res);
+  json_decref(h);
+}
+
+/* --- deciding again ------------------------------------------------------------- */
+
+/* The call the runtime inserted live as id, joining the history. Journals
+ * from before inserted calls had records of their own are read from the
+ * events. */
 static void feed_inserted(replay *r, replay_call *c, const char *id) {
-  const json_t *seen = json_object_get(r->by_call, id);
-  const json_t *ev = json_object_get(seen, "tool");
-  const char *tool = json_string_value(json_object_get(ev, "name"));
-  const json_t *input = json_object_get(ev, "input");
-  long long started = int_of(seen, "tool_ms", c->started_ms);
-  json_t *rec = history_record(r, c, id, tool ? tool : "", input ? input : json_object(), 0, started,
-                               "allow");
-  if (!rec) return;
-  json_t *by = json_object_get(ev, "inserted_by");
-  if (json_is_string(by)) json_object_set(rec, "inserted_by", by);
-  finish_record(r, rec, json_object_get(seen, "result"), int_of(seen, "result_ms", started), 1);
-  json_decref(rec);
+  const json_t *rec = json_object_get(c->s->inserted, id);
+  const json_t *seen = json_object_get(c->s->by_call, id);
+  long long started = int_of(seen, "tool_ms", 0);
+  json_t *made = NULL;
+  if (!rec) {
+    const json_t *ev = json_object_get(seen, "tool");
+    const json_t *res = json_object_get(seen, "result");
+    made = json_pack("{s:s, s:s, s:O?, s:s, s:s, s:b, s:s, s:s?, s:{s:b, s:s}, s:I}", "ts", "",
+                     "call_id", id, "input", json_object_get(ev, "input"), "name",
+                     str_or(ev, "name", ""), "identity", c->gc.identity, "mutating", 0,
+                     "source", c->gc.source, "inserted_by", str_or(ev, "inserted_by", NULL),
+                     "result", "is_error", json_is_true(json_object_get(res, "is_error")),
+                     "content", str_or(res, "content", ""), "started_ms", (json_int_t)started);
+    if (made)
+      json_object_set_new(made, "finished",
+                          json_pack("[I, I]", (json_int_t)int_of(seen, "result_ms", started), 0));
+    rec = made;
+  }
+  if (rec) replay_join(r, c->s, rec, started);
+  json_decref(made);
   json_array_append_new(c->inserted, json_string(id));
+  c->s->inserted_count++;
 }
 
 static int was_fed(const replay_call *c, const char *id) {
@@ -146,200 +275,118 @@ static int was_fed(const replay_call *c, const char *id) {
   return 0;
 }
 
-static void inserted_id(const replay_call *c, int round, char *out, size_t outlen) {
-  snprintf(out, outlen, "%s.first%d", c->call_id, round);
-}
-
-static void note(replay_call *c, const char *verdict, const lua_policy_decision *d) {
-  json_t *ev = json_pack("{s:s, s:s, s:s?, s:s, s:s?}", "call_id", c->call_id, "tool", c->tool,
-                         "policy", d->policy, "verdict", verdict, "reason", d->reason);
-  if (ev && d->run_tool)
-    json_object_set_new(ev, "run_first", json_pack("{s:s, s:O?}", "tool", d->run_tool, "input",
-                                                   d->run_input));
-  json_array_append_new(c->decisions, ev);
-}
-
-/* When the k-th decision was taken live: its policy event, else (an allow,
- * which leaves no event) when the call was shown. */
-static long long decision_ms(const replay_call *c) {
-  if (c->approved_by) return int_of(c->seen, "confirm_ms", c->started_ms);
-  const json_t *at = json_array_get(json_object_get(c->seen, "policy_ms"),
-                                    json_array_size(c->decisions));
-  return json_is_integer(at) ? (long long)json_integer_value(at) : c->started_ms;
-}
-
-static const char *decide_once(replay *r, replay_call *c, int *rounds, int *again) {
-  *again = 0;
-  json_t *call = history_record(r, c, c->call_id, c->tool, c->input, c->mutating, 0, "allow");
-  if (!call) return "deny";
-  json_object_del(call, "started_ms");
-  json_object_del(call, "decision");
-  json_object_set_new(call, "now_ms", json_integer((json_int_t)decision_ms(c)));
-  lua_policy_view v = {.call = call, .history = r->history, .actions = r->actions};
-  lua_policy_decision d;
-  lua_host_policy_before(r->h, &v, &d);
-  json_decref(call);
-  const char *outcome = "deny";
-  char id[256];
-  switch (d.verdict) {
-  case LUA_POLICY_ALLOW:
-    outcome = c->approved_by ? "confirm" : "allow";
-    break;
-  case LUA_POLICY_DENY:
-    note(c, "deny", &d);
-    break;
-  case LUA_POLICY_RUN_FIRST: {
-    note(c, "run_first", &d);
-    if (*rounds >= REPLAY_GATE_MAX_ROUNDS || lua_host_tool_mutating(r->h, d.run_tool, d.run_input) != 0)
-      break;
-    inserted_id(c, *rounds + 1, id, sizeof id);
-    const json_t *ev = json_object_get(json_object_get(r->by_call, id), "tool");
+/* One round of the gate at `at`, with the recording answering for the
+ * operator and for the calls it ran first. Sets c->done (and c->outcome)
+ * when the call needs no further round. */
+static void replay_round(replay *r, replay_call *c, replay_moment at) {
+  gate_decision d;
+  gate_decide(r->h, &c->gc, &c->answers, c->s->history, r->actions, (unsigned long long)at.ms, &d);
+  json_array_extend(c->decisions, d.events);
+  c->outcome = d.outcome;
+  c->done = 1;
+  if (d.verdict == GATE_RUN_FIRST) {
+    const json_t *ev = json_object_get(json_object_get(c->s->by_call, d.run_call_id), "tool");
     const char *tool = json_string_value(json_object_get(ev, "name"));
     if (!tool || strcmp(tool, d.run_tool) != 0 ||
         !json_equal(json_object_get(ev, "input"), d.run_input)) {
-      outcome = "insert";
-      break;
+      c->outcome = "insert";
+    } else {
+      feed_inserted(r, c, d.run_call_id);
+      c->answers.rounds++;
+      c->done = 0;
     }
-    feed_inserted(r, c, id);
-    (*rounds)++;
-    *again = 1;
-    break;
-  }
-  case LUA_POLICY_CONFIRM: {
-    if (c->approved_by) {
-      outcome = "confirm";
-      break;
-    }
-    note(c, "confirm", &d);
+  } else if (d.verdict == GATE_ASK) {
     const json_t *answer = json_object_get(c->seen, "confirm");
     if (!answer) {
-      outcome = "ask";
+      c->outcome = "ask";
     } else if (json_is_true(json_object_get(answer, "approved"))) {
-      const char *who = json_string_value(json_object_get(answer, "identity"));
-      c->approved_by = who ? who : c->identity;
-      *again = 1;
+      c->answers.approved_by = str_or(answer, "identity", c->gc.identity);
+      c->done = 0;
     }
-    break;
   }
-  }
-  lua_policy_decision_free(&d);
-  return outcome;
+  gate_decision_free(&d);
 }
 
-/* policy_gate.c's algorithm, with the recording answering for the
- * operator and for the calls it ran first. */
-static const char *replay_gate(replay *r, replay_call *c) {
-  int rounds = 0, again = 0;
-  const char *outcome = "deny";
-  for (int step = 0; step < REPLAY_MAX_GATE_STEPS; step++) {
-    outcome = decide_once(r, c, &rounds, &again);
-    if (!again) break;
-  }
-  return outcome;
+/* The recorded outcome: the gate's verdict, as the record keeps it. */
+static const char *recorded_outcome(const json_t *rec) {
+  return str_or(rec, "decision", "allow");
 }
 
-static size_t count_verdict(const json_t *decisions, const char *verdict) {
-  size_t n = 0, i;
-  json_t *d;
-  json_array_foreach(decisions, i, d) {
-    const char *v = json_string_value(json_object_get(d, "verdict"));
-    if (v && strcmp(v, verdict) == 0) n++;
-  }
-  return n;
+/* When the live gate first decided the call: its first recorded round,
+ * else its first policy event, else when it was shown. */
+static replay_moment first_moment(const replay_call *c) {
+  const json_t *first_policy = json_array_get(json_object_get(c->seen, "policy_ms"), 0);
+  long long fallback = json_is_integer(first_policy) ? (long long)json_integer_value(first_policy)
+                                                     : int_of(c->seen, "tool_ms", record_ms(c->rec));
+  return moment_of(json_array_get(json_object_get(c->rec, "decided"), 0), fallback);
 }
 
-/* What the gate did live, from its decisions and the events around them. */
-static const char *recorded_outcome(const replay *r, const json_t *rec, const char *call_id,
-                                    const json_t *seen, const json_t *decisions) {
-  /* Journals since the gate's own verdict was recorded say it plainly; it
-   * also covers refusals no policy made (a cancel while deciding). */
-  const char *decision = json_string_value(json_object_get(rec, "decision"));
-  if (decision) return decision;
-  size_t n = json_array_size(decisions);
-  const json_t *answer = json_object_get(seen, "confirm");
-  int approved = json_is_true(json_object_get(answer, "approved"));
-  if (n == 0) return "allow";
-  const char *last = json_string_value(json_object_get(json_array_get(decisions, n - 1), "verdict"));
-  if (!last || strcmp(last, "deny") == 0) return "deny";
-  if (strcmp(last, "confirm") == 0) return approved ? "confirm" : answer ? "deny" : "ask";
-  size_t inserted = 0;
-  for (int k = 1; k <= REPLAY_GATE_MAX_ROUNDS; k++) {
-    char id[256];
-    snprintf(id, sizeof id, "%s.first%d", call_id, k);
-    if (json_object_get(json_object_get(r->by_call, id), "tool")) inserted++;
-  }
-  if (inserted < count_verdict(decisions, "run_first")) return "deny";
-  return approved ? "confirm" : "allow";
-}
-
-static int replay_one(replay *r, const json_t *rec, size_t line, size_t index, json_t *calls) {
-  replay_call c = {0};
-  c.call_id = json_string_value(json_object_get(rec, "call_id"));
-  c.tool = json_string_value(json_object_get(rec, "name"));
-  c.identity = json_string_value(json_object_get(rec, "identity"));
-  if (!c.call_id) c.call_id = "";
-  if (!c.tool) c.tool = "";
-  if (!c.identity) c.identity = "";
-  json_t *empty = json_object();
-  c.input = json_object_get(rec, "input");
-  if (!c.input) c.input = empty;
-  c.seen = json_object_get(r->by_call, c.call_id);
-  const json_t *result = json_object_get(rec, "result");
-  long long ended = record_ms(rec);
-  c.started_ms = int_of(c.seen, "tool_ms", ended - int_of(rec, "duration_ms", 0));
-  int mutating = lua_host_tool_mutating(r->h, c.tool, c.input);
-  c.mutating = mutating == 1;
-  char invalid[512] = "";
-  const json_t *schema = json_object_get(r->schemas, c.tool);
-  if (schema && json_schema_validate(schema, c.input, "input", invalid, sizeof invalid) == 0)
-    invalid[0] = '\0';
-  c.decisions = json_array();
-  c.inserted = json_array();
-  const json_t *rec_decisions = json_object_get(rec, "decisions");
-  if (!json_is_array(rec_decisions)) rec_decisions = c.decisions;
-  const char *was = recorded_outcome(r, rec, c.call_id, c.seen, rec_decisions);
-  const char *now = replay_gate(r, &c);
+/* The call is decided: what ran live joins the history, and the two
+ * decisions are compared. */
+static int replay_settle(replay *r, replay_call *c) {
+  replay_session *s = c->s;
+  const json_t *rec = c->rec;
   /* Whatever the policies would do now, the history holds what ran live. */
-  char id[256];
-  for (int k = 1; k <= REPLAY_GATE_MAX_ROUNDS; k++) {
-    inserted_id(&c, k, id, sizeof id);
-    if (json_object_get(json_object_get(r->by_call, id), "tool") && !was_fed(&c, id))
-      feed_inserted(r, &c, id);
+  for (int k = 1; k <= GATE_MAX_ROUNDS_COUNT; k++) {
+    char id[256];
+    snprintf(id, sizeof id, "%s.first%d", c->gc.call_id, k);
+    int recorded = json_object_get(s->inserted, id) != NULL ||
+                   json_object_get(json_object_get(s->by_call, id), "tool") != NULL;
+    if (recorded && !was_fed(c, id)) feed_inserted(r, c, id);
   }
+  replay_join(r, s, rec, first_moment(c).ms);
+  int mutating = lua_host_tool_mutating(r->h, c->gc.tool, c->gc.input);
+  char invalid[512] = "";
+  const json_t *schema = json_object_get(r->schemas, c->gc.tool);
+  if (schema && json_schema_validate(schema, c->gc.input, "input", invalid, sizeof invalid) == 0)
+    invalid[0] = '\0';
+  const json_t *result = json_object_get(rec, "result");
+  json_t *no_decisions = json_array();
+  const json_t *rec_decisions = json_object_get(rec, "decisions");
+  if (!json_is_array(rec_decisions)) rec_decisions = no_decisions;
+  const char *was = recorded_outcome(rec);
   int rec_mutating = json_is_true(json_object_get(rec, "mutating"));
-  int ran = strcmp(was, "deny") != 0;
-  json_t *h = history_record(r, &c, c.call_id, c.tool, c.input, rec_mutating, c.started_ms,
-                             strcmp(was, "confirm") == 0 ? "confirm" : ran ? "allow" : "deny");
-  if (h) {
-    json_object_set(h, "decisions", (json_t *)rec_decisions);
-    const char *by = json_string_value(json_object_get(json_object_get(c.seen, "confirm"), "identity"));
-    if (strcmp(was, "confirm") == 0 && by) json_object_set_new(h, "approved_by", json_string(by));
-    finish_record(r, h, result, int_of(c.seen, "result_ms", ended), ran);
-    json_decref(h);
-  }
   replay_call_facts f = {
-      .tool = c.tool, .exists = mutating >= 0, .invalid = invalid[0] ? invalid : NULL,
+      .tool = c->gc.tool, .exists = mutating >= 0, .invalid = invalid[0] ? invalid : NULL,
       .recorded_content = json_string_value(json_object_get(result, "content")),
       .recorded_is_error = json_is_true(json_object_get(result, "is_error")),
       .recorded = {.outcome = was, .decisions = rec_decisions, .mutating = rec_mutating},
-      .now = {.outcome = now, .decisions = c.decisions, .mutating = c.mutating},
+      .now = {.outcome = c->outcome, .decisions = c->decisions, .mutating = c->gc.mutating},
   };
   json_t *diffs = json_array();
   int n = diffs ? replay_compare(&f, diffs) : -1;
-  json_t *entry = json_pack(
-      "{s:I, s:I, s:s, s:s, s:O, s:O, s:s, s:O, s:{s:s, s:O, s:b}, s:{s:s, s:O, s:b, s:b, s:s?}}",
-      "index", (json_int_t)index, "line", (json_int_t)line, "call_id", c.call_id, "tool", c.tool,
-      "input", c.input, "inserted", c.inserted, "status", n > 0 ? "diverges" : "same",
-      "differences", diffs ? diffs : json_null(), "recorded", "outcome", was, "decisions",
-      rec_decisions, "mutating", rec_mutating, "now", "outcome", now, "decisions", c.decisions,
-      "mutating", c.mutating, "exists", mutating >= 0, "invalid", invalid[0] ? invalid : NULL);
+  json_t *entry = n < 0 ? NULL : json_pack(
+      "{s:I, s:I, s:s, s:s, s:s, s:O, s:O, s:s, s:O, s:{s:s, s:O, s:b}, s:{s:s, s:O, s:b, s:b, s:s?}}",
+      "index", (json_int_t)c->order, "line", (json_int_t)c->line, "call_id", c->gc.call_id, "tool",
+      c->gc.tool, "source", c->gc.source, "input", c->gc.input, "inserted", c->inserted, "status",
+      n > 0 ? "diverges" : "same", "differences", diffs, "recorded", "outcome", was, "decisions",
+      rec_decisions, "mutating", rec_mutating, "now", "outcome", c->outcome, "decisions",
+      c->decisions, "mutating", c->gc.mutating, "exists", mutating >= 0, "invalid",
+      invalid[0] ? invalid : NULL);
   json_decref(diffs);
-  json_decref(c.decisions);
-  json_decref(c.inserted);
-  json_decref(empty);
-  if (n < 0 || !entry || json_array_append_new(calls, entry) != 0) return -1;
-  return n > 0;
+  json_decref(no_decisions);
+  if (!entry || json_array_append_new(s->calls, entry) != 0) return -1;
+  if (n > 0) s->diverges++;
+  return 0;
 }
+
+static int replay_call_begin(replay *r, replay_call *c, json_t *empty_input) {
+  const json_t *rec = c->rec;
+  const json_t *input = json_object_get(rec, "input");
+  c->gc = (gate_call){.session_id = c->s->id, .call_id = str_or(rec, "call_id", ""),
+                      .tool = str_or(rec, "name", ""), .source = str_or(rec, "source", "model"),
+                      .identity = str_or(rec, "identity", ""),
+                      .input = input ? input : empty_input};
+  c->gc.mutating = lua_host_tool_mutating(r->h, c->gc.tool, c->gc.input) == 1;
+  c->seen = json_object_get(c->s->by_call, c->gc.call_id);
+  const json_t *override = json_array_get(json_object_get(rec, "override"), 0);
+  c->answers.override_by = json_string_value(json_object_get(override, "identity"));
+  c->decisions = json_array();
+  c->inserted = json_array();
+  return c->decisions && c->inserted ? 0 : -1;
+}
+
+/* --- the whole run ---------------------------------------------------------------- */
 
 static int load_schemas(replay *r) {
   json_t *tools = lua_host_tools_json(r->h);
@@ -354,78 +401,168 @@ static int load_schemas(replay *r) {
   return 0;
 }
 
-/* Indexes the events and gathers the tool_call records with their lines. */
-static int read_journal(replay *r, const char *data, size_t len, json_t *calls, long *torn,
-                        char *err, size_t errlen) {
-  journal_reader jr;
-  journal_reader_init(&jr, data, len);
-  char why[256];
-  for (;;) {
-    json_t *rec;
-    journal_read_result res = journal_reader_next(&jr, &rec, why, sizeof why);
-    if (res == JOURNAL_READ_END) return 0;
-    if (res == JOURNAL_READ_TORN) {
-      *torn = (long)jr.line;
-      return 0;
-    }
-    if (res == JOURNAL_READ_GARBAGE) {
-      snprintf(err, errlen, "the journal cannot be read: %s", why);
-      return -1;
-    }
-    const char *kind = json_string_value(json_object_get(rec, "kind"));
-    int rc = 0;
-    if (strcmp(kind, "event") == 0)
-      rc = index_event(r, rec);
-    else if (strcmp(kind, "tool_call") == 0)
-      rc = json_array_append_new(calls, json_pack("{s:I, s:O}", "line", (json_int_t)jr.line, "record", rec));
-    json_decref(rec);
-    if (rc != 0) {
-      snprintf(err, errlen, "out of memory reading line %zu", jr.line);
-      return -1;
-    }
+/* Each call's recorded rounds, as steps. A call recorded before rounds
+ * were has one step; its further rounds follow at once. */
+static replay_step *make_steps(replay_calls *calls, size_t *count) {
+  size_t n = 0;
+  for (size_t i = 0; i < calls->count; i++) {
+    size_t rounds = json_array_size(json_object_get(calls->v[i].rec, "decided"));
+    n += rounds ? rounds : 1;
   }
+  replay_step *steps = malloc((n ? n : 1) * sizeof *steps);
+  if (!steps) return NULL;
+  n = 0;
+  for (size_t i = 0; i < calls->count; i++) {
+    replay_call *c = &calls->v[i];
+    const json_t *decided = json_object_get(c->rec, "decided");
+    size_t rounds = json_array_size(decided);
+    steps[n++] = (replay_step){first_moment(c), c, 0};
+    for (size_t k = 1; k < rounds; k++)
+      steps[n++] = (replay_step){moment_of(json_array_get(decided, k), 0), c, k};
+  }
+  *count = n;
+  return steps;
 }
 
-int replay_journal(lua_host *h, const char *data, size_t len, const char *session_id,
-                   json_t **report, char *err, size_t errlen) {
+static int by_moment(const void *x, const void *y) {
+  const replay_step *a = x, *b = y;
+  int cmp = moment_cmp(a->at, b->at);
+  if (cmp) return cmp;
+  if (a->call->order != b->call->order) return a->call->order < b->call->order ? -1 : 1;
+  return a->round < b->round ? -1 : a->round > b->round;
+}
+
+/* Runs the steps in order; a call's last recorded round also decides the
+ * rounds the current scripts add after it (they have no moment of their
+ * own), and a call that needs no more rounds is settled at once. */
+static int run_steps(replay *r, replay_step *steps, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    replay_call *c = steps[i].call;
+    if (c->done || steps[i].round != c->round) continue;
+    ends_run_until(r, steps[i].at);
+    size_t recorded = json_array_size(json_object_get(c->rec, "decided"));
+    do {
+      replay_round(r, c, steps[i].at);
+      c->round++;
+    } while (!c->done && c->round >= recorded && c->round < GATE_MAX_ROUNDS_COUNT + 2);
+    if (!c->done && c->round >= GATE_MAX_ROUNDS_COUNT + 2) c->done = 1, c->outcome = "deny";
+    if (c->done && replay_settle(r, c) != 0) return -1;
+  }
+  return 0;
+}
+
+static int by_line(const void *x, const void *y) {
+  json_int_t a = json_integer_value(json_object_get(*(json_t *const *)x, "line"));
+  json_int_t b = json_integer_value(json_object_get(*(json_t *const *)y, "line"));
+  return a < b ? -1 : a > b;
+}
+
+static json_t *session_report(replay_session *s) {
+  size_t calls = json_array_size(s->calls);
+  json_t **all = malloc((calls ? calls : 1) * sizeof *all);
+  json_t *sorted = json_array();
+  if (!all || !sorted) {
+    free(all);
+    json_decref(sorted);
+    return NULL;
+  }
+  for (size_t i = 0; i < calls; i++) all[i] = json_array_get(s->calls, i);
+  qsort(all, calls, sizeof *all, by_line);
+  for (size_t i = 0; i < calls; i++) {
+    json_object_set_new(all[i], "index", json_integer((json_int_t)i + 1));
+    json_array_append(sorted, all[i]);
+  }
+  free(all);
+  return json_pack("{s:s, s:o, s:o, s:{s:I, s:I, s:I, s:I}}", "session_id", s->id, "torn_line",
+                   s->torn_line ? json_integer(s->torn_line) : json_null(), "calls", sorted,
+                   "summary", "calls", (json_int_t)calls, "inserted_calls",
+                   (json_int_t)s->inserted_count, "same", (json_int_t)(calls - s->diverges),
+                   "diverges", (json_int_t)s->diverges);
+}
+
+static json_t *whole_report(replay_session *ss, size_t count) {
+  json_t *sessions = json_array();
+  size_t calls = 0, inserted = 0, diverges = 0, diverging = 0;
+  for (size_t i = 0; i < count; i++) {
+    json_array_append_new(sessions, session_report(&ss[i]));
+    calls += json_array_size(ss[i].calls);
+    inserted += ss[i].inserted_count;
+    diverges += ss[i].diverges;
+    diverging += ss[i].diverges > 0;
+  }
+  return json_pack("{s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I}}", "sessions", sessions, "summary",
+                   "sessions", (json_int_t)count, "calls", (json_int_t)calls, "inserted_calls",
+                   (json_int_t)inserted, "same", (json_int_t)(calls - diverges), "diverges",
+                   (json_int_t)diverges, "diverging_sessions", (json_int_t)diverging);
+}
+
+int replay_journals(lua_host *h, const replay_journal_bytes *journals, size_t count,
+                    json_t **report, char *err, size_t errlen) {
   *report = NULL;
-  replay r = {.h = h, .session_id = session_id ? session_id : "", .by_call = json_object(),
-              .schemas = json_object(), .history = json_array(), .actions = json_array()};
-  json_t *records = json_array(), *calls = json_array();
-  long torn = 0;
+  replay r = {.h = h, .schemas = json_object(), .actions = json_array()};
+  replay_session *ss = calloc(count ? count : 1, sizeof *ss);
+  replay_calls calls = {0};
+  replay_step *steps = NULL;
+  json_t *empty_input = json_object();
+  size_t n = 0;
   int rc = -1;
-  if (!r.by_call || !r.schemas || !r.history || !r.actions || !records || !calls ||
-      load_schemas(&r) != 0) {
+  if (!ss || !r.schemas || !r.actions || !empty_input || load_schemas(&r) != 0) {
     snprintf(err, errlen, "out of memory");
     goto done;
   }
-  if (read_journal(&r, data, len, records, &torn, err, errlen) != 0) goto done;
-  size_t i, diverging = 0;
-  json_t *item;
-  json_array_foreach(records, i, item) {
-    int d = replay_one(&r, json_object_get(item, "record"),
-                       (size_t)json_integer_value(json_object_get(item, "line")), i + 1, calls);
-    if (d < 0) {
-      snprintf(err, errlen, "out of memory replaying call %zu", i + 1);
+  for (size_t i = 0; i < count; i++) {
+    ss[i] = (replay_session){.id = journals[i].session_id, .by_call = json_object(),
+                             .inserted = json_object(), .history = json_array(),
+                             .calls = json_array()};
+    if (!ss[i].by_call || !ss[i].inserted || !ss[i].history || !ss[i].calls) {
+      snprintf(err, errlen, "out of memory");
       goto done;
     }
-    diverging += (size_t)d;
+    if (read_journal(&ss[i], journals[i].data, journals[i].len, &calls, err, errlen) != 0)
+      goto done;
   }
-  size_t inserted = 0;
-  json_array_foreach(calls, i, item) inserted += json_array_size(json_object_get(item, "inserted"));
-  *report = json_pack("{s:s, s:o, s:O, s:{s:I, s:I, s:I, s:I}}", "session_id", r.session_id,
-                      "torn_line", torn ? json_integer(torn) : json_null(), "calls", calls,
-                      "summary", "calls", (json_int_t)json_array_size(calls), "inserted_calls",
-                      (json_int_t)inserted, "same", (json_int_t)(json_array_size(calls) - diverging),
-                      "diverges", (json_int_t)diverging);
+  for (size_t i = 0; i < calls.count; i++) {
+    if (replay_call_begin(&r, &calls.v[i], empty_input) != 0) {
+      snprintf(err, errlen, "out of memory");
+      goto done;
+    }
+  }
+  steps = make_steps(&calls, &n);
+  if (!steps) {
+    snprintf(err, errlen, "out of memory");
+    goto done;
+  }
+  qsort(steps, n, sizeof *steps, by_moment);
+  if (run_steps(&r, steps, n) != 0) {
+    snprintf(err, errlen, "out of memory replaying");
+    goto done;
+  }
+  ends_run_until(&r, (replay_moment){(long long)(~0ULL >> 1), 0});
+  *report = whole_report(ss, count);
   if (!*report) snprintf(err, errlen, "out of memory");
   else rc = 0;
 done:
-  json_decref(r.by_call);
+  for (size_t i = 0; i < calls.count; i++) {
+    json_decref(calls.v[i].rec);
+    json_decref(calls.v[i].decisions);
+    json_decref(calls.v[i].inserted);
+  }
+  free(calls.v);
+  free(steps);
+  for (size_t i = 0; i < r.end_count; i++) {
+    json_decref(r.ends[i].record);
+    json_decref(r.ends[i].result);
+  }
+  free(r.ends);
+  for (size_t i = 0; ss && i < count; i++) {
+    json_decref(ss[i].by_call);
+    json_decref(ss[i].inserted);
+    json_decref(ss[i].history);
+    json_decref(ss[i].calls);
+  }
+  free(ss);
+  json_decref(empty_input);
   json_decref(r.schemas);
-  json_decref(r.history);
   json_decref(r.actions);
-  json_decref(records);
-  json_decref(calls);
   return rc;
 }

@@ -1,17 +1,18 @@
-/* Headless replay (issue 5): a recorded session walked through a
- * script set. No network, no SSH: recorded tool results stand in for the
- * hosts, and recorded times stand in for the clock, so policies decide as
- * they would have with these scripts.
+/* Headless replay: recorded sessions walked through a script set. No
+ * network, no SSH: recorded results stand in for the hosts and recorded
+ * times for the clock, so policies decide as they would have with these
+ * scripts.
  *
- * For every tool call the model made (in journal order) replay asks the
- * current set whether the tool exists, whether the input validates, whether
- * it is mutating, and runs the policy gate's algorithm (policy_gate.c):
- * rounds of lua_host_policy_before, a run_first fed with the call the
- * runtime inserted live, a confirm answered as the operator answered. What
- * policies read is rebuilt from what happened live: ctx.history holds the
- * recorded calls with their recorded decisions, times and outcomes, and
- * ctx.actions the session's mutating calls that ran (other sessions and the
- * buttons are not in the journal). After-hooks see the recorded results.
+ * Every call a session's journal records (an agent's tool call or a
+ * button press; not the calls a policy inserted, which are fed when the
+ * policy asks for them) is decided again by the live gate's own pure step
+ * (gate.h), in the order the calls were decided live across every journal
+ * given: a run_first is fed the call the runtime inserted live, a confirm
+ * is answered as the operator answered, an override as it was given. What
+ * policies read is rebuilt as it stood at each decision: each session's
+ * history, and the daemon-wide actions of every session replayed together,
+ * with each call finishing at its recorded end. After hooks see the
+ * recorded results.
  */
 #ifndef BG_REPLAY_H
 #define BG_REPLAY_H
@@ -21,14 +22,23 @@
 
 #include "lua_host.h"
 
-/* Replays a journal's bytes. 0 with *report set (new reference):
- * {session_id, torn_line (or null), calls: [{index, line, call_id, tool,
- * input, inserted: [call ids], status: "same"|"diverges", differences,
- * recorded: {outcome, decisions, mutating}, now: {outcome, decisions,
- * mutating, exists, invalid}}], summary: {calls, inserted_calls, same,
- * diverges}}. -1 with err filled when the journal cannot be read (naming
- * the line) or memory ran out. */
-int replay_journal(lua_host *h, const char *data, size_t len, const char *session_id,
-                   json_t **report, char *err, size_t errlen);
+typedef struct replay_journal_bytes {
+  const char *session_id;
+  const char *data;
+  size_t len;
+} replay_journal_bytes;
+
+/* Replays the journals together. 0 with *report set (new reference):
+ * {sessions: [session report, in the order given], summary: {sessions,
+ * calls, inserted_calls, same, diverges, diverging_sessions}}, where a
+ * session report is {session_id, torn_line (or null), calls: [{index,
+ * line, call_id, tool, source, input, inserted: [call ids], status:
+ * "same"|"diverges", differences, recorded: {outcome, decisions,
+ * mutating}, now: {outcome, decisions, mutating, exists, invalid}}],
+ * summary: {calls, inserted_calls, same, diverges}}. -1 with err filled
+ * when a journal cannot be read (naming it and the line) or memory ran
+ * out. */
+int replay_journals(lua_host *h, const replay_journal_bytes *journals, size_t count,
+                    json_t **report, char *err, size_t errlen);
 
 #endif

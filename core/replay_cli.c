@@ -1,9 +1,11 @@
 #include "replay_cli.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config.h"
 #include "daemon.h"
@@ -14,6 +16,9 @@
 #define REPLAY_MAX_JOURNAL_BYTES (1024L * 1024 * 1024)
 /* How much of a call's input the text report shows. */
 #define REPLAY_INPUT_SHOWN_CHARS 120
+/* Journals replayed together from one folder. */
+#define REPLAY_MAX_JOURNALS_COUNT 4096
+#define REPLAY_SESSION_ID_HEX_CHARS 32
 
 static int read_file(const char *path, char **out, size_t *len, char *err, size_t errlen) {
   FILE *f = fopen(path, "rb");
@@ -50,6 +55,53 @@ static void session_id_of(const char *path, char *out, size_t outlen) {
   snprintf(out, outlen, "%.*s", (int)n, base);
 }
 
+static int is_session_file(const char *name) {
+  size_t n = strlen(name);
+  if (n != REPLAY_SESSION_ID_HEX_CHARS + 6 || strcmp(name + REPLAY_SESSION_ID_HEX_CHARS, ".jsonl") != 0)
+    return 0;
+  return strspn(name, "0123456789abcdef") == REPLAY_SESSION_ID_HEX_CHARS;
+}
+
+static int by_name(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The session journals in dir, sorted by name: malloc'd paths. */
+static char **list_journals(const char *dir, size_t *count, char *err, size_t errlen) {
+  DIR *d = opendir(dir);
+  if (!d) {
+    snprintf(err, errlen, "%s: cannot open: %s", dir, strerror(errno));
+    return NULL;
+  }
+  char **paths = calloc(REPLAY_MAX_JOURNALS_COUNT, sizeof *paths);
+  size_t n = 0;
+  int failed = !paths;
+  struct dirent *e;
+  while (!failed && (e = readdir(d))) {
+    if (!is_session_file(e->d_name)) continue;
+    if (n == REPLAY_MAX_JOURNALS_COUNT) {
+      snprintf(err, errlen, "%s: more than %d session journals; replay fewer at a time", dir,
+               REPLAY_MAX_JOURNALS_COUNT);
+      failed = 1;
+    } else if (asprintf(&paths[n], "%s/%s", dir, e->d_name) < 0) {
+      snprintf(err, errlen, "out of memory listing %s", dir);
+      failed = 1;
+    } else {
+      n++;
+    }
+  }
+  closedir(d);
+  if (failed) {
+    if (!paths) snprintf(err, errlen, "out of memory listing %s", dir);
+    for (size_t i = 0; i < n; i++) free(paths[i]);
+    free(paths);
+    return NULL;
+  }
+  qsort(paths, n, sizeof *paths, by_name);
+  *count = n;
+  return paths;
+}
+
 static void print_decisions(const char *label, const json_t *side) {
   printf("%s %s", label, json_string_value(json_object_get(side, "outcome")));
   size_t i;
@@ -61,19 +113,19 @@ static void print_decisions(const char *label, const json_t *side) {
   }
 }
 
-static void print_text(const json_t *report, const char *journal, const char *scripts) {
-  printf("replay of %s against %s\n", journal, scripts);
+static void print_session(const json_t *report) {
   size_t i;
   json_t *c;
   json_array_foreach(json_object_get(report, "calls"), i, c) {
     char *input = json_dumps(json_object_get(c, "input"), JSON_COMPACT);
     int same = strcmp(json_string_value(json_object_get(c, "status")), "same") == 0;
-    printf("call %lld (line %lld) %s %.*s%s [%s]: %s\n",
+    printf("call %lld (line %lld) %s %.*s%s [%s, %s]: %s\n",
            (long long)json_integer_value(json_object_get(c, "index")),
            (long long)json_integer_value(json_object_get(c, "line")),
            json_string_value(json_object_get(c, "tool")), REPLAY_INPUT_SHOWN_CHARS,
            input ? input : "", input && strlen(input) > REPLAY_INPUT_SHOWN_CHARS ? "..." : "",
-           json_string_value(json_object_get(c, "call_id")), same ? "same" : "DIVERGES");
+           json_string_value(json_object_get(c, "call_id")),
+           json_string_value(json_object_get(c, "source")), same ? "same" : "DIVERGES");
     free(input);
     printf("  ");
     print_decisions("recorded", json_object_get(c, "recorded"));
@@ -89,16 +141,35 @@ static void print_text(const json_t *report, const char *journal, const char *sc
   if (json_is_integer(torn))
     printf("note: line %lld is torn (the process died while writing it) and was ignored\n",
            (long long)json_integer_value(torn));
-  const json_t *s = json_object_get(report, "summary");
-  printf("summary: %lld calls (%lld run first by policies), %lld same, %lld diverge\n",
+}
+
+static void print_summary(const char *label, const json_t *s) {
+  printf("%s: %lld calls (%lld run first by policies), %lld same, %lld diverge\n", label,
          (long long)json_integer_value(json_object_get(s, "calls")),
          (long long)json_integer_value(json_object_get(s, "inserted_calls")),
          (long long)json_integer_value(json_object_get(s, "same")),
          (long long)json_integer_value(json_object_get(s, "diverges")));
 }
 
+static void print_text(const json_t *report, const char *what, const char *scripts, int folder) {
+  printf("replay of %s against %s\n", what, scripts);
+  size_t i;
+  json_t *s;
+  json_array_foreach(json_object_get(report, "sessions"), i, s) {
+    if (folder) printf("session %s\n", json_string_value(json_object_get(s, "session_id")));
+    print_session(s);
+    if (folder) print_summary("  session summary", json_object_get(s, "summary"));
+  }
+  const json_t *sum = json_object_get(report, "summary");
+  if (folder)
+    printf("sessions: %lld, of which %lld diverge\n",
+           (long long)json_integer_value(json_object_get(sum, "sessions")),
+           (long long)json_integer_value(json_object_get(sum, "diverging_sessions")));
+  print_summary("summary", sum);
+}
+
 static int usage(void) {
-  fprintf(stderr, "usage: breakglass replay JOURNAL [--scripts DIR] [--json]\n");
+  fprintf(stderr, "usage: breakglass replay JOURNAL|DIR [--scripts DIR] [--json]\n");
   return 2;
 }
 
@@ -122,37 +193,58 @@ int replay_main(int argc, char **argv) {
     fprintf(stderr, "breakglass: %s\n", problems);
     return 2;
   }
-  char *data = NULL;
-  size_t len = 0;
+  struct stat st;
+  int folder = stat(journal, &st) == 0 && S_ISDIR(st.st_mode);
+  char **paths = NULL;
+  size_t count = 0;
+  if (folder) {
+    paths = list_journals(journal, &count, problems, sizeof problems);
+  } else if ((paths = calloc(1, sizeof *paths)) && (paths[0] = strdup(journal))) {
+    count = 1;
+  } else {
+    snprintf(problems, sizeof problems, "out of memory");
+  }
+  replay_journal_bytes *bytes = paths ? calloc(count ? count : 1, sizeof *bytes) : NULL;
+  char (*ids)[128] = paths ? calloc(count ? count : 1, sizeof *ids) : NULL;
   lua_host *h = NULL;
   json_t *report = NULL;
-  int rc = 2;
+  int rc = 2, read_ok = paths && bytes && ids;
+  for (size_t i = 0; read_ok && i < count; i++) {
+    session_id_of(paths[i], ids[i], sizeof ids[i]);
+    bytes[i].session_id = ids[i];
+    char *data = NULL;
+    read_ok = read_file(paths[i], &data, &bytes[i].len, problems, sizeof problems) == 0;
+    bytes[i].data = data;
+  }
   uv_loop_t *loop = uv_default_loop();
   /* As check: the services the daemon offers are named, none runs. */
   lua_host_service services[] = {{.name = "ssh"}};
-  if (read_file(journal, &data, &len, problems, sizeof problems) != 0) {
+  if (!read_ok) {
     fprintf(stderr, "%s\n", problems);
   } else if (daemon_load_scripts(&c, loop, scripts, services, 1, &h, problems, sizeof problems) != 0) {
     fprintf(stderr, "the scripts in %s did not load:\n%s\n", scripts ? scripts : c.scripts_dir,
             problems);
+  } else if (replay_journals(h, bytes, count, &report, problems, sizeof problems) != 0) {
+    fprintf(stderr, "%s: %s\n", journal, problems);
   } else {
-    char sid[128];
-    session_id_of(journal, sid, sizeof sid);
-    if (replay_journal(h, data, len, sid, &report, problems, sizeof problems) != 0) {
-      fprintf(stderr, "%s: %s\n", journal, problems);
-    } else {
-      if (as_json)
-        json_dumpf(report, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER), putchar('\n');
-      else
-        print_text(report, journal, scripts ? scripts : c.scripts_dir);
-      rc = json_integer_value(json_object_get(json_object_get(report, "summary"), "diverges")) ? 1 : 0;
-    }
+    const json_t *shown = folder ? report : json_array_get(json_object_get(report, "sessions"), 0);
+    if (as_json)
+      json_dumpf(shown, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER), putchar('\n');
+    else
+      print_text(report, journal, scripts ? scripts : c.scripts_dir, folder);
+    rc = json_integer_value(json_object_get(json_object_get(report, "summary"), "diverges")) ? 1 : 0;
   }
   json_decref(report);
   if (h) lua_host_release(h);
   uv_run(loop, UV_RUN_DEFAULT);
   uv_loop_close(loop);
-  free(data);
+  for (size_t i = 0; paths && i < count; i++) {
+    free(paths[i]);
+    if (bytes) free((char *)bytes[i].data);
+  }
+  free(paths);
+  free(bytes);
+  free(ids);
   config_free(&c);
   return rc;
 }

@@ -11,16 +11,19 @@
 #include "session_stream.h"
 
 #define SESSION_TITLE_MAX_BYTES 120
+#define SESSION_OPERATOR_TITLE "Power buttons"
 
-static void session_random_id(char out[SESSION_ID_LEN + 1]) {
+void session_random_hex(char *out, size_t hex_chars) {
   unsigned char raw[SESSION_ID_LEN / 2];
-  if (uv_random(NULL, NULL, raw, sizeof raw, 0, NULL) != 0) {
+  size_t n = hex_chars / 2 < sizeof raw ? hex_chars / 2 : sizeof raw;
+  if (uv_random(NULL, NULL, raw, n, 0, NULL) != 0) {
     /* uv_random reads the kernel's getrandom; failing here means the
      * system is unusable, and guessable ids would be worse. */
-    log_error("no randomness available for session ids");
+    log_error("no randomness available for ids");
     abort();
   }
-  for (size_t i = 0; i < sizeof raw; i++) snprintf(out + 2 * i, 3, "%02x", raw[i]);
+  for (size_t i = 0; i < n; i++) snprintf(out + 2 * i, 3, "%02x", raw[i]);
+  out[2 * n] = '\0';
 }
 
 static session *session_new(app *a, const char *id, unsigned long long created_ms) {
@@ -43,15 +46,27 @@ static session *session_new(app *a, const char *id, unsigned long long created_m
   return s;
 }
 
-session *session_create(app *a) {
+session *session_create(app *a, session_kind kind) {
   char id[SESSION_ID_LEN + 1];
-  session_random_id(id);
+  session_random_hex(id, SESSION_ID_LEN);
   session *s = session_new(a, id, log_now_ms());
   if (!s) return NULL;
   journal_session_open(s);
-  session_emit_type(s, "session", json_pack("{s:s}", "session_id", s->id));
+  session_emit_type(s, "session", json_pack("{s:s, s:s}", "session_id", s->id, "session_kind",
+                                            kind == SESSION_KIND_OPERATOR ? "operator" : "chat"));
   return s;
 }
+
+session *session_operator(app *a) {
+  char err[256];
+  for (session *s = a->sessions; s; s = s->next)
+    if (s->kind == SESSION_KIND_OPERATOR && journal_session_full(s, err, sizeof err) == 0) return s;
+  session *s = session_create(a, SESSION_KIND_OPERATOR);
+  if (s) log_info("session %s records the power buttons", s->id);
+  return s;
+}
+
+int session_busy(const session *s) { return s->turn != NULL || s->actions_running > 0 || s->confirming != NULL; }
 
 session *session_restore(app *a, const char *id, unsigned long long created_ms) {
   return session_new(a, id, created_ms);
@@ -91,7 +106,8 @@ json_t *session_list_json(const app *a) {
   json_t *list = json_array();
   for (const session *s = a->sessions; s; s = s->next) {
     json_t *item = json_pack(
-        "{s:s, s:s?, s:o, s:o, s:s, s:I, s:I, s:o, s:I}", "id", s->id, "title", s->title,
+        "{s:s, s:s, s:s?, s:o, s:o, s:s, s:I, s:I, s:o, s:I}", "id", s->id, "kind",
+        s->kind == SESSION_KIND_OPERATOR ? "operator" : "chat", "title", s->title,
         "created", utc_json(s->created_ms), "last_activity", utc_json(s->last_activity_ms),
         "status", session_status_name(s->status), "tool_calls", (json_int_t)s->tool_calls,
         "mutating_calls", (json_int_t)s->mutating_calls, "usage", usage_json(&s->usage),
@@ -111,7 +127,13 @@ static long long usage_field(const json_t *u, const char *name) {
 static void session_account(session *s, const json_t *ev) {
   const char *type = json_string_value(json_object_get(ev, "type"));
   if (!type) return;
-  if (strcmp(type, "user") == 0) {
+  if (strcmp(type, "session") == 0) {
+    const char *kind = json_string_value(json_object_get(ev, "session_kind"));
+    if (kind && strcmp(kind, "operator") == 0) {
+      s->kind = SESSION_KIND_OPERATOR;
+      if (!s->title) s->title = strdup(SESSION_OPERATOR_TITLE);
+    }
+  } else if (strcmp(type, "user") == 0) {
     const char *text = json_string_value(json_object_get(ev, "text"));
     if (text) session_title_from_prompt(s, text);
   } else if (strcmp(type, "tool") == 0) {

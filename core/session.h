@@ -35,10 +35,16 @@ typedef enum {
 struct session_turn;
 struct session_subscriber;
 struct journal;
+struct action;
+
+/* A chat with the agent, or the daemon-wide record of the power buttons
+ * pressed outside any chat (one at a time; a new one when it is full). */
+typedef enum { SESSION_KIND_CHAT, SESSION_KIND_OPERATOR } session_kind;
 
 typedef struct session {
   app *app;
   char id[SESSION_ID_LEN + 1];
+  session_kind kind;
   char *title; /* the first prompt, shortened; NULL before it */
   unsigned long long created_ms;
   unsigned long long last_activity_ms;
@@ -55,14 +61,23 @@ typedef struct session {
   unsigned long mutating_calls;
   model_usage usage; /* all turns' model calls */
   struct session_turn *turn; /* NULL when no turn runs */
-  json_t *history;            /* the calls, as policies see them (policy_gate) */
-  struct policy_gate *confirming; /* waiting for the operator, or NULL */
+  json_t *history;            /* the calls, as policies see them (gate.h) */
+  struct action *confirming;  /* waiting for the operator, or NULL */
+  unsigned actions_running;   /* started and not ended: the session stays */
   struct session_subscriber *subscribers;
   struct session *next;
 } session;
 
 /* A new session with its journal (docs/journal.md). */
-session *session_create(app *a);
+session *session_create(app *a, session_kind kind);
+/* Where the buttons pressed outside a chat are recorded: the newest
+ * operator session, or a new one when there is none or its journal is
+ * full. NULL when out of memory. */
+session *session_operator(app *a);
+/* hex_chars (even, at most SESSION_ID_LEN) random hex digits and a NUL. */
+void session_random_hex(char *out, size_t hex_chars);
+/* A session that a turn or an action still uses must stay. */
+int session_busy(const session *s);
 /* A session read back from its journal: no journal open, no event yet.
  * The caller feeds it with session_restore_event and the messages. */
 session *session_restore(app *a, const char *id, unsigned long long created_ms);

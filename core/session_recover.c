@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gate.h"
 #include "journal_reader.h"
 #include "journal_retention.h"
 #include "journal_session.h"
@@ -17,6 +18,9 @@
 
 /* Garbage line numbers named in the report; more are counted. */
 #define RECOVER_MAX_REPORTED_LINES 20
+#define RECOVER_INTERRUPTED_AFTER_INTENT                                                      \
+  "interrupted by a restart after its intent was recorded: it may have run; check its effect " \
+  "before running it again"
 
 /* What reading one journal found, besides the session itself. */
 typedef struct recover_state {
@@ -24,7 +28,7 @@ typedef struct recover_state {
   int turn_open;       /* a "user" event with no "turn_end" after it */
   int cancelled;       /* a "cancelled" event in the last turn */
   int last_failed;     /* the last "result" was an error */
-  json_t *intents;     /* call_id -> true: intents with no tool_call yet */
+  json_t *intents;     /* call_id -> intent record: intents with no tool_call yet */
   size_t torn_line;
   json_t *garbage;     /* line numbers */
   size_t garbage_count;
@@ -99,6 +103,33 @@ static void recover_truncate(recover_state *st, const json_t *rec) {
     json_array_remove(st->s->messages, json_array_size(st->s->messages) - 1);
 }
 
+/* What policies read comes back too (docs/journal.md, "Reading back"):
+ * the call joins its session's history and, when it changed something,
+ * the daemon-wide actions, as it stood when it ended. */
+static void recover_history(recover_state *st, const json_t *rec, unsigned long long ended_ms,
+                            int is_error) {
+  json_t *r = gate_record_from_journal(rec, st->s->id);
+  if (!r) return;
+  json_object_set_new(r, "finished_ms", json_integer((json_int_t)ended_ms));
+  json_object_set_new(r, "is_error", json_boolean(is_error));
+  json_array_append(st->s->history, r);
+  const char *decision = json_string_value(json_object_get(r, "decision"));
+  app *a = st->s->app;
+  if (json_is_true(json_object_get(r, "mutating")) && strcmp(decision, "deny") != 0) {
+    if (!a->actions) a->actions = json_array();
+    json_array_append(a->actions, r);
+  }
+  json_decref(r);
+}
+
+static void recover_call(recover_state *st, const json_t *rec, const char *call_id) {
+  json_object_del(st->intents, call_id);
+  unsigned long long ended = 0;
+  journal_parse_utc(json_string_value(json_object_get(rec, "ts")), &ended);
+  recover_history(st, rec, ended,
+                  json_is_true(json_object_get(json_object_get(rec, "result"), "is_error")));
+}
+
 static void recover_record(recover_state *st, json_t *rec) {
   const char *kind = json_string_value(json_object_get(rec, "kind"));
   const char *call_id = json_string_value(json_object_get(rec, "call_id"));
@@ -109,9 +140,9 @@ static void recover_record(recover_state *st, json_t *rec) {
   else if (strcmp(kind, "truncate") == 0)
     recover_truncate(st, rec);
   else if (strcmp(kind, "intent") == 0 && call_id)
-    json_object_set_new(st->intents, call_id, json_true());
+    json_object_set(st->intents, call_id, rec);
   else if (strcmp(kind, "tool_call") == 0 && call_id)
-    json_object_del(st->intents, call_id);
+    recover_call(st, rec, call_id);
 }
 
 /* The tool calls of the last assistant message that have no result get
@@ -129,11 +160,9 @@ static void recover_close_tool_round(recover_state *st) {
     const char *type = json_string_value(json_object_get(block, "type"));
     const char *id = json_string_value(json_object_get(block, "id"));
     if (!type || strcmp(type, "tool_use") != 0 || !id) continue;
-    const char *text =
-        json_object_get(st->intents, id)
-            ? "interrupted by a restart after its intent was recorded: it may have run; check "
-              "its effect before running it again"
-            : "interrupted by a restart: it did not finish, or did not start";
+    const char *text = json_object_get(st->intents, id) ? RECOVER_INTERRUPTED_AFTER_INTENT
+                                                         : "interrupted by a restart: it did not "
+                                                           "finish, or did not start";
     json_array_append_new(results, json_pack("{s:s, s:s, s:s, s:b}", "type", "tool_result",
                                              "tool_use_id", id, "content", text, "is_error", 1));
   }
@@ -154,6 +183,21 @@ static void recover_report_damage(recover_state *st, const char *path) {
   session_emit_type(st->s, "journal_damage", fields);
 }
 
+/* An action whose intent is on record but whose end is not was cut by the
+ * restart: the page is told it ended, and the policies see it as ended now
+ * with an error (it may have run). */
+static void recover_cut_actions(recover_state *st) {
+  const char *id;
+  json_t *intent;
+  unsigned long long now = log_now_ms();
+  json_object_foreach(st->intents, id, intent) {
+    session_emit_type(st->s, "tool_result",
+                      json_pack("{s:s, s:b, s:s, s:I}", "call_id", id, "is_error", 1, "content",
+                                RECOVER_INTERRUPTED_AFTER_INTENT, "duration_ms", (json_int_t)0));
+    recover_history(st, intent, now, 1);
+  }
+}
+
 static void recover_finish(recover_state *st, const char *path) {
   session *s = st->s;
   s->status = st->cancelled     ? SESSION_CANCELLED
@@ -161,6 +205,7 @@ static void recover_finish(recover_state *st, const char *path) {
                                 : SESSION_IDLE;
   journal_session_open(s);
   recover_report_damage(st, path);
+  recover_cut_actions(st);
   if (st->turn_open) {
     recover_close_tool_round(st);
     session_emit_type(s, "interrupted",
@@ -252,6 +297,33 @@ static void sort_sessions(app *a) {
   free(all);
 }
 
+typedef struct recover_record {
+  json_t *record;
+  size_t order;
+} recover_record_at;
+
+static int by_started_ms(const void *x, const void *y) {
+  const recover_record_at *a = x, *b = y;
+  json_int_t ta = json_integer_value(json_object_get(a->record, "started_ms"));
+  json_int_t tb = json_integer_value(json_object_get(b->record, "started_ms"));
+  if (ta != tb) return ta < tb ? -1 : 1;
+  return a->order < b->order ? -1 : a->order > b->order;
+}
+
+/* Oldest first by start (journal order on a tie), at most max of the
+ * newest kept. */
+static void sort_records(json_t *list, size_t max) {
+  size_t n = json_array_size(list);
+  recover_record_at *all = n ? malloc(n * sizeof *all) : NULL;
+  if (!all) return;
+  for (size_t i = 0; i < n; i++) all[i] = (recover_record_at){json_incref(json_array_get(list, i)), i};
+  qsort(all, n, sizeof *all, by_started_ms);
+  json_array_clear(list);
+  for (size_t i = n > max ? n - max : 0; i < n; i++) json_array_append(list, all[i].record);
+  for (size_t i = 0; i < n; i++) json_decref(all[i].record);
+  free(all);
+}
+
 int session_recover(app *a) {
   const char *dir = a->config->sessions_dir;
   DIR *d = opendir(dir);
@@ -264,6 +336,8 @@ int session_recover(app *a) {
     if (is_session_file(e->d_name)) recover_one(a, dir, e->d_name);
   closedir(d);
   sort_sessions(a);
+  for (session *s = a->sessions; s; s = s->next) sort_records(s->history, GATE_MAX_HISTORY_COUNT);
+  sort_records(a->actions, GATE_MAX_ACTIONS_COUNT);
   int count = 0;
   for (session *s = a->sessions; s; s = s->next) count++;
   if (count) log_info("recovery: %d session(s) read back from %s", count, dir);

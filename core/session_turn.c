@@ -4,15 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "action.h"
 #include "journal_session.h"
 #include "log.h"
-#include "policy_gate.h"
 #include "session_request.h"
-
-/* Output of one tool call that the session keeps and shows; past it a note
- * says the rest is not shown. The model never sees this output, only the
- * call's result, which the Lua host bounds. */
-#define SESSION_MAX_TOOL_OUTPUT_BYTES (8u * 1024 * 1024)
 
 typedef enum { TURN_ACTIVE, TURN_CANCELLED, TURN_TIMED_OUT } turn_stop;
 
@@ -25,21 +20,11 @@ typedef struct session_turn {
   unsigned long long started_ms;
   size_t messages_at_start; /* to take back a refused turn */
   int model_calls;
-  model_call *call;    /* in flight, or NULL */
-  lua_tool_call *tool; /* in flight, or NULL */
-  json_t *tool_uses;   /* tool_use blocks of the current assistant message */
+  model_call *call;  /* in flight, or NULL */
+  action *action;    /* the tool call in flight, or NULL */
+  json_t *tool_uses; /* tool_use blocks of the current assistant message */
   size_t tool_index;
   json_t *tool_results;
-  unsigned long long tool_started_ms;
-  int tool_mutating;      /* the current call's, as its "tool" event said */
-  journal_sync *intent;   /* the current call's intent being flushed, or NULL */
-  policy_gate *gate;      /* the current call before the policies, or NULL */
-  json_t *record;         /* the current call in the session's history, once allowed */
-  json_t *decisions;      /* the policies' answers on the current call */
-  char *decision;         /* the gate's verdict on it: allow, confirm or deny */
-  char *gate_note;        /* what the gate did first, for the model */
-  size_t tool_output_bytes; /* shown so far for the current call */
-  int tool_output_cut;      /* the current call's note went out */
   char *final_text;
   model_usage usage;
   uv_timer_t deadline;
@@ -49,8 +34,6 @@ typedef struct session_turn {
 
 static void turn_call_model(session_turn *t);
 static void turn_run_next_tool(session_turn *t);
-static void turn_start_tool(session_turn *t);
-static void turn_on_gate_done(void *ud, const policy_gate_result *r);
 
 static void turn_free(uv_handle_t *h) {
   session_turn *t = h->data;
@@ -62,10 +45,6 @@ static void turn_free(uv_handle_t *h) {
   free(t->system_prompt);
   free(t->final_text);
   free(t->cancelled_by);
-  free(t->gate_note);
-  json_decref(t->record);
-  json_decref(t->decisions);
-  free(t->decision);
   free(t);
 }
 
@@ -277,29 +256,6 @@ static void turn_call_model(session_turn *t) {
 
 /* ---- tool calls ---- */
 
-/* Every event is kept for replay, so the output shown is bounded per call
- * and by the session's event budget; the tool itself runs on. */
-static void turn_on_tool_output(void *ud, const char *chunk, size_t len) {
-  session_turn *t = ud;
-  if (t->tool_output_cut) return;
-  json_t *use = json_array_get(t->tool_uses, t->tool_index);
-  const char *id = json_string_value(json_object_get(use, "id"));
-  int call_full = len > SESSION_MAX_TOOL_OUTPUT_BYTES - t->tool_output_bytes;
-  if (call_full || t->s->event_bytes > SESSION_MAX_EVENT_BYTES) {
-    char note[128];
-    snprintf(note, sizeof note, "\n[breakglass: the rest of the output is not shown: %s %u MiB]\n",
-             call_full ? "it passed" : "this session holds",
-             (call_full ? SESSION_MAX_TOOL_OUTPUT_BYTES : SESSION_MAX_EVENT_BYTES) >> 20);
-    t->tool_output_cut = 1;
-    session_emit_type(t->s, "tool_output",
-                      json_pack("{s:s, s:s, s:b}", "call_id", id, "text", note, "cut", 1));
-    return;
-  }
-  t->tool_output_bytes += len;
-  session_emit_type(t->s, "tool_output",
-                    json_pack("{s:s, s:s%}", "call_id", id, "text", chunk, len));
-}
-
 static void turn_add_result(session_turn *t, const char *id, int is_error, const char *content,
                             size_t len) {
   /* The API rejects empty text, so an empty result says so in words. */
@@ -309,20 +265,6 @@ static void turn_add_result(session_turn *t, const char *id, int is_error, const
                               "content", "(no output)");
   if (is_error) json_object_set_new(r, "is_error", json_true());
   json_array_append_new(t->tool_results, r);
-}
-
-/* The model hears what the gate did before the call (a forensics capture
- * a policy inserted, say) ahead of the call's own result. */
-static void turn_add_result_noted(session_turn *t, const char *id, int is_error,
-                                  const char *content, size_t len) {
-  char *noted = NULL;
-  if (t->gate_note && asprintf(&noted, "[breakglass: %s]\n%.*s", t->gate_note, (int)len, content) > 0)
-    turn_add_result(t, id, is_error, noted, strlen(noted));
-  else
-    turn_add_result(t, id, is_error, content, len);
-  free(noted);
-  free(t->gate_note);
-  t->gate_note = NULL;
 }
 
 /* Every tool_use needs its tool_result in the next message, even the ones a
@@ -339,30 +281,19 @@ static void turn_close_tool_round(session_turn *t) {
   t->tool_uses = NULL;
 }
 
-static void turn_on_tool_done(void *ud, int is_error, const char *content, size_t len) {
+/* The model hears what the gate did before the call (a forensics capture
+ * a policy inserted, say) ahead of the call's own result. */
+static void turn_on_action_done(void *ud, const action_outcome *o) {
   session_turn *t = ud;
-  t->tool = NULL;
+  t->action = NULL;
   json_t *use = json_array_get(t->tool_uses, t->tool_index);
   const char *id = json_string_value(json_object_get(use, "id"));
-  unsigned long long duration = log_now_ms() - t->tool_started_ms;
-  session_emit_type(t->s, "tool_result",
-                    json_pack("{s:s, s:b, s:s%, s:I}", "call_id", id, "is_error", is_error,
-                              "content", content, len, "duration_ms", (json_int_t)duration));
-  journal_tool_call record = {.use = use, .identity = t->identity, .mutating = t->tool_mutating,
-                              .is_error = is_error, .content = content, .content_len = len,
-                              .duration_ms = duration,
-                              .decisions = t->decisions, .decision = t->decision};
-  journal_session_tool_call(t->s, &record);
-  json_decref(t->decisions);
-  t->decisions = NULL;
-  free(t->decision);
-  t->decision = NULL;
-  if (t->record) {
-    policy_gate_record_finish(t->s->app, t->scripts, t->record, is_error, content, len);
-    json_decref(t->record);
-    t->record = NULL;
-  }
-  turn_add_result_noted(t, id, is_error, content, len);
+  char *noted = NULL;
+  if (o->note && asprintf(&noted, "[breakglass: %s]\n%.*s", o->note, (int)o->len, o->content) > 0)
+    turn_add_result(t, id, o->is_error, noted, strlen(noted));
+  else
+    turn_add_result(t, id, o->is_error, o->content, o->len);
+  free(noted);
   t->tool_index++;
   if (t->stop != TURN_ACTIVE) {
     turn_close_tool_round(t);
@@ -370,41 +301,6 @@ static void turn_on_tool_done(void *ud, int is_error, const char *content, size_
     return;
   }
   turn_run_next_tool(t);
-}
-
-/* No journal, no mutation (DESIGN.md invariant 2): the call is refused
- * with the reason, the operator sees it, and the turn goes on. */
-static void turn_refuse_unrecorded(session_turn *t, const char *why) {
-  char msg[1024];
-  snprintf(msg, sizeof msg, "not run: its intent could not be written to the journal: %s", why);
-  if (t->record) policy_gate_record_not_run(t->s->app, t->record);
-  free(t->decision);
-  t->decision = strdup("deny");
-  session_emit_type(t->s, "error", json_pack("{s:s, s:s}", "error", msg, "error_type", "journal"));
-  turn_on_tool_done(t, 1, msg, strlen(msg));
-}
-
-static void turn_on_intent_flushed(void *ud, int status) {
-  session_turn *t = ud;
-  t->intent = NULL;
-  if (t->stop != TURN_ACTIVE) {
-    static const char msg[] = "not run: the turn was stopped first";
-    turn_on_tool_done(t, 1, msg, sizeof msg - 1);
-  } else if (status != 0) {
-    char why[256];
-    snprintf(why, sizeof why, "flushing it to disk failed: %s", uv_strerror(status));
-    turn_refuse_unrecorded(t, why);
-  } else {
-    turn_start_tool(t);
-  }
-}
-
-static void turn_write_intent(session_turn *t) {
-  char err[768];
-  json_t *use = json_array_get(t->tool_uses, t->tool_index);
-  if (journal_intent(t->s, use, t->identity, turn_on_intent_flushed, t, &t->intent, err,
-                     sizeof err) != 0)
-    turn_refuse_unrecorded(t, err);
 }
 
 static void turn_run_next_tool(session_turn *t) {
@@ -417,73 +313,16 @@ static void turn_run_next_tool(session_turn *t) {
   const char *id = json_string_value(json_object_get(use, "id"));
   const char *name = json_string_value(json_object_get(use, "name"));
   json_t *input = json_object_get(use, "input");
-  int mutating = lua_host_tool_mutating(t->scripts, name ? name : "", input);
-  t->tool_started_ms = log_now_ms();
-  t->tool_output_bytes = 0;
-  t->tool_output_cut = 0;
-  t->tool_mutating = mutating == 1; /* -1: no such tool, which fails to run anyway */
-  policy_gate_call call = {.session = t->s, .scripts = t->scripts, .call_id = id ? id : "",
-                           .tool = name ? name : "", .input = input, .mutating = t->tool_mutating,
-                           .source = "model", .identity = t->identity};
-  t->gate = policy_gate_start(t->s->app, &call, turn_on_gate_done, t);
-  if (!t->gate) {
-    static const char msg[] = "out of memory asking the policies";
-    turn_on_tool_done(t, 1, msg, sizeof msg - 1);
-  }
-}
-
-static void turn_on_gate_done(void *ud, const policy_gate_result *r) {
-  session_turn *t = ud;
-  t->gate = NULL;
-  free(t->gate_note);
-  t->gate_note = r->note ? strdup(r->note) : NULL;
-  json_decref(t->decisions);
-  t->decisions = json_incref(json_object_get(r->record, "decisions"));
-  free(t->decision);
-  const char *verdict = json_string_value(json_object_get(r->record, "decision"));
-  t->decision = verdict ? strdup(verdict) : NULL;
-  /* Shown after what the gate ran first, so the page reads in order. */
-  json_t *use = json_array_get(t->tool_uses, t->tool_index);
-  session_emit_type(t->s, "tool",
-                    json_pack("{s:O?, s:O?, s:O?, s:b, s:s}", "call_id", json_object_get(use, "id"),
-                              "name", json_object_get(use, "name"), "input",
-                              json_object_get(use, "input"), "mutating", t->tool_mutating,
-                              "identity", t->identity));
-  t->tool_started_ms = log_now_ms();
-  if (!r->allowed) {
-    char why[1024];
-    if (r->policy)
-      snprintf(why, sizeof why, "refused by policy %s: %s", r->policy, r->reason);
-    else
-      snprintf(why, sizeof why, "%s", r->reason);
-    turn_on_tool_done(t, 1, why, strlen(why));
-    return;
-  }
-  if (t->stop != TURN_ACTIVE) {
-    static const char msg[] = "not run: the turn was stopped first";
-    t->record = json_incref(r->record);
-    turn_on_tool_done(t, 1, msg, sizeof msg - 1);
-    return;
-  }
-  t->record = json_incref(r->record);
-  if (t->tool_mutating) {
-    turn_write_intent(t);
-    return;
-  }
-  turn_start_tool(t);
-}
-
-static void turn_start_tool(session_turn *t) {
-  json_t *use = json_array_get(t->tool_uses, t->tool_index);
-  const char *id = json_string_value(json_object_get(use, "id"));
-  const char *name = json_string_value(json_object_get(use, "name"));
-  json_t *input = json_object_get(use, "input");
-  lua_call_info info = {.session_id = t->s->id, .call_id = id ? id : "", .identity = t->identity};
-  static const lua_tool_cbs cbs = {turn_on_tool_output, turn_on_tool_done};
-  t->tool = lua_host_call_tool(t->scripts, name ? name : "", input, &info, &cbs, t);
-  if (!t->tool) {
-    static const char msg[] = "out of memory starting the tool call";
-    turn_on_tool_done(t, 1, msg, sizeof msg - 1);
+  /* -1: no such tool, which fails to run anyway. */
+  int mutating = lua_host_tool_mutating(t->scripts, name ? name : "", input) == 1;
+  action_call call = {.session = t->s, .scripts = t->scripts, .call_id = id ? id : "",
+                      .tool = name ? name : "", .input = input, .mutating = mutating,
+                      .source = "model", .identity = t->identity};
+  t->action = action_start(&call, &action_lua_runner, turn_on_action_done, t);
+  if (!t->action) {
+    static const char msg[] = "out of memory starting the call";
+    action_outcome o = {.is_error = 1, .content = msg, .len = sizeof msg - 1};
+    turn_on_action_done(t, &o);
   }
 }
 
@@ -493,19 +332,7 @@ static void turn_stop_now(session_turn *t, turn_stop why) {
   if (t->stop != TURN_ACTIVE) return;
   t->stop = why;
   if (t->call) model_call_cancel(t->call);
-  if (t->gate) policy_gate_cancel(t->gate);
-  if (t->tool && t->tool_mutating)
-    session_emit_type(t->s, "notice",
-                      json_pack("{s:s}", "text",
-                                "a mutating call was running when the turn stopped: a power verb "
-                                "already sent to the Proxmox host runs to its end there, and its "
-                                "outcome goes to the daemon log"));
-  if (t->tool) lua_tool_call_cancel(t->tool);
-  /* A flush can wait on a slow disk: the turn does not wait for it. */
-  if (t->intent) {
-    journal_sync_abandon(t->intent);
-    turn_on_intent_flushed(t, UV_ECANCELED);
-  }
+  if (t->action) action_cancel(t->action);
 }
 
 static void turn_on_deadline(uv_timer_t *timer) { turn_stop_now(timer->data, TURN_TIMED_OUT); }

@@ -13,8 +13,6 @@
 #include <string.h>
 
 #include "log.h"
-#include "policy_gate.h"
-#include "pve_verbs.h"
 #include "utf8_text.h"
 
 #define SSH_MAX_OUTPUT_BYTES (1024u * 1024)
@@ -25,14 +23,8 @@ typedef struct ssh_call {
   lua_async *op; /* NULL once the caller is gone */
   ssh_exec *exec;
   size_t max_bytes;
-  char carry[2][4]; /* the start of a character split between two chunks */
-  size_t carry_len[2];
-  int keep_running; /* a power verb: never cut part-way */
-  app *a;
-  char *session_id, *call_id; /* whose call it is, to find its action */
-  json_t *action;   /* its action, kept in flight while the host works on */
+  utf8_stream streams[2]; /* stdout, stderr */
   char target[8];
-  char verb[16];
 } ssh_call;
 
 static const bg_target *ssh_target_config(const app *a, const char *name) {
@@ -46,18 +38,8 @@ static const bg_target *ssh_target_config(const app *a, const char *name) {
 static void ssh_call_on_output(void *ud, int stream, const char *bytes, size_t len) {
   ssh_call *call = ud;
   if (!call->op) return;
-  int i = stream == 2;
-  char *joined = malloc(call->carry_len[i] + len);
-  if (!joined) return;
-  memcpy(joined, call->carry[i], call->carry_len[i]);
-  memcpy(joined + call->carry_len[i], bytes, len);
-  size_t n = call->carry_len[i] + len;
-  size_t keep = utf8_text_incomplete_tail(joined, n);
-  memcpy(call->carry[i], joined + n - keep, keep);
-  call->carry_len[i] = keep;
   size_t text_len;
-  char *text = utf8_text_sanitize(joined, n - keep, &text_len);
-  free(joined);
+  char *text = utf8_stream_text(&call->streams[stream == 2], bytes, len, &text_len);
   if (text && text_len) lua_async_output(call->op, text, text_len);
   free(text);
 }
@@ -116,29 +98,16 @@ static void ssh_call_on_done(void *ud, const ssh_result *r) {
     json_object_set_new(j, "target", json_string(call->target));
     lua_async_finish(call->op, j);
     json_decref(j);
-  } else if (call->keep_running) {
-    log_info("pve %s, left running after its turn was cancelled, ended: %s%s%s (exit %d)",
-             call->verb, r->ok ? "ran" : ssh_layer_name(r->layer), r->ok ? "" : ": ",
-             r->message, r->exit_status);
   }
-  if (call->action) policy_gate_action_ended(call->action);
-  free(call->session_id);
-  free(call->call_id);
   free(call);
 }
 
-/* A power verb in flight is never cut: breakglass-pve would finish it
- * anyway, and keeping the channel lets its outcome reach the log. */
+/* The action pipeline never cancels a call that changes something once it
+ * runs (action.h), so whatever is cancelled here may stop at once. */
 static void ssh_call_cancel(void *ud) {
   ssh_call *call = ud;
   call->op = NULL;
-  if (call->keep_running) {
-    log_info("pve %s keeps running on the host although its turn was cancelled", call->verb);
-    /* For the policies it is still in flight: one_at_a_time must wait. */
-    if (call->session_id && call->call_id)
-      call->action = policy_gate_action_keep_running(call->a, call->session_id, call->call_id);
-  } else
-    ssh_exec_cancel(call->exec);
+  ssh_exec_cancel(call->exec);
 }
 
 static int ssh_opts_read(const app *a, const char *target, const json_t *opts, uint64_t *timeout_ms,
@@ -174,6 +143,7 @@ static int ssh_opts_read(const app *a, const char *target, const json_t *opts, u
 }
 
 static int ssh_start(void *ud, lua_async *op, const json_t *args, const lua_call_info *info) {
+  (void)info;
   app *a = ud;
   const char *name = json_string_value(json_array_get(args, 0));
   const char *command = json_string_value(json_array_get(args, 1));
@@ -201,23 +171,14 @@ static int ssh_start(void *ud, lua_async *op, const json_t *args, const lua_call
       return -1;
     }
     call->op = op;
-    call->a = a;
     call->max_bytes = max_bytes;
-    call->keep_running = strcmp(name, "pve") == 0 && pve_verb_mutating(command);
     snprintf(call->target, sizeof call->target, "%s", name);
-    snprintf(call->verb, sizeof call->verb, "%s", call->keep_running ? command : "");
-    if (call->keep_running && info) {
-      call->session_id = info->session_id ? strdup(info->session_id) : NULL;
-      call->call_id = info->call_id ? strdup(info->call_id) : NULL;
-    }
     static const ssh_exec_cbs cbs = {ssh_call_on_output, ssh_call_on_done};
     call->exec = ssh_exec_start(a->ssh, name, command, timeout_ms, flags, &cbs, call);
     if (call->exec) {
       lua_async_on_cancel(op, ssh_call_cancel, call);
       return 0;
     }
-    free(call->session_id);
-    free(call->call_id);
     free(call);
     snprintf(msg, sizeof msg, "out of memory starting the command on %s", name);
   }

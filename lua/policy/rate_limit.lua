@@ -2,6 +2,10 @@
 -- mutating actions per WINDOW_MS (across all sessions and the buttons), and
 -- at least CYCLE_GAP_MS between the end of one cycle and the next. A cycle
 -- that keeps failing is a problem a human should look at.
+--
+-- The limits bind the agent. The operator at the buttons may press again
+-- over them (the page offers it with the refusal): the denial is marked
+-- overridable, and the override is recorded with who gave it.
 
 local MAX_MUTATING = 3
 local WINDOW_MS = 15 * 60 * 1000
@@ -17,7 +21,7 @@ end
 
 local function deny(what, now, allowed_ms)
   return {deny = string.format("rate limit: %s; allowed again in %d s (at %s UTC)", what,
-    seconds(allowed_ms - now), os.date("!%H:%M:%S", allowed_ms // 1000))}
+    seconds(allowed_ms - now), os.date("!%H:%M:%S", allowed_ms // 1000)), overridable = true}
 end
 
 -- When the window holds fewer than MAX_MUTATING actions again, or nil if it does now.
@@ -96,6 +100,7 @@ function policy.self_test(t)
   local d = decide(reset, full)
   local wait = string.format("allowed again in %d s", seconds(step))
   assert(d and d.deny:find(wait, 1, true), d and d.deny or "a full window: deny")
+  assert(d.overridable == true, "the operator may press again over it")
   assert(decide(reset, {table.unpack(full, 2)}) == nil, "one fewer: allowed")
   full[1].started_ms = now - WINDOW_MS
   assert(decide(reset, full) == nil, "the oldest has left the window")

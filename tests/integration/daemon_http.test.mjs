@@ -226,7 +226,7 @@ describe('bearer-token daemon', () => {
     assert.ok(r.json.tools.includes('devvm_shell'), r.text);
   });
 
-  test('GET /api/sessions lists id, title (the first prompt), created, last_activity and status', async () => {
+  test('GET /api/sessions lists id, kind, title (the first prompt), created, last_activity and status', async () => {
     const prompted = await newSession(d);
     const stream = await openStream(`${d.url}/api/session/${prompted}/stream`, { headers: AUTH });
     const p = await fetchJson(`${d.url}/api/session/${prompted}/prompt`, {
@@ -248,7 +248,8 @@ describe('bearer-token daemon', () => {
     const b = byId.get(idle);
     assert.ok(a && b, r.text);
     for (const s of [a, b]) {
-      assert.deepEqual(Object.keys(s).sort(), ['created', 'id', 'journal_bytes', 'last_activity', 'mutating_calls', 'status', 'title', 'tool_calls', 'usage']);
+      assert.deepEqual(Object.keys(s).sort(), ['created', 'id', 'journal_bytes', 'kind', 'last_activity', 'mutating_calls', 'status', 'title', 'tool_calls', 'usage']);
+      assert.equal(s.kind, 'chat');
       assert.ok(!Number.isNaN(Date.parse(s.created)), s.created);
       assert.ok(Date.parse(s.last_activity) >= Date.parse(s.created), JSON.stringify(s));
     }

@@ -1,6 +1,8 @@
-// Intent first (DESIGN.md invariant 2): a mutating tool call is written to
-// the journal and flushed before it runs; when it cannot be written, the
-// call does not run, the operator is told why, and non-mutating calls go on.
+// Intent first (DESIGN.md invariant 2): every tool call, mutating or not, is
+// written to the journal and flushed before it runs ("mutating" is what
+// policies decide by, not what decides whether the journal comes first);
+// when it cannot be written, the call does not run, the operator is told
+// why, and the turn goes on to its end.
 //
 // Writes are made to fail without root with the file-size limit: a daemon
 // started under `ulimit -f 0` (SIGXFSZ ignored) gets EFBIG from every
@@ -94,11 +96,16 @@ describe('intent first', () => {
     assert.deepEqual(records[call].decisions, []);
     assert.equal(records[call].mutating, true);
     assert.equal(records[call].result.content, 'poked');
-    assert.equal(at((r) => r.kind === 'intent' && r.call_id === 'toolu_echo'), -1, 'a read-only call has no intent');
+    assert.equal(records[call].source, 'model');
+    assert.ok(records[call].started_ms <= Date.parse(records[call].ts), 'the record keeps when the call started');
+    const echoIntent = at((r) => r.kind === 'intent' && r.call_id === 'toolu_echo');
+    const echoOutput = at((r) => r.kind === 'event' && r.event.type === 'tool_output' && r.event.call_id === 'toolu_echo');
+    assert.ok(echoIntent >= 0 && echoIntent < echoOutput, 'a read-only call has its intent first too');
+    assert.equal(records[echoIntent].mutating, false);
     assert.match(records[0].ts, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   });
 
-  test('when the journal cannot be written the mutating call is refused with the reason; read-only calls go on', async () => {
+  test('when the journal cannot be written every call is refused with the reason, and the turn ends', async () => {
     const { events, requests, log } = await runTurn('full', POKE_THEN_ECHO, { bin: noWritesBin(dir) });
     const refused = resultOf(events, 'toolu_poke');
     assert.equal(refused.is_error, true);
@@ -108,18 +115,19 @@ describe('intent first', () => {
     assert.ok(error, 'an error event tells the operator');
     assert.match(error.error, /File too large/);
     const echo = resultOf(events, 'toolu_echo');
-    assert.equal(echo.is_error, false);
-    assert.match(echo.content, /still works/);
+    assert.equal(echo.is_error, true, 'a read-only call needs its intent on disk too');
+    assert.match(echo.content, /not run: its intent could not be written to the journal/);
+    assert.equal(outputOf(events, 'toolu_echo'), '', 'its handler never ran');
     assert.equal(events.at(-2).is_error, false, 'the turn goes on to its end');
     const back = requests.at(-1).body.messages.at(-1).content.find((b) => b.tool_use_id === 'toolu_poke');
     assert.equal(back.is_error, true, 'the model is told the call did not run');
     assert.ok(log.some((l) => /cannot write the journal/.test(l)));
   });
 
-  test('with no journal folder at all, mutating calls are refused and say why', async () => {
+  test('with no journal folder at all, every call is refused and says why', async () => {
     const { events, listed } = await runTurn('nodir', POKE_THEN_ECHO, { env: { BREAKGLASS_SESSIONS_DIR: '/dev/null/sessions' } });
     assert.match(listed.journal_error, /cannot create the folder \/dev\/null/);
     assert.match(resultOf(events, 'toolu_poke').content, /no journal.*\/dev\/null/);
-    assert.equal(resultOf(events, 'toolu_echo').is_error, false);
+    assert.match(resultOf(events, 'toolu_echo').content, /no journal.*\/dev\/null/);
   });
 });

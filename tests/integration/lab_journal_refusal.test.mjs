@@ -1,9 +1,12 @@
-// No journal, no mutation, against the real lab: with every file write of
-// the daemon failing (it runs under `ulimit -f 0`, SIGXFSZ ignored, so each
-// write gets EFBIG), a cycle asked by the model and a cycle asked by the
-// button are both refused with the reason, qm never runs a mutating
-// command, and status still works. Runs as root (the lab does).
+// No journal, no action, against the real lab (DESIGN.md invariant 2): with
+// every file write of the daemon failing (it runs under `ulimit -f 0`,
+// SIGXFSZ ignored, so each write gets EFBIG), nothing that reaches the
+// devvm or the Proxmox host runs: not a cycle or a forensics capture asked
+// by the model, not a devvm_shell command, not a button, not even status.
+// qm never runs a mutating command and the devvm is unchanged. Runs as root
+// (the lab does).
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,29 +36,47 @@ after(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test('the model asks for forensics then cycle: forensics runs, the cycle is refused, qm is not touched', async () => {
+test('the model asks for forensics then cycle: both refused with the reason, qm is not touched', async () => {
   const { stream } = await st.startTurn([
     { toolUses: [{ name: 'pve', input: { verb: 'forensics' } }, { name: 'pve', input: { verb: 'cycle' } }] },
-    { text: 'The cycle was refused.' },
+    { text: 'Both were refused.' },
   ], 'Cycle the devvm.');
   const events = await turnEvents(stream, TURN_LIMIT_MS);
   await stream.close();
   const results = events.filter((e) => e.type === 'tool_result');
-  assert.equal(results[0].is_error, false, results[0].content);
-  const cycle = results.at(-1);
+  const [forensics, inserted, cycle] = results;
+  assert.equal(results.length, 3, JSON.stringify(results));
+  for (const r of [forensics, inserted]) {
+    assert.equal(r.is_error, true);
+    assert.match(r.content, /^not run: its intent could not be written to the journal/);
+  }
+  assert.match(inserted.call_id, /\.first1$/, 'the forensics capture the policy inserted');
   assert.equal(cycle.is_error, true);
-  assert.match(cycle.content, /not run: its intent could not be written to the journal/);
+  assert.match(cycle.content, /^not run: pve forensics, which policy forensics_first asked to run first, did not run: its intent could not be written/);
   assert.ok(events.some((e) => e.type === 'error' && e.error_type === 'journal'));
   assert.deepEqual(lab.qmCalls().filter((c) => MUTATING_QM.test(c)), []);
   assert.deepEqual(lab.vmState(), { status: 'running', mode: 'normal' });
 });
 
-test('the cycle button is refused with the reason; the status button works', async () => {
-  const cycle = await fetchJson(`${st.daemon.url}/api/pve/cycle`, { method: 'POST', headers: AUTH, body: {} });
-  assert.equal(cycle.status, 503, cycle.text);
-  assert.match(cycle.json.error, /journal/);
+test('a devvm_shell command is refused and does not run: the devvm is unchanged', async () => {
+  const marker = join(tmpdir(), `bg-journal-refusal-${crypto.randomBytes(6).toString('hex')}`);
+  const { stream } = await st.startTurn([
+    { toolUses: [{ name: 'devvm_shell', input: { command: `touch ${marker}` } }] },
+    { text: 'It was refused.' },
+  ], 'Touch a file.');
+  const events = await turnEvents(stream, TURN_LIMIT_MS);
+  await stream.close();
+  const result = events.find((e) => e.type === 'tool_result');
+  assert.equal(result.is_error, true);
+  assert.match(result.content, /not run: its intent could not be written to the journal/);
+  assert.equal(fs.existsSync(marker), false, 'the command never reached the devvm');
+});
+
+test('the buttons are refused with the reason, status included', async () => {
+  for (const verb of ['cycle', 'status']) {
+    const r = await fetchJson(`${st.daemon.url}/api/pve/${verb}`, { method: 'POST', headers: AUTH, body: {} });
+    assert.equal(r.status, 503, r.text);
+    assert.match(r.json.error, /journal/);
+  }
   assert.deepEqual(lab.qmCalls().filter((c) => MUTATING_QM.test(c)), []);
-  const status = await fetchJson(`${st.daemon.url}/api/pve/status`, { method: 'POST', headers: AUTH, body: {} });
-  assert.equal(status.status, 200, status.text);
-  assert.match(status.json.stdout, /status: running/);
 });

@@ -12,9 +12,15 @@
 // The test's copy of rate_limit.lua gets small numbers so the limits bite
 // within seconds; the shipped file is not touched.
 //
+// Then `breakglass replay` of the sessions folder, with the same scripts,
+// must give every one of those decisions again: replay calls the live
+// gate's own step, in the order the live gate took its decisions across
+// the sessions, so it cannot drift from it.
+//
 // The model's answers come from a seeded PRNG, per session, turn and step,
 // so a seed replays the same answers: POLICY_PROPERTY_SEED=<n>.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -167,13 +173,14 @@ async function runSession(st, n) {
   return { id, events: stream.events.map((e) => e.data).filter(Boolean) };
 }
 
-test('500 random turns in 5 sessions at once: forensics first, the rate limits, one at a time', async (t) => {
+test('500 random turns in 5 sessions at once: forensics first, the rate limits, one at a time; replay decides the same', async (t) => {
   t.diagnostic(`seed ${SEED} (replay with POLICY_PROPERTY_SEED=${SEED})`);
   const base = join(dir, 'stack');
   const scripts = makePolicyScripts(join(base, 'policy-scripts'), {
     settings: { 'rate_limit.lua': { MAX_MUTATING, WINDOW_MS, CYCLE_GAP_MS } },
   });
   const st = await startStack(base, { env: { BREAKGLASS_SCRIPTS_DIR: scripts } });
+  let closed = false;
   try {
     const ready = await fetchJson(`${st.daemon.url}/readyz`);
     assert.equal(ready.status, 200, `the scripts did not load: ${ready.text}`);
@@ -208,12 +215,25 @@ test('500 random turns in 5 sessions at once: forensics first, the rate limits, 
     assert.ok(stats.ran >= MAX_MUTATING, `only ${stats.ran} power verbs ran`);
     assert.ok(stats.inserted > 0, 'forensics_first never ran a capture first');
     assert.ok(stats.byPolicy['rate_limit deny'] > 0, 'rate_limit never refused');
+
+    await st.close();
+    closed = true;
+    const r = spawnSync(process.env.BREAKGLASS_BIN, ['replay', join(base, 'data', 'sessions'),
+      '--scripts', scripts, '--json'], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+    assert.ok(r.status === 0 || r.status === 1, `replay failed: ${r.stderr}`);
+    const report = JSON.parse(r.stdout);
+    const diverging = report.sessions.flatMap((s) => s.calls.filter((c) => c.status !== 'same')
+      .map((c) => `${s.session_id} ${c.call_id} ${c.tool} ${JSON.stringify(c.input)}: ${c.differences.join('; ')}`));
+    assert.deepEqual(diverging, [], 'replay decides every call as the live daemon did');
+    const liveCalls = sessions.reduce((n, s) => n + callsOf(s.events).filter((c) => !c.inserted_by).length, 0);
+    assert.equal(report.summary.calls, liveCalls, 'replay saw every call the model made');
+    assert.equal(r.status, 0);
   } catch (e) {
     // The reporter prints the stack, which holds the message as it was.
     e.message = `[seed ${SEED}] ${e.message}`;
     e.stack = `[seed ${SEED}] ${e.stack}`;
     throw e;
   } finally {
-    await st.close();
+    if (!closed) await st.close();
   }
 });

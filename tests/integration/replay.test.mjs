@@ -67,7 +67,7 @@ describe('replay of a recorded session', () => {
     const r = replay(journal, scripts);
     assert.equal(r.code, 0, r.out + r.err);
     assert.match(r.out, /summary: 3 calls \(1 run first by policies\), 3 same, 0 diverge/);
-    assert.match(r.out, /toolu_cycle\]: same/);
+    assert.match(r.out, /toolu_cycle, model\]: same/);
   });
 
   test('--json has the per-call entries and the summary', () => {
@@ -90,11 +90,11 @@ describe('replay of a recorded session', () => {
       copyFileSync(join(FIXTURES, 'replay_deny_cycle', 'policy', 'deny_cycle.lua'), join(d, 'policy', 'deny_cycle.lua')));
     const r = replay(journal, edited);
     assert.equal(r.code, 1, r.out + r.err);
-    assert.match(r.out, /pve \{"verb":"cycle"\} \[toolu_cycle\]: DIVERGES\n(.*\n)*  - decision: recorded allow, now deny \(policy deny_cycle: cycles are off/);
+    assert.match(r.out, /pve \{"verb":"cycle"\} \[toolu_cycle, model\]: DIVERGES\n(.*\n)*  - decision: recorded allow, now deny \(policy deny_cycle: cycles are off/);
     // deny_cycle sorts before forensics_first and the first deny wins: no forensics run now.
     assert.match(r.out, /policy forensics_first would no longer run pve forensics first/);
-    assert.match(r.out, /toolu_shell\]: same/);
-    assert.match(r.out, /toolu_status\]: same/);
+    assert.match(r.out, /toolu_shell, model\]: same/);
+    assert.match(r.out, /toolu_status, model\]: same/);
     const report = JSON.parse(replay(journal, edited, '--json').out);
     assert.deepEqual(report.calls.filter((c) => c.status === 'diverges').map((c) => c.call_id), ['toolu_cycle']);
   });
@@ -103,16 +103,16 @@ describe('replay of a recorded session', () => {
     const edited = editedScripts('no-pve', scripts, (d) => rmSync(join(d, 'tools', 'pve.lua')));
     const r = replay(journal, edited);
     assert.equal(r.code, 1, r.out + r.err);
-    assert.match(r.out, /\[toolu_cycle\]: DIVERGES\n(.*\n)*  - tool pve no longer exists/);
-    assert.match(r.out, /\[toolu_status\]: DIVERGES\n(.*\n)*  - tool pve no longer exists/);
-    assert.match(r.out, /toolu_shell\]: same/);
+    assert.match(r.out, /\[toolu_cycle, model\]: DIVERGES\n(.*\n)*  - tool pve no longer exists/);
+    assert.match(r.out, /\[toolu_status, model\]: DIVERGES\n(.*\n)*  - tool pve no longer exists/);
+    assert.match(r.out, /toolu_shell, model\]: same/);
   });
 
   test('with forensics_first removed: the forensics run is no longer inserted', () => {
     const edited = editedScripts('no-forensics', scripts, (d) => rmSync(join(d, 'policy', 'forensics_first.lua')));
     const r = replay(journal, edited);
     assert.equal(r.code, 1, r.out + r.err);
-    assert.match(r.out, /\[toolu_cycle\]: DIVERGES\n(.*\n)*  - policy forensics_first would no longer run pve forensics first/);
+    assert.match(r.out, /\[toolu_cycle, model\]: DIVERGES\n(.*\n)*  - policy forensics_first would no longer run pve forensics first/);
   });
 
   test('input that no longer validates diverges', () => {
@@ -122,7 +122,7 @@ describe('replay of a recorded session', () => {
     });
     const r = replay(journal, edited);
     assert.equal(r.code, 1, r.out + r.err);
-    assert.match(r.out, /\[toolu_shell\]: DIVERGES\n(.*\n)*  - input no longer validates: input\.command/);
+    assert.match(r.out, /\[toolu_shell, model\]: DIVERGES\n(.*\n)*  - input no longer validates: input\.command/);
   });
 
   test('garbage in the middle: exit 2 naming the line', () => {

@@ -147,6 +147,49 @@ static void test_policy_combination(void **state) {
   lua_policy_decision_free(&d);
 }
 
+/* A deny the policy marks overridable is set aside for the operator who
+ * overrides it, and the policies after it are asked as if it had not been
+ * there; without an override it is a deny like any other. */
+static void test_policy_override(void **state) {
+  policy_fixture *fx = *state;
+#define OVERRIDE_CALL(more) \
+  "{\"tool\": \"echo\", \"input\": {\"text\": \"x\", \"want\": \"deny:c overridable:c " more "\"}}"
+  char text[256];
+  snprintf(text, sizeof text, OVERRIDE_CALL(""));
+  json_t *c = parse(text);
+  lua_policy_view v = {.call = c};
+  lua_policy_decision d;
+  assert_int_equal(lua_host_policy_before(fx->host, &v, &d), 0);
+  assert_int_equal(d.verdict, LUA_POLICY_DENY);
+  assert_true(d.overridable);
+  assert_null(d.overridden);
+  lua_policy_decision_free(&d);
+
+  v.override_by = "viktor";
+  assert_int_equal(lua_host_policy_before(fx->host, &v, &d), 0);
+  assert_int_equal(d.verdict, LUA_POLICY_ALLOW);
+  char *over = json_dumps(d.overridden, JSON_COMPACT | JSON_SORT_KEYS);
+  assert_string_equal(over, "[{\"identity\":\"viktor\",\"policy\":\"c_deny\",\"reason\":\"c says no\"}]");
+  free(over);
+  lua_policy_decision_free(&d);
+  json_decref(c);
+
+  snprintf(text, sizeof text, OVERRIDE_CALL("confirm:d"));
+#undef OVERRIDE_CALL
+  c = parse(text);
+  v.call = c;
+  assert_int_equal(lua_host_policy_before(fx->host, &v, &d), 0);
+  assert_int_equal(d.verdict, LUA_POLICY_CONFIRM);
+  assert_string_equal(d.policy, "d_confirm");
+  assert_int_equal(json_array_size(d.overridden), 1);
+  lua_policy_decision_free(&d);
+  json_decref(c);
+
+  /* Only what the policy marks: f_deny's plain deny stands. */
+  expect_decision(fx, "{\"tool\": \"echo\", \"input\": {\"text\": \"x\", \"want\": \"deny:f\"}}",
+                  NULL, NULL, LUA_POLICY_DENY, "f_deny", "f says no", NULL);
+}
+
 /* After a deny, later policies do not run: h_state counts its calls. */
 static void test_policy_deny_stops(void **state) {
   policy_fixture *fx = *state;
@@ -162,17 +205,19 @@ static void test_policy_fail_closed(void **state) {
     const char *want;
     const char *reason;
   } cases[] = {
-      {"fail:error", "policy policy/g_fail.lua failed: policy/g_fail.lua:18: g broke"},
+      {"fail:error", "policy policy/g_fail.lua failed: policy/g_fail.lua:20: g broke"},
       {"fail:spin",
-       "policy policy/g_fail.lua failed: policy/g_fail.lua:20: instruction limit (1000000) "
+       "policy policy/g_fail.lua failed: policy/g_fail.lua:22: instruction limit (1000000) "
        "exceeded"},
       {"fail:bomb",
-       "policy policy/g_fail.lua failed: policy/g_fail.lua:23: memory limit (8 MiB) exceeded"},
+       "policy policy/g_fail.lua failed: policy/g_fail.lua:25: memory limit (8 MiB) exceeded"},
       {"fail:type", "policy policy/g_fail.lua failed: policy/g_fail.lua: before must return "
                     "nil, {deny = reason}, {confirm = reason} or {run_first = {...}, reason = "
                     "...} (got a string)"},
       {"fail:field", "~before returned an unknown field 'because' (fields: deny, confirm, "
-                     "run_first, reason)"},
+                     "run_first, reason, overridable)"},
+      {"fail:overconfirm", "~before: overridable must be a boolean, and only with deny"},
+      {"fail:overtype", "~before: overridable must be a boolean, and only with deny"},
       {"fail:two", "~before must return exactly one of deny, confirm or run_first"},
       {"fail:empty", "~before: deny must be the reason, a non-empty string, alone"},
       {"fail:tool", "~before: run_first.tool must name a tool of this set"},
@@ -185,11 +230,11 @@ static void test_policy_fail_closed(void **state) {
     expect_want(fx, cases[i].want, LUA_POLICY_DENY, "g_fail", cases[i].reason);
   /* A failure outranks a run_first and a confirm found before it. */
   expect_want(fx, "confirm:a run:b fail:error", LUA_POLICY_DENY, "g_fail",
-              "~policy/g_fail.lua:18: g broke");
+              "~policy/g_fail.lua:20: g broke");
   /* A ctx kept from an earlier call cannot be used. */
   expect_want(fx, "fail:keep", LUA_POLICY_ALLOW, NULL, NULL);
   expect_want(fx, "fail:stale", LUA_POLICY_DENY, "g_fail",
-              "~policy/g_fail.lua:27: ctx.history: this ctx belongs to a policy call that has "
+              "~policy/g_fail.lua:29: ctx.history: this ctx belongs to a policy call that has "
               "ended");
   /* The state is usable again after a limit. */
   expect_want(fx, "", LUA_POLICY_ALLOW, NULL, NULL);
@@ -449,7 +494,7 @@ static void test_shipped_rate_limit(void **state) {
   expect_decision(fx, cycle, history,
                   "[{\"tool\": \"pve\", \"verb\": \"stop\", \"finished_ms\": 1}]",
                   LUA_POLICY_DENY, "rate_limit",
-                  "policy policy/rate_limit.lua failed: policy/rate_limit.lua:27: attempt to "
+                  "policy policy/rate_limit.lua failed: policy/rate_limit.lua:31: attempt to "
                   "perform arithmetic on a nil value (field 'started_ms')",
                   NULL);
 }
@@ -494,6 +539,7 @@ int main(void) {
   snprintf(source_dir, sizeof source_dir, "%s", src != NULL ? src : ".");
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_policy_combination, combo_setup, fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_policy_override, combo_setup, fixture_teardown),
       cmocka_unit_test_setup_teardown(test_policy_deny_stops, combo_setup, fixture_teardown),
       cmocka_unit_test_setup_teardown(test_policy_fail_closed, combo_setup, fixture_teardown),
       cmocka_unit_test_setup_teardown(test_policy_state_and_after, combo_setup,
