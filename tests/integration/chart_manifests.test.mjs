@@ -144,6 +144,11 @@ describe('the owner pod', () => {
     assert.deepEqual(pvc.spec.accessModes, ['ReadWriteOnce']);
     assert.equal(pvc.spec.resources.requests.storage, owner.persistence.size);
     assert.equal(pvc.metadata.annotations['helm.sh/resource-policy'], 'keep');
+    // Deleting a namespace deletes what is in it, kept or not.
+    assert.equal(only(objects, 'Namespace').metadata.annotations['helm.sh/resource-policy'], 'keep');
+    const dropped = render({ files: [OWNER_FILE], namespace: 'default', sets: { 'persistence.keepOnUninstall': false } });
+    assert.equal(only(dropped, 'PersistentVolumeClaim').metadata.annotations, undefined);
+    assert.equal(only(dropped, 'Namespace').metadata.annotations, undefined);
     assert.deepEqual(pod.volumes.find((v) => v.name === 'data').persistentVolumeClaim, { claimName: pvc.metadata.name });
     assert.deepEqual(container.volumeMounts.find((m) => m.name === 'data'), { name: 'data', mountPath: '/data' });
   });
