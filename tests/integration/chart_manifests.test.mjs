@@ -284,6 +284,13 @@ describe('Service, Ingress and the auth proxy', () => {
     assert.deepEqual(ing.spec.rules[0].http.paths[0].backend.service, { name: only(objects, 'Service').metadata.name, port: { name: 'http' } });
   });
 
+  test('NOTES.txt warns when the trusted header is reachable by any pod', () => {
+    const sets = { 'ingress.enabled': true, 'ingress.host': 'breakglass.example.internal', 'ingress.authProxy.enabled': true };
+    const open = renderNotes(join(root, 'open'), { files: ['minimal-values.yaml'], sets: { ...sets, 'networkPolicy.enabled': false } });
+    assert.match(open, /Any pod can then send X-authentik-username itself and be trusted as that user/);
+    assert.doesNotMatch(renderNotes(join(root, 'closed'), { files: ['minimal-values.yaml'], sets }), /Any pod can/);
+  });
+
   test('without the auth proxy the daemon trusts no header', () => {
     const d = only(render({ files: ['chart-secret-values.yaml'] }), 'Deployment');
     const e = envOf(d.spec.template.spec.containers[0]);
