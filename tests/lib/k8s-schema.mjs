@@ -29,7 +29,6 @@ const EXTERNAL_SECRET = strict({
     target: strict({
       name: { type: 'string', minLength: 1, maxLength: 253, pattern: dnsSubdomain },
       creationPolicy: { enum: ['Owner', 'Orphan', 'Merge', 'None'] },
-      template: strict({ metadata: strict({ labels: stringMap, annotations: stringMap }) }),
     }),
     data: {
       type: 'array',
