@@ -256,6 +256,13 @@ describe('persistence', () => {
     assert.doesNotMatch(renderNotes(join(root, 'pvc'), { files: ['minimal-values.yaml'] }), /persistence is disabled/);
   });
 
+  test('size and storage class come from the values; "" leaves the cluster default', () => {
+    const pvc = only(render({ files: ['minimal-values.yaml'], sets: { 'persistence.size': '5Gi', 'persistence.storageClass': 'ceph-rbd' } }), 'PersistentVolumeClaim');
+    assert.equal(pvc.spec.storageClassName, 'ceph-rbd');
+    assert.equal(pvc.spec.resources.requests.storage, '5Gi');
+    assert.equal(only(render({ files: ['minimal-values.yaml'] }), 'PersistentVolumeClaim').spec.storageClassName, undefined);
+  });
+
   test('an existing claim is mounted and none is created', () => {
     const objs = render({ files: ['minimal-values.yaml'], sets: { 'persistence.existingClaim': 'journals' } });
     assert.equal(objs.filter((o) => o.kind === 'PersistentVolumeClaim').length, 0);
