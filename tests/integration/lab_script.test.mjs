@@ -87,7 +87,6 @@ async function waitUntil(what, predicate, limitMs) {
 
 test('scripts/lab.sh prints the address and token, serves the lab, and Ctrl-C stops it all', { timeout: UP_LIMIT_MS + STOP_LIMIT_MS * 2 }, async () => {
   const port = await freePort();
-  const netnsBefore = new Set(netnsList());
   const env = { ...process.env, BREAKGLASS_LAB_SKIP_BUILD: '1', BREAKGLASS_LISTEN_PORT: String(port) };
   delete env.ANTHROPIC_API_KEY;
   const child = spawn('bash', [SCRIPT], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -122,7 +121,10 @@ test('scripts/lab.sh prints the address and token, serves the lab, and Ctrl-C st
 
     const started = labProcesses(child.pid, labDir);
     assert.ok(started.length >= 6, `lab.sh, its hosts, mock and daemon, two sshd, a QEMU: ${started}`);
-    const ownNetns = netnsList().filter((n) => !netnsBefore.has(n));
+    // Its own namespaces are the ones its processes run in: other tests'
+    // labs may be making theirs meanwhile.
+    const ownNetns = [...new Set(started.map((pid) => spawnSync('ip', ['netns', 'identify', String(pid)],
+      { encoding: 'utf8' }).stdout.trim()).filter(Boolean))];
 
     process.kill(-child.pid, 'SIGINT');
     const how = await within(exited, STOP_LIMIT_MS);

@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 
 const SSHD = '/usr/sbin/sshd';
 const START_WAIT_MS = 10000;
+const KILL_WAIT_MS = 10000;
 const POLL_MS = 20;
 const FREEZE_ROUNDS_MAX = 50;
 
@@ -109,12 +110,27 @@ export function thawSshd(spec) {
   for (const p of sshdTree(spec)) signal(p, 'SIGCONT');
 }
 
+// Blocks this thread for ms (killSshd is synchronous for its callers).
+function sleepSync(ms) {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
 // Freezes the tree first so that no child escapes by being reparented when
-// its parent dies, then kills it all.
+// its parent dies, then kills it all, and returns once every process of it
+// has ended: a SIGKILLed process goes on for a moment until the kernel
+// gets to it, and whoever asks right after must not find it there.
 export function killSshd(spec) {
   const pid = sshdPid(spec);
   if (!pid) return;
-  for (const p of freezeTree(pid)) signal(p, 'SIGKILL');
+  const tree = freezeTree(pid);
+  for (const p of tree) signal(p, 'SIGKILL');
+  const until = Date.now() + KILL_WAIT_MS;
+  while (Date.now() < until) {
+    const table = processTable();
+    if (tree.every((p) => !isLive(table.get(p)))) return;
+    sleepSync(POLL_MS);
+  }
+  throw new Error(`lab: sshd processes ${tree.join(' ')} still there ${KILL_WAIT_MS} ms after SIGKILL`);
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

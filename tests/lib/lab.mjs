@@ -215,8 +215,15 @@ function stopLab(lab) {
   if (lab.stopped) return;
   lab.stopped = true;
   liveLabs.delete(lab);
-  if (lab.devvmSpec) killSshd(lab.devvmSpec);
-  if (lab.pveSpec) killSshd(lab.pveSpec);
+  // Everything below is cleaned up even when an sshd would not die.
+  const problems = [];
+  for (const spec of [lab.devvmSpec, lab.pveSpec]) {
+    try {
+      if (spec) killSshd(spec);
+    } catch (e) {
+      problems.push(e);
+    }
+  }
   for (const pid of lab.qmState ? dummyQemuPids(lab.qmState) : []) {
     try {
       process.kill(pid, 'SIGKILL');
@@ -227,6 +234,7 @@ function stopLab(lab) {
   if (lab.net) deleteLabNet(lab.net);
   releaseDevvmAccount(lab.id);
   if (lab.ownDir) fs.rmSync(lab.dir, { recursive: true, force: true });
+  if (problems.length) throw problems[0];
 }
 
 /**
