@@ -604,8 +604,9 @@ const action_call *action_call_of(const action *a) { return &a->call; }
 
 static void lua_runner_output(void *ud, const char *chunk, size_t len) { action_output(ud, chunk, len); }
 
-static void lua_runner_done(void *ud, int is_error, const char *content, size_t len) {
-  action_finish(ud, is_error, content, len, NULL);
+static void lua_runner_done(void *ud, int is_error, const char *content, size_t len,
+                            const json_t *details) {
+  action_finish(ud, is_error, content, len, details);
 }
 
 static void *lua_runner_start(action *a, void *ud) {

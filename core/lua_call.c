@@ -157,8 +157,18 @@ static void call_decide_error(lua_tool_call *call, const char *msg) {
 
 /* --- running the handler -------------------------------------------------- */
 
-/* What the handler returned: a string as is; nil plus a message as an
- * error; any other value as JSON. */
+/* The table at idx as details for the page, or NULL (not a table, or it
+ * cannot be sent as JSON: the page then reads the text alone). */
+static json_t *call_details(lua_tool_call *call, int idx) {
+  if (lua_type(call->co, idx) != LUA_TTABLE)
+    return NULL;
+  char jerr[LUA_JSON_ERROR_MAX_BYTES];
+  return lua_json_from_lua(call->co, idx, call->host->limits.max_json_bytes, jerr, sizeof jerr);
+}
+
+/* What the handler returned: a string as is (a table after it is details
+ * for the page); nil plus a message as an error (a table after it is
+ * details); any other value as JSON, and as details. */
 static void call_take_result(lua_tool_call *call, int nres) {
   lua_State *co = call->co;
   const char *file = lua_sandbox_name(call->tool->sb);
@@ -178,11 +188,15 @@ static void call_take_result(lua_tool_call *call, int nres) {
       len = (size_t)snprintf(err, sizeof err, "%.14g", (double)lua_tonumber(co, first + 1));
       msg = err;
     }
+    if (nres >= 3)
+      call->details = call_details(call, first + 2);
     call_decide(call, 1, msg, len);
     return;
   }
   if (lua_type(co, first) == LUA_TSTRING) {
     const char *text = lua_tolstring(co, first, &len);
+    if (nres >= 2)
+      call->details = call_details(call, first + 1);
     call_decide(call, 0, text, len);
     return;
   }
@@ -194,6 +208,7 @@ static void call_take_result(lua_tool_call *call, int nres) {
     snprintf(err, sizeof err, "%s: the handler's result cannot be sent: %s", file, jerr);
     call_decide_error(call, err);
   } else {
+    call->details = json_incref(v);
     call_decide(call, 0, text, len);
   }
   free(text);
@@ -246,6 +261,7 @@ static void call_free(lua_tool_call *call) {
   free((char *)call->info.call_id);
   free((char *)call->info.identity);
   json_decref(call->input);
+  json_decref(call->details);
   lua_call_op_free(call);
   free(call->content);
   free(call);
@@ -276,7 +292,8 @@ static void call_deliver(lua_tool_call *call) {
   call->phase = LUA_CALL_DELIVERED;
   const char *content = call->content != NULL ? call->content : lua_call_oom;
   size_t len = call->content != NULL ? call->content_len : sizeof lua_call_oom - 1;
-  call->cbs.on_done(call->ud, call->content != NULL ? call->is_error : 1, content, len);
+  call->cbs.on_done(call->ud, call->content != NULL ? call->is_error : 1, content, len,
+                    call->content != NULL ? call->details : NULL);
   uv_close((uv_handle_t *)&call->kick, call_on_close);
   uv_close((uv_handle_t *)&call->deadline, call_on_close);
   uv_close((uv_handle_t *)&call->sleep, call_on_close);

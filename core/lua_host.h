@@ -81,8 +81,11 @@ typedef struct lua_tool_cbs {
   /* Output while the handler runs (ctx.output, or a service's stream). */
   void (*on_output)(void *ud, const char *chunk, size_t len);
   /* Exactly once, from the loop, never inside lua_host_call_tool.
-   * content is the text for the model's tool_result. */
-  void (*on_done)(void *ud, int is_error, const char *content, size_t len);
+   * content is the text for the model's tool_result; details is what the
+   * handler gave for the page to read (a table result itself, or the table
+   * after the text or the error message), borrowed, or NULL. */
+  void (*on_done)(void *ud, int is_error, const char *content, size_t len,
+                  const json_t *details);
 } lua_tool_cbs;
 
 /* Validates input against the tool's schema, then runs the handler. An

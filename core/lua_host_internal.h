@@ -99,6 +99,7 @@ struct lua_tool_call {
   int is_error;
   char *content;
   size_t content_len;
+  json_t *details;     /* the handler's table for the page, or NULL */
   uv_timer_t kick;     /* runs the next step from the loop */
   uv_timer_t deadline; /* tool_timeout_ms */
   uv_timer_t sleep;    /* ctx.sleep */

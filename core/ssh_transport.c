@@ -230,6 +230,26 @@ static int exec_read_stream(ssh_exec *e, int stream);
 
 static void exec_on_timeout(uv_timer_t *t);
 
+/* The layer a connection that has not come up stopped at, and in words:
+ * what a limit reports, whichever limit fired. */
+static ssh_layer conn_stuck_layer(const ssh_conn *c, const char **what) {
+  if (c->state == CONN_TCP) {
+    *what = "no TCP connection";
+    return SSH_LAYER_CONNECT_TIMEOUT;
+  }
+  if (c->state == CONN_AUTH) {
+    *what = "no authentication answer";
+    return SSH_LAYER_AUTH_REFUSED;
+  }
+  if (c->heard) {
+    *what = "key exchange not finished";
+    return SSH_LAYER_KEX;
+  }
+  *what = "TCP connected but no SSH banner (sshd wedged?)";
+  return SSH_LAYER_NO_BANNER;
+}
+
+
 /* Arms the command's timer: the liveness check when it comes before the
  * time limit, else the limit. */
 static void exec_arm_timer(ssh_exec *e, bool check_liveness) {
@@ -272,6 +292,16 @@ static void exec_on_timeout(uv_timer_t *t) {
     return;
   }
   ssh_conn *c = e->conn;
+  /* A command whose limit is shorter than the connect limit ends while its
+   * connection is still coming up: the layer is where that connection
+   * stopped, not a command that timed out. */
+  if (c && c->state != CONN_READY) {
+    const char *what;
+    ssh_layer layer = conn_stuck_layer(c, &what);
+    exec_finish(e, layer, "%s within the command's limit of %llu ms (%s)", what,
+                (unsigned long long)e->timeout_ms, e->target->name);
+    return;
+  }
   /* Keep what already arrived: it may sit in libssh2's queue, unread. */
   if (e->state == EXEC_READ && c->state == CONN_READY && exec_read_stream(e, 0) >= 0 && !e->done)
     exec_read_stream(e, SSH_EXTENDED_DATA_STDERR);
@@ -617,19 +647,12 @@ static void conn_on_poll(uv_poll_t *h, int status, int events) {
 
 static void conn_on_deadline(uv_timer_t *t) {
   ssh_conn *c = t->data;
+  const char *what;
+  ssh_layer layer = conn_stuck_layer(c, &what);
   char msg[200];
-  snprintf(msg, sizeof msg, "%s within %llu ms",
-           c->state == CONN_TCP         ? "no TCP connection"
-           : c->state == CONN_AUTH      ? "no authentication answer"
-           : c->heard                   ? "key exchange not finished"
-                                        : "TCP connected but no SSH banner (sshd wedged?)",
+  snprintf(msg, sizeof msg, "%s within %llu ms", what,
            (unsigned long long)c->pool->o.connect_timeout_ms);
-  conn_fail(c,
-            c->state == CONN_TCP    ? SSH_LAYER_CONNECT_TIMEOUT
-            : c->state == CONN_AUTH ? SSH_LAYER_AUTH_REFUSED
-            : c->heard              ? SSH_LAYER_KEX
-                                    : SSH_LAYER_NO_BANNER,
-            msg);
+  conn_fail(c, layer, msg);
 }
 
 static void conn_on_keepalive(uv_timer_t *t) {

@@ -1,6 +1,10 @@
 -- Which layer of the devvm answers: TCP, the SSH banner, the key, a command.
 
-local PROBE_TIMEOUT_S = 10
+-- The whole probe's limit. It must stay well above the SSH connect limit
+-- (BREAKGLASS_SSH_CONNECT_TIMEOUT_SECONDS, 10 s by default), so that a
+-- wedged sshd is reported at the layer where it stopped (no_banner) when
+-- the connect limit fires, not as a command that ran out of time.
+local PROBE_TIMEOUT_S = 30
 
 -- What each transport layer means for a wedged-or-dead diagnosis.
 local MEANING = {
@@ -28,7 +32,10 @@ down, and after a repair.]],
   handler = function(ctx, input)
     local r = ctx.ssh("devvm", "true", {fresh = true, timeout_s = PROBE_TIMEOUT_S})
     local ran = r.ok and r.exit_status == 0
+    -- ok = false makes the page show a finding (with its layer), not a
+    -- success: the probe worked, the devvm did not answer.
     return {
+      ok = ran,
       reachable = ran,
       layer = ran and "command_ran" or r.layer,
       meaning = ran and "the devvm ran a command: SSH works" or (MEANING[r.layer] or r.message),

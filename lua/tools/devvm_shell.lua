@@ -49,14 +49,18 @@ the pve tool.]],
     local r = ctx.ssh("devvm", wrap(input.command), {timeout_s = input.timeout_s, max_bytes = MODEL_MAX_BYTES})
     local seconds = r.duration_ms / 1000
     local body = stream("stdout", r.stdout) .. stream("stderr", r.stderr)
+    -- What the page shows, whatever the words above say.
+    local details = {ok = r.ok and r.exit_status == 0, layer = r.layer, exit_status = r.exit_status,
+                     exit_signal = r.exit_signal, duration_ms = r.duration_ms}
     if r.layer == "command_timeout" then
       return nil, string.format("timed out after %.1f s; the command was stopped. Output so far:\n%s",
-                                seconds, body)
+                                seconds, body), details
     elseif not r.ok then
-      return nil, string.format("the devvm did not run the command (%s): %s", r.layer, r.message)
+      return nil, string.format("the devvm did not run the command (%s): %s", r.layer, r.message),
+             details
     end
     local status = r.exit_signal and ("killed by signal " .. r.exit_signal)
                    or ("exit status " .. r.exit_status)
-    return string.format("%s, %.3f s\n%s", status, seconds, body)
+    return string.format("%s, %.3f s\n%s", status, seconds, body), details
   end,
 }

@@ -28,14 +28,19 @@ host as well.]],
   end,
   handler = function(ctx, input)
     local r = ctx.ssh("pve", input.verb)
+    -- What the page shows, whatever the words below say.
+    local details = {ok = r.ok and r.exit_status == 0, verb = input.verb, layer = r.layer,
+                     exit_status = r.exit_status, exit_signal = r.exit_signal,
+                     duration_ms = r.duration_ms}
     if not r.ok then
       return nil, string.format("pve %s did not complete (%s): %s%s", input.verb, r.layer,
-                                r.message, r.stdout ~= "" and ("\nOutput so far:\n" .. r.stdout) or "")
+                                r.message, r.stdout ~= "" and ("\nOutput so far:\n" .. r.stdout) or ""),
+             details
     end
     local text = string.format("pve %s: exit %s, %.1f s\n%s%s", input.verb,
                                tostring(r.exit_status or r.exit_signal), r.duration_ms / 1000,
                                r.stdout, r.stderr ~= "" and ("--- stderr ---\n" .. r.stderr) or "")
-    if r.exit_status ~= 0 then return nil, text end
-    return text
+    if r.exit_status ~= 0 then return nil, text, details end
+    return text, details
   end,
 }

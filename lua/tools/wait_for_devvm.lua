@@ -28,12 +28,14 @@ many attempts it needed, or the layer of the last failure if it never answered.]
       local waited = ctx.now_ms() - start
       if last.ok and last.exit_status == 0 then
         return string.format("the devvm answered after %.1f s (%d attempt%s)",
-                             waited / 1000, attempts, attempts == 1 and "" or "s")
+                             waited / 1000, attempts, attempts == 1 and "" or "s"),
+               {ok = true, attempts = attempts, waited_ms = waited}
       end
       ctx.output(string.format("attempt %d: %s\n", attempts, last.layer))
       if waited + POLL_INTERVAL_MS >= limit_ms then
         return nil, string.format("the devvm did not answer within %d s (%d attempts; last: %s: %s)",
-                                  limit_ms // 1000, attempts, last.layer, last.message)
+                                  limit_ms // 1000, attempts, last.layer, last.message),
+               {ok = false, attempts = attempts, waited_ms = waited, layer = last.layer}
       end
       ctx.sleep(POLL_INTERVAL_MS)
     end

@@ -145,6 +145,7 @@ typedef struct call_result {
   int is_error;
   char content[TEST_RESULT_MAX_BYTES + 1];
   size_t len;
+  char details[256]; /* compact JSON, "" when none */
   char output[256];
   uint64_t started_ns;
   uint64_t done_ms; /* after the call started */
@@ -162,7 +163,8 @@ static void on_output(void *ud, const char *chunk, size_t len) {
     lua_tool_call_cancel(r->call);
 }
 
-static void on_done(void *ud, int is_error, const char *content, size_t len) {
+static void on_done(void *ud, int is_error, const char *content, size_t len,
+                    const json_t *details) {
   call_result *r = ud;
   assert_false(r->in_call_tool);
   assert_false(r->done);
@@ -172,6 +174,9 @@ static void on_done(void *ud, int is_error, const char *content, size_t len) {
   memcpy(r->content, content, len);
   r->content[len] = '\0';
   r->len = len;
+  char *text = details ? json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+  snprintf(r->details, sizeof r->details, "%s", text ? text : "");
+  free(text);
   r->done_ms = (uv_hrtime() - r->started_ns) / 1000000;
 }
 
@@ -353,8 +358,8 @@ static void test_host_unknown_tool(void **state) {
 
 static void test_host_handler_endings(void **state) {
   host_fixture *fx = *state;
-  expect_call(fx, "fail", "{\"mode\": \"error\"}", 1, "tools/g_fail.lua:14: boom");
-  expect_call(fx, "fail", "{\"mode\": \"table\"}", 1, "tools/g_fail.lua:16: {\"code\":7}");
+  expect_call(fx, "fail", "{\"mode\": \"error\"}", 1, "tools/g_fail.lua:15: boom");
+  expect_call(fx, "fail", "{\"mode\": \"table\"}", 1, "tools/g_fail.lua:17: {\"code\":7}");
   expect_call(fx, "fail", "{\"mode\": \"nil\"}", 1, "host not found");
   expect_call(fx, "fail", "{\"mode\": \"none\"}", 1,
               "tools/g_fail.lua: the handler returned no result (return a string or a table, "
@@ -364,6 +369,32 @@ static void test_host_handler_endings(void **state) {
   expect_call(fx, "fail", "{\"mode\": \"function\"}", 1,
               "tools/g_fail.lua: the handler's result cannot be sent: cannot encode a function "
               "(at .f)");
+}
+
+/* What a handler gives the page besides the model's text: the table after
+ * the text or the error, or a table result itself; none when it cannot be
+ * sent (the text still goes). */
+static void test_host_handler_details(void **state) {
+  host_fixture *fx = *state;
+  static const struct {
+    const char *mode;
+    int is_error;
+    const char *content, *details;
+  } cases[] = {
+      {"text_details", 0, "exit status 0", "{\"exit_status\":0}"},
+      {"error_details", 1, "unreachable", "{\"layer\":\"no_banner\"}"},
+      {"result_table", 0, "{\"layer\":\"kex\",\"ok\":false}", "{\"layer\":\"kex\",\"ok\":false}"},
+      {"bad_details", 0, "fine", ""},
+      {"number", 0, "42", ""},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char input[64];
+    snprintf(input, sizeof input, "{\"mode\": \"%s\"}", cases[i].mode);
+    call_result *r = call(fx, "fail", input);
+    if (r->is_error != cases[i].is_error || strcmp(r->content, cases[i].content) != 0 ||
+        strcmp(r->details, cases[i].details) != 0)
+      fail_msg("%s: got %d %s / %s", cases[i].mode, r->is_error, r->content, r->details);
+  }
 }
 
 static void test_host_result_cut(void **state) {
@@ -589,6 +620,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_host_call_echo, good_setup, good_teardown),
       cmocka_unit_test_setup_teardown(test_host_invalid_input, good_setup, good_teardown),
       cmocka_unit_test_setup_teardown(test_host_unknown_tool, good_setup, good_teardown),
+      cmocka_unit_test_setup_teardown(test_host_handler_details, good_setup, good_teardown),
       cmocka_unit_test_setup_teardown(test_host_handler_endings, good_setup, good_teardown),
       cmocka_unit_test_setup_teardown(test_host_result_cut, good_setup, good_teardown),
       cmocka_unit_test_setup_teardown(test_host_limits_in_handlers, good_setup, good_teardown),
