@@ -112,7 +112,7 @@ static void action_defer(action *a, uv_timer_cb cb) { uv_timer_start(&a->timer, 
 /* Shown once the gate has decided, after anything it ran first, so the
  * page reads in order. */
 static void action_emit_tool(action *a) {
-  session_emit_type(a->s, "tool",
+  session_emit_kind(a->s, "tool",
                     json_pack("{s:s, s:s, s:O, s:b, s:s, s:s, s:s?}", "call_id", a->call.call_id,
                               "name", a->call.tool, "input", a->call.input, "mutating",
                               a->call.mutating, "identity", a->call.identity, "source",
@@ -128,12 +128,12 @@ void action_output(action *a, const char *chunk, size_t len) {
              call_full ? "it passed" : "this session holds",
              (call_full ? ACTION_MAX_OUTPUT_BYTES : SESSION_MAX_EVENT_BYTES) >> 20);
     a->output_cut = 1;
-    session_emit_type(a->s, "tool_output",
+    session_emit_kind(a->s, "tool_output",
                       json_pack("{s:s, s:s, s:b}", "call_id", a->call.call_id, "text", note, "cut", 1));
     return;
   }
   a->output_bytes += len;
-  session_emit_type(a->s, "tool_output",
+  session_emit_kind(a->s, "tool_output",
                     json_pack("{s:s, s:s%}", "call_id", a->call.call_id, "text", chunk, len));
 }
 
@@ -209,7 +209,7 @@ static void action_end(action *a, int is_error, const char *content, size_t len,
   json_t *ev = json_pack("{s:s, s:b, s:s%, s:I}", "call_id", a->call.call_id, "is_error", is_error,
                          "content", content, len, "duration_ms", (json_int_t)(now - a->started_ms));
   if (ev && details) json_object_set(ev, "details", (json_t *)details);
-  session_emit_type(a->s, "tool_result", ev);
+  session_emit_kind(a->s, "tool_result", ev);
   if (a->record) {
     action_journal(a, is_error, content, len, now);
     gate_record_finish(a->call.scripts, a->record, a->s->history, action_app(a)->actions,
@@ -289,7 +289,7 @@ static void action_not_recorded(action *a, const char *why) {
   snprintf(msg, sizeof msg, "not run: its intent could not be written to the journal: %s", why);
   a->unavailable = 1;
   action_record_not_run(a);
-  session_emit_type(a->s, "error", json_pack("{s:s, s:s}", "error", msg, "error_type", "journal"));
+  session_emit_kind(a->s, "error", json_pack("{s:s, s:s}", "error", msg, "error_type", "journal"));
   action_stop(a, NULL, msg);
 }
 
@@ -337,7 +337,7 @@ static void action_emit_policy_events(action *a, const json_t *events) {
   json_t *ev;
   json_array_foreach(events, i, ev) {
     json_array_append(a->decisions, ev);
-    session_emit_type(a->s, "policy", json_deep_copy(ev));
+    session_emit_kind(a->s, "policy", json_deep_copy(ev));
   }
 }
 
@@ -396,7 +396,7 @@ static void action_on_confirm_timeout(uv_timer_t *t) {
   char why[256];
   snprintf(why, sizeof why, "no answer from the operator within %ld s: counted as a denial",
            action_app(a)->config->confirm_timeout_s);
-  session_emit_type(a->s, "confirm_result", json_pack("{s:s, s:b, s:b}", "call_id", a->call.call_id,
+  session_emit_kind(a->s, "confirm_result", json_pack("{s:s, s:b, s:b}", "call_id", a->call.call_id,
                                                       "approved", 0, "timed_out", 1));
   action_refuse(a, NULL, why);
 }
@@ -407,7 +407,7 @@ static void action_ask(action *a, const gate_decision *d) {
     return;
   }
   uint64_t timeout_ms = (uint64_t)action_app(a)->config->confirm_timeout_s * 1000;
-  session_emit_type(a->s, "confirm_request",
+  session_emit_kind(a->s, "confirm_request",
                     json_pack("{s:s, s:s, s:O, s:s?, s:s?, s:I}", "call_id", a->call.call_id,
                               "tool", a->call.tool, "input", a->call.input, "reason", d->reason,
                               "policy", d->policy, "timeout_ms", (json_int_t)timeout_ms));
@@ -531,7 +531,7 @@ void action_cancel(action *a) {
     break; /* the pending decision sees the cancel */
   case ACTION_CONFIRMING:
     a->s->confirming = NULL;
-    session_emit_type(a->s, "confirm_result", json_pack("{s:s, s:b, s:b}", "call_id",
+    session_emit_kind(a->s, "confirm_result", json_pack("{s:s, s:b, s:b}", "call_id",
                                                         a->call.call_id, "approved", 0,
                                                         "timed_out", 0));
     uv_timer_stop(&a->timer);
@@ -550,7 +550,7 @@ void action_cancel(action *a) {
     break;
   case ACTION_RUNNING:
     if (a->call.mutating) {
-      session_emit_type(a->s, "notice",
+      session_emit_kind(a->s, "notice",
                         json_pack("{s:s, s:s}", "call_id", a->call.call_id, "text",
                                   "a call that changes something was running when the turn "
                                   "stopped: a power verb already sent to the Proxmox host runs "
@@ -581,7 +581,7 @@ int action_answer(session *s, const char *call_id, int approve, const char *iden
   uv_timer_stop(&a->timer);
   log_info("session %s: %s %s call %s (%s)", s->id, identity, approve ? "approved" : "declined",
            call_id, a->call.tool);
-  session_emit_type(s, "confirm_result", json_pack("{s:s, s:b, s:s, s:b}", "call_id", call_id,
+  session_emit_kind(s, "confirm_result", json_pack("{s:s, s:b, s:s, s:b}", "call_id", call_id,
                                                    "approved", approve, "identity", identity,
                                                    "timed_out", 0));
   if (!approve) {

@@ -14,10 +14,12 @@
  * that leaves does not stop the verb. */
 #include "api_pve.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "action.h"
+#include "gate.h"
 #include "log.h"
 #include "pve_verbs.h"
 #include "session.h"
@@ -220,7 +222,7 @@ static void api_pve_run(app *a, http_conn *c, const http_request *req, const cha
   log_info("pve %s asked by %s%s (session %s)", verb, identity, overriding ? ", overriding" : "",
            s->id);
   http_conn_on_close(c, pve_button_on_close, b);
-  session_emit_type(s, "button", json_pack("{s:s, s:s, s:s, s:b}", "call_id", b->call_id, "verb",
+  session_emit_kind(s, "button", json_pack("{s:s, s:s, s:s, s:b}", "call_id", b->call_id, "verb",
                                            verb, "identity", identity, "override", overriding));
   json_t *input = json_pack("{s:s}", "verb", verb);
   action_call call = {.session = s, .scripts = a->scripts, .call_id = b->call_id, .tool = "pve",
@@ -236,10 +238,61 @@ static void api_pve_run(app *a, http_conn *c, const http_request *req, const cha
   }
 }
 
+/* What pressing verb would meet now, asked of the gate without running
+ * anything (policies do no I/O): {available, policy, reason, overridable,
+ * first}. history is the session the press would go to (NULL: none yet). */
+static json_t *pve_verb_state(app *a, const json_t *history, const char *verb,
+                              const char *identity) {
+  if (!a->scripts)
+    return pve_verb_mutating(verb)
+               ? json_pack("{s:b, s:s}", "available", 0, "reason",
+                           "the policies are not loaded (see /readyz)")
+               : json_pack("{s:b}", "available", 1);
+  json_t *input = json_pack("{s:s}", "verb", verb);
+  gate_call gc = {.session_id = "", .call_id = "dry-run", .tool = "pve", .source = "button",
+                  .identity = identity, .input = input, .mutating = pve_verb_mutating(verb)};
+  gate_answers none = {0};
+  gate_decision d;
+  gate_decide(a->scripts, &gc, &none, history, a->actions, log_now_ms(), &d);
+  json_t *state = json_pack("{s:b, s:s?, s:s?, s:b}", "available", d.verdict != GATE_DENY,
+                            "policy", d.policy, "reason", d.verdict == GATE_DENY ? d.reason : NULL,
+                            "overridable", d.overridable);
+  if (d.verdict == GATE_RUN_FIRST) {
+    const char *first = json_string_value(json_object_get(d.run_input, "verb"));
+    json_object_set_new(state, "first", json_pack("{s:s, s:s?, s:s?}", "tool", d.run_tool, "verb",
+                                                  first, "policy", d.policy));
+  }
+  gate_decision_free(&d);
+  json_decref(input);
+  return state;
+}
+
+/* Today's {verbs, mutating}, plus each verb's state before the press, so
+ * that the page can grey out a verb a limit holds back ("available in
+ * 52 s") and still offer the override. ?session_id= names the chat. */
+static void api_pve_verbs(app *a, http_conn *c, const http_request *req, const char *identity) {
+  char id[SESSION_ID_LEN + 1] = "";
+  const char *q = strstr(req->query, "session_id=");
+  if (q && strlen(q + 11) >= SESSION_ID_LEN) snprintf(id, sizeof id, "%.*s", SESSION_ID_LEN, q + 11);
+  session *s = id[0] ? session_find(a, id) : NULL;
+  if (!s)
+    for (session *it = a->sessions; it && !s; it = it->next)
+      if (it->kind == SESSION_KIND_OPERATOR) s = it;
+  json_t *body = pve_verbs_json();
+  json_t *states = json_object();
+  size_t i;
+  json_t *verb;
+  json_array_foreach(json_object_get(body, "verbs"), i, verb)
+    json_object_set_new(states, json_string_value(verb),
+                        pve_verb_state(a, s ? s->history : NULL, json_string_value(verb), identity));
+  json_object_set_new(body, "state", states);
+  http_respond_json(c, 200, body);
+}
+
 void api_pve_route(app *a, http_conn *c, const http_request *req, const char *rest,
                    const char *identity) {
   if (strcmp(rest, "verbs") == 0 && strcmp(req->method, "GET") == 0) {
-    http_respond_json(c, 200, pve_verbs_json());
+    api_pve_verbs(a, c, req, identity);
     return;
   }
   if (strcmp(req->method, "POST") != 0) {

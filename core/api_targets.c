@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "journal_reader.h"
 #include "log.h"
 #include "session.h"
 #include "utf8_text.h"
@@ -128,8 +129,8 @@ static json_t *model_event(const session_event *ev) {
   if (!data) return NULL;
   data += 7;
   size_t len = (size_t)(ev->frame + ev->frame_len - data);
-  static const char *const kinds[] = {"{\"type\":\"usage\"", "{\"type\":\"retry\"",
-                                      "{\"type\":\"error\""};
+  static const char *const kinds[] = {"{\"kind\":\"usage\"", "{\"kind\":\"retry\"",
+                                      "{\"kind\":\"error\""};
   int kind = -1;
   for (int k = 0; k < 3 && kind < 0; k++)
     if (len > strlen(kinds[k]) && memcmp(data, kinds[k], strlen(kinds[k])) == 0) kind = k;
@@ -170,7 +171,7 @@ static json_t *model_status_json(const app *a) {
                      a->config->model);
   json_t *j = json_pack("{s:b, s:s}", "configured", 1, "model", a->config->model);
   json_t *ev = model_last_event(a);
-  const char *type = json_string_value(json_object_get(ev, "type"));
+  const char *type = journal_event_kind(ev);
   char msg[400];
   if (!type) {
     json_object_set_new(j, "ok", json_null());

@@ -64,3 +64,8 @@ int journal_parse_utc(const char *text, unsigned long long *epoch_ms) {
   *epoch_ms = (unsigned long long)secs * 1000 + (unsigned long long)ms;
   return 0;
 }
+
+const char *journal_event_kind(const json_t *ev) {
+  const char *kind = json_string_value(json_object_get(ev, "kind"));
+  return kind ? kind : json_string_value(json_object_get(ev, "type"));
+}

@@ -40,4 +40,8 @@ journal_read_result journal_reader_next(journal_reader *r, json_t **record, char
  * epoch; -1 when it is not that. */
 int journal_parse_utc(const char *text, unsigned long long *epoch_ms);
 
+/* An event's kind: its "kind", or its "type" in journals written before
+ * events named themselves by "kind". NULL when it has neither. */
+const char *journal_event_kind(const json_t *ev);
+
 #endif

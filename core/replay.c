@@ -101,7 +101,7 @@ static int moment_cmp(replay_moment a, replay_moment b) {
 /* The events replay needs, by call id. */
 static int index_event(replay_session *s, const json_t *rec) {
   const json_t *ev = json_object_get(rec, "event");
-  const char *type = json_string_value(json_object_get(ev, "type"));
+  const char *type = journal_event_kind(ev);
   const char *id = json_string_value(json_object_get(ev, "call_id"));
   if (!type || !id) return 0;
   int tool = strcmp(type, "tool") == 0, result = strcmp(type, "tool_result") == 0;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "journal_reader.h"
 #include "journal_session.h"
 #include "journal_store.h"
 #include "log.h"
@@ -52,7 +53,7 @@ session *session_create(app *a, session_kind kind) {
   session *s = session_new(a, id, log_now_ms());
   if (!s) return NULL;
   journal_session_open(s);
-  session_emit_type(s, "session", json_pack("{s:s, s:s}", "session_id", s->id, "session_kind",
+  session_emit_kind(s, "session", json_pack("{s:s, s:s}", "session_id", s->id, "session_kind",
                                             kind == SESSION_KIND_OPERATOR ? "operator" : "chat"));
   return s;
 }
@@ -125,7 +126,7 @@ static long long usage_field(const json_t *u, const char *name) {
 /* The counts the session list shows, kept as events go by, so a session
  * read back from its journal counts the same. */
 static void session_account(session *s, const json_t *ev) {
-  const char *type = json_string_value(json_object_get(ev, "type"));
+  const char *type = journal_event_kind(ev);
   if (!type) return;
   if (strcmp(type, "session") == 0) {
     const char *kind = json_string_value(json_object_get(ev, "session_kind"));
@@ -201,12 +202,26 @@ unsigned long long session_emit(session *s, json_t *ev) {
   return id;
 }
 
+/* Journals written before events named themselves by "kind" used "type":
+ * the event is served as clients read it now, kind first. Steals ev. */
+static json_t *event_with_kind(json_t *ev) {
+  const char *type = json_string_value(json_object_get(ev, "type"));
+  if (json_object_get(ev, "kind") || !type) return ev;
+  json_t *renamed = json_pack("{s:s}", "kind", type);
+  if (!renamed) return ev;
+  json_object_del(ev, "type");
+  json_object_update(renamed, ev);
+  json_decref(ev);
+  return renamed;
+}
+
 int session_restore_event(session *s, json_t *ev) {
   json_int_t id = json_integer_value(json_object_get(ev, "id"));
   if (id <= 0 || (unsigned long long)id <= s->last_event_id) {
     json_decref(ev);
     return -1;
   }
+  ev = event_with_kind(ev);
   session_account(s, ev);
   char *data = json_dumps(ev, JSON_COMPACT);
   json_decref(ev);
@@ -219,8 +234,8 @@ int session_restore_event(session *s, json_t *ev) {
   return 0;
 }
 
-unsigned long long session_emit_type(session *s, const char *type, json_t *fields) {
-  json_t *ev = json_pack("{s:s}", "type", type);
+unsigned long long session_emit_kind(session *s, const char *kind, json_t *fields) {
+  json_t *ev = json_pack("{s:s}", "kind", kind);
   if (fields) {
     json_object_update(ev, fields);
     json_decref(fields);

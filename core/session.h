@@ -17,6 +17,8 @@
 #define SESSION_ID_LEN 32
 /* Event bytes a session keeps in memory; past it new turns are refused. */
 #define SESSION_MAX_EVENT_BYTES (64u * 1024 * 1024)
+/* The text of one `text` event; a longer block goes in several. */
+#define SESSION_TEXT_EVENT_MAX_BYTES (256u * 1024)
 
 typedef struct session_event {
   unsigned long long id;
@@ -93,9 +95,9 @@ const char *session_status_name(session_status st);
 /* Gives ev an id and a time, keeps it and sends it to every attached
  * client. Steals the reference. Returns the id, or 0 when out of memory. */
 unsigned long long session_emit(session *s, json_t *ev);
-/* Shorthand: an event {"type": type} plus the fields of the object fields
+/* Shorthand: an event {"kind": kind} plus the fields of the object fields
  * (stolen; may be NULL). */
-unsigned long long session_emit_type(session *s, const char *type, json_t *fields);
+unsigned long long session_emit_kind(session *s, const char *kind, json_t *fields);
 
 /* The session's title is its first prompt, on one line, shortened. */
 void session_title_from_prompt(session *s, const char *prompt);

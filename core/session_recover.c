@@ -71,7 +71,7 @@ static char *read_file(const char *path, size_t cap, size_t *len, char *err, siz
 }
 
 static void recover_event(recover_state *st, json_t *ev) {
-  const char *type = json_string_value(json_object_get(ev, "type"));
+  const char *type = journal_event_kind(ev);
   if (type && strcmp(type, "user") == 0) {
     st->turn_open = 1;
     st->cancelled = 0;
@@ -180,7 +180,7 @@ static void recover_report_damage(recover_state *st, const char *path) {
   log_warn("session %s: %s (%s)", st->s->id, msg, path);
   json_t *fields = json_pack("{s:s, s:O}", "message", msg, "garbage_lines", st->garbage);
   if (st->torn_line) json_object_set_new(fields, "torn_line", json_integer((json_int_t)st->torn_line));
-  session_emit_type(st->s, "journal_damage", fields);
+  session_emit_kind(st->s, "journal_damage", fields);
 }
 
 /* An action whose intent is on record but whose end is not was cut by the
@@ -191,7 +191,7 @@ static void recover_cut_actions(recover_state *st) {
   json_t *intent;
   unsigned long long now = log_now_ms();
   json_object_foreach(st->intents, id, intent) {
-    session_emit_type(st->s, "tool_result",
+    session_emit_kind(st->s, "tool_result",
                       json_pack("{s:s, s:b, s:s, s:I}", "call_id", id, "is_error", 1, "content",
                                 RECOVER_INTERRUPTED_AFTER_INTENT, "duration_ms", (json_int_t)0));
     recover_history(st, intent, now, 1);
@@ -208,7 +208,7 @@ static void recover_finish(recover_state *st, const char *path) {
   recover_cut_actions(st);
   if (st->turn_open) {
     recover_close_tool_round(st);
-    session_emit_type(s, "interrupted",
+    session_emit_kind(s, "interrupted",
                       json_pack("{s:s}", "message",
                                 "the turn was cut off when the service restarted"));
     s->status = SESSION_INTERRUPTED;

@@ -8,6 +8,7 @@
 #include "journal_session.h"
 #include "log.h"
 #include "session_request.h"
+#include "utf8_text.h"
 
 typedef enum { TURN_ACTIVE, TURN_CANCELLED, TURN_TIMED_OUT } turn_stop;
 
@@ -59,13 +60,13 @@ static json_t *usage_json(const model_usage *u) {
 static void turn_finish(session_turn *t, int is_error, const char *result) {
   session *s = t->s;
   if (t->stop == TURN_CANCELLED)
-    session_emit_type(s, "cancelled", json_pack("{s:s?}", "identity", t->cancelled_by));
+    session_emit_kind(s, "cancelled", json_pack("{s:s?}", "identity", t->cancelled_by));
   unsigned long long duration = log_now_ms() - t->started_ms;
-  session_emit_type(s, "result",
+  session_emit_kind(s, "result",
                     json_pack("{s:s, s:b, s:I, s:o}", "result", result ? result : "", "is_error",
                               is_error, "duration_ms", (json_int_t)duration, "usage",
                               usage_json(&t->usage)));
-  session_emit_type(s, "turn_end", NULL);
+  session_emit_kind(s, "turn_end", NULL);
   s->status = t->stop == TURN_CANCELLED ? SESSION_CANCELLED
               : is_error                ? SESSION_FAILED
                                         : SESSION_IDLE;
@@ -76,7 +77,7 @@ static void turn_finish(session_turn *t, int is_error, const char *result) {
 }
 
 static void turn_fail(session_turn *t, const char *error_type, const char *message) {
-  session_emit_type(t->s, "error", json_pack("{s:s, s:s}", "error", message, "error_type", error_type));
+  session_emit_kind(t->s, "error", json_pack("{s:s, s:s}", "error", message, "error_type", error_type));
   turn_finish(t, 1, message);
 }
 
@@ -98,14 +99,39 @@ static int turn_finish_if_stopped(session_turn *t) {
 
 /* ---- the model call ---- */
 
+/* Prose as it streams; the whole block follows as `text` events when the
+ * message is complete (turn_emit_text_blocks). */
 static void turn_on_text(void *ud, const char *text, size_t len) {
   session_turn *t = ud;
-  session_emit_type(t->s, "text", json_pack("{s:s%}", "text", text, len));
+  session_emit_kind(t->s, "text_delta", json_pack("{s:s%}", "text", text, len));
+}
+
+/* Each text block of a complete message, whole, as today's client reads
+ * prose: `text` events in order, whose concatenation is the message's
+ * text. A block longer than one event may carry goes in parts, cut on a
+ * character boundary, so that no frame outgrows a client's queue. */
+static void turn_emit_text_blocks(session_turn *t, const json_t *message) {
+  size_t i;
+  json_t *block;
+  json_array_foreach(json_object_get(message, "content"), i, block) {
+    const char *type = json_string_value(json_object_get(block, "type"));
+    const json_t *text = json_object_get(block, "text");
+    if (!type || strcmp(type, "text") != 0 || !json_is_string(text)) continue;
+    const char *at = json_string_value(text);
+    size_t left = json_string_length(text);
+    while (left > 0) {
+      size_t n = utf8_text_cut(at, left, SESSION_TEXT_EVENT_MAX_BYTES);
+      if (n == 0) n = left; /* not UTF-8 at the cut: the API sends UTF-8 */
+      session_emit_kind(t->s, "text", json_pack("{s:s%}", "text", at, n));
+      at += n;
+      left -= n;
+    }
+  }
 }
 
 static void turn_on_retry(void *ud, int attempt, long delay_ms, const model_error *why) {
   session_turn *t = ud;
-  session_emit_type(t->s, "retry",
+  session_emit_kind(t->s, "retry",
                     json_pack("{s:i, s:I, s:s, s:s?, s:i, s:s?}", "attempt", attempt, "delay_ms",
                               (json_int_t)delay_ms, "error", why->message ? why->message : "",
                               "error_type", why->type, "http_status", why->http_status,
@@ -170,7 +196,7 @@ static void turn_on_model_done(void *ud, int status, const model_response *resp,
   }
   if (turn_finish_if_stopped(t)) return;
   if (status != 0) {
-    session_emit_type(t->s, "error",
+    session_emit_kind(t->s, "error",
                       json_pack("{s:s, s:s?, s:i, s:s?}", "error",
                                 err && err->message ? err->message : "model call failed",
                                 "error_type", err ? err->type : NULL, "http_status",
@@ -181,19 +207,21 @@ static void turn_on_model_done(void *ud, int status, const model_response *resp,
   }
 
   usage_add(&t->usage, &resp->usage);
-  session_emit_type(t->s, "usage",
+  session_emit_kind(t->s, "usage",
                     json_pack("{s:o, s:o, s:s?}", "call", usage_json(&resp->usage), "turn_total",
                               usage_json(&t->usage), "request_id", resp->request_id));
   free(t->final_text);
   t->final_text = message_text(resp->message);
   const char *stop = resp->stop_reason ? resp->stop_reason : "";
   json_t *content = json_object_get(resp->message, "content");
+  /* A refused answer is withdrawn: its prose is not kept as blocks. */
+  if (strcmp(stop, "refusal") != 0) turn_emit_text_blocks(t, resp->message);
 
   if (strcmp(stop, "refusal") == 0) {
     /* The refused exchange must not be sent again: take the whole turn
      * back out of the conversation, as the API asks. */
     session_truncate_messages(t->s, t->messages_at_start);
-    session_emit_type(t->s, "refusal", json_pack("{s:O?}", "stop_details", resp->stop_details));
+    session_emit_kind(t->s, "refusal", json_pack("{s:O?}", "stop_details", resp->stop_details));
     turn_finish(t, 1, "the model declined to answer; the text shown above is withdrawn");
     return;
   }
@@ -371,7 +399,7 @@ int session_turn_start(session *s, const char *prompt, const char *model, const 
   s->turn = t;
   s->status = SESSION_RUNNING;
   session_title_from_prompt(s, prompt);
-  session_emit_type(s, "user", json_pack("{s:s, s:s}", "text", prompt, "identity", identity));
+  session_emit_kind(s, "user", json_pack("{s:s, s:s}", "text", prompt, "identity", identity));
   t->messages_at_start = json_array_size(s->messages);
   session_add_user_content(s, json_pack("[{s:s, s:s}]", "type", "text", "text", prompt));
 

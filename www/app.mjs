@@ -156,8 +156,8 @@ function attach(id) {
       if (s !== stream) return;
       transcript.apply(event);
       confirmDialog.apply(event);
-      if (transcript.live && ['user', 'turn_end', 'interrupted'].includes(event.type)) refreshSessionsSoon();
-      if (event.type === 'turn_end') checkReadiness();
+      if (transcript.live && ['user', 'turn_end', 'interrupted'].includes(event.kind)) refreshSessionsSoon();
+      if (event.kind === 'turn_end') checkReadiness();
     },
     onCaughtUp: () => {
       if (s !== stream) return;

@@ -47,7 +47,7 @@ export class ConfirmDialog {
   }
 
   apply(event) {
-    switch (event.type) {
+    switch (event.kind) {
       case 'confirm_request': {
         const timeout = Number(event.timeout_ms);
         this.pending.set(event.call_id, {

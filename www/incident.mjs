@@ -29,7 +29,7 @@ export function buildIncident(events) {
       if (!(t >= incident.start)) incident.start = t;
       if (!(t <= incident.end)) incident.end = t;
     }
-    switch (ev.type) {
+    switch (ev.kind) {
       case 'user':
         closeTurn(t, 'unknown');
         turn = { start: t, end: NaN, prompt: String(ev.text ?? ''), identity: ev.identity || '', calls: [], findings: '', outcome: '' };

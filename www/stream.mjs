@@ -20,7 +20,7 @@ export function backoffDelayMs(attempt, random = Math.random) {
 }
 
 // callbacks:
-//   onEvent(event)         a daemon event (parsed JSON with "type" and "id")
+//   onEvent(event)         a daemon event (parsed JSON with "kind" and "id")
 //   onCaughtUp()           replay is complete; what follows is live
 //   onState(state, info)   'connecting' | 'replaying' | 'live' |
 //                          'reconnecting' ({delayMs, reason, attempt:
@@ -145,7 +145,7 @@ export class EventStream {
     } catch {
       return;
     }
-    if (event !== null && typeof event === 'object' && typeof event.type === 'string') {
+    if (event !== null && typeof event === 'object' && typeof event.kind === 'string') {
       this.cb.onEvent(event);
     }
   }

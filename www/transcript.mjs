@@ -117,12 +117,15 @@ export class Transcript {
   }
 
   apply(event) {
-    switch (event.type) {
+    switch (event.kind) {
       case 'user':
         this.onUser(event);
         break;
+      case 'text_delta':
+        this.onTextDelta(event);
+        break;
       case 'text':
-        this.onText(event);
+        this.onTextBlock(event);
         break;
       case 'tool':
         this.onTool(event);
@@ -254,18 +257,41 @@ export class Transcript {
 
   // --- assistant text ----------------------------------------------------------
 
-  onText(event) {
-    if (typeof event.text !== 'string' || event.text === '') return;
+  // The assistant's prose: `text_delta` as it streams, then the same text
+  // as whole blocks in `text` events once the message is complete. The
+  // first block replaces what the deltas drew; the rest follow it. A
+  // replay that starts after the deltas (or a client that never had them)
+  // gets the blocks alone.
+  textElement(fromBlocks) {
     const turn = this.ensureTurn();
     if (!turn.text) {
-      const block = { el: el('div', 'msg msg-assistant md'), text: '' };
+      const block = { el: el('div', 'msg msg-assistant md'), text: '', fromBlocks };
       block.el.classList.toggle('is-streaming', this.isRunning);
       this.add(block.el);
       turn.text = block;
       turn.attemptBlocks.push(block);
     }
-    turn.text.text += event.text;
-    this.dirty.add(turn.text);
+    return turn.text;
+  }
+
+  onTextDelta(event) {
+    if (typeof event.text !== 'string' || event.text === '') return;
+    // A new message's prose after the last one's blocks (pause_turn).
+    if (this.turn?.text?.fromBlocks) this.closeText();
+    const block = this.textElement(false);
+    block.text += event.text;
+    this.dirty.add(block);
+  }
+
+  onTextBlock(event) {
+    if (typeof event.text !== 'string' || event.text === '') return;
+    const block = this.textElement(true);
+    if (!block.fromBlocks) {
+      block.text = '';
+      block.fromBlocks = true;
+    }
+    block.text += event.text;
+    this.dirty.add(block);
   }
 
   closeText() {

@@ -17,7 +17,7 @@ const MAX_RETRY_DELAY_S = 3;
 const CANCEL_WITHIN_MS = 1000;
 
 // The part of a turn's events after its last retry (or all of them).
-const afterLastRetry = (events) => events.slice(events.findLastIndex((e) => e.type === 'retry') + 1);
+const afterLastRetry = (events) => events.slice(events.findLastIndex((e) => e.kind === 'retry') + 1);
 
 describe('model call failures and cancels', () => {
   let st;
@@ -34,7 +34,7 @@ describe('model call failures and cancels', () => {
   test('529, 529, then success: two retry events and a completed turn', async () => {
     const { stream, first } = await st.startTurn([{ status: 529 }, { status: 529 }, { text: 'Third time lucky.' }]);
     const events = await turnEvents(stream);
-    const retries = events.filter((e) => e.type === 'retry');
+    const retries = events.filter((e) => e.kind === 'retry');
     assert.equal(retries.length, 2);
     retries.forEach((r, i) => {
       assert.equal(r.attempt, i + 1);
@@ -57,7 +57,7 @@ describe('model call failures and cancels', () => {
       { text: 'Rate limit passed.' },
     ]);
     const events = await turnEvents(stream);
-    const retry = events.find((e) => e.type === 'retry');
+    const retry = events.find((e) => e.kind === 'retry');
     assert.equal(retry.delay_ms, 2000);
     assert.equal(retry.error_type, 'rate_limit_error');
     const [a, b] = st.mock.requests.slice(first);
@@ -87,9 +87,9 @@ describe('model call failures and cancels', () => {
       { text: 'Answer after the drop.' },
     ]);
     const events = await turnEvents(stream);
-    const i = events.findIndex((e) => e.type === 'retry');
+    const i = events.findIndex((e) => e.kind === 'retry');
     assert.ok(i > 0, 'a retry event');
-    assert.ok(events.slice(0, i).some((e) => e.type === 'text'), 'text arrived before the drop');
+    assert.ok(events.slice(0, i).some((e) => e.kind === 'text_delta'), 'text arrived before the drop');
     assert.equal(events[i].error_type, 'stream_error');
     assert.equal(st.mock.requests[first].dropped, true);
     assert.equal(textOf(afterLastRetry(events)), 'Answer after the drop.');
@@ -101,7 +101,7 @@ describe('model call failures and cancels', () => {
   test('a stalled stream hits the idle limit and is retried', async () => {
     const { stream, first } = await st.startTurn([{ stallAfterEvents: 4 }, { text: 'Answer after the stall.' }]);
     const events = await turnEvents(stream);
-    const retries = events.filter((e) => e.type === 'retry');
+    const retries = events.filter((e) => e.kind === 'retry');
     assert.equal(retries.length, 1);
     assert.equal(retries[0].error_type, 'idle_timeout');
     assert.match(retries[0].error, new RegExp(`no data from the Messages API for ${IDLE_TIMEOUT_S * 1000} ms`));
@@ -119,7 +119,7 @@ describe('model call failures and cancels', () => {
       { text: 'The whole answer.' },
     ]);
     const events = await turnEvents(stream);
-    const retries = events.filter((e) => e.type === 'retry');
+    const retries = events.filter((e) => e.kind === 'retry');
     assert.equal(retries.length, 1);
     assert.equal(retries[0].error_type, 'overloaded_error');
     assert.equal(retries[0].error, 'Overloaded');
@@ -133,7 +133,7 @@ describe('model call failures and cancels', () => {
     const { id, stream, first } = await st.startTurn([
       { text: 'A long and slow answer that the operator will not wait for.', deltaChars: 2, eventDelayMs: 200 },
     ]);
-    await stream.waitForType('text', 10000);
+    await stream.waitForType('text_delta', 10000);
     const from = stream.events.length;
     const t0 = Date.now();
     const r = await st.cancel(id);
@@ -141,8 +141,8 @@ describe('model call failures and cancels', () => {
     await stream.waitForType('turn_end', CANCEL_WITHIN_MS, from);
     assert.ok(Date.now() - t0 < CANCEL_WITHIN_MS);
     const events = await turnEvents(stream);
-    assert.deepEqual(typesOf(events).filter((t) => t !== 'text'), ['user', 'cancelled', 'result', 'turn_end']);
-    assert.equal(events.find((e) => e.type === 'cancelled').identity, 'bearer', 'who cancelled is kept');
+    assert.deepEqual(typesOf(events).filter((t) => t !== 'text_delta'), ['user', 'cancelled', 'result', 'turn_end']);
+    assert.equal(events.find((e) => e.kind === 'cancelled').identity, 'bearer', 'who cancelled is kept');
     assert.equal(events.at(-2).is_error, true);
     const req = await st.mock.waitForFinish(first);
     assert.equal(req.clientAborted, true);

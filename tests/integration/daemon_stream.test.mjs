@@ -64,7 +64,7 @@ describe('session event stream', () => {
     const { id, stream } = await st.startTurn([
       { text: 'Slowly, so that a client can come back in the middle.', deltaChars: 3, eventDelayMs: 40 },
     ]);
-    await stream.waitFor((e) => e.data?.type === 'text');
+    await stream.waitFor((e) => e.data?.kind === 'text_delta');
     const n = Number(stream.lastEventId);
     const resumed = await st.attach(id, { lastEventId: n });
     await turnEvents(stream);
@@ -85,15 +85,15 @@ describe('session event stream', () => {
   test('a turn goes on without its client, which comes back for the rest', async () => {
     const answer = 'Written while nobody is watching.';
     const { id, stream } = await st.startTurn([{ text: answer, deltaChars: 3, eventDelayMs: 40 }]);
-    await stream.waitForType('text', 10000);
+    await stream.waitForType('text_delta', 10000);
     await stream.close();
     const seen = Number(stream.lastEventId);
     const back = await st.attach(id, { lastEventId: seen });
     await back.waitForType('turn_end', 10000);
     assert.ok(ids(back.events).every((i) => i > seen));
-    const texts = stream.events.concat(back.events).filter((e) => e.data?.type === 'text').map((e) => e.data.text);
+    const texts = stream.events.concat(back.events).filter((e) => e.data?.kind === 'text').map((e) => e.data.text);
     assert.equal(texts.join(''), answer);
-    assert.equal(back.events.find((e) => e.data?.type === 'result').data.result, answer);
+    assert.equal(back.events.find((e) => e.data?.kind === 'result').data.result, answer);
     await back.close();
   });
 
@@ -122,10 +122,10 @@ describe('session event stream', () => {
     try {
       assert.equal((await st.prompt(id, 'Flood the stream')).status, 200);
       const events = await turnEvents(reader, FLOOD_WAIT_MS);
-      const outputs = events.filter((e) => e.type === 'tool_output');
+      const outputs = events.filter((e) => e.kind === 'tool_output');
       assert.equal(outputs.length, FLOOD_CALLS * FLOOD_CHUNKS);
       assert.ok(outputs.every((e) => e.text.length === FLOOD_CHUNK_BYTES && !e.cut));
-      const results = events.filter((e) => e.type === 'tool_result');
+      const results = events.filter((e) => e.kind === 'tool_result');
       assert.deepEqual(results.map((e) => e.content), Array(FLOOD_CALLS).fill(`flooded ${FLOOD_CALL_BYTES} bytes`));
       assert.equal(events.at(-2).result, 'Flood over.');
       assert.deepEqual(ids(reader.events), reader.events.filter((e) => e.id !== null).map((_, i) => i + 1),
@@ -155,14 +155,14 @@ describe('session event stream', () => {
     } finally {
       rss.stop();
     }
-    const outputs = events.filter((e) => e.type === 'tool_output');
+    const outputs = events.filter((e) => e.kind === 'tool_output');
     const shown = outputs.filter((e) => !e.cut);
     assert.equal(shown.reduce((n, e) => n + e.text.length, 0), TOOL_OUTPUT_MAX_BYTES);
     assert.equal(outputs.length, shown.length + 1);
     const note = outputs.at(-1);
     assert.equal(note.cut, true);
     assert.match(note.text, /the rest of the output is not shown: it passed 8 MiB/);
-    assert.equal(events.find((e) => e.type === 'tool_result').content, `flooded ${chunks * FLOOD_CHUNK_BYTES} bytes`);
+    assert.equal(events.find((e) => e.kind === 'tool_result').content, `flooded ${chunks * FLOOD_CHUNK_BYTES} bytes`);
     assert.equal(events.at(-2).result, 'Cut.');
     checkRssGrowth(t, pid, rss.peak() - rssBefore, TOOL_OUTPUT_MAX_BYTES);
     await stream.close();
@@ -185,8 +185,8 @@ describe('session event stream', () => {
       stream = await st.attach(id, { lastEventId: seen.at(-1).id });
     }
     await stream.close();
-    const start = seen.findIndex((e) => e.data.type === 'user');
-    const end = seen.findIndex((e, i) => i > start && e.data.type === 'turn_end');
+    const start = seen.findIndex((e) => e.data.kind === 'user');
+    const end = seen.findIndex((e, i) => i > start && e.data.kind === 'turn_end');
     return seen.slice(start, end + 1).map((e) => e.data);
   }
 
@@ -204,7 +204,7 @@ describe('session event stream', () => {
     } finally {
       rss.stop();
     }
-    const outputs = events.filter((e) => e.type === 'tool_output');
+    const outputs = events.filter((e) => e.kind === 'tool_output');
     const firstCut = outputs.findIndex((e) => e.cut);
     assert.ok(firstCut > 0);
     assert.match(outputs[firstCut].text, /the rest of the output is not shown: this session holds 64 MiB/);
@@ -212,7 +212,7 @@ describe('session event stream', () => {
     assert.ok(shown > SESSION_MAX_EVENT_BYTES - TOOL_OUTPUT_MAX_BYTES && shown <= SESSION_MAX_EVENT_BYTES, `${shown} bytes shown`);
     const later = outputs.slice(firstCut + 1);
     assert.ok(later.length > 0 && later.every((e) => e.cut), 'later calls show only their note');
-    assert.equal(events.filter((e) => e.type === 'tool_result').length, calls, 'every call still ran');
+    assert.equal(events.filter((e) => e.kind === 'tool_result').length, calls, 'every call still ran');
     assert.equal(events.at(-2).result, 'Full.');
     const next = await st.prompt(id, 'One more?');
     assert.equal(next.status, 503);

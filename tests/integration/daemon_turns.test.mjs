@@ -32,21 +32,22 @@ describe('agent turns', () => {
   });
   after(() => st?.close());
 
-  test('a text-only turn: user, text deltas, usage, result, turn_end; a well-formed request', async () => {
+  test('a text-only turn: user, text deltas, usage, the whole block, result, turn_end; a well-formed request', async () => {
     const answer = 'The devvm answers on SSH and its load is normal.';
     const { stream, first } = await st.startTurn([{ text: answer, deltaChars: 6 }], 'How is the devvm?');
     const events = await turnEvents(stream);
     const types = typesOf(events);
-    const texts = types.filter((t) => t === 'text').length;
-    assert.ok(texts >= 3, `several text deltas, got ${texts}`);
-    assert.deepEqual(types, ['user', ...Array(texts).fill('text'), 'usage', 'result', 'turn_end']);
+    const deltas = types.filter((t) => t === 'text_delta').length;
+    assert.ok(deltas >= 3, `several text deltas, got ${deltas}`);
+    assert.deepEqual(types, ['user', ...Array(deltas).fill('text_delta'), 'usage', 'text', 'result', 'turn_end']);
+    assert.equal(events.filter((e) => e.kind === 'text_delta').map((e) => e.text).join(''), answer);
     assert.equal(events[0].text, 'How is the devvm?');
     assert.equal(textOf(events), answer);
     const result = events.at(-2);
     assert.equal(result.is_error, false);
     assert.equal(result.result, answer);
     assert.equal(typeof result.duration_ms, 'number');
-    const usage = events.at(-3);
+    const usage = events.find((e) => e.kind === 'usage');
     assert.ok(usage.call.input_tokens + usage.call.cache_creation_input_tokens > 0);
     assert.equal(usage.request_id, `req_mock_${first}`);
     const ids = stream.events.filter((e) => e.id !== null).map((e) => Number(e.id));
@@ -78,17 +79,17 @@ describe('agent turns', () => {
     ]);
     const events = await turnEvents(stream);
     const callId = `toolu_mock_${first}_0`;
-    assert.deepEqual(typesOf(events).filter((t) => t !== 'text'),
+    assert.deepEqual(typesOf(events).filter((t) => t !== 'text' && t !== 'text_delta'),
       ['user', 'usage', 'tool', 'tool_output', 'tool_result', 'usage', 'result', 'turn_end']);
-    const tool = events.find((e) => e.type === 'tool');
+    const tool = events.find((e) => e.kind === 'tool');
     assert.equal(tool.call_id, callId);
     assert.equal(tool.name, 'echo');
     assert.deepEqual(tool.input, { text: 'ping' });
     assert.equal(tool.mutating, false);
-    const output = events.find((e) => e.type === 'tool_output');
+    const output = events.find((e) => e.kind === 'tool_output');
     assert.equal(output.call_id, callId);
     assert.equal(output.text, 'ran');
-    const result = events.find((e) => e.type === 'tool_result');
+    const result = events.find((e) => e.kind === 'tool_result');
     assert.equal(result.call_id, callId);
     assert.equal(result.is_error, false);
     const echoed = JSON.parse(result.content);
@@ -127,11 +128,11 @@ describe('agent turns', () => {
     ]);
     const events = await turnEvents(stream);
     const [napId, echoId] = [`toolu_mock_${first}_0`, `toolu_mock_${first}_1`];
-    const steps = events.filter((e) => e.type.startsWith('tool')).map((e) => `${e.type} ${e.call_id}`);
+    const steps = events.filter((e) => e.kind.startsWith('tool')).map((e) => `${e.kind} ${e.call_id}`);
     assert.deepEqual(steps, [
       `tool ${napId}`, `tool_result ${napId}`, `tool ${echoId}`, `tool_output ${echoId}`, `tool_result ${echoId}`,
     ]);
-    assert.equal(events.find((e) => e.type === 'tool_result').content, 'slept 200');
+    assert.equal(events.find((e) => e.kind === 'tool_result').content, 'slept 200');
     assert.equal(st.mock.requests.length, first + 2);
     const msgs = st.mock.requests[first + 1].body.messages;
     assert.equal(msgs.length, 3, 'one user message carries both results');
@@ -151,7 +152,7 @@ describe('agent turns', () => {
     assert.match(busy.json.error, /already running/);
     assert.equal((await st.cancel(id)).json.cancelled, true);
     const events = await turnEvents(stream);
-    assert.equal(events.filter((e) => e.type === 'user').length, 1, 'the refused prompt left no event');
+    assert.equal(events.filter((e) => e.kind === 'user').length, 1, 'the refused prompt left no event');
     assert.equal(st.mock.requests.length, first + 1);
 
     for (const prompt of ['', '  \n\t']) {
@@ -173,10 +174,10 @@ describe('agent turns', () => {
   test('text reaches the stream while the model is still sending', async () => {
     const answer = 'Checking the devvm, slowly.';
     const { stream, first } = await st.startTurn([{ text: answer, deltaChars: 4, eventDelayMs: 100 }]);
-    await stream.waitForType('text', 10000);
+    await stream.waitForType('text_delta', 10000);
     const req = st.mock.requests[first];
     assert.equal(req.finishedAt, null, 'the mock is still streaming');
-    assert.equal(stream.events.some((e) => e.data?.type === 'result'), false);
+    assert.equal(stream.events.some((e) => e.data?.kind === 'result'), false);
     const events = await turnEvents(stream);
     assert.equal(textOf(events), answer);
     await stream.close();
@@ -204,7 +205,7 @@ describe('agent turns', () => {
           { text: `The ${tool} tool hit a limit.` },
         ]);
         const events = await turnEvents(stream);
-        const result = events.find((e) => e.type === 'tool_result');
+        const result = events.find((e) => e.kind === 'tool_result');
         assert.equal(result.is_error, true);
         assert.match(result.content, expected);
         assert.equal(st.mock.requests.length, first + 2, 'the model was called again');
@@ -264,7 +265,7 @@ describe('SIGTERM while turns run', () => {
       : { text: 'A slow answer that is still being written at shutdown.', deltaChars: 2, eventDelayMs: 200 }));
     const a = await st.startTurn([], 'nap');
     const b = await st.startTurn([], 'talk');
-    await Promise.all([a.stream.waitForType('tool', 10000), b.stream.waitForType('text', 10000)]);
+    await Promise.all([a.stream.waitForType('tool', 10000), b.stream.waitForType('text_delta', 10000)]);
     const t0 = Date.now();
     assert.deepEqual(await st.daemon.stop('SIGTERM', 5000), { code: 0, signal: null });
     assert.ok(Date.now() - t0 < 3000, `took ${Date.now() - t0} ms`);

@@ -21,15 +21,15 @@ async function listen(server) {
 }
 
 describe('SseParser', () => {
-  const STREAM = ': keepalive\r\nid: 7\r\nevent: turn\r\ndata: {"type":"text","t":"ü✓"}\r\n\r\n'
+  const STREAM = ': keepalive\r\nid: 7\r\nevent: turn\r\ndata: {"kind":"text","t":"ü✓"}\r\n\r\n'
     + 'data: line one\rdata: line two\r\r'
     + 'event: empty\n\n'
-    + 'id: 9\nevent: done\ndata: {"type":"done"}\n\n'
+    + 'id: 9\nevent: done\ndata: {"kind":"done"}\n\n'
     + 'event: cut\ndata: {"never":"dispatched"}\n';
   const EXPECTED = [
-    { id: '7', event: 'turn', data: { type: 'text', t: 'ü✓' } },
+    { id: '7', event: 'turn', data: { kind: 'text', t: 'ü✓' } },
     { id: null, event: 'message', data: 'line one\nline two' },
-    { id: '9', event: 'done', data: { type: 'done' } },
+    { id: '9', event: 'done', data: { kind: 'done' } },
   ];
 
   test('gives the same events and comments at every split point', () => {
@@ -65,23 +65,23 @@ describe('openStream', () => {
       }
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write(': keepalive\n\n');
-      res.write('id: 1\nevent: turn_start\ndata: {"type":"turn_start"}\n\n');
+      res.write('id: 1\nevent: turn_start\ndata: {"kind":"turn_start"}\n\n');
       setTimeout(() => {
-        res.write('id: 2\nevent: text\ndata: {"type":"text","text":"hi"}\n\n');
-        if (req.url === '/ends') res.end('id: 3\ndata: {"type":"turn_end"}\n\n');
+        res.write('id: 2\nevent: text\ndata: {"kind":"text","text":"hi"}\n\n');
+        if (req.url === '/ends') res.end('id: 3\ndata: {"kind":"turn_end"}\n\n');
       }, 20);
     });
     port = await listen(server);
   });
   after(() => { server.closeAllConnections(); server.close(); });
 
-  test('collects events and comments; waitFor and waitForType match by name or data.type', async () => {
+  test('collects events and comments; waitFor and waitForType match by name or data.kind', async () => {
     const s = await openStream(`http://127.0.0.1:${port}/ends`, { lastEventId: 5, headers: { 'x-test': '1' } });
     assert.equal(s.status, 200);
     assert.equal(lastEventIdSeen, '5');
     const text = await s.waitForType('text');
     assert.equal(text.data.text, 'hi');
-    const end = await s.waitFor((e) => e.data.type === 'turn_end', 2000, 2);
+    const end = await s.waitFor((e) => e.data.kind === 'turn_end', 2000, 2);
     assert.equal(end.id, '3');
     await s.closed;
     assert.equal(s.comments, 1);

@@ -74,8 +74,8 @@ const POKE_THEN_ECHO = [
   { text: 'Done.' },
 ];
 
-const resultOf = (events, id) => events.find((e) => e.type === 'tool_result' && e.call_id === id);
-const outputOf = (events, id) => events.filter((e) => e.type === 'tool_output' && e.call_id === id).map((e) => e.text).join('');
+const resultOf = (events, id) => events.find((e) => e.kind === 'tool_result' && e.call_id === id);
+const outputOf = (events, id) => events.filter((e) => e.kind === 'tool_output' && e.call_id === id).map((e) => e.text).join('');
 
 describe('intent first', () => {
   test('a mutating call is recorded and flushed before it runs, its result after', async () => {
@@ -87,7 +87,7 @@ describe('intent first', () => {
     const records = readFileSync(join(dataDir, 'sessions', `${id}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     const at = (pred) => records.findIndex(pred);
     const intent = at((r) => r.kind === 'intent' && r.call_id === 'toolu_poke');
-    const output = at((r) => r.kind === 'event' && r.event.type === 'tool_output' && r.event.call_id === 'toolu_poke');
+    const output = at((r) => r.kind === 'event' && r.event.kind === 'tool_output' && r.event.call_id === 'toolu_poke');
     const call = at((r) => r.kind === 'tool_call' && r.call_id === 'toolu_poke');
     assert.ok(intent >= 0, 'an intent record');
     assert.ok(intent < output && output < call, `intent (${intent}) before output (${output}) before the result (${call})`);
@@ -99,7 +99,7 @@ describe('intent first', () => {
     assert.equal(records[call].source, 'model');
     assert.ok(records[call].started_ms <= Date.parse(records[call].ts), 'the record keeps when the call started');
     const echoIntent = at((r) => r.kind === 'intent' && r.call_id === 'toolu_echo');
-    const echoOutput = at((r) => r.kind === 'event' && r.event.type === 'tool_output' && r.event.call_id === 'toolu_echo');
+    const echoOutput = at((r) => r.kind === 'event' && r.event.kind === 'tool_output' && r.event.call_id === 'toolu_echo');
     assert.ok(echoIntent >= 0 && echoIntent < echoOutput, 'a read-only call has its intent first too');
     assert.equal(records[echoIntent].mutating, false);
     assert.match(records[0].ts, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
@@ -111,7 +111,7 @@ describe('intent first', () => {
     assert.equal(refused.is_error, true);
     assert.match(refused.content, /not run: its intent could not be written to the journal: .*File too large/);
     assert.equal(outputOf(events, 'toolu_poke'), '', 'the handler never ran');
-    const error = events.find((e) => e.type === 'error' && e.error_type === 'journal');
+    const error = events.find((e) => e.kind === 'error' && e.error_type === 'journal');
     assert.ok(error, 'an error event tells the operator');
     assert.match(error.error, /File too large/);
     const echo = resultOf(events, 'toolu_echo');

@@ -115,7 +115,7 @@ describe('kill -9 and restart', () => {
     const live = await lab.attach(id);
     await live.waitFor((e) => e.event === 'caught-up', WAIT_MS);
     assert.equal((await lab.post(`/api/session/${id}/prompt`, { prompt: 'What is wrong with the devvm?' })).status, 200);
-    await live.waitFor(() => live.events.filter(isType('text')).length >= 3, WAIT_MS);
+    await live.waitFor(() => live.events.filter(isType('text_delta')).length >= 3, WAIT_MS);
     const seen = live.events.filter((e) => e.id !== null);
     await lab.daemon.kill9();
     live.close();
@@ -130,7 +130,7 @@ describe('kill -9 and restart', () => {
     const all = await replay(lab, id);
     assert.deepEqual(all.slice(0, seen.length).map((e) => [e.id, e.data]), seen.map((e) => [e.id, e.data]),
       'every event the client saw comes back with its id');
-    assert.equal(all.at(-1).data.type, 'interrupted', 'the replay ends with interrupted');
+    assert.equal(all.at(-1).data.kind, 'interrupted', 'the replay ends with interrupted');
     const ids = all.map((e) => Number(e.id));
     assert.deepEqual(ids, ids.map((_, i) => i + 1), 'ids stay 1, 2, 3, ... across the restart');
 
@@ -175,7 +175,7 @@ describe('kill -9 and restart', () => {
 
     const all = await replay(lab, id);
     assert.deepEqual(all.slice(0, seen.length).map((e) => e.data), seen.map((e) => e.data));
-    assert.equal(all.at(-1).data.type, 'interrupted');
+    assert.equal(all.at(-1).data.kind, 'interrupted');
 
     lab.mock.setScript([{ text: 'The nap was cut short.' }]);
     const first = lab.mock.requests.length;
@@ -323,7 +323,7 @@ describe('secrets', () => {
     assert.equal((await lab.post(`/api/session/${id}/prompt`, { prompt: 'Print the secrets.' })).status, 200);
     const events = await turnEvents(s);
     s.close();
-    const result = events.find((e) => e.type === 'tool_result');
+    const result = events.find((e) => e.kind === 'tool_result');
     assert.equal(result.is_error, false, JSON.stringify(result));
     assert.match(result.content, /\[redacted\]/, 'the page sees the mark, not the value');
     const download = await lab.get(`/api/session/${id}/journal`);

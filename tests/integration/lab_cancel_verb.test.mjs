@@ -36,19 +36,19 @@ test('a cancel during pve cycle ends the turn, says the verb runs on, and the cy
       { toolUses: [{ name: 'pve', input: { verb: 'cycle' } }] },
       { text: 'not reached' },
     ], 'Cycle the devvm.');
-    const cycle = await stream.waitFor((e) => e.data?.type === 'tool' && e.data.input?.verb === 'cycle', CYCLE_LIMIT_MS);
+    const cycle = await stream.waitFor((e) => e.data?.kind === 'tool' && e.data.input?.verb === 'cycle', CYCLE_LIMIT_MS);
     // The verb is on the host once its output starts: forensics comes first.
-    await stream.waitFor((e) => e.data?.type === 'tool_output' && e.data.call_id === cycle.data.call_id, CYCLE_LIMIT_MS);
+    await stream.waitFor((e) => e.data?.kind === 'tool_output' && e.data.call_id === cycle.data.call_id, CYCLE_LIMIT_MS);
     const from = st.daemon.log.length;
     const t0 = Date.now();
     const r = await st.cancel(id);
     assert.deepEqual(r.json, { cancelled: true });
     const events = await turnEvents(stream, CANCEL_LIMIT_MS);
     assert.ok(Date.now() - t0 < CANCEL_LIMIT_MS, `the turn ended ${Date.now() - t0} ms after the cancel`);
-    const notice = events.find((e) => e.type === 'notice');
-    assert.ok(notice, JSON.stringify(events.map((e) => e.type)));
+    const notice = events.find((e) => e.kind === 'notice');
+    assert.ok(notice, JSON.stringify(events.map((e) => e.kind)));
     assert.match(notice.text, /runs to its end/);
-    assert.ok(events.some((e) => e.type === 'cancelled'));
+    assert.ok(events.some((e) => e.kind === 'cancelled'));
 
     // Still in flight on the host: one_at_a_time refuses a reset from
     // another session.
@@ -56,7 +56,7 @@ test('a cancel during pve cycle ends the turn, says the verb runs on, and the cy
       { toolUses: [{ name: 'pve', input: { verb: 'reset' } }] },
       { text: 'Refused.' },
     ], 'Reset the devvm.');
-    const refused = (await turnEvents(other.stream, CYCLE_LIMIT_MS)).find((e) => e.type === 'tool_result');
+    const refused = (await turnEvents(other.stream, CYCLE_LIMIT_MS)).find((e) => e.kind === 'tool_result');
     await other.stream.close();
     assert.equal(refused.is_error, true);
     assert.match(refused.content, /^refused by policy one_at_a_time: another mutating action is in flight: pve cycle/);

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AUTH, startStack, turnEvents } from '../lib/agent-stack.mjs';
+import { assertTodayShapes, journalProse } from '../lib/contract.mjs';
 import { fetchJson } from '../lib/daemon.mjs';
 import { startLab } from '../lib/lab.mjs';
 import { LAB_SUMMARY_PREFIX, labResponder } from '../lib/mock-lab.mjs';
@@ -77,7 +78,7 @@ async function assertDevvmAnswers(st) {
       { name: 'devvm_shell', input: { command: 'uptime' } }] },
     { text: 'The devvm is back.' },
   ], 'Is the devvm back?');
-  const results = (await turnEvents(stream, DRILL_LIMIT_MS)).filter((e) => e.type === 'tool_result');
+  const results = (await turnEvents(stream, DRILL_LIMIT_MS)).filter((e) => e.kind === 'tool_result');
   await stream.close();
   assert.equal(results[0].is_error, false, results[0].content);
   assert.match(results[0].content, /^the devvm answered after /);
@@ -102,9 +103,9 @@ describe('the drill: a wedged devvm comes back', () => {
       await stream.close();
 
       // A policy may insert a forensics capture of its own (inserted_by).
-      const tools = events.filter((e) => e.type === 'tool' && !e.inserted_by);
+      const tools = events.filter((e) => e.kind === 'tool' && !e.inserted_by);
       assert.deepEqual(tools.map(stepOf), ['devvm_probe', 'pve forensics', 'pve cycle', 'wait_for_devvm']);
-      const resultOf = (tool) => events.find((e) => e.type === 'tool_result' && e.call_id === tool.call_id);
+      const resultOf = (tool) => events.find((e) => e.kind === 'tool_result' && e.call_id === tool.call_id);
       const [probe, forensics, cycle, wait] = tools.map(resultOf);
 
       assert.equal(probe.is_error, false, probe.content);
@@ -118,10 +119,21 @@ describe('the drill: a wedged devvm comes back', () => {
       assert.match(wait.content, /^the devvm answered after /);
 
       const result = events.at(-2);
-      assert.equal(result.type, 'result');
+      assert.equal(result.kind, 'result');
       assert.equal(result.is_error, false);
       assert.equal(result.result, `${LAB_SUMMARY_PREFIX}"${wait.content.split('\n')[0]}"`);
       assert.deepEqual(lab.vmState(), { status: 'running', mode: 'normal' });
+
+      // Today's web client reads this turn: today's shapes, and `text`
+      // events as whole blocks whose concatenation is the turn's prose (as
+      // the journal keeps the assistant's messages).
+      assertTodayShapes(events);
+      const journal = await (await fetch(`${st.daemon.url}/api/session/${id}/journal`, { headers: AUTH })).text();
+      const prose = events.filter((e) => e.kind === 'text').map((e) => e.text).join('');
+      assert.ok(prose.length > 0, 'the drill has prose');
+      assert.equal(prose, journalProse(journal));
+      assert.ok(events.filter((e) => e.kind === 'text').length < events.filter((e) => e.kind === 'text_delta').length,
+        'blocks, not the streamed pieces');
       await assertDevvmAnswers(st);
       await assertReplays(st, id, tools[2].call_id);
     } finally {

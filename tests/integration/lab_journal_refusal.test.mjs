@@ -43,7 +43,7 @@ test('the model asks for forensics then cycle: both refused with the reason, qm 
   ], 'Cycle the devvm.');
   const events = await turnEvents(stream, TURN_LIMIT_MS);
   await stream.close();
-  const results = events.filter((e) => e.type === 'tool_result');
+  const results = events.filter((e) => e.kind === 'tool_result');
   const [forensics, inserted, cycle] = results;
   assert.equal(results.length, 3, JSON.stringify(results));
   for (const r of [forensics, inserted]) {
@@ -53,7 +53,7 @@ test('the model asks for forensics then cycle: both refused with the reason, qm 
   assert.match(inserted.call_id, /\.first1$/, 'the forensics capture the policy inserted');
   assert.equal(cycle.is_error, true);
   assert.match(cycle.content, /^not run: pve forensics, which policy forensics_first asked to run first, did not run: its intent could not be written/);
-  assert.ok(events.some((e) => e.type === 'error' && e.error_type === 'journal'));
+  assert.ok(events.some((e) => e.kind === 'error' && e.error_type === 'journal'));
   assert.deepEqual(lab.qmCalls().filter((c) => MUTATING_QM.test(c)), []);
   assert.deepEqual(lab.vmState(), { status: 'running', mode: 'normal' });
 });
@@ -66,7 +66,7 @@ test('a devvm_shell command is refused and does not run: the devvm is unchanged'
   ], 'Touch a file.');
   const events = await turnEvents(stream, TURN_LIMIT_MS);
   await stream.close();
-  const result = events.find((e) => e.type === 'tool_result');
+  const result = events.find((e) => e.kind === 'tool_result');
   assert.equal(result.is_error, true);
   assert.match(result.content, /not run: its intent could not be written to the journal/);
   assert.equal(fs.existsSync(marker), false, 'the command never reached the devvm');

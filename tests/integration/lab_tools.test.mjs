@@ -52,8 +52,8 @@ async function runTools(st, uses, timeoutMs = LONG_TURN_MS) {
   await stream.close();
   return {
     events,
-    tools: events.filter((e) => e.type === 'tool'),
-    results: events.filter((e) => e.type === 'tool_result'),
+    tools: events.filter((e) => e.kind === 'tool'),
+    results: events.filter((e) => e.kind === 'tool_result'),
   };
 }
 
@@ -133,16 +133,16 @@ describe('the SSH tools on the lab devvm', () => {
   test('cancel mid-command ends the turn within 1 s and the remote command goes', async () => {
     const nap = uniqueSleep();
     const { id, stream } = await st.startTurn([{ toolUses: [shell(`echo started; sleep ${nap}`)] }, { text: 'unused' }]);
-    await stream.waitFor((e) => e.data?.type === 'tool_output' && e.data.text.includes('started'), 20000);
+    await stream.waitFor((e) => e.data?.kind === 'tool_output' && e.data.text.includes('started'), 20000);
     await waitUntil(`\`sleep ${nap}\` running on the devvm`, () => processesWith(nap).length === 1, REMOTE_WAIT_MS);
     const asked = Date.now();
     assert.equal((await st.cancel(id)).json.cancelled, true);
     const events = await turnEvents(stream, 10000);
     const tookMs = Date.now() - asked;
     assert.ok(tookMs < CANCEL_LIMIT_MS + SLACK_MS, `the turn ended ${tookMs} ms after the cancel`);
-    const result = events.find((e) => e.type === 'tool_result');
+    const result = events.find((e) => e.kind === 'tool_result');
     assert.equal(result.is_error, true);
-    assert.equal(events.at(-1).type, 'turn_end');
+    assert.equal(events.at(-1).kind, 'turn_end');
     await stream.close();
     await waitUntil(`no \`sleep ${nap}\` on the devvm`, () => processesWith(nap).length === 0, REMOTE_WAIT_MS);
   });

@@ -179,7 +179,7 @@ test('history lists sessions and opens one read-only with a timeline of bars', a
   const [journal] = await Promise.all([page.waitForEvent('download'), page.click('#history-journal')]);
   assert.match(journal.suggestedFilename(), /^breakglass-session-[0-9a-f]+\.jsonl$/);
   const lines = readFileSync(await journal.path(), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-  assert.ok(lines.some((r) => r.kind === 'event' && r.event.type === 'user' && r.event.text === 'timeline please'),
+  assert.ok(lines.some((r) => r.kind === 'event' && r.event.kind === 'user' && r.event.text === 'timeline please'),
     'the journal holds the prompt');
 
   const [summary] = await Promise.all([page.waitForEvent('download'), page.click('#history-summary')]);

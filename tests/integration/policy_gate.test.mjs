@@ -37,9 +37,9 @@ async function policyStack(name, { settings, extra, env = {} } = {}) {
 
 const pve = (verb, id) => ({ name: 'pve', input: { verb }, ...(id ? { id } : {}) });
 const shell = (command, id) => ({ name: 'devvm_shell', input: { command }, ...(id ? { id } : {}) });
-const ofType = (events, type) => events.filter((e) => e.type === type);
-const indexOf = (events, type, callId) => events.findIndex((e) => e.type === type && e.call_id === callId);
-const resultOf = (events, callId) => events.find((e) => e.type === 'tool_result' && e.call_id === callId);
+const ofType = (events, type) => events.filter((e) => e.kind === type);
+const indexOf = (events, type, callId) => events.findIndex((e) => e.kind === type && e.call_id === callId);
+const resultOf = (events, callId) => events.find((e) => e.kind === 'tool_result' && e.call_id === callId);
 
 /** The tool_result block the model got for callId, in the requests after first. */
 function modelResult(mock, first, callId) {
@@ -274,7 +274,7 @@ describe('operator confirmation', () => {
     assert.equal(answered.approved, false);
     assert.equal(answered.timed_out, false);
     assert.equal(resultOf(events, 'toolu_reboot').is_error, true);
-    assert.equal(events.at(-1).type, 'turn_end');
+    assert.equal(events.at(-1).kind, 'turn_end');
     assert.equal((await confirm(id, { call_id: 'toolu_reboot', approve: true }, 'alice')).status, 409);
     await stream.close();
   });

@@ -107,10 +107,10 @@ const tsMs = (e) => Date.parse(e.ts);
 function callsOf(events) {
   const calls = new Map();
   for (const e of events) {
-    if (e.type === 'tool') {
+    if (e.kind === 'tool') {
       calls.set(e.call_id, { id: e.call_id, name: e.name, input: e.input, mutating: e.mutating,
         inserted_by: e.inserted_by, start: tsMs(e) });
-    } else if (e.type === 'tool_result') {
+    } else if (e.kind === 'tool_result') {
       const c = calls.get(e.call_id);
       assert.ok(c, `a tool_result without its tool event: ${e.call_id}`);
       Object.assign(c, { end: tsMs(e), is_error: e.is_error, content: e.content });
@@ -166,7 +166,7 @@ async function runSession(st, n) {
     const r = await st.prompt(id, `session ${n} turn ${t}`);
     assert.equal(r.status, 200, r.text);
     const events = await turnEvents(stream, TURN_WAIT_MS, from);
-    const result = events.find((e) => e.type === 'result');
+    const result = events.find((e) => e.kind === 'result');
     assert.ok(result && result.is_error === false, `session ${n} turn ${t} failed: ${JSON.stringify(events.at(-2))}`);
   }
   stream.close();
@@ -201,7 +201,7 @@ test('500 random turns in 5 sessions at once: forensics first, the rate limits, 
         else stats.refused++;
       }
       stats.inserted += calls.filter((c) => c.inserted_by === 'forensics_first').length;
-      for (const e of s.events.filter((x) => x.type === 'policy')) {
+      for (const e of s.events.filter((x) => x.kind === 'policy')) {
         const key = `${e.policy} ${e.verdict}`;
         stats.byPolicy[key] = (stats.byPolicy[key] ?? 0) + 1;
       }

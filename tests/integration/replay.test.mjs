@@ -52,7 +52,7 @@ describe('replay of a recorded session', () => {
       ]);
       const events = await turnEvents(stream, WAIT_MS);
       stream.close();
-      callIds = events.filter((e) => e.type === 'tool').map((e) => e.call_id);
+      callIds = events.filter((e) => e.kind === 'tool').map((e) => e.call_id);
       // forensics_first ran pve forensics before the cycle: the recording has it.
       assert.deepEqual(callIds, ['toolu_shell', 'toolu_cycle.first1', 'toolu_cycle', 'toolu_status']);
       journal = join(st.daemon.dataDir, 'sessions', `${id}.jsonl`);
@@ -149,5 +149,71 @@ describe('replay of a recorded session', () => {
     const r = replay(join(dir, 'missing.jsonl'), scripts);
     assert.equal(r.code, 2);
     assert.match(r.err, /missing\.jsonl: cannot open/);
+  });
+});
+
+describe('replay of a folder: every session together', () => {
+  const SESSIONS = 20;
+  let scripts;
+  let sessionsDir;
+  let cycled;
+
+  before(async () => {
+    scripts = makePolicyScripts(join(dir, 'folder-scripts'));
+    const st = await startStack(join(dir, 'folder-stack'), { env: { BREAKGLASS_SCRIPTS_DIR: scripts } });
+    try {
+      for (let i = 0; i < SESSIONS; i++) {
+        // One session cycles; the others only read.
+        const calls = i === 7
+          ? [{ name: 'pve', input: { verb: 'cycle' }, id: `toolu_cycle_${i}` }]
+          : [{ name: 'pve', input: { verb: 'status' }, id: `toolu_status_${i}` },
+            { name: 'devvm_shell', input: { command: 'uptime' }, id: `toolu_shell_${i}` }];
+        const { id, stream } = await st.startTurn([{ toolUses: calls }, { text: 'Done.' }], `session ${i}`);
+        await turnEvents(stream, WAIT_MS);
+        stream.close();
+        if (i === 7) cycled = id;
+      }
+      sessionsDir = join(st.daemon.dataDir, 'sessions');
+    } finally {
+      await st.close();
+    }
+    assert.equal(readdirSync(sessionsDir).filter((f) => f.endsWith('.jsonl')).length, SESSIONS);
+  });
+
+  test('with the recorded scripts: exit 0, every session the same', () => {
+    const r = replay(sessionsDir, scripts, '--json');
+    assert.equal(r.code, 0, r.out + r.err);
+    const report = JSON.parse(r.out);
+    assert.equal(report.summary.sessions, SESSIONS);
+    assert.equal(report.summary.diverging_sessions, 0);
+    assert.equal(report.summary.calls, (SESSIONS - 1) * 2 + 1);
+  });
+
+  test('an edit that denies cycles: exit 1, the one session that cycled named, the others the same', () => {
+    const edited = editedScripts('folder-deny-cycle', scripts, (copy) => {
+      copyFileSync(join(FIXTURES, 'replay_deny_cycle', 'policy', 'deny_cycle.lua'), join(copy, 'policy', 'deny_cycle.lua'));
+    });
+    const r = replay(sessionsDir, edited);
+    assert.equal(r.code, 1, r.out + r.err);
+    assert.match(r.out, new RegExp(`session ${cycled}\\n(.*\\n)*?call 1 .*\\[toolu_cycle_7, model\\]: DIVERGES`));
+    assert.match(r.out, /sessions: 20, of which 1 diverge/);
+    const json = JSON.parse(replay(sessionsDir, edited, '--json').out);
+    const diverging = json.sessions.filter((s) => s.summary.diverges > 0).map((s) => s.session_id);
+    assert.deepEqual(diverging, [cycled]);
+    for (const s of json.sessions.filter((x) => x.session_id !== cycled)) {
+      assert.ok(s.calls.every((c) => c.status === 'same'), s.session_id);
+    }
+  });
+
+  test('a folder with a journal that cannot be read: exit 2 naming it', () => {
+    const copy = join(dir, 'folder-damaged');
+    cpSync(sessionsDir, copy, { recursive: true });
+    const victim = readdirSync(copy).find((f) => f.endsWith('.jsonl'));
+    const lines = readFileSync(join(copy, victim), 'utf8').split('\n');
+    lines.splice(2, 0, 'not json');
+    writeFileSync(join(copy, victim), lines.join('\n'));
+    const r = replay(copy, scripts);
+    assert.equal(r.code, 2, r.out + r.err);
+    assert.match(r.err, new RegExp(`session ${victim.slice(0, 32)}: the journal cannot be read: line 3 is not JSON`));
   });
 });

@@ -90,9 +90,9 @@ async function toolTurn(st, name, input = {}) {
   const { stream, first } = await st.startTurn([{ toolUses: [{ name, input }] }, { text: 'Done.' }]);
   const events = await turnEvents(stream);
   await stream.close();
-  const result = events.find((e) => e.type === 'tool_result');
+  const result = events.find((e) => e.kind === 'tool_result');
   assert.ok(result, JSON.stringify(events));
-  assert.equal(events.at(-1).type, 'turn_end');
+  assert.equal(events.at(-1).kind, 'turn_end');
   return { result, requests: st.mock.requests.slice(first) };
 }
 
@@ -194,12 +194,12 @@ describe('hot reload of the scripts folder', () => {
       'prompt.lua': prompt.replace('You are breakglass under test.', 'You are breakglass under test, swapped.'),
     });
     const swapped = await waitReloaded(st, since, has('fresh'));
-    assert.equal(stream.events.some((e) => e.data?.type === 'tool_result'), false,
+    assert.equal(stream.events.some((e) => e.data?.kind === 'tool_result'), false,
       `the nap (${NAP_MS} ms) was still running when the new set came in`);
 
     const events = await turnEvents(stream, NAP_MS + RELOAD_WAIT_MS);
     await stream.close();
-    const result = events.find((e) => e.type === 'tool_result');
+    const result = events.find((e) => e.kind === 'tool_result');
     assert.equal(result.is_error, false, result.content);
     assert.equal(result.content, `slept ${NAP_MS}`, 'the old handler finished the call');
     assert.equal(events.at(-2).result, 'Napped.');

@@ -86,19 +86,20 @@ export async function startStack(dir, { env = {}, bin } = {}) {
   const pki = makeCA(join(dir, 'pki'));
   const mock = await startMock({ cert: pki.serverCert, key: pki.serverKey, expectKey: API_KEY });
   let daemon;
+  const daemonOptions = {
+    env: {
+      ANTHROPIC_API_KEY: API_KEY,
+      ANTHROPIC_BASE_URL: mock.url,
+      BREAKGLASS_CA_FILE: pki.caCert,
+      API_BEARER_TOKEN: BEARER,
+      BREAKGLASS_SCRIPTS_DIR: makeScriptsDir(join(dir, 'scripts')),
+      ...env,
+    },
+    dataDir: join(dir, 'data'),
+    bin,
+  };
   try {
-    daemon = await startDaemon({
-      env: {
-        ANTHROPIC_API_KEY: API_KEY,
-        ANTHROPIC_BASE_URL: mock.url,
-        BREAKGLASS_CA_FILE: pki.caCert,
-        API_BEARER_TOKEN: BEARER,
-        BREAKGLASS_SCRIPTS_DIR: makeScriptsDir(join(dir, 'scripts')),
-        ...env,
-      },
-      dataDir: join(dir, 'data'),
-      bin,
-    });
+    daemon = await startDaemon(daemonOptions);
   } catch (e) {
     await mock.close();
     throw e;
@@ -136,6 +137,13 @@ export async function startStack(dir, { env = {}, bin } = {}) {
       assert.deepEqual(r.json, { status: 'started' });
       return { id, stream, first };
     },
+    /** Stops the daemon (SIGTERM, exit 0) and starts it again on the same data. */
+    async restart() {
+      assert.deepEqual(await daemon.stop('SIGTERM', STOP_GRACE_MS), { code: 0, signal: null });
+      daemon = await startDaemon(daemonOptions);
+      stack.daemon = daemon;
+      return daemon;
+    },
     /**
      * Stops the daemon, asserting that SIGTERM ends it with status 0 and no
      * sanitizer report (a SIGKILLed daemon would hide a leak report), then
@@ -161,5 +169,5 @@ export async function turnEvents(stream, timeoutMs = TURN_WAIT_MS, from = 0) {
   return stream.events.slice(start, end + 1).map((e) => e.data);
 }
 
-export const typesOf = (events) => events.map((e) => e.type);
-export const textOf = (events) => events.filter((e) => e.type === 'text').map((e) => e.text).join('');
+export const typesOf = (events) => events.map((e) => e.kind);
+export const textOf = (events) => events.filter((e) => e.kind === 'text').map((e) => e.text).join('');

@@ -76,8 +76,8 @@ function summarize(events) {
   return events.map((e) => `${e.id ?? '-'} ${e.event} ${JSON.stringify(e.data).slice(0, SUMMARY_DATA_CHARS)}`).join('\n');
 }
 
-/** True for an event whose name or data.type is type. */
-export const isType = (type) => (e) => e.event === type || e.data?.type === type;
+/** True for an event whose name or data.kind is type. */
+export const isType = (type) => (e) => e.event === type || e.data?.kind === type;
 
 /**
  * GETs url as an event stream; resolves once the response head arrives.

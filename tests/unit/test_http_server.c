@@ -295,8 +295,8 @@ static bool resp_is(const response *r, const char *name, const char *value) {
 
 static bool resp_secure(const response *r) {
   return resp_is(r, "Content-Security-Policy",
-                 "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
-                 "form-action 'self'") &&
+                 "default-src 'self'; style-src-attr 'unsafe-inline'; frame-ancestors 'none'; "
+                 "base-uri 'none'; form-action 'self'") &&
          resp_is(r, "X-Content-Type-Options", "nosniff") &&
          resp_is(r, "Referrer-Policy", "no-referrer") && resp_is(r, "X-Frame-Options", "DENY");
 }
