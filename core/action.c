@@ -16,6 +16,7 @@
 
 #include "gate.h"
 #include "journal_session.h"
+#include "journal_store.h"
 #include "log.h"
 
 /* Output of one call that the session keeps and shows; past it a note says
@@ -57,6 +58,8 @@ struct action {
   unsigned long long started_ms;
   size_t output_bytes;
   int output_cut;
+  /* A secret a host prints across two chunks is caught at their seam. */
+  journal_redact_stream output_redact;
   int cancelled, detached;
   int overridable;  /* the refusal may be overridden by the operator */
   int unavailable;   /* no journal or no policies: see action_outcome */
@@ -90,6 +93,7 @@ static void action_release(action *a) {
   free(a->end_policy);
   free(a->end_reason);
   free(a->end_text);
+  free(a->output_redact.held);
   json_decref(a->decisions);
   json_decref(a->decided);
   json_decref(a->overridden);
@@ -119,8 +123,8 @@ static void action_emit_tool(action *a) {
                               a->call.source, "inserted_by", a->inserted_by));
 }
 
-void action_output(action *a, const char *chunk, size_t len) {
-  if (a->output_cut || a->phase != ACTION_RUNNING) return;
+static void action_emit_output(action *a, const char *chunk, size_t len) {
+  if (len == 0 || a->output_cut) return;
   int call_full = len > ACTION_MAX_OUTPUT_BYTES - a->output_bytes;
   if (call_full || a->s->event_bytes > SESSION_MAX_EVENT_BYTES) {
     char note[128];
@@ -135,6 +139,22 @@ void action_output(action *a, const char *chunk, size_t len) {
   a->output_bytes += len;
   session_emit_kind(a->s, "tool_output",
                     json_pack("{s:s, s:s%}", "call_id", a->call.call_id, "text", chunk, len));
+}
+
+void action_output(action *a, const char *chunk, size_t len) {
+  if (a->output_cut || a->phase != ACTION_RUNNING) return;
+  size_t n;
+  char *safe = journal_redact_stream_push(&a->output_redact, chunk, len, &n);
+  if (safe) action_emit_output(a, safe, n);
+  free(safe);
+}
+
+/* The last of the output, held back in case it began a secret. */
+static void action_output_end(action *a) {
+  size_t n;
+  char *rest = journal_redact_stream_end(&a->output_redact, &n);
+  if (rest) action_emit_output(a, rest, n);
+  free(rest);
 }
 
 /* --- the record ------------------------------------------------------------ */
@@ -202,6 +222,7 @@ static void action_end(action *a, int is_error, const char *content, size_t len,
                        const json_t *details) {
   if (a->phase == ACTION_DONE) return;
   int was_running = a->phase == ACTION_RUNNING;
+  if (was_running) action_output_end(a);
   a->phase = ACTION_DONE;
   if (was_running) a->s->actions_running--;
   unsigned long long now = log_now_ms();
@@ -243,6 +264,7 @@ static void action_stop(action *a, const char *policy, const char *why) {
   free(a->end_policy);
   free(a->end_reason);
   free(a->end_text);
+  free(a->output_redact.held);
   a->end_policy = dup_or_null(policy);
   a->end_reason = strdup(why);
   a->end_text = NULL;
@@ -498,6 +520,7 @@ static action *action_new(const action_call *c, const action_runner *r, action_d
   a->on_done = on_done;
   a->ud = ud;
   a->answers.override_by = a->call.override_by;
+  a->output_redact.r = journal_store_redactor();
   a->started_ms = log_now_ms();
   a->phase = ACTION_DECIDING;
   uv_timer_init(a->s->app->loop, &a->timer);

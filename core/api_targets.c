@@ -125,6 +125,7 @@ static const char *target_unconfigured_why(const app *a, int i) {
  * answered), retry, or an error that carries the API's http_status (other
  * errors are the turn's own). New reference, or NULL. */
 static json_t *model_event(const session_event *ev) {
+  if (!ev->frame) return NULL;
   const char *data = memmem(ev->frame, ev->frame_len, "\ndata: ", 7);
   if (!data) return NULL;
   data += 7;

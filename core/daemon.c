@@ -1,5 +1,6 @@
 #include "daemon.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,12 +18,17 @@
 #define HTTP_MAX_HEADER_BYTES (16u * 1024)
 #define HTTP_MAX_BODY_BYTES (1024u * 1024)
 /* Unread bytes a stream may hold. Replay is paced, so this bounds only a
- * client that falls behind live events: it is dropped and re-attaches. */
-#define HTTP_MAX_STREAM_BUFFER_BYTES (16u * 1024 * 1024)
+ * client that falls behind live events: it is dropped and re-attaches.
+ * It must hold the largest event a turn makes (a text event, 256 KiB, or
+ * a tool_output chunk) many times over; each slow client costs this. */
+#define HTTP_MAX_STREAM_BUFFER_BYTES (4u * 1024 * 1024)
 #define HTTP_MAX_CONNECTIONS 256
-#define MODEL_MAX_RESPONSE_BYTES (32u * 1024 * 1024)
+/* The SSE bytes of one model answer. Real answers are far smaller (tens
+ * of thousands of tokens); this bounds a hostile or broken upstream. */
+#define MODEL_MAX_RESPONSE_BYTES (64u * 1024 * 1024)
 #define LUA_MAX_JSON_BYTES (1024u * 1024)
 #define LUA_MAX_RESULT_BYTES (256u * 1024)
+#define DAEMON_MMAP_THRESHOLD_BYTES (256 * 1024)
 
 int daemon_load_scripts(const bg_config *c, uv_loop_t *loop, const char *dir,
                         const lua_host_service *services, size_t service_count, lua_host **out,
@@ -39,6 +45,13 @@ int daemon_load_scripts(const bg_config *c, uv_loop_t *loop, const char *dir,
       .service_count = service_count,
   };
   return lua_host_load(out, loop, &o, err, errlen);
+}
+
+/* The journal store's redactor is the one: it knows every secret by the
+ * time a turn can call the model. */
+static char *daemon_redact(void *ud, const char *text, size_t len, size_t *outlen) {
+  (void)ud;
+  return journal_redact(journal_store_redactor(), text, len, outlen);
 }
 
 static int daemon_model_start(app *a) {
@@ -62,6 +75,7 @@ static int daemon_model_start(app *a) {
       .max_retries = (int)c->model_max_retries,
       .max_retry_delay_ms = c->model_max_retry_delay_s * 1000,
       .max_response_bytes = MODEL_MAX_RESPONSE_BYTES,
+      .redact = daemon_redact,
   };
   int rc = model_client_new(&a->model, a->loop, &o);
   if (rc != 0) log_error("model client: %s (check ANTHROPIC_BASE_URL)", uv_strerror(rc));
@@ -125,6 +139,11 @@ static log_level level_from_name(const char *name) {
 
 int daemon_serve(bg_config *c) {
   signal(SIGPIPE, SIG_IGN);
+  /* glibc raises its mmap threshold as large blocks are freed, and then
+   * serves the next large ones (a long answer, its journal record) from
+   * the heap, which is not given back: a fixed threshold keeps them
+   * mapped, so their memory returns when they are freed. */
+  mallopt(M_MMAP_THRESHOLD, DAEMON_MMAP_THRESHOLD_BYTES);
   log_set_level(level_from_name(c->log_level));
   app a = {.loop = uv_default_loop(), .config = c};
   if (daemon_model_start(&a) != 0) return 1;

@@ -11,6 +11,9 @@
 
 #include "log.h"
 
+/* The pieces a record is written in (journal_write_record). */
+#define JOURNAL_WRITE_CHUNK_BYTES (64u * 1024)
+
 struct journal {
   uv_loop_t *loop;
   int fd;
@@ -77,22 +80,111 @@ static int journal_write_line(journal *j, const char *line, size_t len, char *er
   return -1;
 }
 
-/* Redacts text (a whole record without its newline), adds the newline and
- * writes it. */
-static int journal_write_redacted(journal *j, const char *text, size_t len, char *err,
-                                  size_t errlen) {
+/* A record written as it is serialised: the JSON text gathers in raw,
+ * goes through the redactor a piece at a time (a secret across pieces is
+ * still caught) and out to the file in writes of at most out's size. A
+ * long record (a whole long answer) is never held whole, nor twice. If a
+ * write fails, what was written of the record is cut back off the file. */
+typedef struct record_writer {
+  journal *j;
+  journal_redact_stream redact;
+  size_t written;
+  int error; /* errno of the first failure, or 0 */
+  size_t raw_len, out_len;
+  char raw[JOURNAL_WRITE_CHUNK_BYTES];
+  char out[JOURNAL_WRITE_CHUNK_BYTES];
+} record_writer;
+
+static void writer_flush(record_writer *w) {
+  for (size_t off = 0; off < w->out_len && !w->error;) {
+    ssize_t n = write(w->j->fd, w->out + off, w->out_len - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      w->error = n < 0 ? errno : ENOSPC;
+      break;
+    }
+    off += (size_t)n;
+    w->written += (size_t)n;
+  }
+  w->out_len = 0;
+}
+
+static void writer_out(record_writer *w, const char *p, size_t n) {
+  while (n > 0 && !w->error) {
+    size_t k = sizeof w->out - w->out_len < n ? sizeof w->out - w->out_len : n;
+    memcpy(w->out + w->out_len, p, k);
+    w->out_len += k;
+    p += k;
+    n -= k;
+    if (w->out_len == sizeof w->out) writer_flush(w);
+  }
+}
+
+/* What raw holds, redacted, to the file; at the end (last) the tail the
+ * redactor held back goes too. */
+static void writer_redact(record_writer *w, int last) {
   size_t n;
-  char *line = journal_redact(j->redactor, text, len, &n);
-  char *grown = line ? realloc(line, n + 2) : NULL;
-  if (!grown) {
-    free(line);
+  char *safe = journal_redact_stream_push(&w->redact, w->raw, w->raw_len, &n);
+  w->raw_len = 0;
+  if (!safe) {
+    w->error = ENOMEM;
+    return;
+  }
+  writer_out(w, safe, n);
+  free(safe);
+  if (!last) return;
+  char *rest = journal_redact_stream_end(&w->redact, &n);
+  if (!rest) {
+    w->error = ENOMEM;
+    return;
+  }
+  writer_out(w, rest, n);
+  free(rest);
+}
+
+static int writer_on_dump(const char *p, size_t n, void *data) {
+  record_writer *w = data;
+  while (n > 0 && !w->error) {
+    size_t k = sizeof w->raw - w->raw_len < n ? sizeof w->raw - w->raw_len : n;
+    memcpy(w->raw + w->raw_len, p, k);
+    w->raw_len += k;
+    p += k;
+    n -= k;
+    if (w->raw_len == sizeof w->raw) writer_redact(w, 0);
+  }
+  return w->error ? -1 : 0;
+}
+
+/* rec as one line: 0, or -1 with err set and nothing of it left in the file. */
+static int journal_write_record(journal *j, const json_t *rec, char *err, size_t errlen) {
+  record_writer *w = malloc(sizeof *w);
+  if (!w) {
     snprintf(err, errlen, "out of memory writing the journal");
     return -1;
   }
-  grown[n] = '\n';
-  int rc = journal_write_line(j, grown, n + 1, err, errlen);
-  free(grown);
-  return rc;
+  w->j = j;
+  w->redact = (journal_redact_stream){.r = j->redactor};
+  w->written = w->raw_len = w->out_len = 0;
+  w->error = 0;
+  if (json_dump_callback(rec, writer_on_dump, w, JSON_COMPACT) != 0 && !w->error) w->error = ENOMEM;
+  if (!w->error) {
+    writer_redact(w, 1);
+    writer_out(w, "\n", 1);
+    writer_flush(w);
+  }
+  free(w->redact.held);
+  int error = w->error;
+  size_t written = w->written;
+  free(w);
+  if (!error) {
+    j->bytes += written;
+    return 0;
+  }
+  if (written > 0 && ftruncate(j->fd, (off_t)j->bytes) != 0)
+    log_error("journal %s: a record was cut short and could not be removed: %s", j->path,
+              strerror(errno));
+  snprintf(err, errlen, "cannot write the journal %s: %s", j->path, strerror(error));
+  return -1;
 }
 
 int journal_append(journal *j, const char *kind, json_t *fields, char *err, size_t errlen) {
@@ -101,14 +193,12 @@ int journal_append(journal *j, const char *kind, json_t *fields, char *err, size
   json_t *rec = json_pack("{s:s, s:s}", "ts", stamp, "kind", kind);
   if (rec && fields) json_object_update(rec, fields);
   json_decref(fields);
-  char *text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
-  json_decref(rec);
-  if (!text) {
+  if (!rec) {
     snprintf(err, errlen, "out of memory writing the journal");
     return -1;
   }
-  int rc = journal_write_redacted(j, text, strlen(text), err, errlen);
-  free(text);
+  int rc = journal_write_record(j, rec, err, errlen);
+  json_decref(rec);
   return rc;
 }
 

@@ -2,12 +2,14 @@
  * flushed to disk through libuv's thread pool.
  *
  * Each record is one line: {"ts": UTC time with ms, "kind": ..., fields},
- * redacted (journal_redact.h), then written with a single write() to a file
- * opened O_APPEND. A write goes to the page cache and costs microseconds;
+ * redacted (journal_redact.h) as it is serialised and written to a file
+ * opened O_APPEND, in one write() up to 64 KiB and in pieces of that size
+ * past it (a long record is never held whole). A write goes to the page
+ * cache and costs microseconds;
  * only the flush waits on the disk, and it runs off the loop
- * (ADR 0002), so streams, buttons and cancel go on meanwhile. A write that
- * fails part way is cut back off the file, so a later record never follows
- * half a line. The record format is in docs/journal.md.
+ * (ADR 0002), so streams, buttons and cancel go on meanwhile. A record
+ * that fails part way is cut back off the file, so a later record never
+ * follows half a line. The record format is in docs/journal.md.
  */
 #ifndef BG_JOURNAL_H
 #define BG_JOURNAL_H

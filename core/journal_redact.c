@@ -1,119 +1,275 @@
 #include "journal_redact.h"
 
 #include <jansson.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct secret {
-  char *escaped; /* as it appears inside a JSON string */
-  size_t len;
-} secret;
+#include "ssh_base64.h"
 
+/* What one mark may add: it replaces at least REDACT_MIN_SECRET_BYTES. */
+#define REDACT_MAX_GROWTH (sizeof REDACT_MARK - 1 - REDACT_MIN_SECRET_BYTES)
+/* base64(1) wraps its output at this many columns. */
+#define REDACT_BASE64_COLUMNS 76
+
+typedef struct pattern {
+  char *bytes;
+  size_t len;
+} pattern;
+
+/* The patterns, and the automaton that finds them all in one pass: a DFA
+ * over byte classes (the bytes some pattern uses, and one class for all
+ * the others), states numbered in 16 bits (REDACT_MAX_PATTERN_BYTES). */
 struct journal_redactor {
-  secret list[REDACT_MAX_SECRETS];
+  pattern list[REDACT_MAX_SECRETS];
   size_t count;
+  size_t pattern_bytes;
+  unsigned char cls[256];
+  unsigned classes;
+  unsigned states;
+  uint16_t *next;      /* states * classes */
+  uint16_t *match_len; /* longest pattern ending at each state, 0: none */
+  uint16_t *depth;     /* how many bytes lead to each state */
 };
 
 journal_redactor *journal_redactor_new(void) { return calloc(1, sizeof(journal_redactor)); }
 
+static void automaton_free(journal_redactor *r) {
+  free(r->next);
+  free(r->match_len);
+  free(r->depth);
+  r->next = r->match_len = r->depth = NULL;
+  r->states = 0;
+}
+
 void journal_redactor_free(journal_redactor *r) {
   if (!r) return;
-  for (size_t i = 0; i < r->count; i++) free(r->list[i].escaped);
+  for (size_t i = 0; i < r->count; i++) free(r->list[i].bytes);
+  automaton_free(r);
   free(r);
 }
 
-static char *json_escaped(const char *s, size_t len, size_t *outlen) {
-  json_t *str = json_stringn_nocheck(s, len);
+/* The trie of every pattern, then (breadth first, each state's failure
+ * state done before it) the missing transitions filled from the failure
+ * states: Aho and Corasick's automaton as a table. */
+static int automaton_build(journal_redactor *r) {
+  automaton_free(r);
+  memset(r->cls, 0, sizeof r->cls);
+  r->classes = 1;
+  for (size_t i = 0; i < r->count; i++)
+    for (size_t k = 0; k < r->list[i].len; k++) {
+      unsigned char b = (unsigned char)r->list[i].bytes[k];
+      if (!r->cls[b]) r->cls[b] = (unsigned char)r->classes++;
+    }
+  size_t cap = r->pattern_bytes + 1, nc = r->classes;
+  r->next = calloc(cap * nc, sizeof *r->next);
+  r->match_len = calloc(cap, sizeof *r->match_len);
+  r->depth = calloc(cap, sizeof *r->depth);
+  uint16_t *fail = calloc(cap, sizeof *fail), *queue = calloc(cap, sizeof *queue);
+  if (!r->next || !r->match_len || !r->depth || !fail || !queue) {
+    free(fail);
+    free(queue);
+    automaton_free(r);
+    return -1;
+  }
+  r->states = 1;
+  for (size_t i = 0; i < r->count; i++) {
+    unsigned s = 0;
+    for (size_t k = 0; k < r->list[i].len; k++) {
+      uint16_t *to = &r->next[s * nc + r->cls[(unsigned char)r->list[i].bytes[k]]];
+      if (!*to) {
+        r->depth[r->states] = (uint16_t)(r->depth[s] + 1);
+        *to = (uint16_t)r->states++;
+      }
+      s = *to;
+    }
+    if (r->list[i].len > r->match_len[s]) r->match_len[s] = (uint16_t)r->list[i].len;
+  }
+  size_t head = 0, tail = 0;
+  queue[tail++] = 0;
+  while (head < tail) {
+    unsigned u = queue[head++];
+    for (unsigned c = 0; c < nc; c++) {
+      uint16_t *to = &r->next[u * nc + c];
+      uint16_t via = u ? r->next[fail[u] * nc + c] : 0;
+      if (!*to) {
+        *to = via; /* a state already filled: fail[u] is shallower */
+        continue;
+      }
+      unsigned v = *to;
+      fail[v] = via;
+      if (r->match_len[via] > r->match_len[v]) r->match_len[v] = r->match_len[via];
+      queue[tail++] = (uint16_t)v;
+    }
+  }
+  free(fail);
+  free(queue);
+  return 0;
+}
+
+static int redactor_add_pattern(journal_redactor *r, const char *bytes, size_t len) {
+  for (size_t i = 0; i < r->count; i++)
+    if (r->list[i].len == len && memcmp(r->list[i].bytes, bytes, len) == 0) return 0;
+  if (r->count == REDACT_MAX_SECRETS || r->pattern_bytes + len > REDACT_MAX_PATTERN_BYTES - 1)
+    return -1;
+  char *copy = malloc(len);
+  if (!copy) return -1;
+  memcpy(copy, bytes, len);
+  r->list[r->count++] = (pattern){copy, len};
+  r->pattern_bytes += len;
+  return 0;
+}
+
+/* The secret as it is, and as it appears inside a JSON string. */
+static int redactor_add_forms(journal_redactor *r, const char *value, size_t len) {
+  if (!value || len < REDACT_MIN_SECRET_BYTES) return 0;
+  if (redactor_add_pattern(r, value, len) != 0) return -1;
+  json_t *str = json_stringn_nocheck(value, len);
   char *quoted = str ? json_dumps(str, JSON_ENCODE_ANY) : NULL;
   json_decref(str);
-  if (!quoted) return NULL;
-  size_t n = strlen(quoted);
-  memmove(quoted, quoted + 1, n - 2);
-  quoted[n - 2] = '\0';
-  *outlen = n - 2;
-  return quoted;
+  if (!quoted) return -1;
+  int rc = redactor_add_pattern(r, quoted + 1, strlen(quoted) - 2);
+  free(quoted);
+  return rc;
 }
 
 int journal_redactor_add(journal_redactor *r, const char *value, size_t len) {
   if (!value || len < REDACT_MIN_SECRET_BYTES) return 0;
-  size_t n;
-  char *escaped = json_escaped(value, len, &n);
-  if (!escaped) return -1;
-  for (size_t i = 0; i < r->count; i++)
-    if (r->list[i].len == n && memcmp(r->list[i].escaped, escaped, n) == 0) {
-      free(escaped);
-      return 0;
-    }
-  if (r->count == REDACT_MAX_SECRETS) {
-    free(escaped);
-    return -1;
-  }
-  /* Longest first, so that the whole key goes before its lines would. */
-  size_t at = 0;
-  while (at < r->count && r->list[at].len >= n) at++;
-  memmove(&r->list[at + 1], &r->list[at], (r->count - at) * sizeof(secret));
-  r->list[at] = (secret){escaped, n};
-  r->count++;
-  return 0;
+  if (redactor_add_forms(r, value, len) != 0) return -1;
+  return automaton_build(r);
 }
 
-int journal_redactor_add_key_file(journal_redactor *r, const char *text, size_t len) {
-  size_t end = len;
-  while (end > 0 && (text[end - 1] == '\n' || text[end - 1] == '\r')) end--;
-  if (journal_redactor_add(r, text, len) != 0 || journal_redactor_add(r, text, end) != 0)
-    return -1;
+/* Each line of text (no CR) at least the minimum long; skip lines that
+ * start with '-' (the PEM armour, which is public). */
+static int redactor_add_lines(journal_redactor *r, const char *text, size_t len, int skip_armour) {
   const char *p = text, *stop = text + len;
   while (p < stop) {
     const char *nl = memchr(p, '\n', (size_t)(stop - p));
     size_t n = nl ? (size_t)(nl - p) : (size_t)(stop - p);
     size_t trimmed = n;
     if (trimmed > 0 && p[trimmed - 1] == '\r') trimmed--;
-    /* The armour lines ("-----BEGIN ...") are public text. */
-    if (trimmed > 0 && p[0] != '-' && journal_redactor_add(r, p, trimmed) != 0) return -1;
+    if (trimmed > 0 && !(skip_armour && p[0] == '-') && redactor_add_forms(r, p, trimmed) != 0)
+      return -1;
     p += n + 1;
   }
   return 0;
 }
 
-/* text with every occurrence of s replaced by the mark; frees text. */
-static char *replace_all(char *text, size_t *n, const secret *s) {
+int journal_redactor_add_key_file(journal_redactor *r, const char *text, size_t len) {
+  size_t end = len;
+  while (end > 0 && (text[end - 1] == '\n' || text[end - 1] == '\r')) end--;
+  if (redactor_add_forms(r, text, len) != 0 || redactor_add_forms(r, text, end) != 0 ||
+      redactor_add_lines(r, text, len, 1) != 0)
+    return -1;
+  char *b64 = malloc(4 * ((len + 2) / 3) + 1);
+  if (!b64) return -1;
+  ssh_base64_encode((const unsigned char *)text, len, b64);
+  size_t n = strlen(b64);
+  int rc = redactor_add_forms(r, b64, n);
+  for (size_t at = 0; rc == 0 && at < n; at += REDACT_BASE64_COLUMNS)
+    rc = redactor_add_forms(r, b64 + at, n - at < REDACT_BASE64_COLUMNS ? n - at : REDACT_BASE64_COLUMNS);
+  free(b64);
+  return rc != 0 ? -1 : automaton_build(r);
+}
+
+/* Runs n bytes through the automaton from *state into out (room for
+ * REDACT_GROWTH of them), a match replaced by the mark; returns the bytes
+ * written. A match's bytes are all in out: each started after the last
+ * match (the automaton restarts there) and within what a stream holds. */
+static size_t redactor_feed(const journal_redactor *r, unsigned *state, char *out, size_t at,
+                            const char *p, size_t n) {
   static const size_t mark_len = sizeof REDACT_MARK - 1;
-  size_t hits = 0;
-  for (char *h = memmem(text, *n, s->escaped, s->len); h;
-       h = memmem(h + s->len, *n - (size_t)(h + s->len - text), s->escaped, s->len))
-    hits++;
-  if (hits == 0) return text;
-  size_t grown = *n - hits * s->len + hits * mark_len;
-  char *out = malloc(grown + 1);
-  if (!out) {
-    free(text);
-    return NULL;
+  unsigned s = *state, nc = r->classes;
+  for (size_t i = 0; i < n; i++) {
+    s = r->next[s * nc + r->cls[(unsigned char)p[i]]];
+    out[at++] = p[i];
+    if (r->match_len[s]) {
+      at -= r->match_len[s];
+      memcpy(out + at, REDACT_MARK, mark_len);
+      at += mark_len;
+      s = 0;
+    }
   }
-  const char *from = text, *end = text + *n;
-  char *to = out;
-  for (char *h = memmem(from, *n, s->escaped, s->len); h;
-       h = memmem(from, (size_t)(end - from), s->escaped, s->len)) {
-    memcpy(to, from, (size_t)(h - from));
-    to += h - from;
-    memcpy(to, REDACT_MARK, mark_len);
-    to += mark_len;
-    from = h + s->len;
+  *state = s;
+  return at;
+}
+
+/* How long text becomes once redacted: a first pass that writes nothing,
+ * so that the copy is allocated at its size (a long record is not held at
+ * twice its size for the few secrets it may hold). */
+static size_t redacted_len(const journal_redactor *r, const char *p, size_t n, size_t *matches) {
+  static const size_t mark_len = sizeof REDACT_MARK - 1;
+  unsigned s = 0, nc = r->classes;
+  size_t out = n;
+  *matches = 0;
+  for (size_t i = 0; i < n; i++) {
+    s = r->next[s * nc + r->cls[(unsigned char)p[i]]];
+    if (r->match_len[s]) {
+      out = out - r->match_len[s] + mark_len;
+      (*matches)++;
+      s = 0;
+    }
   }
-  memcpy(to, from, (size_t)(end - from));
-  to += end - from;
-  *to = '\0';
-  free(text);
-  *n = grown;
   return out;
 }
 
-char *journal_redact(const journal_redactor *r, const char *json, size_t len, size_t *outlen) {
-  char *out = malloc(len + 1);
+char *journal_redact(const journal_redactor *r, const char *text, size_t len, size_t *outlen) {
+  size_t matches = 0;
+  size_t n = r && r->count > 0 && r->next ? redacted_len(r, text, len, &matches) : len;
+  /* A match's bytes are written before the mark replaces them: room for
+   * the text as it comes plus what each mark may add to it. */
+  char *out = malloc(len + matches * REDACT_MAX_GROWTH + 1);
   if (!out) return NULL;
-  memcpy(out, json, len);
-  out[len] = '\0';
-  size_t n = len;
-  for (size_t i = 0; out && r && i < r->count; i++) out = replace_all(out, &n, &r->list[i]);
+  if (matches == 0) {
+    memcpy(out, text, len);
+  } else {
+    unsigned state = 0;
+    redactor_feed(r, &state, out, 0, text, len);
+  }
+  out[n] = '\0';
   *outlen = n;
+  return out;
+}
+
+/* A stream's output buffer: its n bytes plus what the marks may add. */
+static size_t redact_room(size_t n) {
+  return n + n / REDACT_MIN_SECRET_BYTES * REDACT_MAX_GROWTH + 1;
+}
+
+char *journal_redact_stream_push(journal_redact_stream *st, const char *piece, size_t len,
+                                 size_t *outlen) {
+  const journal_redactor *r = st->r;
+  if (!r || r->count == 0 || !r->next) return journal_redact(r, piece, len, outlen);
+  char *out = malloc(redact_room(st->held_len + len));
+  if (!out) return NULL;
+  memcpy(out, st->held, st->held_len);
+  size_t n = redactor_feed(r, &st->state, out, st->held_len, piece, len);
+  /* The last depth bytes may be the start of a secret: they wait. */
+  size_t keep = r->depth[st->state];
+  char *held = keep ? malloc(keep) : NULL;
+  if (keep && !held) {
+    free(out);
+    return NULL;
+  }
+  if (keep) memcpy(held, out + n - keep, keep);
+  free(st->held);
+  st->held = held;
+  st->held_len = keep;
+  out[n - keep] = '\0';
+  *outlen = n - keep;
+  return out;
+}
+
+char *journal_redact_stream_end(journal_redact_stream *st, size_t *outlen) {
+  char *out = malloc(st->held_len + 1);
+  if (out) {
+    memcpy(out, st->held, st->held_len);
+    out[st->held_len] = '\0';
+    *outlen = st->held_len;
+  }
+  free(st->held);
+  st->held = NULL;
+  st->held_len = 0;
+  st->state = 0;
   return out;
 }

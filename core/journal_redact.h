@@ -1,16 +1,22 @@
-/* Secret values that must never be written: the model API key and token,
- * the OAuth token, the bearer token, the SSH private key.
+/* Secret values that must never leave the process: the model API key and
+ * token, the OAuth token, the bearer token, the SSH private key. One
+ * redactor sees everything that leaves (DESIGN.md invariant 10): events,
+ * journal records, the model's requests and the log.
  *
- * Redaction works on serialised JSON, the form in which every record and
- * event leaves the process, so one pass covers every field. A secret is
- * looked for in its JSON-escaped form (a PEM's newlines are "\n" there) and
- * replaced with "[redacted]". The key is known whole and line by line:
- * a tool that prints part of the key file still has each base64 line caught.
+ * Each secret is looked for as it is and in its JSON-escaped form (a PEM's
+ * newlines are "\n" inside a JSON string), and replaced with "[redacted]".
+ * The key file is known whole, line by line (a tool that prints part of it
+ * still has each base64 line caught), and as the base64 of the whole file,
+ * on one line and wrapped at 76 columns as base64(1) prints it.
  *
- * Residual risk: a secret split across two separately written pieces (two
- * tool_output chunks) is in neither piece whole. Per-line matching of the
- * key narrows that to the fragments of at most two lines; the assembled
- * tool result is redacted whole.
+ * Matching is one pass over the text whatever the number of secrets (an
+ * Aho-Corasick automaton). A stream of pieces (a command's output, the
+ * model's text deltas) is redacted across the pieces' seams: the stream
+ * holds back only the tail that could still become a secret.
+ *
+ * When one secret is part of another (a key line inside the whole key), a
+ * match of the shorter one may be replaced first: what remains of the
+ * longer is then text outside any secret, so nothing secret gets out.
  */
 #ifndef BG_JOURNAL_REDACT_H
 #define BG_JOURNAL_REDACT_H
@@ -21,6 +27,8 @@
  * ordinary text and hides little. */
 #define REDACT_MIN_SECRET_BYTES 8
 #define REDACT_MAX_SECRETS 256
+/* All secrets' forms together; past it journal_redactor_add fails. */
+#define REDACT_MAX_PATTERN_BYTES (64u * 1024)
 #define REDACT_MARK "[redacted]"
 
 typedef struct journal_redactor journal_redactor;
@@ -28,12 +36,28 @@ typedef struct journal_redactor journal_redactor;
 journal_redactor *journal_redactor_new(void);
 void journal_redactor_free(journal_redactor *r);
 /* Adds one secret value; NULL or short values are ignored. 0, or -1 when
- * memory ran out or the list is full. */
+ * memory ran out or a limit above is reached. */
 int journal_redactor_add(journal_redactor *r, const char *secret, size_t len);
-/* Adds a private key file: the whole text, and each line of its body. */
+/* Adds a private key file: the whole text, each line of its body, and its
+ * base64 as base64(1) prints it. */
 int journal_redactor_add_key_file(journal_redactor *r, const char *text, size_t len);
-/* A copy of json (len bytes) with every secret replaced, NUL-terminated,
- * length in *outlen; NULL when memory ran out. */
-char *journal_redact(const journal_redactor *r, const char *json, size_t len, size_t *outlen);
+/* A copy of text (len bytes) with every secret replaced, NUL-terminated,
+ * length in *outlen; NULL when memory ran out. r may be NULL (no secrets). */
+char *journal_redact(const journal_redactor *r, const char *text, size_t len, size_t *outlen);
+
+/* A text that arrives in pieces. Zero-initialise with the redactor set. */
+typedef struct journal_redact_stream {
+  const journal_redactor *r;
+  unsigned state;  /* where the automaton is */
+  char *held;      /* the tail that may yet turn out to be a secret */
+  size_t held_len;
+} journal_redact_stream;
+
+/* What of the text so far can go out now, redacted (malloc'd, NUL-ended,
+ * possibly empty); NULL when memory ran out (the piece is then dropped). */
+char *journal_redact_stream_push(journal_redact_stream *st, const char *piece, size_t len,
+                                 size_t *outlen);
+/* The end of the text: what was held back, and the stream is reset. */
+char *journal_redact_stream_end(journal_redact_stream *st, size_t *outlen);
 
 #endif

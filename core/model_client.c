@@ -599,6 +599,13 @@ void model_client_close(model_client *m) {
   client_maybe_free(m);
 }
 
+/* The body as it may leave; frees body. NULL when memory ran out. */
+static char *call_redact_body(model_client *m, char *body, size_t *len) {
+  char *safe = m->o.redact(m->o.redact_ud, body, *len, len);
+  free(body);
+  return safe;
+}
+
 model_call *model_call_start(model_client *m, const json_t *request, const model_call_cbs *cbs,
                              void *ud) {
   model_call *call = calloc(1, sizeof *call);
@@ -610,7 +617,8 @@ model_call *model_call_start(model_client *m, const json_t *request, const model
   if (!json_is_object(request)) {
     call->state = CALL_FAILING;
     call_set_error(call, "invalid_request_error", "the request is not a JSON object");
-  } else if (!(call->body = model_request_body(request, &call->body_len))) {
+  } else if (!(call->body = model_request_body(request, &call->body_len)) ||
+             (m->o.redact && !(call->body = call_redact_body(m, call->body, &call->body_len)))) {
     free(call);
     return NULL;
   } else if (call->body_len > MODEL_CLIENT_MAX_REQUEST_BYTES) {

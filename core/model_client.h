@@ -27,6 +27,11 @@ typedef struct model_client_options {
   int max_retries;          /* attempts after the first */
   long max_retry_delay_ms;  /* cap on retry-after and backoff */
   size_t max_response_bytes;/* SSE bytes of one attempt, or an error body */
+  /* Every request body passes this before it leaves (the daemon's one
+   * redactor: no secret a host printed reaches the model). It returns a
+   * malloc'd copy, or NULL when memory ran out. NULL: sent as built. */
+  char *(*redact)(void *ud, const char *text, size_t len, size_t *outlen);
+  void *redact_ud;
 } model_client_options;
 
 int model_client_new(model_client **out, uv_loop_t *loop, const model_client_options *o);

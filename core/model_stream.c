@@ -384,6 +384,8 @@ static int stream_block_final(model_stream_block *b, json_t **out, int *incomple
   if (*out && field &&
       json_object_set_new(b->json, field, json_stringn(buf_cstr(&b->acc), b->acc.len)) != 0)
     return MODEL_STREAM_ENOMEM;
+  /* The text now lives in the block: a long reply is not held twice. */
+  if (field) buf_free(&b->acc);
   return 0;
 }
 

@@ -276,6 +276,30 @@ void session_truncate_messages(session *s, size_t count) {
   journal_session_truncate(s, count);
 }
 
+/* The kind at the start of an event's frame ("id: N\ndata: {\"kind\":\"..."),
+ * where session_emit and restored events put it. */
+static int frame_is_kind(const session_event *e, const char *kind) {
+  static const char prefix[] = "\ndata: {\"kind\":\"";
+  const char *data = e->frame ? strstr(e->frame, prefix) : NULL;
+  size_t at = sizeof prefix - 1, n = strlen(kind);
+  return data && strncmp(data + at, kind, n) == 0 && data[at + n] == '"';
+}
+
+void session_forget_deltas(session *s) {
+  for (size_t i = s->event_count; i > 0; i--) {
+    session_event *e = &s->events[i - 1];
+    if (!e->frame) break; /* forgotten before: so is all of this run */
+    if (frame_is_kind(e, "text_delta")) {
+      s->event_bytes -= e->frame_len;
+      free(e->frame);
+      e->frame = NULL;
+      e->frame_len = 0;
+    } else if (!frame_is_kind(e, "text") && !frame_is_kind(e, "usage")) {
+      break;
+    }
+  }
+}
+
 void session_title_from_prompt(session *s, const char *prompt) {
   if (s->title) return;
   size_t n = strlen(prompt);

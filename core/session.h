@@ -22,7 +22,8 @@
 
 typedef struct session_event {
   unsigned long long id;
-  char *frame; /* the whole SSE frame: "id: N\ndata: {...}\n\n" */
+  char *frame; /* the whole SSE frame: "id: N\ndata: {...}\n\n"; NULL for a
+                  text_delta its text blocks replaced (the journal keeps it) */
   size_t frame_len;
 } session_event;
 
@@ -98,6 +99,12 @@ unsigned long long session_emit(session *s, json_t *ev);
 /* Shorthand: an event {"kind": kind} plus the fields of the object fields
  * (stolen; may be NULL). */
 unsigned long long session_emit_kind(session *s, const char *kind, json_t *fields);
+
+/* The text blocks of a message have been kept: the text_delta events
+ * that streamed them, back to the previous message's events, are dropped
+ * from memory (they stay in the journal). A client attaching later gets
+ * the blocks, which replace what the deltas showed. */
+void session_forget_deltas(session *s);
 
 /* The session's title is its first prompt, on one line, shortened. */
 void session_title_from_prompt(session *s, const char *prompt);

@@ -5,21 +5,23 @@
 #include "log.h"
 #include "session.h"
 
-/* Replay on attach is paced: this much is queued, then the rest waits for
- * the client to take it, so a session of any size replays on one
- * connection without passing the stream buffer limit. */
-#define SSE_REPLAY_QUEUE_BYTES (256u * 1024)
-/* A client that takes nothing of its replay for this many keepalive
- * intervals is let go; it re-attaches with Last-Event-ID. */
-#define SSE_REPLAY_MAX_STALLED_TICKS 3
+/* Every client is paced, in its replay on attach and live alike: this
+ * much is queued, then the rest waits in the session's events for the
+ * client to take it. A session of any size replays on one connection, and
+ * a client slower than a fast answer lags behind it instead of being
+ * dropped, holding no more than this (and one event) in its queue. */
+#define SSE_QUEUE_BYTES (256u * 1024)
+/* A client that takes nothing for this many keepalive intervals while
+ * events wait for it is let go; it re-attaches with Last-Event-ID. */
+#define SSE_MAX_STALLED_TICKS 3
 
 typedef struct session_subscriber {
   struct session *session; /* NULL once detached */
   http_conn *conn;         /* NULL once the connection is gone */
   uv_timer_t keepalive;
   size_t next;             /* index in session->events of the next to send */
-  int caught_up;           /* replay done: new events go out as they come */
-  int waiting_drain;       /* replay paused until the client takes its share */
+  int caught_up;           /* replay done: the caught-up marker went out */
+  int waiting_drain;       /* paused until the client takes its share */
   int stalled_ticks;       /* keepalive ticks spent waiting */
   struct session_subscriber *next_sub;
 } session_subscriber;
@@ -77,8 +79,8 @@ static void subscriber_end(session_subscriber *sub) {
 
 static void subscriber_on_keepalive(uv_timer_t *t) {
   session_subscriber *sub = t->data;
-  if (sub->waiting_drain && ++sub->stalled_ticks >= SSE_REPLAY_MAX_STALLED_TICKS) {
-    log_info("session %s: let go of an SSE client that stopped taking its replay",
+  if (sub->waiting_drain && ++sub->stalled_ticks >= SSE_MAX_STALLED_TICKS) {
+    log_info("session %s: let go of an SSE client that stopped taking its events",
              sub->session ? sub->session->id : "?");
     subscriber_end(sub);
     return;
@@ -96,17 +98,17 @@ static void subscriber_on_drain(void *ud, http_conn *c) {
   subscriber_pump(sub);
 }
 
-/* Sends what the client has not had yet, a share at a time until it has
- * caught up; from then on each event goes out as it is emitted. */
+/* Sends what the client has not had yet, a share at a time. */
 static void subscriber_pump(session_subscriber *sub) {
   struct session *s = sub->session;
   while (s && sub->conn && sub->next < s->event_count) {
-    if (!sub->caught_up && http_stream_queued(sub->conn) >= SSE_REPLAY_QUEUE_BYTES) {
+    if (http_stream_queued(sub->conn) >= SSE_QUEUE_BYTES) {
       sub->waiting_drain = 1;
       http_stream_on_drain(sub->conn, subscriber_on_drain, sub);
       return;
     }
     const session_event *e = &s->events[sub->next++];
+    if (!e->frame) continue; /* a delta its text block replaced */
     subscriber_write(sub, e->frame, e->frame_len);
     s = sub->session;
   }
@@ -143,14 +145,14 @@ int session_stream_attach(struct session *s, http_conn *c, unsigned long long af
   return 0;
 }
 
-/* The new event is the session's last; a client still replaying gets it
- * in turn. */
+/* The new event is the session's last; a client still replaying, or
+ * waiting to take its share, gets it in turn. */
 void session_stream_broadcast(struct session *s) {
   /* A write may drop a client and so unlink it: fetch next first. */
   session_subscriber *next;
   for (session_subscriber *sub = s->subscribers; sub; sub = next) {
     next = sub->next_sub;
-    if (sub->caught_up) subscriber_pump(sub);
+    if (sub->caught_up && !sub->waiting_drain) subscriber_pump(sub);
   }
 }
 

@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "action.h"
+#include "buf.h"
 #include "journal_session.h"
+#include "journal_store.h"
 #include "log.h"
 #include "session_request.h"
 #include "utf8_text.h"
@@ -26,9 +28,17 @@ typedef struct session_turn {
   json_t *tool_uses; /* tool_use blocks of the current assistant message */
   size_t tool_index;
   json_t *tool_results;
-  char *final_text;
+  char *final_text;         /* the last message's prose, its first part */
+  size_t final_text_cut;    /* bytes of it not kept */
   model_usage usage;
   uv_timer_t deadline;
+  /* Text deltas that arrived in one read of the stream go out as one
+   * text_delta event, sent from the loop's next turn: a fast stream costs
+   * a few frames, not one per token, and a slow one is not delayed. */
+  buf deltas;
+  journal_redact_stream deltas_redact; /* a secret across two deltas is caught */
+  uv_timer_t relay;
+  int open_handles;
   turn_stop stop;
   char *cancelled_by; /* identity of who cancelled */
 } session_turn;
@@ -38,6 +48,9 @@ static void turn_run_next_tool(session_turn *t);
 
 static void turn_free(uv_handle_t *h) {
   session_turn *t = h->data;
+  if (--t->open_handles > 0) return;
+  buf_free(&t->deltas);
+  free(t->deltas_redact.held);
   if (t->scripts) lua_host_release(t->scripts);
   json_decref(t->tool_uses);
   json_decref(t->tool_results);
@@ -56,16 +69,45 @@ static json_t *usage_json(const model_usage *u) {
                    (json_int_t)u->cache_creation_input_tokens);
 }
 
-/* The one way a turn ends. */
-static void turn_finish(session_turn *t, int is_error, const char *result) {
+static void turn_emit_delta(session_turn *t, const char *text, size_t len) {
+  if (len > 0) session_emit_kind(t->s, "text_delta", json_pack("{s:s%}", "text", text, len));
+}
+
+/* What the deltas gathered goes out, but for a tail that may begin a
+ * secret; at the end of a message (last) that tail goes too. */
+static void turn_relay(session_turn *t, int last) {
+  uv_timer_stop(&t->relay);
+  size_t n;
+  char *safe = t->deltas.len
+                   ? journal_redact_stream_push(&t->deltas_redact, t->deltas.data, t->deltas.len, &n)
+                   : NULL;
+  buf_reset(&t->deltas);
+  if (safe) turn_emit_delta(t, safe, n);
+  free(safe);
+  if (!last) return;
+  char *rest = journal_redact_stream_end(&t->deltas_redact, &n);
+  if (rest) turn_emit_delta(t, rest, n);
+  free(rest);
+}
+
+static void turn_relay_deltas(session_turn *t) { turn_relay(t, 1); }
+
+static void turn_on_relay(uv_timer_t *timer) { turn_relay(timer->data, 0); }
+
+/* The one way a turn ends. Its result repeats the final answer for
+ * today's client, which shows it beside the prose; an answer longer than
+ * one text event is cut there (the whole of it is in the text events). */
+static void turn_finish(session_turn *t, int is_error, const char *result, size_t cut_bytes) {
   session *s = t->s;
+  turn_relay_deltas(t);
   if (t->stop == TURN_CANCELLED)
     session_emit_kind(s, "cancelled", json_pack("{s:s?}", "identity", t->cancelled_by));
   unsigned long long duration = log_now_ms() - t->started_ms;
-  session_emit_kind(s, "result",
-                    json_pack("{s:s, s:b, s:I, s:o}", "result", result ? result : "", "is_error",
-                              is_error, "duration_ms", (json_int_t)duration, "usage",
-                              usage_json(&t->usage)));
+  json_t *ev = json_pack("{s:s, s:b, s:I, s:o}", "result", result ? result : "", "is_error",
+                         is_error, "duration_ms", (json_int_t)duration, "usage",
+                         usage_json(&t->usage));
+  if (ev && cut_bytes) json_object_set_new(ev, "result_cut_bytes", json_integer((json_int_t)cut_bytes));
+  session_emit_kind(s, "result", ev);
   session_emit_kind(s, "turn_end", NULL);
   s->status = t->stop == TURN_CANCELLED ? SESSION_CANCELLED
               : is_error                ? SESSION_FAILED
@@ -74,17 +116,18 @@ static void turn_finish(session_turn *t, int is_error, const char *result) {
   journal_session_flush(s);
   uv_timer_stop(&t->deadline);
   uv_close((uv_handle_t *)&t->deadline, turn_free);
+  uv_close((uv_handle_t *)&t->relay, turn_free);
 }
 
 static void turn_fail(session_turn *t, const char *error_type, const char *message) {
   session_emit_kind(t->s, "error", json_pack("{s:s, s:s}", "error", message, "error_type", error_type));
-  turn_finish(t, 1, message);
+  turn_finish(t, 1, message, 0);
 }
 
 /* Why the turn stopped early, when it did. */
 static int turn_finish_if_stopped(session_turn *t) {
   if (t->stop == TURN_CANCELLED) {
-    turn_finish(t, 1, "cancelled by the operator");
+    turn_finish(t, 1, "cancelled by the operator", 0);
     return 1;
   }
   if (t->stop == TURN_TIMED_OUT) {
@@ -103,7 +146,16 @@ static int turn_finish_if_stopped(session_turn *t) {
  * message is complete (turn_emit_text_blocks). */
 static void turn_on_text(void *ud, const char *text, size_t len) {
   session_turn *t = ud;
-  session_emit_kind(t->s, "text_delta", json_pack("{s:s%}", "text", text, len));
+  if (t->deltas.len + len > SESSION_TEXT_EVENT_MAX_BYTES) turn_relay(t, 0);
+  if (buf_append(&t->deltas, text, len) != 0) {
+    /* One delta over the bound, or no memory: it goes through alone. */
+    size_t n;
+    char *safe = journal_redact_stream_push(&t->deltas_redact, text, len, &n);
+    if (safe) turn_emit_delta(t, safe, n);
+    free(safe);
+    return;
+  }
+  if (!uv_is_active((uv_handle_t *)&t->relay)) uv_timer_start(&t->relay, turn_on_relay, 0, 0);
 }
 
 /* Each text block of a complete message, whole, as today's client reads
@@ -123,6 +175,9 @@ static void turn_emit_text_blocks(session_turn *t, const json_t *message) {
       size_t n = utf8_text_cut(at, left, SESSION_TEXT_EVENT_MAX_BYTES);
       if (n == 0) n = left; /* not UTF-8 at the cut: the API sends UTF-8 */
       session_emit_kind(t->s, "text", json_pack("{s:s%}", "text", at, n));
+      /* From the first part on, the blocks stand in for the deltas: a
+       * long answer is not held twice while the rest goes out. */
+      session_forget_deltas(t->s);
       at += n;
       left -= n;
     }
@@ -131,6 +186,7 @@ static void turn_emit_text_blocks(session_turn *t, const json_t *message) {
 
 static void turn_on_retry(void *ud, int attempt, long delay_ms, const model_error *why) {
   session_turn *t = ud;
+  turn_relay_deltas(t);
   session_emit_kind(t->s, "retry",
                     json_pack("{s:i, s:I, s:s, s:s?, s:i, s:s?}", "attempt", attempt, "delay_ms",
                               (json_int_t)delay_ms, "error", why->message ? why->message : "",
@@ -145,28 +201,27 @@ static void usage_add(model_usage *total, const model_usage *u) {
   total->cache_creation_input_tokens += u->cache_creation_input_tokens;
 }
 
-/* The text blocks of an assistant message, joined. */
-static char *message_text(const json_t *message) {
+/* The text blocks of an assistant message, joined, as far as max bytes
+ * (cut on a character boundary); *cut gets how many bytes were left out. */
+static char *message_text(const json_t *message, size_t max, size_t *cut) {
   size_t i;
   json_t *block;
-  size_t len = 0;
-  json_array_foreach(json_object_get(message, "content"), i, block) {
-    const char *type = json_string_value(json_object_get(block, "type"));
-    if (type && strcmp(type, "text") == 0) len += json_string_length(json_object_get(block, "text"));
-  }
-  char *out = malloc(len + 1);
-  if (!out) return NULL;
-  out[0] = '\0';
-  size_t at = 0;
+  buf out;
+  buf_init(&out, max);
+  *cut = 0;
   json_array_foreach(json_object_get(message, "content"), i, block) {
     const char *type = json_string_value(json_object_get(block, "type"));
     json_t *text = json_object_get(block, "text");
     if (!type || strcmp(type, "text") != 0 || !json_is_string(text)) continue;
-    memcpy(out + at, json_string_value(text), json_string_length(text));
-    at += json_string_length(text);
+    const char *s = json_string_value(text);
+    size_t len = json_string_length(text), room = max - out.len;
+    size_t kept = *cut ? 0 : utf8_text_cut(s, len, room);
+    buf_append(&out, s, kept);
+    *cut += len - kept;
   }
-  out[at] = '\0';
-  return out;
+  size_t n;
+  char *joined = buf_steal(&out, &n);
+  return joined ? joined : strdup("");
 }
 
 /* Content blocks of the given type, new reference. */
@@ -190,6 +245,7 @@ static void turn_on_model_done(void *ud, int status, const model_response *resp,
                                const model_error *err) {
   session_turn *t = ud;
   t->call = NULL;
+  turn_relay_deltas(t);
   if (status == UV_ECANCELED) {
     if (!turn_finish_if_stopped(t)) turn_fail(t, "cancelled", "model call cancelled");
     return;
@@ -202,7 +258,7 @@ static void turn_on_model_done(void *ud, int status, const model_response *resp,
                                 "error_type", err ? err->type : NULL, "http_status",
                                 err ? err->http_status : 0, "request_id",
                                 err ? err->request_id : NULL));
-    turn_finish(t, 1, err && err->message ? err->message : "model call failed");
+    turn_finish(t, 1, err && err->message ? err->message : "model call failed", 0);
     return;
   }
 
@@ -211,7 +267,7 @@ static void turn_on_model_done(void *ud, int status, const model_response *resp,
                     json_pack("{s:o, s:o, s:s?}", "call", usage_json(&resp->usage), "turn_total",
                               usage_json(&t->usage), "request_id", resp->request_id));
   free(t->final_text);
-  t->final_text = message_text(resp->message);
+  t->final_text = message_text(resp->message, SESSION_TEXT_EVENT_MAX_BYTES, &t->final_text_cut);
   const char *stop = resp->stop_reason ? resp->stop_reason : "";
   json_t *content = json_object_get(resp->message, "content");
   /* A refused answer is withdrawn: its prose is not kept as blocks. */
@@ -222,7 +278,7 @@ static void turn_on_model_done(void *ud, int status, const model_response *resp,
      * back out of the conversation, as the API asks. */
     session_truncate_messages(t->s, t->messages_at_start);
     session_emit_kind(t->s, "refusal", json_pack("{s:O?}", "stop_details", resp->stop_details));
-    turn_finish(t, 1, "the model declined to answer; the text shown above is withdrawn");
+    turn_finish(t, 1, "the model declined to answer; the text shown above is withdrawn", 0);
     return;
   }
   if (strcmp(stop, "max_tokens") == 0 || resp->incomplete_tool_use) {
@@ -232,13 +288,13 @@ static void turn_on_model_done(void *ud, int status, const model_response *resp,
     return;
   }
   if (strcmp(stop, "pause_turn") == 0) {
-    turn_keep_assistant(t, json_deep_copy(content));
+    turn_keep_assistant(t, json_incref(content));
     turn_call_model(t);
     return;
   }
   if (strcmp(stop, "tool_use") == 0) {
     json_t *uses = blocks_of_type(resp->message, "tool_use", 1);
-    turn_keep_assistant(t, json_deep_copy(content));
+    turn_keep_assistant(t, json_incref(content));
     if (json_array_size(uses) > 0) {
       json_decref(t->tool_uses);
       json_decref(t->tool_results);
@@ -250,7 +306,7 @@ static void turn_on_model_done(void *ud, int status, const model_response *resp,
     }
     json_decref(uses);
   } else {
-    turn_keep_assistant(t, json_deep_copy(content));
+    turn_keep_assistant(t, json_incref(content));
   }
   if (strcmp(stop, "end_turn") != 0 && strcmp(stop, "stop_sequence") != 0 &&
       strcmp(stop, "tool_use") != 0) {
@@ -259,7 +315,7 @@ static void turn_on_model_done(void *ud, int status, const model_response *resp,
     turn_fail(t, "stop_reason", msg);
     return;
   }
-  turn_finish(t, 0, t->final_text);
+  turn_finish(t, 0, t->final_text, t->final_text_cut);
 }
 
 static void turn_call_model(session_turn *t) {
@@ -395,7 +451,11 @@ int session_turn_start(session *s, const char *prompt, const char *model, const 
   t->identity = strdup(identity);
   t->started_ms = log_now_ms();
   uv_timer_init(a->loop, &t->deadline);
-  t->deadline.data = t;
+  uv_timer_init(a->loop, &t->relay);
+  t->deadline.data = t->relay.data = t;
+  t->open_handles = 2;
+  buf_init(&t->deltas, SESSION_TEXT_EVENT_MAX_BYTES);
+  t->deltas_redact.r = journal_store_redactor();
   s->turn = t;
   s->status = SESSION_RUNNING;
   session_title_from_prompt(s, prompt);

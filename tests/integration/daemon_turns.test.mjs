@@ -37,8 +37,10 @@ describe('agent turns', () => {
     const { stream, first } = await st.startTurn([{ text: answer, deltaChars: 6 }], 'How is the devvm?');
     const events = await turnEvents(stream);
     const types = typesOf(events);
+    // The deltas of one read of the stream go out as one event: how many
+    // there are depends on how the bytes arrived, never fewer than one.
     const deltas = types.filter((t) => t === 'text_delta').length;
-    assert.ok(deltas >= 3, `several text deltas, got ${deltas}`);
+    assert.ok(deltas >= 1, `text deltas, got ${deltas}`);
     assert.deepEqual(types, ['user', ...Array(deltas).fill('text_delta'), 'usage', 'text', 'result', 'turn_end']);
     assert.equal(events.filter((e) => e.kind === 'text_delta').map((e) => e.text).join(''), answer);
     assert.equal(events[0].text, 'How is the devvm?');

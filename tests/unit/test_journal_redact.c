@@ -1,0 +1,280 @@
+/* The one redactor: every form of every secret, in one pass, and across
+ * the seams of a text that arrives in pieces. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "journal_redact.h"
+#include "ssh_base64.h"
+
+static const char pem[] =
+    "-----BEGIN OPENSSH PRIVATE KEY-----\n"
+    "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n"
+    "QyNTUxOQAAACBZb2xvLWtleS1mb3ItdGVzdHMtb25seS0wMDAwMDAwMDAwMAAAAJiYmJiY\n"
+    "-----END OPENSSH PRIVATE KEY-----\n";
+
+static const char *const tokens[] = {"sk-ant-api03-abcdefghijklmnop", "bearer-token-0123456789",
+                                     "oauth/token\"with\\quotes"};
+
+static journal_redactor *make(void) {
+  journal_redactor *r = journal_redactor_new();
+  assert_non_null(r);
+  for (size_t i = 0; i < sizeof tokens / sizeof tokens[0]; i++)
+    assert_int_equal(journal_redactor_add(r, tokens[i], strlen(tokens[i])), 0);
+  assert_int_equal(journal_redactor_add_key_file(r, pem, strlen(pem)), 0);
+  return r;
+}
+
+static char *redact(const journal_redactor *r, const char *text) {
+  size_t n;
+  char *out = journal_redact(r, text, strlen(text), &n);
+  assert_non_null(out);
+  assert_int_equal(n, strlen(out));
+  return out;
+}
+
+static void append(char *to, size_t cap, const char *from, size_t n) {
+  size_t at = strlen(to);
+  assert_true(at + n < cap);
+  memcpy(to + at, from, n);
+  to[at + n] = '\0';
+}
+
+/* Nothing that could be a piece of a secret longer than this is left. */
+static void assert_clean(const char *text) {
+  for (size_t i = 0; i < sizeof tokens / sizeof tokens[0]; i++)
+    if (strstr(text, tokens[i])) fail_msg("token %zu left in: %s", i, text);
+  static const char *const lines[] = {"b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ",
+                                      "QyNTUxOQAAACBZb2xvLWtleS1mb3ItdGVzdHMt"};
+  for (size_t i = 0; i < 2; i++)
+    if (strstr(text, lines[i])) fail_msg("key line %zu left in: %.200s", i, text);
+}
+
+static void test_every_form_in_one_pass(void **state) {
+  (void)state;
+  journal_redactor *r = make();
+  /* As it is, JSON-escaped, the whole key in JSON, a line of it. */
+  json_t *rec = json_pack("{s:s, s:s, s:s}", "quoted", tokens[2], "key", pem, "both",
+                          "sk-ant-api03-abcdefghijklmnop then bearer-token-0123456789");
+  char *text = json_dumps(rec, JSON_COMPACT);
+  char *out = redact(r, text);
+  assert_clean(out);
+  assert_non_null(strstr(out, "\"both\":\"[redacted] then [redacted]\""));
+  free(out);
+  free(text);
+  json_decref(rec);
+  out = redact(r, "raw: oauth/token\"with\\quotes, and the key:\n" "-----BEGIN OPENSSH PRIVATE KEY-----\n"
+                  "QyNTUxOQAAACBZb2xvLWtleS1mb3ItdGVzdHMtb25seS0wMDAwMDAwMDAwMAAAAJiYmJiY\n");
+  assert_clean(out);
+  assert_non_null(strstr(out, "-----BEGIN OPENSSH PRIVATE KEY-----\n[redacted]\n"));
+  free(out);
+  out = redact(r, "no secret here, only text");
+  assert_string_equal(out, "no secret here, only text");
+  free(out);
+  journal_redactor_free(r);
+}
+
+/* `base64 key` prints the file wrapped at 76 columns; `base64 -w0` on one
+ * line: either way, it does not get out. */
+static void test_the_key_in_base64(void **state) {
+  (void)state;
+  journal_redactor *r = make();
+  char b64[1024];
+  ssh_base64_encode((const unsigned char *)pem, strlen(pem), b64);
+  char *out = redact(r, b64);
+  /* Its 76-column lines may be caught inside it first: marks only. */
+  for (const char *p = out; *p; p += 10)
+    if (strncmp(p, "[redacted]", 10) != 0) fail_msg("base64 left: %s", out);
+  free(out);
+  char wrapped[1200] = "";
+  size_t b64_len = strlen(b64);
+  for (size_t at = 0; at < b64_len; at += 76) {
+    append(wrapped, sizeof wrapped, b64 + at, b64_len - at < 76 ? b64_len - at : 76);
+    append(wrapped, sizeof wrapped, "\n", 1);
+  }
+  out = redact(r, wrapped);
+  for (const char *p = out; *p;) {
+    const char *nl = strchr(p, '\n');
+    size_t n = (size_t)(nl - p);
+    if (n >= 16 && !(n == 10 && memcmp(p, "[redacted]", 10) == 0)) fail_msg("a base64 line left: %.*s", (int)n, p);
+    p = nl + 1;
+  }
+  free(out);
+  journal_redactor_free(r);
+}
+
+/* Every split of a text holding each secret, in two pieces and in pieces
+ * of every size: the stream gives what the whole text gives. */
+static void test_a_secret_across_pieces(void **state) {
+  (void)state;
+  journal_redactor *r = make();
+  char text[512];
+  snprintf(text, sizeof text, "before %s middle %s key line %.70s after", tokens[0], tokens[1],
+           pem + 36);
+  size_t len = strlen(text), wn;
+  char *whole = journal_redact(r, text, len, &wn);
+  for (size_t piece = 1; piece <= len; piece++) {
+    journal_redact_stream st = {.r = r};
+    char got[1024] = "";
+    for (size_t at = 0; at < len; at += piece) {
+      size_t n;
+      char *out = journal_redact_stream_push(&st, text + at, len - at < piece ? len - at : piece, &n);
+      assert_non_null(out);
+      append(got, sizeof got, out, n);
+      free(out);
+    }
+    size_t n;
+    char *rest = journal_redact_stream_end(&st, &n);
+    append(got, sizeof got, rest, n);
+    free(rest);
+    if (strcmp(got, whole) != 0) fail_msg("pieces of %zu: %s\n   whole: %s", piece, got, whole);
+    assert_clean(got);
+  }
+  free(whole);
+  journal_redactor_free(r);
+}
+
+/* A stream holds back only a tail that could start a secret: plain text
+ * goes out at once. */
+static void test_a_stream_holds_back_little(void **state) {
+  (void)state;
+  journal_redactor *r = make();
+  journal_redact_stream st = {.r = r};
+  size_t n;
+  char *out = journal_redact_stream_push(&st, "load average: 0.12 0.10 0.05\n", 29, &n);
+  assert_string_equal(out, "load average: 0.12 0.10 0.05\n");
+  free(out);
+  out = journal_redact_stream_push(&st, "token sk-ant-api0", 17, &n);
+  assert_string_equal(out, "token ");
+  free(out);
+  out = journal_redact_stream_push(&st, "3-abcdefghijklmnop!", 19, &n);
+  assert_string_equal(out, "[redacted]!");
+  free(out);
+  out = journal_redact_stream_push(&st, "sk-ant", 6, &n);
+  assert_string_equal(out, "");
+  free(out);
+  out = journal_redact_stream_end(&st, &n);
+  assert_string_equal(out, "sk-ant"); /* the text ended: not a secret after all */
+  free(out);
+  journal_redactor_free(r);
+}
+
+/* Random texts with the secrets strewn in, cut at random: never a secret
+ * in the output, and the same output as one pass over the whole. */
+static void test_random_pieces(void **state) {
+  (void)state;
+  journal_redactor *r = make();
+  uint32_t seed = 12345;
+  for (int round = 0; round < 300; round++) {
+    char text[4096] = "";
+    while (strlen(text) < 3000) {
+      seed = seed * 1103515245u + 12345u;
+      unsigned pick = (seed >> 16) % 6;
+      if (pick < 3) strcat(text, tokens[pick]);
+      else if (pick == 3) append(text, sizeof text, pem + 36, 72);
+      else strcat(text, pick == 4 ? "sk-ant- tok " : "b3Blb QyNT ");
+    }
+    size_t len = strlen(text), wn;
+    char *whole = journal_redact(r, text, len, &wn);
+    journal_redact_stream st = {.r = r};
+    char got[8192] = "";
+    for (size_t at = 0; at < len;) {
+      seed = seed * 1103515245u + 12345u;
+      size_t piece = 1 + (seed >> 16) % 40;
+      if (piece > len - at) piece = len - at;
+      size_t n;
+      char *out = journal_redact_stream_push(&st, text + at, piece, &n);
+      append(got, sizeof got, out, n);
+      free(out);
+      at += piece;
+    }
+    size_t n;
+    char *rest = journal_redact_stream_end(&st, &n);
+    append(got, sizeof got, rest, n);
+    free(rest);
+    assert_string_equal(got, whole);
+    assert_clean(got);
+    free(whole);
+  }
+  journal_redactor_free(r);
+}
+
+static void test_every_occurrence(void **state) {
+  (void)state;
+  journal_redactor *r = journal_redactor_new();
+  assert_int_equal(journal_redactor_add(r, "sk-ant-secret-1", 15), 0);
+  assert_int_equal(journal_redactor_add(r, "tok", 3), 0); /* too short: ignored */
+  char *out = redact(r, "{\"a\":\"sk-ant-secret-1 and sk-ant-secret-1\",\"tok\":1}");
+  assert_string_equal(out, "{\"a\":\"[redacted] and [redacted]\",\"tok\":1}");
+  free(out);
+  journal_redactor_free(r);
+  /* A secret shorter than the mark makes the text longer. */
+  r = journal_redactor_new();
+  assert_int_equal(journal_redactor_add(r, "test-key", 8), 0);
+  out = redact(r, "test-keytest-key");
+  assert_string_equal(out, "[redacted][redacted]");
+  free(out);
+  journal_redactor_free(r);
+}
+
+/* The whole key, JSON-escaped as a record holds it, and one line printed
+ * by itself: no base64 of it is left; the armour lines are public. */
+static void test_the_key_whole_and_by_line(void **state) {
+  (void)state;
+  journal_redactor *r = make();
+  json_t *rec = json_pack("{s:s}", "content", pem);
+  char *text = json_dumps(rec, JSON_COMPACT);
+  char *out = redact(r, text);
+  assert_clean(out);
+  assert_null(strstr(out, "b3Bl"));
+  free(out);
+  free(text);
+  json_decref(rec);
+  out = redact(r, "{\"text\":\"QyNTUxOQAAACBZb2xvLWtleS1mb3ItdGVzdHMtb25seS0wMDAwMDAwMDAwMAAAAJiYmJiY\\n\"}");
+  assert_string_equal(out, "{\"text\":\"[redacted]\\n\"}");
+  free(out);
+  out = redact(r, "-----END OPENSSH PRIVATE KEY-----");
+  assert_string_equal(out, "-----END OPENSSH PRIVATE KEY-----");
+  free(out);
+  out = redact(NULL, "{\"a\":1}");
+  assert_string_equal(out, "{\"a\":1}");
+  free(out);
+  journal_redactor_free(r);
+}
+
+static void test_no_secrets_and_limits(void **state) {
+  (void)state;
+  journal_redactor *r = journal_redactor_new();
+  char *out = redact(r, "anything at all");
+  assert_string_equal(out, "anything at all");
+  free(out);
+  assert_int_equal(journal_redactor_add(r, "short", 5), 0); /* ignored: too short */
+  static char big[REDACT_MAX_PATTERN_BYTES + 10];
+  memset(big, 'x', sizeof big - 1);
+  assert_int_equal(journal_redactor_add(r, big, strlen(big)), -1); /* past the cap: refused */
+  out = redact(r, "short");
+  assert_string_equal(out, "short");
+  free(out);
+  journal_redactor_free(r);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_every_occurrence),
+      cmocka_unit_test(test_the_key_whole_and_by_line),
+      cmocka_unit_test(test_every_form_in_one_pass),
+      cmocka_unit_test(test_the_key_in_base64),
+      cmocka_unit_test(test_a_secret_across_pieces),
+      cmocka_unit_test(test_a_stream_holds_back_little),
+      cmocka_unit_test(test_random_pieces),
+      cmocka_unit_test(test_no_secrets_and_limits),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
