@@ -55,6 +55,10 @@ const BROKEN = [
   },
 ];
 
+// The line of confirm_destructive.lua that requires the shell library.
+const requireLine = readFileSync(join(SOURCE, 'lua', 'policy', 'confirm_destructive.lua'), 'utf8')
+  .split('\n').findIndex((l) => l.includes('require("shell")')) + 1;
+
 describe('breakglass check', () => {
   test('the shipped set exits 0, by relative and absolute path and from BREAKGLASS_SCRIPTS_DIR', () => {
     for (const r of [check(['lua'], {}, SOURCE), check([join(SOURCE, 'lua')]),
@@ -97,6 +101,15 @@ describe('breakglass check', () => {
       }
     });
   }
+
+  test('a broken library: its own file and line, and the policy that requires it', () => {
+    const r = check([brokenSet({ 'policy/lib/shell.lua': 'local M = {}\nM.x = = 1\nreturn M\n' })]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.deepEqual(lines(r.stderr), [
+      "policy/lib/shell.lua:2: unexpected symbol near '='",
+      `policy/confirm_destructive.lua:${requireLine}: require "shell": policy/lib/shell.lua:2: unexpected symbol near '='`,
+    ]);
+  });
 
   test('a broken library no script requires is still reported', () => {
     const r = check([brokenSet({ 'tools/lib/unused.lua': 'return {\n' })]);
