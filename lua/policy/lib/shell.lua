@@ -97,6 +97,30 @@ local POSIX_CLASSES = {alpha = "%a", digit = "%d", alnum = "%w", upper = "%u", l
                        space = "%s", punct = "%p", xdigit = "%x", cntrl = "%c",
                        print = " -~", graph = "!-~", blank = " \t"}
 
+-- The index of the "]" that closes the class opened at i, or nil when a
+-- character of stop (or the end) comes first. "[:alpha:]" is one item.
+local function class_end(s, i, stop)
+  local j = i + 1
+  if s:find("^[!^]", j) then
+    j = j + 1
+  end
+  if s:sub(j, j) == "]" then
+    j = j + 1
+  end
+  while true do
+    local c = s:sub(j, j)
+    if c == "]" then
+      return j
+    elseif c == "" or c:find(stop) then
+      return nil
+    elseif c == "[" and s:find("^%[:%a+:%]", j) then
+      j = s:find(":]", j, true) + 2
+    else
+      j = j + 1
+    end
+  end
+end
+
 local function class_pattern(body)
   local negate = body:find("^[!^]") ~= nil
   if negate then
@@ -120,10 +144,10 @@ function M.glob_pattern(glob)
     elseif c == "?" then
       out[#out + 1] = "[^/]"
       i = i + 1
-    elseif c == "[" and glob:find("^%[!?%]?[^%]]*%]", i) then
-      local body, e = glob:match("^%[(!?%]?[^%]]*)%]()", i)
-      out[#out + 1] = class_pattern(body)
-      i = e
+    elseif c == "[" and class_end(glob, i, "^/") then
+      local e = class_end(glob, i, "^/")
+      out[#out + 1] = class_pattern(glob:sub(i + 1, e - 1))
+      i = e + 1
     else
       out[#out + 1] = (c:gsub("%W", "%%%0"))
       i = i + 1
@@ -344,7 +368,7 @@ local function read_dollar(P, i, W, in_dquote)
         return P.n + 1
       elseif s:sub(e + 1, e + 1) == ")" then
         P.r.arith = true
-        code_inside(P, s:sub(i, e + 1))
+        code_inside(P, s:sub(i + 3, e - 1))
         add_dynamic(W, s:sub(i, e + 1))
         return e + 2
       end
@@ -374,7 +398,7 @@ local function read_dollar(P, i, W, in_dquote)
       return P.n + 1
     end
     local text = s:sub(i, e)
-    code_inside(P, text)
+    code_inside(P, s:sub(i + 2, e - 1))
     if text:find("@P}", 1, true) then
       see(P.r, "prompt expansion", text)
     end
@@ -388,7 +412,7 @@ local function read_dollar(P, i, W, in_dquote)
   elseif c == "[" then
     local e = closing(s, i + 2, "[", "]") or P.n
     P.r.arith = true
-    code_inside(P, s:sub(i, e))
+    code_inside(P, s:sub(i + 2, e - 1))
     add_dynamic(W, s:sub(i, e))
     return e + 1
   end
@@ -494,16 +518,14 @@ local function read_class(P, i, W)
     add(W, "[")
     return i + 1
   end
-  local body, e = P.s:match("^%[(!?%]?[^%] \t\n;&|<>()'\"]*)%]()", i)
-  if body == nil then
+  local e = class_end(P.s, i, "^[ \t\n;&|<>()'\"]")
+  if e == nil then
     W.no_class_until = P.s:find("[ \t\n;&|<>()'\"]", i + 1) or P.n + 1
-  end
-  if body == nil or body == "" or body == "!" then
     add(W, "[")
     return i + 1
   end
-  add_glob(W, P.s:sub(i, e - 1), class_pattern(body))
-  return e
+  add_glob(W, P.s:sub(i, e), class_pattern(P.s:sub(i + 1, e - 1)))
+  return e + 1
 end
 
 -- { from i: brace expansion when the rest of the word holds a "}" and a
@@ -1059,7 +1081,9 @@ local function wrapper(P, words, k, ctx, name)
     ctx.extra = true
   end
   if words[j] == nil then
-    if spec.shell == true or (spec.shell and any_option(opts, spec.shell, spec.shell_long)) then
+    if ctx.extra and not spec.extra then
+      see(P.r, "a command that xargs reads from its input", name)
+    elseif spec.shell == true or (spec.shell and any_option(opts, spec.shell, spec.shell_long)) then
       record(P, words, k, ctx).stdin_code = true
     end
     return nil
@@ -1574,7 +1598,7 @@ local function arithmetic_command(P)
     return
   end
   P.r.arith = true
-  code_inside(P, P.s:sub(P.i, e))
+  code_inside(P, P.s:sub(P.i, e - 1))
   P.i = e + 2
 end
 
@@ -1736,7 +1760,7 @@ function parse_command(P)
     end)
   elseif word and COMPOUND[word] then
     nested(P, COMPOUND[word])
-  elseif word and CLOSERS[word] or t.kind == "op" then
+  elseif word and CLOSERS[word] or t.kind == "op" or t.kind == "eof" then
     unexpected(P, take(P))
     return
   else
