@@ -1059,8 +1059,13 @@ local function wrapper(P, words, k, ctx, name)
     return nil
   end
   if spec.assignments then
-    while words[j] and words[j].assign do
-      if CODE_VARIABLES[words[j].assign] then
+    -- env reads NAME=value from its arguments, after the shell removed
+    -- the quotes: 'F'OO=1 is an assignment to env, not to the shell.
+    while words[j] and not words[j].dynamic do
+      local assigned = words[j].value:match("^([%a_][%w_]*)=")
+      if assigned == nil then
+        break
+      elseif CODE_VARIABLES[assigned] then
         see(P.r, "an assignment that makes programs run other code", words[j].value)
       end
       j = j + 1
@@ -1743,7 +1748,10 @@ function parse_command(P)
   local word = plain(t)
   if t.kind == "op" and t.op == "(" then
     take(P)
-    if P.s:sub(P.i, P.i) == "(" then
+    -- "((" is arithmetic when it closes with "))", as bash reads it;
+    -- otherwise it is a subshell in a subshell.
+    local e = P.s:sub(P.i, P.i) == "(" and closing(P.s, P.i + 1, "(", ")")
+    if e and P.s:sub(e + 1, e + 1) == ")" then
       P.i = P.i + 1
       arithmetic_command(P)
     else
