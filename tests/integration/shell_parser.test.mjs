@@ -1,4 +1,4 @@
-// The shell parser policies use (lua/policy/lib/shell.lua), tested through
+// The shell parser policies use (lua/policy/lib/shell*.lua), tested through
 // the binary: tests/fixtures/lua/shell_parser holds policies whose
 // self_tests are the parser's cases (quoting, escaping, nesting, wrappers,
 // what it cannot see through, its bounds); `breakglass check` on them with
@@ -6,7 +6,7 @@
 // fail the check, naming its file and line, or the cases would prove nothing.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -17,11 +17,14 @@ const RUN_TIMEOUT_MS = 30000;
 const root = mkdtempSync(join(tmpdir(), 'shell-parser-test-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
-/** The fixture cases with the shipped library, plus extra files. */
+/** The fixture cases with the shipped parser (lib/shell*.lua), plus extra files. */
 function caseSet(name, extra = {}) {
   const dir = join(root, name);
+  const lib = join(SOURCE, 'lua', 'policy', 'lib');
   cpSync(join(SOURCE, 'tests', 'fixtures', 'lua', 'shell_parser'), dir, { recursive: true });
-  copyFileSync(join(SOURCE, 'lua', 'policy', 'lib', 'shell.lua'), join(dir, 'policy', 'lib', 'shell.lua'));
+  for (const f of readdirSync(lib).filter((n) => n.startsWith('shell'))) {
+    copyFileSync(join(lib, f), join(dir, 'policy', 'lib', f));
+  }
   for (const [rel, text] of Object.entries(extra)) writeFileSync(join(dir, rel), text);
   return dir;
 }
