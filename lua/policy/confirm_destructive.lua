@@ -40,14 +40,19 @@ local SYSTEM_FILES = {"/proc/sysrq-trigger", "/sys/power/state", "/sys/power/dis
                       "/etc/shadow", "/etc/group", "/etc/gshadow", "/etc/sudoers",
                       "/etc/sudoers.d/**", "/etc/fstab", "/etc/crypttab", "/etc/pam.d/**",
                       "/etc/ssh/sshd_config", "/etc/ssh/sshd_config.d/**", "/etc/nsswitch.conf",
-                      "/etc/ld.so.preload", "**/authorized_keys", "**/authorized_keys2",
+                      "/etc/ld.so.preload", "**/.ssh/authorized_keys", "**/.ssh/authorized_keys2",
                       "/boot/**", "/usr/bin/sudo", "/usr/sbin/sshd", "/bin/sudo", "/sbin/sshd",
-                      "/usr/bin/bash", "/bin/bash", "/usr/bin/sh", "/bin/sh"}
+                      "/usr/bin/bash", "/bin/bash", "/usr/bin/sh", "/bin/sh",
+                      -- Commands written here run later, out of the check's sight.
+                      "/etc/crontab", "/etc/cron.*/**", "/var/spool/cron/**", "/etc/rc.local",
+                      "/etc/profile", "/etc/profile.d/**", "/etc/bash.bashrc",
+                      "/etc/environment", "~/.bashrc", "~/.profile", "~/.bash_profile",
+                      "/root/.bashrc", "/root/.profile"}
 
 -- Folders that rm -r, chmod -R, chown -R, mv, rsync --delete and find
 -- -delete must leave in place. "/*" is every top-level folder.
-local SYSTEM_TREES = {"/", "/*", "/usr/*", "/etc/*", "/var/lib", "/var/lib/dpkg", "/boot/*",
-                      "/home/*", "/root/.ssh", "~", "~/.ssh", "**/.ssh"}
+local SYSTEM_TREES = {"/", "/*", "/usr/*", "/usr/*/*", "/etc/*", "/var/lib", "/var/lib/*",
+                      "/boot/*", "/home/*", "/root/.ssh", "~", "~/.ssh", "**/.ssh"}
 
 -- Commands that always ask, whatever their arguments: they power the devvm
 -- off or restart it, or erase by design. A name may be a glob (mkfs.*).
@@ -56,8 +61,7 @@ local ALWAYS = {
   halt = "halt stops the devvm", shutdown = "shutdown powers the devvm off or restarts it",
   kexec = "kexec replaces the running kernel", rtcwake = "rtcwake suspends or powers off",
   killall5 = "killall5 signals every process",
-  mkfs = "mkfs makes a new file system", ["mkfs.*"] = "mkfs makes a new file system",
-  mke2fs = "mke2fs makes a new file system", mkdosfs = "mkdosfs makes a new file system",
+  ["mkfs.*"] = "mkfs makes a new file system", ["mk*fs"] = "it makes a new file system",
   wipefs = "wipefs erases signatures", blkdiscard = "blkdiscard discards a device",
   sg_format = "sg_format formats a disk",
   lvremove = "lvremove removes a logical volume", vgremove = "vgremove removes a volume group",
@@ -66,6 +70,7 @@ local ALWAYS = {
   userdel = "userdel removes a user", deluser = "deluser removes a user",
   groupdel = "groupdel removes a group", delgroup = "delgroup removes a group",
   ifdown = "ifdown takes a network interface down",
+  rmmod = "rmmod unloads a driver (the network's, the disk's)",
 }
 
 -- systemctl verbs that power off, restart, suspend or switch the whole
@@ -95,12 +100,14 @@ local SYSTEMCTL_READ = {status = true, show = true, cat = true, help = true,
                         ["list-machines"] = true, ["list-automounts"] = true,
                         ["list-paths"] = true, ["show-environment"] = true,
                         ["get-default"] = true}
--- The agent reaches the devvm through these: stopping one cuts it off.
+-- Units the devvm runs on, or the agent reaches it through: stopping one
+-- takes it down or cuts the agent off.
 local ACCESS_UNITS = {"ssh.service", "sshd.service", "ssh.socket", "sshd.socket",
                       "ssh@*.service", "sshd@*.service", "networking.service",
                       "systemd-networkd.service", "systemd-networkd.socket",
                       "NetworkManager.service", "dbus.service", "dbus.socket",
-                      "systemd-logind.service"}
+                      "systemd-logind.service", "init.scope", "-.slice", "system.slice",
+                      "user.slice", "user@*.service"}
 -- systemctl (and service) verbs that stop a unit or keep it from starting.
 local STOP_VERBS = {stop = true, kill = true, mask = true, disable = true, freeze = true}
 -- loginctl verbs that power off, suspend or end the agent's sessions.
@@ -152,6 +159,12 @@ local function write_why(c, i)
   return nil
 end
 
+-- The same for a path c names inside a word (dd of=PATH, curl -o PATH).
+local function path_why(c, w, path)
+  return write_why({name = c.name, cwd = c.cwd,
+                    words = {{value = path, dynamic = w.dynamic, glob = w.glob}}}, 1)
+end
+
 --------------------------------------------------------------------------------
 -- The rules: one function per command, returning why it asks, or nil.
 
@@ -187,7 +200,8 @@ RULES.chown = tree_rule("R recursive")
 RULES.chgrp = tree_rule("R recursive")
 
 -- cp, mv, install, ln, rsync: the destination is written; mv also takes
--- its sources away.
+-- its sources away; ln gives a disk or a system file another name, which
+-- a later write would go through.
 local function copy_rule(c)
   local ops, opts = operands(c, "tSmoge", {["target-directory"] = true, suffix = true,
                                            mode = true, owner = true, group = true, rsh = true,
@@ -206,6 +220,11 @@ local function copy_rule(c)
       if type(name) == "string" and name:find("^delete") and may_name(c, dest, SYSTEM_TREES) then
         return "rsync --delete into a system folder"
       end
+    end
+  end
+  for k = 1, c.name == "ln" and #ops or 0 do
+    if write_why(c, ops[k]) then
+      return "ln makes another name for a disk or a system file"
     end
   end
   if c.name == "mv" then
@@ -244,10 +263,7 @@ RULES.mkswap = overwrite_rule("LUpe", {label = true, uuid = true, pagesize = tru
 RULES.dd = function(c)
   for i = 2, #c.argv do
     if c.argv[i]:sub(1, 3) == "of=" then
-      local w = c.words[i]
-      local why = write_why({name = "dd", cwd = c.cwd,
-                             words = {{value = w.value:sub(4), dynamic = w.dynamic,
-                                       glob = w.glob}}}, 1)
+      local why = path_why(c, c.words[i], c.argv[i]:sub(4))
       if why then
         return why
       end
@@ -294,10 +310,10 @@ RULES.systemctl = function(c)
     if not unit:find("%.%a+$") and not unit:find("[*?[]") then
       unit = unit .. ".service"
     end
-    if matches_any(unit, POWER_UNITS) then
+    if matches_any(unit, POWER_UNITS, true) then
       return "systemctl " .. verb .. " of a unit that powers the devvm off or restarts it"
     end
-    if STOP_VERBS[verb] and matches_any(unit, ACCESS_UNITS) then
+    if STOP_VERBS[verb] and matches_any(unit, ACCESS_UNITS, true) then
       return "systemctl " .. verb .. " of a service the agent reaches the devvm through"
     end
   end
@@ -306,7 +322,7 @@ end
 
 RULES.service = function(c)
   local unit, verb = c.argv[2], c.argv[3]
-  if unit and verb and STOP_VERBS[verb] and matches_any(unit .. ".service", ACCESS_UNITS) then
+  if unit and verb and STOP_VERBS[verb] and matches_any(unit .. ".service", ACCESS_UNITS, true) then
     return "service " .. verb .. " of a service the agent reaches the devvm through"
   end
   return nil
@@ -348,9 +364,9 @@ RULES.kill = function(c)
     i = i + 1
   end
   for k = i, #c.argv do
-    local pid = c.argv[k]
-    if pid == "1" or pid == "-1" or c.words[k].glob then
-      return "kill of " .. (pid == "-1" and "every process" or "PID 1 (init)")
+    local pid = math.tointeger(tonumber(c.argv[k])) -- kill reads 01 as 1
+    if pid == 1 or pid == -1 or c.words[k].glob then
+      return "kill of " .. (pid == -1 and "every process" or "PID 1 (init)")
     end
   end
   return nil
@@ -376,6 +392,11 @@ local function pkill_rule(c)
     if type(who) == "string" and (who:find("^root") or who:find("^0")) then
       return c.name .. " of every process of root"
     end
+  end
+  local parent = opts.P or opts.parent
+  if type(parent) == "string" and (parent:find("^0*[01]$") or parent:find(",0*[01]$")
+      or parent:find("^0*[01],") or parent:find(",0*[01],")) then
+    return c.name .. " -P " .. parent .. ": every child of init"
   end
   local exact = c.name == "killall" and not (opts.r or opts.regexp)
   for _, i in ipairs(ops) do
@@ -432,18 +453,36 @@ RULES.nmcli = function(c)
   return nil
 end
 
+-- A firewall that drops what the agent sends or receives cuts it off: a
+-- DROP policy, a DROP or REJECT rule on INPUT or OUTPUT, or a flush (which
+-- leaves a DROP policy alone in force).
 local function iptables_rule(c)
-  local ops, opts = operands(c, "PAIjtsdiop", {policy = true, append = true, insert = true,
-                                              jump = true, table = true})
+  local ops, opts = operands(c, "PAIjtsdiopD", {policy = true, append = true, insert = true,
+                                               jump = true, table = true, delete = true})
   local policy = opts.P or opts.policy
   local target = c.argv[ops[1] or 0]
   if type(policy) == "string" and (policy == "INPUT" or policy == "OUTPUT")
       and (target == "DROP" or target == "REJECT") then
     return c.name .. " -P " .. policy .. " " .. target .. " can cut the agent off"
   end
+  local chain = opts.A or opts.append or opts.I or opts.insert
+  local jump = opts.j or opts.jump
+  if (chain == "INPUT" or chain == "OUTPUT") and (jump == "DROP" or jump == "REJECT") then
+    return c.name .. " drops traffic on " .. chain .. ", which can cut the agent off"
+  end
+  if opts.F or opts.flush then
+    return c.name .. " -F leaves only the chains' policies, which can cut the agent off"
+  end
   return nil
 end
 RULES.iptables, RULES.ip6tables = iptables_rule, iptables_rule
+
+RULES.nft = function(c)
+  if has_word(c, {drop = true, reject = true, policy = true, ["drop;"] = true}) then
+    return "nft drops traffic, which can cut the agent off"
+  end
+  return nil
+end
 
 RULES.ufw = function(c)
   local ops = operands(c)
@@ -512,6 +551,28 @@ local function bus_rule(c)
 end
 RULES.busctl, RULES["dbus-send"], RULES.gdbus, RULES.qdbus = bus_rule, bus_rule, bus_rule,
     bus_rule
+
+-- Downloads written onto a disk or a system file.
+local function download_rule(c)
+  local _, opts = operands(c, "oOHdXeAwbDEKMPQrTtuUxYz", {output = true,
+                           ["output-document"] = true, header = true, data = true,
+                           request = true, ["user-agent"] = true, user = true})
+  for _, key in ipairs({"o", "O", "output", "output-document"}) do
+    local target = opts[key]
+    if type(target) == "string" and path_why(c, {}, target) then
+      return c.name .. " writes its download onto a disk or a system file"
+    end
+  end
+  return nil
+end
+RULES.curl, RULES.wget = download_rule, download_rule
+
+RULES.modprobe = function(c)
+  if has_word(c, {["-r"] = true, ["--remove"] = true, ["-rf"] = true}) then
+    return "modprobe -r unloads a driver (the network's, the disk's)"
+  end
+  return nil
+end
 
 RULES.zpool = function(c)
   if c.argv[2] == "destroy" or c.argv[2] == "labelclear" then
@@ -627,6 +688,64 @@ local function judge(c)
   return nil
 end
 
+-- Commands that put a file at a new path, and the options of theirs that
+-- take a value.
+local COPIERS = {cp = true, mv = true, install = true, ln = true, rsync = true}
+local COPIER_ARGS, COPIER_LONG_ARGS = "tSmoge", {["target-directory"] = true, suffix = true}
+-- Interpreters whose first operand is a program.
+local INTERPRETERS = {"python*", "perl*", "ruby*", "node*", "php*", "lua*"}
+
+-- The paths the line writes or copies a file to.
+local function made_paths(r)
+  local made = {}
+  local function add(path, cwd)
+    local p = shell.resolve(path, cwd)
+    if p then
+      made[p] = true
+    end
+  end
+  for _, w in ipairs(r.writes) do
+    if not w.target.dynamic then
+      add(w.target.value, w.cwd)
+    end
+  end
+  for _, c in ipairs(r.commands) do
+    if COPIERS[c.name] then
+      local ops, opts = operands(c, COPIER_ARGS, COPIER_LONG_ARGS)
+      local dir = opts.t or opts["target-directory"]
+      local dest = type(dir) == "string" and dir or c.argv[ops[#ops] or 0]
+      local sources = type(dir) == "string" and #ops or #ops - 1
+      if dest and sources > 0 then
+        add(dest, c.cwd)
+        for k = 1, sources do
+          add(dest .. "/" .. c.argv[ops[k]]:match("[^/]*$"), c.cwd)
+        end
+      end
+    end
+  end
+  return made
+end
+
+-- A command that runs a program the line itself wrote or copied, under a
+-- name the lists do not know (cp /sbin/reboot /tmp/x; /tmp/x), or nil.
+local function runs_made(r)
+  local made = made_paths(r)
+  if next(made) == nil then
+    return nil
+  end
+  for _, c in ipairs(r.commands) do
+    local program = c.argv[1]:find("/", 1, true) and c.argv[1]
+    if not program and matches_any(c.name, INTERPRETERS) then
+      program = c.argv[operands(c)[1] or 0]
+    end
+    local path = program and shell.resolve(program, c.cwd)
+    if path and made[path] then
+      return c
+    end
+  end
+  return nil
+end
+
 -- What the line asks about: why and what was seen, or nil.
 local function check_command(line)
   local r = shell.parse(line)
@@ -648,6 +767,11 @@ local function check_command(line)
       return "a catastrophic devvm command (a write to a system file): " .. w.how .. " "
           .. shown_word(w.target.value)
     end
+  end
+  local c = runs_made(r)
+  if c then
+    return "a devvm command the check cannot see through (it runs a program the line "
+        .. "itself writes): " .. shown(c)
   end
   if r.unseen[1] then
     return "a devvm command the check cannot see through (" .. r.unseen[1] .. "): " .. line
@@ -704,6 +828,13 @@ function policy.self_test(t)
     "crontab -r", "userdel breakglass", "ip link set eth0 down", "cp /dev/zero /dev/sda",
     "echo mem > /sys/power/state", ": > /etc/passwd", "printf c | tee -a /proc/sysrq-trigger",
     "find / -delete", "find / -exec rm -rf {} +", "echo / | xargs rm -rf",
+    "kill -9 01", "pkill -P 1", "systemctl kill init.scope", "iptables -A INPUT -j DROP",
+    "iptables -F", "echo reboot >> ~/.bashrc", "curl -o /etc/passwd http://x", "rmmod virtio_net",
+    "ln -s /proc/sysrq-trigger /tmp/t", "cp /sbin/reboot /tmp/x; /tmp/x",
+    "echo 'import os' > /tmp/x.py && python3 /tmp/x.py", "rm -rf /usr/lib/*", "rm -rf /var/lib/*",
+    "mkntfs /dev/sdb1", "setpriv --reuid=0 reboot", "capsh -- -c reboot", "sg root -c reboot",
+    "rm -rf ~/.ssh/*", "rm -f /root/.ssh/*", "rm -f /home/*/.ssh/authorized_keys", "rm -rf /e*",
+    "echo b > /proc/sysrq-t*",
     -- Lines the check cannot see through.
     "eval reboot", "x=reboot; $x", "`echo reboot`", "echo reboot | sh", "bash <<EOF\nreboot\nEOF",
     "source /tmp/x.sh", "f() { :; }; f", "python3 -c 'import os'", "sudo $CMD",
@@ -724,7 +855,10 @@ function policy.self_test(t)
     "ss -tlnp", "ip addr", "ip route show", "top -bn1 | head -20", "ls -la /var/log",
     "grep -r error /var/log/syslog | tail", "cat /etc/os-release", "kill -9 12345",
     "for u in nginx ssh; do systemctl is-active $u; done", "awk '{print $1}' /proc/loadavg",
-    "rm -f /var/log/*.gz", "find /var/log -name '*.gz' -mtime +7 -delete",
+    "rm -f /var/log/*.gz", "find /var/log -name '*.gz' -mtime +7 -delete", "rm -rf /tmp/*",
+    "rm -rf /var/tmp/build-*", "cp /etc/fstab /tmp/fstab.bak", "echo x > /tmp/x; cat /tmp/x",
+    "curl -o /tmp/x http://x", "iptables -L -n", "kill -0 1234", "rm -rf /var/cache/apt/*",
+    "rm -f /home/x/*.log",
   }
   for _, c in ipairs(passes) do
     local d = decide(c)

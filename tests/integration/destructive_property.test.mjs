@@ -62,18 +62,20 @@ const CORES = [
   ['sgdisk', '-Z', '/dev/sda'], ['systemctl', 'stop', 'ssh'], ['systemctl', 'disable', '--now', 'sshd'],
   ['chmod', '-R', '000', '/'], ['chown', '-R', 'nobody', '/etc'], ['mv', '/etc', '/etc.old'],
   ['userdel', 'breakglass'], ['crontab', '-r'], ['ip', 'link', 'set', 'eth0', 'down'],
-  ['cp', '/dev/zero', '/dev/sda'],
+  ['cp', '/dev/zero', '/dev/sda'], ['iptables', '-P', 'INPUT', 'DROP'], ['rmmod', 'virtio_net'],
+  ['systemctl', 'kill', 'init.scope'], ['pkill', '-P', '1'], ['ln', '-sf', '/dev/vda', '/tmp/disk'],
 ];
 // Files that a redirection, tee or dd must not write.
 const TARGETS = ['/proc/sysrq-trigger', '/dev/vda', '/dev/sda', '/dev/nvme0n1', '/dev/mapper/vg-root',
-  '/etc/passwd', '/sys/power/state'];
+  '/etc/passwd', '/sys/power/state', '/etc/sudoers', '/root/.ssh/authorized_keys'];
 // Words put before a command.
 const PREFIXES = [
   ['sudo'], ['sudo', '-u', 'root'], ['sudo', '-E'], ['sudo', '--'], ['sudo', '-n', '-H'], ['env'],
   ['env', 'FOO=1'], ['env', '-i'], ['nice'], ['nice', '-n', '5'], ['nohup'], ['timeout', '10'],
   ['timeout', '-s', 'KILL', '5'], ['stdbuf', '-oL'], ['ionice', '-c3'], ['command'], ['time'],
   ['setsid'], ['doas'], ['chroot', '/'], ['taskset', '-c', '0'], ['flock', '/tmp/l'],
-  ['xargs'], ['busybox'], ['exec'], ['chrt', '-o', '0'], ['systemd-run'],
+  ['xargs'], ['busybox'], ['exec'], ['chrt', '-o', '0'], ['systemd-run'], ['setpriv', '--reuid=0'],
+  ['numactl', '-N', '0'], ['unbuffer'], ['faketime', '2020-01-01'], ['sg', 'root'],
 ];
 const SBIN = ['/sbin/', '/usr/sbin/', '/bin/', '/usr/bin/'];
 

@@ -23,10 +23,10 @@ function A.list(globs)
   return {globs = globs, by_first = by_first, any = any}
 end
 
--- Whether name matches one of globs, or is itself a pattern (systemctl
--- takes "ssh*") that matches one.
-function A.matches_any(name, globs)
-  local pattern = name:find("[*?[]")
+-- Whether name matches one of globs, or, when patterns is set, is itself
+-- a pattern (systemctl takes "ssh*") that matches one.
+function A.matches_any(name, globs, patterns)
+  local pattern = patterns and name:find("[*?[]")
   for _, g in ipairs(globs) do
     if shell.glob_match(g, name) or (pattern and shell.glob_match(name, g)) then
       return true
@@ -60,9 +60,32 @@ local function components(path)
   return root, parts
 end
 
--- Whether the folder dir is one of list's entries or above one, so that a
--- glob in dir (whose last component is last) could reach one.
-local function above_entry(dir, last, list)
+-- Whether the glob rest, below the folder dir, could reach an entry
+-- "**/tail" (a name anywhere): the tail, or its end when dir already ends
+-- with its start, matches rest, directly or one folder down. "*" does not
+-- match a leading "." (bash's rule): a tail part such as ".ssh" is reached
+-- only by a rest that has a "." starting a component.
+local function reaches_anywhere(dir, rest, tail)
+  local pattern = shell.glob_pattern(rest)
+  local dotted = rest:find("^%.") or rest:find("/.", 1, true)
+  local _, tparts = components("**/" .. tail)
+  for skip = 0, #tparts - 1 do
+    local inside = table.concat(tparts, "/", 1, skip)
+    if skip == 0 or dir:sub(-#inside - 1) == "/" .. inside or dir == inside then
+      local sample = table.concat(tparts, "/", skip + 1)
+      if (dotted or not sample:find("^%.")) and (sample:find(pattern)
+          or ("x/" .. sample):find(pattern)) then
+        return true
+      end
+    end
+  end
+  return false
+end
+
+-- Whether the glob rest, in the folder dir, could reach one of list's
+-- entries: dir is above the entry, or the entry is "**/tail" and
+-- reaches_anywhere says so.
+local function glob_reaches(dir, rest, list)
   local root, parts = components(dir)
   local candidates = list.globs
   if #parts > 0 then
@@ -73,13 +96,12 @@ local function above_entry(dir, last, list)
   end
   for _, g in ipairs(candidates) do
     local groot, gparts = components(g)
-    local name = gparts[#gparts] or ""
-    if groot == "**" and shell.glob_match(last, name)
-        and (name:sub(1, 1) ~= "." or last:sub(1, 1) == ".") then
-      return true -- "*" does not match a leading "."
-    end
-    if groot == root then
-      local ok = #parts <= #gparts or gparts[#gparts] == "**"
+    if groot == "**" then
+      if reaches_anywhere(dir, rest, g:sub(4)) then
+        return true
+      end
+    elseif groot == root then
+      local ok = #parts < #gparts or gparts[#gparts] == "**"
       for k = 1, math.min(#parts, #gparts) do
         if gparts[k] == "**" then
           break
@@ -104,13 +126,15 @@ function A.may_name(c, i, list)
     return false
   end
   if w.glob then
+    -- The folder before the first glob character, and the glob below it.
     local literal = w.value:match("^[^*?[{]*")
     local dir = literal:match("^(.*)/")
+    local rest = w.value:sub(dir and #dir + 2 or 1)
     if dir == "" then
       dir = "/"
     end
     dir = shell.resolve(dir or ".", c.cwd)
-    return dir == nil or above_entry(dir, w.value:match("[^/]*$"), list)
+    return dir == nil or glob_reaches(dir, rest, list)
   end
   local path = shell.resolve(w.value, c.cwd)
   return path == nil or A.listed(path, list)

@@ -113,14 +113,20 @@ function T.glob_pattern(glob)
   return "^" .. table.concat(out) .. "$"
 end
 
-local compiled = {}
+-- Globs compiled so far: the policies' lists, mostly. Emptied when full,
+-- so that globs from command lines cannot make it grow without end.
+local COMPILED_MAX = 512
+local compiled, compiled_count = {}, 0
 
 -- Whether the path matches the glob ("/dev/sd*", "**/.ssh").
 function T.glob_match(glob, path)
   local pattern = compiled[glob]
   if pattern == nil then
+    if compiled_count >= COMPILED_MAX then
+      compiled, compiled_count = {}, 0
+    end
     pattern = T.glob_pattern(glob)
-    compiled[glob] = pattern
+    compiled[glob], compiled_count = pattern, compiled_count + 1
   end
   return path:find(pattern) ~= nil
 end

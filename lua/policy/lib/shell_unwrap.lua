@@ -247,6 +247,22 @@ local WRAPPERS = {
   eatmydata = {},
   fakeroot = {},
   catchsegv = {},
+  chronic = {},
+  valgrind = {},
+  ["dbus-run-session"] = {},
+  unbuffer = {},
+  faketime = {arg = "f", skip = 1},
+  cgexec = {arg = "g"},
+  numactl = {arg = "CimNpSfL",
+             long = {physcpubind = true, interleave = true, membind = true,
+                     cpunodebind = true, preferred = true, shm = true, file = true,
+                     length = true}},
+  prlimit = {arg = "p", none = "p", none_long = {"pid"}, long = {pid = true}},
+  setpriv = {long = {reuid = true, regid = true, groups = true, ["inh-caps"] = true,
+                     ["ambient-caps"] = true, ["bounding-set"] = true, securebits = true,
+                     pdeathsig = true, ["selinux-label"] = true, ["apparmor-profile"] = true,
+                     ["clear-groups"] = false, ["keep-groups"] = false, ["init-groups"] = false,
+                     ["no-new-privs"] = false, ["reset-env"] = false, dump = false}},
 }
 
 local SHELLS = {sh = true, bash = true, dash = true, zsh = true, ksh = true, ksh93 = true,
@@ -431,6 +447,29 @@ HANDLERS.ssh = function(P, words, k, ctx)
   elseif not opts.N then
     record(P, words, k, ctx).stdin_code = true
   end
+  return nil
+end
+
+-- sg GROUP [-c] COMMAND runs COMMAND through /bin/sh -c.
+HANDLERS.sg = function(P, words, k, ctx)
+  local j = k + 2
+  if words[j] and words[j].value == "-c" then
+    j = j + 1
+  end
+  if words[j] then
+    joined(P, words, j, ctx, "sg")
+  end
+  return nil
+end
+
+-- capsh hands what follows "--" to bash: capsh -- -c 'command'.
+HANDLERS.capsh = function(P, words, k, ctx)
+  for j = k + 1, #words do
+    if words[j].value == "--" then
+      return shell(P, words, j, ctx, "capsh --")
+    end
+  end
+  record(P, words, k, ctx)
   return nil
 end
 
