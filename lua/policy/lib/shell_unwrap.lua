@@ -24,6 +24,8 @@ local function assignment(P, name, word)
   end
 end
 
+-- Records words[k..] as a command that runs, with what it came through
+-- (ctx.via, and P.via for a line a wrapper handed to a shell).
 local function record(P, words, k, ctx)
   local argv, ws = {}, {}
   for j = k, #words do
