@@ -3,7 +3,8 @@
 // absolute paths, prefixes such as sudo / env / nice / timeout / xargs,
 // wrappers such as bash -c / sh -c / su -c / ssh / watch, pipelines, lists
 // and control structures, nested up to three deep, redirections and tee)
-// must all ask, and of 1,000 generated everyday diagnostics at most 1% may.
+// must all ask, and of 1,000 generated everyday diagnostics at most 1% may;
+// 1,000 lines of shell syntax glued at random must never make it fail.
 // A few lines at the parser's bounds (8 KiB, deep nesting, thousands of
 // words) must ask too, under the default Lua limits, rather than fail.
 //
@@ -199,6 +200,22 @@ const BOUNDS = [
   `${'if a; then '.repeat(700)}reboot`, `${'{ '.repeat(3000)}reboot`, `${'x=1 '.repeat(2000)}reboot`,
 ];
 
+// --- arbitrary text ---------------------------------------------------------------
+
+// Pieces of shell syntax, glued at random: most results are not valid
+// shell, and none may make the policy fail.
+const SHARDS = ['a', 'reboot', ' ', '\t', '\n', ';', '&', '|', '(', ')', '{', '}', '<', '>', "'", '"', '\\',
+  '$', '`', '*', '?', '[', ']', '#', '~', '=', '-', '!', '%', '@', ',', '.', '/', '0', '1', '2', '<<',
+  '<<<', '>>', '&&', '||', '$(', '${', '$((', '))', "$'", '\\x', 'if', 'then', 'fi', 'do', 'done', 'for',
+  'case', 'in', 'esac', ';;', '[[', ']]', 'sudo', 'bash -c', 'su -c', 'xargs', 'find', '-exec', '\\;', 'EOF',
+  '<<EOF\n', '<<-X\n', 'é', 'rm -rf', '/dev/sda', '2>&1', 'function', 'f()', 'env', 'timeout 5', '--'];
+const MAX_SHARDS = 60;
+
+function arbitrary(rand) {
+  const n = 1 + Math.floor(rand() * MAX_SHARDS);
+  return Array.from({ length: n }, () => pick(rand, SHARDS)).join('');
+}
+
 // --- the replay ------------------------------------------------------------------
 
 /** A session journal in which each command was an allowed devvm_shell call. */
@@ -232,13 +249,16 @@ function replay(journal, scripts, commands) {
   });
 }
 
+/** The scripts folder the replays run: the shipped policies with the fake tools. */
+const scriptsDir = () => makePolicyScripts(join(dir, 'scripts'));
+
 const show = (list) => list.slice(0, 10).map((d) => `  ${JSON.stringify(d.command)} -> ${d.outcome}${d.reason ? `: ${d.reason}` : ''}`).join('\n');
 
 test(`${CASES} destructive spellings all ask; of ${CASES} everyday diagnostics at most 1% ask`, (t) => {
   t.diagnostic(`seed ${SEED} (replay with DESTRUCTIVE_PROPERTY_SEED=${SEED})`);
   try {
     const rand = prng(SEED);
-    const scripts = makePolicyScripts(join(dir, 'scripts'));
+    const scripts = scriptsDir();
     const destructiveLines = Array.from({ length: CASES }, () => destructive(rand))
       .map((line) => (line.length <= MAX_COMMAND_CHARS ? line : destructiveLine(rand)));
     const everydayLines = Array.from({ length: CASES }, () => everyday(rand));
@@ -258,6 +278,21 @@ test(`${CASES} destructive spellings all ask; of ${CASES} everyday diagnostics a
     const kinds = new Set(asked.map((d) => d.reason.replace(/ \(.*$/, '')));
     assert.deepEqual([...kinds].sort(), ['a catastrophic devvm command', 'a devvm command the check cannot see through'],
       'the generator reaches both kinds of reason');
+  } catch (e) {
+    e.message = `[seed ${SEED}] ${e.message}`;
+    throw e;
+  }
+});
+
+test(`${CASES} lines of arbitrary shell syntax: the policy never fails on one`, (t) => {
+  t.diagnostic(`seed ${SEED} (replay with DESTRUCTIVE_PROPERTY_SEED=${SEED})`);
+  try {
+    const rand = prng(SEED ^ 0x5eed);
+    const lines = Array.from({ length: CASES }, () => arbitrary(rand));
+    const decided = replay(writeJournal('a', lines), scriptsDir(), lines);
+    const failed = decided.filter((d) => d.outcome !== 'ask' && d.outcome !== 'allow');
+    assert.equal(failed.length, 0, `the policy failed on:\n${show(failed)}`);
+    t.diagnostic(`${decided.filter((d) => d.outcome === 'ask').length} of ${CASES} asked`);
   } catch (e) {
     e.message = `[seed ${SEED}] ${e.message}`;
     throw e;
