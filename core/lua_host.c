@@ -17,6 +17,7 @@
 #include "log.h"
 #include "lua_host_internal.h"
 #include "lua_json.h"
+#include "lua_require.h"
 
 /* What went wrong while loading a set: one "file: message" line each. */
 typedef struct load_report {
@@ -36,6 +37,10 @@ static void report(load_report *errs, const char *fmt, ...) {
   if (errs->problems++ > 0)
     buf_append_str(&errs->text, "\n");
   buf_append_str(&errs->text, line);
+}
+
+static void report_line(void *ud, const char *line) {
+  report(ud, "%s", line);
 }
 
 static lua_sandbox_limits host_sandbox_limits(const lua_host *h) {
@@ -120,6 +125,7 @@ static int run_script(const lua_host *h, const char *dir, const char *rel, lua_s
   *sb = NULL;
   memset(v, 0, sizeof *v);
   if (lua_sandbox_new(sb, rel, &limits, err, sizeof err) < 0 ||
+      lua_require_open(*sb, dir, rel, err, sizeof err) < 0 ||
       (v->co = lua_sandbox_thread_new(*sb, &co_ref, err, sizeof err)) == NULL ||
       lua_sandbox_load(*sb, v->co, text, len, err, sizeof err) < 0)
     goto out;
@@ -128,6 +134,7 @@ static int run_script(const lua_host *h, const char *dir, const char *rel, lua_s
     snprintf(err, sizeof err, "%s: the chunk yielded", rel);
   if (status != LUA_OK || lua_sandbox_protect(*sb, script_keep_value, v, err, sizeof err) < 0)
     goto out;
+  lua_require_seal(*sb);
   rc = 0;
 out:
   free(text);
@@ -489,6 +496,8 @@ int lua_host_load(lua_host **out, uv_loop_t *loop, const lua_host_options *o, ch
   host_check_limits(&h->limits, &errs);
   host_copy_services(h, o, &errs);
   if (errs.problems == 0) {
+    lua_sandbox_limits limits = host_sandbox_limits(h);
+    lua_require_check(o->scripts_dir, &limits, report_line, &errs);
     load_prompt(h, o->scripts_dir, &errs);
     load_folder(h, o->scripts_dir, "tools", &errs, load_tool);
     load_folder(h, o->scripts_dir, "policy", &errs, load_policy);

@@ -11,8 +11,9 @@
 #include "log.h"
 
 /* The folders watched: the top one first (where a ConfigMap swaps ..data),
- * then the ones scripts live in. */
-static const char *const watched_subfolders[] = {"", "/tools", "/policy"};
+ * then the ones scripts and their libraries live in. */
+static const char *const watched_subfolders[] = {"",          "/tools",     "/policy",
+                                                 "/lib",      "/tools/lib", "/policy/lib"};
 #define WATCH_COUNT (sizeof watched_subfolders / sizeof watched_subfolders[0])
 
 struct scripts_reload {

@@ -1,171 +1,780 @@
 -- Asks the operator before a devvm_shell command that could destroy the
--- devvm's data or take it down. The owner chose autonomy, so power verbs
--- through the pve tool are not confirmed unless confirm_power_verbs is true.
+-- devvm's data, take it down, or cut the agent's own way in, and before any
+-- command line whose commands the check cannot see. The owner chose
+-- autonomy, so power verbs through the pve tool are not confirmed unless
+-- confirm_power_verbs is true.
 --
--- What needs confirmation (each simple command of the line is checked, after
--- sudo, env, nohup, timeout and similar prefixes; "/dev/<disk>" is sd*, vd*,
--- xvd*, hd*, nvme*, mmcblk*, dm-*, md*, zd*, rbd*, mapper/*, disk/*):
---   mkfs, mkfs.*, wipefs, blkdiscard             file systems and signatures
---   dd ... of=/dev/<disk>                        raw writes to a disk
---   > /dev/<disk> anywhere in the line            redirection onto a disk
---   shred, mkswap on /dev/<disk>
---   fdisk, sfdisk, gdisk, cfdisk, parted, sgdisk on /dev/<disk>
---                                                 (not fdisk -l, parted ... print, sgdisk -p)
---   rm -r / or /* (any flag spelling, --no-preserve-root)
---   poweroff, reboot, halt, shutdown, kexec, systemctl poweroff|reboot|halt|kexec,
---   init 0 / 6, telinit 0 / 6, a write to /proc/sysrq-trigger
---   zpool destroy, zfs destroy, lvremove, vgremove, pvremove
--- Patterns are Lua patterns (not regexes). A false alarm costs one click; a
--- miss can cost the devvm, so the checks lean towards asking.
+-- The line is read as bash reads it (policy/lib/shell.lua): quotes and
+-- escapes removed; lists, pipelines, subshells and if/while/for/case split
+-- into commands; sudo, su -c, env, nice, timeout, xargs, bash -c '...',
+-- find -exec, watch, ssh and the like unwrapped to the command they run;
+-- redirections and tee seen. Each command that would run is judged by the
+-- lists and rules below, and each file a redirection or tee writes.
+--
+-- It also asks whenever the line holds something that can run a command
+-- the line does not show: $(...) or `...`, <(...), eval, source, a variable
+-- or glob as a command name, a shell or interpreter reading commands from a
+-- pipe or here-document, inline code (python -c, perl -e, awk system()),
+-- aliases or functions defined in the line, or a command listed below
+-- whose arguments are variables or come from xargs.
+--
+-- The lists are globs: "*" is one path component or part of one, "**" any
+-- number of them, "?" one character, "[...]" one of a class; "~" is the
+-- breakglass user's home folder. A false alarm costs one click; a miss can
+-- cost the devvm, so the checks lean towards asking.
 
 local confirm_power_verbs = false
 local EXCERPT_MAX_CHARS = 200
 
-local DISKS = {"sd%a", "vd%a", "xvd%a", "hd%a", "nvme%d", "mmcblk%d", "dm%-%d", "md%d", "zd%d",
-               "rbd%d", "mapper/", "disk/"}
+-- Block devices and kernel memory: a write to one destroys data.
+local DISKS = {"/dev/sd*", "/dev/vd*", "/dev/xvd*", "/dev/hd*", "/dev/nvme*", "/dev/mmcblk*",
+               "/dev/dm-*", "/dev/md*", "/dev/zd*", "/dev/rbd*", "/dev/nbd*", "/dev/loop*",
+               "/dev/mapper/**", "/dev/disk/**", "/dev/block/**", "/dev/root", "/dev/mem",
+               "/dev/kmem", "/dev/port"}
 
--- Words that run the command after them; their flags and arguments are skipped.
-local PREFIXES = {sudo = true, doas = true, env = true, exec = true, nohup = true, nice = true,
-                  ionice = true, timeout = true, command = true, busybox = true, time = true}
+-- Files whose overwrite or removal takes the devvm down or locks the agent
+-- out: asked about when written (>, >>, tee, dd of=, cp, mv, truncate, ...)
+-- or removed.
+local SYSTEM_FILES = {"/proc/sysrq-trigger", "/sys/power/state", "/sys/power/disk",
+                      "/sys/block/*/device/delete", "/sys/bus/**/remove", "/etc/passwd",
+                      "/etc/shadow", "/etc/group", "/etc/gshadow", "/etc/sudoers",
+                      "/etc/sudoers.d/**", "/etc/fstab", "/etc/crypttab", "/etc/pam.d/**",
+                      "/etc/ssh/sshd_config", "/etc/ssh/sshd_config.d/**", "/etc/nsswitch.conf",
+                      "/etc/ld.so.preload", "**/.ssh/authorized_keys", "**/.ssh/authorized_keys2",
+                      "/boot/**", "/usr/bin/sudo", "/usr/sbin/sshd", "/bin/sudo", "/sbin/sshd",
+                      "/usr/bin/bash", "/bin/bash", "/usr/bin/sh", "/bin/sh",
+                      -- Commands written here run later, out of the check's sight.
+                      "/etc/crontab", "/etc/cron.*/**", "/var/spool/cron/**", "/etc/rc.local",
+                      "/etc/profile", "/etc/profile.d/**", "/etc/bash.bashrc",
+                      "/etc/environment", "~/.bashrc", "~/.profile", "~/.bash_profile",
+                      "/root/.bashrc", "/root/.profile"}
 
-local ALWAYS = {mkfs = "mkfs makes a new file system",
-                wipefs = "wipefs erases signatures", blkdiscard = "blkdiscard discards a device",
-                poweroff = "poweroff", reboot = "reboot", halt = "halt", shutdown = "shutdown",
-                kexec = "kexec replaces the kernel", lvremove = "lvremove", vgremove = "vgremove",
-                pvremove = "pvremove"}
+-- Folders that rm -r, chmod -R, chown -R, mv, rsync --delete and find
+-- -delete must leave in place. "/*" is every top-level folder.
+local SYSTEM_TREES = {"/", "/*", "/usr/*", "/usr/*/*", "/etc/*", "/var/lib", "/var/lib/*",
+                      "/boot/*", "/home/*", "/root/.ssh", "~", "~/.ssh", "**/.ssh"}
 
+-- Commands that always ask, whatever their arguments: they power the devvm
+-- off or restart it, or erase by design. A name may be a glob (mkfs.*).
+local ALWAYS = {
+  reboot = "reboot restarts the devvm", poweroff = "poweroff powers the devvm off",
+  halt = "halt stops the devvm", shutdown = "shutdown powers the devvm off or restarts it",
+  kexec = "kexec replaces the running kernel", rtcwake = "rtcwake suspends or powers off",
+  killall5 = "killall5 signals every process",
+  ["mkfs.*"] = "mkfs makes a new file system", ["mk*fs"] = "it makes a new file system",
+  wipefs = "wipefs erases signatures", blkdiscard = "blkdiscard discards a device",
+  sg_format = "sg_format formats a disk",
+  lvremove = "lvremove removes a logical volume", vgremove = "vgremove removes a volume group",
+  pvremove = "pvremove removes a physical volume",
+  lvreduce = "lvreduce shrinks a volume",
+  userdel = "userdel removes a user", deluser = "deluser removes a user",
+  groupdel = "groupdel removes a group", delgroup = "delgroup removes a group",
+  ifdown = "ifdown takes a network interface down",
+  rmmod = "rmmod unloads a driver (the network's, the disk's)",
+}
+
+-- systemctl verbs that power off, restart, suspend or switch the whole
+-- system to another target.
+local SYSTEMCTL_POWER = {reboot = true, poweroff = true, halt = true, kexec = true,
+                         ["soft-reboot"] = true, emergency = true, rescue = true,
+                         suspend = true, hibernate = true, ["hybrid-sleep"] = true,
+                         ["suspend-then-hibernate"] = true, sleep = true, isolate = true,
+                         default = true, exit = true, ["switch-root"] = true}
+-- Units that power the devvm off or restart it when started; any verb but a
+-- reading one asks.
+local POWER_UNITS = {"reboot.target", "poweroff.target", "halt.target", "kexec.target",
+                     "soft-reboot.target", "emergency.target", "rescue.target",
+                     "ctrl-alt-del.target", "shutdown.target", "final.target", "exit.target",
+                     "sleep.target", "suspend.target", "hibernate.target",
+                     "hybrid-sleep.target", "suspend-then-hibernate.target",
+                     "systemd-reboot.service", "systemd-poweroff.service",
+                     "systemd-halt.service", "systemd-kexec.service",
+                     "systemd-soft-reboot.service", "systemd-suspend.service",
+                     "systemd-hibernate.service", "emergency.service", "rescue.service"}
+-- systemctl verbs that only read.
+local SYSTEMCTL_READ = {status = true, show = true, cat = true, help = true,
+                        ["is-active"] = true, ["is-enabled"] = true, ["is-failed"] = true,
+                        ["is-system-running"] = true, ["list-units"] = true,
+                        ["list-unit-files"] = true, ["list-dependencies"] = true,
+                        ["list-jobs"] = true, ["list-timers"] = true, ["list-sockets"] = true,
+                        ["list-machines"] = true, ["list-automounts"] = true,
+                        ["list-paths"] = true, ["show-environment"] = true,
+                        ["get-default"] = true}
+-- Units the devvm runs on, or the agent reaches it through: stopping one
+-- takes it down or cuts the agent off.
+local ACCESS_UNITS = {"ssh.service", "sshd.service", "ssh.socket", "sshd.socket",
+                      "ssh@*.service", "sshd@*.service", "networking.service",
+                      "systemd-networkd.service", "systemd-networkd.socket",
+                      "NetworkManager.service", "dbus.service", "dbus.socket",
+                      "systemd-logind.service", "init.scope", "-.slice", "system.slice",
+                      "user.slice", "user@*.service"}
+-- systemctl (and service) verbs that stop a unit or keep it from starting.
+local STOP_VERBS = {stop = true, kill = true, mask = true, disable = true, freeze = true}
+-- loginctl verbs that power off, suspend or end the agent's sessions.
+local LOGINCTL_ASK = {reboot = true, poweroff = true, halt = true, kexec = true,
+                      suspend = true, hibernate = true, ["hybrid-sleep"] = true,
+                      ["suspend-then-hibernate"] = true, ["kill-user"] = true,
+                      ["terminate-user"] = true, ["kill-session"] = true,
+                      ["terminate-session"] = true}
+-- Processes whose end takes the devvm, or the agent's way in, with them
+-- (names, and command lines for pkill -f).
+local VITAL_PROCESSES = {"init", "systemd", "sshd", "/sbin/init", "/lib/systemd/systemd",
+                         "/usr/lib/systemd/systemd", "/usr/sbin/sshd", "sshd: /usr/sbin/sshd"}
+-- telinit / init runlevels that halt, reboot or leave multi-user.
+local RUNLEVELS = {["0"] = true, ["1"] = true, ["6"] = true, s = true, S = true,
+                   single = true, emergency = true, halt = true, reboot = true}
+-- Partitioners, with the options that only read.
 local PARTITIONERS = {fdisk = {["-l"] = true, ["--list"] = true},
-                      sfdisk = {["-l"] = true, ["--list"] = true, ["-d"] = true, ["--dump"] = true},
+                      sfdisk = {["-l"] = true, ["--list"] = true, ["-d"] = true,
+                                ["--dump"] = true, ["-J"] = true, ["--json"] = true},
                       gdisk = {["-l"] = true}, cfdisk = {},
-                      parted = {["-l"] = true, ["--list"] = true, print = true},
+                      parted = {["-l"] = true, ["--list"] = true, print = true, p = true},
                       sgdisk = {["-p"] = true, ["--print"] = true, ["-v"] = true,
-                                ["--verify"] = true}}
+                                ["--verify"] = true, ["-i"] = true, ["--info"] = true}}
 
-local function is_disk(path)
-  for _, d in ipairs(DISKS) do
-    if path:find("^/dev/" .. d) then
-      return true
+local shell = require("shell")
+local args = require("args")
+
+local listed, may_name, matches_any = args.listed, args.may_name, args.matches_any
+local operands, has_word = args.operands, args.has_word
+
+-- The lists above, indexed for matching.
+DISKS, SYSTEM_FILES = args.list(DISKS), args.list(SYSTEM_FILES)
+SYSTEM_TREES = args.list(SYSTEM_TREES)
+
+local ALWAYS_GLOBS = {}
+for name in pairs(ALWAYS) do
+  if name:find("[*?[]") then
+    ALWAYS_GLOBS[#ALWAYS_GLOBS + 1] = name
+  end
+end
+
+-- Why writing to words[i] of c asks, or nil.
+local function write_why(c, i)
+  if may_name(c, i, DISKS) then
+    return c.name .. " writes onto a disk"
+  elseif may_name(c, i, SYSTEM_FILES) then
+    return c.name .. " overwrites a system file"
+  end
+  return nil
+end
+
+-- The same for a path c names inside a word (dd of=PATH, curl -o PATH).
+local function path_why(c, w, path)
+  return write_why({name = c.name, cwd = c.cwd,
+                    words = {{value = path, dynamic = w.dynamic, glob = w.glob}}}, 1)
+end
+
+--------------------------------------------------------------------------------
+-- The rules: one function per command, returning why it asks, or nil.
+
+local RULES = {}
+
+-- rm, chmod, chown, chgrp: recursive on a system folder, or on a system
+-- file (chmod and chown also on a system folder itself). Every operand is
+-- checked: a mode or an owner names no path that matters.
+local function tree_rule(recursive_flags)
+  return function(c)
+    local ops, opts = operands(c, nil, {from = true, reference = true})
+    local recursive = false
+    for flag in recursive_flags:gmatch("%S+") do
+      recursive = recursive or opts[flag] ~= nil
     end
-  end
-  return false
-end
-
-local function any_word(words, from, test)
-  for i = from, #words do
-    if test(words[i]) then
-      return true
+    if recursive and opts["no-preserve-root"] then
+      return c.name .. " -r with --no-preserve-root"
     end
-  end
-  return false
-end
-
--- The words of one simple command, quotes dropped, prefixes skipped.
-local function command_words(text)
-  local words = {}
-  for w in text:gmatch("%S+") do
-    words[#words + 1] = w
-  end
-  local i = 1
-  while i <= #words and (PREFIXES[words[i]] or words[i]:find("^%-") or words[i]:find("^%w+=")
-      or (words[i]:find("^[%d.]+[smhd]?$") and i > 1 and words[i - 1] == "timeout")) do
-    i = i + 1
-  end
-  local rest = {}
-  for j = i, #words do
-    rest[#rest + 1] = words[j]
-  end
-  if rest[1] then
-    rest[1] = rest[1]:match("[^/]*$") -- /sbin/reboot is reboot
-  end
-  return rest
-end
-
-local function rm_root(w)
-  local recursive, root = false, false
-  for i = 2, #w do
-    local a = w[i]
-    if a == "--recursive" or (a:find("^%-[^%-]") and a:find("[rR]")) then
-      recursive = true
-    elseif a == "/" or a == "/*" or a == "--no-preserve-root" then
-      root = true
+    for _, i in ipairs(ops) do
+      if recursive and may_name(c, i, SYSTEM_TREES) then
+        return c.name .. " -R of a system folder"
+      elseif may_name(c, i, SYSTEM_FILES) or (c.name ~= "rm" and may_name(c, i, SYSTEM_TREES)) then
+        return c.name .. " of a system file"
+      end
     end
-  end
-  return recursive and root
-end
-
--- Why one simple command needs confirmation, or nil.
-local function judge(w)
-  local cmd = w[1]
-  if cmd == nil then
     return nil
   end
-  if ALWAYS[cmd] then
-    return ALWAYS[cmd]
+end
+
+RULES.rm = tree_rule("r R recursive")
+RULES.chmod = tree_rule("R recursive")
+RULES.chown = tree_rule("R recursive")
+RULES.chgrp = tree_rule("R recursive")
+
+-- cp, mv, install, ln, rsync: the destination is written; mv also takes
+-- its sources away; ln gives a disk or a system file another name, which
+-- a later write would go through.
+local function copy_rule(c)
+  local ops, opts = operands(c, "tSmoge", {["target-directory"] = true, suffix = true,
+                                           mode = true, owner = true, group = true, rsh = true,
+                                           exclude = true, include = true, ["backup-dir"] = true})
+  local target = opts.t or opts["target-directory"]
+  local dest = type(target) ~= "string" and ops[#ops] or nil
+  local why = dest and write_why(c, dest)
+  if why then
+    return why
   end
-  if cmd:find("^mkfs%.") then
-    return "mkfs makes a new file system"
+  if type(target) == "string" and (listed(target, DISKS) or listed(target, SYSTEM_FILES)) then
+    return c.name .. " writes into a disk or a system file"
   end
-  if cmd == "systemctl" and any_word(w, 2, function(a)
-        return a == "poweroff" or a == "reboot" or a == "halt" or a == "kexec"
-      end) then
-    return "systemctl powers the devvm off or restarts it"
+  if c.name == "rsync" and dest then
+    for name in pairs(opts) do
+      if type(name) == "string" and name:find("^delete") and may_name(c, dest, SYSTEM_TREES) then
+        return "rsync --delete into a system folder"
+      end
+    end
   end
-  if (cmd == "init" or cmd == "telinit") and (w[2] == "0" or w[2] == "6") then
-    return cmd .. " " .. w[2] .. " powers the devvm off or restarts it"
+  for k = 1, c.name == "ln" and #ops or 0 do
+    if write_why(c, ops[k]) then
+      return "ln makes another name for a disk or a system file"
+    end
   end
-  if cmd == "dd" and any_word(w, 2, function(a) return is_disk(a:match("^of=(.*)") or "") end) then
-    return "dd writes onto a disk"
+  if c.name == "mv" then
+    for k = 1, #ops do
+      if ops[k] ~= dest and (may_name(c, ops[k], SYSTEM_TREES)
+          or may_name(c, ops[k], SYSTEM_FILES)) then
+        return "mv moves a system folder or file away"
+      end
+    end
   end
-  if (cmd == "shred" or cmd == "mkswap") and any_word(w, 2, is_disk) then
-    return cmd .. " overwrites a disk"
+  return nil
+end
+RULES.cp, RULES.mv, RULES.install, RULES.ln, RULES.rsync = copy_rule, copy_rule, copy_rule,
+    copy_rule, copy_rule
+
+-- Commands that overwrite each file they are given; short_args and
+-- long_args are their options that take a value.
+local function overwrite_rule(short_args, long_args)
+  return function(c)
+    local ops = operands(c, short_args, long_args)
+    for _, i in ipairs(ops) do
+      local why = write_why(c, i)
+      if why then
+        return why
+      end
+    end
+    return nil
   end
-  local readonly = PARTITIONERS[cmd]
-  if readonly and any_word(w, 2, is_disk)
-      and not any_word(w, 2, function(a) return readonly[a] end) then
-    return cmd .. " changes a partition table"
-  end
-  if cmd == "rm" and rm_root(w) then
-    return "rm -r of the root file system"
-  end
-  if (cmd == "zpool" or cmd == "zfs") and w[2] == "destroy" then
-    return cmd .. " destroy"
+end
+RULES.shred = overwrite_rule("ns", {iterations = true, size = true, ["random-source"] = true})
+RULES.truncate = overwrite_rule("sr", {size = true, reference = true})
+RULES.sponge = overwrite_rule()
+RULES.mkswap = overwrite_rule("LUpe", {label = true, uuid = true, pagesize = true,
+                                       endianness = true})
+
+RULES.dd = function(c)
+  for i = 2, #c.argv do
+    if c.argv[i]:sub(1, 3) == "of=" then
+      local why = path_why(c, c.words[i], c.argv[i]:sub(4))
+      if why then
+        return why
+      end
+    end
   end
   return nil
 end
 
--- Redirections anywhere in the line: onto a disk, or into sysrq-trigger.
-local function judge_redirects(line)
-  for target in line:gmatch(">>?%s*([^%s;&|)]+)") do
-    if is_disk(target) then
-      return "a redirection onto a disk"
+for name, readonly in pairs(PARTITIONERS) do
+  RULES[name] = function(c)
+    for i = 2, #c.argv do
+      if readonly[c.argv[i]] then
+        return false
+      end
     end
-    if target:find("^/proc/sysrq%-trigger") then
-      return "a write to /proc/sysrq-trigger"
+    for i = 2, #c.argv do
+      if may_name(c, i, DISKS) then
+        return name .. " changes a partition table"
+      end
+    end
+    return nil
+  end
+end
+
+RULES.systemctl = function(c)
+  local ops = operands(c, "tpsHMno", {type = true, property = true, state = true, signal = true,
+                                      host = true, machine = true, lines = true, output = true,
+                                      ["job-mode"] = true, ["kill-whom"] = true,
+                                      ["kill-value"] = true, root = true, what = true,
+                                      ["reboot-argument"] = true, when = true, message = true,
+                                      timestamp = true, ["boot-loader-entry"] = true,
+                                      ["boot-loader-menu"] = true, ["preset-mode"] = true,
+                                      image = true, ["check-inhibitors"] = true})
+  local verb = c.argv[ops[1] or #c.argv + 1]
+  if verb == nil then
+    return nil
+  elseif SYSTEMCTL_READ[verb] and not c.words[ops[1]].dynamic then
+    return false
+  elseif SYSTEMCTL_POWER[verb] then
+    return "systemctl " .. verb .. " powers the devvm off or switches its target"
+  end
+  for k = 2, #ops do
+    local unit = c.argv[ops[k]]
+    if not unit:find("%.%a+$") and not unit:find("[*?[]") then
+      unit = unit .. ".service"
+    end
+    if matches_any(unit, POWER_UNITS, true) then
+      return "systemctl " .. verb .. " of a unit that powers the devvm off or restarts it"
+    end
+    if STOP_VERBS[verb] and matches_any(unit, ACCESS_UNITS, true) then
+      return "systemctl " .. verb .. " of a service the agent reaches the devvm through"
     end
   end
   return nil
+end
+
+RULES.service = function(c)
+  local unit, verb = c.argv[2], c.argv[3]
+  if unit and verb and STOP_VERBS[verb] and matches_any(unit .. ".service", ACCESS_UNITS, true) then
+    return "service " .. verb .. " of a service the agent reaches the devvm through"
+  end
+  return nil
+end
+RULES["invoke-rc.d"] = RULES.service
+
+RULES.loginctl = function(c)
+  local ops = operands(c, "pHMnos", {property = true, host = true, machine = true, lines = true,
+                                     output = true, signal = true, ["kill-whom"] = true})
+  local verb = c.argv[ops[1] or #c.argv + 1]
+  if verb and LOGINCTL_ASK[verb] then
+    return "loginctl " .. verb
+  end
+  return nil
+end
+
+local function runlevel_rule(c)
+  local ops = operands(c)
+  local level = c.argv[ops[1] or #c.argv + 1]
+  if level and RUNLEVELS[level] then
+    return c.name .. " " .. level .. " halts or restarts the devvm or leaves multi-user mode"
+  end
+  return nil
+end
+RULES.init, RULES.telinit = runlevel_rule, runlevel_rule
+
+RULES.kill = function(c)
+  local i = 2
+  local a = c.argv[i]
+  if a == "-l" or a == "-L" or a == "--list" or a == "--table" or a == "-p" or a == "--pid" then
+    return false
+  end
+  if a == "-s" or a == "-n" or a == "--signal" or a == "-q" or a == "--queue" then
+    i = i + 2
+  elseif a and a:find("^%-%-?%w") then
+    i = i + 1
+  end
+  if c.argv[i] == "--" then
+    i = i + 1
+  end
+  for k = i, #c.argv do
+    local pid = math.tointeger(tonumber(c.argv[k])) -- kill reads 01 as 1
+    if pid == 1 or pid == -1 or c.words[k].glob then
+      return "kill of " .. (pid == -1 and "every process" or "PID 1 (init)")
+    end
+  end
+  return nil
+end
+
+-- A pkill pattern (an extended regular expression) as a Lua pattern, or nil
+-- when it uses more than the check can follow.
+local function regex_pattern(re)
+  if re:find("[^%w_%.%-%^%$%*%+%?/: ]") then
+    return nil
+  end
+  return (re:gsub("%-", "%%-"))
+end
+
+local function pkill_rule(c)
+  local ops, opts = operands(c, c.name == "killall" and "suoynZ" or "sugUGPtF",
+                             {signal = true, euid = true, uid = true, pgroup = true,
+                              group = true, parent = true, terminal = true, pidfile = true,
+                              ns = true, nslist = true, session = true, user = true,
+                              ["older-than"] = true, ["younger-than"] = true, context = true})
+  for _, key in ipairs({"u", "U", "euid", "uid", "user"}) do
+    local who = opts[key]
+    if type(who) == "string" and (who:find("^root") or who:find("^0")) then
+      return c.name .. " of every process of root"
+    end
+  end
+  local parent = opts.P or opts.parent
+  if type(parent) == "string" and (parent:find("^0*[01]$") or parent:find(",0*[01]$")
+      or parent:find("^0*[01],") or parent:find(",0*[01],")) then
+    return c.name .. " -P " .. parent .. ": every child of init"
+  end
+  local exact = c.name == "killall" and not (opts.r or opts.regexp)
+  for _, i in ipairs(ops) do
+    local name = c.argv[i]
+    local pattern = regex_pattern(name)
+    for _, vital in ipairs(VITAL_PROCESSES) do
+      local base = vital:match("[^/ ]*$")
+      if c.words[i].glob or (exact and (name == vital or name:match("[^/]*$") == base))
+          or (not exact and (pattern == nil or vital:find(pattern))) then
+        return c.name .. " of " .. base .. ", which the devvm or the agent's way in needs"
+      end
+    end
+  end
+  return nil
+end
+RULES.pkill, RULES.killall, RULES.skill = pkill_rule, pkill_rule, pkill_rule
+
+-- An abbreviation of full, as ip and nmcli accept ("a" for "address").
+local function abbreviates(word, full)
+  return word ~= nil and #word > 0 and full:sub(1, #word) == word
+end
+
+RULES.ip = function(c)
+  local ops = operands(c, "nbfl", {netns = true, batch = true, family = true, loops = true})
+  local object, command = c.argv[ops[1] or 0], c.argv[ops[2] or 0]
+  if abbreviates(object, "link") and (abbreviates(command, "delete")
+      or (abbreviates(command, "set") and has_word(c, {down = true}))) then
+    return "ip link takes a network interface down"
+  end
+  if (abbreviates(object, "address") or abbreviates(object, "route"))
+      and (abbreviates(command, "delete") or abbreviates(command, "flush"))
+      and not has_word(c, {cache = true}) then
+    return "ip " .. object .. " " .. command .. " removes the devvm's addresses or routes"
+  end
+  return nil
+end
+
+RULES.ifconfig = function(c)
+  if has_word(c, {down = true}) then
+    return "ifconfig takes a network interface down"
+  end
+  return nil
+end
+
+RULES.nmcli = function(c)
+  local ops = operands(c, "fgm", {fields = true, get_values = true, mode = true})
+  local object, verb = c.argv[ops[1] or 0], c.argv[ops[2] or 0]
+  if (abbreviates(object, "networking") and verb == "off")
+      or (abbreviates(object, "connection") and abbreviates(verb, "down"))
+      or (abbreviates(object, "device") and (abbreviates(verb, "disconnect")
+                                             or abbreviates(verb, "down"))) then
+    return "nmcli takes the devvm's network down"
+  end
+  return nil
+end
+
+-- A firewall that drops what the agent sends or receives cuts it off: a
+-- DROP policy, a DROP or REJECT rule on INPUT or OUTPUT, or a flush (which
+-- leaves a DROP policy alone in force).
+local function iptables_rule(c)
+  local ops, opts = operands(c, "PAIjtsdiopD", {policy = true, append = true, insert = true,
+                                               jump = true, table = true, delete = true})
+  local policy = opts.P or opts.policy
+  local target = c.argv[ops[1] or 0]
+  if type(policy) == "string" and (policy == "INPUT" or policy == "OUTPUT")
+      and (target == "DROP" or target == "REJECT") then
+    return c.name .. " -P " .. policy .. " " .. target .. " can cut the agent off"
+  end
+  local chain = opts.A or opts.append or opts.I or opts.insert
+  local jump = opts.j or opts.jump
+  if (chain == "INPUT" or chain == "OUTPUT") and (jump == "DROP" or jump == "REJECT") then
+    return c.name .. " drops traffic on " .. chain .. ", which can cut the agent off"
+  end
+  if opts.F or opts.flush then
+    return c.name .. " -F leaves only the chains' policies, which can cut the agent off"
+  end
+  return nil
+end
+RULES.iptables, RULES.ip6tables = iptables_rule, iptables_rule
+
+RULES.nft = function(c)
+  if has_word(c, {drop = true, reject = true, policy = true, ["drop;"] = true}) then
+    return "nft drops traffic, which can cut the agent off"
+  end
+  return nil
+end
+
+RULES.ufw = function(c)
+  local ops = operands(c)
+  local verb = c.argv[ops[1] or 0]
+  if verb == "enable" or verb == "reset" or verb == "deny" or verb == "reject"
+      or verb == "default" then
+    return "ufw " .. verb .. " can cut the agent off"
+  end
+  return nil
+end
+
+RULES.crontab = function(c)
+  local _, opts = operands(c, "u")
+  if opts.r then
+    return "crontab -r removes every cron job"
+  end
+  return nil
+end
+
+local function account_rule(options)
+  return function(c)
+    local _, opts = operands(c, "cdeEfgGlLmpsuU", {comment = true, home = true,
+                                                   expiredate = true, gid = true,
+                                                   groups = true, login = true, shell = true,
+                                                   uid = true, inactive = true,
+                                                   password = true})
+    for _, key in ipairs(options) do
+      if opts[key] and not (key == "G" and opts.a) and not (key == "groups" and opts.append) then
+        return c.name .. " -" .. (#key > 1 and "-" or "") .. key .. " can lock the agent out"
+      end
+    end
+    return nil
+  end
+end
+RULES.usermod = account_rule({"L", "lock", "e", "expiredate", "s", "shell", "G", "groups", "l",
+                              "login"})
+RULES.passwd = account_rule({"l", "lock", "d", "delete", "e", "expire"})
+RULES.gpasswd = account_rule({"d", "delete", "M", "members"})
+RULES.chage = account_rule({"E", "expiredate"})
+
+RULES.find = function(c)
+  if not has_word(c, {["-delete"] = true}) then
+    return nil
+  end
+  for i = 2, #c.argv do
+    local a = c.argv[i]
+    if a:sub(1, 1) == "-" or a == "(" or a == "!" then
+      break
+    end
+    if may_name(c, i, SYSTEM_TREES) then
+      return "find -delete in a system folder"
+    end
+  end
+  return nil
+end
+
+local function bus_rule(c)
+  local text = table.concat(c.argv, " ", 2):lower()
+  for _, word in ipairs({"reboot", "poweroff", "halt", "kexec", "suspend", "hibernate",
+                         "isolate", "startunit", "stopunit", "killunit"}) do
+    if text:find(word, 1, true) then
+      return c.name .. " calls " .. word
+    end
+  end
+  return nil
+end
+RULES.busctl, RULES["dbus-send"], RULES.gdbus, RULES.qdbus = bus_rule, bus_rule, bus_rule,
+    bus_rule
+
+-- Downloads written onto a disk or a system file.
+local function download_rule(c)
+  local _, opts = operands(c, "oOHdXeAwbDEKMPQrTtuUxYz", {output = true,
+                           ["output-document"] = true, header = true, data = true,
+                           request = true, ["user-agent"] = true, user = true})
+  for _, key in ipairs({"o", "O", "output", "output-document"}) do
+    local target = opts[key]
+    if type(target) == "string" and path_why(c, {}, target) then
+      return c.name .. " writes its download onto a disk or a system file"
+    end
+  end
+  return nil
+end
+RULES.curl, RULES.wget = download_rule, download_rule
+
+RULES.modprobe = function(c)
+  if has_word(c, {["-r"] = true, ["--remove"] = true, ["-rf"] = true}) then
+    return "modprobe -r unloads a driver (the network's, the disk's)"
+  end
+  return nil
+end
+
+RULES.zpool = function(c)
+  if c.argv[2] == "destroy" or c.argv[2] == "labelclear" then
+    return "zpool " .. c.argv[2]
+  end
+  return nil
+end
+RULES.zfs = function(c)
+  if c.argv[2] == "destroy" then
+    return "zfs destroy"
+  end
+  return nil
+end
+RULES.cryptsetup = function(c)
+  if has_word(c, {luksFormat = true, erase = true, luksErase = true, reencrypt = true}) then
+    return "cryptsetup erases or rewrites an encrypted device"
+  end
+  return nil
+end
+RULES.nvme = function(c)
+  if has_word(c, {format = true, sanitize = true, ["delete-ns"] = true}) then
+    return "nvme erases a namespace"
+  end
+  return nil
+end
+RULES.mdadm = function(c)
+  if has_word(c, {["--zero-superblock"] = true}) then
+    return "mdadm --zero-superblock"
+  end
+  return nil
+end
+RULES.hdparm = function(c)
+  for i = 2, #c.argv do
+    if c.argv[i]:find("^%-%-security%-erase") or c.argv[i] == "--trim-sector-ranges"
+        or c.argv[i] == "--write-sector" or c.argv[i] == "--make-bad-sector" then
+      return "hdparm " .. c.argv[i]
+    end
+  end
+  return nil
+end
+RULES.badblocks = function(c)
+  if has_word(c, {["-w"] = true}) then
+    return "badblocks -w overwrites a disk"
+  end
+  return nil
+end
+RULES.efibootmgr = function(c)
+  if has_word(c, {["-B"] = true, ["--delete-bootnum"] = true}) then
+    return "efibootmgr removes a boot entry"
+  end
+  return nil
+end
+
+--------------------------------------------------------------------------------
+-- Judging a line
+
+local function shown_word(v)
+  if v ~= "" and not v:find("[^%w%-%./_:=,+@%%]") then
+    return v
+  end
+  return "'" .. v:gsub("'", "'\\''") .. "'"
+end
+
+local function shown(c)
+  local words = {}
+  for i, v in ipairs(c.argv) do
+    words[i] = shown_word(v)
+  end
+  local text = table.concat(words, " ")
+  return c.via ~= "" and (text .. " [through " .. c.via .. "]") or text
 end
 
 local function excerpt(s)
-  s = s:gsub("^%s+", ""):gsub("%s+$", "")
-  if utf8.len(s) ~= nil and utf8.len(s) > EXCERPT_MAX_CHARS then
+  s = shell.printable(s)
+  if utf8.len(s) > EXCERPT_MAX_CHARS then
     s = s:sub(1, utf8.offset(s, EXCERPT_MAX_CHARS + 1) - 1) .. "..."
   end
   return s
 end
 
-local function check_command(line)
-  local why = judge_redirects(line)
-  if why then
-    return why, line
+-- Why one command asks, or nil. A rule returns why, false when the
+-- command is harmless whatever its arguments, or nil when it saw nothing:
+-- then arguments it could not read (variables, xargs) ask.
+local function judge(c)
+  if ALWAYS[c.name] then
+    return ALWAYS[c.name]
   end
-  -- Separators, subshells and quotes all start a new simple command: a
-  -- command inside sh -c '...' or $(...) is checked too.
-  for part in line:gmatch("[^;&|()`{}\n\"']+") do
-    why = judge(command_words(part))
-    if why then
-      return why, part
+  for _, name in ipairs(ALWAYS_GLOBS) do
+    if shell.glob_match(name, c.name) then
+      return ALWAYS[name]
     end
+  end
+  local script = c.argv[1]:match("^/etc/init%.d/(.+)$")
+  if script then
+    c = {name = "service", argv = {"service", script, c.argv[2]}, words = c.words}
+  end
+  local rule = RULES[c.name]
+  if rule == nil then
+    return nil
+  end
+  local why = rule(c)
+  if why ~= nil then
+    return why or nil
+  end
+  if c.extra then
+    return "the arguments xargs gives " .. c.name .. " cannot be read"
+  end
+  for i = 2, #c.argv do
+    if c.words[i] and c.words[i].dynamic then
+      return "the check cannot read the arguments of " .. c.name
+    end
+  end
+  return nil
+end
+
+-- Commands that put a file at a new path, and the options of theirs that
+-- take a value.
+local COPIERS = {cp = true, mv = true, install = true, ln = true, rsync = true}
+local COPIER_ARGS, COPIER_LONG_ARGS = "tSmoge", {["target-directory"] = true, suffix = true}
+-- Interpreters whose first operand is a program.
+local INTERPRETERS = {"python*", "perl*", "ruby*", "node*", "php*", "lua*"}
+
+-- The paths the line writes or copies a file to.
+local function made_paths(r)
+  local made = {}
+  local function add(path, cwd)
+    local p = shell.resolve(path, cwd)
+    if p then
+      made[p] = true
+    end
+  end
+  for _, w in ipairs(r.writes) do
+    if not w.target.dynamic then
+      add(w.target.value, w.cwd)
+    end
+  end
+  for _, c in ipairs(r.commands) do
+    if COPIERS[c.name] then
+      local ops, opts = operands(c, COPIER_ARGS, COPIER_LONG_ARGS)
+      local dir = opts.t or opts["target-directory"]
+      local dest = type(dir) == "string" and dir or c.argv[ops[#ops] or 0]
+      local sources = type(dir) == "string" and #ops or #ops - 1
+      if dest and sources > 0 then
+        add(dest, c.cwd)
+        for k = 1, sources do
+          add(dest .. "/" .. c.argv[ops[k]]:match("[^/]*$"), c.cwd)
+        end
+      end
+    end
+  end
+  return made
+end
+
+-- A command that runs a program the line itself wrote or copied, under a
+-- name the lists do not know (cp /sbin/reboot /tmp/x; /tmp/x), or nil.
+local function runs_made(r)
+  local made = made_paths(r)
+  if next(made) == nil then
+    return nil
+  end
+  for _, c in ipairs(r.commands) do
+    local program = c.argv[1]:find("/", 1, true) and c.argv[1]
+    if not program and matches_any(c.name, INTERPRETERS) then
+      program = c.argv[operands(c)[1] or 0]
+    end
+    local path = program and shell.resolve(program, c.cwd)
+    if path and made[path] then
+      return c
+    end
+  end
+  return nil
+end
+
+-- What the line asks about: why and what was seen, or nil.
+local function check_command(line)
+  local r = shell.parse(line)
+  for _, c in ipairs(r.commands) do
+    local why = judge(c)
+    if why then
+      return "a catastrophic devvm command (" .. why .. "): " .. shown(c)
+    end
+  end
+  for _, w in ipairs(r.writes) do
+    local c = {words = {w.target}, cwd = w.cwd}
+    if w.target.dynamic then
+      return "a catastrophic devvm command (a write to a target the check cannot read): "
+          .. w.how .. " " .. shown_word(w.target.value)
+    elseif may_name(c, 1, DISKS) then
+      return "a catastrophic devvm command (a write onto a disk): " .. w.how .. " "
+          .. shown_word(w.target.value)
+    elseif may_name(c, 1, SYSTEM_FILES) then
+      return "a catastrophic devvm command (a write to a system file): " .. w.how .. " "
+          .. shown_word(w.target.value)
+    end
+  end
+  local c = runs_made(r)
+  if c then
+    return "a devvm command the check cannot see through (it runs a program the line "
+        .. "itself writes): " .. shown(c)
+  end
+  if r.unseen[1] then
+    return "a devvm command the check cannot see through (" .. r.unseen[1] .. "): " .. line
   end
   return nil
 end
@@ -173,7 +782,8 @@ end
 local policy = {
   name = "confirm_destructive",
   description = "operator confirmation for catastrophic devvm commands (mkfs, dd onto a "
-    .. "disk, rm -rf /, poweroff, ...); for power verbs only when confirm_power_verbs is set",
+    .. "disk, rm -rf /, reboot, ...) and for lines whose commands the check cannot see; "
+    .. "for power verbs only when confirm_power_verbs is set",
 }
 
 function policy.before(ctx, call)
@@ -185,9 +795,9 @@ function policy.before(ctx, call)
       or type(call.input.command) ~= "string" then
     return nil
   end
-  local why, part = check_command(call.input.command)
+  local why = check_command(call.input.command)
   if why then
-    return {confirm = "a catastrophic devvm command (" .. why .. "): " .. excerpt(part)}
+    return {confirm = excerpt(why)}
   end
   return nil
 end
@@ -197,33 +807,66 @@ function policy.self_test(t)
   local function decide(command)
     return policy.before(ctx, {tool = "devvm_shell", input = {command = command}, mutating = false})
   end
-  local catastrophic = {
+  local asks = {
+    -- The report of issue 12, and the same effect by other names.
+    "bash -c reboot", "sudo -u root reboot", "su -c reboot", "if true; then reboot; fi",
+    "r\\eboot", "re''boot", "$(printf reboot)", "echo b > '/proc/sysrq-trigger'",
+    "echo b | sudo tee /proc/sysrq-trigger", 'rm -rf "/"', "rm -rf '/'", 'dd of="/dev/vda"',
+    "cat /dev/zero | sudo tee /dev/vda", "systemctl start reboot.target", "loginctl reboot",
+    "rm -rf //", "rm -rf /.", "mke2fs", "kill -9 1",
+    -- The lists.
     "mkfs.ext4 /dev/vdb1", "sudo mkfs -t xfs /dev/sdb", "wipefs -a /dev/sda",
-    "dd if=/dev/zero of=/dev/sda bs=1M", "sudo -n dd if=x.img of=/dev/nvme0n1",
-    "echo x > /dev/sda", "cat img >/dev/mapper/vg-root", "shred -n1 /dev/vdb",
-    "fdisk /dev/vda", "parted -s /dev/sdb mklabel gpt", "sgdisk -Z /dev/sda",
-    "rm -rf /", "sudo rm -fr /*", "rm -r -f --no-preserve-root /", "rm -Rf / ",
-    "poweroff", "sudo reboot", "/sbin/halt -p", "shutdown -h now", "systemctl reboot",
-    "sudo systemctl --force poweroff", "init 0", "echo b > /proc/sysrq-trigger",
-    "zpool destroy tank", "lvremove -f vg/root", "mkswap /dev/vdc", "uptime; sudo reboot",
-    "sh -c 'reboot'", "nohup timeout 5 reboot", "x=$(mkfs.ext4 /dev/sdc)",
+    "dd if=/dev/zero of=/dev/sda bs=1M", "echo x > /dev/sda", "cat img >/dev/mapper/vg-root",
+    "shred -n1 /dev/vdb", "fdisk /dev/vda", "parted -s /dev/sdb mklabel gpt", "sgdisk -Z /dev/sda",
+    "sudo rm -fr /*", "rm -r -f --no-preserve-root /tmp/x", "rm -Rf /etc", "rm -rf ~/.ssh",
+    "rm ~/.ssh/authorized_keys", "rm -rf /home/*", "cd / && rm -rf usr", "rm -rf ../../..",
+    "poweroff", "/sbin/halt -p", "shutdown -h now", "sudo systemctl --force poweroff",
+    "systemctl isolate rescue.target", "init 0", "telinit 6", "systemctl stop ssh",
+    "sudo systemctl disable --now sshd.service", "service ssh stop", "kill -KILL 1",
+    "kill -- -1", "pkill -9 sshd", "killall systemd", "zpool destroy tank", "lvremove -f vg/root",
+    "mkswap /dev/vdc", "chmod -R 777 /", "chown -R nobody /etc", "mv /etc /etc.old",
+    "crontab -r", "userdel breakglass", "ip link set eth0 down", "cp /dev/zero /dev/sda",
+    "echo mem > /sys/power/state", ": > /etc/passwd", "printf c | tee -a /proc/sysrq-trigger",
+    "find / -delete", "find / -exec rm -rf {} +", "echo / | xargs rm -rf",
+    "kill -9 01", "pkill -P 1", "systemctl kill init.scope", "iptables -A INPUT -j DROP",
+    "iptables -F", "echo reboot >> ~/.bashrc", "curl -o /etc/passwd http://x", "rmmod virtio_net",
+    "ln -s /proc/sysrq-trigger /tmp/t", "cp /sbin/reboot /tmp/x; /tmp/x",
+    "echo 'import os' > /tmp/x.py && python3 /tmp/x.py", "rm -rf /usr/lib/*", "rm -rf /var/lib/*",
+    "mkntfs /dev/sdb1", "setpriv --reuid=0 reboot", "capsh -- -c reboot", "sg root -c reboot",
+    "rm -rf ~/.ssh/*", "rm -f /root/.ssh/*", "rm -f /home/*/.ssh/authorized_keys", "rm -rf /e*",
+    "echo b > /proc/sysrq-t*",
+    -- Lines the check cannot see through.
+    "eval reboot", "x=reboot; $x", "`echo reboot`", "echo reboot | sh", "bash <<EOF\nreboot\nEOF",
+    "source /tmp/x.sh", "f() { :; }; f", "python3 -c 'import os'", "sudo $CMD",
+    "systemctl $VERB", "echo 'unbalanced", "/sbin/re*", "awk 'BEGIN{system(\"id\")}'",
   }
-  for _, c in ipairs(catastrophic) do
+  for _, c in ipairs(asks) do
     local d = decide(c)
-    assert(d and d.confirm, "should confirm: " .. c)
+    assert(d and d.confirm, "should ask: " .. c)
   end
-  local harmless = {
-    "uptime", "df -h", "dd if=/dev/sda of=/tmp/mbr bs=512 count=1", "ls 2>/dev/null",
+  local passes = {
+    "uptime", "df -h", "free -m", "dd if=/dev/sda of=/tmp/mbr bs=512 count=1", "ls 2>/dev/null",
     "fdisk -l /dev/sda", "parted /dev/sda print", "sgdisk -p /dev/sda", "rm -rf /tmp/x",
-    "rm -rf ./build", "last reboot", "journalctl -b -1 | grep -i shutdown",
-    "systemctl status", "echo hi > /tmp/sda", "mkswap /swapfile", "cat /proc/sysrq-trigger",
+    "rm -rf ./build", "last reboot", "journalctl -b -1 | grep -i shutdown", "systemctl status",
+    "echo hi > /tmp/sda", "mkswap /swapfile", "cat /proc/sysrq-trigger",
+    "journalctl -u nginx --since '1 hour ago' --no-pager | tail -n 50",
+    "sudo systemctl status ssh", "systemctl restart nginx", "dmesg | tail -n 50",
+    "ps aux | grep -v grep | grep sshd", "du -sh /var/* 2>/dev/null | sort -h | tail",
+    "ss -tlnp", "ip addr", "ip route show", "top -bn1 | head -20", "ls -la /var/log",
+    "grep -r error /var/log/syslog | tail", "cat /etc/os-release", "kill -9 12345",
+    "for u in nginx ssh; do systemctl is-active $u; done", "awk '{print $1}' /proc/loadavg",
+    "rm -f /var/log/*.gz", "find /var/log -name '*.gz' -mtime +7 -delete", "rm -rf /tmp/*",
+    "rm -rf /var/tmp/build-*", "cp /etc/fstab /tmp/fstab.bak", "echo x > /tmp/x; cat /tmp/x",
+    "curl -o /tmp/x http://x", "iptables -L -n", "kill -0 1234", "rm -rf /var/cache/apt/*",
+    "rm -f /home/x/*.log",
   }
-  for _, c in ipairs(harmless) do
-    assert(decide(c) == nil, "should pass: " .. c)
+  for _, c in ipairs(passes) do
+    local d = decide(c)
+    assert(d == nil, "should pass: " .. c .. (d and (" (" .. d.confirm .. ")") or ""))
   end
   local d = decide("sudo mkfs.ext4 /dev/vdb1")
   assert(d.confirm == "a catastrophic devvm command (mkfs makes a new file system): "
-    .. "sudo mkfs.ext4 /dev/vdb1", d.confirm)
+    .. "mkfs.ext4 /dev/vdb1 [through sudo]", d.confirm)
   local cycle = {tool = "pve", input = {verb = "cycle"}, verb = "cycle", mutating = true}
   assert((policy.before(ctx, cycle) == nil) == not confirm_power_verbs, "power verbs")
 end

@@ -1,8 +1,9 @@
 // The policy gate through the daemon, with the shipped policies and fake
 // pve / devvm_shell tools (tests/fixtures/lua/policy_fake_tools): forensics
 // run first and shown before a power verb, the rate limits, the operator's
-// confirmation (approve, decline, no answer, cancel while waiting), and a
-// policy that fails closed.
+// confirmation (approve, decline, no answer, cancel while waiting), every
+// spelling of issue 12's report asking rather than running, and a policy
+// that fails closed.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { AUTH, startStack, turnEvents } from '../lib/agent-stack.mjs';
 import { fetchJson } from '../lib/daemon.mjs';
 import { makePolicyScripts } from '../fixtures/lua/policy_fake_tools/scripts.mjs';
+import { EVERYDAY, ISSUE_12_REPORT } from '../lib/destructive-commands.mjs';
 
 const dir = mkdtempSync(join(tmpdir(), 'policy-gate-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -277,6 +279,52 @@ describe('operator confirmation', () => {
     assert.equal(events.at(-1).kind, 'turn_end');
     assert.equal((await confirm(id, { call_id: 'toolu_reboot', approve: true }, 'alice')).status, 409);
     await stream.close();
+  });
+});
+
+describe('confirm_destructive through the daemon: the spellings issue 12 found running unasked', () => {
+  let st;
+  before(async () => { st = await policyStack('destructive'); });
+  after(() => st?.close());
+
+  test('each line of the report is a confirm_request and does not run; everyday diagnostics run unasked', async () => {
+    const asking = ISSUE_12_REPORT.map((command, i) => shell(command, `toolu_report_${i}`));
+    const everyday = EVERYDAY.map((command, i) => shell(command, `toolu_everyday_${i}`));
+    // Interleaved, so that an everyday call is decided between two asks.
+    const calls = asking.flatMap((c, i) => (everyday[i] ? [c, everyday[i]] : [c]));
+    const { id, stream } = await st.startTurn([{ toolUses: calls }, { text: 'Done.' }]);
+    const asked = new Map();
+    while (asked.size < asking.length) {
+      const ask = await stream.waitFor((e) => e.data?.type === 'confirm_request' && !asked.has(e.data.call_id), WAIT_MS);
+      asked.set(ask.data.call_id, ask.data);
+      const r = await fetchJson(`${st.daemon.url}/api/session/${id}/confirm`,
+        { method: 'POST', headers: AUTH, body: { call_id: ask.data.call_id, approve: false } });
+      assert.equal(r.status, 200, r.text);
+    }
+    const events = await turnEvents(stream, WAIT_MS);
+    await stream.close();
+
+    for (const c of asking) {
+      const request = asked.get(c.id);
+      assert.ok(request, `${c.input.command}: no confirm_request`);
+      assert.equal(request.policy, 'confirm_destructive', c.input.command);
+      assert.deepEqual(request.input, c.input);
+      assert.match(request.reason, /^a (catastrophic devvm command|devvm command the check cannot see through) \(/, c.input.command);
+      assert.equal(resultOf(events, c.id).is_error, true, `${c.input.command} ran`);
+      assert.match(resultOf(events, c.id).content, /declined this call/);
+      assert.equal(indexOf(events, 'tool_output', c.id), -1, `${c.input.command} ran`);
+    }
+    for (const c of everyday) {
+      assert.equal(asked.has(c.id), false, `${c.input.command} asked: ${asked.get(c.id)?.reason}`);
+      assert.deepEqual(resultOf(events, c.id), { ...resultOf(events, c.id), is_error: false, content: `ran: ${c.input.command}` });
+    }
+    assert.equal(ofType(events, 'confirm_request').length, asking.length);
+    // What it saw, named: the command unwrapped and what it came through.
+    assert.equal(asked.get('toolu_report_0').reason, 'a catastrophic devvm command (reboot restarts the devvm): reboot [through bash -c]');
+    assert.equal(asked.get('toolu_report_6').reason,
+      'a devvm command the check cannot see through (command substitution: $(printf reboot)): $(printf reboot)');
+    assert.equal(asked.get('toolu_report_8').reason,
+      'a catastrophic devvm command (a write to a system file): tee /proc/sysrq-trigger');
   });
 });
 

@@ -2,6 +2,9 @@
 // before a ConfigMap edit goes live. Each broken set is the shipped lua/ set
 // with one file broken; check must exit 1 and name that file and line (or
 // just the file where no line applies). The shipped set itself exits 0.
+// Libraries (lib/, tools/lib/, policy/lib/ and require): a broken one is
+// named with its line, a name that would leave lib/ or a missing file fails
+// the script that requires it.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -52,6 +55,10 @@ const BROKEN = [
   },
 ];
 
+// The line of confirm_destructive.lua that requires the shell library.
+const requireLine = readFileSync(join(SOURCE, 'lua', 'policy', 'confirm_destructive.lua'), 'utf8')
+  .split('\n').findIndex((l) => l.includes('require("shell")')) + 1;
+
 describe('breakglass check', () => {
   test('the shipped set exits 0, by relative and absolute path and from BREAKGLASS_SCRIPTS_DIR', () => {
     for (const r of [check(['lua'], {}, SOURCE), check([join(SOURCE, 'lua')]),
@@ -94,6 +101,77 @@ describe('breakglass check', () => {
       }
     });
   }
+
+  test('a broken library: its own file and line, and the policy that requires it', () => {
+    const r = check([brokenSet({ 'policy/lib/shell.lua': 'local M = {}\nM.x = = 1\nreturn M\n' })]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.deepEqual(lines(r.stderr), [
+      "policy/lib/shell.lua:2: unexpected symbol near '='",
+      `policy/confirm_destructive.lua:${requireLine}: require "shell": policy/lib/shell.lua:2: unexpected symbol near '='`,
+    ]);
+  });
+
+  test('a broken library no script requires is still reported', () => {
+    const r = check([brokenSet({ 'tools/lib/unused.lua': 'return {\n' })]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.deepEqual(lines(r.stderr), ['tools/lib/unused.lua:2: unexpected symbol near <eof>']);
+  });
+
+  // One policy file that requires name, with a before that returns nothing.
+  const requiring = (name) => `local lib = require(${JSON.stringify(name)})
+return {name = "zz_lib", description = "uses a library", before = function() return nil end}
+`;
+
+  for (const [name, message] of [
+    ['../x', 'require "../x": not a library name: use 1-64 letters, digits or \'_\' (require("x") loads policy/lib/x.lua)'],
+    ['/etc/passwd', 'require "/etc/passwd": not a library name: use 1-64 letters, digits or \'_\' (require("x") loads policy/lib/x.lua)'],
+    ['lib.shell', 'require "lib.shell": not a library name: use 1-64 letters, digits or \'_\' (require("x") loads policy/lib/x.lua)'],
+    ['', 'require "": not a library name: use 1-64 letters, digits or \'_\' (require("x") loads policy/lib/x.lua)'],
+    ['x'.repeat(65), 'require: a library name is at most 64 characters'],
+    ['nope', 'require "nope": cannot open policy/lib/nope.lua: No such file or directory'],
+  ]) {
+    test(`require(${JSON.stringify(name.length > 20 ? `${name.slice(0, 8)}...` : name)}) fails the policy's load with a clear message`, () => {
+      const r = check([brokenSet({ 'policy/zz_lib.lua': requiring(name) })]);
+      assert.equal(r.status, 1, r.stderr);
+      assert.deepEqual(lines(r.stderr), [`policy/zz_lib.lua:1: ${message}`]);
+    });
+  }
+
+  test('require: a library loads once per state, in the script\'s environment, only while the file loads', () => {
+    const dir = brokenSet({
+      'policy/lib/counter.lua': 'loads = (loads or 0) + 1\nreturn {loads = function() return loads end, name = ...}\n',
+      'policy/lib/nothing.lua': 'local x = 1\n',
+      'policy/lib/a_cycle.lua': 'return require("b_cycle")\n',
+      'policy/lib/b_cycle.lua': 'return require("a_cycle")\n',
+      'policy/zz_lib.lua': `local counter = require("counter")
+assert(require("counter") == counter, "cached")
+assert(counter.loads() == 1 and loads == 1, "run once, with the file's globals")
+assert(counter.name == "counter", "called with its name")
+assert(require("nothing") == true, "a library that returns nothing")
+local ok, err = pcall(require, "a_cycle")
+assert(not ok and err:find('require "a_cycle": the library requires itself', 1, true), err)
+local policy = {name = "zz_lib", description = "uses a library"}
+function policy.before()
+  assert(require("counter") == counter)
+  return nil
+end
+function policy.self_test(t)
+  assert(require("counter") == counter, "loaded in the self_test's own state too")
+  local ok2, err2 = pcall(require, "nothing_else")
+  assert(not ok2 and err2:find("libraries load only while the file itself loads", 1, true), err2)
+end
+return policy
+`,
+    });
+    const r = check([dir]);
+    assert.equal(r.status, 0, r.stderr);
+  });
+
+  test('library files are not loaded as policies, and a name require cannot take is reported', () => {
+    const r = check([brokenSet({ 'policy/lib/not-a-name.lua': 'return {}\n' })]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.deepEqual(lines(r.stderr), ["policy/lib/not-a-name.lua: not a library name: require takes 1-64 letters, digits or '_'"]);
+  });
 
   test('two broken files: one line each, in load order', () => {
     const dir = brokenSet({

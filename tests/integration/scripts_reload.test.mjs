@@ -1,8 +1,8 @@
 // Hot reload of the scripts folder in a running daemon: a broken edit of any
 // kind keeps the last good set serving and shows on /readyz; a good edit
-// takes effect before the next turn; a turn in progress finishes on the set
-// it started with; a ConfigMap's `..data` symlink swap is seen; SIGHUP
-// reloads an edit the watcher could not see.
+// takes effect before the next turn, an edit of a library alone too; a turn
+// in progress finishes on the set it started with; a ConfigMap's `..data`
+// symlink swap is seen; SIGHUP reloads an edit the watcher could not see.
 import assert from 'node:assert/strict';
 import {
   existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync,
@@ -215,6 +215,35 @@ describe('hot reload of the scripts folder', () => {
 
     writeFiles(scripts, { 'tools/zz_fresh.lua': null, 'tools/b_nap.lua': nap, 'prompt.lua': prompt });
     await waitReloaded(st, swapped.json.scripts_loaded_ms, isGood(goodTools));
+  });
+
+  test('a library edit alone is picked up, and a broken one is refused naming its file and line', async () => {
+    const lib = (text) => `return {text = ${JSON.stringify(text)}}\n`;
+    const tool = `local greet = require("greet")
+return {
+  name = "greet",
+  description = "Says what its library says.",
+  input_schema = {type = "object"},
+  handler = function(ctx, input) return greet.text end,
+}
+`;
+    const since = (await readyz(st)).json.scripts_loaded_ms;
+    writeFiles(scripts, { 'tools/lib/greet.lua': lib('first'), 'tools/zz_greet.lua': tool });
+    const added = await waitReloaded(st, since, has('greet'));
+    assert.equal((await toolTurn(st, 'greet')).result.content, 'first');
+
+    writeFiles(scripts, { 'tools/lib/greet.lua': lib('edited') });
+    const edited = await waitReloaded(st, added.json.scripts_loaded_ms, has('greet'));
+    assert.equal((await toolTurn(st, 'greet')).result.content, 'edited');
+
+    writeFiles(scripts, { 'tools/lib/greet.lua': 'return {\n  text = = 1,\n}\n' });
+    const r = await waitReadyz(st, (j) => j.degraded === true, 'degraded state for a broken library');
+    assert.match(r.json.error, /^tools\/lib\/greet\.lua:2: unexpected symbol near '='$/m);
+    assert.equal(r.json.scripts_loaded_ms, edited.json.scripts_loaded_ms, 'the old set is still the one loaded');
+    assert.equal((await toolTurn(st, 'greet')).result.content, 'edited');
+
+    writeFiles(scripts, { 'tools/lib': null, 'tools/zz_greet.lua': null });
+    await waitReloaded(st, edited.json.scripts_loaded_ms, isGood(goodTools));
   });
 
   test('SIGHUP reloads an edit the watcher cannot see (made through a hard link outside the folder)', async () => {

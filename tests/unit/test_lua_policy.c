@@ -511,8 +511,8 @@ static void test_shipped_confirm_destructive(void **state) {
   char call[512];
   shell_call(call, sizeof call, "sudo dd if=/dev/zero of=/dev/vda bs=1M");
   expect_decision(fx, call, "[]", "[]", LUA_POLICY_CONFIRM, "confirm_destructive",
-                  "a catastrophic devvm command (dd writes onto a disk): sudo dd if=/dev/zero "
-                  "of=/dev/vda bs=1M",
+                  "a catastrophic devvm command (dd writes onto a disk): dd if=/dev/zero "
+                  "of=/dev/vda bs=1M [through sudo]",
                   NULL);
   static const char *const confirmed[] = {"mkfs.xfs /dev/sdb1", "rm -rf --no-preserve-root /",
                                           "uptime && sudo poweroff", "echo 1 > /dev/nvme0n1"};
