@@ -295,7 +295,7 @@ describe('confirm_destructive through the daemon: the spellings issue 12 found r
     const { id, stream } = await st.startTurn([{ toolUses: calls }, { text: 'Done.' }]);
     const asked = new Map();
     while (asked.size < asking.length) {
-      const ask = await stream.waitFor((e) => e.data?.type === 'confirm_request' && !asked.has(e.data.call_id), WAIT_MS);
+      const ask = await stream.waitFor((e) => e.data?.kind === 'confirm_request' && !asked.has(e.data.call_id), WAIT_MS);
       asked.set(ask.data.call_id, ask.data);
       const r = await fetchJson(`${st.daemon.url}/api/session/${id}/confirm`,
         { method: 'POST', headers: AUTH, body: { call_id: ask.data.call_id, approve: false } });
