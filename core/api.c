@@ -156,7 +156,9 @@ static void api_route(app *a, http_conn *c, const http_request *req, const char 
     journal_retention_enforce(a, s);
     http_respond_json(c, 200, json_pack("{s:s}", "session_id", s->id));
   } else if (strcmp(p, "/api/sessions") == 0 && method_is(req, "GET")) {
-    http_respond_json(c, 200, json_pack("{s:o}", "sessions", session_list_json(a)));
+    json_t *body = json_pack("{s:o}", "sessions", session_list_json(a));
+    if (a->journal_damage) json_object_set(body, "journal_damage", a->journal_damage);
+    http_respond_json(c, 200, body);
   } else if (strncmp(p, "/api/session/", 13) == 0) {
     api_session_route(a, c, req, p + 13, identity);
   } else if (strcmp(p, "/api/targets") == 0 && method_is(req, "GET")) {

@@ -26,6 +26,9 @@ typedef struct app {
   char scripts_error[APP_SCRIPTS_ERROR_MAX]; /* the last failed load, "" if none */
   struct session *sessions; /* newest first */
   json_t *actions;          /* recent mutating actions, turns and buttons (gate.h) */
+  /* Session files recovery refused to read (a symlink, a FIFO, someone
+   * else's): [{file, message}], listed with the sessions. */
+  json_t *journal_damage;
   /* Orders the gate's decisions and the actions' ends within one
    * millisecond, so that replay sees them in the order they happened. */
   unsigned long long gate_seq;

@@ -202,6 +202,7 @@ int daemon_serve(bg_config *c) {
   session_free_all(&a);
   journal_store_close();
   json_decref(a.actions);
+  json_decref(a.journal_damage);
   if (a.scripts) lua_host_release(a.scripts);
   uv_run(a.loop, UV_RUN_DEFAULT);
   rc = uv_loop_close(a.loop);

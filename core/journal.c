@@ -45,15 +45,22 @@ int journal_open(journal **out, uv_loop_t *loop, const char *path, const journal
     snprintf(err, errlen, "out of memory");
     return -1;
   }
-  j->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  /* Never through a symlink, never blocking on a FIFO, and only a regular
+   * file of our own: the folder may hold what someone else put there. */
+  j->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
   struct stat st;
-  if (j->fd < 0 || fstat(j->fd, &st) != 0) {
-    snprintf(err, errlen, "cannot open the journal %s: %s", path, strerror(errno));
+  const char *why = j->fd < 0 || fstat(j->fd, &st) != 0 ? strerror(errno)
+                    : !S_ISREG(st.st_mode)               ? "not a regular file"
+                    : st.st_uid != geteuid()             ? "owned by another user"
+                                                         : NULL;
+  if (why) {
+    snprintf(err, errlen, "cannot open the journal %s: %s", path, why);
     if (j->fd >= 0) close(j->fd);
     free(j->path);
     free(j);
     return -1;
   }
+  fcntl(j->fd, F_SETFL, fcntl(j->fd, F_GETFL) & ~O_NONBLOCK);
   j->loop = loop;
   j->bytes = (size_t)st.st_size;
   j->redactor = r;

@@ -8,6 +8,28 @@ void journal_reader_init(journal_reader *r, const char *data, size_t len) {
   *r = (journal_reader){.data = data, .len = len};
 }
 
+journal_read_result journal_parse_line(const char *start, size_t n, size_t line, json_t **record,
+                                       char *why, size_t whylen) {
+  *record = NULL;
+  if (n > JOURNAL_MAX_RECORD_BYTES) {
+    snprintf(why, whylen, "line %zu is longer than %u MiB", line, JOURNAL_MAX_RECORD_BYTES >> 20);
+    return JOURNAL_READ_GARBAGE;
+  }
+  json_error_t jerr;
+  json_t *v = json_loadb(start, n, JSON_REJECT_DUPLICATES, &jerr);
+  if (!v) {
+    snprintf(why, whylen, "line %zu is not JSON: %s (column %d)", line, jerr.text, jerr.column);
+    return JOURNAL_READ_GARBAGE;
+  }
+  if (!json_is_object(v) || !json_is_string(json_object_get(v, "kind"))) {
+    json_decref(v);
+    snprintf(why, whylen, "line %zu is not a journal record (an object with a \"kind\")", line);
+    return JOURNAL_READ_GARBAGE;
+  }
+  *record = v;
+  return JOURNAL_READ_RECORD;
+}
+
 journal_read_result journal_reader_next(journal_reader *r, json_t **record, char *why,
                                         size_t whylen) {
   *record = NULL;
@@ -24,26 +46,7 @@ journal_read_result journal_reader_next(journal_reader *r, json_t **record, char
   size_t n = (size_t)(nl - start);
   r->pos += n + 1;
   r->good_bytes = r->pos;
-  if (n > JOURNAL_MAX_RECORD_BYTES) {
-    snprintf(why, whylen, "line %zu is longer than %u MiB", r->line,
-             JOURNAL_MAX_RECORD_BYTES >> 20);
-    return JOURNAL_READ_GARBAGE;
-  }
-  json_error_t jerr;
-  json_t *v = json_loadb(start, n, JSON_REJECT_DUPLICATES, &jerr);
-  if (!v) {
-    snprintf(why, whylen, "line %zu is not JSON: %s (column %d)", r->line, jerr.text,
-             jerr.column);
-    return JOURNAL_READ_GARBAGE;
-  }
-  if (!json_is_object(v) || !json_is_string(json_object_get(v, "kind"))) {
-    json_decref(v);
-    snprintf(why, whylen, "line %zu is not a journal record (an object with a \"kind\")",
-             r->line);
-    return JOURNAL_READ_GARBAGE;
-  }
-  *record = v;
-  return JOURNAL_READ_RECORD;
+  return journal_parse_line(start, n, r->line, record, why, whylen);
 }
 
 int journal_parse_utc(const char *text, unsigned long long *epoch_ms) {

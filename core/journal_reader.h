@@ -36,6 +36,11 @@ void journal_reader_init(journal_reader *r, const char *data, size_t len);
 journal_read_result journal_reader_next(journal_reader *r, json_t **record, char *why,
                                         size_t whylen);
 
+/* One line (n bytes, without its newline; its number is line) as a
+ * record, or garbage. */
+journal_read_result journal_parse_line(const char *start, size_t n, size_t line, json_t **record,
+                                       char *why, size_t whylen);
+
 /* "YYYY-MM-DDTHH:MM:SS.mmmZ" (as log_format_utc writes it) to ms since the
  * epoch; -1 when it is not that. */
 int journal_parse_utc(const char *text, unsigned long long *epoch_ms);

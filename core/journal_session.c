@@ -32,11 +32,12 @@ static void journal_session_write(session *s, const char *kind, json_t *fields) 
     log_error("session %s: %s", s->id, err);
 }
 
-void journal_session_event(session *s, const char *json, size_t len) {
+int journal_session_event(session *s, const char *json, size_t len) {
   char err[768];
-  if (s->journal &&
-      journal_append_raw(s->journal, "event", "event", json, len, err, sizeof err) != 0)
-    log_error("session %s: %s", s->id, err);
+  if (!s->journal) return -1;
+  if (journal_append_raw(s->journal, "event", "event", json, len, err, sizeof err) == 0) return 0;
+  log_error("session %s: %s", s->id, err);
+  return -1;
 }
 
 void journal_session_message(session *s, size_t index) {

@@ -20,8 +20,9 @@
 void journal_session_open(session *s);
 void journal_session_close(session *s);
 
-/* An event as the page sees it: its JSON text, already redacted. */
-void journal_session_event(session *s, const char *json, size_t len);
+/* An event as the page sees it: its JSON text, already redacted. 0, or
+ * -1 when it is not in the journal (no journal, or the write failed). */
+int journal_session_event(session *s, const char *json, size_t len);
 /* messages[index] as it now is (appended or grown), or the conversation
  * cut back to count messages. */
 void journal_session_message(session *s, size_t index);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "gate.h"
+#include "journal_file.h"
 #include "journal_reader.h"
 #include "json_schema.h"
 #include "replay_compare.h"
@@ -147,39 +148,53 @@ static int add_call(replay_calls *calls, replay_session *s, json_t *rec, size_t 
   return 0;
 }
 
+/* A tool_call record as the daemon writes it: an input, when there is
+ * one, is an object (what the model sent passed the tool's schema). */
+static int check_call(const json_t *rec, size_t line, const char *id, char *err, size_t errlen) {
+  const json_t *input = json_object_get(rec, "input");
+  if (!input || json_is_object(input)) return 0;
+  snprintf(err, errlen, "session %s: line %zu is a tool_call whose input is not an object", id,
+           line);
+  return -1;
+}
+
 /* Indexes a journal's events and inserted calls, and gathers its calls. */
-static int read_journal(replay_session *s, const char *data, size_t len, replay_calls *calls,
-                        char *err, size_t errlen) {
-  journal_reader jr;
-  journal_reader_init(&jr, data, len);
+static int read_journal(replay_session *s, const char *path, replay_calls *calls, char *err,
+                        size_t errlen) {
+  journal_file *f;
+  if (journal_file_open(&f, path, 0, err, errlen) != 0) return -1;
   char why[256];
-  for (;;) {
+  int rc = 0;
+  while (rc == 0) {
     json_t *rec;
-    journal_read_result res = journal_reader_next(&jr, &rec, why, sizeof why);
-    if (res == JOURNAL_READ_END) return 0;
+    journal_read_result res = journal_file_next(f, &rec, why, sizeof why);
+    size_t line = journal_file_line(f);
+    if (res == JOURNAL_READ_END) break;
     if (res == JOURNAL_READ_TORN) {
-      s->torn_line = (long)jr.line;
-      return 0;
+      s->torn_line = (long)line;
+      break;
     }
     if (res == JOURNAL_READ_GARBAGE) {
       snprintf(err, errlen, "session %s: the journal cannot be read: %s", s->id, why);
-      return -1;
+      rc = -1;
+      break;
     }
     const char *kind = json_string_value(json_object_get(rec, "kind"));
     const char *call_id = str_or(rec, "call_id", "");
-    int rc = 0;
-    if (strcmp(kind, "event") == 0)
+    int is_call = strcmp(kind, "tool_call") == 0;
+    if (is_call && check_call(rec, line, s->id, err, errlen) != 0)
+      rc = -1;
+    else if (strcmp(kind, "event") == 0)
       rc = index_event(s, rec);
-    else if (strcmp(kind, "tool_call") == 0 && json_object_get(rec, "inserted_by"))
+    else if (is_call && json_object_get(rec, "inserted_by"))
       rc = json_object_set(s->inserted, call_id, rec);
-    else if (strcmp(kind, "tool_call") == 0)
-      rc = add_call(calls, s, rec, jr.line);
+    else if (is_call)
+      rc = add_call(calls, s, rec, line);
     json_decref(rec);
-    if (rc != 0) {
-      snprintf(err, errlen, "out of memory reading line %zu", jr.line);
-      return -1;
-    }
+    if (rc != 0 && !err[0]) snprintf(err, errlen, "out of memory reading line %zu", line);
   }
+  journal_file_close(f);
+  return rc;
 }
 
 /* --- ends: records finish at their recorded moment -------------------------------- */
@@ -473,8 +488,13 @@ static json_t *session_report(replay_session *s) {
     json_array_append(sorted, all[i]);
   }
   free(all);
-  return json_pack("{s:s, s:o, s:o, s:{s:I, s:I, s:I, s:I}}", "session_id", s->id, "torn_line",
-                   s->torn_line ? json_integer(s->torn_line) : json_null(), "calls", sorted,
+  char dropped[160];
+  snprintf(dropped, sizeof dropped,
+           "line %ld was being written when the process died: its record was dropped",
+           s->torn_line);
+  return json_pack("{s:s, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I}}", "session_id", s->id,
+                   "torn_line", s->torn_line ? json_integer(s->torn_line) : json_null(),
+                   "dropped", s->torn_line ? json_string(dropped) : json_null(), "calls", sorted,
                    "summary", "calls", (json_int_t)calls, "inserted_calls",
                    (json_int_t)s->inserted_count, "same", (json_int_t)(calls - s->diverges),
                    "diverges", (json_int_t)s->diverges);
@@ -482,22 +502,24 @@ static json_t *session_report(replay_session *s) {
 
 static json_t *whole_report(replay_session *ss, size_t count) {
   json_t *sessions = json_array();
-  size_t calls = 0, inserted = 0, diverges = 0, diverging = 0;
+  size_t calls = 0, inserted = 0, diverges = 0, diverging = 0, dropped = 0;
   for (size_t i = 0; i < count; i++) {
+    dropped += ss[i].torn_line != 0;
     json_array_append_new(sessions, session_report(&ss[i]));
     calls += json_array_size(ss[i].calls);
     inserted += ss[i].inserted_count;
     diverges += ss[i].diverges;
     diverging += ss[i].diverges > 0;
   }
-  return json_pack("{s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I}}", "sessions", sessions, "summary",
-                   "sessions", (json_int_t)count, "calls", (json_int_t)calls, "inserted_calls",
-                   (json_int_t)inserted, "same", (json_int_t)(calls - diverges), "diverges",
-                   (json_int_t)diverges, "diverging_sessions", (json_int_t)diverging);
+  return json_pack("{s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}", "sessions", sessions,
+                   "summary", "sessions", (json_int_t)count, "calls", (json_int_t)calls,
+                   "inserted_calls", (json_int_t)inserted, "same", (json_int_t)(calls - diverges),
+                   "diverges", (json_int_t)diverges, "diverging_sessions", (json_int_t)diverging,
+                   "dropped_records", (json_int_t)dropped);
 }
 
-int replay_journals(lua_host *h, const replay_journal_bytes *journals, size_t count,
-                    json_t **report, char *err, size_t errlen) {
+int replay_journals(lua_host *h, const replay_journal *journals, size_t count, json_t **report,
+                    char *err, size_t errlen) {
   *report = NULL;
   replay r = {.h = h, .schemas = json_object(), .actions = json_array()};
   replay_session *ss = calloc(count ? count : 1, sizeof *ss);
@@ -518,7 +540,8 @@ int replay_journals(lua_host *h, const replay_journal_bytes *journals, size_t co
       snprintf(err, errlen, "out of memory");
       goto done;
     }
-    if (read_journal(&ss[i], journals[i].data, journals[i].len, &calls, err, errlen) != 0)
+    err[0] = '\0';
+    if (read_journal(&ss[i], journals[i].path, &calls, err, errlen) != 0)
       goto done;
   }
   for (size_t i = 0; i < calls.count; i++) {

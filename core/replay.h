@@ -22,23 +22,23 @@
 
 #include "lua_host.h"
 
-typedef struct replay_journal_bytes {
+typedef struct replay_journal {
   const char *session_id;
-  const char *data;
-  size_t len;
-} replay_journal_bytes;
+  const char *path; /* read a line at a time: memory follows what replay keeps */
+} replay_journal;
 
 /* Replays the journals together. 0 with *report set (new reference):
  * {sessions: [session report, in the order given], summary: {sessions,
- * calls, inserted_calls, same, diverges, diverging_sessions}}, where a
- * session report is {session_id, torn_line (or null), calls: [{index,
- * line, call_id, tool, source, input, inserted: [call ids], status:
+ * calls, inserted_calls, same, diverges, diverging_sessions,
+ * dropped_records}}, where a session report is {session_id, torn_line (or
+ * null), dropped (what a torn line cost, or null), calls: [{index, line,
+ * call_id, tool, source, input, inserted: [call ids], status:
  * "same"|"diverges", differences, recorded: {outcome, decisions,
  * mutating}, now: {outcome, decisions, mutating, exists, invalid}}],
  * summary: {calls, inserted_calls, same, diverges}}. -1 with err filled
- * when a journal cannot be read (naming it and the line) or memory ran
- * out. */
-int replay_journals(lua_host *h, const replay_journal_bytes *journals, size_t count,
-                    json_t **report, char *err, size_t errlen);
+ * when a journal cannot be read or holds what no daemon writes (naming it
+ * and the line), or memory ran out. */
+int replay_journals(lua_host *h, const replay_journal *journals, size_t count, json_t **report,
+                    char *err, size_t errlen);
 
 #endif

@@ -174,6 +174,20 @@ static int session_keep_json(session *s, unsigned long long id, const char *data
   return 0;
 }
 
+/* An event the journal could not take (a full disk, no journal) is still
+ * sent, since the operator needs to see the turn, but says so: the docs
+ * promise that what a client sees is in the journal unless it is marked.
+ * data is compact JSON of an object with an id, so it ends in "}". */
+static char *event_unrecorded(const char *data, size_t n, size_t *out_len) {
+  static const char mark[] = ",\"unrecorded\":true}";
+  char *marked = malloc(n - 1 + sizeof mark);
+  if (!marked) return NULL;
+  memcpy(marked, data, n - 1);
+  memcpy(marked + n - 1, mark, sizeof mark);
+  *out_len = n - 1 + sizeof mark - 1;
+  return marked;
+}
+
 /* The event is redacted once, here: what the page sees and what the
  * journal keeps are the same text, and it is in the journal before any
  * client sees it. */
@@ -192,7 +206,15 @@ unsigned long long session_emit(session *s, json_t *ev) {
     log_error("session %s: out of memory keeping an event", s->id);
     return 0;
   }
-  journal_session_event(s, data, n);
+  if (journal_session_event(s, data, n) != 0) {
+    char *marked = event_unrecorded(data, n, &n);
+    free(data);
+    data = marked;
+    if (!data) {
+      log_error("session %s: out of memory keeping an event", s->id);
+      return 0;
+    }
+  }
   int rc = session_keep_json(s, id, data, n);
   free(data);
   if (rc != 0) return 0;

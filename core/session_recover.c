@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "gate.h"
+#include "journal_file.h"
 #include "journal_reader.h"
 #include "journal_retention.h"
 #include "journal_session.h"
@@ -18,6 +19,8 @@
 
 /* Garbage line numbers named in the report; more are counted. */
 #define RECOVER_MAX_REPORTED_LINES 20
+/* Refused session files named in GET /api/sessions; more are logged. */
+#define RECOVER_MAX_REFUSED_FILES 20
 #define RECOVER_INTERRUPTED_AFTER_INTENT                                                      \
   "interrupted by a restart after its intent was recorded: it may have run; check its effect " \
   "before running it again"
@@ -27,6 +30,7 @@ typedef struct recover_state {
   session *s;
   int turn_open;       /* a "user" event with no "turn_end" after it */
   int cancelled;       /* a "cancelled" event in the last turn */
+  int interrupted;     /* an "interrupted" event ended the last turn */
   int last_failed;     /* the last "result" was an error */
   json_t *intents;     /* call_id -> intent record: intents with no tool_call yet */
   size_t torn_line;
@@ -42,41 +46,16 @@ static int is_session_file(const char *name) {
   return 1;
 }
 
-static char *read_file(const char *path, size_t cap, size_t *len, char *err, size_t errlen) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  struct stat st;
-  if (fd < 0 || fstat(fd, &st) != 0) {
-    snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-    if (fd >= 0) close(fd);
-    return NULL;
-  }
-  if ((size_t)st.st_size > cap) {
-    snprintf(err, errlen, "%s is %lld bytes, over the %zu MiB a journal may hold", path,
-             (long long)st.st_size, cap >> 20);
-    close(fd);
-    return NULL;
-  }
-  char *data = malloc((size_t)st.st_size + 1);
-  size_t got = 0;
-  while (data && got < (size_t)st.st_size) {
-    ssize_t n = read(fd, data + got, (size_t)st.st_size - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += (size_t)n;
-  }
-  close(fd);
-  if (!data) snprintf(err, errlen, "out of memory reading %s", path);
-  *len = got;
-  return data;
-}
-
 static void recover_event(recover_state *st, json_t *ev) {
   const char *type = journal_event_kind(ev);
   if (type && strcmp(type, "user") == 0) {
     st->turn_open = 1;
-    st->cancelled = 0;
-  } else if (type && (strcmp(type, "turn_end") == 0 || strcmp(type, "interrupted") == 0)) {
+    st->cancelled = st->interrupted = 0;
+  } else if (type && strcmp(type, "turn_end") == 0) {
     st->turn_open = 0;
+  } else if (type && strcmp(type, "interrupted") == 0) {
+    st->turn_open = 0;
+    st->interrupted = 1;
   } else if (type && strcmp(type, "cancelled") == 0) {
     st->cancelled = 1;
   } else if (type && strcmp(type, "result") == 0) {
@@ -200,7 +179,8 @@ static void recover_cut_actions(recover_state *st) {
 
 static void recover_finish(recover_state *st, const char *path) {
   session *s = st->s;
-  s->status = st->cancelled     ? SESSION_CANCELLED
+  s->status = st->interrupted   ? SESSION_INTERRUPTED
+              : st->cancelled   ? SESSION_CANCELLED
               : st->last_failed ? SESSION_FAILED
                                 : SESSION_IDLE;
   journal_session_open(s);
@@ -216,10 +196,30 @@ static void recover_finish(recover_state *st, const char *path) {
   journal_session_flush(s);
 }
 
-/* Cuts a torn last line off, so that the next record starts a line. */
-static void recover_cut_torn(const char *path, size_t good_bytes) {
-  if (truncate(path, (off_t)good_bytes) != 0)
-    log_error("recovery: cannot cut the torn line off %s: %s", path, strerror(errno));
+/* A file recovery will not read is left where it is (never deleted: it
+ * may be evidence) and named where the operator looks. */
+static void recover_refuse(app *a, const char *name, const char *why) {
+  log_error("recovery: %s not restored: %s", name, why);
+  if (!a->journal_damage) a->journal_damage = json_array();
+  if (json_array_size(a->journal_damage) < RECOVER_MAX_REFUSED_FILES)
+    json_array_append_new(a->journal_damage,
+                          json_pack("{s:s, s:s}", "file", name, "message", why));
+}
+
+/* One record read back: the session is made by the first. 0, or -1 when
+ * the session cannot be made (no more are read). */
+static int recover_take(recover_state *st, app *a, const char *id, json_t *rec) {
+  if (!st->s) {
+    unsigned long long created = log_now_ms();
+    journal_parse_utc(json_string_value(json_object_get(rec, "ts")), &created);
+    st->s = session_restore(a, id, created);
+    if (!st->s) return -1;
+  }
+  recover_record(st, rec);
+  unsigned long long ts;
+  if (journal_parse_utc(json_string_value(json_object_get(rec, "ts")), &ts) == 0)
+    st->s->last_activity_ms = ts;
+  return 0;
 }
 
 static void recover_one(app *a, const char *dir, const char *name) {
@@ -227,48 +227,33 @@ static void recover_one(app *a, const char *dir, const char *name) {
   snprintf(id, sizeof id, "%.*s", SESSION_ID_LEN, name);
   char *path = NULL;
   if (asprintf(&path, "%s/%s", dir, name) < 0) return;
-  size_t cap = (size_t)a->config->max_session_journal_bytes + JOURNAL_MAX_RECORD_BYTES;
-  size_t len = 0;
-  char *data = read_file(path, cap, &len, err, sizeof err);
-  if (!data) {
-    log_error("recovery: session %s not restored: %s", id, err);
+  journal_file *f;
+  if (journal_file_open(&f, path, JOURNAL_FILE_WRITABLE | JOURNAL_FILE_DAEMON_OWNED, err, sizeof err) != 0) {
+    recover_refuse(a, name, err);
     free(path);
     return;
   }
   recover_state st = {.intents = json_object(), .garbage = json_array()};
-  journal_reader r;
-  journal_reader_init(&r, data, len);
   journal_read_result res;
   json_t *rec;
-  while ((res = journal_reader_next(&r, &rec, err, sizeof err)) != JOURNAL_READ_END) {
+  while ((res = journal_file_next(f, &rec, err, sizeof err)) != JOURNAL_READ_END) {
     if (res == JOURNAL_READ_TORN) {
       log_warn("session %s: %s; ignored", id, err);
-      st.torn_line = r.line;
-      recover_cut_torn(path, r.good_bytes);
+      st.torn_line = journal_file_line(f);
+      if (journal_file_cut_torn(f, err, sizeof err) != 0) log_error("recovery: %s", err);
       break;
     }
     if (res == JOURNAL_READ_GARBAGE) {
       log_warn("session %s: journal %s, skipped", id, err);
       if (st.garbage_count++ < RECOVER_MAX_REPORTED_LINES)
-        json_array_append_new(st.garbage, json_integer((json_int_t)r.line));
+        json_array_append_new(st.garbage, json_integer((json_int_t)journal_file_line(f)));
       continue;
     }
-    if (!st.s) {
-      unsigned long long created = log_now_ms();
-      journal_parse_utc(json_string_value(json_object_get(rec, "ts")), &created);
-      st.s = session_restore(a, id, created);
-      if (!st.s) {
-        json_decref(rec);
-        break;
-      }
-    }
-    recover_record(&st, rec);
-    unsigned long long ts;
-    if (journal_parse_utc(json_string_value(json_object_get(rec, "ts")), &ts) == 0)
-      st.s->last_activity_ms = ts;
+    int rc = recover_take(&st, a, id, rec);
     json_decref(rec);
+    if (rc != 0) break;
   }
-  free(data);
+  journal_file_close(f);
   if (st.s)
     recover_finish(&st, path);
   else

@@ -10,7 +10,7 @@ packages=(
   openssl openssh-server openssh-client iproute2 nftables sudo
   clang libclang-rt-14-dev
   nodejs chromium
-  unzip
+  unzip time
 )
 
 missing=()

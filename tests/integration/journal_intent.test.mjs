@@ -103,6 +103,7 @@ describe('intent first', () => {
     assert.ok(echoIntent >= 0 && echoIntent < echoOutput, 'a read-only call has its intent first too');
     assert.equal(records[echoIntent].mutating, false);
     assert.match(records[0].ts, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    assert.deepEqual(events.filter((e) => 'unrecorded' in e), [], 'journaled events carry no mark');
   });
 
   test('when the journal cannot be written every call is refused with the reason, and the turn ends', async () => {
@@ -122,6 +123,11 @@ describe('intent first', () => {
     const back = requests.at(-1).body.messages.at(-1).content.find((b) => b.tool_use_id === 'toolu_poke');
     assert.equal(back.is_error, true, 'the model is told the call did not run');
     assert.ok(log.some((l) => /cannot write the journal/.test(l)));
+    // The page still sees the turn, but no event claims a place in a
+    // journal that does not hold it (issue 12, item 8).
+    assert.ok(events.length > 0);
+    assert.deepEqual(events.filter((e) => e.unrecorded !== true).map((e) => e.kind), [],
+      'every event the journal could not take is marked unrecorded');
   });
 
   test('with no journal folder at all, every call is refused and says why', async () => {

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import {
-  appendFileSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync,
+  appendFileSync, chownSync, copyFileSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync,
+  symlinkSync, writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -139,6 +140,12 @@ describe('kill -9 and restart', () => {
     assert.deepEqual(missed.map((e) => [e.id, e.data]), all.filter((e) => Number(e.id) > Number(lastSeen)).map((e) => [e.id, e.data]),
       'Last-Event-ID after the restart sends exactly the missed events');
 
+    // A second restart keeps it interrupted, told once (issue 12, item 8).
+    await lab.start();
+    assert.equal((await lab.sessions()).find((s) => s.id === id).status, 'interrupted');
+    const again = await replay(lab, id);
+    assert.deepEqual(again.map((e) => [e.id, e.data]), all.map((e) => [e.id, e.data]), 'nothing added by the second restart');
+
     lab.mock.setScript([{ text: 'Understood.' }]);
     const first = lab.mock.requests.length;
     const next = await lab.attach(id);
@@ -242,6 +249,85 @@ describe('damaged journals', () => {
     const listed = (await lab.sessions()).find((s) => s.id === id);
     assert.equal(listed.status, 'idle');
     await lab.stop();
+  });
+});
+
+describe('session files that are not journals of our own (issue 12, items 4, 5, 8)', () => {
+  let lab;
+  let recorded;
+  const HEX = (c) => c.repeat(32);
+  before(async () => {
+    lab = await startRestartable('foreign');
+    lab.mock.setScript([{ text: 'All fine.' }]);
+    const id = await lab.newSession();
+    const s = await lab.attach(id);
+    await s.waitFor((e) => e.event === 'caught-up', WAIT_MS);
+    assert.equal((await lab.post(`/api/session/${id}/prompt`, { prompt: 'Check.' })).status, 200);
+    await s.waitForType('turn_end', TURN_WAIT_MS);
+    s.close();
+    await lab.stop();
+    recorded = readFileSync(lab.journalPath(id), 'utf8');
+  });
+  after(() => lab?.close());
+
+  const damageOf = async () => (await lab.get('/api/sessions')).json.journal_damage ?? [];
+
+  test('a symlink named like a session is not followed: its target is neither read, appended to nor cut', async () => {
+    const outside = join(dir, 'outside-target.jsonl');
+    const content = `${recorded}{"ts":"2026-01-01T00:00:00.000Z","kind":"ev`;
+    writeFileSync(outside, content);
+    const link = lab.journalPath(HEX('a'));
+    symlinkSync(outside, link);
+    const daemon = await lab.start();
+    await daemon.waitForLog(/recovery: a{32}\.jsonl not restored: .*a symbolic link/, WAIT_MS);
+    assert.ok(!(await lab.sessions()).some((s) => s.id === HEX('a')), 'not restored as a session');
+    const damage = (await damageOf()).find((d) => d.file === `${HEX('a')}.jsonl`);
+    assert.match(damage?.message ?? '', /a symbolic link \(refused/);
+    await lab.stop();
+    assert.equal(readFileSync(outside, 'utf8'), content, 'the target is untouched: no append, no cut');
+    assert.ok(lstatSync(link).isSymbolicLink(), 'never deleted');
+    rmSync(link);
+  });
+
+  test('a FIFO named like a session does not block start-up', async () => {
+    const fifo = lab.journalPath(HEX('b'));
+    execFileSync('mkfifo', [fifo]);
+    const daemon = await lab.start();
+    await daemon.waitForLog(/recovery: b{32}\.jsonl not restored: .*not a regular file/, WAIT_MS);
+    assert.equal((await lab.get('/health')).status, 200, 'the daemon listens');
+    assert.ok((await damageOf()).some((d) => d.file === `${HEX('b')}.jsonl`));
+    await lab.stop();
+    assert.ok(lstatSync(fifo).isFIFO(), 'never deleted');
+    rmSync(fifo);
+  });
+
+  test("another user's file is left alone", { skip: process.getuid() !== 0 && 'needs root to give a file away' }, async () => {
+    const theirs = lab.journalPath(HEX('c'));
+    writeFileSync(theirs, recorded);
+    chownSync(theirs, 65534, 65534);
+    const daemon = await lab.start();
+    await daemon.waitForLog(/recovery: c{32}\.jsonl not restored: .*owned by another user/, WAIT_MS);
+    assert.ok(!(await lab.sessions()).some((s) => s.id === HEX('c')));
+    await lab.stop();
+    assert.equal(readFileSync(theirs, 'utf8'), recorded);
+    rmSync(theirs);
+  });
+
+  test('one 40 MiB line in a journal over its size cap: the line is skipped, the session loads', async () => {
+    const id = HEX('d');
+    const lines = recorded.trimEnd().split('\n');
+    lines.splice(2, 0, `{"kind":"event","pad":"${'x'.repeat(40 * 1024 * 1024)}"}`);
+    writeFileSync(lab.journalPath(id), `${lines.join('\n')}\n`);
+    const daemon = await lab.start({ BREAKGLASS_MAX_SESSION_JOURNAL_BYTES: String(1024 * 1024) });
+    await daemon.waitForLog(/line 3 is longer than 32 MiB/, WAIT_MS);
+    const listed = (await lab.sessions()).find((s) => s.id === id);
+    assert.ok(listed, 'the session is restored');
+    assert.equal(listed.title, 'Check.');
+    const events = await replay(lab, id);
+    assert.ok(events.some(isType('turn_end')), 'the records after the long line loaded');
+    assert.deepEqual(events.find(isType('journal_damage')).data.garbage_lines, [3]);
+    await lab.stop();
+    rmSync(lab.journalPath(id));
   });
 });
 

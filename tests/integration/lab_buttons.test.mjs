@@ -164,7 +164,7 @@ describe('the buttons through the action pipeline', () => {
     }
   });
 
-  test('the rate limit binds the agent; the operator overrides it at the button, on record', async () => {
+  test('the rate limit binds the agent across a crash; the operator overrides it at the button, on record', async () => {
     const scripts = scriptsWith(join(dir, 'limited-scripts'), {
       'rate_limit.lua': { MAX_MUTATING: 1, WINDOW_MS: 10 * 60 * 1000 },
     });
@@ -178,6 +178,13 @@ describe('the buttons through the action pipeline', () => {
       assert.equal(verbs.state.reset.overridable, true);
       assert.match(verbs.state.reset.reason, /allowed again in \d+ s/);
       assert.equal(verbs.state.status.available, true);
+
+      // A crash forgets nothing the limit counts: the actions are read
+      // back from the journals (issue 12, item 6).
+      await st.restart({ kill9: true });
+      const after = (await fetchJson(`${st.daemon.url}/api/pve/verbs`, { headers: AUTH })).json;
+      assert.equal(after.state.reset.available, false, 'still limited after kill -9 and a restart');
+      assert.equal(after.state.reset.policy, 'rate_limit');
 
       const refused = await press(st, 'reset');
       assert.equal(refused.status, 403, refused.text);

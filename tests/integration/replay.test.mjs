@@ -6,7 +6,7 @@
 // is tolerated and said).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, cpSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -18,6 +18,11 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 const WAIT_MS = 15000;
 const REPLAY_TIMEOUT_MS = 30000;
+// 4096 lines of 64 KiB: 256 MiB. Read whole, the journal alone would pass
+// the bound; read a line at a time, replay holds one line and its index.
+const BIG_JOURNAL_LINES = 4096;
+const BIG_REPLAY_MAX_RSS_KIB = 128 * 1024;
+const BIG_REPLAY_TIMEOUT_MS = 240000;
 const FIXTURES = join(process.env.BREAKGLASS_SOURCE_DIR, 'tests', 'fixtures', 'lua');
 
 function replay(journal, scripts, ...flags) {
@@ -136,13 +141,65 @@ describe('replay of a recorded session', () => {
     assert.equal(r.out, '');
   });
 
-  test('a torn last line is tolerated and said', () => {
+  test('a torn last line: the rest compared, the dropped record said on stderr, in the text and in --json', () => {
     const torn = join(dir, 'torn.jsonl');
     writeFileSync(torn, `${readFileSync(journal, 'utf8')}{"ts":"2026-01-01T00:00:00.000Z","kind":"ev`);
     const lineCount = readFileSync(journal, 'utf8').split('\n').length;
+    const dropped = new RegExp(`line ${lineCount} was being written when the process died: its record was dropped`);
     const r = replay(torn, scripts);
     assert.equal(r.code, 0, r.out + r.err);
-    assert.match(r.out, new RegExp(`note: line ${lineCount} is torn`));
+    assert.match(r.out, new RegExp(`note: ${dropped.source}`));
+    assert.match(r.err, new RegExp(`^warning: session torn: ${dropped.source}`, 'm'));
+    const j = replay(torn, scripts, '--json');
+    assert.equal(j.code, 0, j.err);
+    const report = JSON.parse(j.out);
+    assert.equal(report.torn_line, lineCount);
+    assert.match(report.dropped, dropped);
+    assert.match(j.err, dropped, 'said on stderr with --json too');
+    assert.equal(report.summary.calls, 3, 'every call compared: shell, cycle, status');
+  });
+
+  test('a tool_call whose input is not an object: exit 2 naming the line', () => {
+    const lines = readFileSync(journal, 'utf8').trimEnd().split('\n');
+    const at = lines.findIndex((l) => JSON.parse(l).kind === 'tool_call');
+    const rec = JSON.parse(lines[at]);
+    rec.input = ['not', 'an', 'object'];
+    lines[at] = JSON.stringify(rec);
+    const bad = join(dir, 'array-input.jsonl');
+    writeFileSync(bad, `${lines.join('\n')}\n`);
+    const r = replay(bad, scripts);
+    assert.equal(r.code, 2, r.out + r.err);
+    assert.match(r.err, new RegExp(`line ${at + 1} is a tool_call whose input is not an object`));
+    assert.equal(r.out, '');
+  });
+
+  test('a 256 MiB journal is read a line at a time: memory stays far below its size', () => {
+    const big = join(dir, 'big.jsonl');
+    const fd = openSync(big, 'w');
+    const [head, ...rest] = readFileSync(journal, 'utf8').trimEnd().split('\n');
+    writeSync(fd, `${head}\n`);
+    const chunk = 'x'.repeat(64 * 1024);
+    for (let i = 0; i < BIG_JOURNAL_LINES; i++) {
+      writeSync(fd, `{"ts":"2026-01-01T00:00:00.000Z","kind":"event","event":{"kind":"tool_output","call_id":"toolu_shell","id":${100000 + i},"text":"${chunk}"}}\n`);
+    }
+    writeSync(fd, `${rest.join('\n')}\n`);
+    closeSync(fd);
+    const r = spawnSync('/usr/bin/time', ['-f', 'maxrss_kib %M', process.env.BREAKGLASS_BIN, 'replay', big, '--scripts', scripts], {
+      encoding: 'utf8', timeout: BIG_REPLAY_TIMEOUT_MS, env: { PATH: process.env.PATH, ASAN_OPTIONS: process.env.ASAN_OPTIONS ?? '' },
+    });
+    rmSync(big);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /summary: 3 calls \(1 run first by policies\), 3 same, 0 diverge/);
+    const kib = Number(/maxrss_kib (\d+)/.exec(r.stderr)[1]);
+    assert.ok(kib < BIG_REPLAY_MAX_RSS_KIB, `replay of a 256 MiB journal peaked at ${kib} KiB`);
+  });
+
+  test('a FIFO named as the journal is refused, not waited on', () => {
+    const fifo = join(dir, 'fifo.jsonl');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    const r = replay(fifo, scripts);
+    assert.equal(r.code, 2, r.out + r.err);
+    assert.match(r.err, /fifo\.jsonl: not a regular file/);
   });
 
   test('a journal that cannot be opened: exit 2', () => {

@@ -137,9 +137,13 @@ export async function startStack(dir, { env = {}, bin } = {}) {
       assert.deepEqual(r.json, { status: 'started' });
       return { id, stream, first };
     },
-    /** Stops the daemon (SIGTERM, exit 0) and starts it again on the same data. */
-    async restart() {
-      assert.deepEqual(await daemon.stop('SIGTERM', STOP_GRACE_MS), { code: 0, signal: null });
+    /**
+     * Stops the daemon (SIGTERM, exit 0; or kill -9 with {kill9: true}, as a
+     * crash would) and starts it again on the same data.
+     */
+    async restart({ kill9 = false } = {}) {
+      if (kill9) await daemon.kill9();
+      else assert.deepEqual(await daemon.stop('SIGTERM', STOP_GRACE_MS), { code: 0, signal: null });
       daemon = await startDaemon(daemonOptions);
       stack.daemon = daemon;
       return daemon;
