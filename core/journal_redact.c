@@ -7,6 +7,8 @@
 typedef struct secret {
   char *escaped; /* as it appears inside a JSON string */
   size_t len;
+  char *raw; /* as given, when that differs from escaped; else NULL */
+  size_t raw_len;
 } secret;
 
 struct journal_redactor {
@@ -18,7 +20,10 @@ journal_redactor *journal_redactor_new(void) { return calloc(1, sizeof(journal_r
 
 void journal_redactor_free(journal_redactor *r) {
   if (!r) return;
-  for (size_t i = 0; i < r->count; i++) free(r->list[i].escaped);
+  for (size_t i = 0; i < r->count; i++) {
+    free(r->list[i].escaped);
+    free(r->list[i].raw);
+  }
   free(r);
 }
 
@@ -44,15 +49,24 @@ int journal_redactor_add(journal_redactor *r, const char *value, size_t len) {
       free(escaped);
       return 0;
     }
+  char *raw = NULL;
+  if (n != len || memcmp(escaped, value, len) != 0) {
+    if (!(raw = malloc(len))) {
+      free(escaped);
+      return -1;
+    }
+    memcpy(raw, value, len);
+  }
   if (r->count == REDACT_MAX_SECRETS) {
     free(escaped);
+    free(raw);
     return -1;
   }
   /* Longest first, so that the whole key goes before its lines would. */
   size_t at = 0;
   while (at < r->count && r->list[at].len >= n) at++;
   memmove(&r->list[at + 1], &r->list[at], (r->count - at) * sizeof(secret));
-  r->list[at] = (secret){escaped, n};
+  r->list[at] = (secret){escaped, n, raw, raw ? len : 0};
   r->count++;
   return 0;
 }
@@ -75,15 +89,16 @@ int journal_redactor_add_key_file(journal_redactor *r, const char *text, size_t 
   return 0;
 }
 
-/* text with every occurrence of s replaced by the mark; frees text. */
-static char *replace_all(char *text, size_t *n, const secret *s) {
+/* text with every occurrence of the len bytes at needle replaced by the
+ * mark; frees text. */
+static char *replace_all(char *text, size_t *n, const char *needle, size_t len) {
   static const size_t mark_len = sizeof REDACT_MARK - 1;
   size_t hits = 0;
-  for (char *h = memmem(text, *n, s->escaped, s->len); h;
-       h = memmem(h + s->len, *n - (size_t)(h + s->len - text), s->escaped, s->len))
+  for (char *h = memmem(text, *n, needle, len); h;
+       h = memmem(h + len, *n - (size_t)(h + len - text), needle, len))
     hits++;
   if (hits == 0) return text;
-  size_t grown = *n - hits * s->len + hits * mark_len;
+  size_t grown = *n - hits * len + hits * mark_len;
   char *out = malloc(grown + 1);
   if (!out) {
     free(text);
@@ -91,13 +106,13 @@ static char *replace_all(char *text, size_t *n, const secret *s) {
   }
   const char *from = text, *end = text + *n;
   char *to = out;
-  for (char *h = memmem(from, *n, s->escaped, s->len); h;
-       h = memmem(from, (size_t)(end - from), s->escaped, s->len)) {
+  for (char *h = memmem(from, *n, needle, len); h;
+       h = memmem(from, (size_t)(end - from), needle, len)) {
     memcpy(to, from, (size_t)(h - from));
     to += h - from;
     memcpy(to, REDACT_MARK, mark_len);
     to += mark_len;
-    from = h + s->len;
+    from = h + len;
   }
   memcpy(to, from, (size_t)(end - from));
   to += end - from;
@@ -107,13 +122,27 @@ static char *replace_all(char *text, size_t *n, const secret *s) {
   return out;
 }
 
-char *journal_redact(const journal_redactor *r, const char *json, size_t len, size_t *outlen) {
+static char *redact(const journal_redactor *r, const char *text, size_t len, int raw_too,
+                    size_t *outlen) {
   char *out = malloc(len + 1);
   if (!out) return NULL;
-  memcpy(out, json, len);
+  memcpy(out, text, len);
   out[len] = '\0';
   size_t n = len;
-  for (size_t i = 0; out && r && i < r->count; i++) out = replace_all(out, &n, &r->list[i]);
+  for (size_t i = 0; out && r && i < r->count; i++) {
+    const secret *s = &r->list[i];
+    out = replace_all(out, &n, s->escaped, s->len);
+    if (out && raw_too && s->raw) out = replace_all(out, &n, s->raw, s->raw_len);
+  }
   *outlen = n;
   return out;
+}
+
+char *journal_redact(const journal_redactor *r, const char *json, size_t len, size_t *outlen) {
+  return redact(r, json, len, 0, outlen);
+}
+
+char *journal_redact_text(const journal_redactor *r, const char *text, size_t len,
+                          size_t *outlen) {
+  return redact(r, text, len, 1, outlen);
 }

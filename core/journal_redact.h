@@ -35,5 +35,9 @@ int journal_redactor_add_key_file(journal_redactor *r, const char *text, size_t 
 /* A copy of json (len bytes) with every secret replaced, NUL-terminated,
  * length in *outlen; NULL when memory ran out. */
 char *journal_redact(const journal_redactor *r, const char *json, size_t len, size_t *outlen);
+/* The same for text that is not (only) JSON, such as a log record: every
+ * secret is looked for both as given and JSON-escaped. */
+char *journal_redact_text(const journal_redactor *r, const char *text, size_t len,
+                          size_t *outlen);
 
 #endif

@@ -188,6 +188,28 @@ static void redacts_the_key_whole_and_by_line(void **state) {
   journal_redactor_free(r);
 }
 
+/* Text that is not JSON (a log record) has secrets as given, and may quote
+ * JSON that holds them escaped: both go. */
+static void redacts_text_as_given_and_escaped(void **state) {
+  (void)state;
+  journal_redactor *r = journal_redactor_new();
+  assert_int_equal(journal_redactor_add(r, "tok\"en-with-quote", 17), 0);
+  assert_int_equal(journal_redactor_add_key_file(r, pem, strlen(pem)), 0);
+  size_t n;
+  const char *text = "raw tok\"en-with-quote, escaped tok\\\"en-with-quote, key:\n";
+  char *out = journal_redact_text(r, text, strlen(text), &n);
+  assert_string_equal(out, "raw [redacted], escaped [redacted], key:\n");
+  free(out);
+  out = journal_redact_text(r, pem, strlen(pem), &n);
+  assert_string_equal(out, "[redacted]");
+  free(out);
+  /* The JSON form alone does not look for the raw one. */
+  out = redact(r, "{\"a\":\"tok\"en-with-quote\"}");
+  assert_string_equal(out, "{\"a\":\"tok\"en-with-quote\"}");
+  free(out);
+  journal_redactor_free(r);
+}
+
 static void no_redactor_copies(void **state) {
   (void)state;
   char *out = redact(NULL, "{\"a\":1}");
@@ -208,6 +230,7 @@ int main(void) {
       cmocka_unit_test(redacts_every_occurrence),
       cmocka_unit_test(redacts_secrets_shorter_than_the_mark),
       cmocka_unit_test(redacts_the_key_whole_and_by_line),
+      cmocka_unit_test(redacts_text_as_given_and_escaped),
       cmocka_unit_test(no_redactor_copies),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
