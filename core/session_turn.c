@@ -67,6 +67,11 @@ static void turn_finish(session_turn *t, int is_error, const char *result) {
                               is_error, "duration_ms", (json_int_t)duration, "usage",
                               usage_json(&t->usage)));
   session_emit_kind(s, "turn_end", NULL);
+  if (s->app->metrics)
+    metric_inc(metric_at(s->app->metrics->turns_ended, t->stop == TURN_CANCELLED    ? "cancelled"
+                                                       : t->stop == TURN_TIMED_OUT ? "timeout"
+                                                       : is_error                  ? "error"
+                                                                                   : "ok"));
   s->status = t->stop == TURN_CANCELLED ? SESSION_CANCELLED
               : is_error                ? SESSION_FAILED
                                         : SESSION_IDLE;
@@ -398,6 +403,7 @@ int session_turn_start(session *s, const char *prompt, const char *model, const 
   t->deadline.data = t;
   s->turn = t;
   s->status = SESSION_RUNNING;
+  if (a->metrics) metric_inc(metric_series_of(a->metrics->turns_started, NULL));
   session_title_from_prompt(s, prompt);
   session_emit_kind(s, "user", json_pack("{s:s, s:s}", "text", prompt, "identity", identity));
   t->messages_at_start = json_array_size(s->messages);
