@@ -201,16 +201,21 @@ static void action_journal(action *a, int is_error, const char *content, size_t 
   journal_action_record(a->s, fields);
 }
 
-/* Counted by tool, source and outcome; power verbs also by verb. A tool
- * name the scripts do not have (the model may ask for anything) is
- * "other", so that it cannot take a label value from a real tool. */
-static void action_count(action *a, int was_running, int is_error, unsigned long long now) {
-  daemon_metrics *m = action_app(a)->metrics;
-  if (!m) return;
+/* Logged, and counted by tool, source and outcome; power verbs also by
+ * verb. A tool name the scripts do not have (the model may ask for
+ * anything) is "other", so that it cannot take a label value from a real
+ * tool. */
+static void action_note_end(action *a, int was_running, int is_error, unsigned long long now) {
   const char *outcome = was_running ? (is_error ? "error" : "ok")
                         : a->end_policy || a->declined ? "refused"
                                                        : "not_run";
   const char *source = daemon_metrics_source(a->call.source);
+  const char *verb = json_string_value(json_object_get(a->call.input, "verb"));
+  log_info("%s%s%s from %s: %s%s%s (%llu ms)", a->call.tool, verb ? " " : "", verb ? verb : "",
+           source, outcome, a->end_policy ? " by policy " : "",
+           a->end_policy ? a->end_policy : "", now - a->started_ms);
+  daemon_metrics *m = action_app(a)->metrics;
+  if (!m) return;
   int pve = strcmp(a->call.tool, "pve") == 0;
   const char *tool = pve || (a->call.scripts && lua_host_has_tool(a->call.scripts, a->call.tool))
                          ? a->call.tool
@@ -218,9 +223,7 @@ static void action_count(action *a, int was_running, int is_error, unsigned long
   metric_inc(metric_at(m->tool_calls, tool, source, outcome));
   if (was_running)
     metric_observe(metric_at(m->tool_call_seconds, tool), (double)(now - a->started_ms) / 1000);
-  if (pve)
-    metric_inc(metric_at(m->power_verbs, json_string_value(json_object_get(a->call.input, "verb")),
-                         source, outcome));
+  if (pve) metric_inc(metric_at(m->power_verbs, verb, source, outcome));
 }
 
 /* The one way an action ends: shown, journaled, recorded, then its owner
@@ -232,7 +235,7 @@ static void action_end(action *a, int is_error, const char *content, size_t len,
   a->phase = ACTION_DONE;
   if (was_running) a->s->actions_running--;
   unsigned long long now = log_now_ms();
-  action_count(a, was_running, is_error, now);
+  action_note_end(a, was_running, is_error, now);
   if (!a->record && action_record(a, "deny") != 0) log_error("session %s: out of memory", a->s->id);
   json_t *ev = json_pack("{s:s, s:b, s:s%, s:I}", "call_id", a->call.call_id, "is_error", is_error,
                          "content", content, len, "duration_ms", (json_int_t)(now - a->started_ms));
