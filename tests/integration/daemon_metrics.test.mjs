@@ -6,8 +6,10 @@
 // echoes the key back. (The power buttons and the SSH layers are counted
 // against the real lab: lab_observability.test.mjs.)
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { API_KEY, AUTH, BEARER, startStack, turnEvents } from '../lib/agent-stack.mjs';
@@ -272,4 +274,19 @@ describe('metrics and the JSON log', () => {
     });
     assert.match(lines[1].msg, /after the nap/);
   });
+});
+
+test('a metrics address already in use: exit 1 naming BREAKGLASS_METRICS_LISTEN, everything closed on the way out', async () => {
+  const taken = net.createServer();
+  await new Promise((r) => taken.listen(0, '127.0.0.1', r));
+  try {
+    const env = { PATH: process.env.PATH, ASAN_OPTIONS: process.env.ASAN_OPTIONS ?? '', BREAKGLASS_LISTEN: '127.0.0.1:0',
+      BREAKGLASS_DATA_DIR: join(dir, 'taken'), BREAKGLASS_METRICS_LISTEN: `127.0.0.1:${taken.address().port}` };
+    const r = spawnSync(process.env.BREAKGLASS_BIN, ['serve'], { env, encoding: 'utf8', timeout: 20000 });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /BREAKGLASS_METRICS_LISTEN: cannot listen on 127\.0\.0\.1:\d+: address already in use/);
+    assert.doesNotMatch(r.stderr, /listening on|Sanitizer|runtime error:/);
+  } finally {
+    await new Promise((r) => taken.close(r));
+  }
 });
