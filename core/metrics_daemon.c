@@ -112,7 +112,7 @@ static int daemon_metrics_declare(daemon_metrics *m) {
       NULL);
   m->journal_flush_seconds = metric_series_of(
       HISTOGRAM("breakglass_journal_flush_duration_seconds",
-                "Journal flushes (fdatasync), from request to answer.", flush_bounds, NO_LABELS),
+                "Journal flushes: each fdatasync, from its start to its end.", flush_bounds, NO_LABELS),
       NULL);
   metric *build = family(m, METRIC_GAUGE, "breakglass_build_info", "The running version, as 1.",
                          LABELS({"version", NULL}), NULL, 0, &failed);

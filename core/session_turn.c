@@ -67,11 +67,11 @@ static void turn_finish(session_turn *t, int is_error, const char *result) {
                               is_error, "duration_ms", (json_int_t)duration, "usage",
                               usage_json(&t->usage)));
   session_emit_kind(s, "turn_end", NULL);
-  if (s->app->metrics)
-    metric_inc(metric_at(s->app->metrics->turns_ended, t->stop == TURN_CANCELLED    ? "cancelled"
-                                                       : t->stop == TURN_TIMED_OUT ? "timeout"
-                                                       : is_error                  ? "error"
-                                                                                   : "ok"));
+  const char *outcome = t->stop == TURN_CANCELLED   ? "cancelled"
+                        : t->stop == TURN_TIMED_OUT ? "timeout"
+                        : is_error                  ? "error"
+                                                    : "ok";
+  if (s->app->metrics) metric_inc(metric_at(s->app->metrics->turns_ended, outcome));
   s->status = t->stop == TURN_CANCELLED ? SESSION_CANCELLED
               : is_error                ? SESSION_FAILED
                                         : SESSION_IDLE;
