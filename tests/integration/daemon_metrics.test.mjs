@@ -253,6 +253,19 @@ describe('metrics and the JSON log', () => {
     assert.ok(lines.some((l) => l.request_id === bad.headers['x-request-id'] && /^http: 400 for /.test(l.msg)));
   });
 
+  test('under a burst of requests every line is still one whole JSON object, each with its own id', async () => {
+    const BURST = 200;
+    const logFrom = st.daemon.log.length;
+    const answers = await Promise.all(Array.from({ length: BURST }, (_, i) =>
+      fetchJson(`${st.daemon.url}/api/sessions`, { headers: { ...AUTH, 'x-request-id': `burst-${i}` } })));
+    for (const [i, r] of answers.entries()) assert.equal(r.headers['x-request-id'], `burst-${i}`);
+    await Promise.all(answers.map((_, i) => st.daemon.waitForLog(new RegExp(`"request_id":"burst-${i}"`), 10000, logFrom)));
+    const lines = jsonLines(st.daemon, logFrom);
+    const ids = lines.map((l) => l.request_id).filter((id) => id?.startsWith('burst-'));
+    assert.equal(ids.length, BURST);
+    assert.equal(new Set(ids).size, BURST);
+  });
+
   test('a tool call\'s lines name its session, call and caller, before and after its handler waits', async () => {
     writeFileSync(join(dir, 'main', 'scripts', 'tools', 'nap_then_log.lua'), NAP_THEN_LOG);
     await reload(st);
