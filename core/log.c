@@ -168,6 +168,22 @@ static char *message_of(const char *fmt, va_list ap, size_t *len) {
   return msg;
 }
 
+/* The context fields hold values from outside too (a client's
+ * X-Request-Id may be anything): each is redacted before it is written. */
+static int context_redacted(log_context *out) {
+  char *const fields[] = {out->request_id, out->session, out->call_id, out->identity};
+  const char *const from[] = {current.request_id, current.session, current.call_id,
+                              current.identity};
+  for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+    size_t n;
+    char *clean = journal_redact_text(redactor, from[i], strlen(from[i]), &n);
+    if (!clean) return -1;
+    field_set(fields[i], clean);
+    free(clean);
+  }
+  return 0;
+}
+
 void log_write(log_level level, const char *fmt, ...) {
   if (level < min_level) return;
   va_list ap;
@@ -175,22 +191,19 @@ void log_write(log_level level, const char *fmt, ...) {
   size_t len = 0;
   char *msg = message_of(fmt, ap, &len);
   va_end(ap);
+  log_context ctx;
   buf b;
   buf_init(&b, LOG_MAX_RECORD_BYTES);
-  char *line = NULL;
-  size_t n = 0;
-  /* Again on the whole record: the context holds values from outside (a
-   * client's X-Request-Id may be anything). */
-  if (msg && record_build(&b, format, level, log_now_ms(), msg, len, &current) == 0)
-    line = journal_redact_text(redactor, b.data, b.len, &n);
+  int rc = msg && context_redacted(&ctx) == 0 ? record_build(&b, format, level, log_now_ms(), msg,
+                                                             len, &ctx)
+                                               : -1;
   free(msg);
-  buf_free(&b);
-  if (!line) {
+  if (rc == 0) rc = buf_append(&b, "\n", 1);
+  if (rc != 0) {
     static const char oom[] = "log: out of memory writing a record\n";
     write_all(oom, sizeof oom - 1);
-    return;
+  } else {
+    write_all(b.data, b.len);
   }
-  line[n] = '\n'; /* in place of the NUL */
-  write_all(line, n + 1);
-  free(line);
+  buf_free(&b);
 }
