@@ -18,8 +18,8 @@
 #include "log.h"
 #include "metrics_daemon.h"
 
-#define DELTAS_PER_ROUND 100000
-#define ROUNDS 7
+#define DELTAS_PER_ROUND 20000
+#define ROUNDS 25
 #define ADDS 50000000
 
 static const char pem[] =
