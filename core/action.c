@@ -7,6 +7,9 @@
  * closed, whether or not its owner is still there (a detached power verb
  * outlives its turn). The session outlives every action in it: it counts
  * them (actions_running) and is not deleted while one runs.
+ *
+ * Every step runs in the action's log context: the session, the call, who
+ * asked, and the request that started it (log.h).
  */
 #include "action.h"
 
@@ -61,6 +64,8 @@ struct action {
   /* A secret a host prints across two chunks is caught at their seam. */
   journal_redact_stream output_redact;
   int cancelled, detached;
+  int declined;     /* the operator said no, or did not answer in time */
+  log_context log;
   int overridable;  /* the refusal may be overridden by the operator */
   int unavailable;   /* no journal or no policies: see action_outcome */
   char *end_policy; /* refused by, or NULL */
@@ -216,6 +221,31 @@ static void action_journal(action *a, int is_error, const char *content, size_t 
   journal_action_record(a->s, fields);
 }
 
+/* Logged, and counted by tool, source and outcome; power verbs also by
+ * verb. A tool name the scripts do not have (the model may ask for
+ * anything) is "other", so that it cannot take a label value from a real
+ * tool. */
+static void action_note_end(action *a, int was_running, int is_error, unsigned long long now) {
+  const char *outcome = was_running ? (is_error ? "error" : "ok")
+                        : a->end_policy || a->declined ? "refused"
+                                                       : "not_run";
+  const char *source = daemon_metrics_source(a->call.source);
+  const char *verb = json_string_value(json_object_get(a->call.input, "verb"));
+  log_info("%s%s%s from %s: %s%s%s (%llu ms)", a->call.tool, verb ? " " : "", verb ? verb : "",
+           source, outcome, a->end_policy ? " by policy " : "",
+           a->end_policy ? a->end_policy : "", now - a->started_ms);
+  daemon_metrics *m = action_app(a)->metrics;
+  if (!m) return;
+  int pve = strcmp(a->call.tool, "pve") == 0;
+  const char *tool = pve || (a->call.scripts && lua_host_has_tool(a->call.scripts, a->call.tool))
+                         ? a->call.tool
+                         : METRICS_OTHER;
+  metric_inc(metric_at(m->tool_calls, tool, source, outcome));
+  if (was_running)
+    metric_observe(metric_at(m->tool_call_seconds, tool), (double)(now - a->started_ms) / 1000);
+  if (pve) metric_inc(metric_at(m->power_verbs, verb, source, outcome));
+}
+
 /* The one way an action ends: shown, journaled, recorded, then its owner
  * hears of it (unless it let go), then it is freed. */
 static void action_end(action *a, int is_error, const char *content, size_t len,
@@ -226,6 +256,7 @@ static void action_end(action *a, int is_error, const char *content, size_t len,
   a->phase = ACTION_DONE;
   if (was_running) a->s->actions_running--;
   unsigned long long now = log_now_ms();
+  action_note_end(a, was_running, is_error, now);
   if (!a->record && action_record(a, "deny") != 0) log_error("session %s: out of memory", a->s->id);
   json_t *ev = json_pack("{s:s, s:b, s:s%, s:I}", "call_id", a->call.call_id, "is_error", is_error,
                          "content", content, len, "duration_ms", (json_int_t)(now - a->started_ms));
@@ -255,7 +286,9 @@ static void action_end(action *a, int is_error, const char *content, size_t len,
 static void action_on_end_timer(uv_timer_t *t) {
   action *a = t->data;
   const char *text = a->end_text ? a->end_text : "out of memory";
+  log_context previous = log_context_enter(&a->log);
   action_end(a, 1, text, strlen(text), NULL);
+  log_context_leave(&previous);
 }
 
 /* Refused, or not run: the end comes from the loop. */
@@ -299,7 +332,9 @@ static void action_run(action *a) {
 void action_finish(action *a, int is_error, const char *content, size_t len,
                    const json_t *details) {
   a->run = NULL;
+  log_context previous = log_context_enter(&a->log);
   action_end(a, is_error, content, len, details);
+  log_context_leave(&previous);
 }
 
 /* --- intent ------------------------------------------------------------- */
@@ -318,13 +353,15 @@ static void action_not_recorded(action *a, const char *why) {
 static void action_on_intent(void *ud, int status) {
   action *a = ud;
   a->intent = NULL;
+  log_context previous = log_context_enter(&a->log);
   if (status != 0) {
     char why[256];
     snprintf(why, sizeof why, "flushing it to disk failed: %s", uv_strerror(status));
     action_not_recorded(a, why);
-    return;
+  } else {
+    action_run(a);
   }
-  action_run(a);
+  log_context_leave(&previous);
 }
 
 static void action_write_intent(action *a) {
@@ -357,9 +394,13 @@ static void action_allow(action *a, const char *outcome) {
 static void action_emit_policy_events(action *a, const json_t *events) {
   size_t i;
   json_t *ev;
+  daemon_metrics *m = action_app(a)->metrics;
   json_array_foreach(events, i, ev) {
     json_array_append(a->decisions, ev);
     session_emit_kind(a->s, "policy", json_deep_copy(ev));
+    if (m)
+      metric_inc(metric_at(m->policy_decisions, json_string_value(json_object_get(ev, "policy")),
+                           json_string_value(json_object_get(ev, "verdict"))));
   }
 }
 
@@ -414,13 +455,16 @@ static void action_run_first(action *a, const gate_decision *d) {
 
 static void action_on_confirm_timeout(uv_timer_t *t) {
   action *a = t->data;
+  log_context previous = log_context_enter(&a->log);
   a->s->confirming = NULL;
+  a->declined = 1;
   char why[256];
   snprintf(why, sizeof why, "no answer from the operator within %ld s: counted as a denial",
            action_app(a)->config->confirm_timeout_s);
   session_emit_kind(a->s, "confirm_result", json_pack("{s:s, s:b, s:b}", "call_id", a->call.call_id,
                                                       "approved", 0, "timed_out", 1));
   action_refuse(a, NULL, why);
+  log_context_leave(&previous);
 }
 
 static void action_ask(action *a, const gate_decision *d) {
@@ -487,7 +531,12 @@ static void action_decide(action *a) {
   gate_decision_free(&d);
 }
 
-static void action_on_start_timer(uv_timer_t *t) { action_decide(t->data); }
+static void action_on_start_timer(uv_timer_t *t) {
+  action *a = t->data;
+  log_context previous = log_context_enter(&a->log);
+  action_decide(a);
+  log_context_leave(&previous);
+}
 
 /* --- start, cancel, answers ---------------------------------------------------- */
 
@@ -522,6 +571,10 @@ static action *action_new(const action_call *c, const action_runner *r, action_d
   a->answers.override_by = a->call.override_by;
   a->output_redact.r = journal_store_redactor();
   a->started_ms = log_now_ms();
+  /* The request (or model call) that asked keeps its id in the action's
+   * lines; the rest is the action's own. */
+  a->log = *log_context_now();
+  log_context_set(&a->log, NULL, a->s->id, a->call.call_id, a->call.identity);
   a->phase = ACTION_DECIDING;
   uv_timer_init(a->s->app->loop, &a->timer);
   a->timer.data = a;
@@ -543,7 +596,9 @@ static void action_on_detached(uv_timer_t *t) {
                       .detached = 1};
   action_done_cb cb = a->on_done;
   a->detached = 1;
+  log_context previous = log_context_enter(&a->log);
   cb(a->ud, &o);
+  log_context_leave(&previous);
 }
 
 void action_cancel(action *a) {
@@ -602,6 +657,7 @@ int action_answer(session *s, const char *call_id, int approve, const char *iden
   }
   s->confirming = NULL;
   uv_timer_stop(&a->timer);
+  log_context_set(log_context_now(), NULL, s->id, call_id, identity);
   log_info("session %s: %s %s call %s (%s)", s->id, identity, approve ? "approved" : "declined",
            call_id, a->call.tool);
   session_emit_kind(s, "confirm_result", json_pack("{s:s, s:b, s:s, s:b}", "call_id", call_id,
@@ -609,6 +665,7 @@ int action_answer(session *s, const char *call_id, int approve, const char *iden
                                                    "timed_out", 0));
   if (!approve) {
     char why[256];
+    a->declined = 1;
     snprintf(why, sizeof why, "the operator (%s) declined this call", identity);
     action_refuse(a, NULL, why);
     return 0;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "api_metrics.h"
 #include "api_pve.h"
 #include "api_sessions.h"
 #include "api_targets.h"
@@ -128,6 +129,7 @@ static void api_session_route(app *a, http_conn *c, const http_request *req, con
     http_respond_error(c, 404, "no such session");
     return;
   }
+  log_context_set(log_context_now(), NULL, s->id, NULL, NULL);
   if (strcmp(verb, "stream") == 0 && method_is(req, "GET")) {
     if (session_stream_attach(s, c, last_event_id(req)) != 0)
       http_respond_error(c, 500, "could not start the event stream");
@@ -170,6 +172,19 @@ static void api_route(app *a, http_conn *c, const http_request *req, const char 
   }
 }
 
+/* 0 and identity, or the request has its 401 answer. */
+static int api_authenticate(app *a, http_conn *c, const http_request *req,
+                            char identity[AUTH_IDENTITY_MAX]) {
+  if (auth_identify(a->config, req, identity) != 0) {
+    /* RFC 9110 asks a 401 to name the scheme it wants. */
+    static const char body[] = "{\"error\":\"authentication required\"}";
+    http_respond(c, 401, "application/json", "WWW-Authenticate: Bearer\r\n", body, sizeof body - 1);
+    return -1;
+  }
+  log_context_set(log_context_now(), NULL, NULL, NULL, identity);
+  return 0;
+}
+
 void api_handle(void *ud, http_conn *c, const http_request *req) {
   app *a = ud;
   if (!req->path) {
@@ -184,17 +199,19 @@ void api_handle(void *ud, http_conn *c, const http_request *req) {
     api_ready(a, c);
     return;
   }
+  char identity[AUTH_IDENTITY_MAX];
+  if (strcmp(req->path, "/metrics") == 0) {
+    if (api_authenticate(a, c, req, identity) == 0) api_metrics_serve(a, c, req);
+    return;
+  }
   if (strcmp(req->path, "/api") != 0 && strncmp(req->path, "/api/", 5) != 0) {
     http_static_serve(c, req, a->config->www_dir);
     return;
   }
-  char identity[AUTH_IDENTITY_MAX];
-  if (auth_identify(a->config, req, identity) != 0) {
-    /* RFC 9110 asks a 401 to name the scheme it wants. */
-    static const char body[] = "{\"error\":\"authentication required\"}";
-    http_respond(c, 401, "application/json", "WWW-Authenticate: Bearer\r\n", body, sizeof body - 1);
-    return;
-  }
+  /* The API's requests are the news in the log; the page's files, the
+   * probes and the scrapes are not. */
+  http_conn_log_at(c, LOG_INFO);
+  if (api_authenticate(a, c, req, identity) != 0) return;
   if (auth_check_same_origin(req) != 0) {
     http_respond_error(c, 403, "cross-site request refused");
     return;

@@ -1,6 +1,7 @@
 /* The HTTP routes: the contract today's web client speaks, plus the
- * session list and readiness. Everything under /api is authenticated and
- * refused to other sites; everything else is the page's static files. */
+ * session list, readiness and /metrics. Everything under /api, and
+ * /metrics, is authenticated; /api is refused to other sites; everything
+ * else is the page's static files. */
 #ifndef BG_API_H
 #define BG_API_H
 

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "http_server.h"
 #include "lua_host.h"
+#include "metrics_daemon.h"
 #include "model_client.h"
 #include "ssh_transport.h"
 
@@ -21,6 +22,7 @@ typedef struct app {
   http_server *http;
   model_client *model;   /* NULL when no credential is configured */
   ssh_pool *ssh;         /* NULL when no SSH key is configured */
+  daemon_metrics *metrics; /* what the daemon counts (metrics_daemon.h) */
   lua_host *scripts;     /* the last good script set; NULL before the first */
   unsigned long long scripts_loaded_ms;
   char scripts_error[APP_SCRIPTS_ERROR_MAX]; /* the last failed load, "" if none */

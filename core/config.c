@@ -33,6 +33,9 @@ typedef struct setting {
 static const setting settings[] = {
     {"BREAKGLASS_LISTEN", "listen", SETTING_LISTEN, AT(listen_host), "0.0.0.0:8080",
      "address:port to serve HTTP on"},
+    {"BREAKGLASS_METRICS_LISTEN", "metrics-listen", SETTING_LISTEN, AT(metrics_host), NULL,
+     "address:port to serve /metrics alone on, without credentials, for the scraper (unset: "
+     "/metrics only on the main port, with credentials)"},
     {"BREAKGLASS_SCRIPTS_DIR", "scripts", SETTING_TEXT, AT(scripts_dir), "lua",
      "folder of prompt.lua, tools/ and policy/"},
     {"BREAKGLASS_WWW_DIR", "www", SETTING_TEXT, AT(www_dir), "www", "folder of the web page"},
@@ -118,11 +121,18 @@ static const setting settings[] = {
      AT(lua_call_timeout_ms), "2000", "wall-clock limit per entry into Lua"},
     {"BREAKGLASS_LOG_LEVEL", "log-level", SETTING_TEXT, AT(log_level), "info",
      "debug, info, warn or error"},
+    {"BREAKGLASS_LOG_FORMAT", "log-format", SETTING_TEXT, AT(log_format), "plain",
+     "plain (a line of text a record) or json (one JSON object a line)"},
 };
 
 #define SETTING_COUNT_ALL (sizeof settings / sizeof settings[0])
 
 static void *field(bg_config *c, const setting *s) { return (char *)c + s->offset; }
+
+/* A listen setting's field is its host; its port is beside it. */
+static int *listen_port(bg_config *c, const setting *s) {
+  return s->offset == AT(metrics_host) ? &c->metrics_port : &c->listen_port;
+}
 
 static int parse_long(const char *v, long min, long max, long *out) {
   if (!*v) return -1;
@@ -162,6 +172,12 @@ static int apply(bg_config *c, const setting *s, const char *v, const char *sour
     *(int *)field(c, s) = (int)n;
     return 0;
   case SETTING_LISTEN: {
+    char **host = field(c, s);
+    if (!*v) { /* unset, and no default */
+      free(*host);
+      *host = NULL;
+      return 0;
+    }
     const char *colon = strrchr(v, ':');
     if (!colon || colon == v || parse_long(colon + 1, 0, 65535, &n) != 0) {
       snprintf(err, errlen, "%s: '%s' is not address:port (from %s)", s->env, v, source);
@@ -170,9 +186,9 @@ static int apply(bg_config *c, const setting *s, const char *v, const char *sour
     /* "[::1]:8080": the brackets only set the port apart. */
     size_t host_len = (size_t)(colon - v);
     int bracketed = host_len > 2 && v[0] == '[' && colon[-1] == ']';
-    free(c->listen_host);
-    c->listen_host = bracketed ? strndup(v + 1, host_len - 2) : strndup(v, host_len);
-    c->listen_port = (int)n;
+    free(*host);
+    *host = bracketed ? strndup(v + 1, host_len - 2) : strndup(v, host_len);
+    *listen_port(c, s) = (int)n;
     return 0;
   }
   case SETTING_URL:
@@ -254,6 +270,10 @@ static int config_read(bg_config *c, int argc, char **argv, char *err, size_t er
       return -1;
     }
   }
+  if (c->log_format && strcmp(c->log_format, "plain") && strcmp(c->log_format, "json")) {
+    snprintf(err, errlen, "BREAKGLASS_LOG_FORMAT: '%s' is not plain or json", c->log_format);
+    return -1;
+  }
   if (c->log_level && strcmp(c->log_level, "debug") && strcmp(c->log_level, "info") &&
       strcmp(c->log_level, "warn") && strcmp(c->log_level, "error")) {
     snprintf(err, errlen, "BREAKGLASS_LOG_LEVEL: '%s' is not debug, info, warn or error",
@@ -274,14 +294,12 @@ void config_free(bg_config *c) {
   for (size_t i = 0; i < SETTING_COUNT_ALL; i++) {
     const setting *s = &settings[i];
     if (s->kind == SETTING_TEXT || s->kind == SETTING_SECRET || s->kind == SETTING_FILE ||
-        s->kind == SETTING_URL) {
+        s->kind == SETTING_URL || s->kind == SETTING_LISTEN) {
       char **slot = field(c, s);
       free(*slot);
       *slot = NULL;
     }
   }
-  free(c->listen_host);
-  c->listen_host = NULL;
 }
 
 void config_print_help(void) {

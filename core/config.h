@@ -19,6 +19,8 @@ typedef struct bg_target {
 typedef struct bg_config {
   char *listen_host;
   int listen_port;
+  char *metrics_host; /* NULL: /metrics only on the main port, with credentials */
+  int metrics_port;
   char *scripts_dir;
   char *www_dir;
   char *data_dir;
@@ -67,6 +69,7 @@ typedef struct bg_config {
   long lua_call_timeout_ms;
 
   char *log_level;
+  char *log_format; /* "plain" or "json" */
 } bg_config;
 
 /* Reads the environment, then argv (flags only; the caller has taken the

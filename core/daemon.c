@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "api_metrics.h"
 #include "app.h"
 #include "journal_store.h"
 #include "log.h"
@@ -76,6 +77,7 @@ static int daemon_model_start(app *a) {
       .max_retry_delay_ms = c->model_max_retry_delay_s * 1000,
       .max_response_bytes = MODEL_MAX_RESPONSE_BYTES,
       .redact = daemon_redact,
+      .metrics = a->metrics,
   };
   int rc = model_client_new(&a->model, a->loop, &o);
   if (rc != 0) log_error("model client: %s (check ANTHROPIC_BASE_URL)", uv_strerror(rc));
@@ -88,7 +90,13 @@ typedef struct daemon_stop {
   app *a;
   uv_signal_t sigs[2];
   scripts_reload *reload; /* NULL when scripts are not watched */
+  http_server *metrics_http; /* the scraper's listener, or NULL */
 } daemon_stop;
+
+static void daemon_on_metrics_http_closed(void *ud) {
+  daemon_stop *stop = ud;
+  stop->metrics_http = NULL;
+}
 
 static void daemon_on_http_closed(void *ud) {
   daemon_stop *stop = ud;
@@ -107,6 +115,7 @@ static void daemon_stop_begin(daemon_stop *stop) {
   session_turn_cancel_all(a);
   scripts_reload_stop(stop->reload);
   stop->reload = NULL;
+  if (stop->metrics_http) http_server_close(stop->metrics_http, daemon_on_metrics_http_closed, stop);
   if (a->http)
     http_server_close(a->http, daemon_on_http_closed, stop);
   else
@@ -123,6 +132,8 @@ static void daemon_on_signal(uv_signal_t *sig, int signum) {
 static void daemon_stop_init(daemon_stop *stop, app *a) {
   static const int signums[2] = {SIGTERM, SIGINT};
   stop->a = a;
+  stop->reload = NULL;
+  stop->metrics_http = NULL;
   for (int i = 0; i < 2; i++) {
     uv_signal_init(a->loop, &stop->sigs[i]);
     stop->sigs[i].data = stop;
@@ -137,6 +148,52 @@ static log_level level_from_name(const char *name) {
   return LOG_INFO;
 }
 
+/* BREAKGLASS_METRICS_LISTEN: /metrics alone, without credentials. */
+static int daemon_metrics_listen(app *a, daemon_stop *stop, const http_limits *limits) {
+  const bg_config *c = a->config;
+  if (!c->metrics_host) return 0;
+  int rc = http_server_new(&stop->metrics_http, a->loop, limits, api_metrics_only, a);
+  if (rc == 0) rc = http_server_listen(stop->metrics_http, c->metrics_host, c->metrics_port);
+  if (rc != 0) {
+    log_error("BREAKGLASS_METRICS_LISTEN: cannot listen on %s:%d: %s", c->metrics_host,
+              c->metrics_port, uv_strerror(rc));
+    return rc;
+  }
+  log_info("metrics on %s:%d", c->metrics_host, http_server_port(stop->metrics_http));
+  return 0;
+}
+
+/* Serves until a signal; the first failure to listen stops it the same
+ * way, so that nothing is left open. */
+static int daemon_listen(app *a, daemon_stop *stop, const http_limits *limits) {
+  const bg_config *c = a->config;
+  int rc = http_server_new(&a->http, a->loop, limits, api_handle, a);
+  if (rc == 0) {
+    http_server_set_metrics(a->http, a->metrics);
+    rc = http_server_listen(a->http, c->listen_host, c->listen_port);
+  }
+  if (rc != 0) {
+    log_error("BREAKGLASS_LISTEN: cannot listen on %s:%d: %s", c->listen_host, c->listen_port,
+              uv_strerror(rc));
+    return rc;
+  }
+  if (daemon_metrics_listen(a, stop, limits) != 0) return -1;
+  log_info("listening on %s:%d", c->listen_host, http_server_port(a->http));
+  return 0;
+}
+
+static void daemon_free(app *a) {
+  session_free_all(a);
+  log_set_redactor(NULL);
+  journal_store_close();
+  json_decref(a->actions);
+  json_decref(a->journal_damage);
+  if (a->scripts) lua_host_release(a->scripts);
+  uv_run(a->loop, UV_RUN_DEFAULT);
+  if (uv_loop_close(a->loop) != 0) log_warn("event loop closed with handles still open");
+  daemon_metrics_free(a->metrics);
+}
+
 int daemon_serve(bg_config *c) {
   signal(SIGPIPE, SIG_IGN);
   /* glibc raises its mmap threshold as large blocks are freed, and then
@@ -145,14 +202,30 @@ int daemon_serve(bg_config *c) {
    * mapped, so their memory returns when they are freed. */
   mallopt(M_MMAP_THRESHOLD, DAEMON_MMAP_THRESHOLD_BYTES);
   log_set_level(level_from_name(c->log_level));
-  app a = {.loop = uv_default_loop(), .config = c};
-  if (daemon_model_start(&a) != 0) return 1;
+  log_set_format(strcmp(c->log_format, "json") == 0 ? LOG_FORMAT_JSON : LOG_FORMAT_PLAIN);
+  app a = {.loop = uv_default_loop(), .config = c, .metrics = daemon_metrics_new()};
+  if (!a.metrics) {
+    log_error("out of memory at start");
+    return 1;
+  }
   char ssh_err[768];
   if (ssh_service_open(&a, ssh_err, sizeof ssh_err) != 0) {
     log_error("%s", ssh_err);
-    if (a.model) model_client_close(a.model);
-    uv_run(a.loop, UV_RUN_DEFAULT);
-    uv_loop_close(a.loop);
+    daemon_free(&a);
+    return 1;
+  }
+  /* The journals know every secret before the first record, and the log
+   * redacts with them from here on (the lines before hold none). */
+  const char *key_pem = NULL;
+  size_t key_len = 0;
+  if (a.ssh) ssh_pool_key(a.ssh, &key_pem, &key_len);
+  journal_metrics jm = {.bytes_written = a.metrics->journal_bytes,
+                        .flush_seconds = a.metrics->journal_flush_seconds};
+  journal_store_open(c, a.loop, key_pem, key_len, &jm);
+  log_set_redactor(journal_store_redactor());
+  if (daemon_model_start(&a) != 0) {
+    ssh_service_close(&a);
+    daemon_free(&a);
     return 1;
   }
 
@@ -164,13 +237,7 @@ int daemon_serve(bg_config *c) {
   } else {
     a.scripts_loaded_ms = log_now_ms();
   }
-
-  /* The journals know every secret before the first record, and sessions
-   * come back from them before anyone can attach. */
-  const char *key_pem = NULL;
-  size_t key_len = 0;
-  if (a.ssh) ssh_pool_key(a.ssh, &key_pem, &key_len);
-  journal_store_open(c, a.loop, key_pem, key_len);
+  /* Sessions come back from the journals before anyone can attach. */
   session_recover(&a);
 
   http_limits limits = {
@@ -186,27 +253,13 @@ int daemon_serve(bg_config *c) {
   int reload_rc = scripts_reload_start(&stop.reload, &a, services, 1);
   if (reload_rc != 0) log_warn("scripts: no hot reload: %s", uv_strerror(reload_rc));
   int exit_code = 0;
-  int rc = http_server_new(&a.http, a.loop, &limits, api_handle, &a);
-  if (rc == 0) rc = http_server_listen(a.http, c->listen_host, c->listen_port);
-  if (rc != 0) {
-    log_error("BREAKGLASS_LISTEN: cannot listen on %s:%d: %s", c->listen_host, c->listen_port,
-              uv_strerror(rc));
-    /* The same way out as a signal, so that nothing is left open. */
+  if (daemon_listen(&a, &stop, &limits) != 0) {
     exit_code = 1;
     daemon_stop_begin(&stop);
-  } else {
-    log_info("listening on %s:%d", c->listen_host, http_server_port(a.http));
   }
 
   uv_run(a.loop, UV_RUN_DEFAULT);
-  session_free_all(&a);
-  journal_store_close();
-  json_decref(a.actions);
-  json_decref(a.journal_damage);
-  if (a.scripts) lua_host_release(a.scripts);
-  uv_run(a.loop, UV_RUN_DEFAULT);
-  rc = uv_loop_close(a.loop);
-  if (rc != 0) log_warn("event loop closed with handles still open");
+  daemon_free(&a);
   log_info("stopped");
   return exit_code;
 }

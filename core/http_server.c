@@ -27,6 +27,7 @@
 #include "buf.h"
 #include "http_request_parser.h"
 #include "log.h"
+#include "metrics_daemon.h"
 
 enum {
   HTTP_LISTEN_BACKLOG = 128,
@@ -66,6 +67,7 @@ struct http_server {
   http_limits limits;
   http_handler_fn handler;
   void *ud;
+  struct daemon_metrics *metrics; /* NULL: answers are not counted */
   http_conn *conns; /* open connections, a doubly linked list */
   unsigned conn_count;
   unsigned refused_closing; /* refused sockets whose close is pending */
@@ -86,6 +88,9 @@ struct http_conn {
   http_request_parser *parser;
   http_request req; /* what the handler got; valid until it answers */
   char peer[64];
+  char request_id[HTTP_REQUEST_ID_MAX_BYTES + 1];
+  uint64_t dispatch_ms; /* when the request went to the handler */
+  log_level access_level;
   /* Received bytes not yet parsed: [rpos, rlen). */
   char rbuf[HTTP_READ_BUFFER_BYTES];
   size_t rpos, rlen;
@@ -364,9 +369,55 @@ static void conn_write_done(http_conn *c) {
 
 /* --- parsing and dispatch ---------------------------------------------- */
 
+/* --- request ids ------------------------------------------------------- */
+
+static bool request_id_sane(const char *v) {
+  size_t n = 0;
+  for (; v[n]; n++) {
+    char ch = v[n];
+    bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '.' || ch == '_' || ch == ':' || ch == '-';
+    if (!ok || n == HTTP_REQUEST_ID_MAX_BYTES) return false;
+  }
+  return n > 0;
+}
+
+/* The proxy's id when it gave a sane one (so that its log and ours join
+ * up), else 128 random bits. */
+static void conn_pick_request_id(http_conn *c, const char *given) {
+  if (given && request_id_sane(given)) {
+    snprintf(c->request_id, sizeof c->request_id, "%s", given);
+    return;
+  }
+  unsigned char bytes[16];
+  if (uv_random(NULL, NULL, bytes, sizeof bytes, 0, NULL) != 0) {
+    /* No entropy: still unique within this process. */
+    static unsigned long long fallback;
+    snprintf(c->request_id, sizeof c->request_id, "%016llx%016llx",
+             (unsigned long long)uv_hrtime(), ++fallback);
+    return;
+  }
+  for (size_t i = 0; i < sizeof bytes; i++)
+    snprintf(c->request_id + 2 * i, 3, "%02x", bytes[i]);
+}
+
+/* Runs the handler with the request's id as the log context. */
+static void conn_call_handler(http_conn *c) {
+  log_context ctx = {.request_id = ""};
+  log_context_set(&ctx, c->request_id, NULL, NULL, NULL);
+  log_context previous = log_context_enter(&ctx);
+  http_server *s = c->server;
+  s->handler(s->ud, c, &c->req);
+  log_context_leave(&previous);
+}
+
 static void conn_dispatch(http_conn *c) {
   c->req = *http_request_parser_request(c->parser);
   c->req.peer = c->peer;
+  conn_pick_request_id(c, http_request_header(&c->req, "X-Request-Id"));
+  c->req.id = c->request_id;
+  c->dispatch_ms = conn_now(c);
+  c->access_level = LOG_DEBUG;
   c->phase = CONN_HANDLING;
   c->owed = true;
   c->is_head = strcmp(c->req.method, "HEAD") == 0;
@@ -374,14 +425,20 @@ static void conn_dispatch(http_conn *c) {
   c->served++;
   conn_timer_update(c);
   conn_update_reading(c);
-  http_server *s = c->server;
-  s->handler(s->ud, c, &c->req);
+  conn_call_handler(c);
 }
 
 static void conn_answer_parse_error(http_conn *c) {
   int status = http_request_parser_error_status(c->parser);
   const char *reason = http_request_parser_error_reason(c->parser);
+  conn_pick_request_id(c, NULL);
+  c->dispatch_ms = conn_now(c);
+  c->access_level = LOG_DEBUG;
+  log_context ctx = {.request_id = ""};
+  log_context_set(&ctx, c->request_id, NULL, NULL, NULL);
+  log_context previous = log_context_enter(&ctx);
   log_info("http: %d for %s: %s", status, c->peer, reason);
+  log_context_leave(&previous);
   c->phase = CONN_HANDLING;
   c->owed = true;
   c->is_head = false;
@@ -555,6 +612,8 @@ int http_server_new(http_server **out, uv_loop_t *loop, const http_limits *limit
   return 0;
 }
 
+void http_server_set_metrics(http_server *s, struct daemon_metrics *m) { s->metrics = m; }
+
 int http_server_listen(http_server *s, const char *host, int port) {
   struct sockaddr_storage addr;
   int rc = strchr(host, ':') ? uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr)
@@ -649,9 +708,35 @@ static int response_head(buf *out, const http_conn *c, int status, const char *c
   if (rc == 0 && !extra_sets(extra, "Cache-Control"))
     rc = buf_append_str(out, "Cache-Control: no-store\r\n");
   if (rc == 0 && c->close_after) rc = buf_append_str(out, "Connection: close\r\n");
+  if (rc == 0 && c->request_id[0] && !extra_sets(extra, "X-Request-Id"))
+    rc = buf_appendf(out, "X-Request-Id: %s\r\n", c->request_id);
   if (rc == 0 && extra) rc = buf_append_str(out, extra);
   if (rc == 0) rc = buf_append_str(out, "\r\n");
   return rc;
+}
+
+/* The answer starts: the access line and the count. The line carries the
+ * request's id, and the rest of the context when the answer comes while
+ * the request is still being handled (or from its action, which keeps it). */
+static void conn_answered(http_conn *c, int status) {
+  if (c->server->metrics) {
+    char code[8];
+    snprintf(code, sizeof code, "%d", status);
+    metric_inc(metric_at(c->server->metrics->http_responses, code));
+  }
+  log_context ctx = *log_context_now();
+  if (strcmp(ctx.request_id, c->request_id) != 0) {
+    memset(&ctx, 0, sizeof ctx);
+    log_context_set(&ctx, c->request_id, NULL, NULL, NULL);
+  }
+  log_context previous = log_context_enter(&ctx);
+  /* The target as received, without its query: the path is decoded and
+   * could hold a line break; a query is none of the log's business. */
+  const char *target = c->req.target ? c->req.target : "-";
+  int path_len = (int)strcspn(target, "?");
+  log_write(c->access_level, "http: %s %.*s %d (%llu ms)", c->req.method ? c->req.method : "-",
+            path_len, target, status, (unsigned long long)(conn_now(c) - c->dispatch_ms));
+  log_context_leave(&previous);
 }
 
 /* Takes the one answer a request is owed. False when there is nothing to
@@ -678,6 +763,7 @@ void http_respond(http_conn *c, int status, const char *content_type, const char
     return;
   }
   if (!conn_take_answer(c)) return;
+  conn_answered(c, status);
   c->close_after = !c->keep_alive || c->server->closing;
   /* 204 and 304 have no body by definition, nor its length. */
   bool bodyless = status == 204 || status == 304;
@@ -724,6 +810,7 @@ int http_stream_begin(http_conn *c, int status, const char *content_type,
                       const char *extra_headers) {
   if (!c->owed || c->streaming) return UV_EINVAL;
   if (c->closed) return UV_ECONNRESET;
+  conn_answered(c, status);
   c->streaming = true;
   c->close_after = true;
   c->phase = CONN_STREAMING;
@@ -787,6 +874,8 @@ void http_stream_on_drain(http_conn *c, void (*cb)(void *ud, http_conn *c), void
   c->on_drain = cb;
   c->on_drain_ud = ud;
 }
+
+void http_conn_log_at(http_conn *c, log_level level) { c->access_level = level; }
 
 void http_conn_on_close(http_conn *c, void (*cb)(void *ud, http_conn *c), void *ud) {
   c->on_close = cb;

@@ -5,6 +5,10 @@
  * only after the current one is answered. A response may also be a stream
  * (SSE) that stays open until either side ends it.
  *
+ * Every request has an id (http_request.id), sent back as X-Request-Id and
+ * set as the log context's request_id while the handler runs, so that every
+ * line logged for it carries it.
+ *
  * Limits (http_limits) turn abuse into clean answers: 431 for oversized
  * headers, 413 for an oversized body, a closed connection for a client too
  * slow to send its request head or idle past the keep-alive limit, and a
@@ -17,6 +21,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
+
+#include "log.h"
+
+/* A client's X-Request-Id is kept when it is 1 to this many bytes of
+ * [A-Za-z0-9._:-]; otherwise the server makes one. */
+#define HTTP_REQUEST_ID_MAX_BYTES 64
+
+struct daemon_metrics;
 
 typedef struct http_server http_server;
 typedef struct http_conn http_conn;
@@ -37,6 +49,8 @@ typedef struct http_request {
   const char *body; /* NUL-terminated copy, "" when none */
   size_t body_len;
   const char *peer; /* client IP address as text */
+  const char *id;   /* the request id: a sane X-Request-Id from the proxy, else
+                       one made here; every answer carries it as X-Request-Id */
 } http_request;
 
 typedef struct http_limits {
@@ -52,6 +66,8 @@ typedef void (*http_handler_fn)(void *ud, http_conn *c, const http_request *req)
 
 int http_server_new(http_server **out, uv_loop_t *loop, const http_limits *limits,
                     http_handler_fn handler, void *ud);
+/* Counts answers by status code (NULL: not counted). */
+void http_server_set_metrics(http_server *s, struct daemon_metrics *m);
 /* Binds and listens; port 0 picks a free port (see http_server_port). */
 int http_server_listen(http_server *s, const char *host, int port);
 int http_server_port(const http_server *s);
@@ -87,6 +103,10 @@ size_t http_stream_queued(const http_conn *c);
  * it. Set it only while http_stream_queued() > 0. Dropped when the stream
  * ends or the connection closes. */
 void http_stream_on_drain(http_conn *c, void (*cb)(void *ud, http_conn *c), void *ud);
+
+/* The level of the request's access line ("http: GET /path 200 (3 ms)",
+ * logged when the answer starts); LOG_DEBUG unless the handler says. */
+void http_conn_log_at(http_conn *c, log_level level);
 
 /* Runs once when the connection goes away for any reason; c is invalid
  * afterwards. A handler that answers later or streams must set one. */

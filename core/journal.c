@@ -20,6 +20,8 @@ struct journal {
   char *path;
   size_t bytes;
   const journal_redactor *redactor;
+  journal_metrics metrics;
+  uint64_t sync_started_ns; /* of the fdatasync running */
   /* Group commit: one fdatasync at a time. Waiters that ask while one runs
    * share the next, which covers everything written before they asked. */
   uv_fs_t sync_req;
@@ -77,6 +79,7 @@ static int journal_write_line(journal *j, const char *line, size_t len, char *er
   while (n < 0 && errno == EINTR);
   if (n == (ssize_t)len) {
     j->bytes += len;
+    metric_add(j->metrics.bytes_written, (double)len);
     return 0;
   }
   int saved = n < 0 ? errno : ENOSPC;
@@ -246,6 +249,7 @@ static int journal_sync_start(journal *j) {
   if (rc == 0) {
     j->syncing = 1;
     j->syncs++;
+    j->sync_started_ns = uv_hrtime();
   }
   return rc;
 }
@@ -264,6 +268,7 @@ static void journal_on_synced(uv_fs_t *req) {
   int status = (int)req->result < 0 ? (int)req->result : 0;
   uv_fs_req_cleanup(req);
   j->syncing = 0;
+  metric_observe(j->metrics.flush_seconds, (double)(uv_hrtime() - j->sync_started_ns) / 1e9);
   if (status < 0) log_error("journal %s: flush failed: %s", j->path, uv_strerror(status));
   journal_sync *done = j->in_sync;
   j->in_sync = NULL;
@@ -310,6 +315,10 @@ int journal_flush(journal *j, journal_sync_cb cb, void *ud, journal_sync **out) 
 
 void journal_sync_abandon(journal_sync *s) {
   if (s) s->cb = NULL;
+}
+
+void journal_set_metrics(journal *j, const journal_metrics *m) {
+  j->metrics = m ? *m : (journal_metrics){0};
 }
 
 size_t journal_bytes(const journal *j) { return j ? j->bytes : 0; }

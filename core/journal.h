@@ -19,6 +19,7 @@
 #include <uv.h>
 
 #include "journal_redact.h"
+#include "metrics.h"
 
 typedef struct journal journal;
 typedef struct journal_sync journal_sync;
@@ -26,10 +27,18 @@ typedef struct journal_sync journal_sync;
 /* status: 0 once the file is on disk, else a negative uv error. */
 typedef void (*journal_sync_cb)(void *ud, int status);
 
+/* Where a journal counts (metrics.h); either may be NULL. */
+typedef struct journal_metrics {
+  metric_series *bytes_written; /* counter */
+  metric_series *flush_seconds; /* histogram: each fdatasync */
+} journal_metrics;
+
 /* Opens (creating, mode 0600) path for appending. r may be NULL and must
  * outlive the journal. 0, or -1 with err set. */
 int journal_open(journal **out, uv_loop_t *loop, const char *path, const journal_redactor *r,
                  char *err, size_t errlen);
+/* From now on, counts in m (copied; NULL: no longer). */
+void journal_set_metrics(journal *j, const journal_metrics *m);
 /* Appends {"ts", "kind", ...fields}; fields (stolen, may be NULL) must not
  * hold "ts" or "kind". 0, or -1 with err set: nothing was added. */
 int journal_append(journal *j, const char *kind, json_t *fields, char *err, size_t errlen);

@@ -16,6 +16,7 @@ typedef struct journal_store {
   int open;
   uv_loop_t *loop;
   journal_redactor *redactor;
+  journal_metrics metrics;
   char *sessions_dir; /* NULL when it could not be made */
   char dir_error[512];
 } journal_store;
@@ -55,8 +56,10 @@ static void store_add_secret(const char *value) {
     log_error("journal: out of memory noting a secret");
 }
 
-void journal_store_open(const bg_config *c, uv_loop_t *loop, const char *key_pem, size_t key_len) {
+void journal_store_open(const bg_config *c, uv_loop_t *loop, const char *key_pem, size_t key_len,
+                        const journal_metrics *m) {
   store = (journal_store){.open = 1, .loop = loop};
+  if (m) store.metrics = *m;
   store.redactor = journal_redactor_new();
   if (!store.redactor) {
     log_error("journal: out of memory");
@@ -98,5 +101,6 @@ int journal_store_open_session(journal **out, const char *id, char *err, size_t 
   }
   int rc = journal_open(out, store.loop, path, store.redactor, err, errlen);
   free(path);
+  if (rc == 0) journal_set_metrics(*out, &store.metrics);
   return rc;
 }

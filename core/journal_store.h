@@ -19,8 +19,10 @@
 /* Notes the secrets (the configured tokens and key_pem, the SSH key as the
  * SSH pool read it; NULL when there is none) and creates the sessions
  * folder. A folder that cannot be made is logged: sessions then run
- * without journals, and every action is refused. */
-void journal_store_open(const bg_config *c, uv_loop_t *loop, const char *key_pem, size_t key_len);
+ * without journals, and every action is refused. Journals count in m
+ * (copied; NULL: not counted). */
+void journal_store_open(const bg_config *c, uv_loop_t *loop, const char *key_pem, size_t key_len,
+                        const journal_metrics *m);
 void journal_store_close(void);
 
 const journal_redactor *journal_store_redactor(void);

@@ -51,8 +51,14 @@ static int ctx_log(lua_State *L) {
   const char *msg = luaL_checklstring(L, 1, &len);
   char quoted[LUA_CTX_LOG_MAX_BYTES + 8];
   lua_ctx_quote(quoted, sizeof quoted, msg, len);
+  /* A handler resumed by I/O runs outside its action's steps: its call
+   * names the context. */
+  log_context ctx = *log_context_now();
+  log_context_set(&ctx, NULL, call->info.session_id, call->info.call_id, call->info.identity);
+  log_context previous = log_context_enter(&ctx);
   log_info("lua %s (session %s, call %s): %s", lua_sandbox_name(call->tool->sb),
            call->info.session_id, call->info.call_id, quoted);
+  log_context_leave(&previous);
   return 0;
 }
 

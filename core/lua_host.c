@@ -682,6 +682,12 @@ static int mutating_call(const lua_host *h, const lua_host_tool *t, const json_t
   return mutating;
 }
 
+int lua_host_has_tool(const lua_host *h, const char *name) {
+  for (size_t i = 0; i < h->tool_count; i++)
+    if (strcmp(h->tools[i].name, name) == 0) return 1;
+  return 0;
+}
+
 int lua_host_tool_mutating(const lua_host *h, const char *name, const json_t *input) {
   for (size_t i = 0; i < h->tool_count; i++) {
     const lua_host_tool *t = &h->tools[i];

@@ -76,6 +76,8 @@ json_t *lua_host_tools_json(const lua_host *h);
  * function(input); a function that fails or returns a non-boolean counts as
  * mutating (fail closed), and the reason is logged. */
 int lua_host_tool_mutating(const lua_host *h, const char *name, const json_t *input);
+/* Whether the set has a tool of this name. */
+int lua_host_has_tool(const lua_host *h, const char *name);
 
 typedef struct lua_tool_cbs {
   /* Output while the handler runs (ctx.output, or a service's stream). */

@@ -28,6 +28,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "metrics_daemon.h"
 #include "model_curl.h"
 #include "model_request.h"
 #include "model_retry.h"
@@ -75,6 +76,8 @@ struct model_call {
   size_t body_len;
   int state;
   int retries;     /* retries made so far */
+  uint64_t started_ns;
+  log_context log; /* the context it was started in, for its log lines */
   int open_timers; /* closing frees the call when this reaches 0 */
   uv_timer_t wait; /* before an attempt, or before a deferred on_done */
   uv_timer_t idle; /* no byte for idle_timeout_ms */
@@ -163,6 +166,23 @@ static void call_abort(model_call *call, const char *type, int retryable, const 
   call_set_error(call, type, "%s", msg);
   call->err.retryable = retryable;
   call->aborted = 1;
+}
+
+/* The call ends: counted by outcome ("ok", "cancelled" or the error's
+ * type) with its duration, before its owner hears of it. */
+static void call_count_end(model_call *call, const char *outcome, const model_usage *usage) {
+  daemon_metrics *dm = call->m->o.metrics;
+  if (!dm) return;
+  metric_inc(metric_at(dm->model_calls, outcome));
+  if (strcmp(outcome, "cancelled") != 0)
+    metric_observe(metric_series_of(dm->model_call_seconds, NULL),
+                   (double)(uv_hrtime() - call->started_ns) / 1e9);
+  if (!usage) return;
+  metric_add(metric_at(dm->model_tokens, "input"), (double)usage->input_tokens);
+  metric_add(metric_at(dm->model_tokens, "output"), (double)usage->output_tokens);
+  metric_add(metric_at(dm->model_tokens, "cache_read"), (double)usage->cache_read_input_tokens);
+  metric_add(metric_at(dm->model_tokens, "cache_creation"),
+             (double)usage->cache_creation_input_tokens);
 }
 
 /* ---- the attempt ---- */
@@ -374,11 +394,13 @@ static void call_succeed(model_call *call) {
   model_response resp;
   if (model_stream_result(&call->stream, &resp) != 0) {
     call_set_error(call, "protocol_error", "out of memory assembling the message");
+    call_count_end(call, call->err.type, NULL);
     call_release(call);
     call->cbs.on_done(call->ud, UV_ENOMEM, NULL, &call->err);
     return;
   }
   resp.request_id = call->request_id[0] ? call->request_id : NULL;
+  call_count_end(call, "ok", &resp.usage);
   /* The response lives in the stream: report first, then let go. */
   call->state = CALL_FINISHED;
   call->cbs.on_done(call->ud, 0, &resp, NULL);
@@ -457,7 +479,7 @@ static int call_error_status(const char *type) {
 
 static void call_on_wait(uv_timer_t *t);
 
-static void call_conclude(model_call *call, CURLcode res) {
+static void call_conclude_now(model_call *call, CURLcode res) {
   model_client *m = call->m;
   if (call->state == CALL_CANCELLED) {
     call_end_attempt(call); /* on_done is already on its way */
@@ -481,6 +503,7 @@ static void call_conclude(model_call *call, CURLcode res) {
              log_safe(type, sizeof type, e->type), e->http_status,
              log_safe(rid, sizeof rid, e->request_id), call->retries, delay);
     call->state = CALL_WAITING;
+    if (m->o.metrics) metric_inc(metric_at(m->o.metrics->model_retries, e->type));
     uv_timer_start(&call->wait, call_on_wait, (uint64_t)delay, 0);
     if (call->cbs.on_retry) call->cbs.on_retry(call->ud, call->retries, delay, e);
     return;
@@ -489,8 +512,16 @@ static void call_conclude(model_call *call, CURLcode res) {
            log_safe(type, sizeof type, e->type), e->http_status,
            log_safe(rid, sizeof rid, e->request_id), log_safe(msg, sizeof msg, e->message));
   call->state = CALL_FINISHED;
+  call_count_end(call, e->type, NULL);
   call->cbs.on_done(call->ud, call_error_status(e->type), NULL, e);
   call_release(call);
+}
+
+/* The attempt ended; its lines and its owner's run in the call's context. */
+static void call_conclude(model_call *call, CURLcode res) {
+  log_context previous = log_context_enter(&call->log);
+  call_conclude_now(call, res);
+  log_context_leave(&previous);
 }
 
 static void call_on_idle(uv_timer_t *t) {
@@ -511,6 +542,18 @@ static void call_on_deadline(uv_timer_t *t) {
   call_conclude(call, CURLE_OK);
 }
 
+/* Delivers an on_done that had to wait for the loop. */
+static void call_deliver(model_call *call) {
+  int status = call->state == CALL_CANCELLED ? UV_ECANCELED : call_error_status(call->err.type);
+  call_count_end(call, status == UV_ECANCELED ? "cancelled" : call->err.type, NULL);
+  call->state = CALL_FINISHED;
+  call_end_attempt(call);
+  log_context previous = log_context_enter(&call->log);
+  call->cbs.on_done(call->ud, status, NULL, status == UV_ECANCELED ? NULL : &call->err);
+  log_context_leave(&previous);
+  call_release(call);
+}
+
 /* Starts an attempt, or delivers an on_done that had to wait for the loop. */
 static void call_on_wait(uv_timer_t *t) {
   model_call *call = t->data;
@@ -519,11 +562,7 @@ static void call_on_wait(uv_timer_t *t) {
     call_set_error(call, "connection_error", "could not set up the request");
     call->state = CALL_FAILING;
   }
-  int status = call->state == CALL_CANCELLED ? UV_ECANCELED : call_error_status(call->err.type);
-  call->state = CALL_FINISHED;
-  call_end_attempt(call);
-  call->cbs.on_done(call->ud, status, NULL, status == UV_ECANCELED ? NULL : &call->err);
-  call_release(call);
+  call_deliver(call);
 }
 
 /* ---- lifetimes ---- */
@@ -614,6 +653,9 @@ model_call *model_call_start(model_client *m, const json_t *request, const model
   call->cbs = *cbs;
   call->ud = ud;
   call->state = CALL_WAITING;
+  call->started_ns = uv_hrtime();
+  call->log = *log_context_now();
+  call->log.call_id[0] = '\0';
   if (!json_is_object(request)) {
     call->state = CALL_FAILING;
     call_set_error(call, "invalid_request_error", "the request is not a JSON object");

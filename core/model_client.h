@@ -4,6 +4,9 @@
  * thread. A call assembles one assistant message from the SSE stream
  * (text, tool_use from partial_json, thinking and unknown blocks kept as
  * received), retries what the API says is retryable, and reports once.
+ *
+ * A call logs with the log context it was started in (log.h), less any
+ * call_id: a model call is not a tool call.
  */
 #ifndef BG_MODEL_CLIENT_H
 #define BG_MODEL_CLIENT_H
@@ -14,6 +17,7 @@
 
 typedef struct model_client model_client;
 typedef struct model_call model_call;
+struct daemon_metrics;
 
 typedef struct model_client_options {
   const char *base_url;   /* e.g. "https://api.anthropic.com"; path gets /v1/messages */
@@ -32,6 +36,7 @@ typedef struct model_client_options {
    * malloc'd copy, or NULL when memory ran out. NULL: sent as built. */
   char *(*redact)(void *ud, const char *text, size_t len, size_t *outlen);
   void *redact_ud;
+  struct daemon_metrics *metrics; /* calls, latency, retries, tokens; or NULL */
 } model_client_options;
 
 int model_client_new(model_client **out, uv_loop_t *loop, const model_client_options *o);

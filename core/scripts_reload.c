@@ -68,6 +68,7 @@ static void reload_now(scripts_reload *r) {
   if (daemon_load_scripts(a->config, a->loop, NULL, r->services, r->service_count, &fresh, err,
                           sizeof err) != 0) {
     snprintf(a->scripts_error, sizeof a->scripts_error, "%s", err);
+    if (a->metrics) metric_inc(metric_at(a->metrics->script_reloads, "error"));
     log_error("scripts in %s did not reload (%s); %s:\n%s", dir, r->pending_why,
               a->scripts ? "the last good set keeps serving" : "still serving without scripts",
               err);
@@ -77,6 +78,7 @@ static void reload_now(scripts_reload *r) {
   a->scripts = fresh;
   a->scripts_error[0] = '\0';
   a->scripts_loaded_ms = log_now_ms();
+  if (a->metrics) metric_inc(metric_at(a->metrics->script_reloads, "ok"));
   /* Turns running on the old set hold their own reference to it. */
   lua_host_release(old);
   json_t *tools = lua_host_tools_json(fresh);

@@ -23,6 +23,8 @@ typedef struct session_subscriber {
   int caught_up;           /* replay done: the caught-up marker went out */
   int waiting_drain;       /* paused until the client takes its share */
   int stalled_ticks;       /* keepalive ticks spent waiting */
+  metric_series *clients;  /* the connected-clients gauge, or NULL */
+  metric_series *bytes;    /* bytes sent, or NULL */
   struct session_subscriber *next_sub;
 } session_subscriber;
 
@@ -40,7 +42,11 @@ static void subscriber_unlink(session_subscriber *sub) {
   uv_timer_stop(&sub->keepalive);
 }
 
-static void subscriber_free(uv_handle_t *h) { free(h->data); }
+static void subscriber_free(uv_handle_t *h) {
+  session_subscriber *sub = h->data;
+  metric_gauge_add(sub->clients, -1);
+  free(sub);
+}
 
 static void subscriber_on_conn_close(void *ud, http_conn *c) {
   (void)c;
@@ -63,6 +69,7 @@ static void subscriber_write(session_subscriber *sub, const char *frame, size_t 
     subscriber_unlink(sub);
     return;
   }
+  metric_add(sub->bytes, (double)len);
   subscriber_rearm(sub);
 }
 
@@ -135,6 +142,11 @@ int session_stream_attach(struct session *s, http_conn *c, unsigned long long af
   }
   sub->session = s;
   sub->conn = c;
+  if (s->app->metrics) {
+    sub->clients = s->app->metrics->sse_clients;
+    sub->bytes = s->app->metrics->sse_bytes;
+    metric_gauge_add(sub->clients, 1);
+  }
   uv_timer_init(s->app->loop, &sub->keepalive);
   sub->keepalive.data = sub;
   http_conn_on_close(c, subscriber_on_conn_close, sub);

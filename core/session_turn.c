@@ -109,6 +109,11 @@ static void turn_finish(session_turn *t, int is_error, const char *result, size_
   if (ev && cut_bytes) json_object_set_new(ev, "result_cut_bytes", json_integer((json_int_t)cut_bytes));
   session_emit_kind(s, "result", ev);
   session_emit_kind(s, "turn_end", NULL);
+  const char *outcome = t->stop == TURN_CANCELLED   ? "cancelled"
+                        : t->stop == TURN_TIMED_OUT ? "timeout"
+                        : is_error                  ? "error"
+                                                    : "ok";
+  if (s->app->metrics) metric_inc(metric_at(s->app->metrics->turns_ended, outcome));
   s->status = t->stop == TURN_CANCELLED ? SESSION_CANCELLED
               : is_error                ? SESSION_FAILED
                                         : SESSION_IDLE;
@@ -458,6 +463,7 @@ int session_turn_start(session *s, const char *prompt, const char *model, const 
   t->deltas_redact.r = journal_store_redactor();
   s->turn = t;
   s->status = SESSION_RUNNING;
+  if (a->metrics) metric_inc(metric_series_of(a->metrics->turns_started, NULL));
   session_title_from_prompt(s, prompt);
   session_emit_kind(s, "user", json_pack("{s:s, s:s}", "text", prompt, "identity", identity));
   t->messages_at_start = json_array_size(s->messages);

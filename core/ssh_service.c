@@ -212,6 +212,7 @@ int ssh_service_open(app *a, char *err, size_t errlen) {
       .connect_timeout_ms = (uint64_t)c->ssh_connect_timeout_s * 1000,
       .keepalive_ms = SSH_KEEPALIVE_MS,
       .max_output_bytes = SSH_MAX_OUTPUT_BYTES,
+      .metrics = a->metrics,
   };
   char why[512];
   if (ssh_pool_new(&a->ssh, a->loop, &o, why, sizeof why) != 0) {

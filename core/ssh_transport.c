@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "metrics_daemon.h"
 #include "ssh_capture.h"
 #include "ssh_key.h"
 #include "ssh_knownhosts.h"
@@ -475,6 +476,8 @@ static void conn_fail(ssh_conn *c, ssh_layer layer, const char *msg) {
   ssh_target *t = c->target;
   bool was_ready = c->state == CONN_READY;
   c->state = CONN_DEAD;
+  if (!was_ready && c->pool->o.metrics)
+    metric_inc(metric_at(c->pool->o.metrics->ssh_connect_failures, t->name, ssh_layer_name(layer)));
   ssh_exec *retry = NULL;
   for (ssh_exec *e = c->pool->execs; e; e = e->next) {
     if (e->conn != c || e->done) continue;
@@ -714,6 +717,7 @@ static ssh_conn *conn_open(ssh_target *t, ssh_exec *owner) {
   c->next = p->conns;
   p->conns = c;
   p->live++;
+  if (p->o.metrics) metric_inc(metric_at(p->o.metrics->ssh_connects, t->name));
   if (owner) {
     c->owner = owner;
     owner->private_conn = c;

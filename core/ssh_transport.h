@@ -21,6 +21,7 @@
 
 typedef struct ssh_pool ssh_pool;
 typedef struct ssh_exec ssh_exec;
+struct daemon_metrics;
 
 typedef struct ssh_pool_options {
   const char *key_path;        /* ed25519 or ecdsa private key */
@@ -29,6 +30,7 @@ typedef struct ssh_pool_options {
   uint64_t connect_timeout_ms; /* TCP connect + banner + kex + auth */
   uint64_t keepalive_ms;       /* keepalive interval; silence for 3 of them is a loss */
   size_t max_output_bytes;     /* kept per stream, as head + tail */
+  struct daemon_metrics *metrics; /* connections by target, failures by layer; or NULL */
 } ssh_pool_options;
 
 /* Where a command failed. Names are stable: scripts and the probe use them. */

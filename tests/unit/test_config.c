@@ -169,6 +169,45 @@ static void test_listen_ipv6(void **state) {
   config_free(&c);
 }
 
+/* The scraper's listener is off unless asked for, an empty value (as a
+ * chart writes it) included; the log format is plain unless json. */
+static void test_metrics_listen_and_log_format(void **state) {
+  (void)state;
+  bg_config c;
+  load_ok(&c, 0, NULL);
+  assert_null(c.metrics_host);
+  assert_string_equal(c.log_format, "plain");
+  config_free(&c);
+  setenv("BREAKGLASS_METRICS_LISTEN", "", 1);
+  load_ok(&c, 0, NULL);
+  assert_null(c.metrics_host);
+  config_free(&c);
+  setenv("BREAKGLASS_METRICS_LISTEN", "0.0.0.0:9090", 1);
+  setenv("BREAKGLASS_LOG_FORMAT", "json", 1);
+  load_ok(&c, 0, NULL);
+  assert_string_equal(c.metrics_host, "0.0.0.0");
+  assert_int_equal(c.metrics_port, 9090);
+  assert_string_equal(c.listen_host, "0.0.0.0");
+  assert_int_equal(c.listen_port, 8080);
+  assert_string_equal(c.log_format, "json");
+  config_free(&c);
+  char *argv[] = {"--metrics-listen", "[::1]:0", "--log-format=plain"};
+  load_ok(&c, 3, argv);
+  assert_string_equal(c.metrics_host, "::1");
+  assert_int_equal(c.metrics_port, 0);
+  assert_string_equal(c.log_format, "plain");
+  config_free(&c);
+
+  char err[ERR_BYTES];
+  setenv("BREAKGLASS_METRICS_LISTEN", "9090", 1);
+  assert_int_equal(config_load(&c, 0, NULL, err, sizeof err), -1);
+  assert_string_equal(err, "BREAKGLASS_METRICS_LISTEN: '9090' is not address:port (from environment)");
+  setenv("BREAKGLASS_METRICS_LISTEN", "127.0.0.1:9090", 1);
+  setenv("BREAKGLASS_LOG_FORMAT", "yaml", 1);
+  assert_int_equal(config_load(&c, 0, NULL, err, sizeof err), -1);
+  assert_string_equal(err, "BREAKGLASS_LOG_FORMAT: 'yaml' is not plain or json");
+}
+
 static void test_flag_value_may_contain_equals(void **state) {
   (void)state;
   char *argv[] = {"--model==x=y", "--devvm-user", "--who"};
@@ -262,6 +301,7 @@ int main(void) {
       cmocka_unit_test_setup(test_empty_means_unset, clear_env),
       cmocka_unit_test_setup(test_flags_override_environment, clear_env),
       cmocka_unit_test_setup(test_listen_ipv6, clear_env),
+      cmocka_unit_test_setup(test_metrics_listen_and_log_format, clear_env),
       cmocka_unit_test_setup(test_flag_value_may_contain_equals, clear_env),
       cmocka_unit_test_setup(test_errors_name_the_setting_and_hide_secrets, clear_env),
   };
