@@ -364,6 +364,122 @@ static void test_sandbox_too_small(void **state) {
   assert_non_null(strstr(err, "4 KiB"));
 }
 
+/* --- the budget states share ---------------------------------------------- */
+
+#define TEST_BUDGET_BYTES (24u << 20)
+
+static lua_sandbox *budget_sandbox(const char *name, lua_sandbox_budget *budget) {
+  lua_sandbox_limits limits = {
+      .memory_bytes = TEST_MEMORY_BYTES,
+      .budget = budget,
+      .instructions = UINT64_MAX,
+      .entry_timeout_ms = 60000,
+      .max_json_bytes = 1 << 20,
+  };
+  lua_sandbox *sb;
+  char err[256];
+  if (lua_sandbox_new(&sb, name, &limits, err, sizeof err) < 0)
+    fail_msg("%s", err);
+  return sb;
+}
+
+/* Holds about mib MiB in the global keep, in 64 KiB pieces, after letting
+ * go of what it held before: lauxlib's buffers (string.rep's here) call
+ * the allocator directly, with no emergency collection, so garbage left
+ * in the state would count against the caps. */
+static const char release_src[] = "keep = nil";
+static const char hold_src[] =
+    "local mib = ...\n"
+    "keep = {}\n"
+    "for i = 1, mib * 16 do keep[i] = ('x'):rep(65536 - 32) .. i end\n"
+    "return 'held'";
+
+static int hold(lua_sandbox *sb, int mib, char *out, size_t outlen) {
+  int ref, nres;
+  lua_State *co = lua_sandbox_thread_new(sb, &ref, out, outlen);
+  assert_non_null(co);
+  assert_int_equal(lua_sandbox_load(sb, co, release_src, strlen(release_src), out, outlen), 0);
+  assert_int_equal(lua_sandbox_resume(sb, co, 0, &nres, out, outlen), LUA_OK);
+  lua_sandbox_collect(sb);
+  assert_int_equal(lua_sandbox_load(sb, co, hold_src, strlen(hold_src), out, outlen), 0);
+  lua_pushinteger(co, mib);
+  int status = lua_sandbox_resume(sb, co, 1, &nres, out, outlen);
+  if (status == LUA_OK)
+    snprintf(out, outlen, "%s", lua_tostring(co, -1));
+  lua_sandbox_thread_drop(sb, ref);
+  lua_sandbox_collect(sb);
+  return status;
+}
+
+/* Two states, each under its own 16 MiB cap, may not hold more than the
+ * 24 MiB they share: the one that asks past it gets the error, naming the
+ * budget's setting, and the other keeps what it has. */
+static void test_sandbox_shared_budget(void **state) {
+  (void)state;
+  lua_sandbox_budget budget = {.limit_bytes = TEST_BUDGET_BYTES, .setting = "TEST_TOTAL_MB"};
+  lua_sandbox *a = budget_sandbox("policy/a.lua", &budget);
+  lua_sandbox *b = budget_sandbox("policy/b.lua", &budget);
+  assert_int_equal(budget.used_bytes, lua_sandbox_memory_used(a) + lua_sandbox_memory_used(b));
+  char out[256];
+  assert_int_equal(hold(a, 14, out, sizeof out), LUA_OK);
+  assert_int_equal(hold(b, 14, out, sizeof out), LUA_ERRMEM);
+  assert_string_equal(out, "policy/b.lua:3: memory limit of all Lua scripts together "
+                           "(24 MiB, TEST_TOTAL_MB) exceeded");
+  assert_true(budget.used_bytes <= TEST_BUDGET_BYTES);
+  /* Within the budget's remainder b works; its own cap still says so. */
+  if (hold(b, 6, out, sizeof out) != LUA_OK)
+    fail_msg("%s (budget used %zu)", out, budget.used_bytes);
+  expect_error(b, "local t = {} for i = 1, 1e9 do t[i] = ('y'):rep(65536) .. i end",
+               "policy/b.lua:1: memory limit of all Lua scripts together (24 MiB, TEST_TOTAL_MB) "
+               "exceeded");
+  /* a's memory goes back to the budget when a goes. */
+  lua_sandbox_free(a);
+  assert_int_equal(hold(b, 15, out, sizeof out), LUA_ERRMEM);
+  assert_string_equal(out, "policy/b.lua:3: memory limit (16 MiB) exceeded");
+  assert_int_equal(hold(b, 12, out, sizeof out), LUA_OK);
+  lua_sandbox_free(b);
+  assert_int_equal(budget.used_bytes, 0);
+}
+
+/* A state that cannot even be made, and a chunk that cannot be compiled,
+ * within what is left say so too. */
+static void test_sandbox_budget_at_creation_and_compile(void **state) {
+  (void)state;
+  lua_sandbox_budget budget = {.limit_bytes = TEST_BUDGET_BYTES, .setting = "TEST_TOTAL_MB"};
+  lua_sandbox *a = budget_sandbox("tools/a.lua", &budget);
+  char out[256];
+  lua_sandbox_limits limits = {
+      .memory_bytes = TEST_MEMORY_BYTES,
+      .budget = &budget,
+      .instructions = UINT64_MAX,
+      .entry_timeout_ms = 60000,
+      .max_json_bytes = 1 << 20,
+  };
+  budget.limit_bytes = budget.used_bytes + 1024;
+  lua_sandbox *b = NULL;
+  assert_int_equal(lua_sandbox_new(&b, "tools/b.lua", &limits, out, sizeof out), -1);
+  assert_null(b);
+  assert_non_null(strstr(out, "tools/b.lua: cannot create a Lua state within the memory limit "
+                              "of all Lua scripts together ("));
+  assert_non_null(strstr(out, " bytes, TEST_TOTAL_MB)"));
+  budget.limit_bytes = budget.used_bytes + 4096;
+  int ref;
+  lua_State *co = lua_sandbox_thread_new(a, &ref, out, sizeof out);
+  assert_non_null(co);
+  static const char big[] = "return {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, "
+                            "18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34}";
+  char src[8192] = "local x = 0\n";
+  while (strlen(src) + sizeof big + 16 < sizeof src)
+    strcat(src, "x = x + 1\n");
+  strcat(src, big);
+  assert_int_equal(lua_sandbox_load(a, co, src, strlen(src), out, sizeof out), -1);
+  assert_non_null(strstr(out, "tools/a.lua: memory limit of all Lua scripts together ("));
+  assert_non_null(strstr(out, " bytes, TEST_TOTAL_MB) exceeded while compiling"));
+  lua_sandbox_thread_drop(a, ref);
+  lua_sandbox_free(a);
+  assert_int_equal(budget.used_bytes, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sandbox_instruction_limit),
@@ -382,6 +498,8 @@ int main(void) {
       cmocka_unit_test(test_sandbox_error_objects),
       cmocka_unit_test(test_sandbox_isolation),
       cmocka_unit_test(test_sandbox_too_small),
+      cmocka_unit_test(test_sandbox_shared_budget),
+      cmocka_unit_test(test_sandbox_budget_at_creation_and_compile),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
