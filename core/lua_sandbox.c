@@ -487,8 +487,11 @@ static int sandbox_string_rep(lua_State *L) {
     return luaL_error(L, "string.rep: the result would exceed the memory limit (%s)", text);
   }
   size_t total = unit * (size_t)(n - 1) + len;
-  luaL_Buffer b;
-  char *out = luaL_buffinitsize(L, &b, total);
+  /* Not a luaL_Buffer: its box calls the allocator directly, so a refusal
+   * raises at once, where an allocation made by Lua first collects garbage
+   * and retries. Scripts building up to their cap would fail on garbage. */
+  char *buf = lua_newuserdatauv(L, total, 0);
+  char *out = buf;
   for (lua_Integer i = 0; i < n; i++) {
     memcpy(out, s, len);
     out += len;
@@ -499,7 +502,7 @@ static int sandbox_string_rep(lua_State *L) {
     if ((i & LUA_SANDBOX_C_LOOP_CHECK_MASK) == LUA_SANDBOX_C_LOOP_CHECK_MASK)
       lua_sandbox_check(L, "string.rep");
   }
-  luaL_pushresultsize(&b, total);
+  lua_pushlstring(L, buf, total);
   return 1;
 }
 
