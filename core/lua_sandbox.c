@@ -457,7 +457,10 @@ static int sandbox_setmetatable(lua_State *L) {
   return 1;
 }
 
-/* Calls the wrapped original (upvalue 1) with this call's arguments. */
+/* Calls the wrapped original (upvalue 1) with this call's arguments. A
+ * wrapper leaves arguments of the wrong type to the original, whose error
+ * names the function (it is found in the loaded libraries; the wrapper is
+ * not). */
 static int sandbox_call_original(lua_State *L) {
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_insert(L, 1);
@@ -511,13 +514,15 @@ static int sandbox_string_rep(lua_State *L) {
  * are capped. So is the text %q quotes, which costs an snprintf for each
  * control byte (30 ns; 4 MB took 120 ms). Upvalue 1: the original. */
 static int sandbox_string_format(lua_State *L) {
-  size_t len;
-  const char *f = luaL_checklstring(L, 1, &len);
-  const char *end = f + len;
   int top = lua_gettop(L);
   if (top - 1 > LUA_SANDBOX_FORMAT_MAX_VALUES)
     return luaL_error(L, "string.format: more than %d values to format",
                       LUA_SANDBOX_FORMAT_MAX_VALUES);
+  if (lua_type(L, 1) != LUA_TSTRING)
+    return sandbox_call_original(L); /* a number has no conversions; else an error */
+  size_t len;
+  const char *f = lua_tolstring(L, 1, &len);
+  const char *end = f + len;
   size_t quoted = 0;
   int arg = 1;
   /* Finds each conversion as Lua's format does: '%', then flags, width
@@ -546,7 +551,8 @@ static int sandbox_string_format(lua_State *L) {
  * stop them: refuse __len (it could claim any length) and huge tables. */
 static int sandbox_table_walk(lua_State *L) {
   const char *func = lua_tostring(L, lua_upvalueindex(2));
-  luaL_checktype(L, 1, LUA_TTABLE);
+  if (lua_type(L, 1) != LUA_TTABLE)
+    return sandbox_call_original(L); /* which says what is wrong */
   if (luaL_getmetafield(L, 1, "__len") != LUA_TNIL)
     return luaL_error(L, "%s: tables with a __len metamethod are not supported", func);
   if (lua_rawlen(L, 1) > LUA_SANDBOX_TABLE_OP_MAX_ELEMENTS)
@@ -573,9 +579,10 @@ static int sandbox_table_sort(lua_State *L) {
 
 /* table.move(a1, f, e, t) walks e - f + 1 elements whatever a1 holds. */
 static int sandbox_table_move(lua_State *L) {
-  lua_Integer f = luaL_checkinteger(L, 2);
-  lua_Integer e = luaL_checkinteger(L, 3);
-  if (e >= f && (lua_Unsigned)e - (lua_Unsigned)f >= LUA_SANDBOX_TABLE_OP_MAX_ELEMENTS)
+  int f_ok, e_ok;
+  lua_Integer f = lua_tointegerx(L, 2, &f_ok);
+  lua_Integer e = lua_tointegerx(L, 3, &e_ok);
+  if (f_ok && e_ok && e >= f && (lua_Unsigned)e - (lua_Unsigned)f >= LUA_SANDBOX_TABLE_OP_MAX_ELEMENTS)
     return luaL_error(L, "table.move: more than %d elements", LUA_SANDBOX_TABLE_OP_MAX_ELEMENTS);
   return sandbox_call_original(L);
 }
@@ -648,20 +655,22 @@ static void sandbox_push_copy(lua_State *L) {
   }
 }
 
-/* The copy scripts see is also the string metatable's __index, the only
- * way they reach it besides the proxy. */
+/* The sandbox's own string functions go into the library table itself, so
+ * that their errors name them ("bad argument #4 to 'string.gsub'") when
+ * they are called from C (pcall); wrappers go into the copy scripts see,
+ * which is also the string metatable's __index. */
 static void sandbox_open_string(lua_State *L, size_t memory_bytes) {
   luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 0); /* lib */
-  sandbox_push_copy(L);                                /* lib string */
   lua_pushnil(L);
   lua_setfield(L, -2, "dump"); /* bytecode out is as bad as bytecode in */
   lua_pushinteger(L, (lua_Integer)memory_bytes);
   lua_pushcclosure(L, sandbox_string_rep, 1);
   lua_setfield(L, -2, "rep");
+  lua_pattern_register(L, -1);
+  sandbox_push_copy(L); /* lib string */
   lua_getfield(L, -1, "format");
   lua_pushcclosure(L, sandbox_string_format, 1);
   lua_setfield(L, -2, "format");
-  lua_pattern_register(L, -1);
   lua_pushliteral(L, "");
   lua_getmetatable(L, -1); /* lib string "" mt */
   lua_pushvalue(L, -3);
@@ -707,9 +716,7 @@ static void sandbox_open_lib(lua_State *L, const char *name, lua_CFunction open)
  * call in between: a 6 MB format of "%n" took 250 ms. A date format is a
  * few dozen bytes. */
 static int sandbox_os_date(lua_State *L) {
-  size_t len;
-  luaL_optlstring(L, 1, "", &len);
-  if (len > LUA_SANDBOX_DATE_FORMAT_MAX_BYTES)
+  if (lua_type(L, 1) == LUA_TSTRING && lua_rawlen(L, 1) > LUA_SANDBOX_DATE_FORMAT_MAX_BYTES)
     return luaL_error(L, "os.date: the format is longer than %d bytes",
                       LUA_SANDBOX_DATE_FORMAT_MAX_BYTES);
   return sandbox_call_original(L);

@@ -339,6 +339,36 @@ static void test_sandbox_restricted_functions(void **state) {
   lua_sandbox_free(sb);
 }
 
+/* A function called from C (pcall here) has no name at its call site: Lua
+ * finds one in the loaded libraries, as it does for its own functions. */
+static void test_sandbox_errors_name_functions_under_pcall(void **state) {
+  (void)state;
+  lua_sandbox *sb = new_sandbox("tools/name.lua", 1000000, 5000);
+  static const char *const cases[][2] = {
+      {"string.gsub('a', 'a', 'b', 1.5)",
+       "bad argument #4 to 'string.gsub' (number has no integer representation)"},
+      {"string.find('a', {})", "bad argument #2 to 'string.find' (string expected, got table)"},
+      {"string.rep('a', 'x')", "bad argument #2 to 'string.rep' (number expected, got string)"},
+      {"string.format('%d', 'x')",
+       "bad argument #2 to 'string.format' (number expected, got string)"},
+      {"table.sort({2, 1}, 1)", "bad argument #2 to 'table.sort' (function expected, got number)"},
+      {"os.date({})", "bad argument #1 to 'os.date' (string expected, got table)"},
+      {"table.insert(1, 2)", "bad argument #1 to 'table.insert' (table expected, got number)"},
+      {"table.move({}, 'x', 2, 1)",
+       "bad argument #2 to 'table.move' (number expected, got string)"},
+      {"string.format({})", "bad argument #1 to 'string.format' (string expected, got table)"},
+  };
+  char code[256];
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    const char *call = cases[i][0];
+    const char *paren = strchr(call, '(');
+    snprintf(code, sizeof code, "return select(2, pcall(%.*s, %.*s))", (int)(paren - call), call,
+             (int)(strlen(paren) - 2), paren + 1);
+    expect_ok(sb, code, cases[i][1]);
+  }
+  lua_sandbox_free(sb);
+}
+
 static void test_sandbox_error_objects(void **state) {
   (void)state;
   lua_sandbox *sb = new_sandbox("tools/err.lua", 1000000, 5000);
@@ -506,6 +536,7 @@ int main(void) {
       cmocka_unit_test(test_sandbox_no_binary_chunks),
       cmocka_unit_test(test_sandbox_read_only_libraries),
       cmocka_unit_test(test_sandbox_restricted_functions),
+      cmocka_unit_test(test_sandbox_errors_name_functions_under_pcall),
       cmocka_unit_test(test_sandbox_error_objects),
       cmocka_unit_test(test_sandbox_isolation),
       cmocka_unit_test(test_sandbox_too_small),
