@@ -471,8 +471,10 @@ static int sandbox_call_original(lua_State *L) {
 /* string.rep, built here rather than by Lua's own: that one loops n times
  * even when every piece is empty (string.rep("", math.maxinteger) never
  * returns), and no hook fires inside a C loop. The result is capped by the
- * state's memory (upvalue 1) with a clear error, and the copy loop keeps to
- * the entry's deadline. */
+ * state's memory (upvalue 1) with a clear error. It is built by doubling:
+ * the first piece, then "sep s", then copies of all the "sep s" so far, so
+ * a rep of any count is a few dozen memcpy calls, the deadline checked
+ * before each. */
 static int sandbox_string_rep(lua_State *L) {
   size_t len, sep_len;
   const char *s = luaL_checklstring(L, 1, &len);
@@ -494,16 +496,18 @@ static int sandbox_string_rep(lua_State *L) {
    * raises at once, where an allocation made by Lua first collects garbage
    * and retries. Scripts building up to their cap would fail on garbage. */
   char *buf = lua_newuserdatauv(L, total, 0);
-  char *out = buf;
-  for (lua_Integer i = 0; i < n; i++) {
-    memcpy(out, s, len);
-    out += len;
-    if (i + 1 < n) {
-      memcpy(out, sep, sep_len);
-      out += sep_len;
-    }
-    if ((i & LUA_SANDBOX_C_LOOP_CHECK_MASK) == LUA_SANDBOX_C_LOOP_CHECK_MASK)
-      lua_sandbox_check(L, "string.rep");
+  memcpy(buf, s, len);
+  size_t done = len;
+  if (n > 1) {
+    memcpy(buf + done, sep, sep_len);
+    memcpy(buf + done + sep_len, s, len);
+    done += unit;
+  }
+  while (done < total) { /* [len, done) holds whole "sep s" units */
+    lua_sandbox_check(L, "string.rep");
+    size_t chunk = done - len < total - done ? done - len : total - done;
+    memcpy(buf + done, buf + len, chunk);
+    done += chunk;
   }
   lua_pushlstring(L, buf, total);
   return 1;

@@ -37,9 +37,6 @@
 #define LUA_SANDBOX_FORMAT_QUOTE_MAX_BYTES (1 << 20)
 /* os.date refuses longer formats (strftime runs once per conversion). */
 #define LUA_SANDBOX_DATE_FORMAT_MAX_BYTES 1024
-/* C loops over script-sized inputs check the entry's deadline once every
- * this many + 1 steps. */
-#define LUA_SANDBOX_C_LOOP_CHECK_MASK 0xffff
 /* The compiler is handed its source this many bytes at a time, the entry's
  * deadline checked between pieces. */
 #define LUA_SANDBOX_SOURCE_PIECE_BYTES 256
