@@ -112,7 +112,7 @@ static const setting settings[] = {
      AT(http_header_timeout_s), "10", "a request head must arrive within"},
     {"BREAKGLASS_HTTP_IDLE_TIMEOUT_SECONDS", "http-idle-timeout", SETTING_SECONDS,
      AT(http_idle_timeout_s), "60", "idle keep-alive connections are closed after"},
-    {"BREAKGLASS_LUA_MEMORY_MB", "lua-memory-mb", SETTING_SECONDS, AT(lua_memory_mb), "16",
+    {"BREAKGLASS_LUA_MEMORY_MB", "lua-memory-mb", SETTING_SECONDS, AT(lua_memory_mb), "8",
      "memory cap per Lua script state (one a script file)"},
     {"BREAKGLASS_LUA_MEMORY_TOTAL_MB", "lua-memory-total-mb", SETTING_SECONDS,
      AT(lua_memory_total_mb), "256",
