@@ -49,7 +49,7 @@ static int daemon_check_set_memory(const bg_config *c, const char *dir, char *er
 int daemon_load_scripts(const bg_config *c, uv_loop_t *loop, const char *dir,
                         const lua_host_service *services, size_t service_count, lua_host **out,
                         char *err, size_t errlen) {
-  scripts_memory.limit_bytes = (size_t)c->lua_memory_total_mb * 1024 * 1024;
+  scripts_memory.limit_bytes = (size_t)c->lua_memory_total_mb * 1024 * 1024; /* never changes */
   lua_host_options o = {
       .scripts_dir = dir ? dir : c->scripts_dir,
       .limits = {.memory_bytes = (size_t)c->lua_memory_mb * 1024 * 1024,

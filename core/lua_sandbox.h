@@ -47,7 +47,8 @@ typedef struct lua_sandbox lua_sandbox;
 
 /* Memory that every state sharing it may hold together, on top of each
  * state's own cap: an allocation past it fails in the state that asked.
- * States run on one thread, so the count needs no lock. */
+ * States run on one thread, so the count needs no lock. limit_bytes may be
+ * raised at any time, never lowered below used_bytes. */
 typedef struct lua_sandbox_budget {
   size_t limit_bytes;
   size_t used_bytes;
