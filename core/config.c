@@ -29,6 +29,8 @@ typedef struct setting {
 } setting;
 
 #define AT(field) offsetof(bg_config, field)
+/* 1 TiB: past any machine this runs on, and far from overflowing bytes. */
+#define LUA_MEMORY_MAX_MB (1 << 20)
 
 static const setting settings[] = {
     {"BREAKGLASS_LISTEN", "listen", SETTING_LISTEN, AT(listen_host), "0.0.0.0:8080",
@@ -113,8 +115,12 @@ static const setting settings[] = {
      AT(http_header_timeout_s), "10", "a request head must arrive within"},
     {"BREAKGLASS_HTTP_IDLE_TIMEOUT_SECONDS", "http-idle-timeout", SETTING_SECONDS,
      AT(http_idle_timeout_s), "60", "idle keep-alive connections are closed after"},
-    {"BREAKGLASS_LUA_MEMORY_MB", "lua-memory-mb", SETTING_SECONDS, AT(lua_memory_mb), "64",
-     "memory cap per Lua script state"},
+    {"BREAKGLASS_LUA_MEMORY_MB", "lua-memory-mb", SETTING_SECONDS, AT(lua_memory_mb), "8",
+     "memory cap per Lua script state (one a script file)"},
+    {"BREAKGLASS_LUA_MEMORY_TOTAL_MB", "lua-memory-total-mb", SETTING_SECONDS,
+     AT(lua_memory_total_mb), "256",
+     "memory cap of all Lua states together (the running set, one being loaded, older ones "
+     "turns still use); at least BREAKGLASS_LUA_MEMORY_MB x the script files"},
     {"BREAKGLASS_LUA_INSTRUCTIONS", "lua-instructions", SETTING_SECONDS, AT(lua_instructions),
      "50000000", "instruction budget per entry into Lua"},
     {"BREAKGLASS_LUA_CALL_TIMEOUT_MS", "lua-call-timeout-ms", SETTING_SECONDS,
@@ -229,6 +235,24 @@ static int check_files(const bg_config *c, char *err, size_t errlen) {
   return 0;
 }
 
+/* The Lua memory settings in MiB become byte counts: keep them where that
+ * cannot overflow, and one state's cap within what all states share. */
+static int check_lua_memory(const bg_config *c, char *err, size_t errlen) {
+  if (c->lua_memory_total_mb > LUA_MEMORY_MAX_MB) {
+    snprintf(err, errlen, "BREAKGLASS_LUA_MEMORY_TOTAL_MB: %ld is more than %d",
+             c->lua_memory_total_mb, LUA_MEMORY_MAX_MB);
+    return -1;
+  }
+  if (c->lua_memory_mb > c->lua_memory_total_mb) {
+    snprintf(err, errlen,
+             "BREAKGLASS_LUA_MEMORY_MB (%ld) is more than BREAKGLASS_LUA_MEMORY_TOTAL_MB (%ld), "
+             "the memory all Lua scripts may hold together",
+             c->lua_memory_mb, c->lua_memory_total_mb);
+    return -1;
+  }
+  return 0;
+}
+
 static int config_read(bg_config *c, int argc, char **argv, char *err, size_t errlen) {
   for (size_t i = 0; i < SETTING_COUNT_ALL; i++)
     if (settings[i].fallback &&
@@ -280,6 +304,7 @@ static int config_read(bg_config *c, int argc, char **argv, char *err, size_t er
              c->log_level);
     return -1;
   }
+  if (check_lua_memory(c, err, errlen) != 0) return -1;
   return check_files(c, err, errlen);
 }
 

@@ -64,7 +64,8 @@ typedef struct bg_config {
   long http_header_timeout_s;
   long http_idle_timeout_s;
 
-  long lua_memory_mb;
+  long lua_memory_mb;       /* one Lua state */
+  long lua_memory_total_mb; /* all Lua states together */
   long lua_instructions;
   long lua_call_timeout_ms;
 

@@ -10,6 +10,7 @@
 #include "app.h"
 #include "journal_store.h"
 #include "log.h"
+#include "lua_sandbox.h"
 #include "scripts_reload.h"
 #include "session.h"
 #include "session_recover.h"
@@ -31,12 +32,34 @@
 #define LUA_MAX_RESULT_BYTES (256u * 1024)
 #define DAEMON_MMAP_THRESHOLD_BYTES (256 * 1024)
 
+/* What all Lua states of the process hold together: the running set, one
+ * being loaded beside it, and older sets that turns still use. One process
+ * serves one configuration, so one budget serves every load. */
+static lua_sandbox_budget scripts_memory = {.setting = "BREAKGLASS_LUA_MEMORY_TOTAL_MB"};
+
+/* A set must fit the budget on its own, each state at its cap: otherwise a
+ * set that loads today fails once its scripts grow. */
+static int daemon_check_set_memory(const bg_config *c, const char *dir, char *err,
+                                   size_t errlen) {
+  size_t states = lua_host_state_count(dir);
+  if (states * (size_t)c->lua_memory_mb <= (size_t)c->lua_memory_total_mb)
+    return 0;
+  snprintf(err, errlen,
+           "limits: %zu script files at BREAKGLASS_LUA_MEMORY_MB=%ld each may hold %zu MiB, more "
+           "than BREAKGLASS_LUA_MEMORY_TOTAL_MB=%ld allows all Lua scripts together; lower the "
+           "first or raise the second",
+           states, c->lua_memory_mb, states * (size_t)c->lua_memory_mb, c->lua_memory_total_mb);
+  return -1;
+}
+
 int daemon_load_scripts(const bg_config *c, uv_loop_t *loop, const char *dir,
                         const lua_host_service *services, size_t service_count, lua_host **out,
                         char *err, size_t errlen) {
+  scripts_memory.limit_bytes = (size_t)c->lua_memory_total_mb * 1024 * 1024; /* never changes */
   lua_host_options o = {
       .scripts_dir = dir ? dir : c->scripts_dir,
       .limits = {.memory_bytes = (size_t)c->lua_memory_mb * 1024 * 1024,
+                 .budget = &scripts_memory,
                  .instructions = (uint64_t)c->lua_instructions,
                  .call_timeout_ms = (uint64_t)c->lua_call_timeout_ms,
                  .tool_timeout_ms = (uint64_t)c->tool_timeout_s * 1000,
@@ -45,6 +68,8 @@ int daemon_load_scripts(const bg_config *c, uv_loop_t *loop, const char *dir,
       .services = services,
       .service_count = service_count,
   };
+  if (daemon_check_set_memory(c, o.scripts_dir, err, errlen) != 0)
+    return -1;
   return lua_host_load(out, loop, &o, err, errlen);
 }
 

@@ -1,6 +1,6 @@
 /* The pure gate: what the policies decide about one call, and the records
  * they read back, with no I/O, no timer and no session (DESIGN.md
- * invariant 9). The live daemon (policy_gate.c, which waits for the
+ * invariant 9). The live daemon (action.c, which waits for the
  * operator and runs what a policy asks to run first) and `breakglass
  * replay` (which answers from the recording) both call these, so replay
  * cannot drift from the live gate.

@@ -46,6 +46,7 @@ static void report_line(void *ud, const char *line) {
 static lua_sandbox_limits host_sandbox_limits(const lua_host *h) {
   lua_sandbox_limits l = {
       .memory_bytes = h->limits.memory_bytes,
+      .budget = h->limits.budget,
       .instructions = h->limits.instructions,
       .entry_timeout_ms = h->limits.call_timeout_ms,
       .max_json_bytes = h->limits.max_json_bytes,
@@ -350,20 +351,11 @@ static int policy_load(lua_host *h, const char *dir, const char *rel, lua_host_p
   return 0;
 }
 
-/* self_test runs in a state of its own, loaded from the same file, so that
- * what the test leaves in the policy's globals never reaches real calls. */
-static int policy_self_test(lua_host *h, const char *dir, const char *rel, load_report *errs) {
-  lua_host_policy p;
-  char err[LUA_HOST_ERROR_MAX_BYTES];
-  if (policy_load(h, dir, rel, &p, errs) < 0)
-    return -1;
-  int rc = lua_policy_self_test(h, &p, err, sizeof err);
-  if (rc < 0)
-    report(errs, "%s", err);
-  lua_policy_free(&p);
-  return rc;
-}
-
+/* A policy with a self_test is loaded twice: the test runs in the first
+ * state, which is then dropped, so that what the test leaves in its globals
+ * never reaches real calls; the second, fresh state serves them. The first
+ * is gone before the second is made: a set never holds more than one state
+ * a file (lua_host_state_count). */
 static void load_policy(lua_host *h, const char *dir, const char *rel, load_report *errs) {
   lua_host_policy p;
   if (policy_load(h, dir, rel, &p, errs) < 0)
@@ -376,9 +368,16 @@ static void load_policy(lua_host *h, const char *dir, const char *rel, load_repo
       return;
     }
   }
-  if (p.self_test_ref != LUA_NOREF && policy_self_test(h, dir, rel, errs) < 0) {
+  if (p.self_test_ref != LUA_NOREF) {
+    char err[LUA_HOST_ERROR_MAX_BYTES];
+    int rc = lua_policy_self_test(h, &p, err, sizeof err);
     lua_policy_free(&p);
-    return;
+    if (rc < 0) {
+      report(errs, "%s", err);
+      return;
+    }
+    if (policy_load(h, dir, rel, &p, errs) < 0)
+      return;
   }
   lua_host_policy *grown = realloc(h->policies, (h->policy_count + 1) * sizeof *grown);
   if (grown == NULL) {
@@ -419,6 +418,24 @@ static void load_folder(lua_host *h, const char *dir, const char *sub, load_repo
     free(names[i]);
   }
   free(names);
+}
+
+size_t lua_host_state_count(const char *scripts_dir) {
+  static const char *const folders[] = {"tools", "policy"};
+  size_t n = 1; /* prompt.lua */
+  for (size_t i = 0; i < sizeof folders / sizeof folders[0]; i++) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", scripts_dir, folders[i]);
+    struct dirent **names;
+    int found = scandir(path, &names, script_name_filter, NULL);
+    if (found < 0)
+      continue; /* no folder: no files */
+    for (int k = 0; k < found; k++)
+      free(names[k]);
+    free(names);
+    n += (size_t)found;
+  }
+  return n;
 }
 
 static void host_destroy(lua_host *h) {

@@ -2,7 +2,8 @@
  *
  * A set is lua/prompt.lua (the system prompt), lua/tools/<name>.lua (one tool a
  * file) and lua/policy/<name>.lua. Each file lives in its own sandboxed Lua 5.4
- * state with a memory cap; every entry into Lua runs under an instruction
+ * state with a memory cap, and all states of every set may share a budget;
+ * every entry into Lua runs under an instruction
  * budget and a wall-clock deadline that also hold inside the C functions
  * scripts can reach. Tool handlers run as coroutines: an I/O call on ctx
  * (ctx.sleep, and the services the core registers, such as ctx.ssh) yields
@@ -23,8 +24,11 @@ typedef struct lua_host lua_host;
 typedef struct lua_tool_call lua_tool_call;
 typedef struct lua_async lua_async;
 
+typedef struct lua_sandbox_budget lua_sandbox_budget;
+
 typedef struct lua_host_limits {
   size_t memory_bytes;         /* per Lua state */
+  lua_sandbox_budget *budget;  /* all states of every set together; NULL: none */
   uint64_t instructions;       /* per entry into Lua (load, prompt, each resume) */
   uint64_t call_timeout_ms;    /* wall clock per entry into Lua */
   uint64_t tool_timeout_ms;    /* a whole tool call, its I/O waits included */
@@ -61,6 +65,9 @@ typedef struct lua_host_options {
  * "file:line: message" lines (one per problem found). */
 int lua_host_load(lua_host **out, uv_loop_t *loop, const lua_host_options *o, char *err,
                   size_t errlen);
+/* How many Lua states a set loaded from scripts_dir holds at once: one a
+ * script file, prompt.lua included. */
+size_t lua_host_state_count(const char *scripts_dir);
 void lua_host_retain(lua_host *h);
 void lua_host_release(lua_host *h);
 

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <uv.h>
+#include <time.h>
 
 #include "log.h"
 #include "lua_json.h"
@@ -18,12 +18,19 @@
 /* Lua's own text for a refused allocation (lstate.c MEMERRMSG). */
 #define SANDBOX_MEMORY_ERROR "not enough memory"
 
+/* Which cap refused the last allocation a state asked for. */
+typedef enum sandbox_refusal {
+  SANDBOX_REFUSED_STATE,  /* the state's own memory_bytes */
+  SANDBOX_REFUSED_BUDGET, /* the budget all states share */
+} sandbox_refusal;
+
 struct lua_sandbox {
   lua_State *L;
   char *name;      /* "tools/x.lua" */
   char *chunkname; /* "@tools/x.lua" */
   lua_sandbox_limits limits;
   size_t used_bytes;
+  sandbox_refusal refused;
   int hook_step; /* instructions between two hook calls */
   /* The entry running now, if any. */
   int in_entry;
@@ -34,23 +41,44 @@ struct lua_sandbox {
   char trip_message[128];
 };
 
-/* Refuses growth past the cap; Lua then collects and retries once before
- * raising a memory error. Shrinking never fails. */
+/* Refuses growth past the state's cap or the shared budget; Lua then
+ * collects and retries once before raising a memory error in this state.
+ * Shrinking never fails. */
 static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   lua_sandbox *sb = ud;
+  lua_sandbox_budget *budget = sb->limits.budget;
   size_t old = ptr != NULL ? osize : 0; /* with ptr NULL, osize is a type tag */
   if (nsize == 0) {
     free(ptr);
     sb->used_bytes -= old;
+    if (budget != NULL)
+      budget->used_bytes -= old;
     return NULL;
   }
-  if (nsize > old && nsize - old > sb->limits.memory_bytes - sb->used_bytes)
+  if (nsize > old && nsize - old > sb->limits.memory_bytes - sb->used_bytes) {
+    sb->refused = SANDBOX_REFUSED_STATE;
     return NULL;
+  }
+  if (budget != NULL && nsize > old && nsize - old > budget->limit_bytes - budget->used_bytes) {
+    sb->refused = SANDBOX_REFUSED_BUDGET;
+    return NULL;
+  }
   void *p = realloc(ptr, nsize);
   if (p == NULL)
     return NULL;
   sb->used_bytes = sb->used_bytes - old + nsize;
+  if (budget != NULL)
+    budget->used_bytes = budget->used_bytes - old + nsize;
   return p;
+}
+
+/* The deadline is read at every function call and every few instructions:
+ * the coarse clock costs a few nanoseconds where the precise one costs tens,
+ * and its resolution (the last tick, 1-4 ms) is far below any entry limit. */
+static uint64_t sandbox_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* The sandbox a state belongs to, or NULL for a state made elsewhere. */
@@ -77,6 +105,21 @@ static void sandbox_format_bytes(char *out, size_t outlen, size_t bytes) {
     snprintf(out, outlen, "%zu bytes", bytes);
 }
 
+/* "memory limit (16 MiB)" or, when the shared budget refused,
+ * "memory limit of all Lua scripts together (256 MiB, SETTING)". */
+static void sandbox_memory_limit_text(const lua_sandbox *sb, char *out, size_t outlen) {
+  char cap[32];
+  const lua_sandbox_budget *budget = sb->limits.budget;
+  if (budget != NULL && sb->refused == SANDBOX_REFUSED_BUDGET) {
+    sandbox_format_bytes(cap, sizeof cap, budget->limit_bytes);
+    snprintf(out, outlen, "memory limit of all Lua scripts together (%s, %s)", cap,
+             budget->setting);
+  } else {
+    sandbox_format_bytes(cap, sizeof cap, sb->limits.memory_bytes);
+    snprintf(out, outlen, "memory limit (%s)", cap);
+  }
+}
+
 static void sandbox_trip(lua_sandbox *sb, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -90,25 +133,40 @@ static void sandbox_trip(lua_sandbox *sb, const char *fmt, ...) {
 
 static void sandbox_hook(lua_State *L, lua_Debug *ar);
 
+/* Every few instructions (the count event) and at every function call (the
+ * call event). Count hooks alone miss what runs in C: one instruction can be
+ * a C function that loops for seconds (table.concat over a range whose
+ * __index is rawlen, utf8.len over a large string called a hundred times).
+ * The call event fires for each call, Lua or C, also when C calls back (a
+ * metamethod inside table.concat, a sort comparator, a gsub function), so
+ * between two deadline checks runs at most one hook step of instructions or
+ * one C function's own work. That work is bounded function by function: most
+ * are linear in their inputs or output, held in the state's memory; the few
+ * that loop longer check the deadline themselves (string.rep, the pattern
+ * functions, load) or are fed calls (table.sort). Scripts cannot walk round
+ * it: they reach no debug library to change the hook, and no coroutine
+ * library to run on a thread without it. */
+static const int sandbox_hook_mask = LUA_MASKCOUNT | LUA_MASKCALL;
+
 /* Raises the trip error, and makes the hook fire on every instruction so
  * that each attempt to carry on (a pcall that caught it) raises it again. */
 static int sandbox_raise_tripped(lua_State *L, lua_sandbox *sb) {
-  lua_sethook(L, sandbox_hook, LUA_MASKCOUNT, 1);
+  lua_sethook(L, sandbox_hook, sandbox_hook_mask, 1);
   lua_pushstring(L, sb->trip_message);
   return lua_error(L);
 }
 
 static void sandbox_hook(lua_State *L, lua_Debug *ar) {
-  (void)ar;
   lua_sandbox *sb = sandbox_of(L);
   if (!sb->in_entry)
     return;
   if (!sb->tripped) {
-    sb->entry_instructions += (uint64_t)sb->hook_step;
+    if (ar->event == LUA_HOOKCOUNT)
+      sb->entry_instructions += (uint64_t)sb->hook_step;
     if (sb->entry_instructions >= sb->limits.instructions)
       sandbox_trip(sb, "instruction limit (%llu) exceeded",
                    (unsigned long long)sb->limits.instructions);
-    else if (uv_hrtime() >= sb->entry_deadline_ns)
+    else if (sandbox_now_ns() >= sb->entry_deadline_ns)
       sandbox_trip(sb, "time limit (%llu ms) exceeded",
                    (unsigned long long)sb->limits.entry_timeout_ms);
     else
@@ -121,10 +179,11 @@ static void sandbox_entry_begin(lua_sandbox *sb, lua_State *thread) {
   sb->in_entry = 1;
   sb->entry_thread = thread;
   sb->entry_instructions = 0;
-  sb->entry_deadline_ns = uv_hrtime() + sb->limits.entry_timeout_ms * NS_PER_MS;
+  sb->entry_deadline_ns = sandbox_now_ns() + sb->limits.entry_timeout_ms * NS_PER_MS;
   sb->tripped = 0;
   sb->trip_message[0] = '\0';
-  lua_sethook(thread, sandbox_hook, LUA_MASKCOUNT, sb->hook_step);
+  sb->refused = SANDBOX_REFUSED_STATE;
+  lua_sethook(thread, sandbox_hook, sandbox_hook_mask, sb->hook_step);
 }
 
 static void sandbox_entry_end(lua_sandbox *sb) {
@@ -137,7 +196,7 @@ void lua_sandbox_check(lua_State *L, const char *func) {
   if (sb == NULL || !sb->in_entry)
     return;
   if (!sb->tripped) {
-    if (uv_hrtime() < sb->entry_deadline_ns)
+    if (sandbox_now_ns() < sb->entry_deadline_ns)
       return;
     sandbox_trip(sb, "time limit (%llu ms) exceeded in %s",
                  (unsigned long long)sb->limits.entry_timeout_ms, func);
@@ -149,7 +208,7 @@ void lua_sandbox_interrupt(lua_sandbox *sb, const char *message) {
   if (!sb->in_entry)
     return;
   sandbox_trip(sb, "%s", message);
-  lua_sethook(sb->entry_thread, sandbox_hook, LUA_MASKCOUNT, 1);
+  lua_sethook(sb->entry_thread, sandbox_hook, sandbox_hook_mask, 1);
 }
 
 /* "file:line" of the innermost level running this script's own code (or
@@ -186,9 +245,9 @@ static void sandbox_describe(lua_sandbox *sb, lua_State *co, int status, char *e
   int type = lua_type(co, -1);
   const char *msg = type == LUA_TSTRING ? lua_tostring(co, -1) : NULL;
   if (status == LUA_ERRMEM || (msg != NULL && strcmp(msg, SANDBOX_MEMORY_ERROR) == 0)) {
-    char cap[32];
-    sandbox_format_bytes(cap, sizeof cap, sb->limits.memory_bytes);
-    snprintf(err, errlen, "%s: memory limit (%s) exceeded", where, cap);
+    char limit[128];
+    sandbox_memory_limit_text(sb, limit, sizeof limit);
+    snprintf(err, errlen, "%s: %s exceeded", where, limit);
     return;
   }
   size_t name_len = strlen(sb->name);
@@ -286,15 +345,48 @@ void lua_sandbox_thread_drop(lua_sandbox *sb, int ref) {
   luaL_unref(sb->L, LUA_REGISTRYINDEX, ref);
 }
 
+/* Lua's compiler runs no instruction and makes no call the hook could see,
+ * and some sources cost it far more than their length: each `and` of a
+ * chain walks the jump list built so far, so 80,000 of them (480 KB)
+ * compiled for 7.8 s. The compiler reads its source through this reader a
+ * piece at a time, and the entry's deadline is checked between pieces. */
+typedef struct sandbox_source {
+  const char *text;
+  size_t left;
+} sandbox_source;
+
+static const char *sandbox_read_source(lua_State *L, void *ud, size_t *size) {
+  sandbox_source *src = ud;
+  const char *piece = src->text;
+  lua_sandbox_check(L, "load");
+  *size = src->left < LUA_SANDBOX_SOURCE_PIECE_BYTES ? src->left : LUA_SANDBOX_SOURCE_PIECE_BYTES;
+  src->text += *size;
+  src->left -= *size;
+  return *size > 0 ? piece : NULL;
+}
+
+/* Compiles text (mode "t") onto L's stack; lua_load's status. */
+static int sandbox_compile(lua_State *L, const char *text, size_t len, const char *chunkname) {
+  sandbox_source src = {text, len};
+  return lua_load(L, sandbox_read_source, &src, chunkname, "t");
+}
+
 int lua_sandbox_load(lua_sandbox *sb, lua_State *co, const char *text, size_t len, char *err,
                      size_t errlen) {
-  int status = luaL_loadbufferx(co, text, len, sb->chunkname, "t");
+  if (sandbox_busy(sb, err, errlen))
+    return -1;
+  sandbox_entry_begin(sb, co);
+  int status = sandbox_compile(co, text, len, sb->chunkname);
+  sandbox_entry_end(sb);
   if (status == LUA_OK)
     return 0;
-  if (status == LUA_ERRMEM) {
-    char cap[32];
-    sandbox_format_bytes(cap, sizeof cap, sb->limits.memory_bytes);
-    snprintf(err, errlen, "%s: memory limit (%s) exceeded while compiling", sb->name, cap);
+  if (sb->tripped) {
+    snprintf(err, errlen, "%s: time limit (%llu ms) exceeded while compiling", sb->name,
+             (unsigned long long)sb->limits.entry_timeout_ms);
+  } else if (status == LUA_ERRMEM) {
+    char limit[128];
+    sandbox_memory_limit_text(sb, limit, sizeof limit);
+    snprintf(err, errlen, "%s: %s exceeded while compiling", sb->name, limit);
   } else {
     snprintf(err, errlen, "%s", lua_tostring(co, -1));
   }
@@ -321,7 +413,8 @@ static int sandbox_load_fn(lua_State *L) {
   const char *name = luaL_optstring(L, 2, chunk);
   luaL_optstring(L, 3, "t");
   int has_env = !lua_isnone(L, 4);
-  if (luaL_loadbufferx(L, chunk, len, name, "t") != LUA_OK) {
+  if (sandbox_compile(L, chunk, len, name) != LUA_OK) {
+    lua_sandbox_check(L, "load"); /* a limit hit while compiling is no syntax error */
     luaL_pushfail(L);
     lua_insert(L, -2);
     return 2;
@@ -364,7 +457,10 @@ static int sandbox_setmetatable(lua_State *L) {
   return 1;
 }
 
-/* Calls the wrapped original (upvalue 1) with this call's arguments. */
+/* Calls the wrapped original (upvalue 1) with this call's arguments. A
+ * wrapper leaves arguments of the wrong type to the original, whose error
+ * names the function (it is found in the loaded libraries; the wrapper is
+ * not). */
 static int sandbox_call_original(lua_State *L) {
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_insert(L, 1);
@@ -375,8 +471,10 @@ static int sandbox_call_original(lua_State *L) {
 /* string.rep, built here rather than by Lua's own: that one loops n times
  * even when every piece is empty (string.rep("", math.maxinteger) never
  * returns), and no hook fires inside a C loop. The result is capped by the
- * state's memory (upvalue 1) with a clear error, and the copy loop keeps to
- * the entry's deadline. */
+ * state's memory (upvalue 1) with a clear error. It is built by doubling:
+ * the first piece, then "sep s", then copies of all the "sep s" so far, so
+ * a rep of any count is a few dozen memcpy calls, the deadline checked
+ * before each. */
 static int sandbox_string_rep(lua_State *L) {
   size_t len, sep_len;
   const char *s = luaL_checklstring(L, 1, &len);
@@ -394,27 +492,71 @@ static int sandbox_string_rep(lua_State *L) {
     return luaL_error(L, "string.rep: the result would exceed the memory limit (%s)", text);
   }
   size_t total = unit * (size_t)(n - 1) + len;
-  luaL_Buffer b;
-  char *out = luaL_buffinitsize(L, &b, total);
-  for (lua_Integer i = 0; i < n; i++) {
-    memcpy(out, s, len);
-    out += len;
-    if (i + 1 < n) {
-      memcpy(out, sep, sep_len);
-      out += sep_len;
-    }
-    if ((i & LUA_SANDBOX_C_LOOP_CHECK_MASK) == LUA_SANDBOX_C_LOOP_CHECK_MASK)
-      lua_sandbox_check(L, "string.rep");
+  /* Not a luaL_Buffer: its box calls the allocator directly, so a refusal
+   * raises at once, where an allocation made by Lua first collects garbage
+   * and retries. Scripts building up to their cap would fail on garbage. */
+  char *buf = lua_newuserdatauv(L, total, 0);
+  memcpy(buf, s, len);
+  size_t done = len;
+  if (n > 1) {
+    memcpy(buf + done, sep, sep_len);
+    memcpy(buf + done + sep_len, s, len);
+    done += unit;
   }
-  luaL_pushresultsize(&b, total);
+  while (done < total) { /* [len, done) holds whole "sep s" units */
+    lua_sandbox_check(L, "string.rep");
+    size_t chunk = done - len < total - done ? done - len : total - done;
+    memcpy(buf + done, buf + len, chunk);
+    done += chunk;
+  }
+  lua_pushlstring(L, buf, total);
   return 1;
+}
+
+/* string.format makes one conversion per value with no call in between,
+ * and a float conversion can take 10 us ("%99.99f" of 1e308): the values
+ * are capped. So is the text %q quotes, which costs an snprintf for each
+ * control byte (30 ns; 4 MB took 120 ms). Upvalue 1: the original. */
+static int sandbox_string_format(lua_State *L) {
+  int top = lua_gettop(L);
+  if (top - 1 > LUA_SANDBOX_FORMAT_MAX_VALUES)
+    return luaL_error(L, "string.format: more than %d values to format",
+                      LUA_SANDBOX_FORMAT_MAX_VALUES);
+  if (lua_type(L, 1) != LUA_TSTRING)
+    return sandbox_call_original(L); /* a number has no conversions; else an error */
+  size_t len;
+  const char *f = lua_tolstring(L, 1, &len);
+  const char *end = f + len;
+  size_t quoted = 0;
+  int arg = 1;
+  /* Finds each conversion as Lua's format does: '%', then flags, width
+   * and precision, then the conversion letter. */
+  while ((f = memchr(f, '%', (size_t)(end - f))) != NULL && ++f < end) {
+    if (*f == '%') {
+      f++;
+      continue;
+    }
+    while (f < end && *f != '\0' && strchr("-+ #0123456789.", *f) != NULL)
+      f++;
+    arg++;
+    if (f < end && *f == 'q' && arg <= top && lua_type(L, arg) == LUA_TSTRING) {
+      quoted += lua_rawlen(L, arg);
+      if (quoted > LUA_SANDBOX_FORMAT_QUOTE_MAX_BYTES)
+        return luaL_error(L, "string.format: %%q of more than %d bytes",
+                          LUA_SANDBOX_FORMAT_QUOTE_MAX_BYTES);
+    }
+    if (f < end)
+      f++;
+  }
+  return sandbox_call_original(L);
 }
 
 /* table.insert/remove/sort walk #t elements in C, where the hook cannot
  * stop them: refuse __len (it could claim any length) and huge tables. */
 static int sandbox_table_walk(lua_State *L) {
   const char *func = lua_tostring(L, lua_upvalueindex(2));
-  luaL_checktype(L, 1, LUA_TTABLE);
+  if (lua_type(L, 1) != LUA_TTABLE)
+    return sandbox_call_original(L); /* which says what is wrong */
   if (luaL_getmetafield(L, 1, "__len") != LUA_TNIL)
     return luaL_error(L, "%s: tables with a __len metamethod are not supported", func);
   if (lua_rawlen(L, 1) > LUA_SANDBOX_TABLE_OP_MAX_ELEMENTS)
@@ -422,11 +564,29 @@ static int sandbox_table_walk(lua_State *L) {
   return sandbox_call_original(L);
 }
 
+/* Lua's sort compares numbers and strings itself, in C, with no call the
+ * hook sees: a thousand references to one 8 MiB string sorted for hours.
+ * Without a comparator of the script's, the sort gets this one, so that
+ * each comparison is a call and the deadline is checked before it. */
+static int sandbox_sort_less(lua_State *L) {
+  lua_pushboolean(L, lua_compare(L, 1, 2, LUA_OPLT));
+  return 1;
+}
+
+static int sandbox_table_sort(lua_State *L) {
+  if (lua_isnoneornil(L, 2)) {
+    lua_settop(L, 1);
+    lua_pushcfunction(L, sandbox_sort_less);
+  }
+  return sandbox_table_walk(L);
+}
+
 /* table.move(a1, f, e, t) walks e - f + 1 elements whatever a1 holds. */
 static int sandbox_table_move(lua_State *L) {
-  lua_Integer f = luaL_checkinteger(L, 2);
-  lua_Integer e = luaL_checkinteger(L, 3);
-  if (e >= f && (lua_Unsigned)e - (lua_Unsigned)f >= LUA_SANDBOX_TABLE_OP_MAX_ELEMENTS)
+  int f_ok, e_ok;
+  lua_Integer f = lua_tointegerx(L, 2, &f_ok);
+  lua_Integer e = lua_tointegerx(L, 3, &e_ok);
+  if (f_ok && e_ok && e >= f && (lua_Unsigned)e - (lua_Unsigned)f >= LUA_SANDBOX_TABLE_OP_MAX_ELEMENTS)
     return luaL_error(L, "table.move: more than %d elements", LUA_SANDBOX_TABLE_OP_MAX_ELEMENTS);
   return sandbox_call_original(L);
 }
@@ -485,42 +645,62 @@ static void sandbox_open_base(lua_State *L) {
   lua_setglobal(L, "setmetatable");
 }
 
-/* The string table is changed in place: it is also the string metatable's
- * __index, the only way scripts reach it besides the proxy. */
-static void sandbox_open_string(lua_State *L, size_t memory_bytes) {
-  luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 0); /* string */
-  lua_pushnil(L);
-  lua_setfield(L, -2, "dump"); /* bytecode out is as bad as bytecode in */
-  lua_pushinteger(L, (lua_Integer)memory_bytes);
-  lua_pushcclosure(L, sandbox_string_rep, 1);
-  lua_setfield(L, -2, "rep");
-  lua_pattern_register(L, -1);
-  lua_pushliteral(L, "");
-  lua_getmetatable(L, -1); /* string "" mt */
-  lua_pushboolean(L, 0);
-  lua_setfield(L, -2, "__metatable"); /* getmetatable("") is false */
-  lua_pop(L, 2);                      /* string */
-  sandbox_push_proxy(L, "string");
-  lua_setglobal(L, "string");
-}
-
-/* The table library is copied, so that the originals stay in the loaded
- * table where error messages find their names ("table.insert"). */
-static void sandbox_open_table(lua_State *L) {
-  static const char *const walkers[] = {"insert", "remove", "sort", NULL};
-  luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 0); /* lib */
-  lua_newtable(L);                                     /* lib copy */
+/* Pushes a shallow copy of the table on top. Library tables are copied
+ * before a wrapper replaces a function, so that the original stays in the
+ * loaded table, where an error it raises from under the wrapper finds its
+ * name ("bad argument #1 to 'table.sort'"). */
+static void sandbox_push_copy(lua_State *L) {
+  lua_newtable(L); /* lib copy */
   lua_pushnil(L);
   while (lua_next(L, -3)) { /* lib copy key value */
     lua_pushvalue(L, -2);
     lua_insert(L, -2);
     lua_rawset(L, -4);
   }
-  for (const char *const *w = walkers; *w != NULL; w++) {
-    lua_getfield(L, -2, *w);
-    lua_pushfstring(L, "table.%s", *w);
-    lua_pushcclosure(L, sandbox_table_walk, 2);
-    lua_setfield(L, -2, *w);
+}
+
+/* The sandbox's own string functions go into the library table itself, so
+ * that their errors name them ("bad argument #4 to 'string.gsub'") when
+ * they are called from C (pcall); wrappers go into the copy scripts see,
+ * which is also the string metatable's __index. */
+static void sandbox_open_string(lua_State *L, size_t memory_bytes) {
+  luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 0); /* lib */
+  lua_pushnil(L);
+  lua_setfield(L, -2, "dump"); /* bytecode out is as bad as bytecode in */
+  lua_pushinteger(L, (lua_Integer)memory_bytes);
+  lua_pushcclosure(L, sandbox_string_rep, 1);
+  lua_setfield(L, -2, "rep");
+  lua_pattern_register(L, -1);
+  sandbox_push_copy(L); /* lib string */
+  lua_getfield(L, -1, "format");
+  lua_pushcclosure(L, sandbox_string_format, 1);
+  lua_setfield(L, -2, "format");
+  lua_pushliteral(L, "");
+  lua_getmetatable(L, -1); /* lib string "" mt */
+  lua_pushvalue(L, -3);
+  lua_setfield(L, -2, "__index");
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "__metatable"); /* getmetatable("") is false */
+  lua_pop(L, 2);                      /* lib string */
+  lua_remove(L, -2);                  /* string */
+  sandbox_push_proxy(L, "string");
+  lua_setglobal(L, "string");
+}
+
+static void sandbox_open_table(lua_State *L) {
+  static const luaL_Reg walkers[] = {
+      {"insert", sandbox_table_walk},
+      {"remove", sandbox_table_walk},
+      {"sort", sandbox_table_sort},
+      {NULL, NULL},
+  };
+  luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 0); /* lib */
+  sandbox_push_copy(L);                                /* lib copy */
+  for (const luaL_Reg *w = walkers; w->name != NULL; w++) {
+    lua_getfield(L, -2, w->name);
+    lua_pushfstring(L, "table.%s", w->name);
+    lua_pushcclosure(L, w->func, 2);
+    lua_setfield(L, -2, w->name);
   }
   lua_getfield(L, -2, "move");
   lua_pushcclosure(L, sandbox_table_move, 1);
@@ -536,15 +716,28 @@ static void sandbox_open_lib(lua_State *L, const char *name, lua_CFunction open)
   lua_setglobal(L, name);
 }
 
+/* os.date runs strftime once for each conversion in its format, with no
+ * call in between: a 6 MB format of "%n" took 250 ms. A date format is a
+ * few dozen bytes. */
+static int sandbox_os_date(lua_State *L) {
+  if (lua_type(L, 1) == LUA_TSTRING && lua_rawlen(L, 1) > LUA_SANDBOX_DATE_FORMAT_MAX_BYTES)
+    return luaL_error(L, "os.date: the format is longer than %d bytes",
+                      LUA_SANDBOX_DATE_FORMAT_MAX_BYTES);
+  return sandbox_call_original(L);
+}
+
 /* os: the clock and calendar only; no files, processes or environment. */
 static void sandbox_open_os(lua_State *L) {
-  static const char *const kept[] = {"time", "clock", "date", NULL};
+  static const char *const kept[] = {"time", "clock", NULL};
   luaL_requiref(L, LUA_OSLIBNAME, luaopen_os, 0); /* os */
   lua_createtable(L, 0, 3);                       /* os kept */
   for (const char *const *k = kept; *k != NULL; k++) {
     lua_getfield(L, -2, *k);
     lua_setfield(L, -2, *k);
   }
+  lua_getfield(L, -2, "date");
+  lua_pushcclosure(L, sandbox_os_date, 1);
+  lua_setfield(L, -2, "date");
   lua_remove(L, -2);
   sandbox_push_proxy(L, "os");
   lua_setglobal(L, "os");
@@ -582,10 +775,9 @@ int lua_sandbox_new(lua_sandbox **out, const char *name, const lua_sandbox_limit
                       : LUA_SANDBOX_HOOK_STEP_INSTRUCTIONS;
   sb->L = lua_newstate(sandbox_alloc, sb);
   if (sb->L == NULL) {
-    char cap[32];
-    sandbox_format_bytes(cap, sizeof cap, limits->memory_bytes);
-    snprintf(err, errlen, "%s: cannot create a Lua state within the memory limit (%s)", name,
-             cap);
+    char limit[128];
+    sandbox_memory_limit_text(sb, limit, sizeof limit);
+    snprintf(err, errlen, "%s: cannot create a Lua state within the %s", name, limit);
     lua_sandbox_free(sb);
     return -1;
   }

@@ -5,8 +5,12 @@
  * needs (base without file or bytecode loading, string, table, math, utf8, a
  * three-function os, json), reached through read-only proxies. Each entry
  * (a chunk at load, a prompt function, each resume of a tool handler) gets a
- * fresh instruction budget and wall-clock deadline. Once a limit trips it
- * stays tripped until the entry ends, so a script's pcall cannot swallow it.
+ * fresh instruction budget and wall-clock deadline, checked every few
+ * instructions and at every function call, Lua or C (see sandbox_hook for
+ * why that bounds the C functions too). Once a limit trips it stays tripped
+ * until the entry ends, so a script's pcall cannot swallow it. A state's
+ * memory is capped on its own and, optionally, by a budget it shares with
+ * other states.
  *
  * Errors are reported as "file:line: message"; for a dead coroutine the line
  * comes from its stack, which Lua leaves in place after an error, so memory
@@ -19,24 +23,44 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The count hook fires every this many VM instructions. */
-#define LUA_SANDBOX_HOOK_STEP_INSTRUCTIONS 1000
+/* The count hook fires every this many VM instructions. One instruction can
+ * take milliseconds on its own (`s < t` compares two long strings with
+ * strcoll, `s == t` with memcmp): a step of 1000 let a loop of them run a
+ * second past the deadline. At 100 the hook costs a few percent. */
+#define LUA_SANDBOX_HOOK_STEP_INSTRUCTIONS 100
 /* table.insert/remove/move/sort loop in C without running the hook; their
  * element count is capped so that they end quickly. */
 #define LUA_SANDBOX_TABLE_OP_MAX_ELEMENTS (1 << 22)
-/* C loops over script-sized inputs check the entry's deadline once every
- * this many + 1 steps. */
-#define LUA_SANDBOX_C_LOOP_CHECK_MASK 0xffff
+/* string.format refuses more values than this, and %q of more bytes in
+ * all than this. */
+#define LUA_SANDBOX_FORMAT_MAX_VALUES 1000
+#define LUA_SANDBOX_FORMAT_QUOTE_MAX_BYTES (1 << 20)
+/* os.date refuses longer formats (strftime runs once per conversion). */
+#define LUA_SANDBOX_DATE_FORMAT_MAX_BYTES 1024
+/* The compiler is handed its source this many bytes at a time, the entry's
+ * deadline checked between pieces. */
+#define LUA_SANDBOX_SOURCE_PIECE_BYTES 256
 /* How long error texts built by the sandbox may be. */
 #define LUA_SANDBOX_ERROR_MAX_BYTES 1024
 
 typedef struct lua_sandbox lua_sandbox;
 
+/* Memory that every state sharing it may hold together, on top of each
+ * state's own cap: an allocation past it fails in the state that asked.
+ * States run on one thread, so the count needs no lock. limit_bytes may be
+ * raised at any time, never lowered below used_bytes. */
+typedef struct lua_sandbox_budget {
+  size_t limit_bytes;
+  size_t used_bytes;
+  const char *setting; /* what sets limit_bytes, named in the error */
+} lua_sandbox_budget;
+
 typedef struct lua_sandbox_limits {
-  size_t memory_bytes;       /* whole state */
-  uint64_t instructions;     /* per entry */
-  uint64_t entry_timeout_ms; /* wall clock per entry */
-  size_t max_json_bytes;     /* json.encode output / json.decode input */
+  size_t memory_bytes;        /* whole state */
+  lua_sandbox_budget *budget; /* shared with other states; NULL: none */
+  uint64_t instructions;      /* per entry */
+  uint64_t entry_timeout_ms;  /* wall clock per entry */
+  size_t max_json_bytes;      /* json.encode output / json.decode input */
 } lua_sandbox_limits;
 
 /* name is the script's path relative to the scripts folder ("tools/x.lua");
@@ -60,7 +84,8 @@ lua_State *lua_sandbox_thread_new(lua_sandbox *sb, int *ref, char *err, size_t e
 void lua_sandbox_thread_drop(lua_sandbox *sb, int ref);
 
 /* Compiles text (mode "t", the chunk name is the sandbox's name) onto the
- * coroutine's stack. Returns 0, or -1 with err filled. */
+ * coroutine's stack, as an entry: the compiler keeps to the entry's
+ * deadline. Returns 0, or -1 with err filled. */
 int lua_sandbox_load(lua_sandbox *sb, lua_State *co, const char *text, size_t len, char *err,
                      size_t errlen);
 

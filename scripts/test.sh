@@ -14,5 +14,6 @@ scripts/build.sh build-asan -DBREAKGLASS_SANITIZE=ON
    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest -j2 --output-on-failure)
 
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DBREAKGLASS_FUZZ=ON >/dev/null
-cmake --build build-fuzz -j"$(nproc)" --target fuzz_http_request fuzz_sse_stream fuzz_journal_reader
+cmake --build build-fuzz -j"$(nproc)" --target fuzz_http_request fuzz_sse_stream fuzz_journal_reader \
+  fuzz_lua_pattern fuzz_lua_check
 (cd build-fuzz && ctest -R '^fuzz\.' --output-on-failure)

@@ -87,8 +87,14 @@ function kubeletLayout(tree) {
   return dir;
 }
 
-function check(dir) {
-  const env = {};
+/** The Lua memory settings the chart gives the daemon. */
+function luaEnvOf(objects) {
+  const env = only(objects, 'Deployment').spec.template.spec.containers[0].env;
+  return Object.fromEntries(env.filter((e) => e.name.startsWith('BREAKGLASS_LUA_')).map((e) => [e.name, e.value]));
+}
+
+function check(dir, extraEnv = {}) {
+  const env = { ...extraEnv };
   for (const k of INHERITED_ENV) if (process.env[k] !== undefined) env[k] = process.env[k];
   const r = spawnSync(BIN, ['check', dir], { env, encoding: 'utf8', timeout: CHECK_TIMEOUT_MS });
   assert.equal(r.error, undefined, String(r.error));
@@ -204,9 +210,18 @@ describe('helm test', () => {
       'the Deployment would adopt the test pod');
   });
 
-  test('breakglass check passes on the shipped set laid out as the kubelet mounts it', { skip: !BIN && 'BREAKGLASS_BIN is not set' }, () => {
-    const r = check(kubeletLayout(mountedTree(shipped)));
+  test('breakglass check passes on the shipped set laid out as the kubelet mounts it, with the chart\'s Lua budget', { skip: !BIN && 'BREAKGLASS_BIN is not set' }, () => {
+    const lua = luaEnvOf(shipped);
+    assert.deepEqual(Object.keys(lua).sort(), ['BREAKGLASS_LUA_MEMORY_MB', 'BREAKGLASS_LUA_MEMORY_TOTAL_MB']);
+    const r = check(kubeletLayout(mountedTree(shipped)), lua);
     assert.equal(r.status, 0, r.stdout + r.stderr);
+  });
+
+  test('a per-file Lua cap the budget cannot hold for the shipped set is refused by check', { skip: !BIN && 'BREAKGLASS_BIN is not set' }, () => {
+    const greedy = render({ files: ['minimal-values.yaml'], sets: { 'daemon.luaMemoryMiB': 32 } });
+    const r = check(kubeletLayout(mountedTree(greedy)), luaEnvOf(greedy));
+    assert.notEqual(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout + r.stderr, /BREAKGLASS_LUA_MEMORY_MB=32 .*BREAKGLASS_LUA_MEMORY_TOTAL_MB=96/);
   });
 
   test('and fails, naming file and line, on a broken set', { skip: !BIN && 'BREAKGLASS_BIN is not set' }, () => {

@@ -84,6 +84,13 @@ describe('the chart refuses', () => {
     assert.match(err, /extraEnv: BREAKGLASS_LOG_FORMAT is set by the chart/);
   });
 
+  test('a Lua budget over half the pod\'s memory, naming both', () => {
+    const err = templateError({ files: minimal, sets: { 'daemon.luaMemoryTotalMiB': 200, 'resources.memory': '256Mi' } });
+    assert.match(err, /daemon\.luaMemoryTotalMiB: 200 MiB is more than half of resources\.memory \(256Mi\)/);
+    assert.match(templateError({ files: minimal, sets: { 'daemon.luaMemoryTotalMiB': 600, 'resources.memory': '1Gi' } }), /600 MiB is more than half of resources\.memory \(1Gi\)/);
+    assert.match(templateError({ files: minimal, sets: { 'resources.memory': '268435456' } }), /resources\.memory: give it in Mi or Gi/);
+  });
+
   test('an Ingress without a host', () => {
     assert.match(templateError({ files: minimal, sets: { 'ingress.enabled': true } }), /ingress\.host: give the page's host name/);
   });

@@ -42,6 +42,13 @@ export function brokenEdits(syntaxTool, otherTool) {
       line: new RegExp(`^${other}:2: rep returned 0$`),
     },
     {
+      // Each `and` makes Lua's compiler walk the jump list built so far:
+      // 150,000 of them (900 KB) took about half a minute to compile.
+      what: 'a source the compiler takes quadratic time over',
+      files: { [otherTool.file]: `return ${'a and '.repeat(150000)}a\n` },
+      line: new RegExp(`^${other}: time limit \\(\\d+ ms\\) exceeded while compiling$`),
+    },
+    {
       what: 'a memory bomb at load',
       files: { [otherTool.file]: 'local t, i = {}, 0\n\nwhile true do i = i + 1; t[i] = ("x"):rep(65536) .. i end\n' },
       line: new RegExp(`^${other}:3: memory limit \\(${LUA_MEMORY_MB} MiB\\) exceeded$`),

@@ -63,6 +63,9 @@ static void test_defaults(void **state) {
   assert_int_equal(c.pve_verb_timeout_s, 120);
   assert_int_equal(c.sse_keepalive_s, 20);
   assert_int_equal(c.model_max_retries, 4);
+  /* 32 files fit in half of the pod's 512 MiB; the shipped set has 9. */
+  assert_int_equal(c.lua_memory_mb, 8);
+  assert_int_equal(c.lua_memory_total_mb, 256);
   assert_int_equal(c.devvm.port, 22);
   assert_string_equal(c.devvm.user, "breakglass");
   assert_string_equal(c.pve.user, "root");
@@ -243,6 +246,12 @@ static const bad_case bad_cases[] = {
     {"BREAKGLASS_KEY_PATH", "/nonexistent/breakglass/key", NULL, "BREAKGLASS_KEY_PATH"},
     {"BREAKGLASS_KNOWN_HOSTS", "/nonexistent/known_hosts", NULL, "BREAKGLASS_KNOWN_HOSTS"},
     {"BREAKGLASS_CA_FILE", "/nonexistent/ca.pem", NULL, "BREAKGLASS_CA_FILE"},
+    /* One state may not be allowed more than all of them together. */
+    {"BREAKGLASS_LUA_MEMORY_TOTAL_MB", "4", NULL, "BREAKGLASS_LUA_MEMORY_MB (8) is more than "
+     "BREAKGLASS_LUA_MEMORY_TOTAL_MB (4)"},
+    {"BREAKGLASS_LUA_MEMORY_MB", "257", NULL, "BREAKGLASS_LUA_MEMORY_MB (257) is more than "
+     "BREAKGLASS_LUA_MEMORY_TOTAL_MB (256)"},
+    {"BREAKGLASS_LUA_MEMORY_TOTAL_MB", "9999999999999", NULL, "BREAKGLASS_LUA_MEMORY_TOTAL_MB"},
     {NULL, NULL, "--turn-timeout=abc", "--turn-timeout"},
     {NULL, NULL, "--pve-port 0", "BREAKGLASS_PVE_PORT"},
     {NULL, NULL, "--listen", "--listen"},

@@ -13,6 +13,7 @@
 #include <uv.h>
 
 #include "lua_host.h"
+#include "lua_sandbox.h"
 
 #define TEST_RESULT_MAX_BYTES 4096
 
@@ -607,6 +608,59 @@ static void test_host_call_outlives_release(void **state) {
   fixture_free(fx);
 }
 
+/* --- the memory budget ------------------------------------------------------ */
+
+/* The budget fixture: prompt.lua, tools/hold.lua and policy/selftested.lua
+ * (with a self_test); the last two hold 3 MiB each while their state lives. */
+static void test_host_state_count(void **state) {
+  (void)state;
+  char dir[1200];
+  snprintf(dir, sizeof dir, "%s/budget", fixtures);
+  assert_int_equal(lua_host_state_count(dir), 3);
+  snprintf(dir, sizeof dir, "%s/good", fixtures);
+  assert_int_equal(lua_host_state_count(dir), 15); /* prompt, 13 tools, 1 policy */
+  snprintf(dir, sizeof dir, "%s/no_prompt", fixtures);
+  assert_int_equal(lua_host_state_count(dir), 2);
+  snprintf(dir, sizeof dir, "%s/no_such_set", fixtures);
+  assert_int_equal(lua_host_state_count(dir), 1);
+}
+
+/* The budget (8 MiB) holds one set (6 MiB and change): the self_test's
+ * state is gone before the policy's own is made, or the set would need
+ * 9 MiB. A second set beside the first does not fit: its load fails with
+ * the budget's error and the first keeps serving. Once the first goes, the
+ * second loads. */
+static void test_host_sets_share_the_budget(void **state) {
+  (void)state;
+  lua_sandbox_budget budget = {.limit_bytes = 8u << 20, .setting = "TEST_TOTAL_MB"};
+  lua_host_limits limits = test_limits;
+  limits.budget = &budget;
+  char err[4096];
+  host_fixture *first = fixture_new();
+  if (load_set(first, "budget", &limits, err, sizeof err) < 0)
+    fail_msg("first set: %s", err);
+  assert_true(budget.used_bytes > (6u << 20) && budget.used_bytes < (7u << 20));
+  size_t one_set = budget.used_bytes;
+
+  host_fixture *second = fixture_new();
+  assert_int_equal(load_set(second, "budget", &limits, err, sizeof err), -1);
+  assert_string_equal(err, "tools/hold.lua:3: memory limit of all Lua scripts together "
+                           "(8 MiB, TEST_TOTAL_MB) exceeded\n"
+                           "policy/selftested.lua:3: memory limit of all Lua scripts together "
+                           "(8 MiB, TEST_TOTAL_MB) exceeded");
+  assert_null(second->host);
+  assert_int_equal(budget.used_bytes, one_set);
+  expect_call(first, "hold", "{}", 0, "48 pieces");
+
+  fixture_free(first);
+  assert_int_equal(budget.used_bytes, 0);
+  if (load_set(second, "budget", &limits, err, sizeof err) < 0)
+    fail_msg("second set: %s", err);
+  expect_call(second, "hold", "{}", 0, "48 pieces");
+  fixture_free(second);
+  assert_int_equal(budget.used_bytes, 0);
+}
+
 int main(void) {
   const char *src = getenv("BREAKGLASS_SOURCE_DIR");
   snprintf(fixtures, sizeof fixtures, "%s/tests/fixtures/lua", src != NULL ? src : ".");
@@ -636,6 +690,8 @@ int main(void) {
                                       good_teardown),
       cmocka_unit_test_setup_teardown(test_host_ctx_log, good_setup, good_teardown),
       cmocka_unit_test(test_host_call_outlives_release),
+      cmocka_unit_test(test_host_state_count),
+      cmocka_unit_test(test_host_sets_share_the_budget),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -193,6 +193,25 @@ static void test_json_module_errors(void **state) {
   expect_error(L, "json.encode(print)", "json.encode: cannot encode a function");
   expect_error(L, "json.decode(('['):rep(100) .. (']'):rep(100))",
                "JSON nesting deeper than 64 levels");
+}
+
+/* Decoding counts levels as encoding does: 64 nested arrays or objects
+ * pass both ways, 65 pass neither. */
+static void test_json_decode_depth_matches_encode(void **state) {
+  lua_State *L = *state;
+  eval(L, "#json.encode(json.decode(('['):rep(64) .. '1' .. (']'):rep(64)))");
+  assert_int_equal(lua_tointeger(L, -1), 64 * 2 + 1);
+  lua_pop(L, 1);
+  eval(L, "(function() local v = json.decode(('{\"a\":'):rep(63) .. '{}' .. ('}'):rep(63))"
+          " local n = 1 while next(v) do v, n = v.a, n + 1 end return n end)()");
+  assert_int_equal(lua_tointeger(L, -1), 64);
+  lua_pop(L, 1);
+  expect_error(L, "json.decode(('['):rep(65) .. (']'):rep(65))",
+               "JSON nesting deeper than 64 levels");
+  expect_error(L, "json.decode(('{\"a\":'):rep(64) .. '{}' .. ('}'):rep(64))",
+               "JSON nesting deeper than 64 levels");
+  expect_error(L, "json.decode('[' .. ('{\"a\":'):rep(63) .. '[]' .. ('}'):rep(63) .. ']')",
+               "JSON nesting deeper than 64 levels");
   expect_error(L, "json.decode(' ' .. ('x'):rep(1 << 20))",
                "json.decode: input exceeds 1048576 bytes");
 }
@@ -263,6 +282,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_json_tables, plain_setup, plain_teardown),
       cmocka_unit_test_setup_teardown(test_json_refusals, plain_setup, plain_teardown),
       cmocka_unit_test_setup_teardown(test_json_depth_cap, plain_setup, plain_teardown),
+      cmocka_unit_test_setup_teardown(test_json_decode_depth_matches_encode, plain_setup,
+                                      plain_teardown),
       cmocka_unit_test_setup_teardown(test_json_size_cap, plain_setup, plain_teardown),
       cmocka_unit_test_setup_teardown(test_json_push, plain_setup, plain_teardown),
       cmocka_unit_test_setup_teardown(test_json_module_round_trip, plain_setup, plain_teardown),

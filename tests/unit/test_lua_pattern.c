@@ -52,6 +52,10 @@ static const char runner_src[] =
     "      end\n"
     "      return table.concat(r, ';')\n"
     "    end))\n"
+    "  elseif name == 'gsub_bad_fn' then\n"
+    "    return ser(pcall(string.gsub, s, p, function() return {} end, a4))\n"
+    "  elseif name == 'gsub_bad_tbl' then\n"
+    "    return ser(pcall(string.gsub, s, p, setmetatable({}, {__index = function() return true end}), a4))\n"
     "  elseif name == 'gsub_tbl' then return ser(pcall(string.gsub, s, p, tbl, a4))\n"
     "  elseif name == 'gsub_fn' then return ser(pcall(string.gsub, s, p, fn, a4))\n"
     "  end\n"
@@ -305,6 +309,38 @@ static void test_pattern_random_cases(void **state) {
   assert_true(p->succeeded >= 1000);
 }
 
+/* Limits that only long patterns reach: 32 captures, and 200 nested
+ * matcher calls ("pattern too complex"), counted as Lua counts them; and
+ * replacements that are neither strings nor false. */
+static void test_pattern_limits_and_bad_replacements(void **state) {
+  pair_states *p = *state;
+  char s[512], pat[1024];
+  for (int n = 190; n <= 210; n++) {
+    memset(s, 'a', (size_t)n);
+    s[n] = '\0';
+    pat[0] = '\0';
+    for (int i = 0; i < n; i++)
+      strcat(pat, "a?");
+    compare(p, "find", s, pat, NULL, NULL);
+    pat[0] = '\0';
+    for (int i = 0; i < n; i++)
+      strcat(pat, i % 2 ? "a-" : "()a");
+    compare(p, "match", s, pat, NULL, NULL);
+  }
+  for (int n = 31; n <= 34; n++) {
+    memset(s, 'a', (size_t)n);
+    s[n] = '\0';
+    pat[0] = '\0';
+    for (int i = 0; i < n; i++)
+      strcat(pat, "(a)");
+    compare(p, "match", s, pat, NULL, NULL);
+    compare(p, "gsub_fn", s, pat, NULL, "1");
+  }
+  compare(p, "gsub_bad_fn", "abc", "b", NULL, NULL);
+  compare(p, "gsub_bad_tbl", "abc", "(b)", NULL, NULL);
+  compare(p, "gsub_bad_fn", "abc", "x", NULL, NULL);
+}
+
 static void test_pattern_binary_subjects(void **state) {
   pair_states *p = *state;
   static const char subject[] = "a\0b\0\0c";
@@ -396,6 +432,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_pattern_hand_cases, pair_setup, pair_teardown),
       cmocka_unit_test_setup_teardown(test_pattern_random_cases, pair_setup, pair_teardown),
+      cmocka_unit_test_setup_teardown(test_pattern_limits_and_bad_replacements, pair_setup,
+                                      pair_teardown),
       cmocka_unit_test_setup_teardown(test_pattern_binary_subjects, pair_setup, pair_teardown),
       cmocka_unit_test(test_pattern_find_stops_at_deadline),
       cmocka_unit_test(test_pattern_match_stops_at_deadline),

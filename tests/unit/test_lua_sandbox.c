@@ -158,6 +158,23 @@ static void test_sandbox_string_rep_cap(void **state) {
   lua_sandbox_free(sb);
 }
 
+/* A state near its cap with garbage in it: rep's allocations collect the
+ * garbage and retry, as Lua's own allocations do (a luaL_Buffer's would
+ * fail at once). */
+static void test_sandbox_string_rep_collects_first(void **state) {
+  (void)state;
+  lua_sandbox *sb = new_sandbox("tools/rep.lua", UINT64_MAX, 60000);
+  expect_ok(sb,
+            "local keep = {}\n"
+            "for round = 1, 3 do\n"
+            "  keep = {}\n"
+            "  for i = 1, 14 * 16 do keep[i] = ('x'):rep(65536 - 32) .. i end\n"
+            "end\n"
+            "return #keep",
+            "224");
+  lua_sandbox_free(sb);
+}
+
 /* Lua's own rep loops n times even when every piece is empty: a C loop no
  * hook can stop. Each of these must end at once. */
 static void test_sandbox_string_rep_of_nothing(void **state) {
@@ -171,13 +188,21 @@ static void test_sandbox_string_rep_of_nothing(void **state) {
   lua_sandbox_free(sb);
 }
 
-/* A long rep stays within the entry's deadline, though no hook runs in it:
- * 15 million one-byte copies take far longer than 1 ms. */
-static void test_sandbox_string_rep_keeps_the_deadline(void **state) {
+/* A rep of any count is a few dozen copies (by doubling): 7 million pieces
+ * with separators, or 7 million bytes one at a time, take milliseconds, and
+ * the pieces land where they belong. */
+static void test_sandbox_string_rep_doubles(void **state) {
   (void)state;
-  lua_sandbox *sb = new_sandbox("tools/rep.lua", UINT64_MAX, 1);
-  expect_error(sb, "return #('').rep('', 15000000, 'x')",
-               "tools/rep.lua:1: time limit (1 ms) exceeded in string.rep");
+  lua_sandbox *sb = new_sandbox("tools/rep.lua", UINT64_MAX, 60000);
+  uint64_t t0 = uv_hrtime();
+  expect_ok(sb, "return #('').rep('', 7000000, 'x')", "6999999");
+  expect_ok(sb, "return #('y'):rep(7000000)", "7000000");
+  assert_true(ms_since(t0) < 1000);
+  expect_ok(sb, "local s = ('ab'):rep(1000, '-') return #s .. s:sub(1, 8) .. s:sub(-5) .. "
+                "select(2, s:gsub('ab', ''))",
+            "2999ab-ab-abab-ab1000");
+  expect_ok(sb, "return ('abc'):rep(5, ', ')", "abc, abc, abc, abc, abc");
+  expect_ok(sb, "return ('x'):rep(7) .. ('xy'):rep(2, '') .. (''):rep(5, 'ab')", "xxxxxxxxyxyabababab");
   lua_sandbox_free(sb);
 }
 
@@ -322,6 +347,36 @@ static void test_sandbox_restricted_functions(void **state) {
   lua_sandbox_free(sb);
 }
 
+/* A function called from C (pcall here) has no name at its call site: Lua
+ * finds one in the loaded libraries, as it does for its own functions. */
+static void test_sandbox_errors_name_functions_under_pcall(void **state) {
+  (void)state;
+  lua_sandbox *sb = new_sandbox("tools/name.lua", 1000000, 5000);
+  static const char *const cases[][2] = {
+      {"string.gsub('a', 'a', 'b', 1.5)",
+       "bad argument #4 to 'string.gsub' (number has no integer representation)"},
+      {"string.find('a', {})", "bad argument #2 to 'string.find' (string expected, got table)"},
+      {"string.rep('a', 'x')", "bad argument #2 to 'string.rep' (number expected, got string)"},
+      {"string.format('%d', 'x')",
+       "bad argument #2 to 'string.format' (number expected, got string)"},
+      {"table.sort({2, 1}, 1)", "bad argument #2 to 'table.sort' (function expected, got number)"},
+      {"os.date({})", "bad argument #1 to 'os.date' (string expected, got table)"},
+      {"table.insert(1, 2)", "bad argument #1 to 'table.insert' (table expected, got number)"},
+      {"table.move({}, 'x', 2, 1)",
+       "bad argument #2 to 'table.move' (number expected, got string)"},
+      {"string.format({})", "bad argument #1 to 'string.format' (string expected, got table)"},
+  };
+  char code[256];
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    const char *call = cases[i][0];
+    const char *paren = strchr(call, '(');
+    snprintf(code, sizeof code, "return select(2, pcall(%.*s, %.*s))", (int)(paren - call), call,
+             (int)(strlen(paren) - 2), paren + 1);
+    expect_ok(sb, code, cases[i][1]);
+  }
+  lua_sandbox_free(sb);
+}
+
 static void test_sandbox_error_objects(void **state) {
   (void)state;
   lua_sandbox *sb = new_sandbox("tools/err.lua", 1000000, 5000);
@@ -364,6 +419,115 @@ static void test_sandbox_too_small(void **state) {
   assert_non_null(strstr(err, "4 KiB"));
 }
 
+/* --- the budget states share ---------------------------------------------- */
+
+#define TEST_BUDGET_BYTES (24u << 20)
+
+static lua_sandbox *budget_sandbox(const char *name, lua_sandbox_budget *budget) {
+  lua_sandbox_limits limits = {
+      .memory_bytes = TEST_MEMORY_BYTES,
+      .budget = budget,
+      .instructions = UINT64_MAX,
+      .entry_timeout_ms = 60000,
+      .max_json_bytes = 1 << 20,
+  };
+  lua_sandbox *sb;
+  char err[256];
+  if (lua_sandbox_new(&sb, name, &limits, err, sizeof err) < 0)
+    fail_msg("%s", err);
+  return sb;
+}
+
+/* Holds about mib MiB in the global keep (what it held before becomes
+ * garbage), in 64 KiB pieces. */
+static const char hold_src[] =
+    "local mib = ...\n"
+    "keep = {}\n"
+    "for i = 1, mib * 16 do keep[i] = ('x'):rep(65536 - 32) .. i end\n"
+    "return 'held'";
+
+static int hold(lua_sandbox *sb, int mib, char *out, size_t outlen) {
+  int ref, nres;
+  lua_State *co = lua_sandbox_thread_new(sb, &ref, out, outlen);
+  assert_non_null(co);
+  assert_int_equal(lua_sandbox_load(sb, co, hold_src, strlen(hold_src), out, outlen), 0);
+  lua_pushinteger(co, mib);
+  int status = lua_sandbox_resume(sb, co, 1, &nres, out, outlen);
+  if (status == LUA_OK)
+    snprintf(out, outlen, "%s", lua_tostring(co, -1));
+  lua_sandbox_thread_drop(sb, ref);
+  lua_sandbox_collect(sb);
+  return status;
+}
+
+/* Two states, each under its own 16 MiB cap, may not hold more than the
+ * 24 MiB they share: the one that asks past it gets the error, naming the
+ * budget's setting, and the other keeps what it has. */
+static void test_sandbox_shared_budget(void **state) {
+  (void)state;
+  lua_sandbox_budget budget = {.limit_bytes = TEST_BUDGET_BYTES, .setting = "TEST_TOTAL_MB"};
+  lua_sandbox *a = budget_sandbox("policy/a.lua", &budget);
+  lua_sandbox *b = budget_sandbox("policy/b.lua", &budget);
+  assert_int_equal(budget.used_bytes, lua_sandbox_memory_used(a) + lua_sandbox_memory_used(b));
+  char out[256];
+  assert_int_equal(hold(a, 14, out, sizeof out), LUA_OK);
+  assert_int_equal(hold(b, 14, out, sizeof out), LUA_ERRMEM);
+  assert_string_equal(out, "policy/b.lua:3: memory limit of all Lua scripts together "
+                           "(24 MiB, TEST_TOTAL_MB) exceeded");
+  assert_true(budget.used_bytes <= TEST_BUDGET_BYTES);
+  /* Within the budget's remainder b works; its own cap still says so. */
+  assert_int_equal(hold(b, 6, out, sizeof out), LUA_OK);
+  expect_error(b, "local t = {} for i = 1, 1e9 do t[i] = ('y'):rep(65536) .. i end",
+               "policy/b.lua:1: memory limit of all Lua scripts together (24 MiB, TEST_TOTAL_MB) "
+               "exceeded");
+  /* a's memory goes back to the budget when a goes. */
+  lua_sandbox_free(a);
+  assert_int_equal(hold(b, 16, out, sizeof out), LUA_ERRMEM);
+  assert_string_equal(out, "policy/b.lua:3: memory limit (16 MiB) exceeded");
+  assert_int_equal(hold(b, 12, out, sizeof out), LUA_OK);
+  lua_sandbox_free(b);
+  assert_int_equal(budget.used_bytes, 0);
+}
+
+/* A state that cannot even be made, and a chunk that cannot be compiled,
+ * within what is left say so too. */
+static void test_sandbox_budget_at_creation_and_compile(void **state) {
+  (void)state;
+  lua_sandbox_budget budget = {.limit_bytes = TEST_BUDGET_BYTES, .setting = "TEST_TOTAL_MB"};
+  lua_sandbox *a = budget_sandbox("tools/a.lua", &budget);
+  char out[256];
+  lua_sandbox_limits limits = {
+      .memory_bytes = TEST_MEMORY_BYTES,
+      .budget = &budget,
+      .instructions = UINT64_MAX,
+      .entry_timeout_ms = 60000,
+      .max_json_bytes = 1 << 20,
+  };
+  budget.limit_bytes = budget.used_bytes + 1024;
+  lua_sandbox *b = NULL;
+  assert_int_equal(lua_sandbox_new(&b, "tools/b.lua", &limits, out, sizeof out), -1);
+  assert_null(b);
+  assert_non_null(strstr(out, "tools/b.lua: cannot create a Lua state within the memory limit "
+                              "of all Lua scripts together ("));
+  assert_non_null(strstr(out, " bytes, TEST_TOTAL_MB)"));
+  budget.limit_bytes = budget.used_bytes + 4096;
+  int ref;
+  lua_State *co = lua_sandbox_thread_new(a, &ref, out, sizeof out);
+  assert_non_null(co);
+  static const char big[] = "return {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, "
+                            "18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34}";
+  char src[8192] = "local x = 0\n";
+  while (strlen(src) + sizeof big + 16 < sizeof src)
+    strcat(src, "x = x + 1\n");
+  strcat(src, big);
+  assert_int_equal(lua_sandbox_load(a, co, src, strlen(src), out, sizeof out), -1);
+  assert_non_null(strstr(out, "tools/a.lua: memory limit of all Lua scripts together ("));
+  assert_non_null(strstr(out, " bytes, TEST_TOTAL_MB) exceeded while compiling"));
+  lua_sandbox_thread_drop(a, ref);
+  lua_sandbox_free(a);
+  assert_int_equal(budget.used_bytes, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sandbox_instruction_limit),
@@ -372,16 +536,20 @@ int main(void) {
       cmocka_unit_test(test_sandbox_memory_limit),
       cmocka_unit_test(test_sandbox_memory_errors_caught_then_budget),
       cmocka_unit_test(test_sandbox_string_rep_cap),
+      cmocka_unit_test(test_sandbox_string_rep_collects_first),
       cmocka_unit_test(test_sandbox_string_rep_of_nothing),
-      cmocka_unit_test(test_sandbox_string_rep_keeps_the_deadline),
+      cmocka_unit_test(test_sandbox_string_rep_doubles),
       cmocka_unit_test(test_sandbox_no_escapes),
       cmocka_unit_test(test_sandbox_escapes_tried),
       cmocka_unit_test(test_sandbox_no_binary_chunks),
       cmocka_unit_test(test_sandbox_read_only_libraries),
       cmocka_unit_test(test_sandbox_restricted_functions),
+      cmocka_unit_test(test_sandbox_errors_name_functions_under_pcall),
       cmocka_unit_test(test_sandbox_error_objects),
       cmocka_unit_test(test_sandbox_isolation),
       cmocka_unit_test(test_sandbox_too_small),
+      cmocka_unit_test(test_sandbox_shared_budget),
+      cmocka_unit_test(test_sandbox_budget_at_creation_and_compile),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

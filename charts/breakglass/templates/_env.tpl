@@ -65,6 +65,10 @@ from the Secret by reference, never as literal values. */}}
   value: {{ .Values.daemon.maxSessions | quote }}
 - name: BREAKGLASS_MAX_JOURNAL_BYTES
   value: {{ .Values.daemon.maxJournalBytes | int64 | quote }}
+- name: BREAKGLASS_LUA_MEMORY_TOTAL_MB
+  value: {{ include "breakglass.luaMemoryTotalMiB" . | quote }}
+- name: BREAKGLASS_LUA_MEMORY_MB
+  value: {{ .Values.daemon.luaMemoryMiB | quote }}
 {{- end }}
 
 {{/* The chart's settings, then extraEnv, which may not set one of them

@@ -174,6 +174,26 @@ limits:
   memory: {{ .Values.resources.memory | quote }}
 {{- end }}
 
+{{/* resources.memory in MiB (it is given in Mi or Gi). */}}
+{{- define "breakglass.memoryMiB" -}}
+{{- $m := toString .Values.resources.memory }}
+{{- if hasSuffix "Gi" $m }}{{ mul (trimSuffix "Gi" $m | int) 1024 }}
+{{- else if hasSuffix "Mi" $m }}{{ trimSuffix "Mi" $m | int }}
+{{- else }}{{ fail (printf "resources.memory: give it in Mi or Gi (not %q), so the Lua budget can be checked against it" $m) }}
+{{- end }}
+{{- end }}
+
+{{/* The Lua budget, refused when it could take more than half the pod: the
+daemon's own buffers (streams, journals, the model's answers) need the rest. */}}
+{{- define "breakglass.luaMemoryTotalMiB" -}}
+{{- $pod := include "breakglass.memoryMiB" . | int }}
+{{- $lua := .Values.daemon.luaMemoryTotalMiB | int }}
+{{- if gt (mul $lua 2) $pod }}
+{{- fail (printf "daemon.luaMemoryTotalMiB: %d MiB is more than half of resources.memory (%s); lower it or raise the pod's memory" $lua .Values.resources.memory) }}
+{{- end }}
+{{- $lua }}
+{{- end }}
+
 {{/* The kubelet's wait between SIGTERM and SIGKILL, from the power-verb limit
 itself so the two cannot drift apart. */}}
 {{- define "breakglass.terminationGracePeriodSeconds" -}}
