@@ -84,8 +84,12 @@ static void pve_button_on_done(void *ud, const ssh_result *r) {
 static void pve_button_run(pve_button *b) {
   static const ssh_exec_cbs cbs = {.on_done = pve_button_on_done};
   uint64_t timeout_ms = (uint64_t)b->a->config->pve_verb_timeout_s * 1000;
-  if (!ssh_exec_start(b->a->ssh, "pve", b->verb, timeout_ms, 0, &cbs, b)) {
-    pve_button_respond(b, 500, json_pack("{s:s}", "error", "out of memory starting the verb"));
+  unsigned flags = b->mutating ? SSH_EXEC_FINISH_ON_DRAIN : 0;
+  if (!ssh_exec_start(b->a->ssh, "pve", b->verb, timeout_ms, flags, &cbs, b)) {
+    int down = b->a->shutting_down;
+    pve_button_respond(b, down ? 503 : 500,
+                       json_pack("{s:s}", "error", down ? "not run: the daemon is shutting down"
+                                                        : "out of memory starting the verb"));
     pve_button_free(b);
   }
 }

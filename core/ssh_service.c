@@ -15,11 +15,14 @@
 #include "log.h"
 #include "policy_gate.h"
 #include "pve_verbs.h"
+#include "session.h"
 #include "utf8_text.h"
 
 #define SSH_MAX_OUTPUT_BYTES (1024u * 1024)
 #define SSH_MAX_COMMAND_BYTES (64u * 1024)
 #define SSH_KEEPALIVE_MS 15000u
+/* A verb's outcome line: its name, the layer and the transport's message. */
+#define SSH_OUTCOME_BYTES 2048
 
 typedef struct ssh_call {
   lua_async *op; /* NULL once the caller is gone */
@@ -117,9 +120,14 @@ static void ssh_call_on_done(void *ud, const ssh_result *r) {
     lua_async_finish(call->op, j);
     json_decref(j);
   } else if (call->keep_running) {
-    log_info("pve %s, left running after its turn was cancelled, ended: %s%s%s (exit %d)",
+    char text[SSH_OUTCOME_BYTES];
+    snprintf(text, sizeof text, "pve %s, left running after its turn was cancelled, ended: %s%s%s (exit %d)",
              call->verb, r->ok ? "ran" : ssh_layer_name(r->layer), r->ok ? "" : ": ",
              r->message, r->exit_status);
+    log_info("%s", text);
+    /* The session's record holds the outcome too (the turn's has ended). */
+    session *s = call->session_id ? session_find(call->a, call->session_id) : NULL;
+    if (s) session_emit_type(s, "notice", json_pack("{s:s}", "text", text));
   }
   if (call->action) policy_gate_action_ended(call->action);
   free(call->session_id);
@@ -206,6 +214,7 @@ static int ssh_start(void *ud, lua_async *op, const json_t *args, const lua_call
     call->keep_running = strcmp(name, "pve") == 0 && pve_verb_mutating(command);
     snprintf(call->target, sizeof call->target, "%s", name);
     snprintf(call->verb, sizeof call->verb, "%s", call->keep_running ? command : "");
+    if (call->keep_running) flags |= SSH_EXEC_FINISH_ON_DRAIN;
     if (call->keep_running && info) {
       call->session_id = info->session_id ? strdup(info->session_id) : NULL;
       call->call_id = info->call_id ? strdup(info->call_id) : NULL;
@@ -219,7 +228,8 @@ static int ssh_start(void *ud, lua_async *op, const json_t *args, const lua_call
     free(call->session_id);
     free(call->call_id);
     free(call);
-    snprintf(msg, sizeof msg, "out of memory starting the command on %s", name);
+    snprintf(msg, sizeof msg, a->shutting_down ? "not run on %s: the daemon is shutting down"
+                                               : "out of memory starting the command on %s", name);
   }
   lua_async_fail(op, msg);
   return -1;
