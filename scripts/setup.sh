@@ -10,6 +10,7 @@ packages=(
   openssl openssh-server openssh-client iproute2 nftables sudo
   clang libclang-rt-14-dev
   nodejs chromium
+  podman buildah runc uidmap slirp4netns fuse-overlayfs mmdebstrap
 )
 
 missing=()
