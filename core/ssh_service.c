@@ -121,9 +121,10 @@ static void ssh_call_on_done(void *ud, const ssh_result *r) {
     json_decref(j);
   } else if (call->keep_running) {
     char text[SSH_OUTCOME_BYTES];
-    snprintf(text, sizeof text, "pve %s, left running after its turn was cancelled, ended: %s%s%s (exit %d)",
-             call->verb, r->ok ? "ran" : ssh_layer_name(r->layer), r->ok ? "" : ": ",
-             r->message, r->exit_status);
+    snprintf(text, sizeof text,
+             "pve %s, left running after its turn was cancelled, ended: %s%s%s (exit %d)",
+             call->verb, r->ok ? "ran" : ssh_layer_name(r->layer), r->ok ? "" : ": ", r->message,
+             r->exit_status);
     log_info("%s", text);
     /* The session's record holds the outcome too (the turn's has ended). */
     session *s = call->session_id ? session_find(call->a, call->session_id) : NULL;
