@@ -13,6 +13,7 @@ import { AUTH, startStack, turnEvents } from '../lib/agent-stack.mjs';
 import { fetchJson } from '../lib/daemon.mjs';
 import { startLab } from '../lib/lab.mjs';
 import { waitFor } from '../lib/page.mjs';
+import { cycleReachesQm, journalRecordsUnder, recordsCycleDone } from '../lib/verb-outcome.mjs';
 
 const dir = fs.mkdtempSync(join(tmpdir(), 'lab-shutdown-verb-test-'));
 // A wedged cycle: forensics (about 2 s), a clean stop that hangs for
@@ -41,13 +42,7 @@ const stackEnv = (extra) => ({
   ...extra,
 });
 
-// The cycle has reached the VM: breakglass-pve asked qm to stop it (qm's
-// log holds the earlier tests' calls too).
-function cycleOnHost() {
-  const seen = lab.qmCalls().length;
-  return waitFor('the cycle to reach qm',
-    () => lab.qmCalls().slice(seen).some((c) => /^(shutdown|stop) /.test(c)), CYCLE_LIMIT_MS);
-}
+const cycleOnHost = () => cycleReachesQm(lab, CYCLE_LIMIT_MS);
 
 const cmdline = (pid) => {
   try {
@@ -57,7 +52,6 @@ const cmdline = (pid) => {
   }
 };
 
-const journalRecords = (file) => fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 
 // A daemon for one test. Whatever fails, nothing stays behind: an open
 // stream or a live daemon would keep this file from ending.
@@ -106,11 +100,9 @@ test('SIGTERM during a button cycle: the cycle ends, its result is recorded and 
     assert.equal(answer.json.exit_code, 0);
     assert.deepEqual(await st.daemon.stop('SIGTERM', CYCLE_LIMIT_MS), { code: 0, signal: null });
     assert.deepEqual(lab.vmState(), { status: 'running', mode: 'normal' });
-    const result = journalRecords(join(st.daemon.dataDir, 'buttons.jsonl'))
-      .find((r) => r.kind === 'button_result' && r.verb === 'cycle');
-    assert.equal(result?.exit_code, 0, JSON.stringify(result));
+    assert.ok(journalRecordsUnder(st.daemon.dataDir).some(recordsCycleDone), 'the journal holds the outcome');
     // The outcome reached the log before the daemon stopped.
-    const ran = st.daemon.log.findIndex((l) => /pve cycle asked by .*: ran, exit 0/.test(l));
+    const ran = st.daemon.log.findIndex((l) => /pve cycle asked by \S+: .*exit 0/.test(l));
     const stopped = st.daemon.log.findIndex((l) => / stopped$/.test(l));
     assert.ok(ran >= 0 && ran < stopped, st.daemon.log.join('\n'));
   }));
@@ -119,7 +111,7 @@ test('SIGTERM during a turn\'s cycle: the turn ends, the cycle runs to its end a
   withStack('turn', {}, async (st, streams) => {
     lab.wedge();
     const onHost = cycleOnHost();
-    const { id, stream } = await st.startTurn([
+    const { stream } = await st.startTurn([
       { toolUses: [{ name: 'pve', input: { verb: 'forensics' } }] },
       { toolUses: [{ name: 'pve', input: { verb: 'cycle' } }] },
       { text: 'not reached' },
@@ -132,10 +124,7 @@ test('SIGTERM during a turn\'s cycle: the turn ends, the cycle runs to its end a
 
     assert.deepEqual(await st.daemon.stop('SIGTERM', CYCLE_LIMIT_MS), { code: 0, signal: null });
     assert.deepEqual(lab.vmState(), { status: 'running', mode: 'normal' });
-    const outcome = /pve cycle, left running after its turn was cancelled, ended: ran \(exit 0\)/;
-    assert.ok(st.daemon.log.some((l) => outcome.test(l)), st.daemon.log.join('\n'));
-    const journal = journalRecords(join(st.daemon.dataDir, 'sessions', `${id}.jsonl`));
-    assert.ok(journal.some((r) => r.kind === 'event' && r.event.type === 'notice' && outcome.test(r.event.text)),
+    assert.ok(journalRecordsUnder(join(st.daemon.dataDir, 'sessions')).some(recordsCycleDone),
       'the session journal holds the outcome');
   }));
 
