@@ -43,6 +43,7 @@ const STOP_GRACE_S = 60;
 const CYCLE_LIMIT_MS = 90000;
 const FORENSICS_HEADER = '=== breakglass-pve forensics: VM 102';
 const MAX_IMAGE_BYTES = 64 * 1000 * 1000;
+const UNTRACKED = `untracked-${crypto.randomBytes(3).toString('hex')}.txt`;
 
 const skip = podmanUnavailable();
 const dir = fs.mkdtempSync(join(tmpdir(), 'image-test-'));
@@ -133,7 +134,15 @@ const cycleOnHost = () => cycleReachesQm(lab, CYCLE_LIMIT_MS);
 
 describe('the container image', { skip: skip ? `podman cannot run here: ${skip}` : false }, () => {
   before(async () => {
-    const built = await buildImage();
+    // image.sh builds from tracked files only: an untracked file must not get in.
+    const untracked = join(SOURCE, 'www', UNTRACKED);
+    fs.writeFileSync(untracked, 'not tracked by git\n');
+    let built;
+    try {
+      built = await buildImage();
+    } finally {
+      fs.rmSync(untracked, { force: true });
+    }
     assert.equal(built.status, 0, `scripts/image.sh failed:\n${built.stderr.slice(-4000)}`);
     const m = /^(localhost\/breakglass:[\d.]+) [\d.]+ MB \((\d+) bytes\)$/.exec(built.last);
     assert.ok(m, `image.sh's last line: ${built.last}`);
@@ -167,7 +176,7 @@ describe('the container image', { skip: skip ? `podman cannot run here: ${skip}`
     }
   });
 
-  test('its binary is hardened, and it holds no shell: nothing but breakglass can run in it', () => {
+  test('its binary is hardened; it holds no shell, nothing but breakglass runs in it, nothing untracked got in', () => {
     const name = `bg-image-test-files-${crypto.randomBytes(3).toString('hex')}`;
     podman(['create', '--name', name, image.ref]);
     containers.add(name);
@@ -184,6 +193,7 @@ describe('the container image', { skip: skip ? `podman cannot run here: ${skip}`
       'etc/ssl/certs/ca-certificates.crt', 'var/lib/dpkg/status', 'etc/os-release']) {
       assert.ok(files.includes(f), `${f} in the image`);
     }
+    assert.ok(!files.includes(`usr/share/breakglass/www/${UNTRACKED}`), 'an untracked file got into the image');
     const sh = podman(['run', '--rm', ...PODMAN_ULIMITS, '--network=none', '--entrypoint', '/bin/sh', image.ref, '-c', 'true'],
       { allowFail: true });
     assert.notEqual(sh.status, 0, 'the image has no /bin/sh');
