@@ -326,7 +326,11 @@ static void action_run(action *a) {
   a->phase = ACTION_RUNNING;
   a->s->actions_running++;
   a->run = a->runner.start(a, a->runner.ud);
-  if (!a->run) action_end(a, 1, "out of memory starting the call", 31, NULL);
+  if (a->run) return;
+  /* While the daemon drains, the transport starts nothing new. */
+  const char *why = a->s->app->shutting_down ? "not run: the daemon is shutting down"
+                                             : "out of memory starting the call";
+  action_end(a, 1, why, strlen(why), NULL);
 }
 
 void action_finish(action *a, int is_error, const char *content, size_t len,

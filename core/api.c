@@ -195,6 +195,11 @@ void api_handle(void *ud, http_conn *c, const http_request *req) {
     api_health(c);
     return;
   }
+  /* Shutting down, the daemon only waits for a power verb to end. */
+  if (a->shutting_down) {
+    http_respond_error(c, 503, "shutting down");
+    return;
+  }
   if (strcmp(req->path, "/readyz") == 0) {
     api_ready(a, c);
     return;

@@ -131,9 +131,25 @@ static void daemon_on_http_closed(void *ud) {
   a->model = NULL;
   ssh_service_close(a);
   for (int i = 0; i < 2; i++) uv_close((uv_handle_t *)&stop->sigs[i], NULL);
+  /* Closing the handles restored the default action: a second SIGTERM
+   * during the last clean-up must not turn a clean exit into a kill. */
+  signal(SIGTERM, SIG_IGN);
+  signal(SIGINT, SIG_IGN);
 }
 
-/* Turns are cancelled, then everything closes and the loop runs dry. */
+static void daemon_on_ssh_drained(void *ud) {
+  daemon_stop *stop = ud;
+  app *a = stop->a;
+  if (a->http)
+    http_server_close(a->http, daemon_on_http_closed, stop);
+  else
+    daemon_on_http_closed(stop);
+}
+
+/* Turns are cancelled, then everything closes and the loop runs dry. A
+ * power verb already sent to the Proxmox host is the exception: it runs
+ * to its end (or its own time limit) and its outcome is recorded first,
+ * while the server answers every new request with 503. */
 static void daemon_stop_begin(daemon_stop *stop) {
   app *a = stop->a;
   a->shutting_down = 1;
@@ -141,10 +157,15 @@ static void daemon_stop_begin(daemon_stop *stop) {
   scripts_reload_stop(stop->reload);
   stop->reload = NULL;
   if (stop->metrics_http) http_server_close(stop->metrics_http, daemon_on_metrics_http_closed, stop);
-  if (a->http)
-    http_server_close(a->http, daemon_on_http_closed, stop);
-  else
-    daemon_on_http_closed(stop);
+  if (!a->ssh) {
+    daemon_on_ssh_drained(stop);
+    return;
+  }
+  unsigned left = ssh_pool_drain(a->ssh, daemon_on_ssh_drained, stop);
+  if (left)
+    log_info("waiting for %u power verb%s on the Proxmox host to end, each within its time "
+             "limit (BREAKGLASS_PVE_VERB_TIMEOUT_SECONDS: %lds)",
+             left, left == 1 ? "" : "s", a->config->pve_verb_timeout_s);
 }
 
 static void daemon_on_signal(uv_signal_t *sig, int signum) {

@@ -13,11 +13,14 @@
 #include <string.h>
 
 #include "log.h"
+#include "pve_verbs.h"
 #include "utf8_text.h"
 
 #define SSH_MAX_OUTPUT_BYTES (1024u * 1024)
 #define SSH_MAX_COMMAND_BYTES (64u * 1024)
 #define SSH_KEEPALIVE_MS 15000u
+/* A verb's outcome line: its name, the layer and the transport's message. */
+#define SSH_OUTCOME_BYTES 2048
 
 typedef struct ssh_call {
   lua_async *op; /* NULL once the caller is gone */
@@ -173,6 +176,7 @@ static int ssh_start(void *ud, lua_async *op, const json_t *args, const lua_call
     call->op = op;
     call->max_bytes = max_bytes;
     snprintf(call->target, sizeof call->target, "%s", name);
+    if (strcmp(name, "pve") == 0 && pve_verb_mutating(command)) flags |= SSH_EXEC_FINISH_ON_DRAIN;
     static const ssh_exec_cbs cbs = {ssh_call_on_output, ssh_call_on_done};
     call->exec = ssh_exec_start(a->ssh, name, command, timeout_ms, flags, &cbs, call);
     if (call->exec) {
@@ -180,7 +184,8 @@ static int ssh_start(void *ud, lua_async *op, const json_t *args, const lua_call
       return 0;
     }
     free(call);
-    snprintf(msg, sizeof msg, "out of memory starting the command on %s", name);
+    snprintf(msg, sizeof msg, a->shutting_down ? "not run on %s: the daemon is shutting down"
+                                               : "out of memory starting the command on %s", name);
   }
   lua_async_fail(op, msg);
   return -1;

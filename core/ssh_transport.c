@@ -97,6 +97,7 @@ struct ssh_exec {
   exec_state state;
   bool done, reused, retried, eof_out, eof_err;
   ssh_conn *private_conn; /* its own connection, closed when it ends */
+  bool finish_on_drain;   /* SSH_EXEC_FINISH_ON_DRAIN */
   bool liveness_check;    /* on a reused connection: the server must say something soon */
   uint64_t liveness_rx;   /* the connection's rx_bytes when the check started */
   ssh_capture out, err;
@@ -117,10 +118,12 @@ struct ssh_pool {
   ssh_target *targets;
   ssh_conn *conns;
   ssh_exec *execs;
-  uv_timer_t timer; /* only to defer on_closed */
+  uv_timer_t timer; /* only to defer on_drained and on_closed */
   unsigned live;    /* the timer + execs + connections not yet freed */
   uint64_t finished; /* commands finished so far: a freed channel lets a waiting one start */
-  bool closing;
+  bool closing, draining;
+  void (*on_drained)(void *ud); /* pending until no command is left */
+  void *drained_ud;
   void (*on_closed)(void *ud);
   void *closed_ud;
 };
@@ -148,6 +151,7 @@ const char *ssh_layer_name(ssh_layer layer) {
 static uint64_t ssh_now_ms(void) { return uv_hrtime() / 1000000; }
 
 static void pool_unref(ssh_pool *p);
+static void pool_maybe_drained(ssh_pool *p);
 static void conn_drive(ssh_conn *c);
 static void conn_fail(ssh_conn *c, ssh_layer layer, const char *msg);
 static unsigned conn_channels_in_use(const ssh_conn *c);
@@ -166,6 +170,7 @@ static void exec_on_close(uv_handle_t *h) {
   free(e->exit_signal);
   free(e->command);
   free(e);
+  pool_maybe_drained(p);
   pool_unref(p);
 }
 
@@ -782,7 +787,7 @@ static void target_attach(ssh_target *t, ssh_exec *e, bool fresh) {
 
 ssh_exec *ssh_exec_start(ssh_pool *p, const char *target, const char *command,
                          uint64_t timeout_ms, unsigned flags, const ssh_exec_cbs *cbs, void *ud) {
-  if (p->closing) return NULL;
+  if (p->closing || p->draining) return NULL;
   ssh_target *t = p->targets;
   while (t && strcmp(t->name, target) != 0) t = t->next;
   if (!t) return NULL;
@@ -794,6 +799,7 @@ ssh_exec *ssh_exec_start(ssh_pool *p, const char *target, const char *command,
   e->pool = p;
   e->target = t;
   e->timeout_ms = timeout_ms;
+  e->finish_on_drain = flags & SSH_EXEC_FINISH_ON_DRAIN;
   e->t_start = ssh_now_ms();
   e->cbs = *cbs;
   e->ud = ud;
@@ -909,8 +915,42 @@ static void pool_unref(ssh_pool *p) {
 
 static void pool_on_timer_close(uv_handle_t *h) { pool_unref(h->data); }
 
+/* Drained once every command is freed: on_done has run for each. */
+static void pool_maybe_drained(ssh_pool *p) {
+  if (!p->on_drained || p->execs) return;
+  void (*cb)(void *) = p->on_drained;
+  p->on_drained = NULL;
+  cb(p->drained_ud);
+}
+
+static void pool_on_drain_timer(uv_timer_t *t) { pool_maybe_drained(t->data); }
+
+unsigned ssh_pool_drain(ssh_pool *p, void (*on_drained)(void *ud), void *ud) {
+  p->draining = true;
+  p->on_drained = on_drained;
+  p->drained_ud = ud;
+  unsigned left = 0;
+  for (ssh_exec *e = p->execs; e; e = e->next) {
+    if (e->done) continue;
+    /* Past EXEC_OPEN the exec request may have reached the host. */
+    if (e->finish_on_drain && e->state > EXEC_OPEN) {
+      left++;
+      continue;
+    }
+    exec_finish(e, SSH_LAYER_CANCELLED, "the command on %s was %s: the daemon is shutting down",
+                e->target->name, e->state > EXEC_OPEN ? "cancelled" : "not sent");
+  }
+  /* Only now: a drive could have sent a command this pass was to cancel. */
+  for (ssh_conn *c = p->conns; c; c = c->next)
+    if (c->state == CONN_READY) conn_drive(c);
+  /* With nothing running, exec_on_close will not come: the timer tells. */
+  if (!p->execs) uv_timer_start(&p->timer, pool_on_drain_timer, 0, 0);
+  return left;
+}
+
 void ssh_pool_close(ssh_pool *p, void (*on_closed)(void *ud), void *ud) {
   p->closing = true;
+  p->on_drained = NULL;
   p->on_closed = on_closed;
   p->closed_ud = ud;
   for (ssh_exec *e = p->execs; e; e = e->next)

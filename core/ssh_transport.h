@@ -90,12 +90,22 @@ int ssh_pool_add_target(ssh_pool *p, const char *name, const char *host, int por
 /* Cancels every command, closes every connection, then calls on_closed
  * (may be NULL) from the loop and frees the pool. */
 void ssh_pool_close(ssh_pool *p, void (*on_closed)(void *ud), void *ud);
+/* The first half of a graceful close: from now on ssh_exec_start refuses
+ * (NULL), and every command is cancelled except those started with
+ * SSH_EXEC_FINISH_ON_DRAIN that the host may already be running, which go
+ * on to their end or their own time limit. on_drained runs once, from the
+ * loop, when no command is left; then close the pool. Returns how many
+ * commands it waits for. */
+unsigned ssh_pool_drain(ssh_pool *p, void (*on_drained)(void *ud), void *ud);
 
 enum {
   /* Run on a connection of its own, opened for this command and closed after
    * it: a probe must see every layer of a new connection, not a channel on
    * one that may have been open since before the host wedged. */
   SSH_EXEC_FRESH_CONNECTION = 1u << 0,
+  /* Once sent, never cut by ssh_pool_drain: a power verb on the Proxmox
+   * host runs to its end there anyway, and its outcome must be recorded. */
+  SSH_EXEC_FINISH_ON_DRAIN = 1u << 1,
 };
 
 /* flags: SSH_EXEC_* or 0. NULL for an unknown target or no memory (no

@@ -11,6 +11,7 @@ packages=(
   clang libclang-rt-14-dev
   nodejs chromium
   unzip time
+  podman buildah runc uidmap slirp4netns fuse-overlayfs mmdebstrap
 )
 
 missing=()

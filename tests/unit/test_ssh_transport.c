@@ -367,6 +367,61 @@ static void test_streaming_leaves_the_loop_free(void **state) {
   pool_done(p, &loop);
 }
 
+static void on_drained(void *ud) {
+  uint64_t *at_ms = ud;
+  *at_ms = uv_hrtime() / 1000000;
+}
+
+/* A drain lets a power verb the host is running finish (or hit its own
+ * limit), cancels every other command and one not yet sent, refuses new
+ * ones, and says so once no command is left. */
+static void test_drain_finishes_verbs_only(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  ssh_pool *p = pool_make(&loop, "id", "known_hosts");
+  run_ctx warm, verb, shell, late, stuck;
+  run_one(p, &loop, "true", 10000, &warm); /* a connection every command shares */
+  memset(&verb, 0, sizeof verb);
+  memset(&shell, 0, sizeof shell);
+  memset(&stuck, 0, sizeof stuck);
+  memset(&late, 0, sizeof late);
+  assert_non_null(ssh_exec_start(p, "devvm", "sleep 1; echo verb done", 10000,
+                                 SSH_EXEC_FINISH_ON_DRAIN, &CBS, &verb));
+  assert_non_null(ssh_exec_start(p, "devvm", "sleep 30", 1500, SSH_EXEC_FINISH_ON_DRAIN, &CBS, &stuck));
+  assert_non_null(ssh_exec_start(p, "devvm", "sleep 30", 30000, 0, &CBS, &shell));
+  for (int i = 0; i < 30; i++) uv_run(&loop, UV_RUN_NOWAIT), usleep(10000); /* all three on the host */
+  assert_int_equal(verb.done + stuck.done + shell.done, 0);
+  /* Not sent yet when the drain begins: it never is. */
+  assert_non_null(ssh_exec_start(p, "devvm", "echo never", 10000, SSH_EXEC_FINISH_ON_DRAIN, &CBS, &late));
+
+  uint64_t drained_ms = 0, t0 = uv_hrtime() / 1000000;
+  assert_int_equal(ssh_pool_drain(p, on_drained, &drained_ms), 2);
+  assert_null(ssh_exec_start(p, "devvm", "true", 10000, 0, &CBS, &warm));
+  while (!shell.done || !late.done) uv_run(&loop, UV_RUN_ONCE);
+  assert_int_equal(shell.layer, SSH_LAYER_CANCELLED);
+  assert_int_equal(late.layer, SSH_LAYER_CANCELLED);
+  assert_non_null(strstr(late.message, "not sent"));
+  assert_true(shell.done_ms - t0 < 500);
+  while (!drained_ms) uv_run(&loop, UV_RUN_ONCE);
+  assert_true(verb.ok);
+  assert_string_equal(verb.out, "verb done\n");
+  assert_int_equal(stuck.layer, SSH_LAYER_COMMAND_TIMEOUT); /* its own limit, no more */
+  assert_true(drained_ms >= verb.done_ms && drained_ms >= stuck.done_ms);
+  assert_true(drained_ms - t0 < 2500);
+  pool_done(p, &loop);
+
+  /* Nothing running: drained on the next loop turn, never inside the call. */
+  uv_loop_init(&loop);
+  p = pool_make(&loop, "id", "known_hosts");
+  drained_ms = 0;
+  assert_int_equal(ssh_pool_drain(p, on_drained, &drained_ms), 0);
+  assert_int_equal(drained_ms, 0);
+  uv_run(&loop, UV_RUN_ONCE);
+  assert_true(drained_ms > 0);
+  pool_done(p, &loop);
+}
+
 static void test_memory_bounded(void **state) {
   (void)state;
   long before = vm_rss_kb();
@@ -390,6 +445,7 @@ int main(void) {
       cmocka_unit_test(test_memory_bounded),
       cmocka_unit_test(test_fresh_connection),
       cmocka_unit_test(test_streaming_leaves_the_loop_free),
+      cmocka_unit_test(test_drain_finishes_verbs_only),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
