@@ -19,6 +19,7 @@ const START_WAIT_MS = 10000;
 const KILL_WAIT_MS = 10000;
 const POLL_MS = 20;
 const FREEZE_ROUNDS_MAX = 50;
+const FREEZE_WAIT_MS = 10000;
 
 // The sshd command line of a lab host: a private mount namespace with its
 // own /run (sshd needs /run/sshd), inside the host's network namespace.
@@ -79,7 +80,10 @@ export function sshdPid({ pidFile, config }) {
 }
 
 // Stops a process and everything below it, scanning again until no new
-// process appears (a stopped process cannot fork). Returns their pids.
+// process appears (a stopped process cannot fork). Returns their pids once
+// every one of them is stopped (or gone): SIGSTOP takes effect when the
+// kernel next schedules the process, which on a busy machine is not at
+// once, and a caller that looks right away must find the host frozen.
 export function freezeTree(root) {
   const stopped = new Set();
   for (let round = 0; round < FREEZE_ROUNDS_MAX; round++) {
@@ -92,7 +96,15 @@ export function freezeTree(root) {
       stopped.add(pid);
     }
   }
-  return [...stopped];
+  const pids = [...stopped];
+  const until = Date.now() + FREEZE_WAIT_MS;
+  for (;;) {
+    const table = processTable();
+    const running = pids.filter((pid) => isLive(table.get(pid)) && table.get(pid).state !== 'T');
+    if (running.length === 0) return pids;
+    if (Date.now() > until) throw new Error(`lab: processes ${running.join(' ')} not stopped ${FREEZE_WAIT_MS} ms after SIGSTOP`);
+    sleepSync(POLL_MS);
+  }
 }
 
 // The sshd and every process below it.
