@@ -4,8 +4,8 @@
  * table: no splitting, trimming or case folding, so nothing the client sends
  * can turn into an argument, a second command or another VM.
  */
-#ifndef BG_BREAKGLASS_PVE_VERB_H
-#define BG_BREAKGLASS_PVE_VERB_H
+#ifndef BG_PVE_VERB_H
+#define BG_PVE_VERB_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-#include "breakglass_pve_log.h"
+#include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,8 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "breakglass_pve_file.h"
-#include "breakglass_pve_lock.h"
+#include "file.h"
+#include "lock.h"
 
 #define PVE_LOG_WHO_MAX_BYTES 1024
 #define PVE_LOG_EVENT_MAX_BYTES 1024

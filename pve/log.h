@@ -10,8 +10,8 @@
  * hold the verb lock for their whole run, so their records never alternate
  * with another mutating verb's.
  */
-#ifndef BG_BREAKGLASS_PVE_LOG_H
-#define BG_BREAKGLASS_PVE_LOG_H
+#ifndef BG_PVE_LOG_H
+#define BG_PVE_LOG_H
 
 #include <stddef.h>
 

@@ -1,4 +1,4 @@
-#include "breakglass_pve_file.h"
+#include "file.h"
 
 #include <errno.h>
 #include <fcntl.h>

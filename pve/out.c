@@ -1,4 +1,4 @@
-#include "breakglass_pve_out.h"
+#include "out.h"
 
 #include <errno.h>
 #include <fcntl.h>

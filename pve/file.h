@@ -5,8 +5,8 @@
  * root, and without the mode bits the caller forbids. The checks run on the
  * opened descriptor, so nothing can be swapped in between check and use.
  */
-#ifndef BG_BREAKGLASS_PVE_FILE_H
-#define BG_BREAKGLASS_PVE_FILE_H
+#ifndef BG_PVE_FILE_H
+#define BG_PVE_FILE_H
 
 #include <stddef.h>
 #include <sys/types.h>

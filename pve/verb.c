@@ -1,4 +1,4 @@
-#include "breakglass_pve_verb.h"
+#include "verb.h"
 
 #include <string.h>
 

@@ -17,12 +17,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "breakglass_pve_ctx.h"
-#include "breakglass_pve_cycle.h"
-#include "breakglass_pve_forensics.h"
-#include "breakglass_pve_lock.h"
-#include "breakglass_pve_step.h"
-#include "breakglass_pve_verb.h"
+#include "ctx.h"
+#include "cycle.h"
+#include "forensics.h"
+#include "lock.h"
+#include "step.h"
+#include "verb.h"
 
 #define PVE_INPUT_KEPT_BYTES 64 /* >= PVE_VERB_MAX_BYTES and PVE_LOG_INPUT_MAX_BYTES */
 #define PVE_CLIENT_ADDR_MAX_BYTES 64

@@ -1,4 +1,4 @@
-#include "breakglass_pve_forensics.h"
+#include "forensics.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -9,9 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "breakglass_pve_qemu.h"
-#include "breakglass_pve_run.h"
-#include "breakglass_pve_step.h"
+#include "qemu.h"
+#include "run.h"
+#include "step.h"
 
 #define PVE_FORENSICS_FILE_MAX_BYTES (128 * 1024)
 #define PVE_FORENSICS_MEMINFO_LINES 16
@@ -59,8 +59,8 @@ static bool qm_step(pve_ctx *ctx, pve_capture *cap, const char *title, const cha
   return pve_run_ok(&res);
 }
 
-/* Reads a file through a child (see breakglass_pve_run.h) into a private
- * buffer. 0 when it was read whole in time. */
+/* Reads a file through a child (see run.h) into a private buffer. 0 when
+ * it was read whole in time. */
 static int read_file(const pve_ctx *ctx, const char *path, int64_t until_ms, pve_capture *into) {
   int64_t left = until_ms - pve_now_ms();
   int64_t budget = step_ms(ctx);

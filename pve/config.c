@@ -1,4 +1,4 @@
-#include "breakglass_pve_config.h"
+#include "config.h"
 
 #include <fcntl.h>
 #include <stdbool.h>
@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "breakglass_pve_file.h"
+#include "file.h"
 
 #define PVE_CONFIG_NUMBER_MAX_DIGITS 10
 #define PVE_CONFIG_KEY_SHOWN_BYTES 40

@@ -1,12 +1,12 @@
-#include "breakglass_pve_cycle.h"
+#include "cycle.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "breakglass_pve_qemu.h"
-#include "breakglass_pve_step.h"
+#include "qemu.h"
+#include "step.h"
 
 #define PVE_CYCLE_MSG_BYTES 512
 #define PVE_CYCLE_STOPPED_LINE "status: stopped"

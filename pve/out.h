@@ -6,8 +6,8 @@
  * dropped. A capture keeps the first max bytes of a step's output for the
  * log and mirrors exactly those bytes to the client.
  */
-#ifndef BG_BREAKGLASS_PVE_OUT_H
-#define BG_BREAKGLASS_PVE_OUT_H
+#ifndef BG_PVE_OUT_H
+#define BG_PVE_OUT_H
 
 #include <stdbool.h>
 #include <stddef.h>
