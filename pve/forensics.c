@@ -86,7 +86,7 @@ static void file_lines(const pve_ctx *ctx, pve_capture *cap, const char *path, i
     pve_capture_free(&text);
     return;
   }
-  const char *p = buf_cstr(&text.b), *end = p + text.b.len;
+  const char *p = text.b.data, *end = p + text.b.len;
   size_t shown = 0;
   while (p < end && (max_lines == 0 || shown < max_lines)) {
     const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -188,7 +188,7 @@ static void qemu_section(pve_ctx *ctx, pve_capture *cap) {
     if (cmdline.b.data[i] == '\0') cmdline.b.data[i] = ' ';
   pve_capture_printf(cap, "pid %ld, VM %u's QEMU: %s\ncmdline: ", (long)pid, ctx->cfg->vmid,
                      ours ? "yes" : read_ok ? "NO" : "unknown (cmdline not readable)");
-  pve_capture_append(cap, cmdline.b.data ? cmdline.b.data : "", cmdline.b.len);
+  pve_capture_append(cap, cmdline.b.data, cmdline.b.len);
   pve_capture_append(cap, "\n", 1);
   pve_capture_free(&cmdline);
   snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);

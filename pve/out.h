@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "buf.h"
+#include "bytes.h"
 
 #define PVE_CLIENT_STALL_MS 10000
 
@@ -28,7 +28,7 @@ void pve_client_write(pve_client *c, const void *data, size_t len);
 void pve_client_printf(pve_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 typedef struct pve_capture {
-  buf b;
+  pve_bytes b;
   size_t limit_bytes;
   bool truncated;
   pve_client *mirror; /* NULL: keep only */
