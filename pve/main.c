@@ -178,7 +178,7 @@ int main(int argc, char **argv) {
     int lock_fd = -1;
     if (pve_verb_parse(req.has_input ? req.input : NULL, req.input_len, &verb) != 0) {
       pve_client_printf(&errc, "breakglass-pve: rejected: the command must be exactly one of %s\n",
-                        PVE_VERBS_ALLOWED);
+                        pve_verb_allowed());
       code = PVE_EXIT_REJECTED;
     } else {
       code = verb_run(&ctx, verb, &lock_fd);
