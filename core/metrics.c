@@ -121,6 +121,9 @@ static metric_series *series_new(metric *f, const char *const *interned) {
 /* Every combination of closed values, at 0; label i onwards. */
 static int family_fill(metric *f, const char **tuple, size_t i) {
   if (i == f->label_count) return series_new(f, tuple) ? 0 : -1;
+  /* family_init allows no more labels; said again so that gcc -O3, which
+   * unrolls this recursion, sees the bound. */
+  if (i >= METRICS_MAX_LABELS) return -1;
   for (char **v = f->labels[i].closed; *v; v++) {
     tuple[i] = *v;
     if (family_fill(f, tuple, i + 1) != 0) return -1;
@@ -159,7 +162,7 @@ static int family_init(metric *f, const metric_desc *d) {
       if (strcmp(f->labels[k].name, f->labels[i].name) == 0) return -1;
   }
   size_t size;
-  const char *tuple[METRICS_MAX_LABELS];
+  const char *tuple[METRICS_MAX_LABELS] = {0};
   if (family_closed_size(f, &size) && size <= METRICS_MAX_SERIES)
     return family_fill(f, tuple, 0);
   return 0;

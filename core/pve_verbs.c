@@ -1,16 +1,19 @@
 #include "pve_verbs.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "pve_verb_list.h"
 
 typedef struct pve_verb {
   const char *name;
   int mutating;
 } pve_verb;
 
-/* Sorted by name. */
-static const pve_verb PVE_VERBS[] = {
-    {"cycle", 1}, {"forensics", 0}, {"reset", 1}, {"start", 1}, {"status", 0}, {"stop", 1},
-};
+/* breakglass-pve's own list (pve/shared/), in its order. */
+#define PVE_VERB_ENTRY(id, name, mutating) {name, mutating},
+static const pve_verb PVE_VERBS[] = {PVE_VERB_LIST(PVE_VERB_ENTRY)};
+#undef PVE_VERB_ENTRY
 
 #define PVE_VERB_COUNT (sizeof PVE_VERBS / sizeof PVE_VERBS[0])
 
@@ -27,11 +30,18 @@ int pve_verb_mutating(const char *verb) {
   return v && v->mutating;
 }
 
+static int pve_verb_name_order(const void *a, const void *b) {
+  return strcmp(((const pve_verb *)a)->name, ((const pve_verb *)b)->name);
+}
+
 json_t *pve_verbs_json(void) {
+  pve_verb sorted[PVE_VERB_COUNT];
+  memcpy(sorted, PVE_VERBS, sizeof sorted);
+  qsort(sorted, PVE_VERB_COUNT, sizeof sorted[0], pve_verb_name_order);
   json_t *all = json_array(), *mutating = json_array();
   for (size_t i = 0; i < PVE_VERB_COUNT; i++) {
-    json_array_append_new(all, json_string(PVE_VERBS[i].name));
-    if (PVE_VERBS[i].mutating) json_array_append_new(mutating, json_string(PVE_VERBS[i].name));
+    json_array_append_new(all, json_string(sorted[i].name));
+    if (sorted[i].mutating) json_array_append_new(mutating, json_string(sorted[i].name));
   }
   return json_pack("{s:o, s:o}", "verbs", all, "mutating", mutating);
 }

@@ -1,7 +1,7 @@
 /* The power verbs the Proxmox host's forced command allows, as the runtime
  * knows them: the allow-list checked before any connection is opened, and
- * which verbs change the VM's power state. breakglass-pve checks its own
- * copy on the host; the two lists must agree. */
+ * which verbs change the VM's power state. The list is breakglass-pve's
+ * own (pve/shared/pve_verb_list.h), so the two cannot disagree. */
 #ifndef BG_PVE_VERBS_H
 #define BG_PVE_VERBS_H
 

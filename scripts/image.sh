@@ -30,7 +30,7 @@ readonly SUITE=bookworm
 readonly PODMAN=(podman --storage-driver vfs --cgroup-manager=cgroupfs --runtime runc)
 readonly ULIMITS=(--ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
 # What the Containerfile copies: the build context holds nothing else.
-readonly CONTEXT_PATHS=(Containerfile CMakeLists.txt cmake core lua www scripts/check-hardening.sh)
+readonly CONTEXT_PATHS=(Containerfile CMakeLists.txt core pve lua www scripts/check-hardening.sh)
 readonly BASE_HOOK=scripts/image-base-hook.sh
 
 mirror=${BREAKGLASS_DEBIAN_MIRROR:-http://deb.debian.org/debian}

@@ -1,4 +1,4 @@
-#include "breakglass_pve_run.h"
+#include "run.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -7,15 +7,15 @@
  * through a pidfd from before the check until the kill, so the pid cannot
  * be reused in between.
  */
-#ifndef BG_BREAKGLASS_PVE_QEMU_H
-#define BG_BREAKGLASS_PVE_QEMU_H
+#ifndef BG_PVE_QEMU_H
+#define BG_PVE_QEMU_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "breakglass_pve_config.h"
+#include "config.h"
 
 #define PVE_QEMU_CMDLINE_MAX_BYTES (64 * 1024)
 /* Tearing down a QEMU with many GiB of guest memory takes a while. */

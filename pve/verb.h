@@ -2,26 +2,23 @@
  *
  * The client's string is compared, whole and byte for byte, against a fixed
  * table: no splitting, trimming or case folding, so nothing the client sends
- * can turn into an argument, a second command or another VM.
+ * can turn into an argument, a second command or another VM. The table is
+ * shared/pve_verb_list.h, which the daemon reads too.
  */
-#ifndef BG_BREAKGLASS_PVE_VERB_H
-#define BG_BREAKGLASS_PVE_VERB_H
+#ifndef BG_PVE_VERB_H
+#define BG_PVE_VERB_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "shared/pve_verb_list.h"
+
 /* Longer input is rejected without a look at its bytes. */
 #define PVE_VERB_MAX_BYTES 32
-#define PVE_VERBS_ALLOWED "status|forensics|reset|stop|start|cycle"
 
-typedef enum pve_verb {
-  PVE_VERB_STATUS,
-  PVE_VERB_FORENSICS,
-  PVE_VERB_RESET,
-  PVE_VERB_STOP,
-  PVE_VERB_START,
-  PVE_VERB_CYCLE,
-} pve_verb;
+#define PVE_VERB_ENUM(id, name, mutating) PVE_VERB_##id,
+typedef enum pve_verb { PVE_VERB_LIST(PVE_VERB_ENUM) } pve_verb;
+#undef PVE_VERB_ENUM
 
 /* 0 and *out when input (len bytes; NULL when unset) is exactly one verb,
  * else -1. */
@@ -32,5 +29,9 @@ const char *pve_verb_name(pve_verb verb);
 /* start, stop, reset and cycle change the VM: they take the lock and run
  * forensics first. */
 bool pve_verb_is_mutating(pve_verb verb);
+
+/* "status|forensics|...": every verb, for the message that rejects the
+ * client's command. */
+const char *pve_verb_allowed(void);
 
 #endif

@@ -1,4 +1,4 @@
-#include "breakglass_pve_step.h"
+#include "step.h"
 
 #include <errno.h>
 #include <stdarg.h>

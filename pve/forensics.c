@@ -1,4 +1,4 @@
-#include "breakglass_pve_forensics.h"
+#include "forensics.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -9,9 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "breakglass_pve_qemu.h"
-#include "breakglass_pve_run.h"
-#include "breakglass_pve_step.h"
+#include "qemu.h"
+#include "run.h"
+#include "step.h"
 
 #define PVE_FORENSICS_FILE_MAX_BYTES (128 * 1024)
 #define PVE_FORENSICS_MEMINFO_LINES 16
@@ -59,8 +59,8 @@ static bool qm_step(pve_ctx *ctx, pve_capture *cap, const char *title, const cha
   return pve_run_ok(&res);
 }
 
-/* Reads a file through a child (see breakglass_pve_run.h) into a private
- * buffer. 0 when it was read whole in time. */
+/* Reads a file through a child (see run.h) into a private buffer. 0 when
+ * it was read whole in time. */
 static int read_file(const pve_ctx *ctx, const char *path, int64_t until_ms, pve_capture *into) {
   int64_t left = until_ms - pve_now_ms();
   int64_t budget = step_ms(ctx);
@@ -86,7 +86,7 @@ static void file_lines(const pve_ctx *ctx, pve_capture *cap, const char *path, i
     pve_capture_free(&text);
     return;
   }
-  const char *p = buf_cstr(&text.b), *end = p + text.b.len;
+  const char *p = text.b.data, *end = p + text.b.len;
   size_t shown = 0;
   while (p < end && (max_lines == 0 || shown < max_lines)) {
     const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -188,7 +188,7 @@ static void qemu_section(pve_ctx *ctx, pve_capture *cap) {
     if (cmdline.b.data[i] == '\0') cmdline.b.data[i] = ' ';
   pve_capture_printf(cap, "pid %ld, VM %u's QEMU: %s\ncmdline: ", (long)pid, ctx->cfg->vmid,
                      ours ? "yes" : read_ok ? "NO" : "unknown (cmdline not readable)");
-  pve_capture_append(cap, cmdline.b.data ? cmdline.b.data : "", cmdline.b.len);
+  pve_capture_append(cap, cmdline.b.data, cmdline.b.len);
   pve_capture_append(cap, "\n", 1);
   pve_capture_free(&cmdline);
   snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);

@@ -1,4 +1,4 @@
-#include "breakglass_pve_qemu.h"
+#include "qemu.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,7 +9,7 @@
 #include <sys/pidfd.h>
 #include <unistd.h>
 
-#include "breakglass_pve_run.h"
+#include "run.h"
 
 #define PVE_QEMU_PID_FILE_MAX_BYTES 32
 #define PVE_QEMU_PID_MAX 4194304 /* the kernel's PID_MAX_LIMIT */

@@ -4,8 +4,8 @@
  * PVE_LOCK_POLL_MS until the bound: simple, and a lock held by a process
  * that died is released by the kernel with its descriptor.
  */
-#ifndef BG_BREAKGLASS_PVE_LOCK_H
-#define BG_BREAKGLASS_PVE_LOCK_H
+#ifndef BG_PVE_LOCK_H
+#define BG_PVE_LOCK_H
 
 #include <stddef.h>
 #include <stdint.h>

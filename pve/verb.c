@@ -1,4 +1,4 @@
-#include "breakglass_pve_verb.h"
+#include "verb.h"
 
 #include <string.h>
 
@@ -8,13 +8,16 @@ typedef struct verb_entry {
   bool mutating;
 } verb_entry;
 
-static const verb_entry verbs[] = {
-    {"status", PVE_VERB_STATUS, false}, {"forensics", PVE_VERB_FORENSICS, false},
-    {"reset", PVE_VERB_RESET, true},    {"stop", PVE_VERB_STOP, true},
-    {"start", PVE_VERB_START, true},    {"cycle", PVE_VERB_CYCLE, true},
-};
+#define VERB_ENTRY(id, name, mutating) {name, PVE_VERB_##id, mutating},
+static const verb_entry verbs[] = {PVE_VERB_LIST(VERB_ENTRY)};
+#undef VERB_ENTRY
 
 #define VERB_COUNT (sizeof(verbs) / sizeof(verbs[0]))
+
+/* Each name after a '|'; pve_verb_allowed skips the first one. */
+#define VERB_ALLOWED_PART(id, name, mutating) "|" name
+static const char verbs_allowed[] = PVE_VERB_LIST(VERB_ALLOWED_PART);
+#undef VERB_ALLOWED_PART
 
 int pve_verb_parse(const char *input, size_t len, pve_verb *out) {
   if (input == NULL || len == 0 || len > PVE_VERB_MAX_BYTES) return -1;
@@ -38,3 +41,5 @@ bool pve_verb_is_mutating(pve_verb verb) {
     if (verbs[i].verb == verb) return verbs[i].mutating;
   return true;
 }
+
+const char *pve_verb_allowed(void) { return verbs_allowed + 1; }

@@ -17,12 +17,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "breakglass_pve_ctx.h"
-#include "breakglass_pve_cycle.h"
-#include "breakglass_pve_forensics.h"
-#include "breakglass_pve_lock.h"
-#include "breakglass_pve_step.h"
-#include "breakglass_pve_verb.h"
+#include "ctx.h"
+#include "cycle.h"
+#include "forensics.h"
+#include "lock.h"
+#include "step.h"
+#include "verb.h"
 
 #define PVE_INPUT_KEPT_BYTES 64 /* >= PVE_VERB_MAX_BYTES and PVE_LOG_INPUT_MAX_BYTES */
 #define PVE_CLIENT_ADDR_MAX_BYTES 64
@@ -178,7 +178,7 @@ int main(int argc, char **argv) {
     int lock_fd = -1;
     if (pve_verb_parse(req.has_input ? req.input : NULL, req.input_len, &verb) != 0) {
       pve_client_printf(&errc, "breakglass-pve: rejected: the command must be exactly one of %s\n",
-                        PVE_VERBS_ALLOWED);
+                        pve_verb_allowed());
       code = PVE_EXIT_REJECTED;
     } else {
       code = verb_run(&ctx, verb, &lock_fd);

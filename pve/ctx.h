@@ -1,14 +1,14 @@
 /* What every part of a breakglass-pve request shares: settings, the log,
  * the client's stdout and stderr, the verb's deadline, and the exit codes.
  */
-#ifndef BG_BREAKGLASS_PVE_CTX_H
-#define BG_BREAKGLASS_PVE_CTX_H
+#ifndef BG_PVE_CTX_H
+#define BG_PVE_CTX_H
 
 #include <stdint.h>
 
-#include "breakglass_pve_config.h"
-#include "breakglass_pve_log.h"
-#include "breakglass_pve_out.h"
+#include "config.h"
+#include "log.h"
+#include "out.h"
 
 /* Exit codes. None is 255, which the SSH client uses for its own errors. */
 typedef enum pve_exit {

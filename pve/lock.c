@@ -1,4 +1,4 @@
-#include "breakglass_pve_lock.h"
+#include "lock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -8,8 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "breakglass_pve_file.h"
-#include "breakglass_pve_run.h"
+#include "file.h"
+#include "run.h"
 
 int pve_lock_wait(int fd, int64_t wait_ms) {
   int64_t until = pve_now_ms() + wait_ms;

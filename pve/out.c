@@ -1,4 +1,4 @@
-#include "breakglass_pve_out.h"
+#include "out.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,16 +51,17 @@ void pve_client_printf(pve_client *c, const char *fmt, ...) {
 }
 
 void pve_capture_init(pve_capture *cap, size_t limit_bytes, pve_client *mirror) {
-  buf_init(&cap->b, limit_bytes + PVE_CAPTURE_MARKER_MAX_BYTES);
+  /* Without the memory b has no room: the capture is cut at its first byte. */
+  pve_bytes_init(&cap->b, limit_bytes + PVE_CAPTURE_MARKER_MAX_BYTES);
   cap->limit_bytes = limit_bytes;
   cap->truncated = false;
   cap->mirror = mirror;
 }
 
-void pve_capture_free(pve_capture *cap) { buf_free(&cap->b); }
+void pve_capture_free(pve_capture *cap) { pve_bytes_free(&cap->b); }
 
 static void capture_keep(pve_capture *cap, const char *data, size_t len) {
-  if (buf_append(&cap->b, data, len) != 0) return;
+  if (pve_bytes_add(&cap->b, data, len) != 0) return;
   if (cap->mirror) pve_client_write(cap->mirror, data, len);
 }
 

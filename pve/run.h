@@ -12,14 +12,14 @@
  * process that does not die even then (uninterruptible sleep) is left
  * behind after PVE_RUN_KILL_GRACE_MS rather than waited for.
  */
-#ifndef BG_BREAKGLASS_PVE_RUN_H
-#define BG_BREAKGLASS_PVE_RUN_H
+#ifndef BG_PVE_RUN_H
+#define BG_PVE_RUN_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "breakglass_pve_out.h"
+#include "out.h"
 
 #define PVE_RUN_KILL_GRACE_MS 2000
 #define PVE_RUN_DESCRIBE_BYTES 96

@@ -10,12 +10,12 @@
  * hold the verb lock for their whole run, so their records never alternate
  * with another mutating verb's.
  */
-#ifndef BG_BREAKGLASS_PVE_LOG_H
-#define BG_BREAKGLASS_PVE_LOG_H
+#ifndef BG_PVE_LOG_H
+#define BG_PVE_LOG_H
 
 #include <stddef.h>
 
-#include "buf.h"
+#include "bytes.h"
 
 #define PVE_LOG_CLIENT_MAX_BYTES 64
 #define PVE_LOG_INPUT_MAX_BYTES 64
@@ -24,7 +24,7 @@
 
 typedef struct pve_log {
   int fd;
-  buf who; /* "breakglass-pve[pid] client=... verb=..." */
+  pve_bytes who; /* "breakglass-pve[pid] client=... verb=..." */
 } pve_log;
 
 /* Opens path for appending (created 0600; must be root's and not writable
@@ -50,6 +50,6 @@ void pve_log_utc_now(char *out, size_t out_len);
 
 /* Appends s (len bytes) to out with bytes outside printable ASCII, '"' and
  * '\\' as \xNN. */
-void pve_log_escape(buf *out, const char *s, size_t len);
+void pve_log_escape(pve_bytes *out, const char *s, size_t len);
 
 #endif

@@ -4,13 +4,13 @@
  * A step that changes the VM is first written to the log and flushed, so a
  * crash or power loss mid-step still leaves the intent on record.
  */
-#ifndef BG_BREAKGLASS_PVE_STEP_H
-#define BG_BREAKGLASS_PVE_STEP_H
+#ifndef BG_PVE_STEP_H
+#define BG_PVE_STEP_H
 
 #include <stdint.h>
 
-#include "breakglass_pve_ctx.h"
-#include "breakglass_pve_run.h"
+#include "ctx.h"
+#include "run.h"
 
 #define PVE_STEP_OUTPUT_MAX_BYTES (64 * 1024)
 #define PVE_STEP_ARGV_MAX 6

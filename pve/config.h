@@ -5,8 +5,8 @@
  * are ignored. An unknown key, a bad value or a key given twice refuses the
  * whole file: a typo must not silently fall back to a default.
  */
-#ifndef BG_BREAKGLASS_PVE_CONFIG_H
-#define BG_BREAKGLASS_PVE_CONFIG_H
+#ifndef BG_PVE_CONFIG_H
+#define BG_PVE_CONFIG_H
 
 #include <stddef.h>
 

@@ -1,4 +1,4 @@
-#include "breakglass_pve_file.h"
+#include "file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -45,14 +45,14 @@ int pve_file_open_trusted(const char *path, int flags, mode_t forbidden_bits, in
   return 0;
 }
 
-int pve_file_read_all(int fd, buf *out) {
+int pve_file_read_all(int fd, pve_bytes *out) {
   char chunk[PVE_FILE_READ_CHUNK_BYTES];
   for (;;) {
     ssize_t n = read(fd, chunk, sizeof chunk);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return -1;
     if (n == 0) return 0;
-    if (buf_append(out, chunk, (size_t)n) != 0) {
+    if (pve_bytes_add(out, chunk, (size_t)n) != 0) {
       errno = EFBIG;
       return -1;
     }

@@ -6,13 +6,13 @@
  * dropped. A capture keeps the first max bytes of a step's output for the
  * log and mirrors exactly those bytes to the client.
  */
-#ifndef BG_BREAKGLASS_PVE_OUT_H
-#define BG_BREAKGLASS_PVE_OUT_H
+#ifndef BG_PVE_OUT_H
+#define BG_PVE_OUT_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "buf.h"
+#include "bytes.h"
 
 #define PVE_CLIENT_STALL_MS 10000
 
@@ -28,7 +28,7 @@ void pve_client_write(pve_client *c, const void *data, size_t len);
 void pve_client_printf(pve_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 typedef struct pve_capture {
-  buf b;
+  pve_bytes b;
   size_t limit_bytes;
   bool truncated;
   pve_client *mirror; /* NULL: keep only */

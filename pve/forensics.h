@@ -9,10 +9,10 @@
  * and the same for each of its threads. Every step has a time limit; the
  * whole capture has a size limit and says where it was cut.
  */
-#ifndef BG_BREAKGLASS_PVE_FORENSICS_H
-#define BG_BREAKGLASS_PVE_FORENSICS_H
+#ifndef BG_PVE_FORENSICS_H
+#define BG_PVE_FORENSICS_H
 
-#include "breakglass_pve_ctx.h"
+#include "ctx.h"
 
 #define PVE_FORENSICS_TITLE "=== breakglass-pve forensics"
 

@@ -1,12 +1,12 @@
-#include "breakglass_pve_cycle.h"
+#include "cycle.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "breakglass_pve_qemu.h"
-#include "breakglass_pve_step.h"
+#include "qemu.h"
+#include "step.h"
 
 #define PVE_CYCLE_MSG_BYTES 512
 #define PVE_CYCLE_STOPPED_LINE "status: stopped"
@@ -20,7 +20,7 @@ static pve_exit timed_out(pve_ctx *ctx) {
 
 static bool has_line(const pve_capture *cap, const char *line) {
   size_t n = strlen(line);
-  const char *p = buf_cstr(&cap->b), *end = p + cap->b.len;
+  const char *p = cap->b.data, *end = p + cap->b.len;
   while (p < end) {
     const char *nl = memchr(p, '\n', (size_t)(end - p));
     size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);

@@ -1,4 +1,4 @@
-#include "breakglass_pve_config.h"
+#include "config.h"
 
 #include <fcntl.h>
 #include <stdbool.h>
@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "breakglass_pve_file.h"
+#include "file.h"
 
 #define PVE_CONFIG_NUMBER_MAX_DIGITS 10
 #define PVE_CONFIG_KEY_SHOWN_BYTES 40
@@ -160,18 +160,22 @@ int pve_config_load(pve_config *cfg, const char *path, char *err, size_t err_len
     snprintf(err, err_len, "config: %s", why);
     return -1;
   }
-  buf text;
-  buf_init(&text, PVE_CONFIG_MAX_BYTES);
+  pve_bytes text;
+  if (pve_bytes_init(&text, PVE_CONFIG_MAX_BYTES) != 0) {
+    snprintf(err, err_len, "config %s: out of memory", path);
+    close(fd);
+    return -1;
+  }
   int rc = pve_file_read_all(fd, &text);
   close(fd);
   if (rc != 0) {
     snprintf(err, err_len, "config %s: cannot read it whole (limit %d bytes)", path,
              PVE_CONFIG_MAX_BYTES);
-    buf_free(&text);
+    pve_bytes_free(&text);
     return -1;
   }
-  rc = pve_config_parse(cfg, buf_cstr(&text), text.len, why, sizeof why);
-  buf_free(&text);
+  rc = pve_config_parse(cfg, text.data, text.len, why, sizeof why);
+  pve_bytes_free(&text);
   if (rc != 0) snprintf(err, err_len, "config %s %s", path, why);
   return rc;
 }
