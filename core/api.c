@@ -1,5 +1,6 @@
 #include "api.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,6 +163,25 @@ static void api_route(app *a, http_conn *c, const http_request *req, const char 
   }
 }
 
+static bool is_api_path(const char *path) {
+  return path && (strcmp(path, "/api") == 0 || strncmp(path, "/api/", 5) == 0);
+}
+
+static void api_unauthorized(http_conn *c) {
+  /* RFC 9110 asks a 401 to name the scheme it wants. */
+  static const char body[] = "{\"error\":\"authentication required\"}";
+  http_respond(c, 401, "application/json", "WWW-Authenticate: Bearer\r\n", body, sizeof body - 1);
+}
+
+http_head_verdict api_head_check(void *ud, http_conn *c, const http_request *head) {
+  app *a = ud;
+  char identity[AUTH_IDENTITY_MAX];
+  if (auth_identify(a->config, head, identity) == 0) return HTTP_HEAD_TRUSTED;
+  if (!is_api_path(head->path)) return HTTP_HEAD_ANONYMOUS;
+  api_unauthorized(c);
+  return HTTP_HEAD_ANSWERED;
+}
+
 void api_handle(void *ud, http_conn *c, const http_request *req) {
   app *a = ud;
   if (!req->path) {
@@ -176,15 +196,13 @@ void api_handle(void *ud, http_conn *c, const http_request *req) {
     api_ready(a, c);
     return;
   }
-  if (strcmp(req->path, "/api") != 0 && strncmp(req->path, "/api/", 5) != 0) {
+  if (!is_api_path(req->path)) {
     http_static_serve(c, req, a->config->www_dir);
     return;
   }
   char identity[AUTH_IDENTITY_MAX];
   if (auth_identify(a->config, req, identity) != 0) {
-    /* RFC 9110 asks a 401 to name the scheme it wants. */
-    static const char body[] = "{\"error\":\"authentication required\"}";
-    http_respond(c, 401, "application/json", "WWW-Authenticate: Bearer\r\n", body, sizeof body - 1);
+    api_unauthorized(c);
     return;
   }
   if (auth_check_same_origin(req) != 0) {

@@ -108,6 +108,8 @@ static const setting settings[] = {
      "20", "idle time before an SSE keepalive comment"},
     {"BREAKGLASS_HTTP_HEADER_TIMEOUT_SECONDS", "http-header-timeout", SETTING_SECONDS,
      AT(http_header_timeout_s), "10", "a request head must arrive within"},
+    {"BREAKGLASS_HTTP_BODY_TIMEOUT_SECONDS", "http-body-timeout", SETTING_SECONDS,
+     AT(http_body_timeout_s), "30", "a request body must arrive within this of its head"},
     {"BREAKGLASS_HTTP_IDLE_TIMEOUT_SECONDS", "http-idle-timeout", SETTING_SECONDS,
      AT(http_idle_timeout_s), "60", "idle keep-alive connections are closed after"},
     {"BREAKGLASS_LUA_MEMORY_MB", "lua-memory-mb", SETTING_SECONDS, AT(lua_memory_mb), "64",

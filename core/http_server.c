@@ -1,6 +1,7 @@
 /* The HTTP/1.1 server: sockets, connection lifecycle, timers, responses.
  * Parsing is http_request_parser's; this file only moves bytes and decides
- * when a connection has waited long enough.
+ * when a connection has waited long enough, and which one gives up its
+ * slot to a newcomer (server_admit; the rules are in http_server.h).
  *
  * A connection is in one phase at a time (conn_phase). Its only timer is
  * armed by conn_timer_update() from the phase, so every timeout rule is in
@@ -43,6 +44,11 @@ enum {
  * the response before it reads it. */
 static const uint64_t HTTP_LINGER_TIMEOUT_MS = 2000;
 
+/* Closing connections to make room is news, but under attack it happens
+ * thousands of times a second: one log line per this interval says how
+ * many. */
+static const uint64_t HTTP_PRESSURE_LOG_INTERVAL_MS = 10000;
+
 static const char HTTP_SECURITY_HEADERS[] =
     "Content-Security-Policy: default-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
     "form-action 'self'\r\n"
@@ -63,14 +69,19 @@ struct http_server {
   uv_tcp_t listener;
   http_limits limits;
   http_handler_fn handler;
+  http_head_check_fn head_check; /* NULL: every connection is anonymous */
   void *ud;
-  http_conn *conns; /* open connections, a doubly linked list */
+  http_conn *conns; /* open connections, newest first, a doubly linked list */
   unsigned conn_count;
   unsigned refused_closing; /* refused sockets whose close is pending */
   bool closing;
   bool listener_closed;
   void (*on_closed)(void *ud);
   void *closed_ud;
+  /* Room made or refused since the last pressure log line. */
+  unsigned evicted_per_address, evicted_for_room, refused;
+  bool pressure_logged;
+  uint64_t pressure_logged_ms;
 };
 
 struct http_conn {
@@ -96,11 +107,12 @@ struct http_conn {
   bool keep_alive;    /* the client allows another request */
   bool close_after;   /* close once the current answer is written */
   bool peer_eof;      /* the client has shut down its side */
+  bool trusted;       /* the last head check found credentials */
   unsigned served;    /* requests handed to the handler */
   unsigned writes_pending;
   size_t unsent_seen; /* conn_unsent_bytes() when progress was last seen */
   uint64_t phase_start_ms;
-  uint64_t last_read_ms;
+  uint64_t body_start_ms; /* when the current request's head was complete */
   uint64_t write_progress_ms;
   void (*on_close)(void *ud, http_conn *c);
   void *on_close_ud;
@@ -149,8 +161,9 @@ static bool conn_deadline(const http_conn *c, uint64_t *deadline) {
       *deadline = c->phase_start_ms + l->header_timeout_ms;
       return true;
     case HTTP_PARSE_BODY:
-      /* The body is bounded in size; it must also keep moving. */
-      *deadline = c->last_read_ms + l->idle_timeout_ms;
+      /* A total, not a gap between bytes: a byte now and then must not
+       * hold the slot for ever. */
+      *deadline = c->body_start_ms + l->body_timeout_ms;
       return true;
     default:
       return false;
@@ -177,7 +190,7 @@ static const char *conn_timeout_reason(const http_conn *c) {
     case HTTP_PARSE_HEAD:
       return "request head not complete within header_timeout_ms";
     default:
-      return "request body stalled for idle_timeout_ms";
+      return "request body not complete within body_timeout_ms";
     }
   case CONN_WRITING:
     return "client stopped reading the response for idle_timeout_ms";
@@ -274,7 +287,6 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b) {
     conn_close(c);
     return;
   }
-  c->last_read_ms = conn_now(c);
   if (conn_discards_input(c)) return;
   c->rlen += (size_t)nread;
   if (c->phase == CONN_READING)
@@ -387,9 +399,42 @@ static void conn_answer_parse_error(http_conn *c) {
   http_respond_error(c, status, reason);
 }
 
+/* A head is complete and no body byte read: the head check decides
+ * whether the body is worth reading. False when the request is answered
+ * (or the connection closed) from the head alone. */
+static bool conn_check_head(http_conn *c) {
+  http_server *s = c->server;
+  c->body_start_ms = conn_now(c);
+  c->trusted = false;
+  if (!s->head_check) return true;
+  c->req = *http_request_parser_head(c->parser);
+  c->req.peer = c->peer;
+  c->phase = CONN_HANDLING;
+  c->owed = true;
+  c->is_head = strcmp(c->req.method, "HEAD") == 0;
+  /* The body stays unread: nothing after it can be parsed. */
+  c->keep_alive = false;
+  http_head_verdict verdict = s->head_check(s->ud, c, &c->req);
+  if (!c->owed) {
+    if (verdict != HTTP_HEAD_ANSWERED) log_error("http: head check answered without saying so");
+    return false;
+  }
+  if (verdict == HTTP_HEAD_ANSWERED) {
+    log_error("http: head check said it answered but did not");
+    conn_close(c);
+    return false;
+  }
+  c->owed = false;
+  memset(&c->req, 0, sizeof(c->req));
+  c->phase = CONN_READING;
+  c->trusted = verdict == HTTP_HEAD_TRUSTED;
+  return true;
+}
+
 /* Parses buffered bytes until a request is complete or they run out. */
 static void conn_process(http_conn *c) {
-  while (!c->closed && c->phase == CONN_READING && c->rpos < c->rlen) {
+  while (!c->closed && c->phase == CONN_READING &&
+         (c->rpos < c->rlen || http_request_parser_state(c->parser) == HTTP_PARSE_HEAD_DONE)) {
     bool was_idle = http_request_parser_state(c->parser) == HTTP_PARSE_IDLE;
     size_t used = 0;
     http_parse_state st =
@@ -399,6 +444,7 @@ static void conn_process(http_conn *c) {
     /* The head clock of a kept-alive connection starts at the first byte;
      * a new connection's started when it was accepted. */
     if (was_idle && st != HTTP_PARSE_IDLE && c->served) c->phase_start_ms = conn_now(c);
+    if (st == HTTP_PARSE_HEAD_DONE && !conn_check_head(c)) return;
     if (st == HTTP_PARSE_DONE) {
       conn_dispatch(c);
       return;
@@ -479,7 +525,8 @@ static void on_refused_closed(uv_handle_t *h) {
 }
 
 /* Accepts and closes at once, so the client learns now rather than after
- * waiting in the backlog. */
+ * waiting in the backlog (libuv stops accepting until the pending socket is
+ * taken). */
 static void server_refuse(http_server *s) {
   uv_tcp_t *t = malloc(sizeof(*t));
   if (!t || uv_tcp_init(s->loop, t) != 0) {
@@ -490,7 +537,89 @@ static void server_refuse(http_server *s) {
   (void)uv_accept((uv_stream_t *)&s->listener, (uv_stream_t *)t);
   s->refused_closing++;
   uv_close((uv_handle_t *)t, on_refused_closed);
-  log_warn("http: refused a connection: %u open (max_connections)", s->conn_count);
+  log_warn("http: refused a connection: out of memory with %u open", s->conn_count);
+}
+
+/* --- slots -------------------------------------------------------------- */
+
+/* The rules are at the top of http_server.h. The handler owns a connection
+ * it is working on or streaming to; any other anonymous one may give up its
+ * slot. */
+static bool conn_unproven(const http_conn *c) {
+  return !c->trusted && c->phase != CONN_HANDLING && c->phase != CONN_STREAMING;
+}
+
+/* A trusted connection with nothing in flight: between keep-alive requests
+ * or lingering after its last answer. */
+static bool conn_idle_trusted(const http_conn *c) {
+  if (!c->trusted) return false;
+  return c->phase == CONN_LINGERING ||
+         (c->phase == CONN_READING && http_request_parser_state(c->parser) == HTTP_PARSE_IDLE);
+}
+
+typedef struct slot_scan {
+  unsigned open;            /* connections not closing, the newcomer aside */
+  unsigned peer_unproven;   /* unproven ones from the newcomer's address */
+  http_conn *peer_oldest;   /* the oldest of those */
+  http_conn *oldest_unproven;
+  http_conn *longest_idle;  /* the trusted one idle the longest */
+} slot_scan;
+
+/* One walk of the list (newest first, so the last unproven seen is the
+ * oldest); a few hundred connections at most. */
+static void server_scan(const http_server *s, const http_conn *newcomer, slot_scan *out) {
+  memset(out, 0, sizeof(*out));
+  for (http_conn *c = s->conns; c; c = c->next) {
+    if (c == newcomer || c->closed) continue;
+    out->open++;
+    if (conn_unproven(c)) {
+      out->oldest_unproven = c;
+      if (strcmp(c->peer, newcomer->peer) == 0) {
+        out->peer_unproven++;
+        out->peer_oldest = c;
+      }
+    } else if (conn_idle_trusted(c) &&
+               (!out->longest_idle || c->phase_start_ms <= out->longest_idle->phase_start_ms)) {
+      out->longest_idle = c;
+    }
+  }
+}
+
+static void server_note_pressure(http_server *s) {
+  uint64_t now = uv_now(s->loop);
+  if (s->pressure_logged && now - s->pressure_logged_ms < HTTP_PRESSURE_LOG_INTERVAL_MS) return;
+  log_warn("http: under connection pressure: closed %u unproven connections at "
+           "max_unproven_per_address and %u to make room at max_connections, refused %u "
+           "(every slot trusted and busy), since the last such line",
+           s->evicted_per_address, s->evicted_for_room, s->refused);
+  s->evicted_per_address = s->evicted_for_room = s->refused = 0;
+  s->pressure_logged = true;
+  s->pressure_logged_ms = now;
+}
+
+/* Makes room for c, accepted and with its peer known; false when there is
+ * none and c must go. Closing the oldest rather than refusing the newest
+ * means a slow client loses its slot to a quick one, never the reverse. */
+static bool server_admit(http_server *s, http_conn *c) {
+  slot_scan scan;
+  server_scan(s, c, &scan);
+  if (scan.peer_unproven >= s->limits.max_unproven_per_address) {
+    conn_close(scan.peer_oldest);
+    scan.open--;
+    s->evicted_per_address++;
+    server_note_pressure(s);
+  }
+  if (scan.open < s->limits.max_connections) return true;
+  http_conn *victim = scan.oldest_unproven ? scan.oldest_unproven : scan.longest_idle;
+  if (!victim) {
+    s->refused++;
+    server_note_pressure(s);
+    return false;
+  }
+  conn_close(victim);
+  s->evicted_for_room++;
+  server_note_pressure(s);
+  return true;
 }
 
 static void on_connection(uv_stream_t *listener, int status) {
@@ -499,13 +628,8 @@ static void on_connection(uv_stream_t *listener, int status) {
     log_warn("http: accept failed: %s", uv_strerror(status));
     return;
   }
-  if (s->conn_count >= s->limits.max_connections) {
-    server_refuse(s);
-    return;
-  }
   http_conn *c = calloc(1, sizeof(*c));
   if (!c) {
-    /* libuv stops accepting until the pending socket is taken. */
     server_refuse(s);
     return;
   }
@@ -527,7 +651,11 @@ static void on_connection(uv_stream_t *listener, int status) {
   uv_tcp_nodelay(&c->tcp, 1);
   conn_set_peer(c);
   c->phase = CONN_READING;
-  c->phase_start_ms = c->last_read_ms = conn_now(c);
+  if (!server_admit(s, c)) {
+    conn_close(c);
+    return;
+  }
+  c->phase_start_ms = conn_now(c);
   conn_update_reading(c);
   conn_timer_update(c);
 }
@@ -536,7 +664,9 @@ static void on_connection(uv_stream_t *listener, int status) {
 
 int http_server_new(http_server **out, uv_loop_t *loop, const http_limits *limits,
                     http_handler_fn handler, void *ud) {
-  if (!out || !loop || !limits || !handler) return UV_EINVAL;
+  if (!out || !loop || !limits || !handler || limits->max_connections == 0 ||
+      limits->max_unproven_per_address == 0)
+    return UV_EINVAL;
   http_server *s = calloc(1, sizeof(*s));
   if (!s) return UV_ENOMEM;
   s->loop = loop;
@@ -552,6 +682,8 @@ int http_server_new(http_server **out, uv_loop_t *loop, const http_limits *limit
   *out = s;
   return 0;
 }
+
+void http_server_set_head_check(http_server *s, http_head_check_fn check) { s->head_check = check; }
 
 int http_server_listen(http_server *s, const char *host, int port) {
   struct sockaddr_storage addr;
