@@ -164,3 +164,66 @@ export function slowRequest(port, text, intervalMs, { timeoutMs = SLOW_DEFAULT_T
     });
   });
 }
+
+/**
+ * Holds `connections` sockets open to 127.0.0.1:port, socket i sending
+ * heads[i % heads.length] and then one byte at a time, bytesPerSecond in all
+ * (round robin over the open ones): a slow-body (or slow-head) attack. A
+ * socket the server closes is opened again after reconnectMs, so the
+ * pressure stays. stop() closes them all and returns the stats:
+ * {opened, closedByServer, bytesSent, statuses: {status: count of answers}}.
+ */
+export function trickleFlood(port, { connections, heads, bytesPerSecond, reconnectMs = 250 }) {
+  const TICK_MS = 100;
+  const stats = { opened: 0, closedByServer: 0, bytesSent: 0, statuses: {} };
+  const sockets = [];
+  const timers = new Set();
+  let stopped = false;
+  const open = (i) => {
+    if (stopped) return;
+    const socket = net.connect(port, '127.0.0.1');
+    stats.opened++;
+    sockets[i] = socket;
+    let first = '';
+    socket.on('connect', () => { socket.write(heads[i % heads.length]); });
+    socket.on('data', (b) => {
+      if (first.length >= 12) return;
+      first += b.toString('latin1');
+      const m = /^HTTP\/1\.1 (\d{3})/.exec(first);
+      if (m) stats.statuses[m[1]] = (stats.statuses[m[1]] ?? 0) + 1;
+    });
+    socket.on('error', () => {}); // a reset is a close too; 'close' follows
+    socket.on('close', () => {
+      if (stopped) return;
+      stats.closedByServer++;
+      const t = setTimeout(() => { timers.delete(t); open(i); }, reconnectMs);
+      timers.add(t);
+    });
+  };
+  for (let i = 0; i < connections; i++) open(i);
+  const perTick = Math.max(1, Math.round((bytesPerSecond * TICK_MS) / 1000));
+  let next = 0;
+  const ticker = setInterval(() => {
+    for (let k = 0; k < perTick; k++) {
+      for (let tries = 0; tries < connections; tries++) {
+        const s = sockets[next];
+        next = (next + 1) % connections;
+        if (s && !s.connecting && !s.destroyed && s.writable) {
+          s.write('x');
+          stats.bytesSent++;
+          break;
+        }
+      }
+    }
+  }, TICK_MS);
+  return {
+    stats,
+    stop() {
+      stopped = true;
+      clearInterval(ticker);
+      for (const t of timers) clearTimeout(t);
+      for (const s of sockets) s?.destroy();
+      return stats;
+    },
+  };
+}
