@@ -75,6 +75,11 @@ static bg_config config;
 static app the_app;
 static char www_base[64];
 static fuzz_client clients[FUZZ_CLIENTS];
+/* The transport's abstract Unix names (a leading NUL), with the pid, as
+ * campaigns run side by side. The last client binds other_name: it stands
+ * for a second host. */
+static char listen_name[64], other_name[64];
+static size_t listen_name_len, other_name_len;
 
 /* --- set-up, once ------------------------------------------------------ */
 
@@ -125,6 +130,12 @@ static void fuzz_init(void) {
   config.bearer_token = fuzz_token;
   config.trusted_user_header = fuzz_user_header;
   trace = getenv("BG_FUZZ_TRACE") != NULL;
+  /* snprintf stops at the NUL it is asked to print first, so the names are
+   * written from their second byte. */
+  listen_name_len = 1 + (size_t)snprintf(listen_name + 1, sizeof(listen_name) - 1,
+                                         "bg-fuzz-http-server-%ld", (long)getpid());
+  other_name_len = 1 + (size_t)snprintf(other_name + 1, sizeof(other_name) - 1,
+                                        "bg-fuzz-http-other-host-%ld", (long)getpid());
   the_app.loop = &loop;
   the_app.config = &config;
   for (size_t i = 0; i < FUZZ_CLIENTS; i++) clients[i].fd = -1;
@@ -159,9 +170,6 @@ static void fuzz_limits(uint8_t profile, http_limits *l) {
  * is no port or TIME_WAIT to run out of, so runs are quick and
  * reproducible. Loopback TCP would deliver in a softirq that may come late,
  * and delay small writes (Nagle, delayed ACKs). */
-static const char listen_name[] = "\0bg-fuzz-http-server";
-/* The last client's name: it stands for a second host. */
-static const char other_name[] = "\0bg-fuzz-http-other-host";
 
 int __wrap_uv_tcp_bind(uv_tcp_t *handle, const struct sockaddr *addr, unsigned int flags);
 int __wrap_uv_tcp_getpeername(const uv_tcp_t *handle, struct sockaddr *name, int *namelen);
@@ -178,7 +186,7 @@ int __wrap_uv_tcp_bind(uv_tcp_t *handle, const struct sockaddr *addr, unsigned i
   (void)flags;
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   struct sockaddr_un un;
-  socklen_t len = unix_name(&un, listen_name, sizeof(listen_name) - 1);
+  socklen_t len = unix_name(&un, listen_name, listen_name_len);
   if (fd < 0 || bind(fd, (struct sockaddr *)&un, len) != 0) abort();
   return uv_tcp_open(handle, fd);
 }
@@ -190,8 +198,8 @@ int __wrap_uv_tcp_getpeername(const uv_tcp_t *handle, struct sockaddr *name, int
   if (uv_fileno((const uv_handle_t *)handle, &fd) != 0 ||
       getpeername(fd, (struct sockaddr *)&un, &len) != 0)
     return UV_ENOTCONN;
-  bool other = len == offsetof(struct sockaddr_un, sun_path) + sizeof(other_name) - 1 &&
-               memcmp(un.sun_path, other_name, sizeof(other_name) - 1) == 0;
+  bool other = len == offsetof(struct sockaddr_un, sun_path) + other_name_len &&
+               memcmp(un.sun_path, other_name, other_name_len) == 0;
   struct sockaddr_in in = {.sin_family = AF_INET, .sin_port = htons(40000)};
   in.sin_addr.s_addr = htonl(other ? 0x7f000002 : 0x7f000001);
   memcpy(name, &in, sizeof(in));
@@ -210,9 +218,9 @@ static void client_open(fuzz_client *cl, size_t index) {
   if (cl->fd < 0) abort();
   struct sockaddr_un un;
   if (index == FUZZ_CLIENTS - 1 &&
-      bind(cl->fd, (struct sockaddr *)&un, unix_name(&un, other_name, sizeof(other_name) - 1)) != 0)
+      bind(cl->fd, (struct sockaddr *)&un, unix_name(&un, other_name, other_name_len)) != 0)
     abort();
-  socklen_t len = unix_name(&un, listen_name, sizeof(listen_name) - 1);
+  socklen_t len = unix_name(&un, listen_name, listen_name_len);
   if (connect(cl->fd, (struct sockaddr *)&un, len) != 0) abort();
 }
 
