@@ -11,25 +11,26 @@
  * step's byte names one of FUZZ_CLIENTS connections (the last one comes
  * from a second address) and what it does: send the next few bytes of the
  * input as one write, half-close, reset, or wait while the loop runs (a
- * timeout of 0 ms fires then). After each step the loop runs until quiet
+ * timeout of 0 ms fires then). After each step the loop runs a few passes
  * and every client reads what came.
  *
  * Oracles besides the sanitizers: every answer is a well-formed response
  * with the security headers; no route that needs credentials runs for
  * connections that never sent the bearer token or the proxy header's name;
- * nothing on the request path logs an error.
+ * no answer carries the file next to the www folder; nothing on the
+ * request path logs an error.
  */
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <stddef.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "api.h"
@@ -52,6 +53,8 @@ enum {
 
 static char fuzz_token[] = "fuzz-token";
 static char fuzz_user_header[] = "X-Fuzz-User";
+/* What <base>/secret.txt, beside the www folder, holds. */
+static const char fuzz_canary[] = "bg-fuzz-canary-outside-www";
 
 /* One write's size: small ones split a head anywhere, large ones carry a
  * body past a limit. */
@@ -110,7 +113,7 @@ static void www_make(char *root, size_t len) {
   if (!mkdtemp(www_base)) abort();
   snprintf(root, len, "%s/www", www_base);
   if (mkdir(root, 0755) != 0) abort();
-  write_file(www_base, "secret.txt", "secret");
+  write_file(www_base, "secret.txt", fuzz_canary);
   write_file(root, "index.html", "<!doctype html><title>fuzz</title>");
   write_file(root, "app.mjs", "export const x = 1;\n");
   char path[256];
@@ -328,6 +331,7 @@ static void client_end(fuzz_client *cl) {
   if (cl->fd >= 0) close(cl->fd);
   cl->fd = -1;
   check_answers(cl->in, cl->len);
+  if (memmem(cl->in, cl->len, fuzz_canary, sizeof(fuzz_canary) - 1)) abort();
   cl->len = 0;
 }
 

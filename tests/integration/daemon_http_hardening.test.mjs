@@ -139,7 +139,7 @@ describe('slow clients cannot take every connection slot', () => {
   before(async () => { d = await startDaemon({ env: { API_BEARER_TOKEN: TOKEN } }); });
   after(async () => { assert.deepEqual(await d.stop(), { code: 0, signal: null }); });
 
-  test(`${ATTACK_CONNECTIONS} connections trickling ${ATTACK_BYTES_PER_SECOND} B/s in all for ${ATTACK_MS / 1000} s: /health and authenticated requests are answered throughout`, async () => {
+  test(`${ATTACK_CONNECTIONS} connections trickling ${ATTACK_BYTES_PER_SECOND} B/s in all for ${ATTACK_MS / 1000} s: /health and authenticated requests are answered throughout`, async (t) => {
     // All from 127.0.0.1, as behind the auth proxy: a per-address cap alone
     // would refuse the probes and the operator with the attacker.
     const big = `Content-Length: ${MAX_BODY_BYTES}\r\n\r\n`;
@@ -174,6 +174,9 @@ describe('slow clients cannot take every connection slot', () => {
       flood.stop();
     }
     const stats = flood.stats;
+    const slowest = (list) => Math.max(...list.map((p) => p.ms));
+    t.diagnostic(`${probes.length} probes, slowest ${slowest(probes)} ms; ${authed.length} authenticated, `
+      + `slowest ${slowest(authed)} ms; flood ${JSON.stringify(stats)}`);
     const what = `probes ${JSON.stringify(probes)}; authenticated ${JSON.stringify(authed)}; flood ${JSON.stringify(stats)}`;
     assert.ok(probes.length >= (ATTACK_MS / PROBE_EVERY_MS) * 0.8, what);
     assert.ok(probes.every((p) => p.status === 200 && p.ms < PROBE_BOUND_MS), what);
