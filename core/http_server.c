@@ -30,7 +30,9 @@
 #include "log.h"
 
 enum {
-  HTTP_LISTEN_BACKLOG = 128,
+  /* The kernel drops what overflows the backlog without looking at it;
+   * accepted, a burst is sorted by server_admit, which spares a probe. */
+  HTTP_LISTEN_BACKLOG = 1024,
   /* Per connection: one read's worth, also the cap on pipelined bytes held
    * while a request is being answered (reading pauses when it is full). */
   HTTP_READ_BUFFER_BYTES = 16 * 1024,
@@ -557,32 +559,69 @@ static bool conn_idle_trusted(const http_conn *c) {
          (c->phase == CONN_READING && http_request_parser_state(c->parser) == HTTP_PARSE_IDLE);
 }
 
-typedef struct slot_scan {
-  unsigned open;            /* connections not closing, the newcomer aside */
-  unsigned peer_unproven;   /* unproven ones from the newcomer's address */
-  http_conn *peer_oldest;   /* the oldest of those */
-  http_conn *oldest_unproven;
-  http_conn *longest_idle;  /* the trusted one idle the longest */
-} slot_scan;
+/* Bytes in the socket the server has not read yet. Such a connection never
+ * gives up its slot: libuv reads a new socket only from the loop pass after
+ * its accept, and one pass accepts every connection waiting in the
+ * backlog, so without this a burst of newcomers could push out a probe
+ * accepted in the same burst, its whole request waiting unread. */
+static bool conn_has_unread(const http_conn *c) {
+  uv_os_fd_t fd;
+  int unread = 0;
+  return uv_fileno((const uv_handle_t *)&c->tcp, &fd) == 0 && ioctl(fd, FIONREAD, &unread) == 0 &&
+         unread > 0;
+}
 
-/* One walk of the list (newest first, so the last unproven seen is the
- * oldest); a few hundred connections at most. */
-static void server_scan(const http_server *s, const http_conn *newcomer, slot_scan *out) {
-  memset(out, 0, sizeof(*out));
+/* What closing an unproven connection costs, least first. So clients
+ * trickling bodies or heads give up their slots before a newcomer that has
+ * not had the time to send its request does. */
+typedef enum close_cost {
+  CLOSE_ANSWERED,         /* lingering after its last answer */
+  CLOSE_BETWEEN_REQUESTS, /* kept alive: its client reconnects */
+  CLOSE_BODY,             /* a body no credentials vouch for */
+  CLOSE_HEAD,             /* a head still arriving */
+  CLOSE_WRITING,          /* an answer being written */
+  CLOSE_NOTHING_SENT,     /* may be a probe whose request is on its way */
+} close_cost;
+
+static close_cost conn_close_cost(const http_conn *c) {
+  if (c->phase == CONN_LINGERING) return CLOSE_ANSWERED;
+  if (c->phase == CONN_WRITING) return CLOSE_WRITING;
+  switch (http_request_parser_state(c->parser)) {
+  case HTTP_PARSE_IDLE:
+    return c->served ? CLOSE_BETWEEN_REQUESTS : CLOSE_NOTHING_SENT;
+  case HTTP_PARSE_HEAD:
+    return CLOSE_HEAD;
+  default:
+    return CLOSE_BODY;
+  }
+}
+
+/* A connection that may give up its slot for newcomer, or NULL. For the
+ * per-address cap (same_peer): the cheapest unproven one from newcomer's
+ * address that has sent something; one that has not is left to the
+ * global rule, where a burst from one address cannot push out another
+ * address's probe before its request arrives, nor its own. Otherwise: the
+ * cheapest unproven one from anywhere, else the trusted one idle the
+ * longest. The oldest among equals; the list is newest first. */
+static http_conn *server_victim(const http_server *s, const http_conn *newcomer, bool same_peer) {
+  http_conn *cheapest = NULL, *idle = NULL;
+  close_cost cheapest_cost = CLOSE_ANSWERED;
   for (http_conn *c = s->conns; c; c = c->next) {
-    if (c == newcomer || c->closed) continue;
-    out->open++;
+    if (c == newcomer || c->closed || conn_has_unread(c)) continue;
     if (conn_unproven(c)) {
-      out->oldest_unproven = c;
-      if (strcmp(c->peer, newcomer->peer) == 0) {
-        out->peer_unproven++;
-        out->peer_oldest = c;
+      close_cost cost = conn_close_cost(c);
+      if (same_peer && (cost == CLOSE_NOTHING_SENT || strcmp(c->peer, newcomer->peer) != 0))
+        continue;
+      if (!cheapest || cost <= cheapest_cost) {
+        cheapest = c;
+        cheapest_cost = cost;
       }
-    } else if (conn_idle_trusted(c) &&
-               (!out->longest_idle || c->phase_start_ms <= out->longest_idle->phase_start_ms)) {
-      out->longest_idle = c;
+    } else if (!same_peer && conn_idle_trusted(c) &&
+               (!idle || c->phase_start_ms <= idle->phase_start_ms)) {
+      idle = c;
     }
   }
+  return cheapest ? cheapest : idle;
 }
 
 static void server_note_pressure(http_server *s) {
@@ -598,20 +637,27 @@ static void server_note_pressure(http_server *s) {
 }
 
 /* Makes room for c, accepted and with its peer known; false when there is
- * none and c must go. Closing the oldest rather than refusing the newest
- * means a slow client loses its slot to a quick one, never the reverse. */
+ * none and c must go. Closing an old connection rather than refusing the
+ * newest means a slow client loses its slot to a quick one, not the
+ * reverse. An address may pass its cap by connections server_victim spares
+ * (max_connections still holds), and when only spared ones could make room
+ * the newcomer is refused. */
 static bool server_admit(http_server *s, http_conn *c) {
-  slot_scan scan;
-  server_scan(s, c, &scan);
-  if (scan.peer_unproven >= s->limits.max_unproven_per_address) {
-    conn_close(scan.peer_oldest);
-    scan.open--;
+  unsigned open = 0, peer_unproven = 0;
+  for (http_conn *o = s->conns; o; o = o->next) {
+    if (o == c || o->closed) continue;
+    open++;
+    if (conn_unproven(o) && strcmp(o->peer, c->peer) == 0) peer_unproven++;
+  }
+  http_conn *victim;
+  if (peer_unproven >= s->limits.max_unproven_per_address && (victim = server_victim(s, c, true))) {
+    conn_close(victim);
+    open--;
     s->evicted_per_address++;
     server_note_pressure(s);
   }
-  if (scan.open < s->limits.max_connections) return true;
-  http_conn *victim = scan.oldest_unproven ? scan.oldest_unproven : scan.longest_idle;
-  if (!victim) {
+  if (open < s->limits.max_connections) return true;
+  if (!(victim = server_victim(s, c, false))) {
     s->refused++;
     server_note_pressure(s);
     return false;

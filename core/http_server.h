@@ -20,15 +20,22 @@
  *  - An anonymous connection that the handler is not working on (waiting
  *    for or reading a request, being answered, lingering after a last
  *    answer) is "unproven". One address may hold max_unproven_per_address
- *    of them; a new connection from an address at that cap closes the
- *    address's oldest unproven one. Only unproven connections count, so an
- *    auth proxy whose address every user shares is not throttled for the
- *    trusted requests it forwards.
- *  - When every slot is taken, a new connection closes the oldest unproven
+ *    of them; a new connection from an address at that cap closes one of
+ *    the address's unproven ones that has sent something (those that have
+ *    not yet are left to the next rule). Only unproven connections count,
+ *    so an auth proxy whose address every user shares is not throttled for
+ *    the trusted requests it forwards.
+ *  - When every slot is taken, a new connection closes an unproven
  *    connection, else the trusted keep-alive connection idle the longest;
- *    only when every slot is trusted and busy is the newcomer refused. A
- *    probe (GET /health) sends its head at once, so it completes long
- *    before it becomes the oldest.
+ *    only when every slot is trusted and busy is the newcomer refused.
+ *  - Which unproven one: the cheapest to close (an answer already sent, a
+ *    connection between requests, a body or head trickling in, an answer
+ *    being written, and last one that has sent nothing yet), the oldest
+ *    among equals.
+ *  - A connection with bytes in its socket that the server has not read yet
+ *    is never closed to make room. A probe (GET /health) sends its whole
+ *    request with its connection, so it is answered before any newcomer
+ *    can push it out, however many arrive at once.
  */
 #ifndef BG_HTTP_SERVER_H
 #define BG_HTTP_SERVER_H

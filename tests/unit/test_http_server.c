@@ -31,6 +31,7 @@ enum {
   CLIENT_BUFFER_BYTES = 1 << 17,
   FLOOD_CHUNK_BYTES = 16 * 1024,
   BIG_BODY_BYTES = 4 * 1024 * 1024,
+  BLOCK_LOOP_MS = 300,
 };
 
 /* Limits that stay out of the way; tests shorten the ones they exercise. */
@@ -68,6 +69,8 @@ struct test_ctx {
   atomic_int hangs_started;
   atomic_int secrets_handled;
 };
+
+static void sleep_ms(unsigned ms);
 
 static char flood_chunk[FLOOD_CHUNK_BYTES];
 static char big_body[BIG_BODY_BYTES];
@@ -137,6 +140,10 @@ static void test_handler(void *ud, http_conn *c, const http_request *req) {
     http_respond(c, 200, "text/plain", NULL, "hello", 5);
   } else if (strcmp(p, "/echo") == 0) {
     http_respond(c, 200, "application/octet-stream", NULL, req->body, req->body_len);
+  } else if (strcmp(p, "/block") == 0) {
+    /* Holds the loop: connections pile up in the backlog meanwhile. */
+    sleep_ms(BLOCK_LOOP_MS);
+    http_respond(c, 200, "text/plain", NULL, "blocked", 7);
   } else if (strcmp(p, "/secret") == 0) {
     atomic_fetch_add(&t->secrets_handled, 1);
     http_respond(c, 200, "application/octet-stream", NULL, req->body, req->body_len);
@@ -1017,29 +1024,44 @@ static void test_slow_body_cut_off(void **state) {
   run_scenario(&t, &short_timeouts, sc_slow_body);
 }
 
-/* Cap 2 unproven connections per address. A third silent connection from
- * 127.0.0.1 closes that address's oldest; 127.0.0.2's and the trusted
- * ones (three of them, past the cap) are left alone. */
+/* Cap 2 unproven connections per address. A third connection from
+ * 127.0.0.1 closes that address's oldest one that has sent something (a
+ * half head); 127.0.0.2's and the trusted ones (three of them, past the
+ * cap) are left alone, and so is a silent one, whose request may be on
+ * its way. */
 static void sc_per_address_cap(test_ctx *t) {
-  static client trusted[3], a1, a2, a3, b1;
+  static client trusted[3], a1, a2, a3, a4, b1, silent;
   for (int i = 0; i < 3; i++) {
     CHECK(t, client_open(&trusted[i], t->port, 0));
     CHECK(t, served_hello(&trusted[i], GET_HELLO_TRUSTED));
   }
   CHECK(t, client_open(&a1, t->port, 0));
+  CHECK(t, client_send_str(&a1, "GET /hel"));
   CHECK(t, client_open(&a2, t->port, 0));
+  CHECK(t, client_send_str(&a2, "GET /hel"));
   CHECK(t, client_open_from(&b1, t->port, 0, "127.0.0.2"));
+  CHECK(t, client_send_str(&b1, "GET /hel"));
+  sleep_ms(50);
   CHECK(t, client_open(&a3, t->port, 0));
   CHECK(t, served_hello(&a3, GET_HELLO));
   CHECK(t, closed_soon(&a1));
-  CHECK(t, served_hello(&a2, GET_HELLO));
-  CHECK(t, served_hello(&b1, GET_HELLO));
+  CHECK(t, served_hello(&a2, "lo HTTP/1.1\r\nHost: t\r\n\r\n"));
+  CHECK(t, served_hello(&b1, "lo HTTP/1.1\r\nHost: t\r\n\r\n"));
   for (int i = 0; i < 3; i++) CHECK(t, served_hello(&trusted[i], GET_HELLO_TRUSTED));
+  /* 127.0.0.1 holds a2 and a3, between requests, and a silent one. */
+  CHECK(t, client_open(&silent, t->port, 0));
+  sleep_ms(50);
+  CHECK(t, client_open(&a4, t->port, 0));
+  CHECK(t, served_hello(&a4, GET_HELLO));
+  CHECK(t, closed_soon(&a2));
+  CHECK(t, served_hello(&silent, GET_HELLO));
   for (int i = 0; i < 3; i++) client_close(&trusted[i]);
   client_close(&a1);
   client_close(&a2);
   client_close(&a3);
+  client_close(&a4);
   client_close(&b1);
+  client_close(&silent);
 }
 
 static void test_per_address_cap(void **state) {
@@ -1051,43 +1073,89 @@ static void test_per_address_cap(void **state) {
   run_scenario(&t, &limits, sc_per_address_cap);
 }
 
-/* Three slots: a trusted idle connection and two silent anonymous ones. A
- * newcomer closes the oldest anonymous one; a trusted upload in the middle
- * of its body keeps its slot and finishes. */
-static void sc_full_evicts_oldest_unproven(test_ctx *t) {
-  static client trusted, u1, u2, n1, n2;
+/* Four slots: a trusted idle connection, then a silent one, a head half
+ * sent and a connection between requests, all anonymous. Each newcomer
+ * closes the cheapest to close, the oldest among equals: the one between
+ * requests, then the older half head; the silent one, older than both,
+ * stays and is served. A trusted upload in the middle of its body keeps its
+ * slot throughout and finishes. */
+static void sc_full_closes_the_cheapest(test_ctx *t) {
+  static client trusted, silent, half, between, n1, n2, n3;
   static response r;
   CHECK(t, client_open(&trusted, t->port, 0));
   CHECK(t, served_hello(&trusted, GET_HELLO_TRUSTED));
-  CHECK(t, client_open(&u1, t->port, 0));
-  CHECK(t, client_open(&u2, t->port, 0));
+  CHECK(t, client_open(&silent, t->port, 0));
+  CHECK(t, client_open(&half, t->port, 0));
+  CHECK(t, client_send_str(&half, "GET /hel"));
+  CHECK(t, client_open(&between, t->port, 0));
+  CHECK(t, served_hello(&between, GET_HELLO));
   CHECK(t, client_open(&n1, t->port, 0));
-  CHECK(t, served_hello(&n1, GET_HELLO));
-  CHECK(t, closed_soon(&u1));
-  CHECK(t, served_hello(&trusted, GET_HELLO_TRUSTED));
-  /* The slots now: trusted, u2, n1. trusted starts an upload. */
-  CHECK(t, client_send_str(&trusted, "POST /echo HTTP/1.1\r\nHost: t\r\nX-Key: k\r\nContent-Length: 3\r\n\r\na"));
-  sleep_ms(50);
+  CHECK(t, client_send_str(&n1, "GET /hel"));
+  CHECK(t, closed_soon(&between));
   CHECK(t, client_open(&n2, t->port, 0));
   CHECK(t, served_hello(&n2, GET_HELLO));
-  CHECK(t, closed_soon(&u2));
+  CHECK(t, closed_soon(&half));
+  CHECK(t, served_hello(&silent, GET_HELLO));
+  CHECK(t, client_send_str(&n1, "lo HTTP/1.1\r\nHost: t\r\n\r\n"));
+  CHECK(t, client_read_response(&n1, &r, false) && r.status == 200);
+  /* The slots now: trusted, silent, n1, n2. trusted starts an upload. */
+  CHECK(t, client_send_str(&trusted, "POST /echo HTTP/1.1\r\nHost: t\r\nX-Key: k\r\nContent-Length: 3\r\n\r\na"));
+  sleep_ms(50);
+  CHECK(t, client_open(&n3, t->port, 0));
+  CHECK(t, served_hello(&n3, GET_HELLO));
+  CHECK(t, closed_soon(&silent));
   CHECK(t, client_send_str(&trusted, "bc"));
   CHECK(t, client_read_response(&trusted, &r, false));
   CHECK(t, r.status == 200 && strcmp(r.body, "abc") == 0);
   client_close(&trusted);
-  client_close(&u1);
-  client_close(&u2);
+  client_close(&silent);
+  client_close(&half);
+  client_close(&between);
   client_close(&n1);
   client_close(&n2);
+  client_close(&n3);
 }
 
-static void test_full_evicts_oldest_unproven(void **state) {
+static void test_full_closes_the_cheapest(void **state) {
+  (void)state;
+  static test_ctx t;
+  memset(&t, 0, sizeof(t));
+  http_limits limits = roomy_limits;
+  limits.max_connections = 4;
+  run_scenario(&t, &limits, sc_full_closes_the_cheapest);
+}
+
+/* While the loop is held, a probe connects and sends its request, then
+ * two silent connections follow: the server accepts all three in one pass,
+ * with three slots, one of them the held request's. The last newcomer must
+ * not push out the probe, older but with its request unread in its
+ * socket: the silent one goes. */
+static void sc_burst_keeps_the_probe(test_ctx *t) {
+  static client blocker, probe, silent[2];
+  static response r;
+  CHECK(t, client_open(&blocker, t->port, 0));
+  CHECK(t, client_send_str(&blocker, "GET /block HTTP/1.1\r\nHost: t\r\nX-Key: k\r\n\r\n"));
+  sleep_ms(BLOCK_LOOP_MS / 3);
+  CHECK(t, client_open(&probe, t->port, 0));
+  CHECK(t, client_send_str(&probe, GET_HELLO));
+  for (int i = 0; i < 2; i++) CHECK(t, client_open(&silent[i], t->port, 0));
+  CHECK(t, client_read_response(&probe, &r, false));
+  CHECK(t, r.status == 200 && strcmp(r.body, "hello") == 0);
+  CHECK(t, closed_soon(&silent[0]));
+  CHECK(t, client_read_response(&blocker, &r, false) && r.status == 200);
+  CHECK(t, served_hello(&silent[1], GET_HELLO));
+  client_close(&blocker);
+  client_close(&probe);
+  for (int i = 0; i < 2; i++) client_close(&silent[i]);
+}
+
+static void test_burst_keeps_the_probe(void **state) {
   (void)state;
   static test_ctx t;
   memset(&t, 0, sizeof(t));
   http_limits limits = roomy_limits;
   limits.max_connections = 3;
-  run_scenario(&t, &limits, sc_full_evicts_oldest_unproven);
+  run_scenario(&t, &limits, sc_burst_keeps_the_probe);
 }
 
 /* Two slots, both trusted and idle: a newcomer closes the one idle the
@@ -1188,7 +1256,8 @@ int main(void) {
       cmocka_unit_test(test_head_check_answers_before_the_body),
       cmocka_unit_test(test_slow_body_cut_off),
       cmocka_unit_test(test_per_address_cap),
-      cmocka_unit_test(test_full_evicts_oldest_unproven),
+      cmocka_unit_test(test_full_closes_the_cheapest),
+      cmocka_unit_test(test_burst_keeps_the_probe),
       cmocka_unit_test(test_full_of_trusted),
       cmocka_unit_test(test_graceful_close),
   };
