@@ -7,12 +7,16 @@
  * server, closed at its end: a handle left open hangs the run, memory left
  * behind is a leak report.
  *
- * Input: the first byte picks the limits (fuzz_limits). Then steps: a
- * step's byte names one of FUZZ_CLIENTS connections (the last one comes
- * from a second address) and what it does: send the next few bytes of the
- * input as one write, half-close, reset, or wait while the loop runs (a
- * timeout of 0 ms fires then). After each step the loop runs a few passes
- * and every client reads what came.
+ * Input: byte 0 picks the limits (fuzz_limits), byte 1 how many of the
+ * input's last bytes are steps; between them are the bytes the clients
+ * send. A step names one of FUZZ_CLIENTS connections (the last one comes
+ * from a second address) and what it does: send the next few bytes as one
+ * write, half-close, reset, or wait while the loop runs (a timeout of 0 ms
+ * fires then); what is left after the steps goes in one last write. After
+ * each step the loop runs a few passes and every client reads what came.
+ * The bytes sent are contiguous in the input, apart from the steps, so a
+ * mutation that lengthens a header or a trailer lengthens a write rather
+ * than scrambling the steps after it.
  *
  * Oracles besides the sanitizers: every answer is a well-formed response
  * with the security headers; no route that needs credentials runs for
@@ -337,18 +341,27 @@ static void client_end(fuzz_client *cl) {
 
 static void on_server_closed(void *ud) { *(bool *)ud = true; }
 
-static void run_steps(const uint8_t *data, size_t size) {
-  size_t off = 0;
-  while (off < size) {
-    uint8_t step = data[off++];
-    size_t index = step % FUZZ_CLIENTS;
-    unsigned action = step / FUZZ_CLIENTS;
+static void loop_settle(void) {
+  loop_turns(FUZZ_STEP_TURNS);
+  for (size_t i = 0; i < FUZZ_CLIENTS; i++) client_read(&clients[i]);
+}
+
+/* steps[0..step_count) act on the bytes in data[0..size): each send takes
+ * the next bytes. What is left when the steps are done goes in one write
+ * to the last client that sent. */
+static void run_steps(const uint8_t *steps, size_t step_count, const uint8_t *data, size_t size) {
+  size_t off = 0, last = 0;
+  for (size_t i = 0; i < step_count; i++) {
+    size_t index = steps[i] % FUZZ_CLIENTS;
+    unsigned action = steps[i] / FUZZ_CLIENTS;
     fuzz_client *cl = &clients[index];
     if (action < FUZZ_ACTION_SENDS) {
       size_t n = fuzz_write_bytes[action];
       if (n > size - off) n = size - off;
+      if (n == 0) continue;
       client_send(cl, index, data + off, n);
       off += n;
+      last = index;
     } else if (action < FUZZ_ACTION_HALF_CLOSES) {
       if (cl->fd >= 0) shutdown(cl->fd, SHUT_WR);
     } else if (action < FUZZ_ACTION_RESETS) {
@@ -356,15 +369,18 @@ static void run_steps(const uint8_t *data, size_t size) {
     } else {
       loop_turns(FUZZ_WAIT_TURNS);
     }
-    loop_turns(FUZZ_STEP_TURNS);
-    for (size_t i = 0; i < FUZZ_CLIENTS; i++) client_read(&clients[i]);
+    loop_settle();
+  }
+  if (off < size) {
+    client_send(&clients[last], last, data + off, size - off);
+    loop_settle();
   }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  if (size == 0) return 0;
+  if (size < 2) return 0;
   fuzz_init();
   http_limits limits;
   fuzz_limits(data[0], &limits);
@@ -379,7 +395,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!clients[i].out) abort();
   }
 
-  run_steps(data + 1, size - 1);
+  size_t step_count = data[1] < size - 2 ? data[1] : size - 2;
+  run_steps(data + size - step_count, step_count, data + 2, size - 2 - step_count);
   loop_turns(FUZZ_WAIT_TURNS);
 
   bool credentials = false;

@@ -1,8 +1,9 @@
 // Writes the named seeds of fuzz_http_server into a folder (by default
 // tests/fuzz/corpus/http_server): node tests/fuzz/http_server_seeds.mjs [DIR].
-// The input format is fuzz_http_server.c's: byte 0 picks the limits, then
-// steps, each a byte (client = byte % 4, action = byte / 4) and, for a send,
-// the bytes it sends. Campaigns add hash-named inputs beside these.
+// The input format is fuzz_http_server.c's: byte 0 picks the limits, byte 1
+// counts the steps at the end of the input, and the bytes between are what
+// the clients send; a step is a byte (client = byte % 4, action = byte / 4),
+// a send taking the next bytes. Campaigns add hash-named inputs beside these.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,23 +21,30 @@ const WAIT = 60;
 // fuzz_limits: bits 0-1 the timeout that is 0 ms (none, body, idle, head), bit 2 small limits.
 const PROFILE = { roomy: 0, bodyTimeout: 1, idleTimeout: 2, headTimeout: 3, small: 4 };
 
-/** Steps sending text as client's writes of at most piece bytes each. */
+/** Steps sending text as client's writes of at most piece bytes each: {steps, data}. */
 function send(client, text, piece = Infinity) {
   let data = Buffer.from(text, 'latin1');
-  const out = [];
+  const steps = [];
+  const parts = [];
   while (data.length > 0) {
     const want = Math.min(piece, data.length);
     const action = WRITE_BYTES.findLastIndex((n) => n <= want);
     const n = WRITE_BYTES[action];
-    out.push(Buffer.from([action * CLIENTS + client]), data.subarray(0, n));
+    steps.push(action * CLIENTS + client);
+    parts.push(data.subarray(0, n));
     data = data.subarray(n);
   }
-  return Buffer.concat(out);
+  return { steps, data: Buffer.concat(parts) };
 }
-const halfClose = (client) => Buffer.from([HALF_CLOSE * CLIENTS + client]);
-const reset = (client) => Buffer.from([RESET * CLIENTS + client]);
-const wait = () => Buffer.from([WAIT * CLIENTS]);
-const seed = (profile, ...steps) => Buffer.concat([Buffer.from([profile]), ...steps]);
+const only = (step) => ({ steps: [step], data: Buffer.alloc(0) });
+const halfClose = (client) => only(HALF_CLOSE * CLIENTS + client);
+const reset = (client) => only(RESET * CLIENTS + client);
+const wait = () => only(WAIT * CLIENTS);
+function seed(profile, ...parts) {
+  const steps = parts.flatMap((p) => p.steps);
+  if (steps.length > 255) throw new Error(`${steps.length} steps: at most 255`);
+  return Buffer.concat([Buffer.from([profile, steps.length]), ...parts.map((p) => p.data), Buffer.from(steps)]);
+}
 
 const AUTH = 'Authorization: Bearer fuzz-token\r\n';
 const JSON_TYPE = 'Content-Type: application/json\r\n';
