@@ -602,22 +602,26 @@ static close_cost conn_close_cost(const http_conn *c) {
  * global rule, where a burst from one address cannot push out another
  * address's probe before its request arrives, nor its own. Otherwise: the
  * cheapest unproven one from anywhere, else the trusted one idle the
- * longest. The oldest among equals; the list is newest first. */
+ * longest. The oldest among equals: the walk goes from the oldest, and
+ * asks the kernel about unread bytes only of a connection that would be
+ * chosen. */
 static http_conn *server_victim(const http_server *s, const http_conn *newcomer, bool same_peer) {
+  http_conn *oldest = s->conns;
+  while (oldest && oldest->next) oldest = oldest->next;
   http_conn *cheapest = NULL, *idle = NULL;
   close_cost cheapest_cost = CLOSE_ANSWERED;
-  for (http_conn *c = s->conns; c; c = c->next) {
-    if (c == newcomer || c->closed || conn_has_unread(c)) continue;
+  for (http_conn *c = oldest; c; c = c->prev) {
+    if (c == newcomer || c->closed) continue;
     if (conn_unproven(c)) {
       close_cost cost = conn_close_cost(c);
       if (same_peer && (cost == CLOSE_NOTHING_SENT || strcmp(c->peer, newcomer->peer) != 0))
         continue;
-      if (!cheapest || cost <= cheapest_cost) {
+      if ((!cheapest || cost < cheapest_cost) && !conn_has_unread(c)) {
         cheapest = c;
         cheapest_cost = cost;
       }
     } else if (!same_peer && conn_idle_trusted(c) &&
-               (!idle || c->phase_start_ms <= idle->phase_start_ms)) {
+               (!idle || c->phase_start_ms < idle->phase_start_ms) && !conn_has_unread(c)) {
       idle = c;
     }
   }
