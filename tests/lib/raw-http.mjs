@@ -164,4 +164,3 @@ export function slowRequest(port, text, intervalMs, { timeoutMs = SLOW_DEFAULT_T
     });
   });
 }
-
