@@ -1,5 +1,6 @@
 #include "api.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,17 +173,41 @@ static void api_route(app *a, http_conn *c, const http_request *req, const char 
   }
 }
 
+static bool is_api_path(const char *path) {
+  return path && (strcmp(path, "/api") == 0 || strncmp(path, "/api/", 5) == 0);
+}
+
+/* The routes that need credentials on the main port. */
+static bool needs_credentials(const char *path) {
+  return is_api_path(path) || (path && strcmp(path, "/metrics") == 0);
+}
+
+static void api_unauthorized(http_conn *c) {
+  /* RFC 9110 asks a 401 to name the scheme it wants. */
+  static const char body[] = "{\"error\":\"authentication required\"}";
+  http_respond(c, 401, "application/json", "WWW-Authenticate: Bearer\r\n", body, sizeof body - 1);
+}
+
 /* 0 and identity, or the request has its 401 answer. */
 static int api_authenticate(app *a, http_conn *c, const http_request *req,
                             char identity[AUTH_IDENTITY_MAX]) {
   if (auth_identify(a->config, req, identity) != 0) {
-    /* RFC 9110 asks a 401 to name the scheme it wants. */
-    static const char body[] = "{\"error\":\"authentication required\"}";
-    http_respond(c, 401, "application/json", "WWW-Authenticate: Bearer\r\n", body, sizeof body - 1);
+    api_unauthorized(c);
     return -1;
   }
   log_context_set(log_context_now(), NULL, NULL, NULL, identity);
   return 0;
+}
+
+http_head_verdict api_head_check(void *ud, http_conn *c, const http_request *head) {
+  app *a = ud;
+  char identity[AUTH_IDENTITY_MAX];
+  if (auth_identify(a->config, head, identity) == 0) return HTTP_HEAD_TRUSTED;
+  if (!needs_credentials(head->path)) return HTTP_HEAD_ANONYMOUS;
+  /* A refused credential is news, as every API request is. */
+  http_conn_log_at(c, LOG_INFO);
+  api_unauthorized(c);
+  return HTTP_HEAD_ANSWERED;
 }
 
 void api_handle(void *ud, http_conn *c, const http_request *req) {
@@ -209,7 +234,7 @@ void api_handle(void *ud, http_conn *c, const http_request *req) {
     if (api_authenticate(a, c, req, identity) == 0) api_metrics_serve(a, c, req);
     return;
   }
-  if (strcmp(req->path, "/api") != 0 && strncmp(req->path, "/api/", 5) != 0) {
+  if (!is_api_path(req->path)) {
     http_static_serve(c, req, a->config->www_dir);
     return;
   }

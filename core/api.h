@@ -11,4 +11,10 @@
 /* The http_handler_fn; ud is the app. */
 void api_handle(void *ud, http_conn *c, const http_request *req);
 
+/* The http_head_check_fn, before a body is read: credentials (on any path)
+ * make the connection trusted; an /api request without them is answered
+ * 401 at once, so its body is never read and a slow one holds no slot.
+ * api_handle checks the complete request again. */
+http_head_verdict api_head_check(void *ud, http_conn *c, const http_request *head);
+
 #endif

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "model_request.h"
+
 typedef enum {
   SETTING_TEXT,    /* any string */
   SETTING_SECRET,  /* env only, never echoed */
@@ -16,7 +18,7 @@ typedef enum {
   SETTING_PORT,    /* 1..65535 */
   SETTING_LISTEN,  /* host:port, port may be 0 */
   SETTING_FILE,    /* an existing readable file */
-  SETTING_URL,     /* http(s)://... */
+  SETTING_URL,     /* the model API's base: model_request_check_base_url */
 } setting_kind;
 
 typedef struct setting {
@@ -113,6 +115,8 @@ static const setting settings[] = {
      "20", "idle time before an SSE keepalive comment"},
     {"BREAKGLASS_HTTP_HEADER_TIMEOUT_SECONDS", "http-header-timeout", SETTING_SECONDS,
      AT(http_header_timeout_s), "10", "a request head must arrive within"},
+    {"BREAKGLASS_HTTP_BODY_TIMEOUT_SECONDS", "http-body-timeout", SETTING_SECONDS,
+     AT(http_body_timeout_s), "30", "a request body must arrive within this of its head"},
     {"BREAKGLASS_HTTP_IDLE_TIMEOUT_SECONDS", "http-idle-timeout", SETTING_SECONDS,
      AT(http_idle_timeout_s), "60", "idle keep-alive connections are closed after"},
     {"BREAKGLASS_LUA_MEMORY_MB", "lua-memory-mb", SETTING_SECONDS, AT(lua_memory_mb), "8",
@@ -197,12 +201,15 @@ static int apply(bg_config *c, const setting *s, const char *v, const char *sour
     *listen_port(c, s) = (int)n;
     return 0;
   }
-  case SETTING_URL:
-    if (strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0) {
-      snprintf(err, errlen, "%s: '%s' is not an http(s) URL (from %s)", s->env, v, source);
+  case SETTING_URL: {
+    /* Not quoted back: a refused URL may hold a password. */
+    char why[256];
+    if (model_request_check_base_url(v, why, sizeof why) != 0) {
+      snprintf(err, errlen, "%s: the URL %s (from %s)", s->env, why, source);
       return -1;
     }
     break;
+  }
   case SETTING_TEXT:
   case SETTING_SECRET:
   case SETTING_FILE:

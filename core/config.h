@@ -62,6 +62,7 @@ typedef struct bg_config {
   long tool_timeout_s;
   long sse_keepalive_s;
   long http_header_timeout_s;
+  long http_body_timeout_s;
   long http_idle_timeout_s;
 
   long lua_memory_mb;       /* one Lua state */

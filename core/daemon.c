@@ -24,7 +24,13 @@
  * It must hold the largest event a turn makes (a text event, 256 KiB, or
  * a tool_output chunk) many times over; each slow client costs this. */
 #define HTTP_MAX_STREAM_BUFFER_BYTES (4u * 1024 * 1024)
-#define HTTP_MAX_CONNECTIONS 256
+#define HTTP_MAX_CONNECTIONS_COUNT 256
+/* Unproven connections (no credentials yet, see http_server.h) from one
+ * address: a quarter of the slots, so one address alone never fills them,
+ * and far more than one browser or probe keeps open. The auth proxy's
+ * address is not held to it for the requests it forwards: they carry the
+ * proxy's header and make their connections trusted. */
+#define HTTP_MAX_UNPROVEN_PER_ADDRESS_COUNT 64
 /* The SSE bytes of one model answer. Real answers are far smaller (tens
  * of thousands of tokens); this bounds a hostile or broken upstream. */
 #define MODEL_MAX_RESPONSE_BYTES (64u * 1024 * 1024)
@@ -216,6 +222,7 @@ static int daemon_listen(app *a, daemon_stop *stop, const http_limits *limits) {
   int rc = http_server_new(&a->http, a->loop, limits, api_handle, a);
   if (rc == 0) {
     http_server_set_metrics(a->http, a->metrics);
+    http_server_set_head_check(a->http, api_head_check);
     rc = http_server_listen(a->http, c->listen_host, c->listen_port);
   }
   if (rc != 0) {
@@ -290,9 +297,11 @@ int daemon_serve(bg_config *c) {
       .max_header_bytes = HTTP_MAX_HEADER_BYTES,
       .max_body_bytes = HTTP_MAX_BODY_BYTES,
       .header_timeout_ms = (uint64_t)c->http_header_timeout_s * 1000,
+      .body_timeout_ms = (uint64_t)c->http_body_timeout_s * 1000,
       .idle_timeout_ms = (uint64_t)c->http_idle_timeout_s * 1000,
       .max_stream_buffer_bytes = HTTP_MAX_STREAM_BUFFER_BYTES,
-      .max_connections = HTTP_MAX_CONNECTIONS,
+      .max_connections = HTTP_MAX_CONNECTIONS_COUNT,
+      .max_unproven_per_address = HTTP_MAX_UNPROVEN_PER_ADDRESS_COUNT,
   };
   daemon_stop stop;
   daemon_stop_init(&stop, &a);

@@ -30,6 +30,7 @@ struct http_request_parser {
   buf body;
   char *path;
   http_header headers[HTTP_REQUEST_MAX_HEADER_COUNT];
+  http_request head_req; /* req as it was when the head completed, body empty */
   http_request req;
   bool keep_alive;
   int error_status;
@@ -143,6 +144,34 @@ static void parser_split_target(http_request_parser *p) {
   p->req.path = p->path;
 }
 
+/* RFC 3986 host (reg-name, IPv4 or a bracketed IP literal) and optional
+ * port, by character class: enough to keep out what could change how the
+ * authority is read (spaces, '@', '/', '?', '#'). Empty is allowed (RFC
+ * 9112 section 3.2: a target without an authority sends an empty Host). */
+static bool host_value_ok(const char *v) {
+  for (; *v; v++) {
+    unsigned char ch = (unsigned char)*v;
+    bool alnum = (ch >= '0' && ch <= '9') || ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z');
+    if (!alnum && !strchr("-._~%!$&'()*+,;=:[]", ch)) return false;
+  }
+  return true;
+}
+
+/* RFC 9112 section 3.2: exactly one Host in HTTP/1.1, at most one in 1.0,
+ * and a value that is an authority; otherwise 400. The Host field is what
+ * the same-origin check compares Origin with, so it must be unambiguous. */
+static int parser_check_host(http_request_parser *p, const llhttp_t *ll) {
+  const char *host = NULL;
+  for (size_t i = 0; i < p->req.header_count; i++) {
+    if (strcasecmp(p->headers[i].name, "Host") != 0) continue;
+    if (host) return parser_fail(p, 400, "more than one Host header");
+    host = p->headers[i].value;
+  }
+  if (!host && ll->http_minor == 1) return parser_fail(p, 400, "no Host header");
+  if (host && !host_value_ok(host)) return parser_fail(p, 400, "invalid Host header");
+  return 0;
+}
+
 /* Only "Transfer-Encoding: chunked" is understood; llhttp has already
  * refused codings where chunked is not last. */
 static bool parser_te_is_plain_chunked(const http_request_parser *p) {
@@ -172,6 +201,7 @@ static int on_headers_complete(llhttp_t *ll) {
   for (const unsigned char *t = (const unsigned char *)p->req.target; *t; t++)
     if (*t <= ' ' || *t >= 0x7f) return parser_fail(p, 400, "invalid character in the target");
   if (ll->method == HTTP_CONNECT) return parser_fail(p, 501, "CONNECT is not supported");
+  if (parser_check_host(p, ll) != 0) return -1;
   if (http_request_header(&p->req, "Expect"))
     return parser_fail(p, 417, "Expect is not supported; send the body directly");
   if ((ll->flags & F_CHUNKED) && !parser_te_is_plain_chunked(p))
@@ -181,8 +211,11 @@ static int on_headers_complete(llhttp_t *ll) {
   /* Upgrade is optional for a server to honour; clearing the flag makes
    * llhttp treat the request as an ordinary one instead of stopping. */
   ll->upgrade = 0;
-  p->state = HTTP_PARSE_BODY;
-  /* Pausing here tells feed() exactly where the head ended. */
+  p->head_req = p->req;
+  p->head_req.body = "";
+  p->state = HTTP_PARSE_HEAD_DONE;
+  /* Pausing here tells feed() exactly where the head ended, and lets the
+   * caller look at the head before a body byte is read. */
   return HPE_PAUSED;
 }
 
@@ -205,7 +238,11 @@ static int on_chunk_extension(llhttp_t *ll, const char *at, size_t n) {
 
 static int on_message_complete(llhttp_t *ll) {
   http_request_parser *p = parser_of(ll);
-  p->keep_alive = llhttp_should_keep_alive(ll) != 0;
+  /* RFC 9112 section 6.1: an HTTP/1.0 message with Transfer-Encoding has
+   * faulty framing as far as any 1.0 intermediary knows; answer it, then
+   * close rather than read on from where it may think the message ended. */
+  bool te_in_1_0 = ll->http_minor == 0 && (ll->flags & F_TRANSFER_ENCODING);
+  p->keep_alive = llhttp_should_keep_alive(ll) != 0 && !te_in_1_0;
   p->req.body = buf_cstr(&p->body);
   p->req.body_len = p->body.len;
   p->state = HTTP_PARSE_DONE;
@@ -255,6 +292,7 @@ static void parser_clear_request(http_request_parser *p) {
   p->head_last = '\0';
   p->keep_alive = false;
   memset(&p->req, 0, sizeof(p->req));
+  memset(&p->head_req, 0, sizeof(p->head_req));
 }
 
 void http_request_parser_free(http_request_parser *p) {
@@ -285,9 +323,16 @@ http_parse_state http_request_parser_feed(http_request_parser *p, const char *da
                                           size_t *consumed) {
   size_t off = 0;
   /* After the pause at the end of the head, llhttp must run once more even
-   * with no bytes left: a request without a body completes right there. */
+   * with no bytes left: a request without a body completes right there. The
+   * pause is where a feed returns HEAD_DONE; the next one resumes. */
   bool run_empty = false;
-  while ((off < len || run_empty) && p->state != HTTP_PARSE_DONE && p->state != HTTP_PARSE_ERROR) {
+  if (p->state == HTTP_PARSE_HEAD_DONE) {
+    llhttp_resume(&p->ll);
+    p->state = HTTP_PARSE_BODY;
+    run_empty = true;
+  }
+  while ((off < len || run_empty) && p->state != HTTP_PARSE_HEAD_DONE &&
+         p->state != HTTP_PARSE_DONE && p->state != HTTP_PARSE_ERROR) {
     run_empty = false;
     if (p->state == HTTP_PARSE_IDLE) p->state = HTTP_PARSE_HEAD;
     http_parse_state before = p->state;
@@ -311,10 +356,7 @@ http_parse_state http_request_parser_feed(http_request_parser *p, const char *da
         break;
       }
     }
-    if (err == HPE_PAUSED && p->state == HTTP_PARSE_BODY) {
-      llhttp_resume(&p->ll);
-      run_empty = true;
-    } else if (err != HPE_OK && err != HPE_PAUSED) {
+    if (err != HPE_OK && err != HPE_PAUSED) {
       parser_set_error(p);
     }
   }
@@ -326,6 +368,12 @@ http_parse_state http_request_parser_state(const http_request_parser *p) { retur
 
 const http_request *http_request_parser_request(const http_request_parser *p) {
   return p->state == HTTP_PARSE_DONE ? &p->req : NULL;
+}
+
+const http_request *http_request_parser_head(const http_request_parser *p) {
+  bool has_head = p->state == HTTP_PARSE_HEAD_DONE || p->state == HTTP_PARSE_BODY ||
+                  p->state == HTTP_PARSE_DONE;
+  return has_head ? &p->head_req : NULL;
 }
 
 bool http_request_parser_keep_alive(const http_request_parser *p) { return p->keep_alive; }

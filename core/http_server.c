@@ -1,6 +1,7 @@
 /* The HTTP/1.1 server: sockets, connection lifecycle, timers, responses.
  * Parsing is http_request_parser's; this file only moves bytes and decides
- * when a connection has waited long enough.
+ * when a connection has waited long enough, and which one gives up its
+ * slot to a newcomer (server_admit; the rules are in http_server.h).
  *
  * A connection is in one phase at a time (conn_phase). Its only timer is
  * armed by conn_timer_update() from the phase, so every timeout rule is in
@@ -30,7 +31,9 @@
 #include "metrics_daemon.h"
 
 enum {
-  HTTP_LISTEN_BACKLOG = 128,
+  /* The kernel drops what overflows the backlog without looking at it;
+   * accepted, a burst is sorted by server_admit, which spares a probe. */
+  HTTP_LISTEN_BACKLOG = 1024,
   /* Per connection: one read's worth, also the cap on pipelined bytes held
    * while a request is being answered (reading pauses when it is full). */
   HTTP_READ_BUFFER_BYTES = 16 * 1024,
@@ -43,6 +46,11 @@ enum {
  * of a body we refused with 413) is not answered by a reset that destroys
  * the response before it reads it. */
 static const uint64_t HTTP_LINGER_TIMEOUT_MS = 2000;
+
+/* Closing connections to make room is news, but under attack it happens
+ * thousands of times a second: one log line per this interval says how
+ * many. */
+static const uint64_t HTTP_PRESSURE_LOG_INTERVAL_MS = 10000;
 
 /* style-src-attr lets today's web client set style attributes (its layout
  * needs them); inline <style> elements and every script stay 'self'. */
@@ -66,15 +74,20 @@ struct http_server {
   uv_tcp_t listener;
   http_limits limits;
   http_handler_fn handler;
+  http_head_check_fn head_check; /* NULL: every connection is anonymous */
   void *ud;
   struct daemon_metrics *metrics; /* NULL: answers are not counted */
-  http_conn *conns; /* open connections, a doubly linked list */
+  http_conn *conns; /* open connections, newest first, a doubly linked list */
   unsigned conn_count;
   unsigned refused_closing; /* refused sockets whose close is pending */
   bool closing;
   bool listener_closed;
   void (*on_closed)(void *ud);
   void *closed_ud;
+  /* Room made or refused since the last pressure log line. */
+  unsigned evicted_per_address, evicted_for_room, refused;
+  bool pressure_logged;
+  uint64_t pressure_logged_ms;
 };
 
 struct http_conn {
@@ -103,11 +116,12 @@ struct http_conn {
   bool keep_alive;    /* the client allows another request */
   bool close_after;   /* close once the current answer is written */
   bool peer_eof;      /* the client has shut down its side */
+  bool trusted;       /* the last head check found credentials */
   unsigned served;    /* requests handed to the handler */
   unsigned writes_pending;
   size_t unsent_seen; /* conn_unsent_bytes() when progress was last seen */
   uint64_t phase_start_ms;
-  uint64_t last_read_ms;
+  uint64_t body_start_ms; /* when the current request's head was complete */
   uint64_t write_progress_ms;
   void (*on_close)(void *ud, http_conn *c);
   void *on_close_ud;
@@ -156,8 +170,9 @@ static bool conn_deadline(const http_conn *c, uint64_t *deadline) {
       *deadline = c->phase_start_ms + l->header_timeout_ms;
       return true;
     case HTTP_PARSE_BODY:
-      /* The body is bounded in size; it must also keep moving. */
-      *deadline = c->last_read_ms + l->idle_timeout_ms;
+      /* A total, not a gap between bytes: a byte now and then must not
+       * hold the slot for ever. */
+      *deadline = c->body_start_ms + l->body_timeout_ms;
       return true;
     default:
       return false;
@@ -184,7 +199,7 @@ static const char *conn_timeout_reason(const http_conn *c) {
     case HTTP_PARSE_HEAD:
       return "request head not complete within header_timeout_ms";
     default:
-      return "request body stalled for idle_timeout_ms";
+      return "request body not complete within body_timeout_ms";
     }
   case CONN_WRITING:
     return "client stopped reading the response for idle_timeout_ms";
@@ -281,7 +296,6 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b) {
     conn_close(c);
     return;
   }
-  c->last_read_ms = conn_now(c);
   if (conn_discards_input(c)) return;
   c->rlen += (size_t)nread;
   if (c->phase == CONN_READING)
@@ -401,23 +415,36 @@ static void conn_pick_request_id(http_conn *c, const char *given) {
     snprintf(c->request_id + 2 * i, 3, "%02x", bytes[i]);
 }
 
+/* Makes the request's id the log context (ctx lives in the caller's
+ * frame); log_context_leave(&returned) ends it. */
+static log_context conn_context_enter(http_conn *c, log_context *ctx) {
+  *ctx = (log_context){.request_id = ""};
+  log_context_set(ctx, c->request_id, NULL, NULL, NULL);
+  return log_context_enter(ctx);
+}
+
 /* Runs the handler with the request's id as the log context. */
 static void conn_call_handler(http_conn *c) {
-  log_context ctx = {.request_id = ""};
-  log_context_set(&ctx, c->request_id, NULL, NULL, NULL);
-  log_context previous = log_context_enter(&ctx);
+  log_context ctx;
+  log_context previous = conn_context_enter(c, &ctx);
   http_server *s = c->server;
   s->handler(s->ud, c, &c->req);
   log_context_leave(&previous);
 }
 
-static void conn_dispatch(http_conn *c) {
-  c->req = *http_request_parser_request(c->parser);
+/* The request in c->req gets its id and its clock, whoever answers it:
+ * the head check or the handler. */
+static void conn_begin_request(http_conn *c) {
   c->req.peer = c->peer;
   conn_pick_request_id(c, http_request_header(&c->req, "X-Request-Id"));
   c->req.id = c->request_id;
   c->dispatch_ms = conn_now(c);
   c->access_level = LOG_DEBUG;
+}
+
+static void conn_dispatch(http_conn *c) {
+  c->req = *http_request_parser_request(c->parser);
+  conn_begin_request(c);
   c->phase = CONN_HANDLING;
   c->owed = true;
   c->is_head = strcmp(c->req.method, "HEAD") == 0;
@@ -434,9 +461,8 @@ static void conn_answer_parse_error(http_conn *c) {
   conn_pick_request_id(c, NULL);
   c->dispatch_ms = conn_now(c);
   c->access_level = LOG_DEBUG;
-  log_context ctx = {.request_id = ""};
-  log_context_set(&ctx, c->request_id, NULL, NULL, NULL);
-  log_context previous = log_context_enter(&ctx);
+  log_context ctx;
+  log_context previous = conn_context_enter(c, &ctx);
   log_info("http: %d for %s: %s", status, c->peer, reason);
   log_context_leave(&previous);
   c->phase = CONN_HANDLING;
@@ -446,9 +472,45 @@ static void conn_answer_parse_error(http_conn *c) {
   http_respond_error(c, status, reason);
 }
 
+/* A head is complete and no body byte read: the head check decides
+ * whether the body is worth reading. False when the request is answered
+ * (or the connection closed) from the head alone. */
+static bool conn_check_head(http_conn *c) {
+  http_server *s = c->server;
+  c->body_start_ms = conn_now(c);
+  c->trusted = false;
+  if (!s->head_check) return true;
+  c->req = *http_request_parser_head(c->parser);
+  conn_begin_request(c);
+  c->phase = CONN_HANDLING;
+  c->owed = true;
+  c->is_head = strcmp(c->req.method, "HEAD") == 0;
+  /* The body stays unread: nothing after it can be parsed. */
+  c->keep_alive = false;
+  log_context ctx;
+  log_context previous = conn_context_enter(c, &ctx);
+  http_head_verdict verdict = s->head_check(s->ud, c, &c->req);
+  log_context_leave(&previous);
+  if (!c->owed) {
+    if (verdict != HTTP_HEAD_ANSWERED) log_error("http: head check answered without saying so");
+    return false;
+  }
+  if (verdict == HTTP_HEAD_ANSWERED) {
+    log_error("http: head check said it answered but did not");
+    conn_close(c);
+    return false;
+  }
+  c->owed = false;
+  memset(&c->req, 0, sizeof(c->req));
+  c->phase = CONN_READING;
+  c->trusted = verdict == HTTP_HEAD_TRUSTED;
+  return true;
+}
+
 /* Parses buffered bytes until a request is complete or they run out. */
 static void conn_process(http_conn *c) {
-  while (!c->closed && c->phase == CONN_READING && c->rpos < c->rlen) {
+  while (!c->closed && c->phase == CONN_READING &&
+         (c->rpos < c->rlen || http_request_parser_state(c->parser) == HTTP_PARSE_HEAD_DONE)) {
     bool was_idle = http_request_parser_state(c->parser) == HTTP_PARSE_IDLE;
     size_t used = 0;
     http_parse_state st =
@@ -458,6 +520,7 @@ static void conn_process(http_conn *c) {
     /* The head clock of a kept-alive connection starts at the first byte;
      * a new connection's started when it was accepted. */
     if (was_idle && st != HTTP_PARSE_IDLE && c->served) c->phase_start_ms = conn_now(c);
+    if (st == HTTP_PARSE_HEAD_DONE && !conn_check_head(c)) return;
     if (st == HTTP_PARSE_DONE) {
       conn_dispatch(c);
       return;
@@ -538,7 +601,8 @@ static void on_refused_closed(uv_handle_t *h) {
 }
 
 /* Accepts and closes at once, so the client learns now rather than after
- * waiting in the backlog. */
+ * waiting in the backlog (libuv stops accepting until the pending socket is
+ * taken). */
 static void server_refuse(http_server *s) {
   uv_tcp_t *t = malloc(sizeof(*t));
   if (!t || uv_tcp_init(s->loop, t) != 0) {
@@ -549,7 +613,137 @@ static void server_refuse(http_server *s) {
   (void)uv_accept((uv_stream_t *)&s->listener, (uv_stream_t *)t);
   s->refused_closing++;
   uv_close((uv_handle_t *)t, on_refused_closed);
-  log_warn("http: refused a connection: %u open (max_connections)", s->conn_count);
+  log_warn("http: refused a connection: out of memory with %u open", s->conn_count);
+}
+
+/* --- slots -------------------------------------------------------------- */
+
+/* The rules are at the top of http_server.h. The handler owns a connection
+ * it is working on or streaming to; any other anonymous one may give up its
+ * slot. */
+static bool conn_unproven(const http_conn *c) {
+  return !c->trusted && c->phase != CONN_HANDLING && c->phase != CONN_STREAMING;
+}
+
+/* A trusted connection with nothing in flight: between keep-alive requests
+ * or lingering after its last answer. */
+static bool conn_idle_trusted(const http_conn *c) {
+  if (!c->trusted) return false;
+  return c->phase == CONN_LINGERING ||
+         (c->phase == CONN_READING && http_request_parser_state(c->parser) == HTTP_PARSE_IDLE);
+}
+
+/* Bytes in the socket the server has not read yet. Such a connection never
+ * gives up its slot: libuv reads a new socket only from the loop pass after
+ * its accept, and one pass accepts every connection waiting in the
+ * backlog, so without this a burst of newcomers could push out a probe
+ * accepted in the same burst, its whole request waiting unread. */
+static bool conn_has_unread(const http_conn *c) {
+  uv_os_fd_t fd;
+  int unread = 0;
+  return uv_fileno((const uv_handle_t *)&c->tcp, &fd) == 0 && ioctl(fd, FIONREAD, &unread) == 0 &&
+         unread > 0;
+}
+
+/* What closing an unproven connection costs, least first. So clients
+ * trickling bodies or heads give up their slots before a newcomer that has
+ * not had the time to send its request does. */
+typedef enum close_cost {
+  CLOSE_ANSWERED,         /* lingering after its last answer */
+  CLOSE_BETWEEN_REQUESTS, /* kept alive: its client reconnects */
+  CLOSE_BODY,             /* a body no credentials vouch for */
+  CLOSE_HEAD,             /* a head still arriving */
+  CLOSE_WRITING,          /* an answer being written */
+  CLOSE_NOTHING_SENT,     /* may be a probe whose request is on its way */
+} close_cost;
+
+static close_cost conn_close_cost(const http_conn *c) {
+  if (c->phase == CONN_LINGERING) return CLOSE_ANSWERED;
+  if (c->phase == CONN_WRITING) return CLOSE_WRITING;
+  switch (http_request_parser_state(c->parser)) {
+  case HTTP_PARSE_IDLE:
+    return c->served ? CLOSE_BETWEEN_REQUESTS : CLOSE_NOTHING_SENT;
+  case HTTP_PARSE_HEAD:
+    return CLOSE_HEAD;
+  default:
+    return CLOSE_BODY;
+  }
+}
+
+/* A connection that may give up its slot for newcomer, or NULL. For the
+ * per-address cap (same_peer): the cheapest unproven one from newcomer's
+ * address that has sent something; one that has not is left to the
+ * global rule, where a burst from one address cannot push out another
+ * address's probe before its request arrives, nor its own. Otherwise: the
+ * cheapest unproven one from anywhere, else the trusted one idle the
+ * longest. The oldest among equals: the walk goes from the oldest, and
+ * asks the kernel about unread bytes only of a connection that would be
+ * chosen. */
+static http_conn *server_victim(const http_server *s, const http_conn *newcomer, bool same_peer) {
+  http_conn *oldest = s->conns;
+  while (oldest && oldest->next) oldest = oldest->next;
+  http_conn *cheapest = NULL, *idle = NULL;
+  close_cost cheapest_cost = CLOSE_ANSWERED;
+  for (http_conn *c = oldest; c; c = c->prev) {
+    if (c == newcomer || c->closed) continue;
+    if (conn_unproven(c)) {
+      close_cost cost = conn_close_cost(c);
+      if (same_peer && (cost == CLOSE_NOTHING_SENT || strcmp(c->peer, newcomer->peer) != 0))
+        continue;
+      if ((!cheapest || cost < cheapest_cost) && !conn_has_unread(c)) {
+        cheapest = c;
+        cheapest_cost = cost;
+      }
+    } else if (!same_peer && conn_idle_trusted(c) &&
+               (!idle || c->phase_start_ms < idle->phase_start_ms) && !conn_has_unread(c)) {
+      idle = c;
+    }
+  }
+  return cheapest ? cheapest : idle;
+}
+
+static void server_note_pressure(http_server *s) {
+  uint64_t now = uv_now(s->loop);
+  if (s->pressure_logged && now - s->pressure_logged_ms < HTTP_PRESSURE_LOG_INTERVAL_MS) return;
+  log_warn("http: under connection pressure: closed %u unproven connections at "
+           "max_unproven_per_address and %u to make room at max_connections, refused %u "
+           "(every slot trusted and busy), since the last such line",
+           s->evicted_per_address, s->evicted_for_room, s->refused);
+  s->evicted_per_address = s->evicted_for_room = s->refused = 0;
+  s->pressure_logged = true;
+  s->pressure_logged_ms = now;
+}
+
+/* Makes room for c, accepted and with its peer known; false when there is
+ * none and c must go. Closing an old connection rather than refusing the
+ * newest means a slow client loses its slot to a quick one, not the
+ * reverse. An address may pass its cap by connections server_victim spares
+ * (max_connections still holds), and when only spared ones could make room
+ * the newcomer is refused. */
+static bool server_admit(http_server *s, http_conn *c) {
+  unsigned open = 0, peer_unproven = 0;
+  for (http_conn *o = s->conns; o; o = o->next) {
+    if (o == c || o->closed) continue;
+    open++;
+    if (conn_unproven(o) && strcmp(o->peer, c->peer) == 0) peer_unproven++;
+  }
+  http_conn *victim;
+  if (peer_unproven >= s->limits.max_unproven_per_address && (victim = server_victim(s, c, true))) {
+    conn_close(victim);
+    open--;
+    s->evicted_per_address++;
+    server_note_pressure(s);
+  }
+  if (open < s->limits.max_connections) return true;
+  if (!(victim = server_victim(s, c, false))) {
+    s->refused++;
+    server_note_pressure(s);
+    return false;
+  }
+  conn_close(victim);
+  s->evicted_for_room++;
+  server_note_pressure(s);
+  return true;
 }
 
 static void on_connection(uv_stream_t *listener, int status) {
@@ -558,13 +752,8 @@ static void on_connection(uv_stream_t *listener, int status) {
     log_warn("http: accept failed: %s", uv_strerror(status));
     return;
   }
-  if (s->conn_count >= s->limits.max_connections) {
-    server_refuse(s);
-    return;
-  }
   http_conn *c = calloc(1, sizeof(*c));
   if (!c) {
-    /* libuv stops accepting until the pending socket is taken. */
     server_refuse(s);
     return;
   }
@@ -586,7 +775,11 @@ static void on_connection(uv_stream_t *listener, int status) {
   uv_tcp_nodelay(&c->tcp, 1);
   conn_set_peer(c);
   c->phase = CONN_READING;
-  c->phase_start_ms = c->last_read_ms = conn_now(c);
+  if (!server_admit(s, c)) {
+    conn_close(c);
+    return;
+  }
+  c->phase_start_ms = conn_now(c);
   conn_update_reading(c);
   conn_timer_update(c);
 }
@@ -595,7 +788,9 @@ static void on_connection(uv_stream_t *listener, int status) {
 
 int http_server_new(http_server **out, uv_loop_t *loop, const http_limits *limits,
                     http_handler_fn handler, void *ud) {
-  if (!out || !loop || !limits || !handler) return UV_EINVAL;
+  if (!out || !loop || !limits || !handler || limits->max_connections == 0 ||
+      limits->max_unproven_per_address == 0)
+    return UV_EINVAL;
   http_server *s = calloc(1, sizeof(*s));
   if (!s) return UV_ENOMEM;
   s->loop = loop;
@@ -613,6 +808,7 @@ int http_server_new(http_server **out, uv_loop_t *loop, const http_limits *limit
 }
 
 void http_server_set_metrics(http_server *s, struct daemon_metrics *m) { s->metrics = m; }
+void http_server_set_head_check(http_server *s, http_head_check_fn check) { s->head_check = check; }
 
 int http_server_listen(http_server *s, const char *host, int port) {
   struct sockaddr_storage addr;

@@ -11,8 +11,35 @@
  *
  * Limits (http_limits) turn abuse into clean answers: 431 for oversized
  * headers, 413 for an oversized body, a closed connection for a client too
- * slow to send its request head or idle past the keep-alive limit, and a
- * dropped stream for a client too slow to read it.
+ * slow to send its request head or its body (each has a total deadline, not
+ * just a limit on the gap between bytes) or idle past the keep-alive limit,
+ * and a dropped stream for a client too slow to read it.
+ *
+ * Connection slots are shared so that clients without credentials cannot
+ * hold them all, however slowly they send:
+ *  - An optional head check sees each request's head before a byte of its
+ *    body is read. It marks the connection trusted (credentials shown),
+ *    leaves it anonymous, or answers at once (a 401, say): the body is then
+ *    never read and the connection closes after the answer.
+ *  - An anonymous connection that the handler is not working on (waiting
+ *    for or reading a request, being answered, lingering after a last
+ *    answer) is "unproven". One address may hold max_unproven_per_address
+ *    of them; a new connection from an address at that cap closes one of
+ *    the address's unproven ones that has sent something (those that have
+ *    not yet are left to the next rule). Only unproven connections count,
+ *    so an auth proxy whose address every user shares is not throttled for
+ *    the trusted requests it forwards.
+ *  - When every slot is taken, a new connection closes an unproven
+ *    connection, else the trusted keep-alive connection idle the longest;
+ *    only when every slot is trusted and busy is the newcomer refused.
+ *  - Which unproven one: the cheapest to close (an answer already sent, a
+ *    connection between requests, a body or head trickling in, an answer
+ *    being written, and last one that has sent nothing yet), the oldest
+ *    among equals.
+ *  - A connection with bytes in its socket that the server has not read yet
+ *    is never closed to make room. A probe (GET /health) sends its whole
+ *    request with its connection, so it is answered before any newcomer
+ *    can push it out, however many arrive at once.
  */
 #ifndef BG_HTTP_SERVER_H
 #define BG_HTTP_SERVER_H
@@ -54,20 +81,40 @@ typedef struct http_request {
 } http_request;
 
 typedef struct http_limits {
-  size_t max_header_bytes;        /* request line + headers; past it: 431 */
-  size_t max_body_bytes;          /* past it: 413 */
-  uint64_t header_timeout_ms;     /* a request head must be complete within */
-  uint64_t idle_timeout_ms;       /* keep-alive connection with no request */
-  size_t max_stream_buffer_bytes; /* unsent stream bytes per connection */
-  unsigned max_connections;       /* past it, new connections are closed */
+  size_t max_header_bytes;   /* request line + headers; past it: 431 */
+  size_t max_body_bytes;     /* past it: 413 */
+  uint64_t header_timeout_ms; /* a request head must be complete within this of the
+                                 connection's start or, kept alive, of its first byte */
+  uint64_t body_timeout_ms;   /* the body must be complete within this of the head */
+  uint64_t idle_timeout_ms;   /* keep-alive connection with no request; a reader
+                                 that stops taking an answer */
+  size_t max_stream_buffer_bytes;    /* unsent stream bytes per connection */
+  unsigned max_connections;          /* slots; see the top of the file */
+  unsigned max_unproven_per_address; /* at least 1 */
 } http_limits;
 
 typedef void (*http_handler_fn)(void *ud, http_conn *c, const http_request *req);
+
+typedef enum http_head_verdict {
+  HTTP_HEAD_ANONYMOUS, /* read the body; the connection stays unproven */
+  HTTP_HEAD_TRUSTED,   /* read the body; the connection has shown credentials */
+  HTTP_HEAD_ANSWERED,  /* answered with http_respond from within the check */
+} http_head_verdict;
+
+/* Sees a request's head (body "") before its body is read. It may answer
+ * only from within the call, with http_respond, and must then return
+ * HTTP_HEAD_ANSWERED; the handler still runs for the complete request
+ * otherwise, and decides on its own again (the check is an early answer,
+ * not a replacement for the handler's). */
+typedef http_head_verdict (*http_head_check_fn)(void *ud, http_conn *c, const http_request *head);
 
 int http_server_new(http_server **out, uv_loop_t *loop, const http_limits *limits,
                     http_handler_fn handler, void *ud);
 /* Counts answers by status code (NULL: not counted). */
 void http_server_set_metrics(http_server *s, struct daemon_metrics *m);
+/* Sets the head check (same ud as the handler); without one every
+ * connection is anonymous. */
+void http_server_set_head_check(http_server *s, http_head_check_fn check);
 /* Binds and listens; port 0 picks a free port (see http_server_port). */
 int http_server_listen(http_server *s, const char *host, int port);
 int http_server_port(const http_server *s);

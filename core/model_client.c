@@ -341,6 +341,9 @@ static int call_setup_easy(model_call *call) {
   SET(CURLOPT_TCP_KEEPINTVL, MODEL_CLIENT_KEEPINTVL_S);
   SET(CURLOPT_ACCEPT_ENCODING, "");
   if (m->ca_file) SET(CURLOPT_CAINFO, m->ca_file);
+  /* Plain HTTP goes only to this machine (model_request_url): never to an
+   * http_proxy from the environment, which would get the key in clear. */
+  if (strncmp(m->url, "http://", 7) == 0) SET(CURLOPT_PROXY, "");
 #undef SET
   return rc;
 }
