@@ -47,6 +47,8 @@ static const setting settings[] = {
     {"BREAKGLASS_MAX_SESSION_JOURNAL_BYTES", "max-session-journal-bytes", SETTING_SECONDS,
      AT(max_session_journal_bytes), "134217728",
      "bytes of one session's journal; past it the session takes no new turns"},
+    {"BREAKGLASS_JOURNAL_HMAC_KEY_PATH", "journal-hmac-key", SETTING_FILE, AT(journal_hmac_key_path),
+     NULL, "key file for the journals' HMAC (unset: SHA-256 links only)"},
     {"ANTHROPIC_API_KEY", NULL, SETTING_SECRET, AT(api_key), NULL, "Messages API key (x-api-key)"},
     {"ANTHROPIC_AUTH_TOKEN", NULL, SETTING_SECRET, AT(auth_token), NULL,
      "bearer token for an API gateway"},

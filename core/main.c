@@ -3,6 +3,7 @@
  *   breakglass serve [flags]    run the daemon
  *   breakglass check [DIR]      validate a script set offline
  *   breakglass replay JOURNAL   re-decide a recorded session with the current scripts
+ *   breakglass verify JOURNAL   check a journal's hash chain
  *   breakglass --version | --help
  */
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include "daemon.h"
 #include "lua_host.h"
 #include "replay_cli.h"
+#include "verify_cli.h"
 
 static void print_help(void) {
   printf("breakglass %s: regain control of a wedged development VM\n\n"
@@ -25,6 +27,9 @@ static void print_help(void) {
          "  breakglass replay JOURNAL [--scripts DIR] [--json]\n"
          "                                       replay a session journal offline against the\n"
          "                                       scripts; exit 0 same, 1 diverges, 2 unreadable\n"
+         "  breakglass verify JOURNAL|DIR [--key FILE] [--json]\n"
+         "                                       check journals' hash chains offline; exit 0\n"
+         "                                       intact, 1 broken, 2 unreadable\n"
          "  breakglass --version | --help\n\n"
          "Secrets (ANTHROPIC_API_KEY, ANTHROPIC_AUTH_TOKEN, API_BEARER_TOKEN) are read\n"
          "from the environment only.\n\n",
@@ -83,6 +88,7 @@ int main(int argc, char **argv) {
   }
   if (strcmp(argv[1], "check") == 0) return run_check(argc - 2, argv + 2);
   if (strcmp(argv[1], "replay") == 0) return replay_main(argc - 2, argv + 2);
+  if (strcmp(argv[1], "verify") == 0) return verify_main(argc - 2, argv + 2);
   if (strcmp(argv[1], "serve") != 0) {
     fprintf(stderr, "breakglass: unknown command '%s' (see breakglass --help)\n", argv[1]);
     return 2;

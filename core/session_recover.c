@@ -13,6 +13,8 @@
 #include "journal_reader.h"
 #include "journal_retention.h"
 #include "journal_session.h"
+#include "journal_store.h"
+#include "journal_verify.h"
 #include "log.h"
 #include "session.h"
 
@@ -32,6 +34,7 @@ typedef struct recover_state {
   size_t torn_line;
   json_t *garbage;     /* line numbers */
   size_t garbage_count;
+  journal_verifier chain; /* the records load up to its first break */
 } recover_state;
 
 static int is_session_file(const char *name) {
@@ -172,14 +175,36 @@ static void recover_close_tool_round(recover_state *st) {
     json_decref(results);
 }
 
+/* The chain's first break: what precedes it is served, nothing after. */
+static json_t *recover_break_json(const recover_state *st, char *msg, size_t msglen) {
+  const journal_verifier *v = &st->chain;
+  if (!v->damage) return NULL;
+  snprintf(msg, msglen,
+           "the journal's chain is broken at record %llu (line %zu): %s; the session is shown up "
+           "to it and takes no new turn",
+           v->break_record, v->break_line, v->why);
+  return json_pack("{s:I, s:I, s:s, s:s}", "record", (json_int_t)v->break_record, "line",
+                   (json_int_t)v->break_line, "damage", journal_damage_name(v->damage), "why",
+                   v->why);
+}
+
 static void recover_report_damage(recover_state *st, const char *path) {
-  if (!st->torn_line && !st->garbage_count) return;
-  char msg[256];
-  snprintf(msg, sizeof msg, "the journal was damaged: %s%zu garbage line(s) skipped",
-           st->torn_line ? "a torn last line was cut off; " : "", st->garbage_count);
+  char broken[512];
+  json_t *link = recover_break_json(st, broken, sizeof broken);
+  if (!st->torn_line && !st->garbage_count && !link) return;
+  char msg[1024];
+  if (link)
+    snprintf(msg, sizeof msg, "%s", broken);
+  else
+    snprintf(msg, sizeof msg, "the journal was damaged: %s%zu garbage line(s) skipped",
+             st->torn_line ? "a torn last line was cut off; " : "", st->garbage_count);
   log_warn("session %s: %s (%s)", st->s->id, msg, path);
   json_t *fields = json_pack("{s:s, s:O}", "message", msg, "garbage_lines", st->garbage);
   if (st->torn_line) json_object_set_new(fields, "torn_line", json_integer((json_int_t)st->torn_line));
+  if (link) {
+    json_object_set_new(fields, "broken_link", link);
+    journal_set_damaged(st->s->journal, broken);
+  }
   session_emit_kind(st->s, "journal_damage", fields);
 }
 
@@ -222,6 +247,15 @@ static void recover_cut_torn(const char *path, size_t good_bytes) {
     log_error("recovery: cannot cut the torn line off %s: %s", path, strerror(errno));
 }
 
+/* The session, made at its first record (created when that was). */
+static session *recover_session(recover_state *st, app *a, const char *id, const json_t *rec) {
+  if (st->s) return st->s;
+  unsigned long long created = log_now_ms();
+  journal_parse_utc(json_string_value(json_object_get(rec, "ts")), &created);
+  st->s = session_restore(a, id, created);
+  return st->s;
+}
+
 static void recover_one(app *a, const char *dir, const char *name) {
   char id[SESSION_ID_LEN + 1], err[1024];
   snprintf(id, sizeof id, "%.*s", SESSION_ID_LEN, name);
@@ -236,10 +270,12 @@ static void recover_one(app *a, const char *dir, const char *name) {
     return;
   }
   recover_state st = {.intents = json_object(), .garbage = json_array()};
+  journal_verifier_init(&st.chain, journal_store_key());
   journal_reader r;
   journal_reader_init(&r, data, len);
   journal_read_result res;
   json_t *rec;
+  size_t at = 0;
   while ((res = journal_reader_next(&r, &rec, err, sizeof err)) != JOURNAL_READ_END) {
     if (res == JOURNAL_READ_TORN) {
       log_warn("session %s: %s; ignored", id, err);
@@ -247,20 +283,20 @@ static void recover_one(app *a, const char *dir, const char *name) {
       recover_cut_torn(path, r.good_bytes);
       break;
     }
+    if (journal_verifier_line(&st.chain, data + at, r.pos - at - 1, data + r.pos, len - r.pos) != 0) {
+      json_decref(rec);
+      break;
+    }
+    at = r.pos;
     if (res == JOURNAL_READ_GARBAGE) {
       log_warn("session %s: journal %s, skipped", id, err);
       if (st.garbage_count++ < RECOVER_MAX_REPORTED_LINES)
         json_array_append_new(st.garbage, json_integer((json_int_t)r.line));
       continue;
     }
-    if (!st.s) {
-      unsigned long long created = log_now_ms();
-      journal_parse_utc(json_string_value(json_object_get(rec, "ts")), &created);
-      st.s = session_restore(a, id, created);
-      if (!st.s) {
-        json_decref(rec);
-        break;
-      }
+    if (!recover_session(&st, a, id, rec)) {
+      json_decref(rec);
+      break;
     }
     recover_record(&st, rec);
     unsigned long long ts;
@@ -268,6 +304,8 @@ static void recover_one(app *a, const char *dir, const char *name) {
       st.s->last_activity_ms = ts;
     json_decref(rec);
   }
+  /* A break before any record still shows: the session, empty, says so. */
+  if (st.chain.damage && !st.s) recover_session(&st, a, id, NULL);
   free(data);
   if (st.s)
     recover_finish(&st, path);
