@@ -54,7 +54,10 @@ struct journal_sync {
 static void journal_resume(journal *j, size_t size) {
   char tail[JOURNAL_CHAIN_SUFFIX_MAX_BYTES];
   size_t n = size < sizeof tail ? size : sizeof tail;
-  if (n == 0 || pread(j->fd, tail, n, (off_t)(size - n)) != (ssize_t)n) return;
+  int fd = n ? open(j->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
+  ssize_t got = fd >= 0 ? pread(fd, tail, n, (off_t)(size - n)) : -1;
+  if (fd >= 0) close(fd);
+  if (got != (ssize_t)n) return;
   journal_chain_line last;
   if (journal_chain_parse(tail, n, &last) != 0 || tail[n - 1] != '\n') return;
   memcpy(j->head, last.hash, sizeof j->head);
@@ -72,7 +75,7 @@ int journal_open(journal **out, uv_loop_t *loop, const char *path, const journal
     snprintf(err, errlen, "out of memory");
     return -1;
   }
-  j->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  j->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   struct stat st;
   if (j->fd < 0 || fstat(j->fd, &st) != 0) {
     snprintf(err, errlen, "cannot open the journal %s: %s", path, strerror(errno));

@@ -242,7 +242,7 @@ char *journal_redact_stream_push(journal_redact_stream *st, const char *piece, s
   if (!r || r->count == 0 || !r->next) return journal_redact(r, piece, len, outlen);
   char *out = malloc(redact_room(st->held_len + len));
   if (!out) return NULL;
-  memcpy(out, st->held, st->held_len);
+  if (st->held_len) memcpy(out, st->held, st->held_len); /* held is NULL when empty */
   size_t n = redactor_feed(r, &st->state, out, st->held_len, piece, len);
   /* The last depth bytes may be the start of a secret: they wait. */
   size_t keep = r->depth[st->state];
@@ -263,7 +263,7 @@ char *journal_redact_stream_push(journal_redact_stream *st, const char *piece, s
 char *journal_redact_stream_end(journal_redact_stream *st, size_t *outlen) {
   char *out = malloc(st->held_len + 1);
   if (out) {
-    memcpy(out, st->held, st->held_len);
+    if (st->held_len) memcpy(out, st->held, st->held_len);
     out[st->held_len] = '\0';
     *outlen = st->held_len;
   }

@@ -27,14 +27,36 @@ const char *journal_damage_name(journal_damage d) {
   return "none";
 }
 
-static int verify_break(journal_verifier *v, journal_damage d, unsigned long long record,
-                        const char *fmt, ...) {
+__attribute__((format(printf, 4, 0))) static int verify_vname(journal_verifier *v, journal_damage d,
+                                                               unsigned long long record,
+                                                               const char *fmt, va_list ap) {
+  v->broken = 1;
+  v->deciding = 0;
   v->damage = d;
-  v->break_line = v->lines;
   v->break_record = record;
+  vsnprintf(v->why, sizeof v->why, fmt, ap);
+  return -1;
+}
+
+/* Names the break (once told). */
+__attribute__((format(printf, 4, 5))) static int verify_name(journal_verifier *v, journal_damage d,
+                                                              unsigned long long record,
+                                                              const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(v->why, sizeof v->why, fmt, ap);
+  verify_vname(v, d, record, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+/* A break on this line, named at once. */
+__attribute__((format(printf, 4, 5))) static int verify_break(journal_verifier *v, journal_damage d,
+                                                               unsigned long long record,
+                                                               const char *fmt, ...) {
+  v->break_line = v->lines;
+  va_list ap;
+  va_start(ap, fmt);
+  verify_vname(v, d, record, fmt, ap);
   va_end(ap);
   return -1;
 }
@@ -58,79 +80,25 @@ static int read_header(journal_verifier *v, const char *line, size_t len, int *h
   return is;
 }
 
-/* The next line of rest: its start and length; 0 when there is none. */
-static int next_line(const char **rest, size_t *rest_len, const char **line, size_t *len) {
-  if (*rest_len == 0) return 0;
-  const char *nl = memchr(*rest, '\n', *rest_len);
-  if (!nl) return 0;
-  *line = *rest;
-  *len = (size_t)(nl - *rest);
-  *rest_len -= *len + 1;
-  *rest = nl + 1;
-  return 1;
+/* A break on this line whose kind the lines after it tell: whether the
+ * record that should have come here (the head's successor) follows at
+ * once (then this line was put in) or later (then records were moved). */
+static int verify_defer(journal_verifier *v, int linked, unsigned long long seq) {
+  v->broken = 1;
+  v->break_line = v->lines;
+  v->break_record = v->seq + 1;
+  v->linked = linked;
+  v->break_seq = seq;
+  v->deciding = linked && seq > v->seq + 1 ? JOURNAL_VERIFY_LOOKAHEAD_LINES : 1;
+  return -1;
 }
 
-/* Whether the line right after this one is the record that should have
- * come here (it follows the head with the next number): then this line
- * was put in. */
-static int next_follows(const journal_verifier *v, const char *rest, size_t rest_len) {
-  const char *line;
-  size_t len;
-  journal_chain_line p;
-  return next_line(&rest, &rest_len, &line, &len) && journal_chain_parse(line, len, &p) == 0 &&
-         p.seq == v->seq + 1 && journal_chain_follows(line, &p, v->head);
-}
-
-/* Whether the missing record (the head's successor) shows up a little
- * further on. */
-static int later_follows(const journal_verifier *v, const char *rest, size_t rest_len) {
-  const char *line;
-  size_t len;
-  journal_chain_line p;
-  for (int i = 0; i < JOURNAL_VERIFY_LOOKAHEAD_LINES && next_line(&rest, &rest_len, &line, &len); i++)
-    if (journal_chain_parse(line, len, &p) == 0 && p.seq == v->seq + 1 &&
-        journal_chain_follows(line, &p, v->head))
-      return 1;
-  return 0;
-}
-
-/* The line does not follow the chain: what happened to it. */
-static int verify_classify(journal_verifier *v, const char *line, size_t len, const char *rest,
-                           size_t rest_len) {
+/* The line does not follow the chain: named now, or deferred. */
+static int verify_classify(journal_verifier *v, const char *line, size_t len) {
   unsigned long long want = v->seq + 1;
   journal_chain_line p;
-  if (journal_chain_parse(line, len, &p) != 0) {
-    if (next_follows(v, rest, rest_len))
-      return verify_break(v, JOURNAL_DAMAGE_INSERTED, want,
-                          "line %zu is not part of the chain: it was put in before record %llu",
-                          v->lines, want);
-    return verify_break(v, JOURNAL_DAMAGE_CHANGED, want,
-                        "record %llu (line %zu) has lost its link: it was changed", want, v->lines);
-  }
-  if (p.seq == want) {
-    if (next_follows(v, rest, rest_len))
-      return verify_break(v, JOURNAL_DAMAGE_INSERTED, want,
-                          "line %zu claims to be record %llu but does not link to record %llu; "
-                          "the real record %llu follows it: it was put in",
-                          v->lines, want, v->seq, want);
-    return verify_break(v, JOURNAL_DAMAGE_CHANGED, want,
-                        "record %llu (line %zu) does not match its link: its bytes were changed",
-                        want, v->lines);
-  }
-  if (p.seq > want) {
-    if (later_follows(v, rest, rest_len))
-      return verify_break(v, JOURNAL_DAMAGE_REORDERED, want,
-                          "record %llu comes after record %llu (line %zu): the records were "
-                          "reordered",
-                          want, p.seq, v->lines);
-    if (p.seq == want + 1)
-      return verify_break(v, JOURNAL_DAMAGE_REMOVED, want,
-                          "record %llu is missing: line %zu holds record %llu", want, v->lines,
-                          p.seq);
-    return verify_break(v, JOURNAL_DAMAGE_REMOVED, want,
-                        "records %llu to %llu are missing: line %zu holds record %llu", want,
-                        p.seq - 1, v->lines, p.seq);
-  }
+  if (journal_chain_parse(line, len, &p) != 0) return verify_defer(v, 0, 0);
+  if (p.seq >= want) return verify_defer(v, 1, p.seq);
   if (p.seq == v->seq && memcmp(p.hash, v->head, sizeof p.hash) == 0)
     return verify_break(v, JOURNAL_DAMAGE_INSERTED, want,
                         "line %zu is a second copy of record %llu: it was put in", v->lines,
@@ -138,6 +106,52 @@ static int verify_classify(journal_verifier *v, const char *line, size_t len, co
   return verify_break(v, JOURNAL_DAMAGE_REORDERED, want,
                       "record %llu (line %zu) comes after record %llu: the records were reordered",
                       p.seq, v->lines, v->seq);
+}
+
+/* What the break line was, now that the missing record turned up (found)
+ * or did not. */
+static void verify_tell(journal_verifier *v, int found) {
+  unsigned long long want = v->seq + 1;
+  size_t at = v->break_line;
+  if (!v->linked) {
+    if (found)
+      verify_name(v, JOURNAL_DAMAGE_INSERTED, want,
+                  "line %zu is not part of the chain: it was put in before record %llu", at, want);
+    else
+      verify_name(v, JOURNAL_DAMAGE_CHANGED, want,
+                  "record %llu (line %zu) has lost its link: it was changed", want, at);
+  } else if (v->break_seq == want) {
+    if (found)
+      verify_name(v, JOURNAL_DAMAGE_INSERTED, want,
+                  "line %zu claims to be record %llu but does not link to record %llu; the real "
+                  "record %llu follows it: it was put in",
+                  at, want, v->seq, want);
+    else
+      verify_name(v, JOURNAL_DAMAGE_CHANGED, want,
+                  "record %llu (line %zu) does not match its link: its bytes were changed", want, at);
+  } else if (found) {
+    verify_name(v, JOURNAL_DAMAGE_REORDERED, want,
+                "record %llu comes after record %llu (line %zu): the records were reordered", want,
+                v->break_seq, at);
+  } else if (v->break_seq == want + 1) {
+    verify_name(v, JOURNAL_DAMAGE_REMOVED, want, "record %llu is missing: line %zu holds record %llu",
+                want, at, v->break_seq);
+  } else {
+    verify_name(v, JOURNAL_DAMAGE_REMOVED, want,
+                "records %llu to %llu are missing: line %zu holds record %llu", want,
+                v->break_seq - 1, at, v->break_seq);
+  }
+}
+
+/* A line after a deferred break: is it the missing record? */
+static void verify_after_break(journal_verifier *v, const char *line, size_t len) {
+  journal_chain_line p;
+  if (journal_chain_parse(line, len, &p) == 0 && p.seq == v->seq + 1 &&
+      journal_chain_follows(line, &p, v->head)) {
+    verify_tell(v, 1);
+    return;
+  }
+  if (--v->deciding == 0) verify_tell(v, 0);
 }
 
 static void verify_advance(journal_verifier *v, const journal_chain_line *p) {
@@ -173,9 +187,12 @@ static int verify_mac(journal_verifier *v, const journal_chain_line *p) {
   return 0;
 }
 
-int journal_verifier_line(journal_verifier *v, const char *line, size_t len, const char *rest,
-                          size_t rest_len) {
-  if (v->damage) return -1;
+int journal_verifier_line(journal_verifier *v, const char *line, size_t len) {
+  if (v->broken) {
+    v->lines++;
+    if (v->deciding) verify_after_break(v, line, len);
+    return -1;
+  }
   v->lines++;
   int hmac = 0;
   journal_chain_line p;
@@ -201,7 +218,7 @@ int journal_verifier_line(journal_verifier *v, const char *line, size_t len, con
     return verify_mac(v, &p);
   }
   if (!linked || p.seq != v->seq + 1 || !journal_chain_follows(line, &p, v->head))
-    return verify_classify(v, line, len, rest, rest_len);
+    return verify_classify(v, line, len);
   /* A header within the chain says whether macs follow from it on (the
    * key was set or taken away); it is linked like any record. Links that
    * had macs and stop having them were added by someone without the key,
@@ -220,7 +237,10 @@ int journal_verifier_line(journal_verifier *v, const char *line, size_t len, con
 }
 
 void journal_verifier_torn(journal_verifier *v, size_t len) {
-  if (v->damage || !v->chained) return;
+  if (v->broken || !v->chained) {
+    journal_verifier_end(v);
+    return;
+  }
   v->lines++;
   verify_break(v, JOURNAL_DAMAGE_TRUNCATED, v->seq + 1,
                "the file ends inside record %llu (line %zu, %zu bytes without a newline): it was "
@@ -228,11 +248,21 @@ void journal_verifier_torn(journal_verifier *v, size_t len) {
                v->seq + 1, v->lines, len);
 }
 
+void journal_verifier_end(journal_verifier *v) {
+  if (v->deciding) verify_tell(v, 0);
+}
+
 int journal_verify_bytes(journal_verifier *v, const char *data, size_t len) {
-  const char *rest = data, *line;
-  size_t rest_len = len, n;
-  while (next_line(&rest, &rest_len, &line, &n))
-    if (journal_verifier_line(v, line, n, rest, rest_len) != 0) return -1;
-  if (rest_len > 0) journal_verifier_torn(v, rest_len);
-  return v->damage ? -1 : 0;
+  size_t at = 0;
+  while (at < len && (!v->broken || v->deciding)) {
+    const char *nl = memchr(data + at, '\n', len - at);
+    if (!nl) {
+      journal_verifier_torn(v, len - at);
+      break;
+    }
+    journal_verifier_line(v, data + at, (size_t)(nl - data) - at);
+    at = (size_t)(nl - data) + 1;
+  }
+  journal_verifier_end(v);
+  return v->broken ? -1 : 0;
 }

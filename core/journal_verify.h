@@ -6,9 +6,11 @@
  * chains existed load and verify as "unchained"). From a header on, every
  * line must carry the next number and a link that follows the one before;
  * a header that says "hmac": true makes every link carry a mac, checked
- * when the key is given. The first line that does not is the break, and
- * the lines after it are read ahead to name what happened to it: changed,
- * removed, inserted, reordered or truncated.
+ * when the key is given. The first line that does not is the break; the
+ * lines after it (at most JOURNAL_VERIFY_LOOKAHEAD_LINES) name what
+ * happened to it: changed, removed, inserted, reordered or truncated. The
+ * verifier reads one line at a time and keeps no line, so it checks a
+ * journal of any size in constant memory.
  */
 #ifndef BG_JOURNAL_VERIFY_H
 #define BG_JOURNAL_VERIFY_H
@@ -17,7 +19,7 @@
 
 #include "journal_chain.h"
 
-/* Lines read ahead of a break to tell a reorder from a removal. */
+/* Lines read after a break to tell a reorder from a removal. */
 #define JOURNAL_VERIFY_LOOKAHEAD_LINES 64
 
 typedef enum journal_damage {
@@ -47,27 +49,36 @@ typedef struct journal_verifier {
   unsigned long long want_seq;
   int want_found;
   unsigned char want_hash[JOURNAL_CHAIN_HASH_BYTES];
-  /* The first break. */
+  /* The first break: where it is (break_line, from the line that broke
+   * the chain on), and what happened there (damage, why; NONE while the
+   * lines after it are still being read to tell). */
+  int broken;
   journal_damage damage;
   size_t break_line;
   unsigned long long break_record;
   char why[256];
+  /* While telling: what the break line held, and what is looked for. */
+  int deciding;   /* lines after the break still wanted */
+  int linked;     /* the break line had chain fields */
+  unsigned long long break_seq;
 } journal_verifier;
 
 /* key may be NULL. */
 void journal_verifier_init(journal_verifier *v, const journal_chain_key *key);
-/* The next whole line (without its newline); rest is what follows the
- * line's newline, read ahead when the line breaks the chain. Returns 0,
- * or -1 once broken (this line or an earlier one). */
-int journal_verifier_line(journal_verifier *v, const char *line, size_t len, const char *rest,
-                          size_t rest_len);
+/* The next whole line (without its newline). Returns 0 while the chain
+ * holds, -1 from the line that breaks it on. After a break, keep feeding
+ * lines while v->deciding (they are read, not trusted) and then call
+ * journal_verifier_end: damage and why name the break. */
+int journal_verifier_line(journal_verifier *v, const char *line, size_t len);
 /* The file ends with a line without its newline (len bytes). */
 void journal_verifier_torn(journal_verifier *v, size_t len);
+/* The file ended: a break still being told is named from what was read. */
+void journal_verifier_end(journal_verifier *v);
 
 const char *journal_damage_name(journal_damage d);
 
-/* The whole of data, as `breakglass verify` reads a file: 0 once every
- * line is read, -1 at the first break. */
+/* The whole of data, as `breakglass verify` reads a file: 0 when the
+ * chain holds to the end, -1 at the first break (named). */
 int journal_verify_bytes(journal_verifier *v, const char *data, size_t len);
 
 #endif

@@ -4,6 +4,7 @@
  *   breakglass check [DIR]      validate a script set offline
  *   breakglass replay JOURNAL   re-decide a recorded session with the current scripts
  *   breakglass verify JOURNAL   check a journal's hash chain
+ *   breakglass export JOURNAL   a session's incident summary
  *   breakglass --version | --help
  */
 #include <errno.h>
@@ -13,6 +14,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "export_cli.h"
 #include "lua_host.h"
 #include "replay_cli.h"
 #include "verify_cli.h"
@@ -30,6 +32,9 @@ static void print_help(void) {
          "  breakglass verify JOURNAL|DIR [--key FILE] [--json]\n"
          "                                       check journals' hash chains offline; exit 0\n"
          "                                       intact, 1 broken, 2 unreadable\n"
+         "  breakglass export JOURNAL [--format md|txt|json]\n"
+         "                                       a session's incident summary, as the page\n"
+         "                                       exports it\n"
          "  breakglass --version | --help\n\n"
          "Secrets (ANTHROPIC_API_KEY, ANTHROPIC_AUTH_TOKEN, API_BEARER_TOKEN) are read\n"
          "from the environment only.\n\n",
@@ -89,6 +94,7 @@ int main(int argc, char **argv) {
   if (strcmp(argv[1], "check") == 0) return run_check(argc - 2, argv + 2);
   if (strcmp(argv[1], "replay") == 0) return replay_main(argc - 2, argv + 2);
   if (strcmp(argv[1], "verify") == 0) return verify_main(argc - 2, argv + 2);
+  if (strcmp(argv[1], "export") == 0) return export_main(argc - 2, argv + 2);
   if (strcmp(argv[1], "serve") != 0) {
     fprintf(stderr, "breakglass: unknown command '%s' (see breakglass --help)\n", argv[1]);
     return 2;

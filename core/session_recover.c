@@ -28,6 +28,7 @@
 typedef struct recover_state {
   session *s;
   int turn_open;       /* a "user" event with no "turn_end" after it */
+  int interrupted;     /* the last turn was cut by an earlier restart */
   int cancelled;       /* a "cancelled" event in the last turn */
   int last_failed;     /* the last "result" was an error */
   json_t *intents;     /* call_id -> intent record: intents with no tool_call yet */
@@ -77,9 +78,14 @@ static void recover_event(recover_state *st, json_t *ev) {
   const char *type = journal_event_kind(ev);
   if (type && strcmp(type, "user") == 0) {
     st->turn_open = 1;
-    st->cancelled = 0;
-  } else if (type && (strcmp(type, "turn_end") == 0 || strcmp(type, "interrupted") == 0)) {
+    st->cancelled = st->interrupted = 0;
+  } else if (type && strcmp(type, "turn_end") == 0) {
     st->turn_open = 0;
+  } else if (type && strcmp(type, "interrupted") == 0) {
+    /* A session stays "interrupted" across later restarts, as it was
+     * after the first. */
+    st->turn_open = 0;
+    st->interrupted = 1;
   } else if (type && strcmp(type, "cancelled") == 0) {
     st->cancelled = 1;
   } else if (type && strcmp(type, "result") == 0) {
@@ -178,7 +184,7 @@ static void recover_close_tool_round(recover_state *st) {
 /* The chain's first break: what precedes it is served, nothing after. */
 static json_t *recover_break_json(const recover_state *st, char *msg, size_t msglen) {
   const journal_verifier *v = &st->chain;
-  if (!v->damage) return NULL;
+  if (!v->broken) return NULL;
   snprintf(msg, msglen,
            "the journal's chain is broken at record %llu (line %zu): %s; the session is shown up "
            "to it and takes no new turn",
@@ -225,7 +231,8 @@ static void recover_cut_actions(recover_state *st) {
 
 static void recover_finish(recover_state *st, const char *path) {
   session *s = st->s;
-  s->status = st->cancelled     ? SESSION_CANCELLED
+  s->status = st->interrupted   ? SESSION_INTERRUPTED
+              : st->cancelled   ? SESSION_CANCELLED
               : st->last_failed ? SESSION_FAILED
                                 : SESSION_IDLE;
   journal_session_open(s);
@@ -245,6 +252,19 @@ static void recover_finish(recover_state *st, const char *path) {
 static void recover_cut_torn(const char *path, size_t good_bytes) {
   if (truncate(path, (off_t)good_bytes) != 0)
     log_error("recovery: cannot cut the torn line off %s: %s", path, strerror(errno));
+}
+
+/* The lines after a break are read (never loaded) until they tell what
+ * happened at it. */
+static void recover_tell_break(recover_state *st, const char *rest, size_t len) {
+  while (st->chain.deciding && len > 0) {
+    const char *nl = memchr(rest, '\n', len);
+    if (!nl) break;
+    journal_verifier_line(&st->chain, rest, (size_t)(nl - rest));
+    len -= (size_t)(nl - rest) + 1;
+    rest = nl + 1;
+  }
+  journal_verifier_end(&st->chain);
 }
 
 /* The session, made at its first record (created when that was). */
@@ -283,8 +303,9 @@ static void recover_one(app *a, const char *dir, const char *name) {
       recover_cut_torn(path, r.good_bytes);
       break;
     }
-    if (journal_verifier_line(&st.chain, data + at, r.pos - at - 1, data + r.pos, len - r.pos) != 0) {
+    if (journal_verifier_line(&st.chain, data + at, r.pos - at - 1) != 0) {
       json_decref(rec);
+      recover_tell_break(&st, data + r.pos, len - r.pos);
       break;
     }
     at = r.pos;
@@ -305,7 +326,7 @@ static void recover_one(app *a, const char *dir, const char *name) {
     json_decref(rec);
   }
   /* A break before any record still shows: the session, empty, says so. */
-  if (st.chain.damage && !st.s) recover_session(&st, a, id, NULL);
+  if (st.chain.broken && !st.s) recover_session(&st, a, id, NULL);
   free(data);
   if (st.s)
     recover_finish(&st, path);

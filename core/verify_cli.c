@@ -91,7 +91,7 @@ static void index_load(verify_run *run, const char *dir) {
   journal_verifier v;
   journal_verifier_init(&v, &run->key);
   journal_verify_bytes(&v, data, len);
-  if (v.damage) report_break(run, r, v.damage, v.break_record, v.break_line, v.why);
+  if (v.broken) report_break(run, r, v.damage, v.break_record, v.break_line, v.why);
   json_object_set_new(r, "records", json_integer((json_int_t)v.seq));
   run->index = json_object();
   journal_reader reader;
@@ -100,7 +100,7 @@ static void index_load(verify_run *run, const char *dir) {
   journal_read_result res;
   while ((res = journal_reader_next(&reader, &rec, err, sizeof err)) == JOURNAL_READ_RECORD ||
          res == JOURNAL_READ_GARBAGE) {
-    if (v.damage && reader.line >= v.break_line) {
+    if (v.broken && reader.line >= v.break_line) {
       json_decref(rec);
       break;
     }
@@ -201,7 +201,7 @@ static void verify_journal(verify_run *run, const char *path) {
   free(data);
   json_object_set_new(r, "records", json_integer((json_int_t)(v.chained ? v.seq : 0)));
   json_object_set_new(r, "unchained_lines", json_integer((json_int_t)v.unchained_lines));
-  if (v.damage) {
+  if (v.broken) {
     report_break(run, r, v.damage, v.break_record, v.break_line, v.why);
     return;
   }

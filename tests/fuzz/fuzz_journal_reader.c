@@ -4,8 +4,8 @@
  * Whatever the bytes, the reader must end, count lines forward, keep
  * good_bytes within the input and at a line's end, and hand out only
  * objects with a string "kind". The verifier must end too, break at most
- * once at a line that exists, name a kind of damage with a reason, and
- * never count more records than lines.
+ * once at a line that exists, have named a kind of damage with a reason
+ * by the end, and never count more unchained lines than lines.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -19,8 +19,10 @@ static void check_verify(const uint8_t *data, size_t size, const journal_chain_k
   journal_verifier v;
   journal_verifier_init(&v, key);
   int rc = journal_verify_bytes(&v, (const char *)data, size);
-  if ((rc != 0) != (v.damage != JOURNAL_DAMAGE_NONE)) abort();
-  if (v.damage && (v.break_line == 0 || v.break_line > v.lines || !v.why[0])) abort();
+  if ((rc != 0) != v.broken || v.deciding) abort();
+  if (v.broken && (v.damage == JOURNAL_DAMAGE_NONE || v.break_line == 0 ||
+                   v.break_line > v.lines || !v.why[0]))
+    abort();
   if (v.unchained_lines > v.lines) abort();
   journal_chain_line p;
   if (journal_chain_parse((const char *)data, size, &p) == 0 && p.hashed_len > size) abort();
