@@ -49,6 +49,8 @@ static const setting settings[] = {
      "bytes of one session's journal; past it the session takes no new turns"},
     {"BREAKGLASS_JOURNAL_HMAC_KEY_PATH", "journal-hmac-key", SETTING_FILE, AT(journal_hmac_key_path),
      NULL, "key file for the journals' HMAC (unset: SHA-256 links only)"},
+    {"BREAKGLASS_RUNBOOKS_DIR", "runbooks", SETTING_TEXT, AT(runbooks_dir), NULL,
+     "folder of the operator's runbooks the agent may read (unset: none)"},
     {"ANTHROPIC_API_KEY", NULL, SETTING_SECRET, AT(api_key), NULL, "Messages API key (x-api-key)"},
     {"ANTHROPIC_AUTH_TOKEN", NULL, SETTING_SECRET, AT(auth_token), NULL,
      "bearer token for an API gateway"},

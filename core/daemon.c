@@ -9,6 +9,7 @@
 #include "app.h"
 #include "journal_store.h"
 #include "log.h"
+#include "runbook_service.h"
 #include "scripts_reload.h"
 #include "session.h"
 #include "session_recover.h"
@@ -156,8 +157,9 @@ int daemon_serve(bg_config *c) {
     return 1;
   }
 
-  lua_host_service services[] = {ssh_service(&a)};
-  if (daemon_load_scripts(c, a.loop, NULL, services, 1, &a.scripts, a.scripts_error,
+  lua_host_service services[] = {ssh_service(&a), runbook_service(&a)};
+  size_t service_count = sizeof services / sizeof services[0];
+  if (daemon_load_scripts(c, a.loop, NULL, services, service_count, &a.scripts, a.scripts_error,
                           sizeof a.scripts_error) != 0) {
     log_error("scripts in %s did not load; serving without them:\n%s", c->scripts_dir,
               a.scripts_error);
@@ -183,7 +185,7 @@ int daemon_serve(bg_config *c) {
   };
   daemon_stop stop;
   daemon_stop_init(&stop, &a);
-  int reload_rc = scripts_reload_start(&stop.reload, &a, services, 1);
+  int reload_rc = scripts_reload_start(&stop.reload, &a, services, service_count);
   if (reload_rc != 0) log_warn("scripts: no hot reload: %s", uv_strerror(reload_rc));
   int exit_code = 0;
   int rc = http_server_new(&a.http, a.loop, &limits, api_handle, &a);

@@ -7,6 +7,10 @@ from the Secret by reference, never as literal values. */}}
   value: /etc/breakglass/scripts
 - name: BREAKGLASS_DATA_DIR
   value: /data
+{{- if .Values.runbooks.enabled }}
+- name: BREAKGLASS_RUNBOOKS_DIR
+  value: /etc/breakglass/runbooks
+{{- end }}
 - name: BREAKGLASS_KEY_PATH
   value: /secrets/breakglass/private_key
 - name: BREAKGLASS_KNOWN_HOSTS
