@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "api_pve.h"
+#include "api_search.h"
 #include "api_sessions.h"
 #include "api_targets.h"
 #include "auth.h"
@@ -155,6 +156,8 @@ static void api_route(app *a, http_conn *c, const http_request *req, const char 
     log_info("session %s created by %s", s->id, identity);
     journal_retention_enforce(a, s);
     http_respond_json(c, 200, json_pack("{s:s}", "session_id", s->id));
+  } else if (strcmp(p, "/api/sessions/search") == 0 && method_is(req, "GET")) {
+    api_search(a, c, req);
   } else if (strcmp(p, "/api/sessions") == 0 && method_is(req, "GET")) {
     http_respond_json(c, 200, json_pack("{s:o}", "sessions", session_list_json(a)));
   } else if (strncmp(p, "/api/session/", 13) == 0) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "api_search.h"
 #include "app.h"
 #include "journal_store.h"
 #include "log.h"
@@ -174,6 +175,7 @@ int daemon_serve(bg_config *c) {
   if (a.ssh) ssh_pool_key(a.ssh, &key_pem, &key_len);
   journal_store_open(c, a.loop, key_pem, key_len);
   session_recover(&a);
+  api_search_start(&a);
 
   http_limits limits = {
       .max_header_bytes = HTTP_MAX_HEADER_BYTES,
@@ -201,6 +203,7 @@ int daemon_serve(bg_config *c) {
   }
 
   uv_run(a.loop, UV_RUN_DEFAULT);
+  api_search_close();
   session_free_all(&a);
   journal_store_close();
   json_decref(a.actions);

@@ -5,6 +5,7 @@
  *   breakglass replay JOURNAL   re-decide a recorded session with the current scripts
  *   breakglass verify JOURNAL   check a journal's hash chain
  *   breakglass export JOURNAL   a session's incident summary
+ *   breakglass search DIR ...   search the sessions' journals
  *   breakglass --version | --help
  */
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include "export_cli.h"
 #include "lua_host.h"
 #include "replay_cli.h"
+#include "search_cli.h"
 #include "verify_cli.h"
 
 static void print_help(void) {
@@ -35,6 +37,10 @@ static void print_help(void) {
          "  breakglass export JOURNAL [--format md|txt|json]\n"
          "                                       a session's incident summary, as the page\n"
          "                                       exports it\n"
+         "  breakglass search DIR [WORDS...] [--tool T] [--verb V] [--outcome O]\n"
+         "                    [--since T] [--until T] [--limit N] [--json]\n"
+         "                                       search the session journals in DIR; exit 0\n"
+         "                                       found, 1 none, 2 bad query or folder\n"
          "  breakglass --version | --help\n\n"
          "Secrets (ANTHROPIC_API_KEY, ANTHROPIC_AUTH_TOKEN, API_BEARER_TOKEN) are read\n"
          "from the environment only.\n\n",
@@ -95,6 +101,7 @@ int main(int argc, char **argv) {
   if (strcmp(argv[1], "replay") == 0) return replay_main(argc - 2, argv + 2);
   if (strcmp(argv[1], "verify") == 0) return verify_main(argc - 2, argv + 2);
   if (strcmp(argv[1], "export") == 0) return export_main(argc - 2, argv + 2);
+  if (strcmp(argv[1], "search") == 0) return search_main(argc - 2, argv + 2);
   if (strcmp(argv[1], "serve") != 0) {
     fprintf(stderr, "breakglass: unknown command '%s' (see breakglass --help)\n", argv[1]);
     return 2;
