@@ -40,6 +40,7 @@ struct journal {
   unsigned long long seq;
   int chained;
   int head_has_mac;
+  unsigned long long checkpoint_seq; /* the head last checkpointed (or found at open) */
   char *damaged; /* why no new turn may start in it, or NULL */
 };
 
@@ -61,7 +62,7 @@ static void journal_resume(journal *j, size_t size) {
   journal_chain_line last;
   if (journal_chain_parse(tail, n, &last) != 0 || tail[n - 1] != '\n') return;
   memcpy(j->head, last.hash, sizeof j->head);
-  j->seq = last.seq;
+  j->seq = j->checkpoint_seq = last.seq;
   j->chained = 1;
   j->head_has_mac = last.has_mac;
 }
@@ -478,6 +479,13 @@ int journal_head(const journal *j, unsigned long long *seq,
   if (!j || !j->chained) return -1;
   memcpy(hash, j->head, JOURNAL_CHAIN_HASH_BYTES);
   *seq = j->seq;
+  return 0;
+}
+
+int journal_take_checkpoint(journal *j, unsigned long long *seq,
+                            unsigned char hash[JOURNAL_CHAIN_HASH_BYTES]) {
+  if (journal_head(j, seq, hash) != 0 || *seq == j->checkpoint_seq) return -1;
+  j->checkpoint_seq = *seq;
   return 0;
 }
 

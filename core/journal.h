@@ -65,6 +65,10 @@ size_t journal_bytes(const journal *j);
  * with a link. */
 int journal_head(const journal *j, unsigned long long *seq,
                  unsigned char hash[JOURNAL_CHAIN_HASH_BYTES]);
+/* The head, when it moved since the last time it was taken (or since the
+ * journal was opened): 0, else -1. For checkpoints of what was written. */
+int journal_take_checkpoint(journal *j, unsigned long long *seq,
+                            unsigned char hash[JOURNAL_CHAIN_HASH_BYTES]);
 /* Recovery found the chain broken: the journal takes records still (the
  * daemon's own notes), but no new turn starts in it. NULL clears it. */
 void journal_set_damaged(journal *j, const char *why);

@@ -12,6 +12,9 @@
 #include "log.h"
 
 #define JOURNAL_DIR_MODE 0700
+/* The sessions index grows by a line (about 250 bytes) a turn: 64 MiB is
+ * some 250,000 turns. Past it, it takes no more records, and says so. */
+#define JOURNAL_INDEX_MAX_BYTES (64u * 1024 * 1024)
 
 typedef struct journal_store {
   int open;
@@ -22,6 +25,7 @@ typedef struct journal_store {
   unsigned char *key_bytes; /* the HMAC key, or NULL */
   journal_chain_key key;
   journal *index; /* the sessions index, or NULL */
+  int index_full;  /* past JOURNAL_INDEX_MAX_BYTES: said once */
 } journal_store;
 
 /* The store is per process, like the loop it runs on. */
@@ -141,19 +145,21 @@ static void store_open_index(void) {
   free(path);
 }
 
-/* The journal's head, its link in hex: 0, or -1 when it has none. */
-static int store_head(journal *j, unsigned long long *seq, char hex[JOURNAL_CHAIN_HEX_CHARS + 1]) {
-  unsigned char hash[JOURNAL_CHAIN_HASH_BYTES];
-  if (!j || journal_head(j, seq, hash) != 0) return -1;
-  journal_chain_hex(hash, sizeof hash, hex);
-  hex[JOURNAL_CHAIN_HEX_CHARS] = '\0';
-  return 0;
-}
-
-static void store_index(const char *what, const char *id, journal *j, const char *reason) {
-  unsigned long long seq;
+static void store_index_record(const char *what, const char *id, unsigned long long seq,
+                               const unsigned char hash[JOURNAL_CHAIN_HASH_BYTES],
+                               const char *reason) {
   char hex[JOURNAL_CHAIN_HEX_CHARS + 1], err[768];
-  if (!store.index || store_head(j, &seq, hex) != 0) return;
+  if (!store.index) return;
+  if (journal_bytes(store.index) > JOURNAL_INDEX_MAX_BYTES) {
+    if (!store.index_full)
+      log_error("journal: the sessions index %s/%s has passed %u MiB and takes no more records; "
+                "move it aside (verify then checks each journal alone) and restart",
+                store.sessions_dir, JOURNAL_INDEX_FILE, JOURNAL_INDEX_MAX_BYTES >> 20);
+    store.index_full = 1;
+    return;
+  }
+  journal_chain_hex(hash, JOURNAL_CHAIN_HASH_BYTES, hex);
+  hex[JOURNAL_CHAIN_HEX_CHARS] = '\0';
   json_t *fields = json_pack("{s:s, s:I, s:s}", "session_id", id, "record", (json_int_t)seq,
                              "link", hex);
   if (fields && reason) json_object_set_new(fields, "reason", json_string(reason));
@@ -161,14 +167,23 @@ static void store_index(const char *what, const char *id, journal *j, const char
     log_error("journal: sessions index: %s", err);
 }
 
+static void store_index(const char *what, const char *id, journal *j, const char *reason) {
+  unsigned long long seq;
+  unsigned char hash[JOURNAL_CHAIN_HASH_BYTES];
+  if (j && journal_head(j, &seq, hash) == 0) store_index_record(what, id, seq, hash, reason);
+}
+
 void journal_store_checkpoint(const char *id, journal *j) {
   unsigned long long seq;
+  unsigned char hash[JOURNAL_CHAIN_HASH_BYTES];
   char hex[JOURNAL_CHAIN_HEX_CHARS + 1];
-  if (store_head(j, &seq, hex) != 0) return;
+  if (!j || journal_take_checkpoint(j, &seq, hash) != 0) return;
+  journal_chain_hex(hash, sizeof hash, hex);
+  hex[JOURNAL_CHAIN_HEX_CHARS] = '\0';
   /* The log leaves the pod: a witness of the head that no one with the
    * volume alone can take back. */
   log_info("session %s: journal at record %llu, link %s", id, seq, hex);
-  store_index("checkpoint", id, j, NULL);
+  store_index_record("checkpoint", id, seq, hash, NULL);
 }
 
 void journal_store_deleted(const char *id, journal *j, const char *reason) {
