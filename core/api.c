@@ -8,6 +8,7 @@
 
 #include "api_metrics.h"
 #include "api_pve.h"
+#include "api_search.h"
 #include "api_sessions.h"
 #include "api_targets.h"
 #include "auth.h"
@@ -158,6 +159,8 @@ static void api_route(app *a, http_conn *c, const http_request *req, const char 
     log_info("session %s created by %s", s->id, identity);
     journal_retention_enforce(a, s);
     http_respond_json(c, 200, json_pack("{s:s}", "session_id", s->id));
+  } else if (strcmp(p, "/api/sessions/search") == 0 && method_is(req, "GET")) {
+    api_search(a, c, req);
   } else if (strcmp(p, "/api/sessions") == 0 && method_is(req, "GET")) {
     json_t *body = json_pack("{s:o}", "sessions", session_list_json(a));
     if (a->journal_damage) json_object_set(body, "journal_damage", a->journal_damage);

@@ -79,7 +79,10 @@ void buf_consume(buf *b, size_t n) {
 }
 
 char *buf_steal(buf *b, size_t *len_out) {
-  if (!b->data && buf_reserve(b, 0) != 0) return NULL;
+  if (!b->data) {
+    if (buf_reserve(b, 0) != 0) return NULL;
+    b->data[0] = '\0'; /* an empty buffer hands out an empty string */
+  }
   char *p = b->data;
   if (len_out) *len_out = b->len;
   b->data = NULL;

@@ -28,6 +28,8 @@ typedef struct bg_config {
   long max_sessions;              /* retention: sessions kept */
   long max_journal_bytes;         /* retention: all session journals together */
   long max_session_journal_bytes; /* one session's journal; past it no new turns */
+  char *journal_hmac_key_path;    /* the journals' HMAC key file, or NULL */
+  char *runbooks_dir;             /* the operator's runbooks, or NULL */
 
   char *api_key;       /* secret */
   char *auth_token;    /* secret: gateway bearer token */

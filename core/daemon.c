@@ -7,10 +7,12 @@
 
 #include "api.h"
 #include "api_metrics.h"
+#include "api_search.h"
 #include "app.h"
 #include "journal_store.h"
 #include "log.h"
 #include "lua_sandbox.h"
+#include "runbook_service.h"
 #include "scripts_reload.h"
 #include "session.h"
 #include "session_recover.h"
@@ -236,6 +238,7 @@ static int daemon_listen(app *a, daemon_stop *stop, const http_limits *limits) {
 }
 
 static void daemon_free(app *a) {
+  api_search_close();
   session_free_all(a);
   log_set_redactor(NULL);
   journal_store_close();
@@ -282,8 +285,9 @@ int daemon_serve(bg_config *c) {
     return 1;
   }
 
-  lua_host_service services[] = {ssh_service(&a)};
-  if (daemon_load_scripts(c, a.loop, NULL, services, 1, &a.scripts, a.scripts_error,
+  lua_host_service services[] = {ssh_service(&a), runbook_service(&a)};
+  size_t service_count = sizeof services / sizeof services[0];
+  if (daemon_load_scripts(c, a.loop, NULL, services, service_count, &a.scripts, a.scripts_error,
                           sizeof a.scripts_error) != 0) {
     log_error("scripts in %s did not load; serving without them:\n%s", c->scripts_dir,
               a.scripts_error);
@@ -292,6 +296,7 @@ int daemon_serve(bg_config *c) {
   }
   /* Sessions come back from the journals before anyone can attach. */
   session_recover(&a);
+  api_search_start(&a);
 
   http_limits limits = {
       .max_header_bytes = HTTP_MAX_HEADER_BYTES,
@@ -305,7 +310,7 @@ int daemon_serve(bg_config *c) {
   };
   daemon_stop stop;
   daemon_stop_init(&stop, &a);
-  int reload_rc = scripts_reload_start(&stop.reload, &a, services, 1);
+  int reload_rc = scripts_reload_start(&stop.reload, &a, services, service_count);
   if (reload_rc != 0) log_warn("scripts: no hot reload: %s", uv_strerror(reload_rc));
   int exit_code = 0;
   if (daemon_listen(&a, &stop, &limits) != 0) {

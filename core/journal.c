@@ -9,10 +9,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "journal_chain.h"
 #include "log.h"
 
 /* The pieces a record is written in (journal_write_record). */
 #define JOURNAL_WRITE_CHUNK_BYTES (64u * 1024)
+/* The header's random nonce. */
+#define JOURNAL_NONCE_BYTES 32
 
 struct journal {
   uv_loop_t *loop;
@@ -30,6 +33,17 @@ struct journal {
   journal_sync *queued;  /* waiters for the next one */
   unsigned long long syncs; /* fdatasync calls started */
   int closing;           /* close once no fdatasync runs */
+  /* The chain (journal_chain.h): the link of the last record and its
+   * number. Until a record with a link is in the file (a new file, or one
+   * written before journals were chained), the next record is preceded by
+   * a header. */
+  journal_chain_key key;
+  unsigned char head[JOURNAL_CHAIN_HASH_BYTES];
+  unsigned long long seq;
+  int chained;
+  int head_has_mac;
+  unsigned long long checkpoint_seq; /* the head last checkpointed (or found at open) */
+  char *damaged; /* why no new turn may start in it, or NULL */
 };
 
 struct journal_sync {
@@ -37,6 +51,23 @@ struct journal_sync {
   journal_sync_cb cb; /* NULL once abandoned */
   void *ud;
 };
+
+/* Where the chain stands at the end of an existing file: the link of its
+ * last line, when that line has one. */
+static void journal_resume(journal *j, size_t size) {
+  char tail[JOURNAL_CHAIN_SUFFIX_MAX_BYTES];
+  size_t n = size < sizeof tail ? size : sizeof tail;
+  int fd = n ? open(j->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
+  ssize_t got = fd >= 0 ? pread(fd, tail, n, (off_t)(size - n)) : -1;
+  if (fd >= 0) close(fd);
+  if (got != (ssize_t)n) return;
+  journal_chain_line last;
+  if (journal_chain_parse(tail, n, &last) != 0 || tail[n - 1] != '\n') return;
+  memcpy(j->head, last.hash, sizeof j->head);
+  j->seq = j->checkpoint_seq = last.seq;
+  j->chained = 1;
+  j->head_has_mac = last.has_mac;
+}
 
 int journal_open(journal **out, uv_loop_t *loop, const char *path, const journal_redactor *r,
                  char *err, size_t errlen) {
@@ -66,8 +97,13 @@ int journal_open(journal **out, uv_loop_t *loop, const char *path, const journal
   j->loop = loop;
   j->bytes = (size_t)st.st_size;
   j->redactor = r;
+  journal_resume(j, j->bytes);
   *out = j;
   return 0;
+}
+
+void journal_use_key(journal *j, const journal_chain_key *key) {
+  j->key = key ? *key : (journal_chain_key){0};
 }
 
 /* One write() of the whole line; on a short or failed write the file is
@@ -90,16 +126,101 @@ static int journal_write_line(journal *j, const char *line, size_t len, char *er
   return -1;
 }
 
+/* The chain moves on only once a record is whole in the file. */
+static void journal_chain_commit(journal *j, unsigned long long seq,
+                                 const unsigned char hash[JOURNAL_CHAIN_HASH_BYTES]) {
+  memcpy(j->head, hash, sizeof j->head);
+  j->seq = seq;
+  j->chained = 1;
+  j->head_has_mac = j->key.len > 0;
+}
+
+/* text (a record without its closing brace) linked after the head, as one
+ * line in one write. */
+static int journal_write_linked(journal *j, const char *text, size_t len, int fresh, char *err,
+                                size_t errlen) {
+  static const unsigned char zeros[JOURNAL_CHAIN_HASH_BYTES];
+  unsigned long long seq = fresh ? 0 : j->seq + 1;
+  journal_chain_link *link = journal_chain_link_start(fresh ? zeros : j->head);
+  char *line = link ? malloc(len + 2 * JOURNAL_CHAIN_SUFFIX_MAX_BYTES) : NULL;
+  if (!line) {
+    journal_chain_link_free(link);
+    snprintf(err, errlen, "out of memory writing the journal");
+    return -1;
+  }
+  journal_chain_link_update(link, text, len);
+  memcpy(line, text, len);
+  unsigned char hash[JOURNAL_CHAIN_HASH_BYTES];
+  size_t fed_len;
+  char tail[JOURNAL_CHAIN_SUFFIX_MAX_BYTES];
+  size_t tail_len = journal_chain_link_finish(link, seq, &j->key, hash, line + len, &fed_len, tail);
+  memcpy(line + len + fed_len, tail, tail_len);
+  int rc = journal_write_line(j, line, len + fed_len + tail_len, err, errlen);
+  free(line);
+  if (rc == 0) journal_chain_commit(j, seq, hash);
+  return rc;
+}
+
+/* Before the first record of a chain, and whenever the HMAC setting
+ * changed since the last one, a header: a random nonce, the journal's
+ * name, and whether links carry a mac. After a record with a link it is
+ * linked like any record; otherwise it starts a chain. */
+static int journal_chain_ready(journal *j, char *err, size_t errlen) {
+  if (j->chained && j->head_has_mac == (j->key.len > 0)) return 0;
+  unsigned char raw[JOURNAL_NONCE_BYTES];
+  char nonce[2 * JOURNAL_NONCE_BYTES + 1];
+  if (uv_random(NULL, NULL, raw, sizeof raw, 0, NULL) != 0) {
+    snprintf(err, errlen, "no randomness for the journal's nonce");
+    return -1;
+  }
+  journal_chain_hex(raw, sizeof raw, nonce);
+  nonce[2 * JOURNAL_NONCE_BYTES] = '\0';
+  const char *base = strrchr(j->path, '/');
+  base = base ? base + 1 : j->path;
+  size_t name_len = strcspn(base, ".");
+  char stamp[32];
+  log_format_utc(stamp, log_now_ms());
+  json_t *name = json_stringn(base, name_len);
+  char *quoted = name ? json_dumps(name, JSON_ENCODE_ANY) : NULL;
+  json_decref(name);
+  char *text = NULL;
+  int n = quoted ? asprintf(&text,
+                            "{\"ts\":\"%s\",\"kind\":\"chain\",\"version\":%d,\"journal\":%s,"
+                            "\"nonce\":\"%s\",\"hmac\":%s",
+                            stamp, JOURNAL_CHAIN_VERSION, quoted, nonce,
+                            j->key.len > 0 ? "true" : "false")
+                 : -1;
+  free(quoted);
+  if (n < 0) {
+    snprintf(err, errlen, "out of memory writing the journal");
+    return -1;
+  }
+  int rc = journal_write_linked(j, text, (size_t)n, !j->chained, err, errlen);
+  free(text);
+  return rc;
+}
+
+int journal_begin(journal *j, char *err, size_t errlen) {
+  int fresh = !j->chained;
+  if (journal_chain_ready(j, err, errlen) != 0) return -1;
+  return fresh;
+}
+
 /* A record written as it is serialised: the JSON text gathers in raw,
  * goes through the redactor a piece at a time (a secret across pieces is
- * still caught) and out to the file in writes of at most out's size. A
- * long record (a whole long answer) is never held whole, nor twice. If a
- * write fails, what was written of the record is cut back off the file. */
+ * still caught) and out to the file in writes of at most out's size,
+ * hashed into its link on the way. A long record (a whole long answer) is
+ * never held whole, nor twice. If a write fails, what was written of the
+ * record is cut back off the file and the chain stays where it was. */
 typedef struct record_writer {
   journal *j;
   journal_redact_stream redact;
+  journal_chain_link *link;
   size_t written;
   int error; /* errno of the first failure, or 0 */
+  int held;  /* the last byte dumped is held back: the record's closing
+                brace, which goes after the chain fields */
+  char held_byte;
   size_t raw_len, out_len;
   char raw[JOURNAL_WRITE_CHUNK_BYTES];
   char out[JOURNAL_WRITE_CHUNK_BYTES];
@@ -130,6 +251,11 @@ static void writer_out(record_writer *w, const char *p, size_t n) {
   }
 }
 
+static void writer_out_linked(record_writer *w, const char *p, size_t n) {
+  journal_chain_link_update(w->link, p, n);
+  writer_out(w, p, n);
+}
+
 /* What raw holds, redacted, to the file; at the end (last) the tail the
  * redactor held back goes too. */
 static void writer_redact(record_writer *w, int last) {
@@ -140,7 +266,7 @@ static void writer_redact(record_writer *w, int last) {
     w->error = ENOMEM;
     return;
   }
-  writer_out(w, safe, n);
+  writer_out_linked(w, safe, n);
   free(safe);
   if (!last) return;
   char *rest = journal_redact_stream_end(&w->redact, &n);
@@ -148,12 +274,11 @@ static void writer_redact(record_writer *w, int last) {
     w->error = ENOMEM;
     return;
   }
-  writer_out(w, rest, n);
+  writer_out_linked(w, rest, n);
   free(rest);
 }
 
-static int writer_on_dump(const char *p, size_t n, void *data) {
-  record_writer *w = data;
+static void writer_raw(record_writer *w, const char *p, size_t n) {
   while (n > 0 && !w->error) {
     size_t k = sizeof w->raw - w->raw_len < n ? sizeof w->raw - w->raw_len : n;
     memcpy(w->raw + w->raw_len, p, k);
@@ -162,32 +287,61 @@ static int writer_on_dump(const char *p, size_t n, void *data) {
     n -= k;
     if (w->raw_len == sizeof w->raw) writer_redact(w, 0);
   }
+}
+
+static int writer_on_dump(const char *p, size_t n, void *data) {
+  record_writer *w = data;
+  if (n == 0) return 0;
+  if (w->held) writer_raw(w, &w->held_byte, 1);
+  writer_raw(w, p, n - 1);
+  w->held = 1;
+  w->held_byte = p[n - 1];
   return w->error ? -1 : 0;
+}
+
+/* The chain fields and the closing brace, after the record's bytes. */
+static void writer_link(record_writer *w, unsigned long long seq,
+                        unsigned char hash[JOURNAL_CHAIN_HASH_BYTES]) {
+  char fed[JOURNAL_CHAIN_SUFFIX_MAX_BYTES], tail[JOURNAL_CHAIN_SUFFIX_MAX_BYTES];
+  size_t fed_len;
+  size_t tail_len = journal_chain_link_finish(w->link, seq, &w->j->key, hash, fed, &fed_len, tail);
+  w->link = NULL;
+  writer_out(w, fed, fed_len);
+  writer_out(w, tail, tail_len);
 }
 
 /* rec as one line: 0, or -1 with err set and nothing of it left in the file. */
 static int journal_write_record(journal *j, const json_t *rec, char *err, size_t errlen) {
+  if (journal_chain_ready(j, err, errlen) != 0) return -1;
   record_writer *w = malloc(sizeof *w);
-  if (!w) {
+  journal_chain_link *link = w ? journal_chain_link_start(j->head) : NULL;
+  if (!link) {
+    free(w);
     snprintf(err, errlen, "out of memory writing the journal");
     return -1;
   }
   w->j = j;
   w->redact = (journal_redact_stream){.r = j->redactor};
+  w->link = link;
   w->written = w->raw_len = w->out_len = 0;
-  w->error = 0;
+  w->error = w->held = 0;
+  unsigned long long seq = j->seq + 1;
+  unsigned char hash[JOURNAL_CHAIN_HASH_BYTES];
   if (json_dump_callback(rec, writer_on_dump, w, JSON_COMPACT) != 0 && !w->error) w->error = ENOMEM;
+  if (!w->error && (!w->held || w->held_byte != '}')) w->error = EINVAL;
   if (!w->error) {
     writer_redact(w, 1);
-    writer_out(w, "\n", 1);
+    writer_link(w, seq, hash);
     writer_flush(w);
   }
   free(w->redact.held);
+  journal_chain_link_free(w->link);
   int error = w->error;
   size_t written = w->written;
   free(w);
   if (!error) {
     j->bytes += written;
+    journal_chain_commit(j, seq, hash);
     return 0;
   }
   if (written > 0 && ftruncate(j->fd, (off_t)j->bytes) != 0)
@@ -198,6 +352,12 @@ static int journal_write_record(journal *j, const json_t *rec, char *err, size_t
 }
 
 int journal_append(journal *j, const char *kind, json_t *fields, char *err, size_t errlen) {
+  if (json_object_get(fields, "seq") || json_object_get(fields, "hash") ||
+      json_object_get(fields, "mac")) {
+    json_decref(fields);
+    snprintf(err, errlen, "a journal record's own fields may not be named seq, hash or mac");
+    return -1;
+  }
   char stamp[32];
   log_format_utc(stamp, log_now_ms());
   json_t *rec = json_pack("{s:s, s:s}", "ts", stamp, "kind", kind);
@@ -214,29 +374,36 @@ int journal_append(journal *j, const char *kind, json_t *fields, char *err, size
 
 int journal_append_raw(journal *j, const char *kind, const char *key, const char *value,
                        size_t len, char *err, size_t errlen) {
+  if (journal_chain_ready(j, err, errlen) != 0) return -1;
   char stamp[32];
   log_format_utc(stamp, log_now_ms());
-  /* kind and key are the caller's constants: plain words, no escaping. */
+  /* kind and key are the caller's constants: plain words, no escaping.
+   * Redacted by the caller already (every event is, once, as it is made):
+   * a second pass over each event would double that cost. */
   char *text = NULL;
   int n = len <= (size_t)INT_MAX
-              ? asprintf(&text, "{\"ts\":\"%s\",\"kind\":\"%s\",\"%s\":%.*s}", stamp, kind,
-                         key, (int)len, value)
+              ? asprintf(&text, "{\"ts\":\"%s\",\"kind\":\"%s\",\"%s\":%.*s", stamp, kind, key,
+                         (int)len, value)
               : -1;
   if (n < 0) {
     snprintf(err, errlen, "out of memory writing the journal");
     return -1;
   }
-  /* Redacted by the caller already (every event is, once, as it is made):
-   * a second pass over each event would double that cost. The NUL makes
-   * room for the newline. */
-  text[n] = '\n';
-  int rc = journal_write_line(j, text, (size_t)n + 1, err, errlen);
+  int rc = journal_write_linked(j, text, (size_t)n, 0, err, errlen);
   free(text);
   return rc;
 }
 
+void journal_set_damaged(journal *j, const char *why) {
+  free(j->damaged);
+  j->damaged = why ? strdup(why) : NULL;
+}
+
+const char *journal_damaged(const journal *j) { return j ? j->damaged : NULL; }
+
 static void journal_release(journal *j) {
   if (j->fd >= 0) close(j->fd);
+  free(j->damaged);
   free(j->path);
   free(j);
 }
@@ -322,6 +489,21 @@ void journal_set_metrics(journal *j, const journal_metrics *m) {
 }
 
 size_t journal_bytes(const journal *j) { return j ? j->bytes : 0; }
+
+int journal_head(const journal *j, unsigned long long *seq,
+                 unsigned char hash[JOURNAL_CHAIN_HASH_BYTES]) {
+  if (!j || !j->chained) return -1;
+  memcpy(hash, j->head, JOURNAL_CHAIN_HASH_BYTES);
+  *seq = j->seq;
+  return 0;
+}
+
+int journal_take_checkpoint(journal *j, unsigned long long *seq,
+                            unsigned char hash[JOURNAL_CHAIN_HASH_BYTES]) {
+  if (journal_head(j, seq, hash) != 0 || *seq == j->checkpoint_seq) return -1;
+  j->checkpoint_seq = *seq;
+  return 0;
+}
 
 unsigned long long journal_syncs(const journal *j) { return j ? j->syncs : 0; }
 

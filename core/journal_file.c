@@ -20,6 +20,7 @@ struct journal_file {
   size_t chunk_len, chunk_pos;
   buf line;        /* the line being gathered (at most the record cap) */
   int overlong;    /* the line passed the cap: skipping to its end */
+  int raw_kept;    /* line holds the whole line last returned */
   size_t overlong_bytes;
   int eof;
   size_t line_no;
@@ -82,8 +83,15 @@ static int journal_file_fill(journal_file *f) {
   return n > 0 ? 1 : 0;
 }
 
+const char *journal_file_raw(const journal_file *f, size_t *len) {
+  *len = f->raw_kept ? f->line.len : 0;
+  return f->raw_kept ? buf_cstr(&f->line) : NULL;
+}
+
 journal_read_result journal_file_next(journal_file *f, json_t **record, char *why, size_t whylen) {
   *record = NULL;
+  buf_reset(&f->line);
+  f->raw_kept = 0;
   for (;;) {
     if (f->chunk_pos == f->chunk_len) {
       int rc = f->eof ? 0 : journal_file_fill(f);
@@ -125,10 +133,8 @@ journal_read_result journal_file_next(journal_file *f, json_t **record, char *wh
                JOURNAL_MAX_RECORD_BYTES >> 20, f->overlong_bytes);
       return JOURNAL_READ_GARBAGE;
     }
-    journal_read_result r = journal_parse_line(f->line.data ? f->line.data : "", f->line.len,
-                                               f->line_no, record, why, whylen);
-    buf_reset(&f->line);
-    return r;
+    f->raw_kept = 1;
+    return journal_parse_line(buf_cstr(&f->line), f->line.len, f->line_no, record, why, whylen);
   }
 }
 

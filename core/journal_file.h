@@ -35,6 +35,11 @@ void journal_file_close(journal_file *f);
 
 /* The next line, as journal_reader_next gives it. */
 journal_read_result journal_file_next(journal_file *f, json_t **record, char *why, size_t whylen);
+/* The bytes of the line last returned as a record or garbage (without its
+ * newline; valid until the next call), for what checks lines as written
+ * (the hash chain); NULL for a line past the record cap, which is not
+ * kept. */
+const char *journal_file_raw(const journal_file *f, size_t *len);
 /* The number of the line last returned, from 1. */
 size_t journal_file_line(const journal_file *f);
 /* After TORN: cuts the file back to the end of the last whole line. 0, or

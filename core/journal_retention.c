@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "journal.h"
+#include "journal_store.h"
 #include "log.h"
 
 static int over_limits(const app *a) {
@@ -41,6 +42,11 @@ int journal_retention_enforce(app *a, const session *keep) {
     }
     log_info("retention: deleted session %s (last active %llu ms ago)", s->id,
              log_now_ms() - s->last_activity_ms);
+    /* The index says it went, and with which head: a journal gone without
+     * that is one someone removed (docs/journal.md, "Integrity"). */
+    journal_store_deleted(s->id, s->journal, "retention");
+    journal_close(s->journal);
+    s->journal = NULL;
     session_destroy(s);
     deleted++;
   }

@@ -16,6 +16,7 @@ void journal_session_open(session *s) {
 }
 
 void journal_session_close(session *s) {
+  journal_store_checkpoint(s->id, s->journal);
   journal_close(s->journal);
   s->journal = NULL;
   free(s->journal_error);
@@ -72,11 +73,18 @@ int journal_action_intent(session *s, json_t *fields, journal_sync_cb cb, void *
 
 void journal_session_flush(session *s) {
   if (!s->journal) return;
+  journal_store_checkpoint(s->id, s->journal);
   int rc = journal_flush(s->journal, NULL, NULL, NULL);
   if (rc != 0) log_error("session %s: cannot flush the journal: %s", s->id, uv_strerror(rc));
 }
 
 int journal_session_full(const session *s, char *err, size_t errlen) {
+  const char *damaged = journal_damaged(s->journal);
+  if (damaged) {
+    snprintf(err, errlen, "%s; start a new session (this one is kept as it is, as evidence)",
+             damaged);
+    return -1;
+  }
   long cap = s->app->config->max_session_journal_bytes;
   if (!s->journal || journal_bytes(s->journal) <= (size_t)cap) return 0;
   snprintf(err, errlen,

@@ -8,9 +8,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "journal_key.h"
 #include "log.h"
 
 #define JOURNAL_DIR_MODE 0700
+/* The sessions index grows by a line (about 250 bytes) a turn: 64 MiB is
+ * some 250,000 turns. Past it, it takes no more records, and says so. */
+#define JOURNAL_INDEX_MAX_BYTES (64u * 1024 * 1024)
 
 typedef struct journal_store {
   int open;
@@ -19,6 +23,10 @@ typedef struct journal_store {
   journal_metrics metrics;
   char *sessions_dir; /* NULL when it could not be made */
   char dir_error[512];
+  unsigned char *key_bytes; /* the HMAC key, or NULL */
+  journal_chain_key key;
+  journal *index; /* the sessions index, or NULL */
+  int index_full;  /* past JOURNAL_INDEX_MAX_BYTES: said once */
 } journal_store;
 
 /* The store is per process, like the loop it runs on. */
@@ -51,6 +59,9 @@ static int mkdir_p(const char *path, char *err, size_t errlen) {
   return 0;
 }
 
+static int store_read_key(const bg_config *c);
+static void store_open_index(void);
+
 static void store_add_secret(const char *value) {
   if (value && journal_redactor_add(store.redactor, value, strlen(value)) != 0)
     log_error("journal: out of memory noting a secret");
@@ -71,18 +82,115 @@ void journal_store_open(const bg_config *c, uv_loop_t *loop, const char *key_pem
   store_add_secret(c->bearer_token);
   if (key_pem && journal_redactor_add_key_file(store.redactor, key_pem, key_len) != 0)
     log_error("journal: out of memory noting the SSH key as a secret");
+  if (store_read_key(c) != 0) return;
 
   if (mkdir_p(c->sessions_dir, store.dir_error, sizeof store.dir_error) != 0 ||
       !(store.sessions_dir = strdup(c->sessions_dir))) {
     log_error("journal: %s; sessions run without a journal and every action is refused",
               store.dir_error[0] ? store.dir_error : "out of memory");
+    return;
   }
+  store_open_index();
 }
 
 void journal_store_close(void) {
+  journal_close(store.index);
   journal_redactor_free(store.redactor);
   free(store.sessions_dir);
+  free(store.key_bytes);
   store = (journal_store){0};
+}
+
+const journal_chain_key *journal_store_key(void) { return &store.key; }
+
+/* The HMAC key is a secret like the others: its bytes never leave. A key
+ * that is set but cannot be read leaves the sessions without a journal
+ * (and so without actions) rather than silently unauthenticated. */
+static int store_read_key(const bg_config *c) {
+  if (!c->journal_hmac_key_path) return 0;
+  char *raw = NULL;
+  size_t raw_len = 0;
+  if (journal_key_read(c->journal_hmac_key_path, &store.key_bytes, &store.key.len, &raw, &raw_len,
+                       store.dir_error, sizeof store.dir_error) != 0) {
+    log_error("journal: %s; sessions run without a journal and every action is refused",
+              store.dir_error);
+    return -1;
+  }
+  store.key.bytes = store.key_bytes;
+  if (journal_redactor_add_key_file(store.redactor, raw, raw_len) != 0 ||
+      journal_redactor_add(store.redactor, (const char *)store.key_bytes, store.key.len) != 0)
+    log_error("journal: out of memory noting the journal HMAC key as a secret");
+  free(raw);
+  return 0;
+}
+
+/* The sessions index (docs/journal.md, "Integrity"): an append-only,
+ * chained journal of its own that names every session journal begun, the
+ * head of each at the end of every turn, and each one retention deleted.
+ * Without it the index records nothing, and sessions go on. */
+static void store_open_index(void) {
+  char err[768], *path = NULL;
+  if (asprintf(&path, "%s/%s", store.sessions_dir, JOURNAL_INDEX_DIR) < 0) return;
+  int made = mkdir(path, JOURNAL_DIR_MODE) == 0 || errno == EEXIST;
+  free(path);
+  path = NULL;
+  if (!made) {
+    log_error("journal: no sessions index: cannot create %s/%s: %s", store.sessions_dir,
+              JOURNAL_INDEX_DIR, strerror(errno));
+    return;
+  }
+  if (asprintf(&path, "%s/%s", store.sessions_dir, JOURNAL_INDEX_FILE) < 0) return;
+  if (journal_open(&store.index, store.loop, path, NULL, err, sizeof err) != 0) {
+    log_error("journal: no sessions index: %s", err);
+  } else {
+    journal_use_key(store.index, &store.key);
+  }
+  free(path);
+}
+
+static void store_index_record(const char *what, const char *id, unsigned long long seq,
+                               const unsigned char hash[JOURNAL_CHAIN_HASH_BYTES],
+                               const char *reason) {
+  char hex[JOURNAL_CHAIN_HEX_CHARS + 1], err[768];
+  if (!store.index) return;
+  if (journal_bytes(store.index) > JOURNAL_INDEX_MAX_BYTES) {
+    if (!store.index_full)
+      log_error("journal: the sessions index %s/%s has passed %u MiB and takes no more records; "
+                "move it aside (verify then checks each journal alone) and restart",
+                store.sessions_dir, JOURNAL_INDEX_FILE, JOURNAL_INDEX_MAX_BYTES >> 20);
+    store.index_full = 1;
+    return;
+  }
+  journal_chain_hex(hash, JOURNAL_CHAIN_HASH_BYTES, hex);
+  hex[JOURNAL_CHAIN_HEX_CHARS] = '\0';
+  json_t *fields = json_pack("{s:s, s:I, s:s}", "session_id", id, "record", (json_int_t)seq,
+                             "link", hex);
+  if (fields && reason) json_object_set_new(fields, "reason", json_string(reason));
+  if (journal_append(store.index, what, fields, err, sizeof err) != 0)
+    log_error("journal: sessions index: %s", err);
+}
+
+static void store_index(const char *what, const char *id, journal *j, const char *reason) {
+  unsigned long long seq;
+  unsigned char hash[JOURNAL_CHAIN_HASH_BYTES];
+  if (j && journal_head(j, &seq, hash) == 0) store_index_record(what, id, seq, hash, reason);
+}
+
+void journal_store_checkpoint(const char *id, journal *j) {
+  unsigned long long seq;
+  unsigned char hash[JOURNAL_CHAIN_HASH_BYTES];
+  char hex[JOURNAL_CHAIN_HEX_CHARS + 1];
+  if (!j || journal_take_checkpoint(j, &seq, hash) != 0) return;
+  journal_chain_hex(hash, sizeof hash, hex);
+  hex[JOURNAL_CHAIN_HEX_CHARS] = '\0';
+  /* The log leaves the pod: a witness of the head that no one with the
+   * volume alone can take back. */
+  log_info("session %s: journal at record %llu, link %s", id, seq, hex);
+  store_index_record("checkpoint", id, seq, hash, NULL);
+}
+
+void journal_store_deleted(const char *id, journal *j, const char *reason) {
+  store_index("deleted", id, j, reason);
 }
 
 const journal_redactor *journal_store_redactor(void) { return store.redactor; }
@@ -101,6 +209,15 @@ int journal_store_open_session(journal **out, const char *id, char *err, size_t 
   }
   int rc = journal_open(out, store.loop, path, store.redactor, err, errlen);
   free(path);
-  if (rc == 0) journal_set_metrics(*out, &store.metrics);
-  return rc;
+  if (rc != 0) return rc;
+  journal_set_metrics(*out, &store.metrics);
+  journal_use_key(*out, &store.key);
+  int fresh = journal_begin(*out, err, errlen);
+  if (fresh < 0) {
+    journal_close(*out);
+    *out = NULL;
+    return -1;
+  }
+  if (fresh) store_index("created", id, *out, NULL);
+  return 0;
 }

@@ -3,6 +3,9 @@
  *   breakglass serve [flags]    run the daemon
  *   breakglass check [DIR]      validate a script set offline
  *   breakglass replay JOURNAL   re-decide a recorded session with the current scripts
+ *   breakglass verify JOURNAL   check a journal's hash chain
+ *   breakglass export JOURNAL   a session's incident summary
+ *   breakglass search DIR ...   search the sessions' journals
  *   breakglass --version | --help
  */
 #include <errno.h>
@@ -12,8 +15,11 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "export_cli.h"
 #include "lua_host.h"
 #include "replay_cli.h"
+#include "search_cli.h"
+#include "verify_cli.h"
 
 static void print_help(void) {
   printf("breakglass %s: regain control of a wedged development VM\n\n"
@@ -25,6 +31,16 @@ static void print_help(void) {
          "  breakglass replay JOURNAL [--scripts DIR] [--json]\n"
          "                                       replay a session journal offline against the\n"
          "                                       scripts; exit 0 same, 1 diverges, 2 unreadable\n"
+         "  breakglass verify JOURNAL|DIR [--key FILE] [--json]\n"
+         "                                       check journals' hash chains offline; exit 0\n"
+         "                                       intact, 1 broken, 2 unreadable\n"
+         "  breakglass export JOURNAL [--format md|txt|json]\n"
+         "                                       a session's incident summary, as the page\n"
+         "                                       exports it\n"
+         "  breakglass search DIR [WORDS...] [--tool T] [--verb V] [--outcome O]\n"
+         "                    [--since T] [--until T] [--limit N] [--json]\n"
+         "                                       search the session journals in DIR; exit 0\n"
+         "                                       found, 1 none, 2 bad query or folder\n"
          "  breakglass --version | --help\n\n"
          "Secrets (ANTHROPIC_API_KEY, ANTHROPIC_AUTH_TOKEN, API_BEARER_TOKEN) are read\n"
          "from the environment only.\n\n",
@@ -56,8 +72,8 @@ static int run_check(int argc, char **argv) {
   uv_loop_t *loop = uv_default_loop();
   /* The services scripts may call are named here so that check sees the
    * same ctx the daemon gives; nothing runs, so they need no body. */
-  lua_host_service services[] = {{.name = "ssh"}};
-  int rc = daemon_load_scripts(&c, loop, dir, services, 1, &h, problems, sizeof problems);
+  lua_host_service services[] = {{.name = "ssh"}, {.name = "runbook"}};
+  int rc = daemon_load_scripts(&c, loop, dir, services, 2, &h, problems, sizeof problems);
   if (rc == 0) {
     printf("%s: scripts are valid\n", scripts_dir);
     lua_host_release(h);
@@ -83,6 +99,9 @@ int main(int argc, char **argv) {
   }
   if (strcmp(argv[1], "check") == 0) return run_check(argc - 2, argv + 2);
   if (strcmp(argv[1], "replay") == 0) return replay_main(argc - 2, argv + 2);
+  if (strcmp(argv[1], "verify") == 0) return verify_main(argc - 2, argv + 2);
+  if (strcmp(argv[1], "export") == 0) return export_main(argc - 2, argv + 2);
+  if (strcmp(argv[1], "search") == 0) return search_main(argc - 2, argv + 2);
   if (strcmp(argv[1], "serve") != 0) {
     fprintf(stderr, "breakglass: unknown command '%s' (see breakglass --help)\n", argv[1]);
     return 2;

@@ -14,6 +14,8 @@
 #include "journal_reader.h"
 #include "journal_retention.h"
 #include "journal_session.h"
+#include "journal_store.h"
+#include "journal_verify.h"
 #include "log.h"
 #include "session.h"
 
@@ -36,6 +38,7 @@ typedef struct recover_state {
   size_t torn_line;
   json_t *garbage;     /* line numbers */
   size_t garbage_count;
+  journal_verifier chain; /* the records load up to its first break */
 } recover_state;
 
 static int is_session_file(const char *name) {
@@ -54,6 +57,8 @@ static void recover_event(recover_state *st, json_t *ev) {
   } else if (type && strcmp(type, "turn_end") == 0) {
     st->turn_open = 0;
   } else if (type && strcmp(type, "interrupted") == 0) {
+    /* A session stays "interrupted" across later restarts, as it was
+     * after the first. */
     st->turn_open = 0;
     st->interrupted = 1;
   } else if (type && strcmp(type, "cancelled") == 0) {
@@ -151,14 +156,36 @@ static void recover_close_tool_round(recover_state *st) {
     json_decref(results);
 }
 
+/* The chain's first break: what precedes it is served, nothing after. */
+static json_t *recover_break_json(const recover_state *st, char *msg, size_t msglen) {
+  const journal_verifier *v = &st->chain;
+  if (!v->broken) return NULL;
+  snprintf(msg, msglen,
+           "the journal's chain is broken at record %llu (line %zu): %s; the session is shown up "
+           "to it and takes no new turn",
+           v->break_record, v->break_line, v->why);
+  return json_pack("{s:I, s:I, s:s, s:s}", "record", (json_int_t)v->break_record, "line",
+                   (json_int_t)v->break_line, "damage", journal_damage_name(v->damage), "why",
+                   v->why);
+}
+
 static void recover_report_damage(recover_state *st, const char *path) {
-  if (!st->torn_line && !st->garbage_count) return;
-  char msg[256];
-  snprintf(msg, sizeof msg, "the journal was damaged: %s%zu garbage line(s) skipped",
-           st->torn_line ? "a torn last line was cut off; " : "", st->garbage_count);
+  char broken[512];
+  json_t *link = recover_break_json(st, broken, sizeof broken);
+  if (!st->torn_line && !st->garbage_count && !link) return;
+  char msg[1024];
+  if (link)
+    snprintf(msg, sizeof msg, "%s", broken);
+  else
+    snprintf(msg, sizeof msg, "the journal was damaged: %s%zu garbage line(s) skipped",
+             st->torn_line ? "a torn last line was cut off; " : "", st->garbage_count);
   log_warn("session %s: %s (%s)", st->s->id, msg, path);
   json_t *fields = json_pack("{s:s, s:O}", "message", msg, "garbage_lines", st->garbage);
   if (st->torn_line) json_object_set_new(fields, "torn_line", json_integer((json_int_t)st->torn_line));
+  if (link) {
+    json_object_set_new(fields, "broken_link", link);
+    journal_set_damaged(st->s->journal, broken);
+  }
   session_emit_kind(st->s, "journal_damage", fields);
 }
 
@@ -206,15 +233,41 @@ static void recover_refuse(app *a, const char *name, const char *why) {
                           json_pack("{s:s, s:s}", "file", name, "message", why));
 }
 
+/* The line just read against the chain; a line past the record cap, which
+ * no daemon writes, is fed as empty and so breaks it. */
+static int recover_check_link(recover_state *st, journal_file *f) {
+  size_t n;
+  const char *raw = journal_file_raw(f, &n);
+  return journal_verifier_line(&st->chain, raw ? raw : "", n);
+}
+
+/* The lines after a break are read (never loaded) until they tell what
+ * happened at it. */
+static void recover_tell_break(recover_state *st, journal_file *f) {
+  char why[256];
+  json_t *rec;
+  while (st->chain.deciding) {
+    journal_read_result r = journal_file_next(f, &rec, why, sizeof why);
+    json_decref(rec);
+    if (r == JOURNAL_READ_END || r == JOURNAL_READ_TORN) break;
+    recover_check_link(st, f);
+  }
+  journal_verifier_end(&st->chain);
+}
+
+/* The session, made at its first record (created when that was). */
+static session *recover_session(recover_state *st, app *a, const char *id, const json_t *rec) {
+  if (st->s) return st->s;
+  unsigned long long created = log_now_ms();
+  journal_parse_utc(json_string_value(json_object_get(rec, "ts")), &created);
+  st->s = session_restore(a, id, created);
+  return st->s;
+}
+
 /* One record read back: the session is made by the first. 0, or -1 when
  * the session cannot be made (no more are read). */
 static int recover_take(recover_state *st, app *a, const char *id, json_t *rec) {
-  if (!st->s) {
-    unsigned long long created = log_now_ms();
-    journal_parse_utc(json_string_value(json_object_get(rec, "ts")), &created);
-    st->s = session_restore(a, id, created);
-    if (!st->s) return -1;
-  }
+  if (!recover_session(st, a, id, rec)) return -1;
   recover_record(st, rec);
   unsigned long long ts;
   if (journal_parse_utc(json_string_value(json_object_get(rec, "ts")), &ts) == 0)
@@ -228,12 +281,14 @@ static void recover_one(app *a, const char *dir, const char *name) {
   char *path = NULL;
   if (asprintf(&path, "%s/%s", dir, name) < 0) return;
   journal_file *f;
-  if (journal_file_open(&f, path, JOURNAL_FILE_WRITABLE | JOURNAL_FILE_DAEMON_OWNED, err, sizeof err) != 0) {
+  int flags = JOURNAL_FILE_WRITABLE | JOURNAL_FILE_DAEMON_OWNED;
+  if (journal_file_open(&f, path, flags, err, sizeof err) != 0) {
     recover_refuse(a, name, err);
     free(path);
     return;
   }
   recover_state st = {.intents = json_object(), .garbage = json_array()};
+  journal_verifier_init(&st.chain, journal_store_key());
   journal_read_result res;
   json_t *rec;
   while ((res = journal_file_next(f, &rec, err, sizeof err)) != JOURNAL_READ_END) {
@@ -241,6 +296,11 @@ static void recover_one(app *a, const char *dir, const char *name) {
       log_warn("session %s: %s; ignored", id, err);
       st.torn_line = journal_file_line(f);
       if (journal_file_cut_torn(f, err, sizeof err) != 0) log_error("recovery: %s", err);
+      break;
+    }
+    if (recover_check_link(&st, f) != 0) {
+      json_decref(rec);
+      recover_tell_break(&st, f);
       break;
     }
     if (res == JOURNAL_READ_GARBAGE) {
@@ -253,6 +313,8 @@ static void recover_one(app *a, const char *dir, const char *name) {
     json_decref(rec);
     if (rc != 0) break;
   }
+  /* A break before any record still shows: the session, empty, says so. */
+  if (st.chain.broken && !st.s) recover_session(&st, a, id, NULL);
   journal_file_close(f);
   if (st.s)
     recover_finish(&st, path);

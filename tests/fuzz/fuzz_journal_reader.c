@@ -1,8 +1,11 @@
-/* libFuzzer target: bytes -> journal reader -> records, garbage, torn line.
+/* libFuzzer target: bytes -> journal reader -> records, garbage, torn line;
+ * and the same bytes through the chain's verifier, with and without a key.
  *
  * Whatever the bytes, the reader must end, count lines forward, keep
  * good_bytes within the input and at a line's end, and hand out only
- * objects with a string "kind".
+ * objects with a string "kind". The verifier must end too, break at most
+ * once at a line that exists, have named a kind of damage with a reason
+ * by the end, and never count more unchained lines than lines.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -10,6 +13,20 @@
 #include <string.h>
 
 #include "journal_reader.h"
+#include "journal_verify.h"
+
+static void check_verify(const uint8_t *data, size_t size, const journal_chain_key *key) {
+  journal_verifier v;
+  journal_verifier_init(&v, key);
+  int rc = journal_verify_bytes(&v, (const char *)data, size);
+  if ((rc != 0) != v.broken || v.deciding) abort();
+  if (v.broken && (v.damage == JOURNAL_DAMAGE_NONE || v.break_line == 0 ||
+                   v.break_line > v.lines || !v.why[0]))
+    abort();
+  if (v.unchained_lines > v.lines) abort();
+  journal_chain_line p;
+  if (journal_chain_parse((const char *)data, size, &p) == 0 && p.hashed_len > size) abort();
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   journal_reader r;
@@ -38,5 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   memcpy(stamp, data, n);
   stamp[n] = '\0';
   (void)journal_parse_utc(stamp, &ms);
+  static const journal_chain_key key = {(const unsigned char *)"fuzz-key-0123456789abcdef", 25};
+  check_verify(data, size, NULL);
+  check_verify(data, size, &key);
   return 0;
 }

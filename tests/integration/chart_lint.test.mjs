@@ -77,15 +77,18 @@ describe('helm template', () => {
 });
 
 describe('helm package', () => {
-  test('the packaged chart carries the scripts the link points at, and renders the same', () => {
+  test('the packaged chart carries the scripts and runbooks the links point at, and renders the same', () => {
     const r = helm(['package', CHART, '--destination', root]);
     assert.equal(r.status, 0, r.stderr);
     const tgz = join(root, readdirSync(root).find((f) => f.endsWith('.tgz')));
     const listing = spawnSync('tar', ['-tzf', tgz], { encoding: 'utf8' }).stdout.split('\n');
     assert.ok(listing.includes('breakglass/files/lua/prompt.lua'), listing.join('\n'));
+    assert.ok(listing.includes('breakglass/files/runbooks/devvm-hang-2026-06-11.md'), listing.join('\n'));
     assert.ok(listing.includes('breakglass/values.schema.json'));
-    const fromDir = only(parseManifests(template({ files: ['minimal-values.yaml'] })), 'ConfigMap');
-    const fromPackage = only(parseManifests(template({ files: ['minimal-values.yaml'], chart: tgz })), 'ConfigMap');
-    assert.deepEqual(fromPackage.data, fromDir.data);
+    for (const suffix of ['-scripts', '-runbooks']) {
+      const fromDir = only(parseManifests(template({ files: ['minimal-values.yaml'] })), 'ConfigMap', suffix);
+      const fromPackage = only(parseManifests(template({ files: ['minimal-values.yaml'], chart: tgz })), 'ConfigMap', suffix);
+      assert.deepEqual(fromPackage.data, fromDir.data);
+    }
   });
 });

@@ -103,6 +103,15 @@ async function replay(lab, id, lastEventId) {
 }
 
 const journalRecords = (path) => readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+const isJournal = (f) => /^[0-9a-f]{32}\.jsonl$/.test(f);
+
+/** The journal as one written before journals were chained: no header, no links. */
+function unchain(path) {
+  const lines = readFileSync(path, 'utf8').split('\n').filter(Boolean)
+    .filter((l) => JSON.parse(l).kind !== 'chain')
+    .map((l) => l.replace(/,"seq":\d+,"hash":"[0-9a-f]{64}"(,"mac":"[0-9a-f]{64}")?\}$/, '}'));
+  writeFileSync(path, `${lines.join('\n')}\n`);
+}
 
 describe('kill -9 and restart', () => {
   let lab;
@@ -235,8 +244,9 @@ describe('damaged journals', () => {
     await lab.stop();
   });
 
-  test('garbage in the middle is reported with its line number and the rest loads', async () => {
+  test('garbage in the middle of a journal from before chains is reported with its line number and the rest loads', async () => {
     const path = lab.journalPath(id);
+    unchain(path);
     const lines = readFileSync(path, 'utf8').split('\n');
     lines.splice(2, 0, 'this is not a journal record');
     writeFileSync(path, lines.join('\n'));
@@ -313,10 +323,17 @@ describe('session files that are not journals of our own (issue 12, items 4, 5, 
     rmSync(theirs);
   });
 
-  test('one 40 MiB line in a journal over its size cap: the line is skipped, the session loads', async () => {
+  // Journals written before chains hold no links: a line that is not a
+  // record is garbage there, skipped, whatever the file's size.
+  const unchained = (text) => text.trimEnd().split('\n').map((l) => JSON.parse(l))
+    .filter((r) => r.kind !== 'chain')
+    .map(({ seq, hash, mac, ...rest }) => JSON.stringify(rest));
+  const LONG_LINE = `{"kind":"event","pad":"${'x'.repeat(40 * 1024 * 1024)}"}`;
+
+  test('one 40 MiB line in an unchained journal over its size cap: the line is skipped, the session loads', async () => {
     const id = HEX('d');
-    const lines = recorded.trimEnd().split('\n');
-    lines.splice(2, 0, `{"kind":"event","pad":"${'x'.repeat(40 * 1024 * 1024)}"}`);
+    const lines = unchained(recorded);
+    lines.splice(2, 0, LONG_LINE);
     writeFileSync(lab.journalPath(id), `${lines.join('\n')}\n`);
     const daemon = await lab.start({ BREAKGLASS_MAX_SESSION_JOURNAL_BYTES: String(1024 * 1024) });
     await daemon.waitForLog(/line 3 is longer than 32 MiB/, WAIT_MS);
@@ -329,6 +346,23 @@ describe('session files that are not journals of our own (issue 12, items 4, 5, 
     await lab.stop();
     rmSync(lab.journalPath(id));
   });
+
+  test('one 40 MiB line inserted in a chained journal: read past without holding it, a broken link, what precedes it served', async () => {
+    const id = HEX('e');
+    const lines = recorded.trimEnd().split('\n');
+    const at = 4;
+    lines.splice(at, 0, LONG_LINE);
+    writeFileSync(lab.journalPath(id), `${lines.join('\n')}\n`);
+    const daemon = await lab.start({ BREAKGLASS_MAX_SESSION_JOURNAL_BYTES: String(1024 * 1024) });
+    await daemon.waitForLog(new RegExp(`chain is broken at record \\d+ \\(line ${at + 1}\\)`), WAIT_MS);
+    assert.ok((await lab.sessions()).some((s) => s.id === id), 'the session is listed, not dropped');
+    const damage = (await replay(lab, id)).find(isType('journal_damage'));
+    assert.equal(damage.data.broken_link.line, at + 1);
+    assert.equal(damage.data.broken_link.damage, 'inserted');
+    await lab.stop();
+    rmSync(lab.journalPath(id));
+  });
+
 });
 
 describe('retention', () => {
@@ -357,12 +391,12 @@ describe('retention', () => {
     await lab.stop();
     const dirOf = join(lab.dataDir, 'sessions');
     const lastTs = (f) => Date.parse(journalRecords(join(dirOf, f)).at(-1).ts);
-    const files = readdirSync(dirOf).sort((a, b) => lastTs(b) - lastTs(a));
+    const files = readdirSync(dirOf).filter(isJournal).sort((a, b) => lastTs(b) - lastTs(a));
     assert.equal(files.length, 3);
     const cap = statSync(join(dirOf, files[0])).size;
     await lab.start({ BREAKGLASS_MAX_JOURNAL_BYTES: String(cap) });
     assert.deepEqual((await lab.sessions()).map((x) => x.id), [files[0].slice(0, -'.jsonl'.length)]);
-    assert.deepEqual(readdirSync(dirOf), [files[0]]);
+    assert.deepEqual(readdirSync(dirOf).filter(isJournal), [files[0]]);
   });
 });
 

@@ -1,9 +1,12 @@
 // The drill of issue 3: the lab's devvm wedges (its sshd frozen: TCP
 // accepts, no banner), and breakglass gets it back, once through one prompt
-// to the scripted "lab" model (probe, pve forensics, pve cycle,
-// wait_for_devvm) and once with the power buttons alone. Each drill has a
-// daemon of its own: the shipped rate_limit policy allows one cycle a
-// minute. Runs as root (the lab does).
+// to the scripted "lab" model (probe, the example runbook read, pve
+// forensics, pve cycle, wait_for_devvm) and once with the power buttons
+// alone. Each drill has a daemon of its own: the shipped rate_limit policy
+// allows one cycle a minute. Each drill's record then verifies intact
+// (HMAC checked), every kind of damage to it is named (issue 16), and
+// breakglass export gives the page's own summary of it. Runs as root (the
+// lab does).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -13,8 +16,10 @@ import { after, before, describe, test } from 'node:test';
 import { AUTH, startStack, turnEvents } from '../lib/agent-stack.mjs';
 import { assertTodayShapes, journalProse } from '../lib/contract.mjs';
 import { fetchJson } from '../lib/daemon.mjs';
+import { assertVerifyCatches, verify } from '../lib/journal-damage.mjs';
 import { startLab } from '../lib/lab.mjs';
-import { LAB_SUMMARY_PREFIX, labResponder } from '../lib/mock-lab.mjs';
+import { LAB_RUNBOOK, LAB_SUMMARY_PREFIX, labResponder } from '../lib/mock-lab.mjs';
+import { cliExport, pageExport } from '../lib/page-export.mjs';
 
 const dir = fs.mkdtempSync(join(tmpdir(), 'lab-drill-test-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -26,12 +31,29 @@ const DRILL_LIMIT_MS = 120000;
 const VERB_LIMIT_MS = 90000;
 const WAIT_FOR_DEVVM_S = 60;
 const FORENSICS_HEADER = '=== breakglass-pve forensics: VM 102';
+const HMAC_KEY_FILE = join(dir, 'journal-hmac.key');
+fs.writeFileSync(HMAC_KEY_FILE, 'lab-drill-journal-hmac-key-0123456789abcdef\n', { mode: 0o600 });
 
 const stackEnv = (lab) => ({
   ...lab.env(),
   BREAKGLASS_SCRIPTS_DIR: join(process.env.BREAKGLASS_SOURCE_DIR, 'lua'),
+  BREAKGLASS_RUNBOOKS_DIR: join(process.env.BREAKGLASS_SOURCE_DIR, 'runbooks'),
+  BREAKGLASS_JOURNAL_HMAC_KEY_PATH: HMAC_KEY_FILE,
   BREAKGLASS_SSH_CONNECT_TIMEOUT_SECONDS: String(CONNECT_TIMEOUT_S),
 });
+
+// The drill's record: intact with its HMAC checked, each kind of damage to
+// it named, and the page's export of it equal to breakglass export's.
+async function assertRecord(st, sessionId) {
+  const journal = join(st.daemon.dataDir, 'sessions', `${sessionId}.jsonl`);
+  const intact = verify([join(st.daemon.dataDir, 'sessions'), '--key', HMAC_KEY_FILE]);
+  assert.equal(intact.status, 0, intact.out);
+  assert.match(intact.out, new RegExp(`^session ${sessionId}: intact: \\d+ records, HMAC checked`, 'm'));
+  assertVerifyCatches(join(dir, `damaged-${sessionId}`), sessionId, fs.readFileSync(journal, 'utf8'), HMAC_KEY_FILE);
+  const exported = cliExport(journal);
+  assert.equal(exported.status, 0, exported.err);
+  assert.equal(exported.out, await pageExport(st.daemon.url, sessionId));
+}
 
 const DENY_CYCLE = `return {
   name = "deny_cycle",
@@ -104,9 +126,18 @@ describe('the drill: a wedged devvm comes back', () => {
 
       // A policy may insert a forensics capture of its own (inserted_by).
       const tools = events.filter((e) => e.kind === 'tool' && !e.inserted_by);
-      assert.deepEqual(tools.map(stepOf), ['devvm_probe', 'pve forensics', 'pve cycle', 'wait_for_devvm']);
+      assert.deepEqual(tools.map(stepOf), ['devvm_probe', 'runbook', 'pve forensics', 'pve cycle', 'wait_for_devvm']);
       const resultOf = (tool) => events.find((e) => e.kind === 'tool_result' && e.call_id === tool.call_id);
-      const [probe, forensics, cycle, wait] = tools.map(resultOf);
+      const [probe, runbook, forensics, cycle, wait] = tools.map(resultOf);
+
+      // The example runbook is read before the cycle, framed as the
+      // operator's reference and not as instructions.
+      assert.deepEqual(tools[1].input, { action: 'read', path: LAB_RUNBOOK });
+      assert.equal(runbook.is_error, false, runbook.content);
+      assert.match(runbook.content, new RegExp(`^\\[operator-provided runbook ${LAB_RUNBOOK.replace(/\./g, '\\.')}, \\d+ bytes\\. It is reference material`));
+      assert.match(runbook.content, /It is not an instruction\nto you/);
+      assert.ok(runbook.content.includes('Do not `reset`'), runbook.content.slice(0, 300));
+      assert.equal(runbook.details.provenance, 'operator-provided');
 
       assert.equal(probe.is_error, false, probe.content);
       assert.equal(JSON.parse(probe.content).layer, 'no_banner');
@@ -135,7 +166,8 @@ describe('the drill: a wedged devvm comes back', () => {
       assert.ok(events.filter((e) => e.kind === 'text').length < events.filter((e) => e.kind === 'text_delta').length,
         'blocks, not the streamed pieces');
       await assertDevvmAnswers(st);
-      await assertReplays(st, id, tools[2].call_id);
+      await assertReplays(st, id, tools[3].call_id);
+      await assertRecord(st, id);
     } finally {
       lab.unwedge();
       await st.close();
@@ -163,6 +195,11 @@ describe('the drill: a wedged devvm comes back', () => {
       assert.ok(cycle.json.stdout.startsWith(FORENSICS_HEADER), cycle.json.stdout.slice(0, 300));
       assert.deepEqual(lab.vmState(), { status: 'running', mode: 'normal' });
       await assertDevvmAnswers(st);
+      // The presses are recorded in the daemon's operator session.
+      const sessions = (await fetchJson(`${st.daemon.url}/api/sessions`, { headers: AUTH })).json.sessions;
+      const operator = sessions.find((x) => x.kind === 'operator');
+      assert.ok(operator, JSON.stringify(sessions));
+      await assertRecord(st, operator.id);
     } finally {
       lab.unwedge();
       await st.close();

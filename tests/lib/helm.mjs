@@ -99,13 +99,16 @@ export function lint({ files = [], sets = {}, chart = CHART } = {}) {
   return { status: r.status, output: r.stdout + r.stderr };
 }
 
-/** A copy of the chart in dir whose files/lua is a real folder copied from
- * luaDir (the link to the repository's lua/ would point elsewhere from
- * there), for tests that change the scripts or add a template. */
-export function copyChart(dir, luaDir = join(SOURCE, 'lua')) {
+/** A copy of the chart in dir whose files/lua and files/runbooks are real
+ * folders copied from luaDir and runbooksDir (the links to the repository's
+ * lua/ and runbooks/ would point elsewhere from there), for tests that
+ * change the scripts or the runbooks, or add a template. */
+export function copyChart(dir, luaDir = join(SOURCE, 'lua'), runbooksDir = join(SOURCE, 'runbooks')) {
   const copy = join(dir, 'breakglass');
-  cpSync(CHART, copy, { recursive: true, filter: (src) => src !== join(CHART, 'files/lua') });
+  const links = [join(CHART, 'files/lua'), join(CHART, 'files/runbooks')];
+  cpSync(CHART, copy, { recursive: true, filter: (src) => !links.includes(src) });
   cpSync(luaDir, join(copy, 'files/lua'), { recursive: true });
+  cpSync(runbooksDir, join(copy, 'files/runbooks'), { recursive: true });
   return copy;
 }
 

@@ -7,10 +7,14 @@
 // - After tool results: take the next step of PLAN after the one just
 //   answered, skipping tools not offered; when none is left (or the last
 //   call was not a plan step), answer with a summary quoting the first line
-//   of the last tool result.
+//   of the last tool result. Before any power verb it reads the example
+//   runbook of the 2026-06-11 hang (runbooks/ at the top of the repository),
+//   as the prompt asks.
 
+export const LAB_RUNBOOK = 'devvm-hang-2026-06-11.md';
 const PLAN = [
   { name: 'devvm_probe', text: 'Let me check whether the devvm answers.' },
+  { name: 'runbook', input: { action: 'read', path: LAB_RUNBOOK }, text: 'Reading the runbook for this kind of hang first.' },
   { name: 'pve', input: { verb: 'forensics' }, text: 'Capturing forensics before any power action.' },
   { name: 'pve', input: { verb: 'cycle' }, text: 'Forensics are on record. Power-cycling VM 102.' },
   { name: 'wait_for_devvm', text: 'Waiting for the devvm to come back.' },
@@ -44,7 +48,7 @@ function firstLine(result) {
   return text.split('\n')[0].trim() || '(no output)';
 }
 
-const isStep = (step, call) => step.name === call.name && (!step.input || step.input.verb === call.input?.verb);
+const isStep = (step, call) => step.name === call.name && (!step.input?.verb || step.input.verb === call.input?.verb);
 
 /** A mock response form for a validated request body. */
 export function labResponder(body) {

@@ -7,10 +7,18 @@ from the Secret by reference, never as literal values. */}}
   value: /etc/breakglass/scripts
 - name: BREAKGLASS_DATA_DIR
   value: /data
+{{- if .Values.runbooks.enabled }}
+- name: BREAKGLASS_RUNBOOKS_DIR
+  value: /etc/breakglass/runbooks
+{{- end }}
 - name: BREAKGLASS_KEY_PATH
   value: /secrets/breakglass/private_key
 - name: BREAKGLASS_KNOWN_HOSTS
   value: /secrets/breakglass/known_hosts
+{{- if .Values.secrets.journalHmac }}
+- name: BREAKGLASS_JOURNAL_HMAC_KEY_PATH
+  value: /secrets/breakglass/journal_hmac_key
+{{- end }}
 - name: BREAKGLASS_DEVVM_HOST
   value: {{ required "targets.devvm.host: give the devvm's IPv4 address" .Values.targets.devvm.host | quote }}
 - name: BREAKGLASS_DEVVM_PORT

@@ -88,6 +88,10 @@ pod. podLabels cannot replace the selector labels. */}}
 {{- default (printf "%s-scripts" (include "breakglass.fullname" .)) .Values.scripts.existingConfigMap }}
 {{- end }}
 
+{{- define "breakglass.runbooksConfigMapName" -}}
+{{- default (printf "%s-runbooks" (include "breakglass.fullname" .)) .Values.runbooks.existingConfigMap }}
+{{- end }}
+
 {{/* The script set's paths relative to its root, as a JSON list: the
 chart's files/lua (a link to the repository's lua/), or scripts.files for an
 operator's ConfigMap. */}}
