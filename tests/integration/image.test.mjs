@@ -307,10 +307,14 @@ describe('the container image', { skip: skip ? `podman cannot run here: ${skip}`
         }
         const events = stream.events.map((e) => e.data);
         const tools = events.filter((e) => e?.kind === 'tool' && !e.inserted_by);
+        // The lab model reads the example runbook before it cycles; the image
+        // has no runbooks folder (the chart mounts one), which the tool says.
         assert.deepEqual(tools.map((e) => (e.input?.verb ? `${e.name} ${e.input.verb}` : e.name)),
-          ['devvm_probe', 'pve forensics', 'pve cycle', 'wait_for_devvm']);
-        const [probe, forensics, cycle, wait] = tools.map((t) =>
+          ['devvm_probe', 'runbook', 'pve forensics', 'pve cycle', 'wait_for_devvm']);
+        const [probe, runbook, forensics, cycle, wait] = tools.map((t) =>
           events.find((e) => e?.kind === 'tool_result' && e.call_id === t.call_id));
+        assert.equal(runbook.is_error, true);
+        assert.match(runbook.content, /BREAKGLASS_RUNBOOKS_DIR/);
         for (const res of [probe, forensics, cycle, wait]) assert.equal(res.is_error, false, res.content);
         assert.equal(JSON.parse(probe.content).layer, 'no_banner');
         assert.ok(forensics.content.includes(FORENSICS_HEADER), forensics.content.slice(0, 300));

@@ -43,6 +43,7 @@ describe('a drill as the cluster sees it', () => {
     const env = {
       ...lab.env(),
       BREAKGLASS_SCRIPTS_DIR: join(process.env.BREAKGLASS_SOURCE_DIR, 'lua'),
+      BREAKGLASS_RUNBOOKS_DIR: join(process.env.BREAKGLASS_SOURCE_DIR, 'runbooks'),
       BREAKGLASS_SSH_CONNECT_TIMEOUT_SECONDS: String(CONNECT_TIMEOUT_S),
       BREAKGLASS_LOG_FORMAT: 'json',
       BREAKGLASS_LOG_LEVEL: 'debug',
