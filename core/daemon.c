@@ -8,6 +8,7 @@
 #include "app.h"
 #include "journal_store.h"
 #include "log.h"
+#include "model_probe.h"
 #include "scripts_reload.h"
 #include "session.h"
 #include "session_recover.h"
@@ -64,6 +65,7 @@ static int daemon_model_start(app *a) {
       .max_response_bytes = MODEL_MAX_RESPONSE_BYTES,
   };
   int rc = model_client_new(&a->model, a->loop, &o);
+  if (rc == 0) rc = model_probe_new(&a->model_probe, a->loop, &o, c->model);
   if (rc != 0) log_error("model client: %s (check ANTHROPIC_BASE_URL)", uv_strerror(rc));
   return rc;
 }
@@ -82,6 +84,8 @@ static void daemon_on_http_closed(void *ud) {
   a->http = NULL;
   if (a->model) model_client_close(a->model);
   a->model = NULL;
+  model_probe_close(a->model_probe);
+  a->model_probe = NULL;
   ssh_service_close(a);
   for (int i = 0; i < 2; i++) uv_close((uv_handle_t *)&stop->sigs[i], NULL);
 }
@@ -132,6 +136,7 @@ int daemon_serve(bg_config *c) {
   if (ssh_service_open(&a, ssh_err, sizeof ssh_err) != 0) {
     log_error("%s", ssh_err);
     if (a.model) model_client_close(a.model);
+    model_probe_close(a.model_probe);
     uv_run(a.loop, UV_RUN_DEFAULT);
     uv_loop_close(a.loop);
     return 1;
