@@ -99,7 +99,7 @@ test('approve: the dialog shows the exact input and the reason, and the call run
   assert.equal(await page.locator('#turns .tool.is-ok .tool-name').innerText(), 'echo');
   const text = await turnText(page);
   assert.match(text, /echo: needs approval, says policy ask_echo/);
-  assert.match(text, /Approved by bearer: echo/);
+  assert.match(text, /Approved by You: echo/);
   assert.deepEqual(problems, []);
   await page.close();
 });
@@ -113,7 +113,7 @@ test('deny: the call does not run and the page says so', async () => {
   await dialogClosed(page);
   await waitInPage(page, () => document.getElementById('turns').innerText.includes('Understood, not echoing.'), null, TURN_LIMIT_MS);
   assert.equal(await page.locator('#turns .tool.is-error .tool-name').innerText(), 'echo');
-  assert.match(await turnText(page), /Denied by bearer: echo/);
+  assert.match(await turnText(page), /Denied by You: echo/);
   const sent = mock.requests.at(-1).body.messages.at(-1).content.find((b) => b.type === 'tool_result');
   assert.equal(sent.is_error, true);
   assert.match(JSON.stringify(sent.content), /declined this call/);

@@ -186,10 +186,12 @@ test('history lists sessions and opens one read-only with a timeline of bars', a
   assert.match(summary.suggestedFilename(), /^incident-\d{4}-\d{2}-\d{2}-[0-9a-f]{8}\.md$/);
   const md = readFileSync(await summary.path(), 'utf8');
   assert.match(md, /^# Incident: timeline please\n/);
-  assert.match(md, /## What was found\n\nAfter the prompt at [0-9:]+:\n\n> Found it: the nap was the problem\./);
-  assert.match(md, /\| [0-9:]+ \| echo \| `hello` \| \d+ ms \| ok \|/);
-  assert.match(md, /\| [0-9:]+ \| nap \| `\{"ms":1500\}` \| 1\.\d s \| ok \|/);
-  assert.match(md, /\| fail \| `error` \| .* \| error \|/);
+  assert.match(md, /every time here is UTC/);
+  assert.match(md, /## What was found\n\nAfter the prompt at [0-9:]+ UTC:\n\n> Found it: the nap was the problem\./);
+  assert.match(md, /\| Time \(UTC\) \| Tool \| Command or verb \| By \| Took \| Outcome \|/);
+  assert.match(md, /\| [0-9:]+ \| echo \| `hello` \| agent \| \d+ ms \| ok \|/);
+  assert.match(md, /\| [0-9:]+ \| nap \| `\{"ms":1500\}` \| agent \| 1\.\d s \| ok \|/);
+  assert.match(md, /\| fail \| `error` \| agent \| .* \| error \|/);
   assert.match(md, /- Turn 1: [0-9:]+ to [0-9:]+ \(\d/);
   assert.deepEqual(problems, []);
   await page.close();
