@@ -75,6 +75,9 @@ test('HTML from the model renders as text', async () => {
 test('a preset fills the prompt, and Enter sends it', async () => {
   mock.push({ text: 'Memory is fine.' });
   const { page, problems } = await openPage(PHONE);
+  // The openings are offered in an empty chat: start one.
+  await page.click('#drawer-toggle');
+  await page.click('#new-session');
   const preset = page.locator('.preset', { hasText: 'Check memory, disk and failing units.' });
   assert.ok(await preset.isVisible(), 'presets are visible on a phone');
   await preset.click();
