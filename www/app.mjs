@@ -85,7 +85,10 @@ const transcript = new Transcript(ui.transcript, ui.turns, ui.empty, {
   announce,
   reviewConfirm: (callId) => confirmDialog.review(callId),
   offerPower,
-  onActivity: updateAgent,
+  onActivity: () => {
+    updateAgent();
+    updateComposer();
+  },
 });
 
 const confirmDialog = new ConfirmDialog(ui.confirmDialog, {
@@ -212,7 +215,11 @@ function attach(id) {
       confirmDialog.apply(event);
       vmPanel.apply(event);
       if (transcript.live && ['user', 'turn_end', 'interrupted'].includes(event.kind)) refreshSessionsSoon();
-      if (event.kind === 'turn_end') checkReadiness();
+      // A turn's end may have met the model (or a host) failing: say so now.
+      if (event.kind === 'turn_end') {
+        checkReadiness();
+        if (transcript.live) statusPanel.refresh(false);
+      }
     },
     onCaughtUp: () => {
       if (s !== stream) return;
@@ -286,11 +293,11 @@ function updateAgent() {
   }
   const chip = transcript.runningChips()[0];
   if (chip) {
-    const text = `${chip.label} · ${formatElapsed(Date.now() - chip.startedAt)}`;
-    statebar.setAgent({ state: 'running', text, words: `running ${text}` });
+    const elapsed = formatElapsed(Date.now() - chip.startedAt);
+    statebar.setAgent({ state: 'running', text: `${chip.label} ·`, elapsed, words: `running ${chip.label} · ${elapsed}` });
   } else if (transcript.running) {
-    const text = `working · ${formatElapsed(Date.now() - transcript.turnStarted)}`;
-    statebar.setAgent({ state: 'running', text, words: text });
+    const elapsed = formatElapsed(Date.now() - transcript.turnStarted);
+    statebar.setAgent({ state: 'running', text: 'working ·', elapsed, words: `working · ${elapsed}` });
   } else {
     statebar.setAgent({ state: 'idle', text: 'idle', words: 'idle' });
   }

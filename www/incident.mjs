@@ -14,6 +14,7 @@ export function buildIncident(events) {
   const incident = { start: NaN, end: NaN, turns: [], calls: [], policies: [] };
   const calls = new Map();
   const presses = new Map();
+  const denied = new Set();
   let turn = null;
   const closeTurn = (t, outcome) => {
     if (!turn) return;
@@ -63,12 +64,15 @@ export function buildIncident(events) {
         const o = callOutcome(ev);
         call.durationMs = Number.isFinite(o.durationMs) ? o.durationMs : Number(ev.duration_ms);
         call.end = Number.isFinite(call.durationMs) && Number.isFinite(call.start) ? call.start + call.durationMs : t;
-        if (call.outcome !== 'denied') call.outcome = o.state;
+        call.outcome = call.outcome === 'denied' || denied.has(ev.call_id) ? 'denied' : o.state;
         call.exit = o.exit;
         call.layer = o.layer;
         break;
       }
       case 'policy':
+        // A call a policy refused ends as denied, not as a failure (the
+        // gate decides before the call is shown).
+        if (ev.verdict === 'deny') denied.add(ev.call_id);
         incident.policies.push({
           at: t, tool: ev.tool || '', verb: pressOf(ev.call_id)?.verb || '', policy: ev.policy || '',
           verdict: ev.verdict || '', reason: ev.reason || '', identity: ev.identity || '',
@@ -150,7 +154,7 @@ export function incidentMarkdown(session, incident) {
   lines.push(`- From ${utc(incident.start)} to ${utc(incident.end)} (${took(incident.end - incident.start)}); every time here is UTC`);
   if (s.status) lines.push(`- Status: ${s.status}`);
   const mutating = incident.calls.filter((c) => c.mutating).length;
-  const buttons = incident.calls.filter((c) => c.source === 'button').length;
+  const buttons = incident.calls.filter((c) => c.source === 'button' && !c.insertedBy).length;
   lines.push(`- Actions: ${incident.calls.length} tool calls, ${mutating} mutating, ${buttons} from the power buttons`);
   const u = s.usage;
   if (u && typeof u === 'object') lines.push(`- Tokens: ${u.input_tokens ?? 0} in, ${u.output_tokens ?? 0} out`);
@@ -165,7 +169,7 @@ export function incidentMarkdown(session, incident) {
   const findings = incident.calls.filter((c) => c.outcome === 'finding');
   if (findings.length) {
     lines.push('Findings of the actions:', '');
-    for (const c of findings) lines.push(`- ${clockUtc(c.start)} ${cell(c.name)} ${cell(code(c.arg))}: ${cell(outcomeWords(c))}`);
+    for (const c of findings) lines.push(`- ${clockUtc(c.start)} ${[c.name, code(c.arg)].filter(Boolean).map(cell).join(' ')}: ${cell(outcomeWords(c))}`);
     lines.push('');
   }
   lines.push('', '## What was done', '');

@@ -44,7 +44,8 @@ const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v)
 //          or 'ok';
 //   layer: details.layer when it names a failure, else '';
 //   exit:  'exit 0' / 'signal KILL' from details, else '';
-//   headline: how it ended, with its exit ("found a problem: no banner");
+//   words: how it ended ("found a problem: no banner");
+//   headline: the words with the exit;
 //   text:  the headline and how long it took.
 export function callOutcome(event) {
   const d = isObject(event.details) ? event.details : {};
@@ -57,10 +58,11 @@ export function callOutcome(event) {
   else if (Number.isInteger(d.exit_status)) exit = `exit ${d.exit_status}`;
   else if (Number.isInteger(d.exit_code)) exit = `exit ${d.exit_code}`;
   const durationMs = Number.isFinite(d.duration_ms) ? d.duration_ms : Number(event.duration_ms);
-  const words = { ok: 'done', finding: 'found a problem', error: 'failed' }[state];
-  const headline = [layer ? `${words}: ${layerWords(layer)}` : words, exit].filter(Boolean).join(' · ');
+  const said = { ok: 'done', finding: 'found a problem', error: 'failed' }[state];
+  const words = layer ? `${said}: ${layerWords(layer)}` : said;
+  const headline = [words, exit].filter(Boolean).join(' · ');
   const took = formatDuration(durationMs);
-  return { state, layer, exit, durationMs, headline, text: took ? `${headline} · ${took}` : headline };
+  return { state, layer, exit, durationMs, words, headline, text: took ? `${headline} · ${took}` : headline };
 }
 
 // The last line of output that says something, cut for one line of UI.

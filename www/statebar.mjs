@@ -43,18 +43,23 @@ export class StateBar {
       const b = el('button', 'state-chip is-unknown');
       b.type = 'button';
       b.dataset.target = t.key;
+      // The dot goes with the name, so that the value has the chip's whole
+      // width: "no banner" must fit a 320 px phone.
       const top = el('span', 'state-top');
       const age = el('span', 'state-age');
-      top.append(el('span', 'state-name', t.name), age);
-      const value = el('span', 'state-value');
       const dot = el('span', 'state-dot');
       dot.setAttribute('aria-hidden', 'true');
+      top.append(dot, el('span', 'state-name', t.name), age);
+      const value = el('span', 'state-value');
       const text = el('span', 'state-text', t.key === 'agent' ? 'idle' : '…');
-      value.append(dot, text);
+      value.append(text);
+      // A running action's elapsed time is never cut; its name may be.
+      const elapsed = el('span', 'state-elapsed');
+      if (t.key === 'agent') value.append(elapsed);
       b.append(top, value);
       b.addEventListener('click', () => (t.key === 'agent' ? this.hooks.agent() : this.hooks.openPower()));
       root.append(b);
-      this.chips.set(t.key, { b, age, text, long: t.long });
+      this.chips.set(t.key, { b, age, text, elapsed, long: t.long });
     }
     this.setAgent({ state: 'idle', text: 'idle', words: 'idle' });
   }
@@ -84,12 +89,13 @@ export class StateBar {
     }
   }
 
-  // state: idle | running | approve; text: what the chip says; words: for
-  // the screen reader.
-  setAgent({ state, text, words }) {
+  // state: idle | running | approve; text: what the chip says, elapsed:
+  // for how long (running); words: for the screen reader.
+  setAgent({ state, text, elapsed = '', words }) {
     const c = this.chips.get('agent');
     c.b.className = `state-chip is-agent-${state}`;
     c.text.textContent = text;
+    c.elapsed.textContent = elapsed;
     c.b.setAttribute('aria-label', `The agent: ${words || text}`);
     c.b.title = `The agent: ${words || text}`;
   }

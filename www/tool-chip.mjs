@@ -35,7 +35,8 @@ export function toolArgument(input) {
     if (typeof input[key] === 'string') return input[key];
   }
   const first = Object.values(input).find((v) => typeof v === 'string');
-  return first !== undefined ? first : JSON.stringify(input);
+  if (first !== undefined) return first;
+  return Object.keys(input).length ? JSON.stringify(input) : '';
 }
 
 export class ToolChip {
@@ -151,15 +152,17 @@ export class ToolChip {
 
   // The tool_result: the outcome from is_error and details; for a power
   // verb, what the forced command did, from its own result lines.
-  finish(event) {
+  // refusedBy: the policy that refused the call (its policy event), if one did.
+  finish(event, refusedBy) {
     const o = callOutcome(event);
+    if (refusedBy) o.words = `refused by policy ${refusedBy}`;
     this.setState(o.state);
     this.time.textContent = formatDuration(o.durationMs);
     const badge = o.layer && o.state !== 'ok' ? layerWords(o.layer) : o.exit;
     this.exit.textContent = badge;
     this.exit.classList.toggle('is-failed', o.state !== 'ok');
     this.exit.hidden = !badge;
-    let text = o.headline; // the time has its own place
+    let text = o.words; // the exit and the time have their own places
     if (this.verb) {
       const d = event.details && typeof event.details === 'object' ? event.details : {};
       const out = this.outputText || (typeof d.stdout === 'string' ? d.stdout : '');

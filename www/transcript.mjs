@@ -84,6 +84,7 @@ export class Transcript {
     this.turn = null;
     this.tools = new Map();
     this.presses = new Map(); // button events by call_id
+    this.refusals = new Map(); // call_id -> the policy that refused it
     this.confirms = new Map();
     this.turnStartedAt = NaN;
     this.stopTicker();
@@ -427,7 +428,7 @@ export class Transcript {
   }
 
   onToolResult(event) {
-    this.chipFor(event).finish(event);
+    this.chipFor(event).finish(event, this.refusals.get(event.call_id));
     this.attemptDone();
   }
 
@@ -445,6 +446,7 @@ export class Transcript {
   // say who decided what, and why.
   onPolicy(event) {
     const verdict = typeof event.verdict === 'string' ? event.verdict : '';
+    if (verdict === 'deny') this.refusals.set(event.call_id, event.policy || 'a policy');
     const who = event.policy ? `policy ${event.policy}` : 'a policy';
     const press = this.pressOf(event.call_id);
     const what = press?.verb ? `${event.tool || 'pve'} ${press.verb}` : event.tool || 'tool';

@@ -201,8 +201,9 @@ export class VmPanel {
 
   // A verb a policy holds back is greyed, with the policy's words; it stays
   // pressable when the operator may override the hold.
+  // Verbs held for the same reason share one note.
   drawStates() {
-    const notes = [];
+    const notes = new Map(); // reason -> {li, labels}
     for (const v of this.verbs) {
       const b = this.buttons.get(v.verb);
       const held = v.state.available === false;
@@ -210,20 +211,27 @@ export class VmPanel {
       b.classList.toggle('is-host-down', this.hostDown() !== '');
       const described = [];
       if (held) {
-        const li = el('li', 'vm-held-item');
-        li.id = `vm-held-${v.verb}`;
-        li.append(el('strong', '', `${v.label}: `),
-          el('span', '', v.state.reason || `held back by policy ${v.state.policy || ''}`),
-          el('span', 'muted', v.state.overridable ? ' You can still do it now, on record.' : ''));
-        notes.push(li);
-        described.push(li.id);
+        const reason = v.state.reason || `held back by policy ${v.state.policy || ''}`;
+        const key = `${reason}\n${v.state.overridable}`;
+        if (!notes.has(key)) {
+          const li = el('li', 'vm-held-item');
+          li.id = `vm-held-${v.verb}`;
+          notes.set(key, { li, labels: [], reason, overridable: v.state.overridable });
+        }
+        const note = notes.get(key);
+        note.labels.push(v.label);
+        described.push(note.li.id);
       }
       if (this.hostDown()) described.push(this.hostNote.id);
       if (described.length) b.setAttribute('aria-describedby', described.join(' '));
       else b.removeAttribute('aria-describedby');
     }
-    this.held.replaceChildren(...notes);
-    this.held.hidden = notes.length === 0;
+    for (const n of notes.values()) {
+      n.li.append(el('strong', '', `${n.labels.join(', ')}: `), el('span', '', n.reason),
+        el('span', 'muted', n.overridable ? ' You can still do it now, on record.' : ''));
+    }
+    this.held.replaceChildren(...[...notes.values()].map((n) => n.li));
+    this.held.hidden = notes.size === 0;
   }
 
   // The Proxmox host's last probe (GET api/targets): when it does not
