@@ -31,7 +31,9 @@ export function buildIncident(events) {
   const pressOf = (callId) => presses.get(String(callId).replace(/\.first\d+$/, ''));
   for (const ev of events) {
     const t = parseTime(ev.ts);
-    if (Number.isFinite(t)) {
+    // The incident is what was asked and done: the session's own opening
+    // event (which may come long before the first prompt) is not part of it.
+    if (Number.isFinite(t) && ev.kind !== 'session') {
       if (!(t >= incident.start)) incident.start = t;
       if (!(t <= incident.end)) incident.end = t;
     }
