@@ -19,6 +19,7 @@ const START_WAIT_MS = 10000;
 const KILL_WAIT_MS = 10000;
 const POLL_MS = 20;
 const FREEZE_ROUNDS_MAX = 50;
+const FREEZE_WAIT_MS = 5000;
 
 // The sshd command line of a lab host: a private mount namespace with its
 // own /run (sshd needs /run/sshd), inside the host's network namespace.
@@ -79,7 +80,9 @@ export function sshdPid({ pidFile, config }) {
 }
 
 // Stops a process and everything below it, scanning again until no new
-// process appears (a stopped process cannot fork). Returns their pids.
+// process appears (a stopped process cannot fork), and returns their pids
+// once each is stopped: SIGSTOP takes effect when the kernel next schedules
+// the process, and whoever looks right after must find it stopped.
 export function freezeTree(root) {
   const stopped = new Set();
   for (let round = 0; round < FREEZE_ROUNDS_MAX; round++) {
@@ -91,6 +94,12 @@ export function freezeTree(root) {
       signal(pid, 'SIGSTOP');
       stopped.add(pid);
     }
+  }
+  const until = Date.now() + FREEZE_WAIT_MS;
+  while (Date.now() < until) {
+    const table = processTable();
+    if ([...stopped].every((pid) => !isLive(table.get(pid)) || table.get(pid).state === 'T')) break;
+    sleepSync(POLL_MS);
   }
   return [...stopped];
 }
