@@ -120,7 +120,8 @@ export class ToolChip {
     this.tick(Date.now());
   }
 
-  // Live output. follow: keep the box scrolled to its end if it was.
+  // Live output. live: the stream is live, so a box scrolled to its end
+  // (and open) stays there as it grows.
   appendOutput(text, live) {
     const out = this.output;
     const follow = live && this.details.open && out.scrollHeight - out.scrollTop - out.clientHeight < FOLLOW_SLACK_PX;

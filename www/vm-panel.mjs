@@ -81,6 +81,7 @@ export class VmPanel {
     this.buttons = new Map();
     this.pending = null;  // the verb the confirm step asks about
     this.press = null;    // {v, override, sentAt, callId, sessionId}
+    this.last = null;     // the last press that ended: {v, press, status, data}
     this.host = null;     // the Proxmox host's last probe
     this.timer = 0;
     this.loadSeq = 0;
@@ -333,16 +334,21 @@ export class VmPanel {
   }
 
   async run(v, override) {
+    if (this.press) return;
+    // Busy from the first moment: a second tap while the chat is being
+    // made must not press twice.
+    this.press = { v, override, sentAt: Date.now(), callId: null, sessionId: null };
+    this.setBusy(true);
     this.outcome.hidden = true;
-    let sessionId = null;
     try {
-      sessionId = await this.hooks.session();
+      this.press.sessionId = await this.hooks.session();
     } catch (err) {
+      this.press = null;
+      this.setBusy(false);
       this.show(v, 0, null, `No session to record the press in: ${err.message}`, null);
       return;
     }
-    this.press = { v, override, sentAt: Date.now(), callId: null, sessionId };
-    this.setBusy(true);
+    const sessionId = this.press.sessionId;
     this.progress.hidden = false;
     this.tick();
     this.timer = setInterval(() => this.tick(), TICK_MS);
