@@ -18,6 +18,8 @@ export const TOUCH_TARGET_PX = 44;
 // The page's own bar for text contrast, in both themes.
 export const MIN_CONTRAST = 5.7;
 const POLL_INTERVAL_MS = 50;
+// From the load event to the page's modules having drawn the header.
+const APP_START_MS = 10000;
 const TOKEN_STORAGE_KEY = 'breakglass.token';
 // Chromium logs every non-2xx answer to fetch() as a console error.
 const HTTP_ERROR_LOG = /^Failed to load resource: the server responded with a status of (\d+)/;
@@ -65,6 +67,13 @@ export async function openPage(browser, url, { viewport = DESKTOP, token, httpEr
     });
   }, [TOKEN_STORAGE_KEY, token]);
   await page.goto(url);
+  // The page's modules have run once its header is drawn; a page that
+  // never gets there says why (a module that did not load, an error).
+  try {
+    await waitInPage(page, () => document.querySelector('#statebar .state-chip'), null, APP_START_MS);
+  } catch {
+    throw new Error(`the page did not start within ${APP_START_MS} ms: ${problems.join('; ') || 'no error reported'}`);
+  }
   return { page, problems };
 }
 
