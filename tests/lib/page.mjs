@@ -23,6 +23,15 @@ const APP_START_MS = 10000;
 const TOKEN_STORAGE_KEY = 'breakglass.token';
 // Chromium logs every non-2xx answer to fetch() as a console error.
 const HTTP_ERROR_LOG = /^Failed to load resource: the server responded with a status of (\d+)/;
+// Chromium aborts the requests in flight when an address is added to or
+// removed from an interface of its network namespace, which every lab
+// test running alongside does (its veth pairs, tests/lib/lab-net.mjs).
+// That is the test machine, not the page: not a problem, and a page whose
+// modules were aborted so is loaded again.
+const NETWORK_CHANGED_LOG = /net::ERR_NETWORK_CHANGED/;
+// ... and the manifest's icon, aborted so, is then said not to be an image.
+const MANIFEST_ICON_LOG = /^Error while trying to use the following icon from the Manifest: .*\(Download error/;
+const NETWORK_CHANGED_RELOADS_MAX = 3;
 
 /** Where screenshots go: BREAKGLASS_ARTIFACTS_DIR/screenshots (created). */
 export function screenshotDir() {
@@ -52,10 +61,16 @@ export async function openPage(browser, url, { viewport = DESKTOP, token, httpEr
   const page = await browser.newPage();
   await page.setViewportSize(viewport);
   const problems = [];
+  let networkChanged = 0;
   page.on('console', (m) => {
     if (m.type() !== 'error' && m.type() !== 'warning') return;
     const http = HTTP_ERROR_LOG.exec(m.text());
     if (http && httpErrors.includes(Number(http[1]))) return;
+    if (NETWORK_CHANGED_LOG.test(m.text())) {
+      networkChanged++;
+      return;
+    }
+    if (networkChanged && MANIFEST_ICON_LOG.test(m.text())) return;
     problems.push(`console ${m.type()}: ${m.text()}`);
   });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
@@ -66,15 +81,20 @@ export async function openPage(browser, url, { viewport = DESKTOP, token, httpEr
       window.__bgCspViolation(`${e.violatedDirective} blocked ${e.blockedURI || '(inline)'}`);
     });
   }, [TOKEN_STORAGE_KEY, token]);
-  await page.goto(url);
   // The page's modules have run once its header is drawn; a page that
   // never gets there says why (a module that did not load, an error).
-  try {
-    await waitInPage(page, () => document.querySelector('#statebar .state-chip'), null, APP_START_MS);
-  } catch {
-    throw new Error(`the page did not start within ${APP_START_MS} ms: ${problems.join('; ') || 'no error reported'}`);
+  for (let load = 0; ; load++) {
+    const before = networkChanged;
+    await page.goto(url);
+    try {
+      await waitInPage(page, () => document.querySelector('#statebar .state-chip'), null, APP_START_MS);
+      return { page, problems };
+    } catch {
+      if (networkChanged === before || load >= NETWORK_CHANGED_RELOADS_MAX) {
+        throw new Error(`the page did not start within ${APP_START_MS} ms: ${problems.join('; ') || 'no error reported'}`);
+      }
+    }
   }
-  return { page, problems };
 }
 
 /** Polls fn(arg) in the page until it returns a truthy value, which it resolves with. */
