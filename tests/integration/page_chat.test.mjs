@@ -103,7 +103,10 @@ for (const viewport of [PHONE, DESKTOP]) {
     await waitInPage(page, () => document.body.innerText.includes('Ready when you are.'), null, 20000);
     // A fresh load: Tab starts from the top of the document.
     await page.reload();
+    // The turn over (Stop hidden, Send enabled) and the panels drawn:
+    // nothing that can be reached changes during the walk.
     await waitInPage(page, () => document.body.innerText.includes('Ready when you are.')
+      && document.getElementById('stop').hidden && !document.getElementById('send').disabled
       && document.querySelector('.vm-verb') && document.querySelector('.session'), null, 20000);
     const expected = await page.evaluate(() => {
       const all = document.querySelectorAll('a[href], button, textarea, input, summary, [tabindex="0"]');
