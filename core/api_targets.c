@@ -6,9 +6,11 @@
  * connection of its own, so it sees every layer of a new connection rather
  * than a channel on one opened before the host wedged.
  *
- * The model API is not called (a call costs tokens, and the provider's
- * status is what the last real call met): its state is the last model call
- * any session made, read from the sessions' events.
+ * The model API is probed with count_tokens (model_probe.h), which spends
+ * no tokens, at most once a minute: the page polls while it is open, and a
+ * provider's rate limits are not the place to spend a page's curiosity.
+ * What the last real model call met counts too: the newer of the two is
+ * the model's state.
  *
  * The state is the daemon's one cache: a process serves one app.
  */
@@ -20,6 +22,7 @@
 
 #include "journal_reader.h"
 #include "log.h"
+#include "model_probe.h"
 #include "session.h"
 #include "utf8_text.h"
 
@@ -34,8 +37,12 @@
 /* Events read back from the end of each session for its last model call. */
 #define TARGETS_MODEL_SCAN_EVENTS 4096u
 #define TARGETS_TS_MAX 32u
+/* The model API is asked no more often than this. */
+#define TARGETS_MODEL_PROBE_INTERVAL_MS 60000u
 
 enum { TARGET_DEVVM, TARGET_PVE, TARGET_COUNT };
+/* The waiters' bit for the model probe, after the SSH targets' bits. */
+#define TARGETS_MODEL_BIT (1u << TARGET_COUNT)
 
 typedef struct target_probe {
   const char *name;
@@ -55,6 +62,8 @@ typedef struct targets_waiter {
 
 static struct {
   target_probe probes[TARGET_COUNT];
+  json_t *model_last;       /* the last finished model probe, or NULL */
+  uint64_t model_checked_ms; /* loop time it finished */
   targets_waiter *waiters;
 } targets = {.probes = {{.name = "devvm", .command = "true"}, {.name = "pve", .command = "status"}}};
 
@@ -165,20 +174,13 @@ static json_t *model_last_event(const app *a) {
   return best;
 }
 
-static json_t *model_status_json(const app *a) {
-  if (!a->model)
-    return json_pack("{s:b, s:n, s:s, s:s, s:s}", "configured", 0, "ok", "layer", "not_configured",
-                     "message", "no model credential is configured (set ANTHROPIC_API_KEY)", "model",
-                     a->config->model);
-  json_t *j = json_pack("{s:b, s:s}", "configured", 1, "model", a->config->model);
-  json_t *ev = model_last_event(a);
+/* What the last real call met, as the model's state: {ok, layer, message,
+ * last_call_at, source: "call"}. */
+static json_t *model_call_json(const json_t *ev) {
   const char *type = journal_event_kind(ev);
+  json_t *j = json_object();
   char msg[400];
-  if (!type) {
-    json_object_set_new(j, "ok", json_null());
-    json_object_set_new(j, "layer", json_string("unknown"));
-    snprintf(msg, sizeof msg, "configured; no call made yet");
-  } else if (strcmp(type, "usage") == 0) {
+  if (strcmp(type, "usage") == 0) {
     json_object_set_new(j, "ok", json_true());
     json_object_set_new(j, "layer", json_string("none"));
     snprintf(msg, sizeof msg, "the last call answered");
@@ -193,7 +195,28 @@ static json_t *model_status_json(const app *a) {
              error ? error : "no detail");
   }
   json_object_set_new(j, "message", json_string(msg));
-  if (ev) json_object_set(j, "last_call_at", json_object_get(ev, "ts"));
+  json_object_set_new(j, "source", json_string("call"));
+  return j;
+}
+
+static json_t *model_status_json(const app *a) {
+  if (!a->model)
+    return json_pack("{s:b, s:n, s:s, s:s, s:s}", "configured", 0, "ok", "layer", "not_configured",
+                     "message", "no model credential is configured (set ANTHROPIC_API_KEY)", "model",
+                     a->config->model);
+  json_t *ev = model_last_event(a);
+  const char *call_ts = json_string_value(json_object_get(ev, "ts"));
+  const char *probe_ts = json_string_value(json_object_get(targets.model_last, "checked_at"));
+  json_t *j;
+  if (call_ts && (!probe_ts || strcmp(call_ts, probe_ts) > 0))
+    j = model_call_json(ev);
+  else if (targets.model_last)
+    j = json_deep_copy(targets.model_last);
+  else
+    j = json_pack("{s:n, s:s, s:s}", "ok", "layer", "unknown", "message", "not checked yet");
+  json_object_set_new(j, "configured", json_true());
+  json_object_set_new(j, "model", json_string(a->config->model));
+  if (call_ts) json_object_set_new(j, "last_call_at", json_string(call_ts));
   json_decref(ev);
   return j;
 }
@@ -234,22 +257,28 @@ static void waiter_on_close(void *ud, http_conn *c) {
   waiter_unlink(ud);
 }
 
-static void probe_finish(int i, json_t *result, uint64_t now_ms) {
-  target_probe *p = &targets.probes[i];
-  p->exec = NULL;
-  json_decref(p->last);
-  p->last = result;
-  p->checked_ms = now_ms;
+/* A probe ended: the requests that waited only for what has now ended are
+ * answered. */
+static void targets_settle(unsigned bits) {
   targets_waiter *next;
   for (targets_waiter *w = targets.waiters; w; w = next) {
     next = w->next;
-    w->waiting &= ~(1u << i);
+    w->waiting &= ~bits;
     if (w->waiting) continue;
     app *a = w->a;
     http_conn *c = w->conn;
     waiter_unlink(w);
     targets_answer(a, c);
   }
+}
+
+static void probe_finish(int i, json_t *result, uint64_t now_ms) {
+  target_probe *p = &targets.probes[i];
+  p->exec = NULL;
+  json_decref(p->last);
+  p->last = result;
+  p->checked_ms = now_ms;
+  targets_settle(1u << i);
 }
 
 typedef struct probe_ctx {
@@ -293,6 +322,47 @@ static int probe_ensure(app *a, int i, int refresh) {
   return 0;
 }
 
+/* ---- the model ---- */
+
+static void model_store(json_t *result, uint64_t now_ms) {
+  json_decref(targets.model_last);
+  targets.model_last = result;
+  targets.model_checked_ms = now_ms;
+}
+
+static void model_probe_on_done(void *ud, const model_probe_result *r) {
+  app *a = ud;
+  log_info("targets: model probe: %s%s%s in %llu ms", r->ok ? "answered" : r->layer,
+           r->ok ? "" : ": ", r->ok ? "" : r->message, (unsigned long long)r->duration_ms);
+  json_t *j = json_pack("{s:b, s:s, s:s, s:I, s:o, s:s}", "ok", r->ok, "layer", r->layer,
+                        "message", r->message, "total_ms", (json_int_t)r->duration_ms,
+                        "checked_at", utc_now_json(), "source", "probe");
+  if (j && r->http_status) json_object_set_new(j, "http_status", json_integer(r->http_status));
+  if (j && r->error_type[0]) json_object_set_new(j, "error_type", json_string(r->error_type));
+  if (j && r->request_id[0]) json_object_set_new(j, "request_id", json_string(r->request_id));
+  model_store(j, uv_now(a->loop));
+  targets_settle(TARGETS_MODEL_BIT);
+}
+
+/* 1 when a model probe now runs (new or shared), 0 when none is needed:
+ * none configured, or the last is younger than the interval, refresh or
+ * not. */
+static int model_probe_ensure(app *a) {
+  if (!a->model_probe) return 0;
+  if (model_probe_running(a->model_probe)) return 1;
+  uint64_t now = uv_now(a->loop);
+  if (targets.model_last && now - targets.model_checked_ms < TARGETS_MODEL_PROBE_INTERVAL_MS)
+    return 0;
+  int rc = model_probe_start(a->model_probe, model_probe_on_done, a);
+  if (rc == 0) return 1;
+  char msg[128];
+  snprintf(msg, sizeof msg, "the probe could not start: %s", uv_strerror(rc));
+  model_store(json_pack("{s:n, s:s, s:s, s:o, s:s}", "ok", "layer", "unknown", "message", msg,
+                        "checked_at", utc_now_json(), "source", "probe"),
+              now);
+  return 0;
+}
+
 static int query_refresh(const char *query) {
   for (const char *q = query; q && *q;) {
     size_t n = strcspn(q, "&");
@@ -307,6 +377,7 @@ void api_targets_get(app *a, http_conn *c, const http_request *req) {
   unsigned waiting = 0;
   for (int i = 0; i < TARGET_COUNT; i++)
     if (probe_ensure(a, i, refresh)) waiting |= 1u << i;
+  if (model_probe_ensure(a)) waiting |= TARGETS_MODEL_BIT;
   if (!waiting) {
     targets_answer(a, c);
     return;

@@ -13,6 +13,7 @@
 #include "ssh_transport.h"
 
 struct session;
+struct model_probe;
 
 #define APP_SCRIPTS_ERROR_MAX 8192
 
@@ -21,6 +22,7 @@ typedef struct app {
   bg_config *config;
   http_server *http;
   model_client *model;   /* NULL when no credential is configured */
+  struct model_probe *model_probe; /* checks the model API for the page; NULL with model */
   ssh_pool *ssh;         /* NULL when no SSH key is configured */
   daemon_metrics *metrics; /* what the daemon counts (metrics_daemon.h) */
   lua_host *scripts;     /* the last good script set; NULL before the first */

@@ -12,6 +12,7 @@
 #include "journal_store.h"
 #include "log.h"
 #include "lua_sandbox.h"
+#include "model_probe.h"
 #include "runbook_service.h"
 #include "scripts_reload.h"
 #include "session.h"
@@ -113,6 +114,7 @@ static int daemon_model_start(app *a) {
       .metrics = a->metrics,
   };
   int rc = model_client_new(&a->model, a->loop, &o);
+  if (rc == 0) rc = model_probe_new(&a->model_probe, a->loop, &o, c->model);
   if (rc != 0) log_error("model client: %s (check ANTHROPIC_BASE_URL)", uv_strerror(rc));
   return rc;
 }
@@ -137,6 +139,8 @@ static void daemon_on_http_closed(void *ud) {
   a->http = NULL;
   if (a->model) model_client_close(a->model);
   a->model = NULL;
+  model_probe_close(a->model_probe);
+  a->model_probe = NULL;
   ssh_service_close(a);
   for (int i = 0; i < 2; i++) uv_close((uv_handle_t *)&stop->sigs[i], NULL);
   /* Closing the handles restored the default action: a second SIGTERM
@@ -280,6 +284,8 @@ int daemon_serve(bg_config *c) {
   journal_store_open(c, a.loop, key_pem, key_len, &jm);
   log_set_redactor(journal_store_redactor());
   if (daemon_model_start(&a) != 0) {
+    if (a.model) model_client_close(a.model);
+    model_probe_close(a.model_probe);
     ssh_service_close(&a);
     daemon_free(&a);
     return 1;

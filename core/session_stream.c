@@ -1,5 +1,6 @@
 #include "session_stream.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "log.h"
@@ -28,7 +29,10 @@ typedef struct session_subscriber {
   struct session_subscriber *next_sub;
 } session_subscriber;
 
-static const char caught_up_frame[] = "event: caught-up\ndata: {}\n\n";
+/* caught-up says how often a quiet stream gets a keepalive, so that a
+ * client can tell a hung daemon from a quiet one: nothing for twice that
+ * long and the connection is dead, whatever TCP says. */
+#define SSE_CAUGHT_UP_FRAME_MAX 96
 static const char keepalive_frame[] = ": keepalive\n\n";
 
 static void subscriber_unlink(session_subscriber *sub) {
@@ -121,7 +125,10 @@ static void subscriber_pump(session_subscriber *sub) {
   }
   if (s && sub->conn && !sub->caught_up) {
     sub->caught_up = 1;
-    subscriber_write(sub, caught_up_frame, sizeof caught_up_frame - 1);
+    char frame[SSE_CAUGHT_UP_FRAME_MAX];
+    int n = snprintf(frame, sizeof frame, "event: caught-up\ndata: {\"keepalive_ms\":%lld}\n\n",
+                     (long long)s->app->config->sse_keepalive_s * 1000);
+    subscriber_write(sub, frame, (size_t)n);
   }
 }
 

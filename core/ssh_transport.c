@@ -15,6 +15,7 @@
 #include "ssh_transport.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <libssh2.h>
 #include <netdb.h>
@@ -26,6 +27,7 @@
 #include <unistd.h>
 
 #include "metrics_daemon.h"
+#include "ssh_alloc.h"
 #include "ssh_capture.h"
 #include "ssh_key.h"
 #include "ssh_knownhosts.h"
@@ -67,6 +69,7 @@ struct ssh_conn {
   ssh_target *target;
   int fd;
   LIBSSH2_SESSION *s;
+  ssh_alloc_arena arena; /* libssh2's blocks for s; the session's abstract pointer */
   uv_poll_t poll;
   uv_timer_t timer;
   conn_state state;
@@ -454,6 +457,10 @@ static void conn_on_close(uv_handle_t *h) {
   pool_unref(p);
 }
 
+/* What libssh2 did not free with the session (a key exchange cut short)
+ * is freed now. */
+static void conn_reclaim(ssh_conn *c) { ssh_alloc_arena_release(&c->arena); }
+
 /* Frees the session and closes the handles; the connection is freed once
  * they are closed. Commands must have been detached already. */
 static void conn_close(ssh_conn *c) {
@@ -471,6 +478,7 @@ static void conn_close(ssh_conn *c) {
   if (c->s) {
     libssh2_session_free(c->s);
     c->s = NULL;
+    conn_reclaim(c);
   }
   uv_close((uv_handle_t *)&c->poll, conn_on_close);
   uv_close((uv_handle_t *)&c->timer, conn_on_close);
@@ -685,10 +693,13 @@ static void conn_on_keepalive(uv_timer_t *t) {
 }
 
 static LIBSSH2_RECV_FUNC(conn_recv) {
-  ssh_conn *c = *abstract;
+  ssh_conn *c = (ssh_conn *)((char *)*abstract - offsetof(ssh_conn, arena));
   ssize_t n = recv(socket, buffer, length, flags);
   if (n < 0) return -errno;
   c->rx_bytes += (uint64_t)n;
+  /* A server that answers at once is read in the pass the connect's
+   * completion started, with no readable event of its own. */
+  if (n > 0) c->heard = true;
   return n;
 }
 
@@ -708,10 +719,12 @@ static ssh_conn *conn_open(ssh_target *t, ssh_exec *owner) {
   struct addrinfo *ai = NULL;
   int gai = getaddrinfo(t->host, portstr, &hints, &ai);
   c->fd = gai == 0 ? socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0) : -1;
-  c->s = c->fd >= 0 ? libssh2_session_init_ex(NULL, NULL, NULL, c) : NULL;
+  c->s = c->fd >= 0 ? libssh2_session_init_ex(ssh_alloc, ssh_alloc_free, ssh_alloc_realloc, &c->arena)
+                    : NULL;
   if (!c->s || uv_poll_init_socket(p->loop, &c->poll, c->fd) != 0) {
     if (ai) freeaddrinfo(ai);
     if (c->s) libssh2_session_free(c->s);
+    conn_reclaim(c);
     if (c->fd >= 0) close(c->fd);
     free(c);
     return NULL;

@@ -2,8 +2,9 @@
 // also works when the ingress serves it under a prefix.
 //
 // Behind the auth proxy no token is needed. For direct access the operator
-// pastes the bearer token once; it stays in this tab's sessionStorage and
-// goes out only as an Authorization header to this origin.
+// pastes the bearer token; it stays in this tab's sessionStorage, or, when
+// the operator asks to remember this device, in localStorage until Forget,
+// and goes out only as an Authorization header to this origin.
 
 const TOKEN_STORAGE_KEY = 'breakglass.token';
 export const API_TIMEOUT_MS = 30_000;
@@ -15,29 +16,43 @@ export class ApiError extends Error {
   }
 }
 
-// Used when sessionStorage is unavailable.
+// Used when storage is unavailable.
 let memoryToken = '';
 
-export function tokenGet() {
+function stored(storage) {
   try {
-    return sessionStorage.getItem(TOKEN_STORAGE_KEY) || '';
+    return storage.getItem(TOKEN_STORAGE_KEY) || '';
   } catch {
     return '';
   }
 }
 
-export function tokenSet(token) {
+function store(storage, token) {
   try {
-    if (token) sessionStorage.setItem(TOKEN_STORAGE_KEY, token);
-    else sessionStorage.removeItem(TOKEN_STORAGE_KEY);
+    if (token) storage.setItem(TOKEN_STORAGE_KEY, token);
+    else storage.removeItem(TOKEN_STORAGE_KEY);
   } catch {
     // Storage disabled: the token then lasts only until the page reloads.
   }
+}
+
+export function tokenGet() {
+  return stored(sessionStorage) || stored(localStorage) || memoryToken;
+}
+
+// Whether this device keeps the token across tabs and restarts.
+export const tokenRemembered = () => stored(localStorage) !== '';
+
+// remember: keep it on this device (localStorage) too; else only in this
+// tab, and any copy kept on the device is forgotten.
+export function tokenSet(token, remember = false) {
+  store(sessionStorage, token);
+  store(localStorage, token && remember ? token : '');
   memoryToken = token;
 }
 
 export function authHeaders() {
-  const token = tokenGet() || memoryToken;
+  const token = tokenGet();
   return token ? { Authorization: `Bearer ${token}` } : {};
 }
 
@@ -97,8 +112,21 @@ export const sessionCancel = (id) => request('POST', `${sessionPath(id)}/cancel`
 export const sessionStreamUrl = (id) => `${sessionPath(id)}/stream`;
 
 // A power verb answers with its output on failure too (502, 403, 400):
-// resolves with {status, data} for every HTTP answer.
-export const pveRun = (verb) => exchange('POST', `api/pve/${encodeURIComponent(verb)}`, {}, PVE_VERB_TIMEOUT_MS);
+// resolves with {status, data} for every HTTP answer. sessionId: the chat
+// the press is recorded in; override: press again over a limit the
+// policies let the operator override.
+export function pveRun(verb, { sessionId, override } = {}) {
+  const body = {};
+  if (sessionId) body.session_id = sessionId;
+  if (override) body.override = true;
+  return exchange('POST', `api/pve/${encodeURIComponent(verb)}`, body, PVE_VERB_TIMEOUT_MS);
+}
+
+// {verbs, mutating, state: {verb: {available, policy, reason, overridable,
+// first}}}: what the Proxmox host allows and what a press would meet now
+// in the session named.
+export const pveVerbs = (sessionId) => request('GET',
+  sessionId ? `api/pve/verbs?session_id=${encodeURIComponent(sessionId)}` : 'api/pve/verbs');
 
 // Readiness: {ready, degraded, error, detail}. A failed script reload
 // leaves the last good set serving: ready but degraded, with the error.

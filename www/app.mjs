@@ -1,7 +1,8 @@
-// The page: wires the session list, the transcript, the event stream and
-// the composer together. State lives in the daemon; the page keeps only the
-// current session id (URL hash and localStorage) and, if pasted, the bearer
-// token (sessionStorage).
+// The page: wires the session list, the transcript, the event stream, the
+// header's state bar, the power controls and the composer together. State
+// lives in the daemon; the page keeps only the current session id (URL hash
+// and localStorage) and, if pasted, the bearer token (sessionStorage, or
+// localStorage when the operator asks this device to remember it).
 
 import * as api from './api.mjs';
 import { EventStream } from './stream.mjs';
@@ -11,6 +12,8 @@ import { VmPanel } from './vm-panel.mjs';
 import { StatusPanel } from './status-panel.mjs';
 import { ConfirmDialog } from './confirm-dialog.mjs';
 import { HistoryView } from './history.mjs';
+import { StateBar } from './statebar.mjs';
+import { formatElapsed } from './format.mjs';
 
 const SESSION_STORAGE_KEY = 'breakglass.session';
 const SESSION_HASH_PREFIX = '#session=';
@@ -22,11 +25,15 @@ const WIDE_SCREEN_QUERY = '(min-width: 56rem)';
 // Failed attempts in a row after which the indicator says offline rather
 // than reconnecting (about 4 s of backoff).
 const OFFLINE_AFTER_FAILED_ATTEMPTS = 3;
+// The ages in the state bar advance this often.
+const STATEBAR_TICK_MS = 1000;
+// Verbs offered in a failed turn's error, when the host has them.
+const OFFERED_VERBS = ['status', 'forensics', 'cycle'];
 
 const $ = (id) => document.getElementById(id);
 const ui = {
   drawerToggle: $('drawer-toggle'),
-  vmButton: $('vm-button'),
+  statebar: $('statebar'),
   vmPanel: $('vm-panel'),
   presets: $('presets'),
   sidebar: $('sidebar'),
@@ -38,6 +45,7 @@ const ui = {
   tokenDialog: $('token-dialog'),
   tokenReason: $('token-reason'),
   tokenInput: $('token-input'),
+  tokenRemember: $('token-remember'),
   tokenClear: $('token-clear'),
   tokenCancel: $('token-cancel'),
   banner: $('banner'),
@@ -65,23 +73,46 @@ let sessionId = null;
 let stream = null;
 let sending = false;
 let refreshTimer = 0;
+let revealWhenCaughtUp = null;
 
 const announce = (text) => { ui.announcer.textContent = text; };
 
 const transcript = new Transcript(ui.transcript, ui.turns, ui.empty, {
-  onRunning: updateComposer,
+  onRunning: (running) => {
+    updateComposer(running);
+    updateAgent();
+  },
   announce,
   reviewConfirm: (callId) => confirmDialog.review(callId),
+  offerPower,
+  onActivity: () => {
+    updateAgent();
+    updateComposer();
+  },
 });
 
 const confirmDialog = new ConfirmDialog(ui.confirmDialog, {
   sessionId: () => sessionId,
   unauthorized: (message) => openTokenDialog(message),
   announce,
+  onChange: updateAgent,
+});
+
+const statebar = new StateBar(ui.statebar, {
+  openPower: showVmPanel,
+  agent: () => {
+    if (confirmDialog.waiting) confirmDialog.showNext();
+    else if (!transcript.runningChips().some((c) => transcript.reveal(c.callId))) ui.prompt.focus();
+  },
 });
 
 const statusPanel = new StatusPanel(ui.statusPanel, {
   unauthorized: (message) => openTokenDialog(message),
+  onTargets: (data) => {
+    statebar.setTargets(data);
+    vmPanel.setHost(data.pve);
+    vmPanel.load();
+  },
 });
 
 const historyView = new HistoryView(ui.historyDialog, {
@@ -95,6 +126,20 @@ const historyView = new HistoryView(ui.historyDialog, {
 const vmPanel = new VmPanel(ui.vmPanel, {
   unauthorized: (message) => openTokenDialog(message),
   announce,
+  sessionId: () => sessionId,
+  session: ensureSession,
+  liveLine: (callId) => transcript.liveLine(callId),
+  showLog: (id, callId) => {
+    closeDrawer();
+    if (id === sessionId && transcript.reveal(callId)) return;
+    revealWhenCaughtUp = callId;
+    selectSession(id, { force: id !== sessionId });
+  },
+  // After every verb the hosts are probed again and the verbs' state read.
+  pressed: () => {
+    statusPanel.refresh(true);
+    vmPanel.load();
+  },
 });
 
 const sessions = new SessionList(ui.sessionList, ui.sessionEmpty, (id) => {
@@ -147,6 +192,18 @@ function selectSession(id, { force = false } = {}) {
   if (id) attach(id);
   else setConn('idle');
   updateComposer();
+  updateAgent();
+  vmPanel.load();
+}
+
+// The chat a power button press is recorded in: the open one, else a new
+// one, so that the press and what follows are one incident.
+async function ensureSession() {
+  if (sessionId) return sessionId;
+  const created = await api.sessionCreate();
+  selectSession(created.session_id);
+  refreshSessionsSoon();
+  return created.session_id;
 }
 
 function attach(id) {
@@ -156,14 +213,21 @@ function attach(id) {
       if (s !== stream) return;
       transcript.apply(event);
       confirmDialog.apply(event);
+      vmPanel.apply(event);
       if (transcript.live && ['user', 'turn_end', 'interrupted'].includes(event.kind)) refreshSessionsSoon();
-      if (event.kind === 'turn_end') checkReadiness();
+      // A turn's end may have met the model (or a host) failing: say so now.
+      if (event.kind === 'turn_end') {
+        checkReadiness();
+        if (transcript.live) statusPanel.refresh(false);
+      }
     },
     onCaughtUp: () => {
       if (s !== stream) return;
       transcript.caughtUp();
       confirmDialog.caughtUp();
       checkReadiness();
+      if (revealWhenCaughtUp) transcript.reveal(revealWhenCaughtUp);
+      revealWhenCaughtUp = null;
     },
     onState: (state, info) => {
       if (s === stream) setConn(state, info);
@@ -216,6 +280,57 @@ function updateComposer() {
   const running = transcript.running;
   ui.stop.hidden = !(running && sessionId);
   ui.send.disabled = running || sending;
+  // The openings are for an empty chat; in an incident they take room.
+  ui.presets.hidden = ui.turns.childElementCount > 0;
+}
+
+// The state bar's agent chip: waiting for the operator, or what runs and
+// for how long (a call or verb, else the turn itself), or idle.
+function updateAgent() {
+  if (confirmDialog.waiting) {
+    statebar.setAgent({ state: 'approve', text: 'approve?', words: 'waiting for your approval' });
+    return;
+  }
+  const chip = transcript.runningChips()[0];
+  if (chip) {
+    const elapsed = formatElapsed(Date.now() - chip.startedAt);
+    statebar.setAgent({ state: 'running', text: `${chip.label} ·`, elapsed, words: `running ${chip.label} · ${elapsed}` });
+  } else if (transcript.running) {
+    const elapsed = formatElapsed(Date.now() - transcript.turnStarted);
+    statebar.setAgent({ state: 'running', text: 'working ·', elapsed, words: `working · ${elapsed}` });
+  } else {
+    statebar.setAgent({ state: 'idle', text: 'idle', words: 'idle' });
+  }
+}
+
+// When the model cannot be used: the power buttons, right there in the
+// transcript, which need no model.
+function offerPower() {
+  const box = document.createElement('span');
+  box.className = 'power-offer';
+  const say = document.createElement('span');
+  say.textContent = 'The power buttons work without the model:';
+  box.append(say);
+  const offered = OFFERED_VERBS.filter((v) => vmPanel.verbOf(v));
+  for (const verb of offered) {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'button power-offer-verb';
+    b.dataset.verb = verb;
+    b.textContent = vmPanel.verbOf(verb).label;
+    b.addEventListener('click', () => {
+      showVmPanel();
+      vmPanel.choose(verb);
+    });
+    box.append(b);
+  }
+  const all = document.createElement('button');
+  all.type = 'button';
+  all.className = 'text-button power-offer-all';
+  all.textContent = 'All power controls';
+  all.addEventListener('click', showVmPanel);
+  box.append(all);
+  return box;
 }
 
 function fitPrompt() {
@@ -310,18 +425,23 @@ function openTokenDialog(reason) {
   ui.tokenReason.textContent = reason || '';
   ui.tokenReason.hidden = !reason;
   ui.tokenInput.value = '';
+  ui.tokenRemember.checked = api.tokenRemembered();
   ui.tokenDialog.returnValue = '';
   if (!ui.tokenDialog.open) ui.tokenDialog.showModal();
 }
 
+// A new token (or none) changes what the page may see: everything it shows
+// is asked again at once.
 function onTokenDialogClose() {
   const choice = ui.tokenDialog.returnValue;
   const token = ui.tokenInput.value.trim();
   ui.tokenInput.value = ''; // the token stays in storage, not in the page
-  if (choice === 'save' && token) api.tokenSet(token);
+  if (choice === 'save' && token) api.tokenSet(token, ui.tokenRemember.checked);
   else if (choice === 'clear') api.tokenSet('');
   else return;
   refreshSessions();
+  statusPanel.refresh(true);
+  vmPanel.load();
   if (sessionId) selectSession(sessionId, { force: true });
 }
 
@@ -343,8 +463,9 @@ function openDrawer(focusTarget = ui.newSession) {
 
 // The VM controls: in the drawer on narrow screens, always shown on wide ones.
 function showVmPanel() {
-  if (!wideScreen.matches && !drawerOpen()) openDrawer(vmPanel.firstButton);
-  else vmPanel.firstButton.focus();
+  const first = vmPanel.firstButton || ui.vmPanel;
+  if (!wideScreen.matches && !drawerOpen()) openDrawer(first);
+  else first.focus();
   ui.vmPanel.scrollIntoView({ block: 'start' });
 }
 
@@ -382,7 +503,6 @@ ui.tokenClear.addEventListener('click', () => ui.tokenDialog.close('clear'));
 ui.tokenCancel.addEventListener('click', () => ui.tokenDialog.close('cancel'));
 ui.tokenDialog.addEventListener('close', onTokenDialogClose);
 ui.drawerToggle.addEventListener('click', () => (drawerOpen() ? closeDrawer() : openDrawer()));
-ui.vmButton.addEventListener('click', showVmPanel);
 ui.historyButton.addEventListener('click', () => historyView.open());
 ui.presets.addEventListener('click', (e) => {
   const preset = e.target.closest('.preset');
@@ -415,3 +535,4 @@ selectSession(idFromHash() || idFromStorage());
 refreshSessions();
 checkReadiness();
 statusPanel.start();
+setInterval(() => statebar.tick(), STATEBAR_TICK_MS);

@@ -4,13 +4,15 @@
 // on the call's confirm_result: answered from another tab, or timed out.
 
 import * as api from './api.mjs';
-import { toolArgument } from './transcript.mjs';
+import { parseTime } from './format.mjs';
+import { toolArgument } from './tool-chip.mjs';
 
 const COUNTDOWN_TICK_MS = 1000;
 
 export class ConfirmDialog {
   // dialog: the <dialog> element with the parts named below; hooks:
-  // sessionId(), unauthorized(message), announce(text).
+  // sessionId(), unauthorized(message), announce(text), and optionally
+  // onChange() (a request came or went).
   constructor(dialog, hooks) {
     this.dialog = dialog;
     this.hooks = hooks;
@@ -44,15 +46,19 @@ export class ConfirmDialog {
     this.pending.clear();
     this.live = false;
     this.close();
+    if (this.hooks.onChange) this.hooks.onChange();
   }
 
   apply(event) {
     switch (event.kind) {
       case 'confirm_request': {
+        // The deadline runs from when the daemon asked, so that a reload
+        // shows the time that is really left.
         const timeout = Number(event.timeout_ms);
+        const asked = parseTime(event.ts);
         this.pending.set(event.call_id, {
           event,
-          deadline: Number.isFinite(timeout) && this.live ? Date.now() + timeout : NaN,
+          deadline: Number.isFinite(timeout) ? (Number.isFinite(asked) ? asked : Date.now()) + timeout : NaN,
         });
         if (this.live && !this.current) this.show(event.call_id);
         break;
@@ -72,14 +78,21 @@ export class ConfirmDialog {
         this.close();
         break;
       default:
-        break;
+        return;
     }
+    if (this.live && this.hooks.onChange) this.hooks.onChange();
+  }
+
+  // Whether a request waits for the operator.
+  get waiting() {
+    return this.pending.size > 0;
   }
 
   // Replay done: a request still pending is shown now.
   caughtUp() {
     this.live = true;
     if (!this.current) this.showNext();
+    if (this.hooks.onChange) this.hooks.onChange();
   }
 
   showNext() {

@@ -33,21 +33,53 @@ export function formatAgo(value, now = Date.now()) {
   return new Date(t).toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
 }
 
-// Hours and minutes, for events of today's work.
+// One clock on the page: the browser's local time, 24-hour, with its
+// zone ("14:05 CET"); exports use UTC and say so.
+const CLOCK = { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' };
+
+// Hours and minutes with the zone, for events of today's work.
 export function formatClock(value) {
   const t = parseTime(value);
-  return Number.isFinite(t) ? new Date(t).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' }) : '';
+  return Number.isFinite(t) ? new Date(t).toLocaleTimeString(undefined, { ...CLOCK, timeZoneName: 'short' }) : '';
 }
 
-// Hours, minutes and seconds, for when each step of an incident ran.
-export function formatClockSeconds(value) {
+// Hours, minutes and seconds, for when each step of an incident ran; the
+// zone only when asked (an axis says it once for all its rows).
+export function formatClockSeconds(value, { zone = false } = {}) {
   const t = parseTime(value);
-  return Number.isFinite(t) ? new Date(t).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' }) : '';
+  if (!Number.isFinite(t)) return '';
+  const opts = { ...CLOCK, second: '2-digit' };
+  if (zone) opts.timeZoneName = 'short';
+  return new Date(t).toLocaleTimeString(undefined, opts);
+}
+
+// How long something has run: "0:07", "12:30", "1:02:03".
+export function formatElapsed(ms) {
+  if (!Number.isFinite(ms) || ms < 0) return '';
+  const s = Math.floor(ms / 1000);
+  const mm = String(Math.floor(s / 60) % 60);
+  const ss = String(s % 60).padStart(2, '0');
+  return s >= 3600 ? `${Math.floor(s / 3600)}:${mm.padStart(2, '0')}:${ss}` : `${mm}:${ss}`;
+}
+
+// The age of a check, short: "4 s", "3 min", "2 h".
+export function formatAge(ms) {
+  if (!Number.isFinite(ms)) return '';
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min`;
+  return `${Math.floor(s / 3600)} h`;
+}
+
+// Who did something, as the page says it: the sign-in proxy's name for
+// its users; a bearer token holder is the one reading ("You").
+export function identityName(identity) {
+  return !identity || identity === 'bearer' ? 'You' : String(identity);
 }
 
 export function formatTimestamp(value) {
   const t = parseTime(value);
-  return Number.isFinite(t) ? new Date(t).toLocaleString() : '';
+  return Number.isFinite(t) ? new Date(t).toLocaleString(undefined, { hourCycle: 'h23', timeZoneName: 'short' }) : '';
 }
 
 // The daemon's error fields are strings, but be lenient with objects.

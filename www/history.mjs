@@ -6,7 +6,7 @@
 import * as api from './api.mjs';
 import { EventStream } from './stream.mjs';
 import { Transcript } from './transcript.mjs';
-import { buildIncident, incidentMarkdown } from './incident.mjs';
+import { buildIncident, callSource, incidentMarkdown, outcomeWords } from './incident.mjs';
 import { formatAgo, formatClockSeconds, formatCount, formatDuration, formatTimestamp, parseTime } from './format.mjs';
 
 // Live events redraw the timeline at most this often.
@@ -56,7 +56,8 @@ export function drawTimeline(container, incident, now = Date.now()) {
   };
 
   const axis = el('div', 'timeline-axis');
-  axis.append(el('span', '', formatClockSeconds(start)), el('span', '', formatDuration(span)), el('span', '', formatClockSeconds(end)));
+  axis.append(el('span', '', formatClockSeconds(start, { zone: true })), el('span', '', formatDuration(span)),
+    el('span', '', formatClockSeconds(end, { zone: true })));
   const rows = el('ol', 'timeline-rows');
   const row = (kind, label, meta, from, to, title) => {
     const li = el('li', `timeline-row is-${kind}`);
@@ -77,10 +78,12 @@ export function drawTimeline(container, incident, now = Date.now()) {
   });
   for (const c of incident.calls) {
     const took = formatDuration(c.durationMs);
-    const outcome = [c.outcome, c.exit].filter(Boolean).join(', ');
-    row(c.outcome, `${c.name}${c.arg ? ` ${c.arg}` : ''}`, [formatClockSeconds(c.start), took, outcome].filter(Boolean).join(' · '),
-      c.start, c.end, `${c.name} ${c.arg}\n${formatTimestamp(c.start)}${took ? `, ${took}` : ''}: ${outcome}`);
+    const outcome = outcomeWords(c);
+    const by = c.source === 'model' && !c.insertedBy ? '' : callSource(c);
+    row(c.outcome, `${c.name}${c.arg ? ` ${c.arg}` : ''}`, [formatClockSeconds(c.start), took, by, outcome].filter(Boolean).join(' · '),
+      c.start, c.end, `${c.name} ${c.arg}${by ? ` (${by})` : ''}\n${formatTimestamp(c.start)}${took ? `, ${took}` : ''}: ${outcome}`);
     if (c.mutating) rows.lastElementChild.classList.add('is-mutating');
+    if (c.source === 'button') rows.lastElementChild.classList.add('is-button');
   }
   container.replaceChildren(axis, rows);
 }

@@ -1,31 +1,18 @@
 // The status panel: can the service reach the model API, the devvm and the
 // Proxmox host right now, and is its script set healthy? The daemon probes
-// (GET api/targets, cached briefly); this draws what it says, with the time
-// of each check, and refreshes on demand and now and then while visible.
+// (GET api/targets: the hosts cached briefly, the model asked at most once
+// a minute); this draws what it says, with the time of each check, and
+// refreshes on demand, now and then while visible, and when a token is
+// saved or a power verb has run.
 
 import * as api from './api.mjs';
 import { formatClock, formatDuration, formatTimestamp } from './format.mjs';
+import { layerWords } from './outcome.mjs';
 
-// While the page is visible; the daemon caches probes for 10 s anyway.
-export const STATUS_POLL_MS = 30_000;
+// While the page is visible; the daemon caches host probes for 10 s.
+export const STATUS_POLL_MS = 15_000;
 
-// The probe's layers (core/ssh_transport.h), in the operator's words.
-const LAYER_LABELS = {
-  none: 'Reachable',
-  not_configured: 'Not configured',
-  unknown: 'Not checked yet',
-  connect_refused: 'Refused',
-  connect_timeout: 'Timed out',
-  no_banner: 'No banner',
-  kex: 'Key exchange failed',
-  hostkey_unknown: 'Host key unknown',
-  hostkey_changed: 'Host key changed',
-  auth_refused: 'Auth refused',
-  channel: 'No session channel',
-  command_timeout: 'Command timed out',
-  connection_lost: 'Connection lost',
-  cancelled: 'Cancelled',
-};
+const capital = (s) => s.charAt(0).toUpperCase() + s.slice(1);
 
 const ROWS = [
   { key: 'model', label: 'Model API' },
@@ -47,8 +34,11 @@ export function describeTarget(key, t) {
   if (t.configured === false) return { state: 'off', label: 'Not configured', detail: message };
   if (key === 'model') {
     if (t.ok === true) return { state: 'ok', label: 'Answering', detail: message };
-    if (t.ok === false) return { state: 'bad', label: t.http_status ? `Failing (HTTP ${t.http_status})` : 'Failing', detail: message };
-    return { state: 'unknown', label: 'Configured', detail: message };
+    if (t.ok === false) {
+      const words = t.layer && t.layer !== 'unknown' ? `: ${layerWords(t.layer)}` : '';
+      return { state: 'bad', label: `Down${words}${t.http_status ? ` (HTTP ${t.http_status})` : ''}`, detail: message };
+    }
+    return { state: 'unknown', label: 'Not checked yet', detail: message };
   }
   const layer = typeof t.layer === 'string' ? t.layer : 'unknown';
   if (t.ok === true) {
@@ -57,8 +47,8 @@ export function describeTarget(key, t) {
     const detail = typeof t.detail === 'string' ? t.detail : '';
     return { state: 'ok', label: took ? `OK · ${took}` : 'OK', detail, phases: phasesOf(t) };
   }
-  if (layer === 'unknown') return { state: 'unknown', label: LAYER_LABELS.unknown, detail: message };
-  return { state: 'bad', label: LAYER_LABELS[layer] || layer, detail: message, phases: phasesOf(t) };
+  if (layer === 'unknown') return { state: 'unknown', label: 'Not checked yet', detail: message };
+  return { state: 'bad', label: capital(layerWords(layer)), detail: message, phases: phasesOf(t) };
 }
 
 // Each phase the connection reached, in order: a 0 ms connect on a fast
@@ -72,10 +62,12 @@ function phasesOf(t) {
 }
 
 export class StatusPanel {
-  // root: the panel's <section>; hooks: unauthorized(message).
+  // root: the panel's <section>; hooks: unauthorized(message),
+  // onTargets(data) (each answer of GET api/targets).
   constructor(root, hooks) {
     this.hooks = hooks;
     this.loading = false;
+    this.again = false;
     this.timer = 0;
     this.build(root);
     document.addEventListener('visibilitychange', () => {
@@ -130,20 +122,31 @@ export class StatusPanel {
     }, STATUS_POLL_MS);
   }
 
+  // A forced refresh asked for while one runs (a token just saved, a verb
+  // just ended) runs once that one is over: its answer may be stale.
   async refresh(force) {
-    if (this.loading) return;
+    if (this.loading) {
+      this.again = this.again || force;
+      return;
+    }
     this.loading = true;
+    this.again = false;
     this.refreshButton.disabled = true;
     this.checked.textContent = force ? 'Checking…' : this.checked.textContent;
     const [targets, ready] = await Promise.all([this.fetchTargets(force), api.readinessGet()]);
     this.loading = false;
     this.refreshButton.disabled = false;
+    if (this.again) {
+      this.refresh(true);
+      return;
+    }
     this.showReadiness(ready);
     if (targets.error) {
       this.checked.textContent = `The status could not be checked: ${targets.error}`;
       return;
     }
     for (const r of ROWS) this.showRow(r.key, describeTarget(r.key, targets.data[r.key]), targets.data[r.key]);
+    this.hooks.onTargets(targets.data);
     const at = formatClock(targets.data.checked_at);
     this.checked.textContent = at ? `Last check ${at}` : '';
     this.checked.title = formatTimestamp(targets.data.checked_at);
@@ -164,10 +167,11 @@ export class StatusPanel {
     r.label.textContent = d.label;
     r.detail.textContent = d.detail && d.detail !== d.label ? d.detail : '';
     r.phases.textContent = d.phases || '';
-    const at = raw && (raw.checked_at || raw.last_call_at);
+    const byCall = raw && raw.source === 'call';
+    const at = raw && (byCall ? raw.last_call_at : raw.checked_at);
     r.time.textContent = at ? formatClock(at) : '';
     r.time.dateTime = typeof at === 'string' ? at : '';
-    r.time.title = at ? `${key === 'model' ? 'Last call' : 'Checked'} ${formatTimestamp(at)}` : '';
+    r.time.title = at ? `${byCall ? 'Last call' : 'Checked'} ${formatTimestamp(at)}` : '';
   }
 
   // readyz: a failed script reload leaves the last good set serving,

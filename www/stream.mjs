@@ -1,13 +1,20 @@
 // A session's event stream, kept attached: fetch() with a body reader (so
 // the Authorization header can be sent), resumed with Last-Event-ID after a
 // drop, with backoff between attempts and an idle limit that notices a
-// connection which went silent without closing.
+// connection which went silent without closing (a hung daemon, a dead
+// proxy): nothing, not even a keepalive, for twice the keepalive interval
+// the server names in caught-up.
 
 import { SseParser } from './sse.mjs';
 
-// The server sends a keepalive comment every 20 s when idle; three missed
-// in a row mean the connection is dead even if TCP has not noticed.
+// Until the server has named its keepalive interval (its default is 20 s).
 export const STREAM_IDLE_TIMEOUT_MS = 60_000;
+// Silence for this many keepalive intervals means the connection is dead.
+export const STREAM_IDLE_KEEPALIVES = 2;
+// Bounds on what a server may ask for, so a bad value cannot make the page
+// give up at once or never.
+const STREAM_IDLE_MIN_MS = 2_000;
+const STREAM_IDLE_MAX_MS = 600_000;
 export const STREAM_BACKOFF_FIRST_MS = 500;
 export const STREAM_BACKOFF_MAX_MS = 15_000;
 
@@ -38,6 +45,7 @@ export class EventStream {
     this.controller = null;
     this.abortReason = '';
     this.idleTimer = null;
+    this.idleMs = STREAM_IDLE_TIMEOUT_MS;
     this.sleepTimer = null;
     this.wake = null;
   }
@@ -76,7 +84,7 @@ export class EventStream {
         reason = await this.attachOnce();
       } catch (err) {
         reason = this.abortReason === 'idle'
-          ? `no data for ${STREAM_IDLE_TIMEOUT_MS / 1000} s`
+          ? `no data for ${Math.round(this.idleMs / 1000)} s`
           : err.message || String(err);
       } finally {
         clearTimeout(this.idleTimer);
@@ -127,6 +135,8 @@ export class EventStream {
 
   take(frame) {
     if (frame.type === 'caught-up') {
+      this.learnKeepalive(frame.data);
+      this.armIdle();
       this.attempt = 0;
       this.cb.onState('live', {});
       this.cb.onCaughtUp();
@@ -150,9 +160,23 @@ export class EventStream {
     }
   }
 
+  // caught-up's {keepalive_ms}: from then on, and on every reconnect, the
+  // stream is dead after STREAM_IDLE_KEEPALIVES intervals of silence.
+  learnKeepalive(data) {
+    let keepalive = NaN;
+    try {
+      keepalive = Number(JSON.parse(data).keepalive_ms);
+    } catch {
+      return;
+    }
+    if (Number.isFinite(keepalive) && keepalive > 0) {
+      this.idleMs = Math.min(STREAM_IDLE_MAX_MS, Math.max(STREAM_IDLE_MIN_MS, STREAM_IDLE_KEEPALIVES * keepalive));
+    }
+  }
+
   armIdle() {
     clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => this.interrupt('idle'), STREAM_IDLE_TIMEOUT_MS);
+    this.idleTimer = setTimeout(() => this.interrupt('idle'), this.idleMs);
   }
 
   sleep(ms) {

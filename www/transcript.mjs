@@ -2,16 +2,23 @@
 //
 // The same fold serves replay and live tailing, so a reload shows exactly
 // what a watcher saw. All model and command text goes in through text
-// nodes or the safe markdown renderer, never as HTML.
+// nodes or the safe markdown renderer, never as HTML. Power buttons pressed
+// in this session are actions like the agent's calls: their chips, policy
+// decisions and output appear here too.
 
 import { renderMarkdown } from './markdown.mjs';
-import { describeError, formatClock, formatDuration, formatUsage } from './format.mjs';
+import { describeError, formatClock, formatDuration, formatUsage, identityName, parseTime } from './format.mjs';
+import { ToolChip, toolArgument } from './tool-chip.mjs';
 
-// Output kept in the page per tool call; older output is dropped first.
-export const TOOL_OUTPUT_MAX_CHARS = 256 * 1024;
+export { toolArgument };
+
 // Closer than this to the bottom counts as "following along".
 const FOLLOW_SLACK_PX = 48;
 const COPY_FEEDBACK_MS = 1500;
+// Running actions' elapsed times advance this often.
+const TICK_MS = 1000;
+// A model call's errors that mean the API was not reached at all.
+const UNREACHABLE_TYPES = new Set(['connection_error', 'idle_timeout', 'request_timeout', 'stream_error']);
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -20,37 +27,16 @@ function el(tag, className, text) {
   return node;
 }
 
-// The one argument that says what a tool call does: the command or verb.
-export function toolArgument(input) {
-  if (!input || typeof input !== 'object') return input === undefined ? '' : String(input);
-  for (const key of ['command', 'verb', 'cmd', 'path', 'query']) {
-    if (typeof input[key] === 'string') return input[key];
-  }
-  const first = Object.values(input).find((v) => typeof v === 'string');
-  return first !== undefined ? first : JSON.stringify(input);
-}
-
-// How a command ended, when a tool's result says: devvm_shell's first line
-// ("exit status 1, 0.020 s", "killed by signal KILL, ...") or a raw ctx.ssh
-// result as JSON. {text, failed}, or null.
-export function exitOf(content) {
-  if (typeof content !== 'string') return null;
-  const line = /^(?:exit status (\d+)|killed by signal (\w+))\b/.exec(content);
-  if (line && line[1] !== undefined) return { text: `exit ${line[1]}`, failed: line[1] !== '0' };
-  if (line) return { text: `signal ${line[2]}`, failed: true };
-  if (!content.startsWith('{')) return null;
-  let r;
-  try {
-    r = JSON.parse(content);
-  } catch {
-    return null;
-  }
-  if (!r || typeof r !== 'object') return null;
-  if (typeof r.exit_signal === 'string' && r.exit_signal) return { text: `signal ${r.exit_signal}`, failed: true };
-  for (const key of ['exit_code', 'exit_status']) {
-    if (Number.isInteger(r[key])) return { text: `exit ${r[key]}`, failed: r[key] !== 0 };
-  }
-  return null;
+// A failed model call, in plain words: what failed, and why in the API's
+// own words.
+export function modelErrorText(event) {
+  const why = describeError(event.error);
+  const status = Number(event.http_status) || 0;
+  if (status === 0 && UNREACHABLE_TYPES.has(event.error_type)) return `The model API cannot be reached: ${why}.`;
+  if (status === 401 || status === 403) return `The model API refused the service's credential (HTTP ${status}): ${why}.`;
+  if (status === 429) return `The model API is rate limiting this service (HTTP 429): ${why}.`;
+  if (status >= 500) return `The model API is failing (HTTP ${status}): ${why}.`;
+  return `The model call failed${status ? ` (HTTP ${status})` : ''}: ${why}.`;
 }
 
 function retryText(event) {
@@ -58,6 +44,7 @@ function retryText(event) {
   let what = describeError(event.error);
   if (/overload/i.test(why) || event.http_status === 529) what = 'Model overloaded';
   else if (/rate.?limit/i.test(why) || event.http_status === 429) what = 'Rate limited';
+  else if (!event.http_status && UNREACHABLE_TYPES.has(event.error_type)) what = `The model API cannot be reached (${what})`;
   const seconds = Math.round((Number(event.delay_ms) || 0) / 100) / 10;
   const retry = event.attempt >= 1 ? ` (retry ${event.attempt})` : '';
   return `${what}, retrying in ${seconds} s${retry}.`;
@@ -66,12 +53,15 @@ function retryText(event) {
 export class Transcript {
   // scroller: the element that scrolls; list: where turns go; empty: shown
   // while there is nothing yet. hooks: onRunning(bool), announce(text),
-  // reviewConfirm(callId) (optional: reopens a pending approval).
+  // and optionally reviewConfirm(callId) (reopens a pending approval),
+  // offerPower() (a node offering the power buttons, shown when the model
+  // cannot be used), onActivity() (what runs changed or advanced).
   constructor(scroller, list, empty, hooks) {
     this.scroller = scroller;
     this.list = list;
     this.empty = empty;
     this.hooks = hooks;
+    this.ticker = 0;
     this.following = true;
     this.autoScrollTop = 0;
     this.frame = 0;
@@ -93,7 +83,11 @@ export class Transcript {
     this.list.replaceChildren();
     this.turn = null;
     this.tools = new Map();
+    this.presses = new Map(); // button events by call_id
+    this.refusals = new Map(); // call_id -> the policy that refused it
     this.confirms = new Map();
+    this.turnStartedAt = NaN;
+    this.stopTicker();
     this.dirty = new Set();
     this.isRunning = false;
     this.live = false;
@@ -106,6 +100,33 @@ export class Transcript {
     return this.isRunning;
   }
 
+  // What runs now, newest first: chips of calls and verbs without a result.
+  runningChips() {
+    return [...this.tools.values()].filter((c) => c.running).reverse();
+  }
+
+  // Since when the agent's turn runs (NaN when none does).
+  get turnStarted() {
+    return this.isRunning ? this.turnStartedAt : NaN;
+  }
+
+  // The latest output line of a call and of what a policy ran before it.
+  liveLine(callId) {
+    const chips = [...this.tools.values()].filter((c) => c.callId === callId || c.callId?.startsWith(`${callId}.first`));
+    const running = chips.filter((c) => c.running && c.line);
+    return (running.at(-1) || chips.filter((c) => c.line).at(-1))?.line || '';
+  }
+
+  // Opens a call's chip and brings it into view; false when it is not here.
+  reveal(callId) {
+    const chip = this.tools.get(callId);
+    if (!chip) return false;
+    chip.details.open = true;
+    chip.details.scrollIntoView({ block: 'nearest' });
+    chip.summary.focus({ preventScroll: true });
+    return true;
+  }
+
   // Replay is complete: draw everything now and start announcing. After a
   // reconnect the operator's scroll position is left alone.
   caughtUp() {
@@ -114,6 +135,7 @@ export class Transcript {
     this.empty.hidden = this.list.childElementCount > 0;
     this.flush();
     this.hooks.onRunning(this.isRunning);
+    this.activity();
   }
 
   apply(event) {
@@ -126,6 +148,9 @@ export class Transcript {
         break;
       case 'text':
         this.onTextBlock(event);
+        break;
+      case 'button':
+        this.onButton(event);
         break;
       case 'tool':
         this.onTool(event);
@@ -161,7 +186,7 @@ export class Transcript {
         this.onConfirmResult(event);
         break;
       case 'cancelled':
-        this.notice('cancelled', 'Stopped by the operator.');
+        this.notice('cancelled', `Stopped by ${identityName(event.identity)}.`);
         this.ensureTurn().cancelled = true;
         this.announce('Stopped.');
         break;
@@ -174,13 +199,34 @@ export class Transcript {
         break;
       case 'interrupted':
         this.notice('interrupted', 'This turn was cut off when the service restarted.');
-        this.endTurn();
+        this.endTurn(true);
         this.announce('The turn was interrupted by a restart.');
         break;
       default:
         return; // unknown kinds are ignored, as the contract says
     }
     this.schedule();
+    if (['user', 'tool', 'tool_result', 'turn_end', 'interrupted', 'cancelled'].includes(event.kind)) this.activity();
+  }
+
+  // --- what runs, and for how long ---------------------------------------------
+
+  activity() {
+    const running = this.live && (this.isRunning || this.runningChips().length > 0);
+    if (running && !this.ticker) this.ticker = setInterval(() => this.tick(), TICK_MS);
+    if (!running) this.stopTicker();
+    if (this.live && this.hooks.onActivity) this.hooks.onActivity();
+  }
+
+  tick() {
+    const now = Date.now();
+    for (const chip of this.tools.values()) chip.tick(now);
+    if (this.hooks.onActivity) this.hooks.onActivity();
+  }
+
+  stopTicker() {
+    clearInterval(this.ticker);
+    this.ticker = 0;
   }
 
   // --- turns ---------------------------------------------------------------
@@ -222,14 +268,18 @@ export class Transcript {
     this.endTurn();
     const turn = this.ensureTurn();
     const msg = el('div', 'msg msg-user');
-    const who = [event.identity || 'Operator', formatClock(event.ts)].filter(Boolean).join(' · ');
+    const who = [identityName(event.identity), formatClock(event.ts)].filter(Boolean).join(' · ');
     msg.append(el('p', 'msg-who', who), el('div', 'msg-text', event.text || ''));
     this.add(msg);
     turn.attemptBlocks = [];
+    this.turnStartedAt = parseTime(event.ts);
+    if (!Number.isFinite(this.turnStartedAt)) this.turnStartedAt = Date.now();
     this.setRunning(true);
   }
 
-  endTurn() {
+  // A turn's end leaves a power verb pressed during it running (its result
+  // comes on its own); a restart (lost) ends everything that ran.
+  endTurn(lost = false) {
     const turn = this.turn;
     if (!turn) {
       this.setRunning(false);
@@ -237,7 +287,7 @@ export class Transcript {
     }
     this.closeText();
     for (const chip of turn.tools) {
-      if (chip.state === 'running') this.setChipState(chip, 'unknown', 'no result');
+      if (chip.running && (lost || !chip.button)) chip.lost();
     }
     // An approval still asked for when its turn ended was never answered.
     for (const c of this.confirms.values()) {
@@ -325,18 +375,36 @@ export class Transcript {
     this.announce(text);
   }
 
-  // --- tools ---------------------------------------------------------------
+  // --- tools and buttons ------------------------------------------------------
+
+  // A power button was pressed in this session: who pressed it, and when.
+  onButton(event) {
+    this.presses.set(event.call_id, event);
+    this.closeText();
+    const who = [`${event.verb || 'power verb'} pressed by ${identityName(event.identity)}`,
+      event.override === true ? 'over a policy limit' : '', formatClock(event.ts)].filter(Boolean).join(' · ');
+    this.add(el('p', 'msg-who msg-button', who));
+  }
+
+  // The button press a call belongs to: its own, or the one a policy ran
+  // something first for.
+  pressOf(callId) {
+    if (typeof callId !== 'string') return undefined;
+    return this.presses.get(callId.replace(/\.first\d+$/, ''));
+  }
 
   onTool(event) {
     this.closeText();
     this.attemptDone();
-    const chip = this.toolChip(event.call_id, event.name, event.input, event.mutating === true);
-    // A call the runtime ran itself for a policy (forensics before a power verb).
-    if (event.inserted_by) {
-      const tag = el('span', 'tool-tag tool-tag-inserted', `run by policy ${event.inserted_by}`);
-      chip.details.querySelector('.tool-name').after(tag);
-      chip.details.classList.add('is-inserted');
-    }
+    this.addChip(event);
+  }
+
+  addChip(event) {
+    const chip = new ToolChip(event, this.pressOf(event.call_id));
+    this.add(chip.details);
+    this.turn.tools.push(chip); // add() made sure there is a turn
+    if (event.call_id) this.tools.set(event.call_id, chip);
+    return chip;
   }
 
   // The model declined: the daemon takes the whole turn out of the
@@ -349,122 +417,48 @@ export class Transcript {
     turn.errorShown = true;
   }
 
-  toolChip(callId, name, input, mutating) {
-    const details = el('details', 'tool');
-    const summary = el('summary', 'tool-summary');
-    const status = el('span', 'tool-status');
-    status.setAttribute('aria-hidden', 'true');
-    const statusText = el('span', 'sr-only', 'running');
-    const argument = toolArgument(input);
-    const arg = el('code', 'tool-arg', argument);
-    arg.title = argument;
-    const exit = el('span', 'tool-exit');
-    exit.hidden = true;
-    const time = el('span', 'tool-time');
-    summary.append(status, statusText, el('span', 'tool-name', name || 'tool'));
-    // Mutating calls (power verbs, anything the tool marks so) stand out.
-    if (mutating) summary.append(el('span', 'tool-tag', 'mutating'));
-    summary.append(arg, exit, time);
-
-    const body = el('div', 'tool-body');
-    const keys = input && typeof input === 'object' ? Object.keys(input) : [];
-    const fullInput = keys.length === 1 && typeof input[keys[0]] === 'string'
-      ? input[keys[0]]
-      : JSON.stringify(input, null, 2);
-    body.append(el('p', 'tool-label', 'Input'), this.pre('tool-input', fullInput ?? ''));
-    const outputLabel = el('p', 'tool-label', 'Output');
-    const output = this.pre('tool-output', '');
-    const resultLabel = el('p', 'tool-label');
-    const result = this.pre('tool-result', '');
-    for (const node of [outputLabel, output, resultLabel, result]) node.hidden = true;
-    body.append(outputLabel, output, resultLabel, result);
-    details.append(summary, body);
-    this.add(details);
-
-    const chip = {
-      details, statusText, exit, time, outputLabel, output, resultLabel, result,
-      outputText: '', state: 'running',
-    };
-    details.classList.add('is-running');
-    details.classList.toggle('is-mutating', mutating);
-    this.turn.tools.push(chip); // add() made sure there is a turn
-    if (callId) this.tools.set(callId, chip);
-    return chip;
-  }
-
-  pre(className, text) {
-    const node = el('pre', className, text);
-    node.tabIndex = 0; // so the keyboard can scroll long output
-    return node;
-  }
-
-  chipFor(callId) {
-    return this.tools.get(callId) || this.toolChip(callId, 'tool', undefined, false);
+  chipFor(event) {
+    return this.tools.get(event.call_id) || this.addChip({ call_id: event.call_id, ts: event.ts });
   }
 
   onToolOutput(event) {
     if (typeof event.text !== 'string' || event.text === '') return;
-    const chip = this.chipFor(event.call_id);
-    const out = chip.output;
-    const follow = this.live && chip.details.open && out.scrollHeight - out.scrollTop - out.clientHeight < FOLLOW_SLACK_PX;
-    chip.outputLabel.hidden = false;
-    out.hidden = false;
-    chip.outputText += event.text;
-    if (chip.outputText.length > TOOL_OUTPUT_MAX_CHARS) {
-      chip.outputText = chip.outputText.slice(-Math.floor(TOOL_OUTPUT_MAX_CHARS / 2));
-      out.textContent = `[earlier output not shown]\n${chip.outputText}`;
-    } else {
-      out.append(document.createTextNode(event.text));
-    }
-    if (follow) out.scrollTop = out.scrollHeight;
+    this.chipFor(event).appendOutput(event.text, this.live);
+    if (this.live && this.hooks.onActivity) this.hooks.onActivity();
   }
 
   onToolResult(event) {
-    const chip = this.chipFor(event.call_id);
-    const failed = Boolean(event.is_error);
-    this.setChipState(chip, failed ? 'error' : 'ok', failed ? 'failed' : 'succeeded');
-    chip.time.textContent = formatDuration(Number(event.duration_ms));
-    const content = typeof event.content === 'string' ? event.content : JSON.stringify(event.content ?? '');
-    const exit = exitOf(content);
-    if (exit) {
-      chip.exit.textContent = exit.text;
-      chip.exit.classList.toggle('is-failed', exit.failed);
-      chip.exit.hidden = false;
-    }
-    if (content.trim() !== '' && content.trim() !== chip.outputText.trim()) {
-      chip.resultLabel.textContent = failed ? 'Error' : 'Result';
-      chip.result.textContent = content;
-      chip.resultLabel.hidden = false;
-      chip.result.hidden = false;
-    }
+    this.chipFor(event).finish(event, this.refusals.get(event.call_id));
     this.attemptDone();
-  }
-
-  setChipState(chip, state, label) {
-    chip.details.classList.remove(`is-${chip.state}`);
-    chip.state = state;
-    chip.details.classList.add(`is-${state}`);
-    chip.statusText.textContent = label;
   }
 
   // --- notices, usage, results ----------------------------------------------
 
   notice(kind, text, detail) {
     this.closeText();
-    const p = el('p', `notice notice-${kind}`);
+    const p = el('div', `notice notice-${kind}`);
     p.append(el('span', 'notice-text', text));
     if (detail) p.append(el('code', 'notice-detail', detail));
-    this.add(p);
+    return this.add(p);
   }
 
   // A policy's decision on a tool call. Plain allows are quiet; the rest
   // say who decided what, and why.
   onPolicy(event) {
     const verdict = typeof event.verdict === 'string' ? event.verdict : '';
+    if (verdict === 'deny') this.refusals.set(event.call_id, event.policy || 'a policy');
     const who = event.policy ? `policy ${event.policy}` : 'a policy';
-    const words = { deny: 'refused by', confirm: 'needs approval, says', run_first: 'runs something first, says', allow: 'allowed by' };
-    const text = `${event.tool || 'tool'}: ${words[verdict] || `${verdict || 'decided'} by`} ${who}`;
-    this.notice(`policy${verdict === 'allow' ? ' notice-quiet' : verdict === 'deny' ? ' notice-denied' : ''}`, text, event.reason || '');
+    const press = this.pressOf(event.call_id);
+    const what = press?.verb ? `${event.tool || 'pve'} ${press.verb}` : event.tool || 'tool';
+    let text;
+    if (verdict === 'override') {
+      text = `${what}: ${who} overridden by ${identityName(event.identity)}`;
+    } else {
+      const words = { deny: 'refused by', confirm: 'needs approval, says', run_first: 'runs something first, says', allow: 'allowed by' };
+      text = `${what}: ${words[verdict] || `${verdict || 'decided'} by`} ${who}`;
+    }
+    const tone = { allow: ' notice-quiet', deny: ' notice-denied', override: ' notice-override' }[verdict] || '';
+    this.notice(`policy${tone}`, text, event.reason || '');
   }
 
   onConfirmRequest(event) {
@@ -484,7 +478,7 @@ export class Transcript {
   onConfirmResult(event) {
     const c = this.confirms.get(event.call_id);
     if (!c) return;
-    const by = event.identity ? ` by ${event.identity}` : '';
+    const by = ` by ${identityName(event.identity)}`;
     let what = event.approved === true ? `Approved${by}` : `Denied${by}`;
     if (event.timed_out === true) what = 'No answer in time: not run';
     c.text.textContent = `${what}: ${c.tool}`;
@@ -494,11 +488,19 @@ export class Transcript {
     this.announce(`${what}.`);
   }
 
+  // A model call's error (it carries http_status) says in plain words that
+  // the model API failed, and offers the power buttons, which need no model.
   onError(event) {
     const detail = [event.error_type, event.request_id && `request ${event.request_id}`]
       .filter(Boolean).join(' · ');
-    const text = describeError(event.error);
-    this.notice('error', text, detail);
+    const model = event.http_status !== undefined;
+    const text = model ? modelErrorText(event) : describeError(event.error);
+    const p = this.notice('error', text, detail);
+    if (model) {
+      p.classList.add('notice-model');
+      const offer = this.hooks.offerPower ? this.hooks.offerPower() : null;
+      if (offer) p.append(offer);
+    }
     this.ensureTurn().errorShown = true;
     this.announce(`Error: ${text}`);
   }

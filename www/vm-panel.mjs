@@ -1,28 +1,38 @@
-// Direct controls for VM 102: the six power verbs of the Proxmox host's
-// forced command, run by the daemon with no model in the path, so they work
-// when the model API does not. Read-only verbs run on one click; the ones
-// that change the VM's power state first ask, inline, saying what they do.
+// Direct controls for VM 102: the power verbs of the Proxmox host's forced
+// command, run by the daemon with no model in the path, so they work when
+// the model API does not. The verbs, which of them change the VM, and what
+// a press would meet now (a policy holding a verb back) come from GET
+// api/pve/verbs. Read-only verbs run on one click; the ones that change the
+// VM's power state first ask, inline, saying what they do.
+//
+// A press is an action of the open chat (the daemon records it there, with
+// its policy decisions and output): while it runs the panel shows its
+// elapsed time and latest output line, then one line of outcome, with the
+// full log one tap away in the transcript.
 
 import * as api from './api.mjs';
-import { formatClock, formatDuration } from './format.mjs';
+import { formatAge, formatDuration, formatElapsed, parseTime } from './format.mjs';
+import { layerWords, pveSummary } from './outcome.mjs';
 
 // breakglass-pve's exit code for "another mutating verb holds the lock".
 export const PVE_EXIT_BUSY = 3;
-const ELAPSED_TICK_MS = 1000;
+const TICK_MS = 1000;
+// A button event this much older than the press (clocks differ) is not it.
+const PRESS_CLOCK_SLACK_MS = 5000;
 
-// In the order the buttons appear. what: said in the confirm step.
-export const VM_VERBS = [
-  { verb: 'status', label: 'Status', mutating: false, what: 'Shows whether VM 102 is running.' },
-  { verb: 'forensics', label: 'Forensics', mutating: false,
+// What each verb is called and does, for the verbs the host offers.
+export const VERB_WORDS = {
+  status: { label: 'Status', what: 'Shows whether VM 102 is running.' },
+  forensics: { label: 'Forensics',
     what: 'Captures qm status, config and pending changes, the QEMU monitor, the guest agent and the host\'s load and disks.' },
-  { verb: 'cycle', label: 'Cycle', mutating: true,
+  cycle: { label: 'Cycle',
     what: 'Stops VM 102, then starts it with a fresh QEMU process. This applies staged config and is the fix for a wedged QEMU.' },
-  { verb: 'reset', label: 'Reset', mutating: true,
+  reset: { label: 'Reset',
     what: 'Warm reset inside the same QEMU process. It does not apply staged config and does not help a wedged QEMU.' },
-  { verb: 'stop', label: 'Stop', mutating: true,
-    what: 'Powers VM 102 off at once, like pulling the plug: the guest does not shut down cleanly.' },
-  { verb: 'start', label: 'Start', mutating: true, what: 'Powers VM 102 on.' },
-];
+  stop: { label: 'Power off', what: 'Powers VM 102 off at once, like pulling the plug: the guest does not shut down cleanly.' },
+  start: { label: 'Power on', what: 'Powers VM 102 on.' },
+};
+const VERB_ORDER = ['status', 'forensics', 'cycle', 'reset', 'stop', 'start'];
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -31,7 +41,12 @@ function el(tag, className, text) {
   return node;
 }
 
-const isBusy = (data) => data.exit_code === PVE_EXIT_BUSY || /\bbusy\b/i.test(data.stderr || '');
+function button(className, text, onClick) {
+  const b = el('button', className, text);
+  b.type = 'button';
+  b.addEventListener('click', onClick);
+  return b;
+}
 
 // What went wrong, in one plain sentence, or '' when the verb ran and
 // exited 0. status: the HTTP status; data: the JSON answer (or null).
@@ -43,11 +58,11 @@ export function describeOutcome(status, data) {
     return `Refused by policy${policy}: ${api.errorText(status, d)}`;
   }
   if (status === 400) return `Not allowed: ${api.errorText(status, d)}`;
-  if (Number.isInteger(d.exit_code) && isBusy(d)) {
+  if (d.exit_code === PVE_EXIT_BUSY) {
     return 'The Proxmox host is busy with another power verb. Nothing was done: wait for it to finish, then try again.';
   }
   if (typeof d.error === 'string' && d.error) {
-    const layer = typeof d.layer === 'string' && d.layer ? ` (${d.layer})` : '';
+    const layer = typeof d.layer === 'string' && d.layer && d.layer !== 'none' ? ` (${layerWords(d.layer)})` : '';
     return `The Proxmox host could not run it${layer}: ${d.error}`;
   }
   if (d.rejected === true) return 'The Proxmox host rejected the verb.';
@@ -56,33 +71,38 @@ export function describeOutcome(status, data) {
 }
 
 export class VmPanel {
-  // root: the panel's <section>; hooks: unauthorized(message), announce(text).
+  // root: the panel's <section>; hooks: unauthorized(message),
+  // announce(text), sessionId() (the open chat or null), session() (a
+  // promise of the chat to record a press in, made if there is none),
+  // liveLine(callId), showLog(sessionId, callId), pressed() (a press ended).
   constructor(root, hooks) {
     this.hooks = hooks;
-    this.running = null;
-    this.pending = null;
-    this.timer = 0;
+    this.verbs = [];      // [{verb, label, what, mutating, state}]
     this.buttons = new Map();
+    this.pending = null;  // the verb the confirm step asks about
+    this.press = null;    // {v, override, sentAt, callId, sessionId}
+    this.last = null;     // the last press that ended: {v, press, status, data}
+    this.host = null;     // the Proxmox host's last probe
+    this.timer = 0;
+    this.loadSeq = 0;
     this.build(root);
   }
 
   build(root) {
+    this.root = root;
     const note = el('p', 'muted vm-note', 'Runs on the Proxmox host directly, with no model in the path.');
-    const reads = el('div', 'vm-verbs');
-    const writes = el('div', 'vm-verbs');
-    reads.setAttribute('role', 'group');
-    reads.setAttribute('aria-label', 'Look');
-    writes.setAttribute('role', 'group');
-    writes.setAttribute('aria-label', 'Power: asks to confirm, captures forensics first');
-    for (const v of VM_VERBS) {
-      const button = el('button', `button vm-verb${v.mutating ? ' is-mutating' : ''}`, v.label);
-      button.type = 'button';
-      button.dataset.verb = v.verb;
-      button.title = v.what;
-      button.addEventListener('click', () => this.choose(v));
-      this.buttons.set(v.verb, button);
-      (v.mutating ? writes : reads).append(button);
-    }
+    this.hostNote = el('p', 'vm-host-note');
+    this.hostNote.id = 'vm-host-note';
+    this.hostNote.hidden = true;
+    this.reads = el('div', 'vm-verbs');
+    this.writes = el('div', 'vm-verbs');
+    this.reads.setAttribute('role', 'group');
+    this.reads.setAttribute('aria-label', 'Look');
+    this.writes.setAttribute('role', 'group');
+    this.writes.setAttribute('aria-label', 'Power: asks to confirm, captures forensics first');
+    this.loading = el('p', 'muted vm-note', 'Loading the verbs…');
+    this.held = el('ul', 'vm-held');
+    this.held.hidden = true;
 
     this.confirm = el('div', 'vm-confirm');
     this.confirm.setAttribute('role', 'group');
@@ -91,17 +111,13 @@ export class VmPanel {
     this.confirmTitle = el('p', 'vm-confirm-title');
     this.confirmTitle.id = 'vm-confirm-title';
     this.confirmText = el('p', 'vm-confirm-text');
-    const forensicsFirst = el('p', 'vm-confirm-text muted', 'Forensics are captured first, so the evidence survives.');
+    this.confirmMore = el('p', 'vm-confirm-text muted');
     const actions = el('div', 'vm-confirm-actions');
-    this.cancelButton = el('button', 'button', 'Cancel');
-    this.cancelButton.type = 'button';
-    this.cancelButton.addEventListener('click', () => this.dismiss());
-    this.runButton = el('button', 'button danger-solid');
-    this.runButton.type = 'button';
+    this.cancelButton = button('button', 'Cancel', () => this.dismiss());
+    this.runButton = button('button danger-solid', '', () => this.confirmed());
     this.runButton.id = 'vm-confirm-run';
-    this.runButton.addEventListener('click', () => this.confirmed());
     actions.append(this.cancelButton, this.runButton);
-    this.confirm.append(this.confirmTitle, this.confirmText, forensicsFirst, actions);
+    this.confirm.append(this.confirmTitle, this.confirmText, this.confirmMore, actions);
     this.confirm.addEventListener('keydown', (e) => {
       if (e.key === 'Escape') {
         e.stopPropagation();
@@ -112,44 +128,164 @@ export class VmPanel {
     this.progress = el('p', 'vm-progress');
     this.progress.setAttribute('role', 'status');
     this.progress.hidden = true;
-    this.spinner = el('span', 'spinner');
-    this.spinner.setAttribute('aria-hidden', 'true');
-    this.progressText = el('span');
-    this.progress.append(this.spinner, this.progressText);
+    const spinner = el('span', 'spinner');
+    spinner.setAttribute('aria-hidden', 'true');
+    this.progressText = el('span', 'vm-progress-text');
+    this.progressElapsed = el('span', 'vm-progress-elapsed');
+    this.progressLine = el('span', 'vm-progress-line');
+    this.progressText.append(this.progressElapsed, this.progressLine);
+    this.progress.append(spinner, this.progressText);
 
-    this.output = el('div', 'vm-output');
-    this.output.id = 'vm-output';
-    this.output.hidden = true;
-    this.outputHead = el('p', 'vm-output-head');
+    this.outcome = el('div', 'vm-outcome');
+    this.outcome.id = 'vm-outcome';
+    this.outcome.hidden = true;
+    this.outcomeHead = el('p', 'vm-outcome-head');
     this.notice = el('p', 'vm-notice');
-    this.stdoutLabel = el('p', 'tool-label', 'Output');
-    this.stdout = el('pre', 'vm-stdout');
-    this.stderrLabel = el('p', 'tool-label', 'Errors');
-    this.stderr = el('pre', 'vm-stderr');
-    for (const pre of [this.stdout, this.stderr]) pre.tabIndex = 0; // keyboard scrolling
-    this.output.append(this.outputHead, this.notice, this.stdoutLabel, this.stdout, this.stderrLabel, this.stderr);
+    const outcomeActions = el('div', 'vm-outcome-actions');
+    this.logButton = button('button', 'Full log', () => this.showLog());
+    this.logButton.id = 'vm-log';
+    this.overrideButton = button('button danger', 'Do it now anyway', () => this.overrideLast());
+    this.overrideButton.id = 'vm-override';
+    outcomeActions.append(this.logButton, this.overrideButton);
+    this.outcome.append(this.outcomeHead, this.notice, outcomeActions);
 
-    root.append(note, reads, writes, this.confirm, this.progress, this.output);
+    root.append(note, this.hostNote, this.loading, this.reads, this.writes, this.held, this.confirm, this.progress, this.outcome);
     root.hidden = false;
   }
 
   // The first control, for focusing the panel from elsewhere.
   get firstButton() {
-    return this.buttons.get(VM_VERBS[0].verb);
+    return this.buttons.values().next().value || null;
   }
 
-  choose(v) {
-    if (this.running) return;
-    if (!v.mutating) {
-      this.dismiss();
-      this.run(v);
+  // The verbs and their state now, for the open chat.
+  async load() {
+    const seq = ++this.loadSeq;
+    let data;
+    try {
+      data = await api.pveVerbs(this.hooks.sessionId());
+      if (seq !== this.loadSeq) return; // a newer answer is on its way
+    } catch (err) {
+      if (seq !== this.loadSeq) return;
+      if (err.status === 401) this.hooks.unauthorized(err.message);
+      if (!this.verbs.length) this.loading.textContent = `The verbs could not be loaded: ${err.message}`;
       return;
     }
-    this.pending = v;
-    this.confirmTitle.textContent = `${v.label} VM 102?`;
-    this.confirmText.textContent = v.what;
-    this.runButton.textContent = `${v.label} VM 102`;
-    for (const [verb, button] of this.buttons) button.setAttribute('aria-pressed', String(verb === v.verb));
+    const names = Array.isArray(data?.verbs) ? data.verbs.filter((v) => typeof v === 'string') : [];
+    const mutating = new Set(Array.isArray(data?.mutating) ? data.mutating : []);
+    const rank = (v) => (VERB_ORDER.includes(v) ? VERB_ORDER.indexOf(v) : VERB_ORDER.length);
+    names.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+    const states = data?.state && typeof data.state === 'object' ? data.state : {};
+    const fresh = names.join() !== this.verbs.map((v) => v.verb).join();
+    this.verbs = names.map((verb) => ({
+      verb, mutating: mutating.has(verb), state: states[verb] || { available: true },
+      label: VERB_WORDS[verb]?.label || verb, what: VERB_WORDS[verb]?.what || '',
+    }));
+    if (fresh) this.drawButtons();
+    this.drawStates();
+  }
+
+  drawButtons() {
+    this.buttons.clear();
+    this.reads.replaceChildren();
+    this.writes.replaceChildren();
+    for (const v of this.verbs) {
+      const b = button(`button vm-verb${v.mutating ? ' is-mutating' : ''}`, v.label, () => this.choose(v.verb));
+      b.dataset.verb = v.verb;
+      b.title = v.what;
+      this.buttons.set(v.verb, b);
+      (v.mutating ? this.writes : this.reads).append(b);
+    }
+    this.loading.hidden = true;
+    this.setBusy(Boolean(this.press));
+  }
+
+  // A verb a policy holds back is greyed, with the policy's words; it stays
+  // pressable when the operator may override the hold.
+  // Verbs held for the same reason share one note.
+  drawStates() {
+    const notes = new Map(); // reason -> {li, labels}
+    for (const v of this.verbs) {
+      const b = this.buttons.get(v.verb);
+      const held = v.state.available === false;
+      b.classList.toggle('is-held', held);
+      b.classList.toggle('is-host-down', this.hostDown() !== '');
+      const described = [];
+      if (held) {
+        const reason = v.state.reason || `held back by policy ${v.state.policy || ''}`;
+        const key = `${reason}\n${v.state.overridable}`;
+        if (!notes.has(key)) {
+          const li = el('li', 'vm-held-item');
+          li.id = `vm-held-${v.verb}`;
+          notes.set(key, { li, labels: [], reason, overridable: v.state.overridable });
+        }
+        const note = notes.get(key);
+        note.labels.push(v.label);
+        described.push(note.li.id);
+      }
+      if (this.hostDown()) described.push(this.hostNote.id);
+      if (described.length) b.setAttribute('aria-describedby', described.join(' '));
+      else b.removeAttribute('aria-describedby');
+    }
+    for (const n of notes.values()) {
+      n.li.append(el('strong', '', `${n.labels.join(', ')}: `), el('span', '', n.reason),
+        el('span', 'muted', n.overridable ? ' You can still do it now, on record.' : ''));
+    }
+    this.held.replaceChildren(...[...notes.values()].map((n) => n.li));
+    this.held.hidden = notes.size === 0;
+  }
+
+  // The Proxmox host's last probe (GET api/targets): when it does not
+  // answer, every verb is marked before the press.
+  setHost(target) {
+    this.host = target && typeof target === 'object' ? target : null;
+    const down = this.hostDown();
+    this.hostNote.hidden = !down;
+    this.hostNote.textContent = down;
+    if (this.verbs.length) this.drawStates();
+  }
+
+  hostDown() {
+    const t = this.host;
+    if (!t) return '';
+    if (t.configured === false) return 'The Proxmox host is not configured: the verbs cannot run.';
+    if (t.ok !== false || t.layer === 'unknown') return '';
+    const age = formatAge(Date.now() - parseTime(t.checked_at));
+    return `The Proxmox host is not answering (${layerWords(t.layer)}${age ? `, checked ${age} ago` : ''}): a press will likely fail.`;
+  }
+
+  verbOf(name) {
+    return this.verbs.find((v) => v.verb === name);
+  }
+
+  choose(name) {
+    const v = this.verbOf(name);
+    if (!v || this.press) return;
+    const held = v.state.available === false;
+    if (!v.mutating && !held) {
+      this.dismiss();
+      this.run(v, false);
+      return;
+    }
+    this.pending = { v, override: held };
+    if (held) {
+      this.confirmTitle.textContent = `${v.label} is held back`;
+      this.confirmText.textContent = v.state.reason || `Policy ${v.state.policy} holds it back.`;
+      this.confirmMore.textContent = v.state.overridable
+        ? `You may do it now anyway: the override is recorded with your name. ${v.what}`
+        : 'This policy cannot be overridden.';
+      this.runButton.textContent = `${v.label} anyway`;
+      this.runButton.hidden = !v.state.overridable;
+      this.cancelButton.textContent = v.state.overridable ? 'Cancel' : 'Close';
+    } else {
+      this.confirmTitle.textContent = `${v.label} VM 102?`;
+      this.confirmText.textContent = v.what;
+      this.confirmMore.textContent = 'Forensics are captured first, so the evidence survives.';
+      this.runButton.textContent = `${v.label} VM 102`;
+      this.runButton.hidden = false;
+      this.cancelButton.textContent = 'Cancel';
+    }
+    for (const [verb, b] of this.buttons) b.setAttribute('aria-pressed', String(verb === v.verb));
     this.confirm.hidden = false;
     this.cancelButton.focus();
   }
@@ -158,71 +294,112 @@ export class VmPanel {
     const had = this.pending;
     this.pending = null;
     this.confirm.hidden = true;
-    for (const button of this.buttons.values()) button.removeAttribute('aria-pressed');
-    if (had && this.confirm.contains(document.activeElement)) this.buttons.get(had.verb).focus();
+    for (const b of this.buttons.values()) b.removeAttribute('aria-pressed');
+    if (had && this.confirm.contains(document.activeElement)) this.buttons.get(had.v.verb)?.focus();
   }
 
   confirmed() {
-    const v = this.pending;
-    if (!v) return;
+    const p = this.pending;
+    if (!p) return;
     this.dismiss();
-    this.run(v);
+    this.run(p.v, p.override);
   }
 
-  setRunning(v) {
-    this.running = v;
-    for (const button of this.buttons.values()) button.disabled = Boolean(v);
-    this.progress.hidden = !v;
-    clearInterval(this.timer);
-    if (!v) return;
-    const started = Date.now();
-    const tick = () => {
-      const s = Math.floor((Date.now() - started) / 1000);
-      this.progressText.textContent = `Running ${v.verb} on VM 102…${s > 0 ? ` ${s} s` : ''}`;
-    };
-    tick();
-    this.timer = setInterval(tick, ELAPSED_TICK_MS);
+  overrideLast() {
+    const last = this.last;
+    if (last && !this.press) this.run(last.v, true);
   }
 
-  async run(v) {
-    this.setRunning(v);
-    this.hooks.announce(`Running ${v.verb}.`);
+  setBusy(busy) {
+    for (const b of this.buttons.values()) b.disabled = busy;
+  }
+
+  // The open chat's events: a `button` event of the running press names
+  // its call, whose output the progress line then follows.
+  apply(event) {
+    const p = this.press;
+    if (!p || p.callId || event.kind !== 'button' || event.verb !== p.v.verb) return;
+    const at = parseTime(event.ts);
+    if (Number.isFinite(at) && at < p.sentAt - PRESS_CLOCK_SLACK_MS) return;
+    p.callId = event.call_id;
+    this.tick();
+  }
+
+  tick() {
+    const p = this.press;
+    if (!p) return;
+    this.progressElapsed.textContent = `${p.v.label} · ${formatElapsed(Date.now() - p.sentAt)}`;
+    const line = p.callId ? this.hooks.liveLine(p.callId) : '';
+    this.progressLine.textContent = line ? ` · ${line}` : ' · starting…';
+  }
+
+  async run(v, override) {
+    if (this.press) return;
+    // Busy from the first moment: a second tap while the chat is being
+    // made must not press twice.
+    this.press = { v, override, sentAt: Date.now(), callId: null, sessionId: null };
+    this.setBusy(true);
+    this.outcome.hidden = true;
+    try {
+      this.press.sessionId = await this.hooks.session();
+    } catch (err) {
+      this.press = null;
+      this.setBusy(false);
+      this.show(v, 0, null, `No session to record the press in: ${err.message}`, null);
+      return;
+    }
+    const sessionId = this.press.sessionId;
+    this.progress.hidden = false;
+    this.tick();
+    this.timer = setInterval(() => this.tick(), TICK_MS);
+    this.hooks.announce(`Running ${v.label}.`);
     let status = 0;
     let data = null;
     let failure = '';
     try {
-      ({ status, data } = await api.pveRun(v.verb));
+      ({ status, data } = await api.pveRun(v.verb, { sessionId, override }));
     } catch (err) {
       failure = err.message;
-    } finally {
-      this.setRunning(null);
     }
+    const press = this.press;
+    clearInterval(this.timer);
+    this.press = null;
+    this.progress.hidden = true;
+    this.setBusy(false);
     if (status === 401) {
       this.hooks.unauthorized(api.errorText(status, data));
       failure = 'Not signed in.';
     }
-    this.show(v, status, data, failure || describeOutcome(status, data));
+    if (data && typeof data.call_id === 'string') press.callId = data.call_id;
+    this.last = { v, press, status, data };
+    this.show(v, status, data, failure || describeOutcome(status, data), press);
+    this.hooks.pressed();
   }
 
-  show(v, status, data, problem) {
+  // One line of outcome: how it ended and, for a verb that ran, what the
+  // forced command did; the full log is the press's chip in the chat.
+  show(v, status, data, problem, press) {
     const d = data && typeof data === 'object' ? data : {};
-    const facts = [v.verb];
+    const facts = [v.label];
+    if (status === 200) facts.push('done');
     if (Number.isInteger(d.exit_code)) facts.push(`exit ${d.exit_code}`);
     else if (status) facts.push(`HTTP ${status}`);
     const took = formatDuration(Number(d.duration_ms));
     if (took) facts.push(took);
-    facts.push(formatClock(Date.now()));
-    this.outputHead.textContent = facts.filter(Boolean).join(' · ');
-    this.output.classList.toggle('is-error', Boolean(problem));
+    const summary = typeof d.stdout === 'string' ? pveSummary(v.verb, d.stdout, d.stderr) : '';
+    if (summary) facts.push(summary);
+    this.outcomeHead.textContent = facts.join(' · ');
+    this.outcome.classList.toggle('is-error', Boolean(problem));
     this.notice.textContent = problem;
     this.notice.hidden = !problem;
-    const stdout = typeof d.stdout === 'string' ? d.stdout : '';
-    const stderr = typeof d.stderr === 'string' ? d.stderr : '';
-    this.stdout.textContent = stdout;
-    this.stderr.textContent = stderr;
-    this.stdoutLabel.hidden = this.stdout.hidden = stdout === '';
-    this.stderrLabel.hidden = this.stderr.hidden = stderr === '';
-    this.output.hidden = false;
-    this.hooks.announce(problem ? `${v.verb}: ${problem}` : `${v.verb} finished.`);
+    this.logButton.hidden = !(press && press.callId);
+    this.overrideButton.hidden = !(status === 403 && d.overridable === true);
+    this.outcome.hidden = false;
+    this.hooks.announce(problem ? `${v.label}: ${problem}` : `${v.label} finished: ${summary || 'done'}.`);
+  }
+
+  showLog() {
+    const p = this.last?.press;
+    if (p && p.callId) this.hooks.showLog(p.sessionId, p.callId);
   }
 }

@@ -47,7 +47,8 @@ describe('session event stream', () => {
 
     const late = await st.attach(id);
     const marker = await late.waitFor(caughtUp);
-    assert.deepEqual(marker.data, {});
+    // How often a quiet stream gets a keepalive: the page's liveness limit.
+    assert.deepEqual(marker.data, { keepalive_ms: KEEPALIVE_S * 1000 });
     const replayed = late.events.slice(0, late.events.indexOf(marker));
     // The text blocks stand in for the deltas that streamed them.
     assert.deepEqual(replayed, live.filter((e) => e.data?.kind !== 'text_delta'));

@@ -435,6 +435,66 @@ describe('mock request checks', () => {
   });
 });
 
+describe('mock count_tokens', () => {
+  let mock;
+  before(async () => { mock = await startMock({ cert: pki.serverCert, key: pki.serverKey, expectKey: 'test-key' }); });
+  after(() => mock.close());
+  const PATH = '/v1/messages/count_tokens';
+  const count = (payload = { model: 'claude-test', messages: [{ role: 'user', content: 'ping' }] }, headers = HEADERS) =>
+    post(mock.url, payload, { headers, path: PATH });
+
+  test('answers {"input_tokens": N}, recorded apart, taking nothing of the script', async () => {
+    mock.setScript([{ text: 'kept for a Messages request' }]);
+    const r = await count();
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(Object.keys(r.json), ['input_tokens']);
+    assert.ok(Number.isInteger(r.json.input_tokens) && r.json.input_tokens > 0);
+    assert.match(r.headers['request-id'], /^req_mock_count_\d+$/);
+    assert.equal(mock.requests.length, 0, 'not a Messages request');
+    assert.equal(mock.countRequests.at(-1).body.model, 'claude-test');
+    const next = await post(mock.url, body());
+    assert.equal(deltas(next, 'text_delta').map((d) => d.text).join(''), 'kept for a Messages request');
+  });
+
+  const cases = [
+    ['a wrong key', undefined, { ...HEADERS, 'x-api-key': 'wrong' }, 401, 'authentication_error', /invalid x-api-key/],
+    ['no anthropic-version', undefined, { ...HEADERS, 'anthropic-version': undefined }, 400, 'invalid_request_error', /anthropic-version/],
+    ['max_tokens, a generation setting', { model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }, HEADERS, 400,
+      'invalid_request_error', /^max_tokens: Extra inputs are not permitted$/],
+    ['stream', { model: 'm', stream: true, messages: [{ role: 'user', content: 'x' }] }, HEADERS, 400, 'invalid_request_error', /^stream: /],
+    ['no model', { messages: [{ role: 'user', content: 'x' }] }, HEADERS, 400, 'invalid_request_error', /^model: Field required$/],
+    ['no messages', { model: 'm', messages: [] }, HEADERS, 400, 'invalid_request_error', /at least one message/],
+    ['an empty text block', { model: 'm', messages: [{ role: 'user', content: [{ type: 'text', text: '' }] }] }, HEADERS, 400,
+      'invalid_request_error', /non-empty/],
+  ];
+  for (const [name, payload, headers, status, type, message] of cases) {
+    test(`rejects: ${name}`, async () => {
+      const r = await count(payload, Object.fromEntries(Object.entries(headers).filter(([, v]) => v !== undefined)));
+      assert.equal(r.status, status, r.text);
+      assert.equal(r.json.error.type, type);
+      assert.match(r.json.error.message, message);
+      assert.equal(r.json.request_id, r.headers['request-id']);
+      assert.equal(mock.countRequests.at(-1).rejected.status, status);
+    });
+  }
+
+  test('setCountTokens answers with an error, a delay or a dropped connection, until cleared', async () => {
+    mock.setCountTokens({ status: 529 });
+    const overloaded = await count();
+    assert.equal(overloaded.status, 529);
+    assert.deepEqual(overloaded.json.error, { type: 'overloaded_error', message: 'Overloaded' });
+    mock.setCountTokens({ delayMs: 300 });
+    const started = Date.now();
+    assert.equal((await count()).status, 200);
+    assert.ok(Date.now() - started >= 300);
+    mock.setCountTokens({ drop: true });
+    await assert.rejects(count(), /socket hang up|ECONNRESET/);
+    mock.setCountTokens(null);
+    assert.equal((await count()).status, 200);
+    assert.throws(() => mock.setCountTokens({ text: 'no' }), /unknown count_tokens form key/);
+  });
+});
+
 describe('mock CLI', () => {
   async function runCli(args) {
     const proc = spawn(process.execPath, [join(LIB, 'mock-anthropic-cli.mjs'), '--cert', pki.serverCert, '--key', pki.serverKey, ...args],

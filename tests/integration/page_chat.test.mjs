@@ -75,6 +75,9 @@ test('HTML from the model renders as text', async () => {
 test('a preset fills the prompt, and Enter sends it', async () => {
   mock.push({ text: 'Memory is fine.' });
   const { page, problems } = await openPage(PHONE);
+  // The openings are offered in an empty chat: start one.
+  await page.click('#drawer-toggle');
+  await page.click('#new-session');
   const preset = page.locator('.preset', { hasText: 'Check memory, disk and failing units.' });
   assert.ok(await preset.isVisible(), 'presets are visible on a phone');
   await preset.click();
@@ -88,3 +91,48 @@ test('a preset fills the prompt, and Enter sends it', async () => {
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+// Every control the keyboard can reach, in document order: what Tab must
+// walk through, each with a visible focus ring.
+for (const viewport of [PHONE, DESKTOP]) {
+  test(`${viewport === PHONE ? 'phone' : 'desktop'}: Tab walks the controls in document order, each with a focus ring`, async () => {
+    mock.push({ text: 'Ready when you are.' });
+    const { page, problems } = await openPage(viewport);
+    await page.fill('textarea', 'hello');
+    await page.keyboard.press('Enter');
+    await waitInPage(page, () => document.body.innerText.includes('Ready when you are.'), null, 20000);
+    // A fresh load: Tab starts from the top of the document.
+    await page.reload();
+    // The turn over (Stop hidden, Send enabled) and the panels drawn:
+    // nothing that can be reached changes during the walk.
+    await waitInPage(page, () => document.body.innerText.includes('Ready when you are.')
+      && document.getElementById('stop').hidden && !document.getElementById('send').disabled
+      && document.querySelector('.vm-verb') && document.querySelector('.session'), null, 20000);
+    const expected = await page.evaluate(() => {
+      const all = document.querySelectorAll('a[href], button, textarea, input, summary, [tabindex="0"]');
+      const reachable = [...all].filter((e) => {
+        if (e.disabled || e.closest('[inert], dialog:not([open]), [hidden]')) return false;
+        const r = e.getBoundingClientRect();
+        const s = getComputedStyle(e);
+        return (r.width > 0 || e.classList.contains('skip-link')) && s.visibility !== 'hidden';
+      });
+      reachable.forEach((e, i) => { e.dataset.tabCheck = String(i); });
+      return reachable.length;
+    });
+    const walked = [];
+    for (let i = 0; i < expected; i++) {
+      await page.keyboard.press('Tab');
+      walked.push(await page.evaluate(() => {
+        const e = document.activeElement;
+        const s = getComputedStyle(e);
+        return { index: Number(e.dataset.tabCheck ?? -1), ring: s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2,
+          what: `${e.tagName.toLowerCase()}#${e.id}.${e.className}` };
+      }));
+    }
+    assert.deepEqual(walked.map((w) => w.index), [...Array(expected).keys()], JSON.stringify(walked.map((w) => w.what)));
+    const ringless = walked.filter((w) => !w.ring).map((w) => w.what);
+    assert.deepEqual(ringless, [], 'every focused control shows a focus ring');
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+}

@@ -19,7 +19,7 @@ const TOKEN = 'page-confirm-test-token-0123456789';
 const TURN_LIMIT_MS = 30000;
 // How long a call waits for the operator here: short, so the time-out case
 // is quick, long enough for a click on a busy machine.
-const CONFIRM_TIMEOUT_S = 8;
+const CONFIRM_TIMEOUT_S = 12;
 const ASK_POLICY = `return {
   name = "ask_echo",
   description = "asks the operator before echo runs",
@@ -99,7 +99,7 @@ test('approve: the dialog shows the exact input and the reason, and the call run
   assert.equal(await page.locator('#turns .tool.is-ok .tool-name').innerText(), 'echo');
   const text = await turnText(page);
   assert.match(text, /echo: needs approval, says policy ask_echo/);
-  assert.match(text, /Approved by bearer: echo/);
+  assert.match(text, /Approved by You: echo/);
   assert.deepEqual(problems, []);
   await page.close();
 });
@@ -113,7 +113,7 @@ test('deny: the call does not run and the page says so', async () => {
   await dialogClosed(page);
   await waitInPage(page, () => document.getElementById('turns').innerText.includes('Understood, not echoing.'), null, TURN_LIMIT_MS);
   assert.equal(await page.locator('#turns .tool.is-error .tool-name').innerText(), 'echo');
-  assert.match(await turnText(page), /Denied by bearer: echo/);
+  assert.match(await turnText(page), /Denied by You: echo/);
   const sent = mock.requests.at(-1).body.messages.at(-1).content.find((b) => b.type === 'tool_result');
   assert.equal(sent.is_error, true);
   assert.match(JSON.stringify(sent.content), /declined this call/);
@@ -121,12 +121,22 @@ test('deny: the call does not run and the page says so', async () => {
   await page.close();
 });
 
-test('answered in another tab, the dialog closes by itself; a reload shows a waiting request again', async () => {
-  const { page, problems } = await open(DESKTOP);
+for (const viewport of [PHONE, DESKTOP]) {
+test(`${viewport === PHONE ? 'phone' : 'desktop'}: answered in another tab, the dialog closes by itself; a reload shows a waiting request again, with its countdown`, async () => {
+  const { page, problems } = await open(viewport);
   const shown = await askEcho(page, 'elsewhere', 'Approved from elsewhere.');
+  const left = (text) => Number(/^Denied by itself in (\d+) s if nobody answers\.$/.exec(text)?.[1]);
+  const before = left(shown.countdown);
+  assert.ok(before > 0 && before <= CONFIRM_TIMEOUT_S, shown.countdown);
   await page.reload();
   await waitInPage(page, () => document.getElementById('confirm-dialog').open
     && document.querySelector('#confirm-dialog .confirm-command').textContent === 'elsewhere', null, TURN_LIMIT_MS);
+  // The time left counts on from when the daemon asked, not from the reload.
+  const after = left(await page.locator('#confirm-dialog .confirm-countdown').innerText());
+  assert.ok(after > 0 && after <= before, `${after} s left after the reload, ${before} s before`);
+  assert.equal(await page.evaluate(() => document.activeElement.classList.contains('confirm-deny')), true, 'Deny has the focus');
+  assert.equal(await page.locator('.state-chip[data-target="agent"] .state-text').innerText(), 'approve?', 'the header says the agent waits');
+  await page.screenshot({ path: join(artifacts, `confirm-reloaded-${viewport === PHONE ? 'phone' : 'desktop'}.png`) });
   const callId = JSON.parse(await page.evaluate(() => JSON.stringify(
     [...document.querySelectorAll('#turns .notice-confirm')].map((n) => n.dataset.confirmCall),
   )));
@@ -140,6 +150,7 @@ test('answered in another tab, the dialog closes by itself; a reload shows a wai
   assert.deepEqual(problems, []);
   await page.close();
 });
+}
 
 test('with no answer in time the dialog closes and the call is not run', async () => {
   const { page, problems } = await open(DESKTOP);

@@ -166,9 +166,10 @@ test('history lists sessions and opens one read-only with a timeline of bars', a
   assert.deepEqual(rows.map((r) => r.kind), ['is-turn', 'is-ok', 'is-ok', 'is-error']);
   assert.match(rows[1].name, /^echo hello/);
   assert.match(rows[2].name, /^nap /);
-  // The turn spans nearly all the axis (which starts at the session's
-  // first event); the nap takes a visible share of it, after the echo.
-  assert.ok(rows[0].left < 5 && rows[0].width > 90, JSON.stringify(rows[0]));
+  // The turn spans nearly all the axis (which starts at the incident's
+  // first prompt, not at the session's creation, however long before);
+  // the nap takes a visible share of it, after the echo.
+  assert.ok(rows[0].left === 0 && rows[0].width > 90, JSON.stringify(rows[0]));
   assert.ok(rows[2].left >= rows[1].left && rows[2].width > 10, JSON.stringify(rows));
   assert.ok(rows.every((r) => r.px > 0), 'every bar is drawn');
   // Read-only: the session's transcript, no prompt box in the dialog.
@@ -186,10 +187,12 @@ test('history lists sessions and opens one read-only with a timeline of bars', a
   assert.match(summary.suggestedFilename(), /^incident-\d{4}-\d{2}-\d{2}-[0-9a-f]{8}\.md$/);
   const md = readFileSync(await summary.path(), 'utf8');
   assert.match(md, /^# Incident: timeline please\n/);
-  assert.match(md, /## What was found\n\nAfter the prompt at [0-9:]+:\n\n> Found it: the nap was the problem\./);
-  assert.match(md, /\| [0-9:]+ \| echo \| `hello` \| \d+ ms \| ok \|/);
-  assert.match(md, /\| [0-9:]+ \| nap \| `\{"ms":1500\}` \| 1\.\d s \| ok \|/);
-  assert.match(md, /\| fail \| `error` \| .* \| error \|/);
+  assert.match(md, /every time here is UTC/);
+  assert.match(md, /## What was found\n\nAfter the prompt at [0-9:]+ UTC:\n\n> Found it: the nap was the problem\./);
+  assert.match(md, /\| Time \(UTC\) \| Tool \| Command or verb \| By \| Took \| Outcome \|/);
+  assert.match(md, /\| [0-9:]+ \| echo \| `hello` \| agent \| \d+ ms \| ok \|/);
+  assert.match(md, /\| [0-9:]+ \| nap \| `\{"ms":1500\}` \| agent \| 1\.\d s \| ok \|/);
+  assert.match(md, /\| fail \| `error` \| agent \| .* \| error \|/);
   assert.match(md, /- Turn 1: [0-9:]+ to [0-9:]+ \(\d/);
   assert.deepEqual(problems, []);
   await page.close();

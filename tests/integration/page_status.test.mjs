@@ -1,8 +1,10 @@
 // The page's status panel in headless Chromium against the real daemon and
 // the lab: the devvm and the Proxmox host reachable with their times, a
 // wedged devvm shown as "No banner" after a refresh, the model said to be
-// not configured, and a failed script reload shown plainly (banner and the
-// error) while the last good set serves. Runs as root (the lab).
+// not configured, a pasted token refreshing the status at once (and kept
+// across tabs only when this device is to remember it, until Forget), and
+// a failed script reload shown plainly (banner and the error) while the
+// last good set serves. Runs as root (the lab).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -97,6 +99,51 @@ test('a wedged devvm shows as no banner after a refresh; the host still answers'
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+// Well under the page's poll (15 s): the status comes from the paste.
+const AT_ONCE_MS = 8000;
+
+for (const viewport of [PHONE, DESKTOP]) {
+  test(`${viewport === PHONE ? 'phone' : 'desktop'}: a pasted token refreshes the status at once; remembered, a new tab has it, until Forget`, async () => {
+    const opened = [];
+    const tokenless = async () => {
+      // No token: the API answers 401 until one is pasted.
+      const o = await openPage(browser, `${daemon.url}/`, { viewport, httpErrors: [401] });
+      opened.push(o);
+      return o;
+    };
+    const { page, problems } = await tokenless();
+    await waitInPage(page, () => document.getElementById('token-dialog').open, null, 10000);
+    assert.match(await page.locator('.status-checked').textContent(), /could not be checked/);
+    assert.equal(await page.locator('#token-remember').isChecked(), false, 'off by default');
+    await page.fill('#token-input', TOKEN);
+    await page.check('#token-remember');
+    const saved = Date.now();
+    await page.click('#token-form button[value="save"]');
+    await waitInPage(page, () => document.querySelector('.state-chip[data-target="devvm"]').classList.contains('is-ok')
+      && /^Last check/.test(document.querySelector('.status-checked').textContent), null, AT_ONCE_MS);
+    assert.ok(Date.now() - saved < AT_ONCE_MS);
+    await page.screenshot({ path: join(artifacts, `status-token-${viewport === PHONE ? 'phone' : 'desktop'}.png`) });
+
+    // Another tab of this browser has it: no dialog, the status shown.
+    const second = await tokenless();
+    await waitInPage(second.page, () => document.querySelector('.state-chip[data-target="pve"]').classList.contains('is-ok'), null, PROBE_LIMIT_MS);
+    assert.equal(await second.page.evaluate(() => document.getElementById('token-dialog').open), false);
+    // Forget: gone from this device; a new tab asks again.
+    await second.page.click('#token-button');
+    await second.page.click('#token-clear');
+    // (The dialog's close event, which forgets it, comes a moment later.)
+    await waitInPage(second.page, () => localStorage.getItem('breakglass.token') === null
+      && sessionStorage.getItem('breakglass.token') === null, null, 5000);
+    const third = await tokenless();
+    await waitInPage(third.page, () => document.getElementById('token-dialog').open, null, 10000);
+    for (const o of opened) {
+      assert.deepEqual(o.problems, []);
+      await o.page.close();
+    }
+    assert.deepEqual(problems, []);
+  });
+}
 
 test('a failed script reload is said plainly, with its error', async () => {
   writeFileSync(join(scripts, 'tools', 'broken.lua'), 'return {{{ this is not lua');

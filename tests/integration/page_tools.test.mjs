@@ -1,8 +1,9 @@
 // The chat's tool chips, retries and connection indicator in headless
 // Chromium, against the real daemon with the test tools and the mock model:
 // a chip shows a command's output while it still runs, a turn shows its
-// retries and usage, and the indicator goes from live to offline when the
-// daemon goes away.
+// retries and usage, the indicator leaves "Live" within twice the
+// keepalive interval of a daemon frozen with SIGSTOP and comes back when it
+// thaws, and goes from live to offline when the daemon goes away.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,6 +16,10 @@ const TURN_LIMIT_MS = 30000;
 // Above the longest backoff the page uses before it calls itself offline.
 const OFFLINE_LIMIT_MS = 15000;
 const MAX_RETRY_DELAY_S = 1;
+// The daemon's keepalive here: a frozen daemon is noticed after twice it.
+const KEEPALIVE_S = 3;
+// What a page timer may be late by, on a busy machine.
+const TIMER_SLACK_MS = 1000;
 // flood: 25 chunks of 4 bytes, 200 ms apart: 5 s of live output.
 const FLOOD = { chunks: 25, chunk_bytes: 4, pause_ms: 200 };
 const dir = mkdtempSync(join(tmpdir(), 'bg-page-tools-'));
@@ -23,7 +28,7 @@ let stack, browser, artifacts, closed = false;
 before(async () => {
   artifacts = screenshotDir();
   stack = await startStack(join(dir, 'stack'), {
-    env: { BREAKGLASS_MODEL_MAX_RETRY_DELAY_SECONDS: String(MAX_RETRY_DELAY_S) },
+    env: { BREAKGLASS_MODEL_MAX_RETRY_DELAY_SECONDS: String(MAX_RETRY_DELAY_S), BREAKGLASS_SSE_KEEPALIVE_SECONDS: String(KEEPALIVE_S) },
   });
   browser = await launchBrowser();
 });
@@ -90,6 +95,43 @@ test('a turn shows its retries and its usage', async () => {
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+for (const viewport of [PHONE, DESKTOP]) {
+  test(`${viewport === PHONE ? 'phone' : 'desktop'}: a frozen daemon turns Live into reconnecting within twice the keepalive interval; thawed, Live again`, async () => {
+    stack.mock.setScript([{ text: 'Still here.' }]);
+    const { page, problems } = await open(viewport);
+    await send(page, 'are you alive?');
+    await waitInPage(page, () => document.body.innerText.includes('Still here.'), null, TURN_LIMIT_MS);
+    await waitInPage(page, () => document.getElementById('conn').classList.contains('is-live'), null, TURN_LIMIT_MS);
+    // The page notes, by its own clock, when it stops saying Live.
+    await page.evaluate(() => {
+      const conn = document.getElementById('conn');
+      new MutationObserver(() => {
+        if (!conn.classList.contains('is-live') && !window.leftLiveAt) {
+          window.leftLiveAt = Date.now();
+          window.leftLiveAs = conn.innerText;
+        }
+      }).observe(conn, { attributes: true, childList: true, subtree: true, characterData: true });
+    });
+    const pid = stack.daemon.proc.pid;
+    process.kill(pid, 'SIGSTOP');
+    const frozenAt = Date.now();
+    let left;
+    try {
+      left = await waitInPage(page, () => window.leftLiveAt && { at: window.leftLiveAt, as: window.leftLiveAs },
+        null, 2 * KEEPALIVE_S * 1000 + 10000);
+      await page.screenshot({ path: join(artifacts, `chat-frozen-${viewport === PHONE ? 'phone' : 'desktop'}.png`) });
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    const took = left.at - frozenAt;
+    assert.ok(took <= 2 * KEEPALIVE_S * 1000 + TIMER_SLACK_MS, `left Live ${took} ms after the freeze`);
+    assert.match(left.as, /^Reconnecting/);
+    await waitInPage(page, () => document.getElementById('conn-text').textContent === 'Live', null, TURN_LIMIT_MS);
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+}
 
 test('the indicator says live, then reconnecting, then offline when the daemon goes away', async () => {
   stack.mock.setScript([{ text: 'Here.' }]);

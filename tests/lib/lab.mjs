@@ -295,6 +295,10 @@ export async function startLab({ dir, wedgeable = true, useNetns = 'auto', pveSe
       fs.writeFileSync(lab.devvmSpec.modeFile, 'normal\n');
       thawSshd(lab.devvmSpec);
     },
+    // The Proxmox host's sshd stops (TCP accepts, no banner): the host
+    // is unreachable while VM 102 goes on as it was.
+    freezePve: () => wedgeSshd(lab.pveSpec),
+    thawPve: () => thawSshd(lab.pveSpec),
     killDevvmSshd: () => killSshd(lab.devvmSpec),
     startDevvmSshd: () => runOnPve(lab, [process.execPath, LAB_SSHD, 'start', lab.devvmSpecFile]),
     devvmSshdPid: () => sshdPid(lab.devvmSpec),

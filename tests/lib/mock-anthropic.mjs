@@ -3,17 +3,22 @@
 // request takes the next response form from the script, then from the
 // responder function; README.md lists the forms. Requests are checked like
 // the real API (mock-validate.mjs) and recorded with how their answer ended.
+// POST /v1/messages/count_tokens, which spends no tokens, answers
+// {"input_tokens": N} or the error set by setCountTokens, and is recorded
+// apart (countRequests), so that a daemon's probes never take a scripted
+// answer or shift the indexes of the Messages requests.
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
 import https from 'node:https';
 import { PromptCache } from './mock-cache.mjs';
 import { buildMessageEvents, encodeEvent, encodePreamble } from './mock-stream.mjs';
-import { checkBody, checkHeaders } from './mock-validate.mjs';
+import { checkBody, checkCountBody, checkHeaders } from './mock-validate.mjs';
 
 const MAX_BODY_BYTES = 32 * 1024 * 1024; // the API's request limit (413 above it)
 const DEFAULT_STREAM_ERROR_AFTER_EVENTS = 4; // message_start, block start, ping, one delta
 const DEFAULT_WAIT_MS = 5000;
+const BYTES_PER_TOKEN = 4; // as mock-cache.mjs counts usage
 // What a stream that errors, drops or stalls was saying, when the form gives nothing.
 const CUT_STREAM_DEFAULT_TEXT = 'Let me look into that for you.';
 const ORGANIZATION_ID = '0badc0de-0000-4000-8000-000000000000';
@@ -37,6 +42,8 @@ const FORM_KEYS = new Set([
   'afterEvents', 'dropAfterEvents', 'stallAfterEvents', 'delayMs', 'eventDelayMs', 'chunkBytes', 'crlf',
   'comments',
 ]);
+
+const COUNT_FORM_KEYS = new Set(['status', 'errorType', 'message', 'delayMs', 'drop']);
 
 const pem = (v) => (String(v).includes('-----BEGIN') ? v : readFileSync(v));
 
@@ -74,6 +81,8 @@ export async function startMock({ cert, key, script = [], port = 0, host = '127.
   const events = new EventEmitter();
   const timers = new Set();
   const cache = new PromptCache();
+  const countRequests = [];
+  let countForm = null;
   let queue = [...script];
   let responder = null;
   let closing = false;
@@ -91,7 +100,7 @@ export async function startMock({ cert, key, script = [], port = 0, host = '127.
 
   function sendError(res, rec, err, rawBody) {
     const body = rawBody ?? JSON.stringify({
-      type: 'error', error: { type: err.type, message: err.message }, request_id: `req_mock_${rec.index}`,
+      type: 'error', error: { type: err.type, message: err.message }, request_id: res.getHeader('request-id'),
     });
     rec.status = err.status;
     res.writeHead(err.status, STATUS_CODES[err.status] ?? (err.status === 529 ? 'Overloaded' : 'Unknown'), {
@@ -178,6 +187,33 @@ export async function startMock({ cert, key, script = [], port = 0, host = '127.
     return sendStream(res, rec, form);
   }
 
+  // count_tokens: the same header checks, its own body checks, then the
+  // set form (an error, a delay, a dropped connection) or the count.
+  async function answerCount(req, res, rec) {
+    const rejection = rec.bodyBytes > MAX_BODY_BYTES
+      ? { status: 413, type: 'request_too_large', message: 'Request exceeds the maximum allowed number of bytes.' }
+      : checkHeaders(req.headers, authOpts)
+        ?? (rec.body === null ? { status: 400, type: 'invalid_request_error', message: 'body: invalid JSON' } : checkCountBody(rec.body));
+    if (rejection) {
+      rec.rejected = rejection;
+      return sendError(res, rec, rejection);
+    }
+    const form = countForm ?? {};
+    if (form.delayMs) await sleep(form.delayMs);
+    if (res.destroyed) return;
+    if (form.drop) {
+      rec.dropped = true;
+      res.socket.destroy();
+      return;
+    }
+    if (form.status !== undefined) return sendError(res, rec, errorOf(form));
+    // Counted like the usage of a Messages request, and cached by nothing.
+    const body = JSON.stringify({ input_tokens: Math.ceil(rec.bodyBytes / BYTES_PER_TOKEN) });
+    rec.status = 200;
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  }
+
   async function handle(req, res) {
     const rec = {
       index: -1, method: req.method, path: req.url, headers: req.headers, body: null, bodyBytes: 0,
@@ -204,6 +240,15 @@ export async function startMock({ cert, key, script = [], port = 0, host = '127.
       rec.body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
     } catch {
       rec.body = null;
+    }
+    if (req.method === 'POST' && new URL(req.url, 'https://mock').pathname === '/v1/messages/count_tokens') {
+      rec.index = countRequests.length;
+      countRequests.push(rec);
+      res.setHeader('request-id', `req_mock_count_${rec.index}`);
+      res.setHeader('anthropic-organization-id', ORGANIZATION_ID);
+      events.emit('request');
+      await answerCount(req, res, rec);
+      return;
     }
     rec.index = requests.length;
     requests.push(rec);
@@ -248,7 +293,14 @@ export async function startMock({ cert, key, script = [], port = 0, host = '127.
     port: boundPort,
     url: `https://127.0.0.1:${boundPort}`,
     requests,
+    countRequests,
     push: (...forms) => { queue.push(...forms); },
+    /** How count_tokens answers from now on: null (the count) or a form of COUNT_FORM_KEYS. */
+    setCountTokens: (form) => {
+      const unknown = Object.keys(form ?? {}).filter((k) => !COUNT_FORM_KEYS.has(k));
+      if (unknown.length > 0) throw new Error(`mock-anthropic: unknown count_tokens form key(s): ${unknown.join(', ')}`);
+      countForm = form;
+    },
     setScript: (forms) => { queue = [...forms]; },
     setResponder: (fn) => { responder = fn; },
     /** Resolves with requests once n have arrived (bodies read). */

@@ -137,6 +137,25 @@ function checkToolPairing(messages) {
   return null;
 }
 
+/**
+ * The checks of POST /v1/messages/count_tokens (the reference, 7.2): the
+ * inputs of Messages minus the generation settings, which it refuses.
+ */
+export function checkCountBody(body) {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return invalid('body: must be a JSON object');
+  if (typeof body.model !== 'string') return invalid('model: Field required');
+  for (const extra of ['max_tokens', 'stream', ...SAMPLING_PARAMS]) {
+    if (extra in body) return invalid(`${extra}: Extra inputs are not permitted`);
+  }
+  if (!Array.isArray(body.messages)) return invalid('messages: Field required');
+  if (body.messages.length === 0) return invalid('messages: at least one message is required');
+  for (const [i, m] of body.messages.entries()) {
+    const bad = checkMessage(m, i);
+    if (bad) return bad;
+  }
+  return checkToolPairing(body.messages);
+}
+
 /** The body checks, in a fixed order; null when the request is acceptable. */
 export function checkBody(body) {
   const top = checkTop(body);
