@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BEARER, startStack } from '../lib/agent-stack.mjs';
 import { startLab } from '../lib/lab.mjs';
-import { LAB_SUMMARY_PREFIX, labResponder } from '../lib/mock-lab.mjs';
+import { LAB_RUNBOOK, LAB_SUMMARY_PREFIX, labResponder } from '../lib/mock-lab.mjs';
 import {
   DESKTOP, NARROW_WIDTHS, PHONE, contrastProblems, launchBrowser, layoutProblems, openPage, screenshotDir, waitInPage,
 } from '../lib/page.mjs';
@@ -53,6 +53,7 @@ async function stackFor(viewport) {
   const st = await startStack(join(dir, sizeName(viewport)), {
     env: {
       ...lab.env(), BREAKGLASS_SCRIPTS_DIR: join(process.env.BREAKGLASS_SOURCE_DIR, 'lua'),
+      BREAKGLASS_RUNBOOKS_DIR: join(process.env.BREAKGLASS_SOURCE_DIR, 'runbooks'),
       BREAKGLASS_SSH_CONNECT_TIMEOUT_SECONDS: String(CONNECT_LIMIT_S),
     },
   });
@@ -140,14 +141,16 @@ for (const viewport of [PHONE, DESKTOP]) {
         && document.querySelector('#turns .turn-foot:not([hidden])'), null, DRILL_LIMIT_MS);
       const chips = (await chipsOf(page)).filter((c) => !c.inserted);
       assert.deepEqual(chips.map((c) => [c.step, c.state]), [
-        ['devvm_probe', 'is-finding'], ['pve forensics', 'is-ok'], ['pve cycle', 'is-ok'], ['wait_for_devvm', 'is-ok'],
+        ['devvm_probe', 'is-finding'], [`runbook ${LAB_RUNBOOK}`, 'is-ok'], ['pve forensics', 'is-ok'],
+        ['pve cycle', 'is-ok'], ['wait_for_devvm', 'is-ok'],
       ]);
-      assert.match(chips[2].line, /^done · forensics → stop timed out → SIGKILL → unlock ok → start ok$/);
+      assert.match(chips[3].line, /^done · forensics → stop timed out → SIGKILL → unlock ok → start ok$/);
       // The blocks replaced the streamed prose: each message once, whole.
       const prose = await page.evaluate(() => [...document.querySelectorAll('#turns .msg-assistant')].map((m) => m.textContent));
-      assert.deepEqual(prose.slice(0, 4), ['Let me check whether the devvm answers.', 'Capturing forensics before any power action.',
-        'Forensics are on record. Power-cycling VM 102.', 'Waiting for the devvm to come back.']);
-      assert.ok(prose[4].startsWith(LAB_SUMMARY_PREFIX), prose[4]);
+      assert.deepEqual(prose.slice(0, 5), ['Let me check whether the devvm answers.', 'Reading the runbook for this kind of hang first.',
+        'Capturing forensics before any power action.', 'Forensics are on record. Power-cycling VM 102.',
+        'Waiting for the devvm to come back.']);
+      assert.ok(prose[5].startsWith(LAB_SUMMARY_PREFIX), prose[5]);
       assert.equal(await page.locator('#turns .msg-assistant.is-streaming').count(), 0);
       // The header: the devvm up again, the agent idle.
       await waitInPage(page, () => document.querySelector('.state-chip[data-target="devvm"] .state-text').textContent === 'up', null, HEADER_LIMIT_MS);
