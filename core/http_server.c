@@ -119,6 +119,8 @@ struct http_conn {
   bool trusted;       /* the last head check found credentials */
   unsigned served;    /* requests handed to the handler */
   unsigned writes_pending;
+  size_t bytes_held; /* of writes not called back yet: queued in libuv, or
+                        written but freed only on the loop's next turn */
   size_t unsent_seen; /* conn_unsent_bytes() when progress was last seen */
   uint64_t phase_start_ms;
   uint64_t body_start_ms; /* when the current request's head was complete */
@@ -132,6 +134,7 @@ struct http_conn {
 typedef struct conn_write {
   uv_write_t req;
   char *data;
+  size_t len;
 } conn_write;
 
 static void conn_close(http_conn *c);
@@ -311,6 +314,7 @@ static void conn_write_done(http_conn *c);
 static void on_write(uv_write_t *req, int status) {
   conn_write *w = (conn_write *)req;
   http_conn *c = req->data;
+  c->bytes_held -= w->len;
   free(w->data);
   free(w);
   c->writes_pending--;
@@ -336,6 +340,7 @@ static int conn_write_owned(http_conn *c, char *data, size_t len) {
     return UV_ENOMEM;
   }
   w->data = data;
+  w->len = len;
   w->req.data = c;
   uv_buf_t b = uv_buf_init(data, (unsigned)len);
   int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_write);
@@ -346,6 +351,7 @@ static int conn_write_owned(http_conn *c, char *data, size_t len) {
     return rc;
   }
   c->writes_pending++;
+  c->bytes_held += len;
   c->unsent_seen = conn_unsent_bytes(c);
   return 0;
 }
@@ -1027,11 +1033,10 @@ int http_stream_begin(http_conn *c, int status, const char *content_type,
 int http_stream_write(http_conn *c, const void *data, size_t len) {
   if (!c->streaming || !c->owed || c->closed) return -1;
   if (c->is_head) return 0;
-  /* libuv's queue only: the kernel's share is bounded by the kernel. */
-  size_t unsent = uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
-  if (unsent + len > c->server->limits.max_stream_buffer_bytes) {
+  /* What this side holds; the kernel's share is bounded by the kernel. */
+  if (c->bytes_held + len > c->server->limits.max_stream_buffer_bytes) {
     log_warn("http: dropping stream to %s: %zu bytes unread (max_stream_buffer_bytes)", c->peer,
-             unsent + len);
+             c->bytes_held + len);
     conn_close(c);
     return -1;
   }
@@ -1062,9 +1067,7 @@ void http_stream_end(http_conn *c) {
  * (http_respond, http_stream_end) the handler is done with c and the
  * callback is dropped, so a handler may free its context right after
  * answering. Register it before the handler returns. */
-size_t http_stream_queued(const http_conn *c) {
-  return uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp);
-}
+size_t http_stream_queued(const http_conn *c) { return c->bytes_held; }
 
 void http_stream_on_drain(http_conn *c, void (*cb)(void *ud, http_conn *c), void *ud) {
   c->on_drain = cb;

@@ -143,7 +143,10 @@ int http_stream_begin(http_conn *c, int status, const char *content_type,
  * the connection is then closed (the close callback runs later). */
 int http_stream_write(http_conn *c, const void *data, size_t len);
 void http_stream_end(http_conn *c);
-/* Bytes written to the stream that libuv has not handed to the kernel. */
+/* Bytes written to the stream whose copies this side still holds: those
+ * libuv has not handed to the kernel, and those it has in a burst, whose
+ * callbacks run on the loop's next turn (a producer that counted only the
+ * first could pile up a whole answer before one of them is freed). */
 size_t http_stream_queued(const http_conn *c);
 /* cb runs once, from the loop, when every write queued so far has gone to
  * the kernel: a producer that paces itself writes a share, then waits for
