@@ -526,6 +526,8 @@ static void on_connection(uv_stream_t *listener, int status) {
     conn_close(c);
     return;
   }
+  /* Answers and SSE frames are small and latency-bound: no waiting for
+   * the client's delayed ACK (test_http_server checks the socket). */
   uv_tcp_nodelay(&c->tcp, 1);
   conn_set_peer(c);
   c->phase = CONN_READING;

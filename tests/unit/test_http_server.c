@@ -3,8 +3,10 @@
  * sockets, records the first failed check as text, and wakes the loop when
  * it is done. The main thread asserts after joining it. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -830,6 +832,54 @@ static void test_extra_cache_control_replaces_default(void **state) {
   run_scenario(&t, &roomy_limits, sc_cache_control);
 }
 
+/* TCP_NODELAY of this process's TCP socket from local_port to peer_port:
+ * 0 or 1, or -1 when there is no such socket. */
+static int nodelay_of(int local_port, int peer_port) {
+  DIR *d = opendir("/proc/self/fd");
+  if (!d) return -1;
+  int found = -1;
+  for (struct dirent *e; found < 0 && (e = readdir(d));) {
+    int fd = atoi(e->d_name);
+    struct sockaddr_in local, peer;
+    socklen_t llen = sizeof(local), plen = sizeof(peer);
+    if (e->d_name[0] == '.' || fd == dirfd(d) ||
+        getsockname(fd, (struct sockaddr *)&local, &llen) != 0 ||
+        getpeername(fd, (struct sockaddr *)&peer, &plen) != 0 || local.sin_family != AF_INET ||
+        ntohs(local.sin_port) != local_port || ntohs(peer.sin_port) != peer_port)
+      continue;
+    int on = 0;
+    socklen_t len = sizeof(on);
+    if (getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &len) == 0) found = on != 0;
+  }
+  closedir(d);
+  return found;
+}
+
+/* Accepted sockets have Nagle's algorithm off: SSE deltas and small answers
+ * are latency-bound (issue 13). The client's own socket, left as it is,
+ * shows that the check can tell. */
+static void sc_nodelay(test_ctx *t) {
+  static client cl;
+  static response r;
+  CHECK(t, client_open(&cl, t->port, 0));
+  CHECK(t, client_get(&cl, "GET /hello HTTP/1.1\r\n\r\n", &r));
+  CHECK(t, r.status == 200);
+  struct sockaddr_in me;
+  socklen_t len = sizeof(me);
+  CHECK(t, getsockname(cl.fd, (struct sockaddr *)&me, &len) == 0);
+  int client_port = ntohs(me.sin_port);
+  CHECK(t, nodelay_of(t->port, client_port) == 1);
+  CHECK(t, nodelay_of(client_port, t->port) == 0);
+  client_close(&cl);
+}
+
+static void test_accepted_sockets_have_nodelay(void **state) {
+  (void)state;
+  static test_ctx t;
+  memset(&t, 0, sizeof(t));
+  run_scenario(&t, &roomy_limits, sc_nodelay);
+}
+
 /* A client that leaves while its request is being handled: the handler's
  * on_close runs; a handler without one that answers late is harmless (the
  * sanitizer build checks for use after free and leaks). */
@@ -958,6 +1008,7 @@ int main(void) {
   memset(big_body, 'b', sizeof(big_body));
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_keep_alive),
+      cmocka_unit_test(test_accepted_sockets_have_nodelay),
       cmocka_unit_test(test_pipelining),
       cmocka_unit_test(test_limits_and_bad_requests),
       cmocka_unit_test(test_refused_while_sending),
