@@ -150,8 +150,11 @@ static int add_call(replay_calls *calls, replay_session *s, json_t *rec, size_t 
 /* Indexes a journal's events and inserted calls, and gathers its calls. */
 static int read_journal(replay_session *s, const char *data, size_t len, replay_calls *calls,
                         char *err, size_t errlen) {
+  static const char *const wanted[] = {"tool_call", "event tool", "event tool_result",
+                                       "event policy", "event confirm_result", NULL};
   journal_reader jr;
   journal_reader_init(&jr, data, len);
+  journal_reader_want(&jr, wanted);
   char why[256];
   for (;;) {
     json_t *rec;
