@@ -183,7 +183,7 @@ void api_handle(void *ud, http_conn *c, const http_request *req) {
     return;
   }
   if (strcmp(req->path, "/api") != 0 && strncmp(req->path, "/api/", 5) != 0) {
-    http_static_serve(c, req, a->config->www_dir);
+    http_static_serve(a->www, c, req);
     return;
   }
   char identity[AUTH_IDENTITY_MAX];

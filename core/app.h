@@ -12,6 +12,7 @@
 #include "ssh_transport.h"
 
 struct session;
+struct http_static;
 
 #define APP_SCRIPTS_ERROR_MAX 8192
 
@@ -19,6 +20,7 @@ typedef struct app {
   uv_loop_t *loop;
   bg_config *config;
   http_server *http;
+  struct http_static *www; /* the page's files */
   model_client *model;   /* NULL when no credential is configured */
   ssh_pool *ssh;         /* NULL when no SSH key is configured */
   lua_host *scripts;     /* the last good script set; NULL before the first */

@@ -7,6 +7,7 @@
 
 #include "api.h"
 #include "app.h"
+#include "http_static.h"
 #include "journal_store.h"
 #include "log.h"
 #include "scripts_reload.h"
@@ -94,6 +95,8 @@ static void daemon_on_http_closed(void *ud) {
   daemon_stop *stop = ud;
   app *a = stop->a;
   a->http = NULL;
+  http_static_close(a->www);
+  a->www = NULL;
   if (a->model) model_client_close(a->model);
   a->model = NULL;
   ssh_service_close(a);
@@ -186,7 +189,8 @@ int daemon_serve(bg_config *c) {
   int reload_rc = scripts_reload_start(&stop.reload, &a, services, 1);
   if (reload_rc != 0) log_warn("scripts: no hot reload: %s", uv_strerror(reload_rc));
   int exit_code = 0;
-  int rc = http_server_new(&a.http, a.loop, &limits, api_handle, &a);
+  int rc = http_static_new(&a.www, a.loop, c->www_dir);
+  if (rc == 0) rc = http_server_new(&a.http, a.loop, &limits, api_handle, &a);
   if (rc == 0) rc = http_server_listen(a.http, c->listen_host, c->listen_port);
   if (rc != 0) {
     log_error("BREAKGLASS_LISTEN: cannot listen on %s:%d: %s", c->listen_host, c->listen_port,
