@@ -325,7 +325,8 @@ int lua_sandbox_load(lua_sandbox *sb, lua_State *co, const char *text, size_t le
 }
 
 void lua_sandbox_collect(lua_sandbox *sb) {
-  if (sb->used_bytes <= 2 * sb->kept_bytes + LUA_SANDBOX_COLLECT_SLACK_BYTES) return;
+  if (sb->kept_bytes && sb->used_bytes <= 2 * sb->kept_bytes + LUA_SANDBOX_COLLECT_SLACK_BYTES)
+    return;
   lua_gc(sb->L, LUA_GCCOLLECT);
   sb->kept_bytes = sb->used_bytes;
 }

@@ -94,8 +94,9 @@ void lua_sandbox_interrupt(lua_sandbox *sb, const char *message);
  * state kept after its last full collection, is collected at once. */
 #define LUA_SANDBOX_COLLECT_SLACK_BYTES (256u * 1024)
 
-/* After an entry: a full garbage collection when the state holds more than
- * twice what it kept after the last one, plus the slack. A full collection
+/* After an entry: a full garbage collection the first time (after the load)
+ * and then when the state holds more than twice what it kept after the
+ * last one, plus the slack. A full collection
  * costs time in proportion to what the state keeps (the shell parser makes
  * confirm_destructive's the biggest), so one after every entry would cost
  * each policy call more than the call itself; below the threshold, Lua's
