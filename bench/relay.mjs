@@ -10,7 +10,8 @@ import { stampsIn } from '../tests/lib/mock-anthropic.mjs';
 import { SseParser } from '../tests/lib/sse-client.mjs';
 import { loopCpuSeconds } from './lib/memory.mjs';
 import { median, p99 } from './lib/stats.mjs';
-import { startBench } from './lib/stack.mjs';
+import { openStampViewer } from './lib/stamp-viewer.mjs';
+import { AUTH, startBench } from './lib/stack.mjs';
 
 const DELTA_GAP_MS = 2;
 const streamForm = (deltas) => ({ text: 'x'.repeat(8 * deltas), deltaChars: 8, eventDelayMs: DELTA_GAP_MS,
@@ -49,17 +50,18 @@ function direct(model, deltas) {
 async function fanOut(b, model, n, deltas) {
   model.mock.setResponder(() => streamForm(deltas));
   const id = await b.newSession();
-  const viewers = await Promise.all(Array.from({ length: n }, () => b.viewer(id)));
   const latencies = [];
-  for (const v of viewers) collect(v, latencies);
-  let cpu0 = 0;
-  let t0 = 0;
-  const started = viewers[0].waitFor('text_delta').then(() => { cpu0 = loopCpuSeconds(b.pid); t0 = performance.now(); });
-  const ends = viewers.map((v) => v.waitFor('turn_end'));
+  let first = null;
+  const onStamp = (ms) => {
+    if (first === null) first = { cpu: loopCpuSeconds(b.pid), at: performance.now() };
+    latencies.push(ms);
+  };
+  const url = `${b.daemon.url}/api/session/${id}/stream`;
+  const viewers = await Promise.all(Array.from({ length: n }, () => openStampViewer(url, AUTH, onStamp)));
+  const ends = viewers.map((v) => v.turnEnd());
   await b.prompt(id, 'stream to everyone');
-  await started;
   await Promise.all(ends);
-  const share = (loopCpuSeconds(b.pid) - cpu0) / ((performance.now() - t0) / 1000);
+  const share = (loopCpuSeconds(b.pid) - first.cpu) / ((performance.now() - first.at) / 1000);
   for (const v of viewers) v.close();
   return { p50: median(latencies), p99: p99(latencies), count: latencies.length, loopCpu: share };
 }

@@ -13,7 +13,7 @@ import { startMock } from '../../tests/lib/mock-anthropic.mjs';
 import { SseParser } from '../../tests/lib/sse-client.mjs';
 
 export const TOKEN = 'bench-bearer-token-0123456789abcdef';
-const AUTH = { authorization: `Bearer ${TOKEN}` };
+export const AUTH = { authorization: `Bearer ${TOKEN}` };
 const REQUEST_LIMIT_MS = 120000;
 
 const MODEL_KEY = 'bench-key';
