@@ -221,7 +221,7 @@ char *journal_redact(const journal_redactor *r, const char *text, size_t len, si
   char *out = malloc(len + matches * REDACT_MAX_GROWTH + 1);
   if (!out) return NULL;
   if (matches == 0) {
-    memcpy(out, text, len);
+    if (len) memcpy(out, text, len);
   } else {
     unsigned state = 0;
     redactor_feed(r, &state, out, 0, text, len);
@@ -242,7 +242,7 @@ char *journal_redact_stream_push(journal_redact_stream *st, const char *piece, s
   if (!r || r->count == 0 || !r->next) return journal_redact(r, piece, len, outlen);
   char *out = malloc(redact_room(st->held_len + len));
   if (!out) return NULL;
-  memcpy(out, st->held, st->held_len);
+  if (st->held_len) memcpy(out, st->held, st->held_len);
   size_t n = redactor_feed(r, &st->state, out, st->held_len, piece, len);
   /* The last depth bytes may be the start of a secret: they wait. */
   size_t keep = r->depth[st->state];
@@ -263,7 +263,7 @@ char *journal_redact_stream_push(journal_redact_stream *st, const char *piece, s
 char *journal_redact_stream_end(journal_redact_stream *st, size_t *outlen) {
   char *out = malloc(st->held_len + 1);
   if (out) {
-    memcpy(out, st->held, st->held_len);
+    if (st->held_len) memcpy(out, st->held, st->held_len);
     out[st->held_len] = '\0';
     *outlen = st->held_len;
   }
