@@ -238,7 +238,7 @@ void api_handle(void *ud, http_conn *c, const http_request *req) {
     return;
   }
   if (!is_api_path(req->path)) {
-    http_static_serve(c, req, a->config->www_dir);
+    http_static_serve(a->www, c, req);
     return;
   }
   /* The API's requests are the news in the log; the page's files, the

@@ -14,6 +14,7 @@
 
 struct session;
 struct model_probe;
+struct http_static;
 
 #define APP_SCRIPTS_ERROR_MAX 8192
 
@@ -21,6 +22,7 @@ typedef struct app {
   uv_loop_t *loop;
   bg_config *config;
   http_server *http;
+  struct http_static *www; /* the page's files */
   model_client *model;   /* NULL when no credential is configured */
   struct model_probe *model_probe; /* checks the model API for the page; NULL with model */
   ssh_pool *ssh;         /* NULL when no SSH key is configured */

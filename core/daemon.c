@@ -9,6 +9,7 @@
 #include "api_metrics.h"
 #include "api_search.h"
 #include "app.h"
+#include "http_static.h"
 #include "journal_store.h"
 #include "log.h"
 #include "lua_sandbox.h"
@@ -137,6 +138,8 @@ static void daemon_on_http_closed(void *ud) {
   daemon_stop *stop = ud;
   app *a = stop->a;
   a->http = NULL;
+  http_static_close(a->www);
+  a->www = NULL;
   if (a->model) model_client_close(a->model);
   a->model = NULL;
   model_probe_close(a->model_probe);
@@ -225,7 +228,12 @@ static int daemon_metrics_listen(app *a, daemon_stop *stop, const http_limits *l
  * way, so that nothing is left open. */
 static int daemon_listen(app *a, daemon_stop *stop, const http_limits *limits) {
   const bg_config *c = a->config;
-  int rc = http_server_new(&a->http, a->loop, limits, api_handle, a);
+  int rc = http_static_new(&a->www, a->loop, c->www_dir);
+  if (rc != 0) {
+    log_error("the page's files: %s", uv_strerror(rc));
+    return rc;
+  }
+  rc = http_server_new(&a->http, a->loop, limits, api_handle, a);
   if (rc == 0) {
     http_server_set_metrics(a->http, a->metrics);
     http_server_set_head_check(a->http, api_head_check);
@@ -303,6 +311,10 @@ int daemon_serve(bg_config *c) {
   /* Sessions come back from the journals before anyone can attach. */
   session_recover(&a);
   api_search_start(&a);
+  /* Loading the scripts (each self_test runs in a state of its own, closed
+   * after) and reading the journals back free more than they keep: give
+   * the pages back before serving (a quarter of the idle heap). */
+  malloc_trim(0);
 
   http_limits limits = {
       .max_header_bytes = HTTP_MAX_HEADER_BYTES,

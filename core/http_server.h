@@ -125,9 +125,18 @@ void http_server_close(http_server *s, void (*on_closed)(void *ud), void *ud);
 /* First header with this name (case-insensitive), or NULL. */
 const char *http_request_header(const http_request *req, const char *name);
 
+/* The Content-Security-Policy of every response, unless extra_headers sets
+ * one (the page adds the hash of its inline import map to it).
+ * style-src-attr lets the web client set style attributes (its layout needs
+ * them); inline <style> elements and every script stay 'self'. */
+#define HTTP_CONTENT_SECURITY_POLICY                                                    \
+  "default-src 'self'; style-src-attr 'unsafe-inline'; frame-ancestors 'none'; "        \
+  "base-uri 'none'; form-action 'self'"
+
 /* Answers a request. extra_headers is NULL or "Name: value\r\n" lines.
  * Every response carries the security headers (CSP, nosniff, no-referrer,
- * frame denial) and Cache-Control: no-store unless extra_headers sets one. */
+ * frame denial) and Cache-Control: no-store, each unless extra_headers sets
+ * it (CSP and Cache-Control only). */
 void http_respond(http_conn *c, int status, const char *content_type, const char *extra_headers,
                   const void *body, size_t len);
 /* Serialises body compactly and releases it. */

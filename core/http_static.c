@@ -1,53 +1,88 @@
 #include "http_static.h"
 
-#include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <strings.h>
 
 #include "http_path.h"
+#include "http_static_site.h"
 #include "log.h"
 
-/* Files are read whole and synchronously on the loop thread, up to this
- * size. They are the page's own assets: few, small, local and usually in
- * the page cache, so a read costs microseconds. uv_fs_* would need a
- * per-request state machine that survives the client going away, for no
- * measurable gain; the cap bounds the time and memory one request costs. */
-static const size_t HTTP_STATIC_MAX_FILE_BYTES = 8u << 20;
+/* A year: the longest a browser is asked to keep a versioned file. */
+#define HTTP_STATIC_IMMUTABLE "public, max-age=31536000, immutable"
+/* A file newer than the last read by less than this is read again: file
+ * times can be coarser than the clock. */
+#define HTTP_STATIC_CLOCK_SLACK_NS 1000000000LL
 
-static const struct {
-  const char *ext;
-  const char *type;
-} static_types[] = {
-    {"html", "text/html; charset=utf-8"},
-    {"css", "text/css; charset=utf-8"},
-    {"js", "text/javascript; charset=utf-8"},
-    {"mjs", "text/javascript; charset=utf-8"},
-    {"json", "application/json"},
-    {"svg", "image/svg+xml"},
-    {"png", "image/png"},
-    {"ico", "image/x-icon"},
-    {"webmanifest", "application/manifest+json"},
-    {"txt", "text/plain; charset=utf-8"},
-    {"woff2", "font/woff2"},
+/* A request waiting for the site to be read. */
+typedef struct pending {
+  http_static *st;
+  http_conn *c;
+  const http_request *req; /* valid until it is answered */
+  struct pending *prev, *next;
+} pending;
+
+struct http_static {
+  uv_loop_t *loop;
+  char *root;
+  http_static_site *site; /* NULL before the first read */
+  uv_work_t work;
+  bool reading, closing;
+  http_static_site *read;  /* what the worker made */
+  char read_error[PATH_MAX + 128];
+  char logged_error[PATH_MAX + 128]; /* said once until it changes */
+  pending *waiting;
 };
 
-static const char *static_content_type(const char *path) {
-  const char *slash = strrchr(path, '/');
-  const char *dot = strrchr(slash ? slash : path, '.');
-  if (dot)
-    for (size_t i = 0; i < sizeof(static_types) / sizeof(static_types[0]); i++)
-      if (strcmp(dot + 1, static_types[i].ext) == 0) return static_types[i].type;
-  return "application/octet-stream";
+/* --- answering from the site ---------------------------------------------------- */
+
+/* The key of the file req names, symlinks resolved, if it is inside root. */
+static bool resolve_key(const http_static_site *s, const char *path, char *key, size_t keylen) {
+  char joined[PATH_MAX], real[PATH_MAX];
+  int n = snprintf(joined, sizeof joined, "%s%s", s->root, path);
+  if (n < 0 || (size_t)n >= sizeof joined || !realpath(joined, real)) return false;
+  size_t root_len = strlen(s->root);
+  if (root_len == 1) root_len = 0; /* root is "/" */
+  if (strncmp(real, s->root, root_len) != 0 || real[root_len] != '/') return false;
+  return snprintf(key, keylen, "%s", real + root_len) < (int)keylen;
+}
+
+static const char *request_path(const http_request *req) {
+  return strcmp(req->path, "/") == 0 ? "/index.html" : req->path;
+}
+
+/* Whether coding (as "gzip") is acceptable by an Accept-Encoding value:
+ * named (or "*") without q=0. */
+static bool accepts(const char *header, const char *coding) {
+  size_t n = strlen(coding);
+  bool star = false, named = false, refused = false;
+  for (const char *p = header; p && *p;) {
+    while (*p == ' ' || *p == '\t' || *p == ',') p++;
+    const char *end = p + strcspn(p, ",");
+    const char *token_end = p + strcspn(p, ";, \t");
+    const char *q = memmem(p, (size_t)(end - p), "q=", 2);
+    bool zero = q && strtod(q + 2, NULL) == 0;
+    size_t len = (size_t)(token_end - p);
+    if (len == n && strncasecmp(p, coding, n) == 0) named = true, refused = zero;
+    else if (len == 1 && *p == '*' && !zero) star = true;
+    p = *end ? end + 1 : end;
+  }
+  return named ? !refused : star;
+}
+
+static http_static_encoding pick_encoding(const http_static_file *f, const char *accept) {
+  if (!accept) return HTTP_STATIC_IDENTITY;
+  if (f->body[HTTP_STATIC_BROTLI].data && accepts(accept, "br")) return HTTP_STATIC_BROTLI;
+  if (f->body[HTTP_STATIC_GZIP].data && accepts(accept, "gzip")) return HTTP_STATIC_GZIP;
+  return HTTP_STATIC_IDENTITY;
 }
 
 /* If-None-Match: "*" or a list of entity tags, compared weakly (a W/
  * prefix is ignored) as RFC 9110 asks for this header. */
-static bool static_etag_matches(const char *header, const char *etag) {
+static bool etag_matches(const char *header, const char *etag) {
   size_t etag_len = strlen(etag);
   const char *p = header;
   for (;;) {
@@ -64,40 +99,156 @@ static bool static_etag_matches(const char *header, const char *etag) {
   }
 }
 
-/* Resolves req_path under root to a real path inside it, or fails. */
-static int static_resolve(const char *root, const char *req_path, char *out) {
-  char root_real[PATH_MAX], joined[PATH_MAX];
-  if (!realpath(root, root_real)) {
-    log_error("http: static root %s cannot be resolved", root);
-    return -1;
+static void answer(http_static *st, http_conn *c, const http_request *req) {
+  const http_static_site *s = st->site;
+  char key[PATH_MAX];
+  const http_static_file *f = s && resolve_key(s, request_path(req), key, sizeof key)
+                                  ? http_static_site_find(s, key)
+                                  : NULL;
+  if (f && f->too_large) {
+    log_error("http: static file %s is over the %u-byte cap (or the site's %u)", f->real,
+              HTTP_STATIC_MAX_FILE_BYTES, HTTP_STATIC_MAX_SITE_BYTES);
+    http_respond_error(c, 500, "file too large to serve");
+    return;
   }
-  int n = snprintf(joined, sizeof(joined), "%s%s", root_real, req_path);
-  if (n < 0 || (size_t)n >= sizeof(joined)) return -1;
-  if (!realpath(joined, out)) return -1;
-  /* Symlinks may point anywhere; only what lands inside root is served. */
-  size_t root_len = strlen(root_real);
-  if (root_len > 1 && (strncmp(out, root_real, root_len) != 0 || out[root_len] != '/')) return -1;
+  if (!f || !f->body[HTTP_STATIC_IDENTITY].data) {
+    http_respond_error(c, 404, "not found");
+    return;
+  }
+  bool page = strcmp(f->key, "/index.html") == 0;
+  bool versioned = !page && strncmp(req->query, "v=", 2) == 0 &&
+                   strcmp(req->query + 2, f->version) == 0;
+  bool varies = f->body[HTTP_STATIC_GZIP].data || f->body[HTTP_STATIC_BROTLI].data;
+  http_static_encoding e = pick_encoding(f, http_request_header(req, "Accept-Encoding"));
+  static const char *const coding[HTTP_STATIC_ENCODINGS] = {NULL, "gzip", "br"};
+  char extra[1024];
+  snprintf(extra, sizeof extra, "Cache-Control: %s\r\nETag: %s\r\n%s%s%s%s%s%s",
+           versioned ? HTTP_STATIC_IMMUTABLE : "no-cache", f->body[e].etag,
+           varies ? "Vary: Accept-Encoding\r\n" : "", coding[e] ? "Content-Encoding: " : "",
+           coding[e] ? coding[e] : "", coding[e] ? "\r\n" : "",
+           page ? "Content-Security-Policy: " : "", page ? s->csp : "");
+  if (page) strncat(extra, "\r\n", sizeof extra - strlen(extra) - 1);
+  const char *inm = http_request_header(req, "If-None-Match");
+  if (inm && etag_matches(inm, f->body[e].etag)) {
+    http_respond(c, 304, NULL, extra, NULL, 0);
+    return;
+  }
+  http_respond(c, 200, f->type, extra, f->body[e].data, f->body[e].len);
+}
+
+/* --- knowing when to read the site again ------------------------------------------ */
+
+/* A file not in the site that is there now, servable, and new since the
+ * site was read. */
+static bool appeared(const http_static_site *s, const char *key) {
+  char real[PATH_MAX];
+  http_static_stamp stamp;
+  if (strstr(key, "/.") || snprintf(real, sizeof real, "%s%s", s->root, key) >= (int)sizeof real ||
+      http_static_stamp_of(real, &stamp) != 0)
+    return false;
+  long long changed = stamp.ctime.tv_sec * 1000000000LL + stamp.ctime.tv_nsec;
+  long long scanned = s->scanned.tv_sec * 1000000000LL + s->scanned.tv_nsec;
+  return changed >= scanned - HTTP_STATIC_CLOCK_SLACK_NS;
+}
+
+static bool file_changed(const http_static_file *f) {
+  http_static_stamp now;
+  return http_static_stamp_of(f->real, &now) != 0 || !http_static_stamp_equal(&now, &f->stamp);
+}
+
+/* Whether the site must be read again before req is answered: its file
+ * changed or appeared; for index.html, which names them all, any file. */
+static bool stale(const http_static *st, const http_request *req) {
+  const http_static_site *s = st->site;
+  char key[PATH_MAX];
+  if (!s) return true;
+  if (!resolve_key(s, request_path(req), key, sizeof key)) return false;
+  const http_static_file *f = http_static_site_find(s, key);
+  if (!f) return appeared(s, key);
+  if (strcmp(key, "/index.html") != 0) return file_changed(f);
+  for (size_t i = 0; i < s->count; i++)
+    if (file_changed(&s->files[i])) return true;
+  return false;
+}
+
+/* --- reading on a worker thread ----------------------------------------------------- */
+
+static void pending_on_close(void *ud, http_conn *c);
+
+static void pending_unlink(pending *p) {
+  http_static *st = p->st;
+  if (p->prev) p->prev->next = p->next;
+  else st->waiting = p->next;
+  if (p->next) p->next->prev = p->prev;
+}
+
+static void pending_on_close(void *ud, http_conn *c) {
+  (void)c;
+  pending *p = ud;
+  pending_unlink(p);
+  free(p);
+}
+
+static void static_free(http_static *st) {
+  http_static_site_free(st->site);
+  free(st->root);
+  free(st);
+}
+
+static void read_work(uv_work_t *w) {
+  http_static *st = w->data;
+  st->read = http_static_site_build(st->root, st->read_error, sizeof st->read_error);
+}
+
+static void read_done(uv_work_t *w, int status) {
+  (void)status;
+  http_static *st = w->data;
+  st->reading = false;
+  if (st->closing) {
+    http_static_site_free(st->read);
+    static_free(st);
+    return;
+  }
+  if (st->read) {
+    http_static_site_free(st->site);
+    st->site = st->read;
+    st->read = NULL;
+    log_info("http: %s read: %zu files, %zu bytes kept with their compressed copies",
+             st->site->root, st->site->count, st->site->bytes);
+  } else if (strcmp(st->read_error, st->logged_error) != 0) {
+    log_error("http: %s", st->read_error);
+    memcpy(st->logged_error, st->read_error, sizeof st->logged_error);
+  }
+  /* Answered from what there is now, without another look: an edit in
+   * progress must not keep them waiting. */
+  while (st->waiting) {
+    pending *p = st->waiting;
+    pending_unlink(p);
+    answer(st, p->c, p->req);
+    free(p);
+  }
+}
+
+static void start_read(http_static *st) {
+  if (st->reading) return;
+  st->work.data = st;
+  if (uv_queue_work(st->loop, &st->work, read_work, read_done) == 0) st->reading = true;
+}
+
+/* --- the interface ----------------------------------------------------------------- */
+
+int http_static_new(http_static **out, uv_loop_t *loop, const char *root) {
+  http_static *st = calloc(1, sizeof *st);
+  if (!st || !(st->root = strdup(root))) {
+    free(st);
+    return UV_ENOMEM;
+  }
+  st->loop = loop;
+  *out = st;
   return 0;
 }
 
-static char *static_read(int fd, size_t size) {
-  char *data = malloc(size ? size : 1);
-  if (!data) return NULL;
-  size_t got = 0;
-  while (got < size) {
-    ssize_t r = pread(fd, data + got, size - got, (off_t)got);
-    if (r <= 0) {
-      free(data);
-      return NULL;
-    }
-    got += (size_t)r;
-  }
-  return data;
-}
-
-static void static_not_found(http_conn *c) { http_respond_error(c, 404, "not found"); }
-
-void http_static_serve(http_conn *c, const http_request *req, const char *root) {
+void http_static_serve(http_static *st, http_conn *c, const http_request *req) {
   bool is_head = strcmp(req->method, "HEAD") == 0;
   if (!is_head && strcmp(req->method, "GET") != 0) {
     static const char body[] = "{\"error\":\"method not allowed\"}";
@@ -105,49 +256,35 @@ void http_static_serve(http_conn *c, const http_request *req, const char *root) 
     return;
   }
   if (!req->path || !http_path_is_safe(req->path)) {
-    static_not_found(c);
+    http_respond_error(c, 404, "not found");
     return;
   }
-  const char *path = strcmp(req->path, "/") == 0 ? "/index.html" : req->path;
-  char real[PATH_MAX];
-  if (static_resolve(root, path, real) != 0) {
-    static_not_found(c);
+  if (!stale(st, req)) {
+    answer(st, c, req);
     return;
   }
-  /* O_NONBLOCK so that a FIFO cannot stall open(); fstat refuses it next. */
-  int fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-  struct stat st;
-  if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    if (fd >= 0) close(fd);
-    static_not_found(c);
+  pending *p = calloc(1, sizeof *p);
+  if (!p) {
+    http_respond_error(c, 500, "out of memory");
     return;
   }
-  if ((size_t)st.st_size > HTTP_STATIC_MAX_FILE_BYTES) {
-    close(fd);
-    log_error("http: static file %s is %lld bytes, over the %zu-byte cap", real,
-              (long long)st.st_size, HTTP_STATIC_MAX_FILE_BYTES);
-    http_respond_error(c, 500, "file too large to serve");
-    return;
+  *p = (pending){.st = st, .c = c, .req = req, .next = st->waiting};
+  if (st->waiting) st->waiting->prev = p;
+  st->waiting = p;
+  http_conn_on_close(c, pending_on_close, p);
+  start_read(st);
+  if (!st->reading) {
+    /* The thread pool refused the work: answer from what there is. */
+    pending_unlink(p);
+    free(p);
+    answer(st, c, req);
   }
-  char etag[96], extra[160];
-  snprintf(etag, sizeof(etag), "\"%llx-%llx-%lx\"", (unsigned long long)st.st_size,
-           (unsigned long long)st.st_mtim.tv_sec, (unsigned long)st.st_mtim.tv_nsec);
-  snprintf(extra, sizeof(extra), "Cache-Control: no-cache\r\nETag: %s\r\n", etag);
-  const char *type = static_content_type(path);
-  const char *inm = http_request_header(req, "If-None-Match");
-  if (inm && static_etag_matches(inm, etag)) {
-    close(fd);
-    http_respond(c, 304, NULL, extra, NULL, 0);
-    return;
-  }
-  size_t size = (size_t)st.st_size;
-  /* HEAD needs only the length; http_respond sends no body for it. */
-  char *data = is_head ? NULL : static_read(fd, size);
-  close(fd);
-  if (!is_head && !data) {
-    http_respond_error(c, 500, "cannot read file");
-    return;
-  }
-  http_respond(c, 200, type, extra, data, size);
-  free(data);
+}
+
+void http_static_close(http_static *st) {
+  if (!st) return;
+  if (st->reading)
+    st->closing = true;
+  else
+    static_free(st);
 }

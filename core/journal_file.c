@@ -26,6 +26,7 @@ struct journal_file {
   size_t line_no;
   size_t good_bytes; /* offset just past the last whole line */
   size_t offset;     /* bytes consumed from the file */
+  const char *const *wanted; /* journal_file_want; NULL: every record */
 };
 
 int journal_file_open(journal_file **out, const char *path, int flags, char *err, size_t errlen) {
@@ -88,6 +89,8 @@ const char *journal_file_raw(const journal_file *f, size_t *len) {
   return f->raw_kept ? buf_cstr(&f->line) : NULL;
 }
 
+void journal_file_want(journal_file *f, const char *const *wanted) { f->wanted = wanted; }
+
 journal_read_result journal_file_next(journal_file *f, json_t **record, char *why, size_t whylen) {
   *record = NULL;
   buf_reset(&f->line);
@@ -132,6 +135,10 @@ journal_read_result journal_file_next(journal_file *f, json_t **record, char *wh
       snprintf(why, whylen, "line %zu is longer than %u MiB (%zu bytes): skipped", f->line_no,
                JOURNAL_MAX_RECORD_BYTES >> 20, f->overlong_bytes);
       return JOURNAL_READ_GARBAGE;
+    }
+    if (journal_line_unwanted(f->wanted, buf_cstr(&f->line), f->line.len)) {
+      buf_reset(&f->line);
+      continue;
     }
     f->raw_kept = 1;
     return journal_parse_line(buf_cstr(&f->line), f->line.len, f->line_no, record, why, whylen);

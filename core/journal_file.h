@@ -33,6 +33,8 @@ enum {
 int journal_file_open(journal_file **out, const char *path, int flags, char *err, size_t errlen);
 void journal_file_close(journal_file *f);
 
+/* Lines to skip unparsed, as journal_reader_want says. */
+void journal_file_want(journal_file *f, const char *const *wanted);
 /* The next line, as journal_reader_next gives it. */
 journal_read_result journal_file_next(journal_file *f, json_t **record, char *why, size_t whylen);
 /* The bytes of the line last returned as a record or garbage (without its

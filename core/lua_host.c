@@ -641,7 +641,7 @@ int lua_host_entry_run(lua_sandbox *sb, int (*push)(lua_State *L, void *ud), voi
   int co_ref = LUA_NOREF;
   int nres = 0;
   *result = NULL;
-  e.co = lua_sandbox_thread_new(sb, &co_ref, err, errlen);
+  e.co = lua_sandbox_thread_reuse(sb, &co_ref, err, errlen);
   if (e.co == NULL)
     return -1;
   int status = LUA_ERRRUN;
@@ -659,7 +659,7 @@ int lua_host_entry_run(lua_sandbox *sb, int (*push)(lua_State *L, void *ud), voi
     if (*result == NULL)
       snprintf(err, errlen, "%s: the result cannot be read: %s", lua_sandbox_name(sb), jerr);
   }
-  lua_sandbox_thread_drop(sb, co_ref);
+  lua_sandbox_thread_done(sb, e.co, co_ref);
   return *result != NULL ? 0 : -1;
 }
 

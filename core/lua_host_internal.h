@@ -1,6 +1,7 @@
 /* Private to the Lua host (lua_host.c: the set; lua_call.c: tool calls;
  * lua_ctx.c: the ctx object handlers receive; lua_policy.c: policy hooks;
- * lua_policy_ctx.c: the ctx policies receive). */
+ * lua_policy_ctx.c: the ctx policies receive; lua_policy_list.c: the
+ * lists that ctx reads). */
 #ifndef BG_LUA_HOST_INTERNAL_H
 #define BG_LUA_HOST_INTERNAL_H
 
@@ -146,6 +147,10 @@ void lua_policy_ctx_push(lua_State *L, lua_policy_ctx *c);
 void lua_policy_ctx_end(lua_sandbox *sb, lua_policy_ctx *c);
 /* Pushes the t a self_test receives (may raise). */
 void lua_policy_test_push(lua_State *L);
+
+/* lua_policy_list.c: pushes the read-only view of the ctx's history (or,
+ * when actions, its actions) for the ctx token at token_index (may raise). */
+void lua_policy_list_push(lua_State *L, int token_index, int actions);
 
 /* lua_call.c, for lua_ctx.c: the call's one pending operation. */
 lua_async *lua_call_op_begin(lua_tool_call *call, const char *name);

@@ -21,21 +21,17 @@ static int pctx_now_ms(lua_State *L) {
   return 1;
 }
 
-/* A fresh table each time: what one policy does to it reaches nobody. */
-static int pctx_push_list(lua_State *L, const json_t *list) {
-  if (list == NULL)
-    lua_newtable(L);
-  else
-    lua_json_push(L, list);
+/* Views, not copies (lua_policy_list.c): O(1) whatever the list's length. */
+static int pctx_history(lua_State *L) {
+  pctx_get(L, "history");
+  lua_policy_list_push(L, lua_upvalueindex(1), 0);
   return 1;
 }
 
-static int pctx_history(lua_State *L) {
-  return pctx_push_list(L, pctx_get(L, "history")->view->history);
-}
-
 static int pctx_actions(lua_State *L) {
-  return pctx_push_list(L, pctx_get(L, "actions")->view->actions);
+  pctx_get(L, "actions");
+  lua_policy_list_push(L, lua_upvalueindex(1), 1);
+  return 1;
 }
 
 static const char *call_string(const lua_policy_ctx *c, const char *field) {

@@ -31,6 +31,9 @@ struct lua_sandbox {
   lua_sandbox_limits limits;
   size_t used_bytes;
   sandbox_refusal refused;
+  size_t kept_bytes; /* used_bytes after the last full collection */
+  lua_State *spare; /* lua_sandbox_thread_reuse's coroutine, or NULL */
+  int spare_ref;
   int hook_step; /* instructions between two hook calls */
   /* The entry running now, if any. */
   int in_entry;
@@ -371,6 +374,25 @@ static int sandbox_compile(lua_State *L, const char *text, size_t len, const cha
   return lua_load(L, sandbox_read_source, &src, chunkname, "t");
 }
 
+lua_State *lua_sandbox_thread_reuse(lua_sandbox *sb, int *ref, char *err, size_t errlen) {
+  lua_State *co = sb->spare;
+  if (co == NULL) return lua_sandbox_thread_new(sb, ref, err, errlen);
+  *ref = sb->spare_ref;
+  sb->spare = NULL;
+  return co;
+}
+
+void lua_sandbox_thread_done(lua_sandbox *sb, lua_State *co, int ref) {
+  /* An entry that raised or yielded leaves its coroutine dead or suspended. */
+  if (sb->spare == NULL && lua_status(co) == LUA_OK) {
+    lua_settop(co, 0);
+    sb->spare = co;
+    sb->spare_ref = ref;
+    return;
+  }
+  lua_sandbox_thread_drop(sb, ref);
+}
+
 int lua_sandbox_load(lua_sandbox *sb, lua_State *co, const char *text, size_t len, char *err,
                      size_t errlen) {
   if (sandbox_busy(sb, err, errlen))
@@ -395,7 +417,10 @@ int lua_sandbox_load(lua_sandbox *sb, lua_State *co, const char *text, size_t le
 }
 
 void lua_sandbox_collect(lua_sandbox *sb) {
+  if (sb->kept_bytes && sb->used_bytes <= 2 * sb->kept_bytes + LUA_SANDBOX_COLLECT_SLACK_BYTES)
+    return;
   lua_gc(sb->L, LUA_GCCOLLECT);
+  sb->kept_bytes = sb->used_bytes;
 }
 
 /* --- The surface scripts see -------------------------------------------- */

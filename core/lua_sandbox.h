@@ -83,6 +83,15 @@ int lua_sandbox_protect(lua_sandbox *sb, lua_CFunction fn, void *ud, char *err, 
 lua_State *lua_sandbox_thread_new(lua_sandbox *sb, int *ref, char *err, size_t errlen);
 void lua_sandbox_thread_drop(lua_sandbox *sb, int ref);
 
+/* A coroutine for an entry that runs to its end without waiting (a policy
+ * hook, mutating(input)): the one the last such entry left when it ended
+ * well, else a new one. A coroutine's stack grows to what an entry needs
+ * (the shell parser nests deep), so one made afresh for every policy call
+ * costs more than most calls. Hand it back with lua_sandbox_thread_done. */
+lua_State *lua_sandbox_thread_reuse(lua_sandbox *sb, int *ref, char *err, size_t errlen);
+/* Kept for the next entry when it ended well (emptied), else dropped. */
+void lua_sandbox_thread_done(lua_sandbox *sb, lua_State *co, int ref);
+
 /* Compiles text (mode "t", the chunk name is the sandbox's name) onto the
  * coroutine's stack, as an entry: the compiler keeps to the entry's
  * deadline. Returns 0, or -1 with err filled. */
@@ -106,8 +115,18 @@ void lua_sandbox_check(lua_State *L, const char *func);
  * callback). No-op when no entry runs. */
 void lua_sandbox_interrupt(lua_sandbox *sb, const char *message);
 
-/* Full garbage collection, so that memory left by an ended call (or a limit
- * hit) is returned before the next one. */
+/* Garbage an ended entry (or a limit hit) left beyond this, over what the
+ * state kept after its last full collection, is collected at once. */
+#define LUA_SANDBOX_COLLECT_SLACK_BYTES (256u * 1024)
+
+/* After an entry: a full garbage collection the first time (after the load)
+ * and then when the state holds more than twice what it kept after the
+ * last one, plus the slack. A full collection
+ * costs time in proportion to what the state keeps (the shell parser makes
+ * confirm_destructive's the biggest), so one after every entry would cost
+ * each policy call more than the call itself; below the threshold, Lua's
+ * incremental collector reclaims garbage as the state allocates, and a
+ * refused allocation runs a full (emergency) collection before it fails. */
 void lua_sandbox_collect(lua_sandbox *sb);
 
 #endif

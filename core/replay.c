@@ -161,8 +161,11 @@ static int check_call(const json_t *rec, size_t line, const char *id, char *err,
 /* Indexes a journal's events and inserted calls, and gathers its calls. */
 static int read_journal(replay_session *s, const char *path, replay_calls *calls, char *err,
                         size_t errlen) {
+  static const char *const wanted[] = {"tool_call", "event tool", "event tool_result",
+                                       "event policy", "event confirm_result", NULL};
   journal_file *f;
   if (journal_file_open(&f, path, 0, err, errlen) != 0) return -1;
+  journal_file_want(f, wanted);
   char why[256];
   int rc = 0;
   while (rc == 0) {

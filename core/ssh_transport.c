@@ -19,6 +19,8 @@
 #include <stdarg.h>
 #include <libssh2.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -719,6 +721,11 @@ static ssh_conn *conn_open(ssh_target *t, ssh_exec *owner) {
   struct addrinfo *ai = NULL;
   int gai = getaddrinfo(t->host, portstr, &hints, &ai);
   c->fd = gai == 0 ? socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0) : -1;
+  /* A command is a few small packets each way (channel open, exec, EOF,
+   * close): with Nagle's algorithm on, each waits for the delayed ACK of
+   * the one before (40 ms on Linux). OpenSSH sets it too. */
+  int nodelay = 1;
+  if (c->fd >= 0) setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, sizeof nodelay);
   c->s = c->fd >= 0 ? libssh2_session_init_ex(ssh_alloc, ssh_alloc_free, ssh_alloc_realloc, &c->arena)
                     : NULL;
   if (!c->s || uv_poll_init_socket(p->loop, &c->poll, c->fd) != 0) {

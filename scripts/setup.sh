@@ -6,11 +6,12 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   liblua5.4-dev libuv1-dev libssh2-1-dev libcurl4-openssl-dev libssl-dev libjansson-dev node-llhttp
+  zlib1g-dev libbrotli-dev
   libcmocka-dev
   openssl openssh-server openssh-client iproute2 nftables sudo
   clang libclang-rt-14-dev
   nodejs chromium
-  unzip time
+  unzip time wrk
   podman buildah runc uidmap slirp4netns fuse-overlayfs mmdebstrap
 )
 

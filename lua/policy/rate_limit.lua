@@ -24,37 +24,37 @@ local function deny(what, now, allowed_ms)
     seconds(allowed_ms - now), os.date("!%H:%M:%S", allowed_ms // 1000)), overridable = true}
 end
 
--- When the window holds fewer than MAX_MUTATING actions again, or nil if it does now.
-local function window_allows_at(actions, now)
-  local starts = {}
-  for _, a in ipairs(actions) do
-    if now - a.started_ms < WINDOW_MS then
-      starts[#starts + 1] = a.started_ms
+-- One walk back from the newest action (entries are in the order they
+-- started), stopping once it has passed the window and found the last cycle.
+-- Returns when the window holds fewer than MAX_MUTATING actions again (nil if
+-- it does now), and when the last cycle is CYCLE_GAP_MS behind us (nil if it
+-- is now). A cycle still running counts as ending now; the last cycle to
+-- start is the last to end, because one_at_a_time keeps mutating actions
+-- from overlapping.
+local function allowed_at(actions, now)
+  local in_window, window_at, cycle_at = 0, nil, nil
+  local cycle_found = false
+  for i = #actions, 1, -1 do
+    local a = actions[i]
+    local inside = now - a.started_ms < WINDOW_MS
+    if not inside and cycle_found then
+      break
     end
-  end
-  if #starts < MAX_MUTATING then
-    return nil
-  end
-  table.sort(starts)
-  return starts[#starts - MAX_MUTATING + 1] + WINDOW_MS
-end
-
--- When the last cycle is CYCLE_GAP_MS behind us, or nil if it is now. A
--- cycle still running counts as ending now.
-local function cycle_allows_at(actions, now)
-  local last_end
-  for _, a in ipairs(actions) do
-    if a.verb == "cycle" then
+    if inside then
+      in_window = in_window + 1
+      if in_window == MAX_MUTATING then
+        window_at = a.started_ms + WINDOW_MS
+      end
+    end
+    if not cycle_found and a.verb == "cycle" then
+      cycle_found = true
       local ended = absent(a.finished_ms) and now or a.finished_ms
-      if last_end == nil or ended > last_end then
-        last_end = ended
+      if now - ended < CYCLE_GAP_MS then
+        cycle_at = ended + CYCLE_GAP_MS
       end
     end
   end
-  if last_end ~= nil and now - last_end < CYCLE_GAP_MS then
-    return last_end + CYCLE_GAP_MS
-  end
-  return nil
+  return window_at, cycle_at
 end
 
 local policy = {
@@ -66,13 +66,13 @@ function policy.before(ctx, call)
   if call.mutating ~= true then
     return nil
   end
-  local actions, now = ctx.actions(), ctx.now_ms()
-  local at = window_allows_at(actions, now)
-  if at ~= nil then
+  local now = ctx.now_ms()
+  local window_at, cycle_at = allowed_at(ctx.actions(), now)
+  if window_at ~= nil then
     return deny(string.format("at most %d mutating calls per %d minutes", MAX_MUTATING,
-      WINDOW_MS // 60000), now, at)
+      WINDOW_MS // 60000), now, window_at)
   end
-  at = call.verb == "cycle" and cycle_allows_at(actions, now) or nil
+  local at = call.verb == "cycle" and cycle_at or nil
   if at ~= nil then
     return deny(string.format("at least %d s between two cycles", CYCLE_GAP_MS // 1000), now, at)
   end
@@ -116,6 +116,13 @@ function policy.self_test(t)
     recent[1].finished_ms = now - CYCLE_GAP_MS
     assert(decide(cycle, recent) == nil, "gap over")
   end
+  -- The walk stops once past the window and the last cycle: what is older
+  -- is never read.
+  local unread = setmetatable({}, {__index = function() error("read past the window") end})
+  local old_cycle = act("cycle", now - 2 * WINDOW_MS, now - 2 * WINDOW_MS + 1)
+  local stopped, why = pcall(decide, reset, {unread, act("reset", now - 3 * WINDOW_MS), old_cycle,
+                                             act("reset", now - 1000, now - 999)})
+  assert(stopped, "stops early: " .. tostring(why))
   local status = {tool = "pve", input = {verb = "status"}, verb = "status", mutating = false}
   assert(decide(status, {act("cycle", now - 1000), table.unpack(full)}) == nil, "reads pass")
 end

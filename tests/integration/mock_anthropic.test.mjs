@@ -7,11 +7,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { makeCA } from '../lib/ca.mjs';
-import { startMock } from '../lib/mock-anthropic.mjs';
+import { startMock, stampsIn } from '../lib/mock-anthropic.mjs';
 import { LAB_NO_PROBE_TEXT, LAB_SUMMARY_PREFIX } from '../lib/mock-lab.mjs';
 import { thinkingSignature } from '../lib/mock-stream.mjs';
 import { SseParser } from '../lib/sse-client.mjs';
@@ -265,6 +266,28 @@ describe('mock Messages API', () => {
     const r = await post(mock.url, body());
     const firstText = r.times[names(r).indexOf('content_block_delta')];
     assert.ok(r.times.at(-1) - firstText >= 6 * EVENT_DELAY_MS * 0.9, 'text arrives before the end of the turn');
+  });
+
+  test('stampDeltas sends each text delta as the time it left; arrivedAt and endedAt time the exchange', async () => {
+    const EVENT_DELAY_MS = 5;
+    mock.setScript([{ text: 'x'.repeat(40), deltaChars: 8, eventDelayMs: EVENT_DELAY_MS, stampDeltas: true }]);
+    const t0 = performance.now();
+    const seen = [];
+    const r = await post(mock.url, body(), {
+      onEvent: (e) => { if (e.data.delta?.type === 'text_delta') seen.push([stampsIn(e.data.delta.text), performance.now()]); },
+    });
+    const rec = mock.requests.at(-1);
+    assert.equal(r.status, 200);
+    assert.equal(seen.length, 5);
+    for (const [[stamp, ...more], arrived] of seen) {
+      assert.deepEqual(more, [], 'one stamp a delta');
+      assert.ok(stamp >= t0 && stamp <= arrived, `${t0} <= ${stamp} <= ${arrived}`);
+    }
+    const stamps = seen.map(([[stamp]]) => stamp);
+    for (let i = 1; i < stamps.length; i++) assert.ok(stamps[i] - stamps[i - 1] >= EVENT_DELAY_MS * 0.9);
+    assert.ok(t0 <= rec.arrivedAt && rec.arrivedAt <= stamps[0]);
+    await mock.waitForFinish(rec.index);
+    assert.ok(rec.endedAt >= stamps.at(-1));
   });
 
   test('chunkBytes, crlf and comments change the bytes, not the events', async () => {

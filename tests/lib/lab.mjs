@@ -26,6 +26,7 @@ const FAKE_QM_ARGV = [process.execPath, '-e', 'require(process.argv[1])', '--', 
 const LAB_SSHD = path.join(HERE, 'lab-sshd.mjs');
 const VMID = '102';
 const PVE_USER = 'root';
+const ROOT_BASHRC = '/root/.bashrc';
 const PVE_HOOK_LIMIT_MS = 30000;
 
 // breakglass-pve's limits in the lab: short, so a wedged cycle takes seconds.
@@ -191,10 +192,20 @@ async function setUpHosts(lab, opts) {
   // hidden: its sshd's mount namespace gets the devvm's namespace bound here.
   const devvmNetns = path.join(dir, 'devvm', 'netns');
   if (lab.net) fs.writeFileSync(devvmNetns, '');
+  // The lab's Proxmox root is this machine's root, and bash reads ~/.bashrc
+  // for every command sshd runs: a developer's shell setup there (pyenv,
+  // say) would run before each forced command, which a real host's root
+  // does not do. The pve sshd sees an empty one.
+  const pveBinds = lab.net ? [[`/run/netns/${lab.net.hosts.devvm.ns}`, devvmNetns]] : [];
+  if (fs.existsSync(ROOT_BASHRC)) {
+    const empty = path.join(dir, 'pve', 'bashrc');
+    fs.writeFileSync(empty, '');
+    pveBinds.push([empty, ROOT_BASHRC]);
+  }
   lab.pveSpec = {
     config: lab.pve.config, log: lab.pve.log, pidFile: lab.pve.pidFile,
     netnsFile: lab.net ? `/run/netns/${lab.net.hosts.pve.ns}` : null,
-    binds: lab.net ? [[`/run/netns/${lab.net.hosts.devvm.ns}`, devvmNetns]] : [],
+    binds: pveBinds,
   };
   lab.devvmSpecFile = path.join(dir, 'devvm', 'spec.json');
   writePve(lab, { ...opts, clientPub, bin });

@@ -11,6 +11,7 @@ import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
 import https from 'node:https';
+import { performance } from 'node:perf_hooks';
 import { PromptCache } from './mock-cache.mjs';
 import { buildMessageEvents, encodeEvent, encodePreamble } from './mock-stream.mjs';
 import { checkBody, checkCountBody, checkHeaders } from './mock-validate.mjs';
@@ -40,12 +41,18 @@ const FORM_KEYS = new Set([
   'text', 'thinking', 'redactedThinking', 'toolUses', 'stopReason', 'stopSequence', 'truncateToolInput',
   'deltaChars', 'jsonChars', 'status', 'errorType', 'message', 'body', 'headers', 'raw', 'streamError',
   'afterEvents', 'dropAfterEvents', 'stallAfterEvents', 'delayMs', 'eventDelayMs', 'chunkBytes', 'crlf',
-  'comments',
+  'comments', 'stampDeltas',
 ]);
 
 const COUNT_FORM_KEYS = new Set(['status', 'errorType', 'message', 'delayMs', 'drop']);
 
 const pem = (v) => (String(v).includes('-----BEGIN') ? v : readFileSync(v));
+
+/** The text a stamped delta carries: when it was sent, on this process's
+ * performance clock (ms, µs precision). */
+export const deltaStamp = () => `<t:${performance.now().toFixed(3)}>`;
+/** Every stamp in a text, as numbers. */
+export const stampsIn = (text) => [...String(text).matchAll(/<t:([0-9.]+)>/g)].map((m) => Number(m[1]));
 
 function errorOf(form) {
   const type = form.errorType ?? ERROR_TYPE_BY_STATUS[form.status] ?? (form.status >= 500 ? 'api_error' : 'invalid_request_error');
@@ -143,6 +150,7 @@ export async function startMock({ cert, key, script = [], port = 0, host = '127.
     if (!await writeBytes(res, encodePreamble(form), form.chunkBytes)) return;
     for (const ev of all.slice(0, count)) {
       if (rec.eventsSent > 0 && form.eventDelayMs) await sleep(form.eventDelayMs);
+      if (form.stampDeltas && ev.data.delta?.type === 'text_delta') ev.data.delta.text = deltaStamp();
       if (!await writeBytes(res, encodeEvent(ev, form), form.chunkBytes)) return;
       rec.eventsSent++;
     }
@@ -153,7 +161,7 @@ export async function startMock({ cert, key, script = [], port = 0, host = '127.
       rec.dropped = true;
       res.socket.destroy();
     } else if (ending === 'complete') {
-      res.end();
+      res.end(() => { rec.endedAt = performance.now(); });
     }
   }
 
@@ -217,8 +225,8 @@ export async function startMock({ cert, key, script = [], port = 0, host = '127.
   async function handle(req, res) {
     const rec = {
       index: -1, method: req.method, path: req.url, headers: req.headers, body: null, bodyBytes: 0,
-      receivedAt: Date.now(), status: null, rejected: null, response: null, eventsSent: 0,
-      finishedAt: null, clientAborted: false, dropped: false,
+      receivedAt: Date.now(), arrivedAt: performance.now(), status: null, rejected: null, response: null,
+      eventsSent: 0, endedAt: null, finishedAt: null, clientAborted: false, dropped: false,
     };
     let finish;
     const done = new Promise((resolve) => { finish = resolve; });

@@ -3,8 +3,10 @@
  * sockets, records the first failed check as text, and wakes the loop when
  * it is done. The main thread asserts after joining it. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -20,6 +22,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <brotli/decode.h>
 
 #include <cmocka.h>
 
@@ -52,6 +56,7 @@ typedef struct test_ctx test_ctx;
 struct test_ctx {
   uv_loop_t loop;
   http_server *server;
+  http_static *www;
   int port;
   uv_async_t done;
   uv_timer_t late_timer;
@@ -183,13 +188,14 @@ static void test_handler(void *ud, http_conn *c, const http_request *req) {
       http_stream_end(c);
     }
   } else {
-    http_static_serve(c, req, t->root);
+    http_static_serve(t->www, c, req);
   }
 }
 
 static void on_server_closed(void *ud) {
   test_ctx *t = ud;
   t->server_closed = true;
+  http_static_close(t->www);
 }
 
 static void on_scenario_done(uv_async_t *a) {
@@ -210,6 +216,7 @@ static void *client_main(void *arg) {
 
 static void run_scenario(test_ctx *t, const http_limits *limits, void (*scenario)(test_ctx *)) {
   assert_int_equal(uv_loop_init(&t->loop), 0);
+  assert_int_equal(http_static_new(&t->www, &t->loop, t->root), 0);
   assert_int_equal(http_server_new(&t->server, &t->loop, limits, test_handler, t), 0);
   http_server_set_head_check(t->server, test_head_check);
   assert_int_equal(http_server_listen(t->server, "127.0.0.1", 0), 0);
@@ -350,7 +357,8 @@ static bool resp_secure(const response *r) {
 }
 
 /* Reads one response; a body is read by Content-Length unless no_body
- * (answers to HEAD) or, without the header, until the server closes. */
+ * (answers to HEAD, and 204 and 304) or, without the header, until the
+ * server closes. */
 static bool client_read_response(client *cl, response *r, bool no_body) {
   memset(r, 0, offsetof(response, body));
   char *end;
@@ -360,6 +368,7 @@ static bool client_read_response(client *cl, response *r, bool no_body) {
   if (head_len >= sizeof(r->head)) return false;
   memcpy(r->head, cl->in, head_len);
   if (sscanf(r->head, "HTTP/1.1 %d ", &r->status) != 1) return false;
+  if (r->status == 204 || r->status == 304) no_body = true; /* never one */
   char v[64];
   bool has_length = head_value(r->head, "Content-Length", v, sizeof(v));
   size_t want = has_length && !no_body ? strtoul(v, NULL, 10) : 0;
@@ -913,6 +922,142 @@ static void test_static_files(void **state) {
   static_tree_remove(&t);
 }
 
+/* A file written from the client thread; false when it could not be. */
+static bool put_file(const char *dir, const char *name, const char *text) {
+  char path[1024];
+  snprintf(path, sizeof(path), "%s/%s", dir, name);
+  FILE *f = fopen(path, "w");
+  if (!f) return false;
+  bool ok = fputs(text, f) >= 0;
+  return fclose(f) == 0 && ok;
+}
+
+/* The value of "name=" in an HTML text up to the closing quote. */
+static bool version_in(const char *text, const char *name, char *out, size_t len) {
+  const char *at = strstr(text, name);
+  if (!at) return false;
+  at += strlen(name);
+  size_t n = strcspn(at, "\"");
+  if (n >= len) return false;
+  memcpy(out, at, n);
+  out[n] = '\0';
+  return true;
+}
+
+static void site_tree_make(test_ctx *t) {
+  snprintf(t->base, sizeof(t->base), "/tmp/bg-http-site-XXXXXX");
+  assert_non_null(mkdtemp(t->base));
+  snprintf(t->root, sizeof(t->root), "%s/www", t->base);
+  assert_int_equal(mkdir(t->root, 0755), 0);
+  write_file(t->root, "index.html",
+             "<!doctype html><link rel=\"stylesheet\" href=\"app.css\">"
+             "<script type=\"module\" src=\"app.mjs\"></script>");
+  char css[4096] = "";
+  for (int i = 0; i < 60; i++) strcat(css, ".a { color: red; }\n");
+  write_file(t->root, "app.css", css);
+  write_file(t->root, "app.mjs", "console.log(1);\n");
+  write_file(t->root, ".hidden", "no");
+}
+
+static void site_tree_remove(test_ctx *t) {
+  char cmd[600];
+  snprintf(cmd, sizeof(cmd), "rm -rf %s", t->base);
+  assert_int_equal(system(cmd), 0);
+}
+
+/* GET path with an Accept-Encoding (NULL: none) and If-None-Match (NULL: none). */
+static bool get_with(client *cl, const char *path, const char *accept, const char *inm,
+                     response *r) {
+  char req[512];
+  snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\n%s%s%s%s%s%s\r\n", path,
+           accept ? "Accept-Encoding: " : "", accept ? accept : "", accept ? "\r\n" : "",
+           inm ? "If-None-Match: " : "", inm ? inm : "", inm ? "\r\n" : "");
+  return client_get(cl, req, r);
+}
+
+/* The page: compressed as the client allows, versioned URLs cached for a
+ * year, everything else and index.html revalidated, 304 per representation,
+ * and an edit on disk seen on the next request. */
+static void sc_static_site(test_ctx *t) {
+  static client cl;
+  static response r;
+  static char page[8192], v[32], v2[32], path[128], etag[64];
+  static const char immutable[] = "public, max-age=31536000, immutable";
+  CHECK(t, client_open(&cl, t->port, 0));
+  CHECK(t, get_with(&cl, "/", "gzip, deflate, br", NULL, &r));
+  CHECK(t, r.status == 200 && resp_is(&r, "Content-Encoding", "br"));
+  CHECK(t, resp_is(&r, "Vary", "Accept-Encoding") && resp_is(&r, "Cache-Control", "no-cache"));
+  size_t n = sizeof(page) - 1;
+  CHECK(t, BrotliDecoderDecompress(r.body_len, (const uint8_t *)r.body, &n, (uint8_t *)page) ==
+               BROTLI_DECODER_RESULT_SUCCESS);
+  page[n] = '\0';
+  CHECK(t, strstr(page, "<script type=\"importmap\">{\"imports\":{\"./app.mjs\":"));
+  CHECK(t, version_in(page, "href=\"app.css?v=", v, sizeof(v)) && strlen(v) == 12);
+  char csp[512];
+  CHECK(t, head_value(r.head, "Content-Security-Policy", csp, sizeof(csp)));
+  CHECK(t, strstr(csp, "default-src 'self'") && strstr(csp, "; script-src 'self' 'sha256-"));
+  /* The versioned URL, each representation with its own tag. */
+  snprintf(path, sizeof(path), "/app.css?v=%s", v);
+  CHECK(t, get_with(&cl, path, "gzip", NULL, &r));
+  CHECK(t, r.status == 200 && resp_is(&r, "Content-Encoding", "gzip"));
+  CHECK(t, resp_is(&r, "Cache-Control", immutable) && resp_secure(&r));
+  snprintf(etag, sizeof(etag), "\"%s-gzip\"", v);
+  CHECK(t, resp_is(&r, "ETag", etag));
+  CHECK(t, get_with(&cl, path, "gzip", etag, &r));
+  CHECK(t, r.status == 304 && resp_is(&r, "ETag", etag) && resp_is(&r, "Vary", "Accept-Encoding"));
+  CHECK(t, resp_is(&r, "Cache-Control", immutable) && r.body_len == 0);
+  CHECK(t, get_with(&cl, path, "br", etag, &r)); /* the gzip tag: another representation */
+  CHECK(t, r.status == 200 && resp_is(&r, "Content-Encoding", "br"));
+  snprintf(etag, sizeof(etag), "\"%s-br\"", v);
+  CHECK(t, resp_is(&r, "ETag", etag));
+  CHECK(t, get_with(&cl, path, NULL, NULL, &r));
+  CHECK(t, r.status == 200 && !resp_has(&r, "Content-Encoding") && r.body_len > 1000);
+  snprintf(etag, sizeof(etag), "\"%s\"", v);
+  CHECK(t, resp_is(&r, "ETag", etag));
+  /* What each Accept-Encoding gets. */
+  static const struct {
+    const char *accept, *coding;
+  } choices[] = {{"br;q=0, gzip", "gzip"}, {"*", "br"},          {"identity", NULL},
+                 {"br;q=0, *", "gzip"},    {"gzip;q=0", NULL},    {"GZIP", "gzip"},
+                 {"deflate", NULL},        {"gzip;q=0.5, br;q=1", "br"}};
+  for (size_t i = 0; i < sizeof(choices) / sizeof(choices[0]); i++) {
+    CHECK(t, get_with(&cl, path, choices[i].accept, NULL, &r) && r.status == 200);
+    bool ok = choices[i].coding ? resp_is(&r, "Content-Encoding", choices[i].coding)
+                                : !resp_has(&r, "Content-Encoding");
+    if (!ok) snprintf(t->failure, sizeof(t->failure), "Accept-Encoding %s", choices[i].accept);
+    CHECK(t, ok);
+  }
+  /* Unversioned, or another version: revalidated. */
+  CHECK(t, get_with(&cl, "/app.css", "br", NULL, &r) && resp_is(&r, "Cache-Control", "no-cache"));
+  CHECK(t, get_with(&cl, "/app.css?v=000000000000", "br", NULL, &r));
+  CHECK(t, resp_is(&r, "Cache-Control", "no-cache"));
+  CHECK(t, client_send_str(&cl, "HEAD /app.css HTTP/1.1\r\nAccept-Encoding: br\r\n\r\n"));
+  CHECK(t, client_read_response(&cl, &r, true));
+  CHECK(t, r.status == 200 && resp_is(&r, "Content-Encoding", "br") && r.body_len == 0);
+  CHECK(t, get_with(&cl, "/.hidden", NULL, NULL, &r) && r.status == 404);
+  /* An edit: the old version is no longer immutable, the page names the new. */
+  CHECK(t, put_file(t->root, "app.css", ".b { color: blue; }\n"));
+  CHECK(t, get_with(&cl, path, NULL, NULL, &r));
+  CHECK(t, r.status == 200 && strcmp(r.body, ".b { color: blue; }\n") == 0);
+  CHECK(t, resp_is(&r, "Cache-Control", "no-cache"));
+  CHECK(t, get_with(&cl, "/", NULL, NULL, &r));
+  CHECK(t, version_in(r.body, "href=\"app.css?v=", v2, sizeof(v2)) && strcmp(v, v2) != 0);
+  /* A file that appears is served. */
+  CHECK(t, put_file(t->root, "new.txt", "new"));
+  CHECK(t, get_with(&cl, "/new.txt", NULL, NULL, &r));
+  CHECK(t, r.status == 200 && strcmp(r.body, "new") == 0);
+  client_close(&cl);
+}
+
+static void test_static_site(void **state) {
+  (void)state;
+  static test_ctx t;
+  memset(&t, 0, sizeof(t));
+  site_tree_make(&t);
+  run_scenario(&t, &roomy_limits, sc_static_site);
+  site_tree_remove(&t);
+}
+
 static void sc_cache_control(test_ctx *t) {
   static client cl;
   static response r;
@@ -928,6 +1073,54 @@ static void test_extra_cache_control_replaces_default(void **state) {
   static test_ctx t;
   memset(&t, 0, sizeof(t));
   run_scenario(&t, &roomy_limits, sc_cache_control);
+}
+
+/* TCP_NODELAY of this process's TCP socket from local_port to peer_port:
+ * 0 or 1, or -1 when there is no such socket. */
+static int nodelay_of(int local_port, int peer_port) {
+  DIR *d = opendir("/proc/self/fd");
+  if (!d) return -1;
+  int found = -1;
+  for (struct dirent *e; found < 0 && (e = readdir(d));) {
+    int fd = atoi(e->d_name);
+    struct sockaddr_in local, peer;
+    socklen_t llen = sizeof(local), plen = sizeof(peer);
+    if (e->d_name[0] == '.' || fd == dirfd(d) ||
+        getsockname(fd, (struct sockaddr *)&local, &llen) != 0 ||
+        getpeername(fd, (struct sockaddr *)&peer, &plen) != 0 || local.sin_family != AF_INET ||
+        ntohs(local.sin_port) != local_port || ntohs(peer.sin_port) != peer_port)
+      continue;
+    int on = 0;
+    socklen_t len = sizeof(on);
+    if (getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &len) == 0) found = on != 0;
+  }
+  closedir(d);
+  return found;
+}
+
+/* Accepted sockets have Nagle's algorithm off: SSE deltas and small answers
+ * are latency-bound (issue 13). The client's own socket, left as it is,
+ * shows that the check can tell. */
+static void sc_nodelay(test_ctx *t) {
+  static client cl;
+  static response r;
+  CHECK(t, client_open(&cl, t->port, 0));
+  CHECK(t, client_get(&cl, "GET /hello HTTP/1.1\r\n\r\n", &r));
+  CHECK(t, r.status == 200);
+  struct sockaddr_in me;
+  socklen_t len = sizeof(me);
+  CHECK(t, getsockname(cl.fd, (struct sockaddr *)&me, &len) == 0);
+  int client_port = ntohs(me.sin_port);
+  CHECK(t, nodelay_of(t->port, client_port) == 1);
+  CHECK(t, nodelay_of(client_port, t->port) == 0);
+  client_close(&cl);
+}
+
+static void test_accepted_sockets_have_nodelay(void **state) {
+  (void)state;
+  static test_ctx t;
+  memset(&t, 0, sizeof(t));
+  run_scenario(&t, &roomy_limits, sc_nodelay);
 }
 
 /* A client that leaves while its request is being handled: the handler's
@@ -1269,6 +1462,7 @@ int main(void) {
   memset(big_body, 'b', sizeof(big_body));
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_keep_alive),
+      cmocka_unit_test(test_accepted_sockets_have_nodelay),
       cmocka_unit_test(test_pipelining),
       cmocka_unit_test(test_limits_and_bad_requests),
       cmocka_unit_test(test_refused_while_sending),
@@ -1282,6 +1476,7 @@ int main(void) {
       cmocka_unit_test(test_stream_burst_counted_until_called_back),
       cmocka_unit_test(test_head),
       cmocka_unit_test(test_static_files),
+      cmocka_unit_test(test_static_site),
       cmocka_unit_test(test_extra_cache_control_replaces_default),
       cmocka_unit_test(test_client_leaves_before_answer),
       cmocka_unit_test(test_on_close_dropped_after_answer),

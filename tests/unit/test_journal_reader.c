@@ -118,6 +118,46 @@ static void nul_bytes_do_not_stop_the_reader(void **state) {
   assert_int_equal(garbage, 1);
 }
 
+/* A reader that wants some kinds skips, unparsed, the lines whose head
+ * (as the daemon writes it) names another; lines are still numbered, the
+ * last one can still be torn, and a line with another head is read as ever. */
+static void wanted_kinds_skip_the_others_unparsed(void **state) {
+  (void)state;
+  static const char *const wanted[] = {"tool_call", "event tool", NULL};
+  static const char text[] =
+      "{\"ts\":\"2026-06-11T08:30:05.123Z\",\"kind\":\"message\",\"index\":0,broken\n"
+      "{\"ts\":\"2026-06-11T08:30:05.123Z\",\"kind\":\"tool_call\",\"call_id\":\"a\"}\n"
+      "{\"ts\":\"2026-06-11T08:30:05.123Z\",\"kind\":\"event\",\"event\":{\"kind\":"
+      "\"tool_output\",broken\n"
+      "{\"ts\":\"2026-06-11T08:30:05.123Z\",\"kind\":\"event\",\"event\":{\"kind\":"
+      "\"tool\",\"id\":3}}\n"
+      "{\"ts\":\"2026-06-11T08:30:05.123Z\",\"kind\":\"event\",\"event\":{\"id\":4,"
+      "\"kind\":\"tool_output\"}}\n"
+      "{\"kind\":\"message\",\"ts\":\"2026-06-11T08:30:05.123Z\"}\n"
+      "{\"ts\":\"2026-06-11T08:30:05.123Z\",\"kind\":\"mes\\u0073age\"}\n"
+      "not json\n"
+      "{\"ts\":\"2026-06-11T08:30:05.123Z\",\"kind\":\"message\",torn";
+  journal_reader r;
+  journal_reader_init(&r, text, sizeof text - 1);
+  journal_reader_want(&r, wanted);
+  json_t *rec;
+  char why[256];
+  size_t lines[8];
+  int n = 0;
+  journal_read_result res;
+  while ((res = journal_reader_next(&r, &rec, why, sizeof why)) != JOURNAL_READ_END && n < 8) {
+    lines[n++] = res == JOURNAL_READ_GARBAGE ? 100 + r.line
+                 : res == JOURNAL_READ_TORN  ? 200 + r.line
+                                             : r.line;
+    json_decref(rec);
+  }
+  /* 2 and 4: wanted; 5, 6, 7: heads not as the daemon writes them, read;
+   * 8: garbage; 9: torn. 1 and 3 are skipped although broken. */
+  static const size_t want[] = {2, 4, 5, 6, 7, 108, 209};
+  assert_int_equal(n, sizeof want / sizeof want[0]);
+  for (int i = 0; i < n; i++) assert_int_equal(lines[i], want[i]);
+}
+
 static void parses_utc_with_ms(void **state) {
   (void)state;
   unsigned long long ms = 0;
@@ -137,6 +177,7 @@ int main(void) {
       cmocka_unit_test(garbage_in_the_middle_is_numbered_and_skipped),
       cmocka_unit_test(duplicate_keys_are_garbage),
       cmocka_unit_test(nul_bytes_do_not_stop_the_reader),
+      cmocka_unit_test(wanted_kinds_skip_the_others_unparsed),
       cmocka_unit_test(parses_utc_with_ms),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -236,6 +236,9 @@ static void test_policy_fail_closed(void **state) {
   expect_want(fx, "fail:stale", LUA_POLICY_DENY, "g_fail",
               "~policy/g_fail.lua:29: ctx.history: this ctx belongs to a policy call that has "
               "ended");
+  expect_want(fx, "fail:stalelist", LUA_POLICY_DENY, "g_fail",
+              "~policy/g_fail.lua:33: ctx.actions(): this list belongs to a policy call that "
+              "has ended");
   /* The state is usable again after a limit. */
   expect_want(fx, "", LUA_POLICY_ALLOW, NULL, NULL);
 }
@@ -260,10 +263,13 @@ static void test_policy_ctx(void **state) {
   expect_decision(fx,
                   "{\"tool\": \"echo\", \"input\": {\"text\": \"x\", \"want\": \"ctx:h\"}, "
                   "\"now_ms\": 12345}",
-                  "[{\"tool\": \"pve\", \"verb\": \"status\"}, {\"tool\": \"echo\"}]",
+                  "[{\"tool\": \"pve\", \"verb\": \"status\", \"input\": {\"verb\": "
+                  "\"status\"}}, {\"tool\": \"echo\"}]",
                   "[{\"tool\": \"pve\", \"verb\": \"cycle\", \"started_ms\": 1}]",
                   LUA_POLICY_DENY, "h_state",
-                  "now 12345, history 2 (pve), actions 1 (cycle, true)", NULL);
+                  "now 12345, history 2 (pve), actions 1 (cycle, true), writes false, input "
+                  "status, fields input,tool,verb, walked 4",
+                  NULL);
   /* No now_ms in the call: the clock. No history or actions: empty lists. */
   unsigned long long before = log_now_ms();
   lua_policy_decision d;
@@ -494,7 +500,7 @@ static void test_shipped_rate_limit(void **state) {
   expect_decision(fx, cycle, history,
                   "[{\"tool\": \"pve\", \"verb\": \"stop\", \"finished_ms\": 1}]",
                   LUA_POLICY_DENY, "rate_limit",
-                  "policy policy/rate_limit.lua failed: policy/rate_limit.lua:31: attempt to "
+                  "policy policy/rate_limit.lua failed: policy/rate_limit.lua:39: attempt to "
                   "perform arithmetic on a nil value (field 'started_ms')",
                   NULL);
 }

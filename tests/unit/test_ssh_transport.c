@@ -5,7 +5,9 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -325,6 +327,70 @@ static void test_fresh_connection(void **state) {
   pool_done(p, &loop);
 }
 
+/* This process's TCP sockets connected to peer_port: how many have
+ * TCP_NODELAY set and how many not. */
+static void nodelay_to_port(int peer_port, int *with, int *without) {
+  *with = *without = 0;
+  DIR *d = opendir("/proc/self/fd");
+  assert_non_null(d);
+  for (struct dirent *e; (e = readdir(d));) {
+    int fd = atoi(e->d_name);
+    struct sockaddr_in peer;
+    socklen_t len = sizeof peer;
+    if (e->d_name[0] == '.' || fd == dirfd(d) ||
+        getpeername(fd, (struct sockaddr *)&peer, &len) != 0 || peer.sin_family != AF_INET ||
+        ntohs(peer.sin_port) != peer_port)
+      continue;
+    int on = 0;
+    len = sizeof on;
+    assert_int_equal(getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &len), 0);
+    if (on) (*with)++;
+    else (*without)++;
+  }
+  closedir(d);
+}
+
+static int fresh_with, fresh_without;
+
+static void on_output_check_nodelay(void *ud, int stream, const char *bytes, size_t len) {
+  (void)ud, (void)stream, (void)bytes, (void)len;
+  nodelay_to_port(port, &fresh_with, &fresh_without);
+}
+
+/* Every SSH socket has Nagle's algorithm off: a command's small packets
+ * (channel open, exec, close) must not wait for delayed ACKs (issue 13).
+ * The check sees the sockets as the kernel has them. */
+static void test_sockets_have_nodelay(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  ssh_pool *p = pool_make(&loop, "id", "known_hosts");
+  run_ctx c;
+  run_one(p, &loop, "true", 10000, &c);
+  assert_true(c.ok);
+  int with, without;
+  nodelay_to_port(port, &with, &without);
+  assert_int_equal(with, 1); /* the shared connection, still open */
+  assert_int_equal(without, 0);
+  /* A probe's connection of its own, seen while its command runs. */
+  static const ssh_exec_cbs watch = {.on_output = on_output_check_nodelay, .on_done = on_done};
+  memset(&c, 0, sizeof c);
+  assert_non_null(ssh_exec_start(p, "devvm", "echo x", 10000, SSH_EXEC_FRESH_CONNECTION, &watch, &c));
+  while (!c.done) uv_run(&loop, UV_RUN_ONCE);
+  assert_true(c.ok);
+  assert_int_equal(fresh_with, 2);
+  assert_int_equal(fresh_without, 0);
+  /* The check can tell: a socket of our own without the option counts. */
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+  nodelay_to_port(port, &with, &without);
+  close(fd);
+  assert_int_equal(without, 1);
+  pool_done(p, &loop);
+}
+
 static long vm_rss_kb(void) {
   FILE *f = fopen("/proc/self/status", "r");
   char line[256];
@@ -438,6 +504,7 @@ static void test_memory_bounded(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_command_output_and_status),
+      cmocka_unit_test(test_sockets_have_nodelay),
       cmocka_unit_test(test_twenty_at_once_share_one_connection),
       cmocka_unit_test(test_host_and_client_keys),
       cmocka_unit_test(test_connect_failures),

@@ -1,0 +1,96 @@
+/* The page's files as the server keeps them: read once, each with a
+ * version (a hash of what is served), a strong ETag per representation,
+ * and gzip and brotli copies made once, so that a phone on a slow link
+ * downloads the page once and then only revalidates index.html.
+ *
+ * index.html is served rewritten: its src and href attributes that name a
+ * file of the site carry ?v=VERSION, and an import map gives every module
+ * its versioned URL, so the modules' own imports (`from './api.mjs'`) reach
+ * versioned URLs too; a web app manifest's icons are versioned the same
+ * way. www/ stays a plain folder with no build step.
+ *
+ * Building reads the file system and compresses, and touches nothing
+ * else, so it runs on a worker thread. A site is immutable once built.
+ */
+#ifndef BG_HTTP_STATIC_SITE_H
+#define BG_HTTP_STATIC_SITE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
+
+/* A file larger than this is not kept; asking for it is a 500. Files are the
+ * page's own assets: few and small. */
+#define HTTP_STATIC_MAX_FILE_BYTES (8u << 20)
+/* Bytes kept for the whole site (every representation); files past it are
+ * refused like a file too large. */
+#define HTTP_STATIC_MAX_SITE_BYTES (32u << 20)
+#define HTTP_STATIC_MAX_FILES 512
+/* Folders below root that are read; deeper ones are not served. */
+#define HTTP_STATIC_MAX_DEPTH 8
+/* "0123456789ab": the first hex digits of the file's SHA-256. */
+#define HTTP_STATIC_VERSION_CHARS 12
+
+typedef enum {
+  HTTP_STATIC_IDENTITY,
+  HTTP_STATIC_GZIP,
+  HTTP_STATIC_BROTLI,
+  HTTP_STATIC_ENCODINGS,
+} http_static_encoding;
+
+typedef struct http_static_body {
+  char *data; /* NULL when this encoding is not kept (not smaller) */
+  size_t len;
+  char etag[HTTP_STATIC_VERSION_CHARS + 16]; /* "\"<version>-br\"" */
+} http_static_body;
+
+/* What a file was on disk when read, to tell whether it changed. */
+typedef struct http_static_stamp {
+  dev_t dev;
+  ino_t ino;
+  off_t size;
+  struct timespec mtime, ctime;
+} http_static_stamp;
+
+typedef struct http_static_file {
+  char *key;  /* "/app.mjs": the path under root, symlinks resolved */
+  char *real; /* the absolute path, to stat */
+  const char *type;
+  http_static_stamp stamp;
+  bool too_large;
+  char version[HTTP_STATIC_VERSION_CHARS + 1];
+  http_static_body body[HTTP_STATIC_ENCODINGS];
+} http_static_file;
+
+typedef struct http_static_site {
+  char *root;                /* realpath of the root */
+  struct timespec scanned;   /* when the walk began (CLOCK_REALTIME) */
+  http_static_file *files;   /* sorted by key */
+  size_t count;
+  char csp[512];             /* for index.html: the CSP with its import map's hash */
+  size_t bytes;              /* kept, all representations */
+} http_static_site;
+
+/* Reads root into a new site. NULL with err filled when root cannot be read
+ * or memory ran out; files that cannot be read are left out. */
+http_static_site *http_static_site_build(const char *root, char *err, size_t errlen);
+void http_static_site_free(http_static_site *s);
+
+/* The file at key ("/index.html"), or NULL. */
+const http_static_file *http_static_site_find(const http_static_site *s, const char *key);
+/* The stamp of what is at path now; -1 when it is gone or not a file. */
+int http_static_stamp_of(const char *path, http_static_stamp *out);
+bool http_static_stamp_equal(const http_static_stamp *a, const http_static_stamp *b);
+
+/* http_static_page.c: index.html with versioned URLs and the import map.
+ * Returns the new text (malloc'd, *len set) and fills csp_hash with the
+ * base64 SHA-256 of the import map ("" when none was added); NULL when
+ * memory ran out. */
+char *http_static_page_rewrite(const http_static_site *s, const char *html, size_t len,
+                               size_t *out_len, char *csp_hash, size_t hash_len);
+/* A web app manifest with its "src" (icons) naming versioned URLs; NULL
+ * when memory ran out. */
+char *http_static_manifest_rewrite(const http_static_site *s, const char *json, size_t len,
+                                   size_t *out_len);
+
+#endif
