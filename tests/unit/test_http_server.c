@@ -969,7 +969,7 @@ static void site_tree_remove(test_ctx *t) {
 static bool get_with(client *cl, const char *path, const char *accept, const char *inm,
                      response *r) {
   char req[512];
-  snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\n%s%s%s%s%s%s\r\n", path,
+  snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: t\r\n%s%s%s%s%s%s\r\n", path,
            accept ? "Accept-Encoding: " : "", accept ? accept : "", accept ? "\r\n" : "",
            inm ? "If-None-Match: " : "", inm ? inm : "", inm ? "\r\n" : "");
   return client_get(cl, req, r);
@@ -1031,7 +1031,7 @@ static void sc_static_site(test_ctx *t) {
   CHECK(t, get_with(&cl, "/app.css", "br", NULL, &r) && resp_is(&r, "Cache-Control", "no-cache"));
   CHECK(t, get_with(&cl, "/app.css?v=000000000000", "br", NULL, &r));
   CHECK(t, resp_is(&r, "Cache-Control", "no-cache"));
-  CHECK(t, client_send_str(&cl, "HEAD /app.css HTTP/1.1\r\nAccept-Encoding: br\r\n\r\n"));
+  CHECK(t, client_send_str(&cl, "HEAD /app.css HTTP/1.1\r\nHost: t\r\nAccept-Encoding: br\r\n\r\n"));
   CHECK(t, client_read_response(&cl, &r, true));
   CHECK(t, r.status == 200 && resp_is(&r, "Content-Encoding", "br") && r.body_len == 0);
   CHECK(t, get_with(&cl, "/.hidden", NULL, NULL, &r) && r.status == 404);
@@ -1105,7 +1105,7 @@ static void sc_nodelay(test_ctx *t) {
   static client cl;
   static response r;
   CHECK(t, client_open(&cl, t->port, 0));
-  CHECK(t, client_get(&cl, "GET /hello HTTP/1.1\r\n\r\n", &r));
+  CHECK(t, client_get(&cl, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r));
   CHECK(t, r.status == 200);
   struct sockaddr_in me;
   socklen_t len = sizeof(me);
