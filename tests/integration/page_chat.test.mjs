@@ -136,3 +136,43 @@ for (const viewport of [PHONE, DESKTOP]) {
     await page.close();
   });
 }
+
+// The session list is redrawn as turns end; an operator on it with the
+// keyboard keeps the focus on the session it was on, even when that
+// session moves in the list.
+test('the focus stays on a session while the list is redrawn', async () => {
+  mock.push({ text: 'First.' });
+  mock.push({ text: 'Second.' });
+  const { page, problems } = await openPage(DESKTOP);
+  for (const [prompt, answer] of [['one', 'First.'], ['two', 'Second.']]) {
+    await page.click('#new-session');
+    await page.fill('textarea', prompt);
+    await page.keyboard.press('Enter');
+    await waitInPage(page, (t) => document.body.innerText.includes(t), answer, 20000);
+    await waitInPage(page, () => document.getElementById('stop').hidden, null, 10000);
+  }
+  await waitInPage(page, () => document.querySelectorAll('button.session').length >= 2, null, 10000);
+  // The older session, second in the list, has the keyboard's focus; the
+  // list's redraws are watched.
+  const older = await page.evaluate(() => {
+    const list = document.querySelector('button.session').closest('ul');
+    new MutationObserver(() => { window.__listDrawn = true; }).observe(list, { childList: true, subtree: true });
+    const b = document.querySelectorAll('button.session')[1];
+    b.focus();
+    return b.dataset.session;
+  });
+  // A turn in the open (newer) session, from elsewhere: the list is drawn
+  // again when it ends.
+  mock.push({ text: 'Third.' });
+  const current = await page.evaluate(() => decodeURIComponent(location.hash.replace('#session=', '')));
+  const sent = await fetch(`${daemon.url}/api/session/${current}/prompt`, {
+    method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ prompt: 'three' }),
+  });
+  assert.equal(sent.status, 200);
+  await waitInPage(page, () => document.body.innerText.includes('Third.'), null, 20000);
+  await waitInPage(page, () => window.__listDrawn, null, 10000);
+  assert.equal(await page.evaluate(() => document.activeElement?.dataset?.session), older);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
