@@ -11,7 +11,6 @@ import { SessionList } from './sessions.mjs';
 import { VmPanel } from './vm-panel.mjs';
 import { StatusPanel } from './status-panel.mjs';
 import { ConfirmDialog } from './confirm-dialog.mjs';
-import { HistoryView } from './history.mjs';
 import { StateBar } from './statebar.mjs';
 import { formatElapsed } from './format.mjs';
 
@@ -115,13 +114,23 @@ const statusPanel = new StatusPanel(ui.statusPanel, {
   },
 });
 
-const historyView = new HistoryView(ui.historyDialog, {
-  openInChat: (id) => {
-    closeDrawer();
-    selectSession(id);
-  },
-  unauthorized: (message) => openTokenDialog(message),
-});
+// The history view (with the incident export it carries) is loaded when
+// first opened: starting the page does not need it, and a phone on a slow
+// link loads the page whole before it draws anything.
+let historyView = null;
+async function openHistory() {
+  if (!historyView) {
+    const { HistoryView } = await import('./history.mjs');
+    historyView ??= new HistoryView(ui.historyDialog, {
+      openInChat: (id) => {
+        closeDrawer();
+        selectSession(id);
+      },
+      unauthorized: (message) => openTokenDialog(message),
+    });
+  }
+  historyView.open();
+}
 
 const vmPanel = new VmPanel(ui.vmPanel, {
   unauthorized: (message) => openTokenDialog(message),
@@ -503,7 +512,9 @@ ui.tokenClear.addEventListener('click', () => ui.tokenDialog.close('clear'));
 ui.tokenCancel.addEventListener('click', () => ui.tokenDialog.close('cancel'));
 ui.tokenDialog.addEventListener('close', onTokenDialogClose);
 ui.drawerToggle.addEventListener('click', () => (drawerOpen() ? closeDrawer() : openDrawer()));
-ui.historyButton.addEventListener('click', () => historyView.open());
+ui.historyButton.addEventListener('click', () => {
+  openHistory().catch((e) => announce(`The history did not load: ${e.message}`));
+});
 ui.presets.addEventListener('click', (e) => {
   const preset = e.target.closest('.preset');
   if (!preset) return;

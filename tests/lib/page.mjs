@@ -55,9 +55,11 @@ export function launchBrowser() {
  * collects console errors and warnings, uncaught page errors and CSP
  * violations (reported by the page to a binding, so none can go unseen).
  * httpErrors: the HTTP statuses a test expects the page to get (a 502 of a
- * failed verb), whose console lines are not problems.
+ * failed verb), whose console lines are not problems. It returns once
+ * the page has started (its header drawn), unless awaitApp is false (a
+ * page opened on another URL first, to be navigated by the test).
  */
-export async function openPage(browser, url, { viewport = DESKTOP, token, httpErrors = [] } = {}) {
+export async function openPage(browser, url, { viewport = DESKTOP, token, httpErrors = [], awaitApp = true } = {}) {
   const page = await browser.newPage();
   await page.setViewportSize(viewport);
   const problems = [];
@@ -81,6 +83,10 @@ export async function openPage(browser, url, { viewport = DESKTOP, token, httpEr
       window.__bgCspViolation(`${e.violatedDirective} blocked ${e.blockedURI || '(inline)'}`);
     });
   }, [TOKEN_STORAGE_KEY, token]);
+  if (!awaitApp) {
+    await page.goto(url);
+    return { page, problems };
+  }
   // The page's modules have run once its header is drawn; a page that
   // never gets there says why (a module that did not load, an error).
   for (let load = 0; ; load++) {
