@@ -156,13 +156,19 @@ const char **js_keys(const json_t *obj, size_t *n) {
   return out;
 }
 
-int js_same_key(const json_t *a, const json_t *b) {
-  if (!a || !b) return !a && !b;
-  if (json_is_string(a) && json_is_string(b))
-    return json_string_length(a) == json_string_length(b) &&
-           memcmp(json_string_value(a), json_string_value(b), json_string_length(a)) == 0;
-  if (json_is_number(a) && json_is_number(b)) return json_number_value(a) == json_number_value(b);
-  if (json_is_boolean(a) || json_is_null(a)) return json_typeof(a) == json_typeof(b);
+int js_map_key(buf *b, const json_t *v) {
+  if (v && (json_is_object(v) || json_is_array(v))) return -1;
+  if (!v) {
+    buf_append_str(b, "u");
+  } else if (json_is_string(v)) {
+    buf_append_str(b, "s");
+    buf_append(b, json_string_value(v), json_string_length(v));
+  } else if (json_is_number(v)) {
+    buf_append_str(b, "n");
+    js_number(b, json_number_value(v));
+  } else {
+    buf_append_str(b, json_is_true(v) ? "t" : json_is_false(v) ? "f" : "z");
+  }
   return 0;
 }
 
@@ -199,6 +205,10 @@ void js_json(buf *b, const json_t *v) {
   } else {
     js_string(b, v);
   }
+}
+
+int js_is_string(const json_t *v, const char *s) {
+  return json_is_string(v) && strcmp(json_string_value(v), s) == 0;
 }
 
 int js_truthy(const json_t *v) {

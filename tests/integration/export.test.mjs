@@ -85,7 +85,7 @@ describe('a session recorded live', () => {
       const json = JSON.parse(cliExport(journal, 'json').out);
       assert.equal(json.session.id, id);
       assert.deepEqual(json.calls.map((c) => [c.name, c.outcome]),
-        [['echo', 'ok'], ['echo', 'error'], ['nap', 'ok'], ['echo', 'error']]);
+        [['echo', 'ok'], ['echo', 'denied'], ['nap', 'ok'], ['echo', 'error']]);
       // As the page folds it: the cancelled turn's result, an error, comes last.
       assert.deepEqual(json.turns.map((t) => t.outcome), ['ok', 'ok', 'error']);
       assert.equal(json.policies.length, 2);
