@@ -87,7 +87,7 @@ static void txt_done(const incident *in, buf *b) {
     incident_put_took(b, c->duration_ms);
     buf_append_str(b, ", ");
     incident_outcome_words(b, c);
-    buf_append_str(b, "; by ");
+    buf_append_str(b, "; ");
     incident_call_source(b, c);
     buf_append_str(b, ")\n");
   }
