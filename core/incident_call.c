@@ -103,8 +103,8 @@ int incident_call_open(incident_call *c, const json_t *ev, const json_t *press, 
   c->inserted_by = strdup(json_is_string(inserted_by) ? json_string_value(inserted_by) : "");
   /* The press's own call, not one a policy ran first for it. */
   const json_t *pressed = json_object_get(press, "call_id");
-  c->override = press && json_is_string(c->call_id) && json_equal(pressed, c->call_id) &&
-                json_is_true(json_object_get(press, "override"));
+  c->override =
+      press && json_equal(pressed, c->call_id) && json_is_true(json_object_get(press, "override"));
   c->mutating = json_is_true(json_object_get(ev, "mutating"));
   c->start = t;
   c->end = c->duration_ms = NAN;
@@ -148,17 +148,18 @@ void incident_call_finish(incident_call *c, const json_t *ev, double t, int deni
   c->end = isfinite(c->duration_ms) && isfinite(c->start) ? c->start + c->duration_ms : t;
   if (strcmp(c->outcome, "denied") != 0)
     snprintf(c->outcome, sizeof c->outcome, "%s", denied ? "denied" : state);
+  /* A layer that names no failure ("none": the connection was up) is none. */
+  int failed_at = json_is_string(layer) && json_string_length(layer) > 0 &&
+                  !js_is_string(layer, "none") && !js_is_string(layer, "command_ran");
   char *exit = exit_words(details);
-  int named = json_is_string(layer) && json_string_length(layer) > 0 &&
-              !js_is_string(layer, "none") && !js_is_string(layer, "command_ran");
-  char *words = named ? strdup(json_string_value(layer)) : strdup("");
+  char *failed_layer = strdup(failed_at ? json_string_value(layer) : "");
   if (exit) {
     free(c->exit);
     c->exit = exit;
   }
-  if (words) {
+  if (failed_layer) {
     free(c->layer);
-    c->layer = words;
+    c->layer = failed_layer;
   }
 }
 
@@ -172,7 +173,7 @@ void incident_call_free(incident_call *c) {
   free(c->inserted_by);
 }
 
-/* layerWords. */
+/* layerWords: a layer in the operator's words. */
 static void put_layer(buf *b, const char *layer) {
   for (size_t i = 0; i < sizeof LAYER_WORDS / sizeof *LAYER_WORDS; i++)
     if (strcmp(layer, LAYER_WORDS[i].layer) == 0) {
