@@ -39,8 +39,10 @@ int js_map_key(buf *b, const json_t *v);
 int js_is_string(const json_t *v, const char *s);
 /* Whether v is truthy: not undefined (NULL), null, false, 0, NaN or "". */
 int js_truthy(const json_t *v);
-/* Number(v) for what events hold: a number, null (0), a boolean; NaN for
- * the rest. */
+/* Number(v): a number as it is, null 0, a boolean 0 or 1, and a string
+ * (or what String() makes of an array or object) read as JavaScript reads
+ * it: trimmed, "" as 0, [+-]Infinity, 0x / 0o / 0b integers, a decimal
+ * literal; NaN for anything else and for undefined (NULL). */
 double js_to_number(const json_t *v);
 /* Math.round(x): half-way rounds up. */
 double js_round(double x);

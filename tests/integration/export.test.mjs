@@ -289,6 +289,12 @@ function rng(seed) {
 const PIECES = ['a', 'Z', '7', ' ', '  ', '\n', '\r\n', '\t', '|', '`', '``', '\\', '"', '/', '\u00a0', '\u2028',
   '\u3000', '\ufeff', '\u0001', 'é', '😀', 'exit', 'status', '>'];
 
+// Values Number() reads its own way: trimmed, hexadecimal, octal, binary,
+// exponents, Infinity, arrays of one item; and what it reads as NaN.
+const NUMBER_TEXTS = ['12', ' 7\n', '\u00a012\u2028', '0x10', '0X1f', '0b101', '0o17', '1e3', '', '5.', '.5', '-0',
+  '-Infinity', '+Infinity', '1_000', '+-1', '0x', '1e', '-0x1', '12abc', '0x1fffffffffffff1', `0b${'1'.repeat(60)}`,
+  '1e400', [5], ['7'], [], [1, 2], {}];
+
 function generator(seed) {
   const r = rng(seed);
   const pick = (list) => list[Math.floor(r() * list.length)];
@@ -354,7 +360,7 @@ function generatedJournal(seed) {
     }
     if (kind === 'tool_result') {
       maybe('call_id', () => g.pick(calls));
-      maybe('duration_ms', () => g.pick([g.number(), null, true]));
+      maybe('duration_ms', () => g.pick([g.number(), null, true, g.pick(NUMBER_TEXTS)]));
       maybe('is_error', () => g.pick([true, false, 0, 1, '']));
       maybe('content', () => g.text(30));
       maybe('details', () => g.details());
