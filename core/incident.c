@@ -1,6 +1,8 @@
 /* The fold of www/incident.mjs's buildIncident, step for step: times are
  * milliseconds as doubles (NaN when unknown, as in the page), strings are
- * what String() makes of the event's values. */
+ * what String() makes of the event's values. The page's Maps are jansson
+ * objects keyed by js_map_key's text, so a long journal folds in time
+ * linear in its events. */
 #include "incident.h"
 
 #include <math.h>
@@ -14,18 +16,18 @@
 /* As session.c: the title is the first prompt on one line, shortened. */
 #define INCIDENT_TITLE_MAX_BYTES 120
 #define INCIDENT_OPERATOR_TITLE "Power buttons"
+/* A call a policy ran first for another: "ID.first1" (gate.c). */
+#define INCIDENT_FIRST_SUFFIX ".first"
 
-static char *js_dup(const json_t *v) {
+char *incident_js_dup(const json_t *v) {
   buf b;
   buf_init(&b, JS_TEXT_MAX_BYTES);
   js_string(&b, v);
   size_t n;
-  char *s = buf_steal(&b, &n);
-  return s ? s : strdup("");
+  return buf_steal(&b, &n);
 }
 
-/* `v || ''`, as a string. */
-static char *js_or_empty(const json_t *v) { return js_truthy(v) ? js_dup(v) : strdup(""); }
+char *incident_js_or_null(const json_t *v) { return js_truthy(v) ? incident_js_dup(v) : NULL; }
 
 /* parseTime: epoch seconds or milliseconds, or the daemon's ISO time. */
 static double incident_time(const json_t *ts) {
@@ -46,13 +48,73 @@ static void *grow(void *items, size_t *cap, size_t n, size_t size) {
   return more;
 }
 
+/* map.get(key) of one of the page's Maps; NULL when it holds none. */
+static json_t *map_get(const json_t *map, const json_t *key) {
+  buf k;
+  buf_init(&k, JS_TEXT_MAX_BYTES);
+  json_t *v = js_map_key(&k, key) == 0 ? json_object_getn(map, buf_cstr(&k), k.len) : NULL;
+  buf_free(&k);
+  return v;
+}
+
+/* map.set(key, value); steals value. An object or array key is never
+ * found again, so it is not kept. */
+static void map_set(json_t *map, const json_t *key, json_t *value) {
+  buf k;
+  buf_init(&k, JS_TEXT_MAX_BYTES);
+  if (js_map_key(&k, key) == 0)
+    json_object_setn_new_nocheck(map, buf_cstr(&k), k.len, value);
+  else
+    json_decref(value);
+  buf_free(&k);
+}
+
+/* The call the page's Map holds for this call_id: the last one made. */
+static incident_call *call_of(incident *in, const json_t *call_id) {
+  json_t *at = map_get(in->call_index, call_id);
+  return at ? &in->calls[json_integer_value(at)] : NULL;
+}
+
+/* pressOf: the button event of a call_id, the call a policy ran first for
+ * a press ("ID.first2") being the press's too. Only a string call_id
+ * keys a press the page finds: it looks the press up by String(). */
+static const json_t *press_of(const incident *in, const json_t *call_id) {
+  buf id;
+  buf_init(&id, JS_TEXT_MAX_BYTES);
+  buf_append_str(&id, "s");
+  js_string(&id, call_id);
+  size_t digits = 0, suffix = sizeof INCIDENT_FIRST_SUFFIX - 1;
+  while (digits < id.len && id.data[id.len - 1 - digits] >= '0' &&
+         id.data[id.len - 1 - digits] <= '9')
+    digits++;
+  size_t len = id.len;
+  if (digits > 0 && len - digits >= suffix &&
+      memcmp(id.data + len - digits - suffix, INCIDENT_FIRST_SUFFIX, suffix) == 0)
+    len -= digits + suffix;
+  const json_t *press = id.data ? json_object_getn(in->presses, id.data, len) : NULL;
+  buf_free(&id);
+  return press;
+}
+
 static incident_turn *turn_new(incident *in) {
   incident_turn *turns = grow(in->turns, &in->turn_cap, in->turn_count, sizeof *turns);
   if (!turns) return NULL;
   in->turns = turns;
   incident_turn *t = &turns[in->turn_count++];
   memset(t, 0, sizeof *t);
+  t->first_call = in->call_count;
   return t;
+}
+
+/* A call still running when its turn or the service ended has no result. */
+static void lose_calls(incident *in, size_t from, long turn, double t) {
+  for (size_t i = from; i < in->call_count; i++) {
+    incident_call *c = &in->calls[i];
+    if ((turn < 0 || c->turn == turn) && strcmp(c->outcome, "running") == 0) {
+      snprintf(c->outcome, sizeof c->outcome, "unknown");
+      c->end = t;
+    }
+  }
 }
 
 static void close_turn(incident *in, double t, const char *outcome) {
@@ -60,136 +122,57 @@ static void close_turn(incident *in, double t, const char *outcome) {
   incident_turn *turn = &in->turns[in->open_turn];
   turn->end = t;
   if (!turn->outcome[0]) snprintf(turn->outcome, sizeof turn->outcome, "%s", outcome);
-  for (size_t i = 0; i < in->call_count; i++) {
-    incident_call *c = &in->calls[i];
-    if (c->turn == in->open_turn && strcmp(c->outcome, "running") == 0) {
-      snprintf(c->outcome, sizeof c->outcome, "unknown");
-      c->end = t;
-    }
-  }
+  lose_calls(in, turn->first_call, in->open_turn, t);
   in->open_turn = -1;
-}
-
-/* The call the page's Map holds for this call_id: the last one made. */
-static incident_call *call_of(incident *in, const json_t *call_id) {
-  for (size_t i = in->call_count; i > 0; i--)
-    if (js_same_key(in->calls[i - 1].call_id, call_id)) return &in->calls[i - 1];
-  return NULL;
-}
-
-/* exitOf: "exit status 1" / "killed by signal KILL" at the start, or a
- * ctx.ssh result as JSON; "" when it says neither. */
-static char *exit_of(const char *content) {
-  static const char status[] = "exit status ", signal[] = "killed by signal ";
-  static const char word[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_";
-  buf b;
-  buf_init(&b, JS_TEXT_MAX_BYTES);
-  if (strncmp(content, status, sizeof status - 1) == 0) {
-    const char *d = content + sizeof status - 1;
-    size_t n = strspn(d, "0123456789");
-    if (n > 0 && !(d[n] && strchr(word, d[n]))) buf_appendf(&b, "exit %.*s", (int)n, d);
-  } else if (strncmp(content, signal, sizeof signal - 1) == 0) {
-    const char *w = content + sizeof signal - 1;
-    size_t n = strspn(w, word);
-    if (n > 0) buf_appendf(&b, "signal %.*s", (int)n, w);
-  } else if (content[0] == '{') {
-    json_t *r = json_loads(content, JSON_ALLOW_NUL, NULL);
-    json_t *sig = json_object_get(r, "exit_signal");
-    if (json_is_string(sig) && json_string_length(sig) > 0) {
-      buf_append_str(&b, "signal ");
-      js_string(&b, sig);
-    }
-    static const char *const keys[] = {"exit_code", "exit_status"};
-    for (int i = 0; i < 2 && json_is_object(r) && !b.len; i++) {
-      json_t *v = json_object_get(r, keys[i]);
-      double x = json_is_number(v) ? json_number_value(v) : NAN;
-      if (isfinite(x) && floor(x) == x) {
-        buf_append_str(&b, "exit ");
-        js_number(&b, x);
-      }
-    }
-    json_decref(r);
-  }
-  size_t n;
-  char *s = buf_steal(&b, &n);
-  return s ? s : strdup("");
-}
-
-/* toolArgument: the one argument that says what a call does. */
-static char *tool_argument(const json_t *input) {
-  if (!js_truthy(input) || !(json_is_object(input) || json_is_array(input)))
-    return input ? js_dup(input) : strdup("");
-  static const char *const named[] = {"command", "verb", "cmd", "path", "query"};
-  if (json_is_object(input))
-    for (int i = 0; i < 5; i++)
-      if (json_is_string(json_object_get(input, named[i])))
-        return strdup(json_string_value(json_object_get(input, named[i])));
-  const json_t *first = NULL;
-  if (json_is_array(input)) {
-    size_t i;
-    json_t *v;
-    json_array_foreach(input, i, v) if (!first && json_is_string(v)) first = v;
-  } else {
-    size_t n;
-    const char **order = js_keys(input, &n);
-    for (size_t i = 0; i < n && !first; i++)
-      if (json_is_string(json_object_get(input, order[i]))) first = json_object_get(input, order[i]);
-    free(order);
-  }
-  if (first) return strdup(json_string_value(first));
-  buf b;
-  buf_init(&b, JS_TEXT_MAX_BYTES);
-  js_json(&b, input);
-  size_t n;
-  char *s = buf_steal(&b, &n);
-  return s ? s : strdup("");
 }
 
 static void on_tool(incident *in, const json_t *ev, double t) {
   incident_call *calls = grow(in->calls, &in->call_cap, in->call_count, sizeof *calls);
   if (!calls) return;
   in->calls = calls;
-  incident_call *c = &calls[in->call_count++];
-  memset(c, 0, sizeof *c);
-  c->call_id = json_object_get(ev, "call_id");
-  json_t *name = json_object_get(ev, "name");
-  c->name = js_truthy(name) ? js_dup(name) : strdup("tool");
-  c->arg = tool_argument(json_object_get(ev, "input"));
-  c->input = json_object_get(ev, "input");
-  c->source = json_object_get(ev, "source");
-  c->mutating = json_is_true(json_object_get(ev, "mutating"));
-  c->exit = strdup("");
-  c->start = t;
-  c->end = c->duration_ms = NAN;
-  snprintf(c->outcome, sizeof c->outcome, "running");
-  c->turn = in->open_turn;
-  if (in->open_turn >= 0) in->turns[in->open_turn].calls++;
+  incident_call *c = &calls[in->call_count];
+  const json_t *press = press_of(in, json_object_get(ev, "call_id"));
+  if (incident_call_open(c, ev, press, t) != 0) {
+    incident_call_free(c);
+    return;
+  }
+  /* A press belongs to no turn: a turn's end does not make it lost. */
+  if (in->open_turn >= 0 && !press) {
+    c->turn = in->open_turn;
+    in->turns[in->open_turn].calls++;
+  }
+  map_set(in->call_index, c->call_id, json_integer((json_int_t)in->call_count));
+  in->call_count++;
 }
 
 static void on_tool_result(incident *in, const json_t *ev, double t) {
-  incident_call *c = call_of(in, json_object_get(ev, "call_id"));
-  if (!c) return;
-  c->duration_ms = js_to_number(json_object_get(ev, "duration_ms"));
-  c->end = isfinite(c->duration_ms) && isfinite(c->start) ? c->start + c->duration_ms : t;
-  if (strcmp(c->outcome, "denied") != 0)
-    snprintf(c->outcome, sizeof c->outcome, "%s",
-             js_truthy(json_object_get(ev, "is_error")) ? "error" : "ok");
-  const char *content = json_string_value(json_object_get(ev, "content"));
-  free(c->exit);
-  c->exit = exit_of(content ? content : "");
+  const json_t *call_id = json_object_get(ev, "call_id");
+  incident_call *c = call_of(in, call_id);
+  if (c) incident_call_finish(c, ev, t, map_get(in->denied, call_id) != NULL);
 }
 
 static void on_policy(incident *in, const json_t *ev, double t) {
+  const json_t *call_id = json_object_get(ev, "call_id");
+  const json_t *verdict = json_object_get(ev, "verdict");
+  /* A call a policy refused ends as denied, not as a failure. */
+  if (js_is_string(verdict, "deny")) map_set(in->denied, call_id, json_true());
   incident_policy *p = grow(in->policies, &in->policy_cap, in->policy_count, sizeof *p);
   if (!p) return;
   in->policies = p;
   p = &p[in->policy_count++];
-  p->at = t;
-  p->tool = js_or_empty(json_object_get(ev, "tool"));
-  p->policy = js_or_empty(json_object_get(ev, "policy"));
-  p->verdict = js_or_empty(json_object_get(ev, "verdict"));
-  p->reason = js_or_empty(json_object_get(ev, "reason"));
-  p->call_id = json_object_get(ev, "call_id");
+  const json_t *identity = json_object_get(ev, "identity");
+  *p = (incident_policy){
+      .at = t,
+      .call_id = call_id,
+      .tool = incident_js_or_null(json_object_get(ev, "tool")),
+      .verb = incident_js_or_null(json_object_get(press_of(in, call_id), "verb")),
+      .policy = incident_js_or_null(json_object_get(ev, "policy")),
+      .verdict = incident_js_or_null(verdict),
+      .reason = incident_js_or_null(json_object_get(ev, "reason")),
+      .identity = incident_js_or_null(identity),
+      .override = js_is_string(verdict, "override"),
+      .by_bearer = js_is_string(identity, "bearer"),
+  };
 }
 
 static void on_user(incident *in, const json_t *ev, double t) {
@@ -199,8 +182,8 @@ static void on_user(incident *in, const json_t *ev, double t) {
   json_t *text = json_object_get(ev, "text");
   turn->start = t;
   turn->end = NAN;
-  turn->prompt = text && !json_is_null(text) ? js_dup(text) : strdup("");
-  turn->identity = js_or_empty(json_object_get(ev, "identity"));
+  turn->prompt = text && !json_is_null(text) ? incident_js_dup(text) : strdup("");
+  turn->identity = incident_js_or_null(json_object_get(ev, "identity"));
   turn->findings = strdup("");
   in->open_turn = (long)in->turn_count - 1;
 }
@@ -243,7 +226,9 @@ static void session_account(incident *in, const char *kind, const json_t *ev) {
 static void fold(incident *in, const json_t *ev) {
   const char *kind = json_string_value(json_object_get(ev, "kind"));
   double t = incident_time(json_object_get(ev, "ts"));
-  if (isfinite(t)) {
+  /* The incident is what was asked and done: the session's own opening
+   * event, which may come long before the first prompt, is not of it. */
+  if (isfinite(t) && !(kind && strcmp(kind, "session") == 0)) {
     if (!(t >= in->start)) in->start = t;
     if (!(t <= in->end)) in->end = t;
   }
@@ -252,6 +237,8 @@ static void fold(incident *in, const json_t *ev) {
   incident_turn *turn = in->open_turn >= 0 ? &in->turns[in->open_turn] : NULL;
   if (strcmp(kind, "user") == 0) {
     on_user(in, ev, t);
+  } else if (strcmp(kind, "button") == 0) {
+    map_set(in->presses, json_object_get(ev, "call_id"), json_incref((json_t *)ev));
   } else if (strcmp(kind, "tool") == 0) {
     on_tool(in, ev, t);
   } else if (strcmp(kind, "tool_result") == 0) {
@@ -273,6 +260,10 @@ static void fold(incident *in, const json_t *ev) {
   } else if (strcmp(kind, "interrupted") == 0) {
     if (turn) snprintf(turn->outcome, sizeof turn->outcome, "interrupted");
     close_turn(in, t, "interrupted");
+    /* The restart ended every action still running, a press's too; the
+     * calls before the last restart were ended by it. */
+    lose_calls(in, in->settled_calls, -1, t);
+    in->settled_calls = in->call_count;
   } else if (strcmp(kind, "turn_end") == 0) {
     close_turn(in, t, "ok");
   }
@@ -282,6 +273,13 @@ incident *incident_build(const json_t *events, const char *session_id) {
   incident *in = calloc(1, sizeof *in);
   if (!in) return NULL;
   in->id = strdup(session_id ? session_id : "");
+  in->call_index = json_object();
+  in->presses = json_object();
+  in->denied = json_object();
+  if (!in->id || !in->call_index || !in->presses || !in->denied) {
+    incident_free(in);
+    return NULL;
+  }
   in->start = in->end = NAN;
   in->open_turn = -1;
   size_t i;
@@ -301,17 +299,19 @@ void incident_free(incident *in) {
     free(in->turns[i].identity);
     free(in->turns[i].findings);
   }
-  for (size_t i = 0; i < in->call_count; i++) {
-    free(in->calls[i].name);
-    free(in->calls[i].arg);
-    free(in->calls[i].exit);
-  }
+  for (size_t i = 0; i < in->call_count; i++) incident_call_free(&in->calls[i]);
   for (size_t i = 0; i < in->policy_count; i++) {
-    free(in->policies[i].tool);
-    free(in->policies[i].policy);
-    free(in->policies[i].verdict);
-    free(in->policies[i].reason);
+    incident_policy *p = &in->policies[i];
+    free(p->tool);
+    free(p->verb);
+    free(p->policy);
+    free(p->verdict);
+    free(p->reason);
+    free(p->identity);
   }
+  json_decref(in->call_index);
+  json_decref(in->presses);
+  json_decref(in->denied);
   free(in->turns);
   free(in->calls);
   free(in->policies);

@@ -156,13 +156,19 @@ const char **js_keys(const json_t *obj, size_t *n) {
   return out;
 }
 
-int js_same_key(const json_t *a, const json_t *b) {
-  if (!a || !b) return !a && !b;
-  if (json_is_string(a) && json_is_string(b))
-    return json_string_length(a) == json_string_length(b) &&
-           memcmp(json_string_value(a), json_string_value(b), json_string_length(a)) == 0;
-  if (json_is_number(a) && json_is_number(b)) return json_number_value(a) == json_number_value(b);
-  if (json_is_boolean(a) || json_is_null(a)) return json_typeof(a) == json_typeof(b);
+int js_map_key(buf *b, const json_t *v) {
+  if (v && (json_is_object(v) || json_is_array(v))) return -1;
+  if (!v) {
+    buf_append_str(b, "u");
+  } else if (json_is_string(v)) {
+    buf_append_str(b, "s");
+    buf_append(b, json_string_value(v), json_string_length(v));
+  } else if (json_is_number(v)) {
+    buf_append_str(b, "n");
+    js_number(b, json_number_value(v));
+  } else {
+    buf_append_str(b, json_is_true(v) ? "t" : json_is_false(v) ? "f" : "z");
+  }
   return 0;
 }
 
@@ -201,6 +207,10 @@ void js_json(buf *b, const json_t *v) {
   }
 }
 
+int js_is_string(const json_t *v, const char *s) {
+  return json_is_string(v) && strcmp(json_string_value(v), s) == 0;
+}
+
 int js_truthy(const json_t *v) {
   if (!v || json_is_null(v) || json_is_false(v)) return 0;
   if (json_is_string(v)) return json_string_length(v) > 0;
@@ -211,11 +221,84 @@ int js_truthy(const json_t *v) {
   return 1;
 }
 
+static size_t js_digits(const char *s, size_t len, size_t *at) {
+  size_t from = *at;
+  while (*at < len && s[*at] >= '0' && s[*at] <= '9') (*at)++;
+  return *at - from;
+}
+
+/* A 0x / 0o / 0b integer's digits. glibc's strtod rounds a hexadecimal
+ * integer as JavaScript rounds one (to nearest, ties to even), so octal
+ * and binary digits are rewritten as hexadecimal, bit for bit. */
+static double js_radix_number(const char *s, size_t len, int base) {
+  static const char hex[] = "0123456789abcdef";
+  int bits = base == 16 ? 4 : base == 8 ? 3 : 1;
+  buf b;
+  buf_init(&b, JS_TEXT_MAX_BYTES);
+  buf_append_str(&b, "0x");
+  unsigned acc = 0, held = (4 - (len * (size_t)bits) % 4) % 4; /* leading zero bits */
+  for (size_t i = 0; i < len; i++) {
+    const char *at = strchr(hex, s[i] >= 'A' && s[i] <= 'F' ? s[i] - 'A' + 'a' : s[i]);
+    int digit = at && s[i] ? (int)(at - hex) : base;
+    if (digit >= base) {
+      buf_free(&b);
+      return NAN;
+    }
+    for (int k = bits - 1; k >= 0; k--) {
+      acc = acc << 1 | ((unsigned)digit >> k & 1);
+      if (++held == 4) {
+        buf_append(&b, &hex[acc], 1);
+        acc = held = 0;
+      }
+    }
+  }
+  double x = len > 0 && b.data ? strtod(b.data, NULL) : NAN;
+  buf_free(&b);
+  return x;
+}
+
+/* StringToNumber of text already trimmed. */
+static double js_text_number(const char *s, size_t len) {
+  if (len == 0) return 0;
+  if (len >= 2 && s[0] == '0') {
+    char p = (char)(s[1] | 0x20);
+    if (p == 'x' || p == 'o' || p == 'b')
+      return js_radix_number(s + 2, len - 2, p == 'x' ? 16 : p == 'o' ? 8 : 2);
+  }
+  size_t i = s[0] == '+' || s[0] == '-';
+  if (len - i == 8 && memcmp(s + i, "Infinity", 8) == 0) return s[0] == '-' ? -INFINITY : INFINITY;
+  size_t digits = js_digits(s, len, &i);
+  if (i < len && s[i] == '.') {
+    i++;
+    digits += js_digits(s, len, &i);
+  }
+  if (digits == 0) return NAN;
+  if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+    i++;
+    if (i < len && (s[i] == '+' || s[i] == '-')) i++;
+    if (js_digits(s, len, &i) == 0) return NAN;
+  }
+  if (i != len) return NAN;
+  /* What is left is a decimal literal strtod reads, correctly rounded. */
+  char *literal = strndup(s, len);
+  double x = literal ? strtod(literal, NULL) : NAN;
+  free(literal);
+  return x;
+}
+
 double js_to_number(const json_t *v) {
+  if (!v) return NAN;
   if (json_is_number(v)) return json_number_value(v);
   if (json_is_null(v)) return 0;
   if (json_is_boolean(v)) return json_is_true(v) ? 1 : 0;
-  return NAN;
+  buf b;
+  buf_init(&b, JS_TEXT_MAX_BYTES);
+  js_string(&b, v);
+  size_t start, end;
+  js_trim(buf_cstr(&b), b.len, &start, &end);
+  double x = js_text_number(buf_cstr(&b) + start, end - start);
+  buf_free(&b);
+  return x;
 }
 
 double js_round(double x) {

@@ -30,14 +30,19 @@ void js_json(buf *b, const json_t *v);
  * first, ascending, then the rest as inserted. malloc'd; NULL when empty
  * or out of memory. */
 const char **js_keys(const json_t *obj, size_t *n);
-/* Whether a and b are the same key of a Map (SameValueZero) for what JSON
- * holds: equal strings, numbers, booleans, both null, both undefined
- * (NULL); an object or array is never the same as another. */
-int js_same_key(const json_t *a, const json_t *b);
+/* The text v reads as when it keys a Map, so that keys the Map takes as
+ * the same (SameValueZero: equal strings, equal numbers, both true, both
+ * null, both undefined (NULL)) read the same and others differ: a tag,
+ * then the value. -1 for an object or array, never the same as another. */
+int js_map_key(buf *b, const json_t *v);
+/* Whether v is the string s (v === s). */
+int js_is_string(const json_t *v, const char *s);
 /* Whether v is truthy: not undefined (NULL), null, false, 0, NaN or "". */
 int js_truthy(const json_t *v);
-/* Number(v) for what events hold: a number, null (0), a boolean; NaN for
- * the rest. */
+/* Number(v): a number as it is, null 0, a boolean 0 or 1, and a string
+ * (or what String() makes of an array or object) read as JavaScript reads
+ * it: trimmed, "" as 0, [+-]Infinity, 0x / 0o / 0b integers, a decimal
+ * literal; NaN for anything else and for undefined (NULL). */
 double js_to_number(const json_t *v);
 /* Math.round(x): half-way rounds up. */
 double js_round(double x);

@@ -52,7 +52,7 @@ export function buildIncident(events) {
           callId: ev.call_id, name: String(ev.name || 'tool'), arg: toolArgument(ev.input),
           mutating: ev.mutating === true, start: t, end: NaN, durationMs: NaN, outcome: 'running', exit: '', layer: '',
           source: press ? 'button' : String(ev.source || 'model'), identity: String((press || ev).identity || ''),
-          insertedBy: typeof ev.inserted_by === 'string' ? ev.inserted_by : '', override: press?.call_id === ev.call_id && press.override === true,
+          insertedBy: typeof ev.inserted_by === 'string' ? ev.inserted_by : '', override: press?.call_id === ev.call_id && press?.override === true,
         };
         calls.set(ev.call_id, call);
         incident.calls.push(call);
