@@ -34,7 +34,9 @@ export const LAYER_WORDS = {
   protocol: 'not the API',
 };
 
-export const layerWords = (layer) => LAYER_WORDS[layer] || String(layer || 'unknown').replace(/_/g, ' ');
+// Own keys only: a layer named like a property of every object
+// ("constructor") is words of its own, not that property.
+export const layerWords = (layer) => (Object.hasOwn(LAYER_WORDS, layer) ? LAYER_WORDS[layer] : String(layer || 'unknown').replace(/_/g, ' '));
 
 const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
 

@@ -151,12 +151,12 @@ const CRAFTED = [
     name: 'a chat: findings, exits, a denial, empty inputs',
     want: ['- From 2026-06-11 08:30:00Z to 2026-06-11 08:31:00Z (1 min 00 s); every time here is UTC',
       '1. 08:30:00 UTC (viktor): The devvm does not answer.', 'After the prompt at 08:30:00 UTC:',
-      'Findings of the actions:\n\n- 08:30:01 devvm_probe: finding: no banner\n- 08:30:10 devvm_shell `` systemctl status sshd \\| grep `active` ``: finding: odd new layer, exit 3\n\n',
+      'Findings of the actions:\n\n- 08:30:01 devvm_probe: finding: no banner\n- 08:30:10 devvm_shell `` systemctl status sshd \\| grep `active` ``: finding: odd new layer, exit 3\n- 08:30:55 devvm_probe: finding: constructor\n\n',
       '| 08:30:01 | devvm_probe |  | agent | 2.0 s | finding: no banner |',
       '| `uptime` | agent | 30.0 s | error: command timed out, exit 124 |',
       '| pve (mutating) | `cycle` | agent | 0 ms | denied |', '| wait_for_devvm |  | agent | 122 ms | ok |',
       '| `forensics` | run first by policy forensics_first | 1.2 s | ok, exit 0 |', '| echo | `{"n":1}` | agent |',
-      '- 08:30:20 pve: deny by deny_cycle: cycles are off', '- Turn 1: 08:30:00 to 08:31:00 (1 min 00 s), 7 tool calls, ok'],
+      '- 08:30:20 pve: deny by deny_cycle: cycles are off', '- Turn 1: 08:30:00 to 08:31:00 (1 min 00 s), 8 tool calls, ok'],
     events: [
       { kind: 'session', session_kind: 'chat', ts: at(-7200) },
       { kind: 'user', text: 'The devvm does not answer.', identity: 'viktor', ts: at(0) },
@@ -175,6 +175,9 @@ const CRAFTED = [
       { kind: 'tool_result', call_id: 'c6.first1', is_error: false, content: 'captured', duration_ms: 1200, details: { ok: true, exit_status: 0 }, ts: at(41.2) },
       { kind: 'tool', call_id: 'c7', name: 'echo', input: { n: 1 }, source: 'model', ts: at(50) },
       { kind: 'tool_result', call_id: 'c7', content: 'exit status 2', duration_ms: 1, ts: at(50) },
+      // A layer named like a property every object has is words of its own.
+      { kind: 'tool', call_id: 'c8', name: 'devvm_probe', input: {}, source: 'model', ts: at(55) },
+      { kind: 'tool_result', call_id: 'c8', is_error: false, content: '?', duration_ms: 5, details: { ok: false, layer: 'constructor' }, ts: at(55) },
       { kind: 'result', result: 'The devvm is back.', is_error: false, ts: at(59) },
       { kind: 'turn_end', ts: at(60) },
     ],
@@ -319,7 +322,7 @@ function generator(seed) {
     const d = {};
     const some = (key, make) => { if (r() < 0.5) d[key] = make(); };
     some('ok', () => pick([true, false, 0, 'false', null]));
-    some('layer', () => pick(['none', 'command_ran', '', 'no_banner', 'auth_refused', 'odd_new_layer', 7, text()]));
+    some('layer', () => pick(['none', 'command_ran', '', 'no_banner', 'auth_refused', 'odd_new_layer', 'constructor', 7, text()]));
     some('exit_signal', () => pick(['', 'KILL', 'HUP', 9, null]));
     some('exit_status', () => pick([0, 2, 1.5, 1e21, 137, '4', null]));
     some('exit_code', () => pick([0, 7, -1, 2.5]));
