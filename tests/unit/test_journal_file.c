@@ -57,7 +57,8 @@ static seen read_all(journal_file *f) {
 static void test_records_across_chunks_and_an_overlong_line_skipped(void **state) {
   (void)state;
   size_t long_len = JOURNAL_MAX_RECORD_BYTES + 100 * 1024;
-  size_t total = 2 * strlen(RECORD) + long_len + 1 + 3000 * strlen(RECORD);
+  /* and the NUL the last stpcpy writes */
+  size_t total = 2 * strlen(RECORD) + long_len + 1 + 3000 * strlen(RECORD) + 1;
   char *text = malloc(total), *p = text;
   assert_non_null(text);
   p = stpcpy(p, RECORD);
