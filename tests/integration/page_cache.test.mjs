@@ -80,6 +80,9 @@ test('first load compressed, at most 40% of the files on the wire; the second on
   // Opened on /health, so that the token is in the tab before the page
   // loads and the first load of the page is recorded whole.
   const { page, problems } = await openPage(browser, `${daemon.url}/health`, { token: TOKEN, awaitApp: false });
+  // Its own requests (Chromium asks for /favicon.ico after the load) are
+  // over before recording starts.
+  await page.waitForLoadState('networkidle');
   const network = await recordNetwork(page);
 
   const first = (await load(page, network)).filter((r) => !isApi(r));

@@ -98,6 +98,12 @@ export async function startMock({ cert, key, script = [], port = 0, host = '127.
     const t = setTimeout(() => { timers.delete(t); resolve(); }, ms);
     timers.add(t);
   });
+  // A timer counts from the loop's cached clock, which lags the real one
+  // by however long the loop has been busy: "ms after `since`" by the real
+  // clock takes as many timers as it takes.
+  const sleepSince = async (since, ms) => {
+    for (let left = ms; left > 0; left = since + ms - performance.now()) await sleep(Math.ceil(left));
+  };
 
   async function nextForm(rec) {
     if (queue.length > 0) return queue.shift();
@@ -148,8 +154,10 @@ export async function startMock({ cert, key, script = [], port = 0, host = '127.
     res.writeHead(200, headers);
     res.flushHeaders();
     if (!await writeBytes(res, encodePreamble(form), form.chunkBytes)) return;
+    let sentAt = 0;
     for (const ev of all.slice(0, count)) {
-      if (rec.eventsSent > 0 && form.eventDelayMs) await sleep(form.eventDelayMs);
+      if (rec.eventsSent > 0 && form.eventDelayMs) await sleepSince(sentAt, form.eventDelayMs);
+      sentAt = performance.now();
       if (form.stampDeltas && ev.data.delta?.type === 'text_delta') ev.data.delta.text = deltaStamp();
       if (!await writeBytes(res, encodeEvent(ev, form), form.chunkBytes)) return;
       rec.eventsSent++;
