@@ -1,12 +1,13 @@
 /* The incident's parts, shared by the fold (incident.c) and its writers
  * (incident_write.c). Times are milliseconds since the epoch as doubles,
- * NaN when unknown, as the page keeps them. The definitions only: the
- * functions are incident.h's. */
+ * NaN when unknown, as the page keeps them. */
 #ifndef BG_INCIDENT_INTERNAL_H
 #define BG_INCIDENT_INTERNAL_H
 
 #include <jansson.h>
 #include <stddef.h>
+
+#include "incident.h"
 
 typedef struct incident_turn {
   double start, end;

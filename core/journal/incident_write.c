@@ -1,8 +1,6 @@
 /* The summary of an incident: Markdown exactly as www/incident.mjs's
  * incidentMarkdown writes it, plain text with the same content for a
  * terminal or a ticket, and JSON for tools. */
-#include "incident.h"
-
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
