@@ -1,6 +1,6 @@
 /* The verbs breakglass-pve accepts, in the one place both programs read
  * them from: the forced command itself (pve/verb.c) and the daemon's
- * allow-list (core/pve_verbs.c), so the two cannot disagree. This folder
+ * allow-list (core/ssh/pve_verbs.c), so the two cannot disagree. This folder
  * is the only part of pve/ the daemon may include; keep it to plain data.
  *
  * PVE_VERB_LIST(X) expands X(ID, name, mutating) once per verb: ID names

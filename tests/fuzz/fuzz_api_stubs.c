@@ -15,6 +15,7 @@
 
 #include "api_metrics.h"
 #include "api_pve.h"
+#include "api_search.h"
 #include "api_sessions.h"
 #include "api_targets.h"
 #include "fuzz_api_stubs.h"
@@ -158,6 +159,13 @@ void api_targets_get(app *a, http_conn *c, const http_request *req) {
   (void)req;
   authed_calls++;
   http_respond_json(c, 200, json_pack("{s:n, s:n}", "devvm", "pve"));
+}
+
+void api_search(app *a, http_conn *c, const http_request *req) {
+  (void)a;
+  (void)req;
+  authed_calls++;
+  http_respond_json(c, 200, json_pack("{s:[]}", "hits"));
 }
 
 void api_pve_route(app *a, http_conn *c, const http_request *req, const char *rest,

@@ -40,6 +40,7 @@
 #include "api.h"
 #include "fuzz_api_stubs.h"
 #include "http_server.h"
+#include "http_static.h"
 
 enum {
   FUZZ_CLIENTS = 4,
@@ -145,6 +146,8 @@ static void fuzz_init(void) {
                                         "bg-fuzz-http-other-host-%ld", (long)getpid());
   the_app.loop = &loop;
   the_app.config = &config;
+  /* The page, read into memory as the daemon reads it (daemon.c). */
+  if (http_static_new(&the_app.www, &loop, root) != 0) abort();
   for (size_t i = 0; i < FUZZ_CLIENTS; i++) clients[i].fd = -1;
 }
 

@@ -1,7 +1,7 @@
 /* libFuzzer target: the sandbox's pattern functions against Lua's own.
  *
  * A plain state (luaL_openlibs: Lua 5.4's string.find/match/gmatch/gsub)
- * and a sandboxed one (core/lua_pattern.c behind the same names) run the
+ * and a sandboxed one (core/lua/sandbox/lua_pattern.c behind the same names) run the
  * same call on the same arguments; the outcome (each value with its type,
  * or the error message) must be the same text. The input picks the call,
  * the pattern, the subject, the init or count argument and the replacement

@@ -19,7 +19,7 @@ const TOKEN = 'http-test-bearer-token';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 const JSON_TYPE = { 'content-type': 'application/json' };
 const FAKE_ID = '0123456789abcdef0123456789abcdef';
-// core/daemon.c: HTTP_MAX_HEADER_BYTES, HTTP_MAX_BODY_BYTES.
+// core/daemon/daemon.c: HTTP_MAX_HEADER_BYTES, HTTP_MAX_BODY_BYTES.
 const MAX_HEADER_BYTES = 16 * 1024;
 const MAX_BODY_BYTES = 1024 * 1024;
 const HEADER_TIMEOUT_S = 2;

@@ -11,7 +11,7 @@ const TOKEN = 'hardening-test-bearer-token';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 const AUTH_LINE = `Authorization: Bearer ${TOKEN}\r\n`;
 const JSON_LINE = 'Content-Type: application/json\r\n';
-// core/daemon.c: HTTP_MAX_CONNECTIONS_COUNT, HTTP_MAX_BODY_BYTES.
+// core/daemon/daemon.c: HTTP_MAX_CONNECTIONS_COUNT, HTTP_MAX_BODY_BYTES.
 const MAX_CONNECTIONS = 256;
 const MAX_BODY_BYTES = 1024 * 1024;
 const BODY_TIMEOUT_S = 2;

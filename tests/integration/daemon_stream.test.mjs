@@ -13,9 +13,9 @@ const dir = mkdtempSync(join(tmpdir(), 'daemon-stream-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const KEEPALIVE_S = 1;
-// core/daemon.c: HTTP_MAX_STREAM_BUFFER_BYTES.
+// core/daemon/daemon.c: HTTP_MAX_STREAM_BUFFER_BYTES.
 const STREAM_BUFFER_BYTES = 4 * 1024 * 1024;
-// core/session_turn.c: SESSION_MAX_TOOL_OUTPUT_BYTES; core/session.h:
+// core/agent/session_turn.c: SESSION_MAX_TOOL_OUTPUT_BYTES; core/agent/session.h:
 // SESSION_MAX_EVENT_BYTES.
 const TOOL_OUTPUT_MAX_BYTES = 8 * 1024 * 1024;
 const SESSION_MAX_EVENT_BYTES = 64 * 1024 * 1024;
@@ -26,7 +26,7 @@ const FLOOD_CALLS = 3;
 const FLOOD_CHUNKS = TOOL_OUTPUT_MAX_BYTES / FLOOD_CHUNK_BYTES;
 const FLOOD_CALL_BYTES = FLOOD_CHUNKS * FLOOD_CHUNK_BYTES;
 const FLOOD_WAIT_MS = 60000;
-// core/session_stream.c: SSE_MAX_STALLED_TICKS keepalive intervals, and a
+// core/agent/session_stream.c: SSE_MAX_STALLED_TICKS keepalive intervals, and a
 // margin for a loaded machine.
 const STALL_LET_GO_MS = 3 * KEEPALIVE_S * 1000 + 10000;
 

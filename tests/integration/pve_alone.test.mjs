@@ -180,9 +180,9 @@ test('no file under pve/ includes a header from outside pve/, and the shared ver
   fs.mkdirSync(path.join(bad, 'sub'), { recursive: true });
   fs.writeFileSync(path.join(bad, 'own.h'), '');
   fs.writeFileSync(path.join(bad, 'sub', 'a.c'), [
-    '#include <stdio.h>', '#include "../own.h"', '#include "../../core/buf.h"', '#include "gone.h"',
+    '#include <stdio.h>', '#include "../own.h"', '#include "../../core/base/buf.h"', '#include "gone.h"',
     '#include <buf.h>', '#  include <shared/pve_verb_list.h>', '',
   ].join('\n'));
   assert.deepEqual(includeProblems(bad, repoHeaders).map((p) => p.split(': ')[1].split(' ')[0]),
-    ['../../core/buf.h', 'gone.h', 'buf.h', 'shared/pve_verb_list.h']);
+    ['../../core/base/buf.h', 'gone.h', 'buf.h', 'shared/pve_verb_list.h']);
 });

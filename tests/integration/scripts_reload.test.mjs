@@ -25,7 +25,7 @@ const LIMITS = {
   BREAKGLASS_LUA_INSTRUCTIONS: '1000000',
   BREAKGLASS_LUA_CALL_TIMEOUT_MS: '1000',
 };
-// The daemon acts on a change after a 200 ms quiet period (core/scripts_reload.h).
+// The daemon acts on a change after a 200 ms quiet period (core/daemon/scripts_reload.h).
 const RELOAD_WAIT_MS = 10000;
 const POLL_MS = 50;
 // Longer than a reload takes, by far: a change the watcher saw would have

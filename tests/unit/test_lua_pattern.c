@@ -73,7 +73,7 @@ static lua_State *runner_state(int ours) {
   luaL_openlibs(L);
   if (ours) {
     lua_getglobal(L, "string");
-    lua_pattern_register(L, -1);
+    lua_pattern_register(L, -1, lua_sandbox_check);
     lua_pop(L, 1);
   }
   if (luaL_loadstring(L, runner_src) != LUA_OK || lua_pcall(L, 0, 1, 0) != LUA_OK)

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 #include <uv.h>
 
+#include "base_url.h"
 #include "buf.h"
 #include "model_request.h"
 
@@ -42,7 +43,7 @@ static void test_url(void **state) {
 
 static void expect_base(const char *base, const char *why_part) {
   char why[256] = "";
-  int rc = model_request_check_base_url(base, why, sizeof why);
+  int rc = base_url_check(base, why, sizeof why);
   if (!why_part && rc != 0) fail_msg("%s: refused: %s", base, why);
   if (why_part && (rc == 0 || !strstr(why, why_part)))
     fail_msg("%s: want refused with \"%s\", got %s", base, why_part, rc == 0 ? "accepted" : why);

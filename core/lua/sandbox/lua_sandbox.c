@@ -695,7 +695,7 @@ static void sandbox_open_string(lua_State *L, size_t memory_bytes) {
   lua_pushinteger(L, (lua_Integer)memory_bytes);
   lua_pushcclosure(L, sandbox_string_rep, 1);
   lua_setfield(L, -2, "rep");
-  lua_pattern_register(L, -1);
+  lua_pattern_register(L, -1, lua_sandbox_check);
   sandbox_push_copy(L); /* lib string */
   lua_getfield(L, -1, "format");
   lua_pushcclosure(L, sandbox_string_format, 1);

@@ -7,7 +7,7 @@
 #include <libssh2.h>
 #include <stddef.h>
 
-#include "ssh_transport.h"
+#include "ssh_layer.h"
 
 /* SSH_LAYER_NONE when the key matches; else the layer, with msg filled. */
 ssh_layer ssh_knownhosts_check(LIBSSH2_SESSION *s, const char *known_hosts, const char *host,

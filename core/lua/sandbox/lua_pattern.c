@@ -6,8 +6,6 @@
 #include <lauxlib.h>
 #include <string.h>
 
-#include "lua_sandbox.h"
-
 #define PAT_ESC '%'
 /* Capture lengths that are not lengths. */
 #define PAT_CAP_OPEN (-1)
@@ -20,6 +18,7 @@ typedef struct pat_capture {
 
 typedef struct pat_state {
   lua_State *L;
+  lua_pattern_check check;
   const char *func; /* "string.find", for the limit message */
   const char *src_begin;
   const char *src_end;
@@ -30,9 +29,12 @@ typedef struct pat_state {
   pat_capture cap[LUA_PATTERN_MAX_CAPTURES];
 } pat_state;
 
-static void pat_init(pat_state *ms, lua_State *L, const char *func, const char *s, size_t ls,
-                     const char *p, size_t lp) {
+/* The check is the userdata at upvalue check_upvalue of the running
+ * function (lua_pattern_register). */
+static void pat_init(pat_state *ms, lua_State *L, int check_upvalue, const char *func,
+                     const char *s, size_t ls, const char *p, size_t lp) {
   ms->L = L;
+  ms->check = *(const lua_pattern_check *)lua_touserdata(L, lua_upvalueindex(check_upvalue));
   ms->func = func;
   ms->src_begin = s;
   ms->src_end = s + ls;
@@ -48,7 +50,7 @@ static void pat_restart(pat_state *ms) {
 
 static void pat_step(pat_state *ms) {
   if (++ms->steps % LUA_PATTERN_CHECK_STEPS == 0)
-    lua_sandbox_check(ms->L, ms->func);
+    ms->check(ms->L, ms->func);
 }
 
 /* Past the single-character class that starts at p. */
@@ -376,7 +378,7 @@ static int pat_find_or_match(lua_State *L, int find) {
     lp--;
   }
   pat_state ms;
-  pat_init(&ms, L, find ? "string.find" : "string.match", s, ls, p, lp);
+  pat_init(&ms, L, 1, find ? "string.find" : "string.match", s, ls, p, lp);
   const char *at = s + init;
   do {
     pat_restart(&ms);
@@ -403,7 +405,7 @@ static int pat_match_fn(lua_State *L) {
 
 /* The gmatch iterator. Upvalues: subject, pattern, next offset, offset where
  * the last match ended (-1 before the first), so that an empty match right
- * after a match is skipped. */
+ * after a match is skipped, and the check. */
 static int pat_gmatch_next(lua_State *L) {
   size_t ls, lp;
   const char *s = lua_tolstring(L, lua_upvalueindex(1), &ls);
@@ -413,7 +415,7 @@ static int pat_gmatch_next(lua_State *L) {
   if (from > (lua_Integer)ls)
     return 0;
   pat_state ms;
-  pat_init(&ms, L, "string.gmatch", s, ls, p, lp);
+  pat_init(&ms, L, 5, "string.gmatch", s, ls, p, lp);
   for (const char *at = s + from; at <= ms.src_end; at++) {
     pat_restart(&ms);
     const char *e = pat_match(&ms, at, p);
@@ -437,7 +439,8 @@ static int pat_gmatch(lua_State *L) {
   lua_settop(L, 2);
   lua_pushinteger(L, (lua_Integer)init);
   lua_pushinteger(L, -1);
-  lua_pushcclosure(L, pat_gmatch_next, 4);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_pushcclosure(L, pat_gmatch_next, 5);
   return 1;
 }
 
@@ -508,7 +511,7 @@ static int pat_gsub(lua_State *L) {
   luaL_Buffer b;
   luaL_buffinit(L, &b);
   pat_state ms;
-  pat_init(&ms, L, "string.gsub", src, ls, p, lp);
+  pat_init(&ms, L, 1, "string.gsub", src, ls, p, lp);
   const char *last = NULL;
   lua_Integer n = 0;
   int changed = 0;
@@ -537,7 +540,7 @@ static int pat_gsub(lua_State *L) {
   return 2;
 }
 
-void lua_pattern_register(lua_State *L, int idx) {
+void lua_pattern_register(lua_State *L, int idx, lua_pattern_check check) {
   static const luaL_Reg fns[] = {
       {"find", pat_find},
       {"match", pat_match_fn},
@@ -546,8 +549,12 @@ void lua_pattern_register(lua_State *L, int idx) {
       {NULL, NULL},
   };
   idx = lua_absindex(L, idx);
+  lua_pattern_check *slot = lua_newuserdatauv(L, sizeof *slot, 0);
+  *slot = check;
   for (const luaL_Reg *f = fns; f->name != NULL; f++) {
-    lua_pushcfunction(L, f->func);
+    lua_pushvalue(L, -1);
+    lua_pushcclosure(L, f->func, 1); /* upvalue 1: the check */
     lua_setfield(L, idx, f->name);
   }
+  lua_pop(L, 1);
 }

@@ -15,7 +15,7 @@
 #include <stddef.h>
 
 #include "buf.h"
-#include "model_client.h"
+#include "model_response.h"
 
 /* Content blocks in one message; an index at or past this is refused. */
 #define MODEL_STREAM_MAX_BLOCKS 256

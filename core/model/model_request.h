@@ -10,17 +10,8 @@
 
 #define MODEL_REQUEST_DEFAULT_VERSION "2023-06-01"
 
-/* 0 when base_url may be the Messages API's base; else -1 and why (a
- * phrase to follow the setting's name; it never quotes the URL, which may
- * hold a password). The URL is parsed by libcurl's own URL API, so the rule
- * applies to the host libcurl will connect to: https://, or http:// only to
- * 127.0.0.0/8, [::1] or localhost (credentials never cross a network in
- * clear text); no user name or password (http://127.0.0.1:1@host names
- * host), query or fragment. */
-int model_request_check_base_url(const char *base_url, char *why, size_t whylen);
-
 /* "{base}/v1/messages" as libcurl writes it, trailing slashes of base's
- * path dropped. NULL when model_request_check_base_url refuses base, or
+ * path dropped. NULL when base_url_check refuses base, or
  * memory ran out. */
 char *model_request_url(const char *base_url);
 

@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "http_server.h"
+#include "http_request.h"
 
 /* More headers than this in one request is answered with 431. */
 #define HTTP_REQUEST_MAX_HEADER_COUNT 64

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon.h"
 #include "log.h"
 
 /* The folders watched: the top one first (where a ConfigMap swaps ..data),
@@ -18,6 +17,7 @@ static const char *const watched_subfolders[] = {"",          "/tools",     "/po
 
 struct scripts_reload {
   app *a;
+  scripts_reload_load load;
   lua_host_service *services;
   size_t service_count;
   char *paths[WATCH_COUNT];
@@ -65,8 +65,8 @@ static void reload_now(scripts_reload *r) {
   reload_watch_all(r);
   lua_host *fresh = NULL;
   char err[APP_SCRIPTS_ERROR_MAX];
-  if (daemon_load_scripts(a->config, a->loop, NULL, r->services, r->service_count, &fresh, err,
-                          sizeof err) != 0) {
+  if (r->load(a->config, a->loop, NULL, r->services, r->service_count, &fresh, err,
+              sizeof err) != 0) {
     snprintf(a->scripts_error, sizeof a->scripts_error, "%s", err);
     if (a->metrics) metric_inc(metric_at(a->metrics->script_reloads, "error"));
     log_error("scripts in %s did not reload (%s); %s:\n%s", dir, r->pending_why,
@@ -142,13 +142,14 @@ static int reload_copy_config(scripts_reload *r, const lua_host_service *service
   return 0;
 }
 
-int scripts_reload_start(scripts_reload **out, app *a, const lua_host_service *services,
-                         size_t service_count) {
+int scripts_reload_start(scripts_reload **out, app *a, scripts_reload_load load,
+                         const lua_host_service *services, size_t service_count) {
   *out = NULL;
   scripts_reload *r = calloc(1, sizeof *r);
   if (r == NULL)
     return UV_ENOMEM;
   r->a = a;
+  r->load = load;
   int rc = reload_copy_config(r, services, service_count);
   if (rc != 0) {
     reload_free(r);

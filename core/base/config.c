@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "model_request.h"
+#include "base_url.h"
 
 typedef enum {
   SETTING_TEXT,    /* any string */
@@ -18,7 +18,7 @@ typedef enum {
   SETTING_PORT,    /* 1..65535 */
   SETTING_LISTEN,  /* host:port, port may be 0 */
   SETTING_FILE,    /* an existing readable file */
-  SETTING_URL,     /* the model API's base: model_request_check_base_url */
+  SETTING_URL,     /* the model API's base: base_url_check */
 } setting_kind;
 
 typedef struct setting {
@@ -208,7 +208,7 @@ static int apply(bg_config *c, const setting *s, const char *v, const char *sour
   case SETTING_URL: {
     /* Not quoted back: a refused URL may hold a password. */
     char why[256];
-    if (model_request_check_base_url(v, why, sizeof why) != 0) {
+    if (base_url_check(v, why, sizeof why) != 0) {
       snprintf(err, errlen, "%s: the URL %s (from %s)", s->env, why, source);
       return -1;
     }

@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "ssh_layer.h"
+
 typedef struct ssh_pool ssh_pool;
 typedef struct ssh_exec ssh_exec;
 struct daemon_metrics;
@@ -32,22 +34,6 @@ typedef struct ssh_pool_options {
   size_t max_output_bytes;     /* kept per stream, as head + tail */
   struct daemon_metrics *metrics; /* connections by target, failures by layer; or NULL */
 } ssh_pool_options;
-
-/* Where a command failed. Names are stable: scripts and the probe use them. */
-typedef enum ssh_layer {
-  SSH_LAYER_NONE = 0,
-  SSH_LAYER_CONNECT_REFUSED,
-  SSH_LAYER_CONNECT_TIMEOUT,
-  SSH_LAYER_NO_BANNER, /* TCP accepted, no SSH banner: a wedged sshd */
-  SSH_LAYER_KEX,
-  SSH_LAYER_HOSTKEY_UNKNOWN,
-  SSH_LAYER_HOSTKEY_CHANGED,
-  SSH_LAYER_AUTH_REFUSED,
-  SSH_LAYER_CHANNEL,
-  SSH_LAYER_COMMAND_TIMEOUT,
-  SSH_LAYER_CONNECTION_LOST,
-  SSH_LAYER_CANCELLED,
-} ssh_layer;
 
 const char *ssh_layer_name(ssh_layer layer);
 

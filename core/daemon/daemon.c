@@ -328,7 +328,8 @@ int daemon_serve(bg_config *c) {
   };
   daemon_stop stop;
   daemon_stop_init(&stop, &a);
-  int reload_rc = scripts_reload_start(&stop.reload, &a, services, service_count);
+  int reload_rc = scripts_reload_start(&stop.reload, &a, daemon_load_scripts, services,
+                                       service_count);
   if (reload_rc != 0) log_warn("scripts: no hot reload: %s", uv_strerror(reload_rc));
   int exit_code = 0;
   if (daemon_listen(&a, &stop, &limits) != 0) {

@@ -49,6 +49,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "http_request.h"
 #include "log.h"
 
 /* A client's X-Request-Id is kept when it is 1 to this many bytes of
@@ -59,26 +60,6 @@ struct daemon_metrics;
 
 typedef struct http_server http_server;
 typedef struct http_conn http_conn;
-
-typedef struct http_header {
-  const char *name;
-  const char *value;
-} http_header;
-
-typedef struct http_request {
-  const char *method; /* "GET", "POST", ... */
-  const char *target; /* the request target as received */
-  const char *path;   /* percent-decoded path without the query; NULL when it
-                         does not decode (bad escape, NUL byte) */
-  const char *query;  /* raw query after '?', "" when none */
-  const http_header *headers;
-  size_t header_count;
-  const char *body; /* NUL-terminated copy, "" when none */
-  size_t body_len;
-  const char *peer; /* client IP address as text */
-  const char *id;   /* the request id: a sane X-Request-Id from the proxy, else
-                       one made here; every answer carries it as X-Request-Id */
-} http_request;
 
 typedef struct http_limits {
   size_t max_header_bytes;   /* request line + headers; past it: 431 */
@@ -122,8 +103,6 @@ int http_server_port(const http_server *s);
  * on_closed once all handles are closed; then s is freed. */
 void http_server_close(http_server *s, void (*on_closed)(void *ud), void *ud);
 
-/* First header with this name (case-insensitive), or NULL. */
-const char *http_request_header(const http_request *req, const char *name);
 
 /* The Content-Security-Policy of every response, unless extra_headers sets
  * one (the page adds the hash of its inline import map to it).

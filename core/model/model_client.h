@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <uv.h>
 
+#include "model_response.h"
+
 typedef struct model_client model_client;
 typedef struct model_call model_call;
 struct daemon_metrics;
@@ -43,37 +45,6 @@ int model_client_new(model_client **out, uv_loop_t *loop, const model_client_opt
 /* Cancels every call in flight (their on_done runs with UV_ECANCELED), then
  * frees the client once curl's handles are closed. */
 void model_client_close(model_client *m);
-
-typedef struct model_usage {
-  long long input_tokens;
-  long long output_tokens;
-  long long cache_creation_input_tokens;
-  long long cache_read_input_tokens;
-} model_usage;
-
-typedef struct model_error {
-  int http_status;        /* 0 when there was no HTTP answer */
-  const char *type;       /* the API's error.type, or one of ours:
-                             "connection_error", "idle_timeout",
-                             "request_timeout", "stream_error",
-                             "response_too_large", "protocol_error" */
-  const char *message;    /* for the operator; never holds a credential */
-  const char *request_id; /* request-id header or body field, or NULL */
-  int retryable;
-  long retry_after_ms;    /* from retry-after(-ms), or -1 */
-} model_error;
-
-typedef struct model_response {
-  json_t *message;        /* {"role":"assistant","content":[...]} as received,
-                             borrowed: json_incref to keep it */
-  const char *stop_reason;/* "end_turn", "tool_use", "max_tokens", ... */
-  json_t *stop_details;   /* borrowed, may be NULL */
-  const char *message_id;
-  const char *request_id;
-  model_usage usage;      /* final, cumulative for this call */
-  int incomplete_tool_use;/* a tool_use block whose input did not parse or
-                             never stopped (max_tokens): do not run it */
-} model_response;
 
 typedef struct model_call_cbs {
   /* A text_delta as it arrives. */

@@ -29,13 +29,20 @@
 
 typedef struct scripts_reload scripts_reload;
 
-/* Starts watching a->config->scripts_dir and listening for SIGHUP; services
- * are what every reloaded set gets (the array is copied, the services' ud
- * must outlive the watcher). Returns 0 and *out, or a negative libuv error
- * with *out NULL. A folder that cannot be watched is logged, not an error:
- * SIGHUP still reloads. */
-int scripts_reload_start(scripts_reload **out, app *a, const lua_host_service *services,
-                         size_t service_count);
+/* Loads a set as daemon_load_scripts does (dir NULL: the configured one).
+ * The daemon passes its loader in, so that this file, which the daemon
+ * starts, does not call back into the daemon by name. */
+typedef int (*scripts_reload_load)(const bg_config *c, uv_loop_t *loop, const char *dir,
+                                   const lua_host_service *services, size_t service_count,
+                                   lua_host **out, char *err, size_t errlen);
+
+/* Starts watching a->config->scripts_dir and listening for SIGHUP; each
+ * reload loads the set with load, and services are what every reloaded set
+ * gets (the array is copied, the services' ud must outlive the watcher).
+ * Returns 0 and *out, or a negative libuv error with *out NULL. A folder
+ * that cannot be watched is logged, not an error: SIGHUP still reloads. */
+int scripts_reload_start(scripts_reload **out, app *a, scripts_reload_load load,
+                         const lua_host_service *services, size_t service_count);
 
 /* Stops watching and closes every handle (freed once the loop has closed
  * them). NULL is a no-op. */

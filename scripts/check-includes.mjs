@@ -1,0 +1,196 @@
+#!/usr/bin/env node
+// Checks every #include "..." of the C code under core/ and pve/ against
+// the folders table, core/edges.txt (which core/CMakeLists.txt builds the
+// libraries from): a file may include headers of its own folder and of the
+// folders its folder may use, directly or through them. Fails, naming the
+// file and line, on an include that crosses any other wall, on a quoted
+// include of no header in the repository, on a file in a folder the table
+// does not list, on two headers of one name in core/ (an include would
+// reach either), and on an include cycle between files (x.c and x.h count
+// as one file, x) that the table does not list as an exception.
+//
+//   node scripts/check-includes.mjs [SOURCE_DIR]
+// Exit 0 and one summary line, or 1 and one line per problem.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const SOURCE_DIR = path.resolve(process.argv[2] ||
+  path.join(path.dirname(fileURLToPath(import.meta.url)), '..'));
+const TABLE = 'core/edges.txt';
+const TOPS = ['core', 'pve'];
+const INCLUDE = /^\s*#\s*include\s*"([^"]+)"/;
+
+// { uses: Map folder -> [folder], cycles: [[file id]] } from the table.
+function readTable() {
+  const uses = new Map();
+  const cycles = [];
+  const lines = fs.readFileSync(path.join(SOURCE_DIR, TABLE), 'utf8').split('\n');
+  lines.forEach((raw, i) => {
+    const line = raw.replace(/#.*/, '').trim();
+    if (!line) return;
+    const m = /^([a-z][a-z_/]*):\s*(.*)$/.exec(line);
+    if (!m) throw new Error(`${TABLE}:${i + 1}: not "FOLDER: FOLDERS" nor "cycle: FILES"`);
+    const rest = m[2].split(/\s+/).filter(Boolean);
+    if (m[1] === 'cycle') cycles.push(rest.sort());
+    else uses.set(m[1], rest);
+  });
+  for (const [folder, used] of uses) {
+    for (const u of used) {
+      if (!uses.has(u)) throw new Error(`${TABLE}: ${folder} uses ${u}, which has no line`);
+    }
+  }
+  return { uses, cycles };
+}
+
+// The folders a folder may include from: itself and all it uses, through
+// the folders it uses (their headers include their own).
+function reach(uses, folder, seen = new Set()) {
+  if (seen.has(folder)) return seen;
+  seen.add(folder);
+  for (const u of uses.get(folder)) reach(uses, u, seen);
+  return seen;
+}
+
+function sourceFiles() {
+  const files = [];
+  for (const top of TOPS) {
+    for (const f of fs.readdirSync(path.join(SOURCE_DIR, top), { recursive: true })) {
+      if (/\.[ch]$/.test(f)) files.push(path.posix.join(top, f.split(path.sep).join('/')));
+    }
+  }
+  return files.sort();
+}
+
+const id = (file) => file.replace(/\.[ch]$/, '');
+
+function check() {
+  const { uses, cycles } = readTable();
+  const files = sourceFiles();
+  const problems = [];
+  const folderOf = (file) => path.posix.dirname(file);
+
+  for (const file of files) {
+    if (!uses.has(folderOf(file))) problems.push(`${file}: its folder ${folderOf(file)} has no line in ${TABLE}`);
+  }
+  const headersByName = new Map();
+  for (const file of files.filter((f) => f.startsWith('core/') && f.endsWith('.h'))) {
+    const name = path.posix.basename(file);
+    if (headersByName.has(name)) problems.push(`${file}: a second ${name} (also ${headersByName.get(name)})`);
+    headersByName.set(name, file);
+  }
+
+  const edges = new Map(); // file id -> Set of file ids it includes
+  let includeCount = 0;
+  for (const file of files) {
+    const folder = folderOf(file);
+    if (!uses.has(folder)) continue;
+    const allowed = reach(uses, folder);
+    const from = id(file);
+    if (!edges.has(from)) edges.set(from, new Set());
+    fs.readFileSync(path.join(SOURCE_DIR, file), 'utf8').split('\n').forEach((line, i) => {
+      const m = INCLUDE.exec(line);
+      if (!m) return;
+      includeCount++;
+      const where = `${file}:${i + 1}`;
+      // As the compiler looks: beside the file, then along the include path.
+      const beside = path.posix.normalize(path.posix.join(folder, m[1]));
+      const candidates = files.includes(beside) ? [beside]
+        : files.filter((f) => f.endsWith(`/${m[1]}`) && allowed.has(path.posix.dirname(f)));
+      if (candidates.length === 0) {
+        const elsewhere = files.filter((f) => f.endsWith(`/${m[1]}`));
+        problems.push(elsewhere.length === 0
+          ? `${where}: includes "${m[1]}", which is no header of ${TOPS.join('/ or ')}/`
+          : `${where}: includes "${m[1]}" from ${elsewhere.map(folderOf).join(', ')}, which ` +
+            `${folder} may not use (${TABLE}: ${folder} may use ${[...allowed].sort().join(' ')})`);
+        return;
+      }
+      if (!allowed.has(folderOf(candidates[0]))) {
+        problems.push(`${where}: includes "${m[1]}" from ${folderOf(candidates[0])}, which ${folder} may not use`);
+      }
+      if (id(candidates[0]) !== from) edges.get(from).add(id(candidates[0]));
+    });
+  }
+
+  for (const scc of stronglyConnected(edges)) {
+    if (scc.length < 2) continue;
+    const members = [...scc].sort();
+    if (cycles.some((c) => c.join(' ') === members.join(' '))) continue;
+    problems.push(`include cycle between ${members.join(', ')} (${cycleText(edges, members)})`);
+  }
+  return { problems, files: files.length, includes: includeCount, folders: uses.size };
+}
+
+// Tarjan's algorithm, iterative enough for a few hundred files.
+function stronglyConnected(edges) {
+  let counter = 0;
+  const index = new Map();
+  const low = new Map();
+  const stack = [];
+  const onStack = new Set();
+  const out = [];
+  const visit = (v) => {
+    index.set(v, counter);
+    low.set(v, counter++);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of edges.get(v) || []) {
+      if (!edges.has(w)) continue;
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v), low.get(w)));
+      } else if (onStack.has(w)) {
+        low.set(v, Math.min(low.get(v), index.get(w)));
+      }
+    }
+    if (low.get(v) === index.get(v)) {
+      const scc = [];
+      let w;
+      do {
+        w = stack.pop();
+        onStack.delete(w);
+        scc.push(w);
+      } while (w !== v);
+      out.push(scc);
+    }
+  };
+  for (const v of edges.keys()) if (!index.has(v)) visit(v);
+  return out;
+}
+
+// The shortest loop from the cycle's first file back to it, for the
+// message: a -> b -> a.
+function cycleText(edges, members) {
+  const inside = new Set(members);
+  const start = members[0];
+  const came = new Map();
+  const queue = [start];
+  while (queue.length > 0) {
+    const v = queue.shift();
+    for (const w of edges.get(v)) {
+      if (!inside.has(w)) continue;
+      if (w === start) {
+        const loop = [start];
+        for (let at = v; at !== start; at = came.get(at)) loop.splice(1, 0, at);
+        return [...loop, start].join(' -> ');
+      }
+      if (!came.has(w)) {
+        came.set(w, v);
+        queue.push(w);
+      }
+    }
+  }
+  return members.join(' -> ');
+}
+
+let result;
+try {
+  result = check();
+} catch (e) {
+  console.error(`check-includes: ${e.message}`);
+  process.exit(1);
+}
+for (const p of result.problems) console.error(p);
+if (result.problems.length > 0) process.exit(1);
+console.log(`check-includes: ${result.includes} includes in ${result.files} files keep to the ` +
+  `${result.folders} folders of ${TABLE}; no include cycle beyond its exceptions`);
