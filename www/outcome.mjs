@@ -5,7 +5,7 @@
 
 import { formatDuration } from './format.mjs';
 
-// The layers of a connection (core/ssh_transport.h, core/model_probe.h),
+// The layers of a connection (core/ssh/ssh_layer.h, core/model/model_probe.h),
 // in the operator's words.
 export const LAYER_WORDS = {
   none: 'up',
