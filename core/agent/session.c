@@ -10,6 +10,7 @@
 #include "journal_store.h"
 #include "log.h"
 #include "session_stream.h"
+#include "utf8_text.h"
 
 #define SESSION_TITLE_MAX_BYTES 120
 #define SESSION_OPERATOR_TITLE "Power buttons"
@@ -324,15 +325,7 @@ void session_forget_deltas(session *s) {
 
 void session_title_from_prompt(session *s, const char *prompt) {
   if (s->title) return;
-  size_t n = strlen(prompt);
-  if (n > SESSION_TITLE_MAX_BYTES) {
-    n = SESSION_TITLE_MAX_BYTES;
-    /* Cut on a character boundary: never leave half a UTF-8 sequence. */
-    while (n > 0 && ((unsigned char)prompt[n] & 0xC0) == 0x80) n--;
-  }
-  s->title = strndup(prompt, n);
-  for (char *p = s->title; p && *p; p++)
-    if (*p == '\n' || *p == '\r' || *p == '\t') *p = ' ';
+  s->title = utf8_text_title(prompt, SESSION_TITLE_MAX_BYTES);
 }
 
 static void session_free(session *s) {

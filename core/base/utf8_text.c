@@ -67,6 +67,13 @@ size_t utf8_text_cut(const char *s, size_t len, size_t max) {
   return max;
 }
 
+char *utf8_text_title(const char *text, size_t max) {
+  char *title = strndup(text, utf8_text_cut(text, strlen(text), max));
+  for (char *p = title; p && *p; p++)
+    if (*p == '\n' || *p == '\r' || *p == '\t') *p = ' ';
+  return title;
+}
+
 char *utf8_stream_text(utf8_stream *st, const char *bytes, size_t len, size_t *outlen) {
   char *joined = malloc(st->carry_len + len + 1);
   if (!joined) return NULL;

@@ -33,4 +33,9 @@ char *utf8_stream_text(utf8_stream *st, const char *bytes, size_t len, size_t *o
  * and no character is cut in two: max itself, or a little less. */
 size_t utf8_text_cut(const char *s, size_t len, size_t max);
 
+/* A title out of text: at most max bytes, cut on a character boundary,
+ * on one line (newlines and tabs become spaces). malloc'd; NULL when out
+ * of memory. */
+char *utf8_text_title(const char *text, size_t max);
+
 #endif

@@ -12,6 +12,7 @@
 #include "incident_internal.h"
 #include "journal_reader.h"
 #include "js_text.h"
+#include "utf8_text.h"
 
 /* As session.c: the title is the first prompt on one line, shortened. */
 #define INCIDENT_TITLE_MAX_BYTES 120
@@ -198,14 +199,7 @@ static void session_account(incident *in, const char *kind, const json_t *ev) {
     in->turn_open = 1;
     in->cancelled = in->interrupted = 0;
     if (text && !in->title) {
-      size_t n = strlen(text);
-      if (n > INCIDENT_TITLE_MAX_BYTES) {
-        n = INCIDENT_TITLE_MAX_BYTES;
-        while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80) n--;
-      }
-      in->title = strndup(text, n);
-      for (char *p = in->title; p && *p; p++)
-        if (*p == '\n' || *p == '\r' || *p == '\t') *p = ' ';
+      in->title = utf8_text_title(text, INCIDENT_TITLE_MAX_BYTES);
     }
   } else if (strcmp(kind, "turn_end") == 0) {
     in->turn_open = 0;

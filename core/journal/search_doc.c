@@ -256,14 +256,7 @@ static int on_tool_call(search_session_docs *s, const json_t *rec) {
 
 static void set_title(search_session_docs *s, const char *text) {
   if (s->title) return;
-  size_t n = strlen(text);
-  if (n > SEARCH_TITLE_MAX_BYTES) {
-    n = SEARCH_TITLE_MAX_BYTES;
-    while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80) n--;
-  }
-  s->title = strndup(text, n);
-  for (char *p = s->title; p && *p; p++)
-    if (*p == '\n' || *p == '\r' || *p == '\t') *p = ' ';
+  s->title = utf8_text_title(text, SEARCH_TITLE_MAX_BYTES);
 }
 
 static int on_event(search_session_docs *s, const json_t *raw) {

@@ -129,9 +129,7 @@ static void result_cut(char *text, size_t *len, size_t max_bytes) {
   char marker[LUA_CALL_CUT_MARKER_MAX_BYTES];
   /* Sized for the longest count; the real one (fewer bytes) is no longer. */
   int mlen = snprintf(marker, sizeof marker, "\n[... %zu bytes cut]", *len);
-  size_t keep = max_bytes > (size_t)mlen ? max_bytes - (size_t)mlen : 0;
-  while (keep > 0 && ((unsigned char)text[keep] & 0xC0) == 0x80)
-    keep--;
+  size_t keep = utf8_text_cut(text, *len, max_bytes > (size_t)mlen ? max_bytes - (size_t)mlen : 0);
   mlen = snprintf(marker, sizeof marker, "\n[... %zu bytes cut]", *len - keep);
   memcpy(text + keep, marker, (size_t)mlen + 1);
   *len = keep + (size_t)mlen;

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "lua_host_internal.h"
 #include "lua_json.h"
+#include "utf8_text.h"
 
 /* --- reading the table at load ------------------------------------------------ */
 
@@ -174,13 +175,7 @@ void lua_policy_decision_free(lua_policy_decision *d) {
 /* A copy of a reason, cut at LUA_POLICY_REASON_MAX_BYTES on a character
  * boundary (reasons are valid UTF-8: the JSON conversion checked). */
 static char *reason_dup(const char *s) {
-  size_t len = strlen(s);
-  if (len > LUA_POLICY_REASON_MAX_BYTES) {
-    len = LUA_POLICY_REASON_MAX_BYTES;
-    while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
-      len--;
-  }
-  return strndup(s, len);
+  return strndup(s, utf8_text_cut(s, strlen(s), LUA_POLICY_REASON_MAX_BYTES));
 }
 
 static int decision_set(lua_policy_decision *d, lua_policy_verdict verdict, const char *policy,

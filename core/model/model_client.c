@@ -34,6 +34,7 @@
 #include "model_retry.h"
 #include "model_stream.h"
 #include "sse_parser.h"
+#include "utf8_text.h"
 
 /* The API's own request limit; a larger body would only earn a 413. */
 #define MODEL_CLIENT_MAX_REQUEST_BYTES (32u * 1024 * 1024)
@@ -126,10 +127,7 @@ static unsigned long long client_random(model_client *m) {
 
 /* Cuts s to at most max bytes without splitting a UTF-8 sequence. */
 static void utf8_truncate(char *s, size_t max) {
-  size_t n = strlen(s);
-  if (n <= max) return;
-  while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80) max--;
-  s[max] = '\0';
+  s[utf8_text_cut(s, strlen(s), max)] = '\0';
 }
 
 static void call_set_error(model_call *call, const char *type, const char *fmt, ...)

@@ -55,11 +55,26 @@ static void test_cut(void **state) {
   assert_int_equal(utf8_text_cut("", 0, 0), 0);
 }
 
+/* A title is one line, cut on a character boundary. */
+static void test_title(void **state) {
+  (void)state;
+  char *t = utf8_text_title("disk\nfull\tnow\r", 100);
+  assert_string_equal(t, "disk full now ");
+  free(t);
+  t = utf8_text_title("ab\xE2\x82\xAC tail", 4);
+  assert_string_equal(t, "ab");
+  free(t);
+  t = utf8_text_title("", 8);
+  assert_string_equal(t, "");
+  free(t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sanitize),
       cmocka_unit_test(test_incomplete_tail),
       cmocka_unit_test(test_cut),
+      cmocka_unit_test(test_title),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
