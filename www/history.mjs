@@ -8,19 +8,13 @@ import { EventStream } from './stream.mjs';
 import { Transcript } from './transcript.mjs';
 import { buildIncident, callSource, incidentMarkdown, outcomeWords } from './incident.mjs';
 import { formatAgo, formatClockSeconds, formatCount, formatDuration, formatTimestamp, parseTime } from './format.mjs';
+import { el } from './dom.mjs';
 
 // Live events redraw the timeline at most this often.
 const TIMELINE_REDRAW_MS = 500;
 // A bar never thinner than this share of the track, so a 20 ms call shows.
 const BAR_MIN_PERCENT = 0.8;
 const DOWNLOAD_URL_LIFETIME_MS = 10_000;
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 // Saves text or a Blob as a file through a temporary object URL.
 function download(blob, filename) {

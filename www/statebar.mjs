@@ -6,19 +6,13 @@
 
 import { formatAge, parseTime } from './format.mjs';
 import { layerWords } from './outcome.mjs';
+import { el } from './dom.mjs';
 
 const TARGETS = [
   { key: 'devvm', name: 'devvm', long: 'The devvm' },
   { key: 'pve', name: 'host', long: 'The Proxmox host' },
   { key: 'model', name: 'model', long: 'The model API' },
 ];
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 // {state: ok | bad | unknown | off, value, words} of one target of GET
 // api/targets.

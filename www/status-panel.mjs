@@ -8,6 +8,7 @@
 import * as api from './api.mjs';
 import { formatClock, formatDuration, formatTimestamp } from './format.mjs';
 import { layerWords } from './outcome.mjs';
+import { el } from './dom.mjs';
 
 // While the page is visible; the daemon caches host probes for 10 s.
 export const STATUS_POLL_MS = 15_000;
@@ -19,13 +20,6 @@ const ROWS = [
   { key: 'devvm', label: 'devvm' },
   { key: 'pve', label: 'PVE host' },
 ];
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 // {state: 'ok' | 'bad' | 'unknown' | 'off', label, detail} for one target.
 export function describeTarget(key, t) {

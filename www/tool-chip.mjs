@@ -7,6 +7,7 @@
 
 import { formatDuration, formatElapsed, identityName, parseTime } from './format.mjs';
 import { callOutcome, lastLine, layerWords, pveSummary } from './outcome.mjs';
+import { el } from './dom.mjs';
 
 // Output kept in the page per call; older output is dropped first.
 export const TOOL_OUTPUT_MAX_CHARS = 256 * 1024;
@@ -14,13 +15,6 @@ export const TOOL_OUTPUT_MAX_CHARS = 256 * 1024;
 const FOLLOW_SLACK_PX = 48;
 
 const STATE_WORDS = { running: 'running', ok: 'succeeded', finding: 'found a problem', error: 'failed', unknown: 'no result' };
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 function pre(className, text) {
   const node = el('pre', className, text);

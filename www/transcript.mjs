@@ -9,6 +9,7 @@
 import { renderMarkdown } from './markdown.mjs';
 import { describeError, formatClock, formatDuration, formatUsage, identityName, parseTime } from './format.mjs';
 import { ToolChip, toolArgument } from './tool-chip.mjs';
+import { el } from './dom.mjs';
 
 export { toolArgument };
 
@@ -19,13 +20,6 @@ const COPY_FEEDBACK_MS = 1500;
 const TICK_MS = 1000;
 // A model call's errors that mean the API was not reached at all.
 const UNREACHABLE_TYPES = new Set(['connection_error', 'idle_timeout', 'request_timeout', 'stream_error']);
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 // A failed model call, in plain words: what failed, and why in the API's
 // own words.

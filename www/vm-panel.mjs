@@ -13,6 +13,7 @@
 import * as api from './api.mjs';
 import { formatAge, formatDuration, formatElapsed, parseTime } from './format.mjs';
 import { layerWords, pveSummary } from './outcome.mjs';
+import { el } from './dom.mjs';
 
 // breakglass-pve's exit code for "another mutating verb holds the lock".
 export const PVE_EXIT_BUSY = 3;
@@ -33,13 +34,6 @@ export const VERB_WORDS = {
   start: { label: 'Power on', what: 'Powers VM 102 on.' },
 };
 const VERB_ORDER = ['status', 'forensics', 'cycle', 'reset', 'stop', 'start'];
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 function button(className, text, onClick) {
   const b = el('button', className, text);
