@@ -573,7 +573,7 @@ static action *action_new(const action_call *c, const action_runner *r, action_d
   a->on_done = on_done;
   a->ud = ud;
   a->answers.override_by = a->call.override_by;
-  a->output_redact.r = journal_store_redactor();
+  a->output_redact.r = journal_store_redactor(a->s->app->journals);
   a->started_ms = log_now_ms();
   /* The request (or model call) that asked keeps its id in the action's
    * lines; the rest is the action's own. */

@@ -15,6 +15,7 @@
 struct session;
 struct model_probe;
 struct http_static;
+struct journal_store;
 
 #define APP_SCRIPTS_ERROR_MAX 8192
 
@@ -27,6 +28,7 @@ typedef struct app {
   struct model_probe *model_probe; /* checks the model API for the page; NULL with model */
   ssh_pool *ssh;         /* NULL when no SSH key is configured */
   daemon_metrics *metrics; /* what the daemon counts (metrics_daemon.h) */
+  struct journal_store *journals; /* where sessions are recorded; NULL: nowhere */
   lua_host *scripts;     /* the last good script set; NULL before the first */
   unsigned long long scripts_loaded_ms;
   char scripts_error[APP_SCRIPTS_ERROR_MAX]; /* the last failed load, "" if none */

@@ -44,7 +44,7 @@ int journal_retention_enforce(app *a, const session *keep) {
              log_now_ms() - s->last_activity_ms);
     /* The index says it went, and with which head: a journal gone without
      * that is one someone removed (docs/journal.md, "Integrity"). */
-    journal_store_deleted(s->id, s->journal, "retention");
+    journal_store_deleted(s->app->journals, s->id, s->journal, "retention");
     journal_close(s->journal);
     s->journal = NULL;
     session_destroy(s);

@@ -9,14 +9,14 @@
 
 void journal_session_open(session *s) {
   char err[768];
-  if (journal_store_open_session(&s->journal, s->id, err, sizeof err) == 0) return;
+  if (journal_store_open_session(s->app->journals, &s->journal, s->id, err, sizeof err) == 0) return;
   log_error("session %s: no journal: %s; mutating calls will be refused", s->id, err);
   free(s->journal_error);
   s->journal_error = strdup(err);
 }
 
 void journal_session_close(session *s) {
-  journal_store_checkpoint(s->id, s->journal);
+  journal_store_checkpoint(s->app->journals, s->id, s->journal);
   journal_close(s->journal);
   s->journal = NULL;
   free(s->journal_error);
@@ -73,7 +73,7 @@ int journal_action_intent(session *s, json_t *fields, journal_sync_cb cb, void *
 
 void journal_session_flush(session *s) {
   if (!s->journal) return;
-  journal_store_checkpoint(s->id, s->journal);
+  journal_store_checkpoint(s->app->journals, s->id, s->journal);
   int rc = journal_flush(s->journal, NULL, NULL, NULL);
   if (rc != 0) log_error("session %s: cannot flush the journal: %s", s->id, uv_strerror(rc));
 }

@@ -201,7 +201,7 @@ unsigned long long session_emit(session *s, json_t *ev) {
   char *raw = json_dumps(ev, JSON_COMPACT);
   json_decref(ev);
   size_t n = 0;
-  char *data = raw ? journal_redact(journal_store_redactor(), raw, strlen(raw), &n) : NULL;
+  char *data = raw ? journal_redact(journal_store_redactor(s->app->journals), raw, strlen(raw), &n) : NULL;
   free(raw);
   if (!data) {
     log_error("session %s: out of memory keeping an event", s->id);

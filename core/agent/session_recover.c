@@ -288,7 +288,7 @@ static void recover_one(app *a, const char *dir, const char *name) {
     return;
   }
   recover_state st = {.intents = json_object(), .garbage = json_array()};
-  journal_verifier_init(&st.chain, journal_store_key());
+  journal_verifier_init(&st.chain, journal_store_key(a->journals));
   journal_read_result res;
   json_t *rec;
   while ((res = journal_file_next(f, &rec, err, sizeof err)) != JOURNAL_READ_END) {

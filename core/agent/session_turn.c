@@ -460,7 +460,7 @@ int session_turn_start(session *s, const char *prompt, const char *model, const 
   t->deadline.data = t->relay.data = t;
   t->open_handles = 2;
   buf_init(&t->deltas, SESSION_TEXT_EVENT_MAX_BYTES);
-  t->deltas_redact.r = journal_store_redactor();
+  t->deltas_redact.r = journal_store_redactor(t->s->app->journals);
   s->turn = t;
   s->status = SESSION_RUNNING;
   if (a->metrics) metric_inc(metric_series_of(a->metrics->turns_started, NULL));

@@ -87,7 +87,8 @@ int daemon_load_scripts(const bg_config *c, uv_loop_t *loop, const char *dir,
  * time a turn can call the model. */
 static char *daemon_redact(void *ud, const char *text, size_t len, size_t *outlen) {
   (void)ud;
-  return journal_redact(journal_store_redactor(), text, len, outlen);
+  const app *a = ud;
+  return journal_redact(journal_store_redactor(a->journals), text, len, outlen);
 }
 
 static int daemon_model_start(app *a) {
@@ -112,6 +113,7 @@ static int daemon_model_start(app *a) {
       .max_retry_delay_ms = c->model_max_retry_delay_s * 1000,
       .max_response_bytes = MODEL_MAX_RESPONSE_BYTES,
       .redact = daemon_redact,
+      .redact_ud = a,
       .metrics = a->metrics,
   };
   int rc = model_client_new(&a->model, a->loop, &o);
@@ -253,7 +255,7 @@ static void daemon_free(app *a) {
   api_search_close();
   session_free_all(a);
   log_set_redactor(NULL);
-  journal_store_close();
+  journal_store_close(a->journals);
   json_decref(a->actions);
   json_decref(a->journal_damage);
   if (a->scripts) lua_host_release(a->scripts);
@@ -289,8 +291,8 @@ int daemon_serve(bg_config *c) {
   if (a.ssh) ssh_pool_key(a.ssh, &key_pem, &key_len);
   journal_metrics jm = {.bytes_written = a.metrics->journal_bytes,
                         .flush_seconds = a.metrics->journal_flush_seconds};
-  journal_store_open(c, a.loop, key_pem, key_len, &jm);
-  log_set_redactor(journal_store_redactor());
+  a.journals = journal_store_open(c, a.loop, key_pem, key_len, &jm);
+  log_set_redactor(journal_store_redactor(a.journals));
   if (daemon_model_start(&a) != 0) {
     if (a.model) model_client_close(a.model);
     model_probe_close(a.model_probe);

@@ -16,8 +16,7 @@
  * some 250,000 turns. Past it, it takes no more records, and says so. */
 #define JOURNAL_INDEX_MAX_BYTES (64u * 1024 * 1024)
 
-typedef struct journal_store {
-  int open;
+struct journal_store {
   uv_loop_t *loop;
   journal_redactor *redactor;
   journal_metrics metrics;
@@ -27,10 +26,7 @@ typedef struct journal_store {
   journal_chain_key key;
   journal *index; /* the sessions index, or NULL */
   int index_full;  /* past JOURNAL_INDEX_MAX_BYTES: said once */
-} journal_store;
-
-/* The store is per process, like the loop it runs on. */
-static journal_store store;
+};
 
 static int mkdir_p(const char *path, char *err, size_t errlen) {
   char *copy = strdup(path);
@@ -59,66 +55,73 @@ static int mkdir_p(const char *path, char *err, size_t errlen) {
   return 0;
 }
 
-static int store_read_key(const bg_config *c);
-static void store_open_index(void);
+static int store_read_key(journal_store *st, const bg_config *c);
+static void store_open_index(journal_store *st);
 
-static void store_add_secret(const char *value) {
-  if (value && journal_redactor_add(store.redactor, value, strlen(value)) != 0)
+static void store_add_secret(journal_store *st, const char *value) {
+  if (value && journal_redactor_add(st->redactor, value, strlen(value)) != 0)
     log_error("journal: out of memory noting a secret");
 }
 
-void journal_store_open(const bg_config *c, uv_loop_t *loop, const char *key_pem, size_t key_len,
-                        const journal_metrics *m) {
-  store = (journal_store){.open = 1, .loop = loop};
-  if (m) store.metrics = *m;
-  store.redactor = journal_redactor_new();
-  if (!store.redactor) {
+journal_store *journal_store_open(const bg_config *c, uv_loop_t *loop, const char *key_pem,
+                                  size_t key_len, const journal_metrics *m) {
+  journal_store *st = calloc(1, sizeof *st);
+  if (st) st->redactor = journal_redactor_new();
+  if (!st || !st->redactor) {
     log_error("journal: out of memory");
-    return;
+    free(st);
+    return NULL;
   }
-  store_add_secret(c->api_key);
-  store_add_secret(c->auth_token);
-  store_add_secret(c->oauth_token);
-  store_add_secret(c->bearer_token);
-  if (key_pem && journal_redactor_add_key_file(store.redactor, key_pem, key_len) != 0)
+  st->loop = loop;
+  if (m) st->metrics = *m;
+  store_add_secret(st, c->api_key);
+  store_add_secret(st, c->auth_token);
+  store_add_secret(st, c->oauth_token);
+  store_add_secret(st, c->bearer_token);
+  if (key_pem && journal_redactor_add_key_file(st->redactor, key_pem, key_len) != 0)
     log_error("journal: out of memory noting the SSH key as a secret");
-  if (store_read_key(c) != 0) return;
+  if (store_read_key(st, c) != 0) return st;
 
-  if (mkdir_p(c->sessions_dir, store.dir_error, sizeof store.dir_error) != 0 ||
-      !(store.sessions_dir = strdup(c->sessions_dir))) {
+  if (mkdir_p(c->sessions_dir, st->dir_error, sizeof st->dir_error) != 0 ||
+      !(st->sessions_dir = strdup(c->sessions_dir))) {
     log_error("journal: %s; sessions run without a journal and every action is refused",
-              store.dir_error[0] ? store.dir_error : "out of memory");
-    return;
+              st->dir_error[0] ? st->dir_error : "out of memory");
+    return st;
   }
-  store_open_index();
+  store_open_index(st);
+  return st;
 }
 
-void journal_store_close(void) {
-  journal_close(store.index);
-  journal_redactor_free(store.redactor);
-  free(store.sessions_dir);
-  free(store.key_bytes);
-  store = (journal_store){0};
+void journal_store_close(journal_store *st) {
+  if (!st) return;
+  journal_close(st->index);
+  journal_redactor_free(st->redactor);
+  free(st->sessions_dir);
+  free(st->key_bytes);
+  free(st);
 }
 
-const journal_chain_key *journal_store_key(void) { return &store.key; }
+const journal_chain_key *journal_store_key(const journal_store *st) {
+  static const journal_chain_key none;
+  return st ? &st->key : &none;
+}
 
 /* The HMAC key is a secret like the others: its bytes never leave. A key
  * that is set but cannot be read leaves the sessions without a journal
  * (and so without actions) rather than silently unauthenticated. */
-static int store_read_key(const bg_config *c) {
+static int store_read_key(journal_store *st, const bg_config *c) {
   if (!c->journal_hmac_key_path) return 0;
   char *raw = NULL;
   size_t raw_len = 0;
-  if (journal_key_read(c->journal_hmac_key_path, &store.key_bytes, &store.key.len, &raw, &raw_len,
-                       store.dir_error, sizeof store.dir_error) != 0) {
+  if (journal_key_read(c->journal_hmac_key_path, &st->key_bytes, &st->key.len, &raw, &raw_len,
+                       st->dir_error, sizeof st->dir_error) != 0) {
     log_error("journal: %s; sessions run without a journal and every action is refused",
-              store.dir_error);
+              st->dir_error);
     return -1;
   }
-  store.key.bytes = store.key_bytes;
-  if (journal_redactor_add_key_file(store.redactor, raw, raw_len) != 0 ||
-      journal_redactor_add(store.redactor, (const char *)store.key_bytes, store.key.len) != 0)
+  st->key.bytes = st->key_bytes;
+  if (journal_redactor_add_key_file(st->redactor, raw, raw_len) != 0 ||
+      journal_redactor_add(st->redactor, (const char *)st->key_bytes, st->key.len) != 0)
     log_error("journal: out of memory noting the journal HMAC key as a secret");
   free(raw);
   return 0;
@@ -128,37 +131,37 @@ static int store_read_key(const bg_config *c) {
  * chained journal of its own that names every session journal begun, the
  * head of each at the end of every turn, and each one retention deleted.
  * Without it the index records nothing, and sessions go on. */
-static void store_open_index(void) {
+static void store_open_index(journal_store *st) {
   char err[768], *path = NULL;
-  if (asprintf(&path, "%s/%s", store.sessions_dir, JOURNAL_INDEX_DIR) < 0) return;
+  if (asprintf(&path, "%s/%s", st->sessions_dir, JOURNAL_INDEX_DIR) < 0) return;
   int made = mkdir(path, JOURNAL_DIR_MODE) == 0 || errno == EEXIST;
   free(path);
   path = NULL;
   if (!made) {
-    log_error("journal: no sessions index: cannot create %s/%s: %s", store.sessions_dir,
+    log_error("journal: no sessions index: cannot create %s/%s: %s", st->sessions_dir,
               JOURNAL_INDEX_DIR, strerror(errno));
     return;
   }
-  if (asprintf(&path, "%s/%s", store.sessions_dir, JOURNAL_INDEX_FILE) < 0) return;
-  if (journal_open(&store.index, store.loop, path, NULL, err, sizeof err) != 0) {
+  if (asprintf(&path, "%s/%s", st->sessions_dir, JOURNAL_INDEX_FILE) < 0) return;
+  if (journal_open(&st->index, st->loop, path, NULL, err, sizeof err) != 0) {
     log_error("journal: no sessions index: %s", err);
   } else {
-    journal_use_key(store.index, &store.key);
+    journal_use_key(st->index, &st->key);
   }
   free(path);
 }
 
-static void store_index_record(const char *what, const char *id, unsigned long long seq,
+static void store_index_record(journal_store *st, const char *what, const char *id, unsigned long long seq,
                                const unsigned char hash[JOURNAL_CHAIN_HASH_BYTES],
                                const char *reason) {
   char hex[JOURNAL_CHAIN_HEX_CHARS + 1], err[768];
-  if (!store.index) return;
-  if (journal_bytes(store.index) > JOURNAL_INDEX_MAX_BYTES) {
-    if (!store.index_full)
+  if (!st->index) return;
+  if (journal_bytes(st->index) > JOURNAL_INDEX_MAX_BYTES) {
+    if (!st->index_full)
       log_error("journal: the sessions index %s/%s has passed %u MiB and takes no more records; "
                 "move it aside (verify then checks each journal alone) and restart",
-                store.sessions_dir, JOURNAL_INDEX_FILE, JOURNAL_INDEX_MAX_BYTES >> 20);
-    store.index_full = 1;
+                st->sessions_dir, JOURNAL_INDEX_FILE, JOURNAL_INDEX_MAX_BYTES >> 20);
+    st->index_full = 1;
     return;
   }
   journal_chain_hex(hash, JOURNAL_CHAIN_HASH_BYTES, hex);
@@ -166,58 +169,62 @@ static void store_index_record(const char *what, const char *id, unsigned long l
   json_t *fields = json_pack("{s:s, s:I, s:s}", "session_id", id, "record", (json_int_t)seq,
                              "link", hex);
   if (fields && reason) json_object_set_new(fields, "reason", json_string(reason));
-  if (journal_append(store.index, what, fields, err, sizeof err) != 0)
+  if (journal_append(st->index, what, fields, err, sizeof err) != 0)
     log_error("journal: sessions index: %s", err);
 }
 
-static void store_index(const char *what, const char *id, journal *j, const char *reason) {
+static void store_index(journal_store *st, const char *what, const char *id, journal *j,
+                        const char *reason) {
   unsigned long long seq;
   unsigned char hash[JOURNAL_CHAIN_HASH_BYTES];
-  if (j && journal_head(j, &seq, hash) == 0) store_index_record(what, id, seq, hash, reason);
+  if (j && journal_head(j, &seq, hash) == 0) store_index_record(st, what, id, seq, hash, reason);
 }
 
-void journal_store_checkpoint(const char *id, journal *j) {
+void journal_store_checkpoint(journal_store *st, const char *id, journal *j) {
   unsigned long long seq;
   unsigned char hash[JOURNAL_CHAIN_HASH_BYTES];
   char hex[JOURNAL_CHAIN_HEX_CHARS + 1];
-  if (!j || journal_take_checkpoint(j, &seq, hash) != 0) return;
+  if (!st || !j || journal_take_checkpoint(j, &seq, hash) != 0) return;
   journal_chain_hex(hash, sizeof hash, hex);
   hex[JOURNAL_CHAIN_HEX_CHARS] = '\0';
   /* The log leaves the pod: a witness of the head that no one with the
    * volume alone can take back. */
   log_info("session %s: journal at record %llu, link %s", id, seq, hex);
-  store_index_record("checkpoint", id, seq, hash, NULL);
+  store_index_record(st, "checkpoint", id, seq, hash, NULL);
 }
 
-void journal_store_deleted(const char *id, journal *j, const char *reason) {
-  store_index("deleted", id, j, reason);
+void journal_store_deleted(journal_store *st, const char *id, journal *j, const char *reason) {
+  if (st) store_index(st, "deleted", id, j, reason);
 }
 
-const journal_redactor *journal_store_redactor(void) { return store.redactor; }
+const journal_redactor *journal_store_redactor(const journal_store *st) {
+  return st ? st->redactor : NULL;
+}
 
-int journal_store_open_session(journal **out, const char *id, char *err, size_t errlen) {
+int journal_store_open_session(journal_store *st, journal **out, const char *id, char *err,
+                               size_t errlen) {
   *out = NULL;
-  if (!store.sessions_dir || !store.redactor) {
+  if (!st || !st->sessions_dir) {
     snprintf(err, errlen, "%s",
-             store.dir_error[0] ? store.dir_error : "the journal store is not open");
+             st && st->dir_error[0] ? st->dir_error : "the journal store is not open");
     return -1;
   }
   char *path = NULL;
-  if (asprintf(&path, "%s/%s.jsonl", store.sessions_dir, id) < 0) {
+  if (asprintf(&path, "%s/%s.jsonl", st->sessions_dir, id) < 0) {
     snprintf(err, errlen, "out of memory");
     return -1;
   }
-  int rc = journal_open(out, store.loop, path, store.redactor, err, errlen);
+  int rc = journal_open(out, st->loop, path, st->redactor, err, errlen);
   free(path);
   if (rc != 0) return rc;
-  journal_set_metrics(*out, &store.metrics);
-  journal_use_key(*out, &store.key);
+  journal_set_metrics(*out, &st->metrics);
+  journal_use_key(*out, &st->key);
   int fresh = journal_begin(*out, err, errlen);
   if (fresh < 0) {
     journal_close(*out);
     *out = NULL;
     return -1;
   }
-  if (fresh) store_index("created", id, *out, NULL);
+  if (fresh) store_index(st, "created", id, *out, NULL);
   return 0;
 }
