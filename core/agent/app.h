@@ -16,6 +16,7 @@ struct session;
 struct model_probe;
 struct http_static;
 struct journal_store;
+struct api_targets;
 
 #define APP_SCRIPTS_ERROR_MAX 8192
 
@@ -29,6 +30,7 @@ typedef struct app {
   ssh_pool *ssh;         /* NULL when no SSH key is configured */
   daemon_metrics *metrics; /* what the daemon counts (metrics_daemon.h) */
   struct journal_store *journals; /* where sessions are recorded; NULL: nowhere */
+  struct api_targets *targets;    /* the targets' probes and their cache (api_targets.h) */
   lua_host *scripts;     /* the last good script set; NULL before the first */
   unsigned long long scripts_loaded_ms;
   char scripts_error[APP_SCRIPTS_ERROR_MAX]; /* the last failed load, "" if none */

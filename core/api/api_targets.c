@@ -60,12 +60,27 @@ typedef struct targets_waiter {
   struct targets_waiter *prev, *next;
 } targets_waiter;
 
-static struct {
+struct api_targets {
   target_probe probes[TARGET_COUNT];
   json_t *model_last;       /* the last finished model probe, or NULL */
   uint64_t model_checked_ms; /* loop time it finished */
   targets_waiter *waiters;
-} targets = {.probes = {{.name = "devvm", .command = "true"}, {.name = "pve", .command = "status"}}};
+};
+
+api_targets *api_targets_new(void) {
+  api_targets *t = calloc(1, sizeof *t);
+  if (!t) return NULL;
+  t->probes[TARGET_DEVVM] = (target_probe){.name = "devvm", .command = "true"};
+  t->probes[TARGET_PVE] = (target_probe){.name = "pve", .command = "status"};
+  return t;
+}
+
+void api_targets_free(api_targets *t) {
+  if (!t) return;
+  for (int i = 0; i < TARGET_COUNT; i++) json_decref(t->probes[i].last);
+  json_decref(t->model_last);
+  free(t);
+}
 
 static const bg_target *target_config(const app *a, int i) {
   return i == TARGET_DEVVM ? &a->config->devvm : &a->config->pve;
@@ -206,12 +221,13 @@ static json_t *model_status_json(const app *a) {
                      a->config->model);
   json_t *ev = model_last_event(a);
   const char *call_ts = json_string_value(json_object_get(ev, "ts"));
-  const char *probe_ts = json_string_value(json_object_get(targets.model_last, "checked_at"));
+  const json_t *probed = a->targets->model_last;
+  const char *probe_ts = json_string_value(json_object_get(probed, "checked_at"));
   json_t *j;
   if (call_ts && (!probe_ts || strcmp(call_ts, probe_ts) > 0))
     j = model_call_json(ev);
-  else if (targets.model_last)
-    j = json_deep_copy(targets.model_last);
+  else if (probed)
+    j = json_deep_copy(probed);
   else
     j = json_pack("{s:n, s:s, s:s}", "ok", "layer", "unknown", "message", "not checked yet");
   json_object_set_new(j, "configured", json_true());
@@ -228,7 +244,7 @@ static json_t *target_json(const app *a, int i) {
   if (why)
     return json_pack("{s:b, s:b, s:s, s:s, s:o}", "configured", 0, "ok", 0, "layer",
                      "not_configured", "message", why, "checked_at", utc_now_json());
-  target_probe *p = &targets.probes[i];
+  target_probe *p = &a->targets->probes[i];
   return p->last ? json_deep_copy(p->last)
                  : json_pack("{s:b, s:b, s:s, s:s}", "configured", 1, "ok", 0, "layer", "unknown",
                              "message", "not checked yet");
@@ -247,7 +263,7 @@ static void targets_answer(app *a, http_conn *c) {
 
 static void waiter_unlink(targets_waiter *w) {
   if (w->prev) w->prev->next = w->next;
-  else targets.waiters = w->next;
+  else w->a->targets->waiters = w->next;
   if (w->next) w->next->prev = w->prev;
   free(w);
 }
@@ -259,9 +275,9 @@ static void waiter_on_close(void *ud, http_conn *c) {
 
 /* A probe ended: the requests that waited only for what has now ended are
  * answered. */
-static void targets_settle(unsigned bits) {
+static void targets_settle(api_targets *t, unsigned bits) {
   targets_waiter *next;
-  for (targets_waiter *w = targets.waiters; w; w = next) {
+  for (targets_waiter *w = t->waiters; w; w = next) {
     next = w->next;
     w->waiting &= ~bits;
     if (w->waiting) continue;
@@ -272,13 +288,13 @@ static void targets_settle(unsigned bits) {
   }
 }
 
-static void probe_finish(int i, json_t *result, uint64_t now_ms) {
-  target_probe *p = &targets.probes[i];
+static void probe_finish(api_targets *t, int i, json_t *result, uint64_t now_ms) {
+  target_probe *p = &t->probes[i];
   p->exec = NULL;
   json_decref(p->last);
   p->last = result;
   p->checked_ms = now_ms;
-  targets_settle(1u << i);
+  targets_settle(t, 1u << i);
 }
 
 typedef struct probe_ctx {
@@ -289,18 +305,19 @@ typedef struct probe_ctx {
 static void probe_on_done(void *ud, const ssh_result *r) {
   probe_ctx *ctx = ud;
   int i = ctx->target;
+  api_targets *t = ctx->a->targets;
   uint64_t now = uv_now(ctx->a->loop);
   free(ctx);
-  log_info("targets: %s probe: %s%s%s in %llu ms", targets.probes[i].name,
+  log_info("targets: %s probe: %s%s%s in %llu ms", t->probes[i].name,
            r->ok ? "ran" : ssh_layer_name(r->layer), r->ok ? "" : ": ", r->message,
            (unsigned long long)r->duration_ms);
-  probe_finish(i, probe_result_json(i, r), now);
+  probe_finish(t, i, probe_result_json(i, r), now);
 }
 
 /* 1 when a probe of target i now runs (new or shared), 0 when none is
  * needed. */
 static int probe_ensure(app *a, int i, int refresh) {
-  target_probe *p = &targets.probes[i];
+  target_probe *p = &a->targets->probes[i];
   if (p->exec) return 1;
   if (target_unconfigured_why(a, i)) return 0;
   uint64_t now = uv_now(a->loop);
@@ -324,10 +341,10 @@ static int probe_ensure(app *a, int i, int refresh) {
 
 /* ---- the model ---- */
 
-static void model_store(json_t *result, uint64_t now_ms) {
-  json_decref(targets.model_last);
-  targets.model_last = result;
-  targets.model_checked_ms = now_ms;
+static void model_store(api_targets *t, json_t *result, uint64_t now_ms) {
+  json_decref(t->model_last);
+  t->model_last = result;
+  t->model_checked_ms = now_ms;
 }
 
 static void model_probe_on_done(void *ud, const model_probe_result *r) {
@@ -340,8 +357,8 @@ static void model_probe_on_done(void *ud, const model_probe_result *r) {
   if (j && r->http_status) json_object_set_new(j, "http_status", json_integer(r->http_status));
   if (j && r->error_type[0]) json_object_set_new(j, "error_type", json_string(r->error_type));
   if (j && r->request_id[0]) json_object_set_new(j, "request_id", json_string(r->request_id));
-  model_store(j, uv_now(a->loop));
-  targets_settle(TARGETS_MODEL_BIT);
+  model_store(a->targets, j, uv_now(a->loop));
+  targets_settle(a->targets, TARGETS_MODEL_BIT);
 }
 
 /* 1 when a model probe now runs (new or shared), 0 when none is needed:
@@ -351,13 +368,14 @@ static int model_probe_ensure(app *a) {
   if (!a->model_probe) return 0;
   if (model_probe_running(a->model_probe)) return 1;
   uint64_t now = uv_now(a->loop);
-  if (targets.model_last && now - targets.model_checked_ms < TARGETS_MODEL_PROBE_INTERVAL_MS)
+  api_targets *t = a->targets;
+  if (t->model_last && now - t->model_checked_ms < TARGETS_MODEL_PROBE_INTERVAL_MS)
     return 0;
   int rc = model_probe_start(a->model_probe, model_probe_on_done, a);
   if (rc == 0) return 1;
   char msg[128];
   snprintf(msg, sizeof msg, "the probe could not start: %s", uv_strerror(rc));
-  model_store(json_pack("{s:n, s:s, s:s, s:o, s:s}", "ok", "layer", "unknown", "message", msg,
+  model_store(t, json_pack("{s:n, s:s, s:s, s:o, s:s}", "ok", "layer", "unknown", "message", msg,
                         "checked_at", utc_now_json(), "source", "probe"),
               now);
   return 0;
@@ -387,8 +405,9 @@ void api_targets_get(app *a, http_conn *c, const http_request *req) {
     http_respond_error(c, 500, "out of memory");
     return;
   }
-  *w = (targets_waiter){.a = a, .conn = c, .waiting = waiting, .next = targets.waiters};
-  if (targets.waiters) targets.waiters->prev = w;
-  targets.waiters = w;
+  api_targets *t = a->targets;
+  *w = (targets_waiter){.a = a, .conn = c, .waiting = waiting, .next = t->waiters};
+  if (t->waiters) t->waiters->prev = w;
+  t->waiters = w;
   http_conn_on_close(c, waiter_on_close, w);
 }

@@ -8,6 +8,7 @@
 #include "api.h"
 #include "api_metrics.h"
 #include "api_search.h"
+#include "api_targets.h"
 #include "app.h"
 #include "http_static.h"
 #include "journal_store.h"
@@ -261,6 +262,7 @@ static void daemon_free(app *a) {
   if (a->scripts) lua_host_release(a->scripts);
   uv_run(a->loop, UV_RUN_DEFAULT);
   if (uv_loop_close(a->loop) != 0) log_warn("event loop closed with handles still open");
+  api_targets_free(a->targets);
   daemon_metrics_free(a->metrics);
 }
 
@@ -273,9 +275,12 @@ int daemon_serve(bg_config *c) {
   mallopt(M_MMAP_THRESHOLD, DAEMON_MMAP_THRESHOLD_BYTES);
   log_set_level(level_from_name(c->log_level));
   log_set_format(strcmp(c->log_format, "json") == 0 ? LOG_FORMAT_JSON : LOG_FORMAT_PLAIN);
-  app a = {.loop = uv_default_loop(), .config = c, .metrics = daemon_metrics_new()};
-  if (!a.metrics) {
+  app a = {.loop = uv_default_loop(), .config = c, .metrics = daemon_metrics_new(),
+           .targets = api_targets_new()};
+  if (!a.metrics || !a.targets) {
     log_error("out of memory at start");
+    daemon_metrics_free(a.metrics);
+    api_targets_free(a.targets);
     return 1;
   }
   char ssh_err[768];
