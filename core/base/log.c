@@ -155,6 +155,8 @@ static void write_all(const char *p, size_t len) {
 
 /* The message, redacted while whole (a secret cut in two by the length
  * limit would escape the redactor), then cut to the limit. */
+static char *message_of(const char *fmt, va_list ap, size_t *len)
+    __attribute__((format(printf, 1, 0)));
 static char *message_of(const char *fmt, va_list ap, size_t *len) {
   char *raw = NULL;
   int n = vasprintf(&raw, fmt, ap);
