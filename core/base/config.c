@@ -348,3 +348,24 @@ void config_print_help(void) {
            s->fallback ? s->fallback : "");
   }
 }
+
+/* The unit a setting's name ends in, as --help --limits writes units. */
+static const char *setting_unit(const char *env) {
+  static const char *const units[][2] = {{"_SECONDS", "seconds"}, {"_MS", "ms"},
+                                         {"_BYTES", "bytes"},     {"_MB", "MB"},
+                                         {"_TOKENS", "tokens"},   {"_INSTRUCTIONS", "instructions"}};
+  size_t len = strlen(env);
+  for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+    size_t n = strlen(units[i][0]);
+    if (len > n && strcmp(env + len - n, units[i][0]) == 0) return units[i][1];
+  }
+  return "count";
+}
+
+void config_print_limits(void) {
+  for (size_t i = 0; i < SETTING_COUNT_ALL; i++) {
+    const setting *s = &settings[i];
+    if ((s->kind != SETTING_SECONDS && s->kind != SETTING_COUNT) || !s->fallback) continue;
+    printf("  %-40s %12s %-12s %s\n", s->env, s->fallback, setting_unit(s->env), s->help);
+  }
+}

@@ -12,6 +12,7 @@
 #include "http_static.h"
 #include "journal_store.h"
 #include "log.h"
+#include "lua_limits.h"
 #include "lua_sandbox.h"
 #include "model_probe.h"
 #include "runbook_service.h"
@@ -38,8 +39,6 @@
 /* The SSE bytes of one model answer. Real answers are far smaller (tens
  * of thousands of tokens); this bounds a hostile or broken upstream. */
 #define MODEL_MAX_RESPONSE_BYTES (64u * 1024 * 1024)
-#define LUA_MAX_JSON_BYTES (1024u * 1024)
-#define LUA_MAX_RESULT_BYTES (256u * 1024)
 #define DAEMON_MMAP_THRESHOLD_BYTES (256 * 1024)
 
 /* What all Lua states of the process hold together: the running set, one
