@@ -4,7 +4,9 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "http_limits.h"
 #include "lua_limits.h"
+#include "model_limits.h"
 #include "sandbox_limits.h"
 
 typedef struct limit_row {
@@ -17,6 +19,8 @@ typedef struct limit_row {
 #define LIMIT_ROW(name, unit, what)                                            \
   {#name, (unsigned long long)(name), unit, what},
 
+static const limit_row http_rows[] = {HTTP_LIMITS(LIMIT_ROW)};
+static const limit_row model_rows[] = {MODEL_LIMITS(LIMIT_ROW)};
 static const limit_row lua_rows[] = {LUA_LIMITS(LIMIT_ROW)};
 static const limit_row sandbox_rows[] = {SANDBOX_LIMITS(LIMIT_ROW)};
 
@@ -30,6 +34,8 @@ typedef struct limit_group {
   { header, rows, sizeof rows / sizeof rows[0] }
 
 static const limit_group limit_groups[] = {
+    LIMIT_GROUP("core/http/http_limits.h", http_rows),
+    LIMIT_GROUP("core/model/model_limits.h", model_rows),
     LIMIT_GROUP("core/lua/lua_limits.h", lua_rows),
     LIMIT_GROUP("core/lua/sandbox/sandbox_limits.h", sandbox_rows),
 };
