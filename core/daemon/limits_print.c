@@ -5,9 +5,11 @@
 
 #include "config.h"
 #include "http_limits.h"
+#include "journal_limits.h"
 #include "lua_limits.h"
 #include "model_limits.h"
 #include "sandbox_limits.h"
+#include "ssh_limits.h"
 
 typedef struct limit_row {
   const char *name;
@@ -21,6 +23,8 @@ typedef struct limit_row {
 
 static const limit_row http_rows[] = {HTTP_LIMITS(LIMIT_ROW)};
 static const limit_row model_rows[] = {MODEL_LIMITS(LIMIT_ROW)};
+static const limit_row ssh_rows[] = {SSH_LIMITS(LIMIT_ROW)};
+static const limit_row journal_rows[] = {JOURNAL_LIMITS(LIMIT_ROW)};
 static const limit_row lua_rows[] = {LUA_LIMITS(LIMIT_ROW)};
 static const limit_row sandbox_rows[] = {SANDBOX_LIMITS(LIMIT_ROW)};
 
@@ -36,6 +40,8 @@ typedef struct limit_group {
 static const limit_group limit_groups[] = {
     LIMIT_GROUP("core/http/http_limits.h", http_rows),
     LIMIT_GROUP("core/model/model_limits.h", model_rows),
+    LIMIT_GROUP("core/ssh/ssh_limits.h", ssh_rows),
+    LIMIT_GROUP("core/journal/journal_limits.h", journal_rows),
     LIMIT_GROUP("core/lua/lua_limits.h", lua_rows),
     LIMIT_GROUP("core/lua/sandbox/sandbox_limits.h", sandbox_rows),
 };
