@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base_limits.h"
 #include "base_url.h"
 
 typedef enum {
@@ -31,8 +32,6 @@ typedef struct setting {
 } setting;
 
 #define AT(field) offsetof(bg_config, field)
-/* 1 TiB: past any machine this runs on, and far from overflowing bytes. */
-#define LUA_MEMORY_MAX_MB (1 << 20)
 
 static const setting settings[] = {
     {"BREAKGLASS_LISTEN", "listen", SETTING_LISTEN, AT(listen_host), "0.0.0.0:8080",

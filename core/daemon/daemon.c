@@ -9,6 +9,7 @@
 #include "api_metrics.h"
 #include "api_search.h"
 #include "app.h"
+#include "daemon_limits.h"
 #include "http_limits.h"
 #include "http_static.h"
 #include "journal_store.h"
@@ -23,8 +24,6 @@
 #include "session_recover.h"
 #include "session_turn.h"
 #include "ssh_service.h"
-
-#define DAEMON_MMAP_THRESHOLD_BYTES (256 * 1024)
 
 /* What all Lua states of the process hold together: the running set, one
  * being loaded beside it, and older sets that turns still use. One process

@@ -3,7 +3,12 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "agent_limits.h"
+#include "api_limits.h"
+#include "base_limits.h"
 #include "config.h"
+#include "daemon_limits.h"
+#include "gate_limits.h"
 #include "http_limits.h"
 #include "journal_limits.h"
 #include "lua_limits.h"
@@ -18,15 +23,19 @@ typedef struct limit_row {
   const char *what;
 } limit_row;
 
-#define LIMIT_ROW(name, unit, what)                                            \
-  {#name, (unsigned long long)(name), unit, what},
+#define LIMIT_ROW(name, unit, what) {#name, (unsigned long long)(name), unit, what},
 
+static const limit_row base_rows[] = {BASE_LIMITS(LIMIT_ROW)};
 static const limit_row http_rows[] = {HTTP_LIMITS(LIMIT_ROW)};
 static const limit_row model_rows[] = {MODEL_LIMITS(LIMIT_ROW)};
 static const limit_row ssh_rows[] = {SSH_LIMITS(LIMIT_ROW)};
 static const limit_row journal_rows[] = {JOURNAL_LIMITS(LIMIT_ROW)};
-static const limit_row lua_rows[] = {LUA_LIMITS(LIMIT_ROW)};
 static const limit_row sandbox_rows[] = {SANDBOX_LIMITS(LIMIT_ROW)};
+static const limit_row lua_rows[] = {LUA_LIMITS(LIMIT_ROW)};
+static const limit_row gate_rows[] = {GATE_LIMITS(LIMIT_ROW)};
+static const limit_row agent_rows[] = {AGENT_LIMITS(LIMIT_ROW)};
+static const limit_row api_rows[] = {API_LIMITS(LIMIT_ROW)};
+static const limit_row daemon_rows[] = {DAEMON_LIMITS(LIMIT_ROW)};
 
 typedef struct limit_group {
   const char *header;
@@ -34,16 +43,22 @@ typedef struct limit_group {
   size_t count;
 } limit_group;
 
-#define LIMIT_GROUP(header, rows)                                              \
+#define LIMIT_GROUP(header, rows)                                                                  \
   { header, rows, sizeof rows / sizeof rows[0] }
 
+/* In the order of core/edges.txt: each folder after those it uses. */
 static const limit_group limit_groups[] = {
+    LIMIT_GROUP("core/base/base_limits.h", base_rows),
     LIMIT_GROUP("core/http/http_limits.h", http_rows),
     LIMIT_GROUP("core/model/model_limits.h", model_rows),
     LIMIT_GROUP("core/ssh/ssh_limits.h", ssh_rows),
     LIMIT_GROUP("core/journal/journal_limits.h", journal_rows),
-    LIMIT_GROUP("core/lua/lua_limits.h", lua_rows),
     LIMIT_GROUP("core/lua/sandbox/sandbox_limits.h", sandbox_rows),
+    LIMIT_GROUP("core/lua/lua_limits.h", lua_rows),
+    LIMIT_GROUP("core/agent/gate/gate_limits.h", gate_rows),
+    LIMIT_GROUP("core/agent/agent_limits.h", agent_rows),
+    LIMIT_GROUP("core/api/api_limits.h", api_rows),
+    LIMIT_GROUP("core/daemon/daemon_limits.h", daemon_rows),
 };
 
 void limits_print(void) {

@@ -54,36 +54,24 @@
 /* File times can be coarser than the clock. */
 #define HTTP_STATIC_CLOCK_SLACK_NS 1000000000LL
 
-#define HTTP_LIMITS(X)                                                         \
-  X(HTTP_MAX_HEADER_BYTES, "bytes", "a request's head")                        \
-  X(HTTP_MAX_BODY_BYTES, "bytes", "a request's body (past it: 413)")           \
-  X(HTTP_MAX_STREAM_BUFFER_BYTES, "bytes",                                     \
-    "unread bytes an event stream may hold")                                   \
-  X(HTTP_MAX_CONNECTIONS_COUNT, "count", "open connections")                   \
-  X(HTTP_MAX_UNPROVEN_PER_ADDRESS_COUNT, "count",                              \
-    "connections without credentials yet from one address")                    \
-  X(HTTP_REQUEST_MAX_HEADER_COUNT, "count",                                    \
-    "headers of one request (past it: 431)")                                   \
-  X(HTTP_REQUEST_ID_MAX_BYTES, "bytes",                                        \
-    "a client's X-Request-Id that is kept")                                    \
-  X(HTTP_LISTEN_BACKLOG_COUNT, "count",                                        \
-    "connections the kernel queues before accept")                             \
-  X(HTTP_READ_BUFFER_BYTES, "bytes",                                           \
-    "one read, and pipelined bytes held per connection")                       \
-  X(HTTP_RESPONSE_HEAD_MAX_BYTES, "bytes",                                     \
-    "a response's status line and own headers")                                \
-  X(HTTP_LINGER_TIMEOUT_MS, "ms",                                              \
-    "reading on after an answer that closes the connection")                   \
-  X(HTTP_PRESSURE_LOG_INTERVAL_MS, "ms",                                       \
-    "between two log lines on connections closed for room")                    \
-  X(HTTP_STATIC_MAX_FILE_BYTES, "bytes",                                       \
-    "one file of the page kept in memory")                                     \
-  X(HTTP_STATIC_MAX_SITE_BYTES, "bytes",                                       \
-    "the page's files kept in memory together")                                \
-  X(HTTP_STATIC_MAX_FILES_COUNT, "count", "files of the page")                 \
-  X(HTTP_STATIC_MAX_DEPTH_LEVELS, "levels",                                    \
-    "folders below the page's root that are served")                           \
-  X(HTTP_STATIC_CLOCK_SLACK_NS, "ns",                                          \
-    "a file this much newer than its last read is read again")
+#define HTTP_LIMITS(X)                                                                             \
+  X(HTTP_MAX_HEADER_BYTES, "bytes", "a request's head")                                            \
+  X(HTTP_MAX_BODY_BYTES, "bytes", "a request's body (past it: 413)")                               \
+  X(HTTP_MAX_STREAM_BUFFER_BYTES, "bytes", "unread bytes an event stream may hold")                \
+  X(HTTP_MAX_CONNECTIONS_COUNT, "count", "open connections")                                       \
+  X(HTTP_MAX_UNPROVEN_PER_ADDRESS_COUNT, "count",                                                  \
+    "connections without credentials yet from one address")                                        \
+  X(HTTP_REQUEST_MAX_HEADER_COUNT, "count", "headers of one request (past it: 431)")               \
+  X(HTTP_REQUEST_ID_MAX_BYTES, "bytes", "a client's X-Request-Id that is kept")                    \
+  X(HTTP_LISTEN_BACKLOG_COUNT, "count", "connections the kernel queues before accept")             \
+  X(HTTP_READ_BUFFER_BYTES, "bytes", "one read, and pipelined bytes held per connection")          \
+  X(HTTP_RESPONSE_HEAD_MAX_BYTES, "bytes", "a response's status line and own headers")             \
+  X(HTTP_LINGER_TIMEOUT_MS, "ms", "reading on after an answer that closes the connection")         \
+  X(HTTP_PRESSURE_LOG_INTERVAL_MS, "ms", "between two log lines on connections closed for room")   \
+  X(HTTP_STATIC_MAX_FILE_BYTES, "bytes", "one file of the page kept in memory")                    \
+  X(HTTP_STATIC_MAX_SITE_BYTES, "bytes", "the page's files kept in memory together")               \
+  X(HTTP_STATIC_MAX_FILES_COUNT, "count", "files of the page")                                     \
+  X(HTTP_STATIC_MAX_DEPTH_LEVELS, "levels", "folders below the page's root that are served")       \
+  X(HTTP_STATIC_CLOCK_SLACK_NS, "ns", "a file this much newer than its last read is read again")
 
 #endif

@@ -46,37 +46,32 @@
 #define SEARCH_MAX_LIMIT_COUNT 1000
 #define SEARCH_MAX_VALUE_BYTES 1024
 
-#define JOURNAL_LIMITS(X)                                                      \
-  X(JOURNAL_MAX_RECORD_BYTES, "bytes", "one journal line")                     \
-  X(JOURNAL_WRITE_CHUNK_BYTES, "bytes", "the pieces a record is written in")   \
-  X(JOURNAL_FILE_READ_BYTES, "bytes", "one read of a journal")                 \
-  X(JOURNAL_FILES_MAX_COUNT, "count",                                          \
-    "session journals one command reads from a folder")                        \
-  X(JOURNAL_INDEX_MAX_BYTES, "bytes",                                          \
-    "the sessions index (past it, no more records)")                           \
-  X(JOURNAL_KEY_MIN_BYTES, "bytes", "the shortest HMAC key accepted")          \
-  X(JOURNAL_CHAIN_MAX_KEY_BYTES, "bytes", "the longest HMAC key accepted")     \
-  X(JOURNAL_CHAIN_SUFFIX_MAX_BYTES, "bytes", "a line's chain fields")          \
-  X(JOURNAL_VERIFY_LOOKAHEAD_LINES, "lines",                                   \
-    "read after a break to tell a reorder from a removal")                     \
-  X(VERIFY_HEADER_PREFIX_BYTES, "bytes",                                       \
-    "where a chain header names its kind")                                     \
-  X(INCIDENT_TITLE_MAX_BYTES, "bytes", "an incident's title")                  \
-  X(JS_TEXT_MAX_BYTES, "bytes", "one piece of text of the export")             \
-  X(SEARCH_TITLE_MAX_BYTES, "bytes", "a search hit's session title")           \
-  X(SEARCH_MAX_PIECE_BYTES, "bytes", "one piece of text indexed")              \
-  X(SEARCH_MAX_WORD_BYTES, "bytes", "one word indexed")                        \
-  X(SEARCH_ARGUMENT_BYTES, "bytes", "a hit's call argument shown")             \
-  X(SEARCH_SNIPPET_BYTES, "bytes", "a hit's text shown")                       \
-  X(SEARCH_READ_BYTES, "bytes", "journal bytes read at a time")                \
-  X(SEARCH_STALE_TMP_SECONDS, "seconds",                                       \
-    "age of a temporary index file left by a dead process")                    \
-  X(SEARCH_MAX_INDEX_FILE_BYTES, "bytes", "one index file")                    \
-  X(SEARCH_MAX_INDEX_WORDS, "words", "word hashes of one index")               \
-  X(SEARCH_MAX_HITS_PER_SESSION_COUNT, "count", "hits listed per session")     \
-  X(SEARCH_DEFAULT_LIMIT_COUNT, "count",                                       \
-    "sessions a search lists without --limit")                                 \
-  X(SEARCH_MAX_LIMIT_COUNT, "count", "the largest --limit")                    \
+#define JOURNAL_LIMITS(X)                                                                          \
+  X(JOURNAL_MAX_RECORD_BYTES, "bytes", "one journal line")                                         \
+  X(JOURNAL_WRITE_CHUNK_BYTES, "bytes", "the pieces a record is written in")                       \
+  X(JOURNAL_FILE_READ_BYTES, "bytes", "one read of a journal")                                     \
+  X(JOURNAL_FILES_MAX_COUNT, "count", "session journals one command reads from a folder")          \
+  X(JOURNAL_INDEX_MAX_BYTES, "bytes", "the sessions index (past it, no more records)")             \
+  X(JOURNAL_KEY_MIN_BYTES, "bytes", "the shortest HMAC key accepted")                              \
+  X(JOURNAL_CHAIN_MAX_KEY_BYTES, "bytes", "the longest HMAC key accepted")                         \
+  X(JOURNAL_CHAIN_SUFFIX_MAX_BYTES, "bytes", "a line's chain fields")                              \
+  X(JOURNAL_VERIFY_LOOKAHEAD_LINES, "lines",                                                       \
+    "read after a break to tell a reorder from a removal")                                         \
+  X(VERIFY_HEADER_PREFIX_BYTES, "bytes", "where a chain header names its kind")                    \
+  X(INCIDENT_TITLE_MAX_BYTES, "bytes", "an incident's title")                                      \
+  X(JS_TEXT_MAX_BYTES, "bytes", "one piece of text of the export")                                 \
+  X(SEARCH_TITLE_MAX_BYTES, "bytes", "a search hit's session title")                               \
+  X(SEARCH_MAX_PIECE_BYTES, "bytes", "one piece of text indexed")                                  \
+  X(SEARCH_MAX_WORD_BYTES, "bytes", "one word indexed")                                            \
+  X(SEARCH_ARGUMENT_BYTES, "bytes", "a hit's call argument shown")                                 \
+  X(SEARCH_SNIPPET_BYTES, "bytes", "a hit's text shown")                                           \
+  X(SEARCH_READ_BYTES, "bytes", "journal bytes read at a time")                                    \
+  X(SEARCH_STALE_TMP_SECONDS, "seconds", "age of a temporary index file left by a dead process")   \
+  X(SEARCH_MAX_INDEX_FILE_BYTES, "bytes", "one index file")                                        \
+  X(SEARCH_MAX_INDEX_WORDS, "words", "word hashes of one index")                                   \
+  X(SEARCH_MAX_HITS_PER_SESSION_COUNT, "count", "hits listed per session")                         \
+  X(SEARCH_DEFAULT_LIMIT_COUNT, "count", "sessions a search lists without --limit")                \
+  X(SEARCH_MAX_LIMIT_COUNT, "count", "the largest --limit")                                        \
   X(SEARCH_MAX_VALUE_BYTES, "bytes", "a query's text, and each other value")
 
 #endif

@@ -18,15 +18,13 @@
 /* OpenSSH's default MaxSessions; commands past it wait for a free channel. */
 #define SSH_MAX_CHANNELS_PER_CONN_COUNT 10
 
-#define SSH_LIMITS(X)                                                          \
-  X(SSH_KEY_MAX_BYTES, "bytes", "a private key file")                          \
-  X(SSH_READ_CHUNK_BYTES, "bytes", "one read from a channel")                  \
-  X(SSH_MAX_READ_PER_TURN_BYTES, "bytes",                                      \
-    "read from one connection per loop turn")                                  \
-  X(SSH_MESSAGE_BYTES, "bytes", "an error message of the transport")           \
-  X(SSH_KEEPALIVE_MAX_MISSED_COUNT, "count",                                   \
-    "keepalive intervals a busy connection may be silent")                     \
-  X(SSH_MAX_CHANNELS_PER_CONN_COUNT, "count",                                  \
-    "channels open at once on one connection")
+#define SSH_LIMITS(X)                                                                              \
+  X(SSH_KEY_MAX_BYTES, "bytes", "a private key file")                                              \
+  X(SSH_READ_CHUNK_BYTES, "bytes", "one read from a channel")                                      \
+  X(SSH_MAX_READ_PER_TURN_BYTES, "bytes", "read from one connection per loop turn")                \
+  X(SSH_MESSAGE_BYTES, "bytes", "an error message of the transport")                               \
+  X(SSH_KEEPALIVE_MAX_MISSED_COUNT, "count",                                                       \
+    "keepalive intervals a busy connection may be silent")                                         \
+  X(SSH_MAX_CHANNELS_PER_CONN_COUNT, "count", "channels open at once on one connection")
 
 #endif

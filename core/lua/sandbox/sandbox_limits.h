@@ -31,33 +31,24 @@
 #define JSON_SCHEMA_MAX_DEPTH_LEVELS 32
 #define JSON_SCHEMA_SHOWN_MAX_BYTES 200
 
-#define SANDBOX_LIMITS(X)                                                      \
-  X(LUA_SANDBOX_HOOK_STEP_INSTRUCTIONS, "instructions",                        \
-    "VM instructions between two deadline checks")                             \
-  X(LUA_SANDBOX_TABLE_OP_MAX_ELEMENTS, "elements",                             \
-    "longest table table.insert/remove/move/sort accept")                      \
-  X(LUA_SANDBOX_FORMAT_MAX_VALUES, "values",                                   \
-    "values one string.format may format")                                     \
-  X(LUA_SANDBOX_FORMAT_QUOTE_MAX_BYTES, "bytes",                               \
-    "bytes one string.format may quote with %q")                               \
-  X(LUA_SANDBOX_DATE_FORMAT_MAX_BYTES, "bytes",                                \
-    "longest format os.date accepts")                                          \
-  X(LUA_SANDBOX_SOURCE_PIECE_BYTES, "bytes",                                   \
-    "source handed to the compiler between deadline checks")                   \
-  X(LUA_SANDBOX_ERROR_MAX_BYTES, "bytes", "an error text the sandbox builds")  \
-  X(LUA_SANDBOX_COLLECT_SLACK_BYTES, "bytes",                                  \
-    "garbage left after an entry before a collection")                         \
-  X(LUA_PATTERN_CHECK_STEPS, "steps",                                          \
-    "pattern matcher steps between two deadline checks")                       \
-  X(LUA_PATTERN_MAX_CAPTURES_COUNT, "count", "captures in one Lua pattern")    \
-  X(LUA_PATTERN_MAX_DEPTH_LEVELS, "levels",                                    \
-    "nested matcher calls before \"pattern too complex\"")                     \
-  X(LUA_JSON_MAX_DEPTH_LEVELS, "levels",                                       \
-    "nesting of arrays and objects in json.encode/decode")                     \
-  X(LUA_JSON_ERROR_MAX_BYTES, "bytes", "an error text of json.encode/decode")  \
-  X(JSON_SCHEMA_MAX_DEPTH_LEVELS, "levels",                                    \
-    "nesting of a tool's input_schema")                                        \
-  X(JSON_SCHEMA_SHOWN_MAX_BYTES, "bytes",                                      \
-    "an enum list shown in a schema error")
+#define SANDBOX_LIMITS(X)                                                                          \
+  X(LUA_SANDBOX_HOOK_STEP_INSTRUCTIONS, "instructions",                                            \
+    "VM instructions between two deadline checks")                                                 \
+  X(LUA_SANDBOX_TABLE_OP_MAX_ELEMENTS, "elements",                                                 \
+    "longest table table.insert/remove/move/sort accept")                                          \
+  X(LUA_SANDBOX_FORMAT_MAX_VALUES, "values", "values one string.format may format")                \
+  X(LUA_SANDBOX_FORMAT_QUOTE_MAX_BYTES, "bytes", "bytes one string.format may quote with %q")      \
+  X(LUA_SANDBOX_DATE_FORMAT_MAX_BYTES, "bytes", "longest format os.date accepts")                  \
+  X(LUA_SANDBOX_SOURCE_PIECE_BYTES, "bytes",                                                       \
+    "source handed to the compiler between deadline checks")                                       \
+  X(LUA_SANDBOX_ERROR_MAX_BYTES, "bytes", "an error text the sandbox builds")                      \
+  X(LUA_SANDBOX_COLLECT_SLACK_BYTES, "bytes", "garbage left after an entry before a collection")   \
+  X(LUA_PATTERN_CHECK_STEPS, "steps", "pattern matcher steps between two deadline checks")         \
+  X(LUA_PATTERN_MAX_CAPTURES_COUNT, "count", "captures in one Lua pattern")                        \
+  X(LUA_PATTERN_MAX_DEPTH_LEVELS, "levels", "nested matcher calls before \"pattern too complex\"") \
+  X(LUA_JSON_MAX_DEPTH_LEVELS, "levels", "nesting of arrays and objects in json.encode/decode")    \
+  X(LUA_JSON_ERROR_MAX_BYTES, "bytes", "an error text of json.encode/decode")                      \
+  X(JSON_SCHEMA_MAX_DEPTH_LEVELS, "levels", "nesting of a tool's input_schema")                    \
+  X(JSON_SCHEMA_SHOWN_MAX_BYTES, "bytes", "an enum list shown in a schema error")
 
 #endif
