@@ -17,16 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent_limits.h"
 #include "gate.h"
 #include "journal_session.h"
 #include "journal_store.h"
 #include "log.h"
-
-/* Output of one call that the session keeps and shows; past it a note says
- * the rest is not shown. The model never sees this output, only the call's
- * result, which the runner bounds. */
-#define ACTION_MAX_OUTPUT_BYTES (8u * 1024 * 1024)
-#define ACTION_NOTE_MAX_BYTES 512
 
 typedef enum action_phase {
   ACTION_DECIDING,   /* the gate asks the policies (next: from the timer) */

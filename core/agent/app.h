@@ -5,6 +5,7 @@
 
 #include <uv.h>
 
+#include "agent_limits.h"
 #include "config.h"
 #include "http_server.h"
 #include "lua_host.h"
@@ -17,8 +18,6 @@ struct model_probe;
 struct http_static;
 struct journal_store;
 struct api_targets;
-
-#define APP_SCRIPTS_ERROR_MAX 8192
 
 typedef struct app {
   uv_loop_t *loop;
@@ -33,7 +32,7 @@ typedef struct app {
   struct api_targets *targets;    /* the targets' probes and their cache (api_targets.h) */
   lua_host *scripts;     /* the last good script set; NULL before the first */
   unsigned long long scripts_loaded_ms;
-  char scripts_error[APP_SCRIPTS_ERROR_MAX]; /* the last failed load, "" if none */
+  char scripts_error[APP_SCRIPTS_ERROR_MAX_BYTES]; /* the last failed load, "" if none */
   struct session *sessions; /* newest first */
   json_t *actions;          /* recent mutating actions, turns and buttons (gate.h) */
   /* Session files recovery refused to read (a symlink, a FIFO, someone

@@ -154,7 +154,7 @@ static void walk_dir(walk *w, const char *prefix, int depth) {
   struct dirent *e;
   while ((e = readdir(d))) {
     if (e->d_name[0] == '.') continue; /* hidden, and a ConfigMap's ..data */
-    if (json_array_size(w->found) >= RUNBOOK_MAX_FILES) {
+    if (json_array_size(w->found) >= RUNBOOK_MAX_FILES_COUNT) {
       w->cut = 1;
       break;
     }
@@ -166,7 +166,7 @@ static void walk_dir(walk *w, const char *prefix, int depth) {
     if (child < 0) continue;
     int ok = fstat(child, &st) == 0;
     close(child);
-    if (ok && S_ISDIR(st.st_mode) && depth + 1 < RUNBOOK_MAX_DEPTH) {
+    if (ok && S_ISDIR(st.st_mode) && depth + 1 < RUNBOOK_MAX_DEPTH_LEVELS) {
       walk_dir(w, path, depth + 1);
     } else if (ok && S_ISREG(st.st_mode) && has_text_extension(e->d_name)) {
       json_array_append_new(w->found, json_pack("{s:s, s:I}", "path", path, "bytes",
@@ -263,7 +263,7 @@ static int grep_file(int root, const char *path, const char *pattern, json_t *ma
     if (find_folded(p, n, pattern, m)) {
       size_t show = utf8_text_cut(p, n, RUNBOOK_MATCH_LINE_BYTES), text_len;
       char *text = utf8_text_sanitize(p, show, &text_len);
-      if (json_array_size(matches) >= RUNBOOK_MAX_MATCHES || *bytes + show > RUNBOOK_MAX_CALL_BYTES) {
+      if (json_array_size(matches) >= RUNBOOK_MAX_MATCHES_COUNT || *bytes + show > RUNBOOK_MAX_CALL_BYTES) {
         cut = 1;
       } else if (text) {
         json_array_append_new(matches, json_pack("{s:s, s:i, s:s%}", "path", path, "line", line,

@@ -19,14 +19,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#define RUNBOOK_MAX_FILE_BYTES (256u * 1024)
-#define RUNBOOK_MAX_CALL_BYTES (64u * 1024)
-#define RUNBOOK_MAX_FILES 256
-#define RUNBOOK_MAX_DEPTH 4
-#define RUNBOOK_MAX_PATH_BYTES 512
-#define RUNBOOK_MAX_PATTERN_BYTES 200
-#define RUNBOOK_MAX_MATCHES 50
-#define RUNBOOK_MATCH_LINE_BYTES 240
+#include "agent_limits.h"
 
 /* {"runbooks": [{"path", "bytes"}...], "cut": bool} sorted by path, or
  * {"error": "..."}. New reference; NULL when out of memory. */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent_limits.h"
 #include "journal_reader.h"
 #include "journal_session.h"
 #include "journal_store.h"
@@ -12,7 +13,6 @@
 #include "session_stream.h"
 #include "utf8_text.h"
 
-#define SESSION_TITLE_MAX_BYTES 120
 #define SESSION_OPERATOR_TITLE "Power buttons"
 
 void session_random_hex(char *out, size_t hex_chars) {

@@ -11,14 +11,11 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "agent_limits.h"
 #include "app.h"
 #include "http_server.h"
 
 #define SESSION_ID_LEN 32
-/* Event bytes a session keeps in memory; past it new turns are refused. */
-#define SESSION_MAX_EVENT_BYTES (64u * 1024 * 1024)
-/* The text of one `text` event; a longer block goes in several. */
-#define SESSION_TEXT_EVENT_MAX_BYTES (256u * 1024)
 
 typedef struct session_event {
   unsigned long long id;

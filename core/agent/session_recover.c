@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agent_limits.h"
 #include "gate.h"
 #include "journal_file.h"
 #include "journal_reader.h"
@@ -19,10 +20,6 @@
 #include "log.h"
 #include "session.h"
 
-/* Garbage line numbers named in the report; more are counted. */
-#define RECOVER_MAX_REPORTED_LINES 20
-/* Refused session files named in GET /api/sessions; more are logged. */
-#define RECOVER_MAX_REFUSED_FILES 20
 #define RECOVER_INTERRUPTED_AFTER_INTENT                                                      \
   "interrupted by a restart after its intent was recorded: it may have run; check its effect " \
   "before running it again"
@@ -228,7 +225,7 @@ static void recover_finish(recover_state *st, const char *path) {
 static void recover_refuse(app *a, const char *name, const char *why) {
   log_error("recovery: %s not restored: %s", name, why);
   if (!a->journal_damage) a->journal_damage = json_array();
-  if (json_array_size(a->journal_damage) < RECOVER_MAX_REFUSED_FILES)
+  if (json_array_size(a->journal_damage) < RECOVER_MAX_REFUSED_FILES_COUNT)
     json_array_append_new(a->journal_damage,
                           json_pack("{s:s, s:s}", "file", name, "message", why));
 }

@@ -3,18 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "agent_limits.h"
 #include "log.h"
 #include "session.h"
-
-/* Every client is paced, in its replay on attach and live alike: this
- * much is queued, then the rest waits in the session's events for the
- * client to take it. A session of any size replays on one connection, and
- * a client slower than a fast answer lags behind it instead of being
- * dropped, holding no more than this (and one event) in its queue. */
-#define SSE_QUEUE_BYTES (256u * 1024)
-/* A client that takes nothing for this many keepalive intervals while
- * events wait for it is let go; it re-attaches with Last-Event-ID. */
-#define SSE_MAX_STALLED_TICKS 3
 
 typedef struct session_subscriber {
   struct session *session; /* NULL once detached */

@@ -12,15 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent_limits.h"
 #include "log.h"
 #include "pve_verbs.h"
 #include "utf8_text.h"
-
-#define SSH_MAX_OUTPUT_BYTES (1024u * 1024)
-#define SSH_MAX_COMMAND_BYTES (64u * 1024)
-#define SSH_KEEPALIVE_MS 15000u
-/* A verb's outcome line: its name, the layer and the transport's message. */
-#define SSH_OUTCOME_BYTES 2048
 
 typedef struct ssh_call {
   lua_async *op; /* NULL once the caller is gone */

@@ -193,7 +193,7 @@ static void api_unauthorized(http_conn *c) {
 
 /* 0 and identity, or the request has its 401 answer. */
 static int api_authenticate(app *a, http_conn *c, const http_request *req,
-                            char identity[AUTH_IDENTITY_MAX]) {
+                            char identity[AUTH_IDENTITY_MAX_BYTES]) {
   if (auth_identify(a->config, req, identity) != 0) {
     api_unauthorized(c);
     return -1;
@@ -204,7 +204,7 @@ static int api_authenticate(app *a, http_conn *c, const http_request *req,
 
 http_head_verdict api_head_check(void *ud, http_conn *c, const http_request *head) {
   app *a = ud;
-  char identity[AUTH_IDENTITY_MAX];
+  char identity[AUTH_IDENTITY_MAX_BYTES];
   if (auth_identify(a->config, head, identity) == 0) return HTTP_HEAD_TRUSTED;
   if (!needs_credentials(head->path)) return HTTP_HEAD_ANONYMOUS;
   /* A refused credential is news, as every API request is. */
@@ -232,7 +232,7 @@ void api_handle(void *ud, http_conn *c, const http_request *req) {
     api_ready(a, c);
     return;
   }
-  char identity[AUTH_IDENTITY_MAX];
+  char identity[AUTH_IDENTITY_MAX_BYTES];
   if (strcmp(req->path, "/metrics") == 0) {
     if (api_authenticate(a, c, req, identity) == 0) api_metrics_serve(a, c, req);
     return;

@@ -2,11 +2,8 @@
 
 #include <string.h>
 
+#include "api_limits.h"
 #include "buf.h"
-
-/* Every family with a handful of series each comes to some tens of KiB; a
- * cap far above that keeps a bug from growing the answer without end. */
-#define API_METRICS_MAX_BYTES (4u * 1024 * 1024)
 
 void api_metrics_serve(app *a, http_conn *c, const http_request *req) {
   if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {

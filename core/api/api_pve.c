@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "action.h"
+#include "api_limits.h"
 #include "gate.h"
 #include "log.h"
 #include "pve_verbs.h"
@@ -26,9 +27,6 @@
 #include "ssh_service.h"
 #include "utf8_text.h"
 
-/* The host's answer to a verb is short (forensics is the longest); what
- * passes this is cut in the middle. */
-#define PVE_MAX_ANSWER_BYTES (256u * 1024)
 /* breakglass-pve's exit code for a verb it refused (docs/breakglass-pve.md). */
 #define PVE_EXIT_REJECTED 2
 #define PVE_CALL_ID_HEX_CHARS 16

@@ -1,5 +1,5 @@
 /* One search at a time in the thread pool: a request that comes while one
- * runs waits (at most API_SEARCH_MAX_WAITING of them; more get 503), and
+ * runs waits (at most API_SEARCH_MAX_WAITING_COUNT of them; more get 503), and
  * the next piece of work takes every one waiting, refreshes the index once
  * and answers each. The index is touched only by that work, so it needs no
  * lock: libuv orders each piece of work after the loop that queued it. */
@@ -8,10 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_limits.h"
 #include "log.h"
 #include "search_index.h"
-
-#define API_SEARCH_MAX_WAITING 32
 
 typedef struct search_request {
   struct search_request *next;
@@ -99,7 +98,7 @@ void api_search(app *a, http_conn *c, const http_request *req) {
     return;
   }
   if (!searcher.ix) searcher.ix = search_index_new(a->config->sessions_dir, 1);
-  if (!searcher.ix || searcher.waiting_count >= API_SEARCH_MAX_WAITING) {
+  if (!searcher.ix || searcher.waiting_count >= API_SEARCH_MAX_WAITING_COUNT) {
     http_respond_error(c, 503, searcher.ix ? "too many searches are waiting; try again" : "out of memory");
     search_query_free(&r->query);
     free(r);

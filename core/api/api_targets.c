@@ -20,25 +20,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_limits.h"
 #include "journal_reader.h"
 #include "log.h"
 #include "model_probe.h"
 #include "session.h"
 #include "utf8_text.h"
-
-/* A result this young is answered from the cache. */
-#define TARGETS_CACHE_MS 10000u
-/* The probe's command, once connected (the connection has the pool's own
- * limit, BREAKGLASS_SSH_CONNECT_TIMEOUT_SECONDS, so a stuck phase is named
- * by its layer rather than by this limit). */
-#define TARGETS_COMMAND_MS 5000u
-/* Kept of the Proxmox host's answer to `status`: its first line. */
-#define TARGETS_DETAIL_MAX_BYTES 200u
-/* Events read back from the end of each session for its last model call. */
-#define TARGETS_MODEL_SCAN_EVENTS 4096u
-#define TARGETS_TS_MAX 32u
-/* The model API is asked no more often than this. */
-#define TARGETS_MODEL_PROBE_INTERVAL_MS 60000u
 
 enum { TARGET_DEVVM, TARGET_PVE, TARGET_COUNT };
 /* The waiters' bit for the model probe, after the SSH targets' bits. */
@@ -87,7 +74,7 @@ static const bg_target *target_config(const app *a, int i) {
 }
 
 static json_t *utc_now_json(void) {
-  char stamp[TARGETS_TS_MAX];
+  char stamp[TARGETS_TS_MAX_BYTES];
   log_format_utc(stamp, log_now_ms());
   return json_string(stamp);
 }

@@ -17,9 +17,9 @@ int auth_secret_equal(const char *given, const char *secret) {
 }
 
 /* A proxy-supplied user name, kept printable and short. */
-static void copy_user(char out[AUTH_IDENTITY_MAX], const char *name) {
-  size_t n = (size_t)snprintf(out, AUTH_IDENTITY_MAX, "user:%s", name);
-  if (n >= AUTH_IDENTITY_MAX) n = AUTH_IDENTITY_MAX - 1;
+static void copy_user(char out[AUTH_IDENTITY_MAX_BYTES], const char *name) {
+  size_t n = (size_t)snprintf(out, AUTH_IDENTITY_MAX_BYTES, "user:%s", name);
+  if (n >= AUTH_IDENTITY_MAX_BYTES) n = AUTH_IDENTITY_MAX_BYTES - 1;
   for (size_t i = 5; i < n; i++)
     if ((unsigned char)out[i] < 0x20 || (unsigned char)out[i] >= 0x7f) out[i] = '?';
 }
@@ -31,7 +31,7 @@ static const char *bearer_credentials(const char *authz) {
   return authz + 6 + strspn(authz + 6, " ");
 }
 
-int auth_identify(const bg_config *c, const http_request *req, char identity[AUTH_IDENTITY_MAX]) {
+int auth_identify(const bg_config *c, const http_request *req, char identity[AUTH_IDENTITY_MAX_BYTES]) {
   if (c->trusted_user_header) {
     const char *user = http_request_header(req, c->trusted_user_header);
     if (user && *user) {
@@ -41,7 +41,7 @@ int auth_identify(const bg_config *c, const http_request *req, char identity[AUT
   }
   const char *token = bearer_credentials(http_request_header(req, "Authorization"));
   if (c->bearer_token && token && auth_secret_equal(token, c->bearer_token)) {
-    snprintf(identity, AUTH_IDENTITY_MAX, "bearer");
+    snprintf(identity, AUTH_IDENTITY_MAX_BYTES, "bearer");
     return 0;
   }
   return -1;

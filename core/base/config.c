@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base_limits.h"
 #include "base_url.h"
 
 typedef enum {
@@ -31,8 +32,6 @@ typedef struct setting {
 } setting;
 
 #define AT(field) offsetof(bg_config, field)
-/* 1 TiB: past any machine this runs on, and far from overflowing bytes. */
-#define LUA_MEMORY_MAX_MB (1 << 20)
 
 static const setting settings[] = {
     {"BREAKGLASS_LISTEN", "listen", SETTING_LISTEN, AT(listen_host), "0.0.0.0:8080",
@@ -346,5 +345,26 @@ void config_print_help(void) {
     if (s->flag) snprintf(flag, sizeof flag, "--%s", s->flag);
     printf("  %-42s %-26s %s%s%s\n", s->env, flag, s->help, s->fallback ? "; default " : "",
            s->fallback ? s->fallback : "");
+  }
+}
+
+/* The unit a setting's name ends in, as --help --limits writes units. */
+static const char *setting_unit(const char *env) {
+  static const char *const units[][2] = {{"_SECONDS", "seconds"}, {"_MS", "ms"},
+                                         {"_BYTES", "bytes"},     {"_MB", "MB"},
+                                         {"_TOKENS", "tokens"},   {"_INSTRUCTIONS", "instructions"}};
+  size_t len = strlen(env);
+  for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+    size_t n = strlen(units[i][0]);
+    if (len > n && strcmp(env + len - n, units[i][0]) == 0) return units[i][1];
+  }
+  return "count";
+}
+
+void config_print_limits(void) {
+  for (size_t i = 0; i < SETTING_COUNT_ALL; i++) {
+    const setting *s = &settings[i];
+    if ((s->kind != SETTING_SECONDS && s->kind != SETTING_COUNT) || !s->fallback) continue;
+    printf("  %-40s %12s %-12s %s\n", s->env, s->fallback, setting_unit(s->env), s->help);
   }
 }

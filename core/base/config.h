@@ -85,5 +85,9 @@ void config_free(bg_config *c);
 
 /* The flag reference for --help. */
 void config_print_help(void);
+/* The numeric settings' defaults for --help --limits, one line each in
+ * the limits' form: "  NAME VALUE UNIT WHAT", the unit read off the
+ * name's last word ("count" when it names none). */
+void config_print_limits(void);
 
 #endif

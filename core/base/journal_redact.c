@@ -21,7 +21,7 @@ typedef struct pattern {
  * over byte classes (the bytes some pattern uses, and one class for all
  * the others), states numbered in 16 bits (REDACT_MAX_PATTERN_BYTES). */
 struct journal_redactor {
-  pattern list[REDACT_MAX_SECRETS];
+  pattern list[REDACT_MAX_SECRETS_COUNT];
   size_t count;
   size_t pattern_bytes;
   unsigned char cls[256];
@@ -110,7 +110,7 @@ static int automaton_build(journal_redactor *r) {
 static int redactor_add_pattern(journal_redactor *r, const char *bytes, size_t len) {
   for (size_t i = 0; i < r->count; i++)
     if (r->list[i].len == len && memcmp(r->list[i].bytes, bytes, len) == 0) return 0;
-  if (r->count == REDACT_MAX_SECRETS || r->pattern_bytes + len > REDACT_MAX_PATTERN_BYTES - 1)
+  if (r->count == REDACT_MAX_SECRETS_COUNT || r->pattern_bytes + len > REDACT_MAX_PATTERN_BYTES - 1)
     return -1;
   char *copy = malloc(len);
   if (!copy) return -1;

@@ -23,12 +23,8 @@
 
 #include <stddef.h>
 
-/* Shorter values are not treated as secrets: replacing them would garble
- * ordinary text and hides little. */
-#define REDACT_MIN_SECRET_BYTES 8
-#define REDACT_MAX_SECRETS 256
-/* All secrets' forms together; past it journal_redactor_add fails. */
-#define REDACT_MAX_PATTERN_BYTES (64u * 1024)
+#include "base_limits.h"
+
 #define REDACT_MARK "[redacted]"
 
 typedef struct journal_redactor journal_redactor;

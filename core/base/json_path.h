@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#define JSON_PATH_MAX_BYTES 256
+#include "base_limits.h"
 
 typedef struct json_path {
   char text[JSON_PATH_MAX_BYTES];

@@ -8,13 +8,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base_limits.h"
 #include "buf.h"
 #include "journal_redact.h"
 #include "utf8_text.h"
-
-/* A whole record: the message and the fields, escaped (at most 6 bytes a
- * byte), and the keys. */
-#define LOG_MAX_RECORD_BYTES (8 * (LOG_MAX_MESSAGE_BYTES + 4 * LOG_MAX_FIELD_BYTES) + 256)
 
 /* The log is the process's stderr: one of each, like the loop. */
 static log_level min_level = LOG_INFO;

@@ -20,13 +20,10 @@
 
 #include <stddef.h>
 
+#include "base_limits.h"
+
 typedef enum { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR } log_level;
 typedef enum { LOG_FORMAT_PLAIN, LOG_FORMAT_JSON } log_format;
-
-/* The text of one record; past it the text is cut. */
-#define LOG_MAX_MESSAGE_BYTES (16u * 1024)
-/* A context field; longer values are cut (they are ids and names). */
-#define LOG_MAX_FIELD_BYTES 128
 
 struct journal_redactor;
 

@@ -9,17 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base_limits.h"
 #include "buf.h"
-
-/* Series in one family, beyond which everything goes to the series whose
- * labels are all "other" (one more). The label caps keep real families far
- * below it. */
-#define METRICS_MAX_SERIES 1024
 
 struct metric_series {
   metric_series *next; /* the family's series, in order of creation */
   const metric *family;
-  const char *values[METRICS_MAX_LABELS]; /* interned */
+  const char *values[METRICS_MAX_LABELS_COUNT]; /* interned */
   double value;        /* counter, gauge; histogram: the sum */
   unsigned long long count;
   unsigned long long buckets[]; /* histograms: bound_count + 1 (+Inf) */
@@ -28,7 +24,7 @@ struct metric_series {
 typedef struct label_state {
   char *name;
   char **closed; /* NULL-terminated copy, or NULL when open */
-  char *seen[METRICS_MAX_LABEL_VALUES]; /* open: the values met so far */
+  char *seen[METRICS_MAX_LABEL_VALUES_COUNT]; /* open: the values met so far */
   size_t seen_count;
 } label_state;
 
@@ -36,9 +32,9 @@ struct metric {
   metric *next;
   metric_type type;
   char *name, *help;
-  label_state labels[METRICS_MAX_LABELS];
+  label_state labels[METRICS_MAX_LABELS_COUNT];
   size_t label_count;
-  double bounds[METRICS_MAX_BUCKETS];
+  double bounds[METRICS_MAX_BUCKETS_COUNT];
   size_t bound_count;
   metric_series *series, *last;
   size_t series_count;
@@ -123,7 +119,7 @@ static int family_fill(metric *f, const char **tuple, size_t i) {
   if (i == f->label_count) return series_new(f, tuple) ? 0 : -1;
   /* family_init allows no more labels; said again so that gcc -O3, which
    * unrolls this recursion, sees the bound. */
-  if (i >= METRICS_MAX_LABELS) return -1;
+  if (i >= METRICS_MAX_LABELS_COUNT) return -1;
   for (char **v = f->labels[i].closed; *v; v++) {
     tuple[i] = *v;
     if (family_fill(f, tuple, i + 1) != 0) return -1;
@@ -143,11 +139,11 @@ static int family_closed_size(const metric *f, size_t *size) {
 }
 
 static int family_init(metric *f, const metric_desc *d) {
-  if (!name_valid(d->name, 0) || !d->help || d->label_count > METRICS_MAX_LABELS ||
+  if (!name_valid(d->name, 0) || !d->help || d->label_count > METRICS_MAX_LABELS_COUNT ||
       (d->label_count && !d->labels))
     return -1;
   if (d->type == METRIC_HISTOGRAM) {
-    if (d->bound_count == 0 || d->bound_count > METRICS_MAX_BUCKETS) return -1;
+    if (d->bound_count == 0 || d->bound_count > METRICS_MAX_BUCKETS_COUNT) return -1;
     for (size_t i = 0; i < d->bound_count; i++)
       if (!isfinite(d->bounds[i]) || (i > 0 && d->bounds[i] <= d->bounds[i - 1])) return -1;
     memcpy(f->bounds, d->bounds, d->bound_count * sizeof(double));
@@ -162,8 +158,8 @@ static int family_init(metric *f, const metric_desc *d) {
       if (strcmp(f->labels[k].name, f->labels[i].name) == 0) return -1;
   }
   size_t size;
-  const char *tuple[METRICS_MAX_LABELS] = {0};
-  if (family_closed_size(f, &size) && size <= METRICS_MAX_SERIES)
+  const char *tuple[METRICS_MAX_LABELS_COUNT] = {0};
+  if (family_closed_size(f, &size) && size <= METRICS_MAX_SERIES_COUNT)
     return family_fill(f, tuple, 0);
   return 0;
 }
@@ -196,7 +192,7 @@ static const char *label_intern(label_state *l, const char *v) {
   }
   for (size_t k = 0; k < l->seen_count; k++)
     if (strcmp(l->seen[k], v) == 0) return l->seen[k];
-  if (l->seen_count == METRICS_MAX_LABEL_VALUES) return other_value;
+  if (l->seen_count == METRICS_MAX_LABEL_VALUES_COUNT) return other_value;
   char *copy = strdup(v);
   if (!copy) return other_value;
   l->seen[l->seen_count++] = copy;
@@ -214,12 +210,12 @@ static metric_series *family_find(metric *f, const char *const *interned) {
 
 metric_series *metric_series_of(metric *f, const char *const *values) {
   if (!f) return NULL;
-  const char *interned[METRICS_MAX_LABELS];
+  const char *interned[METRICS_MAX_LABELS_COUNT];
   for (size_t i = 0; i < f->label_count; i++)
     interned[i] = label_intern(&f->labels[i], values ? values[i] : NULL);
   metric_series *s = family_find(f, interned);
   if (s) return s;
-  if (f->series_count >= METRICS_MAX_SERIES) {
+  if (f->series_count >= METRICS_MAX_SERIES_COUNT) {
     for (size_t i = 0; i < f->label_count; i++) interned[i] = other_value;
     s = family_find(f, interned);
     if (s) return s;

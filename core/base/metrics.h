@@ -4,7 +4,7 @@
  * A registry holds families declared up front, each with a fixed list of
  * label names. A label takes its values from a closed list given with the
  * family, or, for names the daemon learns at run time (tools from the
- * loaded scripts, SSH targets), from the first METRICS_MAX_LABEL_VALUES
+ * loaded scripts, SSH targets), from the first METRICS_MAX_LABEL_VALUES_COUNT
  * distinct values it sees; anything else is counted as "other". So no
  * outside input can grow a registry, and its size has a bound known at
  * start. Session ids and free text never go in labels.
@@ -21,16 +21,12 @@
 
 #include <stddef.h>
 
+#include "base_limits.h"
+
 struct buf;
 
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 #define METRICS_OTHER "other"
-#define METRICS_MAX_LABELS 3
-/* Distinct values an open label takes before the rest fold into "other". */
-#define METRICS_MAX_LABEL_VALUES 32
-/* A label value longer than this is "other" too. */
-#define METRICS_MAX_LABEL_VALUE_BYTES 64
-#define METRICS_MAX_BUCKETS 16
 
 typedef struct metrics metrics;
 typedef struct metric metric;
@@ -50,9 +46,9 @@ typedef struct metric_desc {
   const char *name; /* [a-zA-Z_:][a-zA-Z0-9_:]*, with its unit */
   const char *help;
   const metric_label *labels;
-  size_t label_count; /* at most METRICS_MAX_LABELS */
+  size_t label_count; /* at most METRICS_MAX_LABELS_COUNT */
   const double *bounds; /* histograms: the buckets' upper bounds, ascending */
-  size_t bound_count;   /* at most METRICS_MAX_BUCKETS; +Inf is added */
+  size_t bound_count;   /* at most METRICS_MAX_BUCKETS_COUNT; +Inf is added */
 } metric_desc;
 
 metrics *metrics_new(void);

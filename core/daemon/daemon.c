@@ -10,10 +10,14 @@
 #include "api_search.h"
 #include "api_targets.h"
 #include "app.h"
+#include "daemon_limits.h"
+#include "http_limits.h"
 #include "http_static.h"
 #include "journal_store.h"
 #include "log.h"
+#include "lua_limits.h"
 #include "lua_sandbox.h"
+#include "model_limits.h"
 #include "model_probe.h"
 #include "runbook_service.h"
 #include "scripts_reload.h"
@@ -21,27 +25,6 @@
 #include "session_recover.h"
 #include "session_turn.h"
 #include "ssh_service.h"
-
-#define HTTP_MAX_HEADER_BYTES (16u * 1024)
-#define HTTP_MAX_BODY_BYTES (1024u * 1024)
-/* Unread bytes a stream may hold. Replay is paced, so this bounds only a
- * client that falls behind live events: it is dropped and re-attaches.
- * It must hold the largest event a turn makes (a text event, 256 KiB, or
- * a tool_output chunk) many times over; each slow client costs this. */
-#define HTTP_MAX_STREAM_BUFFER_BYTES (4u * 1024 * 1024)
-#define HTTP_MAX_CONNECTIONS_COUNT 256
-/* Unproven connections (no credentials yet, see http_server.h) from one
- * address: a quarter of the slots, so one address alone never fills them,
- * and far more than one browser or probe keeps open. The auth proxy's
- * address is not held to it for the requests it forwards: they carry the
- * proxy's header and make their connections trusted. */
-#define HTTP_MAX_UNPROVEN_PER_ADDRESS_COUNT 64
-/* The SSE bytes of one model answer. Real answers are far smaller (tens
- * of thousands of tokens); this bounds a hostile or broken upstream. */
-#define MODEL_MAX_RESPONSE_BYTES (64u * 1024 * 1024)
-#define LUA_MAX_JSON_BYTES (1024u * 1024)
-#define LUA_MAX_RESULT_BYTES (256u * 1024)
-#define DAEMON_MMAP_THRESHOLD_BYTES (256 * 1024)
 
 /* What all Lua states of the process hold together: the running set, one
  * being loaded beside it, and older sets that turns still use. One process

@@ -5,14 +5,11 @@
 #include <string.h>
 
 #include "config.h"
+#include "daemon_limits.h"
 #include "incident.h"
 #include "journal_events.h"
 #include "journal_files.h"
 #include "journal_key.h"
-
-/* Larger than any journal the daemon keeps. */
-#define EXPORT_MAX_JOURNAL_BYTES (1024u * 1024 * 1024)
-#define EXPORT_MAX_OUTPUT_BYTES (1024u * 1024 * 1024)
 
 static int usage(void) {
   fprintf(stderr, "usage: breakglass export JOURNAL [--format md|txt|json]\n");

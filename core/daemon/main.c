@@ -6,7 +6,7 @@
  *   breakglass verify JOURNAL   check a journal's hash chain
  *   breakglass export JOURNAL   a session's incident summary
  *   breakglass search DIR ...   search the sessions' journals
- *   breakglass --version | --help
+ *   breakglass --version | --help [--limits]
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,6 +16,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "export_cli.h"
+#include "limits_print.h"
 #include "lua_host.h"
 #include "replay_cli.h"
 #include "search_cli.h"
@@ -41,7 +42,8 @@ static void print_help(void) {
          "                    [--since T] [--until T] [--limit N] [--json]\n"
          "                                       search the session journals in DIR; exit 0\n"
          "                                       found, 1 none, 2 bad query or folder\n"
-         "  breakglass --version | --help\n\n"
+         "  breakglass --version | --help\n"
+         "  breakglass --help --limits           every compiled-in limit, with its value\n\n"
          "Secrets (ANTHROPIC_API_KEY, ANTHROPIC_AUTH_TOKEN, API_BEARER_TOKEN) are read\n"
          "from the environment only.\n\n",
          BREAKGLASS_VERSION);
@@ -90,6 +92,10 @@ static int run_check(int argc, char **argv) {
 int main(int argc, char **argv) {
   if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
       strcmp(argv[1], "help") == 0) {
+    if (argc == 3 && strcmp(argv[2], "--limits") == 0) {
+      limits_print();
+      return 0;
+    }
     print_help();
     return argc < 2 ? 2 : 0;
   }

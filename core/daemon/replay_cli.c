@@ -10,12 +10,9 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "daemon_limits.h"
 #include "replay.h"
 
-/* How much of a call's input the text report shows. */
-#define REPLAY_INPUT_SHOWN_CHARS 120
-/* Journals replayed together from one folder. */
-#define REPLAY_MAX_JOURNALS_COUNT 4096
 #define REPLAY_SESSION_ID_HEX_CHARS 32
 
 /* The session id is the file's name: <32 hex>.jsonl. */

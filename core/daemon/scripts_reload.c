@@ -64,7 +64,7 @@ static void reload_now(scripts_reload *r) {
   const char *dir = a->config->scripts_dir;
   reload_watch_all(r);
   lua_host *fresh = NULL;
-  char err[APP_SCRIPTS_ERROR_MAX];
+  char err[APP_SCRIPTS_ERROR_MAX_BYTES];
   if (r->load(a->config, a->loop, NULL, r->services, r->service_count, &fresh, err,
               sizeof err) != 0) {
     snprintf(a->scripts_error, sizeof a->scripts_error, "%s", err);

@@ -20,12 +20,8 @@
 #include <stddef.h>
 
 #include "app.h"
+#include "daemon_limits.h"
 #include "lua_host.h"
-
-/* A change is acted on once the folder has been quiet this long... */
-#define SCRIPTS_RELOAD_DEBOUNCE_MS 200
-/* ...or this long after the first change, if changes keep coming. */
-#define SCRIPTS_RELOAD_MAX_DELAY_MS 2000
 
 typedef struct scripts_reload scripts_reload;
 

@@ -7,17 +7,12 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "daemon_limits.h"
 #include "journal_files.h"
 #include "journal_key.h"
 #include "journal_reader.h"
 #include "journal_store.h"
 #include "journal_verify.h"
-
-/* Larger than any journal the daemon keeps (BREAKGLASS_MAX_SESSION_JOURNAL_BYTES
- * caps new turns well below this). */
-#define VERIFY_MAX_JOURNAL_BYTES (1024u * 1024 * 1024)
-/* The sessions index: far more than years of turns. */
-#define VERIFY_MAX_INDEX_BYTES (256u * 1024 * 1024)
 
 typedef struct verify_run {
   journal_chain_key key;

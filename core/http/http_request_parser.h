@@ -17,10 +17,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "http_limits.h"
 #include "http_request.h"
-
-/* More headers than this in one request is answered with 431. */
-#define HTTP_REQUEST_MAX_HEADER_COUNT 64
 
 typedef enum http_parse_state {
   HTTP_PARSE_IDLE,  /* no byte of the next request seen yet */

@@ -26,31 +26,10 @@
 #include <sys/ioctl.h>
 
 #include "buf.h"
+#include "http_limits.h"
 #include "http_request_parser.h"
 #include "log.h"
 #include "metrics_daemon.h"
-
-enum {
-  /* The kernel drops what overflows the backlog without looking at it;
-   * accepted, a burst is sorted by server_admit, which spares a probe. */
-  HTTP_LISTEN_BACKLOG = 1024,
-  /* Per connection: one read's worth, also the cap on pipelined bytes held
-   * while a request is being answered (reading pauses when it is full). */
-  HTTP_READ_BUFFER_BYTES = 16 * 1024,
-  /* Status line and our own headers; extra_headers and the body add to it. */
-  HTTP_RESPONSE_HEAD_MAX_BYTES = 2048,
-};
-
-/* After an answer that closes the connection we send FIN and keep reading
- * (and discarding) for this long, so a client still sending (say, the rest
- * of a body we refused with 413) is not answered by a reset that destroys
- * the response before it reads it. */
-static const uint64_t HTTP_LINGER_TIMEOUT_MS = 2000;
-
-/* Closing connections to make room is news, but under attack it happens
- * thousands of times a second: one log line per this interval says how
- * many. */
-static const uint64_t HTTP_PRESSURE_LOG_INTERVAL_MS = 10000;
 
 static const char HTTP_SECURITY_HEADERS[] =
     "X-Content-Type-Options: nosniff\r\n"
@@ -819,7 +798,7 @@ int http_server_listen(http_server *s, const char *host, int port) {
   int rc = strchr(host, ':') ? uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr)
                              : uv_ip4_addr(host, port, (struct sockaddr_in *)&addr);
   if (rc == 0) rc = uv_tcp_bind(&s->listener, (const struct sockaddr *)&addr, 0);
-  if (rc == 0) rc = uv_listen((uv_stream_t *)&s->listener, HTTP_LISTEN_BACKLOG, on_connection);
+  if (rc == 0) rc = uv_listen((uv_stream_t *)&s->listener, HTTP_LISTEN_BACKLOG_COUNT, on_connection);
   if (rc != 0) log_error("http: cannot listen on %s port %d: %s", host, port, uv_strerror(rc));
   return rc;
 }

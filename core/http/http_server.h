@@ -49,12 +49,9 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "http_limits.h"
 #include "http_request.h"
 #include "log.h"
-
-/* A client's X-Request-Id is kept when it is 1 to this many bytes of
- * [A-Za-z0-9._:-]; otherwise the server makes one. */
-#define HTTP_REQUEST_ID_MAX_BYTES 64
 
 struct daemon_metrics;
 
@@ -102,7 +99,6 @@ int http_server_port(const http_server *s);
 /* Stops accepting, closes every connection (streams included) and calls
  * on_closed once all handles are closed; then s is freed. */
 void http_server_close(http_server *s, void (*on_closed)(void *ud), void *ud);
-
 
 /* The Content-Security-Policy of every response, unless extra_headers sets
  * one (the page adds the hash of its inline import map to it).

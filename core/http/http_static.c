@@ -7,15 +7,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include "http_limits.h"
 #include "http_path.h"
 #include "http_static_site.h"
 #include "log.h"
 
 /* A year: the longest a browser is asked to keep a versioned file. */
 #define HTTP_STATIC_IMMUTABLE "public, max-age=31536000, immutable"
-/* A file newer than the last read by less than this is read again: file
- * times can be coarser than the clock. */
-#define HTTP_STATIC_CLOCK_SLACK_NS 1000000000LL
 
 /* A request waiting for the site to be read. */
 typedef struct pending {

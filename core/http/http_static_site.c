@@ -72,7 +72,7 @@ typedef struct site_build {
 
 static int add_file(site_build *b, const char *key, const char *real) {
   http_static_site *s = b->site;
-  if (s->count == HTTP_STATIC_MAX_FILES) return 0;
+  if (s->count == HTTP_STATIC_MAX_FILES_COUNT) return 0;
   if (s->count == b->cap) {
     size_t cap = b->cap ? b->cap * 2 : 32;
     http_static_file *files = realloc(s->files, cap * sizeof *files);
@@ -92,7 +92,7 @@ static int add_file(site_build *b, const char *key, const char *real) {
 }
 
 /* Regular files under dir (key is its path under root), folders to
- * HTTP_STATIC_MAX_DEPTH. Names starting with '.' and symlinks are passed
+ * HTTP_STATIC_MAX_DEPTH_LEVELS. Names starting with '.' and symlinks are passed
  * over: a file a symlink inside root points to is found where it is, and
  * a request through the link resolves to it. */
 static int walk(site_build *b, const char *dir, const char *key, int depth) {
@@ -107,7 +107,7 @@ static int walk(site_build *b, const char *dir, const char *key, int depth) {
       continue;
     struct stat st;
     if (lstat(path, &st) != 0) continue;
-    if (S_ISDIR(st.st_mode) && depth < HTTP_STATIC_MAX_DEPTH)
+    if (S_ISDIR(st.st_mode) && depth < HTTP_STATIC_MAX_DEPTH_LEVELS)
       rc = walk(b, path, sub, depth + 1);
     else if (S_ISREG(st.st_mode))
       rc = add_file(b, sub, path);

@@ -19,15 +19,8 @@
 #include <stddef.h>
 #include <sys/stat.h>
 
-/* A file larger than this is not kept; asking for it is a 500. Files are the
- * page's own assets: few and small. */
-#define HTTP_STATIC_MAX_FILE_BYTES (8u << 20)
-/* Bytes kept for the whole site (every representation); files past it are
- * refused like a file too large. */
-#define HTTP_STATIC_MAX_SITE_BYTES (32u << 20)
-#define HTTP_STATIC_MAX_FILES 512
-/* Folders below root that are read; deeper ones are not served. */
-#define HTTP_STATIC_MAX_DEPTH 8
+#include "http_limits.h"
+
 /* "0123456789ab": the first hex digits of the file's SHA-256. */
 #define HTTP_STATIC_VERSION_CHARS 12
 

@@ -10,12 +10,11 @@
 #include <string.h>
 
 #include "incident_internal.h"
+#include "journal_limits.h"
 #include "journal_reader.h"
 #include "js_text.h"
 #include "utf8_text.h"
 
-/* As session.c: the title is the first prompt on one line, shortened. */
-#define INCIDENT_TITLE_MAX_BYTES 120
 #define INCIDENT_OPERATOR_TITLE "Power buttons"
 /* A call a policy ran first for another: "ID.first1" (gate.c). */
 #define INCIDENT_FIRST_SUFFIX ".first"

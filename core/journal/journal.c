@@ -10,10 +10,9 @@
 #include <unistd.h>
 
 #include "journal_chain.h"
+#include "journal_limits.h"
 #include "log.h"
 
-/* The pieces a record is written in (journal_write_record). */
-#define JOURNAL_WRITE_CHUNK_BYTES (64u * 1024)
 /* The header's random nonce. */
 #define JOURNAL_NONCE_BYTES 32
 

@@ -19,14 +19,12 @@
 
 #include <stddef.h>
 
+#include "journal_limits.h"
+
 #define JOURNAL_CHAIN_HASH_BYTES 32
 #define JOURNAL_CHAIN_HEX_CHARS (2 * JOURNAL_CHAIN_HASH_BYTES)
 /* The header's version field: what this code writes and reads. */
 #define JOURNAL_CHAIN_VERSION 1
-/* What a line's chain fields take at most, from `,"seq":` to the newline. */
-#define JOURNAL_CHAIN_SUFFIX_MAX_BYTES 200
-/* A key longer than this is refused (it is a file of random bytes). */
-#define JOURNAL_CHAIN_MAX_KEY_BYTES 4096
 
 /* The HMAC key, or none (len 0). */
 typedef struct journal_chain_key {

@@ -9,9 +9,7 @@
 #include <unistd.h>
 
 #include "buf.h"
-
-/* Bytes read at a time. */
-#define JOURNAL_FILE_READ_BYTES (64u * 1024)
+#include "journal_limits.h"
 
 struct journal_file {
   int fd;

@@ -6,8 +6,7 @@
 
 #include <stddef.h>
 
-/* Session journals one command reads from a folder, at most. */
-#define JOURNAL_FILES_MAX_COUNT 4096
+#include "journal_limits.h"
 
 /* Reads path whole if it holds at most cap bytes: 0 with *out (malloc'd,
  * NUL-terminated) and *len, or -1 with err naming the file and why. */

@@ -6,8 +6,7 @@
 
 #include <stddef.h>
 
-/* Shorter keys are refused: they would be guessable. */
-#define JOURNAL_KEY_MIN_BYTES 16
+#include "journal_limits.h"
 
 /* Reads path: 0 with *out (malloc'd) and *len set, *raw (malloc'd: the
  * file as it is, for the redactor) and *raw_len; -1 with err set. */

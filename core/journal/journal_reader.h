@@ -13,8 +13,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-/* A line longer than this is garbage, whatever it holds. */
-#define JOURNAL_MAX_RECORD_BYTES (32u * 1024 * 1024)
+#include "journal_limits.h"
 
 typedef enum {
   JOURNAL_READ_RECORD,  /* *record is set (new reference) */

@@ -9,12 +9,10 @@
 #include <unistd.h>
 
 #include "journal_key.h"
+#include "journal_limits.h"
 #include "log.h"
 
 #define JOURNAL_DIR_MODE 0700
-/* The sessions index grows by a line (about 250 bytes) a turn: 64 MiB is
- * some 250,000 turns. Past it, it takes no more records, and says so. */
-#define JOURNAL_INDEX_MAX_BYTES (64u * 1024 * 1024)
 
 struct journal_store {
   uv_loop_t *loop;

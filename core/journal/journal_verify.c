@@ -5,8 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* A header names its kind near the start: {"ts":"<24>","kind":"chain". */
-#define VERIFY_HEADER_PREFIX_BYTES 64
+#include "journal_limits.h"
 
 static const unsigned char ZEROS[JOURNAL_CHAIN_HASH_BYTES];
 

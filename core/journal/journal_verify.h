@@ -18,9 +18,7 @@
 #include <stddef.h>
 
 #include "journal_chain.h"
-
-/* Lines read after a break to tell a reorder from a removal. */
-#define JOURNAL_VERIFY_LOOKAHEAD_LINES 64
+#include "journal_limits.h"
 
 typedef enum journal_damage {
   JOURNAL_DAMAGE_NONE,

@@ -12,9 +12,7 @@
 #include <stddef.h>
 
 #include "buf.h"
-
-/* What one piece of text of the export may grow to. */
-#define JS_TEXT_MAX_BYTES (1024u * 1024 * 1024)
+#include "journal_limits.h"
 
 /* Number.prototype.toString() of x: shortest digits that read back as x,
  * "1e+21" past 1e21, "NaN", "Infinity". */

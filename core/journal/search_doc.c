@@ -6,11 +6,10 @@
 #include <string.h>
 
 #include "journal_events.h"
+#include "journal_limits.h"
 #include "journal_reader.h"
 #include "utf8_text.h"
 
-/* As session.c titles a session. */
-#define SEARCH_TITLE_MAX_BYTES 120
 #define SEARCH_OPERATOR_TITLE "Power buttons"
 #define FNV_OFFSET 14695981039346656037ULL
 #define FNV_PRIME 1099511628211ULL

@@ -21,11 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SEARCH_MAX_PIECE_BYTES (16u * 1024)
-#define SEARCH_MAX_WORD_BYTES 64
-/* What a hit shows: the call's argument, and the head of its text. */
-#define SEARCH_ARGUMENT_BYTES 160
-#define SEARCH_SNIPPET_BYTES 240
+#include "journal_limits.h"
 
 typedef enum { SEARCH_DOC_PROMPT, SEARCH_DOC_CALL, SEARCH_DOC_RESULT } search_doc_kind;
 

@@ -14,18 +14,13 @@
 
 #include "journal_chain.h"
 #include "journal_files.h"
+#include "journal_limits.h"
 #include "journal_reader.h"
 #include "journal_store.h"
 #include "log.h"
 
 #define SEARCH_INDEX_VERSION 1
 #define SEARCH_DIR_MODE 0700
-/* Journal bytes read at a time. */
-#define SEARCH_READ_BYTES (1024u * 1024)
-/* A temporary index file this old was left by a process that died. */
-#define SEARCH_STALE_TMP_S 600
-/* An index file is at most this (it is far smaller than its journal). */
-#define SEARCH_MAX_INDEX_FILE_BYTES (512u * 1024 * 1024)
 
 typedef struct search_entry {
   char id[64];
@@ -362,14 +357,14 @@ static void index_forget(search_index *ix) {
 
 /* Whether an index folder's file is to keep: the index of a journal
  * still there, or a file being written (another process's, younger than
- * SEARCH_STALE_TMP_S). */
+ * SEARCH_STALE_TMP_SECONDS). */
 static int keep_file(const search_index *ix, char **names, size_t count, const char *idx_name) {
   size_t n = strlen(idx_name);
   if (n > 4 && strcmp(idx_name + n - 4, ".tmp") == 0) {
     char *path = NULL;
     struct stat st;
     int young = asprintf(&path, "%s/%s", ix->index_dir, idx_name) >= 0 && stat(path, &st) == 0 &&
-                st.st_mtime + SEARCH_STALE_TMP_S > time(NULL);
+                st.st_mtime + SEARCH_STALE_TMP_SECONDS > time(NULL);
     free(path);
     return young;
   }
@@ -501,7 +496,7 @@ json_t *search_index_query(const search_index *ix, const search_query *q) {
       const search_doc *d = &e->docs.docs[k];
       if (!search_query_matches(q, d)) continue;
       if (!sh.hits) sh.hits = json_array();
-      if (sh.count++ < SEARCH_MAX_HITS_PER_SESSION) json_array_append_new(sh.hits, hit_json(d));
+      if (sh.count++ < SEARCH_MAX_HITS_PER_SESSION_COUNT) json_array_append_new(sh.hits, hit_json(d));
       if (isfinite(d->ts_ms) && !(d->ts_ms <= sh.newest)) sh.newest = d->ts_ms;
     }
     if (sh.count && found) found[n++] = sh;

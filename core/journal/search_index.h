@@ -20,12 +20,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "journal_limits.h"
 #include "search_query.h"
-
-/* 4 Mi word hashes: 32 MiB. */
-#define SEARCH_MAX_INDEX_WORDS (4u * 1024 * 1024)
-/* Hits listed per session; the rest are counted. */
-#define SEARCH_MAX_HITS_PER_SESSION 20
 
 typedef struct search_index search_index;
 

@@ -13,7 +13,7 @@ void search_query_init(search_query *q) {
   memset(q, 0, sizeof *q);
   q->given = json_object();
   q->since_ms = q->until_ms = NAN;
-  q->limit = SEARCH_DEFAULT_LIMIT;
+  q->limit = SEARCH_DEFAULT_LIMIT_COUNT;
 }
 
 void search_query_free(search_query *q) {
@@ -91,9 +91,9 @@ int search_query_set(search_query *q, const char *name, const char *value, char 
   } else if (strcmp(name, "limit") == 0) {
     char *end;
     long n = strtol(value, &end, 10);
-    if (!*value || *end || n < 1 || n > SEARCH_MAX_LIMIT) {
+    if (!*value || *end || n < 1 || n > SEARCH_MAX_LIMIT_COUNT) {
       snprintf(err, errlen, "limit: '%.64s' is not a number of sessions from 1 to %d", value,
-               SEARCH_MAX_LIMIT);
+               SEARCH_MAX_LIMIT_COUNT);
       return -1;
     }
     q->limit = (size_t)n;

@@ -10,7 +10,7 @@
  *            (2026-06-11T08:30:05.123Z, 2026-06-11T08:30:05Z), a day
  *            (2026-06-11: from its start) or epoch milliseconds
  *   until    at or before (a day: to its end)
- *   limit    sessions in the answer, 1 to SEARCH_MAX_LIMIT (default 50)
+ *   limit    sessions in the answer, 1 to SEARCH_MAX_LIMIT_COUNT (default 50)
  * tool, verb and outcome match calls only.
  */
 #ifndef BG_SEARCH_QUERY_H
@@ -20,12 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "journal_limits.h"
 #include "search_doc.h"
-
-#define SEARCH_DEFAULT_LIMIT 50
-#define SEARCH_MAX_LIMIT 1000
-/* A query's text, and each other value, at most. */
-#define SEARCH_MAX_VALUE_BYTES 1024
 
 typedef struct search_query {
   uint64_t *words; /* of q, unique */

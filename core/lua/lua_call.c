@@ -11,10 +11,8 @@
 #include "json_schema.h"
 #include "lua_host_internal.h"
 #include "lua_json.h"
+#include "lua_limits.h"
 #include "utf8_text.h"
-
-/* The text appended where a long result was cut. */
-#define LUA_CALL_CUT_MARKER_MAX_BYTES 64
 
 static const char lua_call_oom[] = "out of memory";
 

@@ -6,22 +6,8 @@
 #define BG_LUA_HOST_INTERNAL_H
 
 #include "lua_host.h"
+#include "lua_limits.h"
 #include "lua_sandbox.h"
-
-/* Messages built by the host (load errors, tool errors) are cut past this. */
-#define LUA_HOST_ERROR_MAX_BYTES 2048
-/* A script file larger than this is refused at load. */
-#define LUA_HOST_SCRIPT_MAX_BYTES (1024 * 1024)
-/* The system prompt a prompt function returns may be at most this long. */
-#define LUA_HOST_PROMPT_MAX_BYTES (256 * 1024)
-/* Tool and policy names: 1 to this many of a-z A-Z 0-9 _ -. */
-#define LUA_HOST_NAME_MAX_CHARS 64
-/* ctx.sleep refuses longer waits (the whole call has tool_timeout_ms). */
-#define LUA_CTX_SLEEP_MAX_MS 600000
-/* ctx.log cuts longer messages. */
-#define LUA_CTX_LOG_MAX_BYTES 2048
-/* A policy's reason is cut past this (it reaches the model and the page). */
-#define LUA_POLICY_REASON_MAX_BYTES 1024
 
 typedef struct lua_host_tool {
   char *name;

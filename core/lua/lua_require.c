@@ -12,12 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define REQUIRE_PATH_MAX 4096
-/* A library's name relative to the scripts folder: "policy/lib/" and a
- * file name (at most 255 bytes). */
-#define REQUIRE_REL_MAX 300
-#define REQUIRE_ERROR_MAX_BYTES 1024
-
 /* The folders libraries live in, one per folder of scripts. */
 static const char *const require_lib_folders[] = {"lib", "tools/lib", "policy/lib", NULL};
 
@@ -213,7 +207,7 @@ static int require_lib_cmp(const struct dirent **a, const struct dirent **b) {
 static void require_check_file(const char *dir, const char *rel,
                                const lua_sandbox_limits *limits,
                                void (*report)(void *ud, const char *line), void *ud) {
-  char path[REQUIRE_PATH_MAX], why[256], err[REQUIRE_ERROR_MAX_BYTES];
+  char path[LUA_REQUIRE_PATH_MAX_BYTES], why[256], err[LUA_REQUIRE_ERROR_MAX_BYTES];
   const char *base = strrchr(rel, '/') + 1;
   if (!require_name_ok(base, strlen(base) - 4)) {
     snprintf(err, sizeof err,
@@ -244,20 +238,20 @@ static void require_check_file(const char *dir, const char *rel,
 void lua_require_check(const char *scripts_dir, const lua_sandbox_limits *limits,
                        void (*report)(void *ud, const char *line), void *ud) {
   for (const char *const *f = require_lib_folders; *f != NULL; f++) {
-    char path[REQUIRE_PATH_MAX];
+    char path[LUA_REQUIRE_PATH_MAX_BYTES];
     snprintf(path, sizeof path, "%s/%s", scripts_dir, *f);
     struct dirent **names;
     int n = scandir(path, &names, require_lib_filter, require_lib_cmp);
     if (n < 0) {
       if (errno != ENOENT && errno != ENOTDIR) {
-        char err[REQUIRE_ERROR_MAX_BYTES];
+        char err[LUA_REQUIRE_ERROR_MAX_BYTES];
         snprintf(err, sizeof err, "%s/: cannot list: %s", *f, strerror(errno));
         report(ud, err);
       }
       continue;
     }
     for (int i = 0; i < n; i++) {
-      char rel[REQUIRE_REL_MAX];
+      char rel[LUA_REQUIRE_REL_MAX_BYTES];
       snprintf(rel, sizeof rel, "%s/%s", *f, names[i]->d_name);
       require_check_file(scripts_dir, rel, limits, report, ud);
       free(names[i]);

@@ -15,11 +15,8 @@
 
 #include <stddef.h>
 
+#include "lua_limits.h"
 #include "lua_sandbox.h"
-
-#define LUA_REQUIRE_NAME_MAX_CHARS 64
-/* A library file larger than this is refused (as a script file is). */
-#define LUA_REQUIRE_FILE_MAX_BYTES (1024 * 1024)
 
 /* Sets the global require in sb, the state of scripts_dir/rel ("policy/x.lua").
  * Returns 0, or -1 with err filled. */

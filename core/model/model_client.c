@@ -30,26 +30,12 @@
 #include "log.h"
 #include "metrics_daemon.h"
 #include "model_curl.h"
+#include "model_limits.h"
 #include "model_request.h"
 #include "model_retry.h"
 #include "model_stream.h"
 #include "sse_parser.h"
 #include "utf8_text.h"
-
-/* The API's own request limit; a larger body would only earn a 413. */
-#define MODEL_CLIENT_MAX_REQUEST_BYTES (32u * 1024 * 1024)
-/* One SSE event (a whole redacted_thinking block arrives in one). */
-#define MODEL_CLIENT_MAX_EVENT_BYTES (8u * 1024 * 1024)
-/* A captured response header value (request-id, retry-after, ...). */
-#define MODEL_CLIENT_MAX_HEADER_VALUE_BYTES 128
-/* An error message handed to the operator. */
-#define MODEL_CLIENT_MAX_MESSAGE_BYTES 2048
-/* A short outside value (error type, request id) in a log line. */
-#define MODEL_CLIENT_MAX_LOG_VALUE_BYTES 128
-/* After message_stop, how long the response may take to end cleanly. */
-#define MODEL_CLIENT_AFTER_STOP_MS 1000
-#define MODEL_CLIENT_KEEPIDLE_S 60L
-#define MODEL_CLIENT_KEEPINTVL_S 60L
 
 struct model_client {
   uv_loop_t *loop;
@@ -335,8 +321,8 @@ static int call_setup_easy(model_call *call) {
   SET(CURLOPT_NOSIGNAL, 1L);
   SET(CURLOPT_CONNECTTIMEOUT_MS, m->o.connect_timeout_ms);
   SET(CURLOPT_TCP_KEEPALIVE, 1L);
-  SET(CURLOPT_TCP_KEEPIDLE, MODEL_CLIENT_KEEPIDLE_S);
-  SET(CURLOPT_TCP_KEEPINTVL, MODEL_CLIENT_KEEPINTVL_S);
+  SET(CURLOPT_TCP_KEEPIDLE, MODEL_CLIENT_KEEPIDLE_SECONDS);
+  SET(CURLOPT_TCP_KEEPINTVL, MODEL_CLIENT_KEEPINTVL_SECONDS);
   SET(CURLOPT_ACCEPT_ENCODING, "");
   if (m->ca_file) SET(CURLOPT_CAINFO, m->ca_file);
   /* Plain HTTP goes only to this machine (model_request_url): never to an

@@ -10,12 +10,8 @@
 
 #include "buf.h"
 #include "model_curl.h"
+#include "model_limits.h"
 #include "model_request.h"
-
-/* {"input_tokens": N} is a few bytes; an error body a few hundred. */
-#define MODEL_PROBE_MAX_BODY_BYTES (16u * 1024)
-/* The API's error message as the page shows it. */
-#define MODEL_PROBE_ERROR_TEXT_MAX 200
 
 struct model_probe {
   uv_loop_t *loop;
@@ -67,7 +63,7 @@ static void result_http_error(model_probe_result *out, long status, const char *
   snprintf(out->request_id, sizeof out->request_id, "%s", rid ? rid : "");
   if (text)
     result_say(out, http_layer(status), "HTTP %ld %s: %.*s", status, type ? type : "error",
-               MODEL_PROBE_ERROR_TEXT_MAX, text);
+               MODEL_PROBE_ERROR_TEXT_MAX_BYTES, text);
   else
     result_say(out, http_layer(status), "HTTP %ld from the model API, without an API error body",
                status);

@@ -18,10 +18,7 @@
 #include <uv.h>
 
 #include "model_client.h"
-
-/* After the connection is up, the answer must come within this. */
-#define MODEL_PROBE_ANSWER_MS 5000u
-#define MODEL_PROBE_MESSAGE_MAX 320
+#include "model_limits.h"
 
 typedef struct model_probe model_probe;
 
@@ -37,7 +34,7 @@ typedef struct model_probe_result {
   int http_status;        /* 0 when no HTTP answer came */
   char error_type[64];    /* the API's error.type, "" when none */
   char request_id[128];   /* "" when none */
-  char message[MODEL_PROBE_MESSAGE_MAX];
+  char message[MODEL_PROBE_MESSAGE_MAX_BYTES];
   uint64_t duration_ms;
 } model_probe_result;
 

@@ -4,8 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
-/* A server delay past this is treated as this; the caller's cap is lower. */
-#define MODEL_RETRY_MAX_SERVER_DELAY_MS (24L * 3600 * 1000)
+#include "model_limits.h"
 
 static const struct {
   long status;

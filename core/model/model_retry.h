@@ -14,9 +14,7 @@
 
 #include <time.h>
 
-/* The first backoff step and the step it doubles up to. */
-#define MODEL_RETRY_BASE_DELAY_MS 500L
-#define MODEL_RETRY_MAX_BACKOFF_MS 8000L
+#include "model_limits.h"
 
 /* 1 when an HTTP answer with this status may be retried. should_retry is
  * the x-should-retry header's value, or NULL. */

@@ -5,8 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Bytes of one diagnostic message made here. */
-#define MODEL_STREAM_MAX_MESSAGE_BYTES 256
+#include "model_limits.h"
 
 enum { STREAM_BEFORE_START, STREAM_OPEN, STREAM_STOPPED, STREAM_FAILED };
 enum { BLOCK_TEXT, BLOCK_TOOL, BLOCK_THINKING, BLOCK_OTHER };
@@ -61,7 +60,7 @@ void model_stream_init(model_stream *s, size_t max_content_bytes,
 }
 
 void model_stream_free(model_stream *s) {
-  for (int i = 0; i < MODEL_STREAM_MAX_BLOCKS; i++) {
+  for (int i = 0; i < MODEL_STREAM_MAX_BLOCKS_COUNT; i++) {
     model_stream_block *b = s->blocks[i];
     if (!b) continue;
     json_decref(b->json);
@@ -127,9 +126,9 @@ static int stream_index(model_stream *s, const json_t *ev, const char *what) {
   json_t *idx = json_object_get(ev, "index");
   if (!json_is_integer(idx) || json_integer_value(idx) < 0)
     return stream_fail(s, MODEL_STREAM_EPROTO, "%s without a valid index", what);
-  if (json_integer_value(idx) >= MODEL_STREAM_MAX_BLOCKS)
+  if (json_integer_value(idx) >= MODEL_STREAM_MAX_BLOCKS_COUNT)
     return stream_fail(s, MODEL_STREAM_ETOOBIG, "more than %d content blocks",
-                       MODEL_STREAM_MAX_BLOCKS);
+                       MODEL_STREAM_MAX_BLOCKS_COUNT);
   return (int)json_integer_value(idx);
 }
 
@@ -393,7 +392,7 @@ int model_stream_result(model_stream *s, model_response *resp) {
   memset(resp, 0, sizeof *resp);
   json_t *content = json_array();
   int incomplete = 0;
-  for (int i = 0; content && i < MODEL_STREAM_MAX_BLOCKS; i++) {
+  for (int i = 0; content && i < MODEL_STREAM_MAX_BLOCKS_COUNT; i++) {
     json_t *block = NULL;
     if (s->blocks[i] && (stream_block_final(s->blocks[i], &block, &incomplete) != 0 ||
                          (block && json_array_append(content, block) != 0))) {

@@ -15,12 +15,8 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "model_limits.h"
 #include "model_response.h"
-
-/* Content blocks in one message; an index at or past this is refused. */
-#define MODEL_STREAM_MAX_BLOCKS 256
-/* The JSON text of one tool_use input. */
-#define MODEL_STREAM_MAX_TOOL_INPUT_BYTES (4u * 1024 * 1024)
 
 /* model_stream_event results; the errors leave error_type/error_message. */
 #define MODEL_STREAM_MORE 0
@@ -38,7 +34,7 @@ typedef struct model_stream {
   size_t max_content_bytes; /* text, thinking and tool JSON of all blocks */
   size_t content_bytes;
   int state; /* before message_start, streaming, stopped, failed */
-  model_stream_block *blocks[MODEL_STREAM_MAX_BLOCKS];
+  model_stream_block *blocks[MODEL_STREAM_MAX_BLOCKS_COUNT];
   char *message_id;
   char *stop_reason;
   json_t *stop_details;

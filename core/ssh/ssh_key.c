@@ -7,9 +7,7 @@
 #include <string.h>
 
 #include "ssh_base64.h"
-
-/* A private key file is a few hundred bytes; anything far larger is not one. */
-enum { SSH_KEY_MAX_BYTES = 16 * 1024 };
+#include "ssh_limits.h"
 
 static const char SSH_KEY_RSA_MESSAGE[] =
     "is an RSA key: libssh2 1.10 signs only with SHA-1 ssh-rsa, which OpenSSH 8.8+ refuses; "

@@ -33,18 +33,7 @@
 #include "ssh_capture.h"
 #include "ssh_key.h"
 #include "ssh_knownhosts.h"
-
-enum {
-  SSH_READ_CHUNK_BYTES = 32 * 1024,
-  /* Read from one connection per loop turn; past it the rest waits a turn,
-   * so a command that prints without pause cannot starve the loop. */
-  SSH_MAX_READ_PER_TURN_BYTES = 4 * 1024 * 1024,
-  SSH_MESSAGE_BYTES = 1536,
-  /* A busy connection that hears nothing for this many keepalive intervals is lost. */
-  SSH_KEEPALIVE_MAX_MISSED = 3,
-  /* OpenSSH's default MaxSessions; commands past it wait for a free channel. */
-  SSH_MAX_CHANNELS_PER_CONN = 10,
-};
+#include "ssh_limits.h"
 
 static const char SSH_HOSTKEY_PREF[] =
     "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521";
@@ -401,7 +390,7 @@ static void exec_drive(ssh_exec *e) {
                   ssh_last_error(s));
       return;
     }
-    c->channel_cap = SSH_MAX_CHANNELS_PER_CONN;
+    c->channel_cap = SSH_MAX_CHANNELS_PER_CONN_COUNT;
     e->state = EXEC_START;
     /* fallthrough */
   case EXEC_START:
@@ -677,7 +666,7 @@ static void conn_on_keepalive(uv_timer_t *t) {
   ssh_conn *c = t->data;
   bool busy = false;
   for (ssh_exec *e = c->pool->execs; e && !busy; e = e->next) busy = e->conn == c && !e->done;
-  uint64_t silence_ms = c->pool->o.keepalive_ms * SSH_KEEPALIVE_MAX_MISSED;
+  uint64_t silence_ms = c->pool->o.keepalive_ms * SSH_KEEPALIVE_MAX_MISSED_COUNT;
   if (busy && ssh_now_ms() - c->last_rx_ms > silence_ms) {
     char msg[120];
     snprintf(msg, sizeof msg, "no answer from the server for %llu ms",
@@ -749,7 +738,7 @@ static ssh_conn *conn_open(ssh_target *t, ssh_exec *owner) {
   } else {
     t->conn = c;
   }
-  c->channel_cap = SSH_MAX_CHANNELS_PER_CONN;
+  c->channel_cap = SSH_MAX_CHANNELS_PER_CONN_COUNT;
   libssh2_session_callback_set(c->s, LIBSSH2_CALLBACK_RECV, (void *)conn_recv);
   libssh2_session_set_blocking(c->s, 0);
   libssh2_session_method_pref(c->s, LIBSSH2_METHOD_HOSTKEY, SSH_HOSTKEY_PREF);

@@ -1,15 +1,16 @@
 // The breakglass command line: --version, --help, one-line errors that name
 // the setting, secrets that never show in any output, flags over the
-// environment, the unused subscription token, and `breakglass check`.
+// environment, --help --limits, the unused subscription token, and `breakglass check`.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fetchJson, startDaemon } from '../lib/daemon.mjs';
+import { limitsByName, readLimits } from '../lib/limits.mjs';
 import { openStream } from '../lib/sse-client.mjs';
 
 const BIN = process.env.BREAKGLASS_BIN;
@@ -94,6 +95,41 @@ describe('breakglass CLI', () => {
     }
     assert.match(r.stdout, /--listen\b/);
     assert.match(r.stdout, /breakglass check/);
+  });
+
+  test('--help --limits prints every limit of every *_limits.h, one parsable line each, and exits 0', () => {
+    const r = readLimits(BIN);
+    assert.equal(r.error, undefined);
+    assert.equal(r.status, 0);
+    assert.equal(r.stderr, '');
+    assert.deepEqual(r.other, [], 'lines that are neither a heading nor a limit');
+    const headers = readdirSync(join(SOURCE, 'core'), { recursive: true })
+      .filter((f) => f.endsWith('_limits.h')).map((f) => `core/${f}`).sort();
+    assert.ok(headers.length >= 2, `limits headers: ${headers}`);
+    const seen = new Set();
+    for (const header of headers) {
+      const rows = r.groups.get(header);
+      assert.ok(rows, `no heading for ${header}`);
+      // Every macro the header defines but its guard and its list.
+      const defined = [...readFileSync(join(SOURCE, header), 'utf8').matchAll(/^#define ([A-Z][A-Z0-9_]*)\b(?!\()/gm)]
+        .map((m) => m[1]).filter((n) => !n.startsWith('BG_'));
+      assert.deepEqual(rows.map((row) => row.name), defined, `${header}: printed in the order defined`);
+      for (const row of rows) {
+        assert.ok(row.name.endsWith(`_${row.unit.toUpperCase()}`), `${row.name} does not end in its unit, ${row.unit}`);
+        assert.ok(!seen.has(row.name), `${row.name} twice`);
+        seen.add(row.name);
+      }
+    }
+    const settings = [...r.groups.keys()].find((k) => k.startsWith('Settings'));
+    assert.ok(r.groups.get(settings).length >= 20, 'the numeric settings\' defaults');
+    const byName = limitsByName(r.groups);
+    for (const [name, value, unit] of [
+      ['LUA_MAX_JSON_BYTES', 1048576n, 'bytes'], ['LUA_SANDBOX_FORMAT_MAX_VALUES', 1000n, 'values'],
+      ['LUA_CTX_SLEEP_MAX_MS', 600000n, 'ms'], ['BREAKGLASS_LUA_CALL_TIMEOUT_MS', 2000n, 'ms'],
+      ['BREAKGLASS_TOOL_TIMEOUT_SECONDS', 900n, 'seconds'], ['BREAKGLASS_LUA_MEMORY_MB', 8n, 'MB'],
+    ]) {
+      assert.deepEqual([byName.get(name)?.value, byName.get(name)?.unit], [value, unit], name);
+    }
   });
 
   test('a bad number: exit non-zero with one stderr line naming the setting', () => {

@@ -15,7 +15,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const LUA_MEMORY_MB = 16;
 const LUA_INSTRUCTIONS = 1000000;
 const LUA_CALL_TIMEOUT_MS = 500;
-const LUA_MAX_JSON_BYTES = 1048576; // core/daemon/daemon.c
+const LUA_MAX_JSON_BYTES = 1048576; // core/lua/lua_limits.h
 
 const SYSTEM_PROMPT = 'You are breakglass under test. Model claude-sonnet-4-5; devvm configured: false.';
 

@@ -32,10 +32,10 @@ static const http_request *request_with(fake_request *f, const char *const *pair
 
 /* auth_identify for one header; returns its result and fills identity. */
 static int identify(const bg_config *c, const char *name, const char *value,
-                    char identity[AUTH_IDENTITY_MAX]) {
+                    char identity[AUTH_IDENTITY_MAX_BYTES]) {
   const char *pairs[] = {name, value, NULL};
   fake_request f;
-  memset(identity, 0, AUTH_IDENTITY_MAX);
+  memset(identity, 0, AUTH_IDENTITY_MAX_BYTES);
   return auth_identify(c, request_with(&f, name ? pairs : NULL), identity);
 }
 
@@ -53,7 +53,7 @@ static void test_secret_equal(void **state) {
 static void test_bearer(void **state) {
   (void)state;
   bg_config c = {.bearer_token = TOKEN};
-  char id[AUTH_IDENTITY_MAX];
+  char id[AUTH_IDENTITY_MAX_BYTES];
   static const char *const accepted[] = {"Bearer " TOKEN, "bearer " TOKEN, "BEARER " TOKEN,
                                          "Bearer   " TOKEN};
   for (size_t i = 0; i < sizeof accepted / sizeof accepted[0]; i++) {
@@ -74,7 +74,7 @@ static void test_bearer(void **state) {
 static void test_fail_closed(void **state) {
   (void)state;
   bg_config c = {0};
-  char id[AUTH_IDENTITY_MAX];
+  char id[AUTH_IDENTITY_MAX_BYTES];
   assert_int_equal(identify(&c, "Authorization", "Bearer ", id), -1);
   assert_int_equal(identify(&c, "Authorization", "Bearer (null)", id), -1);
   assert_int_equal(identify(&c, "X-authentik-username", "alice", id), -1);
@@ -85,7 +85,7 @@ static void test_trusted_header_only_when_configured(void **state) {
   (void)state;
   bg_config plain = {.bearer_token = TOKEN};
   bg_config proxied = {.bearer_token = TOKEN, .trusted_user_header = "X-authentik-username"};
-  char id[AUTH_IDENTITY_MAX];
+  char id[AUTH_IDENTITY_MAX_BYTES];
   assert_int_equal(identify(&plain, "X-authentik-username", "alice", id), -1);
   assert_int_equal(identify(&proxied, "X-authentik-username", "alice", id), 0);
   assert_string_equal(id, "user:alice");
@@ -103,14 +103,14 @@ static void test_trusted_header_only_when_configured(void **state) {
 static void test_header_identity_is_sanitised(void **state) {
   (void)state;
   bg_config c = {.trusted_user_header = "X-authentik-username"};
-  char id[AUTH_IDENTITY_MAX];
+  char id[AUTH_IDENTITY_MAX_BYTES];
   assert_int_equal(identify(&c, "X-authentik-username", "al\x01ic\x1b[2Je\x7f\xc3\xa9", id), 0);
   assert_string_equal(id, "user:al?ic?[2Je???");
   char longname[600];
   memset(longname, 'a', sizeof longname - 1);
   longname[sizeof longname - 1] = '\0';
   assert_int_equal(identify(&c, "X-authentik-username", longname, id), 0);
-  assert_int_equal(strlen(id), AUTH_IDENTITY_MAX - 1);
+  assert_int_equal(strlen(id), AUTH_IDENTITY_MAX_BYTES - 1);
   assert_memory_equal(id, "user:aaa", 8);
 }
 

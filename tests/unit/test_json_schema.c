@@ -163,9 +163,9 @@ static void test_schema_checks(void **state) {
 static void test_schema_depth_cap(void **state) {
   (void)state;
   char text[4096] = "{\"type\": \"object\"";
-  for (int i = 0; i <= JSON_SCHEMA_MAX_DEPTH; i++)
+  for (int i = 0; i <= JSON_SCHEMA_MAX_DEPTH_LEVELS; i++)
     strcat(text, ", \"items\": {\"type\": \"array\"");
-  for (int i = 0; i <= JSON_SCHEMA_MAX_DEPTH + 1; i++)
+  for (int i = 0; i <= JSON_SCHEMA_MAX_DEPTH_LEVELS + 1; i++)
     strcat(text, "}");
   json_t *schema = parse(text);
   char err[512];

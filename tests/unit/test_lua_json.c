@@ -111,13 +111,13 @@ static void test_json_depth_cap(void **state) {
   char expr[256];
   snprintf(expr, sizeof expr,
            "(function() local t = {} for i = 1, %d do t = {t} end return t end)()",
-           LUA_JSON_MAX_DEPTH - 1);
+           LUA_JSON_MAX_DEPTH_LEVELS - 1);
   char *ok = to_text(L, expr, TEST_MAX_JSON_BYTES);
   assert_int_equal(ok[0], '[');
   free(ok);
   snprintf(expr, sizeof expr,
            "(function() local t = {} for i = 1, %d do t = {t} end return t end)()",
-           LUA_JSON_MAX_DEPTH);
+           LUA_JSON_MAX_DEPTH_LEVELS);
   char *deep = to_text(L, expr, TEST_MAX_JSON_BYTES);
   assert_non_null(strstr(deep, "ERR: cannot encode nesting deeper than 64 levels"));
   free(deep);

@@ -75,7 +75,7 @@ static void closed_labels_start_at_zero(void **state) {
   metrics_free(m);
 }
 
-/* An open label keeps the first METRICS_MAX_LABEL_VALUES values it meets;
+/* An open label keeps the first METRICS_MAX_LABEL_VALUES_COUNT values it meets;
  * the rest, empty and overlong values share "other". */
 static void open_labels_are_capped(void **state) {
   (void)state;
@@ -83,7 +83,7 @@ static void open_labels_are_capped(void **state) {
   metric_label labels[] = {{"tool", NULL}};
   metric *f = counter(m, "bg_tools_total", labels, 1);
   char name[32];
-  for (int i = 0; i < METRICS_MAX_LABEL_VALUES + 10; i++) {
+  for (int i = 0; i < METRICS_MAX_LABEL_VALUES_COUNT + 10; i++) {
     snprintf(name, sizeof name, "tool_%d", i);
     metric_inc(metric_at(f, name));
   }
@@ -94,12 +94,12 @@ static void open_labels_are_capped(void **state) {
   metric_inc(metric_at(f, ""));
   assert_true(metric_value(metric_at(f, "tool_0")) == 1);
   assert_true(metric_value(metric_at(f, METRICS_OTHER)) == 12);
-  snprintf(name, sizeof name, "tool_%d", METRICS_MAX_LABEL_VALUES);
+  snprintf(name, sizeof name, "tool_%d", METRICS_MAX_LABEL_VALUES_COUNT);
   assert_ptr_equal(metric_at(f, name), metric_at(f, METRICS_OTHER));
   char *text = render(m);
   size_t lines = 0;
   for (const char *p = text; *p; p++) lines += *p == '\n';
-  assert_int_equal(lines, 2 + METRICS_MAX_LABEL_VALUES + 1);
+  assert_int_equal(lines, 2 + METRICS_MAX_LABEL_VALUES_COUNT + 1);
   free(text);
   metrics_free(m);
 }

@@ -99,7 +99,7 @@ static void test_long_message_is_cut(void **state) {
   memset(body + n, 'a', 3000);
   strcpy(body + n + 3000, "\"}}");
   model_probe_result r = classify(CURLE_OK, 500, body, 1, 1);
-  assert_true(strlen(r.message) < MODEL_PROBE_MESSAGE_MAX);
+  assert_true(strlen(r.message) < MODEL_PROBE_MESSAGE_MAX_BYTES);
 }
 
 int main(void) {

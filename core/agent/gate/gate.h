@@ -15,16 +15,8 @@
 
 #include <jansson.h>
 
+#include "gate_limits.h"
 #include "lua_host.h"
-
-/* run_first rounds for one call: a policy that keeps asking is refused. */
-#define GATE_MAX_ROUNDS_COUNT 2
-/* What policies can read back: a session's newest calls, the daemon's
- * newest mutating actions. Old entries go first. */
-#define GATE_MAX_HISTORY_COUNT 4096
-#define GATE_MAX_ACTIONS_COUNT 256
-/* A result as the after hooks see it. */
-#define GATE_MAX_RESULT_BYTES (64u * 1024)
 
 /* The call being decided. source is "model" or "button". */
 typedef struct gate_call {

@@ -8,9 +8,7 @@
 #include <string.h>
 
 #include "json_path.h"
-
-/* An enum list shown in a message is cut past this. */
-#define JSON_SCHEMA_SHOWN_MAX_BYTES 200
+#include "sandbox_limits.h"
 
 typedef struct schema_ctx {
   json_path path;
@@ -384,8 +382,8 @@ static int check_keyword(schema_ctx *c, const char *key, const json_t *v, int de
 }
 
 static int check_schema(schema_ctx *c, const json_t *schema, int depth) {
-  if (depth > JSON_SCHEMA_MAX_DEPTH)
-    return schema_fail(c, "nested deeper than %d levels", JSON_SCHEMA_MAX_DEPTH);
+  if (depth > JSON_SCHEMA_MAX_DEPTH_LEVELS)
+    return schema_fail(c, "nested deeper than %d levels", JSON_SCHEMA_MAX_DEPTH_LEVELS);
   if (!json_is_object(schema))
     return schema_fail(c, "must be a schema (an object)");
   const char *key;

@@ -13,8 +13,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-/* Deepest schema nesting accepted (properties/items inside each other). */
-#define JSON_SCHEMA_MAX_DEPTH 32
+#include "sandbox_limits.h"
 
 /* 0 when value conforms; -1 with err filled otherwise. root names the value
  * in messages ("input"). The schema must have passed json_schema_check. */

@@ -19,7 +19,7 @@ typedef struct json_enc {
   lua_State *L;
   size_t max_bytes;
   size_t text_bytes; /* what the encoded text would take so far */
-  const void *open[LUA_JSON_MAX_DEPTH]; /* tables being encoded: cycle check */
+  const void *open[LUA_JSON_MAX_DEPTH_LEVELS]; /* tables being encoded: cycle check */
   int depth;
   json_path path;
   char *err;
@@ -53,7 +53,6 @@ static int enc_count(json_enc *e, size_t n) {
   enc_fail(e, "output exceeds %zu bytes", e->max_bytes);
   return -1;
 }
-
 
 static json_t *enc_value(json_enc *e, int idx);
 
@@ -159,8 +158,8 @@ static json_t *enc_table(json_enc *e, int idx) {
       return NULL;
     }
   }
-  if (e->depth >= LUA_JSON_MAX_DEPTH) {
-    enc_fail(e, "cannot encode nesting deeper than %d levels", LUA_JSON_MAX_DEPTH);
+  if (e->depth >= LUA_JSON_MAX_DEPTH_LEVELS) {
+    enc_fail(e, "cannot encode nesting deeper than %d levels", LUA_JSON_MAX_DEPTH_LEVELS);
     return NULL;
   }
   if (!lua_checkstack(L, 4)) {
@@ -307,8 +306,8 @@ int lua_json_dump(const json_t *v, size_t max_bytes, char **out, size_t *outlen,
 /* depth: the arrays and objects around v. Each array or object is a level,
  * counted as the encoder counts tables: 64 nested ones pass, 65 do not. */
 static void push_value(lua_State *L, const json_t *v, int depth) {
-  if ((json_is_array(v) || json_is_object(v)) && depth >= LUA_JSON_MAX_DEPTH)
-    luaL_error(L, "JSON nesting deeper than %d levels", LUA_JSON_MAX_DEPTH);
+  if ((json_is_array(v) || json_is_object(v)) && depth >= LUA_JSON_MAX_DEPTH_LEVELS)
+    luaL_error(L, "JSON nesting deeper than %d levels", LUA_JSON_MAX_DEPTH_LEVELS);
   luaL_checkstack(L, 3, "JSON nesting");
   switch (json_typeof(v)) {
   case JSON_OBJECT:

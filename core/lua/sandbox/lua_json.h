@@ -19,10 +19,7 @@
 #include <lua.h>
 #include <stddef.h>
 
-/* Deepest nesting of arrays and objects either way. */
-#define LUA_JSON_MAX_DEPTH 64
-/* Error texts from this module are at most this long. */
-#define LUA_JSON_ERROR_MAX_BYTES 256
+#include "sandbox_limits.h"
 
 /* The value at idx as a new JSON reference, or NULL with err filled when it
  * cannot be encoded or its text would pass max_bytes. Never raises. */

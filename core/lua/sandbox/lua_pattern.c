@@ -26,7 +26,7 @@ typedef struct pat_state {
   int depth_left;
   unsigned steps;
   int ncap;
-  pat_capture cap[LUA_PATTERN_MAX_CAPTURES];
+  pat_capture cap[LUA_PATTERN_MAX_CAPTURES_COUNT];
 } pat_state;
 
 /* The check is the userdata at upvalue check_upvalue of the running
@@ -45,7 +45,7 @@ static void pat_init(pat_state *ms, lua_State *L, int check_upvalue, const char 
 /* Before each attempt at a new subject position. */
 static void pat_restart(pat_state *ms) {
   ms->ncap = 0;
-  ms->depth_left = LUA_PATTERN_MAX_DEPTH;
+  ms->depth_left = LUA_PATTERN_MAX_DEPTH_LEVELS;
 }
 
 static void pat_step(pat_state *ms) {
@@ -166,7 +166,7 @@ static const char *pat_lazy(pat_state *ms, const char *s, const char *p, const c
 }
 
 static const char *pat_open(pat_state *ms, const char *s, const char *p, ptrdiff_t what) {
-  if (ms->ncap >= LUA_PATTERN_MAX_CAPTURES)
+  if (ms->ncap >= LUA_PATTERN_MAX_CAPTURES_COUNT)
     luaL_error(ms->L, "too many captures");
   ms->cap[ms->ncap].start = s;
   ms->cap[ms->ncap].len = what;

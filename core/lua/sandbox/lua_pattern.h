@@ -15,12 +15,7 @@
 
 #include <lua.h>
 
-/* Matcher steps between two deadline checks. */
-#define LUA_PATTERN_CHECK_STEPS 4096
-/* Captures a pattern may have (Lua's LUA_MAXCAPTURES). */
-#define LUA_PATTERN_MAX_CAPTURES 32
-/* Nested matcher calls before "pattern too complex" (Lua's MAXCCALLS). */
-#define LUA_PATTERN_MAX_DEPTH 200
+#include "sandbox_limits.h"
 
 /* Called every LUA_PATTERN_CHECK_STEPS matcher steps; func names the
  * function ("string.find") for the error it may raise. */

@@ -23,25 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The count hook fires every this many VM instructions. One instruction can
- * take milliseconds on its own (`s < t` compares two long strings with
- * strcoll, `s == t` with memcmp): a step of 1000 let a loop of them run a
- * second past the deadline. At 100 the hook costs a few percent. */
-#define LUA_SANDBOX_HOOK_STEP_INSTRUCTIONS 100
-/* table.insert/remove/move/sort loop in C without running the hook; their
- * element count is capped so that they end quickly. */
-#define LUA_SANDBOX_TABLE_OP_MAX_ELEMENTS (1 << 22)
-/* string.format refuses more values than this, and %q of more bytes in
- * all than this. */
-#define LUA_SANDBOX_FORMAT_MAX_VALUES 1000
-#define LUA_SANDBOX_FORMAT_QUOTE_MAX_BYTES (1 << 20)
-/* os.date refuses longer formats (strftime runs once per conversion). */
-#define LUA_SANDBOX_DATE_FORMAT_MAX_BYTES 1024
-/* The compiler is handed its source this many bytes at a time, the entry's
- * deadline checked between pieces. */
-#define LUA_SANDBOX_SOURCE_PIECE_BYTES 256
-/* How long error texts built by the sandbox may be. */
-#define LUA_SANDBOX_ERROR_MAX_BYTES 1024
+#include "sandbox_limits.h"
 
 typedef struct lua_sandbox lua_sandbox;
 
@@ -114,10 +96,6 @@ void lua_sandbox_check(lua_State *L, const char *func);
  * message as its error (used to cancel a call from inside its own output
  * callback). No-op when no entry runs. */
 void lua_sandbox_interrupt(lua_sandbox *sb, const char *message);
-
-/* Garbage an ended entry (or a limit hit) left beyond this, over what the
- * state kept after its last full collection, is collected at once. */
-#define LUA_SANDBOX_COLLECT_SLACK_BYTES (256u * 1024)
 
 /* After an entry: a full garbage collection the first time (after the load)
  * and then when the state holds more than twice what it kept after the
