@@ -13,12 +13,12 @@
 #include "gate.h"
 #include "journal_file.h"
 #include "journal_reader.h"
-#include "journal_retention.h"
 #include "journal_session.h"
 #include "journal_store.h"
 #include "journal_verify.h"
 #include "log.h"
 #include "session.h"
+#include "session_prune.h"
 
 #define RECOVER_INTERRUPTED_AFTER_INTENT                                                      \
   "interrupted by a restart after its intent was recorded: it may have run; check its effect " \
@@ -385,6 +385,6 @@ int session_recover(app *a) {
   int count = 0;
   for (session *s = a->sessions; s; s = s->next) count++;
   if (count) log_info("recovery: %d session(s) read back from %s", count, dir);
-  journal_retention_enforce(a, NULL);
+  session_prune(a, NULL);
   return count;
 }

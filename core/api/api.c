@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "action.h"
 #include "api_metrics.h"
 #include "api_pve.h"
 #include "api_search.h"
@@ -13,10 +14,9 @@
 #include "api_targets.h"
 #include "auth.h"
 #include "http_static.h"
-#include "journal_retention.h"
 #include "log.h"
-#include "action.h"
 #include "session.h"
+#include "session_prune.h"
 #include "session_stream.h"
 #include "session_turn.h"
 
@@ -157,7 +157,7 @@ static void api_route(app *a, http_conn *c, const http_request *req, const char 
       return;
     }
     log_info("session %s created by %s", s->id, identity);
-    journal_retention_enforce(a, s);
+    session_prune(a, s);
     http_respond_json(c, 200, json_pack("{s:s}", "session_id", s->id));
   } else if (strcmp(p, "/api/sessions/search") == 0 && method_is(req, "GET")) {
     api_search(a, c, req);

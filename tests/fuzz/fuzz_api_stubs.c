@@ -13,16 +13,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "action.h"
 #include "api_metrics.h"
 #include "api_pve.h"
 #include "api_search.h"
 #include "api_sessions.h"
 #include "api_targets.h"
 #include "fuzz_api_stubs.h"
-#include "journal_retention.h"
 #include "log.h"
-#include "action.h"
 #include "session.h"
+#include "session_prune.h"
 #include "session_stream.h"
 #include "session_turn.h"
 
@@ -47,6 +47,7 @@ void fuzz_api_reset(app *a) {
 
 /* log.c is the real one (the request path sets its context); its
  * log_write is wrapped (-Wl,--wrap=log_write) so an error aborts. */
+void __wrap_log_write(log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void __wrap_log_write(log_level level, const char *fmt, ...) {
   if (level < LOG_ERROR) return;
   va_list ap;
@@ -87,7 +88,7 @@ json_t *session_list_json(const app *a) {
   return list;
 }
 
-int journal_retention_enforce(app *a, const session *keep) {
+int session_prune(app *a, const session *keep) {
   (void)a;
   (void)keep;
   authed_calls++;

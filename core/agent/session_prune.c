@@ -1,4 +1,4 @@
-#include "journal_retention.h"
+#include "session_prune.h"
 
 #include <errno.h>
 #include <string.h>
@@ -30,7 +30,7 @@ static session *oldest_deletable(const app *a, const session *keep) {
   return oldest;
 }
 
-int journal_retention_enforce(app *a, const session *keep) {
+int session_prune(app *a, const session *keep) {
   int deleted = 0;
   while (over_limits(a)) {
     session *s = oldest_deletable(a, keep);
