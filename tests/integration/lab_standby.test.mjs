@@ -107,7 +107,7 @@ describe('standby on the lab hosts', () => {
     // A line that looks like a frame's marker, quotes, backslashes, a
     // here-document and a trailing newline all arrive as written; stdin
     // is /dev/null (the tool's wrapper), as through sshd's exec.
-    const command = "echo \"$PPID\"\ncat <<'END'\nbreakglass-standby-end-0\n a \\\\ b 'q' \"d\" $HOME\nEND\n"
+    const command = "echo \"$$\"\ncat <<'END'\nbreakglass-standby-end-0\n a \\\\ b 'q' \"d\" $HOME\nEND\n"
       + "printf '%s|' \"$0\"; wc -c\n";
     const r = await runShell(st, command);
     assert.equal(r.is_error, false, r.content);
