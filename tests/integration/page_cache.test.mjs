@@ -52,7 +52,10 @@ async function recordNetwork(page) {
   }));
   // A revalidated response shows as the cached 200; the status on the wire
   // is in the extra info.
-  cdp.on('Network.responseReceivedExtraInfo', (e) => { entry(e.requestId).wireStatus = e.statusCode; });
+  cdp.on('Network.responseReceivedExtraInfo', (e) => Object.assign(entry(e.requestId), {
+    wireStatus: e.statusCode,
+    headerBytes: e.headersText?.length,
+  }));
   cdp.on('Network.loadingFinished', (e) => { entry(e.requestId).bytes = e.encodedDataLength; });
   return {
     take: () => {
@@ -68,7 +71,7 @@ const isApi = (r) => /^\/(api\/|readyz$|health$)/.test(new URL(r.url).pathname);
 const onWire = (rs) => rs.filter((r) => !r.cached && r.bytes > 0);
 const sum = (rs) => rs.reduce((n, r) => n + (r.bytes ?? 0), 0);
 const show = (rs) => rs.map((r) => `${new URL(r.url).pathname}${new URL(r.url).search} ${r.wireStatus ?? r.status} `
-  + `${r.cached ? 'cache' : `${r.bytes} B${r.encoding ? ` ${r.encoding}` : ''}`}`).join('\n');
+  + `${r.cached ? 'cache' : `${r.bytes} B (headers ${r.headerBytes} B)${r.encoding ? ` ${r.encoding}` : ''}`}`).join('\n');
 
 async function load(page, network) {
   await page.goto(`${daemon.url}/`, { waitUntil: 'networkidle' });
