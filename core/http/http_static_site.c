@@ -27,7 +27,10 @@ static const struct {
     {"html", "text/html; charset=utf-8", true},
     {"css", "text/css; charset=utf-8", true},
     {"js", "text/javascript; charset=utf-8", true},
-    {"mjs", "text/javascript; charset=utf-8", true},
+    /* A module script is always decoded as UTF-8 (HTML's "fetch a single
+     * module script"): a charset would add bytes to every module and say
+     * nothing. */
+    {"mjs", "text/javascript", true},
     {"json", "application/json", true},
     {"svg", "image/svg+xml", true},
     {"png", "image/png", false},
