@@ -10,7 +10,6 @@ import { Transcript } from './transcript.mjs';
 import { SessionList } from './sessions.mjs';
 import { VmPanel } from './vm-panel.mjs';
 import { StatusPanel } from './status-panel.mjs';
-import { ConfirmDialog } from './confirm-dialog.mjs';
 import { StateBar } from './statebar.mjs';
 import { formatElapsed } from './format.mjs';
 
@@ -82,7 +81,7 @@ const transcript = new Transcript(ui.transcript, ui.turns, ui.empty, {
     updateAgent();
   },
   announce,
-  reviewConfirm: (callId) => confirmDialog.review(callId),
+  reviewConfirm: (callId) => approvals.review(callId),
   offerPower,
   onActivity: () => {
     updateAgent();
@@ -90,17 +89,83 @@ const transcript = new Transcript(ui.transcript, ui.turns, ui.empty, {
   },
 });
 
-const confirmDialog = new ConfirmDialog(ui.confirmDialog, {
-  sessionId: () => sessionId,
-  unauthorized: (message) => openTokenDialog(message),
-  announce,
-  onChange: updateAgent,
-});
+// The approval dialog is loaded with a session's first request for
+// approval: most sessions never ask, and the page's first load is lighter
+// without it. From that request on, the events the dialog must see wait, in
+// order, until it is here. If it cannot be loaded (the network, or the
+// daemon gone or updated since the page loaded), the page says so, and the
+// request ends as if nobody had answered.
+const approvals = {
+  dialog: null,
+  waitingEvents: null, // for the dialog, from the first request on
+  live: false,
+  failed: '',
+
+  reset() {
+    this.waitingEvents = null;
+    this.live = false;
+    this.dialog?.reset();
+  },
+
+  apply(event) {
+    if (this.dialog) {
+      this.dialog.apply(event);
+    } else if (this.waitingEvents) {
+      this.waitingEvents.push(event);
+    } else if (event.kind === 'confirm_request') {
+      this.waitingEvents = [event];
+      this.load();
+      if (this.live) updateAgent();
+    }
+  },
+
+  caughtUp() {
+    this.live = true;
+    this.dialog?.caughtUp();
+  },
+
+  get waiting() {
+    return this.dialog ? this.dialog.waiting : Boolean(this.waitingEvents);
+  },
+
+  showNext() {
+    if (this.dialog) this.dialog.showNext();
+    else if (this.failed) setStatus(this.failed);
+  },
+
+  review(callId) {
+    if (this.dialog) this.dialog.review(callId);
+    else if (this.failed) setStatus(this.failed);
+  },
+
+  async load() {
+    try {
+      const { ConfirmDialog } = await import('./confirm-dialog.mjs');
+      this.dialog ??= new ConfirmDialog(ui.confirmDialog, {
+        sessionId: () => sessionId,
+        unauthorized: (message) => openTokenDialog(message),
+        announce,
+        onChange: updateAgent,
+      });
+    } catch (e) {
+      this.waitingEvents = null;
+      this.failed = `The approval dialog did not load (${e.message}): reload the page to answer the request.`;
+      setStatus(this.failed);
+      updateAgent();
+      return;
+    }
+    // A new session may have begun meanwhile: its events, if any, wait here.
+    const events = this.waitingEvents ?? [];
+    this.waitingEvents = null;
+    for (const event of events) this.dialog.apply(event);
+    if (this.live) this.dialog.caughtUp();
+  },
+};
 
 const statebar = new StateBar(ui.statebar, {
   openPower: showVmPanel,
   agent: () => {
-    if (confirmDialog.waiting) confirmDialog.showNext();
+    if (approvals.waiting) approvals.showNext();
     else if (!transcript.runningChips().some((c) => transcript.reveal(c.callId))) ui.prompt.focus();
   },
 });
@@ -195,7 +260,7 @@ function selectSession(id, { force = false } = {}) {
   sessionId = id;
   rememberSession(id);
   transcript.reset(Boolean(id));
-  confirmDialog.reset();
+  approvals.reset();
   sessions.setCurrent(id);
   setStatus('');
   if (id) attach(id);
@@ -221,7 +286,7 @@ function attach(id) {
     onEvent: (event) => {
       if (s !== stream) return;
       transcript.apply(event);
-      confirmDialog.apply(event);
+      approvals.apply(event);
       vmPanel.apply(event);
       if (transcript.live && ['user', 'turn_end', 'interrupted'].includes(event.kind)) refreshSessionsSoon();
       // A turn's end may have met the model (or a host) failing: say so now.
@@ -233,7 +298,7 @@ function attach(id) {
     onCaughtUp: () => {
       if (s !== stream) return;
       transcript.caughtUp();
-      confirmDialog.caughtUp();
+      approvals.caughtUp();
       checkReadiness();
       if (revealWhenCaughtUp) transcript.reveal(revealWhenCaughtUp);
       revealWhenCaughtUp = null;
@@ -296,7 +361,7 @@ function updateComposer() {
 // The state bar's agent chip: waiting for the operator, or what runs and
 // for how long (a call or verb, else the turn itself), or idle.
 function updateAgent() {
-  if (confirmDialog.waiting) {
+  if (approvals.waiting) {
     statebar.setAgent({ state: 'approve', text: 'approve?', words: 'waiting for your approval' });
     return;
   }
@@ -513,7 +578,10 @@ ui.tokenCancel.addEventListener('click', () => ui.tokenDialog.close('cancel'));
 ui.tokenDialog.addEventListener('close', onTokenDialogClose);
 ui.drawerToggle.addEventListener('click', () => (drawerOpen() ? closeDrawer() : openDrawer()));
 ui.historyButton.addEventListener('click', () => {
-  openHistory().catch((e) => announce(`The history did not load: ${e.message}`));
+  // A module that cannot be fetched (the network, or the daemon gone or
+  // updated since the page loaded) is said where the eye is, not only to
+  // a screen reader.
+  openHistory().catch((e) => setStatus(`The history did not load (${e.message}). Reload the page and try again.`));
 });
 ui.presets.addEventListener('click', (e) => {
   const preset = e.target.closest('.preset');

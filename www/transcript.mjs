@@ -6,7 +6,6 @@
 // in this session are actions like the agent's calls: their chips, policy
 // decisions and output appear here too.
 
-import { renderMarkdown } from './markdown.mjs';
 import { describeError, formatClock, formatDuration, formatUsage, identityName, parseTime } from './format.mjs';
 import { ToolChip, toolArgument } from './tool-chip.mjs';
 import { el } from './dom.mjs';
@@ -18,6 +17,27 @@ const FOLLOW_SLACK_PX = 48;
 const COPY_FEEDBACK_MS = 1500;
 // Running actions' elapsed times advance this often.
 const TICK_MS = 1000;
+// The markdown renderer is loaded when the first text is drawn: the page's
+// first screen, an empty chat, does not need it. One load serves every
+// transcript of the page; if it fails, text is drawn plain from then on.
+let renderMarkdown = null;
+let markdownError = null;
+let markdownLoad = null;
+function loadMarkdown() {
+  markdownLoad ??= import('./markdown.mjs').then(
+    (m) => { renderMarkdown = m.renderMarkdown; },
+    (err) => {
+      markdownError = err;
+      renderMarkdown = renderPlain;
+    },
+  );
+  return markdownLoad;
+}
+
+function renderPlain(text) {
+  return document.createTextNode(text);
+}
+
 // A model call's errors that mean the API was not reached at all.
 const UNREACHABLE_TYPES = new Set(['connection_error', 'idle_timeout', 'request_timeout', 'stream_error']);
 
@@ -59,6 +79,7 @@ export class Transcript {
     this.following = true;
     this.autoScrollTop = 0;
     this.frame = 0;
+    this.awaitingRenderer = false;
     // Follow the end until the operator scrolls up; content that grows
     // between our own scroll and its event must not count as scrolling up.
     scroller.addEventListener('scroll', () => {
@@ -83,6 +104,7 @@ export class Transcript {
     this.turnStartedAt = NaN;
     this.stopTicker();
     this.dirty = new Set();
+    this.plainSaid = false;
     this.isRunning = false;
     this.live = false;
     this.following = true;
@@ -535,9 +557,40 @@ export class Transcript {
   flush() {
     if (this.frame) cancelAnimationFrame(this.frame);
     this.frame = 0;
-    for (const block of this.dirty) block.el.replaceChildren(renderMarkdown(block.text));
+    if (this.dirty.size && !renderMarkdown) {
+      this.loadRenderer();
+      return;
+    }
+    for (const block of this.dirty) {
+      block.el.replaceChildren(renderMarkdown(block.text));
+      block.el.classList.toggle('is-plain', renderMarkdown === renderPlain);
+      if (renderMarkdown === renderPlain) this.sayPlain(block);
+    }
     this.dirty.clear();
     if (this.following) this.scrollToEnd();
+  }
+
+  // The text waits for the renderer, then is drawn at once (during a
+  // replay, caughtUp() draws it). A renderer that did not load (the network
+  // failed, or the daemon went away or changed under the page) leaves the
+  // text plain, and the transcript says why.
+  loadRenderer() {
+    if (this.awaitingRenderer) return;
+    this.awaitingRenderer = true;
+    loadMarkdown().then(() => {
+      this.awaitingRenderer = false;
+      if (this.live) this.flush();
+    });
+  }
+
+  // Said once a transcript, above the first text drawn plain.
+  sayPlain(block) {
+    if (this.plainSaid || !block.el.parentNode) return;
+    this.plainSaid = true;
+    const p = el('div', 'notice notice-error');
+    p.append(el('span', 'notice-text', `The text's formatting did not load (${markdownError?.message || 'unknown error'}): `
+      + 'the text is shown plain. Reload the page to format it.'));
+    block.el.before(p);
   }
 
   atBottom() {

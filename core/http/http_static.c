@@ -12,8 +12,10 @@
 #include "http_static_site.h"
 #include "log.h"
 
-/* A year: the longest a browser is asked to keep a versioned file. */
-#define HTTP_STATIC_IMMUTABLE "public, max-age=31536000, immutable"
+/* A year: the longest a browser is asked to keep a versioned file. Not
+ * "public": the browser's own cache keeps it without, and a shared cache
+ * between a signed-in browser and the proxy has no business keeping it. */
+#define HTTP_STATIC_IMMUTABLE "max-age=31536000, immutable"
 
 /* A request waiting for the site to be read. */
 typedef struct pending {

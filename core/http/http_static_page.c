@@ -6,13 +6,15 @@
  * the map against the resolved URL, so './api.mjs' imported from any
  * module is found). The map is an inline script: the page's CSP allows it
  * by its hash. A page that has an import map of its own keeps it, alone. */
+#include "http_static_page.h"
+
 #include <openssl/evp.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "buf.h"
-#include "http_static_site.h"
 
 /* Paths that go into URLs and the map as they are: no quoting needed. */
 static bool plain_path(const char *s, size_t n) {
@@ -26,15 +28,19 @@ static bool plain_path(const char *s, size_t n) {
   return !memmem(s, n, "..", 2);
 }
 
+static int by_key(const void *key, const void *file) {
+  return strcmp(key, ((const http_static_file *)file)->key);
+}
+
 /* The file a relative reference from index.html names, or NULL. */
-static const http_static_file *referenced(const http_static_site *s, const char *ref, size_t n) {
+static const http_static_file *referenced(http_static_files s, const char *ref, size_t n) {
   if (n >= 2 && ref[0] == '.' && ref[1] == '/') ref += 2, n -= 2;
   char key[256];
   if (!plain_path(ref, n) || n + 2 > sizeof key) return NULL;
   key[0] = '/';
   memcpy(key + 1, ref, n);
   key[n + 1] = '\0';
-  const http_static_file *f = http_static_site_find(s, key);
+  const http_static_file *f = bsearch(key, s.file, s.count, sizeof *s.file, by_key);
   return f && f->body[HTTP_STATIC_IDENTITY].data ? f : NULL;
 }
 
@@ -47,11 +53,11 @@ static bool is_module(const http_static_file *f) {
 
 /* {"imports":{"./a.mjs":"./a.mjs?v=...",...}}, or nothing when the site
  * has no modules. */
-static int import_map(const http_static_site *s, buf *out) {
+static int import_map(http_static_files s, buf *out) {
   int rc = 0;
   size_t modules = 0;
-  for (size_t i = 0; rc == 0 && i < s->count; i++) {
-    const http_static_file *f = &s->files[i];
+  for (size_t i = 0; rc == 0 && i < s.count; i++) {
+    const http_static_file *f = &s.file[i];
     if (!is_module(f)) continue;
     rc = buf_appendf(out, "%s\".%s\":\".%s?v=%s\"", modules++ ? "," : "{\"imports\":{", f->key,
                      f->key, f->version);
@@ -89,7 +95,7 @@ static const char *next_reference(const char *text, size_t at, size_t to) {
 
 /* Copies text[from, to) into out, versioning every reference to a file of
  * the site. */
-static int copy_versioned(const http_static_site *s, const char *html, size_t from, size_t to,
+static int copy_versioned(http_static_files s, const char *html, size_t from, size_t to,
                           buf *out) {
   size_t at = from;
   while (at < to) {
@@ -105,7 +111,7 @@ static int copy_versioned(const http_static_site *s, const char *html, size_t fr
   return buf_append(out, html + at, to - at);
 }
 
-char *http_static_manifest_rewrite(const http_static_site *s, const char *json, size_t len,
+char *http_static_manifest_rewrite(http_static_files s, const char *json, size_t len,
                                    size_t *out_len) {
   buf out;
   buf_init(&out, len * 2 + 4096);
@@ -116,7 +122,7 @@ char *http_static_manifest_rewrite(const http_static_site *s, const char *json, 
   return buf_steal(&out, out_len);
 }
 
-char *http_static_page_rewrite(const http_static_site *s, const char *html, size_t len,
+char *http_static_page_rewrite(http_static_files s, const char *html, size_t len,
                                size_t *out_len, char *csp_hash, size_t hash_len) {
   buf out, map;
   buf_init(&out, len * 2 + 64 * 1024);

@@ -16,6 +16,7 @@
 #include <zlib.h>
 
 #include "http_server.h"
+#include "http_static_page.h"
 
 #define STATIC_INDEX_KEY "/index.html"
 
@@ -27,7 +28,10 @@ static const struct {
     {"html", "text/html; charset=utf-8", true},
     {"css", "text/css; charset=utf-8", true},
     {"js", "text/javascript; charset=utf-8", true},
-    {"mjs", "text/javascript; charset=utf-8", true},
+    /* A module script is always decoded as UTF-8 (HTML's "fetch a single
+     * module script"): a charset would add bytes to every module and say
+     * nothing. */
+    {"mjs", "text/javascript", true},
     {"json", "application/json", true},
     {"svg", "image/svg+xml", true},
     {"png", "image/png", false},
@@ -251,6 +255,11 @@ static void load_file(http_static_site *s, http_static_file *f) {
   f->body[HTTP_STATIC_IDENTITY] = (http_static_body){.data = data, .len = len};
 }
 
+/* What a page may name: every file, read and versioned by now. */
+static http_static_files files_of(const http_static_site *s) {
+  return (http_static_files){.file = s->files, .count = s->count};
+}
+
 static bool is_manifest(const http_static_file *f) {
   size_t n = strlen(f->key);
   return n > 12 && strcmp(f->key + n - 12, ".webmanifest") == 0;
@@ -260,7 +269,7 @@ static bool is_manifest(const http_static_file *f) {
 static int load_manifest(http_static_site *s, http_static_file *f) {
   http_static_body *id = &f->body[HTTP_STATIC_IDENTITY];
   size_t len;
-  char *json = http_static_manifest_rewrite(s, id->data, id->len, &len);
+  char *json = http_static_manifest_rewrite(files_of(s), id->data, id->len, &len);
   if (!json) return -1;
   s->bytes += len - id->len;
   free(id->data);
@@ -275,7 +284,7 @@ static int load_index(http_static_site *s, http_static_file *f) {
   http_static_body *id = &f->body[HTTP_STATIC_IDENTITY];
   char hash[64] = "";
   size_t len;
-  char *html = http_static_page_rewrite(s, id->data, id->len, &len, hash, sizeof hash);
+  char *html = http_static_page_rewrite(files_of(s), id->data, id->len, &len, hash, sizeof hash);
   if (!html) return -1;
   s->bytes += len - id->len;
   free(id->data);

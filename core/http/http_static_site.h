@@ -17,43 +17,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <sys/stat.h>
+#include <time.h>
 
 #include "http_limits.h"
-
-/* "0123456789ab": the first hex digits of the file's SHA-256. */
-#define HTTP_STATIC_VERSION_CHARS 12
-
-typedef enum {
-  HTTP_STATIC_IDENTITY,
-  HTTP_STATIC_GZIP,
-  HTTP_STATIC_BROTLI,
-  HTTP_STATIC_ENCODINGS,
-} http_static_encoding;
-
-typedef struct http_static_body {
-  char *data; /* NULL when this encoding is not kept (not smaller) */
-  size_t len;
-  char etag[HTTP_STATIC_VERSION_CHARS + 16]; /* "\"<version>-br\"" */
-} http_static_body;
-
-/* What a file was on disk when read, to tell whether it changed. */
-typedef struct http_static_stamp {
-  dev_t dev;
-  ino_t ino;
-  off_t size;
-  struct timespec mtime, ctime;
-} http_static_stamp;
-
-typedef struct http_static_file {
-  char *key;  /* "/app.mjs": the path under root, symlinks resolved */
-  char *real; /* the absolute path, to stat */
-  const char *type;
-  http_static_stamp stamp;
-  bool too_large;
-  char version[HTTP_STATIC_VERSION_CHARS + 1];
-  http_static_body body[HTTP_STATIC_ENCODINGS];
-} http_static_file;
+#include "http_static_file.h"
 
 typedef struct http_static_site {
   char *root;                /* realpath of the root */
@@ -74,16 +41,5 @@ const http_static_file *http_static_site_find(const http_static_site *s, const c
 /* The stamp of what is at path now; -1 when it is gone or not a file. */
 int http_static_stamp_of(const char *path, http_static_stamp *out);
 bool http_static_stamp_equal(const http_static_stamp *a, const http_static_stamp *b);
-
-/* http_static_page.c: index.html with versioned URLs and the import map.
- * Returns the new text (malloc'd, *len set) and fills csp_hash with the
- * base64 SHA-256 of the import map ("" when none was added); NULL when
- * memory ran out. */
-char *http_static_page_rewrite(const http_static_site *s, const char *html, size_t len,
-                               size_t *out_len, char *csp_hash, size_t hash_len);
-/* A web app manifest with its "src" (icons) naming versioned URLs; NULL
- * when memory ran out. */
-char *http_static_manifest_rewrite(const http_static_site *s, const char *json, size_t len,
-                                   size_t *out_len);
 
 #endif

@@ -982,7 +982,7 @@ static void sc_static_site(test_ctx *t) {
   static client cl;
   static response r;
   static char page[8192], v[32], v2[32], path[128], etag[64];
-  static const char immutable[] = "public, max-age=31536000, immutable";
+  static const char immutable[] = "max-age=31536000, immutable";
   CHECK(t, client_open(&cl, t->port, 0));
   CHECK(t, get_with(&cl, "/", "gzip, deflate, br", NULL, &r));
   CHECK(t, r.status == 200 && resp_is(&r, "Content-Encoding", "br"));
