@@ -913,9 +913,12 @@ static void standby_start(ssh_target *t) {
   e->ud = e;
   e->standby = true;
   t->standby = e;
+  /* No liveness check of its own: a standby that never hears back must
+   * not fail the connection under the commands on it, which would then be
+   * retried on a fresh one and take twice the connect limit to fail. A
+   * command's own check, or the keepalives, find a dead server. */
   uv_timer_start(&e->timer, exec_on_timeout, SSH_STANDBY_LIFE_MS, 0);
   target_attach(t, e, false);
-  if (!e->done) exec_arm_timer(e, true);
 }
 
 /* The target's standby, if one is waiting on the current connection and

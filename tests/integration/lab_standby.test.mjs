@@ -19,6 +19,9 @@ const dir = fs.mkdtempSync(join(tmpdir(), 'lab-standby-test-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const VERB_LIMIT_MS = 60000;
+const CONNECT_TIMEOUT_S = 2;
+// The issue's bound for a wedged devvm, as lab_tools holds it.
+const WEDGED_LIMIT_MS = CONNECT_TIMEOUT_S * 1000 + 1000;
 const TURN_LIMIT_MS = 60000;
 const WAIT_MS = 10000;
 const POLL_MS = 50;
@@ -80,7 +83,9 @@ describe('standby on the lab hosts', () => {
   let st;
   before(async () => {
     lab = await startLab();
-    st = await startStack(join(dir, 'main'), { env: { ...lab.env(), BREAKGLASS_SCRIPTS_DIR: SHIPPED() } });
+    st = await startStack(join(dir, 'main'), {
+      env: { ...lab.env(), BREAKGLASS_SCRIPTS_DIR: SHIPPED(), BREAKGLASS_SSH_CONNECT_TIMEOUT_SECONDS: String(CONNECT_TIMEOUT_S) },
+    });
   });
   after(async () => {
     await st?.close();
@@ -115,6 +120,34 @@ describe('standby on the lab hosts', () => {
     assert.deepEqual(out.slice(0, 3), [String(waiting), 'breakglass-standby-end-0', ` a \\\\ b 'q' "d" $HOME`]);
     assert.match(out[3], /^\S+\|0$/, 'the login shell runs it, and it reads an empty stdin');
     assert.equal(out.length, 5);
+  });
+
+  test('a command given to the waiting shell may be silent longer than the connect limit', async () => {
+    await runShell(st, 'true');
+    await theOne(lab, isShellStandby, 'a shell waiting on the devvm');
+    // Nothing comes back for the command itself until it prints; sshd's
+    // answer to the daemon's request after it tells a live server.
+    const r = await runShell(st, `sleep ${CONNECT_TIMEOUT_S + 1}; echo done`);
+    assert.equal(r.is_error, false, r.content);
+    assert.match(r.content, /^exit status 0, .*\n--- stdout ---\ndone\n$/);
+  });
+
+  test('a devvm wedged under its waiting shell: the command given to it fails within the connect limit + 1 s', async () => {
+    await runShell(st, 'true');
+    await theOne(lab, isShellStandby, 'a shell waiting on the devvm');
+    lab.wedge();
+    try {
+      // The command goes to the waiting shell, which cannot answer: the
+      // daemon must still hear from sshd at once or fail the connection.
+      const r = await runShell(st, 'uptime');
+      assert.equal(r.is_error, true, r.content);
+      assert.match(r.content, /no_banner/);
+      assert.ok(r.duration_ms < WEDGED_LIMIT_MS, `devvm_shell took ${r.duration_ms} ms`);
+    } finally {
+      lab.unwedge();
+    }
+    const back = await runShell(st, 'echo back');
+    assert.equal(back.is_error, false, back.content);
   });
 
   test('stopping the daemon leaves no waiting program on either host', async () => {
