@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include "agent_limits.h"
+#include "agent_options.h"
 #include "config.h"
 #include "http_server.h"
 #include "lua_host.h"
@@ -22,6 +23,7 @@ struct api_targets;
 typedef struct app {
   uv_loop_t *loop;
   bg_config *config;
+  agent_options options; /* what the modules here read of the settings */
   http_server *http;
   struct http_static *www; /* the page's files */
   model_client *model;   /* NULL when no credential is configured */

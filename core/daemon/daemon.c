@@ -11,6 +11,7 @@
 #include "api_targets.h"
 #include "app.h"
 #include "daemon_limits.h"
+#include "daemon_options.h"
 #include "http_limits.h"
 #include "http_static.h"
 #include "journal_store.h"
@@ -258,8 +259,8 @@ int daemon_serve(bg_config *c) {
   mallopt(M_MMAP_THRESHOLD, DAEMON_MMAP_THRESHOLD_BYTES);
   log_set_level(level_from_name(c->log_level));
   log_set_format(strcmp(c->log_format, "json") == 0 ? LOG_FORMAT_JSON : LOG_FORMAT_PLAIN);
-  app a = {.loop = uv_default_loop(), .config = c, .metrics = daemon_metrics_new(),
-           .targets = api_targets_new()};
+  app a = {.loop = uv_default_loop(), .config = c, .options = daemon_options_agent(c),
+           .metrics = daemon_metrics_new(), .targets = api_targets_new()};
   if (!a.metrics || !a.targets) {
     log_error("out of memory at start");
     daemon_metrics_free(a.metrics);
