@@ -16,7 +16,8 @@ typedef struct agent_target {
   const char *user;
 } agent_target;
 
-/* A turn: session_turn.c, session_request.c. */
+/* A turn: session_turn.c, session_request.c (and the model shown by
+ * core/api/api_targets.c). */
 typedef struct agent_turn_options {
   const char *model; /* BREAKGLASS_MODEL, unless the prompt names one */
   long max_tokens;
@@ -32,14 +33,17 @@ typedef struct agent_session_options {
   long max_session_journal_bytes; /* past it no new turns */
 } agent_session_options;
 
-/* The sessions on disk: session_recover.c, session_prune.c. */
+/* The sessions on disk: session_recover.c, session_prune.c (and the search
+ * index over them, core/api/api_search.c). */
 typedef struct agent_store_options {
   const char *sessions_dir;
   long max_sessions;      /* retention: sessions kept */
   long max_journal_bytes; /* retention: all session journals together */
 } agent_store_options;
 
-/* The SSH targets and the commands run on them: ssh_service.c. */
+/* The SSH targets and the commands run on them: ssh_service.c (and the
+ * power buttons and the targets' probes, core/api/api_pve.c and
+ * api_targets.c). */
 typedef struct agent_ssh_options {
   agent_target devvm;
   agent_target pve;

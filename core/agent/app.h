@@ -19,6 +19,8 @@ struct model_probe;
 struct http_static;
 struct journal_store;
 struct api_targets;
+struct api_searcher;
+struct api_options;
 
 typedef struct app {
   uv_loop_t *loop;
@@ -32,6 +34,8 @@ typedef struct app {
   daemon_metrics *metrics; /* what the daemon counts (metrics_daemon.h) */
   struct journal_store *journals; /* where sessions are recorded; NULL: nowhere */
   struct api_targets *targets;    /* the targets' probes and their cache (api_targets.h) */
+  struct api_searcher *search;    /* the search index and its waiting searches (api_search.h) */
+  const struct api_options *api;  /* what the routes read of the settings (api_options.h) */
   lua_host *scripts;     /* the last good script set; NULL before the first */
   unsigned long long scripts_loaded_ms;
   char scripts_error[APP_SCRIPTS_ERROR_MAX_BYTES]; /* the last failed load, "" if none */

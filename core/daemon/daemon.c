@@ -237,7 +237,6 @@ static int daemon_listen(app *a, daemon_stop *stop, const http_limits *limits) {
 }
 
 static void daemon_free(app *a) {
-  api_search_close();
   session_free_all(a);
   log_set_redactor(NULL);
   journal_store_close(a->journals);
@@ -247,6 +246,7 @@ static void daemon_free(app *a) {
   uv_run(a->loop, UV_RUN_DEFAULT);
   if (uv_loop_close(a->loop) != 0) log_warn("event loop closed with handles still open");
   api_targets_free(a->targets);
+  api_search_free(a->search);
   daemon_metrics_free(a->metrics);
 }
 
@@ -259,12 +259,15 @@ int daemon_serve(bg_config *c) {
   mallopt(M_MMAP_THRESHOLD, DAEMON_MMAP_THRESHOLD_BYTES);
   log_set_level(level_from_name(c->log_level));
   log_set_format(strcmp(c->log_format, "json") == 0 ? LOG_FORMAT_JSON : LOG_FORMAT_PLAIN);
+  api_options routes = daemon_options_api(c);
   app a = {.loop = uv_default_loop(), .config = c, .options = daemon_options_agent(c),
-           .metrics = daemon_metrics_new(), .targets = api_targets_new()};
-  if (!a.metrics || !a.targets) {
+           .api = &routes, .metrics = daemon_metrics_new(), .targets = api_targets_new(),
+           .search = api_search_new()};
+  if (!a.metrics || !a.targets || !a.search) {
     log_error("out of memory at start");
     daemon_metrics_free(a.metrics);
     api_targets_free(a.targets);
+    api_search_free(a.search);
     return 1;
   }
   char ssh_err[768];

@@ -28,3 +28,8 @@ agent_options daemon_options_agent(const bg_config *c) {
   };
   return o;
 }
+
+api_options daemon_options_api(const bg_config *c) {
+  api_options o = {.trusted_user_header = c->trusted_user_header, .bearer_token = c->bearer_token};
+  return o;
+}

@@ -6,8 +6,10 @@
 #define BG_DAEMON_OPTIONS_H
 
 #include "agent_options.h"
+#include "api_options.h"
 #include "config.h"
 
 agent_options daemon_options_agent(const bg_config *c);
+api_options daemon_options_api(const bg_config *c);
 
 #endif
