@@ -7,7 +7,6 @@
 
 #include "agent_limits.h"
 #include "agent_options.h"
-#include "config.h"
 #include "http_server.h"
 #include "lua_host.h"
 #include "metrics_daemon.h"
@@ -24,7 +23,6 @@ struct api_options;
 
 typedef struct app {
   uv_loop_t *loop;
-  bg_config *config;
   agent_options options; /* what the modules here read of the settings */
   http_server *http;
   struct http_static *www; /* the page's files */
