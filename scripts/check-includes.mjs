@@ -6,8 +6,10 @@
 // file and line, on an include that crosses any other wall, on a quoted
 // include of no header in the repository, on a file in a folder the table
 // does not list, on two headers of one name in core/ (an include would
-// reach either), and on an include cycle between files (x.c and x.h count
-// as one file, x) that the table does not list as an exception.
+// reach either), on an include cycle between files (x.c and x.h count
+// as one file, x) that the table does not list as an exception, and on an
+// include, direct or through other headers, of a header the table keeps
+// to some folders ("only:") from a file of any other folder.
 //
 //   node scripts/check-includes.mjs [SOURCE_DIR]
 // Exit 0 and one summary line, or 1 and one line per problem.
@@ -21,10 +23,12 @@ const TABLE = 'core/edges.txt';
 const TOPS = ['core', 'pve'];
 const INCLUDE = /^\s*#\s*include\s*"([^"]+)"/;
 
-// { uses: Map folder -> [folder], cycles: [[file id]] } from the table.
+// { uses: Map folder -> [folder], cycles: [[file id]],
+//   only: Map header -> [folder] } from the table.
 function readTable() {
   const uses = new Map();
   const cycles = [];
+  const only = new Map();
   const lines = fs.readFileSync(path.join(SOURCE_DIR, TABLE), 'utf8').split('\n');
   lines.forEach((raw, i) => {
     const line = raw.replace(/#.*/, '').trim();
@@ -33,6 +37,7 @@ function readTable() {
     if (!m) throw new Error(`${TABLE}:${i + 1}: not "FOLDER: FOLDERS" nor "cycle: FILES"`);
     const rest = m[2].split(/\s+/).filter(Boolean);
     if (m[1] === 'cycle') cycles.push(rest.sort());
+    else if (m[1] === 'only') only.set(rest[0], rest.slice(1));
     else uses.set(m[1], rest);
   });
   for (const [folder, used] of uses) {
@@ -40,7 +45,13 @@ function readTable() {
       if (!uses.has(u)) throw new Error(`${TABLE}: ${folder} uses ${u}, which has no line`);
     }
   }
-  return { uses, cycles };
+  for (const [header, folders] of only) {
+    if (!fs.existsSync(path.join(SOURCE_DIR, header))) throw new Error(`${TABLE}: only: ${header} does not exist`);
+    for (const f of folders) {
+      if (!uses.has(f)) throw new Error(`${TABLE}: only: ${header} names ${f}, which has no line`);
+    }
+  }
+  return { uses, cycles, only };
 }
 
 // The folders a folder may include from: itself and all it uses, through
@@ -65,7 +76,7 @@ function sourceFiles() {
 const id = (file) => file.replace(/\.[ch]$/, '');
 
 function check() {
-  const { uses, cycles } = readTable();
+  const { uses, cycles, only } = readTable();
   const files = sourceFiles();
   const problems = [];
   const folderOf = (file) => path.posix.dirname(file);
@@ -81,6 +92,7 @@ function check() {
   }
 
   const edges = new Map(); // file id -> Set of file ids it includes
+  const included = new Map(); // file -> [{ header, where }], as resolved
   let includeCount = 0;
   for (const file of files) {
     const folder = folderOf(file);
@@ -88,6 +100,7 @@ function check() {
     const allowed = reach(uses, folder);
     const from = id(file);
     if (!edges.has(from)) edges.set(from, new Set());
+    included.set(file, []);
     fs.readFileSync(path.join(SOURCE_DIR, file), 'utf8').split('\n').forEach((line, i) => {
       const m = INCLUDE.exec(line);
       if (!m) return;
@@ -109,8 +122,10 @@ function check() {
         problems.push(`${where}: includes "${m[1]}" from ${folderOf(candidates[0])}, which ${folder} may not use`);
       }
       if (id(candidates[0]) !== from) edges.get(from).add(id(candidates[0]));
+      included.get(file).push({ header: candidates[0], where });
     });
   }
+  problems.push(...onlyProblems(only, included, folderOf));
 
   for (const scc of stronglyConnected(edges)) {
     if (scc.length < 2) continue;
@@ -119,6 +134,37 @@ function check() {
     problems.push(`include cycle between ${members.join(', ')} (${cycleText(edges, members)})`);
   }
   return { problems, files: files.length, includes: includeCount, folders: uses.size };
+}
+
+// Includes of a header kept to some folders from a file of another, named
+// at the file's own include line, with the headers it goes through.
+function onlyProblems(only, included, folderOf) {
+  const problems = [];
+  // The headers' paths from header down to target (header first), or null.
+  const pathTo = (header, target, seen = new Set()) => {
+    if (header === target) return [header];
+    if (seen.has(header)) return null;
+    seen.add(header);
+    for (const next of included.get(header) || []) {
+      const rest = pathTo(next.header, target, seen);
+      if (rest) return [header, ...rest];
+    }
+    return null;
+  };
+  for (const [file, list] of included) {
+    for (const [target, folders] of only) {
+      if (folders.includes(folderOf(file))) continue;
+      for (const { header, where } of list) {
+        const through = pathTo(header, target);
+        if (!through) continue;
+        const via = through.length > 1 ? ` (through ${through.slice(0, -1).join(', ')})` : '';
+        problems.push(`${where}: includes ${target}${via}, which only ${folders.join(' ')} may ` +
+          `include (${TABLE})`);
+        break;
+      }
+    }
+  }
+  return problems;
 }
 
 // Tarjan's algorithm, iterative enough for a few hundred files.

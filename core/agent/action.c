@@ -459,7 +459,7 @@ static void action_on_confirm_timeout(uv_timer_t *t) {
   a->declined = 1;
   char why[256];
   snprintf(why, sizeof why, "no answer from the operator within %ld s: counted as a denial",
-           action_app(a)->config->confirm_timeout_s);
+           action_app(a)->options.session.confirm_timeout_s);
   session_emit_kind(a->s, "confirm_result", json_pack("{s:s, s:b, s:b}", "call_id", a->call.call_id,
                                                       "approved", 0, "timed_out", 1));
   action_refuse(a, NULL, why);
@@ -471,7 +471,7 @@ static void action_ask(action *a, const gate_decision *d) {
     action_refuse(a, d->policy, "another call in this session is waiting for the operator");
     return;
   }
-  uint64_t timeout_ms = (uint64_t)action_app(a)->config->confirm_timeout_s * 1000;
+  uint64_t timeout_ms = (uint64_t)action_app(a)->options.session.confirm_timeout_s * 1000;
   session_emit_kind(a->s, "confirm_request",
                     json_pack("{s:s, s:s, s:O, s:s?, s:s?, s:I}", "call_id", a->call.call_id,
                               "tool", a->call.tool, "input", a->call.input, "reason", d->reason,

@@ -6,7 +6,7 @@
 #include <uv.h>
 
 #include "agent_limits.h"
-#include "config.h"
+#include "agent_options.h"
 #include "http_server.h"
 #include "lua_host.h"
 #include "metrics_daemon.h"
@@ -18,10 +18,12 @@ struct model_probe;
 struct http_static;
 struct journal_store;
 struct api_targets;
+struct api_searcher;
+struct api_options;
 
 typedef struct app {
   uv_loop_t *loop;
-  bg_config *config;
+  agent_options options; /* what the modules here read of the settings */
   http_server *http;
   struct http_static *www; /* the page's files */
   model_client *model;   /* NULL when no credential is configured */
@@ -30,6 +32,8 @@ typedef struct app {
   daemon_metrics *metrics; /* what the daemon counts (metrics_daemon.h) */
   struct journal_store *journals; /* where sessions are recorded; NULL: nowhere */
   struct api_targets *targets;    /* the targets' probes and their cache (api_targets.h) */
+  struct api_searcher *search;    /* the search index and its waiting searches (api_search.h) */
+  const struct api_options *api;  /* what the routes read of the settings (api_options.h) */
   lua_host *scripts;     /* the last good script set; NULL before the first */
   unsigned long long scripts_loaded_ms;
   char scripts_error[APP_SCRIPTS_ERROR_MAX_BYTES]; /* the last failed load, "" if none */

@@ -85,7 +85,7 @@ int journal_session_full(const session *s, char *err, size_t errlen) {
              damaged);
     return -1;
   }
-  long cap = s->app->config->max_session_journal_bytes;
+  long cap = s->app->options.session.max_session_journal_bytes;
   if (!s->journal || journal_bytes(s->journal) <= (size_t)cap) return 0;
   snprintf(err, errlen,
            "this session's journal has passed its limit of %ld bytes "

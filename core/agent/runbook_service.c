@@ -66,7 +66,7 @@ static int runbook_start(void *ud, lua_async *op, const json_t *args, const lua_
     lua_async_fail(op, "ctx.runbook: use (\"list\"), (\"read\", path[, offset]) or (\"grep\", pattern)");
     return -1;
   }
-  if (!a->config->runbooks_dir) {
+  if (!a->options.runbooks_dir) {
     json_t *none = json_pack("{s:s, s:b}", "error",
                              "no runbooks are configured here (the operator sets "
                              "BREAKGLASS_RUNBOOKS_DIR)",
@@ -80,7 +80,7 @@ static int runbook_start(void *ud, lua_async *op, const json_t *args, const lua_
     call->op = op;
     call->action = which;
     call->offset = json_is_integer(offset) ? (size_t)json_integer_value(offset) : 0;
-    call->dir = strdup(a->config->runbooks_dir);
+    call->dir = strdup(a->options.runbooks_dir);
     call->arg = arg ? strdup(arg) : NULL;
     call->work.data = call;
   }

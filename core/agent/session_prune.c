@@ -14,8 +14,8 @@ static int over_limits(const app *a) {
     count++;
     bytes += journal_bytes(s->journal);
   }
-  return count > (size_t)a->config->max_sessions ||
-         bytes > (size_t)a->config->max_journal_bytes;
+  return count > (size_t)a->options.store.max_sessions ||
+         bytes > (size_t)a->options.store.max_journal_bytes;
 }
 
 /* The finished session least recently active, or NULL. The list runs

@@ -369,7 +369,7 @@ static void sort_records(json_t *list, size_t max) {
 }
 
 int session_recover(app *a) {
-  const char *dir = a->config->sessions_dir;
+  const char *dir = a->options.store.sessions_dir;
   DIR *d = opendir(dir);
   if (!d) {
     log_error("recovery: cannot read %s: %s", dir, strerror(errno));

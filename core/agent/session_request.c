@@ -34,7 +34,7 @@ json_t *session_request_build(const session *s, const lua_host *scripts, const c
   if (ntools)
     json_object_set_new(json_array_get(tools, ntools - 1), "cache_control", cache_mark());
   json_t *req = json_pack("{s:s, s:I, s:o}", "model", model, "max_tokens",
-                          (json_int_t)s->app->config->max_tokens, "system", system);
+                          (json_int_t)s->app->options.turn.max_tokens, "system", system);
   if (!req) {
     json_decref(messages);
     json_decref(tools);
@@ -46,12 +46,12 @@ json_t *session_request_build(const session *s, const lua_host *scripts, const c
   return req;
 }
 
-static json_t *target_json(const bg_target *t) {
+static json_t *target_json(const agent_target *t) {
   return json_pack("{s:b, s:s?, s:s?}", "configured", t->host != NULL, "host", t->host, "user",
                    t->user);
 }
 
 json_t *session_request_prompt_context(const app *a, const char *model) {
-  return json_pack("{s:s, s:o, s:o}", "model", model, "devvm", target_json(&a->config->devvm),
-                   "pve", target_json(&a->config->pve));
+  return json_pack("{s:s, s:o, s:o}", "model", model, "devvm", target_json(&a->options.ssh.devvm),
+                   "pve", target_json(&a->options.ssh.pve));
 }

@@ -118,7 +118,7 @@ static void subscriber_pump(session_subscriber *sub) {
     sub->caught_up = 1;
     char frame[SSE_CAUGHT_UP_FRAME_MAX];
     int n = snprintf(frame, sizeof frame, "event: caught-up\ndata: {\"keepalive_ms\":%lld}\n\n",
-                     (long long)s->app->config->sse_keepalive_s * 1000);
+                     (long long)s->app->options.session.sse_keepalive_s * 1000);
     subscriber_write(sub, frame, (size_t)n);
   }
 }
@@ -126,7 +126,7 @@ static void subscriber_pump(session_subscriber *sub) {
 static void subscriber_rearm(session_subscriber *sub) {
   struct session *s = sub->session;
   if (!s) return;
-  uint64_t ms = (uint64_t)s->app->config->sse_keepalive_s * 1000;
+  uint64_t ms = (uint64_t)s->app->options.session.sse_keepalive_s * 1000;
   uv_timer_start(&sub->keepalive, subscriber_on_keepalive, ms, 0);
 }
 

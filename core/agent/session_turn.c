@@ -138,7 +138,7 @@ static int turn_finish_if_stopped(session_turn *t) {
   if (t->stop == TURN_TIMED_OUT) {
     char msg[128];
     snprintf(msg, sizeof msg, "the turn exceeded its time limit of %ld s",
-             t->s->app->config->turn_timeout_s);
+             t->s->app->options.turn.turn_timeout_s);
     turn_fail(t, "turn_timeout", msg);
     return 1;
   }
@@ -324,11 +324,11 @@ static void turn_on_model_done(void *ud, int status, const model_response *resp,
 }
 
 static void turn_call_model(session_turn *t) {
-  const bg_config *cfg = t->s->app->config;
-  if (t->model_calls >= cfg->max_model_calls_per_turn) {
+  long max_calls = t->s->app->options.turn.max_model_calls_per_turn;
+  if (t->model_calls >= max_calls) {
     char msg[128];
     snprintf(msg, sizeof msg, "the turn reached its limit of %ld model calls",
-             cfg->max_model_calls_per_turn);
+             max_calls);
     turn_fail(t, "model_call_limit", msg);
     return;
   }
@@ -452,7 +452,7 @@ int session_turn_start(session *s, const char *prompt, const char *model, const 
     return -1;
   }
   t->s = s;
-  t->model = strdup(model ? model : a->config->model);
+  t->model = strdup(model ? model : a->options.turn.model);
   t->identity = strdup(identity);
   t->started_ms = log_now_ms();
   uv_timer_init(a->loop, &t->deadline);
@@ -484,7 +484,7 @@ int session_turn_start(session *s, const char *prompt, const char *model, const 
     turn_fail(t, "script_error", perr);
     return 0;
   }
-  uv_timer_start(&t->deadline, turn_on_deadline, (uint64_t)a->config->turn_timeout_s * 1000, 0);
+  uv_timer_start(&t->deadline, turn_on_deadline, (uint64_t)a->options.turn.turn_timeout_s * 1000, 0);
   turn_call_model(t);
   return 0;
 }

@@ -26,9 +26,9 @@ typedef struct ssh_call {
   char target[8];
 } ssh_call;
 
-static const bg_target *ssh_target_config(const app *a, const char *name) {
-  if (name && strcmp(name, "devvm") == 0) return &a->config->devvm;
-  if (name && strcmp(name, "pve") == 0) return &a->config->pve;
+static const agent_target *ssh_target_config(const app *a, const char *name) {
+  if (name && strcmp(name, "devvm") == 0) return &a->options.ssh.devvm;
+  if (name && strcmp(name, "pve") == 0) return &a->options.ssh.pve;
   return NULL;
 }
 
@@ -111,7 +111,7 @@ static void ssh_call_cancel(void *ud) {
 
 static int ssh_opts_read(const app *a, const char *target, const json_t *opts, uint64_t *timeout_ms,
                          unsigned *flags, size_t *max_bytes, char *err, size_t errlen) {
-  const bg_config *c = a->config;
+  const agent_ssh_options *c = &a->options.ssh;
   long timeout_s = strcmp(target, "pve") == 0 ? c->pve_verb_timeout_s : c->command_timeout_s;
   *flags = 0;
   *max_bytes = SSH_MAX_OUTPUT_BYTES;
@@ -146,7 +146,7 @@ static int ssh_start(void *ud, lua_async *op, const json_t *args, const lua_call
   app *a = ud;
   const char *name = json_string_value(json_array_get(args, 0));
   const char *command = json_string_value(json_array_get(args, 1));
-  const bg_target *t = ssh_target_config(a, name);
+  const agent_target *t = ssh_target_config(a, name);
   char msg[256];
   uint64_t timeout_ms;
   unsigned flags;
@@ -191,12 +191,12 @@ lua_host_service ssh_service(app *a) {
   return (lua_host_service){.name = "ssh", .start = ssh_start, .ud = a};
 }
 
-static int ssh_add_target(ssh_pool *p, const char *name, const bg_target *t) {
+static int ssh_add_target(ssh_pool *p, const char *name, const agent_target *t) {
   return t->host ? ssh_pool_add_target(p, name, t->host, t->port, t->user) : 0;
 }
 
 int ssh_service_open(app *a, char *err, size_t errlen) {
-  const bg_config *c = a->config;
+  const agent_ssh_options *c = &a->options.ssh;
   if (!c->key_path) {
     if (c->devvm.host || c->pve.host)
       log_warn("BREAKGLASS_KEY_PATH is not set: the devvm and the Proxmox host cannot be reached");

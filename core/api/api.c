@@ -194,7 +194,7 @@ static void api_unauthorized(http_conn *c) {
 /* 0 and identity, or the request has its 401 answer. */
 static int api_authenticate(app *a, http_conn *c, const http_request *req,
                             char identity[AUTH_IDENTITY_MAX_BYTES]) {
-  if (auth_identify(a->config, req, identity) != 0) {
+  if (auth_identify(a->api, req, identity) != 0) {
     api_unauthorized(c);
     return -1;
   }
@@ -205,7 +205,7 @@ static int api_authenticate(app *a, http_conn *c, const http_request *req,
 http_head_verdict api_head_check(void *ud, http_conn *c, const http_request *head) {
   app *a = ud;
   char identity[AUTH_IDENTITY_MAX_BYTES];
-  if (auth_identify(a->config, head, identity) == 0) return HTTP_HEAD_TRUSTED;
+  if (auth_identify(a->api, head, identity) == 0) return HTTP_HEAD_TRUSTED;
   if (!needs_credentials(head->path)) return HTTP_HEAD_ANONYMOUS;
   /* A refused credential is news, as every API request is. */
   http_conn_log_at(c, LOG_INFO);

@@ -98,7 +98,7 @@ static void *pve_run_start(action *a, void *ud) {
   run->action = a;
   const char *verb = json_string_value(json_object_get(action_call_of(a)->input, "verb"));
   static const ssh_exec_cbs cbs = {pve_run_output, pve_run_done};
-  uint64_t timeout_ms = (uint64_t)ap->config->pve_verb_timeout_s * 1000;
+  uint64_t timeout_ms = (uint64_t)ap->options.ssh.pve_verb_timeout_s * 1000;
   run->exec = ssh_exec_start(ap->ssh, "pve", verb, timeout_ms, pve_verb_exec_flags(verb), &cbs, run);
   if (!run->exec) {
     free(run);
@@ -176,7 +176,7 @@ static session *pve_button_session(app *a, const json_t *body, int *status, cons
 
 static void api_pve_run(app *a, http_conn *c, const http_request *req, const char *verb,
                         const char *identity) {
-  const char *why = !a->config->pve.host ? "the Proxmox host is not configured (set BREAKGLASS_PVE_HOST)"
+  const char *why = !a->options.ssh.pve.host ? "the Proxmox host is not configured (set BREAKGLASS_PVE_HOST)"
                     : !a->ssh ? "SSH is not configured (set BREAKGLASS_KEY_PATH and BREAKGLASS_KNOWN_HOSTS)"
                               : NULL;
   if (why) {

@@ -20,15 +20,25 @@ typedef struct search_request {
   int failed;      /* the folder could not be read */
 } search_request;
 
-/* Per process, like the loop and the journal store. */
-static struct {
-  search_index *ix;
+struct api_searcher {
+  search_index *ix; /* NULL until first made */
   uv_work_t work;
   int running;
   search_request *waiting, *batch;
   size_t waiting_count;
   char error[512];
-} searcher;
+};
+
+api_searcher *api_search_new(void) {
+  api_searcher *sr = calloc(1, sizeof *sr);
+  return sr;
+}
+
+void api_search_free(api_searcher *sr) {
+  if (!sr) return;
+  search_index_free(sr->ix);
+  free(sr);
+}
 
 static void search_on_close(void *ud, http_conn *c) {
   (void)c;
@@ -36,24 +46,25 @@ static void search_on_close(void *ud, http_conn *c) {
 }
 
 static void search_work(uv_work_t *w) {
-  (void)w;
-  int failed = search_index_refresh(searcher.ix, searcher.error, sizeof searcher.error) != 0;
-  for (search_request *r = searcher.batch; r; r = r->next) {
+  api_searcher *sr = w->data;
+  int failed = search_index_refresh(sr->ix, sr->error, sizeof sr->error) != 0;
+  for (search_request *r = sr->batch; r; r = r->next) {
     r->failed = failed;
-    json_t *answer = failed ? NULL : search_index_query(searcher.ix, &r->query);
+    json_t *answer = failed ? NULL : search_index_query(sr->ix, &r->query);
     r->answer = answer ? json_dumps(answer, JSON_COMPACT) : NULL;
     json_decref(answer);
   }
 }
 
-static void search_start_work(uv_loop_t *loop);
+static void search_start_work(api_searcher *sr, uv_loop_t *loop);
 
 static void search_done(uv_work_t *w, int status) {
-  search_request *r = searcher.batch;
-  searcher.batch = NULL;
-  searcher.running = 0;
+  api_searcher *sr = w->data;
+  search_request *r = sr->batch;
+  sr->batch = NULL;
+  sr->running = 0;
   if (status != 0) log_error("search: the index work did not run: %s", uv_strerror(status));
-  else if (searcher.error[0] && r) log_error("search: %s", searcher.error);
+  else if (sr->error[0] && r) log_error("search: %s", sr->error);
   while (r) {
     search_request *next = r->next;
     if (r->conn && r->answer)
@@ -66,24 +77,27 @@ static void search_done(uv_work_t *w, int status) {
     free(r);
     r = next;
   }
-  if (searcher.waiting) search_start_work(w->loop);
+  if (sr->waiting) search_start_work(sr, w->loop);
 }
 
-static void search_start_work(uv_loop_t *loop) {
-  searcher.batch = searcher.waiting;
-  searcher.waiting = NULL;
-  searcher.waiting_count = 0;
-  searcher.error[0] = '\0';
-  searcher.running = uv_queue_work(loop, &searcher.work, search_work, search_done) == 0;
-  if (!searcher.running) search_done(&searcher.work, UV_ENOMEM);
+static void search_start_work(api_searcher *sr, uv_loop_t *loop) {
+  sr->batch = sr->waiting;
+  sr->waiting = NULL;
+  sr->waiting_count = 0;
+  sr->error[0] = '\0';
+  sr->work.data = sr;
+  sr->running = uv_queue_work(loop, &sr->work, search_work, search_done) == 0;
+  if (!sr->running) search_done(&sr->work, UV_ENOMEM);
 }
 
 void api_search_start(app *a) {
-  if (!searcher.ix) searcher.ix = search_index_new(a->config->sessions_dir, 1);
-  if (searcher.ix && !searcher.running) search_start_work(a->loop);
+  api_searcher *sr = a->search;
+  if (!sr->ix) sr->ix = search_index_new(a->options.store.sessions_dir, 1);
+  if (sr->ix && !sr->running) search_start_work(sr, a->loop);
 }
 
 void api_search(app *a, http_conn *c, const http_request *req) {
+  api_searcher *sr = a->search;
   search_request *r = calloc(1, sizeof *r);
   char err[512];
   if (!r) {
@@ -97,23 +111,18 @@ void api_search(app *a, http_conn *c, const http_request *req) {
     free(r);
     return;
   }
-  if (!searcher.ix) searcher.ix = search_index_new(a->config->sessions_dir, 1);
-  if (!searcher.ix || searcher.waiting_count >= API_SEARCH_MAX_WAITING_COUNT) {
-    http_respond_error(c, 503, searcher.ix ? "too many searches are waiting; try again" : "out of memory");
+  if (!sr->ix) sr->ix = search_index_new(a->options.store.sessions_dir, 1);
+  if (!sr->ix || sr->waiting_count >= API_SEARCH_MAX_WAITING_COUNT) {
+    http_respond_error(c, 503, sr->ix ? "too many searches are waiting; try again" : "out of memory");
     search_query_free(&r->query);
     free(r);
     return;
   }
   r->conn = c;
   http_conn_on_close(c, search_on_close, r);
-  search_request **tail = &searcher.waiting;
+  search_request **tail = &sr->waiting;
   while (*tail) tail = &(*tail)->next;
   *tail = r;
-  searcher.waiting_count++;
-  if (!searcher.running) search_start_work(a->loop);
-}
-
-void api_search_close(void) {
-  search_index_free(searcher.ix);
-  searcher.ix = NULL;
+  sr->waiting_count++;
+  if (!sr->running) search_start_work(sr, a->loop);
 }

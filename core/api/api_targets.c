@@ -69,8 +69,8 @@ void api_targets_free(api_targets *t) {
   free(t);
 }
 
-static const bg_target *target_config(const app *a, int i) {
-  return i == TARGET_DEVVM ? &a->config->devvm : &a->config->pve;
+static const agent_target *target_config(const app *a, int i) {
+  return i == TARGET_DEVVM ? &a->options.ssh.devvm : &a->options.ssh.pve;
 }
 
 static json_t *utc_now_json(void) {
@@ -205,7 +205,7 @@ static json_t *model_status_json(const app *a) {
   if (!a->model)
     return json_pack("{s:b, s:n, s:s, s:s, s:s}", "configured", 0, "ok", "layer", "not_configured",
                      "message", "no model credential is configured (set ANTHROPIC_API_KEY)", "model",
-                     a->config->model);
+                     a->options.turn.model);
   json_t *ev = model_last_event(a);
   const char *call_ts = json_string_value(json_object_get(ev, "ts"));
   const json_t *probed = a->targets->model_last;
@@ -218,7 +218,7 @@ static json_t *model_status_json(const app *a) {
   else
     j = json_pack("{s:n, s:s, s:s}", "ok", "layer", "unknown", "message", "not checked yet");
   json_object_set_new(j, "configured", json_true());
-  json_object_set_new(j, "model", json_string(a->config->model));
+  json_object_set_new(j, "model", json_string(a->options.turn.model));
   if (call_ts) json_object_set_new(j, "last_call_at", json_string(call_ts));
   json_decref(ev);
   return j;
@@ -312,7 +312,7 @@ static int probe_ensure(app *a, int i, int refresh) {
   probe_ctx *ctx = malloc(sizeof *ctx);
   if (ctx) *ctx = (probe_ctx){.a = a, .target = i};
   static const ssh_exec_cbs cbs = {.on_done = probe_on_done};
-  uint64_t limit_ms = (uint64_t)a->config->ssh_connect_timeout_s * 1000 + TARGETS_COMMAND_MS;
+  uint64_t limit_ms = (uint64_t)a->options.ssh.ssh_connect_timeout_s * 1000 + TARGETS_COMMAND_MS;
   p->exec = ctx ? ssh_exec_start(a->ssh, p->name, p->command, limit_ms, SSH_EXEC_FRESH_CONNECTION,
                                  &cbs, ctx)
                 : NULL;

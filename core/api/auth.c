@@ -31,16 +31,17 @@ static const char *bearer_credentials(const char *authz) {
   return authz + 6 + strspn(authz + 6, " ");
 }
 
-int auth_identify(const bg_config *c, const http_request *req, char identity[AUTH_IDENTITY_MAX_BYTES]) {
-  if (c->trusted_user_header) {
-    const char *user = http_request_header(req, c->trusted_user_header);
+int auth_identify(const api_options *o, const http_request *req,
+                  char identity[AUTH_IDENTITY_MAX_BYTES]) {
+  if (o->trusted_user_header) {
+    const char *user = http_request_header(req, o->trusted_user_header);
     if (user && *user) {
       copy_user(identity, user);
       return 0;
     }
   }
   const char *token = bearer_credentials(http_request_header(req, "Authorization"));
-  if (c->bearer_token && token && auth_secret_equal(token, c->bearer_token)) {
+  if (o->bearer_token && token && auth_secret_equal(token, o->bearer_token)) {
     snprintf(identity, AUTH_IDENTITY_MAX_BYTES, "bearer");
     return 0;
   }

@@ -11,12 +11,13 @@
 #include <stddef.h>
 
 #include "api_limits.h"
-#include "config.h"
+#include "api_options.h"
 #include "http_server.h"
 
 /* 0 and identity ("user:<name>" or "bearer") when the request is
  * authenticated; -1 otherwise. */
-int auth_identify(const bg_config *c, const http_request *req, char identity[AUTH_IDENTITY_MAX_BYTES]);
+int auth_identify(const api_options *o, const http_request *req,
+                  char identity[AUTH_IDENTITY_MAX_BYTES]);
 
 /* 0 when the request comes from our own page or a non-browser client;
  * -1 when Sec-Fetch-Site or Origin says another site sent it. */

@@ -11,6 +11,7 @@
 #include "api_targets.h"
 #include "app.h"
 #include "daemon_limits.h"
+#include "daemon_options.h"
 #include "http_limits.h"
 #include "http_static.h"
 #include "journal_store.h"
@@ -26,10 +27,13 @@
 #include "session_turn.h"
 #include "ssh_service.h"
 
-/* What all Lua states of the process hold together: the running set, one
- * being loaded beside it, and older sets that turns still use. One process
- * serves one configuration, so one budget serves every load. */
-static lua_sandbox_budget scripts_memory = {.setting = "BREAKGLASS_LUA_MEMORY_TOTAL_MB"};
+void daemon_scripts_init(daemon_scripts *ds, const bg_config *c) {
+  *ds = (daemon_scripts){
+      .config = c,
+      .memory = {.limit_bytes = (size_t)c->lua_memory_total_mb * 1024 * 1024,
+                 .setting = "BREAKGLASS_LUA_MEMORY_TOTAL_MB"},
+  };
+}
 
 /* A set must fit the budget on its own, each state at its cap: otherwise a
  * set that loads today fails once its scripts grow. */
@@ -46,14 +50,14 @@ static int daemon_check_set_memory(const bg_config *c, const char *dir, char *er
   return -1;
 }
 
-int daemon_load_scripts(const bg_config *c, uv_loop_t *loop, const char *dir,
+int daemon_load_scripts(daemon_scripts *ds, uv_loop_t *loop, const char *dir,
                         const lua_host_service *services, size_t service_count, lua_host **out,
                         char *err, size_t errlen) {
-  scripts_memory.limit_bytes = (size_t)c->lua_memory_total_mb * 1024 * 1024; /* never changes */
+  const bg_config *c = ds->config;
   lua_host_options o = {
       .scripts_dir = dir ? dir : c->scripts_dir,
       .limits = {.memory_bytes = (size_t)c->lua_memory_mb * 1024 * 1024,
-                 .budget = &scripts_memory,
+                 .budget = &ds->memory,
                  .instructions = (uint64_t)c->lua_instructions,
                  .call_timeout_ms = (uint64_t)c->lua_call_timeout_ms,
                  .tool_timeout_ms = (uint64_t)c->tool_timeout_s * 1000,
@@ -67,6 +71,24 @@ int daemon_load_scripts(const bg_config *c, uv_loop_t *loop, const char *dir,
   return lua_host_load(out, loop, &o, err, errlen);
 }
 
+/* The secrets the journal store redacts are the configured tokens and the
+ * SSH key as the pool read it; they pass through the options for this call
+ * only. */
+static void daemon_journals_open(app *a, const bg_config *c) {
+  const char *secrets[] = {c->api_key, c->auth_token, c->oauth_token, c->bearer_token};
+  journal_metrics jm = {.bytes_written = a->metrics->journal_bytes,
+                        .flush_seconds = a->metrics->journal_flush_seconds};
+  journal_store_options o = {
+      .sessions_dir = c->sessions_dir,
+      .hmac_key_path = c->journal_hmac_key_path,
+      .secrets = secrets,
+      .secret_count = sizeof secrets / sizeof secrets[0],
+      .metrics = &jm,
+  };
+  if (a->ssh) ssh_pool_key(a->ssh, &o.key_pem, &o.key_len);
+  a->journals = journal_store_open(a->loop, &o);
+}
+
 /* The journal store's redactor is the one: it knows every secret by the
  * time a turn can call the model. */
 static char *daemon_redact(void *ud, const char *text, size_t len, size_t *outlen) {
@@ -75,8 +97,7 @@ static char *daemon_redact(void *ud, const char *text, size_t len, size_t *outle
   return journal_redact(journal_store_redactor(a->journals), text, len, outlen);
 }
 
-static int daemon_model_start(app *a) {
-  const bg_config *c = a->config;
+static int daemon_model_start(app *a, const bg_config *c) {
   if (!c->api_key && !c->auth_token) {
     if (c->oauth_token_set)
       log_warn("CLAUDE_CODE_OAUTH_TOKEN is set but not used: subscription tokens are for "
@@ -166,7 +187,7 @@ static void daemon_stop_begin(daemon_stop *stop) {
   if (left)
     log_info("waiting for %u power verb%s on the Proxmox host to end, each within its time "
              "limit (BREAKGLASS_PVE_VERB_TIMEOUT_SECONDS: %lds)",
-             left, left == 1 ? "" : "s", a->config->pve_verb_timeout_s);
+             left, left == 1 ? "" : "s", a->options.ssh.pve_verb_timeout_s);
 }
 
 static void daemon_on_signal(uv_signal_t *sig, int signum) {
@@ -196,8 +217,8 @@ static log_level level_from_name(const char *name) {
 }
 
 /* BREAKGLASS_METRICS_LISTEN: /metrics alone, without credentials. */
-static int daemon_metrics_listen(app *a, daemon_stop *stop, const http_limits *limits) {
-  const bg_config *c = a->config;
+static int daemon_metrics_listen(app *a, const bg_config *c, daemon_stop *stop,
+                                 const http_limits *limits) {
   if (!c->metrics_host) return 0;
   int rc = http_server_new(&stop->metrics_http, a->loop, limits, api_metrics_only, a);
   if (rc == 0) rc = http_server_listen(stop->metrics_http, c->metrics_host, c->metrics_port);
@@ -212,8 +233,7 @@ static int daemon_metrics_listen(app *a, daemon_stop *stop, const http_limits *l
 
 /* Serves until a signal; the first failure to listen stops it the same
  * way, so that nothing is left open. */
-static int daemon_listen(app *a, daemon_stop *stop, const http_limits *limits) {
-  const bg_config *c = a->config;
+static int daemon_listen(app *a, const bg_config *c, daemon_stop *stop, const http_limits *limits) {
   int rc = http_static_new(&a->www, a->loop, c->www_dir);
   if (rc != 0) {
     log_error("the page's files: %s", uv_strerror(rc));
@@ -230,13 +250,12 @@ static int daemon_listen(app *a, daemon_stop *stop, const http_limits *limits) {
               uv_strerror(rc));
     return rc;
   }
-  if (daemon_metrics_listen(a, stop, limits) != 0) return -1;
+  if (daemon_metrics_listen(a, c, stop, limits) != 0) return -1;
   log_info("listening on %s:%d", c->listen_host, http_server_port(a->http));
   return 0;
 }
 
 static void daemon_free(app *a) {
-  api_search_close();
   session_free_all(a);
   log_set_redactor(NULL);
   journal_store_close(a->journals);
@@ -246,10 +265,11 @@ static void daemon_free(app *a) {
   uv_run(a->loop, UV_RUN_DEFAULT);
   if (uv_loop_close(a->loop) != 0) log_warn("event loop closed with handles still open");
   api_targets_free(a->targets);
+  api_search_free(a->search);
   daemon_metrics_free(a->metrics);
 }
 
-int daemon_serve(bg_config *c) {
+int daemon_serve(const bg_config *c) {
   signal(SIGPIPE, SIG_IGN);
   /* glibc raises its mmap threshold as large blocks are freed, and then
    * serves the next large ones (a long answer, its journal record) from
@@ -258,12 +278,15 @@ int daemon_serve(bg_config *c) {
   mallopt(M_MMAP_THRESHOLD, DAEMON_MMAP_THRESHOLD_BYTES);
   log_set_level(level_from_name(c->log_level));
   log_set_format(strcmp(c->log_format, "json") == 0 ? LOG_FORMAT_JSON : LOG_FORMAT_PLAIN);
-  app a = {.loop = uv_default_loop(), .config = c, .metrics = daemon_metrics_new(),
-           .targets = api_targets_new()};
-  if (!a.metrics || !a.targets) {
+  api_options routes = daemon_options_api(c);
+  app a = {.loop = uv_default_loop(), .options = daemon_options_agent(c),
+           .api = &routes, .metrics = daemon_metrics_new(), .targets = api_targets_new(),
+           .search = api_search_new()};
+  if (!a.metrics || !a.targets || !a.search) {
     log_error("out of memory at start");
     daemon_metrics_free(a.metrics);
     api_targets_free(a.targets);
+    api_search_free(a.search);
     return 1;
   }
   char ssh_err[768];
@@ -274,14 +297,9 @@ int daemon_serve(bg_config *c) {
   }
   /* The journals know every secret before the first record, and the log
    * redacts with them from here on (the lines before hold none). */
-  const char *key_pem = NULL;
-  size_t key_len = 0;
-  if (a.ssh) ssh_pool_key(a.ssh, &key_pem, &key_len);
-  journal_metrics jm = {.bytes_written = a.metrics->journal_bytes,
-                        .flush_seconds = a.metrics->journal_flush_seconds};
-  a.journals = journal_store_open(c, a.loop, key_pem, key_len, &jm);
+  daemon_journals_open(&a, c);
   log_set_redactor(journal_store_redactor(a.journals));
-  if (daemon_model_start(&a) != 0) {
+  if (daemon_model_start(&a, c) != 0) {
     if (a.model) model_client_close(a.model);
     model_probe_close(a.model_probe);
     ssh_service_close(&a);
@@ -289,9 +307,13 @@ int daemon_serve(bg_config *c) {
     return 1;
   }
 
+  /* Every set loaded here and by a reload lives on this frame's budget;
+   * daemon_free releases the last of them. */
+  daemon_scripts scripts;
+  daemon_scripts_init(&scripts, c);
   lua_host_service services[] = {ssh_service(&a), runbook_service(&a)};
   size_t service_count = sizeof services / sizeof services[0];
-  if (daemon_load_scripts(c, a.loop, NULL, services, service_count, &a.scripts, a.scripts_error,
+  if (daemon_load_scripts(&scripts, a.loop, NULL, services, service_count, &a.scripts, a.scripts_error,
                           sizeof a.scripts_error) != 0) {
     log_error("scripts in %s did not load; serving without them:\n%s", c->scripts_dir,
               a.scripts_error);
@@ -318,11 +340,11 @@ int daemon_serve(bg_config *c) {
   };
   daemon_stop stop;
   daemon_stop_init(&stop, &a);
-  int reload_rc = scripts_reload_start(&stop.reload, &a, daemon_load_scripts, services,
-                                       service_count);
+  int reload_rc = scripts_reload_start(&stop.reload, &a, c->scripts_dir, daemon_load_scripts,
+                                       &scripts, services, service_count);
   if (reload_rc != 0) log_warn("scripts: no hot reload: %s", uv_strerror(reload_rc));
   int exit_code = 0;
-  if (daemon_listen(&a, &stop, &limits) != 0) {
+  if (daemon_listen(&a, c, &stop, &limits) != 0) {
     exit_code = 1;
     daemon_stop_begin(&stop);
   }

@@ -75,7 +75,9 @@ static int run_check(int argc, char **argv) {
   /* The services scripts may call are named here so that check sees the
    * same ctx the daemon gives; nothing runs, so they need no body. */
   lua_host_service services[] = {{.name = "ssh"}, {.name = "runbook"}};
-  int rc = daemon_load_scripts(&c, loop, dir, services, 2, &h, problems, sizeof problems);
+  daemon_scripts scripts;
+  daemon_scripts_init(&scripts, &c);
+  int rc = daemon_load_scripts(&scripts, loop, dir, services, 2, &h, problems, sizeof problems);
   if (rc == 0) {
     printf("%s: scripts are valid\n", scripts_dir);
     lua_host_release(h);

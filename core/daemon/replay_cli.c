@@ -202,9 +202,12 @@ int replay_main(int argc, char **argv) {
   uv_loop_t *loop = uv_default_loop();
   /* As check: the services the daemon offers are named, none runs. */
   lua_host_service services[] = {{.name = "ssh"}};
+  daemon_scripts loader;
+  daemon_scripts_init(&loader, &c);
   if (!read_ok) {
     fprintf(stderr, "%s\n", problems);
-  } else if (daemon_load_scripts(&c, loop, scripts, services, 1, &h, problems, sizeof problems) != 0) {
+  } else if (daemon_load_scripts(&loader, loop, scripts, services, 1, &h, problems,
+                                 sizeof problems) != 0) {
     fprintf(stderr, "the scripts in %s did not load:\n%s\n", scripts ? scripts : c.scripts_dir,
             problems);
   } else if (replay_journals(h, journals, count, &report, problems, sizeof problems) != 0) {

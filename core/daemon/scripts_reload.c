@@ -17,7 +17,9 @@ static const char *const watched_subfolders[] = {"",          "/tools",     "/po
 
 struct scripts_reload {
   app *a;
+  const char *dir;
   scripts_reload_load load;
+  struct daemon_scripts *loader;
   lua_host_service *services;
   size_t service_count;
   char *paths[WATCH_COUNT];
@@ -61,11 +63,11 @@ static void reload_watch_all(scripts_reload *r) {
 /* Loads the whole set afresh; swaps it in only when all of it is valid. */
 static void reload_now(scripts_reload *r) {
   app *a = r->a;
-  const char *dir = a->config->scripts_dir;
+  const char *dir = r->dir;
   reload_watch_all(r);
   lua_host *fresh = NULL;
   char err[APP_SCRIPTS_ERROR_MAX_BYTES];
-  if (r->load(a->config, a->loop, NULL, r->services, r->service_count, &fresh, err,
+  if (r->load(r->loader, a->loop, NULL, r->services, r->service_count, &fresh, err,
               sizeof err) != 0) {
     snprintf(a->scripts_error, sizeof a->scripts_error, "%s", err);
     if (a->metrics) metric_inc(metric_at(a->metrics->script_reloads, "error"));
@@ -125,7 +127,7 @@ static void reload_on_hup(uv_signal_t *sig, int signum) {
 
 static int reload_copy_config(scripts_reload *r, const lua_host_service *services,
                               size_t service_count) {
-  const char *dir = r->a->config->scripts_dir;
+  const char *dir = r->dir;
   for (size_t i = 0; i < WATCH_COUNT; i++) {
     size_t len = strlen(dir) + strlen(watched_subfolders[i]) + 1;
     if ((r->paths[i] = malloc(len)) == NULL)
@@ -142,14 +144,17 @@ static int reload_copy_config(scripts_reload *r, const lua_host_service *service
   return 0;
 }
 
-int scripts_reload_start(scripts_reload **out, app *a, scripts_reload_load load,
+int scripts_reload_start(scripts_reload **out, app *a, const char *scripts_dir,
+                         scripts_reload_load load, struct daemon_scripts *loader,
                          const lua_host_service *services, size_t service_count) {
   *out = NULL;
   scripts_reload *r = calloc(1, sizeof *r);
   if (r == NULL)
     return UV_ENOMEM;
   r->a = a;
+  r->dir = scripts_dir;
   r->load = load;
+  r->loader = loader;
   int rc = reload_copy_config(r, services, service_count);
   if (rc != 0) {
     reload_free(r);

@@ -24,20 +24,25 @@
 #include "lua_host.h"
 
 typedef struct scripts_reload scripts_reload;
+struct daemon_scripts;
 
 /* Loads a set as daemon_load_scripts does (dir NULL: the configured one).
- * The daemon passes its loader in, so that this file, which the daemon
+ * The daemon passes its loader in, and the loader's state (its settings
+ * and the scripts' memory budget), so that this file, which the daemon
  * starts, does not call back into the daemon by name. */
-typedef int (*scripts_reload_load)(const bg_config *c, uv_loop_t *loop, const char *dir,
-                                   const lua_host_service *services, size_t service_count,
-                                   lua_host **out, char *err, size_t errlen);
+typedef int (*scripts_reload_load)(struct daemon_scripts *loader, uv_loop_t *loop,
+                                   const char *dir, const lua_host_service *services,
+                                   size_t service_count, lua_host **out, char *err,
+                                   size_t errlen);
 
-/* Starts watching a->config->scripts_dir and listening for SIGHUP; each
- * reload loads the set with load, and services are what every reloaded set
- * gets (the array is copied, the services' ud must outlive the watcher).
- * Returns 0 and *out, or a negative libuv error with *out NULL. A folder
- * that cannot be watched is logged, not an error: SIGHUP still reloads. */
-int scripts_reload_start(scripts_reload **out, app *a, scripts_reload_load load,
+/* Starts watching scripts_dir (the folder load loads) and listening for
+ * SIGHUP; each reload loads the set with load and loader, and services are
+ * what every reloaded set gets (the array is copied; scripts_dir, loader
+ * and the services' ud must outlive the watcher). Returns 0 and *out, or a
+ * negative libuv error with *out NULL. A folder that cannot be watched is
+ * logged, not an error: SIGHUP still reloads. */
+int scripts_reload_start(scripts_reload **out, app *a, const char *scripts_dir,
+                         scripts_reload_load load, struct daemon_scripts *loader,
                          const lua_host_service *services, size_t service_count);
 
 /* Stops watching and closes every handle (freed once the loop has closed

@@ -53,7 +53,7 @@ static int mkdir_p(const char *path, char *err, size_t errlen) {
   return 0;
 }
 
-static int store_read_key(journal_store *st, const bg_config *c);
+static int store_read_key(journal_store *st, const char *path);
 static void store_open_index(journal_store *st);
 
 static void store_add_secret(journal_store *st, const char *value) {
@@ -61,8 +61,7 @@ static void store_add_secret(journal_store *st, const char *value) {
     log_error("journal: out of memory noting a secret");
 }
 
-journal_store *journal_store_open(const bg_config *c, uv_loop_t *loop, const char *key_pem,
-                                  size_t key_len, const journal_metrics *m) {
+journal_store *journal_store_open(uv_loop_t *loop, const journal_store_options *o) {
   journal_store *st = calloc(1, sizeof *st);
   if (st) st->redactor = journal_redactor_new();
   if (!st || !st->redactor) {
@@ -71,17 +70,14 @@ journal_store *journal_store_open(const bg_config *c, uv_loop_t *loop, const cha
     return NULL;
   }
   st->loop = loop;
-  if (m) st->metrics = *m;
-  store_add_secret(st, c->api_key);
-  store_add_secret(st, c->auth_token);
-  store_add_secret(st, c->oauth_token);
-  store_add_secret(st, c->bearer_token);
-  if (key_pem && journal_redactor_add_key_file(st->redactor, key_pem, key_len) != 0)
+  if (o->metrics) st->metrics = *o->metrics;
+  for (size_t i = 0; i < o->secret_count; i++) store_add_secret(st, o->secrets[i]);
+  if (o->key_pem && journal_redactor_add_key_file(st->redactor, o->key_pem, o->key_len) != 0)
     log_error("journal: out of memory noting the SSH key as a secret");
-  if (store_read_key(st, c) != 0) return st;
+  if (store_read_key(st, o->hmac_key_path) != 0) return st;
 
-  if (mkdir_p(c->sessions_dir, st->dir_error, sizeof st->dir_error) != 0 ||
-      !(st->sessions_dir = strdup(c->sessions_dir))) {
+  if (mkdir_p(o->sessions_dir, st->dir_error, sizeof st->dir_error) != 0 ||
+      !(st->sessions_dir = strdup(o->sessions_dir))) {
     log_error("journal: %s; sessions run without a journal and every action is refused",
               st->dir_error[0] ? st->dir_error : "out of memory");
     return st;
@@ -107,12 +103,12 @@ const journal_chain_key *journal_store_key(const journal_store *st) {
 /* The HMAC key is a secret like the others: its bytes never leave. A key
  * that is set but cannot be read leaves the sessions without a journal
  * (and so without actions) rather than silently unauthenticated. */
-static int store_read_key(journal_store *st, const bg_config *c) {
-  if (!c->journal_hmac_key_path) return 0;
+static int store_read_key(journal_store *st, const char *path) {
+  if (!path) return 0;
   char *raw = NULL;
   size_t raw_len = 0;
-  if (journal_key_read(c->journal_hmac_key_path, &st->key_bytes, &st->key.len, &raw, &raw_len,
-                       st->dir_error, sizeof st->dir_error) != 0) {
+  if (journal_key_read(path, &st->key_bytes, &st->key.len, &raw, &raw_len, st->dir_error,
+                       sizeof st->dir_error) != 0) {
     log_error("journal: %s; sessions run without a journal and every action is refused",
               st->dir_error);
     return -1;

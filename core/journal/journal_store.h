@@ -13,7 +13,6 @@
 #include <stddef.h>
 #include <uv.h>
 
-#include "config.h"
 #include "journal.h"
 
 /* Beside the session journals: the folder of what is derived from them
@@ -24,16 +23,27 @@
 
 typedef struct journal_store journal_store;
 
-/* Notes the secrets (the configured tokens and key_pem, the SSH key as the
- * SSH pool read it; NULL when there is none) and creates the sessions
- * folder, reads the journals' HMAC key (BREAKGLASS_JOURNAL_HMAC_KEY_PATH;
- * its bytes become a secret too) and opens the sessions index. A folder
- * that cannot be made, or a key that cannot be read, is logged: sessions
- * then run without journals, and every action is refused. Journals count
- * in m (copied; NULL: not counted). NULL only when out of memory; every
- * function below takes a NULL store as one that could not be opened. */
-journal_store *journal_store_open(const bg_config *c, uv_loop_t *loop, const char *key_pem,
-                                  size_t key_len, const journal_metrics *m);
+/* What the store is opened with, filled by the daemon from its settings.
+ * It holds the secrets only for the call: the store keeps them in its
+ * redactor, never this struct. */
+typedef struct journal_store_options {
+  const char *sessions_dir;
+  const char *hmac_key_path; /* BREAKGLASS_JOURNAL_HMAC_KEY_PATH, or NULL */
+  /* The configured tokens, to redact; NULL entries are skipped. */
+  const char *const *secrets;
+  size_t secret_count;
+  const char *key_pem; /* the SSH key as the SSH pool read it, or NULL */
+  size_t key_len;
+  const journal_metrics *metrics; /* copied; NULL: not counted */
+} journal_store_options;
+
+/* Notes the secrets (o->secrets and the SSH key) and creates the sessions
+ * folder, reads the journals' HMAC key (its bytes become a secret too)
+ * and opens the sessions index. A folder that cannot be made, or a key
+ * that cannot be read, is logged: sessions then run without journals, and
+ * every action is refused. NULL only when out of memory; every function
+ * below takes a NULL store as one that could not be opened. */
+journal_store *journal_store_open(uv_loop_t *loop, const journal_store_options *o);
 void journal_store_close(journal_store *st);
 
 const journal_redactor *journal_store_redactor(const journal_store *st);

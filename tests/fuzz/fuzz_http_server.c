@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "api_options.h"
 #include "fuzz_api_stubs.h"
 #include "http_server.h"
 #include "http_static.h"
@@ -79,7 +80,7 @@ typedef struct fuzz_client {
 
 static bool trace; /* BG_FUZZ_TRACE set: each answer's status line on stderr */
 static uv_loop_t loop;
-static bg_config config;
+static api_options routes;
 static app the_app;
 static char www_base[64];
 static fuzz_client clients[FUZZ_CLIENTS];
@@ -134,9 +135,8 @@ static void fuzz_init(void) {
   if (root[0]) return;
   www_make(root, sizeof(root));
   if (uv_loop_init(&loop) != 0) abort();
-  config.www_dir = root;
-  config.bearer_token = fuzz_token;
-  config.trusted_user_header = fuzz_user_header;
+  routes.bearer_token = fuzz_token;
+  routes.trusted_user_header = fuzz_user_header;
   trace = getenv("BG_FUZZ_TRACE") != NULL;
   /* snprintf stops at the NUL it is asked to print first, so the names are
    * written from their second byte. */
@@ -145,7 +145,7 @@ static void fuzz_init(void) {
   other_name_len = 1 + (size_t)snprintf(other_name + 1, sizeof(other_name) - 1,
                                         "bg-fuzz-http-other-host-%ld", (long)getpid());
   the_app.loop = &loop;
-  the_app.config = &config;
+  the_app.api = &routes;
   /* The page, read into memory as the daemon reads it (daemon.c). */
   if (http_static_new(&the_app.www, &loop, root) != 0) abort();
   for (size_t i = 0; i < FUZZ_CLIENTS; i++) clients[i].fd = -1;

@@ -1,7 +1,9 @@
 // The walls between core/'s folders (core/edges.txt) hold: on a scratch
 // copy of core/ and pve/ with one bad line added, scripts/check-includes.mjs
 // fails naming the file and line (an include across a wall, a header that
-// does not exist, an include cycle, a cycle whose exception is gone), and
+// does not exist, an include cycle, a cycle whose exception is gone, the
+// settings' config.h included outside core/base and core/daemon, directly
+// or through another header), and
 // the build of the http library fails on an include of the agent's
 // session.h, where the same copy without it builds. (ctest's
 // layout.includes runs the check on the tree itself.)
@@ -93,6 +95,34 @@ test('a cycle the table lists passes only while the table lists it', () => {
   const r = check(dir);
   assert.equal(r.status, 1);
   assert.match(r.stderr, /^include cycle between core\/lua\/lua_host, core\/lua\/lua_host_internal /m);
+});
+
+test('config.h included outside core/base and core/daemon fails the check', () => {
+  const dir = copyTree('config');
+  const line = addInclude(dir, 'core/agent/session_turn.c', '#include "config.h"');
+  const r = check(dir);
+  assert.equal(r.status, 1);
+  assert.equal(r.stderr.trim(), `core/agent/session_turn.c:${line}: includes core/base/config.h, which ` +
+    'only core/base core/daemon may include (core/edges.txt)');
+});
+
+test('config.h reached through another folder\'s header fails the check where that header is included', () => {
+  // journal_store.h is a core/journal header that core/agent's files and
+  // the daemon's include: each include outside the two folders is named.
+  const dir = copyTree('config-through');
+  addInclude(dir, 'core/journal/journal_store.h', '#include "config.h"');
+  const r = check(dir);
+  assert.equal(r.status, 1);
+  const lines = r.stderr.trim().split('\n');
+  assert.ok(lines.length > 1, r.stderr);
+  for (const l of lines) assert.match(l, /: includes core\/base\/config\.h.*, which only core\/base core\/daemon may include/);
+  assert.ok(lines.some((l) => /^core\/journal\/journal_store\.h:\d+: includes core\/base\/config\.h, /.test(l)), r.stderr);
+  const sessionPrune = fs.readFileSync(path.join(dir, 'core/agent/session_prune.c'), 'utf8').split('\n');
+  const at = sessionPrune.indexOf('#include "journal_store.h"') + 1;
+  assert.ok(lines.includes(`core/agent/session_prune.c:${at}: includes core/base/config.h (through ` +
+    'core/journal/journal_store.h), which only core/base core/daemon may include (core/edges.txt)'), r.stderr);
+  // The daemon may: it fills the options from the settings.
+  assert.ok(!lines.some((l) => l.startsWith('core/daemon/')), r.stderr);
 });
 
 test('the build of the http library fails on an include of the agent\'s header', () => {

@@ -31,12 +31,12 @@ static const http_request *request_with(fake_request *f, const char *const *pair
 }
 
 /* auth_identify for one header; returns its result and fills identity. */
-static int identify(const bg_config *c, const char *name, const char *value,
+static int identify(const api_options *o, const char *name, const char *value,
                     char identity[AUTH_IDENTITY_MAX_BYTES]) {
   const char *pairs[] = {name, value, NULL};
   fake_request f;
   memset(identity, 0, AUTH_IDENTITY_MAX_BYTES);
-  return auth_identify(c, request_with(&f, name ? pairs : NULL), identity);
+  return auth_identify(o, request_with(&f, name ? pairs : NULL), identity);
 }
 
 static void test_secret_equal(void **state) {
@@ -52,39 +52,39 @@ static void test_secret_equal(void **state) {
 
 static void test_bearer(void **state) {
   (void)state;
-  bg_config c = {.bearer_token = TOKEN};
+  api_options o = {.bearer_token = TOKEN};
   char id[AUTH_IDENTITY_MAX_BYTES];
   static const char *const accepted[] = {"Bearer " TOKEN, "bearer " TOKEN, "BEARER " TOKEN,
                                          "Bearer   " TOKEN};
   for (size_t i = 0; i < sizeof accepted / sizeof accepted[0]; i++) {
-    if (identify(&c, "Authorization", accepted[i], id) != 0) fail_msg("refused '%s'", accepted[i]);
+    if (identify(&o, "Authorization", accepted[i], id) != 0) fail_msg("refused '%s'", accepted[i]);
     assert_string_equal(id, "bearer");
   }
-  assert_int_equal(identify(&c, "authorization", "Bearer " TOKEN, id), 0);
+  assert_int_equal(identify(&o, "authorization", "Bearer " TOKEN, id), 0);
   static const char *const refused[] = {
       "Bearer s3cret-tokeN", "Bearer s3cret", "Bearer " TOKEN "x", "Bearer ", "Bearer",
       "Bearer" TOKEN,        TOKEN,           "Basic czNjcmV0LXRva2Vu", "Token " TOKEN, "",
   };
   for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
-    if (identify(&c, "Authorization", refused[i], id) == 0) fail_msg("accepted '%s'", refused[i]);
-  assert_int_equal(identify(&c, NULL, NULL, id), -1);
+    if (identify(&o, "Authorization", refused[i], id) == 0) fail_msg("accepted '%s'", refused[i]);
+  assert_int_equal(identify(&o, NULL, NULL, id), -1);
 }
 
 /* With no token and no trusted header nothing is let in. */
 static void test_fail_closed(void **state) {
   (void)state;
-  bg_config c = {0};
+  api_options o = {0};
   char id[AUTH_IDENTITY_MAX_BYTES];
-  assert_int_equal(identify(&c, "Authorization", "Bearer ", id), -1);
-  assert_int_equal(identify(&c, "Authorization", "Bearer (null)", id), -1);
-  assert_int_equal(identify(&c, "X-authentik-username", "alice", id), -1);
-  assert_int_equal(identify(&c, NULL, NULL, id), -1);
+  assert_int_equal(identify(&o, "Authorization", "Bearer ", id), -1);
+  assert_int_equal(identify(&o, "Authorization", "Bearer (null)", id), -1);
+  assert_int_equal(identify(&o, "X-authentik-username", "alice", id), -1);
+  assert_int_equal(identify(&o, NULL, NULL, id), -1);
 }
 
 static void test_trusted_header_only_when_configured(void **state) {
   (void)state;
-  bg_config plain = {.bearer_token = TOKEN};
-  bg_config proxied = {.bearer_token = TOKEN, .trusted_user_header = "X-authentik-username"};
+  api_options plain = {.bearer_token = TOKEN};
+  api_options proxied = {.bearer_token = TOKEN, .trusted_user_header = "X-authentik-username"};
   char id[AUTH_IDENTITY_MAX_BYTES];
   assert_int_equal(identify(&plain, "X-authentik-username", "alice", id), -1);
   assert_int_equal(identify(&proxied, "X-authentik-username", "alice", id), 0);
@@ -102,14 +102,14 @@ static void test_trusted_header_only_when_configured(void **state) {
 /* The name lands in logs and events: no control bytes, bounded length. */
 static void test_header_identity_is_sanitised(void **state) {
   (void)state;
-  bg_config c = {.trusted_user_header = "X-authentik-username"};
+  api_options o = {.trusted_user_header = "X-authentik-username"};
   char id[AUTH_IDENTITY_MAX_BYTES];
-  assert_int_equal(identify(&c, "X-authentik-username", "al\x01ic\x1b[2Je\x7f\xc3\xa9", id), 0);
+  assert_int_equal(identify(&o, "X-authentik-username", "al\x01ic\x1b[2Je\x7f\xc3\xa9", id), 0);
   assert_string_equal(id, "user:al?ic?[2Je???");
   char longname[600];
   memset(longname, 'a', sizeof longname - 1);
   longname[sizeof longname - 1] = '\0';
-  assert_int_equal(identify(&c, "X-authentik-username", longname, id), 0);
+  assert_int_equal(identify(&o, "X-authentik-username", longname, id), 0);
   assert_int_equal(strlen(id), AUTH_IDENTITY_MAX_BYTES - 1);
   assert_memory_equal(id, "user:aaa", 8);
 }
