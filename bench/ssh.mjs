@@ -12,8 +12,9 @@
 // The lab's fake qm is a Node program (a hundred milliseconds a start),
 // which would time Node, not SSH: the host gets a qm that answers at once.
 // setup 'exit' puts a forced command that just exits on the key instead of
-// breakglass-pve, as issue 13 measured.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+// breakglass-pve, as issue 13 measured; like breakglass-pve, started as
+// "standby" it first reads its verb from stdin (pve/standby.h).
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLab } from '../tests/lib/lab.mjs';
@@ -24,6 +25,7 @@ import { startBench } from './lib/stack.mjs';
 const TURNS_PER_SESSION = 10;
 const WARMUP = 3;
 const INSTANT_QM = '#!/bin/sh\necho "status: running"\n';
+const EXIT_AFTER_VERB = '#!/bin/sh\n[ "$SSH_ORIGINAL_COMMAND" = standby ] && read -r verb\nexit 0\n';
 
 const summary = (xs) => ({ p50: median(xs), p99: p99(xs), n: xs.length });
 
@@ -36,7 +38,10 @@ function shellResponder(body) {
 
 export async function measureSsh({ bin, pveBin, model, samples, setup }) {
   const dir = mkdtempSync(join(tmpdir(), 'bg-bench-ssh-'));
-  const lab = await startLab({ pveBin: setup === 'exit' ? '/bin/true' : pveBin });
+  const exitBin = join(dir, 'exit-after-verb');
+  writeFileSync(exitBin, EXIT_AFTER_VERB, { mode: 0o755 });
+  chmodSync(dir, 0o755);
+  const lab = await startLab({ pveBin: setup === 'exit' ? exitBin : pveBin });
   const shell = timingShell();
   const masters = [];
   let b;

@@ -6,7 +6,8 @@
  * file. It runs qm for one VM only, with fixed argvs and no shell, captures
  * forensics and logs them before any change, serialises changes with a
  * lock, bounds every wait, and finishes a started change even when the
- * client goes away. See docs/breakglass-pve.md.
+ * client goes away. A client may start it ahead of the verb and send the
+ * verb as a line on stdin (standby.h). See docs/breakglass-pve.md.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +22,7 @@
 #include "cycle.h"
 #include "forensics.h"
 #include "lock.h"
+#include "standby.h"
 #include "step.h"
 #include "verb.h"
 
@@ -47,6 +49,19 @@ static void request_take(pve_request *req) {
   }
   const char *client = getenv("SSH_CLIENT");
   if (client) snprintf(req->client, sizeof req->client, "%.*s", (int)strcspn(client, " "), client);
+}
+
+static bool request_is_standby(const pve_request *req) {
+  return req->has_input && req->input_len == strlen(PVE_STANDBY_COMMAND) &&
+         memcmp(req->input, PVE_STANDBY_COMMAND, req->input_len) == 0;
+}
+
+/* Standby: the verb comes as a line on stdin instead (standby.h). -1 when
+ * none came. */
+static int request_take_line(pve_request *req) {
+  memset(req->input, 0, sizeof req->input);
+  return pve_standby_read(STDIN_FILENO, req->input, PVE_INPUT_KEPT_BYTES, &req->input_len,
+                          PVE_STANDBY_WAIT_MAX_MS);
 }
 
 /* Descriptors 0-2 must exist, or a pipe opened later could take their
@@ -149,6 +164,7 @@ int main(int argc, char **argv) {
   if (chdir("/") != 0) return PVE_EXIT_INTERNAL;
   pve_request req;
   request_take(&req);
+  bool standby = request_is_standby(&req);
   clearenv();
 
   pve_client out, errc;
@@ -168,7 +184,13 @@ int main(int argc, char **argv) {
   } else if (pve_log_open(&log, cfg.log, err, sizeof err) != 0) {
     pve_client_printf(&errc, "breakglass-pve: %s; not acting\n", err);
     code = PVE_EXIT_LOG;
+  } else if (standby && request_take_line(&req) != 0) {
+    /* Nobody came: nothing was done, and there is nothing to record. */
+    pve_log_close(&log);
+    code = PVE_EXIT_OK;
   } else {
+    /* A standby's verb starts when its line arrives. */
+    if (standby) started_ms = pve_now_ms();
     pve_log_set_request(&log, req.client, req.has_input ? req.input : NULL,
                         req.input_len < PVE_INPUT_KEPT_BYTES ? req.input_len : PVE_INPUT_KEPT_BYTES,
                         req.input_len);

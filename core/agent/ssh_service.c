@@ -15,6 +15,7 @@
 #include "agent_limits.h"
 #include "log.h"
 #include "pve_verbs.h"
+#include "ssh_standby_shell.h"
 #include "utf8_text.h"
 
 typedef struct ssh_call {
@@ -171,7 +172,7 @@ static int ssh_start(void *ud, lua_async *op, const json_t *args, const lua_call
     call->op = op;
     call->max_bytes = max_bytes;
     snprintf(call->target, sizeof call->target, "%s", name);
-    if (strcmp(name, "pve") == 0 && pve_verb_mutating(command)) flags |= SSH_EXEC_FINISH_ON_DRAIN;
+    if (strcmp(name, "pve") == 0) flags |= pve_verb_exec_flags(command);
     static const ssh_exec_cbs cbs = {ssh_call_on_output, ssh_call_on_done};
     call->exec = ssh_exec_start(a->ssh, name, command, timeout_ms, flags, &cbs, call);
     if (call->exec) {
@@ -219,7 +220,14 @@ int ssh_service_open(app *a, char *err, size_t errlen) {
     snprintf(err, errlen, "BREAKGLASS_KEY_PATH: %s", why);
     return -1;
   }
-  if (ssh_add_target(a->ssh, "devvm", &c->devvm) != 0 || ssh_add_target(a->ssh, "pve", &c->pve) != 0) {
+  /* On each host a program waits for the next command, started ahead of
+   * it: breakglass-pve on the Proxmox host (pve/standby.h), the login
+   * shell on the devvm (ssh_standby_shell.h). */
+  if (ssh_add_target(a->ssh, "devvm", &c->devvm) != 0 || ssh_add_target(a->ssh, "pve", &c->pve) != 0 ||
+      (c->pve.host && ssh_pool_set_standby(a->ssh, "pve", pve_verb_standby_command(),
+                                           pve_verb_standby_frame) != 0) ||
+      (c->devvm.host && ssh_pool_set_standby(a->ssh, "devvm", ssh_standby_shell_command,
+                                             ssh_standby_shell_frame) != 0)) {
     snprintf(err, errlen, "out of memory");
     ssh_pool_close(a->ssh, NULL, NULL);
     a->ssh = NULL;

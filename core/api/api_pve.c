@@ -99,10 +99,7 @@ static void *pve_run_start(action *a, void *ud) {
   const char *verb = json_string_value(json_object_get(action_call_of(a)->input, "verb"));
   static const ssh_exec_cbs cbs = {pve_run_output, pve_run_done};
   uint64_t timeout_ms = (uint64_t)ap->options.ssh.pve_verb_timeout_s * 1000;
-  /* A verb that changes the VM, once sent, ends on the host whatever we
-   * do: a shutdown waits for it rather than lose its outcome. */
-  unsigned flags = pve_verb_mutating(verb) ? SSH_EXEC_FINISH_ON_DRAIN : 0;
-  run->exec = ssh_exec_start(ap->ssh, "pve", verb, timeout_ms, flags, &cbs, run);
+  run->exec = ssh_exec_start(ap->ssh, "pve", verb, timeout_ms, pve_verb_exec_flags(verb), &cbs, run);
   if (!run->exec) {
     free(run);
     return NULL;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "pve_verb_list.h"
+#include "ssh_transport.h"
 
 typedef struct pve_verb {
   const char *name;
@@ -44,4 +45,20 @@ json_t *pve_verbs_json(void) {
     if (sorted[i].mutating) json_array_append_new(mutating, json_string(sorted[i].name));
   }
   return json_pack("{s:o, s:o}", "verbs", all, "mutating", mutating);
+}
+
+unsigned pve_verb_exec_flags(const char *command) {
+  return pve_verb_known(command) && pve_verb_mutating(command) ? SSH_EXEC_FINISH_ON_DRAIN : 0;
+}
+
+const char *pve_verb_standby_command(void) { return PVE_STANDBY_COMMAND; }
+
+char *pve_verb_standby_frame(const char *command) {
+  if (!pve_verb_known(command)) return NULL;
+  size_t len = strlen(command);
+  char *line = malloc(len + 2);
+  if (!line) return NULL;
+  memcpy(line, command, len);
+  memcpy(line + len, "\n", 2);
+  return line;
 }

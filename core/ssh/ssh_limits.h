@@ -17,6 +17,14 @@
 #define SSH_KEEPALIVE_MAX_MISSED_COUNT 3
 /* OpenSSH's default MaxSessions; commands past it wait for a free channel. */
 #define SSH_MAX_CHANNELS_PER_CONN_COUNT 10
+/* A standby (ssh_pool_set_standby) is replaced after this, well before
+ * breakglass-pve's own wait (PVE_STANDBY_WAIT_MAX_MS, 10 minutes) ends. */
+#define SSH_STANDBY_LIFE_MS (5 * 60 * 1000)
+/* After a standby ended unused on its own, commands run plainly this long. */
+#define SSH_STANDBY_RETRY_MS (10 * 60 * 1000)
+/* A shell standby reads its command a byte at a time; longer ones go
+ * through sshd's exec (ssh_standby_shell.h). */
+#define SSH_STANDBY_SHELL_MAX_BYTES (16 * 1024)
 
 #define SSH_LIMITS(X)                                                                              \
   X(SSH_KEY_MAX_BYTES, "bytes", "a private key file")                                              \
@@ -25,6 +33,9 @@
   X(SSH_MESSAGE_BYTES, "bytes", "an error message of the transport")                               \
   X(SSH_KEEPALIVE_MAX_MISSED_COUNT, "count",                                                       \
     "keepalive intervals a busy connection may be silent")                                         \
-  X(SSH_MAX_CHANNELS_PER_CONN_COUNT, "count", "channels open at once on one connection")
+  X(SSH_MAX_CHANNELS_PER_CONN_COUNT, "count", "channels open at once on one connection")          \
+  X(SSH_STANDBY_LIFE_MS, "ms", "a standby command's life before it is replaced")                   \
+  X(SSH_STANDBY_RETRY_MS, "ms", "plain commands after a standby ended on its own")               \
+  X(SSH_STANDBY_SHELL_MAX_BYTES, "bytes", "a command a shell standby takes")
 
 #endif

@@ -45,6 +45,10 @@ typedef struct ssh_target {
   char *name, *host, *user;
   int port;
   ssh_conn *conn; /* current connection, NULL when none */
+  char *standby_command; /* started ahead of use (ssh_pool_set_standby); NULL: none */
+  ssh_standby_frame *standby_frame;
+  ssh_exec *standby;     /* started, waiting for its command; NULL when none */
+  uint64_t standby_off_until_ms; /* after a standby that ended unused too soon */
   struct ssh_target *next;
 } ssh_target;
 
@@ -76,7 +80,14 @@ struct ssh_conn {
   ssh_conn *next;      /* pool->conns */
 };
 
-typedef enum exec_state { EXEC_WAIT, EXEC_OPEN, EXEC_START, EXEC_READ, EXEC_CLOSE } exec_state;
+typedef enum exec_state {
+  EXEC_WAIT,
+  EXEC_OPEN,
+  EXEC_START,
+  EXEC_SEND, /* writing an adopted standby's command (ssh_pool_set_standby) */
+  EXEC_READ,
+  EXEC_CLOSE
+} exec_state;
 
 struct ssh_exec {
   ssh_pool *pool;
@@ -94,6 +105,9 @@ struct ssh_exec {
   bool finish_on_drain;   /* SSH_EXEC_FINISH_ON_DRAIN */
   bool liveness_check;    /* on a reused connection: the server must say something soon */
   uint64_t liveness_rx;   /* the connection's rx_bytes when the check started */
+  bool standby;           /* the target's standby, waiting for its command */
+  bool ping_pending;      /* an adopted standby's request that sshd must answer */
+  size_t sent;            /* of command, framed for the adopted standby, written */
   ssh_capture out, err;
   uv_timer_t timer;
   ssh_layer layer;
@@ -150,6 +164,7 @@ static void conn_drive(ssh_conn *c);
 static void conn_fail(ssh_conn *c, ssh_layer layer, const char *msg);
 static unsigned conn_channels_in_use(const ssh_conn *c);
 static void target_attach(ssh_target *t, ssh_exec *e, bool fresh);
+static void standby_start(ssh_target *t);
 
 /* ---- commands ---- */
 
@@ -186,6 +201,8 @@ static void exec_on_done_timer(uv_timer_t *t) {
   e->cbs.on_done(e->ud, &r);
   free(out);
   free(err);
+  /* The target's next command may find its standby waiting. */
+  if (!e->standby) standby_start(e->target);
   if (e->private_conn) conn_fail(e->private_conn, SSH_LAYER_NONE, "its command ended");
   uv_close((uv_handle_t *)&e->timer, exec_on_close);
 }
@@ -359,11 +376,51 @@ static void exec_collect_status(ssh_exec *e) {
   }
 }
 
+/* An adopted standby's command, as its frame wrote it. 1 when sent, 0 for
+ * later, -1 when the command or its connection failed (handled). */
+static int exec_send_framed(ssh_exec *e) {
+  size_t len = strlen(e->command);
+  while (e->sent < len) {
+    ssize_t n = libssh2_channel_write(e->ch, e->command + e->sent, len - e->sent);
+    if (n == LIBSSH2_ERROR_EAGAIN) return 0;
+    if (n < 0) {
+      if (ssh_error_is_socket((int)n))
+        conn_fail(e->conn, SSH_LAYER_CONNECTION_LOST, ssh_last_error(e->conn->s));
+      else
+        exec_finish(e, SSH_LAYER_CHANNEL, "the standby on %s did not take the command: %s",
+                    e->target->name, ssh_last_error(e->conn->s));
+      return -1;
+    }
+    e->sent += (size_t)n;
+  }
+  e->ping_pending = true;
+  return 1;
+}
+
+/* The command written draws no reply of its own, and a reused connection's command
+ * must hear from sshd soon (exec_check_liveness): a request sshd answers
+ * at once, whatever it says (it refuses env once the command runs). 0, or
+ * -1 when the connection failed (handled). */
+static int exec_ping(ssh_exec *e) {
+  int rc = libssh2_channel_setenv_ex(e->ch, "BREAKGLASS_PING", 15, "1", 1);
+  if (rc == LIBSSH2_ERROR_EAGAIN) return 0;
+  if (rc < 0 && ssh_error_is_socket(rc)) {
+    conn_fail(e->conn, SSH_LAYER_CONNECTION_LOST, ssh_last_error(e->conn->s));
+    return -1;
+  }
+  e->ping_pending = false;
+  return 0;
+}
+
 /* Moves one command forward as far as the connection allows. */
 static void exec_drive(ssh_exec *e) {
   ssh_conn *c = e->conn;
   LIBSSH2_SESSION *s = c->s;
   int rc;
+  if (e->state == EXEC_SEND) {
+    if (exec_send_framed(e) <= 0) return;
+    e->state = EXEC_READ;
+  }
   switch (e->state) {
   case EXEC_WAIT:
     e->state = EXEC_OPEN;
@@ -406,7 +463,9 @@ static void exec_drive(ssh_exec *e) {
     }
     e->state = EXEC_READ;
     /* fallthrough */
+  case EXEC_SEND: /* sent above */
   case EXEC_READ:
+    if (e->ping_pending && exec_ping(e) < 0) return;
     if (!e->eof_out) {
       rc = exec_read_stream(e, 0);
       if (rc < 0 || e->done) return;
@@ -488,7 +547,7 @@ static void conn_fail(ssh_conn *c, ssh_layer layer, const char *msg) {
     e->ch = NULL; /* freed with the session */
     /* A command not yet started on a reused connection that turned out
      * dead may run on a fresh one: nothing has happened on the host. */
-    if (was_ready && e->reused && !e->retried && e->state <= EXEC_OPEN) {
+    if (was_ready && e->reused && !e->retried && !e->standby && e->state <= EXEC_OPEN) {
       e->retried = true;
       e->state = EXEC_WAIT;
       e->conn = NULL;
@@ -794,12 +853,9 @@ static void target_attach(ssh_target *t, ssh_exec *e, bool fresh) {
   }
 }
 
-ssh_exec *ssh_exec_start(ssh_pool *p, const char *target, const char *command,
-                         uint64_t timeout_ms, unsigned flags, const ssh_exec_cbs *cbs, void *ud) {
-  if (p->closing || p->draining) return NULL;
-  ssh_target *t = p->targets;
-  while (t && strcmp(t->name, target) != 0) t = t->next;
-  if (!t) return NULL;
+static ssh_exec *exec_new(ssh_target *t, const char *command, uint64_t timeout_ms,
+                          const ssh_exec_cbs *cbs, void *ud) {
+  ssh_pool *p = t->pool;
   ssh_exec *e = calloc(1, sizeof *e);
   if (!e || !(e->command = strdup(command))) {
     free(e);
@@ -808,7 +864,6 @@ ssh_exec *ssh_exec_start(ssh_pool *p, const char *target, const char *command,
   e->pool = p;
   e->target = t;
   e->timeout_ms = timeout_ms;
-  e->finish_on_drain = flags & SSH_EXEC_FINISH_ON_DRAIN;
   e->t_start = ssh_now_ms();
   e->cbs = *cbs;
   e->ud = ud;
@@ -820,8 +875,109 @@ ssh_exec *ssh_exec_start(ssh_pool *p, const char *target, const char *command,
   if (p->execs) p->execs->prev = e;
   p->execs = e;
   p->live++;
+  return e;
+}
+
+/* ---- standby: a command started ahead of its use ---- */
+
+/* A standby says nothing before its command: one that does is not the
+ * program that was asked for (a login shell's rc file that prints). */
+static void standby_on_output(void *ud, int stream, const char *bytes, size_t len) {
+  (void)stream, (void)bytes, (void)len;
+  ssh_exec *e = ud;
+  exec_finish(e, SSH_LAYER_CHANNEL, "the standby on %s spoke before its command", e->target->name);
+}
+
+static void standby_on_done(void *ud, const ssh_result *r) {
+  ssh_exec *e = ud;
+  ssh_target *t = e->target;
+  if (t->standby == e) t->standby = NULL;
+  if (r->layer == SSH_LAYER_COMMAND_TIMEOUT) {
+    /* Retired at the end of its life, before the host's own limit: a new one. */
+    standby_start(t);
+  } else if (r->ok || r->layer == SSH_LAYER_CHANNEL) {
+    /* It ended unused or refused (a forced command that does not know the
+     * standby command, a host that refuses a channel): plain commands for
+     * a while, not a standby restarted at every command. */
+    t->standby_off_until_ms = ssh_now_ms() + SSH_STANDBY_RETRY_MS;
+  }
+}
+
+static void standby_start(ssh_target *t) {
+  ssh_pool *p = t->pool;
+  if (!t->standby_command || t->standby || p->closing || p->draining) return;
+  if (!t->conn || t->conn->state != CONN_READY || ssh_now_ms() < t->standby_off_until_ms) return;
+  static const ssh_exec_cbs cbs = {.on_output = standby_on_output, .on_done = standby_on_done};
+  ssh_exec *e = exec_new(t, t->standby_command, SSH_STANDBY_LIFE_MS, &cbs, NULL);
+  if (!e) return;
+  e->ud = e;
+  e->standby = true;
+  t->standby = e;
+  /* No liveness check of its own: a standby that never hears back must
+   * not fail the connection under the commands on it, which would then be
+   * retried on a fresh one and take twice the connect limit to fail. A
+   * command's own check, or the keepalives, find a dead server. */
+  uv_timer_start(&e->timer, exec_on_timeout, SSH_STANDBY_LIFE_MS, 0);
+  target_attach(t, e, false);
+}
+
+/* The target's standby, if one is waiting on the current connection and
+ * can carry this command, made into it. NULL when none. */
+static ssh_exec *standby_adopt(ssh_target *t, const char *command, uint64_t timeout_ms,
+                               unsigned flags, const ssh_exec_cbs *cbs, void *ud) {
+  ssh_exec *e = t->standby;
+  ssh_conn *c = t->conn;
+  if (!e || e->done || e->state != EXEC_READ || e->conn != c || c->state != CONN_READY ||
+      conn_peer_closed(c))
+    return NULL;
+  char *line = t->standby_frame(command);
+  if (!line) return NULL;
+  free(e->command);
+  e->command = line;
+  t->standby = NULL;
+  e->standby = false;
+  e->state = EXEC_SEND;
+  e->timeout_ms = timeout_ms;
+  e->finish_on_drain = flags & SSH_EXEC_FINISH_ON_DRAIN;
+  e->cbs = *cbs;
+  e->ud = ud;
+  uv_update_time(t->pool->loop);
+  e->t_start = ssh_now_ms();
+  e->reused = true;
+  exec_arm_timer(e, true);
+  c->last_rx_ms = ssh_now_ms();
+  c->kick = true;
+  conn_poll_update(c);
+  return e;
+}
+
+int ssh_pool_set_standby(ssh_pool *p, const char *target, const char *standby_command,
+                         ssh_standby_frame *frame) {
+  ssh_target *t = p->targets;
+  while (t && strcmp(t->name, target) != 0) t = t->next;
+  char *copy = t ? strdup(standby_command) : NULL;
+  if (!copy) return -1;
+  free(t->standby_command);
+  t->standby_command = copy;
+  t->standby_frame = frame;
+  return 0;
+}
+
+ssh_exec *ssh_exec_start(ssh_pool *p, const char *target, const char *command,
+                         uint64_t timeout_ms, unsigned flags, const ssh_exec_cbs *cbs, void *ud) {
+  if (p->closing || p->draining) return NULL;
+  ssh_target *t = p->targets;
+  while (t && strcmp(t->name, target) != 0) t = t->next;
+  if (!t) return NULL;
+  ssh_exec *e = NULL;
+  if (!(flags & SSH_EXEC_FRESH_CONNECTION))
+    e = standby_adopt(t, command, timeout_ms, flags, cbs, ud);
+  if (e) return e;
   /* The loop's clock is stale after the caller blocked; limits start now. */
   uv_update_time(p->loop);
+  e = exec_new(t, command, timeout_ms, cbs, ud);
+  if (!e) return NULL;
+  e->finish_on_drain = flags & SSH_EXEC_FINISH_ON_DRAIN;
   uv_timer_start(&e->timer, exec_on_timeout, timeout_ms, 0);
   target_attach(t, e, flags & SSH_EXEC_FRESH_CONNECTION);
   if (e->reused && !e->done) exec_arm_timer(e, true);
@@ -909,6 +1065,7 @@ static void pool_unref(ssh_pool *p) {
     free(t->name);
     free(t->host);
     free(t->user);
+    free(t->standby_command);
     free(t);
   }
   ssh_key_free(p->key, p->key_len);

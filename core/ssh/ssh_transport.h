@@ -94,6 +94,24 @@ enum {
   SSH_EXEC_FINISH_ON_DRAIN = 1u << 1,
 };
 
+/* How a command goes to a standby: the bytes to write to its stdin
+ * (malloc'd, NUL-terminated, no NUL inside), or NULL when this command
+ * must run as usual (one the standby cannot carry). */
+typedef char *ssh_standby_frame(const char *command);
+
+/* Keeps a program started ahead of use on the target's shared connection
+ * once it is up: standby_command, which waits for its command on stdin, so
+ * that the next command (not SSH_EXEC_FRESH_CONNECTION) skips the server's
+ * fork and exec and is written to it, framed by frame. Used for
+ * breakglass-pve's "standby" (pve/standby.h) and the devvm's shell
+ * (ssh_standby_shell.h). A standby must print nothing before its command;
+ * one that does, or that ends on its own, turns standbys off on the target
+ * for SSH_STANDBY_RETRY_MS. One is retired and replaced after
+ * SSH_STANDBY_LIFE_MS, before a host's own limit can race a command on its
+ * way. 0, or -1 for an unknown target or no memory. */
+int ssh_pool_set_standby(ssh_pool *p, const char *target, const char *standby_command,
+                         ssh_standby_frame *frame);
+
 /* flags: SSH_EXEC_* or 0. NULL for an unknown target or no memory (no
  * callback then). */
 ssh_exec *ssh_exec_start(ssh_pool *p, const char *target, const char *command,

@@ -20,4 +20,8 @@
   X(START, "start", 1)           \
   X(CYCLE, "cycle", 1)
 
+/* Not a verb: the command that starts breakglass-pve ahead of one, to wait
+ * for it on stdin (pve/standby.h). */
+#define PVE_STANDBY_COMMAND "standby"
+
 #endif

@@ -393,6 +393,65 @@ test('non-UTF-8 input is rejected and logged escaped', async () => {
   assert.match(record.event, /^result outcome=REJECTED exit=2 /);
 });
 
+// Standby (pve/standby.h): started ahead of the press with the command
+// "standby", breakglass-pve takes its verb as one line on stdin and checks
+// it exactly as it checks SSH_ORIGINAL_COMMAND.
+const standby = (lab, stdinText, options = {}) => runPve(lab, 'standby', {
+  ...options,
+  onSpawn: (child) => setTimeout(() => child.stdin.end(stdinText), options.delayMs ?? 0),
+});
+
+test('standby runs the verb that arrives on stdin, as if sshd had passed it', async () => {
+  const lab = makeLab();
+  const r = await standby(lab, 'status\n', { delayMs: 200 });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'status: stopped\n');
+  assert.deepEqual(lab.calls(), ['status 102']);
+  assert.equal(fs.readFileSync(path.join(lab.dir, 'qm-fds'), 'utf8'), '/dev/null\n');
+  const [result] = resultOf(lab.records());
+  assert.equal(result.client, CLIENT_IP);
+  assert.equal(result.verb, '"status"');
+  // Its time counts from the line, not from the start of the wait.
+  const ms = Number(/duration_ms=(\d+)$/.exec(result.event)[1]);
+  assert.ok(ms < r.ms - 150, `duration_ms=${ms} of ${r.ms} ms`);
+});
+
+test('a standby nobody uses ends quietly: no qm, no record', async () => {
+  const lab = makeLab();
+  for (const input of ['', 'status']) {
+    const r = await standby(lab, input);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout + r.stderr, '');
+  }
+  assert.deepEqual(lab.calls(), []);
+  assert.equal(lab.logText(), '');
+});
+
+test("a standby's line is held to the verb list byte for byte", async () => {
+  const lab = makeLab();
+  const lines = [['standby\n', '"standby"'], ['status; reboot\n', '"status; reboot"'],
+    ['status \n', '"status "'], ['status\r\n', '"status\\x0d"'], ['\n', '""'],
+    [`${'A'.repeat(10240)}\n`, `"${'A'.repeat(64)}"`, ' verb_cut_from_bytes=65']];
+  for (const [input, logged, cut] of lines) {
+    fs.writeFileSync(lab.log, '');
+    const r = await standby(lab, input);
+    assert.equal(r.code, 2, `input ${JSON.stringify(input).slice(0, 40)}: ${r.stderr}`);
+    assert.ok(r.stderr.includes(ALLOWED), r.stderr);
+    const [record] = lab.records();
+    assert.equal(record.verb, logged);
+    assert.equal(record.cut, cut);
+    assert.match(record.event, /^result outcome=REJECTED exit=2 /);
+  }
+  assert.deepEqual(lab.calls(), []);
+});
+
+test('a standby reads its line and nothing after it', async () => {
+  const lab = makeLab();
+  const r = await standby(lab, 'status\nreset\n');
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(lab.calls(), ['status 102']);
+});
+
 // Appends a line to the lab's config; returns its line number.
 function appendConfig(lab, line) {
   const next = fs.readFileSync(lab.config, 'utf8').split('\n').length;
