@@ -15,11 +15,10 @@ import fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { makeCA } from '../../lib/ca.mjs';
+import { API_KEY, startModel } from '../../lib/agent-stack.mjs';
 import { configMapMount } from '../../lib/configmap.mjs';
 import { fetchJson } from '../../lib/daemon.mjs';
 import { startLab } from '../../lib/lab.mjs';
-import { startMock } from '../../lib/mock-anthropic.mjs';
 import { LAB_SUMMARY_PREFIX, labResponder } from '../../lib/mock-lab.mjs';
 import { waitFor } from '../../lib/page.mjs';
 import { PODMAN_GLOBAL, PODMAN_ULIMITS, podman, podmanUnavailable, runAsync } from '../../lib/podman.mjs';
@@ -28,7 +27,6 @@ import { cycleReachesQm, journalRecordsUnder, recordsCycleDone } from '../../lib
 
 const SOURCE = process.env.BREAKGLASS_SOURCE_DIR;
 const UID = 65532;
-const API_KEY = 'image-test-key';
 const BEARER = crypto.randomBytes(16).toString('hex');
 const AUTH = { authorization: `Bearer ${BEARER}` };
 // A cold build downloads both bases (~150 MB) and compiles on 2 cores:
@@ -149,9 +147,8 @@ describe('the container image', { skip: skip ? `podman cannot run here: ${skip}`
     image = { ref: m[1], bytes: Number(m[2]) };
     console.log(`# image.sh: ${built.last}, in ${(built.ms / 1000).toFixed(0)} s`);
     lab = await startLab();
-    ca = makeCA(join(dir, 'pki'));
+    ({ pki: ca, mock } = await startModel(dir));
     fs.chmodSync(ca.caCert, 0o644);
-    mock = await startMock({ cert: ca.serverCert, key: ca.serverKey, expectKey: API_KEY });
   });
 
   test('it carries the version, the labels, the user, the entrypoint and the defaults the chart relies on', () => {

@@ -45,7 +45,7 @@ function scripts() {
 
 describe('a session recorded live', () => {
   test('the page\'s export and breakglass export agree byte for byte, before and after a restart', async () => {
-    const st = await startStack(join(dir, 'live'), { env: { BREAKGLASS_SCRIPTS_DIR: scripts() } });
+    const st = await startStack(join(dir, 'live'), { scripts: scripts() });
     try {
       const { id, stream } = await st.startTurn([
         { toolUses: [{ name: 'echo', input: { text: 'hello | `there`' } }, { name: 'echo', input: { text: 'forbidden' } }] },

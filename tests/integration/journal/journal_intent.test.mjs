@@ -12,16 +12,10 @@ import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { makeCA } from '../../lib/ca.mjs';
-import { AUTH, API_KEY, BEARER, makeScriptsDir, turnEvents } from '../../lib/agent-stack.mjs';
-import { fetchJson, startDaemon } from '../../lib/daemon.mjs';
-import { startMock } from '../../lib/mock-anthropic.mjs';
-import { openStream } from '../../lib/sse-client.mjs';
+import { makeScriptsDir, startStack, turnEvents } from '../../lib/agent-stack.mjs';
 
 const dir = mkdtempSync(join(tmpdir(), 'journal-intent-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-const WAIT_MS = 10000;
 
 function scriptsDir(at) {
   makeScriptsDir(at);
@@ -40,32 +34,16 @@ function noWritesBin(at) {
 /** Mock + daemon; runs one turn of forms and returns its events and the model's requests. */
 async function runTurn(name, forms, { bin, env = {} } = {}) {
   const base = join(dir, name);
-  const pki = makeCA(join(base, 'pki'));
-  const scripts = scriptsDir(join(base, 'scripts'));
-  const mock = await startMock({ cert: pki.serverCert, key: pki.serverKey, expectKey: API_KEY, script: forms });
-  let daemon;
+  const st = await startStack(base, { bin, env, scripts: scriptsDir(join(base, 'scripts')) });
   try {
-    daemon = await startDaemon({
-      bin: bin ?? process.env.BREAKGLASS_BIN,
-      env: {
-        ANTHROPIC_API_KEY: API_KEY, ANTHROPIC_BASE_URL: mock.url, BREAKGLASS_CA_FILE: pki.caCert,
-        API_BEARER_TOKEN: BEARER, BREAKGLASS_SCRIPTS_DIR: scripts, ...env,
-      },
-      dataDir: join(base, 'data'),
-    });
-    const post = (path, body = {}) => fetchJson(`${daemon.url}${path}`, { method: 'POST', headers: AUTH, body });
-    const id = (await post('/api/session')).json.session_id;
-    const stream = await openStream(`${daemon.url}/api/session/${id}/stream`, { headers: AUTH });
-    await stream.waitFor((e) => e.event === 'caught-up', WAIT_MS);
-    assert.equal((await post(`/api/session/${id}/prompt`, { prompt: 'Poke it.' })).status, 200);
+    const { id, stream } = await st.startTurn(forms, 'Poke it.');
     const events = await turnEvents(stream);
     stream.close();
-    const listed = (await fetchJson(`${daemon.url}/api/sessions`, { headers: AUTH })).json.sessions[0];
-    assert.deepEqual(await daemon.stop(), { code: 0, signal: null });
-    return { id, events, listed, requests: mock.requests, log: daemon.log, dataDir: join(base, 'data') };
+    const listed = (await st.get('/api/sessions')).json.sessions[0];
+    await st.stop();
+    return { id, events, listed, requests: st.mock.requests, log: st.daemon.log, dataDir: st.dataDir };
   } finally {
-    if (daemon && !(await Promise.race([daemon.exited, null]))) await daemon.stop().catch(() => {});
-    await mock.close();
+    await st.close();
   }
 }
 

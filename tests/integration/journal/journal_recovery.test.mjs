@@ -11,11 +11,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { makeCA } from '../../lib/ca.mjs';
-import { AUTH, API_KEY, BEARER, TURN_WAIT_MS, makeScriptsDir, turnEvents } from '../../lib/agent-stack.mjs';
-import { fetchJson, startDaemon } from '../../lib/daemon.mjs';
-import { startMock } from '../../lib/mock-anthropic.mjs';
-import { isType, openStream } from '../../lib/sse-client.mjs';
+import { API_KEY, BEARER, TURN_WAIT_MS, makeScriptsDir, startStack, turnEvents } from '../../lib/agent-stack.mjs';
+import { isType } from '../../lib/sse-client.mjs';
 
 const dir = mkdtempSync(join(tmpdir(), 'journal-recovery-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -31,66 +28,16 @@ function scriptsDir(at) {
   return at;
 }
 
-/**
- * The mock and a daemon that can be killed and started again on the same
- * data folder (agent-stack's startStack owns its daemon for good).
- */
+/** A stack with the journal tools, and what these tests read of it. */
 async function startRestartable(name, env = {}) {
   const base = join(dir, name);
-  const pki = makeCA(join(base, 'pki'));
-  const scripts = scriptsDir(join(base, 'scripts'));
-  const mock = await startMock({ cert: pki.serverCert, key: pki.serverKey, expectKey: API_KEY });
-  const dataDir = join(base, 'data');
-  const daemonEnv = {
-    ANTHROPIC_API_KEY: API_KEY,
-    ANTHROPIC_BASE_URL: mock.url,
-    BREAKGLASS_CA_FILE: pki.caCert,
-    API_BEARER_TOKEN: BEARER,
-    BREAKGLASS_SCRIPTS_DIR: scripts,
-    ...env,
+  const lab = await startStack(base, { env, scripts: scriptsDir(join(base, 'scripts')) });
+  lab.sessions = async () => {
+    const r = await lab.get('/api/sessions');
+    assert.equal(r.status, 200, r.text);
+    return r.json.sessions;
   };
-  const lab = {
-    mock,
-    dataDir,
-    daemon: null,
-    async start(extraEnv = {}) {
-      if (lab.daemon) await lab.stop();
-      lab.daemon = await startDaemon({ env: { ...daemonEnv, ...extraEnv }, dataDir });
-      return lab.daemon;
-    },
-    url: (path) => `${lab.daemon.url}${path}`,
-    post: (path, body = {}) => fetchJson(lab.url(path), { method: 'POST', headers: AUTH, body }),
-    get: (path) => fetchJson(lab.url(path), { headers: AUTH }),
-    attach: (id, opts = {}) => openStream(lab.url(`/api/session/${id}/stream`), { ...opts, headers: AUTH }),
-    async newSession() {
-      const r = await lab.post('/api/session');
-      assert.equal(r.status, 200, r.text);
-      return r.json.session_id;
-    },
-    async sessions() {
-      const r = await lab.get('/api/sessions');
-      assert.equal(r.status, 200, r.text);
-      return r.json.sessions;
-    },
-    journalPath: (id) => join(dataDir, 'sessions', `${id}.jsonl`),
-    async stop() {
-      if (lab.daemon) assert.deepEqual(await lab.daemon.stop(), { code: 0, signal: null });
-      lab.daemon = null;
-    },
-    async close() {
-      try {
-        await lab.stop();
-      } finally {
-        await mock.close();
-      }
-    },
-  };
-  try {
-    await lab.start();
-  } catch (e) {
-    await mock.close();
-    throw e;
-  }
+  lab.journalPath = (id) => join(lab.dataDir, 'sessions', `${id}.jsonl`);
   return lab;
 }
 
@@ -127,9 +74,8 @@ describe('kill -9 and restart', () => {
     assert.equal((await lab.post(`/api/session/${id}/prompt`, { prompt: 'What is wrong with the devvm?' })).status, 200);
     await live.waitFor(() => live.events.filter(isType('text_delta')).length >= 3, WAIT_MS);
     const seen = live.events.filter((e) => e.id !== null);
-    await lab.daemon.kill9();
+    await lab.kill9();
     live.close();
-    lab.daemon = null;
 
     await lab.start();
     const listed = (await lab.sessions()).find((s) => s.id === id);
@@ -176,9 +122,8 @@ describe('kill -9 and restart', () => {
     assert.equal((await lab.post(`/api/session/${id}/prompt`, { prompt: 'Wait for it.' })).status, 200);
     await live.waitForType('tool', WAIT_MS);
     const seen = live.events.filter((e) => e.id !== null);
-    await lab.daemon.kill9();
+    await lab.kill9();
     live.close();
-    lab.daemon = null;
 
     await lab.start();
     const sessions = await lab.sessions();

@@ -47,7 +47,7 @@ describe('replay of a recorded session', () => {
 
   before(async () => {
     scripts = makePolicyScripts(join(dir, 'scripts'));
-    const st = await startStack(join(dir, 'stack'), { env: { BREAKGLASS_SCRIPTS_DIR: scripts } });
+    const st = await startStack(join(dir, 'stack'), { scripts });
     try {
       const { id, stream } = await st.startTurn([
         { toolUses: [{ name: 'devvm_shell', input: { command: 'uptime' }, id: 'toolu_shell' }] },
@@ -220,7 +220,7 @@ describe('replay of a folder: every session together', () => {
 
   before(async () => {
     scripts = makePolicyScripts(join(dir, 'folder-scripts'));
-    const st = await startStack(join(dir, 'folder-stack'), { env: { BREAKGLASS_SCRIPTS_DIR: scripts } });
+    const st = await startStack(join(dir, 'folder-stack'), { scripts });
     try {
       for (let i = 0; i < SESSIONS; i++) {
         // One session cycles; the others only read.

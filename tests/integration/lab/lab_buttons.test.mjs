@@ -65,7 +65,7 @@ describe('the buttons through the action pipeline', () => {
 
   test('a cycle with no fresh forensics: inserted forensics, policy, live output and result, recorded and replayable, across a restart', async () => {
     const base = join(dir, 'cycle');
-    const st = await startStack(base, { env: { ...lab.env(), BREAKGLASS_SCRIPTS_DIR: SHIPPED } });
+    const st = await startStack(base, { scripts: 'shipped', env: lab.env() });
     try {
       const id = await st.newSession();
       const stream = await st.attach(id);
@@ -141,7 +141,7 @@ describe('the buttons through the action pipeline', () => {
   });
 
   test('a press outside any chat goes to the operator session, which lists it and streams it', async () => {
-    const st = await startStack(join(dir, 'operator'), { env: { ...lab.env(), BREAKGLASS_SCRIPTS_DIR: SHIPPED } });
+    const st = await startStack(join(dir, 'operator'), { scripts: 'shipped', env: lab.env() });
     try {
       const r = await press(st, 'status');
       assert.equal(r.status, 200, r.text);
@@ -169,7 +169,7 @@ describe('the buttons through the action pipeline', () => {
       'rate_limit.lua': { MAX_MUTATING: 1, WINDOW_MS: 10 * 60 * 1000 },
     });
     const base = join(dir, 'limited');
-    const st = await startStack(base, { env: { ...lab.env(), BREAKGLASS_SCRIPTS_DIR: scripts } });
+    const st = await startStack(base, { scripts, env: lab.env() });
     try {
       assert.equal((await press(st, 'reset')).status, 200);
       const verbs = (await fetchJson(`${st.daemon.url}/api/pve/verbs`, { headers: AUTH })).json;

@@ -27,7 +27,7 @@ after(() => {
 
 test('a cancel during pve cycle ends the turn, says the verb runs on, and the cycle completes', async () => {
   const st = await startStack(dir, {
-    env: { ...lab.env(), BREAKGLASS_SCRIPTS_DIR: join(process.env.BREAKGLASS_SOURCE_DIR, 'lua') },
+    scripts: 'shipped', env: lab.env(),
   });
   try {
     lab.wedge(); // the clean stop hangs: the cycle takes the lab's stop wait, then kills

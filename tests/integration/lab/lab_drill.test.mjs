@@ -36,7 +36,6 @@ fs.writeFileSync(HMAC_KEY_FILE, 'lab-drill-journal-hmac-key-0123456789abcdef\n',
 
 const stackEnv = (lab) => ({
   ...lab.env(),
-  BREAKGLASS_SCRIPTS_DIR: join(process.env.BREAKGLASS_SOURCE_DIR, 'lua'),
   BREAKGLASS_RUNBOOKS_DIR: join(process.env.BREAKGLASS_SOURCE_DIR, 'runbooks'),
   BREAKGLASS_JOURNAL_HMAC_KEY_PATH: HMAC_KEY_FILE,
   BREAKGLASS_SSH_CONNECT_TIMEOUT_SECONDS: String(CONNECT_TIMEOUT_S),
@@ -116,7 +115,7 @@ describe('the drill: a wedged devvm comes back', () => {
   after(() => lab?.stop());
 
   test('one prompt: the lab model probes, captures forensics, cycles, waits, and the devvm answers', async () => {
-    const st = await startStack(join(dir, 'model'), { env: stackEnv(lab) });
+    const st = await startStack(join(dir, 'model'), { scripts: 'shipped', env: stackEnv(lab) });
     try {
       lab.wedge();
       st.mock.setResponder(labResponder);
@@ -175,7 +174,7 @@ describe('the drill: a wedged devvm comes back', () => {
   });
 
   test('the buttons alone: forensics, then cycle (its output starts with forensics), and the devvm answers', async () => {
-    const st = await startStack(join(dir, 'buttons'), { env: stackEnv(lab) });
+    const st = await startStack(join(dir, 'buttons'), { scripts: 'shipped', env: stackEnv(lab) });
     try {
       lab.wedge();
       const button = (verb) => fetchJson(`${st.daemon.url}/api/pve/${verb}`,

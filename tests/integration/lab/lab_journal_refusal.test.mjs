@@ -27,7 +27,7 @@ before(async () => {
   fs.writeFileSync(bin, `#!/bin/sh\ntrap '' XFSZ\nulimit -f 0\nexec '${process.env.BREAKGLASS_BIN}' "$@"\n`, { mode: 0o755 });
   st = await startStack(join(dir, 'stack'), {
     bin,
-    env: { ...lab.env(), BREAKGLASS_SCRIPTS_DIR: join(process.env.BREAKGLASS_SOURCE_DIR, 'lua') },
+    scripts: 'shipped', env: lab.env(),
   });
 });
 after(async () => {

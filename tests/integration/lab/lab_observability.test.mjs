@@ -42,14 +42,13 @@ describe('a drill as the cluster sees it', () => {
   test('JSON log lines only, no secret in them; power verbs, by source, and SSH failures, by layer, counted', async () => {
     const env = {
       ...lab.env(),
-      BREAKGLASS_SCRIPTS_DIR: join(process.env.BREAKGLASS_SOURCE_DIR, 'lua'),
       BREAKGLASS_RUNBOOKS_DIR: join(process.env.BREAKGLASS_SOURCE_DIR, 'runbooks'),
       BREAKGLASS_SSH_CONNECT_TIMEOUT_SECONDS: String(CONNECT_TIMEOUT_S),
       BREAKGLASS_LOG_FORMAT: 'json',
       BREAKGLASS_LOG_LEVEL: 'debug',
       BREAKGLASS_METRICS_LISTEN: '127.0.0.1:0',
     };
-    const st = await startStack(join(dir, 'drill'), { env });
+    const st = await startStack(join(dir, 'drill'), { scripts: 'shipped', env });
     let calls = [];
     try {
       const [, host, port] = await st.daemon.waitForLog(/metrics on (\S+):(\d+)/);

@@ -32,7 +32,7 @@ describe('devvm_probe with the default connect limit', () => {
   before(async () => {
     lab = await startLab();
     st = await startStack(join(dir, 'stack'), {
-      env: { ...lab.env(), BREAKGLASS_SCRIPTS_DIR: join(process.env.BREAKGLASS_SOURCE_DIR, 'lua') },
+      scripts: 'shipped', env: lab.env(),
     });
   });
   after(async () => {

@@ -34,8 +34,7 @@ before(async () => {
   fs.writeFileSync(files.second, pem.slice(half));
   for (const f of Object.values(files)) fs.chmodSync(f, 0o644);
   st = await startStack(join(dir, 'stack'), {
-    env: { ...lab.env(), BREAKGLASS_SCRIPTS_DIR: join(process.env.BREAKGLASS_SOURCE_DIR, 'lua'),
-      CLAUDE_CODE_OAUTH_TOKEN: OAUTH_TOKEN },
+    scripts: 'shipped', env: { ...lab.env(), CLAUDE_CODE_OAUTH_TOKEN: OAUTH_TOKEN },
   });
 });
 after(async () => {

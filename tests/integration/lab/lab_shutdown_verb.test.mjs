@@ -38,7 +38,6 @@ after(() => {
 
 const stackEnv = (extra) => ({
   ...lab.env(),
-  BREAKGLASS_SCRIPTS_DIR: join(process.env.BREAKGLASS_SOURCE_DIR, 'lua'),
   ...extra,
 });
 
@@ -56,7 +55,7 @@ const cmdline = (pid) => {
 // A daemon for one test. Whatever fails, nothing stays behind: an open
 // stream or a live daemon would keep this file from ending.
 async function withStack(name, env, fn) {
-  const st = await startStack(join(dir, name), { env: stackEnv(env) });
+  const st = await startStack(join(dir, name), { scripts: 'shipped', env: stackEnv(env) });
   const streams = [];
   try {
     await fn(st, streams);

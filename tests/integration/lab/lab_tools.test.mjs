@@ -31,12 +31,9 @@ const LONG_TURN_MS = 120000;
 const REMOTE_WAIT_MS = 5000;
 const POLL_MS = 100;
 
-const scriptsDir = () => join(process.env.BREAKGLASS_SOURCE_DIR, 'lua');
-
 function stackEnv(lab, extra = {}) {
   return {
     ...lab.env(),
-    BREAKGLASS_SCRIPTS_DIR: scriptsDir(),
     BREAKGLASS_SSH_CONNECT_TIMEOUT_SECONDS: String(CONNECT_TIMEOUT_S),
     ...extra,
   };
@@ -90,7 +87,7 @@ describe('the SSH tools on the lab devvm', () => {
   let st;
   before(async () => {
     lab = await startLab();
-    st = await startStack(join(dir, 'main'), { env: stackEnv(lab) });
+    st = await startStack(join(dir, 'main'), { scripts: 'shipped', env: stackEnv(lab) });
   });
   after(async () => {
     await st?.close();
@@ -175,7 +172,7 @@ describe('an unreachable devvm', () => {
     lab = await startLab();
     // A daemon with no connection open yet: a shared connection opened
     // before the wedge would wait on its own limits instead.
-    st = await startStack(join(dir, 'down'), { env: stackEnv(lab) });
+    st = await startStack(join(dir, 'down'), { scripts: 'shipped', env: stackEnv(lab) });
   });
   after(async () => {
     await st?.close();
@@ -251,7 +248,7 @@ describe('a devvm whose host key is not the pinned one', () => {
       .map((l) => (l.startsWith(`${name} `) ? `${name} ${otherPub}` : l)).join('\n');
     const knownHosts = join(dir, 'wrong_known_hosts');
     fs.writeFileSync(knownHosts, pinned);
-    st = await startStack(join(dir, 'hostkey'), { env: stackEnv(lab, { BREAKGLASS_KNOWN_HOSTS: knownHosts }) });
+    st = await startStack(join(dir, 'hostkey'), { scripts: 'shipped', env: stackEnv(lab, { BREAKGLASS_KNOWN_HOSTS: knownHosts }) });
   });
   after(async () => {
     await st?.close();

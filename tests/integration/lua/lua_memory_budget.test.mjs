@@ -124,8 +124,8 @@ describe('a hot reload during a running turn, under the budget', () => {
     copyFileSync(join(SOURCE, 'tests', 'fixtures', 'lua', 'good', 'tools', 'b_nap.lua'), join(scripts, 'tools', 'nap.lua'));
     writeHogs(scripts, false);
     st = await startStack(join(dir, 'hogs'), {
+      scripts,
       env: {
-        BREAKGLASS_SCRIPTS_DIR: scripts,
         BREAKGLASS_LUA_MEMORY_MB: String(STATE_MB),
         BREAKGLASS_LUA_MEMORY_TOTAL_MB: String(TOTAL_MB),
       },

@@ -65,8 +65,8 @@ describe('C functions kept busy by a script stop at the Lua time limit', () => {
     cpSync(join(process.env.BREAKGLASS_SOURCE_DIR, 'tests', 'fixtures', 'lua', 'stall'), scripts,
       { recursive: true });
     st = await startStack(join(dir, 'stack'), {
+      scripts,
       env: {
-        BREAKGLASS_SCRIPTS_DIR: scripts,
         BREAKGLASS_LUA_CALL_TIMEOUT_MS: String(CALL_TIMEOUT_MS),
         // Room for tools/utf8len.lua's 4 MB string.
         BREAKGLASS_LUA_MEMORY_MB: '16',

@@ -50,7 +50,7 @@ async function runCalls(st, inputs) {
 
 describe('the runbook tool', () => {
   test('lists, reads and greps the folder, framed as the operator\'s reference; refuses what leaves it', async () => {
-    const st = await startStack(join(dir, 'stack'), { env: { BREAKGLASS_SCRIPTS_DIR: scripts(), BREAKGLASS_RUNBOOKS_DIR: runbooks() } });
+    const st = await startStack(join(dir, 'stack'), { scripts: scripts(), env: { BREAKGLASS_RUNBOOKS_DIR: runbooks() } });
     try {
       const [list, read, cm, grep, up, dotdot, absolute, outLink, huge, hidden] = await runCalls(st, [
         { action: 'list' },
@@ -95,7 +95,7 @@ describe('the runbook tool', () => {
   });
 
   test('with no folder configured it says so, as an error the model can read', async () => {
-    const st = await startStack(join(dir, 'none'), { env: { BREAKGLASS_SCRIPTS_DIR: scripts() } });
+    const st = await startStack(join(dir, 'none'), { scripts: scripts() });
     try {
       const [list] = await runCalls(st, [{ action: 'list' }]);
       assert.equal(list.is_error, true);
@@ -107,7 +107,7 @@ describe('the runbook tool', () => {
   });
 
   test('the shipped example runbook of the 2026-06-11 hang reads whole', async () => {
-    const st = await startStack(join(dir, 'shipped'), { env: { BREAKGLASS_SCRIPTS_DIR: scripts(), BREAKGLASS_RUNBOOKS_DIR: join(SOURCE, 'runbooks') } });
+    const st = await startStack(join(dir, 'shipped'), { scripts: scripts(), env: { BREAKGLASS_RUNBOOKS_DIR: join(SOURCE, 'runbooks') } });
     try {
       const [read] = await runCalls(st, [{ action: 'read', path: 'devvm-hang-2026-06-11.md' }]);
       assert.equal(read.is_error, false, read.content);

@@ -305,7 +305,7 @@ describe('a ConfigMap mount: files are symlinks through ..data, swapped in one r
     publish();
     symlinkSync('..data/prompt.lua', join(mount, 'prompt.lua'));
     symlinkSync('..data/tools', join(mount, 'tools'));
-    st = await startStack(join(dir, 'cm'), { env: { ...LIMITS, BREAKGLASS_SCRIPTS_DIR: mount } });
+    st = await startStack(join(dir, 'cm'), { scripts: mount, env: LIMITS });
   });
   after(() => st?.close());
 

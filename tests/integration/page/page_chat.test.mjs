@@ -7,37 +7,24 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeCA } from '../../lib/ca.mjs';
-import { startMock } from '../../lib/mock-anthropic.mjs';
-import { startDaemon } from '../../lib/daemon.mjs';
+import { BEARER, startStack } from '../../lib/agent-stack.mjs';
 import { DESKTOP, PHONE, launchBrowser, openPage as openBrowserPage, screenshotDir, waitInPage } from '../../lib/page.mjs';
 
-const TOKEN = 'page-test-token-0123456789';
-let artifacts, mock, daemon, browser;
+let artifacts, stack, mock, daemon, browser;
 
 before(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'bg-page-'));
   artifacts = screenshotDir();
-  const pki = makeCA(dir);
-  mock = await startMock({ cert: pki.serverCert, key: pki.serverKey });
-  daemon = await startDaemon({
-    env: {
-      ANTHROPIC_API_KEY: 'test-key',
-      ANTHROPIC_BASE_URL: mock.url,
-      BREAKGLASS_CA_FILE: pki.caCert,
-      API_BEARER_TOKEN: TOKEN,
-    },
-  });
+  stack = await startStack(mkdtempSync(join(tmpdir(), 'bg-page-')), { scripts: 'shipped' });
+  ({ mock, daemon } = stack);
   browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
-  await daemon?.stop();
-  await mock?.close();
+  await stack?.close();
 });
 
-const openPage = (viewport) => openBrowserPage(browser, daemon.url + '/', { viewport, token: TOKEN });
+const openPage = (viewport) => openBrowserPage(browser, daemon.url + '/', { viewport, token: BEARER });
 
 test('a prompt streams text into the page before the turn ends', async () => {
   const text = 'The disk is full: /var/log holds 40 GiB of journal. I will vacuum it.';
@@ -166,7 +153,7 @@ test('the focus stays on a session while the list is redrawn', async () => {
   mock.push({ text: 'Third.' });
   const current = await page.evaluate(() => decodeURIComponent(location.hash.replace('#session=', '')));
   const sent = await fetch(`${daemon.url}/api/session/${current}/prompt`, {
-    method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
+    method: 'POST', headers: { Authorization: `Bearer ${BEARER}`, 'Content-Type': 'application/json' },
     body: JSON.stringify({ prompt: 'three' }),
   });
   assert.equal(sent.status, 200);

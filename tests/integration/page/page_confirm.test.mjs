@@ -9,13 +9,10 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeCA } from '../../lib/ca.mjs';
-import { startMock } from '../../lib/mock-anthropic.mjs';
-import { fetchJson, startDaemon } from '../../lib/daemon.mjs';
-import { makeScriptsDir } from '../../lib/agent-stack.mjs';
+import { fetchJson } from '../../lib/daemon.mjs';
+import { BEARER, makeScriptsDir, startStack } from '../../lib/agent-stack.mjs';
 import { DESKTOP, PHONE, launchBrowser, openPage, screenshotDir, waitInPage } from '../../lib/page.mjs';
 
-const TOKEN = 'page-confirm-test-token-0123456789';
 const TURN_LIMIT_MS = 30000;
 // How long a call waits for the operator here: short, so the time-out case
 // is quick, long enough for a click on a busy machine.
@@ -28,34 +25,26 @@ const ASK_POLICY = `return {
   end,
 }
 `;
-let mock, daemon, browser, artifacts;
+let stack, mock, daemon, browser, artifacts;
 
 before(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'bg-page-confirm-'));
   artifacts = screenshotDir();
-  const pki = makeCA(dir);
-  mock = await startMock({ cert: pki.serverCert, key: pki.serverKey, expectKey: 'test-key' });
   const scripts = makeScriptsDir(join(dir, 'scripts'));
   mkdirSync(join(scripts, 'policy'));
   writeFileSync(join(scripts, 'policy', 'ask_echo.lua'), ASK_POLICY);
-  daemon = await startDaemon({
-    env: {
-      ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: mock.url, BREAKGLASS_CA_FILE: pki.caCert,
-      API_BEARER_TOKEN: TOKEN, BREAKGLASS_SCRIPTS_DIR: scripts,
-      BREAKGLASS_CONFIRM_TIMEOUT_SECONDS: String(CONFIRM_TIMEOUT_S),
-    },
-  });
+  stack = await startStack(dir, { scripts, env: { BREAKGLASS_CONFIRM_TIMEOUT_SECONDS: String(CONFIRM_TIMEOUT_S) } });
+  ({ mock, daemon } = stack);
   browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
-  await daemon?.stop();
-  await mock?.close();
+  await stack?.close();
 });
 
 // 404/409: a late answer from the page after the call was decided elsewhere.
-const open = (viewport) => openPage(browser, `${daemon.url}/`, { viewport, token: TOKEN, httpErrors: [404, 409] });
+const open = (viewport) => openPage(browser, `${daemon.url}/`, { viewport, token: BEARER, httpErrors: [404, 409] });
 
 // A new session asking for echo(text), then a closing sentence.
 async function askEcho(page, text, closing) {
@@ -142,7 +131,7 @@ test(`${viewport === PHONE ? 'phone' : 'desktop'}: answered in another tab, the 
   )));
   assert.equal(callId.length, 1, 'one waiting request in the transcript');
   const r = await fetchJson(`${daemon.url}/api/session/${shown.session}/confirm`, {
-    method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: { call_id: callId[0], approve: true },
+    method: 'POST', headers: { authorization: `Bearer ${BEARER}` }, body: { call_id: callId[0], approve: true },
   });
   assert.equal(r.status, 200, r.text);
   await dialogClosed(page);

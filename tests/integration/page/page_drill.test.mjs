@@ -51,8 +51,9 @@ const sizeName = (viewport) => (viewport === PHONE ? 'phone' : 'desktop');
 // pieces, slowly enough to be seen before the block replaces it.
 async function stackFor(viewport) {
   const st = await startStack(join(dir, sizeName(viewport)), {
+    scripts: 'shipped',
     env: {
-      ...lab.env(), BREAKGLASS_SCRIPTS_DIR: join(process.env.BREAKGLASS_SOURCE_DIR, 'lua'),
+      ...lab.env(),
       BREAKGLASS_RUNBOOKS_DIR: join(process.env.BREAKGLASS_SOURCE_DIR, 'runbooks'),
       BREAKGLASS_SSH_CONNECT_TIMEOUT_SECONDS: String(CONNECT_LIMIT_S),
     },

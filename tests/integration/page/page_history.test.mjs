@@ -10,18 +10,14 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeCA } from '../../lib/ca.mjs';
-import { startMock } from '../../lib/mock-anthropic.mjs';
-import { startDaemon } from '../../lib/daemon.mjs';
-import { makeScriptsDir } from '../../lib/agent-stack.mjs';
+import { BEARER, startStack } from '../../lib/agent-stack.mjs';
 import { DESKTOP, PHONE, launchBrowser, openPage, screenshotDir, waitInPage } from '../../lib/page.mjs';
 
-const TOKEN = 'page-history-test-token-0123456789';
 const TURN_LIMIT_MS = 30000;
 // The page's backoff reaches 8 s after four failed attempts; a restart
 // takes a second or two.
 const REATTACH_LIMIT_MS = 40000;
-let dir, pki, mock, daemon, daemonEnv, browser, artifacts;
+let stack, mock, browser, artifacts;
 
 async function freePort() {
   const server = net.createServer();
@@ -32,28 +28,22 @@ async function freePort() {
 }
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'bg-page-history-'));
   artifacts = screenshotDir();
-  pki = makeCA(dir);
-  mock = await startMock({ cert: pki.serverCert, key: pki.serverKey, expectKey: 'test-key' });
-  // A fixed port and data folder: the restarted daemon is the same service.
-  daemonEnv = {
-    ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: mock.url, BREAKGLASS_CA_FILE: pki.caCert,
-    API_BEARER_TOKEN: TOKEN, BREAKGLASS_SCRIPTS_DIR: makeScriptsDir(join(dir, 'scripts')),
-    BREAKGLASS_LISTEN: `127.0.0.1:${await freePort()}`,
-  };
-  daemon = await startDaemon({ env: daemonEnv, dataDir: join(dir, 'data') });
+  // A fixed port (and the stack's data folder): the restarted daemon is the same service.
+  stack = await startStack(mkdtempSync(join(tmpdir(), 'bg-page-history-')), {
+    env: { BREAKGLASS_LISTEN: `127.0.0.1:${await freePort()}` },
+  });
+  ({ mock } = stack);
   browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
-  await daemon?.stop();
-  await mock?.close();
+  await stack?.close();
 });
 
 // The page gets 502/503 while the daemon is away.
-const open = (viewport) => openPage(browser, `${daemon.url}/`, { viewport, token: TOKEN });
+const open = (viewport) => openPage(browser, `${stack.daemon.url}/`, { viewport, token: BEARER });
 
 async function send(page, prompt) {
   await page.fill('textarea', prompt);
@@ -102,16 +92,15 @@ test('a reload in the middle of a turn re-attaches: nothing twice, nothing missi
 test('a daemon restart mid-turn re-attaches: the turn is marked interrupted, nothing twice', async () => {
   const before = 'Napping on it.';
   mock.setScript([{ text: before, toolUses: [{ name: 'nap', input: { ms: 60000 } }] }]);
-  const { page, problems } = await openPage(browser, `${daemon.url}/`, { viewport: DESKTOP, token: TOKEN, httpErrors: [502, 503] });
+  const { page, problems } = await openPage(browser, `${stack.daemon.url}/`, { viewport: DESKTOP, token: BEARER, httpErrors: [502, 503] });
   await page.click('#new-session');
   await send(page, 'wait a minute');
   await waitInPage(page, () => document.querySelector('#turns .tool.is-running'), null, TURN_LIMIT_MS);
   // A crash, not a clean stop: the journal alone brings the session back.
-  daemon.kill9();
-  await daemon.exited;
+  await stack.kill9();
   await waitInPage(page, () => document.getElementById('conn').classList.contains('is-waiting')
     || document.getElementById('conn').classList.contains('is-offline'), null, REATTACH_LIMIT_MS);
-  daemon = await startDaemon({ env: daemonEnv, dataDir: join(dir, 'data') });
+  await stack.start();
   await waitInPage(page, () => document.querySelector('#turns .notice-interrupted')
     && document.getElementById('conn-text').textContent === 'Live', null, REATTACH_LIMIT_MS);
   const s = await shown(page, [before]);

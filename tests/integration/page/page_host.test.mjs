@@ -10,40 +10,26 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeCA } from '../../lib/ca.mjs';
-import { startDaemon } from '../../lib/daemon.mjs';
+import { BEARER, startStack } from '../../lib/agent-stack.mjs';
 import { startLab } from '../../lib/lab.mjs';
-import { startMock } from '../../lib/mock-anthropic.mjs';
 import { DESKTOP, PHONE, launchBrowser, openPage, screenshotDir, waitInPage } from '../../lib/page.mjs';
 
-const TOKEN = 'page-host-test-token-0123456789';
 const TURN_LIMIT_MS = 60000;
 const EVIL = '<img src=x onerror="window.__pwned=1">';
 const dir = mkdtempSync(join(tmpdir(), 'bg-page-host-'));
-let lab, mock, daemon, browser, artifacts;
+let lab, stack, mock, daemon, browser, artifacts;
 
 before(async () => {
   artifacts = screenshotDir();
   lab = await startLab({ useNetns: false });
-  const pki = makeCA(join(dir, 'pki'));
-  mock = await startMock({ cert: pki.serverCert, key: pki.serverKey });
-  daemon = await startDaemon({
-    env: {
-      ANTHROPIC_API_KEY: 'test-key',
-      ANTHROPIC_BASE_URL: mock.url,
-      BREAKGLASS_CA_FILE: pki.caCert,
-      API_BEARER_TOKEN: TOKEN,
-      ...lab.env(),
-    },
-    dataDir: join(dir, 'data'),
-  });
+  stack = await startStack(join(dir, 'shipped'), { scripts: 'shipped', env: lab.env() });
+  ({ mock, daemon } = stack);
   browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
-  await daemon?.stop();
-  await mock?.close();
+  await stack?.close();
   lab?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -53,7 +39,7 @@ test('HTML printed by a host renders as text', async () => {
   // output holds the tag, not the command shown as the chip's input.
   const command = `printf '\\074img src=x onerror="window.__pwned=1"\\076\\n'; exit 3`;
   mock.setScript([{ toolUses: [{ name: 'devvm_shell', input: { command } }] }, { text: 'The devvm printed a tag.' }]);
-  const { page, problems } = await openPage(browser, `${daemon.url}/`, { viewport: DESKTOP, token: TOKEN });
+  const { page, problems } = await openPage(browser, `${daemon.url}/`, { viewport: DESKTOP, token: BEARER });
   await page.fill('textarea', 'print something odd');
   await page.keyboard.press('Enter');
   await waitInPage(page, () => document.body.innerText.includes('The devvm printed a tag.'), null, TURN_LIMIT_MS);
@@ -90,22 +76,18 @@ function rewordedScripts(at) {
 }
 
 test('the exit status shown is the same with devvm_shell\'s result words renamed', async () => {
-  const reworded = await startDaemon({
-    env: {
-      ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: mock.url, BREAKGLASS_CA_FILE: join(dir, 'pki', 'ca.crt'),
-      API_BEARER_TOKEN: TOKEN, BREAKGLASS_SCRIPTS_DIR: rewordedScripts(join(dir, 'reworded')), ...lab.env(),
-    },
-    dataDir: join(dir, 'data-reworded'),
+  const reworded = await startStack(join(dir, 'reworded'), {
+    scripts: rewordedScripts(join(dir, 'reworded-scripts')), env: lab.env(),
   });
   try {
     const shown = {};
-    for (const [name, d] of [['shipped', daemon], ['reworded', reworded]]) {
+    for (const [name, st] of [['shipped', stack], ['reworded', reworded]]) {
       for (const viewport of [PHONE, DESKTOP]) {
-        mock.setScript([
+        st.mock.setScript([
           { toolUses: [{ name: 'devvm_shell', input: { command: 'echo fine' } }, { name: 'devvm_shell', input: { command: 'echo no; exit 3' } }] },
           { text: 'Two commands ran.' },
         ]);
-        const { page, problems } = await openPage(browser, `${d.url}/`, { viewport, token: TOKEN });
+        const { page, problems } = await openPage(browser, `${st.daemon.url}/`, { viewport, token: BEARER });
         if (viewport === PHONE) await page.click('#drawer-toggle');
         await page.click('#new-session');
         await page.fill('textarea', 'run two commands');
@@ -124,9 +106,9 @@ test('the exit status shown is the same with devvm_shell\'s result words renamed
     const expected = [{ state: 'is-ok', badge: 'exit 0', line: 'done' }, { state: 'is-finding', badge: 'exit 3', line: 'found a problem' }];
     for (const [what, chips] of Object.entries(shown)) assert.deepEqual(chips, expected, what);
     // The model did read the reworded result.
-    const results = mock.requests.at(-1).body.messages.at(-1).content.filter((b) => b.type === 'tool_result');
+    const results = reworded.mock.requests.at(-1).body.messages.at(-1).content.filter((b) => b.type === 'tool_result');
     assert.match(JSON.stringify(results), /Rückgabewert 3 nach /);
   } finally {
-    await reworded.stop();
+    await reworded.close();
   }
 });

@@ -9,34 +9,24 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeCA } from '../../lib/ca.mjs';
-import { startMock } from '../../lib/mock-anthropic.mjs';
-import { startDaemon } from '../../lib/daemon.mjs';
+import { BEARER, startStack } from '../../lib/agent-stack.mjs';
 import { DESKTOP, PHONE, launchBrowser, openPage, screenshotDir, waitInPage } from '../../lib/page.mjs';
 import { makePolicyScripts } from '../../fixtures/lua/policy_fake_tools/scripts.mjs';
 
-const TOKEN = 'page-policy-test-token-0123456789';
 const TURN_LIMIT_MS = 30000;
-let mock, daemon, browser, artifacts;
+let stack, mock, daemon, browser, artifacts;
 
 before(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'bg-page-policy-'));
   artifacts = screenshotDir();
-  const pki = makeCA(dir);
-  mock = await startMock({ cert: pki.serverCert, key: pki.serverKey, expectKey: 'test-key' });
-  daemon = await startDaemon({
-    env: {
-      ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: mock.url, BREAKGLASS_CA_FILE: pki.caCert,
-      API_BEARER_TOKEN: TOKEN, BREAKGLASS_SCRIPTS_DIR: makePolicyScripts(join(dir, 'scripts')),
-    },
-  });
+  stack = await startStack(dir, { scripts: makePolicyScripts(join(dir, 'scripts')) });
+  ({ mock, daemon } = stack);
   browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
-  await daemon?.stop();
-  await mock?.close();
+  await stack?.close();
 });
 
 async function send(page, prompt, closing) {
@@ -55,7 +45,7 @@ const chips = (page) => page.evaluate(() => [...document.querySelectorAll('#turn
 
 test('a cycle shows the inserted forensics first; a second cycle shows the refusal', async () => {
   for (const viewport of [DESKTOP, PHONE]) {
-    const { page, problems } = await openPage(browser, `${daemon.url}/`, { viewport, token: TOKEN });
+    const { page, problems } = await openPage(browser, `${daemon.url}/`, { viewport, token: BEARER });
     if (!(await page.locator('#new-session').isVisible())) await page.click('#drawer-toggle');
     await page.click('#new-session');
     const name = viewport === PHONE ? 'phone' : 'desktop';

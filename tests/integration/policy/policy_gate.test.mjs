@@ -27,7 +27,7 @@ const USER_HEADER = 'X-Test-User';
 async function policyStack(name, { settings, extra, env = {} } = {}) {
   const base = join(dir, name);
   const scripts = makePolicyScripts(join(base, 'policy-scripts'), { settings, extra });
-  const st = await startStack(base, { env: { BREAKGLASS_SCRIPTS_DIR: scripts, ...env } });
+  const st = await startStack(base, { scripts, env });
   // A set that did not load would refuse every turn: say why here.
   const ready = await fetchJson(`${st.daemon.url}/readyz`);
   if (ready.status !== 200 || ready.json.error) {

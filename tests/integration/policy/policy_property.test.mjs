@@ -179,7 +179,7 @@ test('500 random turns in 5 sessions at once: forensics first, the rate limits, 
   const scripts = makePolicyScripts(join(base, 'policy-scripts'), {
     settings: { 'rate_limit.lua': { MAX_MUTATING, WINDOW_MS, CYCLE_GAP_MS } },
   });
-  const st = await startStack(base, { env: { BREAKGLASS_SCRIPTS_DIR: scripts } });
+  const st = await startStack(base, { scripts });
   let closed = false;
   try {
     const ready = await fetchJson(`${st.daemon.url}/readyz`);
