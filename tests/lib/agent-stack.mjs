@@ -28,14 +28,15 @@ const sourceDir = () => {
 /**
  * A scripts folder in dir: prompt.lua and tools/ of fixtures/lua/turns, plus
  * the tools of fixtures/lua/good (echo, nap, spin, bomb, regex, big, ...),
- * whose own prompt.lua wants a context the daemon does not give.
+ * whose own prompt.lua wants a context the daemon does not give, and those
+ * of each set named in more (e.g. 'journal_tools').
  */
-export function makeScriptsDir(dir) {
+export function makeScriptsDir(dir, more = []) {
   const lua = join(sourceDir(), 'tests', 'fixtures', 'lua');
   const tools = join(dir, 'tools');
   mkdirSync(tools, { recursive: true });
   copyFileSync(join(lua, 'turns', 'prompt.lua'), join(dir, 'prompt.lua'));
-  for (const set of ['good', 'turns']) {
+  for (const set of ['good', 'turns', ...more]) {
     for (const f of readdirSync(join(lua, set, 'tools'))) {
       if (f.endsWith('.lua')) copyFileSync(join(lua, set, 'tools', f), join(tools, f));
     }

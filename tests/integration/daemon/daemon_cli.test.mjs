@@ -70,6 +70,16 @@ function listenCounter() {
   });
 }
 
+/** A session on daemon d, the prompt "hi", and its turn to turn_end. */
+async function promptToTurnEnd(d) {
+  const s = await fetchJson(`${d.url}/api/session`, { method: 'POST', headers: AUTH, body: {} });
+  const stream = await openStream(`${d.url}/api/session/${s.json.session_id}/stream`, { headers: AUTH });
+  const p = await fetchJson(`${d.url}/api/session/${s.json.session_id}/prompt`, { method: 'POST', headers: AUTH, body: { prompt: 'hi' } });
+  assert.equal(p.status, 200, p.text);
+  await stream.waitForType('turn_end', TURN_WAIT_MS);
+  await stream.close();
+}
+
 describe('breakglass CLI', () => {
   test('--version prints the version and exits 0', () => {
     const r = run(['--version']);
@@ -206,12 +216,7 @@ describe('breakglass CLI', () => {
     const d = await startDaemon({
       env: { BREAKGLASS_LOG_LEVEL: '', BREAKGLASS_MODEL: '', BREAKGLASS_TURN_TIMEOUT_SECONDS: '', API_BEARER_TOKEN: SECRETS.API_BEARER_TOKEN },
     });
-    const s = await fetchJson(`${d.url}/api/session`, { method: 'POST', headers: AUTH, body: {} });
-    const stream = await openStream(`${d.url}/api/session/${s.json.session_id}/stream`, { headers: AUTH });
-    const p = await fetchJson(`${d.url}/api/session/${s.json.session_id}/prompt`, { method: 'POST', headers: AUTH, body: { prompt: 'hi' } });
-    assert.equal(p.status, 200, p.text);
-    await stream.waitForType('turn_end', TURN_WAIT_MS);
-    await stream.close();
+    await promptToTurnEnd(d);
     assert.deepEqual(await d.stop(), { code: 0, signal: null });
   });
 
@@ -277,12 +282,7 @@ describe('ANTHROPIC_BASE_URL: plain HTTP only to this machine, decided on the ho
       },
     });
     try {
-      const s = await fetchJson(`${d.url}/api/session`, { method: 'POST', headers: AUTH, body: {} });
-      const stream = await openStream(`${d.url}/api/session/${s.json.session_id}/stream`, { headers: AUTH });
-      const p = await fetchJson(`${d.url}/api/session/${s.json.session_id}/prompt`, { method: 'POST', headers: AUTH, body: { prompt: 'hi' } });
-      assert.equal(p.status, 200, p.text);
-      await stream.waitForType('turn_end', TURN_WAIT_MS);
-      await stream.close();
+      await promptToTurnEnd(d);
     } finally {
       assert.deepEqual(await d.stop(), { code: 0, signal: null });
       await new Promise((r) => model.close(r));

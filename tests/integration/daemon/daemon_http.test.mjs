@@ -17,7 +17,6 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 const TOKEN = 'http-test-bearer-token';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
-const JSON_TYPE = { 'content-type': 'application/json' };
 const FAKE_ID = '0123456789abcdef0123456789abcdef';
 // core/daemon/daemon.c: HTTP_MAX_HEADER_BYTES, HTTP_MAX_BODY_BYTES.
 const MAX_HEADER_BYTES = 16 * 1024;

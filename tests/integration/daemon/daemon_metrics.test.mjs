@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { API_KEY, AUTH, BEARER, startStack, turnEvents } from '../../lib/agent-stack.mjs';
 import { fetchJson } from '../../lib/daemon.mjs';
-import { histogram, moved, scrape, total, value } from '../../lib/prometheus.mjs';
+import { histogram, moved, scrape, value } from '../../lib/prometheus.mjs';
 import { rawRequest } from '../../lib/raw-http.mjs';
 
 const dir = mkdtempSync(join(tmpdir(), 'daemon-metrics-test-'));

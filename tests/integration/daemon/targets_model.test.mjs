@@ -7,11 +7,10 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { API_KEY, AUTH, startStack, turnEvents } from '../../lib/agent-stack.mjs';
-import { fetchJson } from '../../lib/daemon.mjs';
+import { fetchJson, freePort } from '../../lib/daemon.mjs';
 
 const dir = mkdtempSync(join(tmpdir(), 'targets-model-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -37,14 +36,6 @@ async function model(st, query = '') {
   return r.json.model;
 }
 
-async function closedPort() {
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 test('an answering API: up, from one count_tokens request that spends no tokens, at most once a minute', async () => {
   await withStack({}, async (st) => {
     const m = await model(st);
@@ -67,7 +58,7 @@ test('an answering API: up, from one count_tokens request that spends no tokens,
 });
 
 test('refused connections: connect_refused, at once, before any prompt', async () => {
-  await withStack({ ANTHROPIC_BASE_URL: `https://127.0.0.1:${await closedPort()}` }, async (st) => {
+  await withStack({ ANTHROPIC_BASE_URL: `https://127.0.0.1:${await freePort()}` }, async (st) => {
     const started = Date.now();
     const m = await model(st);
     assert.deepEqual([m.ok, m.layer], [false, 'connect_refused'], JSON.stringify(m));

@@ -18,6 +18,7 @@ import { after, describe, test } from 'node:test';
 import { AUTH, makeScriptsDir, startStack, turnEvents } from '../../lib/agent-stack.mjs';
 import { fetchJson, startDaemon } from '../../lib/daemon.mjs';
 import { cliExport, pageExport } from '../../lib/page-export.mjs';
+import { prng } from '../../lib/prng.mjs';
 
 const dir = mkdtempSync(join(tmpdir(), 'export-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -277,17 +278,6 @@ describe('crafted journals', () => {
 
 // --- generated journals ------------------------------------------------------
 
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 // Characters JavaScript's \s, trim() and JSON.stringify treat their own way.
 const PIECES = ['a', 'Z', '7', ' ', '  ', '\n', '\r\n', '\t', '|', '`', '``', '\\', '"', '/', '\u00a0', '\u2028',
   '\u3000', '\ufeff', '\u0001', 'é', '😀', 'exit', 'status', '>'];
@@ -299,7 +289,7 @@ const NUMBER_TEXTS = ['12', ' 7\n', '\u00a012\u2028', '0x10', '0X1f', '0b101', '
   '1e400', [5], ['7'], [], [1, 2], {}];
 
 function generator(seed) {
-  const r = rng(seed);
+  const r = prng(seed);
   const pick = (list) => list[Math.floor(r() * list.length)];
   const text = (n = 12) => Array.from({ length: Math.floor(r() * n) }, () => pick(PIECES)).join('');
   const number = () => pick([0, 1, 7, 999, 1000, 1049, 1050, 1150, 1250, 59949, 59950, 60000, 3599499, 3600000,

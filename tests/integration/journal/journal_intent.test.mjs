@@ -8,7 +8,7 @@
 // started under `ulimit -f 0` (SIGXFSZ ignored) gets EFBIG from every
 // write to a regular file, a real I/O error path like a full disk.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -16,13 +16,6 @@ import { makeScriptsDir, startStack, turnEvents } from '../../lib/agent-stack.mj
 
 const dir = mkdtempSync(join(tmpdir(), 'journal-intent-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-function scriptsDir(at) {
-  makeScriptsDir(at);
-  const tools = join(process.env.BREAKGLASS_SOURCE_DIR, 'tests', 'fixtures', 'lua', 'journal_tools', 'tools');
-  for (const f of readdirSync(tools)) copyFileSync(join(tools, f), join(at, 'tools', f));
-  return at;
-}
 
 /** A wrapper that runs the daemon with no room to write any file. */
 function noWritesBin(at) {
@@ -34,7 +27,7 @@ function noWritesBin(at) {
 /** Mock + daemon; runs one turn of forms and returns its events and the model's requests. */
 async function runTurn(name, forms, { bin, env = {} } = {}) {
   const base = join(dir, name);
-  const st = await startStack(base, { bin, env, scripts: scriptsDir(join(base, 'scripts')) });
+  const st = await startStack(base, { bin, env, scripts: makeScriptsDir(join(base, 'scripts'), ['journal_tools']) });
   try {
     const { id, stream } = await st.startTurn(forms, 'Poke it.');
     const events = await turnEvents(stream);

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import {
-  appendFileSync, chownSync, copyFileSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync,
+  appendFileSync, chownSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync,
   symlinkSync, writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,19 +19,11 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 const WAIT_MS = 10000;
 const OAUTH_TOKEN = 'sk-ant-oat01-journal-test-oauth-token';
-const JOURNAL_TOOLS = join(process.env.BREAKGLASS_SOURCE_DIR ?? '.', 'tests', 'fixtures', 'lua', 'journal_tools', 'tools');
-
-/** The scripts of agent-stack plus the journal test tools. */
-function scriptsDir(at) {
-  makeScriptsDir(at);
-  for (const f of readdirSync(JOURNAL_TOOLS)) copyFileSync(join(JOURNAL_TOOLS, f), join(at, 'tools', f));
-  return at;
-}
 
 /** A stack with the journal tools, and what these tests read of it. */
 async function startRestartable(name, env = {}) {
   const base = join(dir, name);
-  const lab = await startStack(base, { env, scripts: scriptsDir(join(base, 'scripts')) });
+  const lab = await startStack(base, { env, scripts: makeScriptsDir(join(base, 'scripts'), ['journal_tools']) });
   lab.sessions = async () => {
     const r = await lab.get('/api/sessions');
     assert.equal(r.status, 200, r.text);
@@ -41,12 +33,38 @@ async function startRestartable(name, env = {}) {
   return lab;
 }
 
+/** A stack that recorded one text turn and stopped: {lab, id}. */
+async function recordedTurn(name) {
+  const lab = await startRestartable(name);
+  const { id, stream } = await lab.startTurn([{ text: 'All fine.' }], 'Check.');
+  await stream.waitForType('turn_end', TURN_WAIT_MS);
+  stream.close();
+  await lab.stop();
+  return { lab, id };
+}
+
 /** Every event of a fresh attach up to caught-up. */
 async function replay(lab, id, lastEventId) {
   const s = await lab.attach(id, { lastEventId });
   await s.waitFor((e) => e.event === 'caught-up', WAIT_MS);
   s.close();
   return s.events.filter((e) => e.event !== 'caught-up');
+}
+
+/**
+ * One more turn in a session that came back from a restart: the model
+ * answers text, and the turn must end well. Returns the model's request.
+ */
+async function nextTurn(lab, id, text, prompt) {
+  lab.mock.setScript([{ text }]);
+  const first = lab.mock.requests.length;
+  const next = await lab.attach(id);
+  await next.waitFor((e) => e.event === 'caught-up', WAIT_MS);
+  assert.equal((await lab.post(`/api/session/${id}/prompt`, { prompt })).status, 200);
+  const events = await turnEvents(next, TURN_WAIT_MS, next.events.length - 1);
+  next.close();
+  assert.equal(events.at(-2).is_error, false, JSON.stringify(events.at(-2)));
+  return lab.mock.requests[first];
 }
 
 const journalRecords = (path) => readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
@@ -101,15 +119,7 @@ describe('kill -9 and restart', () => {
     const again = await replay(lab, id);
     assert.deepEqual(again.map((e) => [e.id, e.data]), all.map((e) => [e.id, e.data]), 'nothing added by the second restart');
 
-    lab.mock.setScript([{ text: 'Understood.' }]);
-    const first = lab.mock.requests.length;
-    const next = await lab.attach(id);
-    await next.waitFor((e) => e.event === 'caught-up', WAIT_MS);
-    assert.equal((await lab.post(`/api/session/${id}/prompt`, { prompt: 'Go on.' })).status, 200);
-    const events = await turnEvents(next, TURN_WAIT_MS, next.events.length - 1);
-    next.close();
-    assert.equal(events.at(-2).is_error, false, JSON.stringify(events.at(-2)));
-    const sent = JSON.stringify(lab.mock.requests[first].body.messages);
+    const sent = JSON.stringify((await nextTurn(lab, id, 'Understood.', 'Go on.')).body.messages);
     assert.match(sent, /What is wrong with the devvm\?/, 'the earlier prompt goes to the model');
     assert.match(sent, /Go on\./);
   });
@@ -138,15 +148,7 @@ describe('kill -9 and restart', () => {
     assert.deepEqual(all.slice(0, seen.length).map((e) => e.data), seen.map((e) => e.data));
     assert.equal(all.at(-1).data.kind, 'interrupted');
 
-    lab.mock.setScript([{ text: 'The nap was cut short.' }]);
-    const first = lab.mock.requests.length;
-    const next = await lab.attach(id);
-    await next.waitFor((e) => e.event === 'caught-up', WAIT_MS);
-    assert.equal((await lab.post(`/api/session/${id}/prompt`, { prompt: 'What happened?' })).status, 200);
-    const events = await turnEvents(next, TURN_WAIT_MS, next.events.length - 1);
-    next.close();
-    assert.equal(events.at(-2).is_error, false, JSON.stringify(events.at(-2)));
-    const req = lab.mock.requests[first];
+    const req = await nextTurn(lab, id, 'The nap was cut short.', 'What happened?');
     assert.equal(req.rejected, null, 'the API accepts the recovered conversation');
     const [u1, a1, u2] = req.body.messages;
     assert.match(JSON.stringify(u1), /Wait for it\./);
@@ -162,15 +164,7 @@ describe('damaged journals', () => {
   let lab;
   let id;
   before(async () => {
-    lab = await startRestartable('damaged');
-    lab.mock.setScript([{ text: 'All fine.' }]);
-    id = await lab.newSession();
-    const s = await lab.attach(id);
-    await s.waitFor((e) => e.event === 'caught-up', WAIT_MS);
-    assert.equal((await lab.post(`/api/session/${id}/prompt`, { prompt: 'Check.' })).status, 200);
-    await s.waitForType('turn_end', TURN_WAIT_MS);
-    s.close();
-    await lab.stop();
+    ({ lab, id } = await recordedTurn('damaged'));
   });
   after(() => lab?.close());
 
@@ -212,15 +206,8 @@ describe('session files that are not journals of our own (issue 12, items 4, 5, 
   let recorded;
   const HEX = (c) => c.repeat(32);
   before(async () => {
-    lab = await startRestartable('foreign');
-    lab.mock.setScript([{ text: 'All fine.' }]);
-    const id = await lab.newSession();
-    const s = await lab.attach(id);
-    await s.waitFor((e) => e.event === 'caught-up', WAIT_MS);
-    assert.equal((await lab.post(`/api/session/${id}/prompt`, { prompt: 'Check.' })).status, 200);
-    await s.waitForType('turn_end', TURN_WAIT_MS);
-    s.close();
-    await lab.stop();
+    let id;
+    ({ lab, id } = await recordedTurn('foreign'));
     recorded = readFileSync(lab.journalPath(id), 'utf8');
   });
   after(() => lab?.close());

@@ -25,14 +25,9 @@ const VERB_LIMIT_MS = 90000;
 const FORENSICS_HEADER = '=== breakglass-pve forensics: VM 102';
 const SHIPPED = join(process.env.BREAKGLASS_SOURCE_DIR, 'lua');
 
-const DENY_CYCLE = `return {
-  name = "deny_cycle",
-  description = "an edit under review: no cycles",
-  before = function(ctx, call)
-    if call.verb == "cycle" then return {deny = "cycles are off while we look"} end
-  end,
-}
-`;
+// An edit under review that denies cycles (the replay tests' too).
+const DENY_CYCLE = fs.readFileSync(
+  join(process.env.BREAKGLASS_SOURCE_DIR, 'tests', 'fixtures', 'lua', 'replay_deny_cycle', 'policy', 'deny_cycle.lua'), 'utf8');
 
 const press = (st, verb, body = {}) => fetchJson(`${st.daemon.url}/api/pve/${verb}`,
   { method: 'POST', headers: AUTH, body, timeoutMs: VERB_LIMIT_MS });

@@ -54,14 +54,9 @@ async function assertRecord(st, sessionId) {
   assert.equal(exported.out, await pageExport(st.daemon.url, sessionId));
 }
 
-const DENY_CYCLE = `return {
-  name = "deny_cycle",
-  description = "an edit under review: no cycles",
-  before = function(ctx, call)
-    if call.verb == "cycle" then return {deny = "cycles are off while we look"} end
-  end,
-}
-`;
+// An edit under review that denies cycles (the replay tests' too).
+const DENY_CYCLE = fs.readFileSync(
+  join(process.env.BREAKGLASS_SOURCE_DIR, 'tests', 'fixtures', 'lua', 'replay_deny_cycle', 'policy', 'deny_cycle.lua'), 'utf8');
 
 // breakglass replay of a journal against a script folder: {status, stdout}.
 function replay(journal, scripts) {

@@ -6,10 +6,9 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fetchJson } from '../../lib/daemon.mjs';
+import { fetchJson, freePort } from '../../lib/daemon.mjs';
 
 const SCRIPT = join(process.env.BREAKGLASS_SOURCE_DIR, 'scripts', 'lab.sh');
 const UP_LIMIT_MS = 120000;
@@ -18,14 +17,6 @@ const GONE_LIMIT_MS = 5000;
 const VERB_LIMIT_MS = 30000;
 const POLL_MS = 100;
 const EXIT_ON_SIGINT = 130;
-
-async function freePort() {
-  const server = net.createServer();
-  await new Promise((resolve, reject) => server.listen(0, '127.0.0.1', resolve).on('error', reject));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 // pid -> {ppid, cmdline} for every live process.
 function processTable() {

@@ -5,7 +5,6 @@
 // across text deltas. None of them reaches the model's requests, the
 // daemon's log, the journal or the SSE stream. Runs as root (the lab does).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -14,16 +14,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDaemon, fetchJson } from '../../lib/daemon.mjs';
+import { freePort, startDaemon } from '../../lib/daemon.mjs';
 import { startLab } from '../../lib/lab.mjs';
 import { DESKTOP, PHONE, launchBrowser, openPage, screenshotDir, waitInPage } from '../../lib/page.mjs';
 import { withSettings } from '../../fixtures/lua/policy_fake_tools/scripts.mjs';
 
 const TOKEN = 'page-buttons-test-token-0123456789';
-const AUTH = { authorization: `Bearer ${TOKEN}` };
 const VERB_LIMIT_MS = 60000;
 // The page's backoff reaches 8 s after four failed attempts; a restart
 // takes a second or two.
@@ -33,14 +31,6 @@ const FORENSICS_HEADER = '=== breakglass-pve forensics: VM 102';
 // page meets while the daemon restarts (502, 503).
 const HTTP_ERRORS = [403, 502, 503];
 let dir, lab, daemon, daemonEnv, browser, artifacts;
-
-async function freePort() {
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'bg-page-buttons-'));

@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fetchJson } from '../../lib/daemon.mjs';
-import { BEARER, makeScriptsDir, startStack } from '../../lib/agent-stack.mjs';
+import { AUTH, BEARER, makeScriptsDir, startStack } from '../../lib/agent-stack.mjs';
 import { DESKTOP, PHONE, launchBrowser, openPage, screenshotDir, waitInPage } from '../../lib/page.mjs';
 
 const TURN_LIMIT_MS = 30000;
@@ -131,7 +131,7 @@ test(`${viewport === PHONE ? 'phone' : 'desktop'}: answered in another tab, the 
   )));
   assert.equal(callId.length, 1, 'one waiting request in the transcript');
   const r = await fetchJson(`${daemon.url}/api/session/${shown.session}/confirm`, {
-    method: 'POST', headers: { authorization: `Bearer ${BEARER}` }, body: { call_id: callId[0], approve: true },
+    method: 'POST', headers: AUTH, body: { call_id: callId[0], approve: true },
   });
   assert.equal(r.status, 200, r.text);
   await dialogClosed(page);

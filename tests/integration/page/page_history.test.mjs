@@ -7,10 +7,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BEARER, startStack } from '../../lib/agent-stack.mjs';
+import { freePort } from '../../lib/daemon.mjs';
 import { DESKTOP, PHONE, launchBrowser, openPage, screenshotDir, waitInPage } from '../../lib/page.mjs';
 
 const TURN_LIMIT_MS = 30000;
@@ -18,14 +18,6 @@ const TURN_LIMIT_MS = 30000;
 // takes a second or two.
 const REATTACH_LIMIT_MS = 40000;
 let stack, mock, browser, artifacts;
-
-async function freePort() {
-  const server = net.createServer();
-  await new Promise((resolve, reject) => server.listen(0, '127.0.0.1', resolve).on('error', reject));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 before(async () => {
   artifacts = screenshotDir();

@@ -14,10 +14,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDaemon, fetchJson } from '../../lib/daemon.mjs';
+import { startDaemon, fetchJson, freePort } from '../../lib/daemon.mjs';
 import { startLab } from '../../lib/lab.mjs';
 import { DESKTOP, PHONE, launchBrowser, openPage, screenshotDir, waitFor, waitInPage } from '../../lib/page.mjs';
 
@@ -42,15 +41,6 @@ const FREEZE_POLICY = `return {
 }
 `;
 
-// A port nothing listens on: the model API there is unreachable.
-async function closedPort() {
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 before(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'bg-page-vm-'));
   artifacts = screenshotDir();
@@ -67,10 +57,11 @@ before(async () => {
   cpSync(lua, scripts, { recursive: true, filter: (src) => src !== join(lua, 'policy') });
   mkdirSync(join(scripts, 'policy'));
   writeFileSync(join(scripts, 'policy', 'freeze.lua'), FREEZE_POLICY);
+  // The model API at a port nothing listens on: unreachable.
   daemon = await startDaemon({
     env: {
       API_BEARER_TOKEN: TOKEN, ANTHROPIC_API_KEY: 'unused-key',
-      ANTHROPIC_BASE_URL: `https://127.0.0.1:${await closedPort()}`, BREAKGLASS_SCRIPTS_DIR: scripts,
+      ANTHROPIC_BASE_URL: `https://127.0.0.1:${await freePort()}`, BREAKGLASS_SCRIPTS_DIR: scripts,
       BREAKGLASS_SSH_CONNECT_TIMEOUT_SECONDS: String(CONNECT_LIMIT_S),
       BREAKGLASS_MODEL_MAX_RETRIES: '1', BREAKGLASS_MODEL_MAX_RETRY_DELAY_SECONDS: '1', ...lab.env(),
     },

@@ -21,6 +21,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { prng } from '../../lib/prng.mjs';
 import { makePolicyScripts } from '../../fixtures/lua/policy_fake_tools/scripts.mjs';
 
 const dir = mkdtempSync(join(tmpdir(), 'destructive-property-test-'));
@@ -33,18 +34,6 @@ const MAX_EVERYDAY_ASKING = CASES / 100;
 const MAX_COMMAND_CHARS = 8192;
 const REPLAY_TIMEOUT_MS = 120000;
 const SEED = Number(process.env.DESTRUCTIVE_PROPERTY_SEED ?? Math.floor(Math.random() * 2 ** 31));
-
-/** mulberry32: a small PRNG whose sequence a seed fixes. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // --- destructive spellings ---------------------------------------------------
 

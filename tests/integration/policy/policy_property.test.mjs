@@ -27,6 +27,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { startStack, turnEvents } from '../../lib/agent-stack.mjs';
 import { fetchJson } from '../../lib/daemon.mjs';
+import { prng } from '../../lib/prng.mjs';
 import { makePolicyScripts } from '../../fixtures/lua/policy_fake_tools/scripts.mjs';
 
 const dir = mkdtempSync(join(tmpdir(), 'policy-property-test-'));
@@ -52,18 +53,6 @@ const EVENT_CLOCK_SLACK_MS = 50;
 const POWER_VERBS = ['reset', 'stop', 'start', 'cycle'];
 
 const SEED = Number(process.env.POLICY_PROPERTY_SEED ?? Math.floor(Math.random() * 2 ** 31));
-
-/** mulberry32: a small PRNG whose sequence a seed fixes. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pick = (rand, list) => list[Math.floor(rand() * list.length)];
 

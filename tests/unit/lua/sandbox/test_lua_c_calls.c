@@ -20,6 +20,7 @@
 #include <uv.h>
 
 #include "lua_sandbox.h"
+#include "sandbox_test.h"
 
 #define TEST_MEMORY_BYTES (16u << 20)
 #define TEST_TIMEOUT_MS 500
@@ -34,11 +35,7 @@ static lua_sandbox *new_sandbox(uint64_t timeout_ms) {
       .entry_timeout_ms = timeout_ms,
       .max_json_bytes = 1 << 20,
   };
-  lua_sandbox *sb;
-  char err[256];
-  if (lua_sandbox_new(&sb, "tools/c.lua", &limits, err, sizeof err) < 0)
-    fail_msg("%s", err);
-  return sb;
+  return sandbox_test_new("tools/c.lua", &limits);
 }
 
 /* Runs code as the chunk of tools/c.lua; out gets the first result as text,

@@ -13,6 +13,7 @@
 
 #include "lua_json.h"
 #include "lua_sandbox.h"
+#include "sandbox_test.h"
 
 #define TEST_MAX_JSON_BYTES (1 << 20)
 
@@ -225,29 +226,14 @@ static lua_sandbox *json_sandbox(size_t memory_bytes) {
       .entry_timeout_ms = 10000,
       .max_json_bytes = TEST_MAX_JSON_BYTES,
   };
-  lua_sandbox *sb;
-  char err[256];
-  if (lua_sandbox_new(&sb, "tools/big.lua", &limits, err, sizeof err) < 0)
-    fail_msg("%s", err);
-  return sb;
-}
-
-static int run_chunk(lua_sandbox *sb, const char *code, char *err, size_t errlen) {
-  int ref, nres;
-  lua_State *co = lua_sandbox_thread_new(sb, &ref, err, errlen);
-  assert_non_null(co);
-  assert_int_equal(lua_sandbox_load(sb, co, code, strlen(code), err, errlen), 0);
-  int status = lua_sandbox_resume(sb, co, 0, &nres, err, errlen);
-  lua_sandbox_thread_drop(sb, ref);
-  lua_sandbox_collect(sb);
-  return status;
+  return sandbox_test_new("tools/big.lua", &limits);
 }
 
 static void test_json_encode_huge_table_in_sandbox(void **state) {
   (void)state;
   lua_sandbox *sb = json_sandbox(64u << 20);
   char err[512];
-  int status = run_chunk(sb,
+  int status = sandbox_test_run(sb,
                          "local t = {}\n"
                          "for i = 1, 300000 do t[i] = 'xxxxxxxxxx' end\n"
                          "local ok\n"
@@ -265,7 +251,7 @@ static void test_json_decode_memory_limit(void **state) {
   (void)state;
   lua_sandbox *sb = json_sandbox(3u << 20);
   char err[512];
-  int status = run_chunk(sb,
+  int status = sandbox_test_run(sb,
                          "local s = '[' .. ('1,'):rep(400000) .. '1]'\n"
                          "return json.decode(s)\n",
                          err, sizeof err);

@@ -17,6 +17,7 @@
 
 #include "lua_pattern.h"
 #include "lua_sandbox.h"
+#include "sandbox_test.h"
 
 /* Returns a function(fn, s, p, a3, a4) giving a string that describes the
  * outcome: each value with its type, or the error. a3/a4 are Lua source
@@ -365,37 +366,21 @@ static lua_sandbox *limited_sandbox(uint64_t timeout_ms) {
       .entry_timeout_ms = timeout_ms,
       .max_json_bytes = 1 << 20,
   };
-  lua_sandbox *sb;
-  char err[256];
-  if (lua_sandbox_new(&sb, "tools/re.lua", &limits, err, sizeof err) < 0)
-    fail_msg("%s", err);
-  return sb;
-}
-
-/* Runs code as a chunk of tools/re.lua; returns the status, err the text. */
-static int run_chunk(lua_sandbox *sb, const char *code, char *err, size_t errlen) {
-  int ref, nres;
-  lua_State *co = lua_sandbox_thread_new(sb, &ref, err, errlen);
-  assert_non_null(co);
-  assert_int_equal(lua_sandbox_load(sb, co, code, strlen(code), err, errlen), 0);
-  int status = lua_sandbox_resume(sb, co, 0, &nres, err, errlen);
-  lua_sandbox_thread_drop(sb, ref);
-  lua_sandbox_collect(sb);
-  return status;
+  return sandbox_test_new("tools/re.lua", &limits);
 }
 
 static void expect_time_limit(const char *code, const char *func) {
   lua_sandbox *sb = limited_sandbox(300);
   char err[512], want[128];
   uint64_t t0 = uv_hrtime();
-  int status = run_chunk(sb, code, err, sizeof err);
+  int status = sandbox_test_run(sb, code, err, sizeof err);
   uint64_t ms = (uv_hrtime() - t0) / 1000000;
   assert_int_not_equal(status, LUA_OK);
   snprintf(want, sizeof want, "tools/re.lua:2: time limit (300 ms) exceeded in %s", func);
   assert_string_equal(err, want);
   assert_true(ms >= 250 && ms < 3000);
   /* The state is usable again for the next entry. */
-  assert_int_equal(run_chunk(sb, "return ('ab'):find('b')", err, sizeof err), LUA_OK);
+  assert_int_equal(sandbox_test_run(sb, "return ('ab'):find('b')", err, sizeof err), LUA_OK);
   lua_sandbox_free(sb);
 }
 

@@ -13,6 +13,7 @@
 #include <uv.h>
 
 #include "lua_sandbox.h"
+#include "sandbox_test.h"
 
 #define TEST_MEMORY_BYTES (16u << 20)
 
@@ -23,11 +24,7 @@ static lua_sandbox *new_sandbox(const char *name, uint64_t instructions, uint64_
       .entry_timeout_ms = timeout_ms,
       .max_json_bytes = 1 << 20,
   };
-  lua_sandbox *sb;
-  char err[256];
-  if (lua_sandbox_new(&sb, name, &limits, err, sizeof err) < 0)
-    fail_msg("%s", err);
-  return sb;
+  return sandbox_test_new(name, &limits);
 }
 
 /* Runs code as the sandbox's chunk. Returns the status; out gets the first
@@ -431,11 +428,7 @@ static lua_sandbox *budget_sandbox(const char *name, lua_sandbox_budget *budget)
       .entry_timeout_ms = 60000,
       .max_json_bytes = 1 << 20,
   };
-  lua_sandbox *sb;
-  char err[256];
-  if (lua_sandbox_new(&sb, name, &limits, err, sizeof err) < 0)
-    fail_msg("%s", err);
-  return sb;
+  return sandbox_test_new(name, &limits);
 }
 
 /* Holds about mib MiB in the global keep (what it held before becomes
