@@ -28,14 +28,15 @@ const sourceDir = () => {
 /**
  * A scripts folder in dir: prompt.lua and tools/ of fixtures/lua/turns, plus
  * the tools of fixtures/lua/good (echo, nap, spin, bomb, regex, big, ...),
- * whose own prompt.lua wants a context the daemon does not give.
+ * whose own prompt.lua wants a context the daemon does not give, and those
+ * of each set named in more (e.g. 'journal_tools').
  */
-export function makeScriptsDir(dir) {
+export function makeScriptsDir(dir, more = []) {
   const lua = join(sourceDir(), 'tests', 'fixtures', 'lua');
   const tools = join(dir, 'tools');
   mkdirSync(tools, { recursive: true });
   copyFileSync(join(lua, 'turns', 'prompt.lua'), join(dir, 'prompt.lua'));
-  for (const set of ['good', 'turns']) {
+  for (const set of ['good', 'turns', ...more]) {
     for (const f of readdirSync(join(lua, set, 'tools'))) {
       if (f.endsWith('.lua')) copyFileSync(join(lua, set, 'tools', f), join(tools, f));
     }
@@ -78,39 +79,55 @@ export function checkRssGrowth(t, pid, growthKib, expectedBytes) {
 }
 
 /**
- * Starts the mock (expecting API_KEY) and a daemon pointed at it. env adds
- * to or (undefined) removes from the daemon's settings, e.g.
- * {ANTHROPIC_API_KEY: undefined} for a daemon without a credential.
+ * The model side of a stack: a CA in dir/pki and the mock Messages API
+ * serving its certificate, expecting API_KEY. {pki, mock}; the daemon
+ * trusts pki.caCert (the image test mounts it into its container).
  */
-export async function startStack(dir, { env = {}, bin } = {}) {
+export async function startModel(dir) {
   const pki = makeCA(join(dir, 'pki'));
   const mock = await startMock({ cert: pki.serverCert, key: pki.serverKey, expectKey: API_KEY });
-  let daemon;
-  const daemonOptions = {
-    env: {
-      ANTHROPIC_API_KEY: API_KEY,
-      ANTHROPIC_BASE_URL: mock.url,
-      BREAKGLASS_CA_FILE: pki.caCert,
-      API_BEARER_TOKEN: BEARER,
-      BREAKGLASS_SCRIPTS_DIR: makeScriptsDir(join(dir, 'scripts')),
-      ...env,
-    },
-    dataDir: join(dir, 'data'),
-    bin,
+  return { pki, mock };
+}
+
+/** The scripts folder a stack runs: see startStack's `scripts`. */
+function scriptsFolder(dir, scripts) {
+  if (scripts === 'fixture') return makeScriptsDir(join(dir, 'scripts'));
+  if (scripts === 'shipped') return join(sourceDir(), 'lua');
+  return scripts;
+}
+
+/**
+ * Starts the model side (startModel) and a daemon pointed at it, on the
+ * data folder dir/data. scripts: 'fixture' (makeScriptsDir), 'shipped'
+ * (lua/ of the source tree) or a folder. env adds to or (undefined)
+ * removes from the daemon's settings, e.g. {ANTHROPIC_API_KEY: undefined}
+ * for a daemon without a credential.
+ */
+export async function startStack(dir, { env = {}, bin, scripts = 'fixture' } = {}) {
+  const scriptsDir = scriptsFolder(dir, scripts);
+  const { pki, mock } = await startModel(dir);
+  // The last daemon started: still there once stopped, for its log.
+  let daemon = null;
+  let running = false;
+  const dataDir = join(dir, 'data');
+  const settings = {
+    ANTHROPIC_API_KEY: API_KEY,
+    ANTHROPIC_BASE_URL: mock.url,
+    BREAKGLASS_CA_FILE: pki.caCert,
+    API_BEARER_TOKEN: BEARER,
+    BREAKGLASS_SCRIPTS_DIR: scriptsDir,
+    ...env,
   };
-  try {
-    daemon = await startDaemon(daemonOptions);
-  } catch (e) {
-    await mock.close();
-    throw e;
-  }
   const url = (path) => `${daemon.url}${path}`;
   const post = (path, body = {}) => fetchJson(url(path), { method: 'POST', headers: AUTH, body });
 
   const stack = {
     mock,
     daemon,
+    dataDir,
+    url,
     post,
+    get: (path) => fetchJson(url(path), { headers: AUTH }),
     attach: (id, opts = {}) => openStream(url(`/api/session/${id}/stream`), { ...opts, headers: { ...AUTH, ...opts.headers } }),
     streamUrl: (id) => url(`/api/session/${id}/stream`),
     prompt: (id, prompt) => post(`/api/session/${id}/prompt`, { prompt }),
@@ -138,29 +155,53 @@ export async function startStack(dir, { env = {}, bin } = {}) {
       return { id, stream, first };
     },
     /**
-     * Stops the daemon (SIGTERM, exit 0; or kill -9 with {kill9: true}, as a
-     * crash would) and starts it again on the same data.
+     * Starts the daemon on the stack's data folder, stopping the running
+     * one first; extraEnv adds to the settings for this start only.
      */
-    async restart({ kill9 = false } = {}) {
-      if (kill9) await daemon.kill9();
-      else assert.deepEqual(await daemon.stop('SIGTERM', STOP_GRACE_MS), { code: 0, signal: null });
-      daemon = await startDaemon(daemonOptions);
+    async start(extraEnv = {}) {
+      if (running) await stack.stop();
+      daemon = await startDaemon({ env: { ...settings, ...extraEnv }, dataDir, bin });
+      running = true;
       stack.daemon = daemon;
       return daemon;
     },
     /**
      * Stops the daemon, asserting that SIGTERM ends it with status 0 and no
-     * sanitizer report (a SIGKILLed daemon would hide a leak report), then
-     * the mock.
+     * sanitizer report (a SIGKILLed daemon would hide a leak report).
      */
+    async stop() {
+      if (!running) return;
+      running = false;
+      assert.deepEqual(await daemon.stop('SIGTERM', STOP_GRACE_MS), { code: 0, signal: null });
+    },
+    /** kill -9, as a crash would: the journal alone must bring sessions back. */
+    async kill9() {
+      running = false;
+      await daemon.kill9();
+    },
+    /**
+     * Stops the daemon (SIGTERM, exit 0; or kill -9 with {kill9: true}) and
+     * starts it again on the same data.
+     */
+    async restart({ kill9 = false } = {}) {
+      if (kill9) await stack.kill9();
+      return stack.start();
+    },
+    /** Stops the daemon as stop() does, then the mock. */
     async close() {
       try {
-        assert.deepEqual(await daemon.stop('SIGTERM', STOP_GRACE_MS), { code: 0, signal: null });
+        await stack.stop();
       } finally {
         await mock.close();
       }
     },
   };
+  try {
+    await stack.start();
+  } catch (e) {
+    await mock.close();
+    throw e;
+  }
   return stack;
 }
 

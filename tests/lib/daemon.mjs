@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -140,6 +141,19 @@ export async function startDaemon({ env = {}, args = [], dataDir, bin = process.
     stop,
     kill9: () => { proc.kill('SIGKILL'); return exited; },
   };
+}
+
+/**
+ * A loopback port nothing listens on: the kernel's pick, closed again. For
+ * a daemon that must keep its address across a restart, or an address
+ * that refuses connections.
+ */
+export async function freePort() {
+  const server = net.createServer();
+  await new Promise((resolve, reject) => server.listen(0, '127.0.0.1', resolve).on('error', reject));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 /**

@@ -4,6 +4,7 @@
 // rule by rule, with no index, to compare the daemon's answers with.
 import fs from 'node:fs';
 import { join } from 'node:path';
+import { prng } from './prng.mjs';
 
 export const VOCABULARY = ['docker', 'systemctl', 'restart', 'nginx', 'disk', 'full', 'memory', 'oom',
   'kernel', 'panic', 'stall', 'qemu', 'virtio', 'scsi', 'journalctl', 'failed', 'unit', 'postgres',
@@ -18,20 +19,9 @@ const DAY_MS = 86400000;
 export const CORPUS_START_MS = Date.UTC(2026, 0, 1);
 export const CORPUS_DAYS = 180;
 
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A random source with the helpers the corpus and the queries share. */
 export function randomness(seed) {
-  const r = rng(seed);
+  const r = prng(seed);
   const pick = (list) => list[Math.floor(r() * list.length)];
   const words = (n) => Array.from({ length: n }, () => pick(VOCABULARY)).join(pick([' ', ' ', ', ', '\n', '/', '.']));
   return { r, pick, words };

@@ -1,0 +1,297 @@
+// Tests of the test harness helpers (tests/lib: sse-client, raw-http,
+// daemon) against small local servers and a stand-in daemon, so a failure
+// in a daemon test is not a failure of the harness.
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fetchJson, startDaemon } from '../../lib/daemon.mjs';
+import { parseResponses, rawRequest, slowRequest } from '../../lib/raw-http.mjs';
+import { openStalledStream, openStream, SseParser } from '../../lib/sse-client.mjs';
+
+const dir = mkdtempSync(join(tmpdir(), 'harness-lib-test-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function listen(server) {
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server.address().port;
+}
+
+describe('SseParser', () => {
+  const STREAM = ': keepalive\r\nid: 7\r\nevent: turn\r\ndata: {"kind":"text","t":"ü✓"}\r\n\r\n'
+    + 'data: line one\rdata: line two\r\r'
+    + 'event: empty\n\n'
+    + 'id: 9\nevent: done\ndata: {"kind":"done"}\n\n'
+    + 'event: cut\ndata: {"never":"dispatched"}\n';
+  const EXPECTED = [
+    { id: '7', event: 'turn', data: { kind: 'text', t: 'ü✓' } },
+    { id: null, event: 'message', data: 'line one\nline two' },
+    { id: '9', event: 'done', data: { kind: 'done' } },
+  ];
+
+  test('gives the same events and comments at every split point', () => {
+    for (let cut = 0; cut <= STREAM.length; cut++) {
+      const events = [];
+      let comments = 0;
+      const p = new SseParser((e) => events.push(e), () => comments++);
+      p.feed(STREAM.slice(0, cut));
+      p.feed(STREAM.slice(cut));
+      assert.deepEqual(events, EXPECTED, `split at ${cut}`);
+      assert.equal(comments, 1);
+    }
+  });
+
+  test('one character at a time', () => {
+    const events = [];
+    const p = new SseParser((e) => events.push(e));
+    for (const ch of STREAM) p.feed(ch);
+    assert.deepEqual(events, EXPECTED);
+  });
+});
+
+describe('openStream', () => {
+  let server;
+  let port;
+  let lastEventIdSeen;
+  before(async () => {
+    server = http.createServer((req, res) => {
+      lastEventIdSeen = req.headers['last-event-id'];
+      if (req.url === '/denied') {
+        res.writeHead(401, { 'content-type': 'application/json' });
+        return res.end('{"error":"unauthenticated"}');
+      }
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(': keepalive\n\n');
+      res.write('id: 1\nevent: turn_start\ndata: {"kind":"turn_start"}\n\n');
+      setTimeout(() => {
+        res.write('id: 2\nevent: text\ndata: {"kind":"text","text":"hi"}\n\n');
+        if (req.url === '/ends') res.end('id: 3\ndata: {"kind":"turn_end"}\n\n');
+      }, 20);
+    });
+    port = await listen(server);
+  });
+  after(() => { server.closeAllConnections(); server.close(); });
+
+  test('collects events and comments; waitFor and waitForType match by name or data.kind', async () => {
+    const s = await openStream(`http://127.0.0.1:${port}/ends`, { lastEventId: 5, headers: { 'x-test': '1' } });
+    assert.equal(s.status, 200);
+    assert.equal(lastEventIdSeen, '5');
+    const text = await s.waitForType('text');
+    assert.equal(text.data.text, 'hi');
+    const end = await s.waitFor((e) => e.data.kind === 'turn_end', 2000, 2);
+    assert.equal(end.id, '3');
+    await s.closed;
+    assert.equal(s.comments, 1);
+    assert.equal(s.lastEventId, '3');
+    assert.deepEqual(s.events.map((e) => e.id), ['1', '2', '3']);
+  });
+
+  test('waitFor rejects with the events so far, on timeout and on close', async () => {
+    const open = await openStream(`http://127.0.0.1:${port}/stays`);
+    const err = await open.waitForType('never', 200).catch((e) => e);
+    assert.match(err.message, /within 200 ms/);
+    assert.match(err.message, /turn_start/);
+    assert.equal(err.events[0].event, 'turn_start');
+    await open.close();
+    const ended = await openStream(`http://127.0.0.1:${port}/ends`);
+    await assert.rejects(ended.waitForType('never', 5000), /closed/);
+  });
+
+  test('a non-200 answer keeps its body', async () => {
+    const s = await openStream(`http://127.0.0.1:${port}/denied`);
+    await s.closed;
+    assert.equal(s.status, 401);
+    assert.equal(s.body, '{"error":"unauthenticated"}');
+    assert.equal(s.events.length, 0);
+  });
+});
+
+describe('openStalledStream', () => {
+  test('never reads, so the server backs up; drainUntilClosed sees the server drop it', async () => {
+    const CHUNK = Buffer.alloc(64 * 1024, 'x');
+    const NO_DRAIN_MS = 300;
+    const MAX_WRITTEN_BYTES = 256 * 1024 * 1024; // far beyond any socket buffers
+    let backedUp;
+    const blocked = new Promise((resolve) => { backedUp = resolve; });
+    // Writes until a drain fails to come: the reader has stopped reading.
+    const server = http.createServer(async (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      let written = 0;
+      while (written < MAX_WRITTEN_BYTES) {
+        written += CHUNK.length;
+        if (res.write(CHUNK)) continue;
+        const drained = await new Promise((resolve) => {
+          const t = setTimeout(resolve, NO_DRAIN_MS, false);
+          res.once('drain', () => { clearTimeout(t); resolve(true); });
+        });
+        if (!drained) break;
+      }
+      backedUp({ res, written });
+    });
+    const port = await listen(server);
+    const stalled = openStalledStream(`http://127.0.0.1:${port}/stream`, { 'x-test': '1' });
+    const { res, written } = await blocked;
+    assert.ok(written < MAX_WRITTEN_BYTES, 'the server stopped being able to write');
+    res.destroy();
+    const r = await stalled.drainUntilClosed(5000);
+    assert.ok(r.bytesRead > 0);
+    server.close();
+  });
+
+  test('drainUntilClosed rejects while the server keeps it open', async () => {
+    const server = http.createServer((req, res) => { res.writeHead(200); res.write(': hi\n\n'); });
+    const port = await listen(server);
+    const stalled = openStalledStream(`http://127.0.0.1:${port}/`);
+    await assert.rejects(stalled.drainUntilClosed(200), /still open/);
+    await stalled.close();
+    server.closeAllConnections();
+    server.close();
+  });
+});
+
+describe('raw-http', () => {
+  let server;
+  let port;
+  before(async () => {
+    server = http.createServer((req, res) => {
+      if (req.url === '/chunked') {
+        res.write('ab');
+        return res.end('cd');
+      }
+      if (req.url === '/close') res.setHeader('connection', 'close');
+      res.end(`path ${req.url}`);
+    });
+    port = await listen(server);
+  });
+  after(() => { server.closeAllConnections(); server.close(); });
+
+  test('reads pipelined responses with Content-Length and chunked bodies', async () => {
+    const req = (path) => `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`;
+    const r = await rawRequest(port, req('/a') + req('/chunked') + req('/b'), { responses: 3 });
+    assert.deepEqual(r.responses.map((x) => [x.status, x.body, x.complete]), [[200, 'path /a', true], [200, 'abcd', true], [200, 'path /b', true]]);
+    assert.equal(r.timedOut, false);
+    assert.equal(r.closed, false);
+  });
+
+  test('waitForClose reports the server closing; a silent server times out', async () => {
+    const closing = await rawRequest(port, 'GET /close HTTP/1.1\r\nHost: x\r\n\r\n', { waitForClose: true });
+    assert.equal(closing.status, 200);
+    assert.equal(closing.closed, true);
+    const silent = await rawRequest(port, 'GET /partial HTTP/1.1\r\n', { timeoutMs: 200 });
+    assert.equal(silent.timedOut, true);
+    assert.equal(silent.status, null);
+  });
+
+  test('parseResponses marks a cut body incomplete and reads to close without a length', () => {
+    const cut = parseResponses(Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc'), false);
+    assert.deepEqual(cut.map((x) => [x.body, x.complete]), [['abc', false]]);
+    const toClose = parseResponses(Buffer.from('HTTP/1.1 200 OK\r\n\r\nall of it'), true);
+    assert.deepEqual(toClose.map((x) => [x.body, x.complete]), [['all of it', true]]);
+  });
+
+  test('slowRequest trickles bytes until the server gives up', async () => {
+    const LIMIT = 5;
+    const trap = net.createServer((sock) => {
+      let got = 0;
+      sock.on('data', (b) => {
+        got += b.length;
+        if (got >= LIMIT) sock.end('HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+      });
+    });
+    const trapPort = await listen(trap);
+    const r = await slowRequest(trapPort, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', 20, { timeoutMs: 5000 });
+    assert.ok(r.bytesSent >= LIMIT && r.bytesSent < LIMIT + 3, `sent ${r.bytesSent}`);
+    assert.equal(r.response.status, 408);
+    assert.ok(r.closedAfterMs >= (LIMIT - 1) * 20 * 0.9);
+    trap.close();
+  });
+});
+
+describe('startDaemon', () => {
+  // A stand-in for the daemon: the same listening line, /env shows its environment.
+  function fakeDaemon(name, body) {
+    const path = join(dir, name);
+    writeFileSync(path, `#!${process.execPath}\n${body}\n`);
+    chmodSync(path, 0o755);
+    return path;
+  }
+  const serving = fakeDaemon('serving', `
+    const http = require('node:http');
+    const [host, port] = process.env.BREAKGLASS_LISTEN.split(':');
+    const s = http.createServer((req, res) => res.end(JSON.stringify({ args: process.argv.slice(2), env: process.env })));
+    s.listen(Number(port), host, () => { console.log('some stdout'); console.error('listening on ' + host + ':' + s.address().port); });
+    process.on('SIGTERM', () => { console.error('bye'); process.exit(${'3'}); });`);
+
+  test('starts, reports the port, passes a clean environment, and stops', async () => {
+    process.env.SHOULD_NOT_LEAK = 'secret';
+    const d = await startDaemon({ bin: serving, env: { EXTRA: 'yes', BREAKGLASS_WWW_DIR: undefined }, args: ['--flag'] });
+    delete process.env.SHOULD_NOT_LEAK;
+    const r = await fetchJson(`${d.url}/env`);
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.json.args, ['serve', '--flag']);
+    assert.equal(r.json.env.EXTRA, 'yes');
+    assert.equal(r.json.env.BREAKGLASS_DATA_DIR, d.dataDir);
+    assert.equal(r.json.env.SHOULD_NOT_LEAK, undefined);
+    assert.equal(r.json.env.BREAKGLASS_WWW_DIR, undefined);
+    assert.ok(d.log.includes('some stdout'));
+    assert.deepEqual(await d.stop(), { code: 3, signal: null });
+    await d.waitForLog(/^bye$/, 1000);
+    rmSync(d.dataDir, { recursive: true, force: true });
+  });
+
+  test('stop falls back to SIGKILL; kill9 kills', async () => {
+    const stubborn = fakeDaemon('stubborn', `
+      const http = require('node:http');
+      const s = http.createServer().listen(0, '127.0.0.1', () => console.error('listening on 127.0.0.1:' + s.address().port));
+      process.on('SIGTERM', () => console.error('ignoring SIGTERM'));`);
+    const d = await startDaemon({ bin: stubborn, dataDir: dir });
+    assert.deepEqual(await d.stop('SIGTERM', 300), { code: null, signal: 'SIGKILL' });
+    assert.ok(d.log.includes('ignoring SIGTERM'));
+    const e = await startDaemon({ bin: stubborn, dataDir: dir });
+    assert.deepEqual(await e.kill9(), { code: null, signal: 'SIGKILL' });
+  });
+
+  test('stop rejects when the output holds a sanitizer report, the last lines included', async () => {
+    const leaky = fakeDaemon('leaky', `
+      const http = require('node:http');
+      const s = http.createServer().listen(0, '127.0.0.1', () => console.error('listening on 127.0.0.1:' + s.address().port));
+      process.on('SIGTERM', () => {
+        console.error('==1==ERROR: LeakSanitizer: detected memory leaks');
+        console.error('Direct leak of 64 byte(s) in 1 object(s) allocated from:');
+        process.exit(23);
+      });`);
+    const d = await startDaemon({ bin: leaky, dataDir: dir });
+    assert.equal(d.sanitizerReport(), null);
+    await assert.rejects(d.stop(), /sanitizer reported a bug:\n==1==ERROR: LeakSanitizer[\s\S]*Direct leak of 64/);
+    const ub = fakeDaemon('ub', `
+      console.error('listening on 127.0.0.1:1');
+      console.error('core/x.c:7:9: runtime error: signed integer overflow');
+      setInterval(() => {}, 1000);`);
+    const e = await startDaemon({ bin: ub, dataDir: dir });
+    await e.waitForLog(/runtime error/, 1000);
+    assert.match(e.sanitizerReport(), /runtime error: signed integer overflow/);
+    await assert.rejects(e.stop(), /runtime error/);
+  });
+
+  test('a daemon that exits before listening rejects with its log', async () => {
+    const broken = fakeDaemon('broken', `console.error('config: BREAKGLASS_MODEL is empty'); process.exit(2);`);
+    await assert.rejects(startDaemon({ bin: broken, dataDir: dir }), /exited[\s\S]*BREAKGLASS_MODEL is empty/);
+  });
+
+  test('fetchJson sends JSON bodies and keeps non-JSON text', async () => {
+    const server = http.createServer((req, res) => {
+      let text = '';
+      req.on('data', (c) => { text += c; });
+      req.on('end', () => res.end(req.method === 'POST' ? `${req.headers['content-type']} ${text}` : '{"ok":true}'));
+    });
+    const port = await listen(server);
+    const posted = await fetchJson(`http://127.0.0.1:${port}/`, { method: 'POST', body: { a: 1 } });
+    assert.equal(posted.text, 'application/json {"a":1}');
+    assert.equal(posted.json, null);
+    assert.deepEqual((await fetchJson(`http://127.0.0.1:${port}/`)).json, { ok: true });
+    server.close();
+  });
+});

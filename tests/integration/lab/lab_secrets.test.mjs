@@ -1,0 +1,88 @@
+// Secrets stay put (DESIGN.md invariants 4 and 10), against the real lab:
+// the devvm prints the API key, the bearer token, the OAuth token and the
+// SSH private key (a file cat'ed, whole, as its base64, and split across
+// two output chunks), and the model's own text carries the API key split
+// across text deltas. None of them reaches the model's requests, the
+// daemon's log, the journal or the SSE stream. Runs as root (the lab does).
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { API_KEY, BEARER, startStack, turnEvents } from '../../lib/agent-stack.mjs';
+import { startLab } from '../../lib/lab.mjs';
+
+const dir = fs.mkdtempSync(join(tmpdir(), 'lab-secrets-test-'));
+const OAUTH_TOKEN = `sk-ant-oat01-${crypto.randomBytes(12).toString('hex')}`;
+const TURN_LIMIT_MS = 60000;
+let lab, st, pem, files;
+
+before(async () => {
+  lab = await startLab();
+  pem = fs.readFileSync(lab.keyPath, 'utf8');
+  // Files the devvm's user can read, as an operator's notes might be.
+  const stem = join(tmpdir(), `bg-secrets-${crypto.randomBytes(6).toString('hex')}`);
+  const half = Math.floor(pem.length / 2);
+  files = {
+    tokens: `${stem}-tokens`, key: `${stem}-key`, first: `${stem}-first`, second: `${stem}-second`,
+  };
+  fs.writeFileSync(files.tokens, `ANTHROPIC_API_KEY=${API_KEY}\nAPI_BEARER_TOKEN=${BEARER}\nCLAUDE_CODE_OAUTH_TOKEN=${OAUTH_TOKEN}\n`);
+  fs.writeFileSync(files.key, pem);
+  fs.writeFileSync(files.first, pem.slice(0, half));
+  fs.writeFileSync(files.second, pem.slice(half));
+  for (const f of Object.values(files)) fs.chmodSync(f, 0o644);
+  st = await startStack(join(dir, 'stack'), {
+    scripts: 'shipped', env: { ...lab.env(), CLAUDE_CODE_OAUTH_TOKEN: OAUTH_TOKEN },
+  });
+});
+after(async () => {
+  await st?.close();
+  lab?.stop();
+  for (const f of Object.values(files ?? {})) fs.rmSync(f, { force: true });
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function secretsIn(text) {
+  const keyLines = pem.split('\n').filter((l) => l && !l.startsWith('-----'));
+  const b64 = Buffer.from(pem).toString('base64');
+  const forms = [API_KEY, BEARER, OAUTH_TOKEN, pem.trimEnd(), b64, ...keyLines,
+    ...b64.match(/.{1,76}/g).filter((l) => l.length >= 16)];
+  const found = [];
+  for (const s of forms) {
+    if (text.includes(s) || text.includes(JSON.stringify(s).slice(1, -1))) found.push(s.slice(0, 16));
+  }
+  return found;
+}
+
+test('what the devvm prints and what the model writes: no secret in the requests, the log, the journal or the stream', async () => {
+  const { id, stream } = await st.startTurn([
+    { toolUses: [
+      { name: 'devvm_shell', input: { command: `cat ${files.tokens} ${files.key}` } },
+      { name: 'devvm_shell', input: { command: `base64 ${files.key}; base64 -w0 ${files.key}` } },
+      { name: 'devvm_shell', input: { command: `cat ${files.first}; sleep 0.5; cat ${files.second}` } },
+    ] },
+    // The API key split across deltas that arrive in separate reads.
+    { text: `The file holds the key ${API_KEY} and nothing else.`, deltaChars: 3, eventDelayMs: 20 },
+  ], 'What is in those files?');
+  const events = await turnEvents(stream, TURN_LIMIT_MS);
+  await stream.close();
+  const results = events.filter((e) => e.kind === 'tool_result');
+  assert.equal(results.length, 3);
+  for (const r of results) {
+    assert.equal(r.is_error, false, r.content);
+    assert.match(r.content, /\[redacted\]/);
+  }
+  const split = events.filter((e) => e.kind === 'tool_output' && e.call_id === results[2].call_id);
+  assert.ok(split.length >= 2, 'the key came in more than one chunk');
+
+  const requests = st.mock.requests.map((r) => JSON.stringify(r.body)).join('\n');
+  assert.deepEqual(secretsIn(requests), [], 'the model never sees a secret');
+  assert.match(requests, /\[redacted\]/, 'it sees the mark');
+  assert.deepEqual(secretsIn(JSON.stringify(events)), [], 'the stream never carries one');
+  const journal = fs.readFileSync(join(st.daemon.dataDir, 'sessions', `${id}.jsonl`), 'utf8');
+  assert.deepEqual(secretsIn(journal), [], 'the journal never holds one');
+  assert.deepEqual(secretsIn(st.daemon.log.join('\n')), [], 'the log never holds one');
+  const deltas = events.filter((e) => e.kind === 'text_delta').map((e) => e.text).join('');
+  assert.ok(deltas.includes('[redacted]'), deltas);
+});

@@ -1,0 +1,29 @@
+/* What the sandbox's unit tests share: a sandbox made or the test failed,
+ * and a chunk run to its end. Each test is one translation unit that
+ * includes cmocka.h, string.h and lua_sandbox.h first, so these are
+ * static inline: a test that uses one of them does not warn of the other. */
+#ifndef SANDBOX_TEST_H
+#define SANDBOX_TEST_H
+
+static inline lua_sandbox *sandbox_test_new(const char *name, const lua_sandbox_limits *limits) {
+  lua_sandbox *sb;
+  char err[256];
+  if (lua_sandbox_new(&sb, name, limits, err, sizeof err) < 0)
+    fail_msg("%s", err);
+  return sb;
+}
+
+/* Runs code as a chunk of sb, which must load; returns the status, err the
+ * error text. */
+static inline int sandbox_test_run(lua_sandbox *sb, const char *code, char *err, size_t errlen) {
+  int ref, nres;
+  lua_State *co = lua_sandbox_thread_new(sb, &ref, err, errlen);
+  assert_non_null(co);
+  assert_int_equal(lua_sandbox_load(sb, co, code, strlen(code), err, errlen), 0);
+  int status = lua_sandbox_resume(sb, co, 0, &nres, err, errlen);
+  lua_sandbox_thread_drop(sb, ref);
+  lua_sandbox_collect(sb);
+  return status;
+}
+
+#endif
