@@ -3,14 +3,11 @@
  * script (a tool's mutating function, policy hooks). */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <lauxlib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "buf.h"
 #include "json_schema.h"
@@ -18,6 +15,7 @@
 #include "lua_host_internal.h"
 #include "lua_json.h"
 #include "lua_require.h"
+#include "lua_script_file.h"
 
 /* What went wrong while loading a set: one "file: message" line each. */
 typedef struct load_report {
@@ -56,37 +54,14 @@ static lua_sandbox_limits host_sandbox_limits(const lua_host *h) {
 
 /* Reads dir/rel whole; NULL with a report line on failure. */
 static char *read_script(const char *dir, const char *rel, size_t *len, load_report *errs) {
-  char path[4096];
+  char path[4096], why[256];
+  char *text;
   snprintf(path, sizeof path, "%s/%s", dir, rel);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  struct stat st;
-  if (fd < 0 || fstat(fd, &st) < 0) {
-    report(errs, "%s: cannot open: %s", rel, strerror(errno));
-    if (fd >= 0)
-      close(fd);
-    return NULL;
-  }
-  if (!S_ISREG(st.st_mode) || st.st_size > LUA_HOST_SCRIPT_MAX_BYTES) {
-    report(errs, "%s: %s", rel,
-           S_ISREG(st.st_mode) ? "larger than the script limit" : "not a regular file");
-    close(fd);
-    return NULL;
-  }
-  char *text = malloc((size_t)st.st_size + 1);
-  size_t got = 0;
-  while (text != NULL && got < (size_t)st.st_size) {
-    ssize_t n = read(fd, text + got, (size_t)st.st_size - got);
-    if (n <= 0)
-      break;
-    got += (size_t)n;
-  }
-  close(fd);
-  if (text == NULL || got != (size_t)st.st_size) {
-    report(errs, "%s: cannot read", rel);
-    free(text);
-    return NULL;
-  }
-  *len = got;
+  int rc = lua_script_read(path, LUA_HOST_SCRIPT_MAX_BYTES, &text, len, why, sizeof why);
+  if (rc == -1)
+    report(errs, "%s: cannot open: %s", rel, why);
+  else if (rc < 0)
+    report(errs, "%s: %s", rel, why);
   return text;
 }
 
