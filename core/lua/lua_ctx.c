@@ -170,6 +170,16 @@ int lua_ctx_name_reserved(const char *name) {
   return 0;
 }
 
+int lua_ctx_bind(lua_State *L, const luaL_Reg *fns) {
+  for (const luaL_Reg *f = fns; f->name != NULL; f++) {
+    lua_pushvalue(L, -1);
+    lua_pushcclosure(L, f->func, 1);
+    lua_setfield(L, -3, f->name);
+  }
+  lua_pushvalue(L, -1);
+  return luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
 void lua_ctx_push(lua_State *L, lua_tool_call *call) {
   const lua_host *h = call->host;
   lua_createtable(L, 0, 8 + (int)h->service_count); /* ctx */
@@ -181,14 +191,8 @@ void lua_ctx_push(lua_State *L, lua_tool_call *call) {
   lua_setfield(L, -2, "identity");
   lua_tool_call **token = lua_newuserdatauv(L, sizeof *token, 0); /* ctx token */
   *token = call;
-  lua_pushvalue(L, -1);
-  call->token_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   call->token = token;
-  for (const luaL_Reg *f = ctx_builtins; f->name != NULL; f++) {
-    lua_pushvalue(L, -1);
-    lua_pushcclosure(L, f->func, 1);
-    lua_setfield(L, -3, f->name);
-  }
+  call->token_ref = lua_ctx_bind(L, ctx_builtins);
   for (size_t i = 0; i < h->service_count; i++) {
     lua_pushvalue(L, -1);
     lua_pushlightuserdata(L, &h->services[i]);

@@ -5,6 +5,8 @@
 #ifndef BG_LUA_HOST_INTERNAL_H
 #define BG_LUA_HOST_INTERNAL_H
 
+#include <lauxlib.h>
+
 #include "lua_host.h"
 #include "lua_limits.h"
 #include "lua_sandbox.h"
@@ -100,6 +102,11 @@ int lua_ctx_name_reserved(const char *name);
 /* msg in double quotes with quotes, backslashes and control bytes escaped,
  * cut to fit outlen, so that a script cannot forge log lines. */
 void lua_ctx_quote(char *out, size_t outlen, const char *msg, size_t len);
+/* With a ctx table and its token (a userdata the runtime clears when the
+ * call ends) on top of the stack: sets each of fns in the ctx as a closure
+ * over the token, and returns the token's registry reference, which keeps
+ * it alive. The stack is left as it was. */
+int lua_ctx_bind(lua_State *L, const luaL_Reg *fns);
 
 /* lua_host.c: whether s (len bytes) is a usable tool or policy name. */
 int lua_host_name_ok(const char *s, size_t len);

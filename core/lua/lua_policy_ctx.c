@@ -62,14 +62,8 @@ void lua_policy_ctx_push(lua_State *L, lua_policy_ctx *c) {
   lua_createtable(L, 0, 4);                                        /* ctx */
   lua_policy_ctx **token = lua_newuserdatauv(L, sizeof *token, 0); /* ctx token */
   *token = c;
-  lua_pushvalue(L, -1);
-  c->token_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   c->token = token;
-  for (const luaL_Reg *f = pctx_functions; f->name != NULL; f++) {
-    lua_pushvalue(L, -1);
-    lua_pushcclosure(L, f->func, 1);
-    lua_setfield(L, -3, f->name);
-  }
+  c->token_ref = lua_ctx_bind(L, pctx_functions);
   lua_pop(L, 1); /* ctx */
 }
 
