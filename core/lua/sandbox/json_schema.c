@@ -145,29 +145,30 @@ static int validate_number(schema_ctx *c, const json_t *schema, const json_t *v)
   return 0;
 }
 
+/* A string's length or an array's size n against the schema's bounds:
+ * "must be at least 3 characters long", "must have at most 2 items". */
+static int check_size(schema_ctx *c, const json_t *schema, json_int_t n, const char *min_key,
+                      const char *max_key, const char *verb, const char *unit) {
+  const json_t *min = json_object_get(schema, min_key);
+  const json_t *max = json_object_get(schema, max_key);
+  if (min != NULL && n < json_integer_value(min))
+    return schema_fail(c, "must %s at least %" JSON_INTEGER_FORMAT " %s", verb,
+                       json_integer_value(min), unit);
+  if (max != NULL && n > json_integer_value(max))
+    return schema_fail(c, "must %s at most %" JSON_INTEGER_FORMAT " %s", verb,
+                       json_integer_value(max), unit);
+  return 0;
+}
+
 static int validate_string(schema_ctx *c, const json_t *schema, const json_t *v) {
   json_int_t n = (json_int_t)utf8_chars(json_string_value(v), json_string_length(v));
-  const json_t *min = json_object_get(schema, "minLength");
-  const json_t *max = json_object_get(schema, "maxLength");
-  if (min != NULL && n < json_integer_value(min))
-    return schema_fail(c, "must be at least %" JSON_INTEGER_FORMAT " characters long",
-                       json_integer_value(min));
-  if (max != NULL && n > json_integer_value(max))
-    return schema_fail(c, "must be at most %" JSON_INTEGER_FORMAT " characters long",
-                       json_integer_value(max));
-  return 0;
+  return check_size(c, schema, n, "minLength", "maxLength", "be", "characters long");
 }
 
 static int validate_array(schema_ctx *c, const json_t *schema, const json_t *v) {
   json_int_t n = (json_int_t)json_array_size(v);
-  const json_t *min = json_object_get(schema, "minItems");
-  const json_t *max = json_object_get(schema, "maxItems");
-  if (min != NULL && n < json_integer_value(min))
-    return schema_fail(c, "must have at least %" JSON_INTEGER_FORMAT " items",
-                       json_integer_value(min));
-  if (max != NULL && n > json_integer_value(max))
-    return schema_fail(c, "must have at most %" JSON_INTEGER_FORMAT " items",
-                       json_integer_value(max));
+  if (check_size(c, schema, n, "minItems", "maxItems", "have", "items") < 0)
+    return -1;
   const json_t *items = json_object_get(schema, "items");
   if (items == NULL)
     return 0;
