@@ -124,7 +124,7 @@ describe('breakglass CLI', () => {
     assert.ok(r.groups.get(settings).length >= 20, 'the numeric settings\' defaults');
     const byName = limitsByName(r.groups);
     for (const [name, value, unit] of [
-      ['LUA_MAX_JSON_BYTES', 1048576n, 'bytes'], ['LUA_SANDBOX_FORMAT_MAX_VALUES', 1000n, 'values'],
+      ['LUA_HOST_JSON_MAX_BYTES', 1048576n, 'bytes'], ['LUA_SANDBOX_FORMAT_MAX_VALUES', 1000n, 'values'],
       ['LUA_CTX_SLEEP_MAX_MS', 600000n, 'ms'], ['BREAKGLASS_LUA_CALL_TIMEOUT_MS', 2000n, 'ms'],
       ['BREAKGLASS_TOOL_TIMEOUT_SECONDS', 900n, 'seconds'], ['BREAKGLASS_LUA_MEMORY_MB', 8n, 'MB'],
     ]) {

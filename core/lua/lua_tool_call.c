@@ -14,7 +14,7 @@
 #include "lua_limits.h"
 #include "utf8_text.h"
 
-static const char lua_call_oom[] = "out of memory";
+static const char call_oom_text[] = "out of memory";
 
 static void call_on_kick(uv_timer_t *t);
 
@@ -30,8 +30,8 @@ static void op_free(lua_async *op) {
   free(op);
 }
 
-lua_async *lua_call_op_begin(lua_tool_call *call, const char *name) {
-  lua_call_op_free(call); /* one left by a result that could not be pushed */
+lua_async *lua_tool_call_op_begin(lua_tool_call *call, const char *name) {
+  lua_tool_call_op_free(call); /* one left by a result that could not be pushed */
   lua_async *op = calloc(1, sizeof *op);
   if (op == NULL)
     return NULL;
@@ -42,7 +42,7 @@ lua_async *lua_call_op_begin(lua_tool_call *call, const char *name) {
   return op;
 }
 
-void lua_call_op_free(lua_tool_call *call) {
+void lua_tool_call_op_free(lua_tool_call *call) {
   if (call->op != NULL)
     op_free(call->op);
   call->op = NULL;
@@ -61,7 +61,7 @@ static void op_cancel(lua_tool_call *call) {
     op->cancel(op->cancel_ud);
 }
 
-const lua_call_info *lua_async_info(const lua_async *op) {
+const lua_tool_call_info *lua_async_info(const lua_async *op) {
   return &op->call->info;
 }
 
@@ -72,7 +72,7 @@ void lua_async_on_cancel(lua_async *op, void (*cancel)(void *ud), void *ud) {
 
 void lua_async_output(lua_async *op, const char *chunk, size_t len) {
   lua_tool_call *call = op->call;
-  if (call->phase < LUA_CALL_DECIDED && call->cbs.on_output != NULL)
+  if (call->phase < LUA_TOOL_CALL_DECIDED && call->cbs.on_output != NULL)
     call->cbs.on_output(call->ud, chunk, len);
 }
 
@@ -110,7 +110,7 @@ static void call_sleep_cancel(void *ud) {
   uv_timer_stop(&call->sleep);
 }
 
-void lua_call_sleep_start(lua_tool_call *call, uint64_t ms) {
+void lua_tool_call_sleep_start(lua_tool_call *call, uint64_t ms) {
   lua_async_on_cancel(call->op, call_sleep_cancel, call);
   /* The handler may have run for a while since the loop read the clock. */
   uv_update_time(call->host->loop);
@@ -124,7 +124,7 @@ void lua_call_sleep_start(lua_tool_call *call, uint64_t ms) {
 static void result_cut(char *text, size_t *len, size_t max_bytes) {
   if (*len <= max_bytes)
     return;
-  char marker[LUA_CALL_CUT_MARKER_MAX_BYTES];
+  char marker[LUA_TOOL_CALL_CUT_MARKER_MAX_BYTES];
   /* Sized for the longest count; the real one (fewer bytes) is no longer. */
   int mlen = snprintf(marker, sizeof marker, "\n[... %zu bytes cut]", *len);
   size_t keep = utf8_text_cut(text, *len, max_bytes > (size_t)mlen ? max_bytes - (size_t)mlen : 0);
@@ -134,9 +134,9 @@ static void result_cut(char *text, size_t *len, size_t max_bytes) {
 }
 
 static void call_decide(lua_tool_call *call, int is_error, const char *text, size_t len) {
-  if (call->phase >= LUA_CALL_DECIDED)
+  if (call->phase >= LUA_TOOL_CALL_DECIDED)
     return;
-  call->phase = LUA_CALL_DECIDED;
+  call->phase = LUA_TOOL_CALL_DECIDED;
   call->is_error = is_error;
   call->content = utf8_text_sanitize(text, len, &call->content_len);
   if (call->content != NULL)
@@ -214,13 +214,13 @@ static void call_take_result(lua_tool_call *call, int nres) {
 static void call_resume(lua_tool_call *call, int nargs) {
   char err[LUA_HOST_ERROR_MAX_BYTES];
   int nres = 0;
-  call->phase = LUA_CALL_RUNNING;
+  call->phase = LUA_TOOL_CALL_RUNNING;
   int status = lua_sandbox_resume(call->tool->sb, call->co, nargs, &nres, err, sizeof err);
   if (call->cancel_requested) {
-    call->phase = LUA_CALL_WAITING; /* no longer running: decide may proceed */
+    call->phase = LUA_TOOL_CALL_WAITING; /* no longer running: decide may proceed */
     call_decide_error(call, "cancelled");
   } else if (status == LUA_YIELD) {
-    call->phase = LUA_CALL_WAITING;
+    call->phase = LUA_TOOL_CALL_WAITING;
   } else if (status == LUA_OK) {
     call_take_result(call, nres);
   } else {
@@ -258,7 +258,7 @@ static void call_free(lua_tool_call *call) {
   free((char *)call->info.identity);
   json_decref(call->input);
   json_decref(call->details);
-  lua_call_op_free(call);
+  lua_tool_call_op_free(call);
   free(call->content);
   free(call);
   lua_host_release(h);
@@ -285,9 +285,9 @@ static void call_release_lua(lua_tool_call *call) {
 
 static void call_deliver(lua_tool_call *call) {
   call_release_lua(call);
-  call->phase = LUA_CALL_DELIVERED;
-  const char *content = call->content != NULL ? call->content : lua_call_oom;
-  size_t len = call->content != NULL ? call->content_len : sizeof lua_call_oom - 1;
+  call->phase = LUA_TOOL_CALL_DELIVERED;
+  const char *content = call->content != NULL ? call->content : call_oom_text;
+  size_t len = call->content != NULL ? call->content_len : sizeof call_oom_text - 1;
   call->cbs.on_done(call->ud, call->content != NULL ? call->is_error : 1, content, len,
                     call->content != NULL ? call->details : NULL);
   uv_close((uv_handle_t *)&call->kick, call_on_close);
@@ -298,18 +298,18 @@ static void call_deliver(lua_tool_call *call) {
 static void call_on_kick(uv_timer_t *t) {
   lua_tool_call *call = t->data;
   switch (call->phase) {
-  case LUA_CALL_STARTING:
+  case LUA_TOOL_CALL_STARTING:
     call_start(call);
     break;
-  case LUA_CALL_WAITING:
+  case LUA_TOOL_CALL_WAITING:
     if (call->op != NULL && call->op->state != LUA_ASYNC_PENDING)
       call_resume(call, 0);
     break;
-  case LUA_CALL_DECIDED:
+  case LUA_TOOL_CALL_DECIDED:
     call_deliver(call);
     break;
-  case LUA_CALL_RUNNING:
-  case LUA_CALL_DELIVERED:
+  case LUA_TOOL_CALL_RUNNING:
+  case LUA_TOOL_CALL_DELIVERED:
     break;
   }
 }
@@ -323,9 +323,9 @@ static void call_on_deadline(uv_timer_t *t) {
 }
 
 void lua_tool_call_cancel(lua_tool_call *call) {
-  if (call->phase >= LUA_CALL_DECIDED)
+  if (call->phase >= LUA_TOOL_CALL_DECIDED)
     return;
-  if (call->phase == LUA_CALL_RUNNING) {
+  if (call->phase == LUA_TOOL_CALL_RUNNING) {
     /* Called back from inside the handler (ctx.output): stop it there. */
     call->cancel_requested = 1;
     lua_sandbox_interrupt(call->tool->sb, "cancelled");
@@ -358,7 +358,7 @@ static char *dup_or_empty(const char *s) {
 }
 
 lua_tool_call *lua_host_call_tool(lua_host *h, const char *name, const json_t *input,
-                                  const lua_call_info *info, const lua_tool_cbs *cbs, void *ud) {
+                                  const lua_tool_call_info *info, const lua_tool_cbs *cbs, void *ud) {
   lua_tool_call *call = calloc(1, sizeof *call);
   if (call == NULL)
     return NULL;
@@ -381,7 +381,7 @@ lua_tool_call *lua_host_call_tool(lua_host *h, const char *name, const json_t *i
   call->ud = ud;
   call->co_ref = LUA_NOREF;
   call->token_ref = LUA_NOREF;
-  call->phase = LUA_CALL_STARTING;
+  call->phase = LUA_TOOL_CALL_STARTING;
   uv_timer_t *timers[] = {&call->kick, &call->deadline, &call->sleep};
   for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++) {
     uv_timer_init(h->loop, timers[i]);
