@@ -69,7 +69,7 @@ session *session_operator(app *a) {
   return s;
 }
 
-int session_busy(const session *s) { return s->turn != NULL || s->actions_running > 0 || s->confirming != NULL; }
+int session_busy(const session *s) { return s->turn || s->actions_running > 0 || s->confirming; }
 
 session *session_restore(app *a, const char *id, unsigned long long created_ms) {
   return session_new(a, id, created_ms);

@@ -34,7 +34,7 @@ typedef struct entry_view {
 static const char *list_name(int actions) { return actions ? "actions" : "history"; }
 
 static void check_live(lua_State *L, lua_policy_ctx **token, int actions) {
-  if (*token == NULL)
+  if (!*token)
     luaL_error(L, "ctx.%s(): this list belongs to a policy call that has ended",
                list_name(actions));
 }
@@ -45,7 +45,7 @@ static const json_t *list_json(lua_State *L, list_view *v) {
   return v->actions ? pv->actions : pv->history;
 }
 
-static size_t list_size(const json_t *list) { return list != NULL ? json_array_size(list) : 0; }
+static size_t list_size(const json_t *list) { return list ? json_array_size(list) : 0; }
 
 static int read_only(lua_State *L, const char *what) {
   return luaL_error(L, "%s is read-only: copy what you need into a table of your own", what);
@@ -101,8 +101,8 @@ static int entry_index(lua_State *L) {
   entry_view *e = luaL_checkudata(L, 1, ENTRY_META);
   check_live(L, e->head.token, e->head.actions);
   const char *key = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
-  const json_t *v = key != NULL ? json_object_get(e->entry, key) : NULL;
-  if (v == NULL)
+  const json_t *v = key ? json_object_get(e->entry, key) : NULL;
+  if (!v)
     lua_pushnil(L);
   else
     lua_json_push(L, v);
@@ -118,7 +118,7 @@ static int entry_next(lua_State *L) {
              : lua_type(L, 2) == LUA_TSTRING
                  ? json_object_iter_next(obj, json_object_iter_at(obj, lua_tostring(L, 2)))
                  : NULL;
-  if (it == NULL) {
+  if (!it) {
     lua_pushnil(L);
     return 1;
   }

@@ -124,7 +124,7 @@ static int require_install(lua_State *L) {
   const require_setup *s = lua_touserdata(L, 1);
   const char *slash = strrchr(s->rel, '/');
   lua_pushstring(L, s->dir); /* dir */
-  if (slash != NULL) {
+  if (slash) {
     lua_pushlstring(L, s->rel, (size_t)(slash - s->rel));
     lua_pushliteral(L, "/lib");
     lua_concat(L, 2);
@@ -192,7 +192,7 @@ static void require_check_file(const char *dir, const char *rel,
   lua_State *co;
   int ref = LUA_NOREF;
   if (lua_sandbox_new(&sb, rel, limits, err, sizeof err) < 0 ||
-      (co = lua_sandbox_thread_new(sb, &ref, err, sizeof err)) == NULL ||
+      !(co = lua_sandbox_thread_new(sb, &ref, err, sizeof err)) ||
       lua_sandbox_load(sb, co, text, len, err, sizeof err) < 0)
     report(ud, err);
   free(text);
@@ -201,7 +201,7 @@ static void require_check_file(const char *dir, const char *rel,
 
 void lua_require_check(const char *scripts_dir, const lua_sandbox_limits *limits,
                        void (*report)(void *ud, const char *line), void *ud) {
-  for (const char *const *f = require_lib_folders; *f != NULL; f++) {
+  for (const char *const *f = require_lib_folders; *f; f++) {
     char path[LUA_REQUIRE_PATH_MAX_BYTES];
     snprintf(path, sizeof path, "%s/%s", scripts_dir, *f);
     struct dirent **names;

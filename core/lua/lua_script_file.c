@@ -27,15 +27,15 @@ int lua_script_read(const char *path, size_t max_bytes, char **text, size_t *len
   }
   char *data = malloc((size_t)st.st_size + 1);
   size_t got = 0;
-  while (data != NULL && got < (size_t)st.st_size) {
+  while (data && got < (size_t)st.st_size) {
     ssize_t n = read(fd, data + got, (size_t)st.st_size - got);
     if (n <= 0)
       break;
     got += (size_t)n;
   }
   close(fd);
-  if (data == NULL || got != (size_t)st.st_size) {
-    snprintf(why, whylen, "%s", data == NULL ? "out of memory" : "cannot read");
+  if (!data || got != (size_t)st.st_size) {
+    snprintf(why, whylen, "%s", !data ? "out of memory" : "cannot read");
     free(data);
     return -2;
   }

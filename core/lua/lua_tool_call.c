@@ -33,7 +33,7 @@ static void op_free(lua_async *op) {
 lua_async *lua_tool_call_op_begin(lua_tool_call *call, const char *name) {
   lua_tool_call_op_free(call); /* one left by a result that could not be pushed */
   lua_async *op = calloc(1, sizeof *op);
-  if (op == NULL)
+  if (!op)
     return NULL;
   op->call = call;
   op->name = name;
@@ -43,7 +43,7 @@ lua_async *lua_tool_call_op_begin(lua_tool_call *call, const char *name) {
 }
 
 void lua_tool_call_op_free(lua_tool_call *call) {
-  if (call->op != NULL)
+  if (call->op)
     op_free(call->op);
   call->op = NULL;
 }
@@ -54,10 +54,10 @@ void lua_tool_call_op_free(lua_tool_call *call) {
  * operation ended rather than freed. */
 static void op_cancel(lua_tool_call *call) {
   lua_async *op = call->op;
-  if (op == NULL || op->state != LUA_ASYNC_PENDING)
+  if (!op || op->state != LUA_ASYNC_PENDING)
     return;
   op->state = LUA_ASYNC_CANCELLED;
-  if (op->cancel != NULL)
+  if (op->cancel)
     op->cancel(op->cancel_ud);
 }
 
@@ -72,7 +72,7 @@ void lua_async_on_cancel(lua_async *op, void (*cancel)(void *ud), void *ud) {
 
 void lua_async_output(lua_async *op, const char *chunk, size_t len) {
   lua_tool_call *call = op->call;
-  if (call->phase < LUA_TOOL_CALL_DECIDED && call->cbs.on_output != NULL)
+  if (call->phase < LUA_TOOL_CALL_DECIDED && call->cbs.on_output)
     call->cbs.on_output(call->ud, chunk, len);
 }
 
@@ -88,20 +88,20 @@ static void op_complete(lua_async *op, lua_async_state state) {
 void lua_async_finish(lua_async *op, const json_t *result) {
   if (op->state != LUA_ASYNC_STARTING && op->state != LUA_ASYNC_PENDING)
     return;
-  op->result = result != NULL ? json_incref((json_t *)result) : NULL;
+  op->result = result ? json_incref((json_t *)result) : NULL;
   op_complete(op, LUA_ASYNC_FINISHED);
 }
 
 void lua_async_fail(lua_async *op, const char *message) {
   if (op->state != LUA_ASYNC_STARTING && op->state != LUA_ASYNC_PENDING)
     return;
-  op->message = strdup(message != NULL ? message : "failed");
+  op->message = strdup(message ? message : "failed");
   op_complete(op, LUA_ASYNC_FAILED);
 }
 
 static void call_on_sleep(uv_timer_t *t) {
   lua_tool_call *call = t->data;
-  if (call->op != NULL)
+  if (call->op)
     lua_async_finish(call->op, NULL);
 }
 
@@ -139,7 +139,7 @@ static void call_decide(lua_tool_call *call, int is_error, const char *text, siz
   call->phase = LUA_TOOL_CALL_DECIDED;
   call->is_error = is_error;
   call->content = utf8_text_sanitize(text, len, &call->content_len);
-  if (call->content != NULL)
+  if (call->content)
     result_cut(call->content, &call->content_len, call->host->limits.max_result_bytes);
   op_cancel(call);
   uv_timer_stop(&call->deadline);
@@ -180,7 +180,7 @@ static void call_take_result(lua_tool_call *call, int nres) {
   if (lua_isnil(co, first)) {
     const char *msg = lua_type(co, first + 1) == LUA_TSTRING ? lua_tolstring(co, first + 1, &len)
                                                              : NULL;
-    if (msg == NULL) { /* a number: format it without converting in place */
+    if (!msg) { /* a number: format it without converting in place */
       len = (size_t)snprintf(err, sizeof err, "%.14g", (double)lua_tonumber(co, first + 1));
       msg = err;
     }
@@ -200,7 +200,7 @@ static void call_take_result(lua_tool_call *call, int nres) {
   size_t max_json = call->host->limits.max_json_bytes;
   json_t *v = lua_json_from_lua(co, first, max_json, jerr, sizeof jerr);
   char *text = NULL;
-  if (v == NULL || lua_json_dump(v, max_json, &text, &len, jerr, sizeof jerr) < 0) {
+  if (!v || lua_json_dump(v, max_json, &text, &len, jerr, sizeof jerr) < 0) {
     snprintf(err, sizeof err, "%s: the handler's result cannot be sent: %s", file, jerr);
     call_decide_error(call, err);
   } else {
@@ -272,10 +272,10 @@ static void call_on_close(uv_handle_t *handle) {
 
 /* The coroutine, the ctx token and the garbage the call left behind. */
 static void call_release_lua(lua_tool_call *call) {
-  if (call->tool == NULL)
+  if (!call->tool)
     return;
   lua_sandbox *sb = call->tool->sb;
-  if (call->token != NULL)
+  if (call->token)
     *call->token = NULL;
   luaL_unref(lua_sandbox_state(sb), LUA_REGISTRYINDEX, call->token_ref);
   lua_sandbox_thread_drop(sb, call->co_ref);
@@ -286,10 +286,10 @@ static void call_release_lua(lua_tool_call *call) {
 static void call_deliver(lua_tool_call *call) {
   call_release_lua(call);
   call->phase = LUA_TOOL_CALL_DELIVERED;
-  const char *content = call->content != NULL ? call->content : call_oom_text;
-  size_t len = call->content != NULL ? call->content_len : sizeof call_oom_text - 1;
-  call->cbs.on_done(call->ud, call->content != NULL ? call->is_error : 1, content, len,
-                    call->content != NULL ? call->details : NULL);
+  const char *content = call->content ? call->content : call_oom_text;
+  size_t len = call->content ? call->content_len : sizeof call_oom_text - 1;
+  call->cbs.on_done(call->ud, call->content ? call->is_error : 1, content, len,
+                    call->content ? call->details : NULL);
   uv_close((uv_handle_t *)&call->kick, call_on_close);
   uv_close((uv_handle_t *)&call->deadline, call_on_close);
   uv_close((uv_handle_t *)&call->sleep, call_on_close);
@@ -302,7 +302,7 @@ static void call_on_kick(uv_timer_t *t) {
     call_start(call);
     break;
   case LUA_TOOL_CALL_WAITING:
-    if (call->op != NULL && call->op->state != LUA_ASYNC_PENDING)
+    if (call->op && call->op->state != LUA_ASYNC_PENDING)
       call_resume(call, 0);
     break;
   case LUA_TOOL_CALL_DECIDED:
@@ -354,20 +354,20 @@ static void call_unknown_tool(lua_tool_call *call, const char *name) {
 }
 
 static char *dup_or_empty(const char *s) {
-  return strdup(s != NULL ? s : "");
+  return strdup(s ? s : "");
 }
 
 lua_tool_call *lua_host_call_tool(lua_host *h, const char *name, const json_t *input,
                                   const lua_tool_call_info *info, const lua_tool_cbs *cbs, void *ud) {
   lua_tool_call *call = calloc(1, sizeof *call);
-  if (call == NULL)
+  if (!call)
     return NULL;
-  call->info.session_id = dup_or_empty(info != NULL ? info->session_id : NULL);
-  call->info.call_id = dup_or_empty(info != NULL ? info->call_id : NULL);
-  call->info.identity = dup_or_empty(info != NULL ? info->identity : NULL);
-  call->input = input != NULL ? json_deep_copy(input) : json_object();
-  if (call->info.session_id == NULL || call->info.call_id == NULL ||
-      call->info.identity == NULL || call->input == NULL) {
+  call->info.session_id = dup_or_empty(info ? info->session_id : NULL);
+  call->info.call_id = dup_or_empty(info ? info->call_id : NULL);
+  call->info.identity = dup_or_empty(info ? info->identity : NULL);
+  call->input = input ? json_deep_copy(input) : json_object();
+  if (!call->info.session_id || !call->info.call_id ||
+      !call->info.identity || !call->input) {
     free((char *)call->info.session_id);
     free((char *)call->info.call_id);
     free((char *)call->info.identity);
@@ -390,7 +390,7 @@ lua_tool_call *lua_host_call_tool(lua_host *h, const char *name, const json_t *i
   }
   call->tool = host_find_tool(h, name);
   char err[LUA_HOST_ERROR_MAX_BYTES];
-  if (call->tool == NULL) {
+  if (!call->tool) {
     call_unknown_tool(call, name);
   } else if (json_schema_validate(call->tool->schema, call->input, "input", err, sizeof err) < 0) {
     char msg[LUA_HOST_ERROR_MAX_BYTES + 32];
