@@ -91,7 +91,7 @@ static void file_lines(const pve_ctx *ctx, pve_capture *cap, const char *path, i
   while (p < end && (max_lines == 0 || shown < max_lines)) {
     const char *nl = memchr(p, '\n', (size_t)(end - p));
     size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-    bool wanted = keys == NULL;
+    bool wanted = !keys;
     for (size_t k = 0; keys && keys[k] && !wanted; k++)
       wanted = strncmp(p, keys[k], strlen(keys[k])) == 0;
     if (wanted) {
@@ -139,7 +139,7 @@ static void thread_sections(pve_ctx *ctx, pve_capture *cap, long pid, int64_t un
   }
   size_t seen = 0;
   struct dirent *e;
-  while ((e = readdir(dir)) != NULL && pve_now_ms() < until) {
+  while ((e = readdir(dir)) && pve_now_ms() < until) {
     char *end;
     long tid = strtol(e->d_name, &end, 10);
     if (*end != '\0' || tid <= 0) continue;

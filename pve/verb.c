@@ -20,7 +20,7 @@ static const char verbs_allowed[] = PVE_VERB_LIST(VERB_ALLOWED_PART);
 #undef VERB_ALLOWED_PART
 
 int pve_verb_parse(const char *input, size_t len, pve_verb *out) {
-  if (input == NULL || len == 0 || len > PVE_VERB_MAX_BYTES) return -1;
+  if (!input || len == 0 || len > PVE_VERB_MAX_BYTES) return -1;
   for (size_t i = 0; i < VERB_COUNT; i++) {
     if (strlen(verbs[i].name) == len && memcmp(verbs[i].name, input, len) == 0) {
       *out = verbs[i].verb;

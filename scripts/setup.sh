@@ -9,7 +9,7 @@ packages=(
   zlib1g-dev libbrotli-dev
   libcmocka-dev
   openssl openssh-server openssh-client iproute2 nftables sudo
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev clang-format
   nodejs chromium
   unzip time wrk
   podman buildah runc uidmap slirp4netns fuse-overlayfs mmdebstrap

@@ -691,7 +691,7 @@ static void lua_runner_done(void *ud, int is_error, const char *content, size_t 
 static void *lua_runner_start(action *a, void *ud) {
   (void)ud;
   static const lua_tool_cbs cbs = {lua_runner_output, lua_runner_done};
-  lua_call_info info = {.session_id = a->s->id, .call_id = a->call.call_id,
+  lua_tool_call_info info = {.session_id = a->s->id, .call_id = a->call.call_id,
                         .identity = a->call.identity};
   return lua_host_call_tool(a->call.scripts, a->call.tool, a->call.input, &info, &cbs, a);
 }

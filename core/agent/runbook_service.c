@@ -52,7 +52,7 @@ static void runbook_cancel(void *ud) {
   uv_cancel((uv_req_t *)&call->work);
 }
 
-static int runbook_start(void *ud, lua_async *op, const json_t *args, const lua_call_info *info) {
+static int runbook_start(void *ud, lua_async *op, const json_t *args, const lua_tool_call_info *info) {
   (void)info;
   app *a = ud;
   const char *action = json_string_value(json_array_get(args, 0));

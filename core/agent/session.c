@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "agent_limits.h"
+#include "journal_events.h"
 #include "journal_reader.h"
 #include "journal_session.h"
 #include "journal_store.h"
@@ -68,7 +69,7 @@ session *session_operator(app *a) {
   return s;
 }
 
-int session_busy(const session *s) { return s->turn != NULL || s->actions_running > 0 || s->confirming != NULL; }
+int session_busy(const session *s) { return s->turn || s->actions_running > 0 || s->confirming; }
 
 session *session_restore(app *a, const char *id, unsigned long long created_ms) {
   return session_new(a, id, created_ms);
@@ -225,26 +226,13 @@ unsigned long long session_emit(session *s, json_t *ev) {
   return id;
 }
 
-/* Journals written before events named themselves by "kind" used "type":
- * the event is served as clients read it now, kind first. Steals ev. */
-static json_t *event_with_kind(json_t *ev) {
-  const char *type = json_string_value(json_object_get(ev, "type"));
-  if (json_object_get(ev, "kind") || !type) return ev;
-  json_t *renamed = json_pack("{s:s}", "kind", type);
-  if (!renamed) return ev;
-  json_object_del(ev, "type");
-  json_object_update(renamed, ev);
-  json_decref(ev);
-  return renamed;
-}
-
 int session_restore_event(session *s, json_t *ev) {
   json_int_t id = json_integer_value(json_object_get(ev, "id"));
   if (id <= 0 || (unsigned long long)id <= s->last_event_id) {
     json_decref(ev);
     return -1;
   }
-  ev = event_with_kind(ev);
+  ev = journal_event_with_kind(ev);
   session_account(s, ev);
   char *data = json_dumps(ev, JSON_COMPACT);
   json_decref(ev);

@@ -141,7 +141,7 @@ static int ssh_opts_read(const app *a, const char *target, const json_t *opts, u
   return 0;
 }
 
-static int ssh_start(void *ud, lua_async *op, const json_t *args, const lua_call_info *info) {
+static int ssh_start(void *ud, lua_async *op, const json_t *args, const lua_tool_call_info *info) {
   (void)info;
   app *a = ud;
   const char *name = json_string_value(json_array_get(args, 0));

@@ -31,7 +31,7 @@ static void api_health(http_conn *c) {
  * page that shows the error), but "degraded" with the error. */
 static void api_ready(app *a, http_conn *c) {
   json_t *body = json_pack("{s:b, s:b}", "ready", a->scripts != NULL, "degraded",
-                           a->scripts != NULL && a->scripts_error[0] != '\0');
+                           a->scripts && a->scripts_error[0] != '\0');
   if (a->scripts) {
     json_object_set_new(body, "scripts_loaded_ms", json_integer((json_int_t)a->scripts_loaded_ms));
     json_t *names = json_array(), *tools = lua_host_tools_json(a->scripts), *tool;

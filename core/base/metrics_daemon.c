@@ -171,7 +171,7 @@ static void sample_files(daemon_metrics *m) {
     /* Less the one opendir holds itself, and "." and "..". */
     long n = -1;
     struct dirent *e;
-    while ((e = readdir(d)) != NULL)
+    while ((e = readdir(d)))
       if (e->d_name[0] != '.') n++;
     closedir(d);
     metric_set(m->process_fds, (double)n);

@@ -19,7 +19,6 @@
 #define EXPORT_MAX_JOURNAL_BYTES (1024u * 1024 * 1024)
 #define EXPORT_MAX_OUTPUT_BYTES (1024u * 1024 * 1024)
 #define REPLAY_INPUT_SHOWN_CHARS 120
-#define REPLAY_MAX_JOURNALS_COUNT 4096
 
 #define DAEMON_LIMITS(X)                                                                           \
   X(DAEMON_MMAP_THRESHOLD_BYTES, "bytes", "allocations malloc serves from its heap, not mmap")     \
@@ -29,7 +28,6 @@
   X(VERIFY_MAX_INDEX_BYTES, "bytes", "the sessions index breakglass verify reads")                 \
   X(EXPORT_MAX_JOURNAL_BYTES, "bytes", "a journal breakglass export reads")                        \
   X(EXPORT_MAX_OUTPUT_BYTES, "bytes", "what breakglass export writes")                             \
-  X(REPLAY_INPUT_SHOWN_CHARS, "chars", "a call's input in replay's text report")                   \
-  X(REPLAY_MAX_JOURNALS_COUNT, "count", "journals replayed together from one folder")
+  X(REPLAY_INPUT_SHOWN_CHARS, "chars", "a call's input in replay's text report")
 
 #endif

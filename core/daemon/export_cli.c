@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_args.h"
 #include "config.h"
 #include "daemon_limits.h"
 #include "incident.h"
@@ -30,19 +31,12 @@ static void export_session_id(const char *path, const json_t *events, char *id, 
 
 int export_main(int argc, char **argv) {
   const char *path = NULL, *format = "md";
-  for (int i = 0; i < argc; i++) {
-    if (strcmp(argv[i], "--format") == 0 && i + 1 < argc)
-      format = argv[++i];
-    else if (strncmp(argv[i], "--", 2) != 0 && !path)
-      path = argv[i];
-    else
-      return usage();
-  }
+  if (cli_args_parse(argc, argv, &path, "--format", &format, NULL) != 0) return usage();
   incident_format f = strcmp(format, "md") == 0    ? INCIDENT_MD
                       : strcmp(format, "txt") == 0 ? INCIDENT_TXT
                       : strcmp(format, "json") == 0 ? INCIDENT_JSON
                                                     : (incident_format)-1;
-  if (!path || (int)f < 0) return usage();
+  if ((int)f < 0) return usage();
   bg_config c;
   char err[1024], *data = NULL, *raw = NULL;
   if (config_load(&c, 0, NULL, err, sizeof err) != 0) {

@@ -1,19 +1,17 @@
 #include "replay_cli.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli_args.h"
 #include "config.h"
 #include "daemon.h"
 #include "daemon_limits.h"
+#include "journal_files.h"
 #include "replay.h"
-
-#define REPLAY_SESSION_ID_HEX_CHARS 32
 
 /* The session id is the file's name: <32 hex>.jsonl. */
 static void session_id_of(const char *path, char *out, size_t outlen) {
@@ -23,51 +21,21 @@ static void session_id_of(const char *path, char *out, size_t outlen) {
   snprintf(out, outlen, "%.*s", (int)n, base);
 }
 
-static int is_session_file(const char *name) {
-  size_t n = strlen(name);
-  if (n != REPLAY_SESSION_ID_HEX_CHARS + 6 || strcmp(name + REPLAY_SESSION_ID_HEX_CHARS, ".jsonl") != 0)
-    return 0;
-  return strspn(name, "0123456789abcdef") == REPLAY_SESSION_ID_HEX_CHARS;
-}
-
-static int by_name(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* The session journals in dir, sorted by name: malloc'd paths. */
 static char **list_journals(const char *dir, size_t *count, char *err, size_t errlen) {
-  DIR *d = opendir(dir);
-  if (!d) {
-    snprintf(err, errlen, "%s: cannot open: %s", dir, strerror(errno));
-    return NULL;
-  }
-  char **paths = calloc(REPLAY_MAX_JOURNALS_COUNT, sizeof *paths);
-  size_t n = 0;
-  int failed = !paths;
-  struct dirent *e;
-  while (!failed && (e = readdir(d))) {
-    if (!is_session_file(e->d_name)) continue;
-    if (n == REPLAY_MAX_JOURNALS_COUNT) {
-      snprintf(err, errlen, "%s: more than %d session journals; replay fewer at a time", dir,
-               REPLAY_MAX_JOURNALS_COUNT);
-      failed = 1;
-    } else if (asprintf(&paths[n], "%s/%s", dir, e->d_name) < 0) {
+  char **names;
+  if (journal_files_list(dir, &names, count, err, errlen) != 0) return NULL;
+  for (size_t i = 0; i < *count; i++) {
+    char *path;
+    if (asprintf(&path, "%s/%s", dir, names[i]) < 0) {
       snprintf(err, errlen, "out of memory listing %s", dir);
-      failed = 1;
-    } else {
-      n++;
+      journal_files_free(names, *count);
+      return NULL;
     }
+    free(names[i]);
+    names[i] = path;
   }
-  closedir(d);
-  if (failed) {
-    if (!paths) snprintf(err, errlen, "out of memory listing %s", dir);
-    for (size_t i = 0; i < n; i++) free(paths[i]);
-    free(paths);
-    return NULL;
-  }
-  qsort(paths, n, sizeof *paths, by_name);
-  *count = n;
-  return paths;
+  return names;
 }
 
 static void print_decisions(const char *label, const json_t *side) {
@@ -156,17 +124,7 @@ static int usage(void) {
 int replay_main(int argc, char **argv) {
   const char *journal = NULL, *scripts = NULL;
   int as_json = 0;
-  for (int i = 0; i < argc; i++) {
-    if (strcmp(argv[i], "--json") == 0)
-      as_json = 1;
-    else if (strcmp(argv[i], "--scripts") == 0 && i + 1 < argc)
-      scripts = argv[++i];
-    else if (strncmp(argv[i], "--", 2) != 0 && !journal)
-      journal = argv[i];
-    else
-      return usage();
-  }
-  if (!journal) return usage();
+  if (cli_args_parse(argc, argv, &journal, "--scripts", &scripts, &as_json) != 0) return usage();
   /* Replay makes millions of small JSON values and frees most of them
    * together at the end, where glibc's fastbins make free after free
    * consolidate them all over again: a seventh of a 10,000-call replay's

@@ -98,7 +98,7 @@ static void reload_on_timer(uv_timer_t *timer) {
 /* Restarts the quiet period, unless changes have kept it going too long. */
 static void reload_request(scripts_reload *r, const char *why, uint64_t delay_ms) {
   uint64_t now = uv_now(r->a->loop);
-  if (r->pending_why == NULL) {
+  if (!r->pending_why) {
     r->pending_since_ms = now;
     r->pending_why = why;
   } else if (now - r->pending_since_ms >= SCRIPTS_RELOAD_MAX_DELAY_MS) {
@@ -111,10 +111,10 @@ static void reload_on_change(uv_fs_event_t *watch, const char *filename, int eve
   (void)events;
   scripts_reload *r = watch->data;
   if (status < 0)
-    log_warn("scripts: watching %s: %s", watch->path != NULL ? watch->path : "?",
+    log_warn("scripts: watching %s: %s", watch->path ? watch->path : "?",
              uv_strerror(status));
-  log_debug("scripts: change in %s%s%s", watch->path != NULL ? watch->path : "?",
-            filename != NULL ? ": " : "", filename != NULL ? filename : "");
+  log_debug("scripts: change in %s%s%s", watch->path ? watch->path : "?",
+            filename ? ": " : "", filename ? filename : "");
   reload_request(r, "the folder changed", SCRIPTS_RELOAD_DEBOUNCE_MS);
 }
 
@@ -130,14 +130,14 @@ static int reload_copy_config(scripts_reload *r, const lua_host_service *service
   const char *dir = r->dir;
   for (size_t i = 0; i < WATCH_COUNT; i++) {
     size_t len = strlen(dir) + strlen(watched_subfolders[i]) + 1;
-    if ((r->paths[i] = malloc(len)) == NULL)
+    if (!(r->paths[i] = malloc(len)))
       return UV_ENOMEM;
     snprintf(r->paths[i], len, "%s%s", dir, watched_subfolders[i]);
   }
   if (service_count == 0)
     return 0;
   r->services = calloc(service_count, sizeof *r->services);
-  if (r->services == NULL)
+  if (!r->services)
     return UV_ENOMEM;
   memcpy(r->services, services, service_count * sizeof *r->services);
   r->service_count = service_count;
@@ -149,7 +149,7 @@ int scripts_reload_start(scripts_reload **out, app *a, const char *scripts_dir,
                          const lua_host_service *services, size_t service_count) {
   *out = NULL;
   scripts_reload *r = calloc(1, sizeof *r);
-  if (r == NULL)
+  if (!r)
     return UV_ENOMEM;
   r->a = a;
   r->dir = scripts_dir;
@@ -181,7 +181,7 @@ int scripts_reload_start(scripts_reload **out, app *a, const char *scripts_dir,
 }
 
 void scripts_reload_stop(scripts_reload *r) {
-  if (r == NULL)
+  if (!r)
     return;
   for (size_t i = 0; i < WATCH_COUNT; i++)
     uv_close((uv_handle_t *)&r->watches[i], reload_on_closed);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli_args.h"
 #include "config.h"
 #include "daemon_limits.h"
 #include "journal_files.h"
@@ -279,17 +280,7 @@ static int run_key(verify_run *run, const char *path, unsigned char **bytes) {
 int verify_main(int argc, char **argv) {
   const char *target = NULL, *key_path = NULL;
   int as_json = 0;
-  for (int i = 0; i < argc; i++) {
-    if (strcmp(argv[i], "--json") == 0)
-      as_json = 1;
-    else if (strcmp(argv[i], "--key") == 0 && i + 1 < argc)
-      key_path = argv[++i];
-    else if (strncmp(argv[i], "--", 2) != 0 && !target)
-      target = argv[i];
-    else
-      return usage();
-  }
-  if (!target) return usage();
+  if (cli_args_parse(argc, argv, &target, "--key", &key_path, &as_json) != 0) return usage();
   bg_config c;
   char err[1024];
   if (config_load(&c, 0, NULL, err, sizeof err) != 0) {

@@ -92,7 +92,7 @@ static int on_header_field(llhttp_t *ll, const char *at, size_t n) {
 static bool is_token_char(unsigned char ch) {
   if (ch >= '0' && ch <= '9') return true;
   if ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z') return true;
-  return ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL;
+  return ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch);
 }
 
 static int on_header_field_complete(llhttp_t *ll) {

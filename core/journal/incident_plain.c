@@ -12,24 +12,21 @@ static const char *or_empty(const char *s) { return s ? s : ""; }
 /* text on one line. */
 static void put_line(buf *b, const char *text) { js_join_lines(b, text, strlen(text)); }
 
-static void txt_head(const incident *in, buf *b) {
-  buf_append_str(b, "Incident: ");
-  put_line(b, in->title && in->title[0] ? in->title : "untitled session");
-  buf_appendf(b, "\nSession: %s\nFrom ", in->id[0] ? in->id : "?");
-  incident_put_utc(b, in->start);
-  buf_append_str(b, " to ");
-  incident_put_utc(b, in->end);
-  buf_append_str(b, " (");
-  incident_put_took(b, in->end - in->start);
-  buf_appendf(b,
-              "); every time here is UTC\nStatus: %s\n"
-              "Actions: %zu tool calls, %zu mutating, %zu from the power buttons\n",
-              in->status, in->call_count, incident_mutating_calls(in), incident_button_calls(in));
-  buf_appendf(b, "Tokens: %lld in, %lld out\n", in->input_tokens, in->output_tokens);
-}
+static void put_as_is(buf *b, const char *text) { buf_append_str(b, text); }
+
+static const incident_dialect txt = {
+    .title = "",
+    .heading = "",
+    .gap = "",
+    .field = "",
+    .item = "  ",
+    .put_text = put_line,
+    .put_word = put_as_is,
+    .put_id = put_as_is,
+};
 
 static void txt_asked(const incident *in, buf *b) {
-  buf_append_str(b, "\nWhat was asked\n");
+  incident_put_section(&txt, b, "What was asked");
   if (!in->turn_count) buf_append_str(b, "  Nothing was asked.\n");
   for (size_t i = 0; i < in->turn_count; i++) {
     const incident_turn *t = &in->turns[i];
@@ -47,7 +44,7 @@ static void txt_asked(const incident *in, buf *b) {
 }
 
 static void txt_found(const incident *in, buf *b) {
-  buf_append_str(b, "\nWhat was found\n");
+  incident_put_section(&txt, b, "What was found");
   int found = 0;
   for (size_t i = 0; i < in->turn_count; i++) {
     if (!incident_has_findings(&in->turns[i])) continue;
@@ -75,7 +72,7 @@ static void txt_found(const incident *in, buf *b) {
 }
 
 static void txt_done(const incident *in, buf *b) {
-  buf_append_str(b, "\nWhat was done\n");
+  incident_put_section(&txt, b, "What was done");
   if (!in->call_count) buf_append_str(b, "  No tool ran.\n");
   for (size_t i = 0; i < in->call_count; i++) {
     const incident_call *c = &in->calls[i];
@@ -93,42 +90,13 @@ static void txt_done(const incident *in, buf *b) {
   }
 }
 
-static void txt_policies(const incident *in, buf *b) {
-  if (in->policy_count) buf_append_str(b, "\nPolicy decisions\n");
-  for (size_t i = 0; i < in->policy_count; i++) {
-    const incident_policy *p = &in->policies[i];
-    buf_append_str(b, "  ");
-    incident_put_clock(b, p->at);
-    buf_appendf(b, " %s%s%s: ", or_empty(p->tool), p->verb ? " " : "", or_empty(p->verb));
-    if (p->override)
-      buf_appendf(b, "%s overridden by %s", or_empty(p->policy), incident_policy_who(p));
-    else
-      buf_appendf(b, "%s by %s", or_empty(p->verdict), or_empty(p->policy));
-    if (p->reason) {
-      buf_append_str(b, ": ");
-      put_line(b, p->reason);
-    }
-    buf_append_str(b, "\n");
-  }
-}
-
 void incident_write_txt(const incident *in, buf *b) {
-  txt_head(in, b);
+  incident_put_head(in, &txt, b);
   txt_asked(in, b);
   txt_found(in, b);
   txt_done(in, b);
-  txt_policies(in, b);
-  buf_append_str(b, "\nTimings\n");
-  for (size_t i = 0; i < in->turn_count; i++) {
-    const incident_turn *t = &in->turns[i];
-    buf_appendf(b, "  Turn %zu: ", i + 1);
-    incident_put_clock(b, t->start);
-    buf_append_str(b, " to ");
-    incident_put_clock(b, t->end);
-    buf_append_str(b, " (");
-    incident_put_took(b, t->end - t->start);
-    buf_appendf(b, "), %zu tool calls, %s\n", t->calls, t->outcome[0] ? t->outcome : "running");
-  }
+  incident_put_policies(in, &txt, b);
+  incident_put_timings(in, &txt, b);
 }
 
 /* A time as the JSON export gives it: ISO 8601, or null. */

@@ -1,5 +1,6 @@
 /* The summary of an incident: Markdown exactly as www/incident.mjs's
- * incidentMarkdown writes it; plain text and JSON in incident_plain.c. */
+ * incidentMarkdown writes it, and the parts whose shape the plain text
+ * shares (incident_dialect); plain text and JSON in incident_plain.c. */
 #include <string.h>
 
 #include "incident_internal.h"
@@ -23,26 +24,42 @@ static void put_code_cell(buf *b, const char *text) {
   buf_free(&code);
 }
 
-static void write_head(const incident *in, buf *b) {
-  buf_append_str(b, "# Incident: ");
-  incident_put_cell(b, in->title && in->title[0] ? in->title : "untitled session");
-  buf_append_str(b, "\n\n- Session: ");
-  incident_put_code(b, in->id[0] ? in->id : "?");
-  buf_append_str(b, "\n- From ");
+static const incident_dialect md = {
+    .title = "# ",
+    .heading = "## ",
+    .gap = "\n",
+    .field = "- ",
+    .item = "- ",
+    .put_text = incident_put_cell,
+    .put_word = incident_put_cell,
+    .put_id = incident_put_code,
+};
+
+void incident_put_head(const incident *in, const incident_dialect *d, buf *b) {
+  buf_appendf(b, "%sIncident: ", d->title);
+  d->put_text(b, in->title && in->title[0] ? in->title : "untitled session");
+  buf_appendf(b, "\n%s%sSession: ", d->gap, d->field);
+  d->put_id(b, in->id[0] ? in->id : "?");
+  buf_appendf(b, "\n%sFrom ", d->field);
   incident_put_utc(b, in->start);
   buf_append_str(b, " to ");
   incident_put_utc(b, in->end);
   buf_append_str(b, " (");
   incident_put_took(b, in->end - in->start);
   buf_appendf(b,
-              "); every time here is UTC\n- Status: %s\n"
-              "- Actions: %zu tool calls, %zu mutating, %zu from the power buttons\n",
-              in->status, in->call_count, incident_mutating_calls(in), incident_button_calls(in));
-  buf_appendf(b, "- Tokens: %lld in, %lld out\n", in->input_tokens, in->output_tokens);
+              "); every time here is UTC\n%sStatus: %s\n"
+              "%sActions: %zu tool calls, %zu mutating, %zu from the power buttons\n",
+              d->field, in->status, d->field, in->call_count, incident_mutating_calls(in),
+              incident_button_calls(in));
+  buf_appendf(b, "%sTokens: %lld in, %lld out\n", d->field, in->input_tokens, in->output_tokens);
+}
+
+void incident_put_section(const incident_dialect *d, buf *b, const char *name) {
+  buf_appendf(b, "\n%s%s\n%s", d->heading, name, d->gap);
 }
 
 static void write_asked(const incident *in, buf *b) {
-  buf_append_str(b, "\n## What was asked\n\n");
+  incident_put_section(&md, b, "What was asked");
   for (size_t i = 0; i < in->turn_count; i++) {
     const incident_turn *t = &in->turns[i];
     buf_appendf(b, "%zu. ", i + 1);
@@ -61,7 +78,7 @@ static void write_asked(const incident *in, buf *b) {
 
 /* The turns' conclusions, then the calls that found something wrong. */
 static void write_found(const incident *in, buf *b) {
-  buf_append_str(b, "\n## What was found\n\n");
+  incident_put_section(&md, b, "What was found");
   int found = 0;
   for (size_t i = 0; i < in->turn_count; i++) found |= incident_has_findings(&in->turns[i]);
   if (!found) buf_append_str(b, "No conclusion was recorded.\n");
@@ -97,7 +114,7 @@ static void write_found(const incident *in, buf *b) {
 }
 
 static void write_done(const incident *in, buf *b) {
-  buf_append_str(b, "\n## What was done\n\n");
+  incident_put_section(&md, b, "What was done");
   if (!in->call_count)
     buf_append_str(b, "No tool ran.\n");
   else
@@ -123,41 +140,41 @@ static void write_done(const incident *in, buf *b) {
   }
 }
 
-static void write_policies(const incident *in, buf *b) {
-  if (in->policy_count) buf_append_str(b, "\n## Policy decisions\n\n");
+void incident_put_policies(const incident *in, const incident_dialect *d, buf *b) {
+  if (in->policy_count) incident_put_section(d, b, "Policy decisions");
   for (size_t i = 0; i < in->policy_count; i++) {
     const incident_policy *p = &in->policies[i];
-    buf_append_str(b, "- ");
+    buf_append_str(b, d->item);
     incident_put_clock(b, p->at);
     buf_append_str(b, " ");
-    incident_put_cell(b, p->tool ? p->tool : "");
+    d->put_word(b, p->tool ? p->tool : "");
     if (p->verb) {
       buf_append_str(b, " ");
-      incident_put_cell(b, p->verb);
+      d->put_word(b, p->verb);
     }
     buf_append_str(b, ": ");
     if (p->override) {
-      incident_put_cell(b, p->policy ? p->policy : "");
+      d->put_word(b, p->policy ? p->policy : "");
       buf_append_str(b, " overridden by ");
-      incident_put_cell(b, incident_policy_who(p));
+      d->put_word(b, incident_policy_who(p));
     } else {
-      incident_put_cell(b, p->verdict ? p->verdict : "");
+      d->put_word(b, p->verdict ? p->verdict : "");
       buf_append_str(b, " by ");
-      incident_put_cell(b, p->policy ? p->policy : "");
+      d->put_word(b, p->policy ? p->policy : "");
     }
     if (p->reason) {
       buf_append_str(b, ": ");
-      incident_put_cell(b, p->reason);
+      d->put_text(b, p->reason);
     }
     buf_append_str(b, "\n");
   }
 }
 
-static void write_timings(const incident *in, buf *b) {
-  buf_append_str(b, "\n## Timings\n\n");
+void incident_put_timings(const incident *in, const incident_dialect *d, buf *b) {
+  incident_put_section(d, b, "Timings");
   for (size_t i = 0; i < in->turn_count; i++) {
     const incident_turn *t = &in->turns[i];
-    buf_appendf(b, "- Turn %zu: ", i + 1);
+    buf_appendf(b, "%sTurn %zu: ", d->item, i + 1);
     incident_put_clock(b, t->start);
     buf_append_str(b, " to ");
     incident_put_clock(b, t->end);
@@ -168,12 +185,12 @@ static void write_timings(const incident *in, buf *b) {
 }
 
 void incident_write_md(const incident *in, buf *b) {
-  write_head(in, b);
+  incident_put_head(in, &md, b);
   write_asked(in, b);
   write_found(in, b);
   write_done(in, b);
-  write_policies(in, b);
-  write_timings(in, b);
+  incident_put_policies(in, &md, b);
+  incident_put_timings(in, &md, b);
 }
 
 void incident_write(const incident *in, incident_format f, buf *out) {

@@ -239,15 +239,22 @@ static void writer_flush(record_writer *w) {
   w->out_len = 0;
 }
 
-static void writer_out(record_writer *w, const char *p, size_t n) {
+/* p into a buffer of the writer (cap bytes, *len of them used), drained
+ * each time it fills. */
+static void writer_fill(record_writer *w, char *buf, size_t cap, size_t *len, const char *p,
+                        size_t n, void (*drain)(record_writer *w)) {
   while (n > 0 && !w->error) {
-    size_t k = sizeof w->out - w->out_len < n ? sizeof w->out - w->out_len : n;
-    memcpy(w->out + w->out_len, p, k);
-    w->out_len += k;
+    size_t k = cap - *len < n ? cap - *len : n;
+    memcpy(buf + *len, p, k);
+    *len += k;
     p += k;
     n -= k;
-    if (w->out_len == sizeof w->out) writer_flush(w);
+    if (*len == cap) drain(w);
   }
+}
+
+static void writer_out(record_writer *w, const char *p, size_t n) {
+  writer_fill(w, w->out, sizeof w->out, &w->out_len, p, n, writer_flush);
 }
 
 static void writer_out_linked(record_writer *w, const char *p, size_t n) {
@@ -277,15 +284,10 @@ static void writer_redact(record_writer *w, int last) {
   free(rest);
 }
 
+static void writer_redact_more(record_writer *w) { writer_redact(w, 0); }
+
 static void writer_raw(record_writer *w, const char *p, size_t n) {
-  while (n > 0 && !w->error) {
-    size_t k = sizeof w->raw - w->raw_len < n ? sizeof w->raw - w->raw_len : n;
-    memcpy(w->raw + w->raw_len, p, k);
-    w->raw_len += k;
-    p += k;
-    n -= k;
-    if (w->raw_len == sizeof w->raw) writer_redact(w, 0);
-  }
+  writer_fill(w, w->raw, sizeof w->raw, &w->raw_len, p, n, writer_redact_more);
 }
 
 static int writer_on_dump(const char *p, size_t n, void *data) {

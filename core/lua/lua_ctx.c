@@ -16,7 +16,7 @@
 static lua_tool_call *ctx_call(lua_State *L, const char *fname) {
   lua_tool_call **token = lua_touserdata(L, lua_upvalueindex(1));
   lua_tool_call *call = *token;
-  if (call == NULL)
+  if (!call)
     luaL_error(L, "ctx.%s: this ctx belongs to a tool call that has ended", fname);
   if (call->co != L)
     luaL_error(L, "ctx.%s: this ctx belongs to another tool call", fname);
@@ -66,7 +66,7 @@ static int ctx_output(lua_State *L) {
   lua_tool_call *call = ctx_call(L, "output");
   size_t len;
   const char *text = luaL_checklstring(L, 1, &len);
-  if (call->cbs.on_output != NULL)
+  if (call->cbs.on_output)
     call->cbs.on_output(call->ud, text, len);
   return 0;
 }
@@ -78,17 +78,17 @@ static int ctx_op_results(lua_State *L, lua_tool_call *call) {
   if (op->state == LUA_ASYNC_FAILED) {
     luaL_where(L, 1);
     lua_pushfstring(L, "ctx.%s: %s", op->name,
-                    op->message != NULL ? op->message : "the operation failed");
+                    op->message ? op->message : "the operation failed");
     lua_concat(L, 2);
-    lua_call_op_free(call);
+    lua_tool_call_op_free(call);
     return lua_error(L);
   }
   int n = 0;
-  if (op->result != NULL) {
+  if (op->result) {
     lua_json_push(L, op->result);
     n = 1;
   }
-  lua_call_op_free(call);
+  lua_tool_call_op_free(call);
   return n;
 }
 
@@ -124,9 +124,9 @@ static int ctx_sleep(lua_State *L) {
   lua_Number ms = luaL_checknumber(L, 1);
   if (!(ms >= 0 && ms <= LUA_CTX_SLEEP_MAX_MS))
     return luaL_error(L, "ctx.sleep: ms must be between 0 and %d", LUA_CTX_SLEEP_MAX_MS);
-  if (lua_call_op_begin(call, "sleep") == NULL)
+  if (!lua_tool_call_op_begin(call, "sleep"))
     return luaL_error(L, "ctx.sleep: out of memory");
-  lua_call_sleep_start(call, (uint64_t)ceil(ms));
+  lua_tool_call_sleep_start(call, (uint64_t)ceil(ms));
   return ctx_op_wait(L, call, 0);
 }
 
@@ -137,9 +137,9 @@ static int ctx_service(lua_State *L) {
   char err[LUA_JSON_ERROR_MAX_BYTES];
   json_t *args = lua_json_array_from_lua(L, 1, lua_gettop(L), call->host->limits.max_json_bytes,
                                          err, sizeof err);
-  if (args == NULL)
+  if (!args)
     return luaL_error(L, "ctx.%s: %s", svc->name, err);
-  if (lua_call_op_begin(call, svc->name) == NULL) {
+  if (!lua_tool_call_op_begin(call, svc->name)) {
     json_decref(args);
     return luaL_error(L, "ctx.%s: out of memory", svc->name);
   }
@@ -159,15 +159,25 @@ static const luaL_Reg ctx_builtins[] = {
 static const char *const ctx_fields[] = {"session_id", "call_id", "identity", NULL};
 
 int lua_ctx_name_reserved(const char *name) {
-  for (const luaL_Reg *f = ctx_builtins; f->name != NULL; f++) {
+  for (const luaL_Reg *f = ctx_builtins; f->name; f++) {
     if (strcmp(f->name, name) == 0)
       return 1;
   }
-  for (const char *const *f = ctx_fields; *f != NULL; f++) {
+  for (const char *const *f = ctx_fields; *f; f++) {
     if (strcmp(*f, name) == 0)
       return 1;
   }
   return 0;
+}
+
+int lua_ctx_bind(lua_State *L, const luaL_Reg *fns) {
+  for (const luaL_Reg *f = fns; f->name; f++) {
+    lua_pushvalue(L, -1);
+    lua_pushcclosure(L, f->func, 1);
+    lua_setfield(L, -3, f->name);
+  }
+  lua_pushvalue(L, -1);
+  return luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
 void lua_ctx_push(lua_State *L, lua_tool_call *call) {
@@ -181,14 +191,8 @@ void lua_ctx_push(lua_State *L, lua_tool_call *call) {
   lua_setfield(L, -2, "identity");
   lua_tool_call **token = lua_newuserdatauv(L, sizeof *token, 0); /* ctx token */
   *token = call;
-  lua_pushvalue(L, -1);
-  call->token_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   call->token = token;
-  for (const luaL_Reg *f = ctx_builtins; f->name != NULL; f++) {
-    lua_pushvalue(L, -1);
-    lua_pushcclosure(L, f->func, 1);
-    lua_setfield(L, -3, f->name);
-  }
+  call->token_ref = lua_ctx_bind(L, ctx_builtins);
   for (size_t i = 0; i < h->service_count; i++) {
     lua_pushvalue(L, -1);
     lua_pushlightuserdata(L, &h->services[i]);

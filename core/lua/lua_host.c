@@ -3,14 +3,11 @@
  * script (a tool's mutating function, policy hooks). */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <lauxlib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "buf.h"
 #include "json_schema.h"
@@ -18,6 +15,7 @@
 #include "lua_host_internal.h"
 #include "lua_json.h"
 #include "lua_require.h"
+#include "lua_script_file.h"
 
 /* What went wrong while loading a set: one "file: message" line each. */
 typedef struct load_report {
@@ -56,37 +54,14 @@ static lua_sandbox_limits host_sandbox_limits(const lua_host *h) {
 
 /* Reads dir/rel whole; NULL with a report line on failure. */
 static char *read_script(const char *dir, const char *rel, size_t *len, load_report *errs) {
-  char path[4096];
+  char path[4096], why[256];
+  char *text;
   snprintf(path, sizeof path, "%s/%s", dir, rel);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  struct stat st;
-  if (fd < 0 || fstat(fd, &st) < 0) {
-    report(errs, "%s: cannot open: %s", rel, strerror(errno));
-    if (fd >= 0)
-      close(fd);
-    return NULL;
-  }
-  if (!S_ISREG(st.st_mode) || st.st_size > LUA_HOST_SCRIPT_MAX_BYTES) {
-    report(errs, "%s: %s", rel,
-           S_ISREG(st.st_mode) ? "larger than the script limit" : "not a regular file");
-    close(fd);
-    return NULL;
-  }
-  char *text = malloc((size_t)st.st_size + 1);
-  size_t got = 0;
-  while (text != NULL && got < (size_t)st.st_size) {
-    ssize_t n = read(fd, text + got, (size_t)st.st_size - got);
-    if (n <= 0)
-      break;
-    got += (size_t)n;
-  }
-  close(fd);
-  if (text == NULL || got != (size_t)st.st_size) {
-    report(errs, "%s: cannot read", rel);
-    free(text);
-    return NULL;
-  }
-  *len = got;
+  int rc = lua_script_read(path, LUA_HOST_SCRIPT_MAX_BYTES, &text, len, why, sizeof why);
+  if (rc == -1)
+    report(errs, "%s: cannot open: %s", rel, why);
+  else if (rc < 0)
+    report(errs, "%s: %s", rel, why);
   return text;
 }
 
@@ -118,7 +93,7 @@ static int run_script(const lua_host *h, const char *dir, const char *rel, lua_s
   char err[LUA_HOST_ERROR_MAX_BYTES];
   size_t len;
   char *text = read_script(dir, rel, &len, errs);
-  if (text == NULL)
+  if (!text)
     return -1;
   lua_sandbox_limits limits = host_sandbox_limits(h);
   int co_ref = LUA_NOREF;
@@ -127,7 +102,7 @@ static int run_script(const lua_host *h, const char *dir, const char *rel, lua_s
   memset(v, 0, sizeof *v);
   if (lua_sandbox_new(sb, rel, &limits, err, sizeof err) < 0 ||
       lua_require_open(*sb, dir, rel, err, sizeof err) < 0 ||
-      (v->co = lua_sandbox_thread_new(*sb, &co_ref, err, sizeof err)) == NULL ||
+      !(v->co = lua_sandbox_thread_new(*sb, &co_ref, err, sizeof err)) ||
       lua_sandbox_load(*sb, v->co, text, len, err, sizeof err) < 0)
     goto out;
   int status = lua_sandbox_resume(*sb, v->co, 0, &v->nres, err, sizeof err);
@@ -139,7 +114,7 @@ static int run_script(const lua_host *h, const char *dir, const char *rel, lua_s
   rc = 0;
 out:
   free(text);
-  if (*sb != NULL) {
+  if (*sb) {
     lua_sandbox_thread_drop(*sb, co_ref);
     lua_sandbox_collect(*sb);
   }
@@ -170,7 +145,7 @@ static void load_prompt(lua_host *h, const char *dir, load_report *errs) {
   if (len > LUA_HOST_PROMPT_MAX_BYTES)
     report(errs, "prompt.lua: the prompt is %zu bytes, over the limit of %d", len,
            LUA_HOST_PROMPT_MAX_BYTES);
-  else if ((h->prompt_text = strndup(s, len)) == NULL)
+  else if (!(h->prompt_text = strndup(s, len)))
     report(errs, "prompt.lua: out of memory");
   lua_pop(L, 1);
 }
@@ -212,14 +187,14 @@ int lua_host_unknown_field(lua_State *L, const char *const *fields, char *err, s
     lua_pop(L, 1);
     int known = 0;
     if (lua_type(L, -1) == LUA_TSTRING) {
-      for (const char *const *f = fields; *f != NULL; f++)
+      for (const char *const *f = fields; *f; f++)
         known = known || strcmp(*f, lua_tostring(L, -1)) == 0;
     }
     if (known) continue;
     int named = lua_type(L, -1) == LUA_TSTRING;
     int at = snprintf(err, errlen, "unknown field %s%s%s (fields:", named ? "'" : "(a ",
                       named ? lua_tostring(L, -1) : luaL_typename(L, -1), named ? "'" : ")");
-    for (const char *const *f = fields; *f != NULL && at > 0 && (size_t)at < errlen; f++)
+    for (const char *const *f = fields; *f && at > 0 && (size_t)at < errlen; f++)
       at += snprintf(err + at, errlen - (size_t)at, "%s %s", f == fields ? "" : ",", *f);
     if (at > 0 && (size_t)at < errlen) snprintf(err + at, errlen - (size_t)at, ")");
     lua_pop(L, 1);
@@ -251,7 +226,7 @@ static int tool_read_fields(lua_State *L, tool_read *r) {
   }
   char jerr[LUA_JSON_ERROR_MAX_BYTES];
   t->schema = lua_json_from_lua(L, -1, r->max_json_bytes, jerr, sizeof jerr);
-  if (t->schema == NULL) {
+  if (!t->schema) {
     snprintf(r->err, sizeof r->err, "input_schema: %s", jerr);
     return -1;
   }
@@ -271,7 +246,7 @@ static int tool_read_fields(lua_State *L, tool_read *r) {
     return -1;
   }
   t->handler_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  if (t->name == NULL || t->description == NULL)
+  if (!t->name || !t->description)
     return luaL_error(L, "out of memory");
   return 0;
 }
@@ -320,7 +295,7 @@ static void load_tool(lua_host *h, const char *dir, const char *rel, load_report
       }
     }
     lua_host_tool *grown = realloc(h->tools, (h->tool_count + 1) * sizeof *grown);
-    if (grown != NULL) {
+    if (grown) {
       h->tools = grown;
       h->tools[h->tool_count++] = t;
       return;
@@ -380,7 +355,7 @@ static void load_policy(lua_host *h, const char *dir, const char *rel, load_repo
       return;
   }
   lua_host_policy *grown = realloc(h->policies, (h->policy_count + 1) * sizeof *grown);
-  if (grown == NULL) {
+  if (!grown) {
     report(errs, "%s: out of memory", rel);
     lua_policy_free(&p);
     return;
@@ -454,7 +429,7 @@ static void host_destroy(lua_host *h) {
 }
 
 static int service_name_ok(const char *s) {
-  if (s == NULL || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
+  if (!s || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
     return 0;
   for (; *s != '\0'; s++) {
     if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
@@ -468,14 +443,14 @@ static void host_copy_services(lua_host *h, const lua_host_options *o, load_repo
   if (o->service_count == 0)
     return;
   h->services = calloc(o->service_count, sizeof *h->services);
-  if (h->services == NULL) {
+  if (!h->services) {
     report(errs, "services: out of memory");
     return;
   }
   for (size_t i = 0; i < o->service_count; i++) {
     const char *name = o->services[i].name;
     if (!service_name_ok(name) || lua_ctx_name_reserved(name)) {
-      report(errs, "service \"%s\": not a usable ctx field name", name != NULL ? name : "");
+      report(errs, "service \"%s\": not a usable ctx field name", name ? name : "");
       continue;
     }
     for (size_t j = 0; j < h->service_count; j++) {
@@ -484,7 +459,7 @@ static void host_copy_services(lua_host *h, const lua_host_options *o, load_repo
     }
     h->services[h->service_count] = o->services[i];
     h->services[h->service_count].name = strdup(name);
-    if (h->services[h->service_count].name == NULL)
+    if (!h->services[h->service_count].name)
       report(errs, "services: out of memory");
     else
       h->service_count++;
@@ -502,7 +477,7 @@ int lua_host_load(lua_host **out, uv_loop_t *loop, const lua_host_options *o, ch
   load_report errs = {.problems = 0};
   buf_init(&errs.text, errlen > 0 ? errlen - 1 : 0);
   lua_host *h = calloc(1, sizeof *h);
-  if (h == NULL) {
+  if (!h) {
     snprintf(err, errlen, "out of memory");
     return -1;
   }
@@ -535,7 +510,7 @@ void lua_host_retain(lua_host *h) {
 }
 
 void lua_host_release(lua_host *h) {
-  if (h != NULL && --h->refs == 0)
+  if (h && --h->refs == 0)
     host_destroy(h);
 }
 
@@ -558,20 +533,20 @@ static int prompt_setup(lua_State *L) {
 
 int lua_host_system_prompt(lua_host *h, const json_t *context, char **out, char *err,
                            size_t errlen) {
-  if (h->prompt_text != NULL) {
+  if (h->prompt_text) {
     *out = strdup(h->prompt_text);
-    if (*out == NULL)
+    if (!*out)
       snprintf(err, errlen, "out of memory");
-    return *out != NULL ? 0 : -1;
+    return *out ? 0 : -1;
   }
   lua_sandbox *sb = h->prompt_sb;
-  json_t *empty = context == NULL ? json_object() : NULL;
-  prompt_call p = {.h = h, .context = context != NULL ? context : empty};
+  json_t *empty = !context ? json_object() : NULL;
+  prompt_call p = {.h = h, .context = context ? context : empty};
   int co_ref = LUA_NOREF;
   int nres = 0;
   int rc = -1;
   p.co = lua_sandbox_thread_new(sb, &co_ref, err, errlen);
-  if (p.co == NULL || lua_sandbox_protect(sb, prompt_setup, &p, err, errlen) < 0)
+  if (!p.co || lua_sandbox_protect(sb, prompt_setup, &p, err, errlen) < 0)
     goto out;
   int status = lua_sandbox_resume(sb, p.co, 1, &nres, err, errlen);
   if (status == LUA_YIELD)
@@ -590,7 +565,7 @@ int lua_host_system_prompt(lua_host *h, const json_t *context, char **out, char 
     goto out;
   }
   *out = strndup(s, len);
-  if (*out == NULL)
+  if (!*out)
     snprintf(err, errlen, "out of memory");
   else
     rc = 0;
@@ -605,11 +580,11 @@ out:
 
 json_t *lua_host_tools_json(const lua_host *h) {
   json_t *arr = json_array();
-  for (size_t i = 0; arr != NULL && i < h->tool_count; i++) {
+  for (size_t i = 0; arr && i < h->tool_count; i++) {
     const lua_host_tool *t = &h->tools[i];
     json_t *entry = json_pack("{s:s, s:s, s:o}", "name", t->name, "description", t->description,
                               "input_schema", json_deep_copy(t->schema));
-    if (entry == NULL || json_array_append_new(arr, entry) < 0) {
+    if (!entry || json_array_append_new(arr, entry) < 0) {
       json_decref(arr);
       return NULL;
     }
@@ -642,7 +617,7 @@ int lua_host_entry_run(lua_sandbox *sb, int (*push)(lua_State *L, void *ud), voi
   int nres = 0;
   *result = NULL;
   e.co = lua_sandbox_thread_reuse(sb, &co_ref, err, errlen);
-  if (e.co == NULL)
+  if (!e.co)
     return -1;
   int status = LUA_ERRRUN;
   if (lua_sandbox_protect(sb, entry_setup_fn, &e, err, errlen) == 0) {
@@ -656,11 +631,11 @@ int lua_host_entry_run(lua_sandbox *sb, int (*push)(lua_State *L, void *ud), voi
     char jerr[LUA_JSON_ERROR_MAX_BYTES];
     *result = lua_json_from_lua(e.co, lua_gettop(e.co) - nres + 1, max_json_bytes, jerr,
                                 sizeof jerr);
-    if (*result == NULL)
+    if (!*result)
       snprintf(err, errlen, "%s: the result cannot be read: %s", lua_sandbox_name(sb), jerr);
   }
   lua_sandbox_thread_done(sb, e.co, co_ref);
-  return *result != NULL ? 0 : -1;
+  return *result ? 0 : -1;
 }
 
 /* --- mutating ---------------------------------------------------------------- */
@@ -679,8 +654,8 @@ static int mutating_push(lua_State *L, void *ud) {
 
 /* A function's answer; anything but a boolean counts as mutating. */
 static int mutating_call(const lua_host *h, const lua_host_tool *t, const json_t *input) {
-  json_t *empty = input == NULL ? json_object() : NULL;
-  mutating_args a = {.tool = t, .input = input != NULL ? input : empty};
+  json_t *empty = !input ? json_object() : NULL;
+  mutating_args a = {.tool = t, .input = input ? input : empty};
   char err[LUA_HOST_ERROR_MAX_BYTES];
   json_t *r = NULL;
   int mutating = 1;

@@ -37,11 +37,11 @@ typedef struct lua_host_limits {
 } lua_host_limits;
 
 /* Who and what a tool call is for; strings are copied. */
-typedef struct lua_call_info {
+typedef struct lua_tool_call_info {
   const char *session_id;
   const char *call_id;  /* the model's tool_use id, or a button's id */
   const char *identity; /* who asked (request identity) */
-} lua_call_info;
+} lua_tool_call_info;
 
 /* An asynchronous operation the core offers scripts as ctx.<name>(...).
  * start receives the Lua arguments as a JSON array and either fails at once
@@ -50,7 +50,7 @@ typedef struct lua_call_info {
  * function set with lua_async_on_cancel runs and finish must not be called. */
 typedef struct lua_host_service {
   const char *name;
-  int (*start)(void *ud, lua_async *op, const json_t *args, const lua_call_info *info);
+  int (*start)(void *ud, lua_async *op, const json_t *args, const lua_tool_call_info *info);
   void *ud;
 } lua_host_service;
 
@@ -101,7 +101,7 @@ typedef struct lua_tool_cbs {
  * unknown tool, invalid input, a script error or a limit hit all end in
  * on_done with is_error set and a message that says what and where. */
 lua_tool_call *lua_host_call_tool(lua_host *h, const char *name, const json_t *input,
-                                  const lua_call_info *info, const lua_tool_cbs *cbs, void *ud);
+                                  const lua_tool_call_info *info, const lua_tool_cbs *cbs, void *ud);
 /* Ends the call at once: pending operations are cancelled and on_done runs
  * with is_error and "cancelled". */
 void lua_tool_call_cancel(lua_tool_call *call);
@@ -159,7 +159,7 @@ void lua_policy_decision_free(lua_policy_decision *d);
 void lua_host_policy_after(lua_host *h, const lua_policy_view *v, const json_t *result);
 
 /* For services. */
-const lua_call_info *lua_async_info(const lua_async *op);
+const lua_tool_call_info *lua_async_info(const lua_async *op);
 void lua_async_on_cancel(lua_async *op, void (*cancel)(void *ud), void *ud);
 void lua_async_output(lua_async *op, const char *chunk, size_t len);
 /* The value ctx.<name> returns to the script (a JSON value, borrowed). */

@@ -1,9 +1,11 @@
-/* Private to the Lua host (lua_host.c: the set; lua_call.c: tool calls;
+/* Private to the Lua host (lua_host.c: the set; lua_tool_call.c: tool calls;
  * lua_ctx.c: the ctx object handlers receive; lua_policy.c: policy hooks;
  * lua_policy_ctx.c: the ctx policies receive; lua_policy_list.c: the
  * lists that ctx reads). */
 #ifndef BG_LUA_HOST_INTERNAL_H
 #define BG_LUA_HOST_INTERNAL_H
+
+#include <lauxlib.h>
 
 #include "lua_host.h"
 #include "lua_limits.h"
@@ -62,17 +64,17 @@ struct lua_async {
 };
 
 typedef enum {
-  LUA_CALL_STARTING, /* the first resume is queued */
-  LUA_CALL_RUNNING,  /* inside a resume */
-  LUA_CALL_WAITING,  /* yielded on an operation */
-  LUA_CALL_DECIDED,  /* outcome known, on_done queued */
-  LUA_CALL_DELIVERED,
-} lua_call_phase;
+  LUA_TOOL_CALL_STARTING, /* the first resume is queued */
+  LUA_TOOL_CALL_RUNNING,  /* inside a resume */
+  LUA_TOOL_CALL_WAITING,  /* yielded on an operation */
+  LUA_TOOL_CALL_DECIDED,  /* outcome known, on_done queued */
+  LUA_TOOL_CALL_DELIVERED,
+} lua_tool_call_phase;
 
 struct lua_tool_call {
   lua_host *host;
   const lua_host_tool *tool; /* NULL for an unknown tool */
-  lua_call_info info;        /* strings owned */
+  lua_tool_call_info info;   /* strings owned */
   lua_tool_cbs cbs;
   void *ud;
   json_t *input;
@@ -81,7 +83,7 @@ struct lua_tool_call {
   lua_tool_call **token; /* what ctx holds; set to NULL when the call ends */
   int token_ref;
   lua_async *op;
-  lua_call_phase phase;
+  lua_tool_call_phase phase;
   int cancel_requested;
   int is_error;
   char *content;
@@ -100,6 +102,11 @@ int lua_ctx_name_reserved(const char *name);
 /* msg in double quotes with quotes, backslashes and control bytes escaped,
  * cut to fit outlen, so that a script cannot forge log lines. */
 void lua_ctx_quote(char *out, size_t outlen, const char *msg, size_t len);
+/* With a ctx table and its token (a userdata the runtime clears when the
+ * call ends) on top of the stack: sets each of fns in the ctx as a closure
+ * over the token, and returns the token's registry reference, which keeps
+ * it alive. The stack is left as it was. */
+int lua_ctx_bind(lua_State *L, const luaL_Reg *fns);
 
 /* lua_host.c: whether s (len bytes) is a usable tool or policy name. */
 int lua_host_name_ok(const char *s, size_t len);
@@ -138,10 +145,10 @@ void lua_policy_test_push(lua_State *L);
  * when actions, its actions) for the ctx token at token_index (may raise). */
 void lua_policy_list_push(lua_State *L, int token_index, int actions);
 
-/* lua_call.c, for lua_ctx.c: the call's one pending operation. */
-lua_async *lua_call_op_begin(lua_tool_call *call, const char *name);
-void lua_call_op_free(lua_tool_call *call);
-void lua_call_sleep_start(lua_tool_call *call, uint64_t ms);
+/* lua_tool_call.c, for lua_ctx.c: the call's one pending operation. */
+lua_async *lua_tool_call_op_begin(lua_tool_call *call, const char *name);
+void lua_tool_call_op_free(lua_tool_call *call);
+void lua_tool_call_sleep_start(lua_tool_call *call, uint64_t ms);
 
 /* Whether the table at index 1 has a key that fields (NULL-terminated)
  * does not list: 1 with err naming it and the known fields, else 0. */

@@ -22,9 +22,9 @@
 #define LUA_CTX_LOG_MAX_BYTES 2048
 /* It reaches the model and the page. */
 #define LUA_POLICY_REASON_MAX_BYTES 1024
-#define LUA_MAX_JSON_BYTES (1024u * 1024)
-#define LUA_MAX_RESULT_BYTES (256u * 1024)
-#define LUA_CALL_CUT_MARKER_MAX_BYTES 64
+#define LUA_HOST_JSON_MAX_BYTES (1024u * 1024)
+#define LUA_HOST_RESULT_MAX_BYTES (256u * 1024)
+#define LUA_TOOL_CALL_CUT_MARKER_MAX_BYTES 64
 
 #define LUA_LIMITS(X)                                                                              \
   X(LUA_HOST_SCRIPT_MAX_BYTES, "bytes", "a script file (larger is refused at load)")               \
@@ -39,10 +39,10 @@
   X(LUA_CTX_SLEEP_MAX_MS, "ms", "one ctx.sleep")                                                   \
   X(LUA_CTX_LOG_MAX_BYTES, "bytes", "a ctx.log message (cut past it)")                             \
   X(LUA_POLICY_REASON_MAX_BYTES, "bytes", "a policy's reason (cut past it)")                       \
-  X(LUA_MAX_JSON_BYTES, "bytes",                                                                   \
+  X(LUA_HOST_JSON_MAX_BYTES, "bytes",                                                              \
     "json.encode output, json.decode input, service arguments, a table "                           \
     "result")                                                                                      \
-  X(LUA_MAX_RESULT_BYTES, "bytes", "the text of a tool result the model gets (cut past it)")       \
-  X(LUA_CALL_CUT_MARKER_MAX_BYTES, "bytes", "the marker put where a result was cut")
+  X(LUA_HOST_RESULT_MAX_BYTES, "bytes", "the text of a tool result the model gets (cut past it)")  \
+  X(LUA_TOOL_CALL_CUT_MARKER_MAX_BYTES, "bytes", "the marker put where a result was cut")
 
 #endif

@@ -90,7 +90,7 @@ int lua_policy_read(lua_host_policy *p, int table_ref, char *err, size_t errlen)
     return -1;
   }
   p->name = strdup(r.name);
-  if (p->name == NULL) {
+  if (!p->name) {
     snprintf(err, errlen, "out of memory");
     return -1;
   }
@@ -116,13 +116,13 @@ typedef struct hook_args {
 static int hook_push(lua_State *L, void *ud) {
   const hook_args *a = ud;
   lua_rawgeti(L, LUA_REGISTRYINDEX, a->fn_ref);
-  if (a->ctx == NULL) {
+  if (!a->ctx) {
     lua_policy_test_push(L);
     return 1;
   }
   lua_policy_ctx_push(L, a->ctx);
   lua_json_push(L, a->call);
-  if (a->result == NULL)
+  if (!a->result)
     return 2;
   lua_json_push(L, a->result);
   return 3;
@@ -132,7 +132,7 @@ static int hook_push(lua_State *L, void *ud) {
 static int hook_run(const lua_host *h, lua_host_policy *p, hook_args *a, json_t **out, char *err,
                     size_t errlen) {
   int rc = lua_host_entry_run(p->sb, hook_push, a, h->limits.max_json_bytes, out, err, errlen);
-  if (a->ctx != NULL)
+  if (a->ctx)
     lua_policy_ctx_end(p->sb, a->ctx);
   lua_sandbox_collect(p->sb);
   return rc;
@@ -183,7 +183,7 @@ static int decision_set(lua_policy_decision *d, lua_policy_verdict verdict, cons
   d->verdict = verdict;
   d->policy = strdup(policy);
   d->reason = reason_dup(reason);
-  return d->policy != NULL && d->reason != NULL ? 0 : -1;
+  return d->policy && d->reason ? 0 : -1;
 }
 
 /* Fail closed: deny naming the policy and what went wrong. -1 when even
@@ -218,7 +218,7 @@ static const char *json_kind(const json_t *v) {
 
 static const char *nonempty_string(const json_t *v) {
   const char *s = json_string_value(v);
-  return s != NULL && s[0] != '\0' ? s : NULL;
+  return s && s[0] != '\0' ? s : NULL;
 }
 
 static const lua_host_tool *find_tool(const lua_host *h, const char *name) {
@@ -238,7 +238,7 @@ static int decision_run_first(const lua_host *h, const lua_host_policy *p, const
   const char *reason = nonempty_string(json_object_get(r, "reason"));
   const char *key;
   const json_t *value;
-  if (reason == NULL) {
+  if (!reason) {
     snprintf(err, errlen, "before: run_first needs reason, a non-empty string");
     return -1;
   }
@@ -253,16 +253,16 @@ static int decision_run_first(const lua_host *h, const lua_host_policy *p, const
     }
   }
   const char *tool_name = json_string_value(json_object_get(run, "tool"));
-  const lua_host_tool *tool = tool_name != NULL ? find_tool(h, tool_name) : NULL;
-  if (tool == NULL) {
+  const lua_host_tool *tool = tool_name ? find_tool(h, tool_name) : NULL;
+  if (!tool) {
     snprintf(err, errlen, "before: run_first.tool must name a tool of this set");
     return -1;
   }
   const json_t *input = json_object_get(run, "input");
-  json_t *copy = input != NULL ? json_deep_copy(input) : json_object();
+  json_t *copy = input ? json_deep_copy(input) : json_object();
   char verr[LUA_HOST_ERROR_MAX_BYTES / 2];
   int rc = -1;
-  if (copy == NULL)
+  if (!copy)
     snprintf(err, errlen, "out of memory");
   else if (json_schema_validate(tool->schema, copy, "run_first.input", verr, sizeof verr) < 0)
     snprintf(err, errlen, "before: invalid input: %s", verr);
@@ -277,7 +277,7 @@ static int decision_run_first(const lua_host *h, const lua_host_policy *p, const
   }
   d->run_input = copy;
   d->run_tool = strdup(tool_name);
-  if (decision_set(d, LUA_POLICY_RUN_FIRST, p->name, reason) < 0 || d->run_tool == NULL) {
+  if (decision_set(d, LUA_POLICY_RUN_FIRST, p->name, reason) < 0 || !d->run_tool) {
     snprintf(err, errlen, "out of memory");
     return -1;
   }
@@ -309,26 +309,26 @@ static int decision_parse(const lua_host *h, const lua_host_policy *p, const jso
     }
   }
   const json_t *overridable = json_object_get(r, "overridable");
-  if (overridable != NULL && (!json_is_boolean(overridable) || json_object_get(r, "deny") == NULL)) {
+  if (overridable && (!json_is_boolean(overridable) || !json_object_get(r, "deny"))) {
     snprintf(err, errlen, "before: overridable must be a boolean, and only with deny");
     return -1;
   }
   const json_t *deny = json_object_get(r, "deny");
   const json_t *confirm = json_object_get(r, "confirm");
   const json_t *run = json_object_get(r, "run_first");
-  if ((deny != NULL) + (confirm != NULL) + (run != NULL) != 1) {
+  if (!!deny + !!confirm + !!run != 1) {
     snprintf(err, errlen, "before must return exactly one of deny, confirm or run_first");
     return -1;
   }
-  if (run != NULL)
+  if (run)
     return decision_run_first(h, p, r, call, d, err, errlen);
-  const char *field = deny != NULL ? "deny" : "confirm";
-  const char *reason = nonempty_string(deny != NULL ? deny : confirm);
-  if (reason == NULL || json_object_get(r, "reason") != NULL) {
+  const char *field = deny ? "deny" : "confirm";
+  const char *reason = nonempty_string(deny ? deny : confirm);
+  if (!reason || json_object_get(r, "reason")) {
     snprintf(err, errlen, "before: %s must be the reason, a non-empty string, alone", field);
     return -1;
   }
-  if (decision_set(d, deny != NULL ? LUA_POLICY_DENY : LUA_POLICY_CONFIRM, p->name, reason) <
+  if (decision_set(d, deny ? LUA_POLICY_DENY : LUA_POLICY_CONFIRM, p->name, reason) <
       0) {
     snprintf(err, errlen, "out of memory");
     return -1;
@@ -360,8 +360,8 @@ static int policy_before(const lua_host *h, lua_host_policy *p, const lua_policy
 }
 
 int lua_host_policy_before(lua_host *h, const lua_policy_view *v, lua_policy_decision *out) {
-  json_t *empty = v->call == NULL ? json_object() : NULL;
-  lua_policy_view view = {.call = v->call != NULL ? v->call : empty,
+  json_t *empty = !v->call ? json_object() : NULL;
+  lua_policy_view view = {.call = v->call ? v->call : empty,
                           .history = v->history,
                           .actions = v->actions};
   json_t *overridden = NULL;
@@ -376,8 +376,8 @@ int lua_host_policy_before(lua_host *h, const lua_policy_view *v, lua_policy_dec
       continue;
     lua_policy_decision d;
     rc = policy_before(h, p, &view, now_ms, &d);
-    if (d.verdict == LUA_POLICY_DENY && d.overridable && v->override_by != NULL) {
-      if (overridden == NULL)
+    if (d.verdict == LUA_POLICY_DENY && d.overridable && v->override_by) {
+      if (!overridden)
         overridden = json_array();
       json_array_append_new(overridden, json_pack("{s:s?, s:s?, s:s}", "policy", d.policy,
                                                   "reason", d.reason, "identity", v->override_by));
@@ -391,7 +391,7 @@ int lua_host_policy_before(lua_host *h, const lua_policy_view *v, lua_policy_dec
     lua_policy_decision *first = d.verdict == LUA_POLICY_RUN_FIRST ? &run
                                  : d.verdict == LUA_POLICY_CONFIRM  ? &confirm
                                                                     : NULL;
-    if (first != NULL && first->verdict == LUA_POLICY_ALLOW)
+    if (first && first->verdict == LUA_POLICY_ALLOW)
       *first = d;
     else
       lua_policy_decision_free(&d);
@@ -399,7 +399,7 @@ int lua_host_policy_before(lua_host *h, const lua_policy_view *v, lua_policy_dec
   lua_policy_decision *winner = run.verdict != LUA_POLICY_ALLOW       ? &run
                                 : confirm.verdict != LUA_POLICY_ALLOW ? &confirm
                                                                       : NULL;
-  if (winner != NULL) {
+  if (winner) {
     *out = *winner;
     memset(winner, 0, sizeof *winner);
   }
@@ -412,9 +412,9 @@ done:
 }
 
 void lua_host_policy_after(lua_host *h, const lua_policy_view *v, const json_t *result) {
-  json_t *empty_call = v->call == NULL ? json_object() : NULL;
-  json_t *empty_result = result == NULL ? json_object() : NULL;
-  lua_policy_view view = {.call = v->call != NULL ? v->call : empty_call,
+  json_t *empty_call = !v->call ? json_object() : NULL;
+  json_t *empty_result = !result ? json_object() : NULL;
+  lua_policy_view view = {.call = v->call ? v->call : empty_call,
                           .history = v->history,
                           .actions = v->actions};
   long long now_ms = view_now_ms(&view);
@@ -427,7 +427,7 @@ void lua_host_policy_after(lua_host *h, const lua_policy_view *v, const json_t *
     hook_args a = {.fn_ref = p->after_ref,
                    .ctx = &c,
                    .call = view.call,
-                   .result = result != NULL ? result : empty_result};
+                   .result = result ? result : empty_result};
     char err[LUA_HOST_ERROR_MAX_BYTES];
     json_t *r = NULL;
     if (hook_run(h, p, &a, &r, err, sizeof err) < 0)

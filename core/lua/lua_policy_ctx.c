@@ -11,7 +11,7 @@
 /* Every ctx function has the entry's token as upvalue 1. */
 static lua_policy_ctx *pctx_get(lua_State *L, const char *fname) {
   lua_policy_ctx **token = lua_touserdata(L, lua_upvalueindex(1));
-  if (*token == NULL)
+  if (!*token)
     luaL_error(L, "ctx.%s: this ctx belongs to a policy call that has ended", fname);
   return *token;
 }
@@ -36,7 +36,7 @@ static int pctx_actions(lua_State *L) {
 
 static const char *call_string(const lua_policy_ctx *c, const char *field) {
   const char *s = json_string_value(json_object_get(c->view->call, field));
-  return s != NULL ? s : "";
+  return s ? s : "";
 }
 
 static int pctx_log(lua_State *L) {
@@ -62,19 +62,13 @@ void lua_policy_ctx_push(lua_State *L, lua_policy_ctx *c) {
   lua_createtable(L, 0, 4);                                        /* ctx */
   lua_policy_ctx **token = lua_newuserdatauv(L, sizeof *token, 0); /* ctx token */
   *token = c;
-  lua_pushvalue(L, -1);
-  c->token_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   c->token = token;
-  for (const luaL_Reg *f = pctx_functions; f->name != NULL; f++) {
-    lua_pushvalue(L, -1);
-    lua_pushcclosure(L, f->func, 1);
-    lua_setfield(L, -3, f->name);
-  }
+  c->token_ref = lua_ctx_bind(L, pctx_functions);
   lua_pop(L, 1); /* ctx */
 }
 
 void lua_policy_ctx_end(lua_sandbox *sb, lua_policy_ctx *c) {
-  if (c->token != NULL)
+  if (c->token)
     *c->token = NULL;
   luaL_unref(lua_sandbox_state(sb), LUA_REGISTRYINDEX, c->token_ref);
   c->token = NULL;
@@ -123,7 +117,7 @@ static const luaL_Reg fake_functions[] = {
 static int test_ctx(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_createtable(L, 0, 4);
-  for (const luaL_Reg *f = fake_functions; f->name != NULL; f++) {
+  for (const luaL_Reg *f = fake_functions; f->name; f++) {
     lua_pushvalue(L, 1);
     lua_pushcclosure(L, f->func, 1);
     lua_setfield(L, -2, f->name);

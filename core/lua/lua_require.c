@@ -4,13 +4,12 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <lauxlib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
+
+#include "lua_script_file.h"
 
 /* The folders libraries live in, one per folder of scripts. */
 static const char *const require_lib_folders[] = {"lib", "tools/lib", "policy/lib", NULL};
@@ -38,41 +37,6 @@ static int require_name_ok(const char *s, size_t len) {
   return 1;
 }
 
-/* Reads path whole (a regular file of at most LUA_REQUIRE_FILE_MAX_BYTES);
- * NULL with why filled on failure. The caller frees the text. */
-static char *require_read(const char *path, size_t *len, char *why, size_t whylen) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  struct stat st;
-  if (fd < 0 || fstat(fd, &st) < 0) {
-    snprintf(why, whylen, "%s", strerror(errno));
-    if (fd >= 0)
-      close(fd);
-    return NULL;
-  }
-  if (!S_ISREG(st.st_mode) || st.st_size > LUA_REQUIRE_FILE_MAX_BYTES) {
-    snprintf(why, whylen, "%s",
-             S_ISREG(st.st_mode) ? "larger than the script limit" : "not a regular file");
-    close(fd);
-    return NULL;
-  }
-  char *text = malloc((size_t)st.st_size + 1);
-  size_t got = 0;
-  while (text != NULL && got < (size_t)st.st_size) {
-    ssize_t n = read(fd, text + got, (size_t)st.st_size - got);
-    if (n <= 0)
-      break;
-    got += (size_t)n;
-  }
-  close(fd);
-  if (text == NULL || got != (size_t)st.st_size) {
-    snprintf(why, whylen, "%s", text == NULL ? "out of memory" : "cannot read");
-    free(text);
-    return NULL;
-  }
-  *len = got;
-  return text;
-}
-
 /* Loads libdir/name.lua onto the stack as a function; raises on failure.
  * The file's text is freed before anything can raise. */
 static void require_load(lua_State *L, const char *name) {
@@ -83,8 +47,8 @@ static void require_load(lua_State *L, const char *name) {
   const char *chunkname = lua_pushfstring(L, "@%s", rel); /* rel path chunkname */
   char why[256];
   size_t len;
-  char *text = require_read(path, &len, why, sizeof why);
-  if (text == NULL) {
+  char *text;
+  if (lua_script_read(path, LUA_REQUIRE_FILE_MAX_BYTES, &text, &len, why, sizeof why) != 0) {
     luaL_error(L, "require \"%s\": cannot open %s: %s", name, rel, why);
     return;
   }
@@ -160,7 +124,7 @@ static int require_install(lua_State *L) {
   const require_setup *s = lua_touserdata(L, 1);
   const char *slash = strrchr(s->rel, '/');
   lua_pushstring(L, s->dir); /* dir */
-  if (slash != NULL) {
+  if (slash) {
     lua_pushlstring(L, s->rel, (size_t)(slash - s->rel));
     lua_pushliteral(L, "/lib");
     lua_concat(L, 2);
@@ -218,8 +182,8 @@ static void require_check_file(const char *dir, const char *rel,
   }
   snprintf(path, sizeof path, "%s/%s", dir, rel);
   size_t len;
-  char *text = require_read(path, &len, why, sizeof why);
-  if (text == NULL) {
+  char *text;
+  if (lua_script_read(path, LUA_REQUIRE_FILE_MAX_BYTES, &text, &len, why, sizeof why) != 0) {
     snprintf(err, sizeof err, "%s: cannot open: %s", rel, why);
     report(ud, err);
     return;
@@ -228,7 +192,7 @@ static void require_check_file(const char *dir, const char *rel,
   lua_State *co;
   int ref = LUA_NOREF;
   if (lua_sandbox_new(&sb, rel, limits, err, sizeof err) < 0 ||
-      (co = lua_sandbox_thread_new(sb, &ref, err, sizeof err)) == NULL ||
+      !(co = lua_sandbox_thread_new(sb, &ref, err, sizeof err)) ||
       lua_sandbox_load(sb, co, text, len, err, sizeof err) < 0)
     report(ud, err);
   free(text);
@@ -237,7 +201,7 @@ static void require_check_file(const char *dir, const char *rel,
 
 void lua_require_check(const char *scripts_dir, const lua_sandbox_limits *limits,
                        void (*report)(void *ud, const char *line), void *ud) {
-  for (const char *const *f = require_lib_folders; *f != NULL; f++) {
+  for (const char *const *f = require_lib_folders; *f; f++) {
     char path[LUA_REQUIRE_PATH_MAX_BYTES];
     snprintf(path, sizeof path, "%s/%s", scripts_dir, *f);
     struct dirent **names;

@@ -304,30 +304,26 @@ static void call_on_deadline(uv_timer_t *t);
 static int call_setup_easy(model_call *call) {
   model_client *m = call->m;
   CURL *e = call->easy;
-  int rc = 0;
+  model_curl_post post = {
+      .url = m->url,
+      .body = call->body,
+      .body_len = call->body_len,
+      .headers = m->headers,
+      .on_body = call_on_body,
+      .ud = call,
+      .error = call->curl_error,
+      .connect_timeout_ms = m->o.connect_timeout_ms,
+      .ca_file = m->ca_file,
+  };
+  int rc = model_curl_setup_post(e, &post);
 #define SET(opt, val) rc |= (int)curl_easy_setopt(e, opt, val)
-  SET(CURLOPT_URL, m->url);
-  SET(CURLOPT_PROTOCOLS_STR, "https,http");
-  SET(CURLOPT_POST, 1L);
-  SET(CURLOPT_POSTFIELDS, call->body);
-  SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)call->body_len);
-  SET(CURLOPT_HTTPHEADER, m->headers);
-  SET(CURLOPT_WRITEFUNCTION, call_on_body);
-  SET(CURLOPT_WRITEDATA, call);
   SET(CURLOPT_HEADERFUNCTION, call_on_header);
   SET(CURLOPT_HEADERDATA, call);
   SET(CURLOPT_PRIVATE, call);
-  SET(CURLOPT_ERRORBUFFER, call->curl_error);
-  SET(CURLOPT_NOSIGNAL, 1L);
-  SET(CURLOPT_CONNECTTIMEOUT_MS, m->o.connect_timeout_ms);
   SET(CURLOPT_TCP_KEEPALIVE, 1L);
   SET(CURLOPT_TCP_KEEPIDLE, MODEL_CLIENT_KEEPIDLE_SECONDS);
   SET(CURLOPT_TCP_KEEPINTVL, MODEL_CLIENT_KEEPINTVL_SECONDS);
   SET(CURLOPT_ACCEPT_ENCODING, "");
-  if (m->ca_file) SET(CURLOPT_CAINFO, m->ca_file);
-  /* Plain HTTP goes only to this machine (model_request_url): never to an
-   * http_proxy from the environment, which would get the key in clear. */
-  if (strncmp(m->url, "http://", 7) == 0) SET(CURLOPT_PROXY, "");
 #undef SET
   return rc;
 }

@@ -1,6 +1,7 @@
 #include "model_curl.h"
 
 #include <stdlib.h>
+#include <strings.h>
 
 struct model_curl {
   uv_loop_t *loop;
@@ -132,6 +133,26 @@ int model_curl_new(model_curl **out, uv_loop_t *loop, model_curl_done_cb on_done
   c->timer.data = c;
   *out = c;
   return 0;
+}
+
+int model_curl_setup_post(CURL *easy, const model_curl_post *post) {
+  int rc = 0;
+#define SET(opt, val) rc |= (int)curl_easy_setopt(easy, opt, val)
+  SET(CURLOPT_URL, post->url);
+  SET(CURLOPT_PROTOCOLS_STR, "https,http");
+  SET(CURLOPT_POST, 1L);
+  SET(CURLOPT_POSTFIELDS, post->body);
+  SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)post->body_len);
+  SET(CURLOPT_HTTPHEADER, post->headers);
+  SET(CURLOPT_WRITEFUNCTION, post->on_body);
+  SET(CURLOPT_WRITEDATA, post->ud);
+  SET(CURLOPT_ERRORBUFFER, post->error);
+  SET(CURLOPT_NOSIGNAL, 1L);
+  SET(CURLOPT_CONNECTTIMEOUT_MS, post->connect_timeout_ms);
+  if (post->ca_file) SET(CURLOPT_CAINFO, post->ca_file);
+  if (strncasecmp(post->url, "http://", 7) == 0) SET(CURLOPT_PROXY, "");
+#undef SET
+  return rc;
 }
 
 int model_curl_add(model_curl *c, CURL *easy) {

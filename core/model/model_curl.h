@@ -24,6 +24,25 @@ int model_curl_add(model_curl *c, CURL *easy);
 /* Not from inside a libcurl callback (a write or header function). */
 void model_curl_remove(model_curl *c, CURL *easy);
 
+/* A POST to the model API, as every request there is made. */
+typedef struct model_curl_post {
+  const char *url;
+  const char *body; /* the caller's until the transfer ends */
+  size_t body_len;
+  const struct curl_slist *headers; /* they carry the credential */
+  curl_write_callback on_body;
+  void *ud;   /* on_body's */
+  char *error; /* CURL_ERROR_SIZE bytes for curl's message */
+  long connect_timeout_ms;
+  const char *ca_file; /* NULL: the system's CAs */
+} model_curl_post;
+
+/* Sets easy up for post: http or https only, no signals, and plain HTTP
+ * never through a proxy from the environment (http_proxy would get the
+ * credential in clear; base_url allows plain HTTP only to this machine).
+ * 0, or nonzero when curl refused an option. */
+int model_curl_setup_post(CURL *easy, const model_curl_post *post);
+
 /* Every easy handle must be removed first. Frees curl's state (closing its
  * cached connections), then its loop handles; on_closed(ud) runs once the
  * last one is closed and c is gone. */

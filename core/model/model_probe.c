@@ -167,23 +167,23 @@ static void probe_on_transfer_done(void *ud, CURL *easy, CURLcode res) {
 }
 
 static int probe_setup(model_probe *p) {
+  model_curl_post post = {
+      .url = p->url,
+      .body = p->body,
+      .body_len = strlen(p->body),
+      .headers = p->headers,
+      .on_body = probe_on_body,
+      .ud = p,
+      .error = p->curl_error,
+      .connect_timeout_ms = p->connect_timeout_ms,
+      .ca_file = p->ca_file,
+  };
   CURL *e = p->easy;
-  int rc = 0;
+  int rc = model_curl_setup_post(e, &post);
 #define SET(opt, val) rc |= (int)curl_easy_setopt(e, opt, val)
-  SET(CURLOPT_URL, p->url);
-  SET(CURLOPT_PROTOCOLS_STR, "https,http");
-  SET(CURLOPT_POST, 1L);
-  SET(CURLOPT_POSTFIELDS, p->body);
-  SET(CURLOPT_HTTPHEADER, p->headers);
-  SET(CURLOPT_WRITEFUNCTION, probe_on_body);
-  SET(CURLOPT_WRITEDATA, p);
-  SET(CURLOPT_ERRORBUFFER, p->curl_error);
-  SET(CURLOPT_NOSIGNAL, 1L);
-  SET(CURLOPT_CONNECTTIMEOUT_MS, p->connect_timeout_ms);
   SET(CURLOPT_TIMEOUT_MS, p->connect_timeout_ms + (long)MODEL_PROBE_ANSWER_MS);
   /* A fresh connection each time: the probe is about reaching the API now. */
   SET(CURLOPT_FORBID_REUSE, 1L);
-  if (p->ca_file) SET(CURLOPT_CAINFO, p->ca_file);
 #undef SET
   return rc;
 }

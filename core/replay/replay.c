@@ -348,8 +348,8 @@ static int replay_settle(replay *r, replay_call *c) {
   for (int k = 1; k <= GATE_MAX_ROUNDS_COUNT; k++) {
     char id[256];
     snprintf(id, sizeof id, "%s.first%d", c->gc.call_id, k);
-    int recorded = json_object_get(s->inserted, id) != NULL ||
-                   json_object_get(json_object_get(s->by_call, id), "tool") != NULL;
+    int recorded = json_object_get(s->inserted, id) ||
+                   json_object_get(json_object_get(s->by_call, id), "tool");
     if (recorded && !was_fed(c, id)) feed_inserted(r, c, id);
   }
   replay_join(r, s, rec, first_moment(c).ms);

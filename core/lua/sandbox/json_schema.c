@@ -74,8 +74,8 @@ static const char *type_with_article(const char *type) {
 /* Compact JSON of v, cut to fit out. */
 static void show_json(const json_t *v, char *out, size_t outlen) {
   char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-  snprintf(out, outlen, "%s", text != NULL ? text : "?");
-  if (text != NULL && strlen(text) >= outlen && outlen > 4)
+  snprintf(out, outlen, "%s", text ? text : "?");
+  if (text && strlen(text) >= outlen && outlen > 4)
     memcpy(out + outlen - 4, "...", 4);
   free(text);
 }
@@ -134,42 +134,43 @@ static int validate_number(schema_ctx *c, const json_t *schema, const json_t *v)
   char shown[64];
   const json_t *min = json_object_get(schema, "minimum");
   const json_t *max = json_object_get(schema, "maximum");
-  if (min != NULL && number_cmp(v, min) < 0) {
+  if (min && number_cmp(v, min) < 0) {
     show_number(min, shown, sizeof shown);
     return schema_fail(c, "must be >= %s", shown);
   }
-  if (max != NULL && number_cmp(v, max) > 0) {
+  if (max && number_cmp(v, max) > 0) {
     show_number(max, shown, sizeof shown);
     return schema_fail(c, "must be <= %s", shown);
   }
   return 0;
 }
 
+/* A string's length or an array's size n against the schema's bounds:
+ * "must be at least 3 characters long", "must have at most 2 items". */
+static int check_size(schema_ctx *c, const json_t *schema, json_int_t n, const char *min_key,
+                      const char *max_key, const char *verb, const char *unit) {
+  const json_t *min = json_object_get(schema, min_key);
+  const json_t *max = json_object_get(schema, max_key);
+  if (min && n < json_integer_value(min))
+    return schema_fail(c, "must %s at least %" JSON_INTEGER_FORMAT " %s", verb,
+                       json_integer_value(min), unit);
+  if (max && n > json_integer_value(max))
+    return schema_fail(c, "must %s at most %" JSON_INTEGER_FORMAT " %s", verb,
+                       json_integer_value(max), unit);
+  return 0;
+}
+
 static int validate_string(schema_ctx *c, const json_t *schema, const json_t *v) {
   json_int_t n = (json_int_t)utf8_chars(json_string_value(v), json_string_length(v));
-  const json_t *min = json_object_get(schema, "minLength");
-  const json_t *max = json_object_get(schema, "maxLength");
-  if (min != NULL && n < json_integer_value(min))
-    return schema_fail(c, "must be at least %" JSON_INTEGER_FORMAT " characters long",
-                       json_integer_value(min));
-  if (max != NULL && n > json_integer_value(max))
-    return schema_fail(c, "must be at most %" JSON_INTEGER_FORMAT " characters long",
-                       json_integer_value(max));
-  return 0;
+  return check_size(c, schema, n, "minLength", "maxLength", "be", "characters long");
 }
 
 static int validate_array(schema_ctx *c, const json_t *schema, const json_t *v) {
   json_int_t n = (json_int_t)json_array_size(v);
-  const json_t *min = json_object_get(schema, "minItems");
-  const json_t *max = json_object_get(schema, "maxItems");
-  if (min != NULL && n < json_integer_value(min))
-    return schema_fail(c, "must have at least %" JSON_INTEGER_FORMAT " items",
-                       json_integer_value(min));
-  if (max != NULL && n > json_integer_value(max))
-    return schema_fail(c, "must have at most %" JSON_INTEGER_FORMAT " items",
-                       json_integer_value(max));
+  if (check_size(c, schema, n, "minItems", "maxItems", "have", "items") < 0)
+    return -1;
   const json_t *items = json_object_get(schema, "items");
-  if (items == NULL)
+  if (!items)
     return 0;
   size_t i;
   const json_t *item;
@@ -194,7 +195,7 @@ static void list_keys(const json_t *obj, char *out, size_t outlen) {
   const char **keys = malloc((n > 0 ? n : 1) * sizeof *keys);
   size_t used = 0;
   out[0] = '\0';
-  if (keys == NULL)
+  if (!keys)
     return;
   size_t i = 0;
   const char *key;
@@ -217,25 +218,25 @@ static int validate_object(schema_ctx *c, const json_t *schema, const json_t *v)
   size_t i;
   const json_t *name;
   json_array_foreach(required, i, name) {
-    if (json_object_get(v, json_string_value(name)) == NULL) {
+    if (!json_object_get(v, json_string_value(name))) {
       size_t saved = json_path_push(&c->path, ".%s", json_string_value(name));
       schema_fail(c, "is required");
       json_path_pop(&c->path, saved);
       return -1;
     }
   }
-  for (void *it = json_object_iter((json_t *)v); it != NULL;
+  for (void *it = json_object_iter((json_t *)v); it;
        it = json_object_iter_next((json_t *)v, it)) {
     const char *key = json_object_iter_key(it);
     size_t key_len = json_object_iter_key_len(it);
-    const json_t *sub = props != NULL ? json_object_getn(props, key, key_len) : NULL;
-    if (sub == NULL && !json_is_false(additional))
+    const json_t *sub = props ? json_object_getn(props, key, key_len) : NULL;
+    if (!sub && !json_is_false(additional))
       continue;
     size_t saved = json_path_push(&c->path, ".%.*s", (int)(key_len < 64 ? key_len : 64), key);
     int rc;
-    if (sub == NULL) {
+    if (!sub) {
       char known[JSON_SCHEMA_SHOWN_MAX_BYTES] = "";
-      if (props != NULL)
+      if (props)
         list_keys(props, known, sizeof known);
       rc = schema_fail(c, "is not an allowed property (allowed: %s)",
                        known[0] != '\0' ? known : "none");
@@ -251,10 +252,10 @@ static int validate_object(schema_ctx *c, const json_t *schema, const json_t *v)
 
 static int validate_value(schema_ctx *c, const json_t *schema, const json_t *v) {
   const json_t *type = json_object_get(schema, "type");
-  if (type != NULL && validate_type(c, type, v) < 0)
+  if (type && validate_type(c, type, v) < 0)
     return -1;
   const json_t *choices = json_object_get(schema, "enum");
-  if (choices != NULL) {
+  if (choices) {
     size_t i;
     const json_t *choice;
     int found = 0;
@@ -293,7 +294,7 @@ static const char *const schema_keywords[] = {
 };
 
 static int is_known(const char *const *list, const char *s) {
-  for (; *list != NULL; list++) {
+  for (; *list; list++) {
     if (strcmp(*list, s) == 0)
       return 1;
   }

@@ -101,7 +101,7 @@ static int enc_classify(json_enc *e, int idx, int *is_array, lua_Integer *count)
 static json_t *enc_array(json_enc *e, int idx, lua_Integer n) {
   lua_State *L = e->L;
   json_t *arr = json_array();
-  if (arr == NULL || enc_count(e, 2) < 0) {
+  if (!arr || enc_count(e, 2) < 0) {
     enc_fail(e, "out of memory");
     json_decref(arr);
     return NULL;
@@ -112,7 +112,7 @@ static json_t *enc_array(json_enc *e, int idx, lua_Integer n) {
     json_t *v = enc_value(e, lua_gettop(L));
     json_path_pop(&e->path, saved);
     lua_pop(L, 1);
-    if (v == NULL || json_array_append_new(arr, v) < 0) {
+    if (!v || json_array_append_new(arr, v) < 0) {
       enc_fail(e, "out of memory");
       json_decref(arr);
       return NULL;
@@ -124,7 +124,7 @@ static json_t *enc_array(json_enc *e, int idx, lua_Integer n) {
 static json_t *enc_object(json_enc *e, int idx) {
   lua_State *L = e->L;
   json_t *obj = json_object();
-  if (obj == NULL || enc_count(e, 2) < 0) {
+  if (!obj || enc_count(e, 2) < 0) {
     enc_fail(e, "out of memory");
     json_decref(obj);
     return NULL;
@@ -135,8 +135,8 @@ static json_t *enc_object(json_enc *e, int idx) {
     const char *key = lua_tolstring(L, -2, &klen); /* a string: no conversion */
     size_t saved = json_path_push(&e->path, ".%.*s", (int)(klen < 40 ? klen : 40), key);
     json_t *v = enc_count(e, klen + 3) < 0 ? NULL : enc_value(e, lua_gettop(L));
-    int rc = v == NULL ? -1 : json_object_setn_new(obj, key, klen, v);
-    if (v != NULL && rc < 0)
+    int rc = !v ? -1 : json_object_setn_new(obj, key, klen, v);
+    if (v && rc < 0)
       enc_fail(e, "cannot encode a key that is not valid UTF-8");
     json_path_pop(&e->path, saved);
     lua_pop(L, 1);
@@ -213,7 +213,7 @@ static json_t *enc_value(json_enc *e, int idx) {
     if (enc_count(e, len + 2) < 0)
       return NULL;
     v = json_stringn(s, len);
-    if (v == NULL)
+    if (!v)
       enc_fail(e, "cannot encode a string that is not valid UTF-8");
     break;
   }
@@ -230,7 +230,7 @@ static json_t *enc_value(json_enc *e, int idx) {
     enc_fail(e, "cannot encode a %s", luaL_typename(L, idx));
     return NULL;
   }
-  if (v == NULL)
+  if (!v)
     enc_fail(e, "out of memory");
   return v;
 }
@@ -254,7 +254,7 @@ json_t *lua_json_array_from_lua(lua_State *L, int first, int last, size_t max_by
   json_enc e;
   enc_init(&e, L, max_bytes, err, errlen);
   json_t *arr = json_array();
-  if (arr == NULL || enc_count(&e, 2) < 0) {
+  if (!arr || enc_count(&e, 2) < 0) {
     enc_fail(&e, "out of memory");
     json_decref(arr);
     return NULL;
@@ -263,7 +263,7 @@ json_t *lua_json_array_from_lua(lua_State *L, int first, int last, size_t max_by
     size_t saved = json_path_push(&e.path, "argument %d", i - first + 1);
     json_t *v = enc_count(&e, 1) < 0 ? NULL : enc_value(&e, i);
     json_path_pop(&e.path, saved);
-    if (v == NULL || json_array_append_new(arr, v) < 0) {
+    if (!v || json_array_append_new(arr, v) < 0) {
       enc_fail(&e, "out of memory");
       json_decref(arr);
       return NULL;
@@ -291,7 +291,7 @@ int lua_json_dump(const json_t *v, size_t max_bytes, char **out, size_t *outlen,
   json_sink sink = {.over_cap = 0};
   buf_init(&sink.text, max_bytes);
   size_t flags = JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS | JSON_REAL_PRECISION(17);
-  if (json_dump_callback(v, dump_append, &sink, flags) < 0 || sink.text.data == NULL) {
+  if (json_dump_callback(v, dump_append, &sink, flags) < 0 || !sink.text.data) {
     if (sink.over_cap)
       snprintf(err, errlen, "output exceeds %zu bytes", max_bytes);
     else
@@ -312,7 +312,7 @@ static void push_value(lua_State *L, const json_t *v, int depth) {
   switch (json_typeof(v)) {
   case JSON_OBJECT:
     lua_createtable(L, 0, (int)json_object_size(v));
-    for (void *it = json_object_iter((json_t *)v); it != NULL;
+    for (void *it = json_object_iter((json_t *)v); it;
          it = json_object_iter_next((json_t *)v, it)) {
       lua_pushlstring(L, json_object_iter_key(it), json_object_iter_key_len(it));
       push_value(L, json_object_iter_value(it), depth + 1);
@@ -350,7 +350,7 @@ static void push_value(lua_State *L, const json_t *v, int depth) {
 }
 
 void lua_json_push(lua_State *L, const json_t *v) {
-  if (v == NULL)
+  if (!v)
     lua_pushlightuserdata(L, (void *)&json_null_sentinel);
   else
     push_value(L, v, 0);
@@ -366,7 +366,7 @@ typedef struct json_pending {
 
 static int json_push_pending(lua_State *L) {
   const json_pending *p = lua_touserdata(L, 1);
-  if (p->tree != NULL)
+  if (p->tree)
     lua_json_push(L, p->tree);
   else
     lua_pushlstring(L, p->text, p->len);
@@ -384,7 +384,7 @@ static int json_encode(lua_State *L) {
   char err[LUA_JSON_ERROR_MAX_BYTES];
   luaL_checkany(L, 1);
   json_t *v = lua_json_from_lua(L, 1, max_bytes, err, sizeof err);
-  if (v == NULL)
+  if (!v)
     return luaL_error(L, "json.encode: %s", err);
   char *text;
   size_t len;
@@ -408,7 +408,7 @@ static int json_decode(lua_State *L) {
     return luaL_error(L, "json.decode: input exceeds %I bytes", (lua_Integer)max_bytes);
   json_error_t je;
   json_t *root = json_loadb(s, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
-  if (root == NULL)
+  if (!root)
     return luaL_error(L, "json.decode: %s at line %d column %d", je.text, je.line, je.column);
   json_pending p = {.tree = root};
   int status = json_run_pending(L, &p);

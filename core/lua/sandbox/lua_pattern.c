@@ -147,7 +147,7 @@ static const char *pat_greedy(pat_state *ms, const char *s, const char *p, const
   }
   for (; n >= 0; n--) {
     const char *r = pat_match(ms, s + n, ep + 1);
-    if (r != NULL)
+    if (r)
       return r;
   }
   return NULL;
@@ -157,7 +157,7 @@ static const char *pat_greedy(pat_state *ms, const char *s, const char *p, const
 static const char *pat_lazy(pat_state *ms, const char *s, const char *p, const char *ep) {
   for (;;) {
     const char *r = pat_match(ms, s, ep + 1);
-    if (r != NULL)
+    if (r)
       return r;
     if (!pat_single(ms, s, p, ep))
       return NULL;
@@ -172,7 +172,7 @@ static const char *pat_open(pat_state *ms, const char *s, const char *p, ptrdiff
   ms->cap[ms->ncap].len = what;
   ms->ncap++;
   const char *r = pat_match(ms, s, p);
-  if (r == NULL)
+  if (!r)
     ms->ncap--;
   return r;
 }
@@ -185,7 +185,7 @@ static const char *pat_close(pat_state *ms, const char *s, const char *p) {
     luaL_error(ms->L, "invalid pattern capture");
   ms->cap[l].len = s - ms->cap[l].start;
   const char *r = pat_match(ms, s, p);
-  if (r == NULL)
+  if (!r)
     ms->cap[l].len = PAT_CAP_OPEN;
   return r;
 }
@@ -248,7 +248,7 @@ static const char *pat_match(pat_state *ms, const char *s, const char *p) {
     }
     if (*p == PAT_ESC && p + 1 < ms->pat_end && p[1] == 'b') {
       s = pat_balance(ms, s, p + 2);
-      if (s == NULL) {
+      if (!s) {
         r = NULL;
         break;
       }
@@ -271,7 +271,7 @@ static const char *pat_match(pat_state *ms, const char *s, const char *p) {
     }
     if (*p == PAT_ESC && p + 1 < ms->pat_end && isdigit((unsigned char)p[1])) {
       s = pat_backref(ms, s, (unsigned char)p[1]);
-      if (s == NULL) {
+      if (!s) {
         r = NULL;
         break;
       }
@@ -294,7 +294,7 @@ static const char *pat_match(pat_state *ms, const char *s, const char *p) {
       break;
     }
     if (suffix == '?') {
-      if (one && (r = pat_match(ms, s + 1, ep + 1)) != NULL)
+      if (one && (r = pat_match(ms, s + 1, ep + 1)))
         break;
       p = ep + 1;
       continue;
@@ -329,7 +329,7 @@ static void pat_push_capture(pat_state *ms, int i, const char *s, const char *e)
 
 /* Pushes every capture; with s == NULL and no captures, pushes nothing. */
 static int pat_push_captures(pat_state *ms, const char *s, const char *e) {
-  int n = (ms->ncap == 0 && s != NULL) ? 1 : ms->ncap;
+  int n = (ms->ncap == 0 && s) ? 1 : ms->ncap;
   luaL_checkstack(ms->L, n, "too many captures");
   for (int i = 0; i < n; i++)
     pat_push_capture(ms, i, s, e);
@@ -347,7 +347,7 @@ static size_t pat_start_pos(lua_Integer pos, size_t len) {
 
 static int pat_has_specials(const char *p, size_t lp) {
   for (size_t i = 0; i < lp; i++) {
-    if (p[i] != '\0' && strchr("^$*+?.([%-", p[i]) != NULL)
+    if (p[i] != '\0' && strchr("^$*+?.([%-", p[i]))
       return 1;
   }
   return 0;
@@ -364,7 +364,7 @@ static int pat_find_or_match(lua_State *L, int find) {
   }
   if (find && (lua_toboolean(L, 4) || !pat_has_specials(p, lp))) {
     const char *at = memmem(s + init, ls - init, p, lp);
-    if (at == NULL) {
+    if (!at) {
       luaL_pushfail(L);
       return 1;
     }
@@ -383,7 +383,7 @@ static int pat_find_or_match(lua_State *L, int find) {
   do {
     pat_restart(&ms);
     const char *e = pat_match(&ms, at, p);
-    if (e != NULL) {
+    if (e) {
       if (!find)
         return pat_push_captures(&ms, at, e);
       lua_pushinteger(L, (lua_Integer)(at - s) + 1);
@@ -419,7 +419,7 @@ static int pat_gmatch_next(lua_State *L) {
   for (const char *at = s + from; at <= ms.src_end; at++) {
     pat_restart(&ms);
     const char *e = pat_match(&ms, at, p);
-    if (e != NULL && e - s != last) {
+    if (e && e - s != last) {
       lua_pushinteger(L, (lua_Integer)(e - s));
       lua_copy(L, -1, lua_upvalueindex(3));
       lua_replace(L, lua_upvalueindex(4));
@@ -450,7 +450,7 @@ static void pat_add_string(pat_state *ms, luaL_Buffer *b, const char *s, const c
   const char *r = lua_tolstring(ms->L, 3, &len);
   const char *end = r + len;
   const char *q;
-  while ((q = memchr(r, PAT_ESC, (size_t)(end - r))) != NULL) {
+  while ((q = memchr(r, PAT_ESC, (size_t)(end - r)))) {
     luaL_addlstring(b, r, (size_t)(q - r));
     q++;
     if (q < end && *q == PAT_ESC) {
@@ -518,7 +518,7 @@ static int pat_gsub(lua_State *L) {
   while (n < max_n) {
     pat_restart(&ms);
     const char *e = pat_match(&ms, src, p);
-    if (e != NULL && e != last) {
+    if (e && e != last) {
       n++;
       changed = pat_add_value(&ms, &b, src, e, tr) | changed;
       src = last = e;
@@ -551,7 +551,7 @@ void lua_pattern_register(lua_State *L, int idx, lua_pattern_check check) {
   idx = lua_absindex(L, idx);
   lua_pattern_check *slot = lua_newuserdatauv(L, sizeof *slot, 0);
   *slot = check;
-  for (const luaL_Reg *f = fns; f->name != NULL; f++) {
+  for (const luaL_Reg *f = fns; f->name; f++) {
     lua_pushvalue(L, -1);
     lua_pushcclosure(L, f->func, 1); /* upvalue 1: the check */
     lua_setfield(L, idx, f->name);

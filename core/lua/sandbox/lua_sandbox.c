@@ -50,11 +50,11 @@ struct lua_sandbox {
 static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   lua_sandbox *sb = ud;
   lua_sandbox_budget *budget = sb->limits.budget;
-  size_t old = ptr != NULL ? osize : 0; /* with ptr NULL, osize is a type tag */
+  size_t old = ptr ? osize : 0; /* with ptr NULL, osize is a type tag */
   if (nsize == 0) {
     free(ptr);
     sb->used_bytes -= old;
-    if (budget != NULL)
+    if (budget)
       budget->used_bytes -= old;
     return NULL;
   }
@@ -62,15 +62,15 @@ static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     sb->refused = SANDBOX_REFUSED_STATE;
     return NULL;
   }
-  if (budget != NULL && nsize > old && nsize - old > budget->limit_bytes - budget->used_bytes) {
+  if (budget && nsize > old && nsize - old > budget->limit_bytes - budget->used_bytes) {
     sb->refused = SANDBOX_REFUSED_BUDGET;
     return NULL;
   }
   void *p = realloc(ptr, nsize);
-  if (p == NULL)
+  if (!p)
     return NULL;
   sb->used_bytes = sb->used_bytes - old + nsize;
-  if (budget != NULL)
+  if (budget)
     budget->used_bytes = budget->used_bytes - old + nsize;
   return p;
 }
@@ -94,7 +94,7 @@ static lua_sandbox *sandbox_of(lua_State *L) {
 static int sandbox_panic(lua_State *L) {
   lua_sandbox *sb = sandbox_of(L);
   const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "(no message)";
-  log_error("lua: unprotected error in %s: %s", sb != NULL ? sb->name : "?", msg);
+  log_error("lua: unprotected error in %s: %s", sb ? sb->name : "?", msg);
   return 0;
 }
 
@@ -113,7 +113,7 @@ static void sandbox_format_bytes(char *out, size_t outlen, size_t bytes) {
 static void sandbox_memory_limit_text(const lua_sandbox *sb, char *out, size_t outlen) {
   char cap[32];
   const lua_sandbox_budget *budget = sb->limits.budget;
-  if (budget != NULL && sb->refused == SANDBOX_REFUSED_BUDGET) {
+  if (budget && sb->refused == SANDBOX_REFUSED_BUDGET) {
     sandbox_format_bytes(cap, sizeof cap, budget->limit_bytes);
     snprintf(out, outlen, "memory limit of all Lua scripts together (%s, %s)", cap,
              budget->setting);
@@ -196,7 +196,7 @@ static void sandbox_entry_end(lua_sandbox *sb) {
 
 void lua_sandbox_check(lua_State *L, const char *func) {
   lua_sandbox *sb = sandbox_of(L);
-  if (sb == NULL || !sb->in_entry)
+  if (!sb || !sb->in_entry)
     return;
   if (!sb->tripped) {
     if (sandbox_now_ns() < sb->entry_deadline_ns)
@@ -247,7 +247,7 @@ static void sandbox_describe(lua_sandbox *sb, lua_State *co, int status, char *e
   }
   int type = lua_type(co, -1);
   const char *msg = type == LUA_TSTRING ? lua_tostring(co, -1) : NULL;
-  if (status == LUA_ERRMEM || (msg != NULL && strcmp(msg, SANDBOX_MEMORY_ERROR) == 0)) {
+  if (status == LUA_ERRMEM || (msg && strcmp(msg, SANDBOX_MEMORY_ERROR) == 0)) {
     char limit[128];
     sandbox_memory_limit_text(sb, limit, sizeof limit);
     snprintf(err, errlen, "%s: %s exceeded", where, limit);
@@ -273,7 +273,7 @@ static void sandbox_describe(lua_sandbox *sb, lua_State *co, int status, char *e
     char *text = NULL;
     size_t len;
     json_t *v = lua_json_from_lua(co, -1, LUA_SANDBOX_ERROR_MAX_BYTES, jerr, sizeof jerr);
-    if (v != NULL && lua_json_dump(v, LUA_SANDBOX_ERROR_MAX_BYTES, &text, &len, jerr,
+    if (v && lua_json_dump(v, LUA_SANDBOX_ERROR_MAX_BYTES, &text, &len, jerr,
                                    sizeof jerr) == 0)
       snprintf(err, errlen, "%s: %s", where, text);
     else
@@ -376,7 +376,7 @@ static int sandbox_compile(lua_State *L, const char *text, size_t len, const cha
 
 lua_State *lua_sandbox_thread_reuse(lua_sandbox *sb, int *ref, char *err, size_t errlen) {
   lua_State *co = sb->spare;
-  if (co == NULL) return lua_sandbox_thread_new(sb, ref, err, errlen);
+  if (!co) return lua_sandbox_thread_new(sb, ref, err, errlen);
   *ref = sb->spare_ref;
   sb->spare = NULL;
   return co;
@@ -384,7 +384,7 @@ lua_State *lua_sandbox_thread_reuse(lua_sandbox *sb, int *ref, char *err, size_t
 
 void lua_sandbox_thread_done(lua_sandbox *sb, lua_State *co, int ref) {
   /* An entry that raised or yielded leaves its coroutine dead or suspended. */
-  if (sb->spare == NULL && lua_status(co) == LUA_OK) {
+  if (!sb->spare && lua_status(co) == LUA_OK) {
     lua_settop(co, 0);
     sb->spare = co;
     sb->spare_ref = ref;
@@ -556,12 +556,12 @@ static int sandbox_string_format(lua_State *L) {
   int arg = 1;
   /* Finds each conversion as Lua's format does: '%', then flags, width
    * and precision, then the conversion letter. */
-  while ((f = memchr(f, '%', (size_t)(end - f))) != NULL && ++f < end) {
+  while ((f = memchr(f, '%', (size_t)(end - f))) && ++f < end) {
     if (*f == '%') {
       f++;
       continue;
     }
-    while (f < end && *f != '\0' && strchr("-+ #0123456789.", *f) != NULL)
+    while (f < end && *f != '\0' && strchr("-+ #0123456789.", *f))
       f++;
     arg++;
     if (f < end && *f == 'q' && arg <= top && lua_type(L, arg) == LUA_TSTRING) {
@@ -658,7 +658,7 @@ static void sandbox_push_proxy(lua_State *L, const char *name) {
 static void sandbox_open_base(lua_State *L) {
   luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
   lua_pop(L, 1);
-  for (const char *const *n = sandbox_removed_globals; *n != NULL; n++) {
+  for (const char *const *n = sandbox_removed_globals; *n; n++) {
     lua_pushnil(L);
     lua_setglobal(L, *n);
   }
@@ -721,7 +721,7 @@ static void sandbox_open_table(lua_State *L) {
   };
   luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 0); /* lib */
   sandbox_push_copy(L);                                /* lib copy */
-  for (const luaL_Reg *w = walkers; w->name != NULL; w++) {
+  for (const luaL_Reg *w = walkers; w->name; w++) {
     lua_getfield(L, -2, w->name);
     lua_pushfstring(L, "table.%s", w->name);
     lua_pushcclosure(L, w->func, 2);
@@ -756,7 +756,7 @@ static void sandbox_open_os(lua_State *L) {
   static const char *const kept[] = {"time", "clock", NULL};
   luaL_requiref(L, LUA_OSLIBNAME, luaopen_os, 0); /* os */
   lua_createtable(L, 0, 3);                       /* os kept */
-  for (const char *const *k = kept; *k != NULL; k++) {
+  for (const char *const *k = kept; *k; k++) {
     lua_getfield(L, -2, *k);
     lua_setfield(L, -2, *k);
   }
@@ -786,8 +786,8 @@ int lua_sandbox_new(lua_sandbox **out, const char *name, const lua_sandbox_limit
                     char *err, size_t errlen) {
   lua_sandbox *sb = calloc(1, sizeof *sb);
   size_t name_len = strlen(name);
-  if (sb == NULL || (sb->name = strdup(name)) == NULL ||
-      (sb->chunkname = malloc(name_len + 2)) == NULL) {
+  if (!sb || !(sb->name = strdup(name)) ||
+      !(sb->chunkname = malloc(name_len + 2))) {
     snprintf(err, errlen, "%s: out of memory", name);
     lua_sandbox_free(sb);
     return -1;
@@ -799,7 +799,7 @@ int lua_sandbox_new(lua_sandbox **out, const char *name, const lua_sandbox_limit
                       ? (int)(limits->instructions > 0 ? limits->instructions : 1)
                       : LUA_SANDBOX_HOOK_STEP_INSTRUCTIONS;
   sb->L = lua_newstate(sandbox_alloc, sb);
-  if (sb->L == NULL) {
+  if (!sb->L) {
     char limit[128];
     sandbox_memory_limit_text(sb, limit, sizeof limit);
     snprintf(err, errlen, "%s: cannot create a Lua state within the %s", name, limit);
@@ -816,9 +816,9 @@ int lua_sandbox_new(lua_sandbox **out, const char *name, const lua_sandbox_limit
 }
 
 void lua_sandbox_free(lua_sandbox *sb) {
-  if (sb == NULL)
+  if (!sb)
     return;
-  if (sb->L != NULL)
+  if (sb->L)
     lua_close(sb->L);
   free(sb->name);
   free(sb->chunkname);

@@ -134,7 +134,7 @@ describe('breakglass CLI', () => {
     assert.ok(r.groups.get(settings).length >= 20, 'the numeric settings\' defaults');
     const byName = limitsByName(r.groups);
     for (const [name, value, unit] of [
-      ['LUA_MAX_JSON_BYTES', 1048576n, 'bytes'], ['LUA_SANDBOX_FORMAT_MAX_VALUES', 1000n, 'values'],
+      ['LUA_HOST_JSON_MAX_BYTES', 1048576n, 'bytes'], ['LUA_SANDBOX_FORMAT_MAX_VALUES', 1000n, 'values'],
       ['LUA_CTX_SLEEP_MAX_MS', 600000n, 'ms'], ['BREAKGLASS_LUA_CALL_TIMEOUT_MS', 2000n, 'ms'],
       ['BREAKGLASS_TOOL_TIMEOUT_SECONDS', 900n, 'seconds'], ['BREAKGLASS_LUA_MEMORY_MB', 8n, 'MB'],
     ]) {
@@ -263,7 +263,7 @@ describe('ANTHROPIC_BASE_URL: plain HTTP only to this machine, decided on the ho
     assertOneLineError(fragment, /ANTHROPIC_BASE_URL: the URL must not hold a query or a fragment/, 'fragment');
   });
 
-  test('http:// to 127.0.0.1 still works, and goes there directly even with a proxy in the environment', async () => {
+  test('http:// to 127.0.0.1 still works, and goes there directly even with a proxy in the environment (a turn and the probe)', async () => {
     const requests = [];
     const model = http.createServer((req, res) => {
       requests.push({ url: req.url, key: req.headers['x-api-key'] });
@@ -283,12 +283,18 @@ describe('ANTHROPIC_BASE_URL: plain HTTP only to this machine, decided on the ho
     });
     try {
       await promptToTurnEnd(d);
+      // The probe carries the key too: the same rule for it.
+      const targets = await fetchJson(`${d.url}/api/targets`, { headers: AUTH, timeoutMs: TURN_WAIT_MS });
+      assert.equal(targets.status, 200, targets.text);
     } finally {
       assert.deepEqual(await d.stop(), { code: 0, signal: null });
       await new Promise((r) => model.close(r));
       await proxy.close();
     }
-    assert.deepEqual(requests, [{ url: '/v1/messages', key: SECRETS.ANTHROPIC_API_KEY }]);
+    assert.deepEqual(requests, [
+      { url: '/v1/messages', key: SECRETS.ANTHROPIC_API_KEY },
+      { url: '/v1/messages/count_tokens', key: SECRETS.ANTHROPIC_API_KEY },
+    ]);
     assert.equal(proxy.connections(), 0, 'nothing went through the proxy');
   });
 });

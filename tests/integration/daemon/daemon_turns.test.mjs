@@ -15,7 +15,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const LUA_MEMORY_MB = 16;
 const LUA_INSTRUCTIONS = 1000000;
 const LUA_CALL_TIMEOUT_MS = 500;
-const LUA_MAX_JSON_BYTES = 1048576; // core/lua/lua_limits.h
+const LUA_HOST_JSON_MAX_BYTES = 1048576; // core/lua/lua_limits.h
 
 const SYSTEM_PROMPT = 'You are breakglass under test. Model claude-sonnet-4-5; devvm configured: false.';
 
@@ -190,7 +190,7 @@ describe('agent turns', () => {
       ['spin', /^tools\/c_spin\.lua:\d+: instruction limit \(1000000\) exceeded$/],
       ['bomb', new RegExp(`^tools/d_bomb\\.lua:\\d+: memory limit \\(${LUA_MEMORY_MB} MiB\\) exceeded$`)],
       ['regex', new RegExp(`^tools/e_regex\\.lua:\\d+: time limit \\(${LUA_CALL_TIMEOUT_MS} ms\\) exceeded in string\\.find$`)],
-      ['big', new RegExp(`^tools/f_big\\.lua:\\d+: json\\.encode: output exceeds ${LUA_MAX_JSON_BYTES} bytes$`)],
+      ['big', new RegExp(`^tools/f_big\\.lua:\\d+: json\\.encode: output exceeds ${LUA_HOST_JSON_MAX_BYTES} bytes$`)],
     ];
     let rssBefore;
     let rss;

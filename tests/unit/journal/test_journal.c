@@ -127,11 +127,45 @@ static void test_close_during_a_flush(void **state) {
   unlink(path);
 }
 
+/* A record many times the write chunk goes whole, byte for byte, through
+ * the writer's two buffers (what is yet to be redacted, what is yet to be
+ * written), each filled and drained again and again. */
+static void test_record_larger_than_the_chunks(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  char path[64], err[256];
+  journal *j = open_temp(&loop, path, sizeof path);
+  size_t len = 5 * 64 * 1024 + 123;
+  char *text = malloc(len + 1);
+  assert_non_null(text);
+  for (size_t i = 0; i < len; i++) text[i] = (char)('a' + (i * 7 + i / 4099) % 26);
+  text[len] = '\0';
+  assert_int_equal(journal_append(j, "note", json_pack("{s:s}", "text", text), err, sizeof err), 0);
+  journal_close(j);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  json_error_t jerr;
+  json_t *rec; /* the note, after the chain's own first record */
+  while ((rec = json_loadf(f, JSON_DISABLE_EOF_CHECK, &jerr)) &&
+         strcmp(json_string_value(json_object_get(rec, "kind")), "note") != 0)
+    json_decref(rec);
+  fclose(f);
+  unlink(path);
+  assert_non_null(rec);
+  assert_string_equal(json_string_value(json_object_get(rec, "text")), text);
+  json_decref(rec);
+  free(text);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_flushes_are_grouped),
       cmocka_unit_test(test_flush_from_a_callback),
       cmocka_unit_test(test_close_during_a_flush),
+      cmocka_unit_test(test_record_larger_than_the_chunks),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

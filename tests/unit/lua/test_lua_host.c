@@ -57,7 +57,7 @@ static void fake_later(uv_timer_t *t) {
   json_decref(r);
 }
 
-static int fake_start(void *ud, lua_async *op, const json_t *args, const lua_call_info *info) {
+static int fake_start(void *ud, lua_async *op, const json_t *args, const lua_tool_call_info *info) {
   fake_service *f = ud;
   const char *how = json_string_value(json_array_get(args, 0));
   f->starts++;
@@ -187,7 +187,7 @@ static void start_call(host_fixture *fx, const char *tool, const char *input, ca
   json_error_t je;
   json_t *in = json_loads(input, 0, &je);
   assert_non_null(in);
-  lua_call_info info = {.session_id = "s-1", .call_id = "toolu_1", .identity = "op@example"};
+  lua_tool_call_info info = {.session_id = "s-1", .call_id = "toolu_1", .identity = "op@example"};
   memset(r, 0, sizeof *r);
   r->started_ns = uv_hrtime();
   r->in_call_tool = 1;

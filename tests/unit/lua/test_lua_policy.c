@@ -283,6 +283,20 @@ static void test_policy_ctx(void **state) {
   lua_policy_decision_free(&d);
 }
 
+/* The views name themselves, and a write to either kind says what it
+ * tried to change. */
+static void test_policy_views_named(void **state) {
+  policy_fixture *fx = *state;
+  expect_decision(fx, "{\"tool\": \"echo\", \"input\": {\"want\": \"views:h\"}}",
+                  "[{\"tool\": \"pve\"}]", "[{\"verb\": \"stop\"}]", LUA_POLICY_DENY,
+                  "h_state",
+                  "ctx.history() list, ctx.history() entry, ctx.actions() list, ctx.actions() "
+                  "entry | policy/h_state.lua:33: ctx.actions() is read-only: copy what you need "
+                  "into a table of your own | policy/h_state.lua:34: an entry of ctx.history() "
+                  "is read-only: copy what you need into a table of your own",
+                  NULL);
+}
+
 /* ctx.log writes one quoted line naming the file, session and call. */
 static void test_policy_log(void **state) {
   policy_fixture *fx = *state;
@@ -551,6 +565,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_policy_state_and_after, combo_setup,
                                       fixture_teardown),
       cmocka_unit_test_setup_teardown(test_policy_ctx, combo_setup, fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_policy_views_named, combo_setup, fixture_teardown),
       cmocka_unit_test_setup_teardown(test_policy_log, combo_setup, fixture_teardown),
       cmocka_unit_test(test_policy_load_errors),
       cmocka_unit_test_setup_teardown(test_policy_mutating_function, combo_setup,

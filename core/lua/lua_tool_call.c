@@ -14,7 +14,7 @@
 #include "lua_limits.h"
 #include "utf8_text.h"
 
-static const char lua_call_oom[] = "out of memory";
+static const char call_oom_text[] = "out of memory";
 
 static void call_on_kick(uv_timer_t *t);
 
@@ -30,10 +30,10 @@ static void op_free(lua_async *op) {
   free(op);
 }
 
-lua_async *lua_call_op_begin(lua_tool_call *call, const char *name) {
-  lua_call_op_free(call); /* one left by a result that could not be pushed */
+lua_async *lua_tool_call_op_begin(lua_tool_call *call, const char *name) {
+  lua_tool_call_op_free(call); /* one left by a result that could not be pushed */
   lua_async *op = calloc(1, sizeof *op);
-  if (op == NULL)
+  if (!op)
     return NULL;
   op->call = call;
   op->name = name;
@@ -42,8 +42,8 @@ lua_async *lua_call_op_begin(lua_tool_call *call, const char *name) {
   return op;
 }
 
-void lua_call_op_free(lua_tool_call *call) {
-  if (call->op != NULL)
+void lua_tool_call_op_free(lua_tool_call *call) {
+  if (call->op)
     op_free(call->op);
   call->op = NULL;
 }
@@ -54,14 +54,14 @@ void lua_call_op_free(lua_tool_call *call) {
  * operation ended rather than freed. */
 static void op_cancel(lua_tool_call *call) {
   lua_async *op = call->op;
-  if (op == NULL || op->state != LUA_ASYNC_PENDING)
+  if (!op || op->state != LUA_ASYNC_PENDING)
     return;
   op->state = LUA_ASYNC_CANCELLED;
-  if (op->cancel != NULL)
+  if (op->cancel)
     op->cancel(op->cancel_ud);
 }
 
-const lua_call_info *lua_async_info(const lua_async *op) {
+const lua_tool_call_info *lua_async_info(const lua_async *op) {
   return &op->call->info;
 }
 
@@ -72,7 +72,7 @@ void lua_async_on_cancel(lua_async *op, void (*cancel)(void *ud), void *ud) {
 
 void lua_async_output(lua_async *op, const char *chunk, size_t len) {
   lua_tool_call *call = op->call;
-  if (call->phase < LUA_CALL_DECIDED && call->cbs.on_output != NULL)
+  if (call->phase < LUA_TOOL_CALL_DECIDED && call->cbs.on_output)
     call->cbs.on_output(call->ud, chunk, len);
 }
 
@@ -88,20 +88,20 @@ static void op_complete(lua_async *op, lua_async_state state) {
 void lua_async_finish(lua_async *op, const json_t *result) {
   if (op->state != LUA_ASYNC_STARTING && op->state != LUA_ASYNC_PENDING)
     return;
-  op->result = result != NULL ? json_incref((json_t *)result) : NULL;
+  op->result = result ? json_incref((json_t *)result) : NULL;
   op_complete(op, LUA_ASYNC_FINISHED);
 }
 
 void lua_async_fail(lua_async *op, const char *message) {
   if (op->state != LUA_ASYNC_STARTING && op->state != LUA_ASYNC_PENDING)
     return;
-  op->message = strdup(message != NULL ? message : "failed");
+  op->message = strdup(message ? message : "failed");
   op_complete(op, LUA_ASYNC_FAILED);
 }
 
 static void call_on_sleep(uv_timer_t *t) {
   lua_tool_call *call = t->data;
-  if (call->op != NULL)
+  if (call->op)
     lua_async_finish(call->op, NULL);
 }
 
@@ -110,7 +110,7 @@ static void call_sleep_cancel(void *ud) {
   uv_timer_stop(&call->sleep);
 }
 
-void lua_call_sleep_start(lua_tool_call *call, uint64_t ms) {
+void lua_tool_call_sleep_start(lua_tool_call *call, uint64_t ms) {
   lua_async_on_cancel(call->op, call_sleep_cancel, call);
   /* The handler may have run for a while since the loop read the clock. */
   uv_update_time(call->host->loop);
@@ -124,7 +124,7 @@ void lua_call_sleep_start(lua_tool_call *call, uint64_t ms) {
 static void result_cut(char *text, size_t *len, size_t max_bytes) {
   if (*len <= max_bytes)
     return;
-  char marker[LUA_CALL_CUT_MARKER_MAX_BYTES];
+  char marker[LUA_TOOL_CALL_CUT_MARKER_MAX_BYTES];
   /* Sized for the longest count; the real one (fewer bytes) is no longer. */
   int mlen = snprintf(marker, sizeof marker, "\n[... %zu bytes cut]", *len);
   size_t keep = utf8_text_cut(text, *len, max_bytes > (size_t)mlen ? max_bytes - (size_t)mlen : 0);
@@ -134,12 +134,12 @@ static void result_cut(char *text, size_t *len, size_t max_bytes) {
 }
 
 static void call_decide(lua_tool_call *call, int is_error, const char *text, size_t len) {
-  if (call->phase >= LUA_CALL_DECIDED)
+  if (call->phase >= LUA_TOOL_CALL_DECIDED)
     return;
-  call->phase = LUA_CALL_DECIDED;
+  call->phase = LUA_TOOL_CALL_DECIDED;
   call->is_error = is_error;
   call->content = utf8_text_sanitize(text, len, &call->content_len);
-  if (call->content != NULL)
+  if (call->content)
     result_cut(call->content, &call->content_len, call->host->limits.max_result_bytes);
   op_cancel(call);
   uv_timer_stop(&call->deadline);
@@ -180,7 +180,7 @@ static void call_take_result(lua_tool_call *call, int nres) {
   if (lua_isnil(co, first)) {
     const char *msg = lua_type(co, first + 1) == LUA_TSTRING ? lua_tolstring(co, first + 1, &len)
                                                              : NULL;
-    if (msg == NULL) { /* a number: format it without converting in place */
+    if (!msg) { /* a number: format it without converting in place */
       len = (size_t)snprintf(err, sizeof err, "%.14g", (double)lua_tonumber(co, first + 1));
       msg = err;
     }
@@ -200,7 +200,7 @@ static void call_take_result(lua_tool_call *call, int nres) {
   size_t max_json = call->host->limits.max_json_bytes;
   json_t *v = lua_json_from_lua(co, first, max_json, jerr, sizeof jerr);
   char *text = NULL;
-  if (v == NULL || lua_json_dump(v, max_json, &text, &len, jerr, sizeof jerr) < 0) {
+  if (!v || lua_json_dump(v, max_json, &text, &len, jerr, sizeof jerr) < 0) {
     snprintf(err, sizeof err, "%s: the handler's result cannot be sent: %s", file, jerr);
     call_decide_error(call, err);
   } else {
@@ -214,13 +214,13 @@ static void call_take_result(lua_tool_call *call, int nres) {
 static void call_resume(lua_tool_call *call, int nargs) {
   char err[LUA_HOST_ERROR_MAX_BYTES];
   int nres = 0;
-  call->phase = LUA_CALL_RUNNING;
+  call->phase = LUA_TOOL_CALL_RUNNING;
   int status = lua_sandbox_resume(call->tool->sb, call->co, nargs, &nres, err, sizeof err);
   if (call->cancel_requested) {
-    call->phase = LUA_CALL_WAITING; /* no longer running: decide may proceed */
+    call->phase = LUA_TOOL_CALL_WAITING; /* no longer running: decide may proceed */
     call_decide_error(call, "cancelled");
   } else if (status == LUA_YIELD) {
-    call->phase = LUA_CALL_WAITING;
+    call->phase = LUA_TOOL_CALL_WAITING;
   } else if (status == LUA_OK) {
     call_take_result(call, nres);
   } else {
@@ -258,7 +258,7 @@ static void call_free(lua_tool_call *call) {
   free((char *)call->info.identity);
   json_decref(call->input);
   json_decref(call->details);
-  lua_call_op_free(call);
+  lua_tool_call_op_free(call);
   free(call->content);
   free(call);
   lua_host_release(h);
@@ -272,10 +272,10 @@ static void call_on_close(uv_handle_t *handle) {
 
 /* The coroutine, the ctx token and the garbage the call left behind. */
 static void call_release_lua(lua_tool_call *call) {
-  if (call->tool == NULL)
+  if (!call->tool)
     return;
   lua_sandbox *sb = call->tool->sb;
-  if (call->token != NULL)
+  if (call->token)
     *call->token = NULL;
   luaL_unref(lua_sandbox_state(sb), LUA_REGISTRYINDEX, call->token_ref);
   lua_sandbox_thread_drop(sb, call->co_ref);
@@ -285,11 +285,11 @@ static void call_release_lua(lua_tool_call *call) {
 
 static void call_deliver(lua_tool_call *call) {
   call_release_lua(call);
-  call->phase = LUA_CALL_DELIVERED;
-  const char *content = call->content != NULL ? call->content : lua_call_oom;
-  size_t len = call->content != NULL ? call->content_len : sizeof lua_call_oom - 1;
-  call->cbs.on_done(call->ud, call->content != NULL ? call->is_error : 1, content, len,
-                    call->content != NULL ? call->details : NULL);
+  call->phase = LUA_TOOL_CALL_DELIVERED;
+  const char *content = call->content ? call->content : call_oom_text;
+  size_t len = call->content ? call->content_len : sizeof call_oom_text - 1;
+  call->cbs.on_done(call->ud, call->content ? call->is_error : 1, content, len,
+                    call->content ? call->details : NULL);
   uv_close((uv_handle_t *)&call->kick, call_on_close);
   uv_close((uv_handle_t *)&call->deadline, call_on_close);
   uv_close((uv_handle_t *)&call->sleep, call_on_close);
@@ -298,18 +298,18 @@ static void call_deliver(lua_tool_call *call) {
 static void call_on_kick(uv_timer_t *t) {
   lua_tool_call *call = t->data;
   switch (call->phase) {
-  case LUA_CALL_STARTING:
+  case LUA_TOOL_CALL_STARTING:
     call_start(call);
     break;
-  case LUA_CALL_WAITING:
-    if (call->op != NULL && call->op->state != LUA_ASYNC_PENDING)
+  case LUA_TOOL_CALL_WAITING:
+    if (call->op && call->op->state != LUA_ASYNC_PENDING)
       call_resume(call, 0);
     break;
-  case LUA_CALL_DECIDED:
+  case LUA_TOOL_CALL_DECIDED:
     call_deliver(call);
     break;
-  case LUA_CALL_RUNNING:
-  case LUA_CALL_DELIVERED:
+  case LUA_TOOL_CALL_RUNNING:
+  case LUA_TOOL_CALL_DELIVERED:
     break;
   }
 }
@@ -323,9 +323,9 @@ static void call_on_deadline(uv_timer_t *t) {
 }
 
 void lua_tool_call_cancel(lua_tool_call *call) {
-  if (call->phase >= LUA_CALL_DECIDED)
+  if (call->phase >= LUA_TOOL_CALL_DECIDED)
     return;
-  if (call->phase == LUA_CALL_RUNNING) {
+  if (call->phase == LUA_TOOL_CALL_RUNNING) {
     /* Called back from inside the handler (ctx.output): stop it there. */
     call->cancel_requested = 1;
     lua_sandbox_interrupt(call->tool->sb, "cancelled");
@@ -354,20 +354,20 @@ static void call_unknown_tool(lua_tool_call *call, const char *name) {
 }
 
 static char *dup_or_empty(const char *s) {
-  return strdup(s != NULL ? s : "");
+  return strdup(s ? s : "");
 }
 
 lua_tool_call *lua_host_call_tool(lua_host *h, const char *name, const json_t *input,
-                                  const lua_call_info *info, const lua_tool_cbs *cbs, void *ud) {
+                                  const lua_tool_call_info *info, const lua_tool_cbs *cbs, void *ud) {
   lua_tool_call *call = calloc(1, sizeof *call);
-  if (call == NULL)
+  if (!call)
     return NULL;
-  call->info.session_id = dup_or_empty(info != NULL ? info->session_id : NULL);
-  call->info.call_id = dup_or_empty(info != NULL ? info->call_id : NULL);
-  call->info.identity = dup_or_empty(info != NULL ? info->identity : NULL);
-  call->input = input != NULL ? json_deep_copy(input) : json_object();
-  if (call->info.session_id == NULL || call->info.call_id == NULL ||
-      call->info.identity == NULL || call->input == NULL) {
+  call->info.session_id = dup_or_empty(info ? info->session_id : NULL);
+  call->info.call_id = dup_or_empty(info ? info->call_id : NULL);
+  call->info.identity = dup_or_empty(info ? info->identity : NULL);
+  call->input = input ? json_deep_copy(input) : json_object();
+  if (!call->info.session_id || !call->info.call_id ||
+      !call->info.identity || !call->input) {
     free((char *)call->info.session_id);
     free((char *)call->info.call_id);
     free((char *)call->info.identity);
@@ -381,7 +381,7 @@ lua_tool_call *lua_host_call_tool(lua_host *h, const char *name, const json_t *i
   call->ud = ud;
   call->co_ref = LUA_NOREF;
   call->token_ref = LUA_NOREF;
-  call->phase = LUA_CALL_STARTING;
+  call->phase = LUA_TOOL_CALL_STARTING;
   uv_timer_t *timers[] = {&call->kick, &call->deadline, &call->sleep};
   for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++) {
     uv_timer_init(h->loop, timers[i]);
@@ -390,7 +390,7 @@ lua_tool_call *lua_host_call_tool(lua_host *h, const char *name, const json_t *i
   }
   call->tool = host_find_tool(h, name);
   char err[LUA_HOST_ERROR_MAX_BYTES];
-  if (call->tool == NULL) {
+  if (!call->tool) {
     call_unknown_tool(call, name);
   } else if (json_schema_validate(call->tool->schema, call->input, "input", err, sizeof err) < 0) {
     char msg[LUA_HOST_ERROR_MAX_BYTES + 32];

@@ -1,0 +1,73 @@
+/* A script read whole: the text, and why a path that is no script file is
+ * refused (the host and require both report these words). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lua_script_file.h"
+
+typedef struct scratch {
+  char dir[64];
+  char file[96];
+} scratch;
+
+static int scratch_setup(void **state) {
+  scratch *s = calloc(1, sizeof *s);
+  snprintf(s->dir, sizeof s->dir, "/tmp/test_lua_script_file.XXXXXX");
+  if (!mkdtemp(s->dir)) return -1;
+  snprintf(s->file, sizeof s->file, "%s/x.lua", s->dir);
+  FILE *f = fopen(s->file, "w");
+  if (!f) return -1;
+  fputs("return 42\n", f);
+  fclose(f);
+  *state = s;
+  return 0;
+}
+
+static int scratch_teardown(void **state) {
+  scratch *s = *state;
+  unlink(s->file);
+  rmdir(s->dir);
+  free(s);
+  return 0;
+}
+
+static void test_reads_whole(void **state) {
+  scratch *s = *state;
+  char *text = NULL, why[128];
+  size_t len = 0;
+  assert_int_equal(lua_script_read(s->file, 10, &text, &len, why, sizeof why), 0);
+  assert_int_equal(len, 10);
+  assert_memory_equal(text, "return 42\n", 10);
+  free(text);
+}
+
+static void test_refusals(void **state) {
+  scratch *s = *state;
+  char *text = NULL, why[128], missing[128];
+  size_t len = 0;
+  snprintf(missing, sizeof missing, "%s/none.lua", s->dir);
+  assert_int_equal(lua_script_read(missing, 10, &text, &len, why, sizeof why), -1);
+  assert_string_equal(why, "No such file or directory");
+  assert_null(text);
+  assert_int_equal(lua_script_read(s->dir, 10, &text, &len, why, sizeof why), -2);
+  assert_string_equal(why, "not a regular file");
+  assert_null(text);
+  assert_int_equal(lua_script_read(s->file, 9, &text, &len, why, sizeof why), -2);
+  assert_string_equal(why, "larger than the script limit");
+  assert_null(text);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_reads_whole, scratch_setup, scratch_teardown),
+      cmocka_unit_test_setup_teardown(test_refusals, scratch_setup, scratch_teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
