@@ -51,8 +51,8 @@ static bool wait_stopped(pve_ctx *ctx, int64_t until_ms) {
     polls++;
     bool stopped = pve_run(&spec, &answer, &res) == 0 && pve_run_ok(&res) &&
                    has_line(&answer, PVE_CYCLE_STOPPED_LINE);
-    if (answer.b.len) snprintf(last, sizeof last, "%.*s", (int)strcspn(answer.b.data, "\n"),
-                               answer.b.data);
+    if (answer.b.len)
+      snprintf(last, sizeof last, "%.*s", (int)strcspn(answer.b.data, "\n"), answer.b.data);
     pve_capture_free(&answer);
     if (stopped) {
       pve_step_note(ctx, "VM %s stopped (qm status polls: %d)", ctx->vmid, polls);
@@ -62,8 +62,10 @@ static bool wait_stopped(pve_ctx *ctx, int64_t until_ms) {
     pause_ms(PVE_CYCLE_POLL_INTERVAL_MS);
   }
   /* last is qm's own text: the log escapes it, the client gets it as is. */
-  pve_step_note(ctx, "VM %s did not stop within stop_wait_seconds=%u (qm status polls: %d, "
-                "last answer: %s)", ctx->vmid, ctx->cfg->stop_wait_seconds, polls, last);
+  pve_step_note(ctx,
+                "VM %s did not stop within stop_wait_seconds=%u (qm status polls: %d, "
+                "last answer: %s)",
+                ctx->vmid, ctx->cfg->stop_wait_seconds, polls, last);
   return false;
 }
 

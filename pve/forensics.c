@@ -102,8 +102,9 @@ static void file_lines(const pve_ctx *ctx, pve_capture *cap, const char *path, i
     }
     p += n + 1;
   }
-  if (text.truncated) pve_capture_printf(cap, "%s[%s: cut at %d bytes]\n", indent, path,
-                                         PVE_FORENSICS_FILE_MAX_BYTES);
+  if (text.truncated)
+    pve_capture_printf(cap, "%s[%s: cut at %d bytes]\n", indent, path,
+                       PVE_FORENSICS_FILE_MAX_BYTES);
   pve_capture_free(&text);
 }
 
@@ -187,7 +188,9 @@ static void qemu_section(pve_ctx *ctx, pve_capture *cap) {
   for (size_t i = 0; i < cmdline.b.len; i++)
     if (cmdline.b.data[i] == '\0') cmdline.b.data[i] = ' ';
   pve_capture_printf(cap, "pid %ld, VM %u's QEMU: %s\ncmdline: ", (long)pid, ctx->cfg->vmid,
-                     ours ? "yes" : read_ok ? "NO" : "unknown (cmdline not readable)");
+                     ours      ? "yes"
+                     : read_ok ? "NO"
+                               : "unknown (cmdline not readable)");
   pve_capture_append(cap, cmdline.b.data, cmdline.b.len);
   pve_capture_append(cap, "\n", 1);
   pve_capture_free(&cmdline);

@@ -29,8 +29,8 @@ int pve_log_open(pve_log *log, const char *path, char *err, size_t err_len) {
     return -1;
   }
   char why[512];
-  if (pve_file_open_trusted(path, O_WRONLY | O_APPEND | O_CREAT, S_IWGRP | S_IWOTH, &log->fd,
-                            why, sizeof why) != 0) {
+  if (pve_file_open_trusted(path, O_WRONLY | O_APPEND | O_CREAT, S_IWGRP | S_IWOTH, &log->fd, why,
+                            sizeof why) != 0) {
     snprintf(err, err_len, "log: %s", why);
     pve_bytes_free(&log->who);
     return -1;

@@ -73,14 +73,22 @@ static void std_fds_ensure(void) {
 
 static const char *outcome_name(pve_exit code) {
   switch (code) {
-  case PVE_EXIT_OK: return "ok";
-  case PVE_EXIT_FAILED: return "failed";
-  case PVE_EXIT_REJECTED: return "REJECTED";
-  case PVE_EXIT_BUSY: return "busy";
-  case PVE_EXIT_CONFIG: return "config-error";
-  case PVE_EXIT_TIMEOUT: return "timeout";
-  case PVE_EXIT_LOG: return "log-error";
-  case PVE_EXIT_INTERNAL: return "internal-error";
+  case PVE_EXIT_OK:
+    return "ok";
+  case PVE_EXIT_FAILED:
+    return "failed";
+  case PVE_EXIT_REJECTED:
+    return "REJECTED";
+  case PVE_EXIT_BUSY:
+    return "busy";
+  case PVE_EXIT_CONFIG:
+    return "config-error";
+  case PVE_EXIT_TIMEOUT:
+    return "timeout";
+  case PVE_EXIT_LOG:
+    return "log-error";
+  case PVE_EXIT_INTERNAL:
+    return "internal-error";
   }
   return "?";
 }

@@ -102,8 +102,8 @@ static pve_kill_outcome kill_held(const pve_config *cfg, pid_t pid, int pidfd,
   pve_capture cmdline;
   pve_capture_init(&cmdline, PVE_QEMU_CMDLINE_MAX_BYTES, NULL);
   int rc = read_cmdline(pid, until(deadline_ms, read_timeout_ms) - pve_now_ms(), &cmdline);
-  bool ours = rc == 0 && pve_qemu_cmdline_matches(cmdline.b.data, cmdline.b.len, cfg->vmid,
-                                                  cfg->pid_file_dir);
+  bool ours = rc == 0 &&
+              pve_qemu_cmdline_matches(cmdline.b.data, cmdline.b.len, cfg->vmid, cfg->pid_file_dir);
   pve_capture_free(&cmdline);
   /* Alive now means it held the pid throughout, so the cmdline was its. */
   if (!pidfd_alive(pidfd)) {

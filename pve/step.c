@@ -33,7 +33,8 @@ int pve_step_qm(pve_ctx *ctx, const char *sub, const char *extra, int64_t timeou
         pve_log_sync(ctx->log) != 0)
       return -EIO;
   }
-  if (flags & PVE_STEP_HEADER) pve_client_printf(ctx->out, "=== qm %s %s%s%s ===\n", sub, ctx->vmid, sp, ex);
+  if (flags & PVE_STEP_HEADER)
+    pve_client_printf(ctx->out, "=== qm %s %s%s%s ===\n", sub, ctx->vmid, sp, ex);
   pve_capture output;
   pve_capture_init(&output, PVE_STEP_OUTPUT_MAX_BYTES, ctx->out);
   pve_run_spec spec = {.argv = argv, .timeout_ms = timeout_ms};

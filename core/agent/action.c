@@ -29,7 +29,7 @@ typedef enum action_phase {
   ACTION_FIRST,      /* a call a policy asked for runs first */
   ACTION_INTENT,     /* the intent is being flushed */
   ACTION_RUNNING,
-  ACTION_ENDING,     /* refused or not run: the end comes from the timer */
+  ACTION_ENDING, /* refused or not run: the end comes from the timer */
   ACTION_DONE,
 } action_phase;
 
@@ -59,10 +59,10 @@ struct action {
   /* A secret a host prints across two chunks is caught at their seam. */
   journal_redact_stream output_redact;
   int cancelled, detached;
-  int declined;     /* the operator said no, or did not answer in time */
+  int declined; /* the operator said no, or did not answer in time */
   log_context log;
   int overridable;  /* the refusal may be overridden by the operator */
-  int unavailable;   /* no journal or no policies: see action_outcome */
+  int unavailable;  /* no journal or no policies: see action_outcome */
   char *end_policy; /* refused by, or NULL */
   char *end_reason; /* the policy's reason, or the whole sentence */
   char *end_text;   /* what the model reads: "refused by policy p: reason" */
@@ -104,9 +104,13 @@ static void action_release(action *a) {
 static void action_free(uv_handle_t *h) { action_release(h->data); }
 
 static gate_call action_gate_call(const action *a) {
-  return (gate_call){.session_id = a->s->id, .call_id = a->call.call_id, .tool = a->call.tool,
-                     .source = a->call.source, .identity = a->call.identity,
-                     .input = a->call.input, .mutating = a->call.mutating};
+  return (gate_call){.session_id = a->s->id,
+                     .call_id = a->call.call_id,
+                     .tool = a->call.tool,
+                     .source = a->call.source,
+                     .identity = a->call.identity,
+                     .input = a->call.input,
+                     .mutating = a->call.mutating};
 }
 
 static void action_defer(action *a, uv_timer_cb cb) { uv_timer_start(&a->timer, cb, 0, 0); }
@@ -132,8 +136,9 @@ static void action_emit_output(action *a, const char *chunk, size_t len) {
              call_full ? "it passed" : "this session holds",
              (call_full ? ACTION_MAX_OUTPUT_BYTES : SESSION_MAX_EVENT_BYTES) >> 20);
     a->output_cut = 1;
-    session_emit_kind(a->s, "tool_output",
-                      json_pack("{s:s, s:s, s:b}", "call_id", a->call.call_id, "text", note, "cut", 1));
+    session_emit_kind(
+        a->s, "tool_output",
+        json_pack("{s:s, s:s, s:b}", "call_id", a->call.call_id, "text", note, "cut", 1));
     return;
   }
   a->output_bytes += len;
@@ -204,9 +209,9 @@ static void action_journal(action *a, int is_error, const char *content, size_t 
   json_t *fields = json_pack(
       "{s:s, s:s, s:O, s:s, s:s, s:b, s:O, s:O?, s:{s:b, s:s%}, s:I, s:I, s:O, s:o}", "call_id",
       a->call.call_id, "name", a->call.tool, "input", a->call.input, "identity", a->call.identity,
-      "source", a->call.source, "mutating", a->call.mutating, "decisions", a->decisions,
-      "decision", json_object_get(a->record, "decision"), "result", "is_error", is_error,
-      "content", content, len, "duration_ms", (json_int_t)(now - a->started_ms), "started_ms",
+      "source", a->call.source, "mutating", a->call.mutating, "decisions", a->decisions, "decision",
+      json_object_get(a->record, "decision"), "result", "is_error", is_error, "content", content,
+      len, "duration_ms", (json_int_t)(now - a->started_ms), "started_ms",
       (json_int_t)a->started_ms, "decided", a->decided, "finished", action_moment(a, now));
   if (!fields) return;
   if (a->inserted_by) json_object_set_new(fields, "inserted_by", json_string(a->inserted_by));
@@ -221,14 +226,14 @@ static void action_journal(action *a, int is_error, const char *content, size_t 
  * anything) is "other", so that it cannot take a label value from a real
  * tool. */
 static void action_note_end(action *a, int was_running, int is_error, unsigned long long now) {
-  const char *outcome = was_running ? (is_error ? "error" : "ok")
+  const char *outcome = was_running                    ? (is_error ? "error" : "ok")
                         : a->end_policy || a->declined ? "refused"
                                                        : "not_run";
   const char *source = daemon_metrics_source(a->call.source);
   const char *verb = json_string_value(json_object_get(a->call.input, "verb"));
   log_info("%s%s%s from %s: %s%s%s (%llu ms)", a->call.tool, verb ? " " : "", verb ? verb : "",
-           source, outcome, a->end_policy ? " by policy " : "",
-           a->end_policy ? a->end_policy : "", now - a->started_ms);
+           source, outcome, a->end_policy ? " by policy " : "", a->end_policy ? a->end_policy : "",
+           now - a->started_ms);
   daemon_metrics *m = action_app(a)->metrics;
   if (!m) return;
   int pve = strcmp(a->call.tool, "pve") == 0;
@@ -259,17 +264,22 @@ static void action_end(action *a, int is_error, const char *content, size_t len,
   session_emit_kind(a->s, "tool_result", ev);
   if (a->record) {
     action_journal(a, is_error, content, len, now);
-    gate_record_finish(a->call.scripts, a->record, a->s->history, action_app(a)->actions,
-                       is_error, content, len, now);
+    gate_record_finish(a->call.scripts, a->record, a->s->history, action_app(a)->actions, is_error,
+                       content, len, now);
   }
   if (a->detached) {
     const char *verb = json_string_value(json_object_get(a->call.input, "verb"));
     log_info("%s%s%s, left running after its turn was cancelled, ended: %s", a->call.tool,
              verb ? " " : "", verb ? verb : "", is_error ? "error" : "ran");
   } else {
-    action_outcome o = {.ran = was_running, .is_error = is_error, .content = content, .len = len,
-                        .policy = a->end_policy, .reason = a->end_reason,
-                        .overridable = a->overridable, .unavailable = a->unavailable,
+    action_outcome o = {.ran = was_running,
+                        .is_error = is_error,
+                        .content = content,
+                        .len = len,
+                        .policy = a->end_policy,
+                        .reason = a->end_reason,
+                        .overridable = a->overridable,
+                        .unavailable = a->unavailable,
                         .note = a->note[0] ? a->note : NULL,
                         .details = details};
     a->on_done(a->ud, &o);
@@ -368,7 +378,8 @@ static void action_write_intent(action *a) {
   json_t *fields = json_pack("{s:s, s:s, s:O, s:s, s:s, s:b}", "call_id", a->call.call_id, "name",
                              a->call.tool, "input", a->call.input, "identity", a->call.identity,
                              "source", a->call.source, "mutating", a->call.mutating);
-  if (fields && a->inserted_by) json_object_set_new(fields, "inserted_by", json_string(a->inserted_by));
+  if (fields && a->inserted_by)
+    json_object_set_new(fields, "inserted_by", json_string(a->inserted_by));
   char err[768];
   if (!fields) {
     action_not_recorded(a, "out of memory");
@@ -444,9 +455,14 @@ static void action_run_first(action *a, const gate_decision *d) {
     action_refuse(a, NULL, "out of memory running a policy's first call");
     return;
   }
-  action_call c = {.session = a->s, .scripts = a->call.scripts, .call_id = d->run_call_id,
-                   .tool = d->run_tool, .input = d->run_input, .mutating = 0,
-                   .source = a->call.source, .identity = a->call.identity};
+  action_call c = {.session = a->s,
+                   .scripts = a->call.scripts,
+                   .call_id = d->run_call_id,
+                   .tool = d->run_tool,
+                   .input = d->run_input,
+                   .mutating = 0,
+                   .source = a->call.source,
+                   .identity = a->call.identity};
   a->phase = ACTION_FIRST;
   a->first = action_new(&c, &action_lua_runner, action_on_first_done, a, d->policy);
   if (!a->first) action_refuse(a, NULL, "out of memory running a policy's first call");
@@ -460,8 +476,9 @@ static void action_on_confirm_timeout(uv_timer_t *t) {
   char why[256];
   snprintf(why, sizeof why, "no answer from the operator within %ld s: counted as a denial",
            action_app(a)->options.session.confirm_timeout_s);
-  session_emit_kind(a->s, "confirm_result", json_pack("{s:s, s:b, s:b}", "call_id", a->call.call_id,
-                                                      "approved", 0, "timed_out", 1));
+  session_emit_kind(
+      a->s, "confirm_result",
+      json_pack("{s:s, s:b, s:b}", "call_id", a->call.call_id, "approved", 0, "timed_out", 1));
   action_refuse(a, NULL, why);
   log_context_leave(&previous);
 }
@@ -493,8 +510,9 @@ static void action_decide(action *a) {
   if (!a->call.scripts) {
     if (a->call.mutating) {
       a->unavailable = 1;
-      action_refuse(a, NULL, "the policies are not loaded (see /readyz), so calls that change "
-                             "something are refused");
+      action_refuse(a, NULL,
+                    "the policies are not loaded (see /readyz), so calls that change "
+                    "something are refused");
     } else {
       action_allow(a, "allow");
     }
@@ -545,18 +563,20 @@ static action *action_new(const action_call *c, const action_runner *r, action_d
                           void *ud, const char *inserted_by) {
   action *a = calloc(1, sizeof *a);
   if (!a) return NULL;
-  a->call = (action_call){.session = c->session, .scripts = c->scripts,
-                          .call_id = strdup(c->call_id), .tool = strdup(c->tool),
+  a->call = (action_call){.session = c->session,
+                          .scripts = c->scripts,
+                          .call_id = strdup(c->call_id),
+                          .tool = strdup(c->tool),
                           .input = c->input ? json_deep_copy(c->input) : json_object(),
-                          .mutating = c->mutating, .source = strdup(c->source),
+                          .mutating = c->mutating,
+                          .source = strdup(c->source),
                           .identity = strdup(c->identity),
                           .override_by = dup_or_null(c->override_by)};
   a->decisions = json_array();
   a->decided = json_array();
   a->inserted_by = dup_or_null(inserted_by);
-  if (!a->call.call_id || !a->call.tool || !a->call.input || !a->call.source ||
-      !a->call.identity || (c->override_by && !a->call.override_by) || !a->decisions ||
-      !a->decided ||
+  if (!a->call.call_id || !a->call.tool || !a->call.input || !a->call.source || !a->call.identity ||
+      (c->override_by && !a->call.override_by) || !a->decisions || !a->decided ||
       (inserted_by && !a->inserted_by)) {
     a->call.scripts = NULL;
     action_release(a);
@@ -591,8 +611,8 @@ static void action_on_detached(uv_timer_t *t) {
   static const char msg[] =
       "the turn was stopped while this call ran: it changes something, so it runs on to its "
       "end; its result will show in this session when it ends";
-  action_outcome o = {.ran = 1, .is_error = 1, .content = msg, .len = sizeof msg - 1,
-                      .detached = 1};
+  action_outcome o = {
+      .ran = 1, .is_error = 1, .content = msg, .len = sizeof msg - 1, .detached = 1};
   action_done_cb cb = a->on_done;
   a->detached = 1;
   log_context previous = log_context_enter(&a->log);
@@ -608,9 +628,9 @@ void action_cancel(action *a) {
     break; /* the pending decision sees the cancel */
   case ACTION_CONFIRMING:
     a->s->confirming = NULL;
-    session_emit_kind(a->s, "confirm_result", json_pack("{s:s, s:b, s:b}", "call_id",
-                                                        a->call.call_id, "approved", 0,
-                                                        "timed_out", 0));
+    session_emit_kind(
+        a->s, "confirm_result",
+        json_pack("{s:s, s:b, s:b}", "call_id", a->call.call_id, "approved", 0, "timed_out", 0));
     uv_timer_stop(&a->timer);
     a->phase = ACTION_DECIDING;
     action_defer(a, action_on_start_timer);
@@ -659,9 +679,9 @@ int action_answer(session *s, const char *call_id, int approve, const char *iden
   log_context_set(log_context_now(), NULL, s->id, call_id, identity);
   log_info("session %s: %s %s call %s (%s)", s->id, identity, approve ? "approved" : "declined",
            call_id, a->call.tool);
-  session_emit_kind(s, "confirm_result", json_pack("{s:s, s:b, s:s, s:b}", "call_id", call_id,
-                                                   "approved", approve, "identity", identity,
-                                                   "timed_out", 0));
+  session_emit_kind(s, "confirm_result",
+                    json_pack("{s:s, s:b, s:s, s:b}", "call_id", call_id, "approved", approve,
+                              "identity", identity, "timed_out", 0));
   if (!approve) {
     char why[256];
     a->declined = 1;
@@ -681,7 +701,9 @@ const action_call *action_call_of(const action *a) { return &a->call; }
 
 /* --- the Lua runner ---------------------------------------------------------- */
 
-static void lua_runner_output(void *ud, const char *chunk, size_t len) { action_output(ud, chunk, len); }
+static void lua_runner_output(void *ud, const char *chunk, size_t len) {
+  action_output(ud, chunk, len);
+}
 
 static void lua_runner_done(void *ud, int is_error, const char *content, size_t len,
                             const json_t *details) {
@@ -691,8 +713,8 @@ static void lua_runner_done(void *ud, int is_error, const char *content, size_t 
 static void *lua_runner_start(action *a, void *ud) {
   (void)ud;
   static const lua_tool_cbs cbs = {lua_runner_output, lua_runner_done};
-  lua_tool_call_info info = {.session_id = a->s->id, .call_id = a->call.call_id,
-                        .identity = a->call.identity};
+  lua_tool_call_info info = {
+      .session_id = a->s->id, .call_id = a->call.call_id, .identity = a->call.identity};
   return lua_host_call_tool(a->call.scripts, a->call.tool, a->call.input, &info, &cbs, a);
 }
 

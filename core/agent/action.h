@@ -62,7 +62,7 @@ typedef struct action_call {
  * NULL when nothing. details is the runner's structured result, or NULL.
  * Borrowed for the callback's duration. */
 typedef struct action_outcome {
-  int ran;      /* it started: allowed, and its intent was on disk */
+  int ran; /* it started: allowed, and its intent was on disk */
   int is_error;
   const char *content;
   size_t len;
@@ -97,8 +97,7 @@ int action_answer(session *s, const char *call_id, int approve, const char *iden
 
 /* For runners: live output (shown, bounded per call), and the end. */
 void action_output(action *a, const char *chunk, size_t len);
-void action_finish(action *a, int is_error, const char *content, size_t len,
-                   const json_t *details);
+void action_finish(action *a, int is_error, const char *content, size_t len, const json_t *details);
 const action_call *action_call_of(const action *a);
 
 /* The runner every tool call uses: the tool's Lua handler. */

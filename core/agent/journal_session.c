@@ -9,7 +9,8 @@
 
 void journal_session_open(session *s) {
   char err[768];
-  if (journal_store_open_session(s->app->journals, &s->journal, s->id, err, sizeof err) == 0) return;
+  if (journal_store_open_session(s->app->journals, &s->journal, s->id, err, sizeof err) == 0)
+    return;
   log_error("session %s: no journal: %s; mutating calls will be refused", s->id, err);
   free(s->journal_error);
   s->journal_error = strdup(err);
@@ -51,7 +52,9 @@ void journal_session_truncate(session *s, size_t count) {
   journal_session_write(s, "truncate", json_pack("{s:I}", "count", (json_int_t)count));
 }
 
-void journal_action_record(session *s, json_t *fields) { journal_session_write(s, "tool_call", fields); }
+void journal_action_record(session *s, json_t *fields) {
+  journal_session_write(s, "tool_call", fields);
+}
 
 int journal_action_intent(session *s, json_t *fields, journal_sync_cb cb, void *ud,
                           journal_sync **out, char *err, size_t errlen) {

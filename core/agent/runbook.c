@@ -47,7 +47,8 @@ static const char *path_problem(const char *path) {
   for (const char *p = path;; p++) {
     size_t n = strcspn(p, "/");
     if (n == 0) return "the path has an empty part (\"//\" or a trailing \"/\")";
-    if (n == 2 && p[0] == '.' && p[1] == '.') return "\"..\" is refused: runbooks never leave their folder";
+    if (n == 2 && p[0] == '.' && p[1] == '.')
+      return "\"..\" is refused: runbooks never leave their folder";
     if (p[0] == '.') return "hidden names (starting with \".\") are refused";
     p += n;
     if (*p == '\0') return NULL;
@@ -67,8 +68,8 @@ static int open_beneath(int root, const char *path, int flags) {
     size_t n = strcspn(p, "/");
     snprintf(part, sizeof part, "%.*s", (int)n, p);
     int last = p[n] == '\0';
-    int next = openat(dir, part, (last ? flags : O_RDONLY | O_DIRECTORY) | O_NOFOLLOW | O_CLOEXEC |
-                                     O_NONBLOCK);
+    int next = openat(
+        dir, part, (last ? flags : O_RDONLY | O_DIRECTORY) | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     int saved = errno;
     close(dir);
     errno = saved;
@@ -83,16 +84,22 @@ static int open_root(const char *dir) { return open(dir, O_RDONLY | O_DIRECTORY 
 
 static const char *open_problem(int err) {
   switch (err) {
-  case EXDEV: return "it leads out of the runbooks folder (a symlink or \"..\"): refused";
-  case ELOOP: return "it is a symlink, and symlinks are refused here";
-  case ENOENT: return "no such runbook";
-  case ENOTDIR: return "a part of the path is not a folder";
-  default: return strerror(err);
+  case EXDEV:
+    return "it leads out of the runbooks folder (a symlink or \"..\"): refused";
+  case ELOOP:
+    return "it is a symlink, and symlinks are refused here";
+  case ENOENT:
+    return "no such runbook";
+  case ENOTDIR:
+    return "a part of the path is not a folder";
+  default:
+    return strerror(err);
   }
 }
 
 /* The file's text, whole, for a path already checked: 0, or -1 with err. */
-static int read_text(int root, const char *path, char **out, size_t *len, char *err, size_t errlen) {
+static int read_text(int root, const char *path, char **out, size_t *len, char *err,
+                     size_t errlen) {
   *out = NULL;
   int fd = open_beneath(root, path, O_RDONLY);
   if (fd < 0) {
@@ -106,8 +113,8 @@ static int read_text(int root, const char *path, char **out, size_t *len, char *
     return -1;
   }
   if ((size_t)st.st_size > RUNBOOK_MAX_FILE_BYTES) {
-    snprintf(err, errlen, "%s: %lld bytes, over the cap of %u KiB a runbook may hold: refused", path,
-             (long long)st.st_size, RUNBOOK_MAX_FILE_BYTES / 1024);
+    snprintf(err, errlen, "%s: %lld bytes, over the cap of %u KiB a runbook may hold: refused",
+             path, (long long)st.st_size, RUNBOOK_MAX_FILE_BYTES / 1024);
     close(fd);
     return -1;
   }
@@ -121,8 +128,8 @@ static int read_text(int root, const char *path, char **out, size_t *len, char *
     got += (size_t)n;
   }
   close(fd);
-  const char *why = !data           ? "out of memory"
-                    : got > size    ? "it grew while it was read: try again"
+  const char *why = !data                     ? "out of memory"
+                    : got > size              ? "it grew while it was read: try again"
                     : memchr(data, '\0', got) ? "not text (it holds NUL bytes): refused"
                                               : NULL;
   if (why) {
@@ -169,8 +176,8 @@ static void walk_dir(walk *w, const char *prefix, int depth) {
     if (ok && S_ISDIR(st.st_mode) && depth + 1 < RUNBOOK_MAX_DEPTH_LEVELS) {
       walk_dir(w, path, depth + 1);
     } else if (ok && S_ISREG(st.st_mode) && has_text_extension(e->d_name)) {
-      json_array_append_new(w->found, json_pack("{s:s, s:I}", "path", path, "bytes",
-                                                (json_int_t)st.st_size));
+      json_array_append_new(w->found,
+                            json_pack("{s:s, s:I}", "path", path, "bytes", (json_int_t)st.st_size));
     }
   }
   closedir(d);
@@ -263,7 +270,8 @@ static int grep_file(int root, const char *path, const char *pattern, json_t *ma
     if (find_folded(p, n, pattern, m)) {
       size_t show = utf8_text_cut(p, n, RUNBOOK_MATCH_LINE_BYTES), text_len;
       char *text = utf8_text_sanitize(p, show, &text_len);
-      if (json_array_size(matches) >= RUNBOOK_MAX_MATCHES_COUNT || *bytes + show > RUNBOOK_MAX_CALL_BYTES) {
+      if (json_array_size(matches) >= RUNBOOK_MAX_MATCHES_COUNT ||
+          *bytes + show > RUNBOOK_MAX_CALL_BYTES) {
         cut = 1;
       } else if (text) {
         json_array_append_new(matches, json_pack("{s:s, s:i, s:s%}", "path", path, "line", line,

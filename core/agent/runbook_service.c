@@ -52,7 +52,8 @@ static void runbook_cancel(void *ud) {
   uv_cancel((uv_req_t *)&call->work);
 }
 
-static int runbook_start(void *ud, lua_async *op, const json_t *args, const lua_tool_call_info *info) {
+static int runbook_start(void *ud, lua_async *op, const json_t *args,
+                         const lua_tool_call_info *info) {
   (void)info;
   app *a = ud;
   const char *action = json_string_value(json_array_get(args, 0));
@@ -62,8 +63,10 @@ static int runbook_start(void *ud, lua_async *op, const json_t *args, const lua_
   const char *arg = json_string_value(json_array_get(args, 1));
   json_t *offset = json_array_get(args, 2);
   if (which < 0 || (which > 0 && !arg) ||
-      (offset && !json_is_null(offset) && (!json_is_integer(offset) || json_integer_value(offset) < 0))) {
-    lua_async_fail(op, "ctx.runbook: use (\"list\"), (\"read\", path[, offset]) or (\"grep\", pattern)");
+      (offset && !json_is_null(offset) &&
+       (!json_is_integer(offset) || json_integer_value(offset) < 0))) {
+    lua_async_fail(
+        op, "ctx.runbook: use (\"list\"), (\"read\", path[, offset]) or (\"grep\", pattern)");
     return -1;
   }
   if (!a->options.runbooks_dir) {

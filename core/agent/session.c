@@ -55,8 +55,9 @@ session *session_create(app *a, session_kind kind) {
   session *s = session_new(a, id, log_now_ms());
   if (!s) return NULL;
   journal_session_open(s);
-  session_emit_kind(s, "session", json_pack("{s:s, s:s}", "session_id", s->id, "session_kind",
-                                            kind == SESSION_KIND_OPERATOR ? "operator" : "chat"));
+  session_emit_kind(s, "session",
+                    json_pack("{s:s, s:s}", "session_id", s->id, "session_kind",
+                              kind == SESSION_KIND_OPERATOR ? "operator" : "chat"));
   return s;
 }
 
@@ -83,11 +84,16 @@ session *session_find(app *a, const char *id) {
 
 const char *session_status_name(session_status st) {
   switch (st) {
-  case SESSION_RUNNING: return "running";
-  case SESSION_FAILED: return "error";
-  case SESSION_CANCELLED: return "cancelled";
-  case SESSION_INTERRUPTED: return "interrupted";
-  case SESSION_IDLE: break;
+  case SESSION_RUNNING:
+    return "running";
+  case SESSION_FAILED:
+    return "error";
+  case SESSION_CANCELLED:
+    return "cancelled";
+  case SESSION_INTERRUPTED:
+    return "interrupted";
+  case SESSION_IDLE:
+    break;
   }
   return "idle";
 }
@@ -110,11 +116,11 @@ json_t *session_list_json(const app *a) {
   for (const session *s = a->sessions; s; s = s->next) {
     json_t *item = json_pack(
         "{s:s, s:s, s:s?, s:o, s:o, s:s, s:I, s:I, s:o, s:I}", "id", s->id, "kind",
-        s->kind == SESSION_KIND_OPERATOR ? "operator" : "chat", "title", s->title,
-        "created", utc_json(s->created_ms), "last_activity", utc_json(s->last_activity_ms),
-        "status", session_status_name(s->status), "tool_calls", (json_int_t)s->tool_calls,
-        "mutating_calls", (json_int_t)s->mutating_calls, "usage", usage_json(&s->usage),
-        "journal_bytes", (json_int_t)journal_bytes(s->journal));
+        s->kind == SESSION_KIND_OPERATOR ? "operator" : "chat", "title", s->title, "created",
+        utc_json(s->created_ms), "last_activity", utc_json(s->last_activity_ms), "status",
+        session_status_name(s->status), "tool_calls", (json_int_t)s->tool_calls, "mutating_calls",
+        (json_int_t)s->mutating_calls, "usage", usage_json(&s->usage), "journal_bytes",
+        (json_int_t)journal_bytes(s->journal));
     if (s->journal_error) json_object_set_new(item, "journal_error", json_string(s->journal_error));
     json_array_append_new(list, item);
   }
@@ -202,7 +208,8 @@ unsigned long long session_emit(session *s, json_t *ev) {
   char *raw = json_dumps(ev, JSON_COMPACT);
   json_decref(ev);
   size_t n = 0;
-  char *data = raw ? journal_redact(journal_store_redactor(s->app->journals), raw, strlen(raw), &n) : NULL;
+  char *data = raw ? journal_redact(journal_store_redactor(s->app->journals), raw, strlen(raw), &n)
+                   : NULL;
   free(raw);
   if (!data) {
     log_error("session %s: out of memory keeping an event", s->id);

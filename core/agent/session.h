@@ -55,15 +55,15 @@ typedef struct session {
   size_t event_cap;
   size_t event_bytes;
   unsigned long long last_event_id;
-  struct journal *journal;   /* NULL when it could not be opened: no mutating calls */
-  char *journal_error;       /* why not, when it is NULL */
+  struct journal *journal; /* NULL when it could not be opened: no mutating calls */
+  char *journal_error;     /* why not, when it is NULL */
   unsigned long tool_calls;
   unsigned long mutating_calls;
-  model_usage usage; /* all turns' model calls */
+  model_usage usage;         /* all turns' model calls */
   struct session_turn *turn; /* NULL when no turn runs */
-  json_t *history;            /* the calls, as policies see them (gate.h) */
-  struct action *confirming;  /* waiting for the operator, or NULL */
-  unsigned actions_running;   /* started and not ended: the session stays */
+  json_t *history;           /* the calls, as policies see them (gate.h) */
+  struct action *confirming; /* waiting for the operator, or NULL */
+  unsigned actions_running;  /* started and not ended: the session stays */
   struct session_subscriber *subscribers;
   struct session *next;
 } session;

@@ -20,20 +20,20 @@
 #include "session.h"
 #include "session_prune.h"
 
-#define RECOVER_INTERRUPTED_AFTER_INTENT                                                      \
-  "interrupted by a restart after its intent was recorded: it may have run; check its effect " \
+#define RECOVER_INTERRUPTED_AFTER_INTENT                                                           \
+  "interrupted by a restart after its intent was recorded: it may have run; check its effect "     \
   "before running it again"
 
 /* What reading one journal found, besides the session itself. */
 typedef struct recover_state {
   session *s;
-  int turn_open;       /* a "user" event with no "turn_end" after it */
-  int cancelled;       /* a "cancelled" event in the last turn */
-  int interrupted;     /* an "interrupted" event ended the last turn */
-  int last_failed;     /* the last "result" was an error */
-  json_t *intents;     /* call_id -> intent record: intents with no tool_call yet */
+  int turn_open;   /* a "user" event with no "turn_end" after it */
+  int cancelled;   /* a "cancelled" event in the last turn */
+  int interrupted; /* an "interrupted" event ended the last turn */
+  int last_failed; /* the last "result" was an error */
+  json_t *intents; /* call_id -> intent record: intents with no tool_call yet */
   size_t torn_line;
-  json_t *garbage;     /* line numbers */
+  json_t *garbage; /* line numbers */
   size_t garbage_count;
   journal_verifier chain; /* the records load up to its first break */
 } recover_state;
@@ -142,8 +142,8 @@ static void recover_close_tool_round(recover_state *st) {
     const char *id = json_string_value(json_object_get(block, "id"));
     if (!type || strcmp(type, "tool_use") != 0 || !id) continue;
     const char *text = json_object_get(st->intents, id) ? RECOVER_INTERRUPTED_AFTER_INTENT
-                                                         : "interrupted by a restart: it did not "
-                                                           "finish, or did not start";
+                                                        : "interrupted by a restart: it did not "
+                                                          "finish, or did not start";
     json_array_append_new(results, json_pack("{s:s, s:s, s:s, s:b}", "type", "tool_result",
                                              "tool_use_id", id, "content", text, "is_error", 1));
   }
@@ -178,7 +178,8 @@ static void recover_report_damage(recover_state *st, const char *path) {
              st->torn_line ? "a torn last line was cut off; " : "", st->garbage_count);
   log_warn("session %s: %s (%s)", st->s->id, msg, path);
   json_t *fields = json_pack("{s:s, s:O}", "message", msg, "garbage_lines", st->garbage);
-  if (st->torn_line) json_object_set_new(fields, "torn_line", json_integer((json_int_t)st->torn_line));
+  if (st->torn_line)
+    json_object_set_new(fields, "torn_line", json_integer((json_int_t)st->torn_line));
   if (link) {
     json_object_set_new(fields, "broken_link", link);
     journal_set_damaged(st->s->journal, broken);
@@ -212,9 +213,9 @@ static void recover_finish(recover_state *st, const char *path) {
   recover_cut_actions(st);
   if (st->turn_open) {
     recover_close_tool_round(st);
-    session_emit_kind(s, "interrupted",
-                      json_pack("{s:s}", "message",
-                                "the turn was cut off when the service restarted"));
+    session_emit_kind(
+        s, "interrupted",
+        json_pack("{s:s}", "message", "the turn was cut off when the service restarted"));
     s->status = SESSION_INTERRUPTED;
   }
   journal_session_flush(s);
@@ -226,8 +227,7 @@ static void recover_refuse(app *a, const char *name, const char *why) {
   log_error("recovery: %s not restored: %s", name, why);
   if (!a->journal_damage) a->journal_damage = json_array();
   if (json_array_size(a->journal_damage) < RECOVER_MAX_REFUSED_FILES_COUNT)
-    json_array_append_new(a->journal_damage,
-                          json_pack("{s:s, s:s}", "file", name, "message", why));
+    json_array_append_new(a->journal_damage, json_pack("{s:s, s:s}", "file", name, "message", why));
 }
 
 /* The line just read against the chain; a line past the record cap, which
@@ -360,7 +360,8 @@ static void sort_records(json_t *list, size_t max) {
   size_t n = json_array_size(list);
   recover_record_at *all = n ? malloc(n * sizeof *all) : NULL;
   if (!all) return;
-  for (size_t i = 0; i < n; i++) all[i] = (recover_record_at){json_incref(json_array_get(list, i)), i};
+  for (size_t i = 0; i < n; i++)
+    all[i] = (recover_record_at){json_incref(json_array_get(list, i)), i};
   qsort(all, n, sizeof *all, by_started_ms);
   json_array_clear(list);
   for (size_t i = n > max ? n - max : 0; i < n; i++) json_array_append(list, all[i].record);

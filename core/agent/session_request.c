@@ -31,8 +31,7 @@ json_t *session_request_build(const session *s, const lua_host *scripts, const c
   }
   mark_last_block(messages);
   size_t ntools = json_array_size(tools);
-  if (ntools)
-    json_object_set_new(json_array_get(tools, ntools - 1), "cache_control", cache_mark());
+  if (ntools) json_object_set_new(json_array_get(tools, ntools - 1), "cache_control", cache_mark());
   json_t *req = json_pack("{s:s, s:I, s:o}", "model", model, "max_tokens",
                           (json_int_t)s->app->options.turn.max_tokens, "system", system);
   if (!req) {
@@ -40,8 +39,10 @@ json_t *session_request_build(const session *s, const lua_host *scripts, const c
     json_decref(tools);
     return NULL;
   }
-  if (ntools) json_object_set_new(req, "tools", tools);
-  else json_decref(tools);
+  if (ntools)
+    json_object_set_new(req, "tools", tools);
+  else
+    json_decref(tools);
   json_object_set_new(req, "messages", messages);
   return req;
 }

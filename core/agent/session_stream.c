@@ -11,12 +11,12 @@ typedef struct session_subscriber {
   struct session *session; /* NULL once detached */
   http_conn *conn;         /* NULL once the connection is gone */
   uv_timer_t keepalive;
-  size_t next;             /* index in session->events of the next to send */
-  int caught_up;           /* replay done: the caught-up marker went out */
-  int waiting_drain;       /* paused until the client takes its share */
-  int stalled_ticks;       /* keepalive ticks spent waiting */
-  metric_series *clients;  /* the connected-clients gauge, or NULL */
-  metric_series *bytes;    /* bytes sent, or NULL */
+  size_t next;            /* index in session->events of the next to send */
+  int caught_up;          /* replay done: the caught-up marker went out */
+  int waiting_drain;      /* paused until the client takes its share */
+  int stalled_ticks;      /* keepalive ticks spent waiting */
+  metric_series *clients; /* the connected-clients gauge, or NULL */
+  metric_series *bytes;   /* bytes sent, or NULL */
   struct session_subscriber *next_sub;
 } session_subscriber;
 

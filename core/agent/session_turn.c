@@ -28,8 +28,8 @@ typedef struct session_turn {
   json_t *tool_uses; /* tool_use blocks of the current assistant message */
   size_t tool_index;
   json_t *tool_results;
-  char *final_text;         /* the last message's prose, its first part */
-  size_t final_text_cut;    /* bytes of it not kept */
+  char *final_text;      /* the last message's prose, its first part */
+  size_t final_text_cut; /* bytes of it not kept */
   model_usage usage;
   uv_timer_t deadline;
   /* Text deltas that arrived in one read of the stream go out as one
@@ -78,9 +78,9 @@ static void turn_emit_delta(session_turn *t, const char *text, size_t len) {
 static void turn_relay(session_turn *t, int last) {
   uv_timer_stop(&t->relay);
   size_t n;
-  char *safe = t->deltas.len
-                   ? journal_redact_stream_push(&t->deltas_redact, t->deltas.data, t->deltas.len, &n)
-                   : NULL;
+  char *safe = t->deltas.len ? journal_redact_stream_push(&t->deltas_redact, t->deltas.data,
+                                                          t->deltas.len, &n)
+                             : NULL;
   buf_reset(&t->deltas);
   if (safe) turn_emit_delta(t, safe, n);
   free(safe);
@@ -106,7 +106,8 @@ static void turn_finish(session_turn *t, int is_error, const char *result, size_
   json_t *ev = json_pack("{s:s, s:b, s:I, s:o}", "result", result ? result : "", "is_error",
                          is_error, "duration_ms", (json_int_t)duration, "usage",
                          usage_json(&t->usage));
-  if (ev && cut_bytes) json_object_set_new(ev, "result_cut_bytes", json_integer((json_int_t)cut_bytes));
+  if (ev && cut_bytes)
+    json_object_set_new(ev, "result_cut_bytes", json_integer((json_int_t)cut_bytes));
   session_emit_kind(s, "result", ev);
   session_emit_kind(s, "turn_end", NULL);
   const char *outcome = t->stop == TURN_CANCELLED   ? "cancelled"
@@ -125,7 +126,8 @@ static void turn_finish(session_turn *t, int is_error, const char *result, size_
 }
 
 static void turn_fail(session_turn *t, const char *error_type, const char *message) {
-  session_emit_kind(t->s, "error", json_pack("{s:s, s:s}", "error", message, "error_type", error_type));
+  session_emit_kind(t->s, "error",
+                    json_pack("{s:s, s:s}", "error", message, "error_type", error_type));
   turn_finish(t, 1, message, 0);
 }
 
@@ -327,8 +329,7 @@ static void turn_call_model(session_turn *t) {
   long max_calls = t->s->app->options.turn.max_model_calls_per_turn;
   if (t->model_calls >= max_calls) {
     char msg[128];
-    snprintf(msg, sizeof msg, "the turn reached its limit of %ld model calls",
-             max_calls);
+    snprintf(msg, sizeof msg, "the turn reached its limit of %ld model calls", max_calls);
     turn_fail(t, "model_call_limit", msg);
     return;
   }
@@ -404,9 +405,14 @@ static void turn_run_next_tool(session_turn *t) {
   json_t *input = json_object_get(use, "input");
   /* -1: no such tool, which fails to run anyway. */
   int mutating = lua_host_tool_mutating(t->scripts, name ? name : "", input) == 1;
-  action_call call = {.session = t->s, .scripts = t->scripts, .call_id = id ? id : "",
-                      .tool = name ? name : "", .input = input, .mutating = mutating,
-                      .source = "model", .identity = t->identity};
+  action_call call = {.session = t->s,
+                      .scripts = t->scripts,
+                      .call_id = id ? id : "",
+                      .tool = name ? name : "",
+                      .input = input,
+                      .mutating = mutating,
+                      .source = "model",
+                      .identity = t->identity};
   t->action = action_start(&call, &action_lua_runner, turn_on_action_done, t);
   if (!t->action) {
     static const char msg[] = "out of memory starting the call";
@@ -484,7 +490,8 @@ int session_turn_start(session *s, const char *prompt, const char *model, const 
     turn_fail(t, "script_error", perr);
     return 0;
   }
-  uv_timer_start(&t->deadline, turn_on_deadline, (uint64_t)a->options.turn.turn_timeout_s * 1000, 0);
+  uv_timer_start(&t->deadline, turn_on_deadline, (uint64_t)a->options.turn.turn_timeout_s * 1000,
+                 0);
   turn_call_model(t);
   return 0;
 }

@@ -77,12 +77,12 @@ json_t *ssh_result_json(const ssh_result *r, size_t max_bytes) {
   size_t seam = SSH_MAX_OUTPUT_BYTES / 2;
   json_t *j = json_pack(
       "{s:b, s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:b, s:I, s:I, s:I}", "ok", r->ok, "layer",
-      ssh_layer_name(r->layer), "message", r->message, "stdout", ssh_clip_json(&r->out, seam, max_bytes),
-      "stderr", ssh_clip_json(&r->err, seam, max_bytes), "stdout_cut_bytes",
-      (json_int_t)r->out.cut_bytes, "stderr_cut_bytes", (json_int_t)r->err.cut_bytes,
-      "duration_ms", (json_int_t)r->duration_ms, "reused_connection", r->reused_connection,
-      "connect_ms", (json_int_t)r->connect_ms, "handshake_ms", (json_int_t)r->handshake_ms,
-      "auth_ms", (json_int_t)r->auth_ms);
+      ssh_layer_name(r->layer), "message", r->message, "stdout",
+      ssh_clip_json(&r->out, seam, max_bytes), "stderr", ssh_clip_json(&r->err, seam, max_bytes),
+      "stdout_cut_bytes", (json_int_t)r->out.cut_bytes, "stderr_cut_bytes",
+      (json_int_t)r->err.cut_bytes, "duration_ms", (json_int_t)r->duration_ms, "reused_connection",
+      r->reused_connection, "connect_ms", (json_int_t)r->connect_ms, "handshake_ms",
+      (json_int_t)r->handshake_ms, "auth_ms", (json_int_t)r->auth_ms);
   if (!j) return NULL;
   /* Absent rather than null, so that scripts see nil. */
   if (r->ok && !r->exit_signal) json_object_set_new(j, "exit_status", json_integer(r->exit_status));
@@ -161,7 +161,8 @@ static int ssh_start(void *ud, lua_async *op, const json_t *args, const lua_tool
     snprintf(msg, sizeof msg, "%s is not configured (set BREAKGLASS_%s_HOST)", name,
              strcmp(name, "devvm") == 0 ? "DEVVM" : "PVE");
   } else if (!a->ssh) {
-    snprintf(msg, sizeof msg, "SSH is not configured (set BREAKGLASS_KEY_PATH and BREAKGLASS_KNOWN_HOSTS)");
+    snprintf(msg, sizeof msg,
+             "SSH is not configured (set BREAKGLASS_KEY_PATH and BREAKGLASS_KNOWN_HOSTS)");
   } else if (ssh_opts_read(a, name, json_array_get(args, 2), &timeout_ms, &flags, &max_bytes, msg,
                            sizeof msg) == 0) {
     ssh_call *call = calloc(1, sizeof *call);
@@ -180,8 +181,10 @@ static int ssh_start(void *ud, lua_async *op, const json_t *args, const lua_tool
       return 0;
     }
     free(call);
-    snprintf(msg, sizeof msg, a->shutting_down ? "not run on %s: the daemon is shutting down"
-                                               : "out of memory starting the command on %s", name);
+    snprintf(msg, sizeof msg,
+             a->shutting_down ? "not run on %s: the daemon is shutting down"
+                              : "out of memory starting the command on %s",
+             name);
   }
   lua_async_fail(op, msg);
   return -1;
@@ -203,8 +206,9 @@ int ssh_service_open(app *a, char *err, size_t errlen) {
     return 0;
   }
   if (!c->known_hosts) {
-    snprintf(err, errlen, "BREAKGLASS_KNOWN_HOSTS must be set with BREAKGLASS_KEY_PATH: host keys "
-                          "are pinned, never trusted on first use");
+    snprintf(err, errlen,
+             "BREAKGLASS_KNOWN_HOSTS must be set with BREAKGLASS_KEY_PATH: host keys "
+             "are pinned, never trusted on first use");
     return -1;
   }
   ssh_pool_options o = {
@@ -223,7 +227,8 @@ int ssh_service_open(app *a, char *err, size_t errlen) {
   /* On each host a program waits for the next command, started ahead of
    * it: breakglass-pve on the Proxmox host (pve/standby.h), the login
    * shell on the devvm (ssh_standby_shell.h). */
-  if (ssh_add_target(a->ssh, "devvm", &c->devvm) != 0 || ssh_add_target(a->ssh, "pve", &c->pve) != 0 ||
+  if (ssh_add_target(a->ssh, "devvm", &c->devvm) != 0 ||
+      ssh_add_target(a->ssh, "pve", &c->pve) != 0 ||
       (c->pve.host && ssh_pool_set_standby(a->ssh, "pve", pve_verb_standby_command(),
                                            pve_verb_standby_frame) != 0) ||
       (c->devvm.host && ssh_pool_set_standby(a->ssh, "devvm", ssh_standby_shell_command,

@@ -23,7 +23,8 @@
 static int method_is(const http_request *req, const char *m) { return strcmp(req->method, m) == 0; }
 
 static void api_health(http_conn *c) {
-  http_respond_json(c, 200, json_pack("{s:s, s:s}", "status", "ok", "service", "claude-breakglass"));
+  http_respond_json(c, 200,
+                    json_pack("{s:s, s:s}", "status", "ok", "service", "claude-breakglass"));
 }
 
 /* Ready while a script set serves. A failed reload leaves the last good set
@@ -65,14 +66,16 @@ static void api_prompt(session *s, http_conn *c, const http_request *req, const 
   size_t skip = text ? strspn(text, " \t\r\n") : 0;
   if (!text || text[skip] == '\0' || (model && !json_is_null(model) && !json_is_string(model))) {
     json_decref(body);
-    http_respond_error(c, 422, "\"prompt\" must be a non-empty string (\"model\", if given, a string)");
+    http_respond_error(c, 422,
+                       "\"prompt\" must be a non-empty string (\"model\", if given, a string)");
     return;
   }
   char err[256];
   if (s->kind == SESSION_KIND_OPERATOR) {
     json_decref(body);
-    http_respond_error(c, 409, "this session records the power buttons; start a new session to "
-                               "talk to the agent");
+    http_respond_error(c, 409,
+                       "this session records the power buttons; start a new session to "
+                       "talk to the agent");
     return;
   }
   if (session_turn_start(s, text, json_string_value(model), identity, err, sizeof err) != 0) {
@@ -93,12 +96,14 @@ static void api_confirm(session *s, http_conn *c, const http_request *req, const
   json_t *approve = json_object_get(body, "approve");
   if (!call_id || !json_is_boolean(approve)) {
     json_decref(body);
-    http_respond_error(c, 422, "the body must be {\"call_id\": string, \"approve\": true or false}");
+    http_respond_error(c, 422,
+                       "the body must be {\"call_id\": string, \"approve\": true or false}");
     return;
   }
   int rc = action_answer(s, call_id, json_is_true(approve), identity);
   if (rc == 0)
-    http_respond_json(c, 200, json_pack("{s:s, s:b}", "call_id", call_id, "approved", json_is_true(approve)));
+    http_respond_json(
+        c, 200, json_pack("{s:s, s:b}", "call_id", call_id, "approved", json_is_true(approve)));
   else if (rc == ACTION_ANSWER_DECIDED)
     http_respond_error(c, 409, "this call was already decided");
   else

@@ -99,7 +99,8 @@ static void *pve_run_start(action *a, void *ud) {
   const char *verb = json_string_value(json_object_get(action_call_of(a)->input, "verb"));
   static const ssh_exec_cbs cbs = {pve_run_output, pve_run_done};
   uint64_t timeout_ms = (uint64_t)ap->options.ssh.pve_verb_timeout_s * 1000;
-  run->exec = ssh_exec_start(ap->ssh, "pve", verb, timeout_ms, pve_verb_exec_flags(verb), &cbs, run);
+  run->exec = ssh_exec_start(ap->ssh, "pve", verb, timeout_ms, pve_verb_exec_flags(verb), &cbs,
+                             run);
   if (!run->exec) {
     free(run);
     return NULL;
@@ -141,8 +142,8 @@ static int pve_refusal_status(const action_outcome *o) { return o->unavailable ?
 
 static void pve_button_on_done(void *ud, const action_outcome *o) {
   pve_button *b = ud;
-  log_info("pve %s asked by %s: %s%.*s", b->verb, b->identity, o->ran ? "" : "refused: ",
-           (int)(o->len < 200 ? o->len : 200), o->content);
+  log_info("pve %s asked by %s: %s%.*s", b->verb, b->identity,
+           o->ran ? "" : "refused: ", (int)(o->len < 200 ? o->len : 200), o->content);
   json_t *body;
   int status;
   if (o->ran && o->details) {
@@ -176,12 +177,14 @@ static session *pve_button_session(app *a, const json_t *body, int *status, cons
 
 static void api_pve_run(app *a, http_conn *c, const http_request *req, const char *verb,
                         const char *identity) {
-  const char *why = !a->options.ssh.pve.host ? "the Proxmox host is not configured (set BREAKGLASS_PVE_HOST)"
-                    : !a->ssh ? "SSH is not configured (set BREAKGLASS_KEY_PATH and BREAKGLASS_KNOWN_HOSTS)"
-                              : NULL;
+  const char *why =
+      !a->options.ssh.pve.host ? "the Proxmox host is not configured (set BREAKGLASS_PVE_HOST)"
+      : !a->ssh ? "SSH is not configured (set BREAKGLASS_KEY_PATH and BREAKGLASS_KNOWN_HOSTS)"
+                : NULL;
   if (why) {
     log_info("pve %s asked by %s: %s", verb, identity, why);
-    http_respond_json(c, 503, json_pack("{s:s, s:s, s:b}", "verb", verb, "error", why, "rejected", 0));
+    http_respond_json(c, 503,
+                      json_pack("{s:s, s:s, s:b}", "verb", verb, "error", why, "rejected", 0));
     return;
   }
   json_error_t jerr;
@@ -190,8 +193,9 @@ static void api_pve_run(app *a, http_conn *c, const http_request *req, const cha
   const json_t *override = json_object_get(body, "override");
   if (!json_is_object(body) || (override && !json_is_boolean(override))) {
     json_decref(body);
-    http_respond_error(c, 400, "the body must be empty or {\"session_id\": string, \"override\": "
-                               "true or false}");
+    http_respond_error(c, 400,
+                       "the body must be empty or {\"session_id\": string, \"override\": "
+                       "true or false}");
     return;
   }
   int status = 0;
@@ -220,12 +224,19 @@ static void api_pve_run(app *a, http_conn *c, const http_request *req, const cha
   log_info("pve %s asked by %s%s (session %s)", verb, identity, overriding ? ", overriding" : "",
            s->id);
   http_conn_on_close(c, pve_button_on_close, b);
-  session_emit_kind(s, "button", json_pack("{s:s, s:s, s:s, s:b}", "call_id", b->call_id, "verb",
-                                           verb, "identity", identity, "override", overriding));
+  session_emit_kind(s, "button",
+                    json_pack("{s:s, s:s, s:s, s:b}", "call_id", b->call_id, "verb", verb,
+                              "identity", identity, "override", overriding));
   json_t *input = json_pack("{s:s}", "verb", verb);
-  action_call call = {.session = s, .scripts = a->scripts, .call_id = b->call_id, .tool = "pve",
-                      .input = input, .mutating = pve_verb_mutating(verb), .source = "button",
-                      .identity = identity, .override_by = overriding ? identity : NULL};
+  action_call call = {.session = s,
+                      .scripts = a->scripts,
+                      .call_id = b->call_id,
+                      .tool = "pve",
+                      .input = input,
+                      .mutating = pve_verb_mutating(verb),
+                      .source = "button",
+                      .identity = identity,
+                      .override_by = overriding ? identity : NULL};
   action_runner runner = {.start = pve_run_start, .cancel = pve_run_cancel, .ud = a};
   action *act = action_start(&call, &runner, pve_button_on_done, b);
   json_decref(input);
@@ -242,23 +253,28 @@ static void api_pve_run(app *a, http_conn *c, const http_request *req, const cha
 static json_t *pve_verb_state(app *a, const json_t *history, const char *verb,
                               const char *identity) {
   if (!a->scripts)
-    return pve_verb_mutating(verb)
-               ? json_pack("{s:b, s:s}", "available", 0, "reason",
-                           "the policies are not loaded (see /readyz)")
-               : json_pack("{s:b}", "available", 1);
+    return pve_verb_mutating(verb) ? json_pack("{s:b, s:s}", "available", 0, "reason",
+                                               "the policies are not loaded (see /readyz)")
+                                   : json_pack("{s:b}", "available", 1);
   json_t *input = json_pack("{s:s}", "verb", verb);
-  gate_call gc = {.session_id = "", .call_id = "dry-run", .tool = "pve", .source = "button",
-                  .identity = identity, .input = input, .mutating = pve_verb_mutating(verb)};
+  gate_call gc = {.session_id = "",
+                  .call_id = "dry-run",
+                  .tool = "pve",
+                  .source = "button",
+                  .identity = identity,
+                  .input = input,
+                  .mutating = pve_verb_mutating(verb)};
   gate_answers none = {0};
   gate_decision d;
   gate_decide(a->scripts, &gc, &none, history, a->actions, log_now_ms(), &d);
-  json_t *state = json_pack("{s:b, s:s?, s:s?, s:b}", "available", d.verdict != GATE_DENY,
-                            "policy", d.policy, "reason", d.verdict == GATE_DENY ? d.reason : NULL,
+  json_t *state = json_pack("{s:b, s:s?, s:s?, s:b}", "available", d.verdict != GATE_DENY, "policy",
+                            d.policy, "reason", d.verdict == GATE_DENY ? d.reason : NULL,
                             "overridable", d.overridable);
   if (d.verdict == GATE_RUN_FIRST) {
     const char *first = json_string_value(json_object_get(d.run_input, "verb"));
-    json_object_set_new(state, "first", json_pack("{s:s, s:s?, s:s?}", "tool", d.run_tool, "verb",
-                                                  first, "policy", d.policy));
+    json_object_set_new(
+        state, "first",
+        json_pack("{s:s, s:s?, s:s?}", "tool", d.run_tool, "verb", first, "policy", d.policy));
   }
   gate_decision_free(&d);
   json_decref(input);
@@ -271,7 +287,8 @@ static json_t *pve_verb_state(app *a, const json_t *history, const char *verb,
 static void api_pve_verbs(app *a, http_conn *c, const http_request *req, const char *identity) {
   char id[SESSION_ID_LEN + 1] = "";
   const char *q = strstr(req->query, "session_id=");
-  if (q && strlen(q + 11) >= SESSION_ID_LEN) snprintf(id, sizeof id, "%.*s", SESSION_ID_LEN, q + 11);
+  if (q && strlen(q + 11) >= SESSION_ID_LEN)
+    snprintf(id, sizeof id, "%.*s", SESSION_ID_LEN, q + 11);
   session *s = id[0] ? session_find(a, id) : NULL;
   if (!s)
     for (session *it = a->sessions; it && !s; it = it->next)
@@ -280,9 +297,9 @@ static void api_pve_verbs(app *a, http_conn *c, const http_request *req, const c
   json_t *states = json_object();
   size_t i;
   json_t *verb;
-  json_array_foreach(json_object_get(body, "verbs"), i, verb)
-    json_object_set_new(states, json_string_value(verb),
-                        pve_verb_state(a, s ? s->history : NULL, json_string_value(verb), identity));
+  json_array_foreach(json_object_get(body, "verbs"), i, verb) json_object_set_new(
+      states, json_string_value(verb),
+      pve_verb_state(a, s ? s->history : NULL, json_string_value(verb), identity));
   json_object_set_new(body, "state", states);
   http_respond_json(c, 200, body);
 }
@@ -299,9 +316,10 @@ void api_pve_route(app *a, http_conn *c, const http_request *req, const char *re
   }
   /* A verb outside the allow-list never gets near a connection. */
   if (!pve_verb_known(rest)) {
-    http_respond_json(c, 400, json_pack("{s:s, s:s, s:b}", "error",
-                                        "unknown verb; allowed: status forensics reset stop start cycle",
-                                        "verb", rest, "rejected", 1));
+    http_respond_json(c, 400,
+                      json_pack("{s:s, s:s, s:b}", "error",
+                                "unknown verb; allowed: status forensics reset stop start cycle",
+                                "verb", rest, "rejected", 1));
     return;
   }
   api_pve_run(a, c, req, rest, identity);

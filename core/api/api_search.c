@@ -16,8 +16,8 @@ typedef struct search_request {
   struct search_request *next;
   http_conn *conn; /* NULL once the client is gone */
   search_query query;
-  char *answer;    /* the JSON the work made, or NULL (500) */
-  int failed;      /* the folder could not be read */
+  char *answer; /* the JSON the work made, or NULL (500) */
+  int failed;   /* the folder could not be read */
 } search_request;
 
 struct api_searcher {
@@ -63,8 +63,10 @@ static void search_done(uv_work_t *w, int status) {
   search_request *r = sr->batch;
   sr->batch = NULL;
   sr->running = 0;
-  if (status != 0) log_error("search: the index work did not run: %s", uv_strerror(status));
-  else if (sr->error[0] && r) log_error("search: %s", sr->error);
+  if (status != 0)
+    log_error("search: the index work did not run: %s", uv_strerror(status));
+  else if (sr->error[0] && r)
+    log_error("search: %s", sr->error);
   while (r) {
     search_request *next = r->next;
     if (r->conn && r->answer)
@@ -113,7 +115,8 @@ void api_search(app *a, http_conn *c, const http_request *req) {
   }
   if (!sr->ix) sr->ix = search_index_new(a->options.store.sessions_dir, 1);
   if (!sr->ix || sr->waiting_count >= API_SEARCH_MAX_WAITING_COUNT) {
-    http_respond_error(c, 503, sr->ix ? "too many searches are waiting; try again" : "out of memory");
+    http_respond_error(c, 503,
+                       sr->ix ? "too many searches are waiting; try again" : "out of memory");
     search_query_free(&r->query);
     free(r);
     return;

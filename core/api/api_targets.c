@@ -49,7 +49,7 @@ typedef struct targets_waiter {
 
 struct api_targets {
   target_probe probes[TARGET_COUNT];
-  json_t *model_last;       /* the last finished model probe, or NULL */
+  json_t *model_last;        /* the last finished model probe, or NULL */
   uint64_t model_checked_ms; /* loop time it finished */
   targets_waiter *waiters;
 };
@@ -158,7 +158,9 @@ static json_t *model_event(const session_event *ev) {
 static json_t *model_last_event(const app *a) {
   json_t *best = NULL;
   for (const session *s = a->sessions; s; s = s->next) {
-    size_t stop = s->event_count > TARGETS_MODEL_SCAN_EVENTS ? s->event_count - TARGETS_MODEL_SCAN_EVENTS : 0;
+    size_t stop = s->event_count > TARGETS_MODEL_SCAN_EVENTS
+                      ? s->event_count - TARGETS_MODEL_SCAN_EVENTS
+                      : 0;
     for (size_t k = s->event_count; k > stop; k--) {
       json_t *ev = model_event(&s->events[k - 1]);
       if (!ev) continue;
@@ -193,7 +195,8 @@ static json_t *model_call_json(const json_t *ev) {
     json_object_set_new(j, "ok", json_false());
     json_object_set_new(j, "layer", json_string(etype ? etype : "error"));
     json_object_set_new(j, "http_status", json_integer(http));
-    snprintf(msg, sizeof msg, "%s%.300s", strcmp(type, "retry") == 0 ? "retrying: " : "the last call failed: ",
+    snprintf(msg, sizeof msg, "%s%.300s",
+             strcmp(type, "retry") == 0 ? "retrying: " : "the last call failed: ",
              error ? error : "no detail");
   }
   json_object_set_new(j, "message", json_string(msg));
@@ -204,8 +207,8 @@ static json_t *model_call_json(const json_t *ev) {
 static json_t *model_status_json(const app *a) {
   if (!a->model)
     return json_pack("{s:b, s:n, s:s, s:s, s:s}", "configured", 0, "ok", "layer", "not_configured",
-                     "message", "no model credential is configured (set ANTHROPIC_API_KEY)", "model",
-                     a->options.turn.model);
+                     "message", "no model credential is configured (set ANTHROPIC_API_KEY)",
+                     "model", a->options.turn.model);
   json_t *ev = model_last_event(a);
   const char *call_ts = json_string_value(json_object_get(ev, "ts"));
   const json_t *probed = a->targets->model_last;
@@ -249,8 +252,10 @@ static void targets_answer(app *a, http_conn *c) {
 }
 
 static void waiter_unlink(targets_waiter *w) {
-  if (w->prev) w->prev->next = w->next;
-  else w->a->targets->waiters = w->next;
+  if (w->prev)
+    w->prev->next = w->next;
+  else
+    w->a->targets->waiters = w->next;
   if (w->next) w->next->prev = w->prev;
   free(w);
 }
@@ -338,9 +343,9 @@ static void model_probe_on_done(void *ud, const model_probe_result *r) {
   app *a = ud;
   log_info("targets: model probe: %s%s%s in %llu ms", r->ok ? "answered" : r->layer,
            r->ok ? "" : ": ", r->ok ? "" : r->message, (unsigned long long)r->duration_ms);
-  json_t *j = json_pack("{s:b, s:s, s:s, s:I, s:o, s:s}", "ok", r->ok, "layer", r->layer,
-                        "message", r->message, "total_ms", (json_int_t)r->duration_ms,
-                        "checked_at", utc_now_json(), "source", "probe");
+  json_t *j = json_pack("{s:b, s:s, s:s, s:I, s:o, s:s}", "ok", r->ok, "layer", r->layer, "message",
+                        r->message, "total_ms", (json_int_t)r->duration_ms, "checked_at",
+                        utc_now_json(), "source", "probe");
   if (j && r->http_status) json_object_set_new(j, "http_status", json_integer(r->http_status));
   if (j && r->error_type[0]) json_object_set_new(j, "error_type", json_string(r->error_type));
   if (j && r->request_id[0]) json_object_set_new(j, "request_id", json_string(r->request_id));
@@ -356,13 +361,13 @@ static int model_probe_ensure(app *a) {
   if (model_probe_running(a->model_probe)) return 1;
   uint64_t now = uv_now(a->loop);
   api_targets *t = a->targets;
-  if (t->model_last && now - t->model_checked_ms < TARGETS_MODEL_PROBE_INTERVAL_MS)
-    return 0;
+  if (t->model_last && now - t->model_checked_ms < TARGETS_MODEL_PROBE_INTERVAL_MS) return 0;
   int rc = model_probe_start(a->model_probe, model_probe_on_done, a);
   if (rc == 0) return 1;
   char msg[128];
   snprintf(msg, sizeof msg, "the probe could not start: %s", uv_strerror(rc));
-  model_store(t, json_pack("{s:n, s:s, s:s, s:o, s:s}", "ok", "layer", "unknown", "message", msg,
+  model_store(t,
+              json_pack("{s:n, s:s, s:s, s:o, s:s}", "ok", "layer", "unknown", "message", msg,
                         "checked_at", utc_now_json(), "source", "probe"),
               now);
   return 0;

@@ -33,8 +33,7 @@ static bool url_has(CURLU *u, CURLUPart part) {
 const char *base_url_problem(CURLU *u, const char *base) {
   if (curl_url_set(u, CURLUPART_URL, base, 0) != CURLUE_OK)
     return "is not a URL (expected https://host[:port][/path])";
-  if (url_has(u, CURLUPART_USER) || url_has(u, CURLUPART_PASSWORD) ||
-      url_has(u, CURLUPART_OPTIONS))
+  if (url_has(u, CURLUPART_USER) || url_has(u, CURLUPART_PASSWORD) || url_has(u, CURLUPART_OPTIONS))
     return "must not hold a user name or password (the credential is ANTHROPIC_API_KEY or "
            "ANTHROPIC_AUTH_TOKEN)";
   if (url_has(u, CURLUPART_QUERY) || url_has(u, CURLUPART_FRAGMENT))

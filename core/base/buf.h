@@ -11,7 +11,7 @@
 #include <stddef.h>
 
 typedef struct buf {
-  char *data;       /* always NUL-terminated past len once allocated */
+  char *data; /* always NUL-terminated past len once allocated */
   size_t len;
   size_t cap;
   size_t max_bytes; /* appends that would pass this fail */
@@ -24,8 +24,7 @@ void buf_reset(buf *b);
 /* 0, or -1 when the cap would be passed or memory ran out; b is unchanged. */
 int buf_append(buf *b, const void *p, size_t n);
 int buf_append_str(buf *b, const char *s);
-int buf_appendf(buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int buf_appendf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int buf_vappendf(buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 /* Drops the first n bytes (n <= len). */

@@ -53,8 +53,9 @@ static const setting settings[] = {
     {"BREAKGLASS_MAX_SESSION_JOURNAL_BYTES", "max-session-journal-bytes", SETTING_SECONDS,
      AT(max_session_journal_bytes), "134217728",
      "bytes of one session's journal; past it the session takes no new turns"},
-    {"BREAKGLASS_JOURNAL_HMAC_KEY_PATH", "journal-hmac-key", SETTING_FILE, AT(journal_hmac_key_path),
-     NULL, "key file for the journals' HMAC (unset: SHA-256 links only)"},
+    {"BREAKGLASS_JOURNAL_HMAC_KEY_PATH", "journal-hmac-key", SETTING_FILE,
+     AT(journal_hmac_key_path), NULL,
+     "key file for the journals' HMAC (unset: SHA-256 links only)"},
     {"BREAKGLASS_RUNBOOKS_DIR", "runbooks", SETTING_TEXT, AT(runbooks_dir), NULL,
      "folder of the operator's runbooks the agent may read (unset: none)"},
     {"ANTHROPIC_API_KEY", NULL, SETTING_SECRET, AT(api_key), NULL, "Messages API key (x-api-key)"},
@@ -77,16 +78,16 @@ static const setting settings[] = {
      AT(model_idle_timeout_s), "90", "a model stream silent this long is stalled"},
     {"BREAKGLASS_MODEL_REQUEST_TIMEOUT_SECONDS", "model-request-timeout", SETTING_SECONDS,
      AT(model_request_timeout_s), "600", "limit on one model call"},
-    {"BREAKGLASS_MODEL_MAX_RETRIES", "model-max-retries", SETTING_COUNT, AT(model_max_retries),
-     "4", "retries of a failed model call"},
+    {"BREAKGLASS_MODEL_MAX_RETRIES", "model-max-retries", SETTING_COUNT, AT(model_max_retries), "4",
+     "retries of a failed model call"},
     {"BREAKGLASS_MODEL_MAX_RETRY_DELAY_SECONDS", "model-max-retry-delay", SETTING_SECONDS,
      AT(model_max_retry_delay_s), "60", "cap on one retry's wait"},
     {"BREAKGLASS_MAX_MODEL_CALLS_PER_TURN", "max-model-calls", SETTING_SECONDS,
      AT(max_model_calls_per_turn), "40", "model calls allowed in one turn"},
     {"API_BEARER_TOKEN", NULL, SETTING_SECRET, AT(bearer_token), NULL,
      "token machine callers send as Authorization: Bearer"},
-    {"BREAKGLASS_TRUSTED_USER_HEADER", "trusted-user-header", SETTING_TEXT,
-     AT(trusted_user_header), NULL, "identity header set by the auth proxy (e.g. X-authentik-username)"},
+    {"BREAKGLASS_TRUSTED_USER_HEADER", "trusted-user-header", SETTING_TEXT, AT(trusted_user_header),
+     NULL, "identity header set by the auth proxy (e.g. X-authentik-username)"},
     {"BREAKGLASS_DEVVM_HOST", "devvm-host", SETTING_TEXT, AT(devvm.host), NULL,
      "devvm address (unset: not configured)"},
     {"BREAKGLASS_DEVVM_PORT", "devvm-port", SETTING_PORT, AT(devvm.port), "22", "devvm SSH port"},
@@ -110,8 +111,8 @@ static const setting settings[] = {
      AT(pve_verb_timeout_s), "120", "limit on one power verb"},
     {"BREAKGLASS_CONFIRM_TIMEOUT_SECONDS", "confirm-timeout", SETTING_SECONDS,
      AT(confirm_timeout_s), "300", "how long a call waits for the operator's approval"},
-    {"BREAKGLASS_TURN_TIMEOUT_SECONDS", "turn-timeout", SETTING_SECONDS, AT(turn_timeout_s),
-     "1800", "limit on one agent turn"},
+    {"BREAKGLASS_TURN_TIMEOUT_SECONDS", "turn-timeout", SETTING_SECONDS, AT(turn_timeout_s), "1800",
+     "limit on one agent turn"},
     {"BREAKGLASS_TOOL_TIMEOUT_SECONDS", "tool-timeout", SETTING_SECONDS, AT(tool_timeout_s), "900",
      "limit on one tool call"},
     {"BREAKGLASS_SSE_KEEPALIVE_SECONDS", "sse-keepalive", SETTING_SECONDS, AT(sse_keepalive_s),
@@ -350,9 +351,9 @@ void config_print_help(void) {
 
 /* The unit a setting's name ends in, as --help --limits writes units. */
 static const char *setting_unit(const char *env) {
-  static const char *const units[][2] = {{"_SECONDS", "seconds"}, {"_MS", "ms"},
-                                         {"_BYTES", "bytes"},     {"_MB", "MB"},
-                                         {"_TOKENS", "tokens"},   {"_INSTRUCTIONS", "instructions"}};
+  static const char *const units[][2] = {
+      {"_SECONDS", "seconds"}, {"_MS", "ms"},         {"_BYTES", "bytes"},
+      {"_MB", "MB"},           {"_TOKENS", "tokens"}, {"_INSTRUCTIONS", "instructions"}};
   size_t len = strlen(env);
   for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
     size_t n = strlen(units[i][0]);

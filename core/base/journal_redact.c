@@ -167,7 +167,8 @@ int journal_redactor_add_key_file(journal_redactor *r, const char *text, size_t 
   size_t n = strlen(b64);
   int rc = redactor_add_forms(r, b64, n);
   for (size_t at = 0; rc == 0 && at < n; at += REDACT_BASE64_COLUMNS)
-    rc = redactor_add_forms(r, b64 + at, n - at < REDACT_BASE64_COLUMNS ? n - at : REDACT_BASE64_COLUMNS);
+    rc = redactor_add_forms(r, b64 + at,
+                            n - at < REDACT_BASE64_COLUMNS ? n - at : REDACT_BASE64_COLUMNS);
   free(b64);
   return rc != 0 ? -1 : automaton_build(r);
 }

@@ -44,8 +44,8 @@ char *journal_redact(const journal_redactor *r, const char *text, size_t len, si
 /* A text that arrives in pieces. Zero-initialise with the redactor set. */
 typedef struct journal_redact_stream {
   const journal_redactor *r;
-  unsigned state;  /* where the automaton is */
-  char *held;      /* the tail that may yet turn out to be a secret */
+  unsigned state; /* where the automaton is */
+  char *held;     /* the tail that may yet turn out to be a secret */
   size_t held_len;
 } journal_redact_stream;
 

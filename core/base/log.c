@@ -82,13 +82,27 @@ static int json_escape(buf *out, const char *s, size_t len) {
       continue;
     }
     switch (c) {
-    case '"': rc = buf_append(out, "\\\"", 2); break;
-    case '\\': rc = buf_append(out, "\\\\", 2); break;
-    case '\b': rc = buf_append(out, "\\b", 2); break;
-    case '\f': rc = buf_append(out, "\\f", 2); break;
-    case '\n': rc = buf_append(out, "\\n", 2); break;
-    case '\r': rc = buf_append(out, "\\r", 2); break;
-    case '\t': rc = buf_append(out, "\\t", 2); break;
+    case '"':
+      rc = buf_append(out, "\\\"", 2);
+      break;
+    case '\\':
+      rc = buf_append(out, "\\\\", 2);
+      break;
+    case '\b':
+      rc = buf_append(out, "\\b", 2);
+      break;
+    case '\f':
+      rc = buf_append(out, "\\f", 2);
+      break;
+    case '\n':
+      rc = buf_append(out, "\\n", 2);
+      break;
+    case '\r':
+      rc = buf_append(out, "\\r", 2);
+      break;
+    case '\t':
+      rc = buf_append(out, "\\t", 2);
+      break;
     default:
       rc = c < 0x20 ? buf_appendf(out, "\\u%04X", c) : buf_append(out, s + i, seq);
     }
@@ -113,7 +127,8 @@ static int record_build(buf *out, log_format f, log_level level, unsigned long l
     int rc = buf_appendf(out, "%s %s ", stamp, level_names[level]);
     return rc == 0 ? buf_append(out, msg, len) : rc;
   }
-  int rc = buf_appendf(out, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"", stamp, level_names[level]);
+  int rc = buf_appendf(out, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"", stamp,
+                       level_names[level]);
   if (rc == 0) rc = json_escape(out, msg, len);
   if (rc == 0) rc = buf_append(out, "\"", 1);
   if (rc == 0) rc = json_field(out, "request_id", c->request_id);
@@ -193,9 +208,9 @@ void log_write(log_level level, const char *fmt, ...) {
   log_context ctx;
   buf b;
   buf_init(&b, LOG_MAX_RECORD_BYTES);
-  int rc = msg && context_redacted(&ctx) == 0 ? record_build(&b, format, level, log_now_ms(), msg,
-                                                             len, &ctx)
-                                               : -1;
+  int rc = msg && context_redacted(&ctx) == 0
+               ? record_build(&b, format, level, log_now_ms(), msg, len, &ctx)
+               : -1;
   free(msg);
   if (rc == 0) rc = buf_append(&b, "\n", 1);
   if (rc != 0) {

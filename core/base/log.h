@@ -33,8 +33,7 @@ void log_set_format(log_format format);
  * outlive its use: set NULL before freeing it. */
 void log_set_redactor(const struct journal_redactor *r);
 
-void log_write(log_level level, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void log_write(log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_debug(...) log_write(LOG_DEBUG, __VA_ARGS__)
 #define log_info(...) log_write(LOG_INFO, __VA_ARGS__)

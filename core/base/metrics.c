@@ -16,14 +16,14 @@ struct metric_series {
   metric_series *next; /* the family's series, in order of creation */
   const metric *family;
   const char *values[METRICS_MAX_LABELS_COUNT]; /* interned */
-  double value;        /* counter, gauge; histogram: the sum */
+  double value;                                 /* counter, gauge; histogram: the sum */
   unsigned long long count;
   unsigned long long buckets[]; /* histograms: bound_count + 1 (+Inf) */
 };
 
 typedef struct label_state {
   char *name;
-  char **closed; /* NULL-terminated copy, or NULL when open */
+  char **closed;                              /* NULL-terminated copy, or NULL when open */
   char *seen[METRICS_MAX_LABEL_VALUES_COUNT]; /* open: the values met so far */
   size_t seen_count;
 } label_state;

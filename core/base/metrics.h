@@ -46,7 +46,7 @@ typedef struct metric_desc {
   const char *name; /* [a-zA-Z_:][a-zA-Z0-9_:]*, with its unit */
   const char *help;
   const metric_label *labels;
-  size_t label_count; /* at most METRICS_MAX_LABELS_COUNT */
+  size_t label_count;   /* at most METRICS_MAX_LABELS_COUNT */
   const double *bounds; /* histograms: the buckets' upper bounds, ascending */
   size_t bound_count;   /* at most METRICS_MAX_BUCKETS_COUNT; +Inf is added */
 } metric_desc;

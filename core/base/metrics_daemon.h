@@ -30,13 +30,13 @@ typedef struct daemon_metrics {
   metric *ssh_connects;         /* target */
   metric *ssh_connect_failures; /* target, layer */
 
-  metric_series *sse_clients;    /* gauge */
-  metric_series *sse_bytes;      /* counter: every SSE write */
-  metric *http_responses;        /* code */
+  metric_series *sse_clients; /* gauge */
+  metric_series *sse_bytes;   /* counter: every SSE write */
+  metric *http_responses;     /* code */
 
-  metric *script_reloads;          /* outcome: ok error */
-  metric_series *scripts_loaded;   /* gauge: 1 while a set serves */
-  metric_series *scripts_age;      /* gauge: seconds since it loaded */
+  metric *script_reloads;        /* outcome: ok error */
+  metric_series *scripts_loaded; /* gauge: 1 while a set serves */
+  metric_series *scripts_age;    /* gauge: seconds since it loaded */
 
   metric_series *journal_bytes;         /* counter */
   metric_series *journal_flush_seconds; /* histogram */
@@ -52,8 +52,7 @@ void daemon_metrics_free(daemon_metrics *m);
 /* The scrape: reads what is sampled rather than counted (the process's
  * memory, files and CPU; the script set's age: scripts_loaded_ms 0 when no
  * set serves), then renders every family. 0, or -1 when out of memory. */
-int daemon_metrics_render(daemon_metrics *m, unsigned long long scripts_loaded_ms,
-                          struct buf *out);
+int daemon_metrics_render(daemon_metrics *m, unsigned long long scripts_loaded_ms, struct buf *out);
 
 /* Label values the call sites share. */
 const char *daemon_metrics_source(const char *action_source); /* "model" -> "agent" */

@@ -3,8 +3,8 @@
 #include <stddef.h>
 #include <string.h>
 
-int cli_args_parse(int argc, char **argv, const char **path, const char *option,
-                   const char **value, int *json) {
+int cli_args_parse(int argc, char **argv, const char **path, const char *option, const char **value,
+                   int *json) {
   for (int i = 0; i < argc; i++) {
     if (json && strcmp(argv[i], "--json") == 0)
       *json = 1;

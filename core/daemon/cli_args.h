@@ -8,7 +8,7 @@
  * and *json (1 for --json, when json is not NULL), leaving what is not
  * given as it was. 0, or -1 for anything else or no path: the caller
  * prints its usage. */
-int cli_args_parse(int argc, char **argv, const char **path, const char *option,
-                   const char **value, int *json);
+int cli_args_parse(int argc, char **argv, const char **path, const char *option, const char **value,
+                   int *json);
 
 #endif

@@ -37,11 +37,9 @@ void daemon_scripts_init(daemon_scripts *ds, const bg_config *c) {
 
 /* A set must fit the budget on its own, each state at its cap: otherwise a
  * set that loads today fails once its scripts grow. */
-static int daemon_check_set_memory(const bg_config *c, const char *dir, char *err,
-                                   size_t errlen) {
+static int daemon_check_set_memory(const bg_config *c, const char *dir, char *err, size_t errlen) {
   size_t states = lua_host_state_count(dir);
-  if (states * (size_t)c->lua_memory_mb <= (size_t)c->lua_memory_total_mb)
-    return 0;
+  if (states * (size_t)c->lua_memory_mb <= (size_t)c->lua_memory_total_mb) return 0;
   snprintf(err, errlen,
            "limits: %zu script files at BREAKGLASS_LUA_MEMORY_MB=%ld each may hold %zu MiB, more "
            "than BREAKGLASS_LUA_MEMORY_TOTAL_MB=%ld allows all Lua scripts together; lower the "
@@ -66,8 +64,7 @@ int daemon_load_scripts(daemon_scripts *ds, uv_loop_t *loop, const char *dir,
       .services = services,
       .service_count = service_count,
   };
-  if (daemon_check_set_memory(c, o.scripts_dir, err, errlen) != 0)
-    return -1;
+  if (daemon_check_set_memory(c, o.scripts_dir, err, errlen) != 0) return -1;
   return lua_host_load(out, loop, &o, err, errlen);
 }
 
@@ -132,7 +129,7 @@ static int daemon_model_start(app *a, const bg_config *c) {
 typedef struct daemon_stop {
   app *a;
   uv_signal_t sigs[2];
-  scripts_reload *reload; /* NULL when scripts are not watched */
+  scripts_reload *reload;    /* NULL when scripts are not watched */
   http_server *metrics_http; /* the scraper's listener, or NULL */
 } daemon_stop;
 
@@ -178,7 +175,8 @@ static void daemon_stop_begin(daemon_stop *stop) {
   session_turn_cancel_all(a);
   scripts_reload_stop(stop->reload);
   stop->reload = NULL;
-  if (stop->metrics_http) http_server_close(stop->metrics_http, daemon_on_metrics_http_closed, stop);
+  if (stop->metrics_http)
+    http_server_close(stop->metrics_http, daemon_on_metrics_http_closed, stop);
   if (!a->ssh) {
     daemon_on_ssh_drained(stop);
     return;
@@ -279,8 +277,11 @@ int daemon_serve(const bg_config *c) {
   log_set_level(level_from_name(c->log_level));
   log_set_format(strcmp(c->log_format, "json") == 0 ? LOG_FORMAT_JSON : LOG_FORMAT_PLAIN);
   api_options routes = daemon_options_api(c);
-  app a = {.loop = uv_default_loop(), .options = daemon_options_agent(c),
-           .api = &routes, .metrics = daemon_metrics_new(), .targets = api_targets_new(),
+  app a = {.loop = uv_default_loop(),
+           .options = daemon_options_agent(c),
+           .api = &routes,
+           .metrics = daemon_metrics_new(),
+           .targets = api_targets_new(),
            .search = api_search_new()};
   if (!a.metrics || !a.targets || !a.search) {
     log_error("out of memory at start");
@@ -313,8 +314,8 @@ int daemon_serve(const bg_config *c) {
   daemon_scripts_init(&scripts, c);
   lua_host_service services[] = {ssh_service(&a), runbook_service(&a)};
   size_t service_count = sizeof services / sizeof services[0];
-  if (daemon_load_scripts(&scripts, a.loop, NULL, services, service_count, &a.scripts, a.scripts_error,
-                          sizeof a.scripts_error) != 0) {
+  if (daemon_load_scripts(&scripts, a.loop, NULL, services, service_count, &a.scripts,
+                          a.scripts_error, sizeof a.scripts_error) != 0) {
     log_error("scripts in %s did not load; serving without them:\n%s", c->scripts_dir,
               a.scripts_error);
   } else {

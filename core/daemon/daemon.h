@@ -28,7 +28,7 @@ void daemon_scripts_init(daemon_scripts *ds, const bg_config *c);
  * cap would not fit it is refused. 0 and *out, or -1 with
  * "file:line: message" lines in err. */
 int daemon_load_scripts(daemon_scripts *ds, uv_loop_t *loop, const char *dir,
-                        const lua_host_service *services, size_t service_count,
-                        lua_host **out, char *err, size_t errlen);
+                        const lua_host_service *services, size_t service_count, lua_host **out,
+                        char *err, size_t errlen);
 
 #endif

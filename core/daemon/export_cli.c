@@ -32,8 +32,8 @@ static void export_session_id(const char *path, const json_t *events, char *id, 
 int export_main(int argc, char **argv) {
   const char *path = NULL, *format = "md";
   if (cli_args_parse(argc, argv, &path, "--format", &format, NULL) != 0) return usage();
-  incident_format f = strcmp(format, "md") == 0    ? INCIDENT_MD
-                      : strcmp(format, "txt") == 0 ? INCIDENT_TXT
+  incident_format f = strcmp(format, "md") == 0     ? INCIDENT_MD
+                      : strcmp(format, "txt") == 0  ? INCIDENT_TXT
                       : strcmp(format, "json") == 0 ? INCIDENT_JSON
                                                     : (incident_format)-1;
   if ((int)f < 0) return usage();
@@ -47,11 +47,11 @@ int export_main(int argc, char **argv) {
   unsigned char *key_bytes = NULL;
   size_t len, raw_len;
   int rc = 2;
-  if (c.journal_hmac_key_path &&
-      journal_key_read(c.journal_hmac_key_path, &key_bytes, &key.len, &raw, &raw_len, err,
-                       sizeof err) != 0) {
+  if (c.journal_hmac_key_path && journal_key_read(c.journal_hmac_key_path, &key_bytes, &key.len,
+                                                  &raw, &raw_len, err, sizeof err) != 0) {
     fprintf(stderr, "breakglass export: %s\n", err);
-  } else if (journal_files_read(path, EXPORT_MAX_JOURNAL_BYTES, &data, &len, err, sizeof err) != 0) {
+  } else if (journal_files_read(path, EXPORT_MAX_JOURNAL_BYTES, &data, &len, err, sizeof err) !=
+             0) {
     fprintf(stderr, "breakglass export: %s\n", err);
   } else {
     key.bytes = key_bytes;
@@ -59,8 +59,9 @@ int export_main(int argc, char **argv) {
     journal_verifier_init(&v, &key);
     json_t *events = journal_events_load(data, len, &v);
     if (v.broken)
-      fprintf(stderr, "breakglass export: %s: the chain is broken at record %llu (line %zu): %s; "
-                      "exported up to it, as the daemon serves it\n",
+      fprintf(stderr,
+              "breakglass export: %s: the chain is broken at record %llu (line %zu): %s; "
+              "exported up to it, as the daemon serves it\n",
               path, v.break_record, v.break_line, v.why);
     char id[128];
     export_session_id(path, events, id, sizeof id);
@@ -68,8 +69,10 @@ int export_main(int argc, char **argv) {
     buf out;
     buf_init(&out, EXPORT_MAX_OUTPUT_BYTES);
     if (in) incident_write(in, f, &out);
-    if (in && fwrite(out.data ? out.data : "", 1, out.len, stdout) == out.len) rc = 0;
-    else fprintf(stderr, "breakglass export: out of memory\n");
+    if (in && fwrite(out.data ? out.data : "", 1, out.len, stdout) == out.len)
+      rc = 0;
+    else
+      fprintf(stderr, "breakglass export: out of memory\n");
     buf_free(&out);
     incident_free(in);
     json_decref(events);

@@ -71,7 +71,7 @@ static void print_session(const json_t *report) {
     size_t k;
     json_t *d;
     json_array_foreach(json_object_get(c, "differences"), k, d)
-      printf("  - %s\n", json_string_value(d));
+        printf("  - %s\n", json_string_value(d));
   }
   const char *dropped = json_string_value(json_object_get(report, "dropped"));
   if (dropped) printf("note: %s\n", dropped);
@@ -148,7 +148,7 @@ int replay_main(int argc, char **argv) {
     snprintf(problems, sizeof problems, "out of memory");
   }
   replay_journal *journals = paths ? calloc(count ? count : 1, sizeof *journals) : NULL;
-  char (*ids)[128] = paths ? calloc(count ? count : 1, sizeof *ids) : NULL;
+  char(*ids)[128] = paths ? calloc(count ? count : 1, sizeof *ids) : NULL;
   lua_host *h = NULL;
   json_t *report = NULL;
   int rc = 2, read_ok = paths && journals && ids;
@@ -177,7 +177,8 @@ int replay_main(int argc, char **argv) {
       json_dumpf(shown, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER), putchar('\n');
     else
       print_text(report, journal, scripts ? scripts : c.scripts_dir, folder);
-    rc = json_integer_value(json_object_get(json_object_get(report, "summary"), "diverges")) ? 1 : 0;
+    rc = json_integer_value(json_object_get(json_object_get(report, "summary"), "diverges")) ? 1
+                                                                                             : 0;
   }
   json_decref(report);
   if (h) lua_host_release(h);

@@ -11,8 +11,8 @@
 
 /* The folders watched: the top one first (where a ConfigMap swaps ..data),
  * then the ones scripts and their libraries live in. */
-static const char *const watched_subfolders[] = {"",          "/tools",     "/policy",
-                                                 "/lib",      "/tools/lib", "/policy/lib"};
+static const char *const watched_subfolders[] = {"",     "/tools",     "/policy",
+                                                 "/lib", "/tools/lib", "/policy/lib"};
 #define WATCH_COUNT (sizeof watched_subfolders / sizeof watched_subfolders[0])
 
 struct scripts_reload {
@@ -32,16 +32,14 @@ struct scripts_reload {
 };
 
 static void reload_free(scripts_reload *r) {
-  for (size_t i = 0; i < WATCH_COUNT; i++)
-    free(r->paths[i]);
+  for (size_t i = 0; i < WATCH_COUNT; i++) free(r->paths[i]);
   free(r->services);
   free(r);
 }
 
 static void reload_on_closed(uv_handle_t *handle) {
   scripts_reload *r = handle->data;
-  if (--r->open_handles == 0)
-    reload_free(r);
+  if (--r->open_handles == 0) reload_free(r);
 }
 
 static void reload_on_change(uv_fs_event_t *watch, const char *filename, int events, int status);
@@ -67,8 +65,8 @@ static void reload_now(scripts_reload *r) {
   reload_watch_all(r);
   lua_host *fresh = NULL;
   char err[APP_SCRIPTS_ERROR_MAX_BYTES];
-  if (r->load(r->loader, a->loop, NULL, r->services, r->service_count, &fresh, err,
-              sizeof err) != 0) {
+  if (r->load(r->loader, a->loop, NULL, r->services, r->service_count, &fresh, err, sizeof err) !=
+      0) {
     snprintf(a->scripts_error, sizeof a->scripts_error, "%s", err);
     if (a->metrics) metric_inc(metric_at(a->metrics->script_reloads, "error"));
     log_error("scripts in %s did not reload (%s); %s:\n%s", dir, r->pending_why,
@@ -90,8 +88,7 @@ static void reload_now(scripts_reload *r) {
 
 static void reload_on_timer(uv_timer_t *timer) {
   scripts_reload *r = timer->data;
-  if (!r->a->shutting_down)
-    reload_now(r);
+  if (!r->a->shutting_down) reload_now(r);
   r->pending_why = NULL;
 }
 
@@ -111,10 +108,9 @@ static void reload_on_change(uv_fs_event_t *watch, const char *filename, int eve
   (void)events;
   scripts_reload *r = watch->data;
   if (status < 0)
-    log_warn("scripts: watching %s: %s", watch->path ? watch->path : "?",
-             uv_strerror(status));
-  log_debug("scripts: change in %s%s%s", watch->path ? watch->path : "?",
-            filename ? ": " : "", filename ? filename : "");
+    log_warn("scripts: watching %s: %s", watch->path ? watch->path : "?", uv_strerror(status));
+  log_debug("scripts: change in %s%s%s", watch->path ? watch->path : "?", filename ? ": " : "",
+            filename ? filename : "");
   reload_request(r, "the folder changed", SCRIPTS_RELOAD_DEBOUNCE_MS);
 }
 
@@ -130,15 +126,12 @@ static int reload_copy_config(scripts_reload *r, const lua_host_service *service
   const char *dir = r->dir;
   for (size_t i = 0; i < WATCH_COUNT; i++) {
     size_t len = strlen(dir) + strlen(watched_subfolders[i]) + 1;
-    if (!(r->paths[i] = malloc(len)))
-      return UV_ENOMEM;
+    if (!(r->paths[i] = malloc(len))) return UV_ENOMEM;
     snprintf(r->paths[i], len, "%s%s", dir, watched_subfolders[i]);
   }
-  if (service_count == 0)
-    return 0;
+  if (service_count == 0) return 0;
   r->services = calloc(service_count, sizeof *r->services);
-  if (!r->services)
-    return UV_ENOMEM;
+  if (!r->services) return UV_ENOMEM;
   memcpy(r->services, services, service_count * sizeof *r->services);
   r->service_count = service_count;
   return 0;
@@ -149,8 +142,7 @@ int scripts_reload_start(scripts_reload **out, app *a, const char *scripts_dir,
                          const lua_host_service *services, size_t service_count) {
   *out = NULL;
   scripts_reload *r = calloc(1, sizeof *r);
-  if (!r)
-    return UV_ENOMEM;
+  if (!r) return UV_ENOMEM;
   r->a = a;
   r->dir = scripts_dir;
   r->load = load;
@@ -181,8 +173,7 @@ int scripts_reload_start(scripts_reload **out, app *a, const char *scripts_dir,
 }
 
 void scripts_reload_stop(scripts_reload *r) {
-  if (!r)
-    return;
+  if (!r) return;
   for (size_t i = 0; i < WATCH_COUNT; i++)
     uv_close((uv_handle_t *)&r->watches[i], reload_on_closed);
   uv_close((uv_handle_t *)&r->debounce, reload_on_closed);

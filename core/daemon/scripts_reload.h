@@ -30,10 +30,9 @@ struct daemon_scripts;
  * The daemon passes its loader in, and the loader's state (its settings
  * and the scripts' memory budget), so that this file, which the daemon
  * starts, does not call back into the daemon by name. */
-typedef int (*scripts_reload_load)(struct daemon_scripts *loader, uv_loop_t *loop,
-                                   const char *dir, const lua_host_service *services,
-                                   size_t service_count, lua_host **out, char *err,
-                                   size_t errlen);
+typedef int (*scripts_reload_load)(struct daemon_scripts *loader, uv_loop_t *loop, const char *dir,
+                                   const lua_host_service *services, size_t service_count,
+                                   lua_host **out, char *err, size_t errlen);
 
 /* Starts watching scripts_dir (the folder load loads) and listening for
  * SIGHUP; each reload loads the set with load and loader, and services are

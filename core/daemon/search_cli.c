@@ -43,7 +43,9 @@ static void print_text(const json_t *answer) {
     const char *title = json_string_value(json_object_get(s, "title"));
     printf("session %s \"%s\" (%s): %lld hit(s)\n",
            json_string_value(json_object_get(s, "session_id")), title ? title : "untitled",
-           json_string_value(json_object_get(s, "created")) ? json_string_value(json_object_get(s, "created")) : "?",
+           json_string_value(json_object_get(s, "created"))
+               ? json_string_value(json_object_get(s, "created"))
+               : "?",
            (long long)json_integer_value(json_object_get(s, "hit_count")));
     json_array_foreach(json_object_get(s, "hits"), k, h) print_hit(h);
   }

@@ -152,7 +152,8 @@ static void index_missing(verify_run *run) {
   const char *id;
   json_t *entry;
   json_object_foreach(run->index, id, entry) {
-    if (json_is_true(json_object_get(entry, "seen")) || json_is_true(json_object_get(entry, "deleted")))
+    if (json_is_true(json_object_get(entry, "seen")) ||
+        json_is_true(json_object_get(entry, "deleted")))
       continue;
     json_t *r = report_new(id, "", "broken");
     char why[256];
@@ -208,13 +209,14 @@ static void verify_journal(verify_run *run, const char *path) {
   char hex[JOURNAL_CHAIN_HEX_CHARS + 1];
   hex_of(v.head, hex);
   json_object_set_new(r, "link", json_string(hex));
-  json_object_set_new(r, "hmac", json_string(v.macs_checked     ? "checked"
-                                             : v.unauthenticated ? "absent"
-                                                                 : "not checked"));
+  json_object_set_new(r, "hmac",
+                      json_string(v.macs_checked      ? "checked"
+                                  : v.unauthenticated ? "absent"
+                                                      : "not checked"));
   if (named && strcmp(v.name, id) != 0) {
     char why[256];
-    snprintf(why, sizeof why, "its header names the journal \"%s\": it was copied from another session",
-             v.name);
+    snprintf(why, sizeof why,
+             "its header names the journal \"%s\": it was copied from another session", v.name);
     report_break(run, r, JOURNAL_DAMAGE_CHANGED, 0, 0, why);
     return;
   }

@@ -59,7 +59,9 @@ static int head_append(http_request_parser *p, const char *at, size_t n) {
   return 0;
 }
 
-static int on_url(llhttp_t *ll, const char *at, size_t n) { return head_append(parser_of(ll), at, n); }
+static int on_url(llhttp_t *ll, const char *at, size_t n) {
+  return head_append(parser_of(ll), at, n);
+}
 
 static int on_string_complete(llhttp_t *ll) { return head_append(parser_of(ll), "", 1); }
 
@@ -99,8 +101,7 @@ static int on_header_field_complete(llhttp_t *ll) {
   http_request_parser *p = parser_of(ll);
   if (in_trailers(p)) return trailer_count(p, 2);
   p->in_field = false;
-  if (p->head.len == p->name_off[p->header_count])
-    return parser_fail(p, 400, "empty header name");
+  if (p->head.len == p->name_off[p->header_count]) return parser_fail(p, 400, "empty header name");
   for (size_t i = p->name_off[p->header_count]; i < p->head.len; i++)
     if (!is_token_char((unsigned char)p->head.data[i]))
       return parser_fail(p, 400, "invalid character in a header name");

@@ -21,12 +21,12 @@
 #include "http_request.h"
 
 typedef enum http_parse_state {
-  HTTP_PARSE_IDLE,  /* no byte of the next request seen yet */
+  HTTP_PARSE_IDLE,      /* no byte of the next request seen yet */
   HTTP_PARSE_HEAD,      /* inside the request line or the headers */
   HTTP_PARSE_HEAD_DONE, /* head complete, not one body byte taken yet */
   HTTP_PARSE_BODY,      /* head complete, body still arriving */
-  HTTP_PARSE_DONE,  /* a request is complete */
-  HTTP_PARSE_ERROR, /* malformed or over a limit; see error_status */
+  HTTP_PARSE_DONE,      /* a request is complete */
+  HTTP_PARSE_ERROR,     /* malformed or over a limit; see error_status */
 } http_parse_state;
 
 typedef struct http_request_parser http_request_parser;

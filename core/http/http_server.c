@@ -31,10 +31,9 @@
 #include "log.h"
 #include "metrics_daemon.h"
 
-static const char HTTP_SECURITY_HEADERS[] =
-    "X-Content-Type-Options: nosniff\r\n"
-    "Referrer-Policy: no-referrer\r\n"
-    "X-Frame-Options: DENY\r\n";
+static const char HTTP_SECURITY_HEADERS[] = "X-Content-Type-Options: nosniff\r\n"
+                                            "Referrer-Policy: no-referrer\r\n"
+                                            "X-Frame-Options: DENY\r\n";
 
 typedef enum conn_phase {
   CONN_READING,   /* waiting for or parsing a request */
@@ -52,7 +51,7 @@ struct http_server {
   http_head_check_fn head_check; /* NULL: every connection is anonymous */
   void *ud;
   struct daemon_metrics *metrics; /* NULL: answers are not counted */
-  http_conn *conns; /* open connections, newest first, a doubly linked list */
+  http_conn *conns;               /* open connections, newest first, a doubly linked list */
   unsigned conn_count;
   unsigned refused_closing; /* refused sockets whose close is pending */
   bool closing;
@@ -83,18 +82,18 @@ struct http_conn {
   char rbuf[HTTP_READ_BUFFER_BYTES];
   size_t rpos, rlen;
   bool reading;
-  bool closed;        /* uv_close called */
-  bool finished;      /* both handles closed */
-  bool owed;          /* the handler owes an answer */
-  bool streaming;     /* http_stream_begin was called */
-  bool is_head;       /* the request was HEAD: no body goes out */
-  bool keep_alive;    /* the client allows another request */
-  bool close_after;   /* close once the current answer is written */
-  bool peer_eof;      /* the client has shut down its side */
-  bool trusted;       /* the last head check found credentials */
-  unsigned served;    /* requests handed to the handler */
+  bool closed;      /* uv_close called */
+  bool finished;    /* both handles closed */
+  bool owed;        /* the handler owes an answer */
+  bool streaming;   /* http_stream_begin was called */
+  bool is_head;     /* the request was HEAD: no body goes out */
+  bool keep_alive;  /* the client allows another request */
+  bool close_after; /* close once the current answer is written */
+  bool peer_eof;    /* the client has shut down its side */
+  bool trusted;     /* the last head check found credentials */
+  unsigned served;  /* requests handed to the handler */
   unsigned writes_pending;
-  size_t bytes_held; /* of writes not called back yet: queued in libuv, or
+  size_t bytes_held;  /* of writes not called back yet: queued in libuv, or
                         written but freed only on the loop's next turn */
   size_t unsent_seen; /* conn_unsent_bytes() when progress was last seen */
   uint64_t phase_start_ms;
@@ -388,12 +387,11 @@ static void conn_pick_request_id(http_conn *c, const char *given) {
   if (uv_random(NULL, NULL, bytes, sizeof bytes, 0, NULL) != 0) {
     /* No entropy: still unique within this process. */
     static unsigned long long fallback;
-    snprintf(c->request_id, sizeof c->request_id, "%016llx%016llx",
-             (unsigned long long)uv_hrtime(), ++fallback);
+    snprintf(c->request_id, sizeof c->request_id, "%016llx%016llx", (unsigned long long)uv_hrtime(),
+             ++fallback);
     return;
   }
-  for (size_t i = 0; i < sizeof bytes; i++)
-    snprintf(c->request_id + 2 * i, 3, "%02x", bytes[i]);
+  for (size_t i = 0; i < sizeof bytes; i++) snprintf(c->request_id + 2 * i, 3, "%02x", bytes[i]);
 }
 
 /* Makes the request's id the log context (ctx lives in the caller's
@@ -494,8 +492,8 @@ static void conn_process(http_conn *c) {
          (c->rpos < c->rlen || http_request_parser_state(c->parser) == HTTP_PARSE_HEAD_DONE)) {
     bool was_idle = http_request_parser_state(c->parser) == HTTP_PARSE_IDLE;
     size_t used = 0;
-    http_parse_state st =
-        http_request_parser_feed(c->parser, c->rbuf + c->rpos, c->rlen - c->rpos, &used);
+    http_parse_state st = http_request_parser_feed(c->parser, c->rbuf + c->rpos, c->rlen - c->rpos,
+                                                   &used);
     c->rpos += used;
     if (c->rpos == c->rlen) c->rpos = c->rlen = 0;
     /* The head clock of a kept-alive connection starts at the first byte;
@@ -798,7 +796,8 @@ int http_server_listen(http_server *s, const char *host, int port) {
   int rc = strchr(host, ':') ? uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr)
                              : uv_ip4_addr(host, port, (struct sockaddr_in *)&addr);
   if (rc == 0) rc = uv_tcp_bind(&s->listener, (const struct sockaddr *)&addr, 0);
-  if (rc == 0) rc = uv_listen((uv_stream_t *)&s->listener, HTTP_LISTEN_BACKLOG_COUNT, on_connection);
+  if (rc == 0)
+    rc = uv_listen((uv_stream_t *)&s->listener, HTTP_LISTEN_BACKLOG_COUNT, on_connection);
   if (rc != 0) log_error("http: cannot listen on %s port %d: %s", host, port, uv_strerror(rc));
   return rc;
 }
@@ -831,33 +830,60 @@ void http_server_close(http_server *s, void (*on_closed)(void *ud), void *ud) {
 
 static const char *status_reason(int status) {
   switch (status) {
-  case 200: return "OK";
-  case 201: return "Created";
-  case 202: return "Accepted";
-  case 204: return "No Content";
-  case 301: return "Moved Permanently";
-  case 302: return "Found";
-  case 303: return "See Other";
-  case 304: return "Not Modified";
-  case 307: return "Temporary Redirect";
-  case 400: return "Bad Request";
-  case 401: return "Unauthorized";
-  case 403: return "Forbidden";
-  case 404: return "Not Found";
-  case 405: return "Method Not Allowed";
-  case 409: return "Conflict";
-  case 413: return "Content Too Large";
-  case 415: return "Unsupported Media Type";
-  case 417: return "Expectation Failed";
-  case 422: return "Unprocessable Content";
-  case 429: return "Too Many Requests";
-  case 431: return "Request Header Fields Too Large";
-  case 500: return "Internal Server Error";
-  case 501: return "Not Implemented";
-  case 502: return "Bad Gateway";
-  case 503: return "Service Unavailable";
-  case 504: return "Gateway Timeout";
-  default: return "";
+  case 200:
+    return "OK";
+  case 201:
+    return "Created";
+  case 202:
+    return "Accepted";
+  case 204:
+    return "No Content";
+  case 301:
+    return "Moved Permanently";
+  case 302:
+    return "Found";
+  case 303:
+    return "See Other";
+  case 304:
+    return "Not Modified";
+  case 307:
+    return "Temporary Redirect";
+  case 400:
+    return "Bad Request";
+  case 401:
+    return "Unauthorized";
+  case 403:
+    return "Forbidden";
+  case 404:
+    return "Not Found";
+  case 405:
+    return "Method Not Allowed";
+  case 409:
+    return "Conflict";
+  case 413:
+    return "Content Too Large";
+  case 415:
+    return "Unsupported Media Type";
+  case 417:
+    return "Expectation Failed";
+  case 422:
+    return "Unprocessable Content";
+  case 429:
+    return "Too Many Requests";
+  case 431:
+    return "Request Header Fields Too Large";
+  case 500:
+    return "Internal Server Error";
+  case 501:
+    return "Not Implemented";
+  case 502:
+    return "Bad Gateway";
+  case 503:
+    return "Service Unavailable";
+  case 504:
+    return "Gateway Timeout";
+  default:
+    return "";
   }
 }
 
@@ -880,8 +906,8 @@ static int response_head(buf *out, const http_conn *c, int status, const char *c
   struct tm tm;
   gmtime_r(&now, &tm);
   strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  int rc = buf_appendf(out, "HTTP/1.1 %d %s\r\nDate: %s\r\n%s", status, status_reason(status),
-                       date, HTTP_SECURITY_HEADERS);
+  int rc = buf_appendf(out, "HTTP/1.1 %d %s\r\nDate: %s\r\n%s", status, status_reason(status), date,
+                       HTTP_SECURITY_HEADERS);
   if (rc == 0 && !extra_sets(extra, "Content-Security-Policy"))
     rc = buf_append_str(out, "Content-Security-Policy: " HTTP_CONTENT_SECURITY_POLICY "\r\n");
   if (rc == 0 && content_type) rc = buf_appendf(out, "Content-Type: %s\r\n", content_type);

@@ -59,12 +59,12 @@ typedef struct http_server http_server;
 typedef struct http_conn http_conn;
 
 typedef struct http_limits {
-  size_t max_header_bytes;   /* request line + headers; past it: 431 */
-  size_t max_body_bytes;     /* past it: 413 */
-  uint64_t header_timeout_ms; /* a request head must be complete within this of the
+  size_t max_header_bytes;           /* request line + headers; past it: 431 */
+  size_t max_body_bytes;             /* past it: 413 */
+  uint64_t header_timeout_ms;        /* a request head must be complete within this of the
                                  connection's start or, kept alive, of its first byte */
-  uint64_t body_timeout_ms;   /* the body must be complete within this of the head */
-  uint64_t idle_timeout_ms;   /* keep-alive connection with no request; a reader
+  uint64_t body_timeout_ms;          /* the body must be complete within this of the head */
+  uint64_t idle_timeout_ms;          /* keep-alive connection with no request; a reader
                                  that stops taking an answer */
   size_t max_stream_buffer_bytes;    /* unsent stream bytes per connection */
   unsigned max_connections;          /* slots; see the top of the file */
@@ -104,8 +104,8 @@ void http_server_close(http_server *s, void (*on_closed)(void *ud), void *ud);
  * one (the page adds the hash of its inline import map to it).
  * style-src-attr lets the web client set style attributes (its layout needs
  * them); inline <style> elements and every script stay 'self'. */
-#define HTTP_CONTENT_SECURITY_POLICY                                                    \
-  "default-src 'self'; style-src-attr 'unsafe-inline'; frame-ancestors 'none'; "        \
+#define HTTP_CONTENT_SECURITY_POLICY                                                               \
+  "default-src 'self'; style-src-attr 'unsafe-inline'; frame-ancestors 'none'; "                   \
   "base-uri 'none'; form-action 'self'"
 
 /* Answers a request. extra_headers is NULL or "Name: value\r\n" lines.

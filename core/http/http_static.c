@@ -31,7 +31,7 @@ struct http_static {
   http_static_site *site; /* NULL before the first read */
   uv_work_t work;
   bool reading, closing;
-  http_static_site *read;  /* what the worker made */
+  http_static_site *read; /* what the worker made */
   char read_error[PATH_MAX + 128];
   char logged_error[PATH_MAX + 128]; /* said once until it changes */
   pending *waiting;
@@ -66,8 +66,10 @@ static bool accepts(const char *header, const char *coding) {
     const char *q = memmem(p, (size_t)(end - p), "q=", 2);
     bool zero = q && strtod(q + 2, NULL) == 0;
     size_t len = (size_t)(token_end - p);
-    if (len == n && strncasecmp(p, coding, n) == 0) named = true, refused = zero;
-    else if (len == 1 && *p == '*' && !zero) star = true;
+    if (len == n && strncasecmp(p, coding, n) == 0)
+      named = true, refused = zero;
+    else if (len == 1 && *p == '*' && !zero)
+      star = true;
     p = *end ? end + 1 : end;
   }
   return named ? !refused : star;
@@ -177,8 +179,10 @@ static void pending_on_close(void *ud, http_conn *c);
 
 static void pending_unlink(pending *p) {
   http_static *st = p->st;
-  if (p->prev) p->prev->next = p->next;
-  else st->waiting = p->next;
+  if (p->prev)
+    p->prev->next = p->next;
+  else
+    st->waiting = p->next;
   if (p->next) p->next->prev = p->prev;
 }
 

@@ -75,7 +75,7 @@ static void base64_sha256(const char *data, size_t len, char *out, size_t outlen
 /* Where the next reference after `at` starts (its value's first byte), or
  * NULL: an HTML attribute src="" or href="", or a manifest's "src": "". */
 static const char *next_reference(const char *text, size_t at, size_t to) {
-  static const char *const marks[] = {" src=\"", " href=\"", "\tsrc=\"", "\thref=\"",
+  static const char *const marks[] = {" src=\"",  " href=\"",  "\tsrc=\"", "\thref=\"",
                                       "\nsrc=\"", "\nhref=\"", "\"src\":"};
   const char *best = NULL, *value = NULL;
   for (size_t k = 0; k < sizeof marks / sizeof marks[0]; k++) {
@@ -95,8 +95,7 @@ static const char *next_reference(const char *text, size_t at, size_t to) {
 
 /* Copies text[from, to) into out, versioning every reference to a file of
  * the site. */
-static int copy_versioned(http_static_files s, const char *html, size_t from, size_t to,
-                          buf *out) {
+static int copy_versioned(http_static_files s, const char *html, size_t from, size_t to, buf *out) {
   size_t at = from;
   while (at < to) {
     const char *value = next_reference(html, at, to);
@@ -122,8 +121,8 @@ char *http_static_manifest_rewrite(http_static_files s, const char *json, size_t
   return buf_steal(&out, out_len);
 }
 
-char *http_static_page_rewrite(http_static_files s, const char *html, size_t len,
-                               size_t *out_len, char *csp_hash, size_t hash_len) {
+char *http_static_page_rewrite(http_static_files s, const char *html, size_t len, size_t *out_len,
+                               char *csp_hash, size_t hash_len) {
   buf out, map;
   buf_init(&out, len * 2 + 64 * 1024);
   buf_init(&map, 64 * 1024);

@@ -56,8 +56,11 @@ static const char *type_of(const char *key, bool *text) {
 int http_static_stamp_of(const char *path, http_static_stamp *out) {
   struct stat st;
   if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return -1;
-  *out = (http_static_stamp){.dev = st.st_dev, .ino = st.st_ino, .size = st.st_size,
-                             .mtime = st.st_mtim, .ctime = st.st_ctim};
+  *out = (http_static_stamp){.dev = st.st_dev,
+                             .ino = st.st_ino,
+                             .size = st.st_size,
+                             .mtime = st.st_mtim,
+                             .ctime = st.st_ctim};
   return 0;
 }
 
@@ -138,8 +141,11 @@ static char *read_whole(http_static_file *f, size_t *len) {
   struct stat st;
   char *data = NULL;
   if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) goto out;
-  f->stamp = (http_static_stamp){.dev = st.st_dev, .ino = st.st_ino, .size = st.st_size,
-                                 .mtime = st.st_mtim, .ctime = st.st_ctim};
+  f->stamp = (http_static_stamp){.dev = st.st_dev,
+                                 .ino = st.st_ino,
+                                 .size = st.st_size,
+                                 .mtime = st.st_mtim,
+                                 .ctime = st.st_ctim};
   if ((size_t)st.st_size > HTTP_STATIC_MAX_FILE_BYTES) {
     f->too_large = true;
     goto out;

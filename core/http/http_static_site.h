@@ -23,12 +23,12 @@
 #include "http_static_file.h"
 
 typedef struct http_static_site {
-  char *root;                /* realpath of the root */
-  struct timespec scanned;   /* when the walk began (CLOCK_REALTIME) */
-  http_static_file *files;   /* sorted by key */
+  char *root;              /* realpath of the root */
+  struct timespec scanned; /* when the walk began (CLOCK_REALTIME) */
+  http_static_file *files; /* sorted by key */
   size_t count;
-  char csp[512];             /* for index.html: the CSP with its import map's hash */
-  size_t bytes;              /* kept, all representations */
+  char csp[512]; /* for index.html: the CSP with its import map's hash */
+  size_t bytes;  /* kept, all representations */
 } http_static_site;
 
 /* Reads root into a new site. NULL with err filled when root cannot be read

@@ -103,8 +103,8 @@ int incident_call_open(incident_call *c, const json_t *ev, const json_t *press, 
   c->inserted_by = strdup(json_is_string(inserted_by) ? json_string_value(inserted_by) : "");
   /* The press's own call, not one a policy ran first for it. */
   const json_t *pressed = json_object_get(press, "call_id");
-  c->override =
-      press && json_equal(pressed, c->call_id) && json_is_true(json_object_get(press, "override"));
+  c->override = press && json_equal(pressed, c->call_id) &&
+                json_is_true(json_object_get(press, "override"));
   c->mutating = json_is_true(json_object_get(ev, "mutating"));
   c->start = t;
   c->end = c->duration_ms = NAN;

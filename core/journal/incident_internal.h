@@ -113,11 +113,11 @@ size_t incident_button_calls(const incident *in);
  * a shape: the head, the sections' names, the policy decisions and the
  * timings (incident_write.c writes these for both). */
 typedef struct incident_dialect {
-  const char *title;   /* before the first line: "# " or "" */
-  const char *heading; /* before a section's name: "## " or "" */
-  const char *gap;     /* after a heading: "\n" (a blank line) or "" */
-  const char *field;   /* before a line of the head: "- " or "" */
-  const char *item;    /* before an entry of a list: "- " or "  " */
+  const char *title;                          /* before the first line: "# " or "" */
+  const char *heading;                        /* before a section's name: "## " or "" */
+  const char *gap;                            /* after a heading: "\n" (a blank line) or "" */
+  const char *field;                          /* before a line of the head: "- " or "" */
+  const char *item;                           /* before an entry of a list: "- " or "  " */
   void (*put_text)(buf *b, const char *text); /* what someone typed, on one line */
   void (*put_word)(buf *b, const char *text); /* a name or verdict in a policy decision */
   void (*put_id)(buf *b, const char *text);   /* the session's id */

@@ -147,12 +147,12 @@ void incident_write_json(const incident *in, buf *b) {
     json_array_append_new(calls, call_json(&in->calls[i]));
   for (size_t i = 0; i < in->policy_count; i++) {
     const incident_policy *p = &in->policies[i];
-    json_array_append_new(
-        policies,
-        json_pack("{s:o, s:O?, s:s, s:s, s:s, s:s, s:s, s:s}", "at", time_json(p->at), "call_id",
-                  p->call_id, "tool", or_empty(p->tool), "verb", or_empty(p->verb), "policy",
-                  or_empty(p->policy), "verdict", or_empty(p->verdict), "reason",
-                  or_empty(p->reason), "identity", or_empty(p->identity)));
+    json_array_append_new(policies,
+                          json_pack("{s:o, s:O?, s:s, s:s, s:s, s:s, s:s, s:s}", "at",
+                                    time_json(p->at), "call_id", p->call_id, "tool",
+                                    or_empty(p->tool), "verb", or_empty(p->verb), "policy",
+                                    or_empty(p->policy), "verdict", or_empty(p->verdict), "reason",
+                                    or_empty(p->reason), "identity", or_empty(p->identity)));
   }
   json_t *doc = json_pack("{s:{s:s, s:s?, s:s, s:{s:I, s:I}}, s:o, s:o, s:o, s:o, s:o}", "session",
                           "id", in->id, "title", in->title, "status", in->status, "usage",

@@ -118,9 +118,8 @@ static void write_done(const incident *in, buf *b) {
   if (!in->call_count)
     buf_append_str(b, "No tool ran.\n");
   else
-    buf_append_str(b,
-                   "| Time (UTC) | Tool | Command or verb | By | Took | Outcome |\n"
-                   "|---|---|---|---|---|---|\n");
+    buf_append_str(b, "| Time (UTC) | Tool | Command or verb | By | Took | Outcome |\n"
+                      "|---|---|---|---|---|---|\n");
   for (size_t i = 0; i < in->call_count; i++) {
     const incident_call *c = &in->calls[i];
     buf_append_str(b, "| ");

@@ -28,10 +28,10 @@ struct journal {
    * share the next, which covers everything written before they asked. */
   uv_fs_t sync_req;
   int syncing;
-  journal_sync *in_sync; /* waiters the running fdatasync answers */
-  journal_sync *queued;  /* waiters for the next one */
+  journal_sync *in_sync;    /* waiters the running fdatasync answers */
+  journal_sync *queued;     /* waiters for the next one */
   unsigned long long syncs; /* fdatasync calls started */
-  int closing;           /* close once no fdatasync runs */
+  int closing;              /* close once no fdatasync runs */
   /* The chain (journal_chain.h): the link of the last record and its
    * number. Until a record with a link is in the file (a new file, or one
    * written before journals were chained), the next record is preceded by
@@ -42,7 +42,7 @@ struct journal {
   int chained;
   int head_has_mac;
   unsigned long long checkpoint_seq; /* the head last checkpointed (or found at open) */
-  char *damaged; /* why no new turn may start in it, or NULL */
+  char *damaged;                     /* why no new turn may start in it, or NULL */
 };
 
 struct journal_sync {
@@ -82,9 +82,9 @@ int journal_open(journal **out, uv_loop_t *loop, const char *path, const journal
   j->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
   struct stat st;
   const char *why = j->fd < 0 || fstat(j->fd, &st) != 0 ? strerror(errno)
-                    : !S_ISREG(st.st_mode)               ? "not a regular file"
-                    : st.st_uid != geteuid()             ? "owned by another user"
-                                                         : NULL;
+                    : !S_ISREG(st.st_mode)              ? "not a regular file"
+                    : st.st_uid != geteuid()            ? "owned by another user"
+                                                        : NULL;
   if (why) {
     snprintf(err, errlen, "cannot open the journal %s: %s", path, why);
     if (j->fd >= 0) close(j->fd);
@@ -107,8 +107,7 @@ void journal_use_key(journal *j, const journal_chain_key *key) {
 
 /* One write() of the whole line; on a short or failed write the file is
  * cut back, so what is there stays whole lines. */
-static int journal_write_line(journal *j, const char *line, size_t len, char *err,
-                              size_t errlen) {
+static int journal_write_line(journal *j, const char *line, size_t len, char *err, size_t errlen) {
   ssize_t n;
   do n = write(j->fd, line, len);
   while (n < 0 && errno == EINTR);
@@ -373,8 +372,8 @@ int journal_append(journal *j, const char *kind, json_t *fields, char *err, size
   return rc;
 }
 
-int journal_append_raw(journal *j, const char *kind, const char *key, const char *value,
-                       size_t len, char *err, size_t errlen) {
+int journal_append_raw(journal *j, const char *kind, const char *key, const char *value, size_t len,
+                       char *err, size_t errlen) {
   if (journal_chain_ready(j, err, errlen) != 0) return -1;
   char stamp[32];
   log_format_utc(stamp, log_now_ms());
@@ -382,10 +381,9 @@ int journal_append_raw(journal *j, const char *kind, const char *key, const char
    * Redacted by the caller already (every event is, once, as it is made):
    * a second pass over each event would double that cost. */
   char *text = NULL;
-  int n = len <= (size_t)INT_MAX
-              ? asprintf(&text, "{\"ts\":\"%s\",\"kind\":\"%s\",\"%s\":%.*s", stamp, kind, key,
-                         (int)len, value)
-              : -1;
+  int n = len <= (size_t)INT_MAX ? asprintf(&text, "{\"ts\":\"%s\",\"kind\":\"%s\",\"%s\":%.*s",
+                                            stamp, kind, key, (int)len, value)
+                                 : -1;
   if (n < 0) {
     snprintf(err, errlen, "out of memory writing the journal");
     return -1;

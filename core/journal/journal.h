@@ -58,8 +58,8 @@ int journal_begin(journal *j, char *err, size_t errlen);
 int journal_append(journal *j, const char *kind, json_t *fields, char *err, size_t errlen);
 /* Appends {"ts", "kind", "<key>": value} where value is JSON text already
  * serialised (and redacted) by the caller: the event frames are. */
-int journal_append_raw(journal *j, const char *kind, const char *key, const char *value,
-                       size_t len, char *err, size_t errlen);
+int journal_append_raw(journal *j, const char *kind, const char *key, const char *value, size_t len,
+                       char *err, size_t errlen);
 /* Flushes what was written so far (fdatasync) in the thread pool. cb runs
  * later, once, unless the request is abandoned; *out (may be NULL) names the
  * request for journal_sync_abandon. 0, or a negative uv error: cb will not

@@ -36,7 +36,8 @@ void journal_chain_link_free(journal_chain_link *l) {
   free(l);
 }
 
-static void chain_mac(const journal_chain_key *key, const unsigned char hash[JOURNAL_CHAIN_HASH_BYTES],
+static void chain_mac(const journal_chain_key *key,
+                      const unsigned char hash[JOURNAL_CHAIN_HASH_BYTES],
                       unsigned char mac[JOURNAL_CHAIN_HASH_BYTES]) {
   unsigned int n = 0;
   if (!HMAC(EVP_sha256(), key->bytes, (int)key->len, hash, JOURNAL_CHAIN_HASH_BYTES, mac, &n))

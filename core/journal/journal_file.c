@@ -16,22 +16,22 @@ struct journal_file {
   char *path;
   char chunk[JOURNAL_FILE_READ_BYTES];
   size_t chunk_len, chunk_pos;
-  buf line;        /* the line being gathered (at most the record cap) */
-  int overlong;    /* the line passed the cap: skipping to its end */
-  int raw_kept;    /* line holds the whole line last returned */
+  buf line;     /* the line being gathered (at most the record cap) */
+  int overlong; /* the line passed the cap: skipping to its end */
+  int raw_kept; /* line holds the whole line last returned */
   size_t overlong_bytes;
   int eof;
   size_t line_no;
-  size_t good_bytes; /* offset just past the last whole line */
-  size_t offset;     /* bytes consumed from the file */
+  size_t good_bytes;         /* offset just past the last whole line */
+  size_t offset;             /* bytes consumed from the file */
   const char *const *wanted; /* journal_file_want; NULL: every record */
 };
 
 int journal_file_open(journal_file **out, const char *path, int flags, char *err, size_t errlen) {
   *out = NULL;
   int own = flags & JOURNAL_FILE_DAEMON_OWNED;
-  int fd = open(path, (flags & JOURNAL_FILE_WRITABLE ? O_RDWR : O_RDONLY) | O_NONBLOCK |
-                          O_CLOEXEC | (own ? O_NOFOLLOW : 0));
+  int fd = open(path, (flags & JOURNAL_FILE_WRITABLE ? O_RDWR : O_RDONLY) | O_NONBLOCK | O_CLOEXEC |
+                          (own ? O_NOFOLLOW : 0));
   struct stat st;
   if (fd < 0) {
     if (errno == ELOOP && own)
@@ -40,8 +40,8 @@ int journal_file_open(journal_file **out, const char *path, int flags, char *err
       snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
     return -1;
   }
-  const char *why = fstat(fd, &st) != 0   ? strerror(errno)
-                    : !S_ISREG(st.st_mode) ? "not a regular file (refused)"
+  const char *why = fstat(fd, &st) != 0             ? strerror(errno)
+                    : !S_ISREG(st.st_mode)          ? "not a regular file (refused)"
                     : own && st.st_uid != geteuid() ? "owned by another user (refused)"
                                                     : NULL;
   journal_file *f = why ? NULL : calloc(1, sizeof *f);

@@ -11,7 +11,8 @@
 
 #define SESSION_JOURNAL_HEX_CHARS 32
 
-int journal_files_read(const char *path, size_t cap, char **out, size_t *len, char *err, size_t errlen) {
+int journal_files_read(const char *path, size_t cap, char **out, size_t *len, char *err,
+                       size_t errlen) {
   *out = NULL;
   *len = 0;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -55,7 +56,9 @@ int journal_files_is_session(const char *name) {
          strcmp(name + SESSION_JOURNAL_HEX_CHARS, ".jsonl") == 0;
 }
 
-static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int by_name(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 void journal_files_free(char **names, size_t count) {
   for (size_t i = 0; names && i < count; i++) free(names[i]);

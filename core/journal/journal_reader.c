@@ -100,8 +100,8 @@ int journal_parse_utc(const char *text, unsigned long long *epoch_ms) {
              &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms, &used) != 7 ||
       used != 24)
     return -1;
-  if (tm.tm_year < 1970 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
-      tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60 || ms < 0)
+  if (tm.tm_year < 1970 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+      tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60 || ms < 0)
     return -1;
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;

@@ -25,9 +25,9 @@ typedef enum {
 typedef struct journal_reader {
   const char *data;
   size_t len;
-  size_t pos;         /* start of the next line */
-  size_t line;        /* number of the line last returned, from 1 */
-  size_t good_bytes;  /* length of the journal up to the end of the last whole line */
+  size_t pos;                /* start of the next line */
+  size_t line;               /* number of the line last returned, from 1 */
+  size_t good_bytes;         /* length of the journal up to the end of the last whole line */
   const char *const *wanted; /* see journal_reader_want; NULL: every record */
 } journal_reader;
 

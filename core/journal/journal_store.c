@@ -23,7 +23,7 @@ struct journal_store {
   unsigned char *key_bytes; /* the HMAC key, or NULL */
   journal_chain_key key;
   journal *index; /* the sessions index, or NULL */
-  int index_full;  /* past JOURNAL_INDEX_MAX_BYTES: said once */
+  int index_full; /* past JOURNAL_INDEX_MAX_BYTES: said once */
 };
 
 static int mkdir_p(const char *path, char *err, size_t errlen) {
@@ -145,7 +145,8 @@ static void store_open_index(journal_store *st) {
   free(path);
 }
 
-static void store_index_record(journal_store *st, const char *what, const char *id, unsigned long long seq,
+static void store_index_record(journal_store *st, const char *what, const char *id,
+                               unsigned long long seq,
                                const unsigned char hash[JOURNAL_CHAIN_HASH_BYTES],
                                const char *reason) {
   char hex[JOURNAL_CHAIN_HEX_CHARS + 1], err[768];
@@ -160,8 +161,8 @@ static void store_index_record(journal_store *st, const char *what, const char *
   }
   journal_chain_hex(hash, JOURNAL_CHAIN_HASH_BYTES, hex);
   hex[JOURNAL_CHAIN_HEX_CHARS] = '\0';
-  json_t *fields = json_pack("{s:s, s:I, s:s}", "session_id", id, "record", (json_int_t)seq,
-                             "link", hex);
+  json_t *fields = json_pack("{s:s, s:I, s:s}", "session_id", id, "record", (json_int_t)seq, "link",
+                             hex);
   if (fields && reason) json_object_set_new(fields, "reason", json_string(reason));
   if (journal_append(st->index, what, fields, err, sizeof err) != 0)
     log_error("journal: sessions index: %s", err);

@@ -16,19 +16,25 @@ void journal_verifier_init(journal_verifier *v, const journal_chain_key *key) {
 
 const char *journal_damage_name(journal_damage d) {
   switch (d) {
-  case JOURNAL_DAMAGE_CHANGED: return "changed";
-  case JOURNAL_DAMAGE_REMOVED: return "removed";
-  case JOURNAL_DAMAGE_INSERTED: return "inserted";
-  case JOURNAL_DAMAGE_REORDERED: return "reordered";
-  case JOURNAL_DAMAGE_TRUNCATED: return "truncated";
-  case JOURNAL_DAMAGE_NONE: break;
+  case JOURNAL_DAMAGE_CHANGED:
+    return "changed";
+  case JOURNAL_DAMAGE_REMOVED:
+    return "removed";
+  case JOURNAL_DAMAGE_INSERTED:
+    return "inserted";
+  case JOURNAL_DAMAGE_REORDERED:
+    return "reordered";
+  case JOURNAL_DAMAGE_TRUNCATED:
+    return "truncated";
+  case JOURNAL_DAMAGE_NONE:
+    break;
   }
   return "none";
 }
 
 __attribute__((format(printf, 4, 0))) static int verify_vname(journal_verifier *v, journal_damage d,
-                                                               unsigned long long record,
-                                                               const char *fmt, va_list ap) {
+                                                              unsigned long long record,
+                                                              const char *fmt, va_list ap) {
   v->broken = 1;
   v->deciding = 0;
   v->damage = d;
@@ -39,8 +45,8 @@ __attribute__((format(printf, 4, 0))) static int verify_vname(journal_verifier *
 
 /* Names the break (once told). */
 __attribute__((format(printf, 4, 5))) static int verify_name(journal_verifier *v, journal_damage d,
-                                                              unsigned long long record,
-                                                              const char *fmt, ...) {
+                                                             unsigned long long record,
+                                                             const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   verify_vname(v, d, record, fmt, ap);
@@ -50,8 +56,8 @@ __attribute__((format(printf, 4, 5))) static int verify_name(journal_verifier *v
 
 /* A break on this line, named at once. */
 __attribute__((format(printf, 4, 5))) static int verify_break(journal_verifier *v, journal_damage d,
-                                                               unsigned long long record,
-                                                               const char *fmt, ...) {
+                                                              unsigned long long record,
+                                                              const char *fmt, ...) {
   v->break_line = v->lines;
   va_list ap;
   va_start(ap, fmt);
@@ -127,14 +133,15 @@ static void verify_tell(journal_verifier *v, int found) {
                   at, want, v->seq, want);
     else
       verify_name(v, JOURNAL_DAMAGE_CHANGED, want,
-                  "record %llu (line %zu) does not match its link: its bytes were changed", want, at);
+                  "record %llu (line %zu) does not match its link: its bytes were changed", want,
+                  at);
   } else if (found) {
     verify_name(v, JOURNAL_DAMAGE_REORDERED, want,
                 "record %llu comes after record %llu (line %zu): the records were reordered", want,
                 v->break_seq, at);
   } else if (v->break_seq == want + 1) {
-    verify_name(v, JOURNAL_DAMAGE_REMOVED, want, "record %llu is missing: line %zu holds record %llu",
-                want, at, v->break_seq);
+    verify_name(v, JOURNAL_DAMAGE_REMOVED, want,
+                "record %llu is missing: line %zu holds record %llu", want, at, v->break_seq);
   } else {
     verify_name(v, JOURNAL_DAMAGE_REMOVED, want,
                 "records %llu to %llu are missing: line %zu holds record %llu", want,

@@ -32,16 +32,16 @@ typedef enum journal_damage {
 typedef struct journal_verifier {
   journal_chain_key key; /* len 0: macs are not checked */
   /* Where the chain stands. */
-  int chained;                /* a header has been read */
-  int hmac;                   /* links carry a mac from here on */
+  int chained; /* a header has been read */
+  int hmac;    /* links carry a mac from here on */
   unsigned char head[JOURNAL_CHAIN_HASH_BYTES];
-  unsigned long long seq;     /* the last record's number */
-  size_t lines;               /* lines read */
-  size_t unchained_lines;     /* lines before the first header */
+  unsigned long long seq; /* the last record's number */
+  size_t lines;           /* lines read */
+  size_t unchained_lines; /* lines before the first header */
   unsigned long long macs_checked;
-  unsigned long long unauthenticated; /* linked records without a mac */
+  unsigned long long unauthenticated;            /* linked records without a mac */
   unsigned char first[JOURNAL_CHAIN_HASH_BYTES]; /* the last fresh header's link */
-  char name[80];              /* the journal its header names */
+  char name[80];                                 /* the journal its header names */
   /* A record whose link the caller wants (a checkpoint of the sessions
    * index): want_seq, and whether it was seen with which link. */
   unsigned long long want_seq;
@@ -56,8 +56,8 @@ typedef struct journal_verifier {
   unsigned long long break_record;
   char why[256];
   /* While telling: what the break line held, and what is looked for. */
-  int deciding;   /* lines after the break still wanted */
-  int linked;     /* the break line had chain fields */
+  int deciding; /* lines after the break still wanted */
+  int linked;   /* the break line had chain fields */
   unsigned long long break_seq;
 } journal_verifier;
 

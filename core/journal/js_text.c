@@ -341,7 +341,8 @@ size_t js_space_at(const char *s, size_t len) {
   if (len < 3) return 0;
   unsigned char c1 = (unsigned char)s[1], c2 = (unsigned char)s[2];
   if (c == 0xE1 && c1 == 0x9A && c2 == 0x80) return 3;
-  if (c == 0xE2 && c1 == 0x80 && ((c2 >= 0x80 && c2 <= 0x8A) || c2 == 0xA8 || c2 == 0xA9 || c2 == 0xAF))
+  if (c == 0xE2 && c1 == 0x80 &&
+      ((c2 >= 0x80 && c2 <= 0x8A) || c2 == 0xA8 || c2 == 0xA9 || c2 == 0xAF))
     return 3;
   if (c == 0xE2 && c1 == 0x81 && c2 == 0x9F) return 3;
   if (c == 0xE3 && c1 == 0x80 && c2 == 0x80) return 3;

@@ -240,9 +240,10 @@ static int on_tool_call(search_session_docs *s, const json_t *rec) {
   if (!d) return -1;
   const char *decision = json_string_value(json_object_get(rec, "decision"));
   const json_t *result = json_object_get(rec, "result");
-  set_outcome(d, decision && strcmp(decision, "deny") == 0           ? "denied"
-                 : json_is_true(json_object_get(result, "is_error")) ? "error"
-                                                                     : "ok",
+  set_outcome(d,
+              decision && strcmp(decision, "deny") == 0           ? "denied"
+              : json_is_true(json_object_get(result, "is_error")) ? "error"
+                                                                  : "ok",
               1);
   if (!d->tool) {
     json_t *name = json_object_get(rec, "name"), *input = json_object_get(rec, "input");
@@ -308,7 +309,8 @@ int search_session_docs_add(search_session_docs *s, const json_t *record) {
 json_t *search_doc_to_json(const search_doc *d) {
   char *hex = malloc(d->word_count * 16 + 1);
   if (!hex && d->word_count) return NULL;
-  for (size_t i = 0; i < d->word_count; i++) snprintf(hex + 16 * i, 17, "%016llx", (unsigned long long)d->words[i]);
+  for (size_t i = 0; i < d->word_count; i++)
+    snprintf(hex + 16 * i, 17, "%016llx", (unsigned long long)d->words[i]);
   json_t *j = json_pack("{s:s, s:I, s:s, s:s%}", "k", search_doc_kind_name(d->kind), "e",
                         (json_int_t)d->event_id, "o", d->outcome, "w", hex ? hex : "",
                         d->word_count * 16);
@@ -316,8 +318,11 @@ json_t *search_doc_to_json(const search_doc *d) {
   if (!j) return NULL;
   if (isfinite(d->ts_ms)) json_object_set_new(j, "t", json_integer((json_int_t)d->ts_ms));
   if (d->outcome_final) json_object_set_new(j, "f", json_true());
-  const char *const strings[][2] = {{"c", d->call_id}, {"tool", d->tool}, {"verb", d->verb},
-                                    {"a", d->argument}, {"s", d->snippet}};
+  const char *const strings[][2] = {{"c", d->call_id},
+                                    {"tool", d->tool},
+                                    {"verb", d->verb},
+                                    {"a", d->argument},
+                                    {"s", d->snippet}};
   for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
     if (strings[i][1]) json_object_set_new(j, strings[i][0], json_string(strings[i][1]));
   if (d->event_ids) json_object_set(j, "ids", d->event_ids);

@@ -36,19 +36,19 @@ typedef struct search_doc {
   char *snippet;               /* the head of its text, cut */
   uint64_t *words;             /* word hashes, sorted, unique */
   size_t word_count, word_cap;
-  json_t *event_ids;           /* every event of a call, in order */
+  json_t *event_ids; /* every event of a call, in order */
 } search_doc;
 
 /* The documents of one session, built record by record. */
 typedef struct search_session_docs {
   search_doc *docs;
   size_t count, cap;
-  json_t *calls;               /* call_id -> index in docs */
+  json_t *calls; /* call_id -> index in docs */
   unsigned long long last_event_id;
-  char *title;                 /* the first prompt, shortened; or "Power buttons" */
+  char *title; /* the first prompt, shortened; or "Power buttons" */
   int operator_session;
-  double created_ms, last_ms;  /* the first and last record's time */
-  size_t words;                /* word hashes held, over every document */
+  double created_ms, last_ms; /* the first and last record's time */
+  size_t words;               /* word hashes held, over every document */
 } search_session_docs;
 
 void search_session_docs_init(search_session_docs *s);

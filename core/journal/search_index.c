@@ -25,18 +25,18 @@
 typedef struct search_entry {
   char id[64];
   search_session_docs docs;
-  size_t covered;  /* journal bytes read: whole lines */
+  size_t covered; /* journal bytes read: whole lines */
   /* The last line read (of at most the record cap): the journal is the
    * one the index was built from while it still holds it here. */
   size_t tail_at, tail_len;
   unsigned char tail_hash[JOURNAL_CHAIN_HASH_BYTES];
-  int fd;          /* during a refresh, when it had to be read */
-  size_t size;     /* the journal's, at this refresh */
-  double mtime;    /* the journal's, to order by */
-  double checked;  /* its mtime when the index last matched it */
-  int searched;    /* within the memory bound */
-  int seen;        /* in the folder at the last refresh */
-  int saved;       /* its index file is written or was read */
+  int fd;         /* during a refresh, when it had to be read */
+  size_t size;    /* the journal's, at this refresh */
+  double mtime;   /* the journal's, to order by */
+  double checked; /* its mtime when the index last matched it */
+  int searched;   /* within the memory bound */
+  int seen;       /* in the folder at the last refresh */
+  int saved;      /* its index file is written or was read */
 } search_entry;
 
 struct search_index {
@@ -75,7 +75,8 @@ void search_index_free(search_index *ix) {
 
 static void sha256(const void *data, size_t len, unsigned char out[JOURNAL_CHAIN_HASH_BYTES]) {
   unsigned int n = 0;
-  if (EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) != 1) memset(out, 0, JOURNAL_CHAIN_HASH_BYTES);
+  if (EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) != 1)
+    memset(out, 0, JOURNAL_CHAIN_HASH_BYTES);
 }
 
 static void entry_reset(search_entry *e) {
@@ -178,8 +179,10 @@ static json_t *entry_header(const search_entry *e) {
                         (json_int_t)e->tail_at, "tail_len", (json_int_t)e->tail_len, "tail_sha256",
                         hex, "last_event_id", (json_int_t)d->last_event_id, "title", d->title,
                         "operator", d->operator_session);
-  if (h && isfinite(d->created_ms)) json_object_set_new(h, "created", json_integer((json_int_t)d->created_ms));
-  if (h && isfinite(d->last_ms)) json_object_set_new(h, "last", json_integer((json_int_t)d->last_ms));
+  if (h && isfinite(d->created_ms))
+    json_object_set_new(h, "created", json_integer((json_int_t)d->created_ms));
+  if (h && isfinite(d->last_ms))
+    json_object_set_new(h, "last", json_integer((json_int_t)d->last_ms));
   return h;
 }
 
@@ -210,7 +213,10 @@ static void entry_save(const search_index *ix, search_entry *e) {
 static int entry_load(const search_index *ix, search_entry *e) {
   char *path = index_path(ix, e->id, ""), *data = NULL, err[512];
   size_t len = 0;
-  int rc = path && journal_files_read(path, SEARCH_MAX_INDEX_FILE_BYTES, &data, &len, err, sizeof err) == 0 ? 0 : -1;
+  int rc = path && journal_files_read(path, SEARCH_MAX_INDEX_FILE_BYTES, &data, &len, err,
+                                      sizeof err) == 0
+               ? 0
+               : -1;
   free(path);
   journal_reader r;
   journal_reader_init(&r, data ? data : "", len);
@@ -234,7 +240,8 @@ static int entry_load(const search_index *ix, search_entry *e) {
         e->covered = (size_t)json_integer_value(json_object_get(j, "journal_bytes"));
         e->tail_at = (size_t)json_integer_value(json_object_get(j, "tail_at"));
         e->tail_len = (size_t)json_integer_value(json_object_get(j, "tail_len"));
-        e->docs.last_event_id = (unsigned long long)json_integer_value(json_object_get(j, "last_event_id"));
+        e->docs.last_event_id = (unsigned long long)json_integer_value(
+            json_object_get(j, "last_event_id"));
         e->docs.title = title ? strdup(title) : NULL;
         e->docs.operator_session = json_is_true(json_object_get(j, "operator"));
         e->docs.created_ms = json_is_integer(created) ? (double)json_integer_value(created) : NAN;
@@ -247,7 +254,8 @@ static int entry_load(const search_index *ix, search_entry *e) {
       if (s->count == s->cap) {
         size_t want = s->cap ? s->cap * 2 : 16;
         search_doc *more = realloc(s->docs, want * sizeof *more);
-        if (!more) rc = -1;
+        if (!more)
+          rc = -1;
         else {
           s->docs = more;
           s->cap = want;
@@ -260,7 +268,8 @@ static int entry_load(const search_index *ix, search_entry *e) {
       } else if (d) {
         s->count++;
         s->words += d->word_count;
-        if (d->call_id) json_object_set_new(s->calls, d->call_id, json_integer((json_int_t)(s->count - 1)));
+        if (d->call_id)
+          json_object_set_new(s->calls, d->call_id, json_integer((json_int_t)(s->count - 1)));
       }
     }
     json_decref(j);
@@ -370,7 +379,8 @@ static int keep_file(const search_index *ix, char **names, size_t count, const c
   }
   if (n < 5 || strcmp(idx_name + n - 4, ".idx") != 0) return 1; /* not an index file */
   for (size_t i = 0; i < count; i++)
-    if (strncmp(names[i], idx_name, n - 4) == 0 && strcmp(names[i] + n - 4, ".jsonl") == 0) return 1;
+    if (strncmp(names[i], idx_name, n - 4) == 0 && strcmp(names[i] + n - 4, ".jsonl") == 0)
+      return 1;
   return 0;
 }
 
@@ -403,7 +413,8 @@ static void index_survey(search_index *ix, char **names, size_t count) {
     snprintf(id, sizeof id, "%.*s", (int)strcspn(names[i], "."), names[i]);
     search_entry *e = entry_get(ix, id);
     struct stat st;
-    if (!e || fstatat(dir, names[i], &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) continue;
+    if (!e || fstatat(dir, names[i], &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+      continue;
     e->seen = 1;
     e->size = (size_t)st.st_size;
     e->mtime = (double)st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9;
@@ -496,11 +507,14 @@ json_t *search_index_query(const search_index *ix, const search_query *q) {
       const search_doc *d = &e->docs.docs[k];
       if (!search_query_matches(q, d)) continue;
       if (!sh.hits) sh.hits = json_array();
-      if (sh.count++ < SEARCH_MAX_HITS_PER_SESSION_COUNT) json_array_append_new(sh.hits, hit_json(d));
+      if (sh.count++ < SEARCH_MAX_HITS_PER_SESSION_COUNT)
+        json_array_append_new(sh.hits, hit_json(d));
       if (isfinite(d->ts_ms) && !(d->ts_ms <= sh.newest)) sh.newest = d->ts_ms;
     }
-    if (sh.count && found) found[n++] = sh;
-    else json_decref(sh.hits);
+    if (sh.count && found)
+      found[n++] = sh;
+    else
+      json_decref(sh.hits);
   }
   if (n) qsort(found, n, sizeof *found, by_newest_hit);
   json_t *sessions = json_array();
@@ -518,6 +532,6 @@ json_t *search_index_query(const search_index *ix, const search_query *q) {
   }
   free(found);
   return json_pack("{s:O, s:o, s:I, s:I, s:I}", "query", q->given, "sessions", sessions,
-                   "session_count", (json_int_t)n, "searched", (json_int_t)searched,
-                   "unsearched", (json_int_t)ix->unsearched);
+                   "session_count", (json_int_t)n, "searched", (json_int_t)searched, "unsearched",
+                   (json_int_t)ix->unsearched);
 }

@@ -98,8 +98,8 @@ int search_query_set(search_query *q, const char *name, const char *value, char 
     }
     q->limit = (size_t)n;
   } else {
-    snprintf(err, errlen,
-             "unknown parameter '%.64s' (q, tool, verb, outcome, since, until, limit)", name);
+    snprintf(err, errlen, "unknown parameter '%.64s' (q, tool, verb, outcome, since, until, limit)",
+             name);
     return -1;
   }
   if (rc != 0) {

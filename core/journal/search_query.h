@@ -26,7 +26,7 @@
 typedef struct search_query {
   uint64_t *words; /* of q, unique */
   size_t word_count, word_cap;
-  json_t *given;   /* the parameters as given, for the answer */
+  json_t *given; /* the parameters as given, for the answer */
   char *tool, *verb, *outcome;
   double since_ms, until_ms; /* NaN: unset */
   size_t limit;

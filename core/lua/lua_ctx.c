@@ -16,10 +16,8 @@
 static lua_tool_call *ctx_call(lua_State *L, const char *fname) {
   lua_tool_call **token = lua_touserdata(L, lua_upvalueindex(1));
   lua_tool_call *call = *token;
-  if (!call)
-    luaL_error(L, "ctx.%s: this ctx belongs to a tool call that has ended", fname);
-  if (call->co != L)
-    luaL_error(L, "ctx.%s: this ctx belongs to another tool call", fname);
+  if (!call) luaL_error(L, "ctx.%s: this ctx belongs to a tool call that has ended", fname);
+  if (call->co != L) luaL_error(L, "ctx.%s: this ctx belongs to another tool call", fname);
   return call;
 }
 
@@ -66,8 +64,7 @@ static int ctx_output(lua_State *L) {
   lua_tool_call *call = ctx_call(L, "output");
   size_t len;
   const char *text = luaL_checklstring(L, 1, &len);
-  if (call->cbs.on_output)
-    call->cbs.on_output(call->ud, text, len);
+  if (call->cbs.on_output) call->cbs.on_output(call->ud, text, len);
   return 0;
 }
 
@@ -77,8 +74,7 @@ static int ctx_op_results(lua_State *L, lua_tool_call *call) {
   lua_async *op = call->op;
   if (op->state == LUA_ASYNC_FAILED) {
     luaL_where(L, 1);
-    lua_pushfstring(L, "ctx.%s: %s", op->name,
-                    op->message ? op->message : "the operation failed");
+    lua_pushfstring(L, "ctx.%s: %s", op->name, op->message ? op->message : "the operation failed");
     lua_concat(L, 2);
     lua_tool_call_op_free(call);
     return lua_error(L);
@@ -103,8 +99,10 @@ static int ctx_op_continue(lua_State *L, int status, lua_KContext k) {
 static lua_tool_call *ctx_async_call(lua_State *L, const char *fname) {
   lua_tool_call *call = ctx_call(L, fname);
   if (!lua_isyieldable(L))
-    luaL_error(L, "ctx.%s: cannot wait inside a function called from C (such as a string.gsub "
-                  "replacement or a table.sort comparator)", fname);
+    luaL_error(L,
+               "ctx.%s: cannot wait inside a function called from C (such as a string.gsub "
+               "replacement or a table.sort comparator)",
+               fname);
   return call;
 }
 
@@ -113,8 +111,7 @@ static int ctx_op_wait(lua_State *L, lua_tool_call *call, int start_rc) {
   lua_async *op = call->op;
   if (start_rc < 0 && op->state != LUA_ASYNC_FAILED)
     op->state = LUA_ASYNC_FAILED; /* a start that failed without saying why */
-  if (op->state != LUA_ASYNC_STARTING)
-    return ctx_op_results(L, call);
+  if (op->state != LUA_ASYNC_STARTING) return ctx_op_results(L, call);
   op->state = LUA_ASYNC_PENDING;
   return lua_yieldk(L, 0, 0, ctx_op_continue);
 }
@@ -124,8 +121,7 @@ static int ctx_sleep(lua_State *L) {
   lua_Number ms = luaL_checknumber(L, 1);
   if (!(ms >= 0 && ms <= LUA_CTX_SLEEP_MAX_MS))
     return luaL_error(L, "ctx.sleep: ms must be between 0 and %d", LUA_CTX_SLEEP_MAX_MS);
-  if (!lua_tool_call_op_begin(call, "sleep"))
-    return luaL_error(L, "ctx.sleep: out of memory");
+  if (!lua_tool_call_op_begin(call, "sleep")) return luaL_error(L, "ctx.sleep: out of memory");
   lua_tool_call_sleep_start(call, (uint64_t)ceil(ms));
   return ctx_op_wait(L, call, 0);
 }
@@ -137,8 +133,7 @@ static int ctx_service(lua_State *L) {
   char err[LUA_JSON_ERROR_MAX_BYTES];
   json_t *args = lua_json_array_from_lua(L, 1, lua_gettop(L), call->host->limits.max_json_bytes,
                                          err, sizeof err);
-  if (!args)
-    return luaL_error(L, "ctx.%s: %s", svc->name, err);
+  if (!args) return luaL_error(L, "ctx.%s: %s", svc->name, err);
   if (!lua_tool_call_op_begin(call, svc->name)) {
     json_decref(args);
     return luaL_error(L, "ctx.%s: out of memory", svc->name);
@@ -149,23 +144,18 @@ static int ctx_service(lua_State *L) {
 }
 
 static const luaL_Reg ctx_builtins[] = {
-    {"now_ms", ctx_now_ms},
-    {"log", ctx_log},
-    {"output", ctx_output},
-    {"sleep", ctx_sleep},
-    {NULL, NULL},
+    {"now_ms", ctx_now_ms}, {"log", ctx_log}, {"output", ctx_output},
+    {"sleep", ctx_sleep},   {NULL, NULL},
 };
 
 static const char *const ctx_fields[] = {"session_id", "call_id", "identity", NULL};
 
 int lua_ctx_name_reserved(const char *name) {
   for (const luaL_Reg *f = ctx_builtins; f->name; f++) {
-    if (strcmp(f->name, name) == 0)
-      return 1;
+    if (strcmp(f->name, name) == 0) return 1;
   }
   for (const char *const *f = ctx_fields; *f; f++) {
-    if (strcmp(*f, name) == 0)
-      return 1;
+    if (strcmp(*f, name) == 0) return 1;
   }
   return 0;
 }

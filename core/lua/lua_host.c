@@ -23,8 +23,7 @@ typedef struct load_report {
   int problems;
 } load_report;
 
-static void report(load_report *errs, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+static void report(load_report *errs, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void report(load_report *errs, const char *fmt, ...) {
   char line[LUA_HOST_ERROR_MAX_BYTES];
@@ -32,14 +31,11 @@ static void report(load_report *errs, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(line, sizeof line, fmt, ap);
   va_end(ap);
-  if (errs->problems++ > 0)
-    buf_append_str(&errs->text, "\n");
+  if (errs->problems++ > 0) buf_append_str(&errs->text, "\n");
   buf_append_str(&errs->text, line);
 }
 
-static void report_line(void *ud, const char *line) {
-  report(ud, "%s", line);
-}
+static void report_line(void *ud, const char *line) { report(ud, "%s", line); }
 
 static lua_sandbox_limits host_sandbox_limits(const lua_host *h) {
   lua_sandbox_limits l = {
@@ -93,8 +89,7 @@ static int run_script(const lua_host *h, const char *dir, const char *rel, lua_s
   char err[LUA_HOST_ERROR_MAX_BYTES];
   size_t len;
   char *text = read_script(dir, rel, &len, errs);
-  if (!text)
-    return -1;
+  if (!text) return -1;
   lua_sandbox_limits limits = host_sandbox_limits(h);
   int co_ref = LUA_NOREF;
   int rc = -1;
@@ -106,8 +101,7 @@ static int run_script(const lua_host *h, const char *dir, const char *rel, lua_s
       lua_sandbox_load(*sb, v->co, text, len, err, sizeof err) < 0)
     goto out;
   int status = lua_sandbox_resume(*sb, v->co, 0, &v->nres, err, sizeof err);
-  if (status == LUA_YIELD)
-    snprintf(err, sizeof err, "%s: the chunk yielded", rel);
+  if (status == LUA_YIELD) snprintf(err, sizeof err, "%s: the chunk yielded", rel);
   if (status != LUA_OK || lua_sandbox_protect(*sb, script_keep_value, v, err, sizeof err) < 0)
     goto out;
   lua_require_seal(*sb);
@@ -128,11 +122,9 @@ out:
 
 static void load_prompt(lua_host *h, const char *dir, load_report *errs) {
   script_value v;
-  if (run_script(h, dir, "prompt.lua", &h->prompt_sb, &v, errs) < 0)
-    return;
+  if (run_script(h, dir, "prompt.lua", &h->prompt_sb, &v, errs) < 0) return;
   h->prompt_ref = v.ref;
-  if (v.type == LUA_TFUNCTION)
-    return;
+  if (v.type == LUA_TFUNCTION) return;
   if (v.type != LUA_TSTRING) {
     report(errs, "prompt.lua: must return a string or a function(context) (got %s)",
            lua_typename(lua_sandbox_state(h->prompt_sb), v.type));
@@ -152,8 +144,8 @@ static void load_prompt(lua_host *h, const char *dir, load_report *errs) {
 
 /* --- tools ---------------------------------------------------------------- */
 
-static const char *const tool_fields[] = {"name", "description", "input_schema", "mutating",
-                                          "handler", NULL};
+static const char *const tool_fields[] = {"name",     "description", "input_schema",
+                                          "mutating", "handler",     NULL};
 
 typedef struct tool_read {
   lua_host_tool *tool;
@@ -163,12 +155,11 @@ typedef struct tool_read {
 } tool_read;
 
 int lua_host_name_ok(const char *s, size_t len) {
-  if (len == 0 || len > LUA_HOST_NAME_MAX_CHARS)
-    return 0;
+  if (len == 0 || len > LUA_HOST_NAME_MAX_CHARS) return 0;
   for (size_t i = 0; i < len; i++) {
     char c = s[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-          c == '_' || c == '-'))
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+          c == '-'))
       return 0;
   }
   return 1;
@@ -208,8 +199,7 @@ static int tool_read_fields(lua_State *L, tool_read *r) {
   int name_type = tool_field(L, "name");
   size_t len = lua_rawlen(L, -1);
   if (name_type != LUA_TSTRING || !lua_host_name_ok(lua_tostring(L, -1), len)) {
-    snprintf(r->err, sizeof r->err,
-             "name: must be a string of 1-%d letters, digits, '_' or '-'",
+    snprintf(r->err, sizeof r->err, "name: must be a string of 1-%d letters, digits, '_' or '-'",
              LUA_HOST_NAME_MAX_CHARS);
     return -1;
   }
@@ -220,8 +210,9 @@ static int tool_read_fields(lua_State *L, tool_read *r) {
   }
   t->description = strndup(lua_tostring(L, -1), lua_rawlen(L, -1));
   if (tool_field(L, "input_schema") != LUA_TTABLE) {
-    snprintf(r->err, sizeof r->err, "input_schema: must be a table (a JSON schema with type "
-                                     "\"object\")");
+    snprintf(r->err, sizeof r->err,
+             "input_schema: must be a table (a JSON schema with type "
+             "\"object\")");
     return -1;
   }
   char jerr[LUA_JSON_ERROR_MAX_BYTES];
@@ -230,8 +221,7 @@ static int tool_read_fields(lua_State *L, tool_read *r) {
     snprintf(r->err, sizeof r->err, "input_schema: %s", jerr);
     return -1;
   }
-  if (json_schema_check(t->schema, "input_schema", r->err, sizeof r->err) < 0)
-    return -1;
+  if (json_schema_check(t->schema, "input_schema", r->err, sizeof r->err) < 0) return -1;
   int mt = tool_field(L, "mutating");
   if (mt == LUA_TFUNCTION) {
     t->mutating_ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -246,8 +236,7 @@ static int tool_read_fields(lua_State *L, tool_read *r) {
     return -1;
   }
   t->handler_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  if (!t->name || !t->description)
-    return luaL_error(L, "out of memory");
+  if (!t->name || !t->description) return luaL_error(L, "out of memory");
   return 0;
 }
 
@@ -260,8 +249,7 @@ static int tool_read_table(lua_State *L) {
              luaL_typename(L, 1));
     return 0;
   }
-  if (lua_host_unknown_field(L, tool_fields, r->err, sizeof r->err))
-    return 0;
+  if (lua_host_unknown_field(L, tool_fields, r->err, sizeof r->err)) return 0;
   tool_read_fields(L, r);
   return 0;
 }
@@ -277,8 +265,7 @@ static void tool_free(lua_host_tool *t) {
 static void load_tool(lua_host *h, const char *dir, const char *rel, load_report *errs) {
   lua_host_tool t = {.handler_ref = LUA_NOREF, .mutating_ref = LUA_NOREF};
   script_value v;
-  if (run_script(h, dir, rel, &t.sb, &v, errs) < 0)
-    return;
+  if (run_script(h, dir, rel, &t.sb, &v, errs) < 0) return;
   tool_read r = {.tool = &t, .table_ref = v.ref, .max_json_bytes = h->limits.max_json_bytes};
   char err[LUA_HOST_ERROR_MAX_BYTES];
   if (lua_sandbox_protect(t.sb, tool_read_table, &r, err, sizeof err) < 0) {
@@ -316,8 +303,7 @@ static int policy_load(lua_host *h, const char *dir, const char *rel, lua_host_p
   script_value v;
   char err[LUA_HOST_ERROR_MAX_BYTES];
   *p = policy_empty;
-  if (run_script(h, dir, rel, &p->sb, &v, errs) < 0)
-    return -1;
+  if (run_script(h, dir, rel, &p->sb, &v, errs) < 0) return -1;
   if (lua_policy_read(p, v.ref, err, sizeof err) < 0) {
     report(errs, "%s: %s", rel, err);
     lua_policy_free(p);
@@ -333,8 +319,7 @@ static int policy_load(lua_host *h, const char *dir, const char *rel, lua_host_p
  * a file (lua_host_state_count). */
 static void load_policy(lua_host *h, const char *dir, const char *rel, load_report *errs) {
   lua_host_policy p;
-  if (policy_load(h, dir, rel, &p, errs) < 0)
-    return;
+  if (policy_load(h, dir, rel, &p, errs) < 0) return;
   for (size_t i = 0; i < h->policy_count; i++) {
     if (strcmp(h->policies[i].name, p.name) == 0) {
       report(errs, "%s: policy name \"%s\" is already used by %s", rel, p.name,
@@ -351,8 +336,7 @@ static void load_policy(lua_host *h, const char *dir, const char *rel, load_repo
       report(errs, "%s", err);
       return;
     }
-    if (policy_load(h, dir, rel, &p, errs) < 0)
-      return;
+    if (policy_load(h, dir, rel, &p, errs) < 0) return;
   }
   lua_host_policy *grown = realloc(h->policies, (h->policy_count + 1) * sizeof *grown);
   if (!grown) {
@@ -382,8 +366,7 @@ static void load_folder(lua_host *h, const char *dir, const char *sub, load_repo
   struct dirent **names;
   int n = scandir(path, &names, script_name_filter, script_name_cmp);
   if (n < 0) {
-    if (errno != ENOENT)
-      report(errs, "%s/: cannot list: %s", sub, strerror(errno));
+    if (errno != ENOENT) report(errs, "%s/: cannot list: %s", sub, strerror(errno));
     return;
   }
   for (int i = 0; i < n; i++) {
@@ -403,10 +386,8 @@ size_t lua_host_state_count(const char *scripts_dir) {
     snprintf(path, sizeof path, "%s/%s", scripts_dir, folders[i]);
     struct dirent **names;
     int found = scandir(path, &names, script_name_filter, NULL);
-    if (found < 0)
-      continue; /* no folder: no files */
-    for (int k = 0; k < found; k++)
-      free(names[k]);
+    if (found < 0) continue; /* no folder: no files */
+    for (int k = 0; k < found; k++) free(names[k]);
     free(names);
     n += (size_t)found;
   }
@@ -414,23 +395,19 @@ size_t lua_host_state_count(const char *scripts_dir) {
 }
 
 static void host_destroy(lua_host *h) {
-  for (size_t i = 0; i < h->tool_count; i++)
-    tool_free(&h->tools[i]);
+  for (size_t i = 0; i < h->tool_count; i++) tool_free(&h->tools[i]);
   free(h->tools);
-  for (size_t i = 0; i < h->policy_count; i++)
-    lua_policy_free(&h->policies[i]);
+  for (size_t i = 0; i < h->policy_count; i++) lua_policy_free(&h->policies[i]);
   free(h->policies);
   lua_sandbox_free(h->prompt_sb);
   free(h->prompt_text);
-  for (size_t i = 0; i < h->service_count; i++)
-    free((char *)h->services[i].name);
+  for (size_t i = 0; i < h->service_count; i++) free((char *)h->services[i].name);
   free(h->services);
   free(h);
 }
 
 static int service_name_ok(const char *s) {
-  if (!s || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
-    return 0;
+  if (!s || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_')) return 0;
   for (; *s != '\0'; s++) {
     if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
           *s == '_'))
@@ -440,8 +417,7 @@ static int service_name_ok(const char *s) {
 }
 
 static void host_copy_services(lua_host *h, const lua_host_options *o, load_report *errs) {
-  if (o->service_count == 0)
-    return;
+  if (o->service_count == 0) return;
   h->services = calloc(o->service_count, sizeof *h->services);
   if (!h->services) {
     report(errs, "services: out of memory");
@@ -505,13 +481,10 @@ int lua_host_load(lua_host **out, uv_loop_t *loop, const lua_host_options *o, ch
   return 0;
 }
 
-void lua_host_retain(lua_host *h) {
-  h->refs++;
-}
+void lua_host_retain(lua_host *h) { h->refs++; }
 
 void lua_host_release(lua_host *h) {
-  if (h && --h->refs == 0)
-    host_destroy(h);
+  if (h && --h->refs == 0) host_destroy(h);
 }
 
 /* --- the prompt ------------------------------------------------------------ */
@@ -535,8 +508,7 @@ int lua_host_system_prompt(lua_host *h, const json_t *context, char **out, char 
                            size_t errlen) {
   if (h->prompt_text) {
     *out = strdup(h->prompt_text);
-    if (!*out)
-      snprintf(err, errlen, "out of memory");
+    if (!*out) snprintf(err, errlen, "out of memory");
     return *out ? 0 : -1;
   }
   lua_sandbox *sb = h->prompt_sb;
@@ -546,13 +518,10 @@ int lua_host_system_prompt(lua_host *h, const json_t *context, char **out, char 
   int nres = 0;
   int rc = -1;
   p.co = lua_sandbox_thread_new(sb, &co_ref, err, errlen);
-  if (!p.co || lua_sandbox_protect(sb, prompt_setup, &p, err, errlen) < 0)
-    goto out;
+  if (!p.co || lua_sandbox_protect(sb, prompt_setup, &p, err, errlen) < 0) goto out;
   int status = lua_sandbox_resume(sb, p.co, 1, &nres, err, errlen);
-  if (status == LUA_YIELD)
-    snprintf(err, errlen, "prompt.lua: the prompt function yielded");
-  if (status != LUA_OK)
-    goto out;
+  if (status == LUA_YIELD) snprintf(err, errlen, "prompt.lua: the prompt function yielded");
+  if (status != LUA_OK) goto out;
   size_t len;
   if (nres < 1 || lua_type(p.co, -nres) != LUA_TSTRING) {
     snprintf(err, errlen, "prompt.lua: the prompt function must return a string");
@@ -617,8 +586,7 @@ int lua_host_entry_run(lua_sandbox *sb, int (*push)(lua_State *L, void *ud), voi
   int nres = 0;
   *result = NULL;
   e.co = lua_sandbox_thread_reuse(sb, &co_ref, err, errlen);
-  if (!e.co)
-    return -1;
+  if (!e.co) return -1;
   int status = LUA_ERRRUN;
   if (lua_sandbox_protect(sb, entry_setup_fn, &e, err, errlen) == 0) {
     status = lua_sandbox_resume(sb, e.co, e.nargs, &nres, err, errlen);
@@ -659,8 +627,8 @@ static int mutating_call(const lua_host *h, const lua_host_tool *t, const json_t
   char err[LUA_HOST_ERROR_MAX_BYTES];
   json_t *r = NULL;
   int mutating = 1;
-  if (lua_host_entry_run(t->sb, mutating_push, &a, h->limits.max_json_bytes, &r, err,
-                         sizeof err) < 0)
+  if (lua_host_entry_run(t->sb, mutating_push, &a, h->limits.max_json_bytes, &r, err, sizeof err) <
+      0)
     log_warn("lua %s: mutating(input) failed, counted as mutating: %s", lua_sandbox_name(t->sb),
              err);
   else if (!json_is_boolean(r))

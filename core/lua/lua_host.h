@@ -27,13 +27,13 @@ typedef struct lua_async lua_async;
 typedef struct lua_sandbox_budget lua_sandbox_budget;
 
 typedef struct lua_host_limits {
-  size_t memory_bytes;         /* per Lua state */
-  lua_sandbox_budget *budget;  /* all states of every set together; NULL: none */
-  uint64_t instructions;       /* per entry into Lua (load, prompt, each resume) */
-  uint64_t call_timeout_ms;    /* wall clock per entry into Lua */
-  uint64_t tool_timeout_ms;    /* a whole tool call, its I/O waits included */
-  size_t max_json_bytes;       /* json.encode output / json.decode input */
-  size_t max_result_bytes;     /* a handler's result text */
+  size_t memory_bytes;        /* per Lua state */
+  lua_sandbox_budget *budget; /* all states of every set together; NULL: none */
+  uint64_t instructions;      /* per entry into Lua (load, prompt, each resume) */
+  uint64_t call_timeout_ms;   /* wall clock per entry into Lua */
+  uint64_t tool_timeout_ms;   /* a whole tool call, its I/O waits included */
+  size_t max_json_bytes;      /* json.encode output / json.decode input */
+  size_t max_result_bytes;    /* a handler's result text */
 } lua_host_limits;
 
 /* Who and what a tool call is for; strings are copied. */
@@ -93,15 +93,15 @@ typedef struct lua_tool_cbs {
    * content is the text for the model's tool_result; details is what the
    * handler gave for the page to read (a table result itself, or the table
    * after the text or the error message), borrowed, or NULL. */
-  void (*on_done)(void *ud, int is_error, const char *content, size_t len,
-                  const json_t *details);
+  void (*on_done)(void *ud, int is_error, const char *content, size_t len, const json_t *details);
 } lua_tool_cbs;
 
 /* Validates input against the tool's schema, then runs the handler. An
  * unknown tool, invalid input, a script error or a limit hit all end in
  * on_done with is_error set and a message that says what and where. */
 lua_tool_call *lua_host_call_tool(lua_host *h, const char *name, const json_t *input,
-                                  const lua_tool_call_info *info, const lua_tool_cbs *cbs, void *ud);
+                                  const lua_tool_call_info *info, const lua_tool_cbs *cbs,
+                                  void *ud);
 /* Ends the call at once: pending operations are cancelled and on_done runs
  * with is_error and "cancelled". */
 void lua_tool_call_cancel(lua_tool_call *call);
@@ -135,11 +135,11 @@ typedef struct lua_policy_view {
 
 typedef struct lua_policy_decision {
   lua_policy_verdict verdict;
-  char *policy;      /* the deciding policy's name; NULL for allow */
-  char *reason;      /* NULL for allow */
-  int overridable;   /* DENY only: the operator may override it */
-  char *run_tool;    /* RUN_FIRST only */
-  json_t *run_input; /* RUN_FIRST only; owned */
+  char *policy;       /* the deciding policy's name; NULL for allow */
+  char *reason;       /* NULL for allow */
+  int overridable;    /* DENY only: the operator may override it */
+  char *run_tool;     /* RUN_FIRST only */
+  json_t *run_input;  /* RUN_FIRST only; owned */
   json_t *overridden; /* [{policy, reason, identity}] set aside for override_by; owned, or NULL */
 } lua_policy_decision;
 

@@ -14,8 +14,8 @@
 
 /* --- reading the table at load ------------------------------------------------ */
 
-static const char *const policy_fields[] = {"name", "description", "before", "after",
-                                            "self_test", NULL};
+static const char *const policy_fields[] = {"name",  "description", "before",
+                                            "after", "self_test",   NULL};
 
 typedef struct policy_read {
   lua_host_policy *p;
@@ -50,14 +50,12 @@ static int policy_read_table(lua_State *L) {
     snprintf(r->err, sizeof r->err, "must return a table (got %s)", luaL_typename(L, 1));
     return 0;
   }
-  if (lua_host_unknown_field(L, policy_fields, r->err, sizeof r->err))
-    return 0;
+  if (lua_host_unknown_field(L, policy_fields, r->err, sizeof r->err)) return 0;
   lua_pushstring(L, "name");
   int name_type = lua_rawget(L, 1);
   size_t len = lua_rawlen(L, -1);
   if (name_type != LUA_TSTRING || !lua_host_name_ok(lua_tostring(L, -1), len)) {
-    snprintf(r->err, sizeof r->err,
-             "name: must be a string of 1-%d letters, digits, '_' or '-'",
+    snprintf(r->err, sizeof r->err, "name: must be a string of 1-%d letters, digits, '_' or '-'",
              LUA_HOST_NAME_MAX_CHARS);
     return 0;
   }
@@ -122,8 +120,7 @@ static int hook_push(lua_State *L, void *ud) {
   }
   lua_policy_ctx_push(L, a->ctx);
   lua_json_push(L, a->call);
-  if (!a->result)
-    return 2;
+  if (!a->result) return 2;
   lua_json_push(L, a->result);
   return 3;
 }
@@ -132,8 +129,7 @@ static int hook_push(lua_State *L, void *ud) {
 static int hook_run(const lua_host *h, lua_host_policy *p, hook_args *a, json_t **out, char *err,
                     size_t errlen) {
   int rc = lua_host_entry_run(p->sb, hook_push, a, h->limits.max_json_bytes, out, err, errlen);
-  if (a->ctx)
-    lua_policy_ctx_end(p->sb, a->ctx);
+  if (a->ctx) lua_policy_ctx_end(p->sb, a->ctx);
   lua_sandbox_collect(p->sb);
   return rc;
 }
@@ -144,8 +140,7 @@ int lua_policy_self_test(const lua_host *h, lua_host_policy *p, char *err, size_
   json_t *r = NULL;
   int rc = hook_run(h, p, &a, &r, terr, sizeof terr);
   json_decref(r);
-  if (rc < 0)
-    snprintf(err, errlen, "%s (in self_test)", terr);
+  if (rc < 0) snprintf(err, errlen, "%s (in self_test)", terr);
   return rc;
 }
 
@@ -155,10 +150,10 @@ static long long view_now_ms(const lua_policy_view *v) {
   return json_is_integer(now) ? (long long)json_integer_value(now) : (long long)log_now_ms();
 }
 
-static void policy_ctx_init(lua_policy_ctx *c, const lua_host_policy *p,
-                            const lua_policy_view *v, long long now_ms) {
-  *c = (lua_policy_ctx){.view = v, .file = lua_sandbox_name(p->sb), .now_ms = now_ms,
-                        .token_ref = LUA_NOREF};
+static void policy_ctx_init(lua_policy_ctx *c, const lua_host_policy *p, const lua_policy_view *v,
+                            long long now_ms) {
+  *c = (lua_policy_ctx){
+      .view = v, .file = lua_sandbox_name(p->sb), .now_ms = now_ms, .token_ref = LUA_NOREF};
 }
 
 /* --- decisions ------------------------------------------------------------------ */
@@ -223,8 +218,7 @@ static const char *nonempty_string(const json_t *v) {
 
 static const lua_host_tool *find_tool(const lua_host *h, const char *name) {
   for (size_t i = 0; i < h->tool_count; i++) {
-    if (strcmp(h->tools[i].name, name) == 0)
-      return &h->tools[i];
+    if (strcmp(h->tools[i].name, name) == 0) return &h->tools[i];
   }
   return NULL;
 }
@@ -288,19 +282,19 @@ static int decision_run_first(const lua_host *h, const lua_host_policy *p, const
 static int decision_parse(const lua_host *h, const lua_host_policy *p, const json_t *r,
                           const json_t *call, lua_policy_decision *d, char *err, size_t errlen) {
   memset(d, 0, sizeof *d);
-  if (json_is_null(r))
-    return 0;
+  if (json_is_null(r)) return 0;
   if (!json_is_object(r)) {
-    snprintf(err, errlen, "before must return nil, {deny = reason}, {confirm = reason} or "
-                          "{run_first = {...}, reason = ...} (got %s)", json_kind(r));
+    snprintf(err, errlen,
+             "before must return nil, {deny = reason}, {confirm = reason} or "
+             "{run_first = {...}, reason = ...} (got %s)",
+             json_kind(r));
     return -1;
   }
   const char *key;
   const json_t *value;
   json_object_foreach((json_t *)r, key, value) {
-    if (strcmp(key, "deny") != 0 && strcmp(key, "confirm") != 0 &&
-        strcmp(key, "run_first") != 0 && strcmp(key, "reason") != 0 &&
-        strcmp(key, "overridable") != 0) {
+    if (strcmp(key, "deny") != 0 && strcmp(key, "confirm") != 0 && strcmp(key, "run_first") != 0 &&
+        strcmp(key, "reason") != 0 && strcmp(key, "overridable") != 0) {
       snprintf(err, errlen,
                "before returned an unknown field '%s' (fields: deny, confirm, run_first, reason, "
                "overridable)",
@@ -320,16 +314,14 @@ static int decision_parse(const lua_host *h, const lua_host_policy *p, const jso
     snprintf(err, errlen, "before must return exactly one of deny, confirm or run_first");
     return -1;
   }
-  if (run)
-    return decision_run_first(h, p, r, call, d, err, errlen);
+  if (run) return decision_run_first(h, p, r, call, d, err, errlen);
   const char *field = deny ? "deny" : "confirm";
   const char *reason = nonempty_string(deny ? deny : confirm);
   if (!reason || json_object_get(r, "reason")) {
     snprintf(err, errlen, "before: %s must be the reason, a non-empty string, alone", field);
     return -1;
   }
-  if (decision_set(d, deny ? LUA_POLICY_DENY : LUA_POLICY_CONFIRM, p->name, reason) <
-      0) {
+  if (decision_set(d, deny ? LUA_POLICY_DENY : LUA_POLICY_CONFIRM, p->name, reason) < 0) {
     snprintf(err, errlen, "out of memory");
     return -1;
   }
@@ -361,9 +353,8 @@ static int policy_before(const lua_host *h, lua_host_policy *p, const lua_policy
 
 int lua_host_policy_before(lua_host *h, const lua_policy_view *v, lua_policy_decision *out) {
   json_t *empty = !v->call ? json_object() : NULL;
-  lua_policy_view view = {.call = v->call ? v->call : empty,
-                          .history = v->history,
-                          .actions = v->actions};
+  lua_policy_view view = {
+      .call = v->call ? v->call : empty, .history = v->history, .actions = v->actions};
   json_t *overridden = NULL;
   lua_policy_decision run = {.verdict = LUA_POLICY_ALLOW};
   lua_policy_decision confirm = {.verdict = LUA_POLICY_ALLOW};
@@ -372,15 +363,13 @@ int lua_host_policy_before(lua_host *h, const lua_policy_view *v, lua_policy_dec
   memset(out, 0, sizeof *out);
   for (size_t i = 0; i < h->policy_count; i++) {
     lua_host_policy *p = &h->policies[i];
-    if (p->before_ref == LUA_NOREF)
-      continue;
+    if (p->before_ref == LUA_NOREF) continue;
     lua_policy_decision d;
     rc = policy_before(h, p, &view, now_ms, &d);
     if (d.verdict == LUA_POLICY_DENY && d.overridable && v->override_by) {
-      if (!overridden)
-        overridden = json_array();
-      json_array_append_new(overridden, json_pack("{s:s?, s:s?, s:s}", "policy", d.policy,
-                                                  "reason", d.reason, "identity", v->override_by));
+      if (!overridden) overridden = json_array();
+      json_array_append_new(overridden, json_pack("{s:s?, s:s?, s:s}", "policy", d.policy, "reason",
+                                                  d.reason, "identity", v->override_by));
       lua_policy_decision_free(&d);
       continue;
     }
@@ -389,8 +378,8 @@ int lua_host_policy_before(lua_host *h, const lua_policy_view *v, lua_policy_dec
       goto done;
     }
     lua_policy_decision *first = d.verdict == LUA_POLICY_RUN_FIRST ? &run
-                                 : d.verdict == LUA_POLICY_CONFIRM  ? &confirm
-                                                                    : NULL;
+                                 : d.verdict == LUA_POLICY_CONFIRM ? &confirm
+                                                                   : NULL;
     if (first && first->verdict == LUA_POLICY_ALLOW)
       *first = d;
     else
@@ -414,14 +403,12 @@ done:
 void lua_host_policy_after(lua_host *h, const lua_policy_view *v, const json_t *result) {
   json_t *empty_call = !v->call ? json_object() : NULL;
   json_t *empty_result = !result ? json_object() : NULL;
-  lua_policy_view view = {.call = v->call ? v->call : empty_call,
-                          .history = v->history,
-                          .actions = v->actions};
+  lua_policy_view view = {
+      .call = v->call ? v->call : empty_call, .history = v->history, .actions = v->actions};
   long long now_ms = view_now_ms(&view);
   for (size_t i = 0; i < h->policy_count; i++) {
     lua_host_policy *p = &h->policies[i];
-    if (p->after_ref == LUA_NOREF)
-      continue;
+    if (p->after_ref == LUA_NOREF) continue;
     lua_policy_ctx c;
     policy_ctx_init(&c, p, &view, now_ms);
     hook_args a = {.fn_ref = p->after_ref,

@@ -11,8 +11,7 @@
 /* Every ctx function has the entry's token as upvalue 1. */
 static lua_policy_ctx *pctx_get(lua_State *L, const char *fname) {
   lua_policy_ctx **token = lua_touserdata(L, lua_upvalueindex(1));
-  if (!*token)
-    luaL_error(L, "ctx.%s: this ctx belongs to a policy call that has ended", fname);
+  if (!*token) luaL_error(L, "ctx.%s: this ctx belongs to a policy call that has ended", fname);
   return *token;
 }
 
@@ -68,8 +67,7 @@ void lua_policy_ctx_push(lua_State *L, lua_policy_ctx *c) {
 }
 
 void lua_policy_ctx_end(lua_sandbox *sb, lua_policy_ctx *c) {
-  if (c->token)
-    *c->token = NULL;
+  if (c->token) *c->token = NULL;
   luaL_unref(lua_sandbox_state(sb), LUA_REGISTRYINDEX, c->token_ref);
   c->token = NULL;
   c->token_ref = LUA_NOREF;
@@ -87,18 +85,13 @@ static int fake_now_ms(lua_State *L) {
 
 static int fake_list(lua_State *L, const char *field) {
   lua_pushstring(L, field);
-  if (lua_rawget(L, lua_upvalueindex(1)) == LUA_TNIL)
-    lua_newtable(L);
+  if (lua_rawget(L, lua_upvalueindex(1)) == LUA_TNIL) lua_newtable(L);
   return 1;
 }
 
-static int fake_history(lua_State *L) {
-  return fake_list(L, "history");
-}
+static int fake_history(lua_State *L) { return fake_list(L, "history"); }
 
-static int fake_actions(lua_State *L) {
-  return fake_list(L, "actions");
-}
+static int fake_actions(lua_State *L) { return fake_list(L, "actions"); }
 
 static int fake_log(lua_State *L) {
   luaL_checkstring(L, 1);

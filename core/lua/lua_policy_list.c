@@ -57,9 +57,9 @@ static int read_only(lua_State *L, const char *what) {
  * view_head. */
 typedef struct view_kind {
   const char *meta;
-  const char *noun;          /* in tostring: "ctx.history() list" */
-  const char *owner;         /* before "ctx.history()" where a write is refused */
-  lua_CFunction next;        /* what pairs walks with */
+  const char *noun;   /* in tostring: "ctx.history() list" */
+  const char *owner;  /* before "ctx.history()" where a write is refused */
+  lua_CFunction next; /* what pairs walks with */
 } view_kind;
 
 static int list_next(lua_State *L);
@@ -128,8 +128,11 @@ static int entry_next(lua_State *L) {
 }
 
 static const luaL_Reg entry_meta[] = {
-    {"__index", entry_index}, {"__newindex", view_newindex}, {"__pairs", view_pairs},
-    {"__tostring", view_tostring}, {NULL, NULL},
+    {"__index", entry_index},
+    {"__newindex", view_newindex},
+    {"__pairs", view_pairs},
+    {"__tostring", view_tostring},
+    {NULL, NULL},
 };
 
 /* Pushes a view of entry of the list view at list_index, whose token it
@@ -188,8 +191,8 @@ static int list_next(lua_State *L) {
 }
 
 static const luaL_Reg list_meta[] = {
-    {"__index", list_index},     {"__newindex", view_newindex}, {"__len", list_len},
-    {"__pairs", view_pairs},     {"__tostring", view_tostring}, {NULL, NULL},
+    {"__index", list_index}, {"__newindex", view_newindex}, {"__len", list_len},
+    {"__pairs", view_pairs}, {"__tostring", view_tostring}, {NULL, NULL},
 };
 
 /* The metatables, made once per state; getmetatable shows scripts only a

@@ -26,12 +26,10 @@ typedef struct require_state {
 static const char require_state_key = 0;
 
 static int require_name_ok(const char *s, size_t len) {
-  if (len == 0 || len > LUA_REQUIRE_NAME_MAX_CHARS)
-    return 0;
+  if (len == 0 || len > LUA_REQUIRE_NAME_MAX_CHARS) return 0;
   for (size_t i = 0; i < len; i++) {
     char c = s[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-          c == '_'))
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
       return 0;
   }
   return 1;
@@ -41,8 +39,8 @@ static int require_name_ok(const char *s, size_t len) {
  * The file's text is freed before anything can raise. */
 static void require_load(lua_State *L, const char *name) {
   int base = lua_gettop(L);
-  const char *rel =
-      lua_pushfstring(L, "%s/%s.lua", lua_tostring(L, lua_upvalueindex(UP_LIBDIR)), name);
+  const char *rel = lua_pushfstring(L, "%s/%s.lua", lua_tostring(L, lua_upvalueindex(UP_LIBDIR)),
+                                    name);
   const char *path = lua_pushfstring(L, "%s/%s", lua_tostring(L, lua_upvalueindex(UP_DIR)), rel);
   const char *chunkname = lua_pushfstring(L, "@%s", rel); /* rel path chunkname */
   char why[256];
@@ -54,8 +52,7 @@ static void require_load(lua_State *L, const char *name) {
   }
   int status = luaL_loadbufferx(L, text, len, chunkname, "t");
   free(text);
-  if (status == LUA_ERRMEM)
-    lua_error(L); /* the sandbox names the memory limit */
+  if (status == LUA_ERRMEM) lua_error(L); /* the sandbox names the memory limit */
   if (status != LUA_OK) {
     lua_pushfstring(L, "require \"%s\": %s", name, lua_tostring(L, -1));
     lua_error(L);
@@ -83,15 +80,18 @@ static int require_fn(lua_State *L) {
   lua_pushvalue(L, 1);
   int cached = lua_rawget(L, lua_upvalueindex(UP_CACHE)); /* name cached */
   if (cached == LUA_TBOOLEAN && !lua_toboolean(L, -1))
-    return luaL_error(L, "require \"%s\": the library requires itself (directly or through "
-                         "another library)", name);
-  if (cached != LUA_TNIL)
-    return 1;
+    return luaL_error(L,
+                      "require \"%s\": the library requires itself (directly or through "
+                      "another library)",
+                      name);
+  if (cached != LUA_TNIL) return 1;
   lua_pop(L, 1);
   const require_state *rs = lua_touserdata(L, lua_upvalueindex(UP_STATE));
   if (rs->sealed)
-    return luaL_error(L, "require \"%s\": libraries load only while the file itself loads; "
-                         "call require at the top of the file", name);
+    return luaL_error(L,
+                      "require \"%s\": libraries load only while the file itself loads; "
+                      "call require at the top of the file",
+                      name);
   require_load(L, name); /* name chunk */
   lua_pushvalue(L, 1);
   lua_pushboolean(L, 0); /* loading: a cycle finds false */
@@ -168,15 +168,13 @@ static int require_lib_cmp(const struct dirent **a, const struct dirent **b) {
 }
 
 /* Compiles one library in a scratch state; a problem is reported. */
-static void require_check_file(const char *dir, const char *rel,
-                               const lua_sandbox_limits *limits,
+static void require_check_file(const char *dir, const char *rel, const lua_sandbox_limits *limits,
                                void (*report)(void *ud, const char *line), void *ud) {
   char path[LUA_REQUIRE_PATH_MAX_BYTES], why[256], err[LUA_REQUIRE_ERROR_MAX_BYTES];
   const char *base = strrchr(rel, '/') + 1;
   if (!require_name_ok(base, strlen(base) - 4)) {
-    snprintf(err, sizeof err,
-             "%s: not a library name: require takes 1-%d letters, digits or '_'", rel,
-             LUA_REQUIRE_NAME_MAX_CHARS);
+    snprintf(err, sizeof err, "%s: not a library name: require takes 1-%d letters, digits or '_'",
+             rel, LUA_REQUIRE_NAME_MAX_CHARS);
     report(ud, err);
     return;
   }

@@ -15,8 +15,7 @@ int lua_script_read(const char *path, size_t max_bytes, char **text, size_t *len
   struct stat st;
   if (fd < 0 || fstat(fd, &st) < 0) {
     snprintf(why, whylen, "%s", strerror(errno));
-    if (fd >= 0)
-      close(fd);
+    if (fd >= 0) close(fd);
     return -1;
   }
   if (!S_ISREG(st.st_mode) || (size_t)st.st_size > max_bytes) {
@@ -29,8 +28,7 @@ int lua_script_read(const char *path, size_t max_bytes, char **text, size_t *len
   size_t got = 0;
   while (data && got < (size_t)st.st_size) {
     ssize_t n = read(fd, data + got, (size_t)st.st_size - got);
-    if (n <= 0)
-      break;
+    if (n <= 0) break;
     got += (size_t)n;
   }
   close(fd);

@@ -18,9 +18,7 @@ static const char call_oom_text[] = "out of memory";
 
 static void call_on_kick(uv_timer_t *t);
 
-static void call_kick(lua_tool_call *call) {
-  uv_timer_start(&call->kick, call_on_kick, 0, 0);
-}
+static void call_kick(lua_tool_call *call) { uv_timer_start(&call->kick, call_on_kick, 0, 0); }
 
 /* --- the pending operation -------------------------------------------- */
 
@@ -33,8 +31,7 @@ static void op_free(lua_async *op) {
 lua_async *lua_tool_call_op_begin(lua_tool_call *call, const char *name) {
   lua_tool_call_op_free(call); /* one left by a result that could not be pushed */
   lua_async *op = calloc(1, sizeof *op);
-  if (!op)
-    return NULL;
+  if (!op) return NULL;
   op->call = call;
   op->name = name;
   op->state = LUA_ASYNC_STARTING;
@@ -43,8 +40,7 @@ lua_async *lua_tool_call_op_begin(lua_tool_call *call, const char *name) {
 }
 
 void lua_tool_call_op_free(lua_tool_call *call) {
-  if (call->op)
-    op_free(call->op);
+  if (call->op) op_free(call->op);
   call->op = NULL;
 }
 
@@ -54,16 +50,12 @@ void lua_tool_call_op_free(lua_tool_call *call) {
  * operation ended rather than freed. */
 static void op_cancel(lua_tool_call *call) {
   lua_async *op = call->op;
-  if (!op || op->state != LUA_ASYNC_PENDING)
-    return;
+  if (!op || op->state != LUA_ASYNC_PENDING) return;
   op->state = LUA_ASYNC_CANCELLED;
-  if (op->cancel)
-    op->cancel(op->cancel_ud);
+  if (op->cancel) op->cancel(op->cancel_ud);
 }
 
-const lua_tool_call_info *lua_async_info(const lua_async *op) {
-  return &op->call->info;
-}
+const lua_tool_call_info *lua_async_info(const lua_async *op) { return &op->call->info; }
 
 void lua_async_on_cancel(lua_async *op, void (*cancel)(void *ud), void *ud) {
   op->cancel = cancel;
@@ -81,28 +73,24 @@ void lua_async_output(lua_async *op, const char *chunk, size_t len) {
 static void op_complete(lua_async *op, lua_async_state state) {
   lua_async_state was = op->state;
   op->state = state;
-  if (was == LUA_ASYNC_PENDING)
-    call_kick(op->call);
+  if (was == LUA_ASYNC_PENDING) call_kick(op->call);
 }
 
 void lua_async_finish(lua_async *op, const json_t *result) {
-  if (op->state != LUA_ASYNC_STARTING && op->state != LUA_ASYNC_PENDING)
-    return;
+  if (op->state != LUA_ASYNC_STARTING && op->state != LUA_ASYNC_PENDING) return;
   op->result = result ? json_incref((json_t *)result) : NULL;
   op_complete(op, LUA_ASYNC_FINISHED);
 }
 
 void lua_async_fail(lua_async *op, const char *message) {
-  if (op->state != LUA_ASYNC_STARTING && op->state != LUA_ASYNC_PENDING)
-    return;
+  if (op->state != LUA_ASYNC_STARTING && op->state != LUA_ASYNC_PENDING) return;
   op->message = strdup(message ? message : "failed");
   op_complete(op, LUA_ASYNC_FAILED);
 }
 
 static void call_on_sleep(uv_timer_t *t) {
   lua_tool_call *call = t->data;
-  if (call->op)
-    lua_async_finish(call->op, NULL);
+  if (call->op) lua_async_finish(call->op, NULL);
 }
 
 static void call_sleep_cancel(void *ud) {
@@ -122,8 +110,7 @@ void lua_tool_call_sleep_start(lua_tool_call *call, uint64_t ms) {
 /* Cuts text to max_bytes on a character boundary, ending with a marker that
  * says how much was cut. */
 static void result_cut(char *text, size_t *len, size_t max_bytes) {
-  if (*len <= max_bytes)
-    return;
+  if (*len <= max_bytes) return;
   char marker[LUA_TOOL_CALL_CUT_MARKER_MAX_BYTES];
   /* Sized for the longest count; the real one (fewer bytes) is no longer. */
   int mlen = snprintf(marker, sizeof marker, "\n[... %zu bytes cut]", *len);
@@ -134,8 +121,7 @@ static void result_cut(char *text, size_t *len, size_t max_bytes) {
 }
 
 static void call_decide(lua_tool_call *call, int is_error, const char *text, size_t len) {
-  if (call->phase >= LUA_TOOL_CALL_DECIDED)
-    return;
+  if (call->phase >= LUA_TOOL_CALL_DECIDED) return;
   call->phase = LUA_TOOL_CALL_DECIDED;
   call->is_error = is_error;
   call->content = utf8_text_sanitize(text, len, &call->content_len);
@@ -156,8 +142,7 @@ static void call_decide_error(lua_tool_call *call, const char *msg) {
 /* The table at idx as details for the page, or NULL (not a table, or it
  * cannot be sent as JSON: the page then reads the text alone). */
 static json_t *call_details(lua_tool_call *call, int idx) {
-  if (lua_type(call->co, idx) != LUA_TTABLE)
-    return NULL;
+  if (lua_type(call->co, idx) != LUA_TTABLE) return NULL;
   char jerr[LUA_JSON_ERROR_MAX_BYTES];
   return lua_json_from_lua(call->co, idx, call->host->limits.max_json_bytes, jerr, sizeof jerr);
 }
@@ -171,8 +156,10 @@ static void call_take_result(lua_tool_call *call, int nres) {
   char err[LUA_HOST_ERROR_MAX_BYTES];
   int first = lua_gettop(co) - nres + 1;
   if (nres == 0 || (lua_isnil(co, first) && (nres == 1 || !lua_isstring(co, first + 1)))) {
-    snprintf(err, sizeof err, "%s: the handler returned no result (return a string or a table, "
-                              "or nil and an error message)", file);
+    snprintf(err, sizeof err,
+             "%s: the handler returned no result (return a string or a table, "
+             "or nil and an error message)",
+             file);
     call_decide_error(call, err);
     return;
   }
@@ -184,15 +171,13 @@ static void call_take_result(lua_tool_call *call, int nres) {
       len = (size_t)snprintf(err, sizeof err, "%.14g", (double)lua_tonumber(co, first + 1));
       msg = err;
     }
-    if (nres >= 3)
-      call->details = call_details(call, first + 2);
+    if (nres >= 3) call->details = call_details(call, first + 2);
     call_decide(call, 1, msg, len);
     return;
   }
   if (lua_type(co, first) == LUA_TSTRING) {
     const char *text = lua_tolstring(co, first, &len);
-    if (nres >= 2)
-      call->details = call_details(call, first + 1);
+    if (nres >= 2) call->details = call_details(call, first + 1);
     call_decide(call, 0, text, len);
     return;
   }
@@ -266,17 +251,14 @@ static void call_free(lua_tool_call *call) {
 
 static void call_on_close(uv_handle_t *handle) {
   lua_tool_call *call = handle->data;
-  if (--call->open_handles == 0)
-    call_free(call);
+  if (--call->open_handles == 0) call_free(call);
 }
 
 /* The coroutine, the ctx token and the garbage the call left behind. */
 static void call_release_lua(lua_tool_call *call) {
-  if (!call->tool)
-    return;
+  if (!call->tool) return;
   lua_sandbox *sb = call->tool->sb;
-  if (call->token)
-    *call->token = NULL;
+  if (call->token) *call->token = NULL;
   luaL_unref(lua_sandbox_state(sb), LUA_REGISTRYINDEX, call->token_ref);
   lua_sandbox_thread_drop(sb, call->co_ref);
   call->co = NULL;
@@ -302,8 +284,7 @@ static void call_on_kick(uv_timer_t *t) {
     call_start(call);
     break;
   case LUA_TOOL_CALL_WAITING:
-    if (call->op && call->op->state != LUA_ASYNC_PENDING)
-      call_resume(call, 0);
+    if (call->op && call->op->state != LUA_ASYNC_PENDING) call_resume(call, 0);
     break;
   case LUA_TOOL_CALL_DECIDED:
     call_deliver(call);
@@ -323,8 +304,7 @@ static void call_on_deadline(uv_timer_t *t) {
 }
 
 void lua_tool_call_cancel(lua_tool_call *call) {
-  if (call->phase >= LUA_TOOL_CALL_DECIDED)
-    return;
+  if (call->phase >= LUA_TOOL_CALL_DECIDED) return;
   if (call->phase == LUA_TOOL_CALL_RUNNING) {
     /* Called back from inside the handler (ctx.output): stop it there. */
     call->cancel_requested = 1;
@@ -336,8 +316,7 @@ void lua_tool_call_cancel(lua_tool_call *call) {
 
 static const lua_host_tool *host_find_tool(const lua_host *h, const char *name) {
   for (size_t i = 0; i < h->tool_count; i++) {
-    if (strcmp(h->tools[i].name, name) == 0)
-      return &h->tools[i];
+    if (strcmp(h->tools[i].name, name) == 0) return &h->tools[i];
   }
   return NULL;
 }
@@ -348,26 +327,22 @@ static void call_unknown_tool(lua_tool_call *call, const char *name) {
   size_t used = (size_t)snprintf(msg, sizeof msg, "unknown tool \"%.64s\" (tools:", name);
   for (size_t i = 0; i < h->tool_count && used < sizeof msg; i++)
     used += (size_t)snprintf(msg + used, sizeof msg - used, " %s", h->tools[i].name);
-  if (used < sizeof msg)
-    snprintf(msg + used, sizeof msg - used, ")");
+  if (used < sizeof msg) snprintf(msg + used, sizeof msg - used, ")");
   call_decide_error(call, msg);
 }
 
-static char *dup_or_empty(const char *s) {
-  return strdup(s ? s : "");
-}
+static char *dup_or_empty(const char *s) { return strdup(s ? s : ""); }
 
 lua_tool_call *lua_host_call_tool(lua_host *h, const char *name, const json_t *input,
-                                  const lua_tool_call_info *info, const lua_tool_cbs *cbs, void *ud) {
+                                  const lua_tool_call_info *info, const lua_tool_cbs *cbs,
+                                  void *ud) {
   lua_tool_call *call = calloc(1, sizeof *call);
-  if (!call)
-    return NULL;
+  if (!call) return NULL;
   call->info.session_id = dup_or_empty(info ? info->session_id : NULL);
   call->info.call_id = dup_or_empty(info ? info->call_id : NULL);
   call->info.identity = dup_or_empty(info ? info->identity : NULL);
   call->input = input ? json_deep_copy(input) : json_object();
-  if (!call->info.session_id || !call->info.call_id ||
-      !call->info.identity || !call->input) {
+  if (!call->info.session_id || !call->info.call_id || !call->info.identity || !call->input) {
     free((char *)call->info.session_id);
     free((char *)call->info.call_id);
     free((char *)call->info.identity);

@@ -62,7 +62,7 @@ struct model_call {
   char *body;
   size_t body_len;
   int state;
-  int retries;     /* retries made so far */
+  int retries; /* retries made so far */
   uint64_t started_ns;
   log_context log; /* the context it was started in, for its log lines */
   int open_timers; /* closing frees the call when this reaches 0 */
@@ -112,9 +112,7 @@ static unsigned long long client_random(model_client *m) {
 }
 
 /* Cuts s to at most max bytes without splitting a UTF-8 sequence. */
-static void utf8_truncate(char *s, size_t max) {
-  s[utf8_text_cut(s, strlen(s), max)] = '\0';
-}
+static void utf8_truncate(char *s, size_t max) { s[utf8_text_cut(s, strlen(s), max)] = '\0'; }
 
 static void call_set_error(model_call *call, const char *type, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -198,8 +196,9 @@ static void call_pick_body_kind(model_call *call) {
   curl_easy_getinfo(call->easy, CURLINFO_CONTENT_TYPE, &ct);
   snprintf(call->content_type, sizeof call->content_type, "%s", ct ? ct : "");
   int ok = call->http_status >= 200 && call->http_status < 300;
-  call->body_kind =
-      ok && strncasecmp(call->content_type, "text/event-stream", 17) == 0 ? BODY_SSE : BODY_OTHER;
+  call->body_kind = ok && strncasecmp(call->content_type, "text/event-stream", 17) == 0
+                        ? BODY_SSE
+                        : BODY_OTHER;
 }
 
 static size_t call_on_body_locked(model_call *call, const char *p, size_t n) {
@@ -406,11 +405,11 @@ static void call_read_error_body(model_call *call) {
     call_set_error(call, type, "HTTP %ld from the Messages API without an API error body",
                    call->http_status);
   json_decref(root);
-  call->err.retryable =
-      model_retry_status(call->http_status, call->should_retry[0] ? call->should_retry : NULL);
-  call->err.retry_after_ms =
-      model_retry_after_ms(call->retry_after_ms[0] ? call->retry_after_ms : NULL,
-                           call->retry_after[0] ? call->retry_after : NULL, time(NULL));
+  call->err.retryable = model_retry_status(call->http_status,
+                                           call->should_retry[0] ? call->should_retry : NULL);
+  call->err.retry_after_ms = model_retry_after_ms(
+      call->retry_after_ms[0] ? call->retry_after_ms : NULL,
+      call->retry_after[0] ? call->retry_after : NULL, time(NULL));
 }
 
 /* Connection failures are retried, except those only a change of setup
@@ -421,8 +420,10 @@ static int call_curl_transient(CURLcode res) {
   case CURLE_SSL_CACERT_BADFILE:
   case CURLE_SSL_CERTPROBLEM:
   case CURLE_UNSUPPORTED_PROTOCOL:
-  case CURLE_URL_MALFORMAT: return 0;
-  default: return 1;
+  case CURLE_URL_MALFORMAT:
+    return 0;
+  default:
+    return 1;
   }
 }
 
@@ -479,8 +480,8 @@ static void call_conclude_now(model_call *call, CURLcode res) {
   char msg[MODEL_CLIENT_MAX_MESSAGE_BYTES + 1];
   if (e->retryable && call->retries < m->o.max_retries && !m->closing) {
     double draw = (double)(client_random(m) >> 11) / 9007199254740992.0;
-    long delay =
-        model_retry_delay_ms(e->retry_after_ms, call->retries, draw, m->o.max_retry_delay_ms);
+    long delay = model_retry_delay_ms(e->retry_after_ms, call->retries, draw,
+                                      m->o.max_retry_delay_ms);
     call->retries++;
     log_warn("model call failed (%s, HTTP %d, request-id %s): retry %d in %ld ms",
              log_safe(type, sizeof type, e->type), e->http_status,

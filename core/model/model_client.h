@@ -22,17 +22,17 @@ typedef struct model_call model_call;
 struct daemon_metrics;
 
 typedef struct model_client_options {
-  const char *base_url;   /* e.g. "https://api.anthropic.com"; path gets /v1/messages */
-  const char *api_key;    /* sent as x-api-key; or NULL */
-  const char *auth_token; /* sent as Authorization: Bearer; used only without api_key */
-  const char *version;    /* anthropic-version */
-  const char *ca_file;    /* extra trusted CA bundle, or NULL */
-  long connect_timeout_ms;  /* TCP + TLS handshake */
-  long idle_timeout_ms;     /* no byte (ping included) for this long: stalled */
-  long request_timeout_ms;  /* one attempt, start to message_stop */
-  int max_retries;          /* attempts after the first */
-  long max_retry_delay_ms;  /* cap on retry-after and backoff */
-  size_t max_response_bytes;/* SSE bytes of one attempt, or an error body */
+  const char *base_url;      /* e.g. "https://api.anthropic.com"; path gets /v1/messages */
+  const char *api_key;       /* sent as x-api-key; or NULL */
+  const char *auth_token;    /* sent as Authorization: Bearer; used only without api_key */
+  const char *version;       /* anthropic-version */
+  const char *ca_file;       /* extra trusted CA bundle, or NULL */
+  long connect_timeout_ms;   /* TCP + TLS handshake */
+  long idle_timeout_ms;      /* no byte (ping included) for this long: stalled */
+  long request_timeout_ms;   /* one attempt, start to message_stop */
+  int max_retries;           /* attempts after the first */
+  long max_retry_delay_ms;   /* cap on retry-after and backoff */
+  size_t max_response_bytes; /* SSE bytes of one attempt, or an error body */
   /* Every request body passes this before it leaves (the daemon's one
    * redactor: no secret a host printed reaches the model). It returns a
    * malloc'd copy, or NULL when memory ran out. NULL: sent as built. */

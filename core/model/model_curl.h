@@ -31,7 +31,7 @@ typedef struct model_curl_post {
   size_t body_len;
   const struct curl_slist *headers; /* they carry the credential */
   curl_write_callback on_body;
-  void *ud;   /* on_body's */
+  void *ud;    /* on_body's */
   char *error; /* CURL_ERROR_SIZE bytes for curl's message */
   long connect_timeout_ms;
   const char *ca_file; /* NULL: the system's CAs */

@@ -70,8 +70,8 @@ static void result_http_error(model_probe_result *out, long status, const char *
   json_decref(root);
 }
 
-static void result_curl_error(model_probe_result *out, CURLcode res, const char *why,
-                              int connected, int tls_done) {
+static void result_curl_error(model_probe_result *out, CURLcode res, const char *why, int connected,
+                              int tls_done) {
   switch (res) {
   case CURLE_COULDNT_RESOLVE_HOST:
   case CURLE_COULDNT_RESOLVE_PROXY:
@@ -97,7 +97,8 @@ static void result_curl_error(model_probe_result *out, CURLcode res, const char 
     result_say(out, "tls", "TLS with the model API failed: %s", why);
     return;
   case CURLE_WRITE_ERROR:
-    result_say(out, "protocol", "the model API's answer passed %u bytes", MODEL_PROBE_MAX_BODY_BYTES);
+    result_say(out, "protocol", "the model API's answer passed %u bytes",
+               MODEL_PROBE_MAX_BODY_BYTES);
     return;
   default:
     result_say(out, "connection_lost", "the connection to the model API failed: %s", why);
@@ -105,9 +106,8 @@ static void result_curl_error(model_probe_result *out, CURLcode res, const char 
   }
 }
 
-void model_probe_classify(CURLcode res, const char *curl_error, long http_status,
-                          const char *body, size_t body_len, int connected, int tls_done,
-                          model_probe_result *out) {
+void model_probe_classify(CURLcode res, const char *curl_error, long http_status, const char *body,
+                          size_t body_len, int connected, int tls_done, model_probe_result *out) {
   memset(out, 0, sizeof *out);
   out->http_status = (int)http_status;
   const char *why = curl_error && *curl_error ? curl_error : curl_easy_strerror(res);

@@ -31,9 +31,9 @@ typedef struct model_probe model_probe;
 typedef struct model_probe_result {
   int ok;
   const char *layer;
-  int http_status;        /* 0 when no HTTP answer came */
-  char error_type[64];    /* the API's error.type, "" when none */
-  char request_id[128];   /* "" when none */
+  int http_status;      /* 0 when no HTTP answer came */
+  char error_type[64];  /* the API's error.type, "" when none */
+  char request_id[128]; /* "" when none */
   char message[MODEL_PROBE_MESSAGE_MAX_BYTES];
   uint64_t duration_ms;
 } model_probe_result;
@@ -55,8 +55,7 @@ void model_probe_close(model_probe *p);
 
 /* Pure: the result of a transfer that ended with res, HTTP status (0 for
  * none), the response body, and whether TCP and TLS had completed. */
-void model_probe_classify(CURLcode res, const char *curl_error, long http_status,
-                          const char *body, size_t body_len, int connected, int tls_done,
-                          model_probe_result *out);
+void model_probe_classify(CURLcode res, const char *curl_error, long http_status, const char *body,
+                          size_t body_len, int connected, int tls_done, model_probe_result *out);
 
 #endif

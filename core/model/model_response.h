@@ -24,18 +24,18 @@ typedef struct model_error {
   const char *message;    /* for the operator; never holds a credential */
   const char *request_id; /* request-id header or body field, or NULL */
   int retryable;
-  long retry_after_ms;    /* from retry-after(-ms), or -1 */
+  long retry_after_ms; /* from retry-after(-ms), or -1 */
 } model_error;
 
 typedef struct model_response {
-  json_t *message;        /* {"role":"assistant","content":[...]} as received,
+  json_t *message;         /* {"role":"assistant","content":[...]} as received,
                              borrowed: json_incref to keep it */
-  const char *stop_reason;/* "end_turn", "tool_use", "max_tokens", ... */
-  json_t *stop_details;   /* borrowed, may be NULL */
+  const char *stop_reason; /* "end_turn", "tool_use", "max_tokens", ... */
+  json_t *stop_details;    /* borrowed, may be NULL */
   const char *message_id;
   const char *request_id;
-  model_usage usage;      /* final, cumulative for this call */
-  int incomplete_tool_use;/* a tool_use block whose input did not parse or
+  model_usage usage;       /* final, cumulative for this call */
+  int incomplete_tool_use; /* a tool_use block whose input did not parse or
                              never stopped (max_tokens): do not run it */
 } model_response;
 

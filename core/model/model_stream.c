@@ -355,17 +355,30 @@ int model_stream_event(model_stream *s, const char *event, size_t event_len, con
     rc = stream_fail(s, MODEL_STREAM_EPROTO, "an event came before message_start");
   } else {
     switch (ev) {
-    case EV_MESSAGE_START: rc = stream_message_start(s, root); break;
-    case EV_BLOCK_START: rc = stream_block_start(s, root); break;
-    case EV_BLOCK_DELTA: rc = stream_block_delta(s, root, data_len); break;
-    case EV_BLOCK_STOP: rc = stream_block_stop(s, root); break;
-    case EV_MESSAGE_DELTA: rc = stream_message_delta(s, root); break;
+    case EV_MESSAGE_START:
+      rc = stream_message_start(s, root);
+      break;
+    case EV_BLOCK_START:
+      rc = stream_block_start(s, root);
+      break;
+    case EV_BLOCK_DELTA:
+      rc = stream_block_delta(s, root, data_len);
+      break;
+    case EV_BLOCK_STOP:
+      rc = stream_block_stop(s, root);
+      break;
+    case EV_MESSAGE_DELTA:
+      rc = stream_message_delta(s, root);
+      break;
     case EV_MESSAGE_STOP:
       s->state = STREAM_STOPPED;
       rc = MODEL_STREAM_DONE;
       break;
-    case EV_ERROR: rc = stream_error_event(s, root); break;
-    default: break; /* ping and unknown events */
+    case EV_ERROR:
+      rc = stream_error_event(s, root);
+      break;
+    default:
+      break; /* ping and unknown events */
     }
   }
   json_decref(root);

@@ -22,7 +22,8 @@ typedef struct replay_moment {
 
 typedef struct replay_session {
   const char *id;
-  json_t *by_call;  /* call id -> {tool, tool_ms, result, result_ms, policy_ms: [], confirm, confirm_ms} */
+  json_t *
+      by_call; /* call id -> {tool, tool_ms, result, result_ms, policy_ms: [], confirm, confirm_ms} */
   json_t *inserted; /* call id -> tool_call record of a call a policy inserted */
   json_t *history;
   json_t *calls; /* the report's entries, in journal order once sorted */
@@ -142,8 +143,8 @@ static int add_call(replay_calls *calls, replay_session *s, json_t *rec, size_t 
     calls->v = p;
     calls->cap = grown;
   }
-  calls->v[calls->count] = (replay_call){.s = s, .rec = json_incref(rec), .line = line,
-                                         .order = calls->count};
+  calls->v[calls->count] = (replay_call){
+      .s = s, .rec = json_incref(rec), .line = line, .order = calls->count};
   calls->count++;
   return 0;
 }
@@ -161,7 +162,7 @@ static int check_call(const json_t *rec, size_t line, const char *id, char *err,
 /* Indexes a journal's events and inserted calls, and gathers its calls. */
 static int read_journal(replay_session *s, const char *path, replay_calls *calls, char *err,
                         size_t errlen) {
-  static const char *const wanted[] = {"tool_call", "event tool", "event tool_result",
+  static const char *const wanted[] = {"tool_call",    "event tool",           "event tool_result",
                                        "event policy", "event confirm_result", NULL};
   journal_file *f;
   if (journal_file_open(&f, path, 0, err, errlen) != 0) return -1;
@@ -210,8 +211,8 @@ static int end_add(replay *r, replay_session *s, json_t *record, json_t *result,
     r->ends = p;
     r->end_cap = grown;
   }
-  r->ends[r->end_count++] = (replay_end){.at = at, .s = s, .record = json_incref(record),
-                                         .result = result};
+  r->ends[r->end_count++] = (replay_end){
+      .at = at, .s = s, .record = json_incref(record), .result = result};
   return 0;
 }
 
@@ -249,8 +250,9 @@ static void replay_join(replay *r, replay_session *s, const json_t *rec, long lo
   if (json_is_true(json_object_get(h, "mutating")) && strcmp(decision, "deny") != 0)
     gate_list_append(r->actions, h, GATE_MAX_ACTIONS_COUNT, 1);
   const json_t *result = json_object_get(rec, "result");
-  json_t *res = json_pack("{s:b, s:s}", "is_error", json_is_true(json_object_get(result, "is_error")),
-                          "content", str_or(result, "content", ""));
+  json_t *res = json_pack("{s:b, s:s}", "is_error",
+                          json_is_true(json_object_get(result, "is_error")), "content",
+                          str_or(result, "content", ""));
   replay_moment end = moment_of(json_object_get(rec, "finished"), record_ms(rec));
   if (!res || end_add(r, s, h, res, end) != 0) json_decref(res);
   json_decref(h);
@@ -271,10 +273,10 @@ static void feed_inserted(replay *r, replay_call *c, const char *id) {
     const json_t *res = json_object_get(seen, "result");
     made = json_pack("{s:s, s:s, s:O?, s:s, s:s, s:b, s:s, s:s?, s:{s:b, s:s}, s:I}", "ts", "",
                      "call_id", id, "input", json_object_get(ev, "input"), "name",
-                     str_or(ev, "name", ""), "identity", c->gc.identity, "mutating", 0,
-                     "source", c->gc.source, "inserted_by", str_or(ev, "inserted_by", NULL),
-                     "result", "is_error", json_is_true(json_object_get(res, "is_error")),
-                     "content", str_or(res, "content", ""), "started_ms", (json_int_t)started);
+                     str_or(ev, "name", ""), "identity", c->gc.identity, "mutating", 0, "source",
+                     c->gc.source, "inserted_by", str_or(ev, "inserted_by", NULL), "result",
+                     "is_error", json_is_true(json_object_get(res, "is_error")), "content",
+                     str_or(res, "content", ""), "started_ms", (json_int_t)started);
     if (made)
       json_object_set_new(made, "finished",
                           json_pack("[I, I]", (json_int_t)int_of(seen, "result_ms", started), 0));
@@ -326,16 +328,15 @@ static void replay_round(replay *r, replay_call *c, replay_moment at) {
 }
 
 /* The recorded outcome: the gate's verdict, as the record keeps it. */
-static const char *recorded_outcome(const json_t *rec) {
-  return str_or(rec, "decision", "allow");
-}
+static const char *recorded_outcome(const json_t *rec) { return str_or(rec, "decision", "allow"); }
 
 /* When the live gate first decided the call: its first recorded round,
  * else its first policy event, else when it was shown. */
 static replay_moment first_moment(const replay_call *c) {
   const json_t *first_policy = json_array_get(json_object_get(c->seen, "policy_ms"), 0);
-  long long fallback = json_is_integer(first_policy) ? (long long)json_integer_value(first_policy)
-                                                     : int_of(c->seen, "tool_ms", record_ms(c->rec));
+  long long fallback = json_is_integer(first_policy)
+                           ? (long long)json_integer_value(first_policy)
+                           : int_of(c->seen, "tool_ms", record_ms(c->rec));
   return moment_of(json_array_get(json_object_get(c->rec, "decided"), 0), fallback);
 }
 
@@ -365,7 +366,9 @@ static int replay_settle(replay *r, replay_call *c) {
   const char *was = recorded_outcome(rec);
   int rec_mutating = json_is_true(json_object_get(rec, "mutating"));
   replay_call_facts f = {
-      .tool = c->gc.tool, .exists = mutating >= 0, .invalid = invalid[0] ? invalid : NULL,
+      .tool = c->gc.tool,
+      .exists = mutating >= 0,
+      .invalid = invalid[0] ? invalid : NULL,
       .recorded_content = json_string_value(json_object_get(result, "content")),
       .recorded_is_error = json_is_true(json_object_get(result, "is_error")),
       .recorded = {.outcome = was, .decisions = rec_decisions, .mutating = rec_mutating},
@@ -373,14 +376,17 @@ static int replay_settle(replay *r, replay_call *c) {
   };
   json_t *diffs = json_array();
   int n = diffs ? replay_compare(&f, diffs) : -1;
-  json_t *entry = n < 0 ? NULL : json_pack(
-      "{s:I, s:I, s:s, s:s, s:s, s:O, s:O, s:s, s:O, s:{s:s, s:O, s:b}, s:{s:s, s:O, s:b, s:b, s:s?}}",
-      "index", (json_int_t)c->order, "line", (json_int_t)c->line, "call_id", c->gc.call_id, "tool",
-      c->gc.tool, "source", c->gc.source, "input", c->gc.input, "inserted", c->inserted, "status",
-      n > 0 ? "diverges" : "same", "differences", diffs, "recorded", "outcome", was, "decisions",
-      rec_decisions, "mutating", rec_mutating, "now", "outcome", c->outcome, "decisions",
-      c->decisions, "mutating", c->gc.mutating, "exists", mutating >= 0, "invalid",
-      invalid[0] ? invalid : NULL);
+  json_t *entry = n < 0 ? NULL
+                        : json_pack("{s:I, s:I, s:s, s:s, s:s, s:O, s:O, s:s, s:O, s:{s:s, s:O, "
+                                    "s:b}, s:{s:s, s:O, s:b, s:b, s:s?}}",
+                                    "index", (json_int_t)c->order, "line", (json_int_t)c->line,
+                                    "call_id", c->gc.call_id, "tool", c->gc.tool, "source",
+                                    c->gc.source, "input", c->gc.input, "inserted", c->inserted,
+                                    "status", n > 0 ? "diverges" : "same", "differences", diffs,
+                                    "recorded", "outcome", was, "decisions", rec_decisions,
+                                    "mutating", rec_mutating, "now", "outcome", c->outcome,
+                                    "decisions", c->decisions, "mutating", c->gc.mutating, "exists",
+                                    mutating >= 0, "invalid", invalid[0] ? invalid : NULL);
   json_decref(diffs);
   json_decref(no_decisions);
   if (!entry || json_array_append_new(s->calls, entry) != 0) return -1;
@@ -391,8 +397,10 @@ static int replay_settle(replay *r, replay_call *c) {
 static int replay_call_begin(replay *r, replay_call *c, json_t *empty_input) {
   const json_t *rec = c->rec;
   const json_t *input = json_object_get(rec, "input");
-  c->gc = (gate_call){.session_id = c->s->id, .call_id = str_or(rec, "call_id", ""),
-                      .tool = str_or(rec, "name", ""), .source = str_or(rec, "source", "model"),
+  c->gc = (gate_call){.session_id = c->s->id,
+                      .call_id = str_or(rec, "call_id", ""),
+                      .tool = str_or(rec, "name", ""),
+                      .source = str_or(rec, "source", "model"),
                       .identity = str_or(rec, "identity", ""),
                       .input = input ? input : empty_input};
   c->gc.mutating = lua_host_tool_mutating(r->h, c->gc.tool, c->gc.input) == 1;
@@ -495,12 +503,11 @@ static json_t *session_report(replay_session *s) {
   snprintf(dropped, sizeof dropped,
            "line %ld was being written when the process died: its record was dropped",
            s->torn_line);
-  return json_pack("{s:s, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I}}", "session_id", s->id,
-                   "torn_line", s->torn_line ? json_integer(s->torn_line) : json_null(),
-                   "dropped", s->torn_line ? json_string(dropped) : json_null(), "calls", sorted,
-                   "summary", "calls", (json_int_t)calls, "inserted_calls",
-                   (json_int_t)s->inserted_count, "same", (json_int_t)(calls - s->diverges),
-                   "diverges", (json_int_t)s->diverges);
+  return json_pack("{s:s, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I}}", "session_id", s->id, "torn_line",
+                   s->torn_line ? json_integer(s->torn_line) : json_null(), "dropped",
+                   s->torn_line ? json_string(dropped) : json_null(), "calls", sorted, "summary",
+                   "calls", (json_int_t)calls, "inserted_calls", (json_int_t)s->inserted_count,
+                   "same", (json_int_t)(calls - s->diverges), "diverges", (json_int_t)s->diverges);
 }
 
 static json_t *whole_report(replay_session *ss, size_t count) {
@@ -514,10 +521,10 @@ static json_t *whole_report(replay_session *ss, size_t count) {
     diverges += ss[i].diverges;
     diverging += ss[i].diverges > 0;
   }
-  return json_pack("{s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}", "sessions", sessions,
-                   "summary", "sessions", (json_int_t)count, "calls", (json_int_t)calls,
-                   "inserted_calls", (json_int_t)inserted, "same", (json_int_t)(calls - diverges),
-                   "diverges", (json_int_t)diverges, "diverging_sessions", (json_int_t)diverging,
+  return json_pack("{s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}", "sessions", sessions, "summary",
+                   "sessions", (json_int_t)count, "calls", (json_int_t)calls, "inserted_calls",
+                   (json_int_t)inserted, "same", (json_int_t)(calls - diverges), "diverges",
+                   (json_int_t)diverges, "diverging_sessions", (json_int_t)diverging,
                    "dropped_records", (json_int_t)dropped);
 }
 
@@ -536,16 +543,17 @@ int replay_journals(lua_host *h, const replay_journal *journals, size_t count, j
     goto done;
   }
   for (size_t i = 0; i < count; i++) {
-    ss[i] = (replay_session){.id = journals[i].session_id, .by_call = json_object(),
-                             .inserted = json_object(), .history = json_array(),
+    ss[i] = (replay_session){.id = journals[i].session_id,
+                             .by_call = json_object(),
+                             .inserted = json_object(),
+                             .history = json_array(),
                              .calls = json_array()};
     if (!ss[i].by_call || !ss[i].inserted || !ss[i].history || !ss[i].calls) {
       snprintf(err, errlen, "out of memory");
       goto done;
     }
     err[0] = '\0';
-    if (read_journal(&ss[i], journals[i].path, &calls, err, errlen) != 0)
-      goto done;
+    if (read_journal(&ss[i], journals[i].path, &calls, err, errlen) != 0) goto done;
   }
   for (size_t i = 0; i < calls.count; i++) {
     if (replay_call_begin(&r, &calls.v[i], empty_input) != 0) {
@@ -565,8 +573,10 @@ int replay_journals(lua_host *h, const replay_journal *journals, size_t count, j
   }
   ends_run_until(&r, (replay_moment){(long long)(~0ULL >> 1), 0});
   *report = whole_report(ss, count);
-  if (!*report) snprintf(err, errlen, "out of memory");
-  else rc = 0;
+  if (!*report)
+    snprintf(err, errlen, "out of memory");
+  else
+    rc = 0;
 done:
   for (size_t i = 0; i < calls.count; i++) {
     json_decref(calls.v[i].rec);

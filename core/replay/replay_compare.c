@@ -84,7 +84,8 @@ static int compare_outcomes(const replay_call_facts *f, json_t *diffs) {
   if (strcmp(f->now.outcome, "insert") == 0) return 0;
   if (strcmp(f->recorded.outcome, f->now.outcome) == 0) {
     if (strcmp(f->now.outcome, "deny") != 0) return 0;
-    const char *was = json_string_value(json_object_get(last_decision(f->recorded.decisions), "policy"));
+    const char *was = json_string_value(
+        json_object_get(last_decision(f->recorded.decisions), "policy"));
     const char *now = json_string_value(json_object_get(last_decision(f->now.decisions), "policy"));
     if (!was || !now || strcmp(was, now) == 0) return 0;
     char text[512];
@@ -122,11 +123,9 @@ int replay_compare(const replay_call_facts *f, json_t *diffs) {
     if ((r = add(diffs, text)) < 0) return -1;
     n += r;
   }
-  if ((r = firsts_missing(f->now.decisions, f->recorded.decisions, 1, diffs)) < 0)
-    return -1;
+  if ((r = firsts_missing(f->now.decisions, f->recorded.decisions, 1, diffs)) < 0) return -1;
   n += r;
-  if ((r = firsts_missing(f->recorded.decisions, f->now.decisions, 0, diffs)) < 0)
-    return -1;
+  if ((r = firsts_missing(f->recorded.decisions, f->now.decisions, 0, diffs)) < 0) return -1;
   n += r;
   if ((r = compare_outcomes(f, diffs)) < 0) return -1;
   return n + r;

@@ -11,8 +11,9 @@ typedef struct ssh_alloc_block {
   ssh_alloc_arena *arena;
 } ssh_alloc_block;
 
-#define SSH_ALLOC_HEADER_BYTES \
-  ((sizeof(ssh_alloc_block) + alignof(max_align_t) - 1) / alignof(max_align_t) * alignof(max_align_t))
+#define SSH_ALLOC_HEADER_BYTES                                                                     \
+  ((sizeof(ssh_alloc_block) + alignof(max_align_t) - 1) / alignof(max_align_t) *                   \
+   alignof(max_align_t))
 
 static size_t reclaimed_total;
 
@@ -31,8 +32,10 @@ static void block_link(ssh_alloc_block *b, ssh_alloc_arena *a) {
 }
 
 static void block_unlink(ssh_alloc_block *b) {
-  if (b->prev) b->prev->next = b->next;
-  else b->arena->head = b->next;
+  if (b->prev)
+    b->prev->next = b->next;
+  else
+    b->arena->head = b->next;
   if (b->next) b->next->prev = b->prev;
 }
 

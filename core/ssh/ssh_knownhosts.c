@@ -10,29 +10,42 @@ enum { SSH_SHA256_BYTES = 32 };
 
 static const char *knownhosts_type_name(int type) {
   switch (type) {
-  case LIBSSH2_HOSTKEY_TYPE_ED25519: return "ssh-ed25519";
-  case LIBSSH2_HOSTKEY_TYPE_ECDSA_256: return "ecdsa-sha2-nistp256";
-  case LIBSSH2_HOSTKEY_TYPE_ECDSA_384: return "ecdsa-sha2-nistp384";
-  case LIBSSH2_HOSTKEY_TYPE_ECDSA_521: return "ecdsa-sha2-nistp521";
-  case LIBSSH2_HOSTKEY_TYPE_RSA: return "ssh-rsa";
-  default: return "unknown";
+  case LIBSSH2_HOSTKEY_TYPE_ED25519:
+    return "ssh-ed25519";
+  case LIBSSH2_HOSTKEY_TYPE_ECDSA_256:
+    return "ecdsa-sha2-nistp256";
+  case LIBSSH2_HOSTKEY_TYPE_ECDSA_384:
+    return "ecdsa-sha2-nistp384";
+  case LIBSSH2_HOSTKEY_TYPE_ECDSA_521:
+    return "ecdsa-sha2-nistp521";
+  case LIBSSH2_HOSTKEY_TYPE_RSA:
+    return "ssh-rsa";
+  default:
+    return "unknown";
   }
 }
 
 static int knownhosts_key_bit(int type) {
   switch (type) {
-  case LIBSSH2_HOSTKEY_TYPE_ED25519: return LIBSSH2_KNOWNHOST_KEY_ED25519;
-  case LIBSSH2_HOSTKEY_TYPE_ECDSA_256: return LIBSSH2_KNOWNHOST_KEY_ECDSA_256;
-  case LIBSSH2_HOSTKEY_TYPE_ECDSA_384: return LIBSSH2_KNOWNHOST_KEY_ECDSA_384;
-  case LIBSSH2_HOSTKEY_TYPE_ECDSA_521: return LIBSSH2_KNOWNHOST_KEY_ECDSA_521;
-  case LIBSSH2_HOSTKEY_TYPE_RSA: return LIBSSH2_KNOWNHOST_KEY_SSHRSA;
-  default: return LIBSSH2_KNOWNHOST_KEY_UNKNOWN;
+  case LIBSSH2_HOSTKEY_TYPE_ED25519:
+    return LIBSSH2_KNOWNHOST_KEY_ED25519;
+  case LIBSSH2_HOSTKEY_TYPE_ECDSA_256:
+    return LIBSSH2_KNOWNHOST_KEY_ECDSA_256;
+  case LIBSSH2_HOSTKEY_TYPE_ECDSA_384:
+    return LIBSSH2_KNOWNHOST_KEY_ECDSA_384;
+  case LIBSSH2_HOSTKEY_TYPE_ECDSA_521:
+    return LIBSSH2_KNOWNHOST_KEY_ECDSA_521;
+  case LIBSSH2_HOSTKEY_TYPE_RSA:
+    return LIBSSH2_KNOWNHOST_KEY_SSHRSA;
+  default:
+    return LIBSSH2_KNOWNHOST_KEY_UNKNOWN;
   }
 }
 
 /* "SHA256:<base64 without padding>", as ssh-keygen -lf prints it. */
 static void knownhosts_fingerprint(LIBSSH2_SESSION *s, char *out, size_t outlen) {
-  const unsigned char *h = (const unsigned char *)libssh2_hostkey_hash(s, LIBSSH2_HOSTKEY_HASH_SHA256);
+  const unsigned char *h = (const unsigned char *)libssh2_hostkey_hash(s,
+                                                                       LIBSSH2_HOSTKEY_HASH_SHA256);
   char b64[4 * ((SSH_SHA256_BYTES + 2) / 3) + 1];
   if (!h) {
     snprintf(out, outlen, "SHA256:?");
@@ -84,7 +97,8 @@ ssh_layer ssh_knownhosts_check(LIBSSH2_SESSION *s, const char *known_hosts, cons
   if (b64) ssh_base64_encode((const unsigned char *)key, keylen, b64);
   const char *what = rc == LIBSSH2_KNOWNHOST_CHECK_MISMATCH
                          ? "CHANGED: it differs from the one pinned in"
-                         : read < 0 ? "unknown: cannot read" : "unknown: it is not in";
+                     : read < 0 ? "unknown: cannot read"
+                                : "unknown: it is not in";
   snprintf(msg, msglen,
            "host key of %s (%s %s) is %s %s. If the host was rebuilt and you have checked "
            "this fingerprint out of band, accept the key deliberately by adding this line to "
@@ -93,5 +107,5 @@ ssh_layer ssh_knownhosts_check(LIBSSH2_SESSION *s, const char *known_hosts, cons
            knownhosts_type_name(type), b64 ? b64 : "?");
   free(b64);
   return rc == LIBSSH2_KNOWNHOST_CHECK_MISMATCH ? SSH_LAYER_HOSTKEY_CHANGED
-                                                 : SSH_LAYER_HOSTKEY_UNKNOWN;
+                                                : SSH_LAYER_HOSTKEY_UNKNOWN;
 }

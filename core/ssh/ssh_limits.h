@@ -33,9 +33,9 @@
   X(SSH_MESSAGE_BYTES, "bytes", "an error message of the transport")                               \
   X(SSH_KEEPALIVE_MAX_MISSED_COUNT, "count",                                                       \
     "keepalive intervals a busy connection may be silent")                                         \
-  X(SSH_MAX_CHANNELS_PER_CONN_COUNT, "count", "channels open at once on one connection")          \
+  X(SSH_MAX_CHANNELS_PER_CONN_COUNT, "count", "channels open at once on one connection")           \
   X(SSH_STANDBY_LIFE_MS, "ms", "a standby command's life before it is replaced")                   \
-  X(SSH_STANDBY_RETRY_MS, "ms", "plain commands after a standby ended on its own")               \
+  X(SSH_STANDBY_RETRY_MS, "ms", "plain commands after a standby ended on its own")                 \
   X(SSH_STANDBY_SHELL_MAX_BYTES, "bytes", "a command a shell standby takes")
 
 #endif

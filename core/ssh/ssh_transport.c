@@ -44,10 +44,10 @@ typedef struct ssh_target {
   ssh_pool *pool;
   char *name, *host, *user;
   int port;
-  ssh_conn *conn; /* current connection, NULL when none */
+  ssh_conn *conn;        /* current connection, NULL when none */
   char *standby_command; /* started ahead of use (ssh_pool_set_standby); NULL: none */
   ssh_standby_frame *standby_frame;
-  ssh_exec *standby;     /* started, waiting for its command; NULL when none */
+  ssh_exec *standby;             /* started, waiting for its command; NULL when none */
   uint64_t standby_off_until_ms; /* after a standby that ended unused too soon */
   struct ssh_target *next;
 } ssh_target;
@@ -68,13 +68,13 @@ struct ssh_conn {
   uv_poll_t poll;
   uv_timer_t timer;
   conn_state state;
-  ssh_exec *owner;  /* the one command of a private connection, else NULL */
-  bool heard;       /* any byte from the server yet */
-  bool kick;        /* drive on the next loop turn: a command was added, or the read budget ran out */
+  ssh_exec *owner; /* the one command of a private connection, else NULL */
+  bool heard;      /* any byte from the server yet */
+  bool kick; /* drive on the next loop turn: a command was added, or the read budget ran out */
   uint64_t turn_read_bytes; /* read this loop turn, against SSH_MAX_READ_PER_TURN_BYTES */
-  uint64_t rx_bytes; /* read from the socket by libssh2, to see if a drive pass got anything */
+  uint64_t rx_bytes;    /* read from the socket by libssh2, to see if a drive pass got anything */
   unsigned channel_cap; /* channels to open at once; lowered while the server refuses more */
-  unsigned handles; /* open handles; freed when 0 */
+  unsigned handles;     /* open handles; freed when 0 */
   uint64_t t_start, connect_ms, handshake_ms, auth_ms, last_rx_ms;
   ssh_orphan *orphans; /* channels of finished commands, being freed */
   ssh_conn *next;      /* pool->conns */
@@ -126,8 +126,8 @@ struct ssh_pool {
   ssh_target *targets;
   ssh_conn *conns;
   ssh_exec *execs;
-  uv_timer_t timer; /* only to defer on_drained and on_closed */
-  unsigned live;    /* the timer + execs + connections not yet freed */
+  uv_timer_t timer;  /* only to defer on_drained and on_closed */
+  unsigned live;     /* the timer + execs + connections not yet freed */
   uint64_t finished; /* commands finished so far: a freed channel lets a waiting one start */
   bool closing, draining;
   void (*on_drained)(void *ud); /* pending until no command is left */
@@ -171,8 +171,10 @@ static void standby_start(ssh_target *t);
 static void exec_on_close(uv_handle_t *h) {
   ssh_exec *e = h->data;
   ssh_pool *p = e->pool;
-  if (e->prev) e->prev->next = e->next;
-  else p->execs = e->next;
+  if (e->prev)
+    e->prev->next = e->next;
+  else
+    p->execs = e->next;
   if (e->next) e->next->prev = e->prev;
   ssh_capture_free(&e->out);
   ssh_capture_free(&e->err);
@@ -185,10 +187,13 @@ static void exec_on_close(uv_handle_t *h) {
 
 static void exec_on_done_timer(uv_timer_t *t) {
   ssh_exec *e = t->data;
-  ssh_result r = {.ok = e->layer == SSH_LAYER_NONE, .layer = e->layer,
+  ssh_result r = {.ok = e->layer == SSH_LAYER_NONE,
+                  .layer = e->layer,
                   .message = e->layer == SSH_LAYER_NONE ? "" : e->message,
-                  .exit_status = e->exit_status, .exit_signal = e->exit_signal,
-                  .duration_ms = ssh_now_ms() - e->t_start, .reused_connection = e->reused};
+                  .exit_status = e->exit_status,
+                  .exit_signal = e->exit_signal,
+                  .duration_ms = ssh_now_ms() - e->t_start,
+                  .reused_connection = e->reused};
   char *out = ssh_capture_join(&e->out, &r.out.len, &r.out.cut_bytes);
   char *err = ssh_capture_join(&e->err, &r.err.len, &r.err.cut_bytes);
   r.out.data = out ? out : "";
@@ -266,7 +271,6 @@ static ssh_layer conn_stuck_layer(const ssh_conn *c, const char **what) {
   return SSH_LAYER_NO_BANNER;
 }
 
-
 /* Arms the command's timer: the liveness check when it comes before the
  * time limit, else the limit. */
 static void exec_arm_timer(ssh_exec *e, bool check_liveness) {
@@ -294,8 +298,10 @@ static void exec_check_liveness(ssh_exec *e) {
     exec_arm_timer(e, false);
   } else {
     char msg[200];
-    snprintf(msg, sizeof msg, "the open connection got no answer from sshd within %llu ms "
-             "(no SSH banner or reply: sshd wedged?)", (unsigned long long)e->pool->o.connect_timeout_ms);
+    snprintf(msg, sizeof msg,
+             "the open connection got no answer from sshd within %llu ms "
+             "(no SSH banner or reply: sshd wedged?)",
+             (unsigned long long)e->pool->o.connect_timeout_ms);
     e->retried = true; /* this one fails now, within the limit */
     conn_fail(c, SSH_LAYER_NO_BANNER, msg);
   }
@@ -570,8 +576,7 @@ static void conn_poll_update(ssh_conn *c) {
     events = UV_WRITABLE;
   } else {
     bool busy = c->state != CONN_READY || c->orphans;
-    for (ssh_exec *e = c->pool->execs; e && !busy; e = e->next)
-      busy = e->conn == c && !e->done;
+    for (ssh_exec *e = c->pool->execs; e && !busy; e = e->next) busy = e->conn == c && !e->done;
     /* Idle, only a hang-up matters: unread keepalive replies must not spin the loop. */
     events = busy ? UV_READABLE : UV_DISCONNECT;
     /* Writable at once: how a new command gets its first drive. */
@@ -644,8 +649,8 @@ static void conn_drive(ssh_conn *c) {
                                                p->key_len, p->passphrase);
     if (rc == LIBSSH2_ERROR_EAGAIN) break;
     if (rc < 0) {
-      snprintf(msg, sizeof msg, "the server refused the key in %s for user %s: %s",
-               p->o.key_path, t->user, ssh_last_error(c->s));
+      snprintf(msg, sizeof msg, "the server refused the key in %s for user %s: %s", p->o.key_path,
+               t->user, ssh_last_error(c->s));
       conn_fail(c, ssh_error_is_socket(rc) ? SSH_LAYER_CONNECTION_LOST : SSH_LAYER_AUTH_REFUSED,
                 msg);
       return;
@@ -670,7 +675,8 @@ static void conn_drive(ssh_conn *c) {
         }
         exec_drive(e);
       }
-      if (c->state != CONN_READY || c->kick || (finished == p->finished && rx == c->rx_bytes)) break;
+      if (c->state != CONN_READY || c->kick || (finished == p->finished && rx == c->rx_bytes))
+        break;
     }
     if (c->state != CONN_READY) return;
     conn_drive_orphans(c);
@@ -774,8 +780,9 @@ static ssh_conn *conn_open(ssh_target *t, ssh_exec *owner) {
    * the one before (40 ms on Linux). OpenSSH sets it too. */
   int nodelay = 1;
   if (c->fd >= 0) setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, sizeof nodelay);
-  c->s = c->fd >= 0 ? libssh2_session_init_ex(ssh_alloc, ssh_alloc_free, ssh_alloc_realloc, &c->arena)
-                    : NULL;
+  c->s = c->fd >= 0
+             ? libssh2_session_init_ex(ssh_alloc, ssh_alloc_free, ssh_alloc_realloc, &c->arena)
+             : NULL;
   if (!c->s || uv_poll_init_socket(p->loop, &c->poll, c->fd) != 0) {
     if (ai) freeaddrinfo(ai);
     if (c->s) libssh2_session_free(c->s);
@@ -834,8 +841,8 @@ static void target_attach(ssh_target *t, ssh_exec *e, bool fresh) {
   if (!c) {
     c = conn_open(t, fresh ? e : NULL);
     if (!c) {
-      exec_finish(e, SSH_LAYER_CONNECT_TIMEOUT, "cannot start a connection to %s (%s:%d)",
-                  t->name, t->host, t->port);
+      exec_finish(e, SSH_LAYER_CONNECT_TIMEOUT, "cannot start a connection to %s (%s:%d)", t->name,
+                  t->host, t->port);
       return;
     }
   } else if (!e->retried) {
@@ -963,8 +970,8 @@ int ssh_pool_set_standby(ssh_pool *p, const char *target, const char *standby_co
   return 0;
 }
 
-ssh_exec *ssh_exec_start(ssh_pool *p, const char *target, const char *command,
-                         uint64_t timeout_ms, unsigned flags, const ssh_exec_cbs *cbs, void *ud) {
+ssh_exec *ssh_exec_start(ssh_pool *p, const char *target, const char *command, uint64_t timeout_ms,
+                         unsigned flags, const ssh_exec_cbs *cbs, void *ud) {
   if (p->closing || p->draining) return NULL;
   ssh_target *t = p->targets;
   while (t && strcmp(t->name, target) != 0) t = t->next;

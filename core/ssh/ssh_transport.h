@@ -26,12 +26,12 @@ typedef struct ssh_exec ssh_exec;
 struct daemon_metrics;
 
 typedef struct ssh_pool_options {
-  const char *key_path;        /* ed25519 or ecdsa private key */
-  const char *key_passphrase;  /* NULL when the key has none */
-  const char *known_hosts;     /* OpenSSH known_hosts; no trust on first use */
-  uint64_t connect_timeout_ms; /* TCP connect + banner + kex + auth */
-  uint64_t keepalive_ms;       /* keepalive interval; silence for 3 of them is a loss */
-  size_t max_output_bytes;     /* kept per stream, as head + tail */
+  const char *key_path;           /* ed25519 or ecdsa private key */
+  const char *key_passphrase;     /* NULL when the key has none */
+  const char *known_hosts;        /* OpenSSH known_hosts; no trust on first use */
+  uint64_t connect_timeout_ms;    /* TCP connect + banner + kex + auth */
+  uint64_t keepalive_ms;          /* keepalive interval; silence for 3 of them is a loss */
+  size_t max_output_bytes;        /* kept per stream, as head + tail */
   struct daemon_metrics *metrics; /* connections by target, failures by layer; or NULL */
 } ssh_pool_options;
 
@@ -44,10 +44,10 @@ typedef struct ssh_output {
 } ssh_output;
 
 typedef struct ssh_result {
-  int ok;            /* the command ran to completion (whatever its status) */
-  ssh_layer layer;   /* SSH_LAYER_NONE when ok */
-  const char *message; /* for humans; "" when ok */
-  int exit_status;   /* valid when ok */
+  int ok;                  /* the command ran to completion (whatever its status) */
+  ssh_layer layer;         /* SSH_LAYER_NONE when ok */
+  const char *message;     /* for humans; "" when ok */
+  int exit_status;         /* valid when ok */
   const char *exit_signal; /* "TERM", ...; NULL when the command exited */
   ssh_output out, err;
   uint64_t duration_ms;
@@ -114,8 +114,8 @@ int ssh_pool_set_standby(ssh_pool *p, const char *target, const char *standby_co
 
 /* flags: SSH_EXEC_* or 0. NULL for an unknown target or no memory (no
  * callback then). */
-ssh_exec *ssh_exec_start(ssh_pool *p, const char *target, const char *command,
-                         uint64_t timeout_ms, unsigned flags, const ssh_exec_cbs *cbs, void *ud);
+ssh_exec *ssh_exec_start(ssh_pool *p, const char *target, const char *command, uint64_t timeout_ms,
+                         unsigned flags, const ssh_exec_cbs *cbs, void *ud);
 /* Ends the command at once; on_done follows with SSH_LAYER_CANCELLED. */
 void ssh_exec_cancel(ssh_exec *e);
 

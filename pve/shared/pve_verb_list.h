@@ -12,12 +12,12 @@
 #ifndef BG_PVE_VERB_LIST_H
 #define BG_PVE_VERB_LIST_H
 
-#define PVE_VERB_LIST(X)         \
-  X(STATUS, "status", 0)         \
-  X(FORENSICS, "forensics", 0)   \
-  X(RESET, "reset", 1)           \
-  X(STOP, "stop", 1)             \
-  X(START, "start", 1)           \
+#define PVE_VERB_LIST(X)                                                                           \
+  X(STATUS, "status", 0)                                                                           \
+  X(FORENSICS, "forensics", 0)                                                                     \
+  X(RESET, "reset", 1)                                                                             \
+  X(STOP, "stop", 1)                                                                               \
+  X(START, "start", 1)                                                                             \
   X(CYCLE, "cycle", 1)
 
 /* Not a verb: the command that starts breakglass-pve ahead of one, to wait

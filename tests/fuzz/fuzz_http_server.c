@@ -65,16 +65,16 @@ static const char fuzz_canary[] = "bg-fuzz-canary-outside-www";
 /* One write's size: small ones split a head anywhere, large ones carry a
  * body past a limit. */
 static const uint16_t fuzz_write_bytes[FUZZ_ACTION_SENDS] = {
-    1,   2,   3,   4,   5,   6,   7,   8,   10,   12,   14,   16,   20,   24,   28,   32,
-    40,  48,  56,  64,  80,  96,  112, 128, 160,  192,  224,  256,  320,  384,  448,  512,
+    1,   2,   3,   4,    5,    6,    7,    8,    10,   12,   14,   16,   20,   24,   28,   32,
+    40,  48,  56,  64,   80,   96,   112,  128,  160,  192,  224,  256,  320,  384,  448,  512,
     640, 768, 896, 1024, 1280, 1536, 1792, 2048, 2560, 3072, 3584, 4096, 5120, 6144, 7168, 8192,
 };
 
 typedef struct fuzz_client {
-  int fd;       /* -1 until the first send, and after a reset */
-  size_t len;   /* answer bytes kept in in[] */
+  int fd;     /* -1 until the first send, and after a reset */
+  size_t len; /* answer bytes kept in in[] */
   char in[FUZZ_KEPT_ANSWER_BYTES];
-  size_t sent;  /* every byte sent, all connections of this client */
+  size_t sent; /* every byte sent, all connections of this client */
   char *out;
 } fuzz_client;
 

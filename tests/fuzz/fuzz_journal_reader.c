@@ -21,8 +21,8 @@ static void check_verify(const uint8_t *data, size_t size, const journal_chain_k
   journal_verifier_init(&v, key);
   int rc = journal_verify_bytes(&v, (const char *)data, size);
   if ((rc != 0) != v.broken || v.deciding) abort();
-  if (v.broken && (v.damage == JOURNAL_DAMAGE_NONE || v.break_line == 0 ||
-                   v.break_line > v.lines || !v.why[0]))
+  if (v.broken &&
+      (v.damage == JOURNAL_DAMAGE_NONE || v.break_line == 0 || v.break_line > v.lines || !v.why[0]))
     abort();
   if (v.unchained_lines > v.lines) abort();
   journal_chain_line p;

@@ -69,8 +69,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   snprintf(set_dir, sizeof set_dir, "/dev/shm/fuzz-lua-check-XXXXXX");
   if (mkdtemp(set_dir) == NULL) {
     snprintf(set_dir, sizeof set_dir, "/tmp/fuzz-lua-check-XXXXXX");
-    if (mkdtemp(set_dir) == NULL)
-      abort();
+    if (mkdtemp(set_dir) == NULL) abort();
   }
   snprintf(path, sizeof path, "%s/tools", set_dir);
   mkdir(path, 0700);
@@ -83,8 +82,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
-    write_file(roles[i], data, size);
+  for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++) write_file(roles[i], data, size);
   lua_sandbox_budget budget = {.limit_bytes = 8u << 20, .setting = "FUZZ_TOTAL"};
   lua_host_service ssh = {.name = "ssh"}; /* named, never started: nothing calls it at load */
   lua_host_options o = {
@@ -105,8 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static char err[16384];
   lua_host *h = NULL;
   uint64_t t0 = uv_hrtime();
-  if (lua_host_load(&h, &loop, &o, err, sizeof err) == 0)
-    lua_host_release(h);
+  if (lua_host_load(&h, &loop, &o, err, sizeof err) == 0) lua_host_release(h);
   uint64_t ms = (uv_hrtime() - t0) / 1000000;
   uv_run(&loop, UV_RUN_NOWAIT);
   if (ms > FUZZ_LOAD_MAX_MS) {

@@ -90,18 +90,42 @@ static int ours_runner = LUA_NOREF;
 /* init for find/match/gmatch, the count for gsub, plain for find. */
 static void push_number_arg(lua_State *L, int which, size_t len) {
   switch (which % 12) {
-  case 0: lua_pushnil(L); break;
-  case 1: lua_pushinteger(L, 2); break;
-  case 2: lua_pushinteger(L, -1); break;
-  case 3: lua_pushinteger(L, -3); break;
-  case 4: lua_pushinteger(L, 0); break;
-  case 5: lua_pushinteger(L, (lua_Integer)len); break;
-  case 6: lua_pushinteger(L, (lua_Integer)len + 1); break;
-  case 7: lua_pushinteger(L, (lua_Integer)len + 2); break;
-  case 8: lua_pushinteger(L, LUA_MININTEGER); break;
-  case 9: lua_pushinteger(L, LUA_MAXINTEGER); break;
-  case 10: lua_pushnumber(L, 2.0); break;
-  default: lua_pushnumber(L, 1.5); break;
+  case 0:
+    lua_pushnil(L);
+    break;
+  case 1:
+    lua_pushinteger(L, 2);
+    break;
+  case 2:
+    lua_pushinteger(L, -1);
+    break;
+  case 3:
+    lua_pushinteger(L, -3);
+    break;
+  case 4:
+    lua_pushinteger(L, 0);
+    break;
+  case 5:
+    lua_pushinteger(L, (lua_Integer)len);
+    break;
+  case 6:
+    lua_pushinteger(L, (lua_Integer)len + 1);
+    break;
+  case 7:
+    lua_pushinteger(L, (lua_Integer)len + 2);
+    break;
+  case 8:
+    lua_pushinteger(L, LUA_MININTEGER);
+    break;
+  case 9:
+    lua_pushinteger(L, LUA_MAXINTEGER);
+    break;
+  case 10:
+    lua_pushnumber(L, 2.0);
+    break;
+  default:
+    lua_pushnumber(L, 1.5);
+    break;
   }
 }
 
@@ -151,8 +175,7 @@ static int ours_run_fn(lua_State *L) {
 }
 
 static int ours_keep_runner(lua_State *L) {
-  if (luaL_loadstring(L, runner_src) != LUA_OK)
-    return lua_error(L);
+  if (luaL_loadstring(L, runner_src) != LUA_OK) return lua_error(L);
   lua_call(L, 0, 1);
   ours_runner = luaL_ref(L, LUA_REGISTRYINDEX);
   return 0;
@@ -163,8 +186,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argv;
   real = luaL_newstate();
   luaL_openlibs(real);
-  if (luaL_loadstring(real, runner_src) != LUA_OK || lua_pcall(real, 0, 1, 0) != LUA_OK)
-    abort();
+  if (luaL_loadstring(real, runner_src) != LUA_OK || lua_pcall(real, 0, 1, 0) != LUA_OK) abort();
   lua_setglobal(real, "run");
   lua_sandbox_limits limits = {
       .memory_bytes = 16u << 20,
@@ -198,14 +220,12 @@ static int pattern_quantifiers(const char *p, size_t lp) {
 static double worst_steps(const fuzz_call *c) {
   double steps = 1;
   int q = pattern_quantifiers(c->p, c->lp);
-  for (int i = 0; i <= q && steps <= FUZZ_MAX_STEPS; i++)
-    steps *= (double)c->ls + 2;
+  for (int i = 0; i <= q && steps <= FUZZ_MAX_STEPS; i++) steps *= (double)c->ls + 2;
   return steps;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  if (size < 4)
-    return 0;
+  if (size < 4) return 0;
   fuzz_call c = {.name = calls[data[0] % CALL_COUNT], .arg = data[1] % 16};
   size_t lp = data[2] % (FUZZ_PATTERN_MAX_BYTES + 1);
   size_t lr = data[3] % (FUZZ_REPLACEMENT_MAX_BYTES + 1);
@@ -221,8 +241,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   left -= c.lr;
   c.ls = left < FUZZ_SUBJECT_MAX_BYTES ? left : FUZZ_SUBJECT_MAX_BYTES;
   c.s = rest;
-  if (worst_steps(&c) > FUZZ_MAX_STEPS)
-    return 0;
+  if (worst_steps(&c) > FUZZ_MAX_STEPS) return 0;
 
   static char want[65536], got[65536];
   lua_getglobal(real, "run");

@@ -40,7 +40,8 @@ json_t *gate_record_from_journal(const json_t *tool_call, const char *session_id
   const char *decision = json_string_value(json_object_get(tool_call, "decision"));
   const json_t *input = json_object_get(tool_call, "input");
   const json_t *started = json_object_get(tool_call, "started_ms");
-  gate_call c = {.session_id = session_id, .source = source ? source : "model",
+  gate_call c = {.session_id = session_id,
+                 .source = source ? source : "model",
                  .identity = identity ? identity : ""};
   json_t *empty = json_object();
   json_t *r = gate_record_new(&c, call_id ? call_id : "", tool ? tool : "", input ? input : empty,
@@ -70,8 +71,7 @@ void gate_list_append(json_t *list, json_t *record, size_t max, int keep_unfinis
 }
 
 void gate_record_finish(lua_host *h, json_t *record, const json_t *history, const json_t *actions,
-                        int is_error, const char *content, size_t len,
-                        unsigned long long now_ms) {
+                        int is_error, const char *content, size_t len, unsigned long long now_ms) {
   if (!json_is_true(json_object_get(record, "host_running")))
     json_object_set_new(record, "finished_ms", json_integer((json_int_t)now_ms));
   json_object_set_new(record, "is_error", json_boolean(is_error));
@@ -106,8 +106,8 @@ static void gate_note(gate_decision *out, const gate_call *c, const char *verdic
   json_t *ev = json_pack("{s:s, s:s, s:s?, s:s, s:s?}", "call_id", c->call_id, "tool", c->tool,
                          "policy", d->policy, "verdict", verdict, "reason", d->reason);
   if (ev && d->run_tool)
-    json_object_set_new(ev, "run_first", json_pack("{s:s, s:O?}", "tool", d->run_tool, "input",
-                                                   d->run_input));
+    json_object_set_new(ev, "run_first",
+                        json_pack("{s:s, s:O?}", "tool", d->run_tool, "input", d->run_input));
   if (ev && d->overridable) json_object_set_new(ev, "overridable", json_true());
   json_array_append_new(out->events, ev);
 }
@@ -174,7 +174,9 @@ void gate_decide(lua_host *h, const gate_call *c, const gate_answers *a, const j
     return;
   }
   int button = strcmp(c->source, "button") == 0;
-  lua_policy_view v = {.call = call, .history = history, .actions = actions,
+  lua_policy_view v = {.call = call,
+                       .history = history,
+                       .actions = actions,
                        .override_by = button ? a->override_by : NULL};
   lua_policy_decision d;
   lua_host_policy_before(h, &v, &d);

@@ -77,7 +77,6 @@ void gate_list_append(json_t *list, json_t *record, size_t max, int keep_unfinis
  * host is still working on it) and is_error, and the policies' after hooks
  * see it with content cut to GATE_MAX_RESULT_BYTES. h may be NULL. */
 void gate_record_finish(lua_host *h, json_t *record, const json_t *history, const json_t *actions,
-                        int is_error, const char *content, size_t len,
-                        unsigned long long now_ms);
+                        int is_error, const char *content, size_t len, unsigned long long now_ms);
 
 #endif

@@ -40,33 +40,38 @@ static const char *const schema_types[] = {"object", "array",   "string", "integ
 
 static const char *value_type_name(const json_t *v) {
   switch (json_typeof(v)) {
-  case JSON_OBJECT: return "object";
-  case JSON_ARRAY: return "array";
-  case JSON_STRING: return "string";
-  case JSON_INTEGER: return "integer";
-  case JSON_REAL: return "number";
+  case JSON_OBJECT:
+    return "object";
+  case JSON_ARRAY:
+    return "array";
+  case JSON_STRING:
+    return "string";
+  case JSON_INTEGER:
+    return "integer";
+  case JSON_REAL:
+    return "number";
   case JSON_TRUE:
-  case JSON_FALSE: return "boolean";
-  case JSON_NULL: return "null";
+  case JSON_FALSE:
+    return "boolean";
+  case JSON_NULL:
+    return "null";
   }
   return "value";
 }
 
 static int type_matches(const json_t *v, const char *type) {
-  if (strcmp(type, "number") == 0)
-    return json_is_number(v);
+  if (strcmp(type, "number") == 0) return json_is_number(v);
   return strcmp(type, value_type_name(v)) == 0;
 }
 
 static const char *type_with_article(const char *type) {
   static const char *const phrases[][2] = {
-      {"object", "an object"}, {"array", "an array"},   {"string", "a string"},
+      {"object", "an object"},   {"array", "an array"},  {"string", "a string"},
       {"integer", "an integer"}, {"number", "a number"}, {"boolean", "a boolean"},
       {"null", "null"},
   };
   for (size_t i = 0; i < sizeof phrases / sizeof phrases[0]; i++) {
-    if (strcmp(phrases[i][0], type) == 0)
-      return phrases[i][1];
+    if (strcmp(phrases[i][0], type) == 0) return phrases[i][1];
   }
   return type;
 }
@@ -75,8 +80,7 @@ static const char *type_with_article(const char *type) {
 static void show_json(const json_t *v, char *out, size_t outlen) {
   char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
   snprintf(out, outlen, "%s", text ? text : "?");
-  if (text && strlen(text) >= outlen && outlen > 4)
-    memcpy(out + outlen - 4, "...", 4);
+  if (text && strlen(text) >= outlen && outlen > 4) memcpy(out + outlen - 4, "...", 4);
   free(text);
 }
 
@@ -99,8 +103,7 @@ static int number_cmp(const json_t *a, const json_t *b) {
 
 static size_t utf8_chars(const char *s, size_t len) {
   size_t n = 0;
-  for (size_t i = 0; i < len; i++)
-    n += ((unsigned char)s[i] & 0xC0) != 0x80;
+  for (size_t i = 0; i < len; i++) n += ((unsigned char)s[i] & 0xC0) != 0x80;
   return n;
 }
 
@@ -110,8 +113,7 @@ static int validate_value(schema_ctx *c, const json_t *schema, const json_t *v);
 
 static int validate_type(schema_ctx *c, const json_t *type, const json_t *v) {
   if (json_is_string(type)) {
-    if (type_matches(v, json_string_value(type)))
-      return 0;
+    if (type_matches(v, json_string_value(type))) return 0;
     return schema_fail(c, "must be %s (got %s)", type_with_article(json_string_value(type)),
                        value_type_name(v));
   }
@@ -120,12 +122,10 @@ static int validate_type(schema_ctx *c, const json_t *type, const json_t *v) {
   size_t i;
   const json_t *t;
   json_array_foreach(type, i, t) {
-    if (type_matches(v, json_string_value(t)))
-      return 0;
+    if (type_matches(v, json_string_value(t))) return 0;
     int n = snprintf(list + used, sizeof list - used, "%s%s", i > 0 ? ", " : "",
                      json_string_value(t));
-    if (n > 0 && (size_t)n < sizeof list - used)
-      used += (size_t)n;
+    if (n > 0 && (size_t)n < sizeof list - used) used += (size_t)n;
   }
   return schema_fail(c, "must be one of: %s (got %s)", list, value_type_name(v));
 }
@@ -167,19 +167,16 @@ static int validate_string(schema_ctx *c, const json_t *schema, const json_t *v)
 
 static int validate_array(schema_ctx *c, const json_t *schema, const json_t *v) {
   json_int_t n = (json_int_t)json_array_size(v);
-  if (check_size(c, schema, n, "minItems", "maxItems", "have", "items") < 0)
-    return -1;
+  if (check_size(c, schema, n, "minItems", "maxItems", "have", "items") < 0) return -1;
   const json_t *items = json_object_get(schema, "items");
-  if (!items)
-    return 0;
+  if (!items) return 0;
   size_t i;
   const json_t *item;
   json_array_foreach(v, i, item) {
     size_t saved = json_path_push(&c->path, "[%zu]", i);
     int rc = validate_value(c, items, item);
     json_path_pop(&c->path, saved);
-    if (rc < 0)
-      return -1;
+    if (rc < 0) return -1;
   }
   return 0;
 }
@@ -195,8 +192,7 @@ static void list_keys(const json_t *obj, char *out, size_t outlen) {
   const char **keys = malloc((n > 0 ? n : 1) * sizeof *keys);
   size_t used = 0;
   out[0] = '\0';
-  if (!keys)
-    return;
+  if (!keys) return;
   size_t i = 0;
   const char *key;
   const json_t *val;
@@ -204,8 +200,7 @@ static void list_keys(const json_t *obj, char *out, size_t outlen) {
   qsort(keys, n, sizeof *keys, key_cmp);
   for (i = 0; i < n; i++) {
     int w = snprintf(out + used, outlen - used, "%s%s", i > 0 ? ", " : "", keys[i]);
-    if (w < 0 || (size_t)w >= outlen - used)
-      break;
+    if (w < 0 || (size_t)w >= outlen - used) break;
     used += (size_t)w;
   }
   free(keys);
@@ -225,35 +220,30 @@ static int validate_object(schema_ctx *c, const json_t *schema, const json_t *v)
       return -1;
     }
   }
-  for (void *it = json_object_iter((json_t *)v); it;
-       it = json_object_iter_next((json_t *)v, it)) {
+  for (void *it = json_object_iter((json_t *)v); it; it = json_object_iter_next((json_t *)v, it)) {
     const char *key = json_object_iter_key(it);
     size_t key_len = json_object_iter_key_len(it);
     const json_t *sub = props ? json_object_getn(props, key, key_len) : NULL;
-    if (!sub && !json_is_false(additional))
-      continue;
+    if (!sub && !json_is_false(additional)) continue;
     size_t saved = json_path_push(&c->path, ".%.*s", (int)(key_len < 64 ? key_len : 64), key);
     int rc;
     if (!sub) {
       char known[JSON_SCHEMA_SHOWN_MAX_BYTES] = "";
-      if (props)
-        list_keys(props, known, sizeof known);
+      if (props) list_keys(props, known, sizeof known);
       rc = schema_fail(c, "is not an allowed property (allowed: %s)",
                        known[0] != '\0' ? known : "none");
     } else {
       rc = validate_value(c, sub, json_object_iter_value(it));
     }
     json_path_pop(&c->path, saved);
-    if (rc < 0)
-      return -1;
+    if (rc < 0) return -1;
   }
   return 0;
 }
 
 static int validate_value(schema_ctx *c, const json_t *schema, const json_t *v) {
   const json_t *type = json_object_get(schema, "type");
-  if (type && validate_type(c, type, v) < 0)
-    return -1;
+  if (type && validate_type(c, type, v) < 0) return -1;
   const json_t *choices = json_object_get(schema, "enum");
   if (choices) {
     size_t i;
@@ -266,14 +256,10 @@ static int validate_value(schema_ctx *c, const json_t *schema, const json_t *v) 
       return schema_fail(c, "must be one of %s", shown);
     }
   }
-  if (json_is_number(v))
-    return validate_number(c, schema, v);
-  if (json_is_string(v))
-    return validate_string(c, schema, v);
-  if (json_is_array(v))
-    return validate_array(c, schema, v);
-  if (json_is_object(v))
-    return validate_object(c, schema, v);
+  if (json_is_number(v)) return validate_number(c, schema, v);
+  if (json_is_string(v)) return validate_string(c, schema, v);
+  if (json_is_array(v)) return validate_array(c, schema, v);
+  if (json_is_object(v)) return validate_object(c, schema, v);
   return 0;
 }
 
@@ -287,16 +273,16 @@ int json_schema_validate(const json_t *schema, const json_t *value, const char *
 /* --- checking a schema ---------------------------------------------------- */
 
 static const char *const schema_keywords[] = {
-    "type",      "properties", "required", "additionalProperties", "enum",
-    "minimum",   "maximum",    "minLength", "maxLength",           "items",
-    "minItems",  "maxItems",   "description", "title",             "default",
-    "examples",  NULL,
+    "type",        "properties", "required", "additionalProperties",
+    "enum",        "minimum",    "maximum",  "minLength",
+    "maxLength",   "items",      "minItems", "maxItems",
+    "description", "title",      "default",  "examples",
+    NULL,
 };
 
 static int is_known(const char *const *list, const char *s) {
   for (; *list; list++) {
-    if (strcmp(*list, s) == 0)
-      return 1;
+    if (strcmp(*list, s) == 0) return 1;
   }
   return 0;
 }
@@ -305,10 +291,10 @@ static int check_schema(schema_ctx *c, const json_t *schema, int depth);
 
 static int check_type(schema_ctx *c, const json_t *type) {
   if (json_is_string(type)) {
-    if (is_known(schema_types, json_string_value(type)))
-      return 0;
-    return schema_fail(c, "unknown type \"%s\" (known: object, array, string, integer, number, "
-                          "boolean, null)",
+    if (is_known(schema_types, json_string_value(type))) return 0;
+    return schema_fail(c,
+                       "unknown type \"%s\" (known: object, array, string, integer, number, "
+                       "boolean, null)",
                        json_string_value(type));
   }
   if (!json_is_array(type) || json_array_size(type) == 0)
@@ -320,8 +306,7 @@ static int check_type(schema_ctx *c, const json_t *type) {
     int rc = json_is_string(t) ? check_type(c, t)
                                : schema_fail(c, "must be a type name (a string)");
     json_path_pop(&c->path, saved);
-    if (rc < 0)
-      return -1;
+    if (rc < 0) return -1;
   }
   return 0;
 }
@@ -335,8 +320,7 @@ static int fail_not_array(schema_ctx *c, const json_t *v, const char *what) {
 }
 
 static int check_keyword(schema_ctx *c, const char *key, const json_t *v, int depth) {
-  if (strcmp(key, "type") == 0)
-    return check_type(c, v);
+  if (strcmp(key, "type") == 0) return check_type(c, v);
   if (strcmp(key, "properties") == 0) {
     if (!json_is_object(v))
       return schema_fail(c, "must be an object mapping property names to schemas");
@@ -346,19 +330,16 @@ static int check_keyword(schema_ctx *c, const char *key, const json_t *v, int de
       size_t saved = json_path_push(&c->path, ".%s", name);
       int rc = check_schema(c, sub, depth + 1);
       json_path_pop(&c->path, saved);
-      if (rc < 0)
-        return -1;
+      if (rc < 0) return -1;
     }
     return 0;
   }
   if (strcmp(key, "required") == 0) {
-    if (!json_is_array(v))
-      return fail_not_array(c, v, "an array of property names");
+    if (!json_is_array(v)) return fail_not_array(c, v, "an array of property names");
     size_t i;
     const json_t *name;
     json_array_foreach(v, i, name) {
-      if (!json_is_string(name))
-        return fail_not_array(c, v, "an array of property names");
+      if (!json_is_string(name)) return fail_not_array(c, v, "an array of property names");
     }
     return 0;
   }
@@ -375,8 +356,7 @@ static int check_keyword(schema_ctx *c, const char *key, const json_t *v, int de
     return json_is_integer(v) && json_integer_value(v) >= 0
                ? 0
                : schema_fail(c, "must be a non-negative integer");
-  if (strcmp(key, "items") == 0)
-    return check_schema(c, v, depth + 1);
+  if (strcmp(key, "items") == 0) return check_schema(c, v, depth + 1);
   if (strcmp(key, "description") == 0 || strcmp(key, "title") == 0)
     return json_is_string(v) ? 0 : schema_fail(c, "must be a string");
   return 0; /* default, examples: any value */
@@ -385,8 +365,7 @@ static int check_keyword(schema_ctx *c, const char *key, const json_t *v, int de
 static int check_schema(schema_ctx *c, const json_t *schema, int depth) {
   if (depth > JSON_SCHEMA_MAX_DEPTH_LEVELS)
     return schema_fail(c, "nested deeper than %d levels", JSON_SCHEMA_MAX_DEPTH_LEVELS);
-  if (!json_is_object(schema))
-    return schema_fail(c, "must be a schema (an object)");
+  if (!json_is_object(schema)) return schema_fail(c, "must be a schema (an object)");
   const char *key;
   const json_t *v;
   json_object_foreach((json_t *)schema, key, v) {
@@ -398,8 +377,7 @@ static int check_schema(schema_ctx *c, const json_t *schema, int depth) {
                                   "maxLength, items, minItems, maxItems, description, title, "
                                   "default, examples)");
     json_path_pop(&c->path, saved);
-    if (rc < 0)
-      return -1;
+    if (rc < 0) return -1;
   }
   return 0;
 }
@@ -407,8 +385,7 @@ static int check_schema(schema_ctx *c, const json_t *schema, int depth) {
 int json_schema_check(const json_t *schema, const char *root, char *err, size_t errlen) {
   schema_ctx c;
   schema_ctx_init(&c, root, err, errlen);
-  if (check_schema(&c, schema, 0) < 0)
-    return -1;
+  if (check_schema(&c, schema, 0) < 0) return -1;
   const json_t *type = json_object_get(schema, "type");
   if (!json_is_string(type) || strcmp(json_string_value(type), "object") != 0) {
     size_t saved = json_path_push(&c.path, ".type");

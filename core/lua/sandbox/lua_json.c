@@ -18,7 +18,7 @@ static const char json_null_sentinel;
 typedef struct json_enc {
   lua_State *L;
   size_t max_bytes;
-  size_t text_bytes; /* what the encoded text would take so far */
+  size_t text_bytes;                           /* what the encoded text would take so far */
   const void *open[LUA_JSON_MAX_DEPTH_LEVELS]; /* tables being encoded: cycle check */
   int depth;
   json_path path;
@@ -30,8 +30,7 @@ typedef struct json_enc {
 static void enc_fail(json_enc *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void enc_fail(json_enc *e, const char *fmt, ...) {
-  if (e->failed)
-    return;
+  if (e->failed) return;
   e->failed = 1;
   char msg[LUA_JSON_ERROR_MAX_BYTES];
   va_list ap;
@@ -47,8 +46,7 @@ static void enc_fail(json_enc *e, const char *fmt, ...) {
 /* Counts n more bytes of text; 0, or -1 once the cap is passed. */
 static int enc_count(json_enc *e, size_t n) {
   e->text_bytes += n;
-  if (e->text_bytes <= e->max_bytes)
-    return 0;
+  if (e->text_bytes <= e->max_bytes) return 0;
   json_path_clear(&e->path); /* where the cap was passed says nothing useful */
   enc_fail(e, "output exceeds %zu bytes", e->max_bytes);
   return -1;
@@ -136,8 +134,7 @@ static json_t *enc_object(json_enc *e, int idx) {
     size_t saved = json_path_push(&e->path, ".%.*s", (int)(klen < 40 ? klen : 40), key);
     json_t *v = enc_count(e, klen + 3) < 0 ? NULL : enc_value(e, lua_gettop(L));
     int rc = !v ? -1 : json_object_setn_new(obj, key, klen, v);
-    if (v && rc < 0)
-      enc_fail(e, "cannot encode a key that is not valid UTF-8");
+    if (v && rc < 0) enc_fail(e, "cannot encode a key that is not valid UTF-8");
     json_path_pop(&e->path, saved);
     lua_pop(L, 1);
     if (rc < 0) {
@@ -168,8 +165,7 @@ static json_t *enc_table(json_enc *e, int idx) {
   }
   int is_array;
   lua_Integer n;
-  if (enc_classify(e, idx, &is_array, &n) < 0)
-    return NULL;
+  if (enc_classify(e, idx, &is_array, &n) < 0) return NULL;
   e->open[e->depth++] = p;
   json_t *v = is_array ? enc_array(e, idx, n) : enc_object(e, idx);
   e->depth--;
@@ -180,8 +176,7 @@ static json_t *enc_number(json_enc *e, int idx) {
   char text[32];
   if (lua_isinteger(e->L, idx)) {
     lua_Integer i = lua_tointeger(e->L, idx);
-    if (enc_count(e, (size_t)snprintf(text, sizeof text, "%" PRId64, (int64_t)i)) < 0)
-      return NULL;
+    if (enc_count(e, (size_t)snprintf(text, sizeof text, "%" PRId64, (int64_t)i)) < 0) return NULL;
     return json_integer((json_int_t)i);
   }
   double d = lua_tonumber(e->L, idx);
@@ -189,8 +184,7 @@ static json_t *enc_number(json_enc *e, int idx) {
     enc_fail(e, "cannot encode NaN or infinity");
     return NULL;
   }
-  if (enc_count(e, (size_t)snprintf(text, sizeof text, "%.17g", d)) < 0)
-    return NULL;
+  if (enc_count(e, (size_t)snprintf(text, sizeof text, "%.17g", d)) < 0) return NULL;
   return json_real(d);
 }
 
@@ -210,11 +204,9 @@ static json_t *enc_value(json_enc *e, int idx) {
   case LUA_TSTRING: {
     size_t len;
     const char *s = lua_tolstring(L, idx, &len);
-    if (enc_count(e, len + 2) < 0)
-      return NULL;
+    if (enc_count(e, len + 2) < 0) return NULL;
     v = json_stringn(s, len);
-    if (!v)
-      enc_fail(e, "cannot encode a string that is not valid UTF-8");
+    if (!v) enc_fail(e, "cannot encode a string that is not valid UTF-8");
     break;
   }
   case LUA_TLIGHTUSERDATA:
@@ -230,8 +222,7 @@ static json_t *enc_value(json_enc *e, int idx) {
     enc_fail(e, "cannot encode a %s", luaL_typename(L, idx));
     return NULL;
   }
-  if (!v)
-    enc_fail(e, "out of memory");
+  if (!v) enc_fail(e, "out of memory");
   return v;
 }
 
@@ -384,19 +375,16 @@ static int json_encode(lua_State *L) {
   char err[LUA_JSON_ERROR_MAX_BYTES];
   luaL_checkany(L, 1);
   json_t *v = lua_json_from_lua(L, 1, max_bytes, err, sizeof err);
-  if (!v)
-    return luaL_error(L, "json.encode: %s", err);
+  if (!v) return luaL_error(L, "json.encode: %s", err);
   char *text;
   size_t len;
   int rc = lua_json_dump(v, max_bytes, &text, &len, err, sizeof err);
   json_decref(v);
-  if (rc < 0)
-    return luaL_error(L, "json.encode: %s", err);
+  if (rc < 0) return luaL_error(L, "json.encode: %s", err);
   json_pending p = {.text = text, .len = len};
   int status = json_run_pending(L, &p);
   free(text);
-  if (status != LUA_OK)
-    return lua_error(L);
+  if (status != LUA_OK) return lua_error(L);
   return 1;
 }
 
@@ -413,8 +401,7 @@ static int json_decode(lua_State *L) {
   json_pending p = {.tree = root};
   int status = json_run_pending(L, &p);
   json_decref(root);
-  if (status != LUA_OK)
-    return lua_error(L);
+  if (status != LUA_OK) return lua_error(L);
   return 1;
 }
 

@@ -49,51 +49,66 @@ static void pat_restart(pat_state *ms) {
 }
 
 static void pat_step(pat_state *ms) {
-  if (++ms->steps % LUA_PATTERN_CHECK_STEPS == 0)
-    ms->check(ms->L, ms->func);
+  if (++ms->steps % LUA_PATTERN_CHECK_STEPS == 0) ms->check(ms->L, ms->func);
 }
 
 /* Past the single-character class that starts at p. */
 static const char *pat_item_end(pat_state *ms, const char *p) {
   char c = *p++;
   if (c == PAT_ESC) {
-    if (p == ms->pat_end)
-      luaL_error(ms->L, "malformed pattern (ends with '%%')");
+    if (p == ms->pat_end) luaL_error(ms->L, "malformed pattern (ends with '%%')");
     return p + 1;
   }
-  if (c != '[')
-    return p;
-  if (p < ms->pat_end && *p == '^')
-    p++;
+  if (c != '[') return p;
+  if (p < ms->pat_end && *p == '^') p++;
   /* The first character of a set is a member even when it is ']'. */
   for (int first = 1;; first = 0) {
-    if (p == ms->pat_end)
-      luaL_error(ms->L, "malformed pattern (missing ']')");
-    if (!first && *p == ']')
-      return p + 1;
-    if (*p++ == PAT_ESC && p < ms->pat_end)
-      p++;
+    if (p == ms->pat_end) luaL_error(ms->L, "malformed pattern (missing ']')");
+    if (!first && *p == ']') return p + 1;
+    if (*p++ == PAT_ESC && p < ms->pat_end) p++;
   }
 }
 
 static int pat_class_has(int c, int cl) {
   int in;
   switch (tolower(cl)) {
-  case 'a': in = isalpha(c); break;
-  case 'c': in = iscntrl(c); break;
-  case 'd': in = isdigit(c); break;
-  case 'g': in = isgraph(c); break;
-  case 'l': in = islower(c); break;
-  case 'p': in = ispunct(c); break;
-  case 's': in = isspace(c); break;
-  case 'u': in = isupper(c); break;
-  case 'w': in = isalnum(c); break;
-  case 'x': in = isxdigit(c); break;
-  case 'z': in = (c == 0); break; /* deprecated in 5.2, still accepted */
-  default: return cl == c;
+  case 'a':
+    in = isalpha(c);
+    break;
+  case 'c':
+    in = iscntrl(c);
+    break;
+  case 'd':
+    in = isdigit(c);
+    break;
+  case 'g':
+    in = isgraph(c);
+    break;
+  case 'l':
+    in = islower(c);
+    break;
+  case 'p':
+    in = ispunct(c);
+    break;
+  case 's':
+    in = isspace(c);
+    break;
+  case 'u':
+    in = isupper(c);
+    break;
+  case 'w':
+    in = isalnum(c);
+    break;
+  case 'x':
+    in = isxdigit(c);
+    break;
+  case 'z':
+    in = (c == 0);
+    break; /* deprecated in 5.2, still accepted */
+  default:
+    return cl == c;
   }
-  if (isupper(cl))
-    in = !in;
+  if (isupper(cl)) in = !in;
   return in != 0;
 }
 
@@ -107,16 +122,13 @@ static int pat_set_has(int c, const char *set, const char *close) {
   }
   while (p < close) {
     if (*p == PAT_ESC) {
-      if (pat_class_has(c, (unsigned char)p[1]))
-        return !negate;
+      if (pat_class_has(c, (unsigned char)p[1])) return !negate;
       p += 2;
     } else if (p[1] == '-' && p + 2 < close) {
-      if ((unsigned char)p[0] <= c && c <= (unsigned char)p[2])
-        return !negate;
+      if ((unsigned char)p[0] <= c && c <= (unsigned char)p[2]) return !negate;
       p += 3;
     } else {
-      if ((unsigned char)*p == c)
-        return !negate;
+      if ((unsigned char)*p == c) return !negate;
       p++;
     }
   }
@@ -125,14 +137,17 @@ static int pat_set_has(int c, const char *set, const char *close) {
 
 /* Whether the subject character at s matches the class p..ep. */
 static int pat_single(pat_state *ms, const char *s, const char *p, const char *ep) {
-  if (s >= ms->src_end)
-    return 0;
+  if (s >= ms->src_end) return 0;
   int c = (unsigned char)*s;
   switch (*p) {
-  case '.': return 1;
-  case PAT_ESC: return pat_class_has(c, (unsigned char)p[1]);
-  case '[': return pat_set_has(c, p, ep - 1);
-  default: return (unsigned char)*p == c;
+  case '.':
+    return 1;
+  case PAT_ESC:
+    return pat_class_has(c, (unsigned char)p[1]);
+  case '[':
+    return pat_set_has(c, p, ep - 1);
+  default:
+    return (unsigned char)*p == c;
   }
 }
 
@@ -147,8 +162,7 @@ static const char *pat_greedy(pat_state *ms, const char *s, const char *p, const
   }
   for (; n >= 0; n--) {
     const char *r = pat_match(ms, s + n, ep + 1);
-    if (r)
-      return r;
+    if (r) return r;
   }
   return NULL;
 }
@@ -157,51 +171,41 @@ static const char *pat_greedy(pat_state *ms, const char *s, const char *p, const
 static const char *pat_lazy(pat_state *ms, const char *s, const char *p, const char *ep) {
   for (;;) {
     const char *r = pat_match(ms, s, ep + 1);
-    if (r)
-      return r;
-    if (!pat_single(ms, s, p, ep))
-      return NULL;
+    if (r) return r;
+    if (!pat_single(ms, s, p, ep)) return NULL;
     s++;
   }
 }
 
 static const char *pat_open(pat_state *ms, const char *s, const char *p, ptrdiff_t what) {
-  if (ms->ncap >= LUA_PATTERN_MAX_CAPTURES_COUNT)
-    luaL_error(ms->L, "too many captures");
+  if (ms->ncap >= LUA_PATTERN_MAX_CAPTURES_COUNT) luaL_error(ms->L, "too many captures");
   ms->cap[ms->ncap].start = s;
   ms->cap[ms->ncap].len = what;
   ms->ncap++;
   const char *r = pat_match(ms, s, p);
-  if (!r)
-    ms->ncap--;
+  if (!r) ms->ncap--;
   return r;
 }
 
 static const char *pat_close(pat_state *ms, const char *s, const char *p) {
   int l = ms->ncap - 1;
-  while (l >= 0 && ms->cap[l].len != PAT_CAP_OPEN)
-    l--;
-  if (l < 0)
-    luaL_error(ms->L, "invalid pattern capture");
+  while (l >= 0 && ms->cap[l].len != PAT_CAP_OPEN) l--;
+  if (l < 0) luaL_error(ms->L, "invalid pattern capture");
   ms->cap[l].len = s - ms->cap[l].start;
   const char *r = pat_match(ms, s, p);
-  if (!r)
-    ms->cap[l].len = PAT_CAP_OPEN;
+  if (!r) ms->cap[l].len = PAT_CAP_OPEN;
   return r;
 }
 
 /* %bxy; p points at x. */
 static const char *pat_balance(pat_state *ms, const char *s, const char *p) {
-  if (p + 1 >= ms->pat_end)
-    luaL_error(ms->L, "malformed pattern (missing arguments to '%%b')");
-  if (s >= ms->src_end || *s != p[0])
-    return NULL;
+  if (p + 1 >= ms->pat_end) luaL_error(ms->L, "malformed pattern (missing arguments to '%%b')");
+  if (s >= ms->src_end || *s != p[0]) return NULL;
   int depth = 1;
   for (const char *t = s + 1; t < ms->src_end; t++) {
     pat_step(ms);
     if (*t == p[1]) {
-      if (--depth == 0)
-        return t + 1;
+      if (--depth == 0) return t + 1;
     } else if (*t == p[0]) {
       depth++;
     }
@@ -222,8 +226,7 @@ static const char *pat_backref(pat_state *ms, const char *s, int digit) {
 
 /* The end of the match of p at s, or NULL. */
 static const char *pat_match(pat_state *ms, const char *s, const char *p) {
-  if (ms->depth_left-- == 0)
-    luaL_error(ms->L, "pattern too complex");
+  if (ms->depth_left-- == 0) luaL_error(ms->L, "pattern too complex");
   const char *r;
   for (;;) {
     pat_step(ms);
@@ -257,8 +260,7 @@ static const char *pat_match(pat_state *ms, const char *s, const char *p) {
     }
     if (*p == PAT_ESC && p + 1 < ms->pat_end && p[1] == 'f') {
       p += 2;
-      if (p == ms->pat_end || *p != '[')
-        luaL_error(ms->L, "missing '[' after '%%f' in pattern");
+      if (p == ms->pat_end || *p != '[') luaL_error(ms->L, "missing '[' after '%%f' in pattern");
       const char *ep = pat_item_end(ms, p);
       int prev = s == ms->src_begin ? 0 : (unsigned char)s[-1];
       int cur = s < ms->src_end ? (unsigned char)*s : 0;
@@ -294,8 +296,7 @@ static const char *pat_match(pat_state *ms, const char *s, const char *p) {
       break;
     }
     if (suffix == '?') {
-      if (one && (r = pat_match(ms, s + 1, ep + 1)))
-        break;
+      if (one && (r = pat_match(ms, s + 1, ep + 1))) break;
       p = ep + 1;
       continue;
     }
@@ -313,14 +314,12 @@ static const char *pat_match(pat_state *ms, const char *s, const char *p) {
 /* Pushes capture i (the whole match s..e when there are none). */
 static void pat_push_capture(pat_state *ms, int i, const char *s, const char *e) {
   if (i >= ms->ncap) {
-    if (i != 0)
-      luaL_error(ms->L, "invalid capture index %%%d", i + 1);
+    if (i != 0) luaL_error(ms->L, "invalid capture index %%%d", i + 1);
     lua_pushlstring(ms->L, s, (size_t)(e - s));
     return;
   }
   const pat_capture *c = &ms->cap[i];
-  if (c->len == PAT_CAP_OPEN)
-    luaL_error(ms->L, "unfinished capture");
+  if (c->len == PAT_CAP_OPEN) luaL_error(ms->L, "unfinished capture");
   if (c->len == PAT_CAP_POSITION)
     lua_pushinteger(ms->L, (lua_Integer)(c->start - ms->src_begin) + 1);
   else
@@ -331,24 +330,20 @@ static void pat_push_capture(pat_state *ms, int i, const char *s, const char *e)
 static int pat_push_captures(pat_state *ms, const char *s, const char *e) {
   int n = (ms->ncap == 0 && s) ? 1 : ms->ncap;
   luaL_checkstack(ms->L, n, "too many captures");
-  for (int i = 0; i < n; i++)
-    pat_push_capture(ms, i, s, e);
+  for (int i = 0; i < n; i++) pat_push_capture(ms, i, s, e);
   return n;
 }
 
 /* A 1-based, possibly negative start position as a 1-based offset >= 1. */
 static size_t pat_start_pos(lua_Integer pos, size_t len) {
-  if (pos > 0)
-    return (size_t)pos;
-  if (pos == 0 || pos < -(lua_Integer)len)
-    return 1;
+  if (pos > 0) return (size_t)pos;
+  if (pos == 0 || pos < -(lua_Integer)len) return 1;
   return len + (size_t)pos + 1;
 }
 
 static int pat_has_specials(const char *p, size_t lp) {
   for (size_t i = 0; i < lp; i++) {
-    if (p[i] != '\0' && strchr("^$*+?.([%-", p[i]))
-      return 1;
+    if (p[i] != '\0' && strchr("^$*+?.([%-", p[i])) return 1;
   }
   return 0;
 }
@@ -384,8 +379,7 @@ static int pat_find_or_match(lua_State *L, int find) {
     pat_restart(&ms);
     const char *e = pat_match(&ms, at, p);
     if (e) {
-      if (!find)
-        return pat_push_captures(&ms, at, e);
+      if (!find) return pat_push_captures(&ms, at, e);
       lua_pushinteger(L, (lua_Integer)(at - s) + 1);
       lua_pushinteger(L, (lua_Integer)(e - s));
       return pat_push_captures(&ms, NULL, NULL) + 2;
@@ -395,13 +389,9 @@ static int pat_find_or_match(lua_State *L, int find) {
   return 1;
 }
 
-static int pat_find(lua_State *L) {
-  return pat_find_or_match(L, 1);
-}
+static int pat_find(lua_State *L) { return pat_find_or_match(L, 1); }
 
-static int pat_match_fn(lua_State *L) {
-  return pat_find_or_match(L, 0);
-}
+static int pat_match_fn(lua_State *L) { return pat_find_or_match(L, 0); }
 
 /* The gmatch iterator. Upvalues: subject, pattern, next offset, offset where
  * the last match ended (-1 before the first), so that an empty match right
@@ -412,8 +402,7 @@ static int pat_gmatch_next(lua_State *L) {
   const char *p = lua_tolstring(L, lua_upvalueindex(2), &lp);
   lua_Integer from = lua_tointeger(L, lua_upvalueindex(3));
   lua_Integer last = lua_tointeger(L, lua_upvalueindex(4));
-  if (from > (lua_Integer)ls)
-    return 0;
+  if (from > (lua_Integer)ls) return 0;
   pat_state ms;
   pat_init(&ms, L, 5, "string.gmatch", s, ls, p, lp);
   for (const char *at = s + from; at <= ms.src_end; at++) {
@@ -434,8 +423,7 @@ static int pat_gmatch(lua_State *L) {
   luaL_checklstring(L, 1, &ls);
   luaL_checkstring(L, 2);
   size_t init = pat_start_pos(luaL_optinteger(L, 3, 1), ls) - 1;
-  if (init > ls)
-    init = ls + 1; /* past the end: the iterator finds nothing */
+  if (init > ls) init = ls + 1; /* past the end: the iterator finds nothing */
   lua_settop(L, 2);
   lua_pushinteger(L, (lua_Integer)init);
   lua_pushinteger(L, -1);
@@ -499,10 +487,9 @@ static int pat_gsub(lua_State *L) {
   const char *p = luaL_checklstring(L, 2, &lp);
   int tr = lua_type(L, 3);
   lua_Integer max_n = luaL_optinteger(L, 4, (lua_Integer)ls + 1);
-  luaL_argexpected(L,
-                   tr == LUA_TNUMBER || tr == LUA_TSTRING || tr == LUA_TFUNCTION ||
-                       tr == LUA_TTABLE,
-                   3, "string/function/table");
+  luaL_argexpected(
+      L, tr == LUA_TNUMBER || tr == LUA_TSTRING || tr == LUA_TFUNCTION || tr == LUA_TTABLE, 3,
+      "string/function/table");
   int anchor = lp > 0 && *p == '^';
   if (anchor) {
     p++;
@@ -527,8 +514,7 @@ static int pat_gsub(lua_State *L) {
     } else {
       break;
     }
-    if (anchor)
-      break;
+    if (anchor) break;
   }
   if (!changed) {
     lua_pushvalue(L, 1);
@@ -542,10 +528,7 @@ static int pat_gsub(lua_State *L) {
 
 void lua_pattern_register(lua_State *L, int idx, lua_pattern_check check) {
   static const luaL_Reg fns[] = {
-      {"find", pat_find},
-      {"match", pat_match_fn},
-      {"gmatch", pat_gmatch},
-      {"gsub", pat_gsub},
+      {"find", pat_find}, {"match", pat_match_fn}, {"gmatch", pat_gmatch}, {"gsub", pat_gsub},
       {NULL, NULL},
   };
   idx = lua_absindex(L, idx);

@@ -32,7 +32,7 @@ struct lua_sandbox {
   size_t used_bytes;
   sandbox_refusal refused;
   size_t kept_bytes; /* used_bytes after the last full collection */
-  lua_State *spare; /* lua_sandbox_thread_reuse's coroutine, or NULL */
+  lua_State *spare;  /* lua_sandbox_thread_reuse's coroutine, or NULL */
   int spare_ref;
   int hook_step; /* instructions between two hook calls */
   /* The entry running now, if any. */
@@ -54,8 +54,7 @@ static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   if (nsize == 0) {
     free(ptr);
     sb->used_bytes -= old;
-    if (budget)
-      budget->used_bytes -= old;
+    if (budget) budget->used_bytes -= old;
     return NULL;
   }
   if (nsize > old && nsize - old > sb->limits.memory_bytes - sb->used_bytes) {
@@ -67,11 +66,9 @@ static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     return NULL;
   }
   void *p = realloc(ptr, nsize);
-  if (!p)
-    return NULL;
+  if (!p) return NULL;
   sb->used_bytes = sb->used_bytes - old + nsize;
-  if (budget)
-    budget->used_bytes = budget->used_bytes - old + nsize;
+  if (budget) budget->used_bytes = budget->used_bytes - old + nsize;
   return p;
 }
 
@@ -161,11 +158,9 @@ static int sandbox_raise_tripped(lua_State *L, lua_sandbox *sb) {
 
 static void sandbox_hook(lua_State *L, lua_Debug *ar) {
   lua_sandbox *sb = sandbox_of(L);
-  if (!sb->in_entry)
-    return;
+  if (!sb->in_entry) return;
   if (!sb->tripped) {
-    if (ar->event == LUA_HOOKCOUNT)
-      sb->entry_instructions += (uint64_t)sb->hook_step;
+    if (ar->event == LUA_HOOKCOUNT) sb->entry_instructions += (uint64_t)sb->hook_step;
     if (sb->entry_instructions >= sb->limits.instructions)
       sandbox_trip(sb, "instruction limit (%llu) exceeded",
                    (unsigned long long)sb->limits.instructions);
@@ -196,11 +191,9 @@ static void sandbox_entry_end(lua_sandbox *sb) {
 
 void lua_sandbox_check(lua_State *L, const char *func) {
   lua_sandbox *sb = sandbox_of(L);
-  if (!sb || !sb->in_entry)
-    return;
+  if (!sb || !sb->in_entry) return;
   if (!sb->tripped) {
-    if (sandbox_now_ns() < sb->entry_deadline_ns)
-      return;
+    if (sandbox_now_ns() < sb->entry_deadline_ns) return;
     sandbox_trip(sb, "time limit (%llu ms) exceeded in %s",
                  (unsigned long long)sb->limits.entry_timeout_ms, func);
   }
@@ -208,8 +201,7 @@ void lua_sandbox_check(lua_State *L, const char *func) {
 }
 
 void lua_sandbox_interrupt(lua_sandbox *sb, const char *message) {
-  if (!sb->in_entry)
-    return;
+  if (!sb->in_entry) return;
   sandbox_trip(sb, "%s", message);
   lua_sethook(sb->entry_thread, sandbox_hook, sandbox_hook_mask, 1);
 }
@@ -220,8 +212,7 @@ static void sandbox_where(lua_sandbox *sb, lua_State *co, char *out, size_t outl
   lua_Debug ar;
   int have_other = 0;
   for (int level = 0; lua_getstack(co, level, &ar); level++) {
-    if (!lua_getinfo(co, "Sl", &ar) || ar.currentline <= 0)
-      continue;
+    if (!lua_getinfo(co, "Sl", &ar) || ar.currentline <= 0) continue;
     if (strcmp(ar.source, sb->chunkname) == 0) {
       snprintf(out, outlen, "%s:%d", sb->name, ar.currentline);
       return;
@@ -231,14 +222,12 @@ static void sandbox_where(lua_sandbox *sb, lua_State *co, char *out, size_t outl
       have_other = 1;
     }
   }
-  if (!have_other)
-    snprintf(out, outlen, "%s", sb->name);
+  if (!have_other) snprintf(out, outlen, "%s", sb->name);
 }
 
 /* Describes the error object on top of co after a failed entry, without
  * running Lua or allocating in the state. */
-static void sandbox_describe(lua_sandbox *sb, lua_State *co, int status, char *err,
-                             size_t errlen) {
+static void sandbox_describe(lua_sandbox *sb, lua_State *co, int status, char *err, size_t errlen) {
   char where[LUA_IDSIZE + 32];
   sandbox_where(sb, co, where, sizeof where);
   if (sb->tripped) {
@@ -273,12 +262,10 @@ static void sandbox_describe(lua_sandbox *sb, lua_State *co, int status, char *e
     char *text = NULL;
     size_t len;
     json_t *v = lua_json_from_lua(co, -1, LUA_SANDBOX_ERROR_MAX_BYTES, jerr, sizeof jerr);
-    if (v && lua_json_dump(v, LUA_SANDBOX_ERROR_MAX_BYTES, &text, &len, jerr,
-                                   sizeof jerr) == 0)
+    if (v && lua_json_dump(v, LUA_SANDBOX_ERROR_MAX_BYTES, &text, &len, jerr, sizeof jerr) == 0)
       snprintf(err, errlen, "%s: %s", where, text);
     else
-      snprintf(err, errlen, "%s: (error object is a table that cannot be shown: %s)", where,
-               jerr);
+      snprintf(err, errlen, "%s: (error object is a table that cannot be shown: %s)", where, jerr);
     free(text);
     json_decref(v);
     break;
@@ -290,37 +277,32 @@ static void sandbox_describe(lua_sandbox *sb, lua_State *co, int status, char *e
 }
 
 static int sandbox_busy(lua_sandbox *sb, char *err, size_t errlen) {
-  if (!sb->in_entry)
-    return 0;
+  if (!sb->in_entry) return 0;
   snprintf(err, errlen, "%s: the script is already running", sb->name);
   return 1;
 }
 
 int lua_sandbox_protect(lua_sandbox *sb, lua_CFunction fn, void *ud, char *err, size_t errlen) {
   lua_State *L = sb->L;
-  if (sandbox_busy(sb, err, errlen))
-    return -1;
+  if (sandbox_busy(sb, err, errlen)) return -1;
   lua_settop(L, 0);
   sandbox_entry_begin(sb, L);
   lua_pushcfunction(L, fn);
   lua_pushlightuserdata(L, ud);
   int status = lua_pcall(L, 1, 0, 0);
   sandbox_entry_end(sb);
-  if (status != LUA_OK)
-    sandbox_describe(sb, L, status, err, errlen);
+  if (status != LUA_OK) sandbox_describe(sb, L, status, err, errlen);
   lua_settop(L, 0);
   return status == LUA_OK ? 0 : -1;
 }
 
 int lua_sandbox_resume(lua_sandbox *sb, lua_State *co, int nargs, int *nres, char *err,
                        size_t errlen) {
-  if (sandbox_busy(sb, err, errlen))
-    return LUA_ERRRUN;
+  if (sandbox_busy(sb, err, errlen)) return LUA_ERRRUN;
   sandbox_entry_begin(sb, co);
   int status = lua_resume(co, NULL, nargs, nres);
   sandbox_entry_end(sb);
-  if (status != LUA_OK && status != LUA_YIELD)
-    sandbox_describe(sb, co, status, err, errlen);
+  if (status != LUA_OK && status != LUA_YIELD) sandbox_describe(sb, co, status, err, errlen);
   return status;
 }
 
@@ -338,8 +320,7 @@ static int sandbox_thread_make(lua_State *L) {
 
 lua_State *lua_sandbox_thread_new(lua_sandbox *sb, int *ref, char *err, size_t errlen) {
   sandbox_thread t = {NULL, LUA_NOREF};
-  if (lua_sandbox_protect(sb, sandbox_thread_make, &t, err, errlen) < 0)
-    return NULL;
+  if (lua_sandbox_protect(sb, sandbox_thread_make, &t, err, errlen) < 0) return NULL;
   *ref = t.ref;
   return t.co;
 }
@@ -395,13 +376,11 @@ void lua_sandbox_thread_done(lua_sandbox *sb, lua_State *co, int ref) {
 
 int lua_sandbox_load(lua_sandbox *sb, lua_State *co, const char *text, size_t len, char *err,
                      size_t errlen) {
-  if (sandbox_busy(sb, err, errlen))
-    return -1;
+  if (sandbox_busy(sb, err, errlen)) return -1;
   sandbox_entry_begin(sb, co);
   int status = sandbox_compile(co, text, len, sb->chunkname);
   sandbox_entry_end(sb);
-  if (status == LUA_OK)
-    return 0;
+  if (status == LUA_OK) return 0;
   if (sb->tripped) {
     snprintf(err, errlen, "%s: time limit (%llu ms) exceeded while compiling", sb->name,
              (unsigned long long)sb->limits.entry_timeout_ms);
@@ -426,8 +405,8 @@ void lua_sandbox_collect(lua_sandbox *sb) {
 /* --- The surface scripts see -------------------------------------------- */
 
 /* Base functions that reach files or stderr; ctx.log replaces print. */
-static const char *const sandbox_removed_globals[] = {"dofile", "loadfile", "print", "warn",
-                                                      "require", NULL};
+static const char *const sandbox_removed_globals[] = {"dofile", "loadfile", "print",
+                                                      "warn",   "require",  NULL};
 
 /* load: text only (bytecode can break the VM's invariants), string chunks
  * only, the 4th argument as the chunk's _ENV. */
@@ -446,8 +425,7 @@ static int sandbox_load_fn(lua_State *L) {
   }
   if (has_env) {
     lua_pushvalue(L, 4);
-    if (!lua_setupvalue(L, -2, 1))
-      lua_pop(L, 1);
+    if (!lua_setupvalue(L, -2, 1)) lua_pop(L, 1);
   }
   return 1;
 }
@@ -561,8 +539,7 @@ static int sandbox_string_format(lua_State *L) {
       f++;
       continue;
     }
-    while (f < end && *f != '\0' && strchr("-+ #0123456789.", *f))
-      f++;
+    while (f < end && *f != '\0' && strchr("-+ #0123456789.", *f)) f++;
     arg++;
     if (f < end && *f == 'q' && arg <= top && lua_type(L, arg) == LUA_TSTRING) {
       quoted += lua_rawlen(L, arg);
@@ -570,8 +547,7 @@ static int sandbox_string_format(lua_State *L) {
         return luaL_error(L, "string.format: %%q of more than %d bytes",
                           LUA_SANDBOX_FORMAT_QUOTE_MAX_BYTES);
     }
-    if (f < end)
-      f++;
+    if (f < end) f++;
   }
   return sandbox_call_original(L);
 }
@@ -580,8 +556,7 @@ static int sandbox_string_format(lua_State *L) {
  * stop them: refuse __len (it could claim any length) and huge tables. */
 static int sandbox_table_walk(lua_State *L) {
   const char *func = lua_tostring(L, lua_upvalueindex(2));
-  if (lua_type(L, 1) != LUA_TTABLE)
-    return sandbox_call_original(L); /* which says what is wrong */
+  if (lua_type(L, 1) != LUA_TTABLE) return sandbox_call_original(L); /* which says what is wrong */
   if (luaL_getmetafield(L, 1, "__len") != LUA_TNIL)
     return luaL_error(L, "%s: tables with a __len metamethod are not supported", func);
   if (lua_rawlen(L, 1) > LUA_SANDBOX_TABLE_OP_MAX_ELEMENTS)
@@ -611,7 +586,8 @@ static int sandbox_table_move(lua_State *L) {
   int f_ok, e_ok;
   lua_Integer f = lua_tointegerx(L, 2, &f_ok);
   lua_Integer e = lua_tointegerx(L, 3, &e_ok);
-  if (f_ok && e_ok && e >= f && (lua_Unsigned)e - (lua_Unsigned)f >= LUA_SANDBOX_TABLE_OP_MAX_ELEMENTS)
+  if (f_ok && e_ok && e >= f &&
+      (lua_Unsigned)e - (lua_Unsigned)f >= LUA_SANDBOX_TABLE_OP_MAX_ELEMENTS)
     return luaL_error(L, "table.move: more than %d elements", LUA_SANDBOX_TABLE_OP_MAX_ELEMENTS);
   return sandbox_call_original(L);
 }
@@ -623,8 +599,7 @@ static int sandbox_proxy_newindex(lua_State *L) {
 static int sandbox_proxy_next(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 2);
-  if (lua_next(L, 1))
-    return 2;
+  if (lua_next(L, 1)) return 2;
   lua_pushnil(L);
   return 1;
 }
@@ -639,8 +614,8 @@ static int sandbox_proxy_pairs(lua_State *L) {
 /* Replaces the table on top with an empty read-only proxy for it, so that
  * a script cannot change (or replace functions in) a library table. */
 static void sandbox_push_proxy(lua_State *L, const char *name) {
-  lua_newtable(L);           /* lib proxy */
-  lua_createtable(L, 0, 4);  /* lib proxy mt */
+  lua_newtable(L);          /* lib proxy */
+  lua_createtable(L, 0, 4); /* lib proxy mt */
   lua_pushvalue(L, -3);
   lua_setfield(L, -2, "__index");
   lua_pushstring(L, name);
@@ -651,8 +626,8 @@ static void sandbox_push_proxy(lua_State *L, const char *name) {
   lua_setfield(L, -2, "__pairs");
   lua_pushboolean(L, 0);
   lua_setfield(L, -2, "__metatable");
-  lua_setmetatable(L, -2);   /* lib proxy */
-  lua_remove(L, -2);         /* proxy */
+  lua_setmetatable(L, -2); /* lib proxy */
+  lua_remove(L, -2);       /* proxy */
 }
 
 static void sandbox_open_base(lua_State *L) {
@@ -720,7 +695,7 @@ static void sandbox_open_table(lua_State *L) {
       {NULL, NULL},
   };
   luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 0); /* lib */
-  sandbox_push_copy(L);                                /* lib copy */
+  sandbox_push_copy(L);                               /* lib copy */
   for (const luaL_Reg *w = walkers; w->name; w++) {
     lua_getfield(L, -2, w->name);
     lua_pushfstring(L, "table.%s", w->name);
@@ -786,8 +761,7 @@ int lua_sandbox_new(lua_sandbox **out, const char *name, const lua_sandbox_limit
                     char *err, size_t errlen) {
   lua_sandbox *sb = calloc(1, sizeof *sb);
   size_t name_len = strlen(name);
-  if (!sb || !(sb->name = strdup(name)) ||
-      !(sb->chunkname = malloc(name_len + 2))) {
+  if (!sb || !(sb->name = strdup(name)) || !(sb->chunkname = malloc(name_len + 2))) {
     snprintf(err, errlen, "%s: out of memory", name);
     lua_sandbox_free(sb);
     return -1;
@@ -816,23 +790,15 @@ int lua_sandbox_new(lua_sandbox **out, const char *name, const lua_sandbox_limit
 }
 
 void lua_sandbox_free(lua_sandbox *sb) {
-  if (!sb)
-    return;
-  if (sb->L)
-    lua_close(sb->L);
+  if (!sb) return;
+  if (sb->L) lua_close(sb->L);
   free(sb->name);
   free(sb->chunkname);
   free(sb);
 }
 
-lua_State *lua_sandbox_state(lua_sandbox *sb) {
-  return sb->L;
-}
+lua_State *lua_sandbox_state(lua_sandbox *sb) { return sb->L; }
 
-const char *lua_sandbox_name(const lua_sandbox *sb) {
-  return sb->name;
-}
+const char *lua_sandbox_name(const lua_sandbox *sb) { return sb->name; }
 
-size_t lua_sandbox_memory_used(const lua_sandbox *sb) {
-  return sb->used_bytes;
-}
+size_t lua_sandbox_memory_used(const lua_sandbox *sb) { return sb->used_bytes; }

@@ -81,10 +81,11 @@ static void test_list(void **state) {
   (void)state;
   json_t *r = runbook_list(dir);
   char *text = json_dumps(json_object_get(r, "runbooks"), JSON_COMPACT);
-  const char *want = "[{\"path\":\"again.md\",\"bytes\":46},{\"path\":\"big.md\",\"bytes\":262145},"
-                     "{\"path\":\"cm.md\",\"bytes\":24},{\"path\":\"hang.md\",\"bytes\":46},"
-                     "{\"path\":\"long.md\",\"bytes\":102400},{\"path\":\"notes.txt\",\"bytes\":21},"
-                     "{\"path\":\"nul.md\",\"bytes\":3},{\"path\":\"sub/inner.md\",\"bytes\":12}]";
+  const char *want =
+      "[{\"path\":\"again.md\",\"bytes\":46},{\"path\":\"big.md\",\"bytes\":262145},"
+      "{\"path\":\"cm.md\",\"bytes\":24},{\"path\":\"hang.md\",\"bytes\":46},"
+      "{\"path\":\"long.md\",\"bytes\":102400},{\"path\":\"notes.txt\",\"bytes\":21},"
+      "{\"path\":\"nul.md\",\"bytes\":3},{\"path\":\"sub/inner.md\",\"bytes\":12}]";
   assert_string_equal(text, want);
   free(text);
   json_decref(r);
@@ -93,7 +94,8 @@ static void test_list(void **state) {
 static void assert_refused(const char *path, const char *why) {
   json_t *r = runbook_read(dir, path, 0);
   const char *e = error_of(r);
-  if (!e || !strstr(e, why)) fail_msg("%s: got %s, want an error holding \"%s\"", path, e ? e : "no error", why);
+  if (!e || !strstr(e, why))
+    fail_msg("%s: got %s, want an error holding \"%s\"", path, e ? e : "no error", why);
   assert_null(json_object_get(r, "text"));
   json_decref(r);
 }
@@ -128,7 +130,8 @@ static void test_read(void **state) {
   assert_int_equal(json_integer_value(json_object_get(r, "next_offset")), RUNBOOK_MAX_CALL_BYTES);
   json_decref(r);
   r = runbook_read(dir, "long.md", RUNBOOK_MAX_CALL_BYTES);
-  assert_int_equal(json_string_length(json_object_get(r, "text")), 100 * 1024 - RUNBOOK_MAX_CALL_BYTES);
+  assert_int_equal(json_string_length(json_object_get(r, "text")),
+                   100 * 1024 - RUNBOOK_MAX_CALL_BYTES);
   assert_null(json_object_get(r, "next_offset"));
   json_decref(r);
 }

@@ -24,8 +24,13 @@ static const http_request *request_with(fake_request *f, const char *const *pair
   size_t n = 0;
   for (; pairs && pairs[2 * n] && n < MAX_HEADERS; n++)
     f->headers[n] = (http_header){.name = pairs[2 * n], .value = pairs[2 * n + 1]};
-  f->req = (http_request){.method = "POST", .target = "/api/session", .path = "/api/session",
-                          .query = "", .headers = f->headers, .header_count = n, .body = "",
+  f->req = (http_request){.method = "POST",
+                          .target = "/api/session",
+                          .path = "/api/session",
+                          .query = "",
+                          .headers = f->headers,
+                          .header_count = n,
+                          .body = "",
                           .peer = "127.0.0.1"};
   return &f->req;
 }
@@ -62,7 +67,7 @@ static void test_bearer(void **state) {
   }
   assert_int_equal(identify(&o, "authorization", "Bearer " TOKEN, id), 0);
   static const char *const refused[] = {
-      "Bearer s3cret-tokeN", "Bearer s3cret", "Bearer " TOKEN "x", "Bearer ", "Bearer",
+      "Bearer s3cret-tokeN", "Bearer s3cret", "Bearer " TOKEN "x",      "Bearer ",      "Bearer",
       "Bearer" TOKEN,        TOKEN,           "Basic czNjcmV0LXRva2Vu", "Token " TOKEN, "",
   };
   for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
@@ -145,11 +150,11 @@ static void test_sec_fetch_site(void **state) {
   assert_int_equal(same_origin("Host", "h", "Sec-Fetch-Site", "cross-site", NULL, NULL), -1);
   assert_int_equal(same_origin("Host", "h", "sec-fetch-site", "Cross-Site", NULL, NULL), -1);
   /* Both are checked: a same-origin claim does not excuse a foreign Origin. */
-  assert_int_equal(same_origin("Host", "h", "Sec-Fetch-Site", "same-origin", "Origin",
-                               "https://evil.example"),
-                   -1);
   assert_int_equal(
-      same_origin("Host", "h", "Sec-Fetch-Site", "same-origin", "Origin", "http://h"), 0);
+      same_origin("Host", "h", "Sec-Fetch-Site", "same-origin", "Origin", "https://evil.example"),
+      -1);
+  assert_int_equal(same_origin("Host", "h", "Sec-Fetch-Site", "same-origin", "Origin", "http://h"),
+                   0);
 }
 
 int main(void) {

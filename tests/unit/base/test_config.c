@@ -116,10 +116,10 @@ static void test_environment(void **state) {
 static void test_empty_means_unset(void **state) {
   (void)state;
   static const char *const names[] = {
-      "BREAKGLASS_LOG_LEVEL",    "BREAKGLASS_MODEL",    "BREAKGLASS_SCRIPTS_DIR",
-      "BREAKGLASS_WWW_DIR",      "BREAKGLASS_LISTEN",   "BREAKGLASS_TURN_TIMEOUT_SECONDS",
-      "BREAKGLASS_PVE_HOST",     "API_BEARER_TOKEN",    "CLAUDE_CODE_OAUTH_TOKEN",
-      "BREAKGLASS_KEY_PATH",     "ANTHROPIC_BASE_URL",  "BREAKGLASS_DEVVM_USER",
+      "BREAKGLASS_LOG_LEVEL", "BREAKGLASS_MODEL",   "BREAKGLASS_SCRIPTS_DIR",
+      "BREAKGLASS_WWW_DIR",   "BREAKGLASS_LISTEN",  "BREAKGLASS_TURN_TIMEOUT_SECONDS",
+      "BREAKGLASS_PVE_HOST",  "API_BEARER_TOKEN",   "CLAUDE_CODE_OAUTH_TOKEN",
+      "BREAKGLASS_KEY_PATH",  "ANTHROPIC_BASE_URL", "BREAKGLASS_DEVVM_USER",
   };
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) setenv(names[i], "", 1);
   bg_config c;
@@ -145,8 +145,8 @@ static void test_flags_override_environment(void **state) {
   setenv("BREAKGLASS_LISTEN", "127.0.0.1:1", 1);
   setenv("BREAKGLASS_TURN_TIMEOUT_SECONDS", "30", 1);
   setenv("BREAKGLASS_MODEL", "env-model", 1);
-  char *argv[] = {"--listen", "127.0.0.1:0", "--turn-timeout=45", "--model=flag-model",
-                  "--pve-host", "pve.example", "--model", "last-wins"};
+  char *argv[] = {"--listen",   "127.0.0.1:0", "--turn-timeout=45", "--model=flag-model",
+                  "--pve-host", "pve.example", "--model",           "last-wins"};
   bg_config c;
   load_ok(&c, 8, argv);
   assert_string_equal(c.listen_host, "127.0.0.1");
@@ -204,7 +204,8 @@ static void test_metrics_listen_and_log_format(void **state) {
   char err[ERR_BYTES];
   setenv("BREAKGLASS_METRICS_LISTEN", "9090", 1);
   assert_int_equal(config_load(&c, 0, NULL, err, sizeof err), -1);
-  assert_string_equal(err, "BREAKGLASS_METRICS_LISTEN: '9090' is not address:port (from environment)");
+  assert_string_equal(err,
+                      "BREAKGLASS_METRICS_LISTEN: '9090' is not address:port (from environment)");
   setenv("BREAKGLASS_METRICS_LISTEN", "127.0.0.1:9090", 1);
   setenv("BREAKGLASS_LOG_FORMAT", "yaml", 1);
   assert_int_equal(config_load(&c, 0, NULL, err, sizeof err), -1);
@@ -247,9 +248,11 @@ static const bad_case bad_cases[] = {
     {"BREAKGLASS_KNOWN_HOSTS", "/nonexistent/known_hosts", NULL, "BREAKGLASS_KNOWN_HOSTS"},
     {"BREAKGLASS_CA_FILE", "/nonexistent/ca.pem", NULL, "BREAKGLASS_CA_FILE"},
     /* One state may not be allowed more than all of them together. */
-    {"BREAKGLASS_LUA_MEMORY_TOTAL_MB", "4", NULL, "BREAKGLASS_LUA_MEMORY_MB (8) is more than "
+    {"BREAKGLASS_LUA_MEMORY_TOTAL_MB", "4", NULL,
+     "BREAKGLASS_LUA_MEMORY_MB (8) is more than "
      "BREAKGLASS_LUA_MEMORY_TOTAL_MB (4)"},
-    {"BREAKGLASS_LUA_MEMORY_MB", "257", NULL, "BREAKGLASS_LUA_MEMORY_MB (257) is more than "
+    {"BREAKGLASS_LUA_MEMORY_MB", "257", NULL,
+     "BREAKGLASS_LUA_MEMORY_MB (257) is more than "
      "BREAKGLASS_LUA_MEMORY_TOTAL_MB (256)"},
     {"BREAKGLASS_LUA_MEMORY_TOTAL_MB", "9999999999999", NULL, "BREAKGLASS_LUA_MEMORY_TOTAL_MB"},
     {NULL, NULL, "--turn-timeout=abc", "--turn-timeout"},

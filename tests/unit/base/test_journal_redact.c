@@ -14,11 +14,10 @@
 #include "journal_redact.h"
 #include "ssh_base64.h"
 
-static const char pem[] =
-    "-----BEGIN OPENSSH PRIVATE KEY-----\n"
-    "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n"
-    "QyNTUxOQAAACBZb2xvLWtleS1mb3ItdGVzdHMtb25seS0wMDAwMDAwMDAwMAAAAJiYmJiY\n"
-    "-----END OPENSSH PRIVATE KEY-----\n";
+static const char pem[] = "-----BEGIN OPENSSH PRIVATE KEY-----\n"
+                          "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n"
+                          "QyNTUxOQAAACBZb2xvLWtleS1mb3ItdGVzdHMtb25seS0wMDAwMDAwMDAwMAAAAJiYmJiY\n"
+                          "-----END OPENSSH PRIVATE KEY-----\n";
 
 static const char *const tokens[] = {"sk-ant-api03-abcdefghijklmnop", "bearer-token-0123456789",
                                      "oauth/token\"with\\quotes"};
@@ -70,7 +69,8 @@ static void test_every_form_in_one_pass(void **state) {
   free(out);
   free(text);
   json_decref(rec);
-  out = redact(r, "raw: oauth/token\"with\\quotes, and the key:\n" "-----BEGIN OPENSSH PRIVATE KEY-----\n"
+  out = redact(r, "raw: oauth/token\"with\\quotes, and the key:\n"
+                  "-----BEGIN OPENSSH PRIVATE KEY-----\n"
                   "QyNTUxOQAAACBZb2xvLWtleS1mb3ItdGVzdHMtb25seS0wMDAwMDAwMDAwMAAAAJiYmJiY\n");
   assert_clean(out);
   assert_non_null(strstr(out, "-----BEGIN OPENSSH PRIVATE KEY-----\n[redacted]\n"));
@@ -103,7 +103,8 @@ static void test_the_key_in_base64(void **state) {
   for (const char *p = out; *p;) {
     const char *nl = strchr(p, '\n');
     size_t n = (size_t)(nl - p);
-    if (n >= 16 && !(n == 10 && memcmp(p, "[redacted]", 10) == 0)) fail_msg("a base64 line left: %.*s", (int)n, p);
+    if (n >= 16 && !(n == 10 && memcmp(p, "[redacted]", 10) == 0))
+      fail_msg("a base64 line left: %.*s", (int)n, p);
     p = nl + 1;
   }
   free(out);
@@ -125,7 +126,8 @@ static void test_a_secret_across_pieces(void **state) {
     char got[1024] = "";
     for (size_t at = 0; at < len; at += piece) {
       size_t n;
-      char *out = journal_redact_stream_push(&st, text + at, len - at < piece ? len - at : piece, &n);
+      char *out = journal_redact_stream_push(&st, text + at, len - at < piece ? len - at : piece,
+                                             &n);
       assert_non_null(out);
       append(got, sizeof got, out, n);
       free(out);
@@ -177,9 +179,12 @@ static void test_random_pieces(void **state) {
     while (strlen(text) < 3000) {
       seed = seed * 1103515245u + 12345u;
       unsigned pick = (seed >> 16) % 6;
-      if (pick < 3) strcat(text, tokens[pick]);
-      else if (pick == 3) append(text, sizeof text, pem + 36, 72);
-      else strcat(text, pick == 4 ? "sk-ant- tok " : "b3Blb QyNT ");
+      if (pick < 3)
+        strcat(text, tokens[pick]);
+      else if (pick == 3)
+        append(text, sizeof text, pem + 36, 72);
+      else
+        strcat(text, pick == 4 ? "sk-ant- tok " : "b3Blb QyNT ");
     }
     size_t len = strlen(text), wn;
     char *whole = journal_redact(r, text, len, &wn);
@@ -237,7 +242,9 @@ static void test_the_key_whole_and_by_line(void **state) {
   free(out);
   free(text);
   json_decref(rec);
-  out = redact(r, "{\"text\":\"QyNTUxOQAAACBZb2xvLWtleS1mb3ItdGVzdHMtb25seS0wMDAwMDAwMDAwMAAAAJiYmJiY\\n\"}");
+  out = redact(
+      r,
+      "{\"text\":\"QyNTUxOQAAACBZb2xvLWtleS1mb3ItdGVzdHMtb25seS0wMDAwMDAwMDAwMAAAAJiYmJiY\\n\"}");
   assert_string_equal(out, "{\"text\":\"[redacted]\\n\"}");
   free(out);
   out = redact(r, "-----END OPENSSH PRIVATE KEY-----");

@@ -19,11 +19,10 @@
 /* 2026-06-11T08:30:05.123Z */
 static const unsigned long long T0 = 1781166605123ULL;
 
-static const char pem[] =
-    "-----BEGIN OPENSSH PRIVATE KEY-----\n"
-    "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n"
-    "QyNTUxOQAAACBZb2xvLWtleS1mb3ItdGVzdHMtb25seS0wMDAwMDAwMDAwMAAAAJiYmJiY\n"
-    "-----END OPENSSH PRIVATE KEY-----\n";
+static const char pem[] = "-----BEGIN OPENSSH PRIVATE KEY-----\n"
+                          "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n"
+                          "QyNTUxOQAAACBZb2xvLWtleS1mb3ItdGVzdHMtb25seS0wMDAwMDAwMDAwMAAAAJiYmJiY\n"
+                          "-----END OPENSSH PRIVATE KEY-----\n";
 
 /* Runs fn with stderr going to a file; returns what it wrote. */
 static char *capture(void (*fn)(void)) {
@@ -57,10 +56,11 @@ static void json_record_has_the_context(void **state) {
   char out[512];
   log_format_record(out, sizeof out, LOG_FORMAT_JSON, LOG_INFO, T0,
                     "a \"quote\", a tab\t, \x01 and bad \xff utf-8", &c);
-  assert_string_equal(out, "{\"ts\":\"2026-06-11T08:30:05.123Z\",\"level\":\"info\","
-                           "\"msg\":\"a \\\"quote\\\", a tab\\t, \\u0001 and bad \xEF\xBF\xBD utf-8\","
-                           "\"request_id\":\"req-1\",\"session\":\"abcd\","
-                           "\"identity\":\"user:\\\"ann\\\"\"}");
+  assert_string_equal(out,
+                      "{\"ts\":\"2026-06-11T08:30:05.123Z\",\"level\":\"info\","
+                      "\"msg\":\"a \\\"quote\\\", a tab\\t, \\u0001 and bad \xEF\xBF\xBD utf-8\","
+                      "\"request_id\":\"req-1\",\"session\":\"abcd\","
+                      "\"identity\":\"user:\\\"ann\\\"\"}");
   json_error_t err;
   json_t *j = json_loads(out, 0, &err);
   assert_non_null(j);
@@ -103,9 +103,11 @@ static void write_secrets(void) {
   /* A client may send a secret as its request id: the context is redacted too. */
   log_context_set(&c, "sk-ant-api-KEY-123", "s1", "toolu_1", "bearer");
   log_context previous = log_context_enter(&c);
-  log_error("model call failed: {\"error\":{\"message\":\"invalid x-api-key sk-ant-api-KEY-123\"}}");
+  log_error(
+      "model call failed: {\"error\":{\"message\":\"invalid x-api-key sk-ant-api-KEY-123\"}}");
   log_warn("token bearer\"with\\odd, escaped bearer\\\"with\\\\odd");
-  log_info("the key:\n%s and one line QyNTUxOQAAACBZb2xvLWtleS1mb3ItdGVzdHMtb25seS0wMDAwMDAwMDAwMAAAAJiYmJiY",
+  log_info("the key:\n%s and one line "
+           "QyNTUxOQAAACBZb2xvLWtleS1mb3ItdGVzdHMtb25seS0wMDAwMDAwMDAwMAAAAJiYmJiY",
            pem);
   log_debug("not written at info");
   log_context_leave(&previous);

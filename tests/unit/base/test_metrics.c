@@ -26,8 +26,8 @@ static char *render(const metrics *m) {
 }
 
 static metric *counter(metrics *m, const char *name, const metric_label *labels, size_t n) {
-  metric_desc d = {.type = METRIC_COUNTER, .name = name, .help = "Things.", .labels = labels,
-                   .label_count = n};
+  metric_desc d = {
+      .type = METRIC_COUNTER, .name = name, .help = "Things.", .labels = labels, .label_count = n};
   return metrics_add(m, &d);
 }
 
@@ -108,8 +108,11 @@ static void label_values_and_help_are_escaped(void **state) {
   (void)state;
   metrics *m = metrics_new();
   metric_label labels[] = {{"path", NULL}};
-  metric_desc d = {.type = METRIC_GAUGE, .name = "bg_odd", .help = "Back\\slash\nnewline \"q\".",
-                   .labels = labels, .label_count = 1};
+  metric_desc d = {.type = METRIC_GAUGE,
+                   .name = "bg_odd",
+                   .help = "Back\\slash\nnewline \"q\".",
+                   .labels = labels,
+                   .label_count = 1};
   metric *f = metrics_add(m, &d);
   metric_set(metric_at(f, "a\"b\\c\nd"), -2);
   metric_gauge_add(metric_at(f, "a\"b\\c\nd"), 0.25);
@@ -126,8 +129,11 @@ static void histogram_buckets(void **state) {
   (void)state;
   static const double bounds[] = {0.005, 0.1, 1};
   metrics *m = metrics_new();
-  metric_desc d = {.type = METRIC_HISTOGRAM, .name = "bg_wait_seconds", .help = "Waits.",
-                   .bounds = bounds, .bound_count = 3};
+  metric_desc d = {.type = METRIC_HISTOGRAM,
+                   .name = "bg_wait_seconds",
+                   .help = "Waits.",
+                   .bounds = bounds,
+                   .bound_count = 3};
   metric *f = metrics_add(m, &d);
   metric_series *s = metric_series_of(f, NULL);
   metric_observe(s, 0.005); /* on a bound: in that bucket (le) */
@@ -158,8 +164,8 @@ static void bad_declarations_are_refused(void **state) {
   assert_null(counter(m, "bg_ok_total", le, 1));
   assert_null(counter(m, "bg_ok_total", twice, 2));
   assert_null(counter(m, "bg_ok_total", four, 4));
-  metric_desc h = {.type = METRIC_HISTOGRAM, .name = "bg_h", .help = "h", .bounds = unsorted,
-                   .bound_count = 2};
+  metric_desc h = {
+      .type = METRIC_HISTOGRAM, .name = "bg_h", .help = "h", .bounds = unsorted, .bound_count = 2};
   assert_null(metrics_add(m, &h));
   h.bound_count = 0;
   assert_null(metrics_add(m, &h));
@@ -205,14 +211,10 @@ static void daemon_set_renders(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(counter_without_labels),
-      cmocka_unit_test(closed_labels_start_at_zero),
-      cmocka_unit_test(open_labels_are_capped),
-      cmocka_unit_test(label_values_and_help_are_escaped),
-      cmocka_unit_test(histogram_buckets),
-      cmocka_unit_test(bad_declarations_are_refused),
-      cmocka_unit_test(null_is_a_no_op),
-      cmocka_unit_test(daemon_set_renders),
+      cmocka_unit_test(counter_without_labels), cmocka_unit_test(closed_labels_start_at_zero),
+      cmocka_unit_test(open_labels_are_capped), cmocka_unit_test(label_values_and_help_are_escaped),
+      cmocka_unit_test(histogram_buckets),      cmocka_unit_test(bad_declarations_are_refused),
+      cmocka_unit_test(null_is_a_no_op),        cmocka_unit_test(daemon_set_renders),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,8 +26,12 @@ static void test_sanitize(void **state) {
   (void)state;
   expect_sanitized("plain", 5, "plain");
   expect_sanitized("caf\xC3\xA9", 5, "caf\xC3\xA9");
-  expect_sanitized("a\xFF" "b", 3, "a\xEF\xBF\xBD" "b");
-  expect_sanitized("\xC0\xAF", 2, "\xEF\xBF\xBD\xEF\xBF\xBD");       /* overlong */
+  expect_sanitized("a\xFF"
+                   "b",
+                   3,
+                   "a\xEF\xBF\xBD"
+                   "b");
+  expect_sanitized("\xC0\xAF", 2, "\xEF\xBF\xBD\xEF\xBF\xBD");                 /* overlong */
   expect_sanitized("\xED\xA0\x80", 3, "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"); /* surrogate */
   expect_sanitized_n("x\0y", 3, "x\0y", 3);
 }
@@ -48,7 +52,7 @@ static void test_cut(void **state) {
   (void)state;
   assert_int_equal(utf8_text_cut("abc", 3, 5), 3);
   assert_int_equal(utf8_text_cut("abcdef", 6, 4), 4);
-  assert_int_equal(utf8_text_cut("ab\xE2\x82\xAC", 5, 3), 2);  /* euro sign: all or nothing */
+  assert_int_equal(utf8_text_cut("ab\xE2\x82\xAC", 5, 3), 2); /* euro sign: all or nothing */
   assert_int_equal(utf8_text_cut("ab\xE2\x82\xAC", 5, 4), 2);
   assert_int_equal(utf8_text_cut("ab\xE2\x82\xACz", 6, 5), 5);
   assert_int_equal(utf8_text_cut("\xC3\xA9", 2, 1), 0);

@@ -188,7 +188,8 @@ static void test_chunk_extensions_are_bounded(void **state) {
 
 static void test_pipelining_yields_one_at_a_time(void **state) {
   (void)state;
-  const char *two = "GET /1 HTTP/1.1\r\nHost: h\r\n\r\nPOST /2 HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nok";
+  const char *two = "GET /1 HTTP/1.1\r\nHost: h\r\n\r\nPOST /2 HTTP/1.1\r\nHost: "
+                    "h\r\nContent-Length: 2\r\n\r\nok";
   http_request_parser *p = parser_make();
   size_t used = 0, first_len = strlen("GET /1 HTTP/1.1\r\nHost: h\r\n\r\n"), none = 99;
   assert_int_equal(http_request_parser_feed(p, two, strlen(two), &used), HTTP_PARSE_HEAD_DONE);
@@ -213,9 +214,10 @@ static void test_pipelining_yields_one_at_a_time(void **state) {
   assert_string_equal(http_request_parser_request(p)->body, "ok");
   http_request_parser_free(p);
 
-  expect_parse("GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
-               "GET|/1|/1||ka=1\nHost=[h]\nbody(0)=\n"
-               "GET|/2|/2||ka=0\nHost=[h]\nConnection=[close]\nbody(0)=\n");
+  expect_parse(
+      "GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+      "GET|/1|/1||ka=1\nHost=[h]\nbody(0)=\n"
+      "GET|/2|/2||ka=0\nHost=[h]\nConnection=[close]\nbody(0)=\n");
 }
 
 static void test_states_while_incomplete(void **state) {
@@ -248,9 +250,10 @@ static void test_keep_alive_rules(void **state) {
                "GET|/|/||ka=0\nHost=[h]\nConnection=[close]\nbody(0)=\n");
   /* RFC 9112 section 6.1: Transfer-Encoding in HTTP/1.0 is answered, and
    * the connection closed after, keep-alive or not. */
-  expect_parse("POST / HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"
-               "2\r\nok\r\n0\r\n\r\n",
-               "POST|/|/||ka=0\nConnection=[keep-alive]\nTransfer-Encoding=[chunked]\nbody(2)=ok\n");
+  expect_parse(
+      "POST / HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "2\r\nok\r\n0\r\n\r\n",
+      "POST|/|/||ka=0\nConnection=[keep-alive]\nTransfer-Encoding=[chunked]\nbody(2)=ok\n");
 }
 
 static void test_upgrade_is_ignored(void **state) {
@@ -316,7 +319,8 @@ static void test_body_limits_are_413(void **state) {
   buf_free(&got);
   /* Chunked: the running total is what counts. */
   snprintf(text, sizeof(text),
-           "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n20\r\n%.32s\r\n21\r\n%.33s\r\n0\r\n\r\n",
+           "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: "
+           "chunked\r\n\r\n20\r\n%.32s\r\n21\r\n%.33s\r\n0\r\n\r\n",
            body, body);
   expect_parse(text, "error 413\n");
 }
@@ -324,26 +328,25 @@ static void test_body_limits_are_413(void **state) {
 static void test_malformed_is_400(void **state) {
   (void)state;
   static const char *const bad[] = {
-      "GET / HTTP/1.1\nHost: a\n\n",                                               /* bare LF */
-      "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", /* CL+TE */
-      "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx",         /* dup CL */
+      "GET / HTTP/1.1\nHost: a\n\n", /* bare LF */
+      "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nTransfer-Encoding: "
+      "chunked\r\n\r\n", /* CL+TE */
+      "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: "
+      "1\r\n\r\nx", /* dup CL */
       "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: x\r\n\r\n",
       "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n",
       "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-      "G@T / HTTP/1.1\r\nHost: h\r\n\r\n",
-      "GET / HTTP/9.9\r\n\r\n",
-      "GET /a\x01 HTTP/1.1\r\nHost: h\r\n\r\n",
-      "GET / HTTP/1.1\r\nHost: h\r\nX: a\x01z\r\n\r\n",
-      "GET / HTTP/1.1\r\nHost: h\r\n folded\r\n\r\n",
-      "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+      "G@T / HTTP/1.1\r\nHost: h\r\n\r\n", "GET / HTTP/9.9\r\n\r\n",
+      "GET /a\x01 HTTP/1.1\r\nHost: h\r\n\r\n", "GET / HTTP/1.1\r\nHost: h\r\nX: a\x01z\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: h\r\n folded\r\n\r\n", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
       /* Accepted by llhttp, refused by the layer above it: */
-      "GET / HTTP/1.1\nHost: a\r\n\r\n",         /* bare LF ending the request line */
-      "\nGET / HTTP/1.1\r\nHost: h\r\n\r\n",                /* bare LF before the request */
-      "GET / HTTP/1.1\r\nHost: h\r\nBad Name: x\r\n\r\n",   /* space in a name */
-      "GET / HTTP/1.1\r\nHost: h\r\n: x\r\n\r\n",           /* empty name */
-      "GET /\r\n\r\n",                          /* HTTP/0.9 */
-      "POST /ee\xe9gth\n:TP/1.0\r\n\r\n",         /* found by the fuzzer */
-      "GET /caf\xc3\xa9 HTTP/1.1\r\nHost: h\r\n\r\n",        /* raw non-ASCII target */
+      "GET / HTTP/1.1\nHost: a\r\n\r\n",                  /* bare LF ending the request line */
+      "\nGET / HTTP/1.1\r\nHost: h\r\n\r\n",              /* bare LF before the request */
+      "GET / HTTP/1.1\r\nHost: h\r\nBad Name: x\r\n\r\n", /* space in a name */
+      "GET / HTTP/1.1\r\nHost: h\r\n: x\r\n\r\n",         /* empty name */
+      "GET /\r\n\r\n",                                    /* HTTP/0.9 */
+      "POST /ee\xe9gth\n:TP/1.0\r\n\r\n",                 /* found by the fuzzer */
+      "GET /caf\xc3\xa9 HTTP/1.1\r\nHost: h\r\n\r\n",     /* raw non-ASCII target */
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     buf got;

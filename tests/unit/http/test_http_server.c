@@ -238,13 +238,13 @@ static void run_scenario(test_ctx *t, const http_limits *limits, void (*scenario
 
 /* --- the client side (client thread) ----------------------------------- */
 
-#define CHECK(t, cond)                                                                   \
-  do {                                                                                   \
-    if (!(cond)) {                                                                       \
-      if (!(t)->failure[0])                                                              \
-        snprintf((t)->failure, sizeof((t)->failure), "line %d: %s", __LINE__, #cond);    \
-      return;                                                                            \
-    }                                                                                    \
+#define CHECK(t, cond)                                                                             \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      if (!(t)->failure[0])                                                                        \
+        snprintf((t)->failure, sizeof((t)->failure), "line %d: %s", __LINE__, #cond);              \
+      return;                                                                                      \
+    }                                                                                              \
   } while (0)
 
 typedef struct client {
@@ -478,7 +478,9 @@ static void sc_pipelining(test_ctx *t) {
   static client cl;
   static response r;
   CHECK(t, client_open(&cl, t->port, 0));
-  CHECK(t, client_send_str(&cl, "GET /later HTTP/1.1\r\nHost: t\r\n\r\nGET /hello HTTP/1.1\r\nHost: t\r\n\r\n"));
+  CHECK(t,
+        client_send_str(
+            &cl, "GET /later HTTP/1.1\r\nHost: t\r\n\r\nGET /hello HTTP/1.1\r\nHost: t\r\n\r\n"));
   CHECK(t, client_read_response(&cl, &r, false));
   CHECK(t, r.status == 200 && strcmp(r.body, "later") == 0);
   CHECK(t, client_read_response(&cl, &r, false));
@@ -516,7 +518,8 @@ static void sc_refusals(test_ctx *t) {
   const char *too_long = "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n";
   expect_refusal(t, too_long, strlen(too_long), 413);
   /* The client keeps sending the refused body; the answer still arrives. */
-  n = snprintf(big, sizeof(big), "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3000\r\n\r\n%03000d", 0);
+  n = snprintf(big, sizeof(big),
+               "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3000\r\n\r\n%03000d", 0);
   expect_refusal(t, big, (size_t)n, 413);
   n = snprintf(big, sizeof(big),
                "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -525,7 +528,8 @@ static void sc_refusals(test_ctx *t) {
   expect_refusal(t, big, (size_t)n, 413);
   const char *bare_lf = "GET /hello HTTP/1.1\nHost: x\n\n";
   expect_refusal(t, bare_lf, strlen(bare_lf), 400);
-  const char *expect = "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n";
+  const char *expect =
+      "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n";
   expect_refusal(t, expect, strlen(expect), 417);
   /* RFC 9112 section 3.2: one Host in HTTP/1.1, exactly. */
   const char *no_host = "GET /hello HTTP/1.1\r\n\r\n";
@@ -574,7 +578,8 @@ static void sc_body_at_limit(test_ctx *t) {
   static client cl;
   static response r;
   static char req[2048];
-  int n = snprintf(req, sizeof(req), "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1024\r\n\r\n%01024d", 7);
+  int n = snprintf(req, sizeof(req),
+                   "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1024\r\n\r\n%01024d", 7);
   CHECK(t, client_open(&cl, t->port, 0));
   CHECK(t, client_send(&cl, req, (size_t)n));
   CHECK(t, client_read_response(&cl, &r, false));
@@ -884,7 +889,8 @@ static void sc_static(test_ctx *t) {
   CHECK(t, client_get(&cl, "GET /data.bin HTTP/1.1\r\nHost: t\r\n\r\n", &r));
   CHECK(t, resp_is(&r, "Content-Type", "application/octet-stream"));
   /* Revalidation. */
-  snprintf(req, sizeof(req), "GET /index.html HTTP/1.1\r\nHost: t\r\nIf-None-Match: \"x\", W/%s\r\n\r\n", etag);
+  snprintf(req, sizeof(req),
+           "GET /index.html HTTP/1.1\r\nHost: t\r\nIf-None-Match: \"x\", W/%s\r\n\r\n", etag);
   CHECK(t, client_send_str(&cl, req));
   CHECK(t, client_read_response(&cl, &r, true));
   CHECK(t, r.status == 304 && resp_is(&r, "ETag", etag) && resp_secure(&r));
@@ -895,10 +901,18 @@ static void sc_static(test_ctx *t) {
   CHECK(t, r.status == 405 && resp_is(&r, "Allow", "GET, HEAD"));
   /* Every way out of root is a 404, sent with the security headers. */
   static const char *const escapes[] = {
-      "/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/%2E%2E%2Fetc/passwd",
-      "/a/%00",            "//etc/passwd",              "/..%5c..%5cetc/passwd",
-      "/escape",           "/up/secret.txt",            "/sub",
-      "/missing.html",     "/%zz",                      "/up/www/index.html/",
+      "/../../etc/passwd",
+      "/%2e%2e/%2e%2e/etc/passwd",
+      "/%2E%2E%2Fetc/passwd",
+      "/a/%00",
+      "//etc/passwd",
+      "/..%5c..%5cetc/passwd",
+      "/escape",
+      "/up/secret.txt",
+      "/sub",
+      "/missing.html",
+      "/%zz",
+      "/up/www/index.html/",
   };
   for (size_t i = 0; i < sizeof(escapes) / sizeof(escapes[0]); i++) {
     snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: t\r\n\r\n", escapes[i]);
@@ -1017,9 +1031,9 @@ static void sc_static_site(test_ctx *t) {
   /* What each Accept-Encoding gets. */
   static const struct {
     const char *accept, *coding;
-  } choices[] = {{"br;q=0, gzip", "gzip"}, {"*", "br"},          {"identity", NULL},
-                 {"br;q=0, *", "gzip"},    {"gzip;q=0", NULL},    {"GZIP", "gzip"},
-                 {"deflate", NULL},        {"gzip;q=0.5, br;q=1", "br"}};
+  } choices[] = {
+      {"br;q=0, gzip", "gzip"}, {"*", "br"},      {"identity", NULL}, {"br;q=0, *", "gzip"},
+      {"gzip;q=0", NULL},       {"GZIP", "gzip"}, {"deflate", NULL},  {"gzip;q=0.5, br;q=1", "br"}};
   for (size_t i = 0; i < sizeof(choices) / sizeof(choices[0]); i++) {
     CHECK(t, get_with(&cl, path, choices[i].accept, NULL, &r) && r.status == 200);
     bool ok = choices[i].coding ? resp_is(&r, "Content-Encoding", choices[i].coding)
@@ -1031,7 +1045,8 @@ static void sc_static_site(test_ctx *t) {
   CHECK(t, get_with(&cl, "/app.css", "br", NULL, &r) && resp_is(&r, "Cache-Control", "no-cache"));
   CHECK(t, get_with(&cl, "/app.css?v=000000000000", "br", NULL, &r));
   CHECK(t, resp_is(&r, "Cache-Control", "no-cache"));
-  CHECK(t, client_send_str(&cl, "HEAD /app.css HTTP/1.1\r\nHost: t\r\nAccept-Encoding: br\r\n\r\n"));
+  CHECK(t,
+        client_send_str(&cl, "HEAD /app.css HTTP/1.1\r\nHost: t\r\nAccept-Encoding: br\r\n\r\n"));
   CHECK(t, client_read_response(&cl, &r, true));
   CHECK(t, r.status == 200 && resp_is(&r, "Content-Encoding", "br") && r.body_len == 0);
   CHECK(t, get_with(&cl, "/.hidden", NULL, NULL, &r) && r.status == 404);
@@ -1203,7 +1218,8 @@ static void sc_head_check(test_ctx *t) {
   static client cl;
   static response r;
   CHECK(t, client_open(&cl, t->port, 0));
-  CHECK(t, client_send_str(&cl, "POST /secret HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n"));
+  CHECK(t,
+        client_send_str(&cl, "POST /secret HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n"));
   CHECK(t, client_read_response(&cl, &r, false));
   CHECK(t, r.status == 401 && strcmp(r.body, "no") == 0 && resp_is(&r, "Connection", "close"));
   CHECK(t, resp_secure(&r));
@@ -1211,7 +1227,9 @@ static void sc_head_check(test_ctx *t) {
   client_close(&cl);
   CHECK(t, atomic_load(&t->secrets_handled) == 0);
   CHECK(t, client_open(&cl, t->port, 0));
-  CHECK(t, client_get(&cl, "POST /secret HTTP/1.1\r\nHost: t\r\nX-Key: k\r\nContent-Length: 3\r\n\r\nabc", &r));
+  CHECK(t, client_get(
+               &cl, "POST /secret HTTP/1.1\r\nHost: t\r\nX-Key: k\r\nContent-Length: 3\r\n\r\nabc",
+               &r));
   CHECK(t, r.status == 200 && strcmp(r.body, "abc") == 0 && !resp_has(&r, "Connection"));
   CHECK(t, atomic_load(&t->secrets_handled) == 1);
   CHECK(t, served_hello(&cl, GET_HELLO));
@@ -1323,7 +1341,9 @@ static void sc_full_closes_the_cheapest(test_ctx *t) {
   CHECK(t, client_send_str(&n1, "lo HTTP/1.1\r\nHost: t\r\n\r\n"));
   CHECK(t, client_read_response(&n1, &r, false) && r.status == 200);
   /* The slots now: trusted, silent, n1, n2. trusted starts an upload. */
-  CHECK(t, client_send_str(&trusted, "POST /echo HTTP/1.1\r\nHost: t\r\nX-Key: k\r\nContent-Length: 3\r\n\r\na"));
+  CHECK(t,
+        client_send_str(
+            &trusted, "POST /echo HTTP/1.1\r\nHost: t\r\nX-Key: k\r\nContent-Length: 3\r\n\r\na"));
   sleep_ms(50);
   CHECK(t, client_open(&n3, t->port, 0));
   CHECK(t, served_hello(&n3, GET_HELLO));

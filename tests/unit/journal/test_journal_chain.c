@@ -17,8 +17,10 @@
 
 #define RECORDS 8
 
-static const journal_chain_key KEY = {(const unsigned char *)"0123456789abcdef0123456789abcdef", 32};
-static const journal_chain_key OTHER_KEY = {(const unsigned char *)"fedcba9876543210fedcba9876543210", 32};
+static const journal_chain_key KEY = {(const unsigned char *)"0123456789abcdef0123456789abcdef",
+                                      32};
+static const journal_chain_key OTHER_KEY = {
+    (const unsigned char *)"fedcba9876543210fedcba9876543210", 32};
 
 typedef struct text {
   char *data;
@@ -59,9 +61,11 @@ static void append_records(uv_loop_t *loop, const char *path, const journal_chai
     if (i % 2) {
       char ev[64];
       int len = snprintf(ev, sizeof ev, "{\"kind\":\"text\",\"id\":%d,\"text\":\"t\"}", i);
-      assert_int_equal(journal_append_raw(j, "event", "event", ev, (size_t)len, err, sizeof err), 0);
+      assert_int_equal(journal_append_raw(j, "event", "event", ev, (size_t)len, err, sizeof err),
+                       0);
     } else {
-      assert_int_equal(journal_append(j, "message", json_pack("{s:i}", "index", i), err, sizeof err), 0);
+      assert_int_equal(
+          journal_append(j, "message", json_pack("{s:i}", "index", i), err, sizeof err), 0);
     }
   }
   journal_close(j);
@@ -77,7 +81,8 @@ static journal_verifier verify(const text *t, const journal_chain_key *key) {
 /* Start and length of line i (from 0). */
 static void line_at(const text *t, int i, size_t *start, size_t *len) {
   size_t at = 0;
-  for (int k = 0; k < i; k++) at = (size_t)((char *)memchr(t->data + at, '\n', t->len - at) - t->data) + 1;
+  for (int k = 0; k < i; k++)
+    at = (size_t)((char *)memchr(t->data + at, '\n', t->len - at) - t->data) + 1;
   *start = at;
   *len = (size_t)((char *)memchr(t->data + at, '\n', t->len - at) - t->data) - at + 1;
 }
@@ -121,7 +126,8 @@ static void test_intact_and_each_damage(void **state) {
   assert_int_equal(v.break_record, 3);
   assert_non_null(strstr(v.why, "record 3 is missing"));
 
-  static const char junk[] = "{\"ts\":\"2026-06-11T08:30:05.123Z\",\"kind\":\"event\",\"event\":{}}\n";
+  static const char junk[] =
+      "{\"ts\":\"2026-06-11T08:30:05.123Z\",\"kind\":\"event\",\"event\":{}}\n";
   text inserted = {malloc(t.len + sizeof junk), 0};
   memcpy(inserted.data, t.data, s3);
   memcpy(inserted.data + s3, junk, sizeof junk - 1);
@@ -182,8 +188,9 @@ static text relink_without_key(const text *t, int from, char edit) {
     size_t n = (size_t)((char *)memchr(out.data + at, '\n', out.len - at) - out.data) - at + 1;
     assert_int_equal(journal_chain_parse(out.data + at, n, &p), 0);
     journal_chain_link *l = journal_chain_link_start(prev);
-    journal_chain_link_update(l, out.data + at, p.hashed_len - strlen(",\"seq\":,\"hash\":\"") -
-                                                    (size_t)snprintf(NULL, 0, "%llu", p.seq));
+    journal_chain_link_update(l, out.data + at,
+                              p.hashed_len - strlen(",\"seq\":,\"hash\":\"") -
+                                  (size_t)snprintf(NULL, 0, "%llu", p.seq));
     char fed[JOURNAL_CHAIN_SUFFIX_MAX_BYTES], tail[JOURNAL_CHAIN_SUFFIX_MAX_BYTES];
     size_t fed_len;
     journal_chain_link_finish(l, p.seq, NULL, prev, fed, &fed_len, tail);
@@ -290,9 +297,11 @@ static void test_failed_record_does_not_advance(void **state) {
   char *big = malloc(300 * 1024);
   memset(big, 'a', 300 * 1024 - 1);
   big[300 * 1024 - 1] = '\0';
-  assert_int_equal(journal_append(j, "message", json_pack("{s:s}", "text", big), err, sizeof err), -1);
+  assert_int_equal(journal_append(j, "message", json_pack("{s:s}", "text", big), err, sizeof err),
+                   -1);
   assert_int_equal(journal_bytes(j), before);
-  assert_int_equal(journal_append(j, "message", json_pack("{s:i}", "index", 9), err, sizeof err), 0);
+  assert_int_equal(journal_append(j, "message", json_pack("{s:i}", "index", 9), err, sizeof err),
+                   0);
   setrlimit(RLIMIT_FSIZE, &old);
   journal_close(j);
   free(big);
@@ -318,10 +327,14 @@ static void test_parse(void **state) {
   assert_int_equal(p.hashed_len, strlen("{\"kind\":\"x\",\"seq\":12,\"hash\":\""));
   static const char *bad[] = {
       "{\"kind\":\"x\"}",
-      "{\"kind\":\"x\",\"seq\":012,\"hash\":\"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\"}",
-      "{\"kind\":\"x\",\"seq\":-1,\"hash\":\"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\"}",
-      "{\"kind\":\"x\",\"seq\":1,\"hash\":\"00112233445566778899AABBCCDDEEFF00112233445566778899aabbccddeeff\"}",
-      "{\"kind\":\"x\",\"seq\":99999999999999999999,\"hash\":\"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\"}",
+      "{\"kind\":\"x\",\"seq\":012,\"hash\":"
+      "\"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\"}",
+      "{\"kind\":\"x\",\"seq\":-1,\"hash\":"
+      "\"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\"}",
+      "{\"kind\":\"x\",\"seq\":1,\"hash\":"
+      "\"00112233445566778899AABBCCDDEEFF00112233445566778899aabbccddeeff\"}",
+      "{\"kind\":\"x\",\"seq\":99999999999999999999,\"hash\":"
+      "\"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\"}",
       "\"seq\":1,\"hash\":\"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\"}",
       "",
   };

@@ -127,9 +127,8 @@ static void test_fifo_refused_without_waiting(void **state) {
   char err[256];
   assert_int_equal(journal_file_open(&f, path_in("fifo.jsonl"), 0, err, sizeof err), -1);
   assert_non_null(strstr(err, "not a regular file"));
-  assert_int_equal(journal_file_open(&f, path_in("fifo.jsonl"), JOURNAL_FILE_DAEMON_OWNED, err,
-                                     sizeof err),
-                   -1);
+  assert_int_equal(
+      journal_file_open(&f, path_in("fifo.jsonl"), JOURNAL_FILE_DAEMON_OWNED, err, sizeof err), -1);
   assert_int_equal(journal_file_open(&f, path_in("missing.jsonl"), 0, err, sizeof err), -1);
   assert_non_null(strstr(err, "cannot open"));
 }

@@ -61,8 +61,9 @@ static void test_query_string(void **state) {
   search_query q;
   search_query_init(&q);
   char err[256];
-  assert_int_equal(search_query_parse(&q, "q=systemctl+restart%20docker&tool=devvm_shell&outcome=error"
-                                          "&since=2026-06-11&until=2026-06-11&limit=7",
+  assert_int_equal(search_query_parse(&q,
+                                      "q=systemctl+restart%20docker&tool=devvm_shell&outcome=error"
+                                      "&since=2026-06-11&until=2026-06-11&limit=7",
                                       err, sizeof err),
                    0);
   assert_int_equal(q.word_count, 3);
@@ -99,7 +100,8 @@ static void test_query_string(void **state) {
     search_query_free(&q);
   }
   search_query_init(&q);
-  assert_int_equal(search_query_parse(&q, "since=1781136000000&until=2026-06-11T08:30:05Z", err, sizeof err), 0);
+  assert_int_equal(
+      search_query_parse(&q, "since=1781136000000&until=2026-06-11T08:30:05Z", err, sizeof err), 0);
   assert_true(q.since_ms == 1781136000000.0);
   assert_true(q.until_ms == 1781166605000.0);
   search_query_free(&q);

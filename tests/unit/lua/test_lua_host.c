@@ -77,8 +77,7 @@ static int fake_start(void *ud, lua_async *op, const json_t *args, const lua_too
   f->args = json_deep_copy(args);
   f->op = op;
   lua_async_on_cancel(op, fake_cancel, f);
-  if (strcmp(how, "later") == 0)
-    uv_timer_start(&f->timer, fake_later, 20, 0);
+  if (strcmp(how, "later") == 0) uv_timer_start(&f->timer, fake_later, 20, 0);
   return 0; /* "hang": only a cancel ends it */
 }
 
@@ -91,8 +90,8 @@ typedef struct host_fixture {
   lua_host *host;
 } host_fixture;
 
-static int load_set(host_fixture *fx, const char *set, const lua_host_limits *limits,
-                    char *err, size_t errlen) {
+static int load_set(host_fixture *fx, const char *set, const lua_host_limits *limits, char *err,
+                    size_t errlen) {
   char dir[1200];
   snprintf(dir, sizeof dir, "%s/%s", fixtures, set);
   lua_host_options o = {
@@ -117,8 +116,7 @@ static host_fixture *fixture_new(void) {
 static int good_setup(void **state) {
   host_fixture *fx = fixture_new();
   char err[4096];
-  if (load_set(fx, "good", &test_limits, err, sizeof err) < 0)
-    fail_msg("load: %s", err);
+  if (load_set(fx, "good", &test_limits, err, sizeof err) < 0) fail_msg("load: %s", err);
   *state = fx;
   return 0;
 }
@@ -149,16 +147,17 @@ typedef struct call_result {
   char details[256]; /* compact JSON, "" when none */
   char output[256];
   uint64_t started_ns;
-  uint64_t done_ms; /* after the call started */
+  uint64_t done_ms;     /* after the call started */
   int cancel_on_output; /* cancel when this output chunk arrives */
   const char *cancel_chunk;
 } call_result;
 
 static void on_output(void *ud, const char *chunk, size_t len) {
   call_result *r = ud;
-  strncat(r->output, chunk, len < sizeof r->output - strlen(r->output) - 1
-                                ? len
-                                : sizeof r->output - strlen(r->output) - 1);
+  strncat(r->output, chunk,
+          len < sizeof r->output - strlen(r->output) - 1
+              ? len
+              : sizeof r->output - strlen(r->output) - 1);
   if (r->cancel_chunk != NULL && len == strlen(r->cancel_chunk) &&
       memcmp(chunk, r->cancel_chunk, len) == 0)
     lua_tool_call_cancel(r->call);
@@ -220,8 +219,8 @@ static void test_host_tools_json(void **state) {
   host_fixture *fx = *state;
   json_t *tools = lua_host_tools_json(fx->host);
   char *text = json_dumps(tools, JSON_COMPACT | JSON_SORT_KEYS);
-  static const char *const order[] = {"echo", "nap", "spin", "bomb", "regex", "big",
-                                      "fail", "svc", "talk", "keep", "peek", "gsub_sleep", "misc"};
+  static const char *const order[] = {"echo", "nap",  "spin", "bomb", "regex",      "big", "fail",
+                                      "svc",  "talk", "keep", "peek", "gsub_sleep", "misc"};
   assert_int_equal(json_array_size(tools), sizeof order / sizeof order[0]);
   for (size_t i = 0; i < json_array_size(tools); i++) {
     json_t *t = json_array_get(tools, i);
@@ -295,13 +294,11 @@ static void test_host_load_errors(void **state) {
       "policy/bad.lua: must return a table (got string)",
   };
   for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
-    if (strstr(err, lines[i]) == NULL)
-      fail_msg("missing line:\n  %s\nin:\n%s", lines[i], err);
+    if (strstr(err, lines[i]) == NULL) fail_msg("missing line:\n  %s\nin:\n%s", lines[i], err);
   }
   /* One line per problem, nothing else. */
   size_t n = 1;
-  for (const char *p = err; *p != '\0'; p++)
-    n += *p == '\n';
+  for (const char *p = err; *p != '\0'; p++) n += *p == '\n';
   assert_int_equal(n, sizeof lines / sizeof lines[0]);
   fixture_free(fx);
 }
@@ -366,7 +363,9 @@ static void test_host_handler_endings(void **state) {
               "tools/g_fail.lua: the handler returned no result (return a string or a table, "
               "or nil and an error message)");
   expect_call(fx, "fail", "{\"mode\": \"number\"}", 0, "42");
-  expect_call(fx, "fail", "{\"mode\": \"invalid_utf8\"}", 0, "a\xEF\xBF\xBD" "b");
+  expect_call(fx, "fail", "{\"mode\": \"invalid_utf8\"}", 0,
+              "a\xEF\xBF\xBD"
+              "b");
   expect_call(fx, "fail", "{\"mode\": \"function\"}", 1,
               "tools/g_fail.lua: the handler's result cannot be sent: cannot encode a function "
               "(at .f)");
@@ -432,9 +431,7 @@ static void test_host_isolation(void **state) {
   expect_call(fx, "peek", "{}", 0, "nil false");
 }
 
-static void ticker_cb(uv_timer_t *t) {
-  (*(int *)t->data)++;
-}
+static void ticker_cb(uv_timer_t *t) { (*(int *)t->data)++; }
 
 /* ctx.sleep yields to the loop: other timers run meanwhile, and two calls
  * sleeping at once take the time of one. */
@@ -449,8 +446,7 @@ static void test_host_sleep_yields(void **state) {
   uint64_t t0 = uv_hrtime();
   start_call(fx, "nap", "{\"ms\": 200}", &a);
   start_call(fx, "nap", "{\"ms\": 200}", &b);
-  while (!(a.done && b.done))
-    uv_run(&fx->loop, UV_RUN_ONCE);
+  while (!(a.done && b.done)) uv_run(&fx->loop, UV_RUN_ONCE);
   uint64_t ms = (uv_hrtime() - t0) / 1000000;
   uv_close((uv_handle_t *)&ticker, NULL);
   uv_run(&fx->loop, UV_RUN_DEFAULT);
@@ -637,8 +633,7 @@ static void test_host_sets_share_the_budget(void **state) {
   limits.budget = &budget;
   char err[4096];
   host_fixture *first = fixture_new();
-  if (load_set(first, "budget", &limits, err, sizeof err) < 0)
-    fail_msg("first set: %s", err);
+  if (load_set(first, "budget", &limits, err, sizeof err) < 0) fail_msg("first set: %s", err);
   assert_true(budget.used_bytes > (6u << 20) && budget.used_bytes < (7u << 20));
   size_t one_set = budget.used_bytes;
 
@@ -654,8 +649,7 @@ static void test_host_sets_share_the_budget(void **state) {
 
   fixture_free(first);
   assert_int_equal(budget.used_bytes, 0);
-  if (load_set(second, "budget", &limits, err, sizeof err) < 0)
-    fail_msg("second set: %s", err);
+  if (load_set(second, "budget", &limits, err, sizeof err) < 0) fail_msg("second set: %s", err);
   expect_call(second, "hold", "{}", 0, "48 pieces");
   fixture_free(second);
   assert_int_equal(budget.used_bytes, 0);

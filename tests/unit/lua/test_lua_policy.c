@@ -47,19 +47,14 @@ static int setup_dir(void **state, const char *rel) {
   policy_fixture *fx = calloc(1, sizeof *fx);
   uv_loop_init(&fx->loop);
   char err[4096];
-  if (load_dir(fx, rel, err, sizeof err) < 0)
-    fail_msg("load %s: %s", rel, err);
+  if (load_dir(fx, rel, err, sizeof err) < 0) fail_msg("load %s: %s", rel, err);
   *state = fx;
   return 0;
 }
 
-static int combo_setup(void **state) {
-  return setup_dir(state, "tests/fixtures/lua/policy_combo");
-}
+static int combo_setup(void **state) { return setup_dir(state, "tests/fixtures/lua/policy_combo"); }
 
-static int shipped_setup(void **state) {
-  return setup_dir(state, "lua");
-}
+static int shipped_setup(void **state) { return setup_dir(state, "lua"); }
 
 static int fixture_teardown(void **state) {
   policy_fixture *fx = *state;
@@ -71,12 +66,10 @@ static int fixture_teardown(void **state) {
 }
 
 static json_t *parse(const char *text) {
-  if (text == NULL)
-    return NULL;
+  if (text == NULL) return NULL;
   json_error_t e;
   json_t *v = json_loads(text, 0, &e);
-  if (v == NULL)
-    fail_msg("bad test JSON: %s: %s", e.text, text);
+  if (v == NULL) fail_msg("bad test JSON: %s: %s", e.text, text);
   return v;
 }
 
@@ -92,7 +85,7 @@ static void expect_decision(policy_fixture *fx, const char *call, const char *hi
   lua_policy_view v = {.call = c, .history = h, .actions = a};
   lua_policy_decision d;
   assert_int_equal(lua_host_policy_before(fx->host, &v, &d), 0);
-  int reason_ok = reason == NULL ? d.reason == NULL
+  int reason_ok = reason == NULL     ? d.reason == NULL
                   : d.reason == NULL ? 0
                   : reason[0] == '~' ? strstr(d.reason, reason + 1) != NULL
                                      : strcmp(d.reason, reason) == 0;
@@ -152,8 +145,9 @@ static void test_policy_combination(void **state) {
  * there; without an override it is a deny like any other. */
 static void test_policy_override(void **state) {
   policy_fixture *fx = *state;
-#define OVERRIDE_CALL(more) \
-  "{\"tool\": \"echo\", \"input\": {\"text\": \"x\", \"want\": \"deny:c overridable:c " more "\"}}"
+#define OVERRIDE_CALL(more)                                                                        \
+  "{\"tool\": \"echo\", \"input\": {\"text\": \"x\", \"want\": \"deny:c overridable:c " more "\"}" \
+  "}"
   char text[256];
   snprintf(text, sizeof text, OVERRIDE_CALL(""));
   json_t *c = parse(text);
@@ -169,7 +163,8 @@ static void test_policy_override(void **state) {
   assert_int_equal(lua_host_policy_before(fx->host, &v, &d), 0);
   assert_int_equal(d.verdict, LUA_POLICY_ALLOW);
   char *over = json_dumps(d.overridden, JSON_COMPACT | JSON_SORT_KEYS);
-  assert_string_equal(over, "[{\"identity\":\"viktor\",\"policy\":\"c_deny\",\"reason\":\"c says no\"}]");
+  assert_string_equal(over,
+                      "[{\"identity\":\"viktor\",\"policy\":\"c_deny\",\"reason\":\"c says no\"}]");
   free(over);
   lua_policy_decision_free(&d);
   json_decref(c);
@@ -265,8 +260,8 @@ static void test_policy_ctx(void **state) {
                   "\"now_ms\": 12345}",
                   "[{\"tool\": \"pve\", \"verb\": \"status\", \"input\": {\"verb\": "
                   "\"status\"}}, {\"tool\": \"echo\"}]",
-                  "[{\"tool\": \"pve\", \"verb\": \"cycle\", \"started_ms\": 1}]",
-                  LUA_POLICY_DENY, "h_state",
+                  "[{\"tool\": \"pve\", \"verb\": \"cycle\", \"started_ms\": 1}]", LUA_POLICY_DENY,
+                  "h_state",
                   "now 12345, history 2 (pve), actions 1 (cycle, true), writes false, input "
                   "status, fields input,tool,verb, walked 4",
                   NULL);
@@ -288,8 +283,7 @@ static void test_policy_ctx(void **state) {
 static void test_policy_views_named(void **state) {
   policy_fixture *fx = *state;
   expect_decision(fx, "{\"tool\": \"echo\", \"input\": {\"want\": \"views:h\"}}",
-                  "[{\"tool\": \"pve\"}]", "[{\"verb\": \"stop\"}]", LUA_POLICY_DENY,
-                  "h_state",
+                  "[{\"tool\": \"pve\"}]", "[{\"verb\": \"stop\"}]", LUA_POLICY_DENY, "h_state",
                   "ctx.history() list, ctx.history() entry, ctx.actions() list, ctx.actions() "
                   "entry | policy/h_state.lua:33: ctx.actions() is read-only: copy what you need "
                   "into a table of your own | policy/h_state.lua:34: an entry of ctx.history() "
@@ -339,12 +333,10 @@ static void test_policy_load_errors(void **state) {
   };
   size_t count = sizeof lines / sizeof lines[0];
   for (size_t i = 0; i < count; i++) {
-    if (strstr(err, lines[i]) == NULL)
-      fail_msg("missing line:\n  %s\nin:\n%s", lines[i], err);
+    if (strstr(err, lines[i]) == NULL) fail_msg("missing line:\n  %s\nin:\n%s", lines[i], err);
   }
   size_t n = 1;
-  for (const char *p = err; *p != '\0'; p++)
-    n += *p == '\n';
+  for (const char *p = err; *p != '\0'; p++) n += *p == '\n';
   assert_int_equal(n, count);
   assert_int_equal(uv_loop_close(&fx.loop), 0);
 }
@@ -472,8 +464,7 @@ static void test_shipped_one_at_a_time(void **state) {
                   "20 s ago; try again when it has finished",
                   NULL);
   /* The deny outranks forensics_first's run_first (no capture here). */
-  expect_decision(fx, stop, "[]", actions, LUA_POLICY_DENY, "one_at_a_time", "~in flight",
-                  NULL);
+  expect_decision(fx, stop, "[]", actions, LUA_POLICY_DENY, "one_at_a_time", "~in flight", NULL);
   snprintf(actions, sizeof actions, "[%s]", finished);
   expect_decision(fx, stop, history, actions, LUA_POLICY_ALLOW, NULL, NULL, NULL);
   char status[512];
@@ -512,8 +503,8 @@ static void test_shipped_rate_limit(void **state) {
   expect_decision(fx, cycle, history, actions, LUA_POLICY_ALLOW, NULL, NULL, NULL);
   /* An action the runtime described badly: the shipped policy fails closed. */
   expect_decision(fx, cycle, history,
-                  "[{\"tool\": \"pve\", \"verb\": \"stop\", \"finished_ms\": 1}]",
-                  LUA_POLICY_DENY, "rate_limit",
+                  "[{\"tool\": \"pve\", \"verb\": \"stop\", \"finished_ms\": 1}]", LUA_POLICY_DENY,
+                  "rate_limit",
                   "policy policy/rate_limit.lua failed: policy/rate_limit.lua:39: attempt to "
                   "perform arithmetic on a nil value (field 'started_ms')",
                   NULL);
@@ -540,8 +531,12 @@ static void test_shipped_confirm_destructive(void **state) {
     shell_call(call, sizeof call, confirmed[i]);
     expect_decision(fx, call, "[]", "[]", LUA_POLICY_CONFIRM, "confirm_destructive", "~", NULL);
   }
-  static const char *const allowed[] = {"uptime", "free -m", "df -h", "systemctl --failed",
-                                        "fdisk -l /dev/vda", "rm -rf /var/tmp/cache"};
+  static const char *const allowed[] = {"uptime",
+                                        "free -m",
+                                        "df -h",
+                                        "systemctl --failed",
+                                        "fdisk -l /dev/vda",
+                                        "rm -rf /var/tmp/cache"};
   for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++) {
     shell_call(call, sizeof call, allowed[i]);
     expect_decision(fx, call, "[]", "[]", LUA_POLICY_ALLOW, NULL, NULL, NULL);
@@ -562,20 +557,16 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_policy_override, combo_setup, fixture_teardown),
       cmocka_unit_test_setup_teardown(test_policy_deny_stops, combo_setup, fixture_teardown),
       cmocka_unit_test_setup_teardown(test_policy_fail_closed, combo_setup, fixture_teardown),
-      cmocka_unit_test_setup_teardown(test_policy_state_and_after, combo_setup,
-                                      fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_policy_state_and_after, combo_setup, fixture_teardown),
       cmocka_unit_test_setup_teardown(test_policy_ctx, combo_setup, fixture_teardown),
       cmocka_unit_test_setup_teardown(test_policy_views_named, combo_setup, fixture_teardown),
       cmocka_unit_test_setup_teardown(test_policy_log, combo_setup, fixture_teardown),
       cmocka_unit_test(test_policy_load_errors),
-      cmocka_unit_test_setup_teardown(test_policy_mutating_function, combo_setup,
-                                      fixture_teardown),
-      cmocka_unit_test_setup_teardown(test_shipped_pve_mutating, shipped_setup,
-                                      fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_policy_mutating_function, combo_setup, fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_shipped_pve_mutating, shipped_setup, fixture_teardown),
       cmocka_unit_test_setup_teardown(test_shipped_forensics_first, shipped_setup,
                                       fixture_teardown),
-      cmocka_unit_test_setup_teardown(test_shipped_one_at_a_time, shipped_setup,
-                                      fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_shipped_one_at_a_time, shipped_setup, fixture_teardown),
       cmocka_unit_test_setup_teardown(test_shipped_rate_limit, shipped_setup, fixture_teardown),
       cmocka_unit_test_setup_teardown(test_shipped_confirm_destructive, shipped_setup,
                                       fixture_teardown),

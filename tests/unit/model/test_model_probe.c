@@ -88,7 +88,8 @@ static void test_api_errors(void **state) {
   assert_string_equal(r.error_type, "");
   assert_non_null(strstr(r.message, "HTTP 502"));
   /* An HTTP error is what the API said, whatever reading its body met. */
-  r = classify(CURLE_RECV_ERROR, 401, "{\"error\":{\"type\":\"authentication_error\",\"message\":\"no\"}}", 1, 1);
+  r = classify(CURLE_RECV_ERROR, 401,
+               "{\"error\":{\"type\":\"authentication_error\",\"message\":\"no\"}}", 1, 1);
   assert_string_equal(r.layer, "auth_refused");
 }
 

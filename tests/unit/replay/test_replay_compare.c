@@ -20,8 +20,11 @@ static json_t *denied_by(const char *policy) {
 
 static replay_call_facts facts(const char *was, const json_t *was_d, const char *now,
                                const json_t *now_d) {
-  return (replay_call_facts){.tool = "pve", .exists = 1, .recorded_content = "pve cycle: ok",
-                             .recorded = {was, was_d, 1}, .now = {now, now_d, 1}};
+  return (replay_call_facts){.tool = "pve",
+                             .exists = 1,
+                             .recorded_content = "pve cycle: ok",
+                             .recorded = {was, was_d, 1},
+                             .now = {now, now_d, 1}};
 }
 
 static const char *nth(const json_t *diffs, size_t i) {
@@ -51,7 +54,8 @@ static void test_denied_by_another_policy(void **state) {
   json_t *a = denied_by("rate_limit"), *b = denied_by("deny_cycle"), *diffs = json_array();
   replay_call_facts f = facts("deny", a, "deny", b);
   assert_int_equal(replay_compare(&f, diffs), 1);
-  assert_string_equal(nth(diffs, 0), "denied by policy deny_cycle now, by policy rate_limit when recorded");
+  assert_string_equal(nth(diffs, 0),
+                      "denied by policy deny_cycle now, by policy rate_limit when recorded");
   json_decref(a), json_decref(b), json_decref(diffs);
 }
 
@@ -60,11 +64,15 @@ static void test_inserted_and_dropped_runs(void **state) {
   json_t *none = json_array(), *first = forensics_first(), *diffs = json_array();
   replay_call_facts added = facts("allow", none, "insert", first);
   assert_int_equal(replay_compare(&added, diffs), 1);
-  assert_string_equal(nth(diffs, 0), "policy forensics_first would now run pve forensics first (not in the recording)");
+  assert_string_equal(
+      nth(diffs, 0),
+      "policy forensics_first would now run pve forensics first (not in the recording)");
   json_array_clear(diffs);
   replay_call_facts dropped = facts("allow", first, "allow", none);
   assert_int_equal(replay_compare(&dropped, diffs), 1);
-  assert_string_equal(nth(diffs, 0), "policy forensics_first would no longer run pve forensics first (it did when recorded)");
+  assert_string_equal(
+      nth(diffs, 0),
+      "policy forensics_first would no longer run pve forensics first (it did when recorded)");
   json_decref(none), json_decref(first), json_decref(diffs);
 }
 
@@ -83,7 +91,8 @@ static void test_missing_tool_and_invalid_input(void **state) {
   replay_call_facts bad = facts("allow", none, "allow", none);
   bad.invalid = "input.verb: must be one of the enum values";
   assert_int_equal(replay_compare(&bad, diffs), 1);
-  assert_string_equal(nth(diffs, 0), "input no longer validates: input.verb: must be one of the enum values");
+  assert_string_equal(nth(diffs, 0),
+                      "input no longer validates: input.verb: must be one of the enum values");
   json_array_clear(diffs);
   bad.recorded_is_error = 1;
   bad.recorded_content = "invalid input: input.verb: must be one of the enum values";

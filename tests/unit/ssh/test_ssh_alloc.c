@@ -73,14 +73,16 @@ static size_t put_string(unsigned char *p, const char *s) {
  * 7.1) offering only what libssh2 1.10 takes, curve25519 first. */
 static size_t kexinit(unsigned char *out) {
   static const char banner[] = "SSH-2.0-breakglass_test\r\n";
-  static const char *const lists[] = {"curve25519-sha256", "ssh-ed25519", "aes128-ctr", "aes128-ctr",
-                                      "hmac-sha2-256", "hmac-sha2-256", "none", "none", "", ""};
+  static const char *const lists[] = {
+      "curve25519-sha256", "ssh-ed25519", "aes128-ctr", "aes128-ctr", "hmac-sha2-256",
+      "hmac-sha2-256",     "none",        "none",       "",           ""};
   unsigned char payload[KEXINIT_MAX_BYTES];
   size_t n = 0;
-  payload[n++] = 20; /* SSH_MSG_KEXINIT */
+  payload[n++] = 20;             /* SSH_MSG_KEXINIT */
   memset(payload + n, 0x5a, 16); /* cookie */
   n += 16;
-  for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) n += put_string(payload + n, lists[i]);
+  for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
+    n += put_string(payload + n, lists[i]);
   payload[n++] = 0; /* first_kex_packet_follows */
   n += put_u32(payload + n, 0);
   size_t pad = 8 - (4 + 1 + n) % 8;
@@ -136,7 +138,8 @@ static void test_key_exchange_cut_short(void **state) {
   char dir[] = "/tmp/bg-ssh-alloc-XXXXXX";
   assert_non_null(mkdtemp(dir));
   char cmd[256], key[128], known[128];
-  snprintf(cmd, sizeof cmd, "ssh-keygen -q -t ed25519 -N '' -f %s/id && : > %s/known_hosts", dir, dir);
+  snprintf(cmd, sizeof cmd, "ssh-keygen -q -t ed25519 -N '' -f %s/id && : > %s/known_hosts", dir,
+           dir);
   assert_int_equal(system(cmd), 0);
   snprintf(key, sizeof key, "%s/id", dir);
   snprintf(known, sizeof known, "%s/known_hosts", dir);
@@ -145,7 +148,9 @@ static void test_key_exchange_cut_short(void **state) {
 
   uv_loop_t loop;
   uv_loop_init(&loop);
-  ssh_pool_options o = {.key_path = key, .known_hosts = known, .connect_timeout_ms = CONNECT_TIMEOUT_MS,
+  ssh_pool_options o = {.key_path = key,
+                        .known_hosts = known,
+                        .connect_timeout_ms = CONNECT_TIMEOUT_MS,
                         .max_output_bytes = 4096};
   ssh_pool *p;
   char err[256];

@@ -48,7 +48,8 @@ static void run_shell(const char *shell, const char *script, const char *input, 
   close(in[1]);
   r->len = 0;
   ssize_t got;
-  while ((got = read(out[0], r->out + r->len, sizeof r->out - 1 - r->len)) > 0) r->len += (size_t)got;
+  while ((got = read(out[0], r->out + r->len, sizeof r->out - 1 - r->len)) > 0)
+    r->len += (size_t)got;
   r->out[r->len] = '\0';
   close(out[0]);
   int st;

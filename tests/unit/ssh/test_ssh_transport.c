@@ -52,7 +52,8 @@ static int free_port(void) {
 
 static void sshd_start(void) {
   char cmd[256], line[32] = "";
-  snprintf(cmd, sizeof cmd, "sh %s/tests/lib/test-sshd.sh %s %d", getenv("BREAKGLASS_SOURCE_DIR"), dir, port);
+  snprintf(cmd, sizeof cmd, "sh %s/tests/lib/test-sshd.sh %s %d", getenv("BREAKGLASS_SOURCE_DIR"),
+           dir, port);
   FILE *f = popen(cmd, "r");
   assert_non_null(fgets(line, sizeof line, f));
   pclose(f);
@@ -126,8 +127,11 @@ static ssh_pool *pool_make(uv_loop_t *loop, const char *key, const char *known_h
   char kp[128], kh[128], err[256];
   snprintf(kp, sizeof kp, "%s/%s", dir, key);
   snprintf(kh, sizeof kh, "%s/%s", dir, known_hosts);
-  ssh_pool_options o = {.key_path = kp, .known_hosts = kh, .connect_timeout_ms = CONNECT_TIMEOUT_MS,
-                        .keepalive_ms = 5000, .max_output_bytes = MAX_OUTPUT_BYTES};
+  ssh_pool_options o = {.key_path = kp,
+                        .known_hosts = kh,
+                        .connect_timeout_ms = CONNECT_TIMEOUT_MS,
+                        .keepalive_ms = 5000,
+                        .max_output_bytes = MAX_OUTPUT_BYTES};
   ssh_pool *p = NULL;
   assert_int_equal(ssh_pool_new(&p, loop, &o, err, sizeof err), 0);
   assert_int_equal(ssh_pool_add_target(p, "devvm", "127.0.0.1", port, "root"), 0);
@@ -140,7 +144,8 @@ static void pool_done(ssh_pool *p, uv_loop_t *loop) {
   assert_int_equal(uv_loop_close(loop), 0);
 }
 
-static void run_one(ssh_pool *p, uv_loop_t *loop, const char *cmd, uint64_t timeout_ms, run_ctx *c) {
+static void run_one(ssh_pool *p, uv_loop_t *loop, const char *cmd, uint64_t timeout_ms,
+                    run_ctx *c) {
   memset(c, 0, sizeof *c);
   assert_non_null(ssh_exec_start(p, "devvm", cmd, timeout_ms, 0, &CBS, c));
   assert_int_equal(c->done, 0); /* deferred */
@@ -183,7 +188,8 @@ static void test_twenty_at_once_share_one_connection(void **state) {
   int before = accepted_count();
   run_ctx c[20];
   memset(c, 0, sizeof c);
-  for (int i = 0; i < 20; i++) assert_non_null(ssh_exec_start(p, "devvm", "echo hi", 20000, 0, &CBS, &c[i]));
+  for (int i = 0; i < 20; i++)
+    assert_non_null(ssh_exec_start(p, "devvm", "echo hi", 20000, 0, &CBS, &c[i]));
   for (int i = 0; i < 20; i++)
     while (!c[i].done) uv_run(&loop, UV_RUN_ONCE);
   for (int i = 0; i < 20; i++) {
@@ -231,7 +237,9 @@ static void test_host_and_client_keys(void **state) {
   char kp[128], kh[128], err[512];
   snprintf(kp, sizeof kp, "%s/rsa", dir);
   snprintf(kh, sizeof kh, "%s/known_hosts", dir);
-  ssh_pool_options o = {.key_path = kp, .known_hosts = kh, .connect_timeout_ms = 1000,
+  ssh_pool_options o = {.key_path = kp,
+                        .known_hosts = kh,
+                        .connect_timeout_ms = 1000,
                         .max_output_bytes = MAX_OUTPUT_BYTES};
   ssh_pool *p = NULL;
   assert_int_equal(ssh_pool_new(&p, uv_default_loop(), &o, err, sizeof err), -1);
@@ -297,7 +305,8 @@ static void test_fresh_connection(void **state) {
   int before = accepted_count();
   for (int i = 0; i < 2; i++) {
     memset(&c, 0, sizeof c);
-    assert_non_null(ssh_exec_start(p, "devvm", "echo probe", 10000, SSH_EXEC_FRESH_CONNECTION, &CBS, &c));
+    assert_non_null(
+        ssh_exec_start(p, "devvm", "echo probe", 10000, SSH_EXEC_FRESH_CONNECTION, &CBS, &c));
     while (!c.done) uv_run(&loop, UV_RUN_ONCE);
     assert_true(c.ok);
     assert_string_equal(c.out, "probe\n");
@@ -344,8 +353,10 @@ static void nodelay_to_port(int peer_port, int *with, int *without) {
     int on = 0;
     len = sizeof on;
     assert_int_equal(getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &len), 0);
-    if (on) (*with)++;
-    else (*without)++;
+    if (on)
+      (*with)++;
+    else
+      (*without)++;
   }
   closedir(d);
 }
@@ -375,14 +386,16 @@ static void test_sockets_have_nodelay(void **state) {
   /* A probe's connection of its own, seen while its command runs. */
   static const ssh_exec_cbs watch = {.on_output = on_output_check_nodelay, .on_done = on_done};
   memset(&c, 0, sizeof c);
-  assert_non_null(ssh_exec_start(p, "devvm", "echo x", 10000, SSH_EXEC_FRESH_CONNECTION, &watch, &c));
+  assert_non_null(
+      ssh_exec_start(p, "devvm", "echo x", 10000, SSH_EXEC_FRESH_CONNECTION, &watch, &c));
   while (!c.done) uv_run(&loop, UV_RUN_ONCE);
   assert_true(c.ok);
   assert_int_equal(fresh_with, 2);
   assert_int_equal(fresh_without, 0);
   /* The check can tell: a socket of our own without the option counts. */
   int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+  struct sockaddr_in a = {.sin_family = AF_INET,
+                          .sin_port = htons((uint16_t)port),
                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
   nodelay_to_port(port, &with, &without);
@@ -454,12 +467,15 @@ static void test_drain_finishes_verbs_only(void **state) {
   memset(&late, 0, sizeof late);
   assert_non_null(ssh_exec_start(p, "devvm", "sleep 1; echo verb done", 10000,
                                  SSH_EXEC_FINISH_ON_DRAIN, &CBS, &verb));
-  assert_non_null(ssh_exec_start(p, "devvm", "sleep 30", 1500, SSH_EXEC_FINISH_ON_DRAIN, &CBS, &stuck));
+  assert_non_null(
+      ssh_exec_start(p, "devvm", "sleep 30", 1500, SSH_EXEC_FINISH_ON_DRAIN, &CBS, &stuck));
   assert_non_null(ssh_exec_start(p, "devvm", "sleep 30", 30000, 0, &CBS, &shell));
-  for (int i = 0; i < 30; i++) uv_run(&loop, UV_RUN_NOWAIT), usleep(10000); /* all three on the host */
+  for (int i = 0; i < 30; i++)
+    uv_run(&loop, UV_RUN_NOWAIT), usleep(10000); /* all three on the host */
   assert_int_equal(verb.done + stuck.done + shell.done, 0);
   /* Not sent yet when the drain begins: it never is. */
-  assert_non_null(ssh_exec_start(p, "devvm", "echo never", 10000, SSH_EXEC_FINISH_ON_DRAIN, &CBS, &late));
+  assert_non_null(
+      ssh_exec_start(p, "devvm", "echo never", 10000, SSH_EXEC_FINISH_ON_DRAIN, &CBS, &late));
 
   uint64_t drained_ms = 0, t0 = uv_hrtime() / 1000000;
   assert_int_equal(ssh_pool_drain(p, on_drained, &drained_ms), 2);

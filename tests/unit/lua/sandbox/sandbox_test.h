@@ -8,8 +8,7 @@
 static inline lua_sandbox *sandbox_test_new(const char *name, const lua_sandbox_limits *limits) {
   lua_sandbox *sb;
   char err[256];
-  if (lua_sandbox_new(&sb, name, limits, err, sizeof err) < 0)
-    fail_msg("%s", err);
+  if (lua_sandbox_new(&sb, name, limits, err, sizeof err) < 0) fail_msg("%s", err);
   return sb;
 }
 

@@ -13,8 +13,7 @@
 static json_t *parse(const char *text) {
   json_error_t je;
   json_t *v = json_loads(text, JSON_DECODE_ANY, &je);
-  if (v == NULL)
-    fail_msg("bad test JSON %s: %s", text, je.text);
+  if (v == NULL) fail_msg("bad test JSON %s: %s", text, je.text);
   return v;
 }
 
@@ -41,12 +40,10 @@ static void expect_validation(const char *input, const char *want) {
   json_t *v = parse(input);
   int rc = json_schema_validate(schema, v, "input", err, sizeof err);
   if (want[0] == '\0') {
-    if (rc != 0)
-      fail_msg("%s: unexpected error %s", input, err);
+    if (rc != 0) fail_msg("%s: unexpected error %s", input, err);
   } else {
     assert_int_equal(rc, -1);
-    if (strcmp(err, want) != 0)
-      fail_msg("%s:\n  want %s\n  got  %s", input, want, err);
+    if (strcmp(err, want) != 0) fail_msg("%s:\n  want %s\n  got  %s", input, want, err);
   }
   json_decref(v);
   json_decref(schema);
@@ -112,12 +109,10 @@ static void expect_schema_check(const char *schema_text, const char *want) {
   char err[512];
   int rc = json_schema_check(schema, "input_schema", err, sizeof err);
   if (want[0] == '\0') {
-    if (rc != 0)
-      fail_msg("%s: unexpected error %s", schema_text, err);
+    if (rc != 0) fail_msg("%s: unexpected error %s", schema_text, err);
   } else {
     assert_int_equal(rc, -1);
-    if (strstr(err, want) != err)
-      fail_msg("%s:\n  want %s...\n  got  %s", schema_text, want, err);
+    if (strstr(err, want) != err) fail_msg("%s:\n  want %s...\n  got  %s", schema_text, want, err);
   }
   json_decref(schema);
 }
@@ -125,39 +120,43 @@ static void expect_schema_check(const char *schema_text, const char *want) {
 static void test_schema_checks(void **state) {
   (void)state;
   expect_schema_check("{\"type\": \"object\"}", "");
-  expect_schema_check("{\"type\": \"object\", \"properties\": {}, \"title\": \"t\", \"default\": {},"
-               " \"examples\": [{}]}",
-               "");
+  expect_schema_check(
+      "{\"type\": \"object\", \"properties\": {}, \"title\": \"t\", \"default\": {},"
+      " \"examples\": [{}]}",
+      "");
   expect_schema_check("[]", "input_schema: must be a schema (an object)");
   expect_schema_check("{}", "input_schema.type: must be \"object\"");
   expect_schema_check("{\"type\": \"string\"}", "input_schema.type: must be \"object\"");
   expect_schema_check("{\"type\": \"object\", \"format\": \"x\"}",
-               "input_schema.format: unknown keyword (supported: type,");
+                      "input_schema.format: unknown keyword (supported: type,");
   expect_schema_check("{\"type\": \"object\", \"properties\": {\"a\": {\"type\": \"text\"}}}",
-               "input_schema.properties.a.type: unknown type \"text\"");
+                      "input_schema.properties.a.type: unknown type \"text\"");
   expect_schema_check("{\"type\": \"object\", \"properties\": {\"a\": {\"type\": []}}}",
-               "input_schema.properties.a.type: must be a type name or a non-empty array");
-  expect_schema_check("{\"type\": \"object\", \"properties\": {\"a\": {\"type\": [\"string\", 1]}}}",
-               "input_schema.properties.a.type[1]: must be a type name (a string)");
+                      "input_schema.properties.a.type: must be a type name or a non-empty array");
+  expect_schema_check(
+      "{\"type\": \"object\", \"properties\": {\"a\": {\"type\": [\"string\", 1]}}}",
+      "input_schema.properties.a.type[1]: must be a type name (a string)");
   expect_schema_check("{\"type\": \"object\", \"properties\": []}",
-               "input_schema.properties: must be an object mapping");
-  expect_schema_check("{\"type\": \"object\", \"required\": {}}",
-               "input_schema.required: must be an array of property names (an empty Lua table "
-               "encodes as {}: leave the field out)");
+                      "input_schema.properties: must be an object mapping");
+  expect_schema_check(
+      "{\"type\": \"object\", \"required\": {}}",
+      "input_schema.required: must be an array of property names (an empty Lua table "
+      "encodes as {}: leave the field out)");
   expect_schema_check("{\"type\": \"object\", \"required\": [1]}",
-               "input_schema.required: must be an array of property names");
+                      "input_schema.required: must be an array of property names");
   expect_schema_check("{\"type\": \"object\", \"additionalProperties\": {}}",
-               "input_schema.additionalProperties: must be true or false");
+                      "input_schema.additionalProperties: must be true or false");
   expect_schema_check("{\"type\": \"object\", \"properties\": {\"a\": {\"enum\": []}}}",
-               "input_schema.properties.a.enum: must be a non-empty array");
+                      "input_schema.properties.a.enum: must be a non-empty array");
   expect_schema_check("{\"type\": \"object\", \"properties\": {\"a\": {\"maximum\": \"1\"}}}",
-               "input_schema.properties.a.maximum: must be a number");
+                      "input_schema.properties.a.maximum: must be a number");
   expect_schema_check("{\"type\": \"object\", \"properties\": {\"a\": {\"maxLength\": -1}}}",
-               "input_schema.properties.a.maxLength: must be a non-negative integer");
-  expect_schema_check("{\"type\": \"object\", \"properties\": {\"a\": {\"items\": {\"minItems\": 1.5}}}}",
-               "input_schema.properties.a.items.minItems: must be a non-negative integer");
+                      "input_schema.properties.a.maxLength: must be a non-negative integer");
+  expect_schema_check(
+      "{\"type\": \"object\", \"properties\": {\"a\": {\"items\": {\"minItems\": 1.5}}}}",
+      "input_schema.properties.a.items.minItems: must be a non-negative integer");
   expect_schema_check("{\"type\": \"object\", \"description\": 5}",
-               "input_schema.description: must be a string");
+                      "input_schema.description: must be a string");
 }
 
 static void test_schema_depth_cap(void **state) {
@@ -165,8 +164,7 @@ static void test_schema_depth_cap(void **state) {
   char text[4096] = "{\"type\": \"object\"";
   for (int i = 0; i <= JSON_SCHEMA_MAX_DEPTH_LEVELS; i++)
     strcat(text, ", \"items\": {\"type\": \"array\"");
-  for (int i = 0; i <= JSON_SCHEMA_MAX_DEPTH_LEVELS + 1; i++)
-    strcat(text, "}");
+  for (int i = 0; i <= JSON_SCHEMA_MAX_DEPTH_LEVELS + 1; i++) strcat(text, "}");
   json_t *schema = parse(text);
   char err[512];
   assert_int_equal(json_schema_check(schema, "s", err, sizeof err), -1);

@@ -48,17 +48,14 @@ static int run(lua_sandbox *sb, const char *code, char *out, size_t outlen) {
   int status = LUA_ERRSYNTAX;
   if (lua_sandbox_load(sb, co, code, strlen(code), out, outlen) == 0) {
     status = lua_sandbox_resume(sb, co, 0, &nres, out, outlen);
-    if (status == LUA_OK && nres > 0)
-      snprintf(out, outlen, "%s", luaL_tolstring(co, -nres, NULL));
+    if (status == LUA_OK && nres > 0) snprintf(out, outlen, "%s", luaL_tolstring(co, -nres, NULL));
   }
   lua_sandbox_thread_drop(sb, ref);
   lua_sandbox_collect(sb);
   return status;
 }
 
-static uint64_t ms_since(uint64_t t0) {
-  return (uv_hrtime() - t0) / 1000000;
-}
+static uint64_t ms_since(uint64_t t0) { return (uv_hrtime() - t0) / 1000000; }
 
 /* setup (line 1) then attack (line 2) must stop at the deadline, with
  * "in <where>" after the message when where is not NULL. */
@@ -178,12 +175,13 @@ static void test_string_functions(void **state) {
   expect_stopped("", FOREVER("pcall(string.pack, 'c8000000', '')"), NULL);
   /* Comparing long strings is one instruction: the count hook's step keeps
    * such a loop close to its deadline. */
-  expect_stopped("local s, n = ('x'):rep(6 << 20), 0", "while true do if s < s then n = n + 1 end end",
-                 NULL);
-  expect_result("local s = 'Hello'\n"
-                "return s:upper() .. s:lower() .. s:reverse() .. s:sub(2, 3) .. string.char(s:byte(1, -1))"
-                " .. #string.pack('c8', 'ab')",
-                "HELLOhelloolleHelHello8");
+  expect_stopped("local s, n = ('x'):rep(6 << 20), 0",
+                 "while true do if s < s then n = n + 1 end end", NULL);
+  expect_result(
+      "local s = 'Hello'\n"
+      "return s:upper() .. s:lower() .. s:reverse() .. s:sub(2, 3) .. string.char(s:byte(1, -1))"
+      " .. #string.pack('c8', 'ab')",
+      "HELLOhelloolleHelHello8");
 }
 
 /* Lua's sort compares strings in C: a thousand references to one long
@@ -197,20 +195,22 @@ static void test_table_sort(void **state) {
   /* A comparator of the script's, and __lt reaching a C function. */
   expect_stopped("local t = {} for i = 1, 200000 do t[i] = (i * 7919) % 200000 end",
                  FOREVER("table.sort(t, function(a, b) return a > b end)"), NULL);
-  expect_stopped("local mt = {__lt = rawequal} local t = {} for i = 1, 50000 do t[i] = setmetatable({}, mt) end",
+  expect_stopped("local mt = {__lt = rawequal} local t = {} for i = 1, 50000 do t[i] = "
+                 "setmetatable({}, mt) end",
                  FOREVER("table.sort(t)"), NULL);
-  expect_result("local t = {5, 3, 9, 1} table.sort(t) local u = {'b', 'a', 'c'} table.sort(u, nil)\n"
-                "local v = {1, 2, 3} table.sort(v, function(a, b) return a > b end)\n"
-                "return table.concat(t, ',') .. table.concat(u) .. table.concat(v)",
-                "1,3,5,9abc321");
+  expect_result(
+      "local t = {5, 3, 9, 1} table.sort(t) local u = {'b', 'a', 'c'} table.sort(u, nil)\n"
+      "local v = {1, 2, 3} table.sort(v, function(a, b) return a > b end)\n"
+      "return table.concat(t, ',') .. table.concat(u) .. table.concat(v)",
+      "1,3,5,9abc321");
   expect_error("table.sort({1, 'x'})", "tools/c.lua:1: attempt to compare string with number");
 }
 
 /* __tostring and __index chains reach C functions through tostring. */
 static void test_metamethods_reaching_c(void **state) {
   (void)state;
-  expect_stopped("local t = setmetatable({}, {__tostring = rawlen})",
-                 FOREVER("pcall(tostring, t)"), NULL);
+  expect_stopped("local t = setmetatable({}, {__tostring = rawlen})", FOREVER("pcall(tostring, t)"),
+                 NULL);
   expect_stopped("local t = setmetatable({}, {__index = setmetatable({}, {__index = rawlen})})",
                  FOREVER("local _ = t[1] .. t[2]"), NULL);
   expect_result("local t = setmetatable({}, {__tostring = function() return 'T' end})\n"
@@ -272,8 +272,7 @@ static void test_load_in_pieces(void **state) {
       int rg = lua_isnil(L, -2) ? LUA_ERRSYNTAX : LUA_OK;
       snprintf(got, sizeof got, "%d %s", rg, rg == LUA_OK ? "" : lua_tostring(L, -1));
       lua_settop(L, 0);
-      if (strcmp(want, got) != 0)
-        fail_msg("%s\n  lua:  %s\n  ours: %s", src, want, got);
+      if (strcmp(want, got) != 0) fail_msg("%s\n  lua:  %s\n  ours: %s", src, want, got);
     }
   }
   lua_close(plain);
@@ -288,8 +287,7 @@ static void test_file_compile(void **state) {
   char *src = malloc(len + 1);
   char err[256], want[128];
   strcpy(src, "return ");
-  for (size_t i = 0; i < n; i++)
-    memcpy(src + 7 + i * 6, "a and ", 6);
+  for (size_t i = 0; i < n; i++) memcpy(src + 7 + i * 6, "a and ", 6);
   strcpy(src + 7 + n * 6, "a");
   int ref;
   lua_State *co = lua_sandbox_thread_new(sb, &ref, err, sizeof err);

@@ -36,8 +36,7 @@ static int plain_teardown(void **state) {
 static void eval(lua_State *L, const char *expr) {
   char code[4096];
   snprintf(code, sizeof code, "return %s", expr);
-  if (luaL_dostring(L, code) != LUA_OK)
-    fail_msg("%s: %s", expr, lua_tostring(L, -1));
+  if (luaL_dostring(L, code) != LUA_OK) fail_msg("%s: %s", expr, lua_tostring(L, -1));
 }
 
 /* The text of a Lua value as JSON, or "ERR: message". */
@@ -60,8 +59,7 @@ static char *to_text(lua_State *L, const char *expr, size_t max_bytes) {
 
 static void expect_text(lua_State *L, const char *expr, const char *want) {
   char *got = to_text(L, expr, TEST_MAX_JSON_BYTES);
-  if (strcmp(got, want) != 0)
-    fail_msg("%s:\n  want %s\n  got  %s", expr, want, got);
+  if (strcmp(got, want) != 0) fail_msg("%s:\n  want %s\n  got  %s", expr, want, got);
   free(got);
 }
 
@@ -70,7 +68,7 @@ static void test_json_scalars_and_exact_integers(void **state) {
   expect_text(L, "42", "42");
   expect_text(L, "math.maxinteger", "9223372036854775807");
   expect_text(L, "math.mininteger", "-9223372036854775808");
-  expect_text(L, "2^53 + 1", "9007199254740992.0");  /* a float stays a float */
+  expect_text(L, "2^53 + 1", "9007199254740992.0");    /* a float stays a float */
   expect_text(L, "(1 << 53) + 1", "9007199254740993"); /* an integer stays exact */
   expect_text(L, "1.5", "1.5");
   expect_text(L, "true", "true");
@@ -96,7 +94,8 @@ static void test_json_refusals(void **state) {
               "ERR: cannot encode a table that contains itself (at .self)");
   expect_text(L, "{a = {print}}", "ERR: cannot encode a function (at .a[1])");
   expect_text(L, "{1, x = 2}", "ERR: cannot encode a table with both integer and string keys");
-  expect_text(L, "{[1] = 1, [3] = 3}", "ERR: cannot encode a table whose integer keys are not 1..n");
+  expect_text(L, "{[1] = 1, [3] = 3}",
+              "ERR: cannot encode a table whose integer keys are not 1..n");
   expect_text(L, "{[0] = 1}", "ERR: cannot encode a table whose integer keys are not 1..n");
   expect_text(L, "{[1.5] = 1}", "ERR: cannot encode a table key of type float");
   expect_text(L, "{[true] = 1}", "ERR: cannot encode a table key of type boolean");
@@ -150,7 +149,8 @@ static void test_json_push(void **state) {
   lua_State *L = *state;
   json_error_t je;
   json_t *v = json_loads("{\"id\": 9007199254740993, \"r\": 0.5, \"a\": [1, null, \"s\"],"
-                         " \"o\": {}, \"t\": true}", 0, &je);
+                         " \"o\": {}, \"t\": true}",
+                         0, &je);
   assert_non_null(v);
   lua_json_push(L, v);
   lua_setglobal(L, "v");
@@ -179,8 +179,7 @@ static void test_json_module_round_trip(void **state) {
 }
 
 static void expect_error(lua_State *L, const char *code, const char *want) {
-  if (luaL_dostring(L, code) == LUA_OK)
-    fail_msg("%s: no error", code);
+  if (luaL_dostring(L, code) == LUA_OK) fail_msg("%s: no error", code);
   if (strstr(lua_tostring(L, -1), want) == NULL)
     fail_msg("%s:\n  want %s\n  got  %s", code, want, lua_tostring(L, -1));
   lua_pop(L, 1);
@@ -234,11 +233,11 @@ static void test_json_encode_huge_table_in_sandbox(void **state) {
   lua_sandbox *sb = json_sandbox(64u << 20);
   char err[512];
   int status = sandbox_test_run(sb,
-                         "local t = {}\n"
-                         "for i = 1, 300000 do t[i] = 'xxxxxxxxxx' end\n"
-                         "local ok\n"
-                         "return json.encode(t)\n",
-                         err, sizeof err);
+                                "local t = {}\n"
+                                "for i = 1, 300000 do t[i] = 'xxxxxxxxxx' end\n"
+                                "local ok\n"
+                                "return json.encode(t)\n",
+                                err, sizeof err);
   assert_int_not_equal(status, LUA_OK);
   assert_string_equal(err, "tools/big.lua:4: json.encode: output exceeds 1048576 bytes");
   lua_sandbox_free(sb);
@@ -252,9 +251,9 @@ static void test_json_decode_memory_limit(void **state) {
   lua_sandbox *sb = json_sandbox(3u << 20);
   char err[512];
   int status = sandbox_test_run(sb,
-                         "local s = '[' .. ('1,'):rep(400000) .. '1]'\n"
-                         "return json.decode(s)\n",
-                         err, sizeof err);
+                                "local s = '[' .. ('1,'):rep(400000) .. '1]'\n"
+                                "return json.decode(s)\n",
+                                err, sizeof err);
   assert_int_not_equal(status, LUA_OK);
   assert_string_equal(err, "tools/big.lua:2: memory limit (3 MiB) exceeded");
   assert_true(lua_sandbox_memory_used(sb) < (1u << 20));

@@ -56,7 +56,8 @@ static const char runner_src[] =
     "  elseif name == 'gsub_bad_fn' then\n"
     "    return ser(pcall(string.gsub, s, p, function() return {} end, a4))\n"
     "  elseif name == 'gsub_bad_tbl' then\n"
-    "    return ser(pcall(string.gsub, s, p, setmetatable({}, {__index = function() return true end}), a4))\n"
+    "    return ser(pcall(string.gsub, s, p, setmetatable({}, {__index = function() return true "
+    "end}), a4))\n"
     "  elseif name == 'gsub_tbl' then return ser(pcall(string.gsub, s, p, tbl, a4))\n"
     "  elseif name == 'gsub_fn' then return ser(pcall(string.gsub, s, p, fn, a4))\n"
     "  end\n"
@@ -105,22 +106,27 @@ static void run_one(lua_State *L, const char *fn, const char *s, size_t slen, co
   lua_pushstring(L, fn);
   lua_pushlstring(L, s, slen);
   lua_pushstring(L, pat);
-  if (a3 != NULL) lua_pushstring(L, a3); else lua_pushnil(L);
-  if (a4 != NULL) lua_pushstring(L, a4); else lua_pushnil(L);
-  if (lua_pcall(L, 5, 1, 0) != LUA_OK)
-    fail_msg("runner failed: %s", lua_tostring(L, -1));
+  if (a3 != NULL)
+    lua_pushstring(L, a3);
+  else
+    lua_pushnil(L);
+  if (a4 != NULL)
+    lua_pushstring(L, a4);
+  else
+    lua_pushnil(L);
+  if (lua_pcall(L, 5, 1, 0) != LUA_OK) fail_msg("runner failed: %s", lua_tostring(L, -1));
   snprintf(out, outlen, "%s", lua_tostring(L, -1));
   lua_pop(L, 1);
 }
 
-static void compare(pair_states *p, const char *fn, const char *s, const char *pat,
-                    const char *a3, const char *a4) {
+static void compare(pair_states *p, const char *fn, const char *s, const char *pat, const char *a3,
+                    const char *a4) {
   char want[4096], got[4096];
   run_one(p->real, fn, s, strlen(s), pat, a3, a4, want, sizeof want);
   run_one(p->ours, fn, s, strlen(s), pat, a3, a4, got, sizeof got);
   if (strcmp(want, got) != 0)
-    fail_msg("%s(\"%s\", \"%s\", %s, %s):\n  lua:  %s\n  ours: %s", fn, s, pat,
-             a3 ? a3 : "nil", a4 ? a4 : "nil", want, got);
+    fail_msg("%s(\"%s\", \"%s\", %s, %s):\n  lua:  %s\n  ours: %s", fn, s, pat, a3 ? a3 : "nil",
+             a4 ? a4 : "nil", want, got);
   p->succeeded += strncmp(want, "true", 4) == 0;
 }
 
@@ -263,17 +269,17 @@ static unsigned rng(unsigned n) {
 }
 
 static const char *const pattern_tokens[] = {
-    "a", "b", "x", ".", "%a", "%d", "%s", "%w", "%A", "%p", "[ab]", "[^a]", "[a-c]", "[%a.]",
-    "[%d-]", "*", "+", "-", "?", "(", ")", "()", "%b()", "%bab", "%f[%a]", "%f[^b]", "%1", "%2",
-    "^", "$", "%.", "%%", "]", "[", " ", "%", "[]", "[^]", "a*", "b-", ".-", "(a)", "(.)",
+    "a",    "b",     "x",      ".",      "%a",  "%d", "%s", "%w", "%A",  "%p",  "[ab]",
+    "[^a]", "[a-c]", "[%a.]",  "[%d-]",  "*",   "+",  "-",  "?",  "(",   ")",   "()",
+    "%b()", "%bab",  "%f[%a]", "%f[^b]", "%1",  "%2", "^",  "$",  "%.",  "%%",  "]",
+    "[",    " ",     "%",      "[]",     "[^]", "a*", "b-", ".-", "(a)", "(.)",
 };
 
 static const char subject_chars[] = "aabbx ().-1%";
 
 static void random_subject(char *out, size_t max) {
   size_t n = rng((unsigned)max);
-  for (size_t i = 0; i < n; i++)
-    out[i] = subject_chars[rng(sizeof subject_chars - 1)];
+  for (size_t i = 0; i < n; i++) out[i] = subject_chars[rng(sizeof subject_chars - 1)];
   out[n] = '\0';
 }
 
@@ -282,8 +288,7 @@ static void random_pattern(char *out, size_t outlen) {
   out[0] = '\0';
   for (size_t i = 0; i < n; i++) {
     const char *t = pattern_tokens[rng(sizeof pattern_tokens / sizeof pattern_tokens[0])];
-    if (strlen(out) + strlen(t) + 1 < outlen)
-      strcat(out, t);
+    if (strlen(out) + strlen(t) + 1 < outlen) strcat(out, t);
   }
 }
 
@@ -302,8 +307,7 @@ static void test_pattern_random_cases(void **state) {
       a3 = repls[rng(sizeof repls / sizeof repls[0])];
     else if (strncmp(fn, "gsub", 4) != 0)
       a3 = inits[rng(sizeof inits / sizeof inits[0])];
-    if (strncmp(fn, "gsub", 4) == 0 && rng(4) == 0)
-      a4 = "2";
+    if (strncmp(fn, "gsub", 4) == 0 && rng(4) == 0) a4 = "2";
     compare(p, fn, s, pat, a3, a4);
   }
   /* Enough random patterns must be valid, or this would test only errors. */
@@ -320,20 +324,17 @@ static void test_pattern_limits_and_bad_replacements(void **state) {
     memset(s, 'a', (size_t)n);
     s[n] = '\0';
     pat[0] = '\0';
-    for (int i = 0; i < n; i++)
-      strcat(pat, "a?");
+    for (int i = 0; i < n; i++) strcat(pat, "a?");
     compare(p, "find", s, pat, NULL, NULL);
     pat[0] = '\0';
-    for (int i = 0; i < n; i++)
-      strcat(pat, i % 2 ? "a-" : "()a");
+    for (int i = 0; i < n; i++) strcat(pat, i % 2 ? "a-" : "()a");
     compare(p, "match", s, pat, NULL, NULL);
   }
   for (int n = 31; n <= 34; n++) {
     memset(s, 'a', (size_t)n);
     s[n] = '\0';
     pat[0] = '\0';
-    for (int i = 0; i < n; i++)
-      strcat(pat, "(a)");
+    for (int i = 0; i < n; i++) strcat(pat, "(a)");
     compare(p, "match", s, pat, NULL, NULL);
     compare(p, "gsub_fn", s, pat, NULL, "1");
   }

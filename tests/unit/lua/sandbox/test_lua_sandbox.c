@@ -67,9 +67,7 @@ static void expect_error(lua_sandbox *sb, const char *code, const char *want) {
     fail_msg("%s\n  want error: %s\n  got %d: %s", code, want, status, out);
 }
 
-static uint64_t ms_since(uint64_t t0) {
-  return (uv_hrtime() - t0) / 1000000;
-}
+static uint64_t ms_since(uint64_t t0) { return (uv_hrtime() - t0) / 1000000; }
 
 static void test_sandbox_instruction_limit(void **state) {
   (void)state;
@@ -195,11 +193,13 @@ static void test_sandbox_string_rep_doubles(void **state) {
   expect_ok(sb, "return #('').rep('', 7000000, 'x')", "6999999");
   expect_ok(sb, "return #('y'):rep(7000000)", "7000000");
   assert_true(ms_since(t0) < 1000);
-  expect_ok(sb, "local s = ('ab'):rep(1000, '-') return #s .. s:sub(1, 8) .. s:sub(-5) .. "
-                "select(2, s:gsub('ab', ''))",
+  expect_ok(sb,
+            "local s = ('ab'):rep(1000, '-') return #s .. s:sub(1, 8) .. s:sub(-5) .. "
+            "select(2, s:gsub('ab', ''))",
             "2999ab-ab-abab-ab1000");
   expect_ok(sb, "return ('abc'):rep(5, ', ')", "abc, abc, abc, abc, abc");
-  expect_ok(sb, "return ('x'):rep(7) .. ('xy'):rep(2, '') .. (''):rep(5, 'ab')", "xxxxxxxxyxyabababab");
+  expect_ok(sb, "return ('x'):rep(7) .. ('xy'):rep(2, '') .. (''):rep(5, 'ab')",
+            "xxxxxxxxyxyabababab");
   lua_sandbox_free(sb);
 }
 
@@ -208,9 +208,23 @@ static void test_sandbox_no_escapes(void **state) {
   (void)state;
   lua_sandbox *sb = new_sandbox("tools/esc.lua", 1000000, 5000);
   static const char *const absent[] = {
-      "io", "debug", "package", "require", "dofile", "loadfile", "print", "coroutine",
-      "os.execute", "os.getenv", "os.remove", "os.rename", "os.exit", "os.tmpname",
-      "string.dump", "warn", "collectgarbage == nil and 1 or nil",
+      "io",
+      "debug",
+      "package",
+      "require",
+      "dofile",
+      "loadfile",
+      "print",
+      "coroutine",
+      "os.execute",
+      "os.getenv",
+      "os.remove",
+      "os.rename",
+      "os.exit",
+      "os.tmpname",
+      "string.dump",
+      "warn",
+      "collectgarbage == nil and 1 or nil",
   };
   char code[256];
   for (size_t i = 0; i < sizeof absent / sizeof absent[0]; i++) {
@@ -235,12 +249,10 @@ static void test_sandbox_escapes_tried(void **state) {
   } tries[] = {
       {"local f = io.open('/etc/passwd')",
        "tools/esc.lua:1: attempt to index a nil value (global 'io')"},
-      {"\nio.popen('id'):read('a')",
-       "tools/esc.lua:2: attempt to index a nil value (global 'io')"},
+      {"\nio.popen('id'):read('a')", "tools/esc.lua:2: attempt to index a nil value (global 'io')"},
       {"os.execute('touch /tmp/breakglass-escaped')",
        "tools/esc.lua:1: attempt to call a nil value (field 'execute')"},
-      {"return os.getenv('HOME')",
-       "tools/esc.lua:1: attempt to call a nil value (field 'getenv')"},
+      {"return os.getenv('HOME')", "tools/esc.lua:1: attempt to call a nil value (field 'getenv')"},
       {"os.remove('/etc/hostname')",
        "tools/esc.lua:1: attempt to call a nil value (field 'remove')"},
       {"os.exit(1)", "tools/esc.lua:1: attempt to call a nil value (field 'exit')"},
@@ -268,10 +280,8 @@ static void test_sandbox_escapes_tried(void **state) {
        "tools/esc.lua:1: attempt to call a nil value (field 'dump')"},
       {"return (''):dump()", "tools/esc.lua:1: attempt to call a nil value (method 'dump')"},
       /* The string metatable: hidden, and the string methods unchangeable. */
-      {"return getmetatable('').__index",
-       "tools/esc.lua:1: attempt to index a boolean value"},
-      {"getmetatable('').__index.upper = nil",
-       "tools/esc.lua:1: attempt to index a boolean value"},
+      {"return getmetatable('').__index", "tools/esc.lua:1: attempt to index a boolean value"},
+      {"getmetatable('').__index.upper = nil", "tools/esc.lua:1: attempt to index a boolean value"},
       {"setmetatable('', {})",
        "tools/esc.lua:1: bad argument #1 to 'setmetatable' (table expected, got string)"},
       {"rawset(getmetatable(''), '__index', {})",
@@ -315,8 +325,7 @@ static void test_sandbox_read_only_libraries(void **state) {
   expect_error(sb, "setmetatable(math, {})",
                "tools/meta.lua:1: cannot change a protected metatable");
   /* rawset reaches only the script's own proxy, never the string methods. */
-  expect_ok(sb, "rawset(string, 'upper', function() return 'owned' end) return ('x'):upper()",
-            "X");
+  expect_ok(sb, "rawset(string, 'upper', function() return 'owned' end) return ('x'):upper()", "X");
   expect_ok(sb, "local n = 0 for k in pairs(string) do n = n + 1 end return n > 10", "true");
   expect_ok(sb, "return ('%d'):format(3) .. string.format('%s', 'x')", "3x");
   lua_sandbox_free(sb);
@@ -332,14 +341,14 @@ static void test_sandbox_restricted_functions(void **state) {
   expect_ok(sb, "return math.type(collectgarbage('count'))", "float");
   expect_error(sb, "setmetatable({}, {__gc = function() while true do end end})",
                "tools/gc.lua:1: setmetatable: __gc metamethods are not available");
-  expect_ok(sb, "local t = setmetatable({}, {__index = function() return 5 end}) return t.x",
-            "5");
+  expect_ok(sb, "local t = setmetatable({}, {__index = function() return 5 end}) return t.x", "5");
   expect_error(sb, "table.insert(setmetatable({}, {__len = function() return 1e15 end}), 1, 2)",
                "tools/gc.lua:1: table.insert: tables with a __len metamethod are not supported");
   expect_error(sb, "table.move({}, 1, math.maxinteger, 2)",
                "tools/gc.lua:1: table.move: more than 4194304 elements");
-  expect_ok(sb, "local t = {3, 1, 2} table.sort(t) table.insert(t, 4) table.remove(t, 1)"
-                " return table.concat(table.move(t, 1, 3, 1, {}), ',')",
+  expect_ok(sb,
+            "local t = {3, 1, 2} table.sort(t) table.insert(t, 4) table.remove(t, 1)"
+            " return table.concat(table.move(t, 1, 3, 1, {}), ',')",
             "2,3,4");
   lua_sandbox_free(sb);
 }
@@ -406,8 +415,8 @@ static void test_sandbox_isolation(void **state) {
 
 static void test_sandbox_too_small(void **state) {
   (void)state;
-  lua_sandbox_limits limits = {.memory_bytes = 4096, .instructions = 1000,
-                               .entry_timeout_ms = 100, .max_json_bytes = 100};
+  lua_sandbox_limits limits = {
+      .memory_bytes = 4096, .instructions = 1000, .entry_timeout_ms = 100, .max_json_bytes = 100};
   lua_sandbox *sb = NULL;
   char err[256];
   assert_int_equal(lua_sandbox_new(&sb, "tools/tiny.lua", &limits, err, sizeof err), -1);
@@ -433,11 +442,10 @@ static lua_sandbox *budget_sandbox(const char *name, lua_sandbox_budget *budget)
 
 /* Holds about mib MiB in the global keep (what it held before becomes
  * garbage), in 64 KiB pieces. */
-static const char hold_src[] =
-    "local mib = ...\n"
-    "keep = {}\n"
-    "for i = 1, mib * 16 do keep[i] = ('x'):rep(65536 - 32) .. i end\n"
-    "return 'held'";
+static const char hold_src[] = "local mib = ...\n"
+                               "keep = {}\n"
+                               "for i = 1, mib * 16 do keep[i] = ('x'):rep(65536 - 32) .. i end\n"
+                               "return 'held'";
 
 static int hold(lua_sandbox *sb, int mib, char *out, size_t outlen) {
   int ref, nres;
@@ -446,8 +454,7 @@ static int hold(lua_sandbox *sb, int mib, char *out, size_t outlen) {
   assert_int_equal(lua_sandbox_load(sb, co, hold_src, strlen(hold_src), out, outlen), 0);
   lua_pushinteger(co, mib);
   int status = lua_sandbox_resume(sb, co, 1, &nres, out, outlen);
-  if (status == LUA_OK)
-    snprintf(out, outlen, "%s", lua_tostring(co, -1));
+  if (status == LUA_OK) snprintf(out, outlen, "%s", lua_tostring(co, -1));
   lua_sandbox_thread_drop(sb, ref);
   lua_sandbox_collect(sb);
   return status;
@@ -510,8 +517,7 @@ static void test_sandbox_budget_at_creation_and_compile(void **state) {
   static const char big[] = "return {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, "
                             "18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34}";
   char src[8192] = "local x = 0\n";
-  while (strlen(src) + sizeof big + 16 < sizeof src)
-    strcat(src, "x = x + 1\n");
+  while (strlen(src) + sizeof big + 16 < sizeof src) strcat(src, "x = x + 1\n");
   strcat(src, big);
   assert_int_equal(lua_sandbox_load(a, co, src, strlen(src), out, sizeof out), -1);
   assert_non_null(strstr(out, "tools/a.lua: memory limit of all Lua scripts together ("));
