@@ -9,16 +9,16 @@
 
 /* POSIX sh, and bash and zsh as login shells: `read -r` with an empty IFS
  * takes a line as it is, one byte at a time from a pipe, so nothing after
- * the closing marker leaves stdin. A standby nobody uses ends when its
- * channel closes (stdin ends). */
+ * the closing marker leaves stdin. eval's text is expanded before it runs,
+ * so the unset in front of the command clears the standby's variables and
+ * still runs the whole command. The eval is on the script's first line, so
+ * that bash numbers the command's lines (LINENO) from 1, as in `bash -c`.
+ * A standby nobody uses ends when its channel closes (stdin ends). */
 const char ssh_standby_shell_command[] =
-    "IFS= read -r end || exit 0\n"
-    "IFS= read -r cmd || exit 0\n"
-    "while IFS= read -r line; do\n"
-    "  if [ \"$line\" = \"$end\" ]; then exec \"${SHELL:-/bin/sh}\" -c \"$cmd\"; fi\n"
-    "  cmd=\"$cmd\n$line\"\n"
-    "done\n"
-    "exit 0\n";
+    "IFS= read -r end || exit 0; IFS= read -r cmd || exit 0; "
+    "while IFS= read -r line; do "
+    "if [ \"$line\" = \"$end\" ]; then eval \"unset cmd end line; $cmd\"; exit; fi; "
+    "cmd=\"$cmd\n$line\"; done; exit 0\n";
 
 #define MARKER_BYTES 48
 

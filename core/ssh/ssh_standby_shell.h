@@ -1,14 +1,12 @@
-/* A login shell as a standby (ssh_pool_set_standby): started ahead of the
- * next command, it waits for that command on stdin and then runs it with
- * "$SHELL" -c, as sshd would have, so that a command on the devvm skips
- * sshd's fork and exec of a session. Besides the time, a shell already
- * running can still run a command on a host that has no process left to
- * give (a fork bomb, a full pid table): exec needs none.
- *
- * What differs from sshd's own exec, and why it does not matter to a
- * command: $0 is the shell's path rather than its name, and a login shell
- * that counts its levels (bash's SHLVL) counts one more. The command's
- * stdin is still the channel, as it is with sshd's exec.
+/* A login shell as a standby (ssh_pool_set_standby): sshd starts it ahead
+ * of the next command, as `SHELL -c standby`, and it waits for that
+ * command on stdin and evaluates it itself, so that a command on the devvm
+ * skips sshd's fork and exec of a session and the shell's start. The
+ * command sees what `SHELL -c command` from sshd would: the same shell,
+ * $0, environment, positional parameters (none) and stdin (the channel);
+ * the standby's own variables are unset before it runs. Besides the time,
+ * a shell already running can still run a command on a host that has no
+ * process left to give (a fork bomb, a full pid table).
  */
 #ifndef BG_SSH_STANDBY_SHELL_H
 #define BG_SSH_STANDBY_SHELL_H

@@ -66,6 +66,10 @@ static const char *const commands[] = {
     "echo trailing\\",
     "  echo lead; echo tail  ",
     "read -r x; echo \"read:$x:$?\"",
+    /* Nothing of the standby's own shows: its variables, positional
+     * parameters, line numbers. */
+    "echo \"[$cmd][$end][$line][$#][$1]\"; f() { echo \"$LINENO\"; }; f",
+    "set -u; echo \"${cmd-unset}\"",
     "",
 };
 
