@@ -6,8 +6,8 @@
 // file and line, on an include that crosses any other wall, on a quoted
 // include of no header in the repository, on a file in a folder the table
 // does not list, on two headers of one name in core/ (an include would
-// reach either), on an include cycle between files (x.c and x.h count
-// as one file, x) that the table does not list as an exception, and on an
+// reach either), on any include cycle between files (x.c and x.h count
+// as one file, x), and on an
 // include, direct or through other headers, of a header the table keeps
 // to some folders ("only:") from a file of any other folder.
 //
@@ -23,21 +23,19 @@ const TABLE = 'core/edges.txt';
 const TOPS = ['core', 'pve'];
 const INCLUDE = /^\s*#\s*include\s*"([^"]+)"/;
 
-// { uses: Map folder -> [folder], cycles: [[file id]],
-//   only: Map header -> [folder] } from the table.
+// { uses: Map folder -> [folder], only: Map header -> [folder] } from the
+// table.
 function readTable() {
   const uses = new Map();
-  const cycles = [];
   const only = new Map();
   const lines = fs.readFileSync(path.join(SOURCE_DIR, TABLE), 'utf8').split('\n');
   lines.forEach((raw, i) => {
     const line = raw.replace(/#.*/, '').trim();
     if (!line) return;
     const m = /^([a-z][a-z_/]*):\s*(.*)$/.exec(line);
-    if (!m) throw new Error(`${TABLE}:${i + 1}: not "FOLDER: FOLDERS" nor "cycle: FILES"`);
+    if (!m) throw new Error(`${TABLE}:${i + 1}: not "FOLDER: FOLDERS" nor "only: HEADER FOLDERS"`);
     const rest = m[2].split(/\s+/).filter(Boolean);
-    if (m[1] === 'cycle') cycles.push(rest.sort());
-    else if (m[1] === 'only') only.set(rest[0], rest.slice(1));
+    if (m[1] === 'only') only.set(rest[0], rest.slice(1));
     else uses.set(m[1], rest);
   });
   for (const [folder, used] of uses) {
@@ -51,7 +49,7 @@ function readTable() {
       if (!uses.has(f)) throw new Error(`${TABLE}: only: ${header} names ${f}, which has no line`);
     }
   }
-  return { uses, cycles, only };
+  return { uses, only };
 }
 
 // The folders a folder may include from: itself and all it uses, through
@@ -76,7 +74,7 @@ function sourceFiles() {
 const id = (file) => file.replace(/\.[ch]$/, '');
 
 function check() {
-  const { uses, cycles, only } = readTable();
+  const { uses, only } = readTable();
   const files = sourceFiles();
   const problems = [];
   const folderOf = (file) => path.posix.dirname(file);
@@ -130,7 +128,6 @@ function check() {
   for (const scc of stronglyConnected(edges)) {
     if (scc.length < 2) continue;
     const members = [...scc].sort();
-    if (cycles.some((c) => c.join(' ') === members.join(' '))) continue;
     problems.push(`include cycle between ${members.join(', ')} (${cycleText(edges, members)})`);
   }
   return { problems, files: files.length, includes: includeCount, folders: uses.size };
@@ -239,4 +236,4 @@ try {
 for (const p of result.problems) console.error(p);
 if (result.problems.length > 0) process.exit(1);
 console.log(`check-includes: ${result.includes} includes in ${result.files} files keep to the ` +
-  `${result.folders} folders of ${TABLE}; no include cycle beyond its exceptions`);
+  `${result.folders} folders of ${TABLE}; no include cycle`);

@@ -13,7 +13,7 @@
 #include <stddef.h>
 
 #include "journal.h"
-#include "session.h"
+#include "session_data.h"
 
 /* Opens SESSIONS_DIR/<id>.jsonl for appending; on failure the session goes
  * on without one, with s->journal_error set and logged. */

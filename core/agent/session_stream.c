@@ -5,7 +5,7 @@
 
 #include "agent_limits.h"
 #include "log.h"
-#include "session.h"
+#include "session_data.h"
 
 typedef struct session_subscriber {
   struct session *session; /* NULL once detached */

@@ -9,7 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "incident_internal.h"
+#include "incident_call.h"
+#include "incident_parts.h"
+#include "incident_plain.h"
+#include "incident_write.h"
 #include "journal_limits.h"
 #include "journal_reader.h"
 #include "js_text.h"
@@ -18,16 +21,6 @@
 #define INCIDENT_OPERATOR_TITLE "Power buttons"
 /* A call a policy ran first for another: "ID.first1" (gate.c). */
 #define INCIDENT_FIRST_SUFFIX ".first"
-
-char *incident_js_dup(const json_t *v) {
-  buf b;
-  buf_init(&b, JS_TEXT_MAX_BYTES);
-  js_string(&b, v);
-  size_t n;
-  return buf_steal(&b, &n);
-}
-
-char *incident_js_or_null(const json_t *v) { return js_truthy(v) ? incident_js_dup(v) : NULL; }
 
 /* parseTime: epoch seconds or milliseconds, or the daemon's ISO time. */
 static double incident_time(const json_t *ts) {
@@ -311,4 +304,13 @@ void incident_free(incident *in) {
   free(in->title);
   free(in->id);
   free(in);
+}
+
+void incident_write(const incident *in, incident_format f, buf *out) {
+  if (f == INCIDENT_MD)
+    incident_write_md(in, out);
+  else if (f == INCIDENT_TXT)
+    incident_write_txt(in, out);
+  else
+    incident_write_json(in, out);
 }

@@ -2,13 +2,25 @@
  * (toolArgument, www/tool-chip.mjs), how it ended (callOutcome,
  * www/outcome.mjs: from the result's structured details, never from its
  * text, which an operator's tool may word as it likes) and who asked for
- * it (callSource, www/incident.mjs), in the page's words. */
+ * it (callSource, www/incident.mjs), in the page's words; and String()
+ * of the event values that it and the fold read. */
+#include "incident_call.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "incident_internal.h"
 #include "js_text.h"
+
+char *incident_js_dup(const json_t *v) {
+  buf b;
+  buf_init(&b, JS_TEXT_MAX_BYTES);
+  js_string(&b, v);
+  size_t n;
+  return buf_steal(&b, &n);
+}
+
+char *incident_js_or_null(const json_t *v) { return js_truthy(v) ? incident_js_dup(v) : NULL; }
 
 /* LAYER_WORDS: the layers of a connection (ssh_transport.h,
  * model_probe.h) in the operator's words; another layer is named with its

@@ -1,12 +1,13 @@
 /* The page's text forms, byte for byte: the times, durations, table
  * cells, inline code and quotes of www/incident.mjs (with formatDuration
  * of www/format.mjs), and the counts its summary gives. */
+#include "incident_format.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "incident_internal.h"
 #include "js_text.h"
 
 #define INCIDENT_NO_DURATION "\xe2\x80\x93" /* an en dash, as the page writes it */

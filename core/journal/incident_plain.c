@@ -1,10 +1,14 @@
 /* The summary of an incident for a terminal or a ticket (plain text: the
  * Markdown's sections and words, no Markdown) and for tools (JSON). */
+#include "incident_plain.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "incident_internal.h"
+#include "incident_call.h"
+#include "incident_format.h"
+#include "incident_write.h"
 #include "js_text.h"
 
 static const char *or_empty(const char *s) { return s ? s : ""; }

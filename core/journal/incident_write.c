@@ -1,9 +1,12 @@
 /* The summary of an incident: Markdown exactly as www/incident.mjs's
  * incidentMarkdown writes it, and the parts whose shape the plain text
  * shares (incident_dialect); plain text and JSON in incident_plain.c. */
+#include "incident_write.h"
+
 #include <string.h>
 
-#include "incident_internal.h"
+#include "incident_call.h"
+#include "incident_format.h"
 #include "js_text.h"
 
 /* cell() of text made by put(b, c). */
@@ -190,13 +193,4 @@ void incident_write_md(const incident *in, buf *b) {
   write_done(in, b);
   incident_put_policies(in, &md, b);
   incident_put_timings(in, &md, b);
-}
-
-void incident_write(const incident *in, incident_format f, buf *out) {
-  if (f == INCIDENT_MD)
-    incident_write_md(in, out);
-  else if (f == INCIDENT_TXT)
-    incident_write_txt(in, out);
-  else
-    incident_write_json(in, out);
 }

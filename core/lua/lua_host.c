@@ -1,6 +1,8 @@
 /* Loading a script set (prompt, tools, policies), the tools' table, the
  * system prompt, the set's reference count, and synchronous entries into a
  * script (a tool's mutating function, policy hooks). */
+#include "lua_host.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <lauxlib.h>

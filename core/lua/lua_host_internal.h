@@ -6,8 +6,9 @@
 #define BG_LUA_HOST_INTERNAL_H
 
 #include <lauxlib.h>
+#include <uv.h>
 
-#include "lua_host.h"
+#include "lua_host_types.h"
 #include "lua_limits.h"
 #include "lua_sandbox.h"
 

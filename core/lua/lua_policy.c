@@ -1,6 +1,8 @@
 /* Policy hooks: a policy's table read at load, its self_test, and the
  * before/after entries with the rule that combines the policies' answers.
  * A policy that fails denies (fail closed): a broken rail must not open. */
+#include "lua_host.h"
+
 #include <lauxlib.h>
 #include <stdio.h>
 #include <stdlib.h>

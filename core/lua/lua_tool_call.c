@@ -3,6 +3,8 @@
  * the result text. Every step runs from the loop (a zero-delay timer), so
  * on_done never runs inside lua_host_call_tool and Lua is never touched
  * from inside a service's callback. */
+#include "lua_host.h"
+
 #include <lauxlib.h>
 #include <stdio.h>
 #include <stdlib.h>
