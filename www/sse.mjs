@@ -10,21 +10,26 @@ export const SSE_MAX_BUFFER_CHARS = 16 * 1024 * 1024;
 export class SseParserError extends Error {}
 
 export class SseParser {
-  constructor(maxBufferChars = SSE_MAX_BUFFER_CHARS) {
+  // onComment, when given, gets the text after the colon of each comment
+  // line as push meets it (the tests count keepalives with it; the page
+  // has no use for them).
+  constructor(maxBufferChars = SSE_MAX_BUFFER_CHARS, onComment = null) {
     this.maxBufferChars = maxBufferChars;
+    this.onComment = onComment;
     this.pending = '';      // an incomplete line carried to the next push
     this.skipLeadingLf = false; // the last push ended in CR; a LF may follow
     this.atStart = true;    // a byte-order mark is dropped only here
     this.eventType = '';
     this.data = '';
     this.hasData = false;
+    this.eventId = null;    // this block's own id field, if it had one
     this.lastEventId = '';  // persists across events, as in EventSource
     this.retryMs = null;
   }
 
   // Feeds the next piece of decoded text; returns the events it completed,
-  // each {type, data, lastEventId}. Comment lines (": keepalive") yield
-  // nothing.
+  // each {type, data, lastEventId, id}: id is the event's own id field or
+  // null. Comment lines (": keepalive") yield no event.
   push(text) {
     const events = [];
     const s = this.pending + text;
@@ -68,7 +73,10 @@ export class SseParser {
       this.dispatch(events);
       return;
     }
-    if (line[0] === ':') return;
+    if (line[0] === ':') {
+      if (this.onComment) this.onComment(line.slice(1));
+      return;
+    }
     const colon = line.indexOf(':');
     const field = colon < 0 ? line : line.slice(0, colon);
     let value = colon < 0 ? '' : line.slice(colon + 1);
@@ -85,7 +93,10 @@ export class SseParser {
         }
         break;
       case 'id':
-        if (!value.includes('\0')) this.lastEventId = value;
+        if (!value.includes('\0')) {
+          this.lastEventId = value;
+          this.eventId = value;
+        }
         break;
       case 'retry':
         if (/^[0-9]+$/.test(value)) this.retryMs = Number(value);
@@ -103,9 +114,11 @@ export class SseParser {
         type: this.eventType || 'message',
         data: this.data,
         lastEventId: this.lastEventId,
+        id: this.eventId,
       });
     }
     this.eventType = '';
+    this.eventId = null;
     this.data = '';
     this.hasData = false;
   }

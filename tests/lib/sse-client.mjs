@@ -2,73 +2,43 @@
 // (id / event / data frames and ": keepalive" comments) and, through
 // SseParser, the mock API's streams. openStalledStream is a client that
 // sends its GET and then never reads, for the slow-client tests.
+// SseParser adapts the page's parser, so the framing is parsed in one place.
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
+import { SseParser as PageSseParser, SSE_MAX_BUFFER_CHARS } from '../../www/sse.mjs';
 
 const DEFAULT_WAIT_MS = 5000;
 const SUMMARY_DATA_CHARS = 200;
 
 /**
- * WHATWG event-stream parsing over decoded text fed in any pieces: lines end
- * in LF, CRLF or CR (a CR ending one piece and an LF starting the next are
- * one terminator); a blank line dispatches; an event without data is dropped.
- * onEvent gets {id, event, data}: id is this event's "id:" field or null,
- * event defaults to "message", data is parsed as JSON when it parses.
+ * The page's event-stream parser (www/sse.mjs: line ends in any form and
+ * split anywhere, BOM, bounded lines) with the callback API the tests and
+ * bench use. onEvent gets {id, event, data}: id is this event's "id:" field
+ * or null, event defaults to "message", data is parsed as JSON when it
+ * parses. onComment gets each comment's text, as the parser meets it, so
+ * within one fed piece it may come before an event that preceded it.
+ * feed throws SseParserError past SSE_MAX_BUFFER_CHARS.
  */
 export class SseParser {
-  #pending = '';
-  #afterCr = false;
-  #id = null;
-  #event = '';
-  #data = [];
+  #parser;
 
   constructor(onEvent, onComment = () => {}) {
     this.onEvent = onEvent;
     this.onComment = onComment;
+    this.#parser = new PageSseParser(SSE_MAX_BUFFER_CHARS, (text) => this.onComment(text.trim()));
   }
 
   feed(text) {
-    let s = text;
-    if (this.#afterCr && s.startsWith('\n')) s = s.slice(1);
-    this.#afterCr = false;
-    const buf = this.#pending + s;
-    const eol = /\r\n|\r|\n/g;
-    let start = 0;
-    for (let m = eol.exec(buf); m; m = eol.exec(buf)) {
-      if (m[0] === '\r' && eol.lastIndex === buf.length) this.#afterCr = true;
-      this.#line(buf.slice(start, m.index));
-      start = eol.lastIndex;
+    for (const { id, type, data } of this.#parser.push(text)) {
+      let parsed = data;
+      try {
+        parsed = JSON.parse(data);
+      } catch {
+        // not JSON: keep the text
+      }
+      this.onEvent({ id, event: type, data: parsed });
     }
-    this.#pending = buf.slice(start);
-  }
-
-  #line(line) {
-    if (line === '') return this.#dispatch();
-    if (line.startsWith(':')) return this.onComment(line.slice(1).trim());
-    const colon = line.indexOf(':');
-    const field = colon < 0 ? line : line.slice(0, colon);
-    let value = colon < 0 ? '' : line.slice(colon + 1);
-    if (value.startsWith(' ')) value = value.slice(1);
-    if (field === 'event') this.#event = value;
-    else if (field === 'data') this.#data.push(value);
-    else if (field === 'id') this.#id = value;
-  }
-
-  #dispatch() {
-    const [id, event, data] = [this.#id, this.#event || 'message', this.#data.join('\n')];
-    const had = this.#data.length > 0;
-    this.#id = null;
-    this.#event = '';
-    this.#data = [];
-    if (!had) return;
-    let parsed = data;
-    try {
-      parsed = JSON.parse(data);
-    } catch {
-      // not JSON: keep the text
-    }
-    this.onEvent({ id, event, data: parsed });
   }
 }
 

@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { fetchJson, startDaemon } from '../../lib/daemon.mjs';
 import { parseResponses, rawRequest, slowRequest } from '../../lib/raw-http.mjs';
 import { openStalledStream, openStream, SseParser } from '../../lib/sse-client.mjs';
+import { SseParser as PageSseParser, SSE_MAX_BUFFER_CHARS, SseParserError } from '../../../www/sse.mjs';
 
 const dir = mkdtempSync(join(tmpdir(), 'harness-lib-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -49,6 +50,39 @@ describe('SseParser', () => {
     const p = new SseParser((e) => events.push(e));
     for (const ch of STREAM) p.feed(ch);
     assert.deepEqual(events, EXPECTED);
+  });
+
+  test('is the page parser: a leading BOM is dropped and an endless line throws', () => {
+    const events = [];
+    const p = new SseParser((e) => events.push(e));
+    p.feed('\uFEFFid: 3\ndata: {"kind":"text"}\n\n');
+    assert.deepEqual(events, [{ id: '3', event: 'message', data: { kind: 'text' } }]);
+    assert.throws(() => p.feed(`data: ${'x'.repeat(SSE_MAX_BUFFER_CHARS)}`), SseParserError);
+  });
+});
+
+// What www/sse.mjs gives beyond what the page uses, for the adapter above.
+describe('www/sse.mjs', () => {
+  test('reports comment text in order through onComment, and events without it as before', () => {
+    const stream = ': one\ndata: a\n\n:two\n:\ndata: b\n\n';
+    const comments = [];
+    const withHook = new PageSseParser(SSE_MAX_BUFFER_CHARS, (text) => comments.push(text));
+    const plain = new PageSseParser();
+    assert.deepEqual(withHook.push(stream), plain.push(stream));
+    assert.deepEqual(comments, [' one', 'two', '']);
+  });
+
+  test('gives each event its own id field beside the lasting lastEventId', () => {
+    const p = new PageSseParser();
+    const frames = p.push('id: 4\ndata: a\n\ndata: b\n\nid: 5\n\ndata: c\n\nid: x\0y\ndata: d\n\n');
+    assert.deepEqual(frames, [
+      { type: 'message', data: 'a', lastEventId: '4', id: '4' },
+      { type: 'message', data: 'b', lastEventId: '4', id: null },
+      // A block without data sets lastEventId but its id belongs to no event.
+      { type: 'message', data: 'c', lastEventId: '5', id: null },
+      // An id holding NUL is ignored, as EventSource does.
+      { type: 'message', data: 'd', lastEventId: '5', id: null },
+    ]);
   });
 });
 
