@@ -8,6 +8,8 @@
 #ifndef BG_AGENT_OPTIONS_H
 #define BG_AGENT_OPTIONS_H
 
+#include <stdbool.h>
+
 /* A host a session's commands reach (BREAKGLASS_DEVVM_HOST, ..._PORT,
  * ..._USER; the same for PVE). */
 typedef struct agent_target {
@@ -53,6 +55,7 @@ typedef struct agent_ssh_options {
   long command_timeout_s;
   long max_command_timeout_s;
   long pve_verb_timeout_s;
+  bool standby; /* a program waits on each host for its next command (ssh_service_open) */
 } agent_ssh_options;
 
 typedef struct agent_options {

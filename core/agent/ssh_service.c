@@ -226,13 +226,16 @@ int ssh_service_open(app *a, char *err, size_t errlen) {
   }
   /* On each host a program waits for the next command, started ahead of
    * it: breakglass-pve on the Proxmox host (pve/standby.h), the login
-   * shell on the devvm (ssh_standby_shell.h). */
+   * shell on the devvm (ssh_standby_shell.h); unless
+   * BREAKGLASS_SSH_STANDBY=off. */
   if (ssh_add_target(a->ssh, "devvm", &c->devvm) != 0 ||
       ssh_add_target(a->ssh, "pve", &c->pve) != 0 ||
-      (c->pve.host && ssh_pool_set_standby(a->ssh, "pve", pve_verb_standby_command(),
-                                           pve_verb_standby_frame) != 0) ||
-      (c->devvm.host && ssh_pool_set_standby(a->ssh, "devvm", ssh_standby_shell_command,
-                                             ssh_standby_shell_frame) != 0)) {
+      (c->standby && c->pve.host &&
+       ssh_pool_set_standby(a->ssh, "pve", pve_verb_standby_command(), pve_verb_standby_frame) !=
+           0) ||
+      (c->standby && c->devvm.host &&
+       ssh_pool_set_standby(a->ssh, "devvm", ssh_standby_shell_command, ssh_standby_shell_frame) !=
+           0)) {
     snprintf(err, errlen, "out of memory");
     ssh_pool_close(a->ssh, NULL, NULL);
     a->ssh = NULL;

@@ -109,6 +109,9 @@ static const setting settings[] = {
      AT(max_command_timeout_s), "600", "cap on a per-call command limit"},
     {"BREAKGLASS_PVE_VERB_TIMEOUT_SECONDS", "pve-verb-timeout", SETTING_SECONDS,
      AT(pve_verb_timeout_s), "120", "limit on one power verb"},
+    {"BREAKGLASS_SSH_STANDBY", "ssh-standby", SETTING_TEXT, AT(ssh_standby), "on",
+     "on: after a host's first command, keep a program waiting there for the next one "
+     "(breakglass-pve standby, the devvm's login shell); off: sshd starts each command"},
     {"BREAKGLASS_CONFIRM_TIMEOUT_SECONDS", "confirm-timeout", SETTING_SECONDS,
      AT(confirm_timeout_s), "300", "how long a call waits for the operator's approval"},
     {"BREAKGLASS_TURN_TIMEOUT_SECONDS", "turn-timeout", SETTING_SECONDS, AT(turn_timeout_s), "1800",
@@ -307,6 +310,10 @@ static int config_read(bg_config *c, int argc, char **argv, char *err, size_t er
   }
   if (c->log_format && strcmp(c->log_format, "plain") && strcmp(c->log_format, "json")) {
     snprintf(err, errlen, "BREAKGLASS_LOG_FORMAT: '%s' is not plain or json", c->log_format);
+    return -1;
+  }
+  if (c->ssh_standby && strcmp(c->ssh_standby, "on") && strcmp(c->ssh_standby, "off")) {
+    snprintf(err, errlen, "BREAKGLASS_SSH_STANDBY: '%s' is not on or off", c->ssh_standby);
     return -1;
   }
   if (c->log_level && strcmp(c->log_level, "debug") && strcmp(c->log_level, "info") &&

@@ -58,6 +58,7 @@ typedef struct bg_config {
   long command_timeout_s;
   long max_command_timeout_s;
   long pve_verb_timeout_s;
+  char *ssh_standby; /* "on" or "off" (core/ssh/ssh_transport.h ssh_pool_set_standby) */
 
   long confirm_timeout_s;
   long turn_timeout_s;

@@ -1,5 +1,7 @@
 #include "daemon_options.h"
 
+#include <string.h>
+
 static agent_target daemon_options_target(const bg_target *t) {
   return (agent_target){.host = t->host, .port = t->port, .user = t->user};
 }
@@ -23,7 +25,8 @@ agent_options daemon_options_agent(const bg_config *c) {
               .ssh_connect_timeout_s = c->ssh_connect_timeout_s,
               .command_timeout_s = c->command_timeout_s,
               .max_command_timeout_s = c->max_command_timeout_s,
-              .pve_verb_timeout_s = c->pve_verb_timeout_s},
+              .pve_verb_timeout_s = c->pve_verb_timeout_s,
+              .standby = strcmp(c->ssh_standby, "on") == 0},
       .runbooks_dir = c->runbooks_dir,
   };
   return o;

@@ -159,6 +159,26 @@ describe('standby on the lab hosts', () => {
     st = null;
     await waitFor('no waiting program left', () => labProcesses(lab, (a) => isPve(a) || isShellStandby(a)).length === 0);
   });
+
+  test('BREAKGLASS_SSH_STANDBY=off: nothing waits on either host, and commands run as before', async () => {
+    const off = await startStack(join(dir, 'off'), {
+      env: { ...lab.env(), BREAKGLASS_SCRIPTS_DIR: SHIPPED(), BREAKGLASS_SSH_STANDBY: 'off' },
+    });
+    try {
+      for (let i = 0; i < 2; i++) {
+        const r = await press(off, 'status');
+        assert.equal(r.status, 200, r.text);
+        assert.match(r.json.stdout, /^status: running\n$/);
+        const sh = await runShell(off, 'echo "$$"');
+        assert.equal(sh.is_error, false, sh.content);
+      }
+      // Long enough for a standby to have started after each command.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.deepEqual(labProcesses(lab, (a) => isPve(a) || isShellStandby(a)), []);
+    } finally {
+      await off.close();
+    }
+  });
 });
 
 describe('a forced command that does not know standby', () => {

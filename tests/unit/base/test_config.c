@@ -212,6 +212,23 @@ static void test_metrics_listen_and_log_format(void **state) {
   assert_string_equal(err, "BREAKGLASS_LOG_FORMAT: 'yaml' is not plain or json");
 }
 
+/* Standbys are on unless turned off; anything but on or off is refused. */
+static void test_ssh_standby(void **state) {
+  (void)state;
+  bg_config c;
+  load_ok(&c, 0, NULL);
+  assert_string_equal(c.ssh_standby, "on");
+  config_free(&c);
+  char *argv[] = {"--ssh-standby=off"};
+  load_ok(&c, 1, argv);
+  assert_string_equal(c.ssh_standby, "off");
+  config_free(&c);
+  char err[ERR_BYTES];
+  setenv("BREAKGLASS_SSH_STANDBY", "yes", 1);
+  assert_int_equal(config_load(&c, 0, NULL, err, sizeof err), -1);
+  assert_string_equal(err, "BREAKGLASS_SSH_STANDBY: 'yes' is not on or off");
+}
+
 static void test_flag_value_may_contain_equals(void **state) {
   (void)state;
   char *argv[] = {"--model==x=y", "--devvm-user", "--who"};
@@ -309,6 +326,7 @@ static void test_errors_name_the_setting_and_hide_secrets(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(test_defaults, clear_env),
+      cmocka_unit_test_setup(test_ssh_standby, clear_env),
       cmocka_unit_test_setup(test_environment, clear_env),
       cmocka_unit_test_setup(test_empty_means_unset, clear_env),
       cmocka_unit_test_setup(test_flags_override_environment, clear_env),
