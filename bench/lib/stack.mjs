@@ -7,26 +7,26 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { makeCA } from '../../tests/lib/ca.mjs';
+import { API_KEY, startModel as startModelSide } from '../../tests/lib/agent-stack.mjs';
 import { startDaemon } from '../../tests/lib/daemon.mjs';
-import { startMock } from '../../tests/lib/mock-anthropic.mjs';
 import { SseParser } from '../../tests/lib/sse-client.mjs';
 
 export const TOKEN = 'bench-bearer-token-0123456789abcdef';
 export const AUTH = { authorization: `Bearer ${TOKEN}` };
 const REQUEST_LIMIT_MS = 120000;
 
-const MODEL_KEY = 'bench-key';
-
-/** The mock model over TLS (its CA in dir); set what it answers with mock.setResponder. */
+/**
+ * The tests' model side (CA in dir/pki, the mock over TLS); set what it
+ * answers with mock.setResponder. ca and headers let a benchmark call the
+ * mock directly, env points a daemon at it.
+ */
 export async function startModel(dir) {
-  const pki = makeCA(dir);
-  const mock = await startMock({ cert: pki.serverCert, key: pki.serverKey, expectKey: MODEL_KEY });
+  const { pki, mock, env } = await startModelSide(dir);
   return {
     mock,
     ca: readFileSync(pki.caCert),
-    headers: { 'x-api-key': MODEL_KEY, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
-    env: { ANTHROPIC_API_KEY: MODEL_KEY, ANTHROPIC_BASE_URL: mock.url, BREAKGLASS_CA_FILE: pki.caCert },
+    headers: { 'x-api-key': API_KEY, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+    env,
   };
 }
 

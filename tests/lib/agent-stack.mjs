@@ -80,13 +80,15 @@ export function checkRssGrowth(t, pid, growthKib, expectedBytes) {
 
 /**
  * The model side of a stack: a CA in dir/pki and the mock Messages API
- * serving its certificate, expecting API_KEY. {pki, mock}; the daemon
- * trusts pki.caCert (the image test mounts it into its container).
+ * serving its certificate, expecting API_KEY. {pki, mock, env}; the daemon
+ * trusts pki.caCert (the image test mounts it into its container), and env
+ * is the daemon's settings that point it at the mock.
  */
 export async function startModel(dir) {
   const pki = makeCA(join(dir, 'pki'));
   const mock = await startMock({ cert: pki.serverCert, key: pki.serverKey, expectKey: API_KEY });
-  return { pki, mock };
+  const env = { ANTHROPIC_API_KEY: API_KEY, ANTHROPIC_BASE_URL: mock.url, BREAKGLASS_CA_FILE: pki.caCert };
+  return { pki, mock, env };
 }
 
 /** The scripts folder a stack runs: see startStack's `scripts`. */
@@ -105,15 +107,14 @@ function scriptsFolder(dir, scripts) {
  */
 export async function startStack(dir, { env = {}, bin, scripts = 'fixture' } = {}) {
   const scriptsDir = scriptsFolder(dir, scripts);
-  const { pki, mock } = await startModel(dir);
+  const model = await startModel(dir);
+  const { mock } = model;
   // The last daemon started: still there once stopped, for its log.
   let daemon = null;
   let running = false;
   const dataDir = join(dir, 'data');
   const settings = {
-    ANTHROPIC_API_KEY: API_KEY,
-    ANTHROPIC_BASE_URL: mock.url,
-    BREAKGLASS_CA_FILE: pki.caCert,
+    ...model.env,
     API_BEARER_TOKEN: BEARER,
     BREAKGLASS_SCRIPTS_DIR: scriptsDir,
     ...env,

@@ -123,7 +123,13 @@ static void on_done(void *ud, const ssh_result *r) {
 
 static const ssh_exec_cbs CBS = {.on_done = on_done};
 
-static ssh_pool *pool_make(uv_loop_t *loop, const char *key, const char *known_hosts) {
+/* One loop and one pool with the one target, as most tests start. */
+typedef struct fixture {
+  uv_loop_t loop;
+  ssh_pool *p;
+} fixture;
+
+static void fixture_open(fixture *f, const char *key, const char *known_hosts) {
   char kp[128], kh[128], err[256];
   snprintf(kp, sizeof kp, "%s/%s", dir, key);
   snprintf(kh, sizeof kh, "%s/%s", dir, known_hosts);
@@ -132,24 +138,47 @@ static ssh_pool *pool_make(uv_loop_t *loop, const char *key, const char *known_h
                         .connect_timeout_ms = CONNECT_TIMEOUT_MS,
                         .keepalive_ms = 5000,
                         .max_output_bytes = MAX_OUTPUT_BYTES};
-  ssh_pool *p = NULL;
-  assert_int_equal(ssh_pool_new(&p, loop, &o, err, sizeof err), 0);
-  assert_int_equal(ssh_pool_add_target(p, "devvm", "127.0.0.1", port, "root"), 0);
-  return p;
+  assert_int_equal(uv_loop_init(&f->loop), 0);
+  f->p = NULL;
+  assert_int_equal(ssh_pool_new(&f->p, &f->loop, &o, err, sizeof err), 0);
+  assert_int_equal(ssh_pool_add_target(f->p, "devvm", "127.0.0.1", port, "root"), 0);
 }
 
-static void pool_done(ssh_pool *p, uv_loop_t *loop) {
-  ssh_pool_close(p, NULL, NULL);
-  uv_run(loop, UV_RUN_DEFAULT);
-  assert_int_equal(uv_loop_close(loop), 0);
+static void fixture_close(fixture *f) {
+  ssh_pool_close(f->p, NULL, NULL);
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&f->loop), 0);
 }
 
-static void run_one(ssh_pool *p, uv_loop_t *loop, const char *cmd, uint64_t timeout_ms,
-                    run_ctx *c) {
+static int pool_setup(void **state) {
+  fixture *f = malloc(sizeof *f);
+  assert_non_null(f);
+  fixture_open(f, "id", "known_hosts");
+  *state = f;
+  return 0;
+}
+
+static int pool_teardown(void **state) {
+  fixture *f = *state;
+  fixture_close(f);
+  free(f);
+  return 0;
+}
+
+static ssh_exec *exec_start(fixture *f, const char *cmd, uint64_t timeout_ms, unsigned flags,
+                            const ssh_exec_cbs *cbs, run_ctx *c) {
   memset(c, 0, sizeof *c);
-  assert_non_null(ssh_exec_start(p, "devvm", cmd, timeout_ms, 0, &CBS, c));
+  return ssh_exec_start(f->p, "devvm", cmd, timeout_ms, flags, cbs, c);
+}
+
+static void wait_done(fixture *f, const run_ctx *c) {
+  while (!c->done) uv_run(&f->loop, UV_RUN_ONCE);
+}
+
+static void run_one(fixture *f, const char *cmd, uint64_t timeout_ms, run_ctx *c) {
+  assert_non_null(exec_start(f, cmd, timeout_ms, 0, &CBS, c));
   assert_int_equal(c->done, 0); /* deferred */
-  while (!c->done) uv_run(loop, UV_RUN_ONCE);
+  wait_done(f, c);
 }
 
 static int accepted_count(void) {
@@ -163,62 +192,50 @@ static int accepted_count(void) {
 }
 
 static void test_command_output_and_status(void **state) {
-  (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  ssh_pool *p = pool_make(&loop, "id", "known_hosts");
+  fixture *f = *state;
   run_ctx c;
-  run_one(p, &loop, "echo out; echo err >&2; exit 3", 10000, &c);
+  run_one(f, "echo out; echo err >&2; exit 3", 10000, &c);
   assert_true(c.ok);
   assert_string_equal(c.out, "out\n");
   assert_string_equal(c.err, "err\n");
   assert_int_equal(c.status, 3);
   assert_string_equal(c.signal, "");
-  run_one(p, &loop, "kill -TERM $$", 10000, &c);
+  run_one(f, "kill -TERM $$", 10000, &c);
   assert_true(c.ok);
   assert_string_equal(c.signal, "TERM");
-  pool_done(p, &loop);
 }
 
 static void test_twenty_at_once_share_one_connection(void **state) {
-  (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  ssh_pool *p = pool_make(&loop, "id", "known_hosts");
+  fixture *f = *state;
   int before = accepted_count();
   run_ctx c[20];
-  memset(c, 0, sizeof c);
-  for (int i = 0; i < 20; i++)
-    assert_non_null(ssh_exec_start(p, "devvm", "echo hi", 20000, 0, &CBS, &c[i]));
-  for (int i = 0; i < 20; i++)
-    while (!c[i].done) uv_run(&loop, UV_RUN_ONCE);
+  for (int i = 0; i < 20; i++) assert_non_null(exec_start(f, "echo hi", 20000, 0, &CBS, &c[i]));
+  for (int i = 0; i < 20; i++) wait_done(f, &c[i]);
   for (int i = 0; i < 20; i++) {
     if (!c[i].ok) fail_msg("%d: %s: %s", i, ssh_layer_name(c[i].layer), c[i].message);
     assert_string_equal(c[i].out, "hi\n");
   }
   run_ctx again;
-  run_one(p, &loop, "true", 10000, &again);
+  run_one(f, "true", 10000, &again);
   assert_true(again.ok);
   assert_int_equal(accepted_count() - before, 1);
   /* A restarted sshd: the next command reconnects. */
   sshd_stop();
   sshd_start();
-  run_one(p, &loop, "echo back", 10000, &again);
+  run_one(f, "echo back", 10000, &again);
   assert_true(again.ok);
   assert_string_equal(again.out, "back\n");
-  pool_done(p, &loop);
 }
 
 static void expect_failure(const char *key, const char *kh, ssh_layer layer, const char *in_msg) {
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  ssh_pool *p = pool_make(&loop, key, kh);
+  fixture f;
+  fixture_open(&f, key, kh);
   run_ctx c;
-  run_one(p, &loop, "true", 10000, &c);
+  run_one(&f, "true", 10000, &c);
   assert_false(c.ok);
   if (c.layer != layer) fail_msg("layer %s: %s", ssh_layer_name(c.layer), c.message);
   if (in_msg && !strstr(c.message, in_msg)) fail_msg("message: %s", c.message);
-  pool_done(p, &loop);
+  fixture_close(&f);
 }
 
 static void test_host_and_client_keys(void **state) {
@@ -263,77 +280,65 @@ static void test_connect_failures(void **state) {
 }
 
 static void test_timeout_cancel_and_big_output(void **state) {
-  (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  ssh_pool *p = pool_make(&loop, "id", "known_hosts");
+  fixture *f = *state;
   run_ctx c;
-  run_one(p, &loop, "echo partial; sleep 30", COMMAND_LIMIT_LOADED_MS, &c);
+  run_one(f, "echo partial; sleep 30", COMMAND_LIMIT_LOADED_MS, &c);
   assert_false(c.ok);
   assert_int_equal(c.layer, SSH_LAYER_COMMAND_TIMEOUT);
   assert_string_equal(c.out, "partial\n");
 
-  memset(&c, 0, sizeof c);
-  ssh_exec *e = ssh_exec_start(p, "devvm", "sleep 30", 30000, 0, &CBS, &c);
-  for (int i = 0; i < 50; i++) uv_run(&loop, UV_RUN_NOWAIT), usleep(10000);
+  ssh_exec *e = exec_start(f, "sleep 30", 30000, 0, &CBS, &c);
+  for (int i = 0; i < 50; i++) uv_run(&f->loop, UV_RUN_NOWAIT), usleep(10000);
   uint64_t t0 = uv_hrtime() / 1000000;
   ssh_exec_cancel(e);
   assert_int_equal(c.done, 0);
-  while (!c.done) uv_run(&loop, UV_RUN_ONCE);
+  wait_done(f, &c);
   assert_int_equal(c.layer, SSH_LAYER_CANCELLED);
   assert_true(c.done_ms - t0 < 1000);
 
-  run_one(p, &loop, "head -c 200000000 /dev/zero; echo end >&2", 120000, &c);
+  run_one(f, "head -c 200000000 /dev/zero; echo end >&2", 120000, &c);
   assert_true(c.ok);
   assert_true(c.out_len <= MAX_OUTPUT_BYTES);
   assert_int_equal(c.out_len + c.out_cut, 200000000);
   assert_string_equal(c.err, "end\n");
-  pool_done(p, &loop);
 }
 
 /* A probe opens its own connection each time and reports every phase, even
  * when a shared connection is open; with the whole sshd tree frozen (a
  * wedged guest) it names the missing banner. */
 static void test_fresh_connection(void **state) {
-  (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  ssh_pool *p = pool_make(&loop, "id", "known_hosts");
+  fixture *f = *state;
   run_ctx c;
-  run_one(p, &loop, "true", 10000, &c);
+  run_one(f, "true", 10000, &c);
   assert_true(c.ok);
   int before = accepted_count();
   for (int i = 0; i < 2; i++) {
-    memset(&c, 0, sizeof c);
-    assert_non_null(
-        ssh_exec_start(p, "devvm", "echo probe", 10000, SSH_EXEC_FRESH_CONNECTION, &CBS, &c));
-    while (!c.done) uv_run(&loop, UV_RUN_ONCE);
+    assert_non_null(exec_start(f, "echo probe", 10000, SSH_EXEC_FRESH_CONNECTION, &CBS, &c));
+    wait_done(f, &c);
     assert_true(c.ok);
     assert_string_equal(c.out, "probe\n");
   }
   assert_int_equal(accepted_count() - before, 2);
-  run_one(p, &loop, "true", 10000, &c);
+  run_one(f, "true", 10000, &c);
   assert_int_equal(accepted_count() - before, 2); /* the shared one is still there */
 
   run("pkill -STOP -P %d; kill -STOP %d", (int)sshd_pid, (int)sshd_pid);
   uint64_t t0 = uv_hrtime() / 1000000;
-  memset(&c, 0, sizeof c);
-  assert_non_null(ssh_exec_start(p, "devvm", "true", 10000, SSH_EXEC_FRESH_CONNECTION, &CBS, &c));
-  while (!c.done) uv_run(&loop, UV_RUN_ONCE);
+  assert_non_null(exec_start(f, "true", 10000, SSH_EXEC_FRESH_CONNECTION, &CBS, &c));
+  wait_done(f, &c);
   assert_int_equal(c.layer, SSH_LAYER_NO_BANNER);
   assert_true(c.done_ms - t0 < CONNECT_TIMEOUT_MS + 1000);
 
   /* The shared connection, open since before the freeze, is no shortcut:
    * a command on it fails as fast and names the same layer. */
   t0 = uv_hrtime() / 1000000;
-  run_one(p, &loop, "true", 30000, &c);
+  run_one(f, "true", 30000, &c);
   run("kill -CONT %d; pkill -CONT -P %d", (int)sshd_pid, (int)sshd_pid);
   if (c.layer != SSH_LAYER_NO_BANNER) fail_msg("%s: %s", ssh_layer_name(c.layer), c.message);
   assert_true(c.done_ms - t0 < CONNECT_TIMEOUT_MS + 1000);
-  run_one(p, &loop, "echo thawed", 10000, &c);
+  run_one(f, "echo thawed", 10000, &c);
   assert_true(c.ok);
   assert_string_equal(c.out, "thawed\n");
-  pool_done(p, &loop);
 }
 
 /* This process's TCP sockets connected to peer_port: how many have
@@ -372,12 +377,9 @@ static void on_output_check_nodelay(void *ud, int stream, const char *bytes, siz
  * (channel open, exec, close) must not wait for delayed ACKs (issue 13).
  * The check sees the sockets as the kernel has them. */
 static void test_sockets_have_nodelay(void **state) {
-  (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  ssh_pool *p = pool_make(&loop, "id", "known_hosts");
+  fixture *f = *state;
   run_ctx c;
-  run_one(p, &loop, "true", 10000, &c);
+  run_one(f, "true", 10000, &c);
   assert_true(c.ok);
   int with, without;
   nodelay_to_port(port, &with, &without);
@@ -385,10 +387,8 @@ static void test_sockets_have_nodelay(void **state) {
   assert_int_equal(without, 0);
   /* A probe's connection of its own, seen while its command runs. */
   static const ssh_exec_cbs watch = {.on_output = on_output_check_nodelay, .on_done = on_done};
-  memset(&c, 0, sizeof c);
-  assert_non_null(
-      ssh_exec_start(p, "devvm", "echo x", 10000, SSH_EXEC_FRESH_CONNECTION, &watch, &c));
-  while (!c.done) uv_run(&loop, UV_RUN_ONCE);
+  assert_non_null(exec_start(f, "echo x", 10000, SSH_EXEC_FRESH_CONNECTION, &watch, &c));
+  wait_done(f, &c);
   assert_true(c.ok);
   assert_int_equal(fresh_with, 2);
   assert_int_equal(fresh_without, 0);
@@ -401,7 +401,6 @@ static void test_sockets_have_nodelay(void **state) {
   nodelay_to_port(port, &with, &without);
   close(fd);
   assert_int_equal(without, 1);
-  pool_done(p, &loop);
 }
 
 static long vm_rss_kb(void) {
@@ -428,22 +427,18 @@ static void on_tick(uv_timer_t *t) {
 /* A command that prints without pause must not keep the loop from its
  * other work: a 10 ms timer keeps firing while 200 MB stream in. */
 static void test_streaming_leaves_the_loop_free(void **state) {
-  (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  ssh_pool *p = pool_make(&loop, "id", "known_hosts");
+  fixture *f = *state;
   tick_watch w = {0};
   uv_timer_t tick;
-  uv_timer_init(&loop, &tick);
+  uv_timer_init(&f->loop, &tick);
   tick.data = &w;
   uv_timer_start(&tick, on_tick, 10, 10);
   run_ctx c;
-  run_one(p, &loop, "head -c 200000000 /dev/zero", 120000, &c);
+  run_one(f, "head -c 200000000 /dev/zero", 120000, &c);
   uv_close((uv_handle_t *)&tick, NULL);
   assert_true(c.ok);
   print_message("longest pause of the loop: %llu ms\n", (unsigned long long)w.max_gap_ms);
   assert_true(w.max_gap_ms < 1000);
-  pool_done(p, &loop);
 }
 
 static void on_drained(void *ud) {
@@ -455,80 +450,70 @@ static void on_drained(void *ud) {
  * limit), cancels every other command and one not yet sent, refuses new
  * ones, and says so once no command is left. */
 static void test_drain_finishes_verbs_only(void **state) {
-  (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  ssh_pool *p = pool_make(&loop, "id", "known_hosts");
+  fixture *f = *state;
   run_ctx warm, verb, shell, late, stuck;
-  run_one(p, &loop, "true", 10000, &warm); /* a connection every command shares */
-  memset(&verb, 0, sizeof verb);
-  memset(&shell, 0, sizeof shell);
-  memset(&stuck, 0, sizeof stuck);
-  memset(&late, 0, sizeof late);
-  assert_non_null(ssh_exec_start(p, "devvm", "sleep 1; echo verb done", 10000,
-                                 SSH_EXEC_FINISH_ON_DRAIN, &CBS, &verb));
+  run_one(f, "true", 10000, &warm); /* a connection every command shares */
   assert_non_null(
-      ssh_exec_start(p, "devvm", "sleep 30", 1500, SSH_EXEC_FINISH_ON_DRAIN, &CBS, &stuck));
-  assert_non_null(ssh_exec_start(p, "devvm", "sleep 30", 30000, 0, &CBS, &shell));
+      exec_start(f, "sleep 1; echo verb done", 10000, SSH_EXEC_FINISH_ON_DRAIN, &CBS, &verb));
+  assert_non_null(exec_start(f, "sleep 30", 1500, SSH_EXEC_FINISH_ON_DRAIN, &CBS, &stuck));
+  assert_non_null(exec_start(f, "sleep 30", 30000, 0, &CBS, &shell));
   for (int i = 0; i < 30; i++)
-    uv_run(&loop, UV_RUN_NOWAIT), usleep(10000); /* all three on the host */
+    uv_run(&f->loop, UV_RUN_NOWAIT), usleep(10000); /* all three on the host */
   assert_int_equal(verb.done + stuck.done + shell.done, 0);
   /* Not sent yet when the drain begins: it never is. */
-  assert_non_null(
-      ssh_exec_start(p, "devvm", "echo never", 10000, SSH_EXEC_FINISH_ON_DRAIN, &CBS, &late));
+  assert_non_null(exec_start(f, "echo never", 10000, SSH_EXEC_FINISH_ON_DRAIN, &CBS, &late));
 
   uint64_t drained_ms = 0, t0 = uv_hrtime() / 1000000;
-  assert_int_equal(ssh_pool_drain(p, on_drained, &drained_ms), 2);
-  assert_null(ssh_exec_start(p, "devvm", "true", 10000, 0, &CBS, &warm));
-  while (!shell.done || !late.done) uv_run(&loop, UV_RUN_ONCE);
+  assert_int_equal(ssh_pool_drain(f->p, on_drained, &drained_ms), 2);
+  assert_null(ssh_exec_start(f->p, "devvm", "true", 10000, 0, &CBS, &warm));
+  while (!shell.done || !late.done) uv_run(&f->loop, UV_RUN_ONCE);
   assert_int_equal(shell.layer, SSH_LAYER_CANCELLED);
   assert_int_equal(late.layer, SSH_LAYER_CANCELLED);
   assert_non_null(strstr(late.message, "not sent"));
   assert_true(shell.done_ms - t0 < 500);
-  while (!drained_ms) uv_run(&loop, UV_RUN_ONCE);
+  while (!drained_ms) uv_run(&f->loop, UV_RUN_ONCE);
   assert_true(verb.ok);
   assert_string_equal(verb.out, "verb done\n");
   assert_int_equal(stuck.layer, SSH_LAYER_COMMAND_TIMEOUT); /* its own limit, no more */
   assert_true(drained_ms >= verb.done_ms && drained_ms >= stuck.done_ms);
   assert_true(drained_ms - t0 < 2500);
-  pool_done(p, &loop);
+}
 
-  /* Nothing running: drained on the next loop turn, never inside the call. */
-  uv_loop_init(&loop);
-  p = pool_make(&loop, "id", "known_hosts");
-  drained_ms = 0;
-  assert_int_equal(ssh_pool_drain(p, on_drained, &drained_ms), 0);
+/* Nothing running: drained on the next loop turn, never inside the call. */
+static void test_drain_of_an_idle_pool(void **state) {
+  fixture *f = *state;
+  uint64_t drained_ms = 0;
+  assert_int_equal(ssh_pool_drain(f->p, on_drained, &drained_ms), 0);
   assert_int_equal(drained_ms, 0);
-  uv_run(&loop, UV_RUN_ONCE);
+  uv_run(&f->loop, UV_RUN_ONCE);
   assert_true(drained_ms > 0);
-  pool_done(p, &loop);
 }
 
 static void test_memory_bounded(void **state) {
-  (void)state;
+  fixture *f = *state;
   long before = vm_rss_kb();
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  ssh_pool *p = pool_make(&loop, "id", "known_hosts");
   run_ctx c;
-  run_one(p, &loop, "head -c 200000000 /dev/zero", 120000, &c);
+  run_one(f, "head -c 200000000 /dev/zero", 120000, &c);
   assert_true(c.ok);
   assert_true(vm_rss_kb() - before < 100 * 1024);
-  pool_done(p, &loop);
 }
+
+/* Most tests start with a loop and a pool of their own (pool_setup). */
+#define POOL_TEST(t) cmocka_unit_test_setup_teardown(t, pool_setup, pool_teardown)
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_command_output_and_status),
-      cmocka_unit_test(test_sockets_have_nodelay),
-      cmocka_unit_test(test_twenty_at_once_share_one_connection),
+      POOL_TEST(test_command_output_and_status),
+      POOL_TEST(test_sockets_have_nodelay),
+      POOL_TEST(test_twenty_at_once_share_one_connection),
       cmocka_unit_test(test_host_and_client_keys),
       cmocka_unit_test(test_connect_failures),
-      cmocka_unit_test(test_timeout_cancel_and_big_output),
-      cmocka_unit_test(test_memory_bounded),
-      cmocka_unit_test(test_fresh_connection),
-      cmocka_unit_test(test_streaming_leaves_the_loop_free),
-      cmocka_unit_test(test_drain_finishes_verbs_only),
+      POOL_TEST(test_timeout_cancel_and_big_output),
+      POOL_TEST(test_memory_bounded),
+      POOL_TEST(test_fresh_connection),
+      POOL_TEST(test_streaming_leaves_the_loop_free),
+      POOL_TEST(test_drain_finishes_verbs_only),
+      POOL_TEST(test_drain_of_an_idle_pool),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -63,47 +63,67 @@ static void expect_text(lua_State *L, const char *expr, const char *want) {
   free(got);
 }
 
+/* A Lua expression or chunk and what it must give; the failure names it. */
+typedef struct expect_case {
+  const char *code, *want;
+} expect_case;
+
+static void expect_texts(lua_State *L, const expect_case *cases, size_t n) {
+  for (size_t i = 0; i < n; i++) expect_text(L, cases[i].code, cases[i].want);
+}
+
+static const expect_case scalar_cases[] = {
+    {"42", "42"},
+    {"math.maxinteger", "9223372036854775807"},
+    {"math.mininteger", "-9223372036854775808"},
+    {"2^53 + 1", "9007199254740992.0"},    /* a float stays a float */
+    {"(1 << 53) + 1", "9007199254740993"}, /* an integer stays exact */
+    {"1.5", "1.5"},
+    {"true", "true"},
+    {"nil", "null"},
+    {"json.null", "null"},
+    {"'a\"b\\n/'", "\"a\\\"b\\n/\""},
+    {"'a\\0b'", "\"a\\u0000b\""},
+};
+
 static void test_json_scalars_and_exact_integers(void **state) {
   lua_State *L = *state;
-  expect_text(L, "42", "42");
-  expect_text(L, "math.maxinteger", "9223372036854775807");
-  expect_text(L, "math.mininteger", "-9223372036854775808");
-  expect_text(L, "2^53 + 1", "9007199254740992.0");    /* a float stays a float */
-  expect_text(L, "(1 << 53) + 1", "9007199254740993"); /* an integer stays exact */
-  expect_text(L, "1.5", "1.5");
-  expect_text(L, "true", "true");
-  expect_text(L, "nil", "null");
-  expect_text(L, "json.null", "null");
-  expect_text(L, "'a\"b\\n/'", "\"a\\\"b\\n/\"");
-  expect_text(L, "'a\\0b'", "\"a\\u0000b\"");
+  expect_texts(L, scalar_cases, sizeof scalar_cases / sizeof scalar_cases[0]);
 }
+
+static const expect_case table_cases[] = {
+    {"{}", "{}"},
+    {"{1, 2, 'x'}", "[1,2,\"x\"]"},
+    {"{b = 1, a = {c = {true, false}}}", "{\"a\":{\"c\":[true,false]},\"b\":1}"},
+    {"{[1] = 'a', [2] = 'b'}", "[\"a\",\"b\"]"},
+    {"{[2.0] = 'b', [1] = 'a'}", "[\"a\",\"b\"]"},
+    {"{json.null, 1}", "[null,1]"},
+};
 
 static void test_json_tables(void **state) {
   lua_State *L = *state;
-  expect_text(L, "{}", "{}");
-  expect_text(L, "{1, 2, 'x'}", "[1,2,\"x\"]");
-  expect_text(L, "{b = 1, a = {c = {true, false}}}", "{\"a\":{\"c\":[true,false]},\"b\":1}");
-  expect_text(L, "{[1] = 'a', [2] = 'b'}", "[\"a\",\"b\"]");
-  expect_text(L, "{[2.0] = 'b', [1] = 'a'}", "[\"a\",\"b\"]");
-  expect_text(L, "{json.null, 1}", "[null,1]");
+  expect_texts(L, table_cases, sizeof table_cases / sizeof table_cases[0]);
 }
+
+static const expect_case refusal_cases[] = {
+    {"(function() local t = {} t.self = t return t end)()",
+     "ERR: cannot encode a table that contains itself (at .self)"},
+    {"{a = {print}}", "ERR: cannot encode a function (at .a[1])"},
+    {"{1, x = 2}", "ERR: cannot encode a table with both integer and string keys"},
+    {"{[1] = 1, [3] = 3}", "ERR: cannot encode a table whose integer keys are not 1..n"},
+    {"{[0] = 1}", "ERR: cannot encode a table whose integer keys are not 1..n"},
+    {"{[1.5] = 1}", "ERR: cannot encode a table key of type float"},
+    {"{[true] = 1}", "ERR: cannot encode a table key of type boolean"},
+    {"{0/0}", "ERR: cannot encode NaN or infinity (at [1])"},
+    {"{x = 1/0}", "ERR: cannot encode NaN or infinity (at .x)"},
+    {"'\\xff'", "ERR: cannot encode a string that is not valid UTF-8"},
+    {"{['\\xff'] = 1}", "ERR: cannot encode a key that is not valid UTF-8 (at .\xff)"},
+    {"coroutine.create(print)", "ERR: cannot encode a thread"},
+};
 
 static void test_json_refusals(void **state) {
   lua_State *L = *state;
-  expect_text(L, "(function() local t = {} t.self = t return t end)()",
-              "ERR: cannot encode a table that contains itself (at .self)");
-  expect_text(L, "{a = {print}}", "ERR: cannot encode a function (at .a[1])");
-  expect_text(L, "{1, x = 2}", "ERR: cannot encode a table with both integer and string keys");
-  expect_text(L, "{[1] = 1, [3] = 3}",
-              "ERR: cannot encode a table whose integer keys are not 1..n");
-  expect_text(L, "{[0] = 1}", "ERR: cannot encode a table whose integer keys are not 1..n");
-  expect_text(L, "{[1.5] = 1}", "ERR: cannot encode a table key of type float");
-  expect_text(L, "{[true] = 1}", "ERR: cannot encode a table key of type boolean");
-  expect_text(L, "{0/0}", "ERR: cannot encode NaN or infinity (at [1])");
-  expect_text(L, "{x = 1/0}", "ERR: cannot encode NaN or infinity (at .x)");
-  expect_text(L, "'\\xff'", "ERR: cannot encode a string that is not valid UTF-8");
-  expect_text(L, "{['\\xff'] = 1}", "ERR: cannot encode a key that is not valid UTF-8 (at .\xff)");
-  expect_text(L, "coroutine.create(print)", "ERR: cannot encode a thread");
+  expect_texts(L, refusal_cases, sizeof refusal_cases / sizeof refusal_cases[0]);
 }
 
 static void test_json_depth_cap(void **state) {
@@ -185,14 +205,21 @@ static void expect_error(lua_State *L, const char *code, const char *want) {
   lua_pop(L, 1);
 }
 
+static void expect_errors(lua_State *L, const expect_case *cases, size_t n) {
+  for (size_t i = 0; i < n; i++) expect_error(L, cases[i].code, cases[i].want);
+}
+
+static const expect_case module_error_cases[] = {
+    {"json.decode('{\"a\":1,\"a\":2}')", "json.decode: duplicate object key"},
+    {"json.decode('[1,')", "json.decode: "},
+    {"json.decode('[1,')", "at line 1 column"},
+    {"json.encode(print)", "json.encode: cannot encode a function"},
+    {"json.decode(('['):rep(100) .. (']'):rep(100))", "JSON nesting deeper than 64 levels"},
+};
+
 static void test_json_module_errors(void **state) {
   lua_State *L = *state;
-  expect_error(L, "json.decode('{\"a\":1,\"a\":2}')", "json.decode: duplicate object key");
-  expect_error(L, "json.decode('[1,')", "json.decode: ");
-  expect_error(L, "json.decode('[1,')", "at line 1 column");
-  expect_error(L, "json.encode(print)", "json.encode: cannot encode a function");
-  expect_error(L, "json.decode(('['):rep(100) .. (']'):rep(100))",
-               "JSON nesting deeper than 64 levels");
+  expect_errors(L, module_error_cases, sizeof module_error_cases / sizeof module_error_cases[0]);
 }
 
 /* Decoding counts levels as encoding does: 64 nested arrays or objects
