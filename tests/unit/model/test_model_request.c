@@ -68,7 +68,7 @@ static const struct base_case {
     {"http://0.0.0.0", "clear text"},
     {"http://[::ffff:127.0.0.1]", "clear text"},
     {"http://[2001:db8::1]", "clear text"},
-    {"http://10.0.10.10:8080/", "clear text"},
+    {"http://198.18.0.10:8080/", "clear text"},
     {"http://localhost./", "clear text"},
     {"http://example.test#@127.0.0.1", "query or a fragment"},
     {"http://example.test/?@127.0.0.1", "query or a fragment"},
