@@ -403,10 +403,10 @@ static int exec_send_framed(ssh_exec *e) {
   return 1;
 }
 
-/* The command written draws no reply of its own, and a reused connection's command
- * must hear from sshd soon (exec_check_liveness): a request sshd answers
- * at once, whatever it says (it refuses env once the command runs). 0, or
- * -1 when the connection failed (handled). */
+/* The command written draws no reply of its own, and a command on a reused
+ * connection must hear from sshd soon (exec_check_liveness): a request
+ * sshd answers at once, whatever it says (it refuses env once the command
+ * runs). 0, or -1 when the connection failed (handled). */
 static int exec_ping(ssh_exec *e) {
   int rc = libssh2_channel_setenv_ex(e->ch, "BREAKGLASS_PING", 15, "1", 1);
   if (rc == LIBSSH2_ERROR_EAGAIN) return 0;
@@ -860,6 +860,12 @@ static void target_attach(ssh_target *t, ssh_exec *e, bool fresh) {
   }
 }
 
+static ssh_target *target_find(const ssh_pool *p, const char *name) {
+  ssh_target *t = p->targets;
+  while (t && strcmp(t->name, name) != 0) t = t->next;
+  return t;
+}
+
 static ssh_exec *exec_new(ssh_target *t, const char *command, uint64_t timeout_ms,
                           const ssh_exec_cbs *cbs, void *ud) {
   ssh_pool *p = t->pool;
@@ -960,8 +966,7 @@ static ssh_exec *standby_adopt(ssh_target *t, const char *command, uint64_t time
 
 int ssh_pool_set_standby(ssh_pool *p, const char *target, const char *standby_command,
                          ssh_standby_frame *frame) {
-  ssh_target *t = p->targets;
-  while (t && strcmp(t->name, target) != 0) t = t->next;
+  ssh_target *t = target_find(p, target);
   char *copy = t ? strdup(standby_command) : NULL;
   if (!copy) return -1;
   free(t->standby_command);
@@ -973,8 +978,7 @@ int ssh_pool_set_standby(ssh_pool *p, const char *target, const char *standby_co
 ssh_exec *ssh_exec_start(ssh_pool *p, const char *target, const char *command, uint64_t timeout_ms,
                          unsigned flags, const ssh_exec_cbs *cbs, void *ud) {
   if (p->closing || p->draining) return NULL;
-  ssh_target *t = p->targets;
-  while (t && strcmp(t->name, target) != 0) t = t->next;
+  ssh_target *t = target_find(p, target);
   if (!t) return NULL;
   ssh_exec *e = NULL;
   if (!(flags & SSH_EXEC_FRESH_CONNECTION))
@@ -1043,8 +1047,7 @@ void ssh_pool_key(const ssh_pool *p, const char **pem, size_t *len) {
 
 int ssh_pool_add_target(ssh_pool *p, const char *name, const char *host, int port,
                         const char *user) {
-  for (ssh_target *t = p->targets; t; t = t->next)
-    if (strcmp(t->name, name) == 0) return -1;
+  if (target_find(p, name)) return -1;
   ssh_target *t = calloc(1, sizeof *t);
   if (!t) return -1;
   t->pool = p;
