@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent_limits.h"
 #include "journal_events.h"
 #include "journal_reader.h"
 #include "journal_session.h"
 #include "journal_store.h"
+#include "limits_table.h"
 #include "log.h"
 #include "session_stream.h"
 #include "utf8_text.h"

@@ -20,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api_limits.h"
 #include "journal_reader.h"
+#include "limits_table.h"
 #include "log.h"
 #include "model_probe.h"
 #include "session.h"

@@ -26,8 +26,8 @@
 #include <sys/ioctl.h>
 
 #include "buf.h"
-#include "http_limits.h"
 #include "http_request_parser.h"
+#include "limits_table.h"
 #include "log.h"
 #include "metrics_daemon.h"
 

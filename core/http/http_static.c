@@ -7,9 +7,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "http_limits.h"
 #include "http_path.h"
 #include "http_static_site.h"
+#include "limits_table.h"
 #include "log.h"
 
 /* A year: the longest a browser is asked to keep a versioned file. Not

@@ -13,9 +13,9 @@
 #include "incident_parts.h"
 #include "incident_plain.h"
 #include "incident_write.h"
-#include "journal_limits.h"
 #include "journal_reader.h"
 #include "js_text.h"
+#include "limits_table.h"
 #include "utf8_text.h"
 
 #define INCIDENT_OPERATOR_TITLE "Power buttons"

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "journal_events.h"
-#include "journal_limits.h"
 #include "journal_reader.h"
+#include "limits_table.h"
 #include "utf8_text.h"
 
 #define SEARCH_OPERATOR_TITLE "Power buttons"

@@ -14,9 +14,9 @@
 
 #include "journal_chain.h"
 #include "journal_files.h"
-#include "journal_limits.h"
 #include "journal_reader.h"
 #include "journal_store.h"
+#include "limits_table.h"
 #include "log.h"
 
 #define SEARCH_INDEX_VERSION 1

@@ -27,10 +27,10 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "limits_table.h"
 #include "log.h"
 #include "metrics_daemon.h"
 #include "model_curl.h"
-#include "model_limits.h"
 #include "model_request.h"
 #include "model_retry.h"
 #include "model_stream.h"

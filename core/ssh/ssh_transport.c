@@ -28,12 +28,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "limits_table.h"
 #include "metrics_daemon.h"
 #include "ssh_alloc.h"
 #include "ssh_capture.h"
 #include "ssh_key.h"
 #include "ssh_knownhosts.h"
-#include "ssh_limits.h"
 
 static const char SSH_HOSTKEY_PREF[] =
     "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521";
