@@ -17,10 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent_limits.h"
 #include "gate.h"
 #include "journal_session.h"
 #include "journal_store.h"
+#include "limits_table.h"
 #include "log.h"
 
 typedef enum action_phase {

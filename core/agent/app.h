@@ -5,9 +5,9 @@
 
 #include <uv.h>
 
-#include "agent_limits.h"
 #include "agent_options.h"
 #include "http_server.h"
+#include "limits_table.h"
 #include "lua_host.h"
 #include "metrics_daemon.h"
 #include "model_client.h"

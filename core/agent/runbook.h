@@ -19,7 +19,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "agent_limits.h"
+#include "limits_table.h"
 
 /* {"runbooks": [{"path", "bytes"}...], "cut": bool} sorted by path, or
  * {"error": "..."}. New reference; NULL when out of memory. */

@@ -5,11 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent_limits.h"
+#include "array_grow.h"
 #include "journal_events.h"
 #include "journal_reader.h"
 #include "journal_session.h"
 #include "journal_store.h"
+#include "limits_table.h"
 #include "log.h"
 #include "session_stream.h"
 #include "utf8_text.h"
@@ -158,13 +159,7 @@ static void session_account(session *s, const json_t *ev) {
 }
 
 static int session_keep_event(session *s, unsigned long long id, char *frame, size_t len) {
-  if (s->event_count == s->event_cap) {
-    size_t cap = s->event_cap ? s->event_cap * 2 : 64;
-    session_event *grown = realloc(s->events, cap * sizeof *grown);
-    if (!grown) return -1;
-    s->events = grown;
-    s->event_cap = cap;
-  }
+  if (ARRAY_GROW(s->events, s->event_cap, s->event_count, 64) != 0) return -1;
   s->events[s->event_count++] = (session_event){.id = id, .frame = frame, .frame_len = len};
   s->event_bytes += len;
   return 0;

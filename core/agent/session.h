@@ -11,9 +11,9 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "agent_limits.h"
 #include "app.h"
 #include "http_server.h"
+#include "limits_table.h"
 #include "session_data.h"
 
 /* A new session with its journal (docs/journal.md). */

@@ -9,13 +9,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent_limits.h"
 #include "gate.h"
 #include "journal_file.h"
 #include "journal_reader.h"
 #include "journal_session.h"
 #include "journal_store.h"
 #include "journal_verify.h"
+#include "limits_table.h"
 #include "log.h"
 #include "session.h"
 #include "session_prune.h"

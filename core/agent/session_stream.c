@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "agent_limits.h"
+#include "limits_table.h"
 #include "log.h"
 #include "session_data.h"
 

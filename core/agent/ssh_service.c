@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent_limits.h"
+#include "limits_table.h"
 #include "log.h"
 #include "pve_verbs.h"
 #include "ssh_standby_shell.h"

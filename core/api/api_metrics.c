@@ -2,8 +2,8 @@
 
 #include <string.h>
 
-#include "api_limits.h"
 #include "buf.h"
+#include "limits_table.h"
 
 void api_metrics_serve(app *a, http_conn *c, const http_request *req) {
   if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {

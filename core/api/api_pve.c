@@ -19,8 +19,8 @@
 #include <string.h>
 
 #include "action.h"
-#include "api_limits.h"
 #include "gate.h"
+#include "limits_table.h"
 #include "log.h"
 #include "pve_verbs.h"
 #include "session.h"

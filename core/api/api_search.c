@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api_limits.h"
+#include "limits_table.h"
 #include "log.h"
 #include "search_index.h"
 

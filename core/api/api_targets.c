@@ -20,8 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api_limits.h"
+#include "dlist.h"
 #include "journal_reader.h"
+#include "limits_table.h"
 #include "log.h"
 #include "model_probe.h"
 #include "session.h"
@@ -252,11 +253,7 @@ static void targets_answer(app *a, http_conn *c) {
 }
 
 static void waiter_unlink(targets_waiter *w) {
-  if (w->prev)
-    w->prev->next = w->next;
-  else
-    w->a->targets->waiters = w->next;
-  if (w->next) w->next->prev = w->prev;
+  DLIST_UNLINK(w->a->targets->waiters, w);
   free(w);
 }
 
@@ -398,8 +395,7 @@ void api_targets_get(app *a, http_conn *c, const http_request *req) {
     return;
   }
   api_targets *t = a->targets;
-  *w = (targets_waiter){.a = a, .conn = c, .waiting = waiting, .next = t->waiters};
-  if (t->waiters) t->waiters->prev = w;
-  t->waiters = w;
+  *w = (targets_waiter){.a = a, .conn = c, .waiting = waiting};
+  DLIST_PUSH(t->waiters, w);
   http_conn_on_close(c, waiter_on_close, w);
 }

@@ -10,9 +10,9 @@
 
 #include <stddef.h>
 
-#include "api_limits.h"
 #include "api_options.h"
 #include "http_server.h"
+#include "limits_table.h"
 
 /* 0 and identity ("user:<name>" or "bearer") when the request is
  * authenticated; -1 otherwise. */

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "base_limits.h"
 #include "base_url.h"
+#include "limits_table.h"
 
 typedef enum {
   SETTING_TEXT,    /* any string */

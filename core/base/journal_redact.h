@@ -23,7 +23,7 @@
 
 #include <stddef.h>
 
-#include "base_limits.h"
+#include "limits_table.h"
 
 #define REDACT_MARK "[redacted]"
 

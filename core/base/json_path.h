@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "base_limits.h"
+#include "limits_table.h"
 
 typedef struct json_path {
   char text[JSON_PATH_MAX_BYTES];

@@ -8,9 +8,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base_limits.h"
 #include "buf.h"
 #include "journal_redact.h"
+#include "limits_table.h"
 #include "utf8_text.h"
 
 /* The log is the process's stderr: one of each, like the loop. */

@@ -20,7 +20,7 @@
 
 #include <stddef.h>
 
-#include "base_limits.h"
+#include "limits_table.h"
 
 typedef enum { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR } log_level;
 typedef enum { LOG_FORMAT_PLAIN, LOG_FORMAT_JSON } log_format;

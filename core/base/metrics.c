@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base_limits.h"
 #include "buf.h"
+#include "limits_table.h"
 
 struct metric_series {
   metric_series *next; /* the family's series, in order of creation */

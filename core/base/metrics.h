@@ -21,7 +21,7 @@
 
 #include <stddef.h>
 
-#include "base_limits.h"
+#include "limits_table.h"
 
 struct buf;
 

@@ -6,11 +6,11 @@
 
 #include "cli_args.h"
 #include "config.h"
-#include "daemon_limits.h"
 #include "incident.h"
 #include "journal_events.h"
 #include "journal_files.h"
 #include "journal_key.h"
+#include "limits_table.h"
 
 static int usage(void) {
   fprintf(stderr, "usage: breakglass export JOURNAL [--format md|txt|json]\n");

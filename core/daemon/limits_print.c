@@ -3,18 +3,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "agent_limits.h"
-#include "api_limits.h"
-#include "base_limits.h"
 #include "config.h"
-#include "daemon_limits.h"
-#include "gate_limits.h"
-#include "http_limits.h"
-#include "journal_limits.h"
-#include "lua_limits.h"
-#include "model_limits.h"
-#include "sandbox_limits.h"
-#include "ssh_limits.h"
+#include "limits_table.h"
 
 typedef struct limit_row {
   const char *name;
@@ -46,19 +36,14 @@ typedef struct limit_group {
 #define LIMIT_GROUP(header, rows)                                                                  \
   { header, rows, sizeof rows / sizeof rows[0] }
 
-/* In the order of core/edges.txt: each folder after those it uses. */
+/* In the order of core/base/limits_table.h: a heading a folder of core/. */
 static const limit_group limit_groups[] = {
-    LIMIT_GROUP("core/base/base_limits.h", base_rows),
-    LIMIT_GROUP("core/http/http_limits.h", http_rows),
-    LIMIT_GROUP("core/model/model_limits.h", model_rows),
-    LIMIT_GROUP("core/ssh/ssh_limits.h", ssh_rows),
-    LIMIT_GROUP("core/journal/journal_limits.h", journal_rows),
-    LIMIT_GROUP("core/lua/sandbox/sandbox_limits.h", sandbox_rows),
-    LIMIT_GROUP("core/lua/lua_limits.h", lua_rows),
-    LIMIT_GROUP("core/agent/gate/gate_limits.h", gate_rows),
-    LIMIT_GROUP("core/agent/agent_limits.h", agent_rows),
-    LIMIT_GROUP("core/api/api_limits.h", api_rows),
-    LIMIT_GROUP("core/daemon/daemon_limits.h", daemon_rows),
+    LIMIT_GROUP("core/base", base_rows),       LIMIT_GROUP("core/http", http_rows),
+    LIMIT_GROUP("core/model", model_rows),     LIMIT_GROUP("core/ssh", ssh_rows),
+    LIMIT_GROUP("core/journal", journal_rows), LIMIT_GROUP("core/lua/sandbox", sandbox_rows),
+    LIMIT_GROUP("core/lua", lua_rows),         LIMIT_GROUP("core/agent/gate", gate_rows),
+    LIMIT_GROUP("core/agent", agent_rows),     LIMIT_GROUP("core/api", api_rows),
+    LIMIT_GROUP("core/daemon", daemon_rows),
 };
 
 void limits_print(void) {

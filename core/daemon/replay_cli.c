@@ -9,8 +9,8 @@
 #include "cli_args.h"
 #include "config.h"
 #include "daemon.h"
-#include "daemon_limits.h"
 #include "journal_files.h"
+#include "limits_table.h"
 #include "replay.h"
 
 /* The session id is the file's name: <32 hex>.jsonl. */

@@ -20,7 +20,7 @@
 #include <stddef.h>
 
 #include "app.h"
-#include "daemon_limits.h"
+#include "limits_table.h"
 #include "lua_host.h"
 
 typedef struct scripts_reload scripts_reload;

@@ -8,12 +8,12 @@
 
 #include "cli_args.h"
 #include "config.h"
-#include "daemon_limits.h"
 #include "journal_files.h"
 #include "journal_key.h"
 #include "journal_reader.h"
 #include "journal_store.h"
 #include "journal_verify.h"
+#include "limits_table.h"
 
 typedef struct verify_run {
   journal_chain_key key;

@@ -17,8 +17,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "http_limits.h"
 #include "http_request.h"
+#include "limits_table.h"
 
 typedef enum http_parse_state {
   HTTP_PARSE_IDLE,      /* no byte of the next request seen yet */

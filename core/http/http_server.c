@@ -26,8 +26,9 @@
 #include <sys/ioctl.h>
 
 #include "buf.h"
-#include "http_limits.h"
+#include "dlist.h"
 #include "http_request_parser.h"
+#include "limits_table.h"
 #include "log.h"
 #include "metrics_daemon.h"
 
@@ -531,11 +532,7 @@ static void conn_free(http_conn *c) {
 static void conn_finish(http_conn *c) {
   http_server *s = c->server;
   c->finished = true;
-  if (c->prev)
-    c->prev->next = c->next;
-  else
-    s->conns = c->next;
-  if (c->next) c->next->prev = c->prev;
+  DLIST_UNLINK(s->conns, c);
   s->conn_count--;
   c->server = NULL;
   if (c->on_close) {
@@ -741,9 +738,7 @@ static void on_connection(uv_stream_t *listener, int status) {
   uv_timer_init(s->loop, &c->timer);
   c->tcp.data = c->timer.data = c;
   c->handles_open = 2;
-  c->next = s->conns;
-  if (s->conns) s->conns->prev = c;
-  s->conns = c;
+  DLIST_PUSH(s->conns, c);
   s->conn_count++;
   if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0 ||
       http_request_parser_new(&c->parser, s->limits.max_header_bytes, s->limits.max_body_bytes) !=

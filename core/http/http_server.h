@@ -49,8 +49,8 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "http_limits.h"
 #include "http_request.h"
+#include "limits_table.h"
 #include "log.h"
 
 struct daemon_metrics;

@@ -7,9 +7,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "http_limits.h"
+#include "dlist.h"
 #include "http_path.h"
 #include "http_static_site.h"
+#include "limits_table.h"
 #include "log.h"
 
 /* A year: the longest a browser is asked to keep a versioned file. Not
@@ -179,11 +180,7 @@ static void pending_on_close(void *ud, http_conn *c);
 
 static void pending_unlink(pending *p) {
   http_static *st = p->st;
-  if (p->prev)
-    p->prev->next = p->next;
-  else
-    st->waiting = p->next;
-  if (p->next) p->next->prev = p->prev;
+  DLIST_UNLINK(st->waiting, p);
 }
 
 static void pending_on_close(void *ud, http_conn *c) {
@@ -272,9 +269,8 @@ void http_static_serve(http_static *st, http_conn *c, const http_request *req) {
     http_respond_error(c, 500, "out of memory");
     return;
   }
-  *p = (pending){.st = st, .c = c, .req = req, .next = st->waiting};
-  if (st->waiting) st->waiting->prev = p;
-  st->waiting = p;
+  *p = (pending){.st = st, .c = c, .req = req};
+  DLIST_PUSH(st->waiting, p);
   http_conn_on_close(c, pending_on_close, p);
   start_read(st);
   if (!st->reading) {

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "array_grow.h"
 #include "http_server.h"
 #include "http_static_page.h"
 
@@ -80,13 +81,7 @@ typedef struct site_build {
 static int add_file(site_build *b, const char *key, const char *real) {
   http_static_site *s = b->site;
   if (s->count == HTTP_STATIC_MAX_FILES_COUNT) return 0;
-  if (s->count == b->cap) {
-    size_t cap = b->cap ? b->cap * 2 : 32;
-    http_static_file *files = realloc(s->files, cap * sizeof *files);
-    if (!files) return -1;
-    s->files = files;
-    b->cap = cap;
-  }
+  if (ARRAY_GROW(s->files, b->cap, s->count, 32) != 0) return -1;
   http_static_file *f = &s->files[s->count];
   *f = (http_static_file){.key = strdup(key), .real = strdup(real)};
   if (!f->key || !f->real) {

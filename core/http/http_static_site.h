@@ -19,8 +19,8 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "http_limits.h"
 #include "http_static_file.h"
+#include "limits_table.h"
 
 typedef struct http_static_site {
   char *root;              /* realpath of the root */

@@ -9,13 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array_grow.h"
 #include "incident_call.h"
 #include "incident_parts.h"
 #include "incident_plain.h"
 #include "incident_write.h"
-#include "journal_limits.h"
 #include "journal_reader.h"
 #include "js_text.h"
+#include "limits_table.h"
 #include "utf8_text.h"
 
 #define INCIDENT_OPERATOR_TITLE "Power buttons"
@@ -31,14 +32,6 @@ static double incident_time(const json_t *ts) {
   unsigned long long ms;
   if (json_is_string(ts) && journal_parse_utc(json_string_value(ts), &ms) == 0) return (double)ms;
   return NAN;
-}
-
-static void *grow(void *items, size_t *cap, size_t n, size_t size) {
-  if (n < *cap) return items;
-  size_t want = *cap ? *cap * 2 : 16;
-  void *more = realloc(items, want * size);
-  if (more) *cap = want;
-  return more;
 }
 
 /* map.get(key) of one of the page's Maps; NULL when it holds none. */
@@ -90,10 +83,8 @@ static const json_t *press_of(const incident *in, const json_t *call_id) {
 }
 
 static incident_turn *turn_new(incident *in) {
-  incident_turn *turns = grow(in->turns, &in->turn_cap, in->turn_count, sizeof *turns);
-  if (!turns) return NULL;
-  in->turns = turns;
-  incident_turn *t = &turns[in->turn_count++];
+  if (ARRAY_GROW(in->turns, in->turn_cap, in->turn_count, 16) != 0) return NULL;
+  incident_turn *t = &in->turns[in->turn_count++];
   memset(t, 0, sizeof *t);
   t->first_call = in->call_count;
   return t;
@@ -120,10 +111,8 @@ static void close_turn(incident *in, double t, const char *outcome) {
 }
 
 static void on_tool(incident *in, const json_t *ev, double t) {
-  incident_call *calls = grow(in->calls, &in->call_cap, in->call_count, sizeof *calls);
-  if (!calls) return;
-  in->calls = calls;
-  incident_call *c = &calls[in->call_count];
+  if (ARRAY_GROW(in->calls, in->call_cap, in->call_count, 16) != 0) return;
+  incident_call *c = &in->calls[in->call_count];
   const json_t *press = press_of(in, json_object_get(ev, "call_id"));
   if (incident_call_open(c, ev, press, t) != 0) {
     incident_call_free(c);
@@ -149,10 +138,8 @@ static void on_policy(incident *in, const json_t *ev, double t) {
   const json_t *verdict = json_object_get(ev, "verdict");
   /* A call a policy refused ends as denied, not as a failure. */
   if (js_is_string(verdict, "deny")) map_set(in->denied, call_id, json_true());
-  incident_policy *p = grow(in->policies, &in->policy_cap, in->policy_count, sizeof *p);
-  if (!p) return;
-  in->policies = p;
-  p = &p[in->policy_count++];
+  if (ARRAY_GROW(in->policies, in->policy_cap, in->policy_count, 16) != 0) return;
+  incident_policy *p = &in->policies[in->policy_count++];
   const json_t *identity = json_object_get(ev, "identity");
   *p = (incident_policy){
       .at = t,

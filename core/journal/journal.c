@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "journal_chain.h"
-#include "journal_limits.h"
+#include "limits_table.h"
 #include "log.h"
 
 /* The header's random nonce. */

@@ -19,7 +19,7 @@
 
 #include <stddef.h>
 
-#include "journal_limits.h"
+#include "limits_table.h"
 
 #define JOURNAL_CHAIN_HASH_BYTES 32
 #define JOURNAL_CHAIN_HEX_CHARS (2 * JOURNAL_CHAIN_HASH_BYTES)

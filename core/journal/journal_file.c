@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "journal_limits.h"
+#include "limits_table.h"
 
 struct journal_file {
   int fd;

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "journal_limits.h"
+#include "limits_table.h"
 
 /* Reads path whole if it holds at most cap bytes: 0 with *out (malloc'd,
  * NUL-terminated) and *len, or -1 with err naming the file and why. */

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "journal_limits.h"
+#include "limits_table.h"
 
 /* Reads path: 0 with *out (malloc'd) and *len set, *raw (malloc'd: the
  * file as it is, for the redactor) and *raw_len; -1 with err set. */

@@ -13,7 +13,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "journal_limits.h"
+#include "limits_table.h"
 
 typedef enum {
   JOURNAL_READ_RECORD,  /* *record is set (new reference) */

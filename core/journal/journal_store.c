@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "journal_key.h"
-#include "journal_limits.h"
+#include "limits_table.h"
 #include "log.h"
 
 #define JOURNAL_DIR_MODE 0700

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "journal_limits.h"
+#include "limits_table.h"
 
 static const unsigned char ZEROS[JOURNAL_CHAIN_HASH_BYTES];
 

@@ -18,7 +18,7 @@
 #include <stddef.h>
 
 #include "journal_chain.h"
-#include "journal_limits.h"
+#include "limits_table.h"
 
 typedef enum journal_damage {
   JOURNAL_DAMAGE_NONE,

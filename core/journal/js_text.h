@@ -12,7 +12,7 @@
 #include <stddef.h>
 
 #include "buf.h"
-#include "journal_limits.h"
+#include "limits_table.h"
 
 /* Number.prototype.toString() of x: shortest digits that read back as x,
  * "1e+21" past 1e21, "NaN", "Infinity". */

@@ -5,9 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array_grow.h"
 #include "journal_events.h"
-#include "journal_limits.h"
 #include "journal_reader.h"
+#include "limits_table.h"
 #include "utf8_text.h"
 
 #define SEARCH_OPERATOR_TITLE "Power buttons"
@@ -34,13 +35,7 @@ int search_words(const char *text, size_t len, uint64_t **out, size_t *n, size_t
       if (c >= 'A' && c <= 'Z') c = (unsigned char)(c - 'A' + 'a');
       h = (h ^ c) * FNV_PRIME;
     }
-    if (*n == *cap) {
-      size_t want = *cap ? *cap * 2 : 32;
-      uint64_t *more = realloc(*out, want * sizeof *more);
-      if (!more) return -1;
-      *out = more;
-      *cap = want;
-    }
+    if (ARRAY_GROW(*out, *cap, *n, 32) != 0) return -1;
     (*out)[(*n)++] = h;
   }
   return 0;
@@ -144,13 +139,7 @@ static double record_time(const json_t *ts) {
 }
 
 static search_doc *doc_new(search_session_docs *s, search_doc_kind kind, const json_t *ev) {
-  if (s->count == s->cap) {
-    size_t want = s->cap ? s->cap * 2 : 16;
-    search_doc *more = realloc(s->docs, want * sizeof *more);
-    if (!more) return NULL;
-    s->docs = more;
-    s->cap = want;
-  }
+  if (ARRAY_GROW(s->docs, s->cap, s->count, 16) != 0) return NULL;
   search_doc *d = &s->docs[s->count++];
   memset(d, 0, sizeof *d);
   d->kind = kind;

@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "journal_limits.h"
+#include "limits_table.h"
 
 typedef enum { SEARCH_DOC_PROMPT, SEARCH_DOC_CALL, SEARCH_DOC_RESULT } search_doc_kind;
 

@@ -12,11 +12,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array_grow.h"
 #include "journal_chain.h"
 #include "journal_files.h"
-#include "journal_limits.h"
 #include "journal_reader.h"
 #include "journal_store.h"
+#include "limits_table.h"
 #include "log.h"
 
 #define SEARCH_INDEX_VERSION 1
@@ -251,16 +252,7 @@ static int entry_load(const search_index *ix, search_entry *e) {
       }
     } else {
       search_session_docs *s = &e->docs;
-      if (s->count == s->cap) {
-        size_t want = s->cap ? s->cap * 2 : 16;
-        search_doc *more = realloc(s->docs, want * sizeof *more);
-        if (!more)
-          rc = -1;
-        else {
-          s->docs = more;
-          s->cap = want;
-        }
-      }
+      if (ARRAY_GROW(s->docs, s->cap, s->count, 16) != 0) rc = -1;
       search_doc *d = rc == 0 ? &s->docs[s->count] : NULL;
       if (d && search_doc_from_json(d, j) != 0) {
         search_doc_free(d);
@@ -301,13 +293,7 @@ static search_entry *entry_find(const search_index *ix, const char *id) {
 static search_entry *entry_get(search_index *ix, const char *id) {
   search_entry *e = entry_find(ix, id);
   if (e) return e;
-  if (ix->count == ix->cap) {
-    size_t want = ix->cap ? ix->cap * 2 : 64;
-    search_entry **more = realloc(ix->entries, want * sizeof *more);
-    if (!more) return NULL;
-    ix->entries = more;
-    ix->cap = want;
-  }
+  if (ARRAY_GROW(ix->entries, ix->cap, ix->count, 64) != 0) return NULL;
   e = calloc(1, sizeof *e);
   if (!e) return NULL;
   e->fd = -1;

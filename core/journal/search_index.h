@@ -20,7 +20,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "journal_limits.h"
+#include "limits_table.h"
 #include "search_query.h"
 
 typedef struct search_index search_index;

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "journal_limits.h"
+#include "limits_table.h"
 #include "search_doc.h"
 
 typedef struct search_query {

@@ -8,8 +8,8 @@
 #include <lauxlib.h>
 #include <uv.h>
 
+#include "limits_table.h"
 #include "lua_host_types.h"
-#include "lua_limits.h"
 #include "lua_sandbox.h"
 
 typedef struct lua_host_tool {

@@ -15,7 +15,7 @@
 
 #include <stddef.h>
 
-#include "lua_limits.h"
+#include "limits_table.h"
 #include "lua_sandbox.h"
 
 /* Sets the global require in sb, the state of scripts_dir/rel ("policy/x.lua").

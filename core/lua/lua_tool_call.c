@@ -11,9 +11,9 @@
 #include <string.h>
 
 #include "json_schema.h"
+#include "limits_table.h"
 #include "lua_host_internal.h"
 #include "lua_json.h"
-#include "lua_limits.h"
 #include "utf8_text.h"
 
 static const char call_oom_text[] = "out of memory";

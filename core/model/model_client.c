@@ -27,10 +27,11 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "dlist.h"
+#include "limits_table.h"
 #include "log.h"
 #include "metrics_daemon.h"
 #include "model_curl.h"
-#include "model_limits.h"
 #include "model_request.h"
 #include "model_retry.h"
 #include "model_stream.h"
@@ -578,11 +579,7 @@ static void call_on_timer_closed(uv_handle_t *h) {
   model_call *call = h->data;
   if (--call->open_timers > 0) return;
   model_client *m = call->m;
-  if (call->prev)
-    call->prev->next = call->next;
-  else
-    m->calls = call->next;
-  if (call->next) call->next->prev = call->prev;
+  DLIST_UNLINK(m->calls, call);
   free(call->body);
   free(call->err_type);
   free(call->err_message);
@@ -658,9 +655,7 @@ model_call *model_call_start(model_client *m, const json_t *request, const model
     timers[i]->data = call;
   }
   call->open_timers = 3;
-  call->next = m->calls;
-  if (m->calls) m->calls->prev = call;
-  m->calls = call;
+  DLIST_PUSH(m->calls, call);
   if (m->closing) call->state = CALL_CANCELLED;
   /* Even the first attempt starts from the loop, never inside the caller. */
   uv_timer_start(&call->wait, call_on_wait, 0, 0);

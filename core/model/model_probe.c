@@ -9,8 +9,8 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "limits_table.h"
 #include "model_curl.h"
-#include "model_limits.h"
 #include "model_request.h"
 
 struct model_probe {

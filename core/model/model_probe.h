@@ -17,8 +17,8 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "limits_table.h"
 #include "model_client.h"
-#include "model_limits.h"
 
 typedef struct model_probe model_probe;
 

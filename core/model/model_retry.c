@@ -4,7 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "model_limits.h"
+#include "limits_table.h"
 
 static const struct {
   long status;

@@ -14,7 +14,7 @@
 
 #include <time.h>
 
-#include "model_limits.h"
+#include "limits_table.h"
 
 /* 1 when an HTTP answer with this status may be retried. should_retry is
  * the x-should-retry header's value, or NULL. */

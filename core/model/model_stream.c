@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model_limits.h"
+#include "limits_table.h"
 
 enum { STREAM_BEFORE_START, STREAM_OPEN, STREAM_STOPPED, STREAM_FAILED };
 enum { BLOCK_TEXT, BLOCK_TOOL, BLOCK_THINKING, BLOCK_OTHER };

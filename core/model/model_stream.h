@@ -15,7 +15,7 @@
 #include <stddef.h>
 
 #include "buf.h"
-#include "model_limits.h"
+#include "limits_table.h"
 #include "model_response.h"
 
 /* model_stream_event results; the errors leave error_type/error_message. */

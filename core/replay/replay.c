@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array_grow.h"
 #include "gate.h"
 #include "journal_file.h"
 #include "journal_reader.h"
@@ -136,13 +137,7 @@ typedef struct replay_calls {
 } replay_calls;
 
 static int add_call(replay_calls *calls, replay_session *s, json_t *rec, size_t line) {
-  if (calls->count == calls->cap) {
-    size_t grown = calls->cap ? calls->cap * 2 : 64;
-    replay_call *p = realloc(calls->v, grown * sizeof *p);
-    if (!p) return -1;
-    calls->v = p;
-    calls->cap = grown;
-  }
+  if (ARRAY_GROW(calls->v, calls->cap, calls->count, 64) != 0) return -1;
   calls->v[calls->count] = (replay_call){
       .s = s, .rec = json_incref(rec), .line = line, .order = calls->count};
   calls->count++;
@@ -204,13 +199,7 @@ static int read_journal(replay_session *s, const char *path, replay_calls *calls
 /* --- ends: records finish at their recorded moment -------------------------------- */
 
 static int end_add(replay *r, replay_session *s, json_t *record, json_t *result, replay_moment at) {
-  if (r->end_count == r->end_cap) {
-    size_t grown = r->end_cap ? r->end_cap * 2 : 16;
-    replay_end *p = realloc(r->ends, grown * sizeof *p);
-    if (!p) return -1;
-    r->ends = p;
-    r->end_cap = grown;
-  }
+  if (ARRAY_GROW(r->ends, r->end_cap, r->end_count, 16) != 0) return -1;
   r->ends[r->end_count++] = (replay_end){
       .at = at, .s = s, .record = json_incref(record), .result = result};
   return 0;

@@ -4,6 +4,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "dlist.h"
+
 /* A block's header, before what libssh2 gets; its size keeps the payload
  * aligned as malloc's would be. */
 typedef struct ssh_alloc_block {
@@ -25,19 +27,10 @@ static void *payload_of(ssh_alloc_block *b) { return (char *)b + SSH_ALLOC_HEADE
 
 static void block_link(ssh_alloc_block *b, ssh_alloc_arena *a) {
   b->arena = a;
-  b->prev = NULL;
-  b->next = a->head;
-  if (a->head) a->head->prev = b;
-  a->head = b;
+  DLIST_PUSH(a->head, b);
 }
 
-static void block_unlink(ssh_alloc_block *b) {
-  if (b->prev)
-    b->prev->next = b->next;
-  else
-    b->arena->head = b->next;
-  if (b->next) b->next->prev = b->prev;
-}
+static void block_unlink(ssh_alloc_block *b) { DLIST_UNLINK(b->arena->head, b); }
 
 void *ssh_alloc(size_t count, void **abstract) {
   if (count > SIZE_MAX - SSH_ALLOC_HEADER_BYTES) return NULL;

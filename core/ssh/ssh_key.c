@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "limits_table.h"
 #include "ssh_base64.h"
-#include "ssh_limits.h"
 
 static const char SSH_KEY_RSA_MESSAGE[] =
     "is an RSA key: libssh2 1.10 signs only with SHA-1 ssh-rsa, which OpenSSH 8.8+ refuses; "

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ssh_limits.h"
+#include "limits_table.h"
 
 /* POSIX sh, and bash and zsh as login shells: `read -r` with an empty IFS
  * takes a line as it is, one byte at a time from a pipe, so nothing after

@@ -28,12 +28,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "dlist.h"
+#include "limits_table.h"
 #include "metrics_daemon.h"
 #include "ssh_alloc.h"
 #include "ssh_capture.h"
 #include "ssh_key.h"
 #include "ssh_knownhosts.h"
-#include "ssh_limits.h"
 
 static const char SSH_HOSTKEY_PREF[] =
     "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521";
@@ -171,11 +172,7 @@ static void standby_start(ssh_target *t);
 static void exec_on_close(uv_handle_t *h) {
   ssh_exec *e = h->data;
   ssh_pool *p = e->pool;
-  if (e->prev)
-    e->prev->next = e->next;
-  else
-    p->execs = e->next;
-  if (e->next) e->next->prev = e->prev;
+  DLIST_UNLINK(p->execs, e);
   ssh_capture_free(&e->out);
   ssh_capture_free(&e->err);
   free(e->exit_signal);
@@ -884,9 +881,7 @@ static ssh_exec *exec_new(ssh_target *t, const char *command, uint64_t timeout_m
   ssh_capture_init(&e->err, p->o.max_output_bytes);
   uv_timer_init(p->loop, &e->timer);
   e->timer.data = e;
-  e->next = p->execs;
-  if (p->execs) p->execs->prev = e;
-  p->execs = e;
+  DLIST_PUSH(p->execs, e);
   p->live++;
   return e;
 }

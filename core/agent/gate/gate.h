@@ -15,7 +15,7 @@
 
 #include <jansson.h>
 
-#include "gate_limits.h"
+#include "limits_table.h"
 #include "lua_host.h"
 
 /* The call being decided. source is "model" or "button". */

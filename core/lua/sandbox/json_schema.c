@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "json_path.h"
-#include "sandbox_limits.h"
+#include "limits_table.h"
 
 typedef struct schema_ctx {
   json_path path;

@@ -13,7 +13,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "sandbox_limits.h"
+#include "limits_table.h"
 
 /* 0 when value conforms; -1 with err filled otherwise. root names the value
  * in messages ("input"). The schema must have passed json_schema_check. */

@@ -19,7 +19,7 @@
 #include <lua.h>
 #include <stddef.h>
 
-#include "sandbox_limits.h"
+#include "limits_table.h"
 
 /* The value at idx as a new JSON reference, or NULL with err filled when it
  * cannot be encoded or its text would pass max_bytes. Never raises. */

@@ -15,7 +15,7 @@
 
 #include <lua.h>
 
-#include "sandbox_limits.h"
+#include "limits_table.h"
 
 /* Called every LUA_PATTERN_CHECK_STEPS matcher steps; func names the
  * function ("string.find") for the error it may raise. */

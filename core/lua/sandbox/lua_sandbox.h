@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sandbox_limits.h"
+#include "limits_table.h"
 
 typedef struct lua_sandbox lua_sandbox;
 

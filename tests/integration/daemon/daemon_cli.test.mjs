@@ -3,7 +3,7 @@
 // environment, --help --limits, the unused subscription token, and `breakglass check`.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -107,23 +107,27 @@ describe('breakglass CLI', () => {
     assert.match(r.stdout, /breakglass check/);
   });
 
-  test('--help --limits prints every limit of every *_limits.h, one parsable line each, and exits 0', () => {
+  test('--help --limits prints every limit of core/base/limits_table.h, one parsable line each, and exits 0', () => {
     const r = readLimits(BIN);
     assert.equal(r.error, undefined);
     assert.equal(r.status, 0);
     assert.equal(r.stderr, '');
     assert.deepEqual(r.other, [], 'lines that are neither a heading nor a limit');
-    const headers = readdirSync(join(SOURCE, 'core'), { recursive: true })
-      .filter((f) => f.endsWith('_limits.h')).map((f) => `core/${f}`).sort();
-    assert.ok(headers.length >= 2, `limits headers: ${headers}`);
+    // The table's sections, "/* core/<folder>: ...", each with the macros it
+    // defines but the guard and its list.
+    const table = readFileSync(join(SOURCE, 'core/base/limits_table.h'), 'utf8');
+    const sections = [...table.matchAll(/^\/\* (core\/[a-z/]+): /gm)].map((m, i, all) => ({
+      heading: m[1],
+      defined: [...table.slice(m.index, all[i + 1]?.index).matchAll(/^#define ([A-Z][A-Z0-9_]*)\b(?!\()/gm)]
+        .map((d) => d[1]).filter((n) => !n.startsWith('BG_')),
+    }));
+    assert.ok(sections.length >= 2, `sections: ${sections.map((s) => s.heading)}`);
+    assert.deepEqual([...r.groups.keys()].filter((k) => k.startsWith('core/')), sections.map((s) => s.heading),
+      'a heading a section, in the table\'s order');
     const seen = new Set();
-    for (const header of headers) {
-      const rows = r.groups.get(header);
-      assert.ok(rows, `no heading for ${header}`);
-      // Every macro the header defines but its guard and its list.
-      const defined = [...readFileSync(join(SOURCE, header), 'utf8').matchAll(/^#define ([A-Z][A-Z0-9_]*)\b(?!\()/gm)]
-        .map((m) => m[1]).filter((n) => !n.startsWith('BG_'));
-      assert.deepEqual(rows.map((row) => row.name), defined, `${header}: printed in the order defined`);
+    for (const { heading, defined } of sections) {
+      const rows = r.groups.get(heading);
+      assert.deepEqual(rows.map((row) => row.name), defined, `${heading}: printed in the order defined`);
       for (const row of rows) {
         assert.ok(row.name.endsWith(`_${row.unit.toUpperCase()}`), `${row.name} does not end in its unit, ${row.unit}`);
         assert.ok(!seen.has(row.name), `${row.name} twice`);

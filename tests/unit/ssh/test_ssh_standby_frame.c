@@ -13,8 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "limits_table.h"
 #include "pve_verbs.h"
-#include "ssh_limits.h"
 #include "ssh_standby_shell.h"
 
 #define OUTPUT_MAX_BYTES 4096
