@@ -1,7 +1,11 @@
-/* Private to the Lua host (lua_host.c: the set; lua_tool_call.c: tool calls;
- * lua_ctx.c: the ctx object handlers receive; lua_policy.c: policy hooks;
- * lua_policy_ctx.c: the ctx policies receive; lua_policy_list.c: the
- * lists that ctx reads). */
+/* Private to the Lua host (lua_host.c: the set; lua_host_entry.c: what
+ * every script kind shares; lua_tool_call.c: tool calls; lua_async.c: a
+ * call's pending operation; lua_ctx.c: the ctx object handlers receive;
+ * lua_policy.c: policy hooks; lua_policy_ctx.c: the ctx policies receive;
+ * lua_policy_list.c: the lists that ctx reads). Each file uses only those
+ * listed after it here or below it in core/edges.txt's order: lua_host ->
+ * lua_policy -> lua_policy_ctx -> lua_ctx -> lua_async, lua_host_entry;
+ * lua_tool_call -> lua_ctx, lua_async, lua_host's retain and release. */
 #ifndef BG_LUA_HOST_INTERNAL_H
 #define BG_LUA_HOST_INTERNAL_H
 
@@ -89,10 +93,11 @@ struct lua_tool_call {
   int is_error;
   char *content;
   size_t content_len;
-  json_t *details;     /* the handler's table for the page, or NULL */
-  uv_timer_t kick;     /* runs the next step from the loop */
-  uv_timer_t deadline; /* tool_timeout_ms */
-  uv_timer_t sleep;    /* ctx.sleep */
+  json_t *details;                      /* the handler's table for the page, or NULL */
+  uv_timer_t kick;                      /* runs the next step from the loop */
+  void (*kick_cb)(lua_tool_call *call); /* starts kick (lua_tool_call.c's, for lua_async.c) */
+  uv_timer_t deadline;                  /* tool_timeout_ms */
+  uv_timer_t sleep;                     /* ctx.sleep */
   int open_handles;
 };
 
@@ -109,10 +114,10 @@ void lua_ctx_quote(char *out, size_t outlen, const char *msg, size_t len);
  * it alive. The stack is left as it was. */
 int lua_ctx_bind(lua_State *L, const luaL_Reg *fns);
 
-/* lua_host.c: whether s (len bytes) is a usable tool or policy name. */
+/* lua_host_entry.c: whether s (len bytes) is a usable tool or policy name. */
 int lua_host_name_ok(const char *s, size_t len);
 
-/* lua_host.c: one synchronous entry into sb. push runs protected on the main
+/* lua_host_entry.c: one synchronous entry into sb. push runs protected on the main
  * thread and pushes a function and its arguments, returning how many
  * arguments; the function then runs on a fresh coroutine under the limits.
  * *result is its first result as JSON (null when none). Returns 0, or -1
@@ -146,13 +151,16 @@ void lua_policy_test_push(lua_State *L);
  * when actions, its actions) for the ctx token at token_index (may raise). */
 void lua_policy_list_push(lua_State *L, int token_index, int actions);
 
-/* lua_tool_call.c, for lua_ctx.c: the call's one pending operation. */
+/* lua_async.c: the call's one pending operation, begun by lua_ctx.c (a
+ * sleep or a service), cancelled and freed by lua_tool_call.c. */
 lua_async *lua_tool_call_op_begin(lua_tool_call *call, const char *name);
 void lua_tool_call_op_free(lua_tool_call *call);
+void lua_tool_call_op_cancel(lua_tool_call *call);
 void lua_tool_call_sleep_start(lua_tool_call *call, uint64_t ms);
 
-/* Whether the table at index 1 has a key that fields (NULL-terminated)
- * does not list: 1 with err naming it and the known fields, else 0. */
+/* lua_host_entry.c: whether the table at index 1 has a key that fields
+ * (NULL-terminated) does not list: 1 with err naming it and the known
+ * fields, else 0. */
 int lua_host_unknown_field(lua_State *L, const char *const *fields, char *err, size_t errlen);
 
 #endif

@@ -22,91 +22,6 @@ static void call_on_kick(uv_timer_t *t);
 
 static void call_kick(lua_tool_call *call) { uv_timer_start(&call->kick, call_on_kick, 0, 0); }
 
-/* --- the pending operation -------------------------------------------- */
-
-static void op_free(lua_async *op) {
-  json_decref(op->result);
-  free(op->message);
-  free(op);
-}
-
-lua_async *lua_tool_call_op_begin(lua_tool_call *call, const char *name) {
-  lua_tool_call_op_free(call); /* one left by a result that could not be pushed */
-  lua_async *op = calloc(1, sizeof *op);
-  if (!op) return NULL;
-  op->call = call;
-  op->name = name;
-  op->state = LUA_ASYNC_STARTING;
-  call->op = op;
-  return op;
-}
-
-void lua_tool_call_op_free(lua_tool_call *call) {
-  if (call->op) op_free(call->op);
-  call->op = NULL;
-}
-
-/* Ends a pending operation early: its owner stops it. The record stays
- * until the call is freed, so that a service still inside the callback that
- * led here (an output whose consumer cancelled the call) finds the
- * operation ended rather than freed. */
-static void op_cancel(lua_tool_call *call) {
-  lua_async *op = call->op;
-  if (!op || op->state != LUA_ASYNC_PENDING) return;
-  op->state = LUA_ASYNC_CANCELLED;
-  if (op->cancel) op->cancel(op->cancel_ud);
-}
-
-const lua_tool_call_info *lua_async_info(const lua_async *op) { return &op->call->info; }
-
-void lua_async_on_cancel(lua_async *op, void (*cancel)(void *ud), void *ud) {
-  op->cancel = cancel;
-  op->cancel_ud = ud;
-}
-
-void lua_async_output(lua_async *op, const char *chunk, size_t len) {
-  lua_tool_call *call = op->call;
-  if (call->phase < LUA_TOOL_CALL_DECIDED && call->cbs.on_output)
-    call->cbs.on_output(call->ud, chunk, len);
-}
-
-/* Records the outcome; a handler that already yielded resumes from the
- * loop, one still inside start() picks it up when start returns. */
-static void op_complete(lua_async *op, lua_async_state state) {
-  lua_async_state was = op->state;
-  op->state = state;
-  if (was == LUA_ASYNC_PENDING) call_kick(op->call);
-}
-
-void lua_async_finish(lua_async *op, const json_t *result) {
-  if (op->state != LUA_ASYNC_STARTING && op->state != LUA_ASYNC_PENDING) return;
-  op->result = result ? json_incref((json_t *)result) : NULL;
-  op_complete(op, LUA_ASYNC_FINISHED);
-}
-
-void lua_async_fail(lua_async *op, const char *message) {
-  if (op->state != LUA_ASYNC_STARTING && op->state != LUA_ASYNC_PENDING) return;
-  op->message = strdup(message ? message : "failed");
-  op_complete(op, LUA_ASYNC_FAILED);
-}
-
-static void call_on_sleep(uv_timer_t *t) {
-  lua_tool_call *call = t->data;
-  if (call->op) lua_async_finish(call->op, NULL);
-}
-
-static void call_sleep_cancel(void *ud) {
-  lua_tool_call *call = ud;
-  uv_timer_stop(&call->sleep);
-}
-
-void lua_tool_call_sleep_start(lua_tool_call *call, uint64_t ms) {
-  lua_async_on_cancel(call->op, call_sleep_cancel, call);
-  /* The handler may have run for a while since the loop read the clock. */
-  uv_update_time(call->host->loop);
-  uv_timer_start(&call->sleep, call_on_sleep, ms, 0);
-}
-
 /* --- the result text ----------------------------------------------------- */
 
 /* Cuts text to max_bytes on a character boundary, ending with a marker that
@@ -129,7 +44,7 @@ static void call_decide(lua_tool_call *call, int is_error, const char *text, siz
   call->content = utf8_text_sanitize(text, len, &call->content_len);
   if (call->content)
     result_cut(call->content, &call->content_len, call->host->limits.max_result_bytes);
-  op_cancel(call);
+  lua_tool_call_op_cancel(call);
   uv_timer_stop(&call->deadline);
   uv_timer_stop(&call->sleep);
   call_kick(call);
@@ -354,6 +269,7 @@ lua_tool_call *lua_host_call_tool(lua_host *h, const char *name, const json_t *i
   }
   lua_host_retain(h);
   call->host = h;
+  call->kick_cb = call_kick;
   call->cbs = *cbs;
   call->ud = ud;
   call->co_ref = LUA_NOREF;
