@@ -81,8 +81,12 @@ export function buildIncident(events) {
         });
         break;
       case 'confirm_result': {
+        // Declined (or timed out) at its confirm, the call ends as denied,
+        // as search has it; the call itself is shown after its answer.
+        if (ev.approved === true) break;
+        denied.add(ev.call_id);
         const call = calls.get(ev.call_id);
-        if (call && ev.approved !== true) call.outcome = 'denied';
+        if (call) call.outcome = 'denied';
         break;
       }
       case 'result':

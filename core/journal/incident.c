@@ -219,9 +219,14 @@ static void fold(incident *in, const json_t *ev) {
   } else if (strcmp(kind, "policy") == 0) {
     on_policy(in, ev, t);
   } else if (strcmp(kind, "confirm_result") == 0) {
-    incident_call *c = call_of(in, json_object_get(ev, "call_id"));
-    if (c && !json_is_true(json_object_get(ev, "approved")))
-      snprintf(c->outcome, sizeof c->outcome, "denied");
+    /* Declined (or timed out) at its confirm, the call ends as denied, as
+     * search has it; the call itself is shown after its answer. */
+    const json_t *call_id = json_object_get(ev, "call_id");
+    if (!json_is_true(json_object_get(ev, "approved"))) {
+      map_set(in->denied, call_id, json_true());
+      incident_call *c = call_of(in, call_id);
+      if (c) snprintf(c->outcome, sizeof c->outcome, "denied");
+    }
   } else if (strcmp(kind, "result") == 0 && turn) {
     const char *result = json_string_value(json_object_get(ev, "result"));
     free(turn->findings);

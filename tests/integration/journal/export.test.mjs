@@ -73,7 +73,7 @@ describe('a session recorded live', () => {
 
       const journal = join(st.daemon.dataDir, 'sessions', `${id}.jsonl`);
       const page = await pageExport(st.daemon.url, id);
-      for (const want of ['## Policy decisions', 'deny by export_rules', 'confirm by export_rules', '| error |', 'cancelled']) {
+      for (const want of ['## Policy decisions', 'deny by export_rules', 'confirm by export_rules', '| denied |', 'cancelled']) {
         assert.ok(page.includes(want), `the recorded session shows "${want}":\n${page}`);
       }
       const cli = cliExport(journal);
@@ -90,7 +90,8 @@ describe('a session recorded live', () => {
       const json = JSON.parse(cliExport(journal, 'json').out);
       assert.equal(json.session.id, id);
       assert.deepEqual(json.calls.map((c) => [c.name, c.outcome]),
-        [['echo', 'ok'], ['echo', 'denied'], ['nap', 'ok'], ['echo', 'error']]);
+        [['echo', 'ok'], ['echo', 'denied'], ['nap', 'ok'], ['echo', 'denied']]);
+      assert.ok(!page.includes('| error |'), 'a call declined at its confirm is denied, as search says, not an error');
       // As the page folds it: the cancelled turn's result, an error, comes last.
       assert.deepEqual(json.turns.map((t) => t.outcome), ['ok', 'ok', 'error']);
       assert.equal(json.policies.length, 2);
