@@ -65,6 +65,8 @@ from the Secret by reference, never as literal values. */}}
   value: {{ .Values.daemon.commandTimeoutSeconds | quote }}
 - name: BREAKGLASS_SSH_CONNECT_TIMEOUT_SECONDS
   value: {{ .Values.daemon.sshConnectTimeoutSeconds | quote }}
+- name: BREAKGLASS_SSH_STANDBY
+  value: {{ ternary "on" "off" .Values.daemon.sshStandby | quote }}
 - name: BREAKGLASS_TURN_TIMEOUT_SECONDS
   value: {{ .Values.daemon.turnTimeoutSeconds | quote }}
 - name: BREAKGLASS_CONFIRM_TIMEOUT_SECONDS

@@ -137,6 +137,9 @@ describe('the owner pod', () => {
     assert.equal(env.BREAKGLASS_LOG_FORMAT, 'json');
     assert.equal(env.BREAKGLASS_METRICS_LISTEN, '0.0.0.0:9090');
     assert.equal(env.BREAKGLASS_DATA_DIR, '/data');
+    assert.equal(env.BREAKGLASS_SSH_STANDBY, 'on', 'standbys by default');
+    const off = render({ files: [OWNER_FILE], namespace: 'default', sets: { 'daemon.sshStandby': false } });
+    assert.equal(envOf(only(off, 'Deployment').spec.template.spec.containers[0]).BREAKGLASS_SSH_STANDBY, 'off');
   });
 
   test('the journal is on a ReadWriteOnce PVC kept on uninstall, mounted at /data', () => {

@@ -54,6 +54,8 @@ describe('values.schema.json refuses', () => {
       /secrets\.source: secrets\.source must be one of the following: "existingSecret", "externalSecret", "values"/);
     assert.match(templateError({ files: minimal, sets: { 'daemon.pveVerbTimeoutSeconds': 0 } }),
       /daemon\.pveVerbTimeoutSeconds: Must be greater than or equal to 1/);
+    assert.match(templateError({ files: minimal, sets: { 'daemon.sshStandby': 'off' } }),
+      /daemon\.sshStandby: Invalid type\. Expected: boolean, given: string/);
     assert.match(templateError({ files: minimal, sets: { 'resources.memory': 'lots' } }),
       /resources\.memory: Does not match pattern/);
   });
