@@ -29,6 +29,7 @@
 
 #include "http_server.h"
 #include "http_static.h"
+#include "test_dir.h"
 
 enum {
   CLIENT_IO_TIMEOUT_MS = 5000,
@@ -817,27 +818,23 @@ static void sc_head(test_ctx *t) {
   client_close(&cl);
 }
 
-static void write_file(const char *dir, const char *name, const char *text) {
-  char path[1024];
-  snprintf(path, sizeof(path), "%s/%s", dir, name);
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fputs(text, f);
-  fclose(f);
+/* A scratch folder, t->base, with the root to serve, t->root, in it:
+ * removed with test_dir_remove(t->base). */
+static void tree_make(test_ctx *t, const char *name) {
+  test_dir_make(t->base, sizeof(t->base), name);
+  snprintf(t->root, sizeof(t->root), "%s/www", t->base);
+  assert_int_equal(mkdir(t->root, 0755), 0);
 }
 
 /* <base>/secret.txt outside root; <base>/www with files, a folder, a
  * symlink to the secret and a symlink to <base>. */
 static void static_tree_make(test_ctx *t) {
-  snprintf(t->base, sizeof(t->base), "/tmp/bg-http-test-XXXXXX");
-  assert_non_null(mkdtemp(t->base));
-  snprintf(t->root, sizeof(t->root), "%s/www", t->base);
-  assert_int_equal(mkdir(t->root, 0755), 0);
-  write_file(t->base, "secret.txt", "secret");
-  write_file(t->root, "index.html", "<!doctype html>");
-  write_file(t->root, "app.js", "console.log(1)");
-  write_file(t->root, "site.webmanifest", "{}");
-  write_file(t->root, "data.bin", "x");
+  tree_make(t, "http-test");
+  test_dir_write_text(t->base, "secret.txt", "secret");
+  test_dir_write_text(t->root, "index.html", "<!doctype html>");
+  test_dir_write_text(t->root, "app.js", "console.log(1)");
+  test_dir_write_text(t->root, "site.webmanifest", "{}");
+  test_dir_write_text(t->root, "data.bin", "x");
   char path[1024];
   snprintf(path, sizeof(path), "%s/sub", t->root);
   assert_int_equal(mkdir(path, 0755), 0);
@@ -847,29 +844,13 @@ static void static_tree_make(test_ctx *t) {
   assert_int_equal(symlink("..", path), 0);
 }
 
-static void static_tree_remove(test_ctx *t) {
-  static const char *const names[] = {"index.html", "app.js", "site.webmanifest",
-                                      "data.bin",   "escape", "up"};
-  char path[1024];
-  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-    snprintf(path, sizeof(path), "%s/%s", t->root, names[i]);
-    unlink(path);
-  }
-  snprintf(path, sizeof(path), "%s/sub", t->root);
-  rmdir(path);
-  rmdir(t->root);
-  snprintf(path, sizeof(path), "%s/secret.txt", t->base);
-  unlink(path);
-  rmdir(t->base);
-}
-
 static void test_head(void **state) {
   (void)state;
   static test_ctx t;
   memset(&t, 0, sizeof(t));
   static_tree_make(&t);
   run_scenario(&t, &roomy_limits, sc_head);
-  static_tree_remove(&t);
+  test_dir_remove(t.base);
 }
 
 static void sc_static(test_ctx *t) {
@@ -933,7 +914,7 @@ static void test_static_files(void **state) {
   memset(&t, 0, sizeof(t));
   static_tree_make(&t);
   run_scenario(&t, &roomy_limits, sc_static);
-  static_tree_remove(&t);
+  test_dir_remove(t.base);
 }
 
 /* A file written from the client thread; false when it could not be. */
@@ -959,24 +940,15 @@ static bool version_in(const char *text, const char *name, char *out, size_t len
 }
 
 static void site_tree_make(test_ctx *t) {
-  snprintf(t->base, sizeof(t->base), "/tmp/bg-http-site-XXXXXX");
-  assert_non_null(mkdtemp(t->base));
-  snprintf(t->root, sizeof(t->root), "%s/www", t->base);
-  assert_int_equal(mkdir(t->root, 0755), 0);
-  write_file(t->root, "index.html",
-             "<!doctype html><link rel=\"stylesheet\" href=\"app.css\">"
-             "<script type=\"module\" src=\"app.mjs\"></script>");
+  tree_make(t, "http-site");
+  test_dir_write_text(t->root, "index.html",
+                      "<!doctype html><link rel=\"stylesheet\" href=\"app.css\">"
+                      "<script type=\"module\" src=\"app.mjs\"></script>");
   char css[4096] = "";
   for (int i = 0; i < 60; i++) strcat(css, ".a { color: red; }\n");
-  write_file(t->root, "app.css", css);
-  write_file(t->root, "app.mjs", "console.log(1);\n");
-  write_file(t->root, ".hidden", "no");
-}
-
-static void site_tree_remove(test_ctx *t) {
-  char cmd[600];
-  snprintf(cmd, sizeof(cmd), "rm -rf %s", t->base);
-  assert_int_equal(system(cmd), 0);
+  test_dir_write_text(t->root, "app.css", css);
+  test_dir_write_text(t->root, "app.mjs", "console.log(1);\n");
+  test_dir_write_text(t->root, ".hidden", "no");
 }
 
 /* GET path with an Accept-Encoding (NULL: none) and If-None-Match (NULL: none). */
@@ -1070,7 +1042,7 @@ static void test_static_site(void **state) {
   memset(&t, 0, sizeof(t));
   site_tree_make(&t);
   run_scenario(&t, &roomy_limits, sc_static_site);
-  site_tree_remove(&t);
+  test_dir_remove(t.base);
 }
 
 static void sc_cache_control(test_ctx *t) {

@@ -18,17 +18,9 @@
 #include <zlib.h>
 
 #include "http_static_site.h"
+#include "test_dir.h"
 
 static char base[64], root[128];
-
-static void write_file(const char *name, const char *text) {
-  char path[512];
-  snprintf(path, sizeof path, "%s/%s", root, name);
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fputs(text, f);
-  fclose(f);
-}
 
 static const char INDEX[] =
     "<!doctype html>\n<html><head>\n"
@@ -41,27 +33,24 @@ static const char INDEX[] =
 
 static int setup(void **state) {
   (void)state;
-  snprintf(base, sizeof base, "/tmp/bg-static-XXXXXX");
-  assert_non_null(mkdtemp(base));
+  test_dir_make(base, sizeof base, "static");
   snprintf(root, sizeof root, "%s/www", base);
   assert_int_equal(mkdir(root, 0755), 0);
   char path[512];
   snprintf(path, sizeof path, "%s/lib", root);
   assert_int_equal(mkdir(path, 0755), 0);
-  write_file("index.html", INDEX);
+  test_dir_write_text(root, "index.html", INDEX);
   /* Compressible: the same rule again and again. */
   char css[8192] = "";
   for (int i = 0; i < 100; i++) strcat(css, ".row { display: flex; gap: 4px; }\n");
-  write_file("app.css", css);
-  write_file("app.mjs", "import { x } from './lib/util.mjs';\nconsole.log(x);\n");
-  write_file("lib/util.mjs", "export const x = 1;\n");
-  write_file("icon.svg", "<svg xmlns=\"http://www.w3.org/2000/svg\"/>");
-  write_file("site.webmanifest", "{\"start_url\": \"./\", \"icons\": [{\"src\": \"icon.svg\"}]}");
-  write_file(".hidden", "not served");
-  snprintf(path, sizeof path, "%s/secret.txt", base);
-  FILE *f = fopen(path, "w");
-  fputs("secret", f);
-  fclose(f);
+  test_dir_write_text(root, "app.css", css);
+  test_dir_write_text(root, "app.mjs", "import { x } from './lib/util.mjs';\nconsole.log(x);\n");
+  test_dir_write_text(root, "lib/util.mjs", "export const x = 1;\n");
+  test_dir_write_text(root, "icon.svg", "<svg xmlns=\"http://www.w3.org/2000/svg\"/>");
+  test_dir_write_text(root, "site.webmanifest",
+                      "{\"start_url\": \"./\", \"icons\": [{\"src\": \"icon.svg\"}]}");
+  test_dir_write_text(root, ".hidden", "not served");
+  test_dir_write_text(base, "secret.txt", "secret");
   snprintf(path, sizeof path, "%s/escape.txt", root);
   assert_int_equal(symlink("../secret.txt", path), 0);
   snprintf(path, sizeof path, "%s/alias.mjs", root);
@@ -71,9 +60,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[256];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", base);
-  assert_int_equal(system(cmd), 0);
+  test_dir_remove(base);
   return 0;
 }
 
@@ -212,7 +199,7 @@ static void test_stamps_tell_a_change(void **state) {
   assert_int_equal(http_static_stamp_of(f->real, &now), 0);
   assert_true(http_static_stamp_equal(&now, &f->stamp));
   /* Another size: file times can be as coarse as a clock tick. */
-  write_file("lib/util.mjs", "export const x = 22;\n");
+  test_dir_write_text(root, "lib/util.mjs", "export const x = 22;\n");
   assert_int_equal(http_static_stamp_of(f->real, &now), 0);
   assert_false(http_static_stamp_equal(&now, &f->stamp));
   assert_int_equal(http_static_stamp_of(root, &now), -1); /* a folder */

@@ -1,0 +1,38 @@
+/* A scratch folder for a cmocka test: made fresh under /tmp, written into,
+ * and removed with all it holds. Any failure fails the test. Include it
+ * after cmocka.h. */
+#ifndef TEST_DIR_H
+#define TEST_DIR_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Makes /tmp/bg-<name>-XXXXXX; dir (size bytes) gets its path. */
+static inline void test_dir_make(char *dir, size_t size, const char *name) {
+  assert_true((size_t)snprintf(dir, size, "/tmp/bg-%s-XXXXXX", name) < size);
+  assert_non_null(mkdtemp(dir));
+}
+
+/* Writes len bytes of data to dir/name, in place of what was there. */
+static inline void test_dir_write(const char *dir, const char *name, const void *data, size_t len) {
+  char path[1024];
+  assert_true((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) < sizeof path);
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  assert_int_equal(fwrite(data, 1, len, f), len);
+  assert_int_equal(fclose(f), 0);
+}
+
+static inline void test_dir_write_text(const char *dir, const char *name, const char *text) {
+  test_dir_write(dir, name, text, strlen(text));
+}
+
+/* Removes dir and all below it. */
+static inline void test_dir_remove(const char *dir) {
+  char cmd[1100];
+  assert_true((size_t)snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir) < sizeof cmd);
+  assert_int_equal(system(cmd), 0);
+}
+
+#endif
