@@ -61,6 +61,24 @@ static void append(char *to, size_t cap, const char *from, size_t n) {
   to[at + n] = '\0';
 }
 
+/* Pushes len bytes of piece to st and appends what comes out to got. */
+static void stream_push_to(journal_redact_stream *st, const char *piece, size_t len, char *got,
+                           size_t cap) {
+  size_t n;
+  char *out = journal_redact_stream_push(st, piece, len, &n);
+  assert_non_null(out);
+  append(got, cap, out, n);
+  free(out);
+}
+
+/* Ends st and appends the rest it held back to got. */
+static void stream_end_to(journal_redact_stream *st, char *got, size_t cap) {
+  size_t n;
+  char *rest = journal_redact_stream_end(st, &n);
+  append(got, cap, rest, n);
+  free(rest);
+}
+
 /* Nothing that could be a piece of a secret longer than this is left. */
 static void assert_clean(const char *text) {
   for (size_t i = 0; i < sizeof tokens / sizeof tokens[0]; i++)
@@ -137,18 +155,9 @@ static void test_a_secret_across_pieces(void **state) {
   for (size_t piece = 1; piece <= len; piece++) {
     journal_redact_stream st = {.r = r};
     char got[1024] = "";
-    for (size_t at = 0; at < len; at += piece) {
-      size_t n;
-      char *out = journal_redact_stream_push(&st, text + at, len - at < piece ? len - at : piece,
-                                             &n);
-      assert_non_null(out);
-      append(got, sizeof got, out, n);
-      free(out);
-    }
-    size_t n;
-    char *rest = journal_redact_stream_end(&st, &n);
-    append(got, sizeof got, rest, n);
-    free(rest);
+    for (size_t at = 0; at < len; at += piece)
+      stream_push_to(&st, text + at, len - at < piece ? len - at : piece, got, sizeof got);
+    stream_end_to(&st, got, sizeof got);
     if (strcmp(got, whole) != 0) fail_msg("pieces of %zu: %s\n   whole: %s", piece, got, whole);
     assert_clean(got);
   }
@@ -199,16 +208,10 @@ static void test_random_pieces(void **state) {
       seed = seed * 1103515245u + 12345u;
       size_t piece = 1 + (seed >> 16) % 40;
       if (piece > len - at) piece = len - at;
-      size_t n;
-      char *out = journal_redact_stream_push(&st, text + at, piece, &n);
-      append(got, sizeof got, out, n);
-      free(out);
+      stream_push_to(&st, text + at, piece, got, sizeof got);
       at += piece;
     }
-    size_t n;
-    char *rest = journal_redact_stream_end(&st, &n);
-    append(got, sizeof got, rest, n);
-    free(rest);
+    stream_end_to(&st, got, sizeof got);
     assert_string_equal(got, whole);
     assert_clean(got);
     free(whole);
