@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "runbook.h"
-#include "test_dir.h"
+#include "scratch.h"
 
 static char base[64], dir[96];
 
@@ -26,27 +26,27 @@ static void link_to(const char *target, const char *name) {
 
 static int setup(void **state) {
   (void)state;
-  test_dir_make(base, sizeof base, "test-runbook");
+  scratch_dir_make(base, sizeof base, "test-runbook");
   snprintf(dir, sizeof dir, "%s/runbooks", base);
   assert_int_equal(mkdir(dir, 0700), 0);
-  test_dir_write_text(base, "outside.md", "secret outside the folder: stall\n");
-  test_dir_write_text(dir, "hang.md", "# Hang\nThe disk I/O stalled.\ncycle, not reset\n");
-  test_dir_write_text(dir, "notes.txt", "nothing STALLED here\n");
-  test_dir_write_text(dir, "tool.bin", "stall");
-  test_dir_write(dir, "nul.md", "a\0b", 3);
+  scratch_write_text(base, "outside.md", "secret outside the folder: stall\n");
+  scratch_write_text(dir, "hang.md", "# Hang\nThe disk I/O stalled.\ncycle, not reset\n");
+  scratch_write_text(dir, "notes.txt", "nothing STALLED here\n");
+  scratch_write_text(dir, "tool.bin", "stall");
+  scratch_write(dir, "nul.md", "a\0b", 3);
   char *big = malloc(RUNBOOK_MAX_FILE_BYTES + 1);
   memset(big, 'x', RUNBOOK_MAX_FILE_BYTES + 1);
-  test_dir_write(dir, "big.md", big, RUNBOOK_MAX_FILE_BYTES + 1);
+  scratch_write(dir, "big.md", big, RUNBOOK_MAX_FILE_BYTES + 1);
   memset(big, 'y', 100 * 1024);
-  test_dir_write(dir, "long.md", big, 100 * 1024);
+  scratch_write(dir, "long.md", big, 100 * 1024);
   free(big);
   char path[256];
   snprintf(path, sizeof path, "%s/sub", dir);
   mkdir(path, 0700);
-  test_dir_write_text(dir, "sub/inner.md", "inner stall\n");
+  scratch_write_text(dir, "sub/inner.md", "inner stall\n");
   snprintf(path, sizeof path, "%s/..data", dir);
   mkdir(path, 0700);
-  test_dir_write_text(dir, "..data/cm.md", "from a ConfigMap: stall\n");
+  scratch_write_text(dir, "..data/cm.md", "from a ConfigMap: stall\n");
   link_to("..data/cm.md", "cm.md");
   link_to("hang.md", "again.md");
   link_to("/etc/hostname", "absolute.md");
@@ -56,7 +56,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   (void)state;
-  test_dir_remove(base);
+  scratch_remove(base);
   return 0;
 }
 

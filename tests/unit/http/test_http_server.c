@@ -29,7 +29,7 @@
 
 #include "http_server.h"
 #include "http_static.h"
-#include "test_dir.h"
+#include "scratch.h"
 
 enum {
   CLIENT_IO_TIMEOUT_MS = 5000,
@@ -805,7 +805,7 @@ static void sc_head(test_ctx *t) {
 
 /* A scratch folder, t->base, with the root to serve, t->root, in it. */
 static void tree_make(test_ctx *t, const char *name) {
-  test_dir_make(t->base, sizeof(t->base), name);
+  scratch_dir_make(t->base, sizeof(t->base), name);
   snprintf(t->root, sizeof(t->root), "%s/www", t->base);
   assert_int_equal(mkdir(t->root, 0755), 0);
 }
@@ -817,18 +817,18 @@ static void run_serving_tree(void (*make_tree)(test_ctx *), void (*scenario)(tes
   memset(&t, 0, sizeof(t));
   make_tree(&t);
   run_scenario(&t, &roomy_limits, scenario);
-  test_dir_remove(t.base);
+  scratch_remove(t.base);
 }
 
 /* <base>/secret.txt outside root; <base>/www with files, a folder, a
  * symlink to the secret and a symlink to <base>. */
 static void static_tree_make(test_ctx *t) {
   tree_make(t, "http-test");
-  test_dir_write_text(t->base, "secret.txt", "secret");
-  test_dir_write_text(t->root, "index.html", "<!doctype html>");
-  test_dir_write_text(t->root, "app.js", "console.log(1)");
-  test_dir_write_text(t->root, "site.webmanifest", "{}");
-  test_dir_write_text(t->root, "data.bin", "x");
+  scratch_write_text(t->base, "secret.txt", "secret");
+  scratch_write_text(t->root, "index.html", "<!doctype html>");
+  scratch_write_text(t->root, "app.js", "console.log(1)");
+  scratch_write_text(t->root, "site.webmanifest", "{}");
+  scratch_write_text(t->root, "data.bin", "x");
   char path[1024];
   snprintf(path, sizeof(path), "%s/sub", t->root);
   assert_int_equal(mkdir(path, 0755), 0);
@@ -927,14 +927,14 @@ static bool version_in(const char *text, const char *name, char *out, size_t len
 
 static void site_tree_make(test_ctx *t) {
   tree_make(t, "http-site");
-  test_dir_write_text(t->root, "index.html",
-                      "<!doctype html><link rel=\"stylesheet\" href=\"app.css\">"
-                      "<script type=\"module\" src=\"app.mjs\"></script>");
+  scratch_write_text(t->root, "index.html",
+                     "<!doctype html><link rel=\"stylesheet\" href=\"app.css\">"
+                     "<script type=\"module\" src=\"app.mjs\"></script>");
   char css[4096] = "";
   for (int i = 0; i < 60; i++) strcat(css, ".a { color: red; }\n");
-  test_dir_write_text(t->root, "app.css", css);
-  test_dir_write_text(t->root, "app.mjs", "console.log(1);\n");
-  test_dir_write_text(t->root, ".hidden", "no");
+  scratch_write_text(t->root, "app.css", css);
+  scratch_write_text(t->root, "app.mjs", "console.log(1);\n");
+  scratch_write_text(t->root, ".hidden", "no");
 }
 
 /* GET path with an Accept-Encoding (NULL: none) and If-None-Match (NULL: none). */

@@ -18,7 +18,7 @@
 #include <zlib.h>
 
 #include "http_static_site.h"
-#include "test_dir.h"
+#include "scratch.h"
 
 static char base[64], root[128];
 
@@ -33,24 +33,24 @@ static const char INDEX[] =
 
 static int setup(void **state) {
   (void)state;
-  test_dir_make(base, sizeof base, "static");
+  scratch_dir_make(base, sizeof base, "static");
   snprintf(root, sizeof root, "%s/www", base);
   assert_int_equal(mkdir(root, 0755), 0);
   char path[512];
   snprintf(path, sizeof path, "%s/lib", root);
   assert_int_equal(mkdir(path, 0755), 0);
-  test_dir_write_text(root, "index.html", INDEX);
+  scratch_write_text(root, "index.html", INDEX);
   /* Compressible: the same rule again and again. */
   char css[8192] = "";
   for (int i = 0; i < 100; i++) strcat(css, ".row { display: flex; gap: 4px; }\n");
-  test_dir_write_text(root, "app.css", css);
-  test_dir_write_text(root, "app.mjs", "import { x } from './lib/util.mjs';\nconsole.log(x);\n");
-  test_dir_write_text(root, "lib/util.mjs", "export const x = 1;\n");
-  test_dir_write_text(root, "icon.svg", "<svg xmlns=\"http://www.w3.org/2000/svg\"/>");
-  test_dir_write_text(root, "site.webmanifest",
-                      "{\"start_url\": \"./\", \"icons\": [{\"src\": \"icon.svg\"}]}");
-  test_dir_write_text(root, ".hidden", "not served");
-  test_dir_write_text(base, "secret.txt", "secret");
+  scratch_write_text(root, "app.css", css);
+  scratch_write_text(root, "app.mjs", "import { x } from './lib/util.mjs';\nconsole.log(x);\n");
+  scratch_write_text(root, "lib/util.mjs", "export const x = 1;\n");
+  scratch_write_text(root, "icon.svg", "<svg xmlns=\"http://www.w3.org/2000/svg\"/>");
+  scratch_write_text(root, "site.webmanifest",
+                     "{\"start_url\": \"./\", \"icons\": [{\"src\": \"icon.svg\"}]}");
+  scratch_write_text(root, ".hidden", "not served");
+  scratch_write_text(base, "secret.txt", "secret");
   snprintf(path, sizeof path, "%s/escape.txt", root);
   assert_int_equal(symlink("../secret.txt", path), 0);
   snprintf(path, sizeof path, "%s/alias.mjs", root);
@@ -60,7 +60,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   (void)state;
-  test_dir_remove(base);
+  scratch_remove(base);
   return 0;
 }
 
@@ -199,7 +199,7 @@ static void test_stamps_tell_a_change(void **state) {
   assert_int_equal(http_static_stamp_of(f->real, &now), 0);
   assert_true(http_static_stamp_equal(&now, &f->stamp));
   /* Another size: file times can be as coarse as a clock tick. */
-  test_dir_write_text(root, "lib/util.mjs", "export const x = 22;\n");
+  scratch_write_text(root, "lib/util.mjs", "export const x = 22;\n");
   assert_int_equal(http_static_stamp_of(f->real, &now), 0);
   assert_false(http_static_stamp_equal(&now, &f->stamp));
   assert_int_equal(http_static_stamp_of(root, &now), -1); /* a folder */

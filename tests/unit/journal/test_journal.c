@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "journal.h"
+#include "scratch.h"
 
 typedef struct flush_seen {
   int order[8];
@@ -41,10 +42,7 @@ static int fixture_setup(void **state) {
   journal_fixture *fx = calloc(1, sizeof *fx);
   assert_non_null(fx);
   uv_loop_init(&fx->loop);
-  snprintf(fx->path, sizeof fx->path, "/tmp/bg-test-journal-XXXXXX");
-  int fd = mkstemp(fx->path);
-  assert_true(fd >= 0);
-  close(fd);
+  scratch_file_make(fx->path, sizeof fx->path, "test-journal");
   char err[256];
   assert_int_equal(journal_open(&fx->j, &fx->loop, fx->path, NULL, err, sizeof err), 0);
   *state = fx;

@@ -14,6 +14,7 @@
 
 #include "journal.h"
 #include "journal_verify.h"
+#include "scratch.h"
 
 #define RECORDS 8
 
@@ -27,25 +28,17 @@ typedef struct text {
   size_t len;
 } text;
 
-static char *temp_path(void) {
-  char *path = strdup("/tmp/bg-test-chain-XXXXXX");
-  int fd = mkstemp(path);
-  assert_true(fd >= 0);
-  close(fd);
-  return path;
-}
-
 /* A loop and a scratch journal file for each test, removed after. */
 typedef struct chain_fixture {
   uv_loop_t loop;
-  char *path;
+  char path[64];
 } chain_fixture;
 
 static int fixture_setup(void **state) {
   chain_fixture *fx = calloc(1, sizeof *fx);
   assert_non_null(fx);
   uv_loop_init(&fx->loop);
-  fx->path = temp_path();
+  scratch_file_make(fx->path, sizeof fx->path, "test-chain");
   *state = fx;
   return 0;
 }
@@ -53,7 +46,6 @@ static int fixture_setup(void **state) {
 static int fixture_teardown(void **state) {
   chain_fixture *fx = *state;
   unlink(fx->path);
-  free(fx->path);
   uv_loop_close(&fx->loop);
   free(fx);
   return 0;

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "journal_file.h"
-#include "test_dir.h"
+#include "scratch.h"
 
 #define RECORD "{\"kind\":\"event\",\"n\":1}\n"
 
@@ -136,13 +136,13 @@ static void test_fifo_refused_without_waiting(void **state) {
 
 static int make_dir(void **state) {
   (void)state;
-  test_dir_make(dir, sizeof dir, "journal-file");
+  scratch_dir_make(dir, sizeof dir, "journal-file");
   return 0;
 }
 
 static int remove_dir(void **state) {
   (void)state;
-  test_dir_remove(dir);
+  scratch_remove(dir);
   return 0;
 }
 

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "lua_script_file.h"
-#include "test_dir.h"
+#include "scratch.h"
 
 typedef struct scratch {
   char dir[64];
@@ -20,8 +20,8 @@ typedef struct scratch {
 
 static int scratch_setup(void **state) {
   scratch *s = calloc(1, sizeof *s);
-  test_dir_make(s->dir, sizeof s->dir, "lua-script-file");
-  test_dir_write_text(s->dir, "x.lua", "return 42\n");
+  scratch_dir_make(s->dir, sizeof s->dir, "lua-script-file");
+  scratch_write_text(s->dir, "x.lua", "return 42\n");
   snprintf(s->file, sizeof s->file, "%s/x.lua", s->dir);
   *state = s;
   return 0;
@@ -29,7 +29,7 @@ static int scratch_setup(void **state) {
 
 static int scratch_teardown(void **state) {
   scratch *s = *state;
-  test_dir_remove(s->dir);
+  scratch_remove(s->dir);
   free(s);
   return 0;
 }

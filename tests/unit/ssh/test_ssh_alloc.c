@@ -21,9 +21,9 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "scratch.h"
 #include "ssh_alloc.h"
 #include "ssh_transport.h"
-#include "test_dir.h"
 
 #define CONNECT_TIMEOUT_MS 1000u
 #define KEXINIT_MAX_BYTES 1024
@@ -137,7 +137,7 @@ static void on_done(void *ud, const ssh_result *r) {
 static void test_key_exchange_cut_short(void **state) {
   (void)state;
   char dir[64];
-  test_dir_make(dir, sizeof dir, "ssh-alloc");
+  scratch_dir_make(dir, sizeof dir, "ssh-alloc");
   char cmd[256], key[128], known[128];
   snprintf(cmd, sizeof cmd, "ssh-keygen -q -t ed25519 -N '' -f %s/id && : > %s/known_hosts", dir,
            dir);
@@ -171,7 +171,7 @@ static void test_key_exchange_cut_short(void **state) {
 
   kill(server, SIGTERM);
   waitpid(server, NULL, 0);
-  test_dir_remove(dir);
+  scratch_remove(dir);
 }
 
 int main(void) {

@@ -15,8 +15,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "scratch.h"
 #include "ssh_transport.h"
-#include "test_dir.h"
 
 /* The connect limit must let a fresh connection's handshake through on a
  * busy machine; a command limit of COMMAND_LIMIT_LOADED_MS covers a fresh
@@ -74,7 +74,7 @@ static int setup(void **state) {
   (void)state;
   if (geteuid() != 0 || !getenv("BREAKGLASS_SOURCE_DIR")) return -1;
   signal(SIGPIPE, SIG_IGN);
-  test_dir_make(dir, sizeof dir, "ssh");
+  scratch_dir_make(dir, sizeof dir, "ssh");
   port = free_port();
   run("cd %s && ssh-keygen -q -t ed25519 -N '' -f id && cp id.pub authorized_keys && "
       "ssh-keygen -q -t ed25519 -N '' -f other && ssh-keygen -q -t rsa -b 2048 -N '' -f rsa && "
@@ -90,7 +90,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
   (void)state;
   sshd_stop();
-  test_dir_remove(dir);
+  scratch_remove(dir);
   return 0;
 }
 
