@@ -64,6 +64,14 @@ static int teardown(void **state) {
   return 0;
 }
 
+/* The site built from root; the test fails with the reason if it is not. */
+static http_static_site *must_build(void) {
+  char err[256];
+  http_static_site *s = http_static_site_build(root, err, sizeof err);
+  if (!s) fail_msg("%s", err);
+  return s;
+}
+
 static const http_static_file *must_find(const http_static_site *s, const char *key) {
   const http_static_file *f = http_static_site_find(s, key);
   if (!f) fail_msg("%s is not in the site", key);
@@ -72,9 +80,7 @@ static const http_static_file *must_find(const http_static_site *s, const char *
 
 static void test_files_versions_and_what_is_left_out(void **state) {
   (void)state;
-  char err[256];
-  http_static_site *s = http_static_site_build(root, err, sizeof err);
-  assert_non_null(s);
+  http_static_site *s = must_build();
   const http_static_file *css = must_find(s, "/app.css");
   assert_string_equal(css->type, "text/css; charset=utf-8");
   assert_int_equal(strlen(css->version), HTTP_STATIC_VERSION_CHARS);
@@ -89,11 +95,12 @@ static void test_files_versions_and_what_is_left_out(void **state) {
   assert_null(http_static_site_find(s, "/escape.txt")); /* symlinks are not walked */
   assert_null(http_static_site_find(s, "/alias.mjs"));
   /* The same bytes, the same version; other bytes, another. */
-  http_static_site *again = http_static_site_build(root, err, sizeof err);
+  http_static_site *again = must_build();
   assert_string_equal(must_find(again, "/app.css")->version, css->version);
   assert_string_not_equal(must_find(again, "/app.mjs")->version, css->version);
   http_static_site_free(again);
   http_static_site_free(s);
+  char err[256];
   assert_null(http_static_site_build("/nonexistent/www", err, sizeof err));
   assert_non_null(strstr(err, "/nonexistent/www cannot be read"));
 }
@@ -107,9 +114,8 @@ static void sha256_base64(const char *data, size_t len, char *out) {
 
 static void test_index_names_versions_and_maps_modules(void **state) {
   (void)state;
-  char err[256], want[256];
-  http_static_site *s = http_static_site_build(root, err, sizeof err);
-  assert_non_null(s);
+  char want[256];
+  http_static_site *s = must_build();
   const http_static_file *index = must_find(s, "/index.html");
   const char *html = index->body[HTTP_STATIC_IDENTITY].data;
   snprintf(want, sizeof want, "href=\"icon.svg?v=%s\"", must_find(s, "/icon.svg")->version);
@@ -159,8 +165,7 @@ static void test_index_names_versions_and_maps_modules(void **state) {
 
 static void test_compressed_copies_decompress_to_the_file(void **state) {
   (void)state;
-  char err[256];
-  http_static_site *s = http_static_site_build(root, err, sizeof err);
+  http_static_site *s = must_build();
   const http_static_file *css = must_find(s, "/app.css");
   const http_static_body *id = &css->body[HTTP_STATIC_IDENTITY];
   const http_static_body *gz = &css->body[HTTP_STATIC_GZIP];
@@ -192,8 +197,7 @@ static void test_compressed_copies_decompress_to_the_file(void **state) {
 
 static void test_stamps_tell_a_change(void **state) {
   (void)state;
-  char err[256];
-  http_static_site *s = http_static_site_build(root, err, sizeof err);
+  http_static_site *s = must_build();
   const http_static_file *f = must_find(s, "/lib/util.mjs");
   http_static_stamp now;
   assert_int_equal(http_static_stamp_of(f->real, &now), 0);
@@ -208,14 +212,14 @@ static void test_stamps_tell_a_change(void **state) {
 
 static void test_too_large_is_kept_as_such(void **state) {
   (void)state;
-  char path[512], err[256];
+  char path[512];
   snprintf(path, sizeof path, "%s/big.bin", root);
   FILE *f = fopen(path, "w");
   assert_non_null(f);
   assert_int_equal(fseek(f, HTTP_STATIC_MAX_FILE_BYTES, SEEK_SET), 0);
   fputc('x', f);
   fclose(f);
-  http_static_site *s = http_static_site_build(root, err, sizeof err);
+  http_static_site *s = must_build();
   const http_static_file *big = must_find(s, "/big.bin");
   assert_true(big->too_large);
   assert_null(big->body[HTTP_STATIC_IDENTITY].data);
