@@ -655,34 +655,36 @@ static void test_host_sets_share_the_budget(void **state) {
   assert_int_equal(budget.used_bytes, 0);
 }
 
+/* Most tests run on the "good" script set, loaded afresh (good_setup). */
+#define GOOD_TEST(t) cmocka_unit_test_setup_teardown(t, good_setup, good_teardown)
+
 int main(void) {
   const char *src = getenv("BREAKGLASS_SOURCE_DIR");
   snprintf(fixtures, sizeof fixtures, "%s/tests/fixtures/lua", src != NULL ? src : ".");
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_host_tools_json, good_setup, good_teardown),
-      cmocka_unit_test_setup_teardown(test_host_prompt_function, good_setup, good_teardown),
+      GOOD_TEST(test_host_tools_json),
+      GOOD_TEST(test_host_prompt_function),
       cmocka_unit_test(test_host_prompt_string),
       cmocka_unit_test(test_host_load_errors),
       cmocka_unit_test(test_host_missing_prompt),
       cmocka_unit_test(test_host_bad_service_name),
-      cmocka_unit_test_setup_teardown(test_host_call_echo, good_setup, good_teardown),
-      cmocka_unit_test_setup_teardown(test_host_invalid_input, good_setup, good_teardown),
-      cmocka_unit_test_setup_teardown(test_host_unknown_tool, good_setup, good_teardown),
-      cmocka_unit_test_setup_teardown(test_host_handler_details, good_setup, good_teardown),
-      cmocka_unit_test_setup_teardown(test_host_handler_endings, good_setup, good_teardown),
-      cmocka_unit_test_setup_teardown(test_host_result_cut, good_setup, good_teardown),
-      cmocka_unit_test_setup_teardown(test_host_limits_in_handlers, good_setup, good_teardown),
-      cmocka_unit_test_setup_teardown(test_host_isolation, good_setup, good_teardown),
-      cmocka_unit_test_setup_teardown(test_host_sleep_yields, good_setup, good_teardown),
-      cmocka_unit_test_setup_teardown(test_host_cancel_during_sleep, good_setup, good_teardown),
-      cmocka_unit_test_setup_teardown(test_host_cancel_before_start, good_setup, good_teardown),
+      GOOD_TEST(test_host_call_echo),
+      GOOD_TEST(test_host_invalid_input),
+      GOOD_TEST(test_host_unknown_tool),
+      GOOD_TEST(test_host_handler_details),
+      GOOD_TEST(test_host_handler_endings),
+      GOOD_TEST(test_host_result_cut),
+      GOOD_TEST(test_host_limits_in_handlers),
+      GOOD_TEST(test_host_isolation),
+      GOOD_TEST(test_host_sleep_yields),
+      GOOD_TEST(test_host_cancel_during_sleep),
+      GOOD_TEST(test_host_cancel_before_start),
       cmocka_unit_test(test_host_cancel_inside_output),
       cmocka_unit_test(test_host_tool_timeout),
-      cmocka_unit_test_setup_teardown(test_host_service_calls, good_setup, good_teardown),
-      cmocka_unit_test_setup_teardown(test_host_ctx_misuse, good_setup, good_teardown),
-      cmocka_unit_test_setup_teardown(test_host_cancel_from_service_output, good_setup,
-                                      good_teardown),
-      cmocka_unit_test_setup_teardown(test_host_ctx_log, good_setup, good_teardown),
+      GOOD_TEST(test_host_service_calls),
+      GOOD_TEST(test_host_ctx_misuse),
+      GOOD_TEST(test_host_cancel_from_service_output),
+      GOOD_TEST(test_host_ctx_log),
       cmocka_unit_test(test_host_call_outlives_release),
       cmocka_unit_test(test_host_state_count),
       cmocka_unit_test(test_host_sets_share_the_budget),

@@ -549,27 +549,29 @@ static void test_shipped_confirm_destructive(void **state) {
   expect_decision(fx, cycle, history, "[]", LUA_POLICY_ALLOW, NULL, NULL, NULL);
 }
 
+/* A test runs on the combination fixtures or on the shipped policies. */
+#define COMBO_TEST(t) cmocka_unit_test_setup_teardown(t, combo_setup, fixture_teardown)
+#define SHIPPED_TEST(t) cmocka_unit_test_setup_teardown(t, shipped_setup, fixture_teardown)
+
 int main(void) {
   const char *src = getenv("BREAKGLASS_SOURCE_DIR");
   snprintf(source_dir, sizeof source_dir, "%s", src != NULL ? src : ".");
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_policy_combination, combo_setup, fixture_teardown),
-      cmocka_unit_test_setup_teardown(test_policy_override, combo_setup, fixture_teardown),
-      cmocka_unit_test_setup_teardown(test_policy_deny_stops, combo_setup, fixture_teardown),
-      cmocka_unit_test_setup_teardown(test_policy_fail_closed, combo_setup, fixture_teardown),
-      cmocka_unit_test_setup_teardown(test_policy_state_and_after, combo_setup, fixture_teardown),
-      cmocka_unit_test_setup_teardown(test_policy_ctx, combo_setup, fixture_teardown),
-      cmocka_unit_test_setup_teardown(test_policy_views_named, combo_setup, fixture_teardown),
-      cmocka_unit_test_setup_teardown(test_policy_log, combo_setup, fixture_teardown),
+      COMBO_TEST(test_policy_combination),
+      COMBO_TEST(test_policy_override),
+      COMBO_TEST(test_policy_deny_stops),
+      COMBO_TEST(test_policy_fail_closed),
+      COMBO_TEST(test_policy_state_and_after),
+      COMBO_TEST(test_policy_ctx),
+      COMBO_TEST(test_policy_views_named),
+      COMBO_TEST(test_policy_log),
       cmocka_unit_test(test_policy_load_errors),
-      cmocka_unit_test_setup_teardown(test_policy_mutating_function, combo_setup, fixture_teardown),
-      cmocka_unit_test_setup_teardown(test_shipped_pve_mutating, shipped_setup, fixture_teardown),
-      cmocka_unit_test_setup_teardown(test_shipped_forensics_first, shipped_setup,
-                                      fixture_teardown),
-      cmocka_unit_test_setup_teardown(test_shipped_one_at_a_time, shipped_setup, fixture_teardown),
-      cmocka_unit_test_setup_teardown(test_shipped_rate_limit, shipped_setup, fixture_teardown),
-      cmocka_unit_test_setup_teardown(test_shipped_confirm_destructive, shipped_setup,
-                                      fixture_teardown),
+      COMBO_TEST(test_policy_mutating_function),
+      SHIPPED_TEST(test_shipped_pve_mutating),
+      SHIPPED_TEST(test_shipped_forensics_first),
+      SHIPPED_TEST(test_shipped_one_at_a_time),
+      SHIPPED_TEST(test_shipped_rate_limit),
+      SHIPPED_TEST(test_shipped_confirm_destructive),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

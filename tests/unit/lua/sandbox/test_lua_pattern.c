@@ -392,13 +392,15 @@ static void test_pattern_stops_at_deadline(void **state) {
   }
 }
 
+/* The comparisons run on a pair of states of their own (pair_setup). */
+#define PAIR_TEST(t) cmocka_unit_test_setup_teardown(t, pair_setup, pair_teardown)
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_pattern_hand_cases, pair_setup, pair_teardown),
-      cmocka_unit_test_setup_teardown(test_pattern_random_cases, pair_setup, pair_teardown),
-      cmocka_unit_test_setup_teardown(test_pattern_limits_and_bad_replacements, pair_setup,
-                                      pair_teardown),
-      cmocka_unit_test_setup_teardown(test_pattern_binary_subjects, pair_setup, pair_teardown),
+      PAIR_TEST(test_pattern_hand_cases),
+      PAIR_TEST(test_pattern_random_cases),
+      PAIR_TEST(test_pattern_limits_and_bad_replacements),
+      PAIR_TEST(test_pattern_binary_subjects),
       cmocka_unit_test(test_pattern_stops_at_deadline),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
