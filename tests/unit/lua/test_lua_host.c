@@ -14,10 +14,9 @@
 
 #include "lua_host.h"
 #include "lua_sandbox.h"
+#include "source_path.h"
 
 #define TEST_RESULT_MAX_BYTES 4096
-
-static char fixtures[1024];
 
 static const lua_host_limits test_limits = {
     .memory_bytes = 8u << 20, /* filling it takes ~0.5 s under ASan (page faults) */
@@ -90,10 +89,15 @@ typedef struct host_fixture {
   lua_host *host;
 } host_fixture;
 
+/* The folder of one of the script sets in tests/fixtures/lua. */
+static void set_dir(char *dir, size_t size, const char *set) {
+  source_path(dir, size, "tests/fixtures/lua/%s", set);
+}
+
 static int load_set(host_fixture *fx, const char *set, const lua_host_limits *limits, char *err,
                     size_t errlen) {
   char dir[1200];
-  snprintf(dir, sizeof dir, "%s/%s", fixtures, set);
+  set_dir(dir, sizeof dir, set);
   lua_host_options o = {
       .scripts_dir = dir,
       .limits = *limits,
@@ -611,13 +615,13 @@ static void test_host_call_outlives_release(void **state) {
 static void test_host_state_count(void **state) {
   (void)state;
   char dir[1200];
-  snprintf(dir, sizeof dir, "%s/budget", fixtures);
+  set_dir(dir, sizeof dir, "budget");
   assert_int_equal(lua_host_state_count(dir), 3);
-  snprintf(dir, sizeof dir, "%s/good", fixtures);
+  set_dir(dir, sizeof dir, "good");
   assert_int_equal(lua_host_state_count(dir), 15); /* prompt, 13 tools, 1 policy */
-  snprintf(dir, sizeof dir, "%s/no_prompt", fixtures);
+  set_dir(dir, sizeof dir, "no_prompt");
   assert_int_equal(lua_host_state_count(dir), 2);
-  snprintf(dir, sizeof dir, "%s/no_such_set", fixtures);
+  set_dir(dir, sizeof dir, "no_such_set");
   assert_int_equal(lua_host_state_count(dir), 1);
 }
 
@@ -659,8 +663,6 @@ static void test_host_sets_share_the_budget(void **state) {
 #define GOOD_TEST(t) cmocka_unit_test_setup_teardown(t, good_setup, good_teardown)
 
 int main(void) {
-  const char *src = getenv("BREAKGLASS_SOURCE_DIR");
-  snprintf(fixtures, sizeof fixtures, "%s/tests/fixtures/lua", src != NULL ? src : ".");
   const struct CMUnitTest tests[] = {
       GOOD_TEST(test_host_tools_json),
       GOOD_TEST(test_host_prompt_function),

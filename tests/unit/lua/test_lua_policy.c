@@ -15,12 +15,11 @@
 
 #include "log.h"
 #include "lua_host.h"
+#include "source_path.h"
 
 /* A fixed "now" for the shipped policies: 2023-11-14T22:13:20Z. */
 #define TEST_NOW_MS 1700000000000LL
 #define MINUTE_MS 60000LL
-
-static char source_dir[1024];
 
 static const lua_host_limits test_limits = {
     .memory_bytes = 8u << 20,
@@ -38,7 +37,7 @@ typedef struct policy_fixture {
 
 static int load_dir(policy_fixture *fx, const char *rel, char *err, size_t errlen) {
   char dir[1200];
-  snprintf(dir, sizeof dir, "%s/%s", source_dir, rel);
+  source_path(dir, sizeof dir, "%s", rel);
   lua_host_options o = {.scripts_dir = dir, .limits = test_limits};
   return lua_host_load(&fx->host, &fx->loop, &o, err, errlen);
 }
@@ -554,8 +553,6 @@ static void test_shipped_confirm_destructive(void **state) {
 #define SHIPPED_TEST(t) cmocka_unit_test_setup_teardown(t, shipped_setup, fixture_teardown)
 
 int main(void) {
-  const char *src = getenv("BREAKGLASS_SOURCE_DIR");
-  snprintf(source_dir, sizeof source_dir, "%s", src != NULL ? src : ".");
   const struct CMUnitTest tests[] = {
       COMBO_TEST(test_policy_combination),
       COMBO_TEST(test_policy_override),
