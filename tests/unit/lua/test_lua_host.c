@@ -15,6 +15,7 @@
 #include "lua_host.h"
 #include "lua_sandbox.h"
 #include "source_path.h"
+#include "stderr_capture.h"
 
 #define TEST_RESULT_MAX_BYTES 4096
 
@@ -573,20 +574,12 @@ static void test_host_cancel_from_service_output(void **state) {
 /* ctx.log writes one quoted line to the daemon log, naming file and call. */
 static void test_host_ctx_log(void **state) {
   host_fixture *fx = *state;
-  FILE *capture = tmpfile();
-  int saved = dup(2);
-  fflush(stderr);
-  dup2(fileno(capture), 2);
+  stderr_capture capture;
+  stderr_capture_start(&capture);
   call_result *r = call(fx, "misc", "{\"mode\": \"log\"}");
-  fflush(stderr);
-  dup2(saved, 2);
-  close(saved);
+  char line[1024];
+  stderr_capture_stop(&capture, line, sizeof line);
   assert_string_equal(r->content, "logged");
-  char line[1024] = "";
-  rewind(capture);
-  size_t n = fread(line, 1, sizeof line - 1, capture);
-  line[n] = '\0';
-  fclose(capture);
   assert_non_null(strstr(line, "lua tools/m_misc.lua (session s-1, call toolu_1): "
                                "\"line one\\x0aline \\\"two\\\"\"\n"));
   expect_call(fx, "misc", "{\"mode\": \"bad_sleep\"}", 1,

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "lua_host.h"
 #include "source_path.h"
+#include "stderr_capture.h"
 
 /* A fixed "now" for the shipped policies: 2023-11-14T22:13:20Z. */
 #define TEST_NOW_MS 1700000000000LL
@@ -293,19 +294,11 @@ static void test_policy_views_named(void **state) {
 /* ctx.log writes one quoted line naming the file, session and call. */
 static void test_policy_log(void **state) {
   policy_fixture *fx = *state;
-  FILE *capture = tmpfile();
-  int saved = dup(2);
-  fflush(stderr);
-  dup2(fileno(capture), 2);
+  stderr_capture capture;
+  stderr_capture_start(&capture);
   expect_want(fx, "log:h", LUA_POLICY_ALLOW, NULL, NULL);
-  fflush(stderr);
-  dup2(saved, 2);
-  close(saved);
-  char text[2048] = "";
-  rewind(capture);
-  size_t n = fread(text, 1, sizeof text - 1, capture);
-  text[n] = '\0';
-  fclose(capture);
+  char text[2048];
+  stderr_capture_stop(&capture, text, sizeof text);
   assert_non_null(
       strstr(text, "lua policy/h_state.lua (session s-1, call c-1): \"h says \\\"hi\\\"\\x0a\""));
 }
