@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The C files of core/, pve/, tests/unit, tests/fuzz and tests/lib-c are as .clang-format
-# (at the top) writes them. Fails naming each file and line that is not.
+# The C files of core/, pve/, tests/unit, tests/fuzz and tests/lib-c are as
+# .clang-format (at the top) writes them. Fails naming each file and line
+# that is not.
 #
 #   scripts/check-format.sh [ROOT]        check (ROOT: the tree, default this one)
 #   scripts/check-format.sh --fix [ROOT]  rewrite them so, in place
