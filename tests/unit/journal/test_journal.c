@@ -158,15 +158,13 @@ static void test_record_larger_than_the_chunks(void **state) {
   free(text);
 }
 
-/* Each test has a journal of its own on a scratch file (fixture_setup). */
-#define JOURNAL_TEST(t) cmocka_unit_test_setup_teardown(t, fixture_setup, fixture_teardown)
-
 int main(void) {
   const struct CMUnitTest tests[] = {
-      JOURNAL_TEST(test_flushes_are_grouped),
-      JOURNAL_TEST(test_flush_from_a_callback),
-      JOURNAL_TEST(test_close_during_a_flush),
-      JOURNAL_TEST(test_record_larger_than_the_chunks),
+      cmocka_unit_test_setup_teardown(test_flushes_are_grouped, fixture_setup, fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_flush_from_a_callback, fixture_setup, fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_close_during_a_flush, fixture_setup, fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_record_larger_than_the_chunks, fixture_setup,
+                                      fixture_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
