@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The C files of core/, pve/, tests/unit and tests/fuzz are as .clang-format
-# (at the top) writes them. Fails naming each file and line that is not.
+# The C files of core/, pve/, tests/unit, tests/fuzz and tests/lib-c are as
+# .clang-format (at the top) writes them. Fails naming each file and line
+# that is not.
 #
 #   scripts/check-format.sh [ROOT]        check (ROOT: the tree, default this one)
 #   scripts/check-format.sh --fix [ROOT]  rewrite them so, in place
@@ -21,8 +22,8 @@ if ! command -v clang-format >/dev/null; then
   exit 2
 fi
 
-mapfile -d '' files < <(find core pve tests/unit tests/fuzz -type f \( -name '*.c' -o -name '*.h' \) \
-  -print0 2>/dev/null | sort -z)
+mapfile -d '' files < <(find core pve tests/unit tests/fuzz tests/lib-c -type f \
+  \( -name '*.c' -o -name '*.h' \) -print0 2>/dev/null | sort -z)
 if [ ${#files[@]} -eq 0 ]; then
   echo "check-format: no C files under $root" >&2
   exit 2

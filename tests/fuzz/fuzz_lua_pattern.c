@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lua_pattern_runner.h"
 #include "lua_sandbox.h"
 
 #define FUZZ_PATTERN_MAX_BYTES 32
@@ -33,15 +34,7 @@
 #define FUZZ_TIMEOUT_MS 2000
 
 /* Runs one call and describes its outcome. a3 and a4 come as values. */
-static const char runner_src[] =
-    "local function ser(ok, ...)\n"
-    "  local out = {tostring(ok)}\n"
-    "  for i = 1, select('#', ...) do\n"
-    "    local v = select(i, ...)\n"
-    "    out[#out + 1] = type(v) .. ':' .. tostring(v)\n"
-    "  end\n"
-    "  return table.concat(out, '|')\n"
-    "end\n"
+static const char runner_src[] = LUA_PATTERN_RUNNER_PRELUDE
     "local tbl = setmetatable({}, {__index = function(_, k)\n"
     "  if type(k) == 'number' then return k * 10 end\n"
     "  if #k % 4 == 0 then return false end\n"
@@ -59,14 +52,7 @@ static const char runner_src[] =
     "end\n"
     "return function(name, s, p, a3, a4)\n"
     "  if name == 'gmatch' then\n"
-    "    return ser(pcall(function()\n"
-    "      local r = {}\n"
-    "      for x, y, z in string.gmatch(s, p, a3) do\n"
-    "        r[#r + 1] = tostring(x) .. ',' .. tostring(y) .. ',' .. tostring(z)\n"
-    "        if #r > 100 then break end\n"
-    "      end\n"
-    "      return table.concat(r, ';')\n"
-    "    end))\n"
+    "    return ser(pcall(gmatch_all, s, p, a3))\n"
     "  elseif name == 'gsub_tbl' then return ser(pcall(string.gsub, s, p, tbl, a4))\n"
     "  elseif name == 'gsub_fn' then return ser(pcall(string.gsub, s, p, fn, a4))\n"
     "  end\n"

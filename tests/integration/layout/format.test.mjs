@@ -21,7 +21,7 @@ const CHECK_TIMEOUT_MS = 60000;
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'bg-format-'));
 after(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
-for (const part of ['.clang-format', 'core', 'pve', 'tests/unit', 'tests/fuzz']) {
+for (const part of ['.clang-format', 'core', 'pve', 'tests/unit', 'tests/fuzz', 'tests/lib-c']) {
   fs.cpSync(path.join(SOURCE_DIR, part), path.join(scratch, part), { recursive: true });
 }
 

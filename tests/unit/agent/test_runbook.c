@@ -14,19 +14,9 @@
 #include <unistd.h>
 
 #include "runbook.h"
+#include "scratch.h"
 
 static char base[64], dir[96];
-
-static void put(const char *name, const char *text, size_t len) {
-  char path[256];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
-  FILE *f = fopen(path, "wb");
-  assert_non_null(f);
-  assert_int_equal(fwrite(text, 1, len, f), len);
-  fclose(f);
-}
-
-static void put_text(const char *name, const char *text) { put(name, text, strlen(text)); }
 
 static void link_to(const char *target, const char *name) {
   char path[256];
@@ -36,31 +26,27 @@ static void link_to(const char *target, const char *name) {
 
 static int setup(void **state) {
   (void)state;
-  snprintf(base, sizeof base, "/tmp/bg-test-runbook-XXXXXX");
-  assert_non_null(mkdtemp(base));
+  scratch_dir_make(base, sizeof base, "test-runbook");
   snprintf(dir, sizeof dir, "%s/runbooks", base);
   assert_int_equal(mkdir(dir, 0700), 0);
-  char path[256];
-  snprintf(path, sizeof path, "%s/outside.md", base);
-  FILE *f = fopen(path, "w");
-  fputs("secret outside the folder: stall\n", f);
-  fclose(f);
-  put_text("hang.md", "# Hang\nThe disk I/O stalled.\ncycle, not reset\n");
-  put_text("notes.txt", "nothing STALLED here\n");
-  put_text("tool.bin", "stall");
-  put("nul.md", "a\0b", 3);
+  scratch_write_text(base, "outside.md", "secret outside the folder: stall\n");
+  scratch_write_text(dir, "hang.md", "# Hang\nThe disk I/O stalled.\ncycle, not reset\n");
+  scratch_write_text(dir, "notes.txt", "nothing STALLED here\n");
+  scratch_write_text(dir, "tool.bin", "stall");
+  scratch_write(dir, "nul.md", "a\0b", 3);
   char *big = malloc(RUNBOOK_MAX_FILE_BYTES + 1);
   memset(big, 'x', RUNBOOK_MAX_FILE_BYTES + 1);
-  put("big.md", big, RUNBOOK_MAX_FILE_BYTES + 1);
+  scratch_write(dir, "big.md", big, RUNBOOK_MAX_FILE_BYTES + 1);
   memset(big, 'y', 100 * 1024);
-  put("long.md", big, 100 * 1024);
+  scratch_write(dir, "long.md", big, 100 * 1024);
   free(big);
+  char path[256];
   snprintf(path, sizeof path, "%s/sub", dir);
   mkdir(path, 0700);
-  put_text("sub/inner.md", "inner stall\n");
+  scratch_write_text(dir, "sub/inner.md", "inner stall\n");
   snprintf(path, sizeof path, "%s/..data", dir);
   mkdir(path, 0700);
-  put_text("..data/cm.md", "from a ConfigMap: stall\n");
+  scratch_write_text(dir, "..data/cm.md", "from a ConfigMap: stall\n");
   link_to("..data/cm.md", "cm.md");
   link_to("hang.md", "again.md");
   link_to("/etc/hostname", "absolute.md");
@@ -70,9 +56,8 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[160];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", base);
-  return system(cmd);
+  scratch_remove(base);
+  return 0;
 }
 
 static const char *error_of(json_t *r) { return json_string_value(json_object_get(r, "error")); }

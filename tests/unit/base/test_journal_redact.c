@@ -39,11 +39,44 @@ static char *redact(const journal_redactor *r, const char *text) {
   return out;
 }
 
+/* redact gives want for text (r NULL: no secrets). */
+static void expect_redacted(const journal_redactor *r, const char *text, const char *want) {
+  char *out = redact(r, text);
+  assert_string_equal(out, want);
+  free(out);
+}
+
+/* Pushing piece to st lets out want. */
+static void expect_pushed(journal_redact_stream *st, const char *piece, const char *want) {
+  size_t n;
+  char *out = journal_redact_stream_push(st, piece, strlen(piece), &n);
+  assert_string_equal(out, want);
+  free(out);
+}
+
 static void append(char *to, size_t cap, const char *from, size_t n) {
   size_t at = strlen(to);
   assert_true(at + n < cap);
   memcpy(to + at, from, n);
   to[at + n] = '\0';
+}
+
+/* Pushes len bytes of piece to st and appends what comes out to got. */
+static void stream_push_to(journal_redact_stream *st, const char *piece, size_t len, char *got,
+                           size_t cap) {
+  size_t n;
+  char *out = journal_redact_stream_push(st, piece, len, &n);
+  assert_non_null(out);
+  append(got, cap, out, n);
+  free(out);
+}
+
+/* Ends st and appends the rest it held back to got. */
+static void stream_end_to(journal_redact_stream *st, char *got, size_t cap) {
+  size_t n;
+  char *rest = journal_redact_stream_end(st, &n);
+  append(got, cap, rest, n);
+  free(rest);
 }
 
 /* Nothing that could be a piece of a secret longer than this is left. */
@@ -75,9 +108,7 @@ static void test_every_form_in_one_pass(void **state) {
   assert_clean(out);
   assert_non_null(strstr(out, "-----BEGIN OPENSSH PRIVATE KEY-----\n[redacted]\n"));
   free(out);
-  out = redact(r, "no secret here, only text");
-  assert_string_equal(out, "no secret here, only text");
-  free(out);
+  expect_redacted(r, "no secret here, only text", "no secret here, only text");
   journal_redactor_free(r);
 }
 
@@ -124,18 +155,9 @@ static void test_a_secret_across_pieces(void **state) {
   for (size_t piece = 1; piece <= len; piece++) {
     journal_redact_stream st = {.r = r};
     char got[1024] = "";
-    for (size_t at = 0; at < len; at += piece) {
-      size_t n;
-      char *out = journal_redact_stream_push(&st, text + at, len - at < piece ? len - at : piece,
-                                             &n);
-      assert_non_null(out);
-      append(got, sizeof got, out, n);
-      free(out);
-    }
-    size_t n;
-    char *rest = journal_redact_stream_end(&st, &n);
-    append(got, sizeof got, rest, n);
-    free(rest);
+    for (size_t at = 0; at < len; at += piece)
+      stream_push_to(&st, text + at, len - at < piece ? len - at : piece, got, sizeof got);
+    stream_end_to(&st, got, sizeof got);
     if (strcmp(got, whole) != 0) fail_msg("pieces of %zu: %s\n   whole: %s", piece, got, whole);
     assert_clean(got);
   }
@@ -150,19 +172,11 @@ static void test_a_stream_holds_back_little(void **state) {
   journal_redactor *r = make();
   journal_redact_stream st = {.r = r};
   size_t n;
-  char *out = journal_redact_stream_push(&st, "load average: 0.12 0.10 0.05\n", 29, &n);
-  assert_string_equal(out, "load average: 0.12 0.10 0.05\n");
-  free(out);
-  out = journal_redact_stream_push(&st, "token sk-ant-api0", 17, &n);
-  assert_string_equal(out, "token ");
-  free(out);
-  out = journal_redact_stream_push(&st, "3-abcdefghijklmnop!", 19, &n);
-  assert_string_equal(out, "[redacted]!");
-  free(out);
-  out = journal_redact_stream_push(&st, "sk-ant", 6, &n);
-  assert_string_equal(out, "");
-  free(out);
-  out = journal_redact_stream_end(&st, &n);
+  expect_pushed(&st, "load average: 0.12 0.10 0.05\n", "load average: 0.12 0.10 0.05\n");
+  expect_pushed(&st, "token sk-ant-api0", "token ");
+  expect_pushed(&st, "3-abcdefghijklmnop!", "[redacted]!");
+  expect_pushed(&st, "sk-ant", "");
+  char *out = journal_redact_stream_end(&st, &n);
   assert_string_equal(out, "sk-ant"); /* the text ended: not a secret after all */
   free(out);
   journal_redactor_free(r);
@@ -194,16 +208,10 @@ static void test_random_pieces(void **state) {
       seed = seed * 1103515245u + 12345u;
       size_t piece = 1 + (seed >> 16) % 40;
       if (piece > len - at) piece = len - at;
-      size_t n;
-      char *out = journal_redact_stream_push(&st, text + at, piece, &n);
-      append(got, sizeof got, out, n);
-      free(out);
+      stream_push_to(&st, text + at, piece, got, sizeof got);
       at += piece;
     }
-    size_t n;
-    char *rest = journal_redact_stream_end(&st, &n);
-    append(got, sizeof got, rest, n);
-    free(rest);
+    stream_end_to(&st, got, sizeof got);
     assert_string_equal(got, whole);
     assert_clean(got);
     free(whole);
@@ -216,16 +224,13 @@ static void test_every_occurrence(void **state) {
   journal_redactor *r = journal_redactor_new();
   assert_int_equal(journal_redactor_add(r, "sk-ant-secret-1", 15), 0);
   assert_int_equal(journal_redactor_add(r, "tok", 3), 0); /* too short: ignored */
-  char *out = redact(r, "{\"a\":\"sk-ant-secret-1 and sk-ant-secret-1\",\"tok\":1}");
-  assert_string_equal(out, "{\"a\":\"[redacted] and [redacted]\",\"tok\":1}");
-  free(out);
+  expect_redacted(r, "{\"a\":\"sk-ant-secret-1 and sk-ant-secret-1\",\"tok\":1}",
+                  "{\"a\":\"[redacted] and [redacted]\",\"tok\":1}");
   journal_redactor_free(r);
   /* A secret shorter than the mark makes the text longer. */
   r = journal_redactor_new();
   assert_int_equal(journal_redactor_add(r, "test-key", 8), 0);
-  out = redact(r, "test-keytest-key");
-  assert_string_equal(out, "[redacted][redacted]");
-  free(out);
+  expect_redacted(r, "test-keytest-key", "[redacted][redacted]");
   journal_redactor_free(r);
 }
 
@@ -242,33 +247,23 @@ static void test_the_key_whole_and_by_line(void **state) {
   free(out);
   free(text);
   json_decref(rec);
-  out = redact(
-      r,
-      "{\"text\":\"QyNTUxOQAAACBZb2xvLWtleS1mb3ItdGVzdHMtb25seS0wMDAwMDAwMDAwMAAAAJiYmJiY\\n\"}");
-  assert_string_equal(out, "{\"text\":\"[redacted]\\n\"}");
-  free(out);
-  out = redact(r, "-----END OPENSSH PRIVATE KEY-----");
-  assert_string_equal(out, "-----END OPENSSH PRIVATE KEY-----");
-  free(out);
-  out = redact(NULL, "{\"a\":1}");
-  assert_string_equal(out, "{\"a\":1}");
-  free(out);
+  expect_redacted(
+      r, "{\"text\":\"QyNTUxOQAAACBZb2xvLWtleS1mb3ItdGVzdHMtb25seS0wMDAwMDAwMDAwMAAAAJiYmJiY\\n\"}",
+      "{\"text\":\"[redacted]\\n\"}");
+  expect_redacted(r, "-----END OPENSSH PRIVATE KEY-----", "-----END OPENSSH PRIVATE KEY-----");
+  expect_redacted(NULL, "{\"a\":1}", "{\"a\":1}");
   journal_redactor_free(r);
 }
 
 static void test_no_secrets_and_limits(void **state) {
   (void)state;
   journal_redactor *r = journal_redactor_new();
-  char *out = redact(r, "anything at all");
-  assert_string_equal(out, "anything at all");
-  free(out);
+  expect_redacted(r, "anything at all", "anything at all");
   assert_int_equal(journal_redactor_add(r, "short", 5), 0); /* ignored: too short */
   static char big[REDACT_MAX_PATTERN_BYTES + 10];
   memset(big, 'x', sizeof big - 1);
   assert_int_equal(journal_redactor_add(r, big, strlen(big)), -1); /* past the cap: refused */
-  out = redact(r, "short");
-  assert_string_equal(out, "short");
-  free(out);
+  expect_redacted(r, "short", "short");
   journal_redactor_free(r);
 }
 

@@ -13,6 +13,7 @@
 
 #include "journal_redact.h"
 #include "log.h"
+#include "stderr_capture.h"
 
 #define CAPTURE_MAX_BYTES (256u * 1024)
 
@@ -26,18 +27,12 @@ static const char pem[] = "-----BEGIN OPENSSH PRIVATE KEY-----\n"
 
 /* Runs fn with stderr going to a file; returns what it wrote. */
 static char *capture(void (*fn)(void)) {
-  FILE *tmp = tmpfile();
-  assert_non_null(tmp);
-  int saved = dup(STDERR_FILENO);
-  dup2(fileno(tmp), STDERR_FILENO);
+  char *out = malloc(CAPTURE_MAX_BYTES);
+  assert_non_null(out);
+  stderr_capture c;
+  stderr_capture_start(&c);
   fn();
-  dup2(saved, STDERR_FILENO);
-  close(saved);
-  char *out = calloc(1, CAPTURE_MAX_BYTES);
-  rewind(tmp);
-  size_t n = fread(out, 1, CAPTURE_MAX_BYTES - 1, tmp);
-  out[n] = '\0';
-  fclose(tmp);
+  stderr_capture_stop(&c, out, CAPTURE_MAX_BYTES);
   return out;
 }
 

@@ -29,6 +29,7 @@
 
 #include "http_server.h"
 #include "http_static.h"
+#include "scratch.h"
 
 enum {
   CLIENT_IO_TIMEOUT_MS = 5000,
@@ -234,6 +235,15 @@ static void run_scenario(test_ctx *t, const http_limits *limits, void (*scenario
   assert_true(t->server_closed);
   assert_int_equal(uv_loop_close(&t->loop), 0);
   if (t->failure[0]) fail_msg("%s", t->failure);
+}
+
+/* run_scenario on a zeroed test_ctx (one for all: the tests run one at a
+ * time); returns it for what the test checks after. */
+static test_ctx *run_fresh(const http_limits *limits, void (*scenario)(test_ctx *)) {
+  static test_ctx t;
+  memset(&t, 0, sizeof(t));
+  run_scenario(&t, limits, scenario);
+  return &t;
 }
 
 /* --- the client side (client thread) ----------------------------------- */
@@ -468,9 +478,7 @@ static void sc_keep_alive(test_ctx *t) {
 
 static void test_keep_alive(void **state) {
   (void)state;
-  static test_ctx t;
-  memset(&t, 0, sizeof(t));
-  run_scenario(&t, &roomy_limits, sc_keep_alive);
+  run_fresh(&roomy_limits, sc_keep_alive);
 }
 
 /* The slow first answer still comes first; the second request waits. */
@@ -490,9 +498,7 @@ static void sc_pipelining(test_ctx *t) {
 
 static void test_pipelining(void **state) {
   (void)state;
-  static test_ctx t;
-  memset(&t, 0, sizeof(t));
-  run_scenario(&t, &roomy_limits, sc_pipelining);
+  run_fresh(&roomy_limits, sc_pipelining);
 }
 
 /* Each refused request gets its status, the security headers and a close. */
@@ -562,16 +568,12 @@ static void sc_refused_while_sending(test_ctx *t) {
 
 static void test_refused_while_sending(void **state) {
   (void)state;
-  static test_ctx t;
-  memset(&t, 0, sizeof(t));
-  run_scenario(&t, &roomy_limits, sc_refused_while_sending);
+  run_fresh(&roomy_limits, sc_refused_while_sending);
 }
 
 static void test_limits_and_bad_requests(void **state) {
   (void)state;
-  static test_ctx t;
-  memset(&t, 0, sizeof(t));
-  run_scenario(&t, &roomy_limits, sc_refusals);
+  run_fresh(&roomy_limits, sc_refusals);
 }
 
 static void sc_body_at_limit(test_ctx *t) {
@@ -589,9 +591,7 @@ static void sc_body_at_limit(test_ctx *t) {
 
 static void test_body_at_limit(void **state) {
   (void)state;
-  static test_ctx t;
-  memset(&t, 0, sizeof(t));
-  run_scenario(&t, &roomy_limits, sc_body_at_limit);
+  run_fresh(&roomy_limits, sc_body_at_limit);
 }
 
 /* One byte every 100 ms never completes the head: the connection must be
@@ -698,32 +698,24 @@ static void sc_slow_reader_finishes(test_ctx *t) {
 
 static void test_slow_reader_finishes(void **state) {
   (void)state;
-  static test_ctx t;
-  memset(&t, 0, sizeof(t));
-  run_scenario(&t, &short_timeouts, sc_slow_reader_finishes);
+  run_fresh(&short_timeouts, sc_slow_reader_finishes);
 }
 
 static void test_stalled_reader_cut_off(void **state) {
   (void)state;
-  static test_ctx t;
-  memset(&t, 0, sizeof(t));
   http_limits limits = short_timeouts;
   limits.max_connections = 1;
-  run_scenario(&t, &limits, sc_stalled_reader);
+  run_fresh(&limits, sc_stalled_reader);
 }
 
 static void test_slow_header_cut_off(void **state) {
   (void)state;
-  static test_ctx t;
-  memset(&t, 0, sizeof(t));
-  run_scenario(&t, &short_timeouts, sc_slow_header);
+  run_fresh(&short_timeouts, sc_slow_header);
 }
 
 static void test_idle_timeout(void **state) {
   (void)state;
-  static test_ctx t;
-  memset(&t, 0, sizeof(t));
-  run_scenario(&t, &short_timeouts, sc_idle_timeout);
+  run_fresh(&short_timeouts, sc_idle_timeout);
 }
 
 /* A stream whose client reads nothing is dropped; another client is served
@@ -754,9 +746,7 @@ static void sc_slow_stream_reader(test_ctx *t) {
 
 static void test_slow_stream_reader_dropped(void **state) {
   (void)state;
-  static test_ctx t;
-  memset(&t, 0, sizeof(t));
-  run_scenario(&t, &roomy_limits, sc_slow_stream_reader);
+  run_fresh(&roomy_limits, sc_slow_stream_reader);
 }
 
 static void sc_stream(test_ctx *t) {
@@ -773,9 +763,7 @@ static void sc_stream(test_ctx *t) {
 
 static void test_stream(void **state) {
   (void)state;
-  static test_ctx t;
-  memset(&t, 0, sizeof(t));
-  run_scenario(&t, &roomy_limits, sc_stream);
+  run_fresh(&roomy_limits, sc_stream);
 }
 
 /* Frames written in one turn of the loop mostly go straight to the
@@ -795,9 +783,7 @@ static void sc_burst_counted(test_ctx *t) {
 
 static void test_stream_burst_counted_until_called_back(void **state) {
   (void)state;
-  static test_ctx t;
-  memset(&t, 0, sizeof(t));
-  run_scenario(&t, &roomy_limits, sc_burst_counted);
+  run_fresh(&roomy_limits, sc_burst_counted);
 }
 
 /* HEAD: the GET headers with the GET length, and no body bytes (the next
@@ -817,27 +803,32 @@ static void sc_head(test_ctx *t) {
   client_close(&cl);
 }
 
-static void write_file(const char *dir, const char *name, const char *text) {
-  char path[1024];
-  snprintf(path, sizeof(path), "%s/%s", dir, name);
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fputs(text, f);
-  fclose(f);
+/* A scratch folder, t->base, with the root to serve, t->root, in it. */
+static void tree_make(test_ctx *t, const char *name) {
+  scratch_dir_make(t->base, sizeof(t->base), name);
+  snprintf(t->root, sizeof(t->root), "%s/www", t->base);
+  assert_int_equal(mkdir(t->root, 0755), 0);
+}
+
+/* run_scenario with roomy limits on a zeroed test_ctx, serving the files
+ * make_tree writes into a scratch folder, which is removed after. */
+static void run_serving_tree(void (*make_tree)(test_ctx *), void (*scenario)(test_ctx *)) {
+  static test_ctx t;
+  memset(&t, 0, sizeof(t));
+  make_tree(&t);
+  run_scenario(&t, &roomy_limits, scenario);
+  scratch_remove(t.base);
 }
 
 /* <base>/secret.txt outside root; <base>/www with files, a folder, a
  * symlink to the secret and a symlink to <base>. */
 static void static_tree_make(test_ctx *t) {
-  snprintf(t->base, sizeof(t->base), "/tmp/bg-http-test-XXXXXX");
-  assert_non_null(mkdtemp(t->base));
-  snprintf(t->root, sizeof(t->root), "%s/www", t->base);
-  assert_int_equal(mkdir(t->root, 0755), 0);
-  write_file(t->base, "secret.txt", "secret");
-  write_file(t->root, "index.html", "<!doctype html>");
-  write_file(t->root, "app.js", "console.log(1)");
-  write_file(t->root, "site.webmanifest", "{}");
-  write_file(t->root, "data.bin", "x");
+  tree_make(t, "http-test");
+  scratch_write_text(t->base, "secret.txt", "secret");
+  scratch_write_text(t->root, "index.html", "<!doctype html>");
+  scratch_write_text(t->root, "app.js", "console.log(1)");
+  scratch_write_text(t->root, "site.webmanifest", "{}");
+  scratch_write_text(t->root, "data.bin", "x");
   char path[1024];
   snprintf(path, sizeof(path), "%s/sub", t->root);
   assert_int_equal(mkdir(path, 0755), 0);
@@ -847,29 +838,9 @@ static void static_tree_make(test_ctx *t) {
   assert_int_equal(symlink("..", path), 0);
 }
 
-static void static_tree_remove(test_ctx *t) {
-  static const char *const names[] = {"index.html", "app.js", "site.webmanifest",
-                                      "data.bin",   "escape", "up"};
-  char path[1024];
-  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-    snprintf(path, sizeof(path), "%s/%s", t->root, names[i]);
-    unlink(path);
-  }
-  snprintf(path, sizeof(path), "%s/sub", t->root);
-  rmdir(path);
-  rmdir(t->root);
-  snprintf(path, sizeof(path), "%s/secret.txt", t->base);
-  unlink(path);
-  rmdir(t->base);
-}
-
 static void test_head(void **state) {
   (void)state;
-  static test_ctx t;
-  memset(&t, 0, sizeof(t));
-  static_tree_make(&t);
-  run_scenario(&t, &roomy_limits, sc_head);
-  static_tree_remove(&t);
+  run_serving_tree(static_tree_make, sc_head);
 }
 
 static void sc_static(test_ctx *t) {
@@ -929,11 +900,7 @@ static void sc_static(test_ctx *t) {
 
 static void test_static_files(void **state) {
   (void)state;
-  static test_ctx t;
-  memset(&t, 0, sizeof(t));
-  static_tree_make(&t);
-  run_scenario(&t, &roomy_limits, sc_static);
-  static_tree_remove(&t);
+  run_serving_tree(static_tree_make, sc_static);
 }
 
 /* A file written from the client thread; false when it could not be. */
@@ -959,24 +926,15 @@ static bool version_in(const char *text, const char *name, char *out, size_t len
 }
 
 static void site_tree_make(test_ctx *t) {
-  snprintf(t->base, sizeof(t->base), "/tmp/bg-http-site-XXXXXX");
-  assert_non_null(mkdtemp(t->base));
-  snprintf(t->root, sizeof(t->root), "%s/www", t->base);
-  assert_int_equal(mkdir(t->root, 0755), 0);
-  write_file(t->root, "index.html",
-             "<!doctype html><link rel=\"stylesheet\" href=\"app.css\">"
-             "<script type=\"module\" src=\"app.mjs\"></script>");
+  tree_make(t, "http-site");
+  scratch_write_text(t->root, "index.html",
+                     "<!doctype html><link rel=\"stylesheet\" href=\"app.css\">"
+                     "<script type=\"module\" src=\"app.mjs\"></script>");
   char css[4096] = "";
   for (int i = 0; i < 60; i++) strcat(css, ".a { color: red; }\n");
-  write_file(t->root, "app.css", css);
-  write_file(t->root, "app.mjs", "console.log(1);\n");
-  write_file(t->root, ".hidden", "no");
-}
-
-static void site_tree_remove(test_ctx *t) {
-  char cmd[600];
-  snprintf(cmd, sizeof(cmd), "rm -rf %s", t->base);
-  assert_int_equal(system(cmd), 0);
+  scratch_write_text(t->root, "app.css", css);
+  scratch_write_text(t->root, "app.mjs", "console.log(1);\n");
+  scratch_write_text(t->root, ".hidden", "no");
 }
 
 /* GET path with an Accept-Encoding (NULL: none) and If-None-Match (NULL: none). */
@@ -1066,11 +1024,7 @@ static void sc_static_site(test_ctx *t) {
 
 static void test_static_site(void **state) {
   (void)state;
-  static test_ctx t;
-  memset(&t, 0, sizeof(t));
-  site_tree_make(&t);
-  run_scenario(&t, &roomy_limits, sc_static_site);
-  site_tree_remove(&t);
+  run_serving_tree(site_tree_make, sc_static_site);
 }
 
 static void sc_cache_control(test_ctx *t) {
@@ -1085,9 +1039,7 @@ static void sc_cache_control(test_ctx *t) {
 
 static void test_extra_cache_control_replaces_default(void **state) {
   (void)state;
-  static test_ctx t;
-  memset(&t, 0, sizeof(t));
-  run_scenario(&t, &roomy_limits, sc_cache_control);
+  run_fresh(&roomy_limits, sc_cache_control);
 }
 
 /* TCP_NODELAY of this process's TCP socket from local_port to peer_port:
@@ -1133,9 +1085,7 @@ static void sc_nodelay(test_ctx *t) {
 
 static void test_accepted_sockets_have_nodelay(void **state) {
   (void)state;
-  static test_ctx t;
-  memset(&t, 0, sizeof(t));
-  run_scenario(&t, &roomy_limits, sc_nodelay);
+  run_fresh(&roomy_limits, sc_nodelay);
 }
 
 /* A client that leaves while its request is being handled: the handler's
@@ -1162,9 +1112,7 @@ static void sc_client_leaves(test_ctx *t) {
 
 static void test_client_leaves_before_answer(void **state) {
   (void)state;
-  static test_ctx t;
-  memset(&t, 0, sizeof(t));
-  run_scenario(&t, &roomy_limits, sc_client_leaves);
+  run_fresh(&roomy_limits, sc_client_leaves);
 }
 
 /* Once a request is answered its on_close callback is dropped: closing the
@@ -1185,12 +1133,10 @@ static void sc_answered_then_closed(test_ctx *t) {
 
 static void test_on_close_dropped_after_answer(void **state) {
   (void)state;
-  static test_ctx t;
-  memset(&t, 0, sizeof(t));
-  run_scenario(&t, &roomy_limits, sc_answered_then_closed);
+  test_ctx *t = run_fresh(&roomy_limits, sc_answered_then_closed);
   /* Both connections have closed by now: one by the client, one by the
    * server's shutdown. */
-  assert_int_equal(atomic_load(&t.on_close_count), 0);
+  assert_int_equal(atomic_load(&t->on_close_count), 0);
   client_close(&cl_answered);
 }
 
@@ -1238,9 +1184,7 @@ static void sc_head_check(test_ctx *t) {
 
 static void test_head_check_answers_before_the_body(void **state) {
   (void)state;
-  static test_ctx t;
-  memset(&t, 0, sizeof(t));
-  run_scenario(&t, &roomy_limits, sc_head_check);
+  run_fresh(&roomy_limits, sc_head_check);
 }
 
 /* A body that keeps trickling (a byte every 50 ms, well inside any gap
@@ -1261,9 +1205,7 @@ static void sc_slow_body(test_ctx *t) {
 
 static void test_slow_body_cut_off(void **state) {
   (void)state;
-  static test_ctx t;
-  memset(&t, 0, sizeof(t));
-  run_scenario(&t, &short_timeouts, sc_slow_body);
+  run_fresh(&short_timeouts, sc_slow_body);
 }
 
 /* Cap 2 unproven connections per address. A third connection from
@@ -1308,11 +1250,9 @@ static void sc_per_address_cap(test_ctx *t) {
 
 static void test_per_address_cap(void **state) {
   (void)state;
-  static test_ctx t;
-  memset(&t, 0, sizeof(t));
   http_limits limits = roomy_limits;
   limits.max_unproven_per_address = 2;
-  run_scenario(&t, &limits, sc_per_address_cap);
+  run_fresh(&limits, sc_per_address_cap);
 }
 
 /* Four slots: a trusted idle connection, then a silent one, a head half
@@ -1362,11 +1302,9 @@ static void sc_full_closes_the_cheapest(test_ctx *t) {
 
 static void test_full_closes_the_cheapest(void **state) {
   (void)state;
-  static test_ctx t;
-  memset(&t, 0, sizeof(t));
   http_limits limits = roomy_limits;
   limits.max_connections = 4;
-  run_scenario(&t, &limits, sc_full_closes_the_cheapest);
+  run_fresh(&limits, sc_full_closes_the_cheapest);
 }
 
 /* While the loop is held, a probe connects and sends its request, then
@@ -1395,11 +1333,9 @@ static void sc_burst_keeps_the_probe(test_ctx *t) {
 
 static void test_burst_keeps_the_probe(void **state) {
   (void)state;
-  static test_ctx t;
-  memset(&t, 0, sizeof(t));
   http_limits limits = roomy_limits;
   limits.max_connections = 3;
-  run_scenario(&t, &limits, sc_burst_keeps_the_probe);
+  run_fresh(&limits, sc_burst_keeps_the_probe);
 }
 
 /* Two slots, both trusted and idle: a newcomer closes the one idle the
@@ -1432,13 +1368,11 @@ static void sc_full_of_trusted(test_ctx *t) {
 
 static void test_full_of_trusted(void **state) {
   (void)state;
-  static test_ctx t;
-  memset(&t, 0, sizeof(t));
   http_limits limits = roomy_limits;
   limits.max_connections = 2;
-  run_scenario(&t, &limits, sc_full_of_trusted);
+  test_ctx *t = run_fresh(&limits, sc_full_of_trusted);
   /* The hanging requests end with the server. */
-  assert_int_equal(atomic_load(&t.on_close_count), 2);
+  assert_int_equal(atomic_load(&t->on_close_count), 2);
   client_close(&busy1);
   client_close(&busy2);
 }
@@ -1464,10 +1398,8 @@ static void sc_close_with_everything_open(test_ctx *t) {
 
 static void test_graceful_close(void **state) {
   (void)state;
-  static test_ctx t;
-  memset(&t, 0, sizeof(t));
-  run_scenario(&t, &roomy_limits, sc_close_with_everything_open);
-  assert_int_equal(atomic_load(&t.on_close_count), 2);
+  test_ctx *t = run_fresh(&roomy_limits, sc_close_with_everything_open);
+  assert_int_equal(atomic_load(&t->on_close_count), 2);
   /* Each client sees its connection closed. */
   assert_true(client_wait_closed(&open_idle, CLIENT_IO_TIMEOUT_MS) >= 0);
   assert_true(client_wait_closed(&open_stream, CLIENT_IO_TIMEOUT_MS) >= 0);

@@ -18,17 +18,9 @@
 #include <zlib.h>
 
 #include "http_static_site.h"
+#include "scratch.h"
 
 static char base[64], root[128];
-
-static void write_file(const char *name, const char *text) {
-  char path[512];
-  snprintf(path, sizeof path, "%s/%s", root, name);
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fputs(text, f);
-  fclose(f);
-}
 
 static const char INDEX[] =
     "<!doctype html>\n<html><head>\n"
@@ -41,27 +33,24 @@ static const char INDEX[] =
 
 static int setup(void **state) {
   (void)state;
-  snprintf(base, sizeof base, "/tmp/bg-static-XXXXXX");
-  assert_non_null(mkdtemp(base));
+  scratch_dir_make(base, sizeof base, "static");
   snprintf(root, sizeof root, "%s/www", base);
   assert_int_equal(mkdir(root, 0755), 0);
   char path[512];
   snprintf(path, sizeof path, "%s/lib", root);
   assert_int_equal(mkdir(path, 0755), 0);
-  write_file("index.html", INDEX);
+  scratch_write_text(root, "index.html", INDEX);
   /* Compressible: the same rule again and again. */
   char css[8192] = "";
   for (int i = 0; i < 100; i++) strcat(css, ".row { display: flex; gap: 4px; }\n");
-  write_file("app.css", css);
-  write_file("app.mjs", "import { x } from './lib/util.mjs';\nconsole.log(x);\n");
-  write_file("lib/util.mjs", "export const x = 1;\n");
-  write_file("icon.svg", "<svg xmlns=\"http://www.w3.org/2000/svg\"/>");
-  write_file("site.webmanifest", "{\"start_url\": \"./\", \"icons\": [{\"src\": \"icon.svg\"}]}");
-  write_file(".hidden", "not served");
-  snprintf(path, sizeof path, "%s/secret.txt", base);
-  FILE *f = fopen(path, "w");
-  fputs("secret", f);
-  fclose(f);
+  scratch_write_text(root, "app.css", css);
+  scratch_write_text(root, "app.mjs", "import { x } from './lib/util.mjs';\nconsole.log(x);\n");
+  scratch_write_text(root, "lib/util.mjs", "export const x = 1;\n");
+  scratch_write_text(root, "icon.svg", "<svg xmlns=\"http://www.w3.org/2000/svg\"/>");
+  scratch_write_text(root, "site.webmanifest",
+                     "{\"start_url\": \"./\", \"icons\": [{\"src\": \"icon.svg\"}]}");
+  scratch_write_text(root, ".hidden", "not served");
+  scratch_write_text(base, "secret.txt", "secret");
   snprintf(path, sizeof path, "%s/escape.txt", root);
   assert_int_equal(symlink("../secret.txt", path), 0);
   snprintf(path, sizeof path, "%s/alias.mjs", root);
@@ -71,10 +60,16 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[256];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", base);
-  assert_int_equal(system(cmd), 0);
+  scratch_remove(base);
   return 0;
+}
+
+/* The site built from root; the test fails with the reason if it is not. */
+static http_static_site *must_build(void) {
+  char err[256];
+  http_static_site *s = http_static_site_build(root, err, sizeof err);
+  if (!s) fail_msg("%s", err);
+  return s;
 }
 
 static const http_static_file *must_find(const http_static_site *s, const char *key) {
@@ -85,9 +80,7 @@ static const http_static_file *must_find(const http_static_site *s, const char *
 
 static void test_files_versions_and_what_is_left_out(void **state) {
   (void)state;
-  char err[256];
-  http_static_site *s = http_static_site_build(root, err, sizeof err);
-  assert_non_null(s);
+  http_static_site *s = must_build();
   const http_static_file *css = must_find(s, "/app.css");
   assert_string_equal(css->type, "text/css; charset=utf-8");
   assert_int_equal(strlen(css->version), HTTP_STATIC_VERSION_CHARS);
@@ -102,11 +95,12 @@ static void test_files_versions_and_what_is_left_out(void **state) {
   assert_null(http_static_site_find(s, "/escape.txt")); /* symlinks are not walked */
   assert_null(http_static_site_find(s, "/alias.mjs"));
   /* The same bytes, the same version; other bytes, another. */
-  http_static_site *again = http_static_site_build(root, err, sizeof err);
+  http_static_site *again = must_build();
   assert_string_equal(must_find(again, "/app.css")->version, css->version);
   assert_string_not_equal(must_find(again, "/app.mjs")->version, css->version);
   http_static_site_free(again);
   http_static_site_free(s);
+  char err[256];
   assert_null(http_static_site_build("/nonexistent/www", err, sizeof err));
   assert_non_null(strstr(err, "/nonexistent/www cannot be read"));
 }
@@ -120,9 +114,8 @@ static void sha256_base64(const char *data, size_t len, char *out) {
 
 static void test_index_names_versions_and_maps_modules(void **state) {
   (void)state;
-  char err[256], want[256];
-  http_static_site *s = http_static_site_build(root, err, sizeof err);
-  assert_non_null(s);
+  char want[256];
+  http_static_site *s = must_build();
   const http_static_file *index = must_find(s, "/index.html");
   const char *html = index->body[HTTP_STATIC_IDENTITY].data;
   snprintf(want, sizeof want, "href=\"icon.svg?v=%s\"", must_find(s, "/icon.svg")->version);
@@ -172,8 +165,7 @@ static void test_index_names_versions_and_maps_modules(void **state) {
 
 static void test_compressed_copies_decompress_to_the_file(void **state) {
   (void)state;
-  char err[256];
-  http_static_site *s = http_static_site_build(root, err, sizeof err);
+  http_static_site *s = must_build();
   const http_static_file *css = must_find(s, "/app.css");
   const http_static_body *id = &css->body[HTTP_STATIC_IDENTITY];
   const http_static_body *gz = &css->body[HTTP_STATIC_GZIP];
@@ -205,14 +197,13 @@ static void test_compressed_copies_decompress_to_the_file(void **state) {
 
 static void test_stamps_tell_a_change(void **state) {
   (void)state;
-  char err[256];
-  http_static_site *s = http_static_site_build(root, err, sizeof err);
+  http_static_site *s = must_build();
   const http_static_file *f = must_find(s, "/lib/util.mjs");
   http_static_stamp now;
   assert_int_equal(http_static_stamp_of(f->real, &now), 0);
   assert_true(http_static_stamp_equal(&now, &f->stamp));
   /* Another size: file times can be as coarse as a clock tick. */
-  write_file("lib/util.mjs", "export const x = 22;\n");
+  scratch_write_text(root, "lib/util.mjs", "export const x = 22;\n");
   assert_int_equal(http_static_stamp_of(f->real, &now), 0);
   assert_false(http_static_stamp_equal(&now, &f->stamp));
   assert_int_equal(http_static_stamp_of(root, &now), -1); /* a folder */
@@ -221,14 +212,14 @@ static void test_stamps_tell_a_change(void **state) {
 
 static void test_too_large_is_kept_as_such(void **state) {
   (void)state;
-  char path[512], err[256];
+  char path[512];
   snprintf(path, sizeof path, "%s/big.bin", root);
   FILE *f = fopen(path, "w");
   assert_non_null(f);
   assert_int_equal(fseek(f, HTTP_STATIC_MAX_FILE_BYTES, SEEK_SET), 0);
   fputc('x', f);
   fclose(f);
-  http_static_site *s = http_static_site_build(root, err, sizeof err);
+  http_static_site *s = must_build();
   const http_static_file *big = must_find(s, "/big.bin");
   assert_true(big->too_large);
   assert_null(big->body[HTTP_STATIC_IDENTITY].data);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "journal.h"
+#include "scratch.h"
 
 typedef struct flush_seen {
   int order[8];
@@ -29,26 +30,40 @@ static void on_flushed(void *ud, int status) {
   w->seen->count++;
 }
 
-static journal *open_temp(uv_loop_t *loop, char *path, size_t pathlen) {
-  snprintf(path, pathlen, "/tmp/bg-test-journal-XXXXXX");
-  int fd = mkstemp(path);
-  assert_true(fd >= 0);
-  close(fd);
-  journal *j = NULL;
+/* Each test's loop and a journal open on a scratch file; the test closes
+ * the journal, the teardown the loop and the file. */
+typedef struct journal_fixture {
+  uv_loop_t loop;
+  char path[64];
+  journal *j;
+} journal_fixture;
+
+static int fixture_setup(void **state) {
+  journal_fixture *fx = calloc(1, sizeof *fx);
+  assert_non_null(fx);
+  uv_loop_init(&fx->loop);
+  scratch_file_make(fx->path, sizeof fx->path, "test-journal");
   char err[256];
-  assert_int_equal(journal_open(&j, loop, path, NULL, err, sizeof err), 0);
-  return j;
+  assert_int_equal(journal_open(&fx->j, &fx->loop, fx->path, NULL, err, sizeof err), 0);
+  *state = fx;
+  return 0;
+}
+
+static int fixture_teardown(void **state) {
+  journal_fixture *fx = *state;
+  uv_loop_close(&fx->loop);
+  unlink(fx->path);
+  free(fx);
+  return 0;
 }
 
 /* Five flushes asked while the first runs cost two fdatasyncs, not five:
  * the first, and one for all who asked meanwhile. Each waiter hears once,
  * in the order it asked; an abandoned one does not hear at all. */
 static void test_flushes_are_grouped(void **state) {
-  (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  char path[64], err[256];
-  journal *j = open_temp(&loop, path, sizeof path);
+  journal_fixture *fx = *state;
+  journal *j = fx->j;
+  char err[256];
   flush_seen seen = {0};
   waiter w[6];
   journal_sync *sync[6];
@@ -58,7 +73,7 @@ static void test_flushes_are_grouped(void **state) {
     assert_int_equal(journal_flush(j, on_flushed, &w[i], &sync[i]), 0);
   }
   journal_sync_abandon(sync[3]);
-  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_run(&fx->loop, UV_RUN_DEFAULT);
   assert_int_equal(journal_syncs(j), 2);
   assert_int_equal(seen.count, 5);
   const int want[] = {0, 1, 2, 4, 5};
@@ -67,8 +82,6 @@ static void test_flushes_are_grouped(void **state) {
     assert_int_equal(seen.status[i], 0);
   }
   journal_close(j);
-  uv_loop_close(&loop);
-  unlink(path);
 }
 
 /* A flush asked from inside a flush's callback gets one of its own. */
@@ -87,55 +100,42 @@ static void on_flushed_then_ask(void *ud, int status) {
 }
 
 static void test_flush_from_a_callback(void **state) {
-  (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  char path[64];
-  chained c = {0};
-  c.j = open_temp(&loop, path, sizeof path);
+  journal_fixture *fx = *state;
+  chained c = {.j = fx->j};
   assert_int_equal(journal_flush(c.j, on_flushed_then_ask, &c, NULL), 0);
-  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_run(&fx->loop, UV_RUN_DEFAULT);
   assert_int_equal(c.seen.count, 2);
   assert_int_equal(c.seen.order[1], 1);
   assert_int_equal(c.seen.status[1], 0);
   assert_int_equal(journal_syncs(c.j), 2);
   journal_close(c.j);
-  uv_loop_close(&loop);
-  unlink(path);
 }
 
 /* Closing while a flush runs waits for it: its waiter still hears, the
  * ones queued behind it hear that they were cancelled, nothing leaks. */
 static void test_close_during_a_flush(void **state) {
-  (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  char path[64];
-  journal *j = open_temp(&loop, path, sizeof path);
+  journal_fixture *fx = *state;
+  journal *j = fx->j;
   flush_seen seen = {0};
   waiter first = {&seen, 0}, queued = {&seen, 1};
   assert_int_equal(journal_flush(j, on_flushed, &first, NULL), 0);
   assert_int_equal(journal_flush(j, on_flushed, &queued, NULL), 0);
   journal_close(j);
-  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_run(&fx->loop, UV_RUN_DEFAULT);
   assert_int_equal(seen.count, 2);
   assert_int_equal(seen.order[0], 0);
   assert_int_equal(seen.status[0], 0);
   assert_int_equal(seen.order[1], 1);
   assert_int_equal(seen.status[1], UV_ECANCELED);
-  uv_loop_close(&loop);
-  unlink(path);
 }
 
 /* A record many times the write chunk goes whole, byte for byte, through
  * the writer's two buffers (what is yet to be redacted, what is yet to be
  * written), each filled and drained again and again. */
 static void test_record_larger_than_the_chunks(void **state) {
-  (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  char path[64], err[256];
-  journal *j = open_temp(&loop, path, sizeof path);
+  journal_fixture *fx = *state;
+  journal *j = fx->j;
+  char err[256];
   size_t len = 5 * 64 * 1024 + 123;
   char *text = malloc(len + 1);
   assert_non_null(text);
@@ -143,9 +143,8 @@ static void test_record_larger_than_the_chunks(void **state) {
   text[len] = '\0';
   assert_int_equal(journal_append(j, "note", json_pack("{s:s}", "text", text), err, sizeof err), 0);
   journal_close(j);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  uv_loop_close(&loop);
-  FILE *f = fopen(path, "r");
+  uv_run(&fx->loop, UV_RUN_DEFAULT);
+  FILE *f = fopen(fx->path, "r");
   assert_non_null(f);
   json_error_t jerr;
   json_t *rec; /* the note, after the chain's own first record */
@@ -153,7 +152,6 @@ static void test_record_larger_than_the_chunks(void **state) {
          strcmp(json_string_value(json_object_get(rec, "kind")), "note") != 0)
     json_decref(rec);
   fclose(f);
-  unlink(path);
   assert_non_null(rec);
   assert_string_equal(json_string_value(json_object_get(rec, "text")), text);
   json_decref(rec);
@@ -162,10 +160,11 @@ static void test_record_larger_than_the_chunks(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_flushes_are_grouped),
-      cmocka_unit_test(test_flush_from_a_callback),
-      cmocka_unit_test(test_close_during_a_flush),
-      cmocka_unit_test(test_record_larger_than_the_chunks),
+      cmocka_unit_test_setup_teardown(test_flushes_are_grouped, fixture_setup, fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_flush_from_a_callback, fixture_setup, fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_close_during_a_flush, fixture_setup, fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_record_larger_than_the_chunks, fixture_setup,
+                                      fixture_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 
 #include "journal.h"
 #include "journal_verify.h"
+#include "scratch.h"
 
 #define RECORDS 8
 
@@ -27,12 +28,27 @@ typedef struct text {
   size_t len;
 } text;
 
-static char *temp_path(void) {
-  char *path = strdup("/tmp/bg-test-chain-XXXXXX");
-  int fd = mkstemp(path);
-  assert_true(fd >= 0);
-  close(fd);
-  return path;
+/* A loop and a scratch journal file for each test, removed after. */
+typedef struct chain_fixture {
+  uv_loop_t loop;
+  char path[64];
+} chain_fixture;
+
+static int fixture_setup(void **state) {
+  chain_fixture *fx = calloc(1, sizeof *fx);
+  assert_non_null(fx);
+  uv_loop_init(&fx->loop);
+  scratch_file_make(fx->path, sizeof fx->path, "test-chain");
+  *state = fx;
+  return 0;
+}
+
+static int fixture_teardown(void **state) {
+  chain_fixture *fx = *state;
+  unlink(fx->path);
+  uv_loop_close(&fx->loop);
+  free(fx);
+  return 0;
 }
 
 static text read_all(const char *path) {
@@ -87,19 +103,16 @@ static void line_at(const text *t, int i, size_t *start, size_t *len) {
   *len = (size_t)((char *)memchr(t->data + at, '\n', t->len - at) - t->data) - at + 1;
 }
 
-static text fresh_journal(uv_loop_t *loop, char **path, const journal_chain_key *key) {
-  *path = temp_path();
-  append_records(loop, *path, key, RECORDS);
-  return read_all(*path);
+/* The fixture's file with RECORDS records, read back. */
+static text fresh_journal(chain_fixture *fx, const journal_chain_key *key) {
+  append_records(&fx->loop, fx->path, key, RECORDS);
+  return read_all(fx->path);
 }
 
 /* Line 0 is the header, record 0; line i is record i. */
 static void test_intact_and_each_damage(void **state) {
-  (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  char *path;
-  text t = fresh_journal(&loop, &path, NULL);
+  chain_fixture *fx = *state;
+  text t = fresh_journal(fx, NULL);
   journal_verifier v = verify(&t, NULL);
   assert_int_equal(v.damage, JOURNAL_DAMAGE_NONE);
   assert_int_equal(v.seq, RECORDS);
@@ -165,9 +178,6 @@ static void test_intact_and_each_damage(void **state) {
   free(copied.data);
   free(swapped.data);
   free(t.data);
-  unlink(path);
-  free(path);
-  uv_loop_close(&loop);
 }
 
 /* Links again from line `from` on, as someone with the file but without
@@ -201,11 +211,8 @@ static text relink_without_key(const text *t, int from, char edit) {
 }
 
 static void test_hmac(void **state) {
-  (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  char *path;
-  text t = fresh_journal(&loop, &path, &KEY);
+  chain_fixture *fx = *state;
+  text t = fresh_journal(fx, &KEY);
   journal_verifier v = verify(&t, &KEY);
   assert_int_equal(v.damage, JOURNAL_DAMAGE_NONE);
   assert_int_equal(v.macs_checked, RECORDS + 1);
@@ -230,9 +237,9 @@ static void test_hmac(void **state) {
   assert_non_null(strstr(v.why, "without the key"));
 
   /* The key taken away: the records after it are not authenticated. */
-  append_records(&loop, path, NULL, 2);
+  append_records(&fx->loop, fx->path, NULL, 2);
   free(t.data);
-  t = read_all(path);
+  t = read_all(fx->path);
   v = verify(&t, &KEY);
   assert_int_equal(v.damage, JOURNAL_DAMAGE_INSERTED);
   assert_int_equal(v.break_record, RECORDS + 1);
@@ -241,52 +248,40 @@ static void test_hmac(void **state) {
 
   free(rewritten.data);
   free(t.data);
-  unlink(path);
-  free(path);
-  uv_loop_close(&loop);
 }
 
 /* A journal from before chains: unchained; the daemon appending to it
  * starts a chain after what is there. */
 static void test_unchained_then_chained(void **state) {
-  (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  char *path = temp_path();
+  chain_fixture *fx = *state;
   static const char legacy[] =
       "{\"ts\":\"2026-06-11T08:30:05.123Z\",\"kind\":\"event\",\"event\":{\"id\":1}}\n"
       "{\"ts\":\"2026-06-11T08:30:06.123Z\",\"kind\":\"event\",\"event\":{\"id\":2}}\n";
   text t = {(char *)legacy, sizeof legacy - 1};
-  write_all(path, &t);
+  write_all(fx->path, &t);
   journal_verifier v = verify(&t, NULL);
   assert_int_equal(v.damage, JOURNAL_DAMAGE_NONE);
   assert_false(v.chained);
   assert_int_equal(v.unchained_lines, 2);
 
-  append_records(&loop, path, NULL, 3);
-  t = read_all(path);
+  append_records(&fx->loop, fx->path, NULL, 3);
+  t = read_all(fx->path);
   v = verify(&t, NULL);
   assert_int_equal(v.damage, JOURNAL_DAMAGE_NONE);
   assert_true(v.chained);
   assert_int_equal(v.unchained_lines, 2);
   assert_int_equal(v.seq, 3);
   free(t.data);
-  unlink(path);
-  free(path);
-  uv_loop_close(&loop);
 }
 
 /* A record that fails part way is cut back off the file, and the chain
  * stays where it was: the next record links to the last whole one. */
 static void test_failed_record_does_not_advance(void **state) {
-  (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  char *path = temp_path();
-  append_records(&loop, path, &KEY, 2);
+  chain_fixture *fx = *state;
+  append_records(&fx->loop, fx->path, &KEY, 2);
   journal *j = NULL;
   char err[256];
-  assert_int_equal(journal_open(&j, &loop, path, NULL, err, sizeof err), 0);
+  assert_int_equal(journal_open(&j, &fx->loop, fx->path, NULL, err, sizeof err), 0);
   journal_use_key(j, &KEY);
   size_t before = journal_bytes(j);
   struct rlimit old, cap = {before + 100 * 1024, before + 100 * 1024};
@@ -305,14 +300,11 @@ static void test_failed_record_does_not_advance(void **state) {
   setrlimit(RLIMIT_FSIZE, &old);
   journal_close(j);
   free(big);
-  text t = read_all(path);
+  text t = read_all(fx->path);
   journal_verifier v = verify(&t, &KEY);
   assert_int_equal(v.damage, JOURNAL_DAMAGE_NONE);
   assert_int_equal(v.seq, 3);
   free(t.data);
-  unlink(path);
-  free(path);
-  uv_loop_close(&loop);
 }
 
 /* The parser takes only the exact ending the writer makes. */
@@ -344,10 +336,11 @@ static void test_parse(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_intact_and_each_damage),
-      cmocka_unit_test(test_hmac),
-      cmocka_unit_test(test_unchained_then_chained),
-      cmocka_unit_test(test_failed_record_does_not_advance),
+      cmocka_unit_test_setup_teardown(test_intact_and_each_damage, fixture_setup, fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_hmac, fixture_setup, fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_unchained_then_chained, fixture_setup, fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_failed_record_does_not_advance, fixture_setup,
+                                      fixture_teardown),
       cmocka_unit_test(test_parse),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

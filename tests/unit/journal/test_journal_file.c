@@ -16,10 +16,11 @@
 #include <unistd.h>
 
 #include "journal_file.h"
+#include "scratch.h"
 
 #define RECORD "{\"kind\":\"event\",\"n\":1}\n"
 
-static char dir[] = "/tmp/test-journal-file-XXXXXX";
+static char dir[64];
 
 static const char *path_in(const char *name) {
   static char path[256];
@@ -135,14 +136,14 @@ static void test_fifo_refused_without_waiting(void **state) {
 
 static int make_dir(void **state) {
   (void)state;
-  return mkdtemp(dir) ? 0 : -1;
+  scratch_dir_make(dir, sizeof dir, "journal-file");
+  return 0;
 }
 
 static int remove_dir(void **state) {
   (void)state;
-  const char *names[] = {"long.jsonl", "torn.jsonl", "target.jsonl", "link.jsonl", "fifo.jsonl"};
-  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) unlink(path_in(names[i]));
-  return rmdir(dir);
+  scratch_remove(dir);
+  return 0;
 }
 
 int main(void) {

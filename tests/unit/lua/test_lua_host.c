@@ -14,10 +14,10 @@
 
 #include "lua_host.h"
 #include "lua_sandbox.h"
+#include "source_path.h"
+#include "stderr_capture.h"
 
 #define TEST_RESULT_MAX_BYTES 4096
-
-static char fixtures[1024];
 
 static const lua_host_limits test_limits = {
     .memory_bytes = 8u << 20, /* filling it takes ~0.5 s under ASan (page faults) */
@@ -90,10 +90,15 @@ typedef struct host_fixture {
   lua_host *host;
 } host_fixture;
 
+/* The folder of one of the script sets in tests/fixtures/lua. */
+static void set_dir(char *dir, size_t size, const char *set) {
+  source_path(dir, size, "tests/fixtures/lua/%s", set);
+}
+
 static int load_set(host_fixture *fx, const char *set, const lua_host_limits *limits, char *err,
                     size_t errlen) {
   char dir[1200];
-  snprintf(dir, sizeof dir, "%s/%s", fixtures, set);
+  set_dir(dir, sizeof dir, set);
   lua_host_options o = {
       .scripts_dir = dir,
       .limits = *limits,
@@ -569,20 +574,12 @@ static void test_host_cancel_from_service_output(void **state) {
 /* ctx.log writes one quoted line to the daemon log, naming file and call. */
 static void test_host_ctx_log(void **state) {
   host_fixture *fx = *state;
-  FILE *capture = tmpfile();
-  int saved = dup(2);
-  fflush(stderr);
-  dup2(fileno(capture), 2);
+  stderr_capture capture;
+  stderr_capture_start(&capture);
   call_result *r = call(fx, "misc", "{\"mode\": \"log\"}");
-  fflush(stderr);
-  dup2(saved, 2);
-  close(saved);
+  char line[1024];
+  stderr_capture_stop(&capture, line, sizeof line);
   assert_string_equal(r->content, "logged");
-  char line[1024] = "";
-  rewind(capture);
-  size_t n = fread(line, 1, sizeof line - 1, capture);
-  line[n] = '\0';
-  fclose(capture);
   assert_non_null(strstr(line, "lua tools/m_misc.lua (session s-1, call toolu_1): "
                                "\"line one\\x0aline \\\"two\\\"\"\n"));
   expect_call(fx, "misc", "{\"mode\": \"bad_sleep\"}", 1,
@@ -611,13 +608,13 @@ static void test_host_call_outlives_release(void **state) {
 static void test_host_state_count(void **state) {
   (void)state;
   char dir[1200];
-  snprintf(dir, sizeof dir, "%s/budget", fixtures);
+  set_dir(dir, sizeof dir, "budget");
   assert_int_equal(lua_host_state_count(dir), 3);
-  snprintf(dir, sizeof dir, "%s/good", fixtures);
+  set_dir(dir, sizeof dir, "good");
   assert_int_equal(lua_host_state_count(dir), 15); /* prompt, 13 tools, 1 policy */
-  snprintf(dir, sizeof dir, "%s/no_prompt", fixtures);
+  set_dir(dir, sizeof dir, "no_prompt");
   assert_int_equal(lua_host_state_count(dir), 2);
-  snprintf(dir, sizeof dir, "%s/no_such_set", fixtures);
+  set_dir(dir, sizeof dir, "no_such_set");
   assert_int_equal(lua_host_state_count(dir), 1);
 }
 
@@ -655,34 +652,34 @@ static void test_host_sets_share_the_budget(void **state) {
   assert_int_equal(budget.used_bytes, 0);
 }
 
+/* Most tests run on the "good" script set, loaded afresh (good_setup). */
+#define GOOD_TEST(t) cmocka_unit_test_setup_teardown(t, good_setup, good_teardown)
+
 int main(void) {
-  const char *src = getenv("BREAKGLASS_SOURCE_DIR");
-  snprintf(fixtures, sizeof fixtures, "%s/tests/fixtures/lua", src != NULL ? src : ".");
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_host_tools_json, good_setup, good_teardown),
-      cmocka_unit_test_setup_teardown(test_host_prompt_function, good_setup, good_teardown),
+      GOOD_TEST(test_host_tools_json),
+      GOOD_TEST(test_host_prompt_function),
       cmocka_unit_test(test_host_prompt_string),
       cmocka_unit_test(test_host_load_errors),
       cmocka_unit_test(test_host_missing_prompt),
       cmocka_unit_test(test_host_bad_service_name),
-      cmocka_unit_test_setup_teardown(test_host_call_echo, good_setup, good_teardown),
-      cmocka_unit_test_setup_teardown(test_host_invalid_input, good_setup, good_teardown),
-      cmocka_unit_test_setup_teardown(test_host_unknown_tool, good_setup, good_teardown),
-      cmocka_unit_test_setup_teardown(test_host_handler_details, good_setup, good_teardown),
-      cmocka_unit_test_setup_teardown(test_host_handler_endings, good_setup, good_teardown),
-      cmocka_unit_test_setup_teardown(test_host_result_cut, good_setup, good_teardown),
-      cmocka_unit_test_setup_teardown(test_host_limits_in_handlers, good_setup, good_teardown),
-      cmocka_unit_test_setup_teardown(test_host_isolation, good_setup, good_teardown),
-      cmocka_unit_test_setup_teardown(test_host_sleep_yields, good_setup, good_teardown),
-      cmocka_unit_test_setup_teardown(test_host_cancel_during_sleep, good_setup, good_teardown),
-      cmocka_unit_test_setup_teardown(test_host_cancel_before_start, good_setup, good_teardown),
+      GOOD_TEST(test_host_call_echo),
+      GOOD_TEST(test_host_invalid_input),
+      GOOD_TEST(test_host_unknown_tool),
+      GOOD_TEST(test_host_handler_details),
+      GOOD_TEST(test_host_handler_endings),
+      GOOD_TEST(test_host_result_cut),
+      GOOD_TEST(test_host_limits_in_handlers),
+      GOOD_TEST(test_host_isolation),
+      GOOD_TEST(test_host_sleep_yields),
+      GOOD_TEST(test_host_cancel_during_sleep),
+      GOOD_TEST(test_host_cancel_before_start),
       cmocka_unit_test(test_host_cancel_inside_output),
       cmocka_unit_test(test_host_tool_timeout),
-      cmocka_unit_test_setup_teardown(test_host_service_calls, good_setup, good_teardown),
-      cmocka_unit_test_setup_teardown(test_host_ctx_misuse, good_setup, good_teardown),
-      cmocka_unit_test_setup_teardown(test_host_cancel_from_service_output, good_setup,
-                                      good_teardown),
-      cmocka_unit_test_setup_teardown(test_host_ctx_log, good_setup, good_teardown),
+      GOOD_TEST(test_host_service_calls),
+      GOOD_TEST(test_host_ctx_misuse),
+      GOOD_TEST(test_host_cancel_from_service_output),
+      GOOD_TEST(test_host_ctx_log),
       cmocka_unit_test(test_host_call_outlives_release),
       cmocka_unit_test(test_host_state_count),
       cmocka_unit_test(test_host_sets_share_the_budget),

@@ -15,12 +15,12 @@
 
 #include "log.h"
 #include "lua_host.h"
+#include "source_path.h"
+#include "stderr_capture.h"
 
 /* A fixed "now" for the shipped policies: 2023-11-14T22:13:20Z. */
 #define TEST_NOW_MS 1700000000000LL
 #define MINUTE_MS 60000LL
-
-static char source_dir[1024];
 
 static const lua_host_limits test_limits = {
     .memory_bytes = 8u << 20,
@@ -38,7 +38,7 @@ typedef struct policy_fixture {
 
 static int load_dir(policy_fixture *fx, const char *rel, char *err, size_t errlen) {
   char dir[1200];
-  snprintf(dir, sizeof dir, "%s/%s", source_dir, rel);
+  source_path(dir, sizeof dir, "%s", rel);
   lua_host_options o = {.scripts_dir = dir, .limits = test_limits};
   return lua_host_load(&fx->host, &fx->loop, &o, err, errlen);
 }
@@ -294,19 +294,11 @@ static void test_policy_views_named(void **state) {
 /* ctx.log writes one quoted line naming the file, session and call. */
 static void test_policy_log(void **state) {
   policy_fixture *fx = *state;
-  FILE *capture = tmpfile();
-  int saved = dup(2);
-  fflush(stderr);
-  dup2(fileno(capture), 2);
+  stderr_capture capture;
+  stderr_capture_start(&capture);
   expect_want(fx, "log:h", LUA_POLICY_ALLOW, NULL, NULL);
-  fflush(stderr);
-  dup2(saved, 2);
-  close(saved);
-  char text[2048] = "";
-  rewind(capture);
-  size_t n = fread(text, 1, sizeof text - 1, capture);
-  text[n] = '\0';
-  fclose(capture);
+  char text[2048];
+  stderr_capture_stop(&capture, text, sizeof text);
   assert_non_null(
       strstr(text, "lua policy/h_state.lua (session s-1, call c-1): \"h says \\\"hi\\\"\\x0a\""));
 }
@@ -549,27 +541,27 @@ static void test_shipped_confirm_destructive(void **state) {
   expect_decision(fx, cycle, history, "[]", LUA_POLICY_ALLOW, NULL, NULL, NULL);
 }
 
+/* A test runs on the combination fixtures or on the shipped policies. */
+#define COMBO_TEST(t) cmocka_unit_test_setup_teardown(t, combo_setup, fixture_teardown)
+#define SHIPPED_TEST(t) cmocka_unit_test_setup_teardown(t, shipped_setup, fixture_teardown)
+
 int main(void) {
-  const char *src = getenv("BREAKGLASS_SOURCE_DIR");
-  snprintf(source_dir, sizeof source_dir, "%s", src != NULL ? src : ".");
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_policy_combination, combo_setup, fixture_teardown),
-      cmocka_unit_test_setup_teardown(test_policy_override, combo_setup, fixture_teardown),
-      cmocka_unit_test_setup_teardown(test_policy_deny_stops, combo_setup, fixture_teardown),
-      cmocka_unit_test_setup_teardown(test_policy_fail_closed, combo_setup, fixture_teardown),
-      cmocka_unit_test_setup_teardown(test_policy_state_and_after, combo_setup, fixture_teardown),
-      cmocka_unit_test_setup_teardown(test_policy_ctx, combo_setup, fixture_teardown),
-      cmocka_unit_test_setup_teardown(test_policy_views_named, combo_setup, fixture_teardown),
-      cmocka_unit_test_setup_teardown(test_policy_log, combo_setup, fixture_teardown),
+      COMBO_TEST(test_policy_combination),
+      COMBO_TEST(test_policy_override),
+      COMBO_TEST(test_policy_deny_stops),
+      COMBO_TEST(test_policy_fail_closed),
+      COMBO_TEST(test_policy_state_and_after),
+      COMBO_TEST(test_policy_ctx),
+      COMBO_TEST(test_policy_views_named),
+      COMBO_TEST(test_policy_log),
       cmocka_unit_test(test_policy_load_errors),
-      cmocka_unit_test_setup_teardown(test_policy_mutating_function, combo_setup, fixture_teardown),
-      cmocka_unit_test_setup_teardown(test_shipped_pve_mutating, shipped_setup, fixture_teardown),
-      cmocka_unit_test_setup_teardown(test_shipped_forensics_first, shipped_setup,
-                                      fixture_teardown),
-      cmocka_unit_test_setup_teardown(test_shipped_one_at_a_time, shipped_setup, fixture_teardown),
-      cmocka_unit_test_setup_teardown(test_shipped_rate_limit, shipped_setup, fixture_teardown),
-      cmocka_unit_test_setup_teardown(test_shipped_confirm_destructive, shipped_setup,
-                                      fixture_teardown),
+      COMBO_TEST(test_policy_mutating_function),
+      SHIPPED_TEST(test_shipped_pve_mutating),
+      SHIPPED_TEST(test_shipped_forensics_first),
+      SHIPPED_TEST(test_shipped_one_at_a_time),
+      SHIPPED_TEST(test_shipped_rate_limit),
+      SHIPPED_TEST(test_shipped_confirm_destructive),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

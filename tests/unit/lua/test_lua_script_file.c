@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "lua_script_file.h"
+#include "scratch.h"
 
 typedef struct scratch {
   char dir[64];
@@ -19,21 +20,16 @@ typedef struct scratch {
 
 static int scratch_setup(void **state) {
   scratch *s = calloc(1, sizeof *s);
-  snprintf(s->dir, sizeof s->dir, "/tmp/test_lua_script_file.XXXXXX");
-  if (!mkdtemp(s->dir)) return -1;
+  scratch_dir_make(s->dir, sizeof s->dir, "lua-script-file");
+  scratch_write_text(s->dir, "x.lua", "return 42\n");
   snprintf(s->file, sizeof s->file, "%s/x.lua", s->dir);
-  FILE *f = fopen(s->file, "w");
-  if (!f) return -1;
-  fputs("return 42\n", f);
-  fclose(f);
   *state = s;
   return 0;
 }
 
 static int scratch_teardown(void **state) {
   scratch *s = *state;
-  unlink(s->file);
-  rmdir(s->dir);
+  scratch_remove(s->dir);
   free(s);
   return 0;
 }

@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "model_stream.h"
+#include "source_path.h"
 #include "sse_parser.h"
 
 #define TEST_MAX_EVENT_BYTES (1024 * 1024)
@@ -80,9 +81,8 @@ static char *run_finish(run *r) {
 }
 
 static char *fixture_read(const char *name, size_t *len) {
-  const char *dir = getenv("BREAKGLASS_SOURCE_DIR");
   char path[4096];
-  snprintf(path, sizeof path, "%s/tests/fixtures/sse/%s", dir ? dir : ".", name);
+  source_path(path, sizeof path, "tests/fixtures/sse/%s", name);
   FILE *f = fopen(path, "rb");
   if (!f) fail_msg("cannot open %s (set BREAKGLASS_SOURCE_DIR)", path);
   buf b;

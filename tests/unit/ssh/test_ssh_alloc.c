@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "scratch.h"
 #include "ssh_alloc.h"
 #include "ssh_transport.h"
 
@@ -135,8 +136,8 @@ static void on_done(void *ud, const ssh_result *r) {
 
 static void test_key_exchange_cut_short(void **state) {
   (void)state;
-  char dir[] = "/tmp/bg-ssh-alloc-XXXXXX";
-  assert_non_null(mkdtemp(dir));
+  char dir[64];
+  scratch_dir_make(dir, sizeof dir, "ssh-alloc");
   char cmd[256], key[128], known[128];
   snprintf(cmd, sizeof cmd, "ssh-keygen -q -t ed25519 -N '' -f %s/id && : > %s/known_hosts", dir,
            dir);
@@ -170,8 +171,7 @@ static void test_key_exchange_cut_short(void **state) {
 
   kill(server, SIGTERM);
   waitpid(server, NULL, 0);
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  assert_int_equal(system(cmd), 0);
+  scratch_remove(dir);
 }
 
 int main(void) {

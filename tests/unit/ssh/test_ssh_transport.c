@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "scratch.h"
 #include "ssh_transport.h"
 
 /* The connect limit must let a fresh connection's handshake through on a
@@ -73,8 +74,7 @@ static int setup(void **state) {
   (void)state;
   if (geteuid() != 0 || !getenv("BREAKGLASS_SOURCE_DIR")) return -1;
   signal(SIGPIPE, SIG_IGN);
-  snprintf(dir, sizeof dir, "/tmp/bg-ssh-XXXXXX");
-  assert_non_null(mkdtemp(dir));
+  scratch_dir_make(dir, sizeof dir, "ssh");
   port = free_port();
   run("cd %s && ssh-keygen -q -t ed25519 -N '' -f id && cp id.pub authorized_keys && "
       "ssh-keygen -q -t ed25519 -N '' -f other && ssh-keygen -q -t rsa -b 2048 -N '' -f rsa && "
@@ -90,7 +90,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
   (void)state;
   sshd_stop();
-  run("rm -rf %s", dir);
+  scratch_remove(dir);
   return 0;
 }
 

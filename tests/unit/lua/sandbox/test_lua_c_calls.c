@@ -38,23 +38,6 @@ static lua_sandbox *new_sandbox(uint64_t timeout_ms) {
   return sandbox_test_new("tools/c.lua", &limits);
 }
 
-/* Runs code as the chunk of tools/c.lua; out gets the first result as text,
- * or the error. Returns the status. */
-static int run(lua_sandbox *sb, const char *code, char *out, size_t outlen) {
-  int ref, nres;
-  out[0] = '\0';
-  lua_State *co = lua_sandbox_thread_new(sb, &ref, out, outlen);
-  assert_non_null(co);
-  int status = LUA_ERRSYNTAX;
-  if (lua_sandbox_load(sb, co, code, strlen(code), out, outlen) == 0) {
-    status = lua_sandbox_resume(sb, co, 0, &nres, out, outlen);
-    if (status == LUA_OK && nres > 0) snprintf(out, outlen, "%s", luaL_tolstring(co, -nres, NULL));
-  }
-  lua_sandbox_thread_drop(sb, ref);
-  lua_sandbox_collect(sb);
-  return status;
-}
-
 static uint64_t ms_since(uint64_t t0) { return (uv_hrtime() - t0) / 1000000; }
 
 /* setup (line 1) then attack (line 2) must stop at the deadline, with
@@ -66,14 +49,14 @@ static void expect_stopped(const char *setup, const char *attack, const char *wh
            where != NULL ? " in " : "", where != NULL ? where : "");
   lua_sandbox *sb = new_sandbox(TEST_TIMEOUT_MS);
   uint64_t t0 = uv_hrtime();
-  int status = run(sb, code, out, sizeof out);
+  int status = sandbox_test_eval(sb, code, out, sizeof out);
   uint64_t ms = ms_since(t0);
   if (status == LUA_OK || strcmp(out, want) != 0)
     fail_msg("%s\n  want: %s\n  got %d: %s", code, want, status, out);
   if (ms < TEST_TIMEOUT_MS - 10 || ms > TEST_TIMEOUT_MS + TEST_OVERRUN_MS)
     fail_msg("%s\n  stopped after %llu ms", code, (unsigned long long)ms);
   /* The state serves the next entry. */
-  assert_int_equal(run(sb, "return 6 * 7", out, sizeof out), LUA_OK);
+  assert_int_equal(sandbox_test_eval(sb, "return 6 * 7", out, sizeof out), LUA_OK);
   assert_string_equal(out, "42");
   lua_sandbox_free(sb);
 }
@@ -81,7 +64,7 @@ static void expect_stopped(const char *setup, const char *attack, const char *wh
 static void expect_result(const char *code, const char *want) {
   char out[512];
   lua_sandbox *sb = new_sandbox(10000);
-  int status = run(sb, code, out, sizeof out);
+  int status = sandbox_test_eval(sb, code, out, sizeof out);
   if (status != LUA_OK || strcmp(out, want) != 0)
     fail_msg("%s\n  want: %s\n  got %d: %s", code, want, status, out);
   lua_sandbox_free(sb);
@@ -90,7 +73,7 @@ static void expect_result(const char *code, const char *want) {
 static void expect_error(const char *code, const char *want) {
   char out[512];
   lua_sandbox *sb = new_sandbox(10000);
-  int status = run(sb, code, out, sizeof out);
+  int status = sandbox_test_eval(sb, code, out, sizeof out);
   if (status == LUA_OK || strcmp(out, want) != 0)
     fail_msg("%s\n  want error: %s\n  got %d: %s", code, want, status, out);
   lua_sandbox_free(sb);

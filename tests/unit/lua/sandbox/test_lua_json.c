@@ -287,19 +287,20 @@ static void test_json_decode_memory_limit(void **state) {
   lua_sandbox_free(sb);
 }
 
+/* The conversion tests run on a plain state of their own (plain_setup). */
+#define PLAIN_TEST(t) cmocka_unit_test_setup_teardown(t, plain_setup, plain_teardown)
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_json_scalars_and_exact_integers, plain_setup,
-                                      plain_teardown),
-      cmocka_unit_test_setup_teardown(test_json_tables, plain_setup, plain_teardown),
-      cmocka_unit_test_setup_teardown(test_json_refusals, plain_setup, plain_teardown),
-      cmocka_unit_test_setup_teardown(test_json_depth_cap, plain_setup, plain_teardown),
-      cmocka_unit_test_setup_teardown(test_json_decode_depth_matches_encode, plain_setup,
-                                      plain_teardown),
-      cmocka_unit_test_setup_teardown(test_json_size_cap, plain_setup, plain_teardown),
-      cmocka_unit_test_setup_teardown(test_json_push, plain_setup, plain_teardown),
-      cmocka_unit_test_setup_teardown(test_json_module_round_trip, plain_setup, plain_teardown),
-      cmocka_unit_test_setup_teardown(test_json_module_errors, plain_setup, plain_teardown),
+      PLAIN_TEST(test_json_scalars_and_exact_integers),
+      PLAIN_TEST(test_json_tables),
+      PLAIN_TEST(test_json_refusals),
+      PLAIN_TEST(test_json_depth_cap),
+      PLAIN_TEST(test_json_decode_depth_matches_encode),
+      PLAIN_TEST(test_json_size_cap),
+      PLAIN_TEST(test_json_push),
+      PLAIN_TEST(test_json_module_round_trip),
+      PLAIN_TEST(test_json_module_errors),
       cmocka_unit_test(test_json_encode_huge_table_in_sandbox),
       cmocka_unit_test(test_json_decode_memory_limit),
   };

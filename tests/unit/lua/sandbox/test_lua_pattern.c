@@ -16,21 +16,14 @@
 #include <uv.h>
 
 #include "lua_pattern.h"
+#include "lua_pattern_runner.h"
 #include "lua_sandbox.h"
 #include "sandbox_test.h"
 
 /* Returns a function(fn, s, p, a3, a4) giving a string that describes the
  * outcome: each value with its type, or the error. a3/a4 are Lua source
  * for the extra arguments. */
-static const char runner_src[] =
-    "local function ser(ok, ...)\n"
-    "  local out = {tostring(ok)}\n"
-    "  for i = 1, select('#', ...) do\n"
-    "    local v = select(i, ...)\n"
-    "    out[#out + 1] = type(v) .. ':' .. tostring(v)\n"
-    "  end\n"
-    "  return table.concat(out, '|')\n"
-    "end\n"
+static const char runner_src[] = LUA_PATTERN_RUNNER_PRELUDE
     "local tbl = setmetatable({}, {__index = function(_, k)\n"
     "  if type(k) == 'number' then return k * 10 end\n"
     "  if #k % 2 == 0 then return '<' .. k .. '>' end\n"
@@ -45,14 +38,7 @@ static const char runner_src[] =
     "  a3 = a3 and load('return ' .. a3)()\n"
     "  a4 = a4 and load('return ' .. a4)()\n"
     "  if name == 'gmatch' then\n"
-    "    return ser(pcall(function()\n"
-    "      local r = {}\n"
-    "      for x, y, z in string.gmatch(s, p, a3) do\n"
-    "        r[#r + 1] = tostring(x) .. ',' .. tostring(y) .. ',' .. tostring(z)\n"
-    "        if #r > 100 then break end\n"
-    "      end\n"
-    "      return table.concat(r, ';')\n"
-    "    end))\n"
+    "    return ser(pcall(gmatch_all, s, p, a3))\n"
     "  elseif name == 'gsub_bad_fn' then\n"
     "    return ser(pcall(string.gsub, s, p, function() return {} end, a4))\n"
     "  elseif name == 'gsub_bad_tbl' then\n"
@@ -406,13 +392,15 @@ static void test_pattern_stops_at_deadline(void **state) {
   }
 }
 
+/* The comparisons run on a pair of states of their own (pair_setup). */
+#define PAIR_TEST(t) cmocka_unit_test_setup_teardown(t, pair_setup, pair_teardown)
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_pattern_hand_cases, pair_setup, pair_teardown),
-      cmocka_unit_test_setup_teardown(test_pattern_random_cases, pair_setup, pair_teardown),
-      cmocka_unit_test_setup_teardown(test_pattern_limits_and_bad_replacements, pair_setup,
-                                      pair_teardown),
-      cmocka_unit_test_setup_teardown(test_pattern_binary_subjects, pair_setup, pair_teardown),
+      PAIR_TEST(test_pattern_hand_cases),
+      PAIR_TEST(test_pattern_random_cases),
+      PAIR_TEST(test_pattern_limits_and_bad_replacements),
+      PAIR_TEST(test_pattern_binary_subjects),
       cmocka_unit_test(test_pattern_stops_at_deadline),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

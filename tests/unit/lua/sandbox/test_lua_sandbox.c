@@ -6,7 +6,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <lauxlib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,42 +26,16 @@ static lua_sandbox *new_sandbox(const char *name, uint64_t instructions, uint64_
   return sandbox_test_new(name, &limits);
 }
 
-/* Runs code as the sandbox's chunk. Returns the status; out gets the first
- * result (as text) or the error. */
-static int run(lua_sandbox *sb, const char *code, char *out, size_t outlen) {
-  int ref, nres;
-  out[0] = '\0';
-  lua_State *co = lua_sandbox_thread_new(sb, &ref, out, outlen);
-  assert_non_null(co);
-  if (lua_sandbox_load(sb, co, code, strlen(code), out, outlen) < 0) {
-    lua_sandbox_thread_drop(sb, ref);
-    return LUA_ERRSYNTAX;
-  }
-  int status = lua_sandbox_resume(sb, co, 0, &nres, out, outlen);
-  if (status == LUA_OK && nres > 0) {
-    int t = lua_type(co, -nres);
-    if (t == LUA_TSTRING || t == LUA_TNUMBER)
-      snprintf(out, outlen, "%s", lua_tostring(co, -nres));
-    else if (t == LUA_TBOOLEAN)
-      snprintf(out, outlen, "%s", lua_toboolean(co, -nres) ? "true" : "false");
-    else
-      snprintf(out, outlen, "(%s)", lua_typename(co, t));
-  }
-  lua_sandbox_thread_drop(sb, ref);
-  lua_sandbox_collect(sb);
-  return status;
-}
-
 static void expect_ok(lua_sandbox *sb, const char *code, const char *want) {
   char out[1024];
-  int status = run(sb, code, out, sizeof out);
+  int status = sandbox_test_eval(sb, code, out, sizeof out);
   if (status != LUA_OK || strcmp(out, want) != 0)
     fail_msg("%s\n  want ok: %s\n  got %d: %s", code, want, status, out);
 }
 
 static void expect_error(lua_sandbox *sb, const char *code, const char *want) {
   char out[1024];
-  int status = run(sb, code, out, sizeof out);
+  int status = sandbox_test_eval(sb, code, out, sizeof out);
   if (status == LUA_OK || strcmp(out, want) != 0)
     fail_msg("%s\n  want error: %s\n  got %d: %s", code, want, status, out);
 }
@@ -127,12 +100,13 @@ static void test_sandbox_memory_errors_caught_then_budget(void **state) {
   (void)state;
   lua_sandbox *sb = new_sandbox("tools/bomb.lua", 2000000, 60000);
   char out[512];
-  assert_int_not_equal(run(sb,
-                           "while true do\n"
-                           "  pcall(function() local t = {} while true do t[#t + 1] = {} end end)\n"
-                           "end",
-                           out, sizeof out),
-                       LUA_OK);
+  assert_int_not_equal(
+      sandbox_test_eval(sb,
+                        "while true do\n"
+                        "  pcall(function() local t = {} while true do t[#t + 1] = {} end end)\n"
+                        "end",
+                        out, sizeof out),
+      LUA_OK);
   assert_non_null(strstr(out, "instruction limit (2000000) exceeded"));
   assert_true(lua_sandbox_memory_used(sb) < TEST_MEMORY_BYTES / 8);
   lua_sandbox_free(sb);
@@ -397,7 +371,7 @@ static void test_sandbox_error_objects(void **state) {
   /* An error inside a chunk made by load names both places. */
   expect_error(sb, "\nload('error(\"in\")', '=inner')()", "tools/err.lua:2: inner:1: in");
   char out[256];
-  assert_int_equal(run(sb, "return +", out, sizeof out), LUA_ERRSYNTAX);
+  assert_int_equal(sandbox_test_eval(sb, "return +", out, sizeof out), LUA_ERRSYNTAX);
   assert_string_equal(out, "tools/err.lua:1: unexpected symbol near '+'");
   lua_sandbox_free(sb);
 }
