@@ -31,7 +31,7 @@ export function sshdArgv({ config, log, netnsFile, binds = [] }) {
 }
 
 // pid -> {ppid, state} for every process, read from /proc/PID/stat.
-function processTable() {
+export function processTable() {
   const table = new Map();
   for (const name of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
@@ -46,14 +46,24 @@ function processTable() {
   return table;
 }
 
-const isLive = (entry) => entry !== undefined && entry.state !== 'Z' && entry.state !== 'X';
+export const isLive = (entry) => entry !== undefined && entry.state !== 'Z' && entry.state !== 'X';
 
-function descendants(root, table) {
+// root and every live process below it in table.
+export function descendants(root, table) {
   const found = [root];
   for (let i = 0; i < found.length; i++) {
     for (const [pid, entry] of table) if (entry.ppid === found[i] && isLive(entry)) found.push(pid);
   }
   return found;
+}
+
+// The process's command line, arguments joined by spaces ('' once it is gone).
+export function commandLine(pid) {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').replaceAll('\0', ' ');
+  } catch {
+    return '';
+  }
 }
 
 function signal(pid, sig) {
@@ -72,8 +82,7 @@ export function sshdPid({ pidFile, config }) {
     pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
     const entry = processTable().get(pid);
     // The listener rewrites its argv as one title: "sshd: /usr/sbin/sshd -D -f CFG ... [listener] ...".
-    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').replaceAll('\0', ' ');
-    return pid > 0 && isLive(entry) && cmdline.includes(` -f ${config} `) ? pid : 0;
+    return pid > 0 && isLive(entry) && commandLine(pid).includes(` -f ${config} `) ? pid : 0;
   } catch {
     return 0;
   }
