@@ -15,7 +15,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { AUTH, makeScriptsDir, startStack, turnEvents } from '../../lib/agent-stack.mjs';
+import { AUTH, makeScriptsDir, startStack, turnEvents, writePolicy } from '../../lib/agent-stack.mjs';
 import { fetchJson, startDaemon } from '../../lib/daemon.mjs';
 import { cliExport, pageExport } from '../../lib/page-export.mjs';
 import { prng } from '../../lib/prng.mjs';
@@ -26,21 +26,12 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const WAIT_MS = 10000;
 const GENERATED_SESSIONS = 60;
 
-const POLICY = `return {
-  name = "export_rules",
-  description = "a denial and a question for the export test",
-  before = function(ctx, call)
-    local text = call.input and call.input.text
-    if text == "forbidden" then return {deny = "not | this \`one\`\\nreally"} end
-    if text == "ask" then return {confirm = "are you sure?"} end
-  end,
-}
-`;
-
 function scripts() {
   const at = makeScriptsDir(join(dir, 'scripts'));
-  mkdirSync(join(at, 'policy'), { recursive: true });
-  writeFileSync(join(at, 'policy', 'export_rules.lua'), POLICY);
+  writePolicy(at, 'export_rules', 'a denial and a question for the export test',
+    'local text = call.input and call.input.text',
+    'if text == "forbidden" then return {deny = "not | this `one`\\nreally"} end',
+    'if text == "ask" then return {confirm = "are you sure?"} end');
   return at;
 }
 
