@@ -13,6 +13,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { commandLine, descendants, isLive, processEntry, processTable } from './processes.mjs';
 
 const SSHD = '/usr/sbin/sshd';
 const START_WAIT_MS = 10000;
@@ -30,42 +31,6 @@ export function sshdArgv({ config, log, netnsFile, binds = [] }) {
   return netnsFile ? ['nsenter', `--net=${netnsFile}`, ...inner] : inner;
 }
 
-// pid -> {ppid, state} for every process, read from /proc/PID/stat.
-export function processTable() {
-  const table = new Map();
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${name}/stat`, 'latin1');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      table.set(Number(name), { state: fields[0], ppid: Number(fields[1]) });
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return table;
-}
-
-export const isLive = (entry) => entry !== undefined && entry.state !== 'Z' && entry.state !== 'X';
-
-// root and every live process below it in table.
-export function descendants(root, table) {
-  const found = [root];
-  for (let i = 0; i < found.length; i++) {
-    for (const [pid, entry] of table) if (entry.ppid === found[i] && isLive(entry)) found.push(pid);
-  }
-  return found;
-}
-
-// The process's command line, arguments joined by spaces ('' once it is gone).
-export function commandLine(pid) {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').replaceAll('\0', ' ');
-  } catch {
-    return '';
-  }
-}
-
 function signal(pid, sig) {
   try {
     process.kill(pid, sig);
@@ -80,7 +45,7 @@ export function sshdPid({ pidFile, config }) {
   let pid;
   try {
     pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
-    const entry = processTable().get(pid);
+    const entry = processEntry(pid);
     // The listener rewrites its argv as one title: "sshd: /usr/sbin/sshd -D -f CFG ... [listener] ...".
     return pid > 0 && isLive(entry) && commandLine(pid).includes(` -f ${config} `) ? pid : 0;
   } catch {

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLab } from '../../lib/lab.mjs';
+import { isRunning } from '../../lib/processes.mjs';
 
 const LAB_MJS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../lib/lab.mjs');
 const SSH_LIMIT_MS = 30000;
@@ -64,15 +65,6 @@ async function waitFor(what, predicate, limitMs = CYCLE_LIMIT_MS) {
 }
 
 const PROCESS_END_LIMIT_MS = 5000;
-
-function isLive(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return !'ZX'.includes(stat[stat.lastIndexOf(')') + 2]);
-  } catch {
-    return false;
-  }
-}
 
 const netnsList = () => spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
 const results = (lab, verb) => lab.pveLog().split('\n').filter((l) => l.includes(` verb=${verb} result `));
@@ -203,7 +195,7 @@ for (const mode of ['netns', 'loopback']) {
       assert.equal(cycle.code, 0, cycle.stderr);
       assert.match(lab.pveLog(), /verb="cycle" note: checked kill: sent SIGKILL/);
       assert.deepEqual(lab.vmState(), { status: 'running', mode: 'normal' });
-      for (const pid of frozen) assert.ok(!isLive(pid), `frozen sshd process ${pid} still there`);
+      for (const pid of frozen) assert.ok(!isRunning(pid), `frozen sshd process ${pid} still there`);
       await assertDevvmAnswers(lab);
     });
 
@@ -243,9 +235,9 @@ for (const mode of ['netns', 'loopback']) {
       assert.ok(pids.length >= 3, JSON.stringify(pids));
       lab.stop();
       // SIGKILL is sent by then; the kernel takes a moment to end a process.
-      await waitFor('every lab process to end', () => pids.every((pid) => !isLive(pid)), PROCESS_END_LIMIT_MS)
+      await waitFor('every lab process to end', () => pids.every((pid) => !isRunning(pid)), PROCESS_END_LIMIT_MS)
         .catch(() => {});
-      for (const pid of pids) assert.ok(!isLive(pid), `pid ${pid} survived stop()`);
+      for (const pid of pids) assert.ok(!isRunning(pid), `pid ${pid} survived stop()`);
       assert.equal(fs.existsSync(dir), false);
       if (!netns) return;
       assert.ok(!netnsList().includes(netns.devvm) && !netnsList().includes(netns.pve));
@@ -264,7 +256,7 @@ test('a lab is cleaned up when its process exits without stop()', { timeout: TES
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60000 });
   assert.equal(r.status, 0, r.stderr);
   const { pids, dir, netns } = JSON.parse(r.stdout);
-  for (const pid of pids) assert.ok(!isLive(pid), `pid ${pid} survived the exit`);
+  for (const pid of pids) assert.ok(!isRunning(pid), `pid ${pid} survived the exit`);
   assert.equal(fs.existsSync(dir), false);
   if (netns) assert.ok(!netnsList().includes(netns.devvm));
 });

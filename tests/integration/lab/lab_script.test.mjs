@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fetchJson, freePort } from '../../lib/daemon.mjs';
-import { commandLine, descendants, isLive, processTable } from '../../lib/lab-sshd.mjs';
+import { commandLine, descendants, isLive, processTable } from '../../lib/processes.mjs';
 
 const SCRIPT = join(process.env.BREAKGLASS_SOURCE_DIR, 'scripts', 'lab.sh');
 const UP_LIMIT_MS = 120000;

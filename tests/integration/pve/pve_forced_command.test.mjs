@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isRunning } from '../../lib/processes.mjs';
 
 const SOURCE_DIR =
   process.env.BREAKGLASS_SOURCE_DIR || path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -103,7 +104,7 @@ exec /usr/bin/node '${FAKE_QM}' "$@"
     vmPid: () => {
       try {
         const pid = Number(fs.readFileSync(path.join(piddir, '102.pid'), 'utf8').trim());
-        return pid && isAlive(pid) ? pid : 0;
+        return pid && isRunning(pid) ? pid : 0;
       } catch {
         return 0;
       }
@@ -139,16 +140,6 @@ function runFake(env, args) {
 function readLines(file) {
   if (!fs.existsSync(file)) return [];
   return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
-}
-
-// "Alive" as qm sees it: a zombie (this sandbox's init may not reap) is not.
-function isAlive(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !'ZX'.includes(stat[stat.lastIndexOf(')') + 2]);
-  } catch {
-    return false;
-  }
 }
 
 const HEADER = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) breakglass-pve\[(\d+)\] client=(\S+) verb=("(?:[^"\\]|\\.)*"|\(unset\))( verb_cut_from_bytes=\d+)? (.*)$/;
@@ -334,7 +325,7 @@ test('start, reset and stop act on the VM after forensics', async () => {
   assert.equal(r.code, 0, r.stderr);
   await checkForensicsFirst(lab, 'stop', r);
   assert.equal(lab.vmPid(), 0);
-  assert.equal(isAlive(pid), false);
+  assert.equal(isRunning(pid), false);
   const records = lab.records();
   assert.ok(indexOfEvent(records, 'done: qm stop 102: exit code 0') > indexOfEvent(records, 'run: qm stop 102'));
   assert.match(resultOf(records)[0].event, /^result outcome=ok exit=0 duration_ms=\d+$/);
@@ -586,7 +577,7 @@ test('a wedged VM whose clean stop hangs is killed after the cmdline check and s
   await checkForensicsFirst(lab, 'cycle', r);
   const newPid = lab.vmPid();
   assert.ok(newPid && newPid !== oldPid, `old ${oldPid}, new ${newPid}`);
-  assert.equal(isAlive(oldPid), false);
+  assert.equal(isRunning(oldPid), false);
   const calls = lab.calls();
   const stop = calls.indexOf('stop 102');
   const poll = calls.indexOf('status 102', stop);
@@ -610,7 +601,7 @@ test('the checked kill refuses a pid whose cmdline is not VM 102\'s QEMU', async
   const r = await runPve(lab, 'cycle');
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, new RegExp(`pid ${stranger.pid} is not VM 102's QEMU`));
-  assert.ok(isAlive(stranger.pid), 'the stranger survived');
+  assert.ok(isRunning(stranger.pid), 'the stranger survived');
   assert.equal(lab.calls().includes('start 102'), false);
   assert.equal(lab.calls().includes('unlock 102'), false);
   assert.match(resultOf(lab.records())[0].event, /^result outcome=failed exit=1 /);
