@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLab } from '../../lib/lab.mjs';
 import { isRunning } from '../../lib/processes.mjs';
+import { runAsync } from '../../lib/run-async.mjs';
 
 const LAB_MJS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../lib/lab.mjs');
 const SSH_LIMIT_MS = 30000;
@@ -38,21 +39,7 @@ function ssh(lab, h, command, { extra = [], rawCommand, onSpawn } = {}) {
   const [cmd, argv] = rawCommand
     ? ['/bin/sh', ['-c', `exec ssh "$@" "${rawCommand}"`, 'sh', ...args]]
     : ['ssh', command === undefined ? args : [...args, command]];
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out = [];
-    const err = [];
-    child.stdout.on('data', (d) => out.push(d));
-    child.stderr.on('data', (d) => err.push(d));
-    const limit = setTimeout(() => child.kill('SIGKILL'), SSH_LIMIT_MS);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(limit);
-      resolve({ code, signal, stdout: Buffer.concat(out).toString('latin1'), stderr: Buffer.concat(err).toString('latin1'), ms: Date.now() - started });
-    });
-    onSpawn?.(child);
-  });
+  return runAsync(cmd, argv, { timeoutMs: SSH_LIMIT_MS, encoding: 'latin1', onSpawn });
 }
 
 async function waitFor(what, predicate, limitMs = CYCLE_LIMIT_MS) {
