@@ -7,8 +7,7 @@
 // against the real lab: lab_observability.test.mjs.)
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -16,9 +15,9 @@ import { API_KEY, AUTH, BEARER, startStack, turnEvents, writePolicy } from '../.
 import { fetchJson } from '../../lib/daemon.mjs';
 import { histogram, moved, scrape, value } from '../../lib/prometheus.mjs';
 import { rawRequest } from '../../lib/raw-http.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
-const dir = mkdtempSync(join(tmpdir(), 'daemon-metrics-test-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir('daemon-metrics-test');
 
 const RELOAD_WAIT_MS = 10000;
 const GAUGE_WAIT_MS = 5000;

@@ -2,19 +2,18 @@
 // daemon) against small local servers and a stand-in daemon, so a failure
 // in a daemon test is not a failure of the harness.
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fetchJson, startDaemon } from '../../lib/daemon.mjs';
 import { parseResponses, rawRequest, slowRequest } from '../../lib/raw-http.mjs';
 import { openStalledStream, openStream, SseParser } from '../../lib/sse-client.mjs';
 import { SseParser as PageSseParser, SSE_MAX_BUFFER_CHARS, SseParserError } from '../../../www/sse.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
-const dir = mkdtempSync(join(tmpdir(), 'harness-lib-test-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir('harness-lib-test');
 
 async function listen(server) {
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -6,15 +6,16 @@
 // is tolerated and said).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, copyFileSync, cpSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import {
+  closeSync, copyFileSync, cpSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { startStack, turnEvents } from '../../lib/agent-stack.mjs';
 import { makePolicyScripts } from '../../fixtures/lua/policy_fake_tools/scripts.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
-const dir = mkdtempSync(join(tmpdir(), 'replay-test-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir('replay-test');
 
 const WAIT_MS = 15000;
 const REPLAY_TIMEOUT_MS = 30000;

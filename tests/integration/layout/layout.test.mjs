@@ -11,10 +11,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { scratchDir } from '../../lib/scratch.mjs';
 
 const SOURCE_DIR =
   process.env.BREAKGLASS_SOURCE_DIR || path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -22,8 +22,7 @@ const CHECK = path.join(SOURCE_DIR, 'scripts', 'check-includes.mjs');
 const CHECK_TIMEOUT_MS = 30000;
 const BUILD_TIMEOUT_MS = 300000;
 
-const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'bg-layout-'));
-after(() => fs.rmSync(scratch, { recursive: true, force: true }));
+const scratch = scratchDir('bg-layout');
 
 /** A copy of the folders the check (and the build) read, under scratch/name. */
 function copyTree(name, withBuildFiles = false) {
