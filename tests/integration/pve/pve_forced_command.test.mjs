@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isRunning } from '../../lib/processes.mjs';
+import { runAsync } from '../../lib/run-async.mjs';
 
 const SOURCE_DIR =
   process.env.BREAKGLASS_SOURCE_DIR || path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -167,36 +168,14 @@ function sshEnv(input, extra = {}) {
   return env;
 }
 
-// Runs breakglass-pve as sshd would. Resolves with exit code, signal,
-// stdout, stderr and the time taken.
-function runPve(lab, input, { env = {}, stdio, args, onSpawn, command } = {}) {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const argv = args ?? ['--config', lab.config];
-    const child = command
-      ? spawn(command[0], [...command.slice(1), BIN, ...argv], { env: sshEnv(undefined, env), stdio: stdio ?? 'pipe' })
-      : spawn(BIN, argv, { env: sshEnv(input, env), stdio: stdio ?? 'pipe', detached: true });
-    const out = [];
-    const err = [];
-    child.stdout?.on('data', (d) => out.push(d));
-    child.stdout?.on('error', () => {});
-    child.stderr?.on('data', (d) => err.push(d));
-    child.stderr?.on('error', () => {});
-    const limit = setTimeout(() => child.kill('SIGKILL'), RUN_LIMIT_MS);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(limit);
-      resolve({
-        code,
-        signal,
-        stdout: Buffer.concat(out).toString('latin1'),
-        stderr: Buffer.concat(err).toString('latin1'),
-        ms: Date.now() - started,
-        pid: child.pid,
-      });
-    });
-    onSpawn?.(child);
-  });
+// Runs breakglass-pve as sshd would (through command when given). Resolves
+// with exit code, signal, stdout, stderr, the time taken and its pid.
+function runPve(lab, input, { env = {}, stdio = 'pipe', args, onSpawn, command } = {}) {
+  const argv = args ?? ['--config', lab.config];
+  const opts = { stdio, timeoutMs: RUN_LIMIT_MS, encoding: 'latin1', onSpawn };
+  return command
+    ? runAsync(command[0], [...command.slice(1), BIN, ...argv], { ...opts, env: sshEnv(undefined, env) })
+    : runAsync(BIN, argv, { ...opts, env: sshEnv(input, env), detached: true });
 }
 
 async function waitFor(what, predicate, limitMs = 30000) {
