@@ -49,3 +49,21 @@ export function commandLine(pid) {
     return '';
   }
 }
+
+// The process's arguments ([] once it is gone).
+export function argvOf(pid) {
+  try {
+    const args = fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0');
+    if (args.at(-1) === '') args.pop();
+    return args;
+  } catch {
+    return [];
+  }
+}
+
+// The pids of the processes whose arguments pass test(argv).
+export const processesWhere = (test) => [...processTable().keys()].filter((pid) => test(argvOf(pid)));
+
+// True when argv holds the option name followed by value (e.g. the fake qm's
+// dummy QEMU: -fake-state DIR).
+export const hasOption = (argv, name, value) => argv.some((a, i) => a === name && argv[i + 1] === value);

@@ -11,7 +11,9 @@ import { fetchJson, startDaemon } from '../../lib/daemon.mjs';
 import { parseResponses, rawRequest, slowRequest } from '../../lib/raw-http.mjs';
 import { openStalledStream, openStream, SseParser } from '../../lib/sse-client.mjs';
 import { SseParser as PageSseParser, SSE_MAX_BUFFER_CHARS, SseParserError } from '../../../www/sse.mjs';
-import { commandLine, descendants, isRunning, processTable } from '../../lib/processes.mjs';
+import {
+  argvOf, commandLine, descendants, hasOption, isRunning, processesWhere, processTable,
+} from '../../lib/processes.mjs';
 import { runAsync } from '../../lib/run-async.mjs';
 import { scratchDir } from '../../lib/scratch.mjs';
 
@@ -349,7 +351,7 @@ describe('runAsync', () => {
 });
 
 describe('processes', () => {
-  test('a shell and its sleep: the tree, their command lines, and neither running once killed', async () => {
+  test('a shell and its sleep: the tree, their command lines, found by them, and neither running once killed', async () => {
     const mark = `harness-${process.pid}`;
     let child;
     const run = runAsync('/bin/sh', ['-c', `sleep 30 & wait # ${mark}`],
@@ -362,10 +364,13 @@ describe('processes', () => {
     assert.equal(tree.length, 2, `the shell and its sleep: ${tree}`);
     assert.ok(commandLine(tree[0]).includes(mark));
     assert.equal(commandLine(tree[1]), 'sleep 30 ');
+    assert.deepEqual(argvOf(tree[1]), ['sleep', '30']);
+    assert.deepEqual(processesWhere((argv) => hasOption(argv, '-c', `sleep 30 & wait # ${mark}`)), [tree[0]]);
     assert.ok(tree.every(isRunning));
     process.kill(tree[1], 'SIGKILL');
     await run;
     assert.ok(!tree.some(isRunning));
     assert.equal(commandLine(tree[0]), '');
+    assert.deepEqual(argvOf(tree[0]), []);
   });
 });

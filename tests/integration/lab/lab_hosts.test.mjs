@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLab } from '../../lib/lab.mjs';
-import { isRunning } from '../../lib/processes.mjs';
+import { isRunning, processEntry } from '../../lib/processes.mjs';
 import { runAsync } from '../../lib/run-async.mjs';
 
 const LAB_MJS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../lib/lab.mjs');
@@ -166,13 +166,7 @@ for (const mode of ['netns', 'loopback']) {
       assert.ok(frozen.length >= 1);
       assert.deepEqual(lab.vmState(), { status: 'running', mode: 'wedged' });
       // A session process that was already exiting may be gone by now.
-      const states = frozen.map((pid) => {
-        try {
-          return fs.readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1][0];
-        } catch {
-          return 'gone';
-        }
-      });
+      const states = frozen.map((pid) => processEntry(pid)?.state ?? 'gone');
       assert.equal(states[0], 'T', 'the listening sshd is stopped');
       assert.ok(states.every((st) => st === 'T' || st === 'Z' || st === 'gone'), states.join(' '));
       const hung = await ssh(lab, lab.devvm, 'true', { extra: ['-o', 'ConnectTimeout=2'] });

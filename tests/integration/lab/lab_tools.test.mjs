@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { checkRssGrowth, rssKib, sampleRss, startStack, turnEvents } from '../../lib/agent-stack.mjs';
 import { startLab } from '../../lib/lab.mjs';
+import { processesWhere } from '../../lib/processes.mjs';
 import { scratchDir } from '../../lib/scratch.mjs';
 
 const dir = scratchDir('lab-tools-test');
@@ -57,18 +58,7 @@ const acceptedLogins = (lab) => (fs.readFileSync(join(lab.dir, 'devvm', 'sshd.lo
   .match(/Accepted publickey for breakglass/g) ?? []).length;
 
 // Processes whose command line holds `mark` (a unique argument).
-function processesWith(mark) {
-  const found = [];
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    try {
-      if (fs.readFileSync(`/proc/${name}/cmdline`, 'latin1').split('\0').includes(mark)) found.push(Number(name));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
-}
+const processesWith = (mark) => processesWhere((argv) => argv.includes(mark));
 
 async function waitUntil(what, predicate, limitMs) {
   const until = Date.now() + limitMs;

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isRunning } from '../../lib/processes.mjs';
+import { hasOption, isRunning, processesWhere } from '../../lib/processes.mjs';
 import { runAsync } from '../../lib/run-async.mjs';
 
 const SOURCE_DIR =
@@ -37,17 +37,7 @@ after(() => {
 // Every dummy QEMU of a lab, found by its cmdline: a failing test may have
 // left one that its pid file no longer names.
 function dummiesOf(lab) {
-  const mark = `\0-fake-state\0${lab.state}\0`;
-  const pids = [];
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      if (fs.readFileSync(`/proc/${name}/cmdline`, 'latin1').includes(mark)) pids.push(Number(name));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
+  return processesWhere((argv) => hasOption(argv, '-fake-state', lab.state));
 }
 
 function killQuietly(pid) {
