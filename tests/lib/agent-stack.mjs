@@ -2,7 +2,7 @@
 // API over real TLS, with the test tools of tests/fixtures/lua, plus the
 // HTTP calls a test makes against it (sessions, prompts, cancels, streams).
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeCA } from './ca.mjs';
 import { fetchJson, startDaemon } from './daemon.mjs';
@@ -42,6 +42,26 @@ export function makeScriptsDir(dir, more = []) {
     }
   }
   return dir;
+}
+
+/**
+ * Writes policy/NAME.lua into the scripts folder dir: a policy named name
+ * whose before(ctx, call) runs the Lua lines of rules in order (each an
+ * `if ... then return {deny = ...} end` or the like). Returns its path.
+ */
+export function writePolicy(dir, name, description, ...rules) {
+  const body = rules.map((line) => `    ${line}\n`).join('');
+  const source = `return {
+  name = "${name}",
+  description = "${description}",
+  before = function(ctx, call)
+${body}  end,
+}
+`;
+  const file = join(dir, 'policy', `${name}.lua`);
+  mkdirSync(join(dir, 'policy'), { recursive: true });
+  writeFileSync(file, source);
+  return file;
 }
 
 /** The daemon's resident memory in KiB (Linux /proc). */

@@ -13,6 +13,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { commandLine, descendants, isLive, processEntry, processTable } from './processes.mjs';
 
 const SSHD = '/usr/sbin/sshd';
 const START_WAIT_MS = 10000;
@@ -30,32 +31,6 @@ export function sshdArgv({ config, log, netnsFile, binds = [] }) {
   return netnsFile ? ['nsenter', `--net=${netnsFile}`, ...inner] : inner;
 }
 
-// pid -> {ppid, state} for every process, read from /proc/PID/stat.
-function processTable() {
-  const table = new Map();
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${name}/stat`, 'latin1');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      table.set(Number(name), { state: fields[0], ppid: Number(fields[1]) });
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return table;
-}
-
-const isLive = (entry) => entry !== undefined && entry.state !== 'Z' && entry.state !== 'X';
-
-function descendants(root, table) {
-  const found = [root];
-  for (let i = 0; i < found.length; i++) {
-    for (const [pid, entry] of table) if (entry.ppid === found[i] && isLive(entry)) found.push(pid);
-  }
-  return found;
-}
-
 function signal(pid, sig) {
   try {
     process.kill(pid, sig);
@@ -70,10 +45,9 @@ export function sshdPid({ pidFile, config }) {
   let pid;
   try {
     pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
-    const entry = processTable().get(pid);
+    const entry = processEntry(pid);
     // The listener rewrites its argv as one title: "sshd: /usr/sbin/sshd -D -f CFG ... [listener] ...".
-    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').replaceAll('\0', ' ');
-    return pid > 0 && isLive(entry) && cmdline.includes(` -f ${config} `) ? pid : 0;
+    return pid > 0 && isLive(entry) && commandLine(pid).includes(` -f ${config} `) ? pid : 0;
   } catch {
     return 0;
   }

@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { DEVVM_USER, acquireDevvmAccount, releaseDevvmAccount } from './lab-accounts.mjs';
 import { createLabNet, deleteLabNet } from './lab-net.mjs';
 import { killSshd, sshdPid, sshdTree, startSshd, thawSshd, wedgeSshd } from './lab-sshd.mjs';
+import { hasOption, processesWhere } from './processes.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SOURCE_DIR = process.env.BREAKGLASS_SOURCE_DIR || path.resolve(HERE, '../..');
@@ -103,13 +104,7 @@ function readOr(file, fallback) {
 // Every dummy QEMU of this fake VM, found by its cmdline: one may outlive
 // the pid file that named it.
 function dummyQemuPids(stateDir) {
-  const mark = `\0-fake-state\0${stateDir}\0`;
-  const pids = [];
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    if (readOr(`/proc/${name}/cmdline`, '').includes(mark)) pids.push(Number(name));
-  }
-  return pids;
+  return processesWhere((argv) => hasOption(argv, '-fake-state', stateDir));
 }
 
 // Runs argv on the pve host (its mount and network namespaces), where the

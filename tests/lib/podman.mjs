@@ -2,7 +2,7 @@
 // this kind of host (scripts/image.sh uses the same): the vfs storage,
 // cgroupfs, runc (crun fails on the host's cgroup layout), and ulimits the
 // host accepts for containers.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 
 export const PODMAN_GLOBAL = ['--storage-driver', 'vfs', '--cgroup-manager=cgroupfs', '--runtime', 'runc'];
 export const PODMAN_ULIMITS = ['--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024'];
@@ -25,22 +25,4 @@ export function podmanUnavailable() {
   if (r.error?.code === 'ENOENT') return 'podman is not installed (scripts/setup.sh installs it)';
   if (r.status !== 0) return `podman info failed: ${(r.stderr || String(r.error)).trim()}`;
   return null;
-}
-
-/** Runs a command to its end without blocking the loop; {status, stdout, stderr, ms}. */
-export function runAsync(cmd, args, { cwd, env, timeoutMs }) {
-  return new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out = [];
-    const err = [];
-    child.stdout.on('data', (d) => out.push(d));
-    child.stderr.on('data', (d) => err.push(d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (status, signal) => {
-      clearTimeout(timer);
-      resolve({ status: status ?? signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), ms: Date.now() - t0 });
-    });
-  });
 }

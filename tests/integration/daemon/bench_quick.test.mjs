@@ -5,13 +5,12 @@
 // a quick run on a busy machine are not ones to judge by.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
+import { scratchDir } from '../../lib/scratch.mjs';
 
-const dir = mkdtempSync(join(tmpdir(), 'bench-quick-test-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir('bench-quick-test');
 const RUN_LIMIT_MS = 240000;
 const lab = process.getuid() === 0;
 

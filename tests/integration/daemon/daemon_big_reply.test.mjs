@@ -4,14 +4,12 @@
 // later attach at the same frame. A reply's memory cost stays a small
 // multiple of its size.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sampleRss, startStack, turnEvents, underAddressSanitizer } from '../../lib/agent-stack.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
-const dir = mkdtempSync(join(tmpdir(), 'big-reply-test-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir('big-reply-test');
 
 const MIB = 1024 * 1024;
 const TURN_LIMIT_MS = 120000;

@@ -3,20 +3,19 @@
 // environment, --help --limits, the unused subscription token, and `breakglass check`.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { fetchJson, startDaemon } from '../../lib/daemon.mjs';
 import { limitsByName, readLimits } from '../../lib/limits.mjs';
 import { openStream } from '../../lib/sse-client.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
 const BIN = process.env.BREAKGLASS_BIN;
 const SOURCE = process.env.BREAKGLASS_SOURCE_DIR;
-const dir = mkdtempSync(join(tmpdir(), 'daemon-cli-test-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir('daemon-cli-test');
 
 const INHERITED_ENV = ['PATH', 'ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS'];
 const RUN_TIMEOUT_MS = 30000;

@@ -3,17 +3,16 @@
 // closed, cross-site refusal), health and readiness, the session list, the
 // power-verb routes, the HTTP limits, static files, and a clean stop.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fetchJson, startDaemon } from '../../lib/daemon.mjs';
 import { rawRequest, slowRequest } from '../../lib/raw-http.mjs';
 import { openStream } from '../../lib/sse-client.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
-const dir = mkdtempSync(join(tmpdir(), 'daemon-http-test-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir('daemon-http-test');
 
 const TOKEN = 'http-test-bearer-token';
 const AUTH = { authorization: `Bearer ${TOKEN}` };

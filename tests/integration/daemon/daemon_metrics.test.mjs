@@ -7,18 +7,17 @@
 // against the real lab: lab_observability.test.mjs.)
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { API_KEY, AUTH, BEARER, startStack, turnEvents } from '../../lib/agent-stack.mjs';
+import { API_KEY, AUTH, BEARER, startStack, turnEvents, writePolicy } from '../../lib/agent-stack.mjs';
 import { fetchJson } from '../../lib/daemon.mjs';
 import { histogram, moved, scrape, value } from '../../lib/prometheus.mjs';
 import { rawRequest } from '../../lib/raw-http.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
-const dir = mkdtempSync(join(tmpdir(), 'daemon-metrics-test-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir('daemon-metrics-test');
 
 const RELOAD_WAIT_MS = 10000;
 const GAUGE_WAIT_MS = 5000;
@@ -33,15 +32,6 @@ const NAP_THEN_LOG = `return {
     ctx.sleep(10)
     ctx.log("after the nap")
     return "done"
-  end,
-}
-`;
-
-const DENY_ECHO = `return {
-  name = "deny_echo",
-  description = "no echo while we look",
-  before = function(ctx, call)
-    if call.tool == "echo" then return {deny = "echo is off"} end
   end,
 }
 `;
@@ -142,9 +132,8 @@ describe('metrics and the JSON log', () => {
     assert.equal(await waitForGauge(metricsUrl, 'breakglass_sse_clients', 0), 0);
 
     // A policy edit that refuses echo: a reload, then a refused call.
-    const policyDir = join(dir, 'main', 'scripts', 'policy');
-    mkdirSync(policyDir, { recursive: true });
-    writeFileSync(join(policyDir, 'deny_echo.lua'), DENY_ECHO);
+    const policy = writePolicy(join(dir, 'main', 'scripts'), 'deny_echo', 'no echo while we look',
+      'if call.tool == "echo" then return {deny = "echo is off"} end');
     await reload(st);
     const refused = await st.startTurn([
       { toolUses: [{ name: 'echo', input: { text: 'again' } }] },
@@ -160,13 +149,13 @@ describe('metrics and the JSON log', () => {
     assert.equal(moved(mid, late, 'breakglass_turns_ended_total', { outcome: 'ok' }), 1);
 
     // A broken edit: the reload fails, the last good set serves on.
-    writeFileSync(join(policyDir, 'deny_echo.lua'), 'return {');
+    writeFileSync(policy, 'return {');
     await reload(st, /did not reload \(/);
     const broken = await scrape(metricsUrl, AUTH);
     assert.equal(moved(late, broken, 'breakglass_script_reloads_total', { outcome: 'error' }), 1);
     assert.equal(value(broken, 'breakglass_scripts_loaded'), 1);
     assert.ok(value(broken, 'breakglass_scripts_age_seconds') >= 0);
-    rmSync(join(policyDir, 'deny_echo.lua'));
+    rmSync(policy);
     await reload(st);
   });
 

@@ -2,14 +2,12 @@
 // a refused key, dropped, stalled and failing streams), and cancelling a
 // turn in the middle of a model call or a tool call.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startStack, textOf, turnEvents, typesOf } from '../../lib/agent-stack.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
-const dir = mkdtempSync(join(tmpdir(), 'daemon-retries-test-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir('daemon-retries-test');
 
 const IDLE_TIMEOUT_S = 1;
 // Above the 2 s retry-after the rate-limit test asks for, so it is not cut.

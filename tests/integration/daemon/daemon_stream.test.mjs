@@ -2,15 +2,13 @@
 // caught-up, Last-Event-ID resumption, keepalive comments, and a client
 // that never reads while a tool floods output.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AUTH, checkRssGrowth, rssKib, sampleRss, startStack, turnEvents } from '../../lib/agent-stack.mjs';
 import { openStalledStream } from '../../lib/sse-client.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
-const dir = mkdtempSync(join(tmpdir(), 'daemon-stream-test-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir('daemon-stream-test');
 
 const KEEPALIVE_S = 1;
 // core/daemon/daemon.c: HTTP_MAX_STREAM_BUFFER_BYTES.

@@ -3,14 +3,12 @@
 // streaming while the model still writes, the Lua limits inside a turn, and
 // a daemon without a model credential.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { API_KEY, checkRssGrowth, rssKib, sampleRss, startStack, textOf, turnEvents, typesOf } from '../../lib/agent-stack.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
-const dir = mkdtempSync(join(tmpdir(), 'daemon-turns-test-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir('daemon-turns-test');
 
 const LUA_MEMORY_MB = 16;
 const LUA_INSTRUCTIONS = 1000000;

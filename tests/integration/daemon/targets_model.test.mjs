@@ -6,14 +6,12 @@
 // instead.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { API_KEY, AUTH, startStack, turnEvents } from '../../lib/agent-stack.mjs';
 import { fetchJson, freePort } from '../../lib/daemon.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
-const dir = mkdtempSync(join(tmpdir(), 'targets-model-test-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir('targets-model-test');
 // The probe's limit: the model's connect limit plus 5 s for the answer.
 const CONNECT_LIMIT_S = 2;
 const ANSWER_LIMIT_MS = 20000;

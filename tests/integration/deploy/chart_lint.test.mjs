@@ -5,19 +5,18 @@
 // defaults alone must fail: the devvm has no default address.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { CHART, CI_DIR, helm, lint, only, parseManifests, render, template } from '../../lib/helm.mjs';
 import { validateObject } from '../../lib/k8s-schema.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
 const CI_FILES = readdirSync(CI_DIR).filter((f) => f.endsWith('.yaml')).sort();
 // The owner's values create the namespace: Helm's record lives elsewhere.
 const namespaceFor = (file) => (file === 'owner-values.yaml' ? 'default' : 'breakglass');
 
-const root = mkdtempSync(join(tmpdir(), 'chart-lint-test-'));
-after(() => rmSync(root, { recursive: true, force: true }));
+const root = scratchDir('chart-lint-test');
 
 async function problemsOf(objects) {
   const problems = [];

@@ -6,12 +6,12 @@
 // Pod Security labels, and the restart rules around Secrets and scripts.
 // Addresses and names come from ci/owner-values.yaml, not from this file.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { CHART, CI_DIR, only, render, renderNotes } from '../../lib/helm.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
 const OWNER_FILE = join(CI_DIR, 'owner-values.yaml');
 const owner = parse(readFileSync(OWNER_FILE, 'utf8'));
@@ -24,8 +24,7 @@ const container = pod.containers[0];
 const envOf = (c) => Object.fromEntries(c.env.map((e) => [e.name, e.value ?? e.valueFrom]));
 const env = envOf(container);
 
-const root = mkdtempSync(join(tmpdir(), 'chart-manifests-test-'));
-after(() => rmSync(root, { recursive: true, force: true }));
+const root = scratchDir('chart-manifests-test');
 
 describe('the owner pod', () => {
   test('has one container, from the chart appVersion image', () => {

@@ -4,17 +4,16 @@
 // can be an operator's own or switched off, and refuses at render what the
 // tool would never read.
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { SOURCE, copyChart, only, render, templateError } from '../../lib/helm.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
 const RUNBOOKS = join(SOURCE, 'runbooks');
 const MOUNT = '/etc/breakglass/runbooks';
 
-const root = mkdtempSync(join(tmpdir(), 'chart-runbooks-test-'));
-after(() => rmSync(root, { recursive: true, force: true }));
+const root = scratchDir('chart-runbooks-test');
 let dirs = 0;
 const freshDir = (name) => join(root, `${name}-${dirs++}`);
 

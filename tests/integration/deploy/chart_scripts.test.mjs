@@ -5,21 +5,18 @@
 // `breakglass check` on the set as the kubelet lays it out.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import {
-  cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { SOURCE, copyChart, only, render, templateError } from '../../lib/helm.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
 const BIN = process.env.BREAKGLASS_BIN;
 const LUA = join(SOURCE, 'lua');
 const INHERITED_ENV = ['PATH', 'ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS'];
 const CHECK_TIMEOUT_MS = 30000;
 
-const root = mkdtempSync(join(tmpdir(), 'chart-scripts-test-'));
-after(() => rmSync(root, { recursive: true, force: true }));
+const root = scratchDir('chart-scripts-test');
 let dirs = 0;
 const freshDir = (name) => join(root, `${name}-${dirs++}`);
 

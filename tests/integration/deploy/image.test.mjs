@@ -21,7 +21,8 @@ import { fetchJson } from '../../lib/daemon.mjs';
 import { startLab } from '../../lib/lab.mjs';
 import { LAB_SUMMARY_PREFIX, labResponder } from '../../lib/mock-lab.mjs';
 import { waitFor } from '../../lib/page.mjs';
-import { PODMAN_GLOBAL, PODMAN_ULIMITS, podman, podmanUnavailable, runAsync } from '../../lib/podman.mjs';
+import { PODMAN_GLOBAL, PODMAN_ULIMITS, podman, podmanUnavailable } from '../../lib/podman.mjs';
+import { runAsync } from '../../lib/run-async.mjs';
 import { openStream } from '../../lib/sse-client.mjs';
 import { cycleReachesQm, journalRecordsUnder, recordsCycleDone } from '../../lib/verb-outcome.mjs';
 

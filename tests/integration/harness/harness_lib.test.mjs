@@ -2,19 +2,22 @@
 // daemon) against small local servers and a stand-in daemon, so a failure
 // in a daemon test is not a failure of the harness.
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fetchJson, startDaemon } from '../../lib/daemon.mjs';
 import { parseResponses, rawRequest, slowRequest } from '../../lib/raw-http.mjs';
 import { openStalledStream, openStream, SseParser } from '../../lib/sse-client.mjs';
 import { SseParser as PageSseParser, SSE_MAX_BUFFER_CHARS, SseParserError } from '../../../www/sse.mjs';
+import {
+  argvOf, commandLine, descendants, hasOption, isRunning, processesWhere, processTable,
+} from '../../lib/processes.mjs';
+import { runAsync } from '../../lib/run-async.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
-const dir = mkdtempSync(join(tmpdir(), 'harness-lib-test-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir('harness-lib-test');
 
 async function listen(server) {
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -327,5 +330,47 @@ describe('startDaemon', () => {
     assert.equal(posted.json, null);
     assert.deepEqual((await fetchJson(`http://127.0.0.1:${port}/`)).json, { ok: true });
     server.close();
+  });
+});
+
+describe('runAsync', () => {
+  test('gives the exit code, both outputs decoded as asked, the time and the pid', async () => {
+    const r = await runAsync('/bin/sh', ['-c', 'printf "a\\377"; printf err >&2; exit 3'],
+      { timeoutMs: 10000, encoding: 'latin1' });
+    assert.deepEqual({ code: r.code, signal: r.signal, status: r.status, stdout: r.stdout, stderr: r.stderr },
+      { code: 3, signal: null, status: 3, stdout: 'a\xff', stderr: 'err' });
+    assert.ok(r.pid > 0 && r.ms >= 0);
+  });
+
+  test('kills the child past timeoutMs; onSpawn sees it and feeds its stdin', async () => {
+    const slow = await runAsync('/bin/sleep', ['30'], { timeoutMs: 200 });
+    assert.deepEqual([slow.code, slow.signal, slow.status], [null, 'SIGKILL', 'SIGKILL']);
+    const fed = await runAsync('/bin/cat', [], { stdio: 'pipe', timeoutMs: 10000, onSpawn: (c) => c.stdin.end('fed') });
+    assert.equal(fed.stdout, 'fed');
+  });
+});
+
+describe('processes', () => {
+  test('a shell and its sleep: the tree, their command lines, found by them, and neither running once killed', async () => {
+    const mark = `harness-${process.pid}`;
+    let child;
+    const run = runAsync('/bin/sh', ['-c', `sleep 30 & wait # ${mark}`],
+      { timeoutMs: 10000, onSpawn: (c) => { child = c; } });
+    let tree = [];
+    for (const until = Date.now() + 5000; tree.length < 2 && Date.now() < until;) {
+      await new Promise((r) => setTimeout(r, 20));
+      tree = descendants(child.pid, processTable());
+    }
+    assert.equal(tree.length, 2, `the shell and its sleep: ${tree}`);
+    assert.ok(commandLine(tree[0]).includes(mark));
+    assert.equal(commandLine(tree[1]), 'sleep 30 ');
+    assert.deepEqual(argvOf(tree[1]), ['sleep', '30']);
+    assert.deepEqual(processesWhere((argv) => hasOption(argv, '-c', `sleep 30 & wait # ${mark}`)), [tree[0]]);
+    assert.ok(tree.every(isRunning));
+    process.kill(tree[1], 'SIGKILL');
+    await run;
+    assert.ok(!tree.some(isRunning));
+    assert.equal(commandLine(tree[0]), '');
+    assert.deepEqual(argvOf(tree[0]), []);
   });
 });

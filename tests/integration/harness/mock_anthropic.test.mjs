@@ -3,9 +3,8 @@
 // the request checks answer like the reference says the real API does.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
@@ -16,10 +15,10 @@ import { startMock, stampsIn } from '../../lib/mock-anthropic.mjs';
 import { LAB_NO_PROBE_TEXT, LAB_SUMMARY_PREFIX } from '../../lib/mock-lab.mjs';
 import { thinkingSignature } from '../../lib/mock-stream.mjs';
 import { SseParser } from '../../lib/sse-client.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
 const LIB = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'lib');
-const dir = mkdtempSync(join(tmpdir(), 'mock-anthropic-test-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir('mock-anthropic-test');
 const pki = makeCA(dir);
 const ca = readFileSync(pki.caCert);
 const HEADERS = { 'x-api-key': 'test-key', 'anthropic-version': '2023-06-01', 'content-type': 'application/json' };

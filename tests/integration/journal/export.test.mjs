@@ -11,36 +11,26 @@
 // once for many generated journals full of the strings and numbers
 // JavaScript spells its own way.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { AUTH, makeScriptsDir, startStack, turnEvents } from '../../lib/agent-stack.mjs';
+import { AUTH, makeScriptsDir, startStack, turnEvents, writePolicy } from '../../lib/agent-stack.mjs';
 import { fetchJson, startDaemon } from '../../lib/daemon.mjs';
 import { cliExport, pageExport } from '../../lib/page-export.mjs';
 import { prng } from '../../lib/prng.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
-const dir = mkdtempSync(join(tmpdir(), 'export-test-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir('export-test');
 
 const WAIT_MS = 10000;
 const GENERATED_SESSIONS = 60;
 
-const POLICY = `return {
-  name = "export_rules",
-  description = "a denial and a question for the export test",
-  before = function(ctx, call)
-    local text = call.input and call.input.text
-    if text == "forbidden" then return {deny = "not | this \`one\`\\nreally"} end
-    if text == "ask" then return {confirm = "are you sure?"} end
-  end,
-}
-`;
-
 function scripts() {
   const at = makeScriptsDir(join(dir, 'scripts'));
-  mkdirSync(join(at, 'policy'), { recursive: true });
-  writeFileSync(join(at, 'policy', 'export_rules.lua'), POLICY);
+  writePolicy(at, 'export_rules', 'a denial and a question for the export test',
+    'local text = call.input and call.input.text',
+    'if text == "forbidden" then return {deny = "not | this `one`\\nreally"} end',
+    'if text == "ask" then return {confirm = "are you sure?"} end');
   return at;
 }
 

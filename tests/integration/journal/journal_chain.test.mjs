@@ -4,20 +4,17 @@
 // out of every file, and a daemon restarted on a broken link serving the
 // session up to it.
 import assert from 'node:assert/strict';
-import {
-  copyFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync,
-} from 'node:fs';
+import { copyFileSync, cpSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AUTH, startStack, turnEvents } from '../../lib/agent-stack.mjs';
 import { fetchJson } from '../../lib/daemon.mjs';
 import { assertVerifyCatches, verify } from '../../lib/journal-damage.mjs';
 import { openStream } from '../../lib/sse-client.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
-const dir = mkdtempSync(join(tmpdir(), 'journal-chain-test-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir('journal-chain-test');
 
 const KEY = 'journal-hmac-key-0123456789abcdef0123456789abcdef';
 const keyFile = join(dir, 'hmac.key');

@@ -8,14 +8,13 @@
 // started under `ulimit -f 0` (SIGXFSZ ignored) gets EFBIG from every
 // write to a regular file, a real I/O error path like a full disk.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { makeScriptsDir, startStack, turnEvents } from '../../lib/agent-stack.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
-const dir = mkdtempSync(join(tmpdir(), 'journal-intent-test-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir('journal-intent-test');
 
 /** A wrapper that runs the daemon with no room to write any file. */
 function noWritesBin(at) {

@@ -5,17 +5,15 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import {
-  appendFileSync, chownSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync,
-  symlinkSync, writeFileSync,
+  appendFileSync, chownSync, existsSync, lstatSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { API_KEY, BEARER, TURN_WAIT_MS, makeScriptsDir, startStack, turnEvents } from '../../lib/agent-stack.mjs';
 import { isType } from '../../lib/sse-client.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
-const dir = mkdtempSync(join(tmpdir(), 'journal-recovery-test-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir('journal-recovery-test');
 
 const WAIT_MS = 10000;
 const OAUTH_TOKEN = 'sk-ant-oat01-journal-test-oauth-token';

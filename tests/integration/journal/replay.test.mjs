@@ -6,15 +6,16 @@
 // is tolerated and said).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, copyFileSync, cpSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import {
+  closeSync, copyFileSync, cpSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { startStack, turnEvents } from '../../lib/agent-stack.mjs';
 import { makePolicyScripts } from '../../fixtures/lua/policy_fake_tools/scripts.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
-const dir = mkdtempSync(join(tmpdir(), 'replay-test-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir('replay-test');
 
 const WAIT_MS = 15000;
 const REPLAY_TIMEOUT_MS = 30000;
@@ -40,15 +41,29 @@ function editedScripts(name, scripts, edit) {
   return copy;
 }
 
+/**
+ * Records sessions with the policy scripts: a stack of its own on dir/NAME
+ * that play(st) drives, closed afterwards even when play fails. Returns the
+ * scripts folder, the one replay is then given.
+ */
+async function record(name, play) {
+  const scripts = makePolicyScripts(join(dir, name, 'scripts'));
+  const st = await startStack(join(dir, name), { scripts });
+  try {
+    await play(st);
+  } finally {
+    await st.close();
+  }
+  return scripts;
+}
+
 describe('replay of a recorded session', () => {
   let scripts;
   let journal;
   let callIds;
 
   before(async () => {
-    scripts = makePolicyScripts(join(dir, 'scripts'));
-    const st = await startStack(join(dir, 'stack'), { scripts });
-    try {
+    scripts = await record('session', async (st) => {
       const { id, stream } = await st.startTurn([
         { toolUses: [{ name: 'devvm_shell', input: { command: 'uptime' }, id: 'toolu_shell' }] },
         { toolUses: [{ name: 'pve', input: { verb: 'cycle' }, id: 'toolu_cycle' }] },
@@ -61,9 +76,7 @@ describe('replay of a recorded session', () => {
       // forensics_first ran pve forensics before the cycle: the recording has it.
       assert.deepEqual(callIds, ['toolu_shell', 'toolu_cycle.first1', 'toolu_cycle', 'toolu_status']);
       journal = join(st.daemon.dataDir, 'sessions', `${id}.jsonl`);
-    } finally {
-      await st.close();
-    }
+    });
     copyFileSync(journal, join(dir, 'recorded.jsonl'));
     journal = join(dir, 'recorded.jsonl');
   });
@@ -219,9 +232,7 @@ describe('replay of a folder: every session together', () => {
   let cycled;
 
   before(async () => {
-    scripts = makePolicyScripts(join(dir, 'folder-scripts'));
-    const st = await startStack(join(dir, 'folder-stack'), { scripts });
-    try {
+    scripts = await record('folder', async (st) => {
       for (let i = 0; i < SESSIONS; i++) {
         // One session cycles; the others only read.
         const calls = i === 7
@@ -234,9 +245,7 @@ describe('replay of a folder: every session together', () => {
         if (i === 7) cycled = id;
       }
       sessionsDir = join(st.daemon.dataDir, 'sessions');
-    } finally {
-      await st.close();
-    }
+    });
     assert.equal(readdirSync(sessionsDir).filter((f) => f.endsWith('.jsonl')).length, SESSIONS);
   });
 

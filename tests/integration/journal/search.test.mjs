@@ -7,18 +7,15 @@
 // forgotten, and an index file that is missing or damaged is rebuilt.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import {
-  appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, cpSync, existsSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AUTH, BEARER } from '../../lib/agent-stack.mjs';
 import { fetchJson, startDaemon } from '../../lib/daemon.mjs';
 import { bruteForce, randomness, randomQuery, sessionJournal, writeCorpus } from '../../lib/search-corpus.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
-const dir = mkdtempSync(join(tmpdir(), 'search-test-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir('search-test');
 
 const SESSIONS = 1000;
 const EVENTS_PER_SESSION = 30;

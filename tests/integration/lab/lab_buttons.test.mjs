@@ -10,16 +10,15 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AUTH, startStack, turnEvents } from '../../lib/agent-stack.mjs';
 import { fetchJson } from '../../lib/daemon.mjs';
 import { startLab } from '../../lib/lab.mjs';
 import { withSettings } from '../../fixtures/lua/policy_fake_tools/scripts.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
-const dir = fs.mkdtempSync(join(tmpdir(), 'lab-buttons-test-'));
-after(() => fs.rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir('lab-buttons-test');
 
 const VERB_LIMIT_MS = 90000;
 const FORENSICS_HEADER = '=== breakglass-pve forensics: VM 102';

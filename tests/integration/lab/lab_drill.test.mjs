@@ -10,7 +10,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AUTH, startStack, turnEvents } from '../../lib/agent-stack.mjs';
@@ -20,9 +19,9 @@ import { assertVerifyCatches, verify } from '../../lib/journal-damage.mjs';
 import { startLab } from '../../lib/lab.mjs';
 import { LAB_RUNBOOK, LAB_SUMMARY_PREFIX, labResponder } from '../../lib/mock-lab.mjs';
 import { cliExport, pageExport } from '../../lib/page-export.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
-const dir = fs.mkdtempSync(join(tmpdir(), 'lab-drill-test-'));
-after(() => fs.rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir('lab-drill-test');
 
 const CONNECT_TIMEOUT_S = 2;
 // A wedged cycle in the lab: forensics, a clean stop that hangs for the

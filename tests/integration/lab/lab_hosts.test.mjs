@@ -9,6 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLab } from '../../lib/lab.mjs';
+import { isRunning, processEntry } from '../../lib/processes.mjs';
+import { runAsync } from '../../lib/run-async.mjs';
 
 const LAB_MJS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../lib/lab.mjs');
 const SSH_LIMIT_MS = 30000;
@@ -37,21 +39,7 @@ function ssh(lab, h, command, { extra = [], rawCommand, onSpawn } = {}) {
   const [cmd, argv] = rawCommand
     ? ['/bin/sh', ['-c', `exec ssh "$@" "${rawCommand}"`, 'sh', ...args]]
     : ['ssh', command === undefined ? args : [...args, command]];
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out = [];
-    const err = [];
-    child.stdout.on('data', (d) => out.push(d));
-    child.stderr.on('data', (d) => err.push(d));
-    const limit = setTimeout(() => child.kill('SIGKILL'), SSH_LIMIT_MS);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(limit);
-      resolve({ code, signal, stdout: Buffer.concat(out).toString('latin1'), stderr: Buffer.concat(err).toString('latin1'), ms: Date.now() - started });
-    });
-    onSpawn?.(child);
-  });
+  return runAsync(cmd, argv, { timeoutMs: SSH_LIMIT_MS, encoding: 'latin1', onSpawn });
 }
 
 async function waitFor(what, predicate, limitMs = CYCLE_LIMIT_MS) {
@@ -64,15 +52,6 @@ async function waitFor(what, predicate, limitMs = CYCLE_LIMIT_MS) {
 }
 
 const PROCESS_END_LIMIT_MS = 5000;
-
-function isLive(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return !'ZX'.includes(stat[stat.lastIndexOf(')') + 2]);
-  } catch {
-    return false;
-  }
-}
 
 const netnsList = () => spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
 const results = (lab, verb) => lab.pveLog().split('\n').filter((l) => l.includes(` verb=${verb} result `));
@@ -187,13 +166,7 @@ for (const mode of ['netns', 'loopback']) {
       assert.ok(frozen.length >= 1);
       assert.deepEqual(lab.vmState(), { status: 'running', mode: 'wedged' });
       // A session process that was already exiting may be gone by now.
-      const states = frozen.map((pid) => {
-        try {
-          return fs.readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1][0];
-        } catch {
-          return 'gone';
-        }
-      });
+      const states = frozen.map((pid) => processEntry(pid)?.state ?? 'gone');
       assert.equal(states[0], 'T', 'the listening sshd is stopped');
       assert.ok(states.every((st) => st === 'T' || st === 'Z' || st === 'gone'), states.join(' '));
       const hung = await ssh(lab, lab.devvm, 'true', { extra: ['-o', 'ConnectTimeout=2'] });
@@ -203,7 +176,7 @@ for (const mode of ['netns', 'loopback']) {
       assert.equal(cycle.code, 0, cycle.stderr);
       assert.match(lab.pveLog(), /verb="cycle" note: checked kill: sent SIGKILL/);
       assert.deepEqual(lab.vmState(), { status: 'running', mode: 'normal' });
-      for (const pid of frozen) assert.ok(!isLive(pid), `frozen sshd process ${pid} still there`);
+      for (const pid of frozen) assert.ok(!isRunning(pid), `frozen sshd process ${pid} still there`);
       await assertDevvmAnswers(lab);
     });
 
@@ -243,9 +216,9 @@ for (const mode of ['netns', 'loopback']) {
       assert.ok(pids.length >= 3, JSON.stringify(pids));
       lab.stop();
       // SIGKILL is sent by then; the kernel takes a moment to end a process.
-      await waitFor('every lab process to end', () => pids.every((pid) => !isLive(pid)), PROCESS_END_LIMIT_MS)
+      await waitFor('every lab process to end', () => pids.every((pid) => !isRunning(pid)), PROCESS_END_LIMIT_MS)
         .catch(() => {});
-      for (const pid of pids) assert.ok(!isLive(pid), `pid ${pid} survived stop()`);
+      for (const pid of pids) assert.ok(!isRunning(pid), `pid ${pid} survived stop()`);
       assert.equal(fs.existsSync(dir), false);
       if (!netns) return;
       assert.ok(!netnsList().includes(netns.devvm) && !netnsList().includes(netns.pve));
@@ -264,7 +237,7 @@ test('a lab is cleaned up when its process exits without stop()', { timeout: TES
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60000 });
   assert.equal(r.status, 0, r.stderr);
   const { pids, dir, netns } = JSON.parse(r.stdout);
-  for (const pid of pids) assert.ok(!isLive(pid), `pid ${pid} survived the exit`);
+  for (const pid of pids) assert.ok(!isRunning(pid), `pid ${pid} survived the exit`);
   assert.equal(fs.existsSync(dir), false);
   if (netns) assert.ok(!netnsList().includes(netns.devvm));
 });

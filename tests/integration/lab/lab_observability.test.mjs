@@ -7,7 +7,6 @@
 // failed at. Runs as root (the lab does).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { API_KEY, AUTH, BEARER, startStack, turnEvents } from '../../lib/agent-stack.mjs';
@@ -15,9 +14,9 @@ import { fetchJson } from '../../lib/daemon.mjs';
 import { startLab } from '../../lib/lab.mjs';
 import { labResponder } from '../../lib/mock-lab.mjs';
 import { moved, scrape, value } from '../../lib/prometheus.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
-const dir = fs.mkdtempSync(join(tmpdir(), 'lab-observability-test-'));
-after(() => fs.rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir('lab-observability-test');
 
 const CONNECT_TIMEOUT_S = 2;
 const DRILL_LIMIT_MS = 120000;

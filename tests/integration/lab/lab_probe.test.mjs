@@ -8,14 +8,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startStack, turnEvents } from '../../lib/agent-stack.mjs';
 import { startLab } from '../../lib/lab.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
-const dir = fs.mkdtempSync(join(tmpdir(), 'lab-probe-test-'));
-after(() => fs.rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir('lab-probe-test');
 
 // BREAKGLASS_SSH_CONNECT_TIMEOUT_SECONDS as shipped: the test sets none.
 const DEFAULT_CONNECT_LIMIT_MS = 10000;

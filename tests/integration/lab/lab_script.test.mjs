@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fetchJson, freePort } from '../../lib/daemon.mjs';
+import { commandLine, descendants, isLive, processTable } from '../../lib/processes.mjs';
 
 const SCRIPT = join(process.env.BREAKGLASS_SOURCE_DIR, 'scripts', 'lab.sh');
 const UP_LIMIT_MS = 120000;
@@ -18,40 +19,13 @@ const VERB_LIMIT_MS = 30000;
 const POLL_MS = 100;
 const EXIT_ON_SIGINT = 130;
 
-// pid -> {ppid, cmdline} for every live process.
-function processTable() {
-  const table = new Map();
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${name}/stat`, 'latin1');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (fields[0] === 'Z') continue;
-      const cmdline = fs.readFileSync(`/proc/${name}/cmdline`, 'latin1').replaceAll('\0', ' ');
-      table.set(Number(name), { ppid: Number(fields[1]), cmdline });
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return table;
-}
-
 // The script's process tree, and whatever names its files (the lab's sshd
 // processes and dummy QEMU, which the fake qm's hooks detach).
 function labProcesses(rootPid, labDir) {
   const table = processTable();
-  const found = new Set([rootPid]);
-  for (let grew = true; grew;) {
-    grew = false;
-    for (const [pid, p] of table) {
-      if (!found.has(pid) && found.has(p.ppid)) {
-        found.add(pid);
-        grew = true;
-      }
-    }
-  }
-  for (const [pid, p] of table) if (p.cmdline.includes(labDir)) found.add(pid);
-  return [...found].filter((pid) => table.has(pid));
+  const found = new Set(descendants(rootPid, table));
+  for (const [pid, entry] of table) if (isLive(entry) && commandLine(pid).includes(labDir)) found.add(pid);
+  return [...found].filter((pid) => isLive(table.get(pid)));
 }
 
 const netnsList = () => spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout

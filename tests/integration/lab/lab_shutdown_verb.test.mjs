@@ -12,6 +12,7 @@ import { after, before, test } from 'node:test';
 import { AUTH, startStack, turnEvents } from '../../lib/agent-stack.mjs';
 import { fetchJson } from '../../lib/daemon.mjs';
 import { startLab } from '../../lib/lab.mjs';
+import { argvOf } from '../../lib/processes.mjs';
 import { waitFor } from '../../lib/page.mjs';
 import { cycleReachesQm, journalRecordsUnder, recordsCycleDone } from '../../lib/verb-outcome.mjs';
 
@@ -42,15 +43,6 @@ const stackEnv = (extra) => ({
 });
 
 const cycleOnHost = () => cycleReachesQm(lab, CYCLE_LIMIT_MS);
-
-const cmdline = (pid) => {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
-  } catch {
-    return ''; // gone meanwhile
-  }
-};
-
 
 // A daemon for one test. Whatever fails, nothing stays behind: an open
 // stream or a live daemon would keep this file from ending.
@@ -157,7 +149,7 @@ test('SIGTERM with only a devvm command running exits at once, cancelling it', (
       { text: 'not reached' },
     ], 'Sleep on the devvm.');
     streams.push(stream);
-    await waitFor('sleep 30 to run on the devvm', () => lab.pids().some((pid) => cmdline(pid) === 'sleep 30'), 10000);
+    await waitFor('sleep 30 to run on the devvm', () => lab.pids().some((pid) => argvOf(pid).join(' ') === 'sleep 30'), 10000);
     const t0 = Date.now();
     assert.deepEqual(await st.daemon.stop('SIGTERM', QUICK_EXIT_MS * 5), { code: 0, signal: null });
     assert.ok(Date.now() - t0 < QUICK_EXIT_MS, `exited ${Date.now() - t0} ms after SIGTERM`);

@@ -8,15 +8,15 @@
 // stopping the daemon leaves no waiting program behind. Runs as root.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AUTH, startStack, turnEvents } from '../../lib/agent-stack.mjs';
 import { fetchJson } from '../../lib/daemon.mjs';
 import { startLab } from '../../lib/lab.mjs';
+import { argvOf } from '../../lib/processes.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
-const dir = fs.mkdtempSync(join(tmpdir(), 'lab-standby-test-'));
-after(() => fs.rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir('lab-standby-test');
 
 const VERB_LIMIT_MS = 60000;
 const CONNECT_TIMEOUT_S = 2;
@@ -32,18 +32,10 @@ const SHELL_STANDBY_MARK = 'IFS= read -r end || exit 0';
 const press = (st, verb) => fetchJson(`${st.daemon.url}/api/pve/${verb}`,
   { method: 'POST', headers: AUTH, body: {}, timeoutMs: VERB_LIMIT_MS });
 
-function cmdline(pid) {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').filter(Boolean);
-  } catch {
-    return null; // gone meanwhile
-  }
-}
-
 // The lab's processes (both sshd trees) whose command line passes `match`.
 const labProcesses = (lab, match) => lab.pids().filter((pid) => {
-  const argv = cmdline(pid);
-  return argv && match(argv);
+  const argv = argvOf(pid);
+  return argv.length > 0 && match(argv);
 });
 const isPve = (argv) => argv[0].endsWith('breakglass-pve');
 const isShellStandby = (argv) => argv.some((a) => a.startsWith(SHELL_STANDBY_MARK));

@@ -7,14 +7,14 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { checkRssGrowth, rssKib, sampleRss, startStack, turnEvents } from '../../lib/agent-stack.mjs';
 import { startLab } from '../../lib/lab.mjs';
+import { processesWhere } from '../../lib/processes.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
-const dir = fs.mkdtempSync(join(tmpdir(), 'lab-tools-test-'));
-after(() => fs.rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir('lab-tools-test');
 
 const CONNECT_TIMEOUT_S = 2;
 // The issue's bound for a wedged devvm, plus room for a loaded machine.
@@ -58,18 +58,7 @@ const acceptedLogins = (lab) => (fs.readFileSync(join(lab.dir, 'devvm', 'sshd.lo
   .match(/Accepted publickey for breakglass/g) ?? []).length;
 
 // Processes whose command line holds `mark` (a unique argument).
-function processesWith(mark) {
-  const found = [];
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    try {
-      if (fs.readFileSync(`/proc/${name}/cmdline`, 'latin1').split('\0').includes(mark)) found.push(Number(name));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
-}
+const processesWith = (mark) => processesWhere((argv) => argv.includes(mark));
 
 async function waitUntil(what, predicate, limitMs) {
   const until = Date.now() + limitMs;

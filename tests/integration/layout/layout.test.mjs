@@ -11,10 +11,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { scratchDir } from '../../lib/scratch.mjs';
 
 const SOURCE_DIR =
   process.env.BREAKGLASS_SOURCE_DIR || path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -22,8 +22,7 @@ const CHECK = path.join(SOURCE_DIR, 'scripts', 'check-includes.mjs');
 const CHECK_TIMEOUT_MS = 30000;
 const BUILD_TIMEOUT_MS = 300000;
 
-const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'bg-layout-'));
-after(() => fs.rmSync(scratch, { recursive: true, force: true }));
+const scratch = scratchDir('bg-layout');
 
 /** A copy of the folders the check (and the build) read, under scratch/name. */
 function copyTree(name, withBuildFiles = false) {
@@ -50,6 +49,18 @@ function check(dir) {
   return r;
 }
 
+/**
+ * Runs the check on the copy scratch/name with include added to file,
+ * asserting that it fails: {dir, line (the include's), errors (its trimmed stderr)}.
+ */
+function checkFails(name, file, include) {
+  const dir = copyTree(name);
+  const line = addInclude(dir, file, include);
+  const r = check(dir);
+  assert.equal(r.status, 1, r.stderr);
+  return { dir, line, errors: r.stderr.trim() };
+}
+
 test('the check passes the tree as it is', () => {
   const r = check(copyTree('clean'));
   assert.equal(r.status, 0, r.stderr);
@@ -57,59 +68,44 @@ test('the check passes the tree as it is', () => {
 });
 
 test('an include across a wall fails the check, naming the file and line', () => {
-  const dir = copyTree('wall');
-  const line = addInclude(dir, 'core/http/http_server.c', '#include "session.h"');
-  const r = check(dir);
-  assert.equal(r.status, 1);
-  assert.equal(r.stderr.trim(), `core/http/http_server.c:${line}: includes "session.h" from core/agent, ` +
+  const { line, errors } = checkFails('wall', 'core/http/http_server.c', '#include "session.h"');
+  assert.equal(errors, `core/http/http_server.c:${line}: includes "session.h" from core/agent, ` +
     'which core/http may not use (core/edges.txt: core/http may use core/base core/http)');
 });
 
 test('a quoted include of no header in the repository fails the check', () => {
-  const dir = copyTree('missing');
-  const line = addInclude(dir, 'core/base/buf.c', '#include "nosuch.h"');
-  const r = check(dir);
-  assert.equal(r.status, 1);
-  assert.equal(r.stderr.trim(), `core/base/buf.c:${line}: includes "nosuch.h", which is no header of core/ or pve/`);
+  const { line, errors } = checkFails('missing', 'core/base/buf.c', '#include "nosuch.h"');
+  assert.equal(errors, `core/base/buf.c:${line}: includes "nosuch.h", which is no header of core/ or pve/`);
 });
 
 test('an include cycle inside one folder fails the check, with its loop', () => {
   // http_server.c includes the parser, whose .c includes http_path.h.
-  const dir = copyTree('cycle');
-  addInclude(dir, 'core/http/http_path.c', '#include "http_server.h"');
-  const r = check(dir);
-  assert.equal(r.status, 1);
-  assert.equal(r.stderr.trim(), 'include cycle between core/http/http_path, core/http/http_request_parser, ' +
+  const { errors } = checkFails('cycle', 'core/http/http_path.c', '#include "http_server.h"');
+  assert.equal(errors, 'include cycle between core/http/http_path, core/http/http_request_parser, ' +
     'core/http/http_server (core/http/http_path -> core/http/http_server -> ' +
     'core/http/http_request_parser -> core/http/http_path)');
 });
 
 test('config.h included outside core/base and core/daemon fails the check', () => {
-  const dir = copyTree('config');
-  const line = addInclude(dir, 'core/agent/session_turn.c', '#include "config.h"');
-  const r = check(dir);
-  assert.equal(r.status, 1);
-  assert.equal(r.stderr.trim(), `core/agent/session_turn.c:${line}: includes core/base/config.h, which ` +
+  const { line, errors } = checkFails('config', 'core/agent/session_turn.c', '#include "config.h"');
+  assert.equal(errors, `core/agent/session_turn.c:${line}: includes core/base/config.h, which ` +
     'only core/base core/daemon may include (core/edges.txt)');
 });
 
 test('config.h reached through another folder\'s header fails the check where that header is included', () => {
   // journal_store.h is a core/journal header that core/agent's files and
   // the daemon's include: each include outside the two folders is named.
-  const dir = copyTree('config-through');
-  addInclude(dir, 'core/journal/journal_store.h', '#include "config.h"');
-  const r = check(dir);
-  assert.equal(r.status, 1);
-  const lines = r.stderr.trim().split('\n');
-  assert.ok(lines.length > 1, r.stderr);
+  const { dir, errors } = checkFails('config-through', 'core/journal/journal_store.h', '#include "config.h"');
+  const lines = errors.split('\n');
+  assert.ok(lines.length > 1, errors);
   for (const l of lines) assert.match(l, /: includes core\/base\/config\.h.*, which only core\/base core\/daemon may include/);
-  assert.ok(lines.some((l) => /^core\/journal\/journal_store\.h:\d+: includes core\/base\/config\.h, /.test(l)), r.stderr);
+  assert.ok(lines.some((l) => /^core\/journal\/journal_store\.h:\d+: includes core\/base\/config\.h, /.test(l)), errors);
   const sessionPrune = fs.readFileSync(path.join(dir, 'core/agent/session_prune.c'), 'utf8').split('\n');
   const at = sessionPrune.indexOf('#include "journal_store.h"') + 1;
   assert.ok(lines.includes(`core/agent/session_prune.c:${at}: includes core/base/config.h (through ` +
-    'core/journal/journal_store.h), which only core/base core/daemon may include (core/edges.txt)'), r.stderr);
+    'core/journal/journal_store.h), which only core/base core/daemon may include (core/edges.txt)'), errors);
   // The daemon may: it fills the options from the settings.
-  assert.ok(!lines.some((l) => l.startsWith('core/daemon/')), r.stderr);
+  assert.ok(!lines.some((l) => l.startsWith('core/daemon/')), errors);
 });
 
 test('the build of the http library fails on an include of the agent\'s header', () => {

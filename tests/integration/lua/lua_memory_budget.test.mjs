@@ -7,13 +7,13 @@
 // good set keeps serving and the daemon's memory stays under the budget.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { fetchJson } from '../../lib/daemon.mjs';
 import { sampleRss, startStack, turnEvents, underAddressSanitizer } from '../../lib/agent-stack.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
 const BIN = process.env.BREAKGLASS_BIN;
 const SOURCE = process.env.BREAKGLASS_SOURCE_DIR;
@@ -22,8 +22,7 @@ const RUN_TIMEOUT_MS = 30000;
 const RELOAD_WAIT_MS = 15000;
 const POLL_MS = 50;
 
-const dir = mkdtempSync(join(tmpdir(), 'lua-memory-budget-test-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir('lua-memory-budget-test');
 
 /** Runs the binary to completion with only env (plus PATH and sanitizer options). */
 function run(args, env = {}) {

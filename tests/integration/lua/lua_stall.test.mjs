@@ -4,14 +4,13 @@
 // policy's before(), while /health keeps answering. Before the fix one
 // handler held the event loop for minutes (150 concat calls: 295 s).
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startStack, turnEvents } from '../../lib/agent-stack.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
-const dir = mkdtempSync(join(tmpdir(), 'lua-stall-test-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir('lua-stall-test');
 
 const CALL_TIMEOUT_MS = 500;
 // /health must answer within this while a script runs: one entry holds the

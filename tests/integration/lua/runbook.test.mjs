@@ -6,14 +6,13 @@
 // the cap with clear is_error results; with no folder configured it says
 // so. The shipped example runbook reads whole.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { makeScriptsDir, startStack, turnEvents } from '../../lib/agent-stack.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
-const dir = mkdtempSync(join(tmpdir(), 'runbook-test-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir('runbook-test');
 
 const SOURCE = process.env.BREAKGLASS_SOURCE_DIR;
 const FILE_CAP_BYTES = 256 * 1024;

@@ -7,19 +7,18 @@
 // the script that requires it.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { LUA_MEMORY_MB, brokenEdits } from '../../lib/broken-scripts.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
 const BIN = process.env.BREAKGLASS_BIN;
 const SOURCE = process.env.BREAKGLASS_SOURCE_DIR;
 const INHERITED_ENV = ['PATH', 'ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS'];
 const RUN_TIMEOUT_MS = 30000;
 
-const root = mkdtempSync(join(tmpdir(), 'scripts-check-test-'));
-after(() => rmSync(root, { recursive: true, force: true }));
+const root = scratchDir('scripts-check-test');
 
 /** Runs `breakglass check ...args` with only PATH and sanitizer options (plus env). */
 function check(args, env = {}, cwd = root) {

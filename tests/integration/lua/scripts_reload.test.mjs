@@ -5,19 +5,17 @@
 // symlink swap is seen; SIGHUP reloads an edit the watcher could not see.
 import assert from 'node:assert/strict';
 import {
-  existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync,
-  unlinkSync, writeFileSync,
+  existsSync, linkSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { fetchJson } from '../../lib/daemon.mjs';
 import { makeScriptsDir, startStack, turnEvents } from '../../lib/agent-stack.mjs';
 import { LUA_MEMORY_MB, brokenEdits } from '../../lib/broken-scripts.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
-const dir = mkdtempSync(join(tmpdir(), 'scripts-reload-test-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir('scripts-reload-test');
 
 // Small limits, so that the bombs and loops below end quickly.
 const LIMITS = {

@@ -6,33 +6,25 @@
 // while a request waits shows it again. Policy decisions show inline.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fetchJson } from '../../lib/daemon.mjs';
-import { AUTH, BEARER, makeScriptsDir, startStack } from '../../lib/agent-stack.mjs';
+import { AUTH, BEARER, makeScriptsDir, startStack, writePolicy } from '../../lib/agent-stack.mjs';
 import { DESKTOP, PHONE, launchBrowser, openPage, screenshotDir, waitInPage } from '../../lib/page.mjs';
 
 const TURN_LIMIT_MS = 30000;
 // How long a call waits for the operator here: short, so the time-out case
 // is quick, long enough for a click on a busy machine.
 const CONFIRM_TIMEOUT_S = 12;
-const ASK_POLICY = `return {
-  name = "ask_echo",
-  description = "asks the operator before echo runs",
-  before = function(ctx, call)
-    if call.tool == "echo" then return {confirm = "echo talks back: " .. call.input.text} end
-  end,
-}
-`;
 let stack, mock, daemon, browser, artifacts;
 
 before(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'bg-page-confirm-'));
   artifacts = screenshotDir();
   const scripts = makeScriptsDir(join(dir, 'scripts'));
-  mkdirSync(join(scripts, 'policy'));
-  writeFileSync(join(scripts, 'policy', 'ask_echo.lua'), ASK_POLICY);
+  writePolicy(scripts, 'ask_echo', 'asks the operator before echo runs',
+    'if call.tool == "echo" then return {confirm = "echo talks back: " .. call.input.text} end');
   stack = await startStack(dir, { scripts, env: { BREAKGLASS_CONFIRM_TIMEOUT_SECONDS: String(CONFIRM_TIMEOUT_S) } });
   ({ mock, daemon } = stack);
   browser = await launchBrowser();

@@ -9,31 +9,23 @@
 // stopping the daemon before the history is first opened.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BEARER, makeScriptsDir, startStack } from '../../lib/agent-stack.mjs';
+import { BEARER, makeScriptsDir, startStack, writePolicy } from '../../lib/agent-stack.mjs';
 import { startDaemon } from '../../lib/daemon.mjs';
 import { DESKTOP, launchBrowser, openPage, waitInPage } from '../../lib/page.mjs';
 
 const TURN_LIMIT_MS = 30000;
 const STATUS_LIMIT_MS = 10000;
-const ASK_POLICY = `return {
-  name = "ask_echo",
-  description = "asks the operator before echo runs",
-  before = function(ctx, call)
-    if call.tool == "echo" then return {confirm = "echo talks back"} end
-  end,
-}
-`;
 const FORMATTED = 'The devvm is **up**, and `uptime` says 3 days.';
 let stack, browser;
 
 before(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'bg-page-lazy-'));
   const scripts = makeScriptsDir(join(dir, 'scripts'));
-  mkdirSync(join(scripts, 'policy'));
-  writeFileSync(join(scripts, 'policy', 'ask_echo.lua'), ASK_POLICY);
+  writePolicy(scripts, 'ask_echo', 'asks the operator before echo runs',
+    'if call.tool == "echo" then return {confirm = "echo talks back"} end');
   stack = await startStack(dir, { env: { BREAKGLASS_SCRIPTS_DIR: scripts } });
   browser = await launchBrowser();
 });

@@ -13,10 +13,11 @@
 // file needs to make the host busy. Runs as root (the lab).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, fetchJson, freePort } from '../../lib/daemon.mjs';
+import { writePolicy } from '../../lib/agent-stack.mjs';
 import { startLab } from '../../lib/lab.mjs';
 import { DESKTOP, PHONE, launchBrowser, openPage, screenshotDir, waitFor, waitInPage } from '../../lib/page.mjs';
 
@@ -32,15 +33,6 @@ const NOTHING_SENT_MS = 1500;
 const HTTP_ERRORS = [403, 502, 503];
 let lab, daemon, browser, artifacts;
 
-const FREEZE_POLICY = `return {
-  name = "freeze",
-  description = "no power-off during the maintenance window",
-  before = function(ctx, call)
-    if call.verb == "stop" then return {deny = "power verbs are frozen during the maintenance window"} end
-  end,
-}
-`;
-
 before(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'bg-page-vm-'));
   artifacts = screenshotDir();
@@ -55,8 +47,8 @@ before(async () => {
   const scripts = join(dir, 'scripts');
   const lua = join(process.env.BREAKGLASS_SOURCE_DIR, 'lua');
   cpSync(lua, scripts, { recursive: true, filter: (src) => src !== join(lua, 'policy') });
-  mkdirSync(join(scripts, 'policy'));
-  writeFileSync(join(scripts, 'policy', 'freeze.lua'), FREEZE_POLICY);
+  writePolicy(scripts, 'freeze', 'no power-off during the maintenance window',
+    'if call.verb == "stop" then return {deny = "power verbs are frozen during the maintenance window"} end');
   // The model API at a port nothing listens on: unreachable.
   daemon = await startDaemon({
     env: {

@@ -17,15 +17,14 @@
 // replays a run; a failure names the seed and the lines.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { prng } from '../../lib/prng.mjs';
 import { makePolicyScripts } from '../../fixtures/lua/policy_fake_tools/scripts.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
-const dir = mkdtempSync(join(tmpdir(), 'destructive-property-test-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir('destructive-property-test');
 
 const CASES = 1000;
 const MAX_NESTING = 3;

@@ -5,17 +5,15 @@
 // spelling of issue 12's report asking rather than running, and a policy
 // that fails closed.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AUTH, startStack, turnEvents } from '../../lib/agent-stack.mjs';
 import { fetchJson } from '../../lib/daemon.mjs';
 import { makePolicyScripts } from '../../fixtures/lua/policy_fake_tools/scripts.mjs';
 import { EVERYDAY, ISSUE_12_REPORT } from '../../lib/destructive-commands.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
-const dir = mkdtempSync(join(tmpdir(), 'policy-gate-test-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir('policy-gate-test');
 
 const WAIT_MS = 15000;
 // A cancel must end a turn that waits for the operator long before the

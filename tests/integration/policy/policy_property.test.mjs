@@ -21,17 +21,15 @@
 // so a seed replays the same answers: POLICY_PROPERTY_SEED=<n>.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { startStack, turnEvents } from '../../lib/agent-stack.mjs';
 import { fetchJson } from '../../lib/daemon.mjs';
 import { prng } from '../../lib/prng.mjs';
 import { makePolicyScripts } from '../../fixtures/lua/policy_fake_tools/scripts.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
-const dir = mkdtempSync(join(tmpdir(), 'policy-property-test-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir('policy-property-test');
 
 const SESSIONS = 5;
 const TURNS_PER_SESSION = 100;

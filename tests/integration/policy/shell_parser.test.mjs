@@ -6,16 +6,15 @@
 // fail the check, naming its file and line, or the cases would prove nothing.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, cpSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
+import { scratchDir } from '../../lib/scratch.mjs';
 
 const SOURCE = process.env.BREAKGLASS_SOURCE_DIR;
 const RUN_TIMEOUT_MS = 30000;
 
-const root = mkdtempSync(join(tmpdir(), 'shell-parser-test-'));
-after(() => rmSync(root, { recursive: true, force: true }));
+const root = scratchDir('shell-parser-test');
 
 /** The fixture cases with the shipped parser (lib/shell*.lua), plus extra files. */
 function caseSet(name, extra = {}) {

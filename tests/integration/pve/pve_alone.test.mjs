@@ -10,10 +10,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { scratchDir } from '../../lib/scratch.mjs';
 
 const SOURCE_DIR =
   process.env.BREAKGLASS_SOURCE_DIR || path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -28,8 +28,7 @@ const ALLOWED = 'status|forensics|reset|stop|start|cycle';
 // (stddef.h, stdbool.h, ...): everything a C compiler and libc bring.
 const LIBC_AND_COMPILER_PACKAGES = /^(libc6-dev|linux-libc-dev|libgcc-\d+-dev|libclang-common-\d+-dev)(:[a-z0-9]+)?$/;
 
-const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'bgpve-alone-'));
-after(() => fs.rmSync(scratch, { recursive: true, force: true }));
+const scratch = scratchDir('bgpve-alone');
 
 function run(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: RUN_TIMEOUT_MS, ...opts });

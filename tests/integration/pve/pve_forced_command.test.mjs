@@ -11,6 +11,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { hasOption, isRunning, processesWhere } from '../../lib/processes.mjs';
+import { runAsync } from '../../lib/run-async.mjs';
 
 const SOURCE_DIR =
   process.env.BREAKGLASS_SOURCE_DIR || path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -35,17 +37,7 @@ after(() => {
 // Every dummy QEMU of a lab, found by its cmdline: a failing test may have
 // left one that its pid file no longer names.
 function dummiesOf(lab) {
-  const mark = `\0-fake-state\0${lab.state}\0`;
-  const pids = [];
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      if (fs.readFileSync(`/proc/${name}/cmdline`, 'latin1').includes(mark)) pids.push(Number(name));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
+  return processesWhere((argv) => hasOption(argv, '-fake-state', lab.state));
 }
 
 function killQuietly(pid) {
@@ -103,7 +95,7 @@ exec /usr/bin/node '${FAKE_QM}' "$@"
     vmPid: () => {
       try {
         const pid = Number(fs.readFileSync(path.join(piddir, '102.pid'), 'utf8').trim());
-        return pid && isAlive(pid) ? pid : 0;
+        return pid && isRunning(pid) ? pid : 0;
       } catch {
         return 0;
       }
@@ -141,16 +133,6 @@ function readLines(file) {
   return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
 }
 
-// "Alive" as qm sees it: a zombie (this sandbox's init may not reap) is not.
-function isAlive(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !'ZX'.includes(stat[stat.lastIndexOf(')') + 2]);
-  } catch {
-    return false;
-  }
-}
-
 const HEADER = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) breakglass-pve\[(\d+)\] client=(\S+) verb=("(?:[^"\\]|\\.)*"|\(unset\))( verb_cut_from_bytes=\d+)? (.*)$/;
 
 // Records: a header line and its "  | " body lines. Any other line fails.
@@ -176,36 +158,14 @@ function sshEnv(input, extra = {}) {
   return env;
 }
 
-// Runs breakglass-pve as sshd would. Resolves with exit code, signal,
-// stdout, stderr and the time taken.
-function runPve(lab, input, { env = {}, stdio, args, onSpawn, command } = {}) {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const argv = args ?? ['--config', lab.config];
-    const child = command
-      ? spawn(command[0], [...command.slice(1), BIN, ...argv], { env: sshEnv(undefined, env), stdio: stdio ?? 'pipe' })
-      : spawn(BIN, argv, { env: sshEnv(input, env), stdio: stdio ?? 'pipe', detached: true });
-    const out = [];
-    const err = [];
-    child.stdout?.on('data', (d) => out.push(d));
-    child.stdout?.on('error', () => {});
-    child.stderr?.on('data', (d) => err.push(d));
-    child.stderr?.on('error', () => {});
-    const limit = setTimeout(() => child.kill('SIGKILL'), RUN_LIMIT_MS);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(limit);
-      resolve({
-        code,
-        signal,
-        stdout: Buffer.concat(out).toString('latin1'),
-        stderr: Buffer.concat(err).toString('latin1'),
-        ms: Date.now() - started,
-        pid: child.pid,
-      });
-    });
-    onSpawn?.(child);
-  });
+// Runs breakglass-pve as sshd would (through command when given). Resolves
+// with exit code, signal, stdout, stderr, the time taken and its pid.
+function runPve(lab, input, { env = {}, stdio = 'pipe', args, onSpawn, command } = {}) {
+  const argv = args ?? ['--config', lab.config];
+  const opts = { stdio, timeoutMs: RUN_LIMIT_MS, encoding: 'latin1', onSpawn };
+  return command
+    ? runAsync(command[0], [...command.slice(1), BIN, ...argv], { ...opts, env: sshEnv(undefined, env) })
+    : runAsync(BIN, argv, { ...opts, env: sshEnv(input, env), detached: true });
 }
 
 async function waitFor(what, predicate, limitMs = 30000) {
@@ -334,7 +294,7 @@ test('start, reset and stop act on the VM after forensics', async () => {
   assert.equal(r.code, 0, r.stderr);
   await checkForensicsFirst(lab, 'stop', r);
   assert.equal(lab.vmPid(), 0);
-  assert.equal(isAlive(pid), false);
+  assert.equal(isRunning(pid), false);
   const records = lab.records();
   assert.ok(indexOfEvent(records, 'done: qm stop 102: exit code 0') > indexOfEvent(records, 'run: qm stop 102'));
   assert.match(resultOf(records)[0].event, /^result outcome=ok exit=0 duration_ms=\d+$/);
@@ -586,7 +546,7 @@ test('a wedged VM whose clean stop hangs is killed after the cmdline check and s
   await checkForensicsFirst(lab, 'cycle', r);
   const newPid = lab.vmPid();
   assert.ok(newPid && newPid !== oldPid, `old ${oldPid}, new ${newPid}`);
-  assert.equal(isAlive(oldPid), false);
+  assert.equal(isRunning(oldPid), false);
   const calls = lab.calls();
   const stop = calls.indexOf('stop 102');
   const poll = calls.indexOf('status 102', stop);
@@ -610,7 +570,7 @@ test('the checked kill refuses a pid whose cmdline is not VM 102\'s QEMU', async
   const r = await runPve(lab, 'cycle');
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, new RegExp(`pid ${stranger.pid} is not VM 102's QEMU`));
-  assert.ok(isAlive(stranger.pid), 'the stranger survived');
+  assert.ok(isRunning(stranger.pid), 'the stranger survived');
   assert.equal(lab.calls().includes('start 102'), false);
   assert.equal(lab.calls().includes('unlock 102'), false);
   assert.match(resultOf(lab.records())[0].event, /^result outcome=failed exit=1 /);
