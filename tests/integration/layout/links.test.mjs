@@ -8,18 +8,17 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { scratchDir } from '../../lib/scratch.mjs';
 
 const SOURCE_DIR =
   process.env.BREAKGLASS_SOURCE_DIR || path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const CHECK = path.join(SOURCE_DIR, 'scripts', 'check-links.mjs');
 const TIMEOUT_MS = 60000;
 
-const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'bg-links-'));
-after(() => fs.rmSync(scratch, { recursive: true, force: true }));
+const scratch = scratchDir('bg-links');
 
 /** Compiles files ({name: source}) to objects laid out as CMake does, under scratch/name. */
 function objects(name, files) {
