@@ -407,6 +407,11 @@
 #define SSH_MAX_OUTPUT_BYTES (1024u * 1024)
 #define SSH_MAX_COMMAND_BYTES (64u * 1024)
 #define SSH_KEEPALIVE_MS 15000u
+/* libssh2 1.10 keeps about a dozen blocks a command, and each keepalive's
+ * reply, until the connection's session is freed: past either bound a
+ * connection makes way for a fresh one, which costs one handshake. */
+#define SSH_CONN_MAX_COMMANDS_COUNT 500
+#define SSH_CONN_MAX_AGE_MS (60u * 60 * 1000)
 #define SSH_OUTCOME_BYTES 2048
 #define RECOVER_MAX_REPORTED_LINES 20
 #define RECOVER_MAX_REFUSED_FILES_COUNT 20
@@ -432,6 +437,8 @@
   X(SSH_MAX_OUTPUT_BYTES, "bytes", "output of one ctx.ssh command kept")                           \
   X(SSH_MAX_COMMAND_BYTES, "bytes", "one ctx.ssh command")                                         \
   X(SSH_KEEPALIVE_MS, "ms", "between two SSH keepalives")                                          \
+  X(SSH_CONN_MAX_COMMANDS_COUNT, "count", "commands one SSH connection carries")                   \
+  X(SSH_CONN_MAX_AGE_MS, "ms", "life of one SSH connection, for new commands")                     \
   X(SSH_OUTCOME_BYTES, "bytes", "a verb's outcome line")                                           \
   X(RECOVER_MAX_REPORTED_LINES, "lines", "garbage lines named in a recovery report")               \
   X(RECOVER_MAX_REFUSED_FILES_COUNT, "count", "refused session files named in GET /api/sessions")  \

@@ -76,6 +76,8 @@ struct ssh_conn {
   uint64_t rx_bytes;    /* read from the socket by libssh2, to see if a drive pass got anything */
   unsigned channel_cap; /* channels to open at once; lowered while the server refuses more */
   unsigned handles;     /* open handles; freed when 0 */
+  unsigned commands;    /* attached so far, against conn_max_commands */
+  bool retired;         /* spent: no longer its target's; closes once idle */
   uint64_t t_start, connect_ms, handshake_ms, auth_ms, last_rx_ms;
   ssh_orphan *orphans; /* channels of finished commands, being freed */
   ssh_conn *next;      /* pool->conns */
@@ -163,6 +165,8 @@ static void pool_unref(ssh_pool *p);
 static void pool_maybe_drained(ssh_pool *p);
 static void conn_drive(ssh_conn *c);
 static void conn_fail(ssh_conn *c, ssh_layer layer, const char *msg);
+static void conn_poll_update(ssh_conn *c);
+static bool conn_idle(const ssh_conn *c);
 static unsigned conn_channels_in_use(const ssh_conn *c);
 static void target_attach(ssh_target *t, ssh_exec *e, bool fresh);
 static void standby_start(ssh_target *t);
@@ -238,6 +242,11 @@ static void exec_finish(ssh_exec *e, ssh_layer layer, const char *fmt, ...) {
     e->connect_ms = e->conn->connect_ms;
     e->handshake_ms = e->conn->handshake_ms;
     e->auth_ms = e->conn->auth_ms;
+  }
+  /* A retired connection closes from its next drive once idle. */
+  if (e->conn && e->conn->retired && e->conn->state == CONN_READY) {
+    e->conn->kick = true;
+    conn_poll_update(e->conn);
   }
   /* The connection may be freed before on_done runs. */
   e->conn = NULL;
@@ -567,13 +576,19 @@ static void conn_fail(ssh_conn *c, ssh_layer layer, const char *msg) {
 
 static void conn_on_poll(uv_poll_t *h, int status, int events);
 
+/* No command (nor standby) runs on it. */
+static bool conn_idle(const ssh_conn *c) {
+  for (const ssh_exec *e = c->pool->execs; e; e = e->next)
+    if (e->conn == c && !e->done) return false;
+  return true;
+}
+
 static void conn_poll_update(ssh_conn *c) {
   int events;
   if (c->state == CONN_TCP) {
     events = UV_WRITABLE;
   } else {
-    bool busy = c->state != CONN_READY || c->orphans;
-    for (ssh_exec *e = c->pool->execs; e && !busy; e = e->next) busy = e->conn == c && !e->done;
+    bool busy = c->state != CONN_READY || c->orphans || !conn_idle(c);
     /* Idle, only a hang-up matters: unread keepalive replies must not spin the loop. */
     events = busy ? UV_READABLE : UV_DISCONNECT;
     /* Writable at once: how a new command gets its first drive. */
@@ -677,6 +692,10 @@ static void conn_drive(ssh_conn *c) {
     }
     if (c->state != CONN_READY) return;
     conn_drive_orphans(c);
+    if (c->retired && conn_idle(c)) {
+      conn_close(c);
+      return;
+    }
     break;
   }
   conn_poll_update(c);
@@ -704,9 +723,7 @@ static void conn_on_poll(uv_poll_t *h, int status, int events) {
     c->last_rx_ms = ssh_now_ms();
   }
   if (c->state == CONN_READY && (status < 0 || (events & UV_DISCONNECT))) {
-    bool busy = c->orphans;
-    for (ssh_exec *e = c->pool->execs; e && !busy; e = e->next) busy = e->conn == c && !e->done;
-    if (!busy) {
+    if (!c->orphans && conn_idle(c)) {
       conn_fail(c, SSH_LAYER_CONNECTION_LOST, "the server closed the connection");
       return;
     }
@@ -726,10 +743,8 @@ static void conn_on_deadline(uv_timer_t *t) {
 
 static void conn_on_keepalive(uv_timer_t *t) {
   ssh_conn *c = t->data;
-  bool busy = false;
-  for (ssh_exec *e = c->pool->execs; e && !busy; e = e->next) busy = e->conn == c && !e->done;
   uint64_t silence_ms = c->pool->o.keepalive_ms * SSH_KEEPALIVE_MAX_MISSED_COUNT;
-  if (busy && ssh_now_ms() - c->last_rx_ms > silence_ms) {
+  if (!conn_idle(c) && ssh_now_ms() - c->last_rx_ms > silence_ms) {
     char msg[120];
     snprintf(msg, sizeof msg, "no answer from the server for %llu ms",
              (unsigned long long)silence_ms);
@@ -846,6 +861,7 @@ static void target_attach(ssh_target *t, ssh_exec *e, bool fresh) {
     e->reused = true;
   }
   e->conn = c;
+  c->commands++;
   if (c->state == CONN_READY) {
     c->last_rx_ms = ssh_now_ms();
     c->kick = true;
@@ -952,6 +968,7 @@ static ssh_exec *standby_adopt(ssh_target *t, const char *command, uint64_t time
   uv_update_time(t->pool->loop);
   e->t_start = ssh_now_ms();
   e->reused = true;
+  c->commands++;
   exec_arm_timer(e, true);
   c->last_rx_ms = ssh_now_ms();
   c->kick = true;
@@ -970,11 +987,32 @@ int ssh_pool_set_standby(ssh_pool *p, const char *target, const char *standby_co
   return 0;
 }
 
+/* The target's connection, once spent (conn_max_commands,
+ * conn_max_age_ms), makes way for a fresh one: its standby ends (the
+ * program on the host sees its input close), and it closes from its next
+ * drive once what runs on it has ended. */
+static void target_retire_spent(ssh_target *t) {
+  ssh_conn *c = t->conn;
+  const ssh_pool_options *o = &t->pool->o;
+  if (!c || c->state != CONN_READY) return;
+  bool spent = (o->conn_max_commands && c->commands >= o->conn_max_commands) ||
+               (o->conn_max_age_ms && ssh_now_ms() - c->t_start >= o->conn_max_age_ms);
+  if (!spent) return;
+  t->conn = NULL;
+  c->retired = true;
+  if (t->standby && t->standby->conn == c)
+    exec_finish(t->standby, SSH_LAYER_CANCELLED, "the standby's connection to %s was retired",
+                t->name);
+  c->kick = true;
+  conn_poll_update(c);
+}
+
 ssh_exec *ssh_exec_start(ssh_pool *p, const char *target, const char *command, uint64_t timeout_ms,
                          unsigned flags, const ssh_exec_cbs *cbs, void *ud) {
   if (p->closing || p->draining) return NULL;
   ssh_target *t = target_find(p, target);
   if (!t) return NULL;
+  target_retire_spent(t);
   ssh_exec *e = NULL;
   if (!(flags & SSH_EXEC_FRESH_CONNECTION))
     e = standby_adopt(t, command, timeout_ms, flags, cbs, ud);

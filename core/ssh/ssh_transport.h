@@ -33,6 +33,12 @@ typedef struct ssh_pool_options {
   uint64_t keepalive_ms;          /* keepalive interval; silence for 3 of them is a loss */
   size_t max_output_bytes;        /* kept per stream, as head + tail */
   struct daemon_metrics *metrics; /* connections by target, failures by layer; or NULL */
+  /* A connection takes no new command once it has carried this many, or
+   * lived this long (0: no bound), and closes when what runs on it ends:
+   * libssh2 keeps the packets nobody asks for (the keepalives' replies, a
+   * few of each closed channel's) until its session is freed. */
+  unsigned conn_max_commands;
+  uint64_t conn_max_age_ms;
 } ssh_pool_options;
 
 const char *ssh_layer_name(ssh_layer layer);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "scratch.h"
+#include "ssh_standby_shell.h"
 #include "ssh_transport.h"
 
 /* The connect limit must let a fresh connection's handshake through on a
@@ -129,7 +130,14 @@ typedef struct fixture {
   ssh_pool *p;
 } fixture;
 
-static void fixture_open(fixture *f, const char *key, const char *known_hosts) {
+/* A connection's life: commands carried and age, 0 for no bound. */
+typedef struct conn_life {
+  unsigned max_commands;
+  uint64_t max_age_ms;
+} conn_life;
+
+static void fixture_open_bounded(fixture *f, const char *key, const char *known_hosts,
+                                 conn_life life) {
   char kp[128], kh[128], err[256];
   snprintf(kp, sizeof kp, "%s/%s", dir, key);
   snprintf(kh, sizeof kh, "%s/%s", dir, known_hosts);
@@ -137,11 +145,17 @@ static void fixture_open(fixture *f, const char *key, const char *known_hosts) {
                         .known_hosts = kh,
                         .connect_timeout_ms = CONNECT_TIMEOUT_MS,
                         .keepalive_ms = 5000,
+                        .conn_max_commands = life.max_commands,
+                        .conn_max_age_ms = life.max_age_ms,
                         .max_output_bytes = MAX_OUTPUT_BYTES};
   assert_int_equal(uv_loop_init(&f->loop), 0);
   f->p = NULL;
   assert_int_equal(ssh_pool_new(&f->p, &f->loop, &o, err, sizeof err), 0);
   assert_int_equal(ssh_pool_add_target(f->p, "devvm", "127.0.0.1", port, "root"), 0);
+}
+
+static void fixture_open(fixture *f, const char *key, const char *known_hosts) {
+  fixture_open_bounded(f, key, known_hosts, (conn_life){0, 0});
 }
 
 static void fixture_close(fixture *f) {
@@ -498,6 +512,94 @@ static void test_memory_bounded(void **state) {
   assert_true(vm_rss_kb() - before < 100 * 1024);
 }
 
+/* The listener's children: one sshd a connection. */
+static int connections_open(void) {
+  char cmd[64];
+  snprintf(cmd, sizeof cmd, "pgrep -c -P %d", (int)sshd_pid);
+  FILE *f = popen(cmd, "r");
+  int n = -1;
+  if (fscanf(f, "%d", &n) != 1) n = -1;
+  pclose(f);
+  return n;
+}
+
+/* Runs the loop until want connections are open, for up to 10 s. */
+static void wait_connections(fixture *f, int want) {
+  for (int i = 0; i < 1000 && connections_open() != want; i++) {
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    usleep(10000);
+  }
+  assert_int_equal(connections_open(), want);
+}
+
+/* A connection that has carried its commands makes way for a fresh one;
+ * a command still running on it ends as it would have, and then it
+ * closes, so libssh2's leftovers on it go with it. */
+static void test_spent_connection_makes_way(void **state) {
+  (void)state;
+  fixture fx, *f = &fx;
+  fixture_open_bounded(f, "id", "known_hosts", (conn_life){.max_commands = 3});
+  int before = accepted_count();
+  run_ctx c, slow;
+  for (int i = 0; i < 2; i++) {
+    run_one(f, "echo one", 10000, &c);
+    assert_true(c.ok);
+  }
+  /* The third, on the first connection, still runs when the fourth starts. */
+  assert_non_null(exec_start(f, "sleep 0.5; echo slow", 10000, 0, &CBS, &slow));
+  run_one(f, "echo fresh", 10000, &c);
+  assert_true(c.ok);
+  assert_string_equal(c.out, "fresh\n");
+  assert_int_equal(accepted_count() - before, 2);
+  wait_done(f, &slow);
+  assert_true(slow.ok);
+  assert_string_equal(slow.out, "slow\n");
+  wait_connections(f, 1);
+  run_one(f, "echo again", 10000, &c);
+  assert_true(c.ok);
+  assert_int_equal(accepted_count() - before, 2);
+  fixture_close(f);
+}
+
+static void test_old_connection_makes_way(void **state) {
+  (void)state;
+  fixture fx, *f = &fx;
+  fixture_open_bounded(f, "id", "known_hosts", (conn_life){.max_age_ms = 300});
+  int before = accepted_count();
+  run_ctx c;
+  run_one(f, "true", 10000, &c);
+  run_one(f, "true", 10000, &c);
+  assert_int_equal(accepted_count() - before, 1);
+  usleep(400 * 1000);
+  run_one(f, "echo later", 10000, &c);
+  assert_true(c.ok);
+  assert_string_equal(c.out, "later\n");
+  assert_int_equal(accepted_count() - before, 2);
+  wait_connections(f, 1);
+  fixture_close(f);
+}
+
+/* The standby waiting on a spent connection ends with it; the command
+ * runs on the fresh one, and a standby waits there after it. */
+static void test_spent_connection_ends_its_standby(void **state) {
+  (void)state;
+  fixture fx, *f = &fx;
+  fixture_open_bounded(f, "id", "known_hosts", (conn_life){.max_commands = 2});
+  assert_int_equal(
+      ssh_pool_set_standby(f->p, "devvm", ssh_standby_shell_command, ssh_standby_shell_frame), 0);
+  int before = accepted_count();
+  run_ctx c;
+  run_one(f, "echo first", 10000, &c);
+  assert_true(c.ok);
+  uv_run(&f->loop, UV_RUN_NOWAIT); /* the standby starts after the first */
+  run_one(f, "echo second", 10000, &c);
+  assert_true(c.ok);
+  assert_string_equal(c.out, "second\n");
+  assert_int_equal(accepted_count() - before, 2);
+  wait_connections(f, 1);
+  fixture_close(f);
+}
+
 /* Most tests start with a loop and a pool of their own (pool_setup). */
 #define POOL_TEST(t) cmocka_unit_test_setup_teardown(t, pool_setup, pool_teardown)
 
@@ -514,6 +616,9 @@ int main(void) {
       POOL_TEST(test_streaming_leaves_the_loop_free),
       POOL_TEST(test_drain_finishes_verbs_only),
       POOL_TEST(test_drain_of_an_idle_pool),
+      cmocka_unit_test(test_spent_connection_makes_way),
+      cmocka_unit_test(test_old_connection_makes_way),
+      cmocka_unit_test(test_spent_connection_ends_its_standby),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
