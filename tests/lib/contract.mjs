@@ -32,8 +32,8 @@ export function assertTodayShapes(events) {
   }
 }
 
-/** The prose of the assistant messages in a journal's text, in order. */
-export function journalProse(journalText) {
+/** The text blocks of the assistant's messages in a session journal, in order. */
+export function journalTextBlocks(journalText) {
   const messages = [];
   for (const line of journalText.split('\n').filter(Boolean)) {
     const r = JSON.parse(line);
@@ -41,5 +41,5 @@ export function journalProse(journalText) {
     if (r.kind === 'truncate') messages.length = r.count;
   }
   return messages.filter((m) => m?.role === 'assistant')
-    .flatMap((m) => m.content.filter((b) => b.type === 'text').map((b) => b.text)).join('');
+    .flatMap((m) => m.content.filter((b) => b.type === 'text').map((b) => b.text));
 }

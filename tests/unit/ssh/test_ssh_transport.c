@@ -532,6 +532,34 @@ static void wait_connections(fixture *f, int want) {
   assert_int_equal(connections_open(), want);
 }
 
+/* Runs cmd, which must print want on a second connection (the first was
+ * opened after before accepted keys), and waits for the first to close. */
+static void expect_on_a_fresh_connection(fixture *f, int before, const char *cmd,
+                                         const char *want) {
+  run_ctx c;
+  run_one(f, cmd, 10000, &c);
+  assert_true(c.ok);
+  assert_string_equal(c.out, want);
+  assert_int_equal(accepted_count() - before, 2);
+  wait_connections(f, 1);
+}
+
+/* How many standby shells wait under this test's sshd (ps shows their
+ * bootstrap; other tests may run standbys of their own meanwhile). */
+static int standby_shells(void) {
+  char cmd[400];
+  snprintf(cmd, sizeof cmd,
+           "for p in $(pgrep -f '[I]FS= read -r end'); do q=$p; while [ \"$q\" -gt 1 ]; do "
+           "[ \"$q\" = %d ] && echo $p && break; q=$(ps -o ppid= -p $q | tr -d ' '); "
+           "[ -n \"$q\" ] || break; done; done | wc -l",
+           (int)sshd_pid);
+  FILE *f = popen(cmd, "r");
+  int n = -1;
+  if (fscanf(f, "%d", &n) != 1) n = -1;
+  pclose(f);
+  return n;
+}
+
 /* A connection that has carried its commands makes way for a fresh one;
  * a command still running on it ends as it would have, and then it
  * closes, so libssh2's leftovers on it go with it. */
@@ -545,16 +573,13 @@ static void test_spent_connection_makes_way(void **state) {
     run_one(f, "echo one", 10000, &c);
     assert_true(c.ok);
   }
-  /* The third, on the first connection, still runs when the fourth starts. */
+  /* The third, on the first connection, still runs when the fourth starts;
+   * the first connection closes after it ends. */
   assert_non_null(exec_start(f, "sleep 0.5; echo slow", 10000, 0, &CBS, &slow));
-  run_one(f, "echo fresh", 10000, &c);
-  assert_true(c.ok);
-  assert_string_equal(c.out, "fresh\n");
-  assert_int_equal(accepted_count() - before, 2);
+  expect_on_a_fresh_connection(f, before, "echo fresh", "fresh\n");
   wait_done(f, &slow);
   assert_true(slow.ok);
   assert_string_equal(slow.out, "slow\n");
-  wait_connections(f, 1);
   run_one(f, "echo again", 10000, &c);
   assert_true(c.ok);
   assert_int_equal(accepted_count() - before, 2);
@@ -568,14 +593,9 @@ static void test_old_connection_makes_way(void **state) {
   int before = accepted_count();
   run_ctx c;
   run_one(f, "true", 10000, &c);
-  run_one(f, "true", 10000, &c);
-  assert_int_equal(accepted_count() - before, 1);
-  usleep(400 * 1000);
-  run_one(f, "echo later", 10000, &c);
   assert_true(c.ok);
-  assert_string_equal(c.out, "later\n");
-  assert_int_equal(accepted_count() - before, 2);
-  wait_connections(f, 1);
+  usleep(400 * 1000);
+  expect_on_a_fresh_connection(f, before, "echo later", "later\n");
   fixture_close(f);
 }
 
@@ -592,11 +612,13 @@ static void test_spent_connection_ends_its_standby(void **state) {
   run_one(f, "echo first", 10000, &c);
   assert_true(c.ok);
   uv_run(&f->loop, UV_RUN_NOWAIT); /* the standby starts after the first */
-  run_one(f, "echo second", 10000, &c);
-  assert_true(c.ok);
-  assert_string_equal(c.out, "second\n");
-  assert_int_equal(accepted_count() - before, 2);
-  wait_connections(f, 1);
+  expect_on_a_fresh_connection(f, before, "echo second", "second\n");
+  /* The old one's shell is gone with it; a new one waits on the fresh one. */
+  for (int i = 0; i < 1000 && standby_shells() != 1; i++) {
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    usleep(10000);
+  }
+  assert_int_equal(standby_shells(), 1);
   fixture_close(f);
 }
 
