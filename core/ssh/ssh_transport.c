@@ -902,6 +902,26 @@ static ssh_exec *exec_new(ssh_target *t, const char *command, uint64_t timeout_m
   return e;
 }
 
+/* The target's connection, once spent (conn_max_commands,
+ * conn_max_age_ms), makes way for a fresh one: its standby ends (the
+ * program on the host sees its input close), and it closes from its next
+ * drive once what runs on it has ended. */
+static void target_retire_spent(ssh_target *t) {
+  ssh_conn *c = t->conn;
+  const ssh_pool_options *o = &t->pool->o;
+  if (!c || c->state != CONN_READY) return;
+  bool spent = (o->conn_max_commands && c->commands >= o->conn_max_commands) ||
+               (o->conn_max_age_ms && ssh_now_ms() - c->t_start >= o->conn_max_age_ms);
+  if (!spent) return;
+  t->conn = NULL;
+  c->retired = true;
+  if (t->standby && t->standby->conn == c)
+    exec_finish(t->standby, SSH_LAYER_CANCELLED, "the standby's connection to %s was retired",
+                t->name);
+  c->kick = true;
+  conn_poll_update(c);
+}
+
 /* ---- standby: a command started ahead of its use ---- */
 
 /* A standby says nothing before its command: one that does is not the
@@ -930,9 +950,12 @@ static void standby_on_done(void *ud, const ssh_result *r) {
 static void standby_start(ssh_target *t) {
   ssh_pool *p = t->pool;
   if (!t->standby_command || t->standby || p->closing || p->draining) return;
+  /* A standby renewed for ever would keep a spent connection busy, and its
+   * keepalives' replies piling up in libssh2, while no command comes. */
+  target_retire_spent(t);
   if (!t->conn || t->conn->state != CONN_READY || ssh_now_ms() < t->standby_off_until_ms) return;
   static const ssh_exec_cbs cbs = {.on_output = standby_on_output, .on_done = standby_on_done};
-  ssh_exec *e = exec_new(t, t->standby_command, SSH_STANDBY_LIFE_MS, &cbs, NULL);
+  ssh_exec *e = exec_new(t, t->standby_command, p->o.standby_life_ms, &cbs, NULL);
   if (!e) return;
   e->ud = e;
   e->standby = true;
@@ -941,7 +964,7 @@ static void standby_start(ssh_target *t) {
    * not fail the connection under the commands on it, which would then be
    * retried on a fresh one and take twice the connect limit to fail. A
    * command's own check, or the keepalives, find a dead server. */
-  uv_timer_start(&e->timer, exec_on_timeout, SSH_STANDBY_LIFE_MS, 0);
+  uv_timer_start(&e->timer, exec_on_timeout, p->o.standby_life_ms, 0);
   target_attach(t, e, false);
 }
 
@@ -978,33 +1001,13 @@ static ssh_exec *standby_adopt(ssh_target *t, const char *command, uint64_t time
 
 int ssh_pool_set_standby(ssh_pool *p, const char *target, const char *standby_command,
                          ssh_standby_frame *frame) {
-  ssh_target *t = target_find(p, target);
+  ssh_target *t = p->o.standby_life_ms ? target_find(p, target) : NULL;
   char *copy = t ? strdup(standby_command) : NULL;
   if (!copy) return -1;
   free(t->standby_command);
   t->standby_command = copy;
   t->standby_frame = frame;
   return 0;
-}
-
-/* The target's connection, once spent (conn_max_commands,
- * conn_max_age_ms), makes way for a fresh one: its standby ends (the
- * program on the host sees its input close), and it closes from its next
- * drive once what runs on it has ended. */
-static void target_retire_spent(ssh_target *t) {
-  ssh_conn *c = t->conn;
-  const ssh_pool_options *o = &t->pool->o;
-  if (!c || c->state != CONN_READY) return;
-  bool spent = (o->conn_max_commands && c->commands >= o->conn_max_commands) ||
-               (o->conn_max_age_ms && ssh_now_ms() - c->t_start >= o->conn_max_age_ms);
-  if (!spent) return;
-  t->conn = NULL;
-  c->retired = true;
-  if (t->standby && t->standby->conn == c)
-    exec_finish(t->standby, SSH_LAYER_CANCELLED, "the standby's connection to %s was retired",
-                t->name);
-  c->kick = true;
-  conn_poll_update(c);
 }
 
 ssh_exec *ssh_exec_start(ssh_pool *p, const char *target, const char *command, uint64_t timeout_ms,

@@ -39,6 +39,9 @@ typedef struct ssh_pool_options {
    * few of each closed channel's) until its session is freed. */
   unsigned conn_max_commands;
   uint64_t conn_max_age_ms;
+  /* A standby (ssh_pool_set_standby) is replaced after this, before a
+   * host's own limit can race a command on its way; required for one. */
+  uint64_t standby_life_ms;
 } ssh_pool_options;
 
 const char *ssh_layer_name(ssh_layer layer);
@@ -112,9 +115,10 @@ typedef char *ssh_standby_frame(const char *command);
  * breakglass-pve's "standby" (pve/standby.h) and the devvm's shell
  * (ssh_standby_shell.h). A standby must print nothing before its command;
  * one that does, or that ends on its own, turns standbys off on the target
- * for SSH_STANDBY_RETRY_MS. One is retired and replaced after
- * SSH_STANDBY_LIFE_MS, before a host's own limit can race a command on its
- * way. 0, or -1 for an unknown target or no memory. */
+ * for SSH_STANDBY_RETRY_MS. One is retired and replaced after the pool's
+ * standby_life_ms, and not replaced on a spent connection (conn_max_*),
+ * which then closes. 0, or -1 for an unknown target, no memory, or no
+ * standby_life_ms. */
 int ssh_pool_set_standby(ssh_pool *p, const char *target, const char *standby_command,
                          ssh_standby_frame *frame);
 

@@ -130,14 +130,16 @@ typedef struct fixture {
   ssh_pool *p;
 } fixture;
 
-/* A connection's life: commands carried and age, 0 for no bound. */
-typedef struct conn_life {
+/* A connection's life (commands carried, age; 0 for no bound) and a
+ * standby's. */
+typedef struct pool_bounds {
   unsigned max_commands;
   uint64_t max_age_ms;
-} conn_life;
+  uint64_t standby_life_ms;
+} pool_bounds;
 
 static void fixture_open_bounded(fixture *f, const char *key, const char *known_hosts,
-                                 conn_life life) {
+                                 pool_bounds life) {
   char kp[128], kh[128], err[256];
   snprintf(kp, sizeof kp, "%s/%s", dir, key);
   snprintf(kh, sizeof kh, "%s/%s", dir, known_hosts);
@@ -147,6 +149,7 @@ static void fixture_open_bounded(fixture *f, const char *key, const char *known_
                         .keepalive_ms = 5000,
                         .conn_max_commands = life.max_commands,
                         .conn_max_age_ms = life.max_age_ms,
+                        .standby_life_ms = life.standby_life_ms,
                         .max_output_bytes = MAX_OUTPUT_BYTES};
   assert_int_equal(uv_loop_init(&f->loop), 0);
   f->p = NULL;
@@ -155,7 +158,7 @@ static void fixture_open_bounded(fixture *f, const char *key, const char *known_
 }
 
 static void fixture_open(fixture *f, const char *key, const char *known_hosts) {
-  fixture_open_bounded(f, key, known_hosts, (conn_life){0, 0});
+  fixture_open_bounded(f, key, known_hosts, (pool_bounds){0});
 }
 
 static void fixture_close(fixture *f) {
@@ -523,14 +526,16 @@ static int connections_open(void) {
   return n;
 }
 
-/* Runs the loop until want connections are open, for up to 10 s. */
-static void wait_connections(fixture *f, int want) {
-  for (int i = 0; i < 1000 && connections_open() != want; i++) {
+/* Runs the loop until count() says want, for up to 10 s. */
+static void wait_count(fixture *f, int (*count)(void), int want) {
+  for (int i = 0; i < 1000 && count() != want; i++) {
     uv_run(&f->loop, UV_RUN_NOWAIT);
     usleep(10000);
   }
-  assert_int_equal(connections_open(), want);
+  assert_int_equal(count(), want);
 }
+
+static void wait_connections(fixture *f, int want) { wait_count(f, connections_open, want); }
 
 /* Runs cmd, which must print want on a second connection (the first was
  * opened after before accepted keys), and waits for the first to close. */
@@ -566,7 +571,7 @@ static int standby_shells(void) {
 static void test_spent_connection_makes_way(void **state) {
   (void)state;
   fixture fx, *f = &fx;
-  fixture_open_bounded(f, "id", "known_hosts", (conn_life){.max_commands = 3});
+  fixture_open_bounded(f, "id", "known_hosts", (pool_bounds){.max_commands = 3});
   int before = accepted_count();
   run_ctx c, slow;
   for (int i = 0; i < 2; i++) {
@@ -589,7 +594,7 @@ static void test_spent_connection_makes_way(void **state) {
 static void test_old_connection_makes_way(void **state) {
   (void)state;
   fixture fx, *f = &fx;
-  fixture_open_bounded(f, "id", "known_hosts", (conn_life){.max_age_ms = 300});
+  fixture_open_bounded(f, "id", "known_hosts", (pool_bounds){.max_age_ms = 300});
   int before = accepted_count();
   run_ctx c;
   run_one(f, "true", 10000, &c);
@@ -604,7 +609,8 @@ static void test_old_connection_makes_way(void **state) {
 static void test_spent_connection_ends_its_standby(void **state) {
   (void)state;
   fixture fx, *f = &fx;
-  fixture_open_bounded(f, "id", "known_hosts", (conn_life){.max_commands = 2});
+  fixture_open_bounded(f, "id", "known_hosts",
+                       (pool_bounds){.max_commands = 2, .standby_life_ms = 60000});
   assert_int_equal(
       ssh_pool_set_standby(f->p, "devvm", ssh_standby_shell_command, ssh_standby_shell_frame), 0);
   int before = accepted_count();
@@ -614,12 +620,32 @@ static void test_spent_connection_ends_its_standby(void **state) {
   uv_run(&f->loop, UV_RUN_NOWAIT); /* the standby starts after the first */
   expect_on_a_fresh_connection(f, before, "echo second", "second\n");
   /* The old one's shell is gone with it; a new one waits on the fresh one. */
-  for (int i = 0; i < 1000 && standby_shells() != 1; i++) {
-    uv_run(&f->loop, UV_RUN_NOWAIT);
-    usleep(10000);
-  }
-  assert_int_equal(standby_shells(), 1);
+  wait_count(f, standby_shells, 1);
   fixture_close(f);
+}
+
+/* A standby renewed on a connection that is past its age is not: the
+ * connection closes with nothing left waiting on the host. */
+static void test_standby_not_renewed_on_an_old_connection(void **state) {
+  (void)state;
+  fixture fx, *f = &fx;
+  fixture_open_bounded(f, "id", "known_hosts",
+                       (pool_bounds){.max_age_ms = 600, .standby_life_ms = 150});
+  assert_int_equal(
+      ssh_pool_set_standby(f->p, "devvm", ssh_standby_shell_command, ssh_standby_shell_frame), 0);
+  run_ctx c;
+  run_one(f, "true", 10000, &c);
+  assert_true(c.ok);
+  wait_connections(f, 0);
+  wait_count(f, standby_shells, 0);
+  fixture_close(f);
+}
+
+/* Without a standby's life, no standby. */
+static void test_standby_needs_its_life(void **state) {
+  fixture *f = *state;
+  assert_int_equal(
+      ssh_pool_set_standby(f->p, "devvm", ssh_standby_shell_command, ssh_standby_shell_frame), -1);
 }
 
 /* Most tests start with a loop and a pool of their own (pool_setup). */
@@ -641,6 +667,8 @@ int main(void) {
       cmocka_unit_test(test_spent_connection_makes_way),
       cmocka_unit_test(test_old_connection_makes_way),
       cmocka_unit_test(test_spent_connection_ends_its_standby),
+      cmocka_unit_test(test_standby_not_renewed_on_an_old_connection),
+      POOL_TEST(test_standby_needs_its_life),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
