@@ -537,6 +537,13 @@ static void wait_count(fixture *f, int (*count)(void), int want) {
 
 static void wait_connections(fixture *f, int want) { wait_count(f, connections_open, want); }
 
+/* A pool whose devvm keeps a login shell waiting (ssh_standby_shell.h). */
+static void fixture_open_with_standby(fixture *f, pool_bounds bounds) {
+  fixture_open_bounded(f, "id", "known_hosts", bounds);
+  assert_int_equal(
+      ssh_pool_set_standby(f->p, "devvm", ssh_standby_shell_command, ssh_standby_shell_frame), 0);
+}
+
 /* Runs cmd, which must print want on a second connection (the first was
  * opened after before accepted keys), and waits for the first to close. */
 static void expect_on_a_fresh_connection(fixture *f, int before, const char *cmd,
@@ -609,10 +616,7 @@ static void test_old_connection_makes_way(void **state) {
 static void test_spent_connection_ends_its_standby(void **state) {
   (void)state;
   fixture fx, *f = &fx;
-  fixture_open_bounded(f, "id", "known_hosts",
-                       (pool_bounds){.max_commands = 2, .standby_life_ms = 60000});
-  assert_int_equal(
-      ssh_pool_set_standby(f->p, "devvm", ssh_standby_shell_command, ssh_standby_shell_frame), 0);
+  fixture_open_with_standby(f, (pool_bounds){.max_commands = 2, .standby_life_ms = 60000});
   int before = accepted_count();
   run_ctx c;
   run_one(f, "echo first", 10000, &c);
@@ -629,10 +633,7 @@ static void test_spent_connection_ends_its_standby(void **state) {
 static void test_standby_not_renewed_on_an_old_connection(void **state) {
   (void)state;
   fixture fx, *f = &fx;
-  fixture_open_bounded(f, "id", "known_hosts",
-                       (pool_bounds){.max_age_ms = 600, .standby_life_ms = 150});
-  assert_int_equal(
-      ssh_pool_set_standby(f->p, "devvm", ssh_standby_shell_command, ssh_standby_shell_frame), 0);
+  fixture_open_with_standby(f, (pool_bounds){.max_age_ms = 600, .standby_life_ms = 150});
   run_ctx c;
   run_one(f, "true", 10000, &c);
   assert_true(c.ok);
