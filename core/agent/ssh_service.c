@@ -216,7 +216,6 @@ int ssh_service_open(app *a, char *err, size_t errlen) {
       .known_hosts = c->known_hosts,
       .connect_timeout_ms = (uint64_t)c->ssh_connect_timeout_s * 1000,
       .keepalive_ms = SSH_KEEPALIVE_MS,
-      .conn_max_commands = SSH_CONN_MAX_COMMANDS_COUNT,
       .conn_max_age_ms = SSH_CONN_MAX_AGE_MS,
       .standby_life_ms = SSH_STANDBY_LIFE_MS,
       .max_output_bytes = SSH_MAX_OUTPUT_BYTES,

@@ -407,10 +407,10 @@
 #define SSH_MAX_OUTPUT_BYTES (1024u * 1024)
 #define SSH_MAX_COMMAND_BYTES (64u * 1024)
 #define SSH_KEEPALIVE_MS 15000u
-/* libssh2 1.10 keeps about a dozen blocks a command, and each keepalive's
- * reply, until the connection's session is freed: past either bound a
- * connection makes way for a fresh one, which costs one handshake. */
-#define SSH_CONN_MAX_COMMANDS_COUNT 500
+/* libssh2 1.10 keeps each keepalive's reply it reads (two blocks, about
+ * 90 bytes) until the connection's session is freed: past this a
+ * connection makes way for a fresh one, which costs one handshake, and
+ * holds at most the replies of an hour. */
 #define SSH_CONN_MAX_AGE_MS (60u * 60 * 1000)
 #define SSH_OUTCOME_BYTES 2048
 #define RECOVER_MAX_REPORTED_LINES 20
@@ -437,7 +437,6 @@
   X(SSH_MAX_OUTPUT_BYTES, "bytes", "output of one ctx.ssh command kept")                           \
   X(SSH_MAX_COMMAND_BYTES, "bytes", "one ctx.ssh command")                                         \
   X(SSH_KEEPALIVE_MS, "ms", "between two SSH keepalives")                                          \
-  X(SSH_CONN_MAX_COMMANDS_COUNT, "count", "commands one SSH connection carries")                   \
   X(SSH_CONN_MAX_AGE_MS, "ms", "life of one SSH connection, for new commands")                     \
   X(SSH_OUTCOME_BYTES, "bytes", "a verb's outcome line")                                           \
   X(RECOVER_MAX_REPORTED_LINES, "lines", "garbage lines named in a recovery report")               \

@@ -76,7 +76,6 @@ struct ssh_conn {
   uint64_t rx_bytes;    /* read from the socket by libssh2, to see if a drive pass got anything */
   unsigned channel_cap; /* channels to open at once; lowered while the server refuses more */
   unsigned handles;     /* open handles; freed when 0 */
-  unsigned commands;    /* attached so far, against conn_max_commands */
   bool retired;         /* spent: no longer its target's; closes once idle */
   uint64_t t_start, connect_ms, handshake_ms, auth_ms, last_rx_ms;
   ssh_orphan *orphans; /* channels of finished commands, being freed */
@@ -861,7 +860,6 @@ static void target_attach(ssh_target *t, ssh_exec *e, bool fresh) {
     e->reused = true;
   }
   e->conn = c;
-  c->commands++;
   if (c->state == CONN_READY) {
     c->last_rx_ms = ssh_now_ms();
     c->kick = true;
@@ -902,17 +900,15 @@ static ssh_exec *exec_new(ssh_target *t, const char *command, uint64_t timeout_m
   return e;
 }
 
-/* The target's connection, once spent (conn_max_commands,
- * conn_max_age_ms), makes way for a fresh one: its standby ends (the
+/* The target's connection, once spent (older than conn_max_age_ms),
+ * makes way for a fresh one: its standby ends (the
  * program on the host sees its input close), and it closes from its next
  * drive once what runs on it has ended. */
 static void target_retire_spent(ssh_target *t) {
   ssh_conn *c = t->conn;
   const ssh_pool_options *o = &t->pool->o;
   if (!c || c->state != CONN_READY) return;
-  bool spent = (o->conn_max_commands && c->commands >= o->conn_max_commands) ||
-               (o->conn_max_age_ms && ssh_now_ms() - c->t_start >= o->conn_max_age_ms);
-  if (!spent) return;
+  if (!o->conn_max_age_ms || ssh_now_ms() - c->t_start < o->conn_max_age_ms) return;
   t->conn = NULL;
   c->retired = true;
   if (t->standby && t->standby->conn == c)
@@ -991,7 +987,6 @@ static ssh_exec *standby_adopt(ssh_target *t, const char *command, uint64_t time
   uv_update_time(t->pool->loop);
   e->t_start = ssh_now_ms();
   e->reused = true;
-  c->commands++;
   exec_arm_timer(e, true);
   c->last_rx_ms = ssh_now_ms();
   c->kick = true;

@@ -33,11 +33,10 @@ typedef struct ssh_pool_options {
   uint64_t keepalive_ms;          /* keepalive interval; silence for 3 of them is a loss */
   size_t max_output_bytes;        /* kept per stream, as head + tail */
   struct daemon_metrics *metrics; /* connections by target, failures by layer; or NULL */
-  /* A connection takes no new command once it has carried this many, or
-   * lived this long (0: no bound), and closes when what runs on it ends:
-   * libssh2 keeps the packets nobody asks for (the keepalives' replies, a
-   * few of each closed channel's) until its session is freed. */
-  unsigned conn_max_commands;
+  /* A connection takes no new command once it has lived this long (0: no
+   * bound), and closes when what runs on it ends: libssh2 1.10 keeps every
+   * keepalive's reply it reads (nobody asks for them) until its session is
+   * freed. */
   uint64_t conn_max_age_ms;
   /* A standby (ssh_pool_set_standby) is replaced after this, before a
    * host's own limit can race a command on its way; required for one. */
@@ -116,7 +115,7 @@ typedef char *ssh_standby_frame(const char *command);
  * (ssh_standby_shell.h). A standby must print nothing before its command;
  * one that does, or that ends on its own, turns standbys off on the target
  * for SSH_STANDBY_RETRY_MS. One is retired and replaced after the pool's
- * standby_life_ms, and not replaced on a spent connection (conn_max_*),
+ * standby_life_ms, and not replaced on a spent connection (conn_max_age_ms),
  * which then closes. 0, or -1 for an unknown target, no memory, or no
  * standby_life_ms. */
 int ssh_pool_set_standby(ssh_pool *p, const char *target, const char *standby_command,
