@@ -901,9 +901,9 @@ static ssh_exec *exec_new(ssh_target *t, const char *command, uint64_t timeout_m
 }
 
 /* The target's connection, once spent (older than conn_max_age_ms),
- * makes way for a fresh one: its standby ends (the
- * program on the host sees its input close), and it closes from its next
- * drive once what runs on it has ended. */
+ * makes way for a fresh one: its standby ends (the program on the host
+ * sees its input close), and it closes from its next drive once what runs
+ * on it has ended. */
 static void target_retire_spent(ssh_target *t) {
   ssh_conn *c = t->conn;
   const ssh_pool_options *o = &t->pool->o;
