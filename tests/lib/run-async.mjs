@@ -3,7 +3,8 @@
 import { spawn } from 'node:child_process';
 
 /**
- * Runs cmd ...args with a killer after timeoutMs (SIGKILL). Resolves with
+ * Runs cmd ...args with a killer after timeoutMs (SIGKILL; required: a
+ * missing one would fire at once). Resolves with
  * {code, signal, status (code, or the signal's name), stdout, stderr
  * (decoded as encoding; '' for one that is not a pipe), ms, pid};
  * onSpawn(child) sees the process, to feed its stdin or kill it early.
@@ -12,6 +13,7 @@ import { spawn } from 'node:child_process';
 export function runAsync(cmd, args, {
   cwd, env, stdio = ['ignore', 'pipe', 'pipe'], detached = false, timeoutMs, encoding = 'utf8', onSpawn,
 } = {}) {
+  if (!(timeoutMs > 0)) throw new TypeError(`runAsync ${cmd}: timeoutMs must be a positive number of ms`);
   return new Promise((resolve, reject) => {
     const t0 = Date.now();
     const child = spawn(cmd, args, { cwd, env, stdio, detached });

@@ -348,6 +348,11 @@ describe('runAsync', () => {
     const fed = await runAsync('/bin/cat', [], { stdio: 'pipe', timeoutMs: 10000, onSpawn: (c) => c.stdin.end('fed') });
     assert.equal(fed.stdout, 'fed');
   });
+
+  test('refuses to run without a time limit, which would kill the child at once', () => {
+    assert.throws(() => runAsync('/bin/true', []), /runAsync \/bin\/true: timeoutMs must be a positive number/);
+    assert.throws(() => runAsync('/bin/true', [], { timeoutMs: 0 }), TypeError);
+  });
 });
 
 describe('processes', () => {
