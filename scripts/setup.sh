@@ -8,7 +8,7 @@ packages=(
   liblua5.4-dev libuv1-dev libssh2-1-dev libcurl4-openssl-dev libssl-dev libjansson-dev node-llhttp
   zlib1g-dev libbrotli-dev
   libcmocka-dev
-  openssl openssh-server openssh-client iproute2 nftables sudo
+  openssl openssh-server openssh-client iproute2 nftables sudo procps
   clang libclang-rt-14-dev clang-format
   nodejs chromium
   unzip time wrk
