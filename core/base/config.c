@@ -12,14 +12,14 @@
 #include "limits_table.h"
 
 typedef enum {
-  SETTING_TEXT,    /* any string */
-  SETTING_SECRET,  /* env only, never echoed */
-  SETTING_SECONDS, /* whole number >= 1 */
-  SETTING_COUNT,   /* whole number >= 0 */
-  SETTING_PORT,    /* 1..65535 */
-  SETTING_LISTEN,  /* host:port, port may be 0 */
-  SETTING_FILE,    /* an existing readable file */
-  SETTING_URL,     /* the model API's base: base_url_check */
+  SETTING_TEXT,     /* any string */
+  SETTING_SECRET,   /* env only, never echoed */
+  SETTING_POSITIVE, /* whole number >= 1: seconds, bytes, tokens, ... */
+  SETTING_COUNT,    /* whole number >= 0 */
+  SETTING_PORT,     /* 1..65535 */
+  SETTING_LISTEN,   /* host:port, port may be 0 */
+  SETTING_FILE,     /* an existing readable file */
+  SETTING_URL,      /* the model API's base: base_url_check */
 } setting_kind;
 
 typedef struct setting {
@@ -46,11 +46,11 @@ static const setting settings[] = {
      "folder for sessions and state"},
     {"BREAKGLASS_SESSIONS_DIR", "sessions-dir", SETTING_TEXT, AT(sessions_dir), NULL,
      "session journals (default: DATA_DIR/sessions)"},
-    {"BREAKGLASS_MAX_SESSIONS", "max-sessions", SETTING_SECONDS, AT(max_sessions), "200",
+    {"BREAKGLASS_MAX_SESSIONS", "max-sessions", SETTING_POSITIVE, AT(max_sessions), "200",
      "sessions kept; past it the oldest finished ones are deleted"},
-    {"BREAKGLASS_MAX_JOURNAL_BYTES", "max-journal-bytes", SETTING_SECONDS, AT(max_journal_bytes),
+    {"BREAKGLASS_MAX_JOURNAL_BYTES", "max-journal-bytes", SETTING_POSITIVE, AT(max_journal_bytes),
      "1073741824", "bytes of all session journals; past it the oldest finished are deleted"},
-    {"BREAKGLASS_MAX_SESSION_JOURNAL_BYTES", "max-session-journal-bytes", SETTING_SECONDS,
+    {"BREAKGLASS_MAX_SESSION_JOURNAL_BYTES", "max-session-journal-bytes", SETTING_POSITIVE,
      AT(max_session_journal_bytes), "134217728",
      "bytes of one session's journal; past it the session takes no new turns"},
     {"BREAKGLASS_JOURNAL_HMAC_KEY_PATH", "journal-hmac-key", SETTING_FILE,
@@ -70,19 +70,19 @@ static const setting settings[] = {
     {"BREAKGLASS_CA_FILE", "ca-file", SETTING_FILE, AT(ca_file), NULL,
      "CA bundle to trust for the model API"},
     {"BREAKGLASS_MODEL", "model", SETTING_TEXT, AT(model), "claude-sonnet-4-5", "model id"},
-    {"BREAKGLASS_MAX_TOKENS", "max-tokens", SETTING_SECONDS, AT(max_tokens), "8192",
+    {"BREAKGLASS_MAX_TOKENS", "max-tokens", SETTING_POSITIVE, AT(max_tokens), "8192",
      "max_tokens per model call"},
-    {"BREAKGLASS_MODEL_CONNECT_TIMEOUT_SECONDS", "model-connect-timeout", SETTING_SECONDS,
+    {"BREAKGLASS_MODEL_CONNECT_TIMEOUT_SECONDS", "model-connect-timeout", SETTING_POSITIVE,
      AT(model_connect_timeout_s), "10", "TCP+TLS connect limit for the model API"},
-    {"BREAKGLASS_MODEL_IDLE_TIMEOUT_SECONDS", "model-idle-timeout", SETTING_SECONDS,
+    {"BREAKGLASS_MODEL_IDLE_TIMEOUT_SECONDS", "model-idle-timeout", SETTING_POSITIVE,
      AT(model_idle_timeout_s), "90", "a model stream silent this long is stalled"},
-    {"BREAKGLASS_MODEL_REQUEST_TIMEOUT_SECONDS", "model-request-timeout", SETTING_SECONDS,
+    {"BREAKGLASS_MODEL_REQUEST_TIMEOUT_SECONDS", "model-request-timeout", SETTING_POSITIVE,
      AT(model_request_timeout_s), "600", "limit on one model call"},
     {"BREAKGLASS_MODEL_MAX_RETRIES", "model-max-retries", SETTING_COUNT, AT(model_max_retries), "4",
      "retries of a failed model call"},
-    {"BREAKGLASS_MODEL_MAX_RETRY_DELAY_SECONDS", "model-max-retry-delay", SETTING_SECONDS,
+    {"BREAKGLASS_MODEL_MAX_RETRY_DELAY_SECONDS", "model-max-retry-delay", SETTING_POSITIVE,
      AT(model_max_retry_delay_s), "60", "cap on one retry's wait"},
-    {"BREAKGLASS_MAX_MODEL_CALLS_PER_TURN", "max-model-calls", SETTING_SECONDS,
+    {"BREAKGLASS_MAX_MODEL_CALLS_PER_TURN", "max-model-calls", SETTING_POSITIVE,
      AT(max_model_calls_per_turn), "40", "model calls allowed in one turn"},
     {"API_BEARER_TOKEN", NULL, SETTING_SECRET, AT(bearer_token), NULL,
      "token machine callers send as Authorization: Bearer"},
@@ -101,40 +101,40 @@ static const setting settings[] = {
      "SSH private key (ed25519 or ecdsa)"},
     {"BREAKGLASS_KNOWN_HOSTS", "known-hosts", SETTING_FILE, AT(known_hosts), NULL,
      "pinned host keys (OpenSSH known_hosts format)"},
-    {"BREAKGLASS_SSH_CONNECT_TIMEOUT_SECONDS", "ssh-connect-timeout", SETTING_SECONDS,
+    {"BREAKGLASS_SSH_CONNECT_TIMEOUT_SECONDS", "ssh-connect-timeout", SETTING_POSITIVE,
      AT(ssh_connect_timeout_s), "10", "TCP connect + banner + key exchange + auth limit"},
-    {"BREAKGLASS_COMMAND_TIMEOUT_SECONDS", "command-timeout", SETTING_SECONDS,
+    {"BREAKGLASS_COMMAND_TIMEOUT_SECONDS", "command-timeout", SETTING_POSITIVE,
      AT(command_timeout_s), "120", "default limit on one SSH command"},
-    {"BREAKGLASS_MAX_COMMAND_TIMEOUT_SECONDS", "max-command-timeout", SETTING_SECONDS,
+    {"BREAKGLASS_MAX_COMMAND_TIMEOUT_SECONDS", "max-command-timeout", SETTING_POSITIVE,
      AT(max_command_timeout_s), "600", "cap on a per-call command limit"},
-    {"BREAKGLASS_PVE_VERB_TIMEOUT_SECONDS", "pve-verb-timeout", SETTING_SECONDS,
+    {"BREAKGLASS_PVE_VERB_TIMEOUT_SECONDS", "pve-verb-timeout", SETTING_POSITIVE,
      AT(pve_verb_timeout_s), "120", "limit on one power verb"},
     {"BREAKGLASS_SSH_STANDBY", "ssh-standby", SETTING_TEXT, AT(ssh_standby), "on",
      "on: after a host's first command, keep a program waiting there for the next one "
      "(breakglass-pve standby, the devvm's login shell); off: sshd starts each command"},
-    {"BREAKGLASS_CONFIRM_TIMEOUT_SECONDS", "confirm-timeout", SETTING_SECONDS,
+    {"BREAKGLASS_CONFIRM_TIMEOUT_SECONDS", "confirm-timeout", SETTING_POSITIVE,
      AT(confirm_timeout_s), "300", "how long a call waits for the operator's approval"},
-    {"BREAKGLASS_TURN_TIMEOUT_SECONDS", "turn-timeout", SETTING_SECONDS, AT(turn_timeout_s), "1800",
-     "limit on one agent turn"},
-    {"BREAKGLASS_TOOL_TIMEOUT_SECONDS", "tool-timeout", SETTING_SECONDS, AT(tool_timeout_s), "900",
+    {"BREAKGLASS_TURN_TIMEOUT_SECONDS", "turn-timeout", SETTING_POSITIVE, AT(turn_timeout_s),
+     "1800", "limit on one agent turn"},
+    {"BREAKGLASS_TOOL_TIMEOUT_SECONDS", "tool-timeout", SETTING_POSITIVE, AT(tool_timeout_s), "900",
      "limit on one tool call"},
-    {"BREAKGLASS_SSE_KEEPALIVE_SECONDS", "sse-keepalive", SETTING_SECONDS, AT(sse_keepalive_s),
+    {"BREAKGLASS_SSE_KEEPALIVE_SECONDS", "sse-keepalive", SETTING_POSITIVE, AT(sse_keepalive_s),
      "20", "idle time before an SSE keepalive comment"},
-    {"BREAKGLASS_HTTP_HEADER_TIMEOUT_SECONDS", "http-header-timeout", SETTING_SECONDS,
+    {"BREAKGLASS_HTTP_HEADER_TIMEOUT_SECONDS", "http-header-timeout", SETTING_POSITIVE,
      AT(http_header_timeout_s), "10", "a request head must arrive within"},
-    {"BREAKGLASS_HTTP_BODY_TIMEOUT_SECONDS", "http-body-timeout", SETTING_SECONDS,
+    {"BREAKGLASS_HTTP_BODY_TIMEOUT_SECONDS", "http-body-timeout", SETTING_POSITIVE,
      AT(http_body_timeout_s), "30", "a request body must arrive within this of its head"},
-    {"BREAKGLASS_HTTP_IDLE_TIMEOUT_SECONDS", "http-idle-timeout", SETTING_SECONDS,
+    {"BREAKGLASS_HTTP_IDLE_TIMEOUT_SECONDS", "http-idle-timeout", SETTING_POSITIVE,
      AT(http_idle_timeout_s), "60", "idle keep-alive connections are closed after"},
-    {"BREAKGLASS_LUA_MEMORY_MB", "lua-memory-mb", SETTING_SECONDS, AT(lua_memory_mb), "8",
+    {"BREAKGLASS_LUA_MEMORY_MB", "lua-memory-mb", SETTING_POSITIVE, AT(lua_memory_mb), "8",
      "memory cap per Lua script state (one a script file)"},
-    {"BREAKGLASS_LUA_MEMORY_TOTAL_MB", "lua-memory-total-mb", SETTING_SECONDS,
+    {"BREAKGLASS_LUA_MEMORY_TOTAL_MB", "lua-memory-total-mb", SETTING_POSITIVE,
      AT(lua_memory_total_mb), "256",
      "memory cap of all Lua states together (the running set, one being loaded, older ones "
      "turns still use); at least BREAKGLASS_LUA_MEMORY_MB x the script files"},
-    {"BREAKGLASS_LUA_INSTRUCTIONS", "lua-instructions", SETTING_SECONDS, AT(lua_instructions),
+    {"BREAKGLASS_LUA_INSTRUCTIONS", "lua-instructions", SETTING_POSITIVE, AT(lua_instructions),
      "50000000", "instruction budget per entry into Lua"},
-    {"BREAKGLASS_LUA_CALL_TIMEOUT_MS", "lua-call-timeout-ms", SETTING_SECONDS,
+    {"BREAKGLASS_LUA_CALL_TIMEOUT_MS", "lua-call-timeout-ms", SETTING_POSITIVE,
      AT(lua_call_timeout_ms), "2000", "wall-clock limit per entry into Lua"},
     {"BREAKGLASS_LOG_LEVEL", "log-level", SETTING_TEXT, AT(log_level), "info",
      "debug, info, warn or error"},
@@ -142,7 +142,7 @@ static const setting settings[] = {
      "plain (a line of text a record) or json (one JSON object a line)"},
 };
 
-#define SETTING_COUNT_ALL (sizeof settings / sizeof settings[0])
+#define SETTINGS_LEN (sizeof settings / sizeof settings[0])
 
 static void *field(bg_config *c, const setting *s) { return (char *)c + s->offset; }
 
@@ -172,7 +172,7 @@ static int apply(bg_config *c, const setting *s, const char *v, const char *sour
     source = "default";
   }
   switch (s->kind) {
-  case SETTING_SECONDS:
+  case SETTING_POSITIVE:
   case SETTING_COUNT:
     if (parse_long(v, s->kind == SETTING_COUNT ? 0 : 1, LONG_MAX / 1000, &n) != 0) {
       snprintf(err, errlen, "%s: '%s' is not a whole number%s (from %s)", s->env, v,
@@ -229,7 +229,7 @@ static int apply(bg_config *c, const setting *s, const char *v, const char *sour
 }
 
 static const setting *find_flag(const char *name, size_t len) {
-  for (size_t i = 0; i < SETTING_COUNT_ALL; i++)
+  for (size_t i = 0; i < SETTINGS_LEN; i++)
     if (settings[i].flag && strlen(settings[i].flag) == len &&
         memcmp(settings[i].flag, name, len) == 0)
       return &settings[i];
@@ -237,7 +237,7 @@ static const setting *find_flag(const char *name, size_t len) {
 }
 
 static int check_files(const bg_config *c, char *err, size_t errlen) {
-  for (size_t i = 0; i < SETTING_COUNT_ALL; i++) {
+  for (size_t i = 0; i < SETTINGS_LEN; i++) {
     const setting *s = &settings[i];
     if (s->kind != SETTING_FILE) continue;
     const char *path = *(char *const *)((const char *)c + s->offset);
@@ -268,11 +268,11 @@ static int check_lua_memory(const bg_config *c, char *err, size_t errlen) {
 }
 
 static int config_read(bg_config *c, int argc, char **argv, char *err, size_t errlen) {
-  for (size_t i = 0; i < SETTING_COUNT_ALL; i++)
+  for (size_t i = 0; i < SETTINGS_LEN; i++)
     if (settings[i].fallback &&
         apply(c, &settings[i], settings[i].fallback, "default", err, errlen) != 0)
       return -1;
-  for (size_t i = 0; i < SETTING_COUNT_ALL; i++) {
+  for (size_t i = 0; i < SETTINGS_LEN; i++) {
     const char *v = getenv(settings[i].env);
     if (v && apply(c, &settings[i], v, "environment", err, errlen) != 0) return -1;
   }
@@ -334,7 +334,7 @@ int config_load(bg_config *c, int argc, char **argv, char *err, size_t errlen) {
 }
 
 void config_free(bg_config *c) {
-  for (size_t i = 0; i < SETTING_COUNT_ALL; i++) {
+  for (size_t i = 0; i < SETTINGS_LEN; i++) {
     const setting *s = &settings[i];
     if (s->kind == SETTING_TEXT || s->kind == SETTING_SECRET || s->kind == SETTING_FILE ||
         s->kind == SETTING_URL || s->kind == SETTING_LISTEN) {
@@ -347,7 +347,7 @@ void config_free(bg_config *c) {
 
 void config_print_help(void) {
   printf("Settings (environment variable, flag that overrides it, default):\n");
-  for (size_t i = 0; i < SETTING_COUNT_ALL; i++) {
+  for (size_t i = 0; i < SETTINGS_LEN; i++) {
     const setting *s = &settings[i];
     char flag[64] = "(environment only)";
     if (s->flag) snprintf(flag, sizeof flag, "--%s", s->flag);
@@ -370,9 +370,9 @@ static const char *setting_unit(const char *env) {
 }
 
 void config_print_limits(void) {
-  for (size_t i = 0; i < SETTING_COUNT_ALL; i++) {
+  for (size_t i = 0; i < SETTINGS_LEN; i++) {
     const setting *s = &settings[i];
-    if ((s->kind != SETTING_SECONDS && s->kind != SETTING_COUNT) || !s->fallback) continue;
+    if ((s->kind != SETTING_POSITIVE && s->kind != SETTING_COUNT) || !s->fallback) continue;
     printf("  %-40s %12s %-12s %s\n", s->env, s->fallback, setting_unit(s->env), s->help);
   }
 }
