@@ -8,17 +8,15 @@
 //
 //   node bench/search-bench.mjs BIN [SESSIONS] [EVENTS] [QUERIES]
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon } from '../tests/lib/daemon.mjs';
 import { randomness, randomQuery, writeCorpus } from '../tests/lib/search-corpus.mjs';
+import { scratchDir } from '../tests/lib/scratch.mjs';
 
 const [bin, sessions = '1000', events = '200', queries = '200'] = process.argv.slice(2);
 const TOKEN = 'bench-bearer-token';
-const work = mkdtempSync(join(tmpdir(), 'search-bench-'));
-process.on('exit', () => rmSync(work, { recursive: true, force: true }));
+const work = scratchDir('search-bench');
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 function get(url) {

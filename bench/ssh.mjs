@@ -14,10 +14,10 @@
 // setup 'exit' puts a forced command that just exits on the key instead of
 // breakglass-pve, as issue 13 measured; like breakglass-pve, started as
 // "standby" it first reads its verb from stdin (pve/standby.h).
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLab } from '../tests/lib/lab.mjs';
+import { scratchDir } from '../tests/lib/scratch.mjs';
 import { controlMaster, freshArgv, timingShell } from './lib/openssh.mjs';
 import { median, p99 } from './lib/stats.mjs';
 import { startBench } from './lib/stack.mjs';
@@ -37,7 +37,7 @@ function shellResponder(body) {
 }
 
 export async function measureSsh({ bin, pveBin, model, samples, setup }) {
-  const dir = mkdtempSync(join(tmpdir(), 'bg-bench-ssh-'));
+  const dir = scratchDir('bg-bench-ssh');
   const exitBin = join(dir, 'exit-after-verb');
   writeFileSync(exitBin, EXIT_AFTER_VERB, { mode: 0o755 });
   chmodSync(dir, 0o755);

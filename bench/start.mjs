@@ -3,12 +3,10 @@
 // /health, asked every millisecond; the median of several fresh starts.
 // Then the idle daemon's memory.
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { scratchDir } from '../tests/lib/scratch.mjs';
 import { memoryKib } from './lib/memory.mjs';
 import { median } from './lib/stats.mjs';
 
@@ -39,7 +37,7 @@ async function startOnce(bin, env) {
   const t0 = performance.now();
   const proc = spawn(bin, ['serve'], {
     env: { PATH: process.env.PATH, ...env, BREAKGLASS_LISTEN: `127.0.0.1:${port}`,
-      BREAKGLASS_DATA_DIR: mkdtempSync(join(tmpdir(), 'bg-bench-start-')) },
+      BREAKGLASS_DATA_DIR: scratchDir('bg-bench-start') },
     stdio: 'ignore',
   });
   for (;;) {

@@ -3,9 +3,7 @@
 // lab's hosts when given; HTTP on one kept-alive connection, as a page
 // holds one; viewers that note when each event arrived.
 import http from 'node:http';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { API_KEY, startModel as startModelSide } from '../../tests/lib/agent-stack.mjs';
 import { startDaemon } from '../../tests/lib/daemon.mjs';
@@ -33,7 +31,7 @@ export async function startModel(dir) {
 /** A daemon of bin with env (the model's, the lab's, limits). */
 export async function startBench({ bin, env = {}, dataDir }) {
   const daemon = await startDaemon({
-    bin, dataDir: dataDir ?? mkdtempSync(join(tmpdir(), 'bg-bench-data-')),
+    bin, dataDir,
     env: { API_BEARER_TOKEN: TOKEN, ...env },
   });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });

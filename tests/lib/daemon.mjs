@@ -3,12 +3,11 @@
 // with SIGKILL if the daemon does not exit in time.
 import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { mkdtempSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { scratchDir } from './scratch.mjs';
 
 const LISTEN_TIMEOUT_MS = 10000;
 const STOP_GRACE_MS = 10000;
@@ -45,12 +44,12 @@ function daemonEnv(env, dataDir) {
  * Spawns `$BREAKGLASS_BIN serve ...args` and resolves once it logs
  * "listening on HOST:PORT". env adds to (or, with undefined, removes from)
  * the defaults: BREAKGLASS_LISTEN=127.0.0.1:0, BREAKGLASS_DATA_DIR (dataDir,
- * else a fresh temporary folder), and the source tree's lua/ and www/ when
+ * else a fresh temporary folder removed at exit), and the source tree's lua/ and www/ when
  * BREAKGLASS_SOURCE_DIR is set.
  */
 export async function startDaemon({ env = {}, args = [], dataDir, bin = process.env.BREAKGLASS_BIN } = {}) {
   if (!bin) throw new Error('daemon: BREAKGLASS_BIN is not set');
-  const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'breakglass-data-'));
+  const dir = dataDir ?? scratchDir('breakglass-data');
   const proc = spawn(bin, ['serve', ...args], { env: daemonEnv(env, dir), stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(proc);
   const log = [];

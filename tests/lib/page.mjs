@@ -2,10 +2,11 @@
 // test file, pages that record every console error, page error and CSP
 // violation, and a poll from Node in place of waitForFunction (which may
 // evaluate strings in the page, and the daemon's CSP rightly forbids eval).
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { scratchDir } from './scratch.mjs';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 // The owner's phone and desktop (issue 14's sizes).
@@ -42,7 +43,7 @@ export function screenshotDir() {
 
 /** A headless chromium with a throwaway profile. */
 export function launchBrowser() {
-  return chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'bg-chromium-')), {
+  return chromium.launchPersistentContext(scratchDir('bg-chromium'), {
     executablePath: CHROMIUM_PATH,
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',

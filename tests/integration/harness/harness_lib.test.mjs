@@ -2,7 +2,7 @@
 // daemon) against small local servers and a stand-in daemon, so a failure
 // in a daemon test is not a failure of the harness.
 import assert from 'node:assert/strict';
-import { chmodSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -276,7 +276,6 @@ describe('startDaemon', () => {
     assert.ok(d.log.includes('some stdout'));
     assert.deepEqual(await d.stop(), { code: 3, signal: null });
     await d.waitForLog(/^bye$/, 1000);
-    rmSync(d.dataDir, { recursive: true, force: true });
   });
 
   test('stop falls back to SIGKILL; kill9 kills', async () => {
@@ -330,6 +329,30 @@ describe('startDaemon', () => {
     assert.equal(posted.json, null);
     assert.deepEqual((await fetchJson(`http://127.0.0.1:${port}/`)).json, { ok: true });
     server.close();
+  });
+
+  // A test file's process that makes every kind of folder the harness
+  // makes, with TMPDIR its own: what is left there at its exit leaked.
+  test('scratchDir, startDaemon and launchBrowser leave nothing behind at exit', async () => {
+    const lib = (name) => new URL(`../../lib/${name}`, import.meta.url).href;
+    const tmp = join(dir, 'tmp');
+    mkdirSync(tmp);
+    const child = join(dir, 'makes-folders.mjs');
+    writeFileSync(child, `
+      import { writeFileSync } from 'node:fs';
+      import { scratchDir } from '${lib('scratch.mjs')}';
+      import { startDaemon } from '${lib('daemon.mjs')}';
+      import { launchBrowser } from '${lib('page.mjs')}';
+      writeFileSync(scratchDir('kept-till-exit') + '/file', 'x');
+      const d = await startDaemon({ bin: ${JSON.stringify(serving)} });
+      await d.stop();
+      const browser = await launchBrowser();
+      await browser.close();
+      console.log(d.dataDir);`);
+    const r = await runAsync(process.execPath, [child], { env: { ...process.env, TMPDIR: tmp }, timeoutMs: 60000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.stdout.trim().startsWith(tmp), r.stdout);
+    assert.deepEqual(readdirSync(tmp), []);
   });
 });
 

@@ -13,12 +13,12 @@
 // Runs as root (the lab).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, startDaemon } from '../../lib/daemon.mjs';
 import { startLab } from '../../lib/lab.mjs';
 import { DESKTOP, PHONE, launchBrowser, openPage, screenshotDir, waitInPage } from '../../lib/page.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 import { withSettings } from '../../fixtures/lua/policy_fake_tools/scripts.mjs';
 
 const TOKEN = 'page-buttons-test-token-0123456789';
@@ -33,7 +33,7 @@ const HTTP_ERRORS = [403, 502, 503];
 let dir, lab, daemon, daemonEnv, browser, artifacts;
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'bg-page-buttons-'));
+  dir = scratchDir('bg-page-buttons');
   artifacts = screenshotDir();
   // A start that takes 2 s: a cycle runs long enough to watch.
   lab = await startLab({ useNetns: false, fakeQmDelays: { FAKE_QM_START_DELAY_MS: '2000' } });

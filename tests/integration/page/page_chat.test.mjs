@@ -4,17 +4,16 @@
 // its CSP with no console errors.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BEARER, startStack } from '../../lib/agent-stack.mjs';
 import { DESKTOP, PHONE, launchBrowser, openPage as openBrowserPage, screenshotDir, waitInPage } from '../../lib/page.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
 let artifacts, stack, mock, daemon, browser;
 
 before(async () => {
   artifacts = screenshotDir();
-  stack = await startStack(mkdtempSync(join(tmpdir(), 'bg-page-')), { scripts: 'shipped' });
+  stack = await startStack(scratchDir('bg-page'), { scripts: 'shipped' });
   ({ mock, daemon } = stack);
   browser = await launchBrowser();
 });

@@ -6,12 +6,11 @@
 // while a request waits shows it again. Policy decisions show inline.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fetchJson } from '../../lib/daemon.mjs';
 import { AUTH, BEARER, makeScriptsDir, startStack, writePolicy } from '../../lib/agent-stack.mjs';
 import { DESKTOP, PHONE, launchBrowser, openPage, screenshotDir, waitInPage } from '../../lib/page.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
 const TURN_LIMIT_MS = 30000;
 // How long a call waits for the operator here: short, so the time-out case
@@ -20,7 +19,7 @@ const CONFIRM_TIMEOUT_S = 12;
 let stack, mock, daemon, browser, artifacts;
 
 before(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'bg-page-confirm-'));
+  const dir = scratchDir('bg-page-confirm');
   artifacts = screenshotDir();
   const scripts = makeScriptsDir(join(dir, 'scripts'));
   writePolicy(scripts, 'ask_echo', 'asks the operator before echo runs',

@@ -12,8 +12,7 @@
 // themes. Runs as root (the lab).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BEARER, startStack } from '../../lib/agent-stack.mjs';
 import { startLab } from '../../lib/lab.mjs';
@@ -21,8 +20,9 @@ import { LAB_RUNBOOK, LAB_SUMMARY_PREFIX, labResponder } from '../../lib/mock-la
 import {
   DESKTOP, NARROW_WIDTHS, PHONE, contrastProblems, launchBrowser, layoutProblems, openPage, screenshotDir, waitInPage,
 } from '../../lib/page.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
-const dir = mkdtempSync(join(tmpdir(), 'bg-page-drill-'));
+const dir = scratchDir('bg-page-drill');
 const CONNECT_LIMIT_S = 2;
 // The header learns of a wedge by the page's poll (www/status-panel.mjs,
 // every 15 s), a probe (the connect limit) and the daemon's 10 s cache of
@@ -41,7 +41,6 @@ before(async () => {
 after(async () => {
   await browser?.close();
   lab?.stop();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 const sizeName = (viewport) => (viewport === PHONE ? 'phone' : 'desktop');

@@ -6,12 +6,12 @@
 // bars, downloads its journal and exports a Markdown summary.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BEARER, startStack } from '../../lib/agent-stack.mjs';
 import { freePort } from '../../lib/daemon.mjs';
 import { DESKTOP, PHONE, launchBrowser, openPage, screenshotDir, waitInPage } from '../../lib/page.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
 const TURN_LIMIT_MS = 30000;
 // The page's backoff reaches 8 s after four failed attempts; a restart
@@ -22,7 +22,7 @@ let stack, mock, browser, artifacts;
 before(async () => {
   artifacts = screenshotDir();
   // A fixed port (and the stack's data folder): the restarted daemon is the same service.
-  stack = await startStack(mkdtempSync(join(tmpdir(), 'bg-page-history-')), {
+  stack = await startStack(scratchDir('bg-page-history'), {
     env: { BREAKGLASS_LISTEN: `127.0.0.1:${await freePort()}` },
   });
   ({ mock } = stack);

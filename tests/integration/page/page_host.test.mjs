@@ -7,16 +7,16 @@
 // (the lab).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BEARER, startStack } from '../../lib/agent-stack.mjs';
 import { startLab } from '../../lib/lab.mjs';
 import { DESKTOP, PHONE, launchBrowser, openPage, screenshotDir, waitInPage } from '../../lib/page.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
 const TURN_LIMIT_MS = 60000;
 const EVIL = '<img src=x onerror="window.__pwned=1">';
-const dir = mkdtempSync(join(tmpdir(), 'bg-page-host-'));
+const dir = scratchDir('bg-page-host');
 let lab, stack, mock, daemon, browser, artifacts;
 
 before(async () => {
@@ -31,7 +31,6 @@ after(async () => {
   await browser?.close();
   await stack?.close();
   lab?.stop();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 test('HTML printed by a host renders as text', async () => {

@@ -9,12 +9,11 @@
 // stopping the daemon before the history is first opened.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BEARER, makeScriptsDir, startStack, writePolicy } from '../../lib/agent-stack.mjs';
 import { startDaemon } from '../../lib/daemon.mjs';
 import { DESKTOP, launchBrowser, openPage, waitInPage } from '../../lib/page.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
 const TURN_LIMIT_MS = 30000;
 const STATUS_LIMIT_MS = 10000;
@@ -22,7 +21,7 @@ const FORMATTED = 'The devvm is **up**, and `uptime` says 3 days.';
 let stack, browser;
 
 before(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'bg-page-lazy-'));
+  const dir = scratchDir('bg-page-lazy');
   const scripts = makeScriptsDir(join(dir, 'scripts'));
   writePolicy(scripts, 'ask_echo', 'asks the operator before echo runs',
     'if call.tool == "echo" then return {confirm = "echo talks back"} end');

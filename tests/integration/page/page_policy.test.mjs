@@ -6,18 +6,17 @@
 // use SSH.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BEARER, startStack } from '../../lib/agent-stack.mjs';
 import { DESKTOP, PHONE, launchBrowser, openPage, screenshotDir, waitInPage } from '../../lib/page.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 import { makePolicyScripts } from '../../fixtures/lua/policy_fake_tools/scripts.mjs';
 
 const TURN_LIMIT_MS = 30000;
 let stack, mock, daemon, browser, artifacts;
 
 before(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'bg-page-policy-'));
+  const dir = scratchDir('bg-page-policy');
   artifacts = screenshotDir();
   stack = await startStack(dir, { scripts: makePolicyScripts(join(dir, 'scripts')) });
   ({ mock, daemon } = stack);

@@ -7,12 +7,12 @@
 // last good set serves. Runs as root (the lab).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDaemon, fetchJson } from '../../lib/daemon.mjs';
 import { startLab } from '../../lib/lab.mjs';
 import { DESKTOP, PHONE, launchBrowser, openPage, screenshotDir, waitFor, waitInPage } from '../../lib/page.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
 const TOKEN = 'page-status-test-token-0123456789';
 const CONNECT_LIMIT_S = 2;
@@ -22,7 +22,7 @@ const RELOAD_LIMIT_MS = 10000;
 let lab, daemon, browser, artifacts, scripts;
 
 before(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'bg-page-status-'));
+  const dir = scratchDir('bg-page-status');
   artifacts = screenshotDir();
   lab = await startLab({ useNetns: false });
   scripts = join(dir, 'scripts');

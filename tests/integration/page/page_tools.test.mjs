@@ -6,11 +6,10 @@
 // thaws, and goes from live to offline when the daemon goes away.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BEARER, startStack } from '../../lib/agent-stack.mjs';
 import { DESKTOP, PHONE, launchBrowser, openPage, screenshotDir, waitInPage } from '../../lib/page.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
 const TURN_LIMIT_MS = 30000;
 // Above the longest backoff the page uses before it calls itself offline.
@@ -22,7 +21,7 @@ const KEEPALIVE_S = 3;
 const TIMER_SLACK_MS = 1000;
 // flood: 25 chunks of 4 bytes, 200 ms apart: 5 s of live output.
 const FLOOD = { chunks: 25, chunk_bytes: 4, pause_ms: 200 };
-const dir = mkdtempSync(join(tmpdir(), 'bg-page-tools-'));
+const dir = scratchDir('bg-page-tools');
 let stack, browser, artifacts, closed = false;
 
 before(async () => {
@@ -36,7 +35,6 @@ before(async () => {
 after(async () => {
   await browser?.close();
   if (!closed) await stack?.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 const open = (viewport, httpErrors) => openPage(browser, `${stack.daemon.url}/`, { viewport, token: BEARER, httpErrors });

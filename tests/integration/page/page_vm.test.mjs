@@ -13,13 +13,13 @@
 // file needs to make the host busy. Runs as root (the lab).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDaemon, fetchJson, freePort } from '../../lib/daemon.mjs';
 import { writePolicy } from '../../lib/agent-stack.mjs';
 import { startLab } from '../../lib/lab.mjs';
 import { DESKTOP, PHONE, launchBrowser, openPage, screenshotDir, waitFor, waitInPage } from '../../lib/page.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
 
 const TOKEN = 'page-vm-test-token-0123456789';
 const VERB_LIMIT_MS = 60000;
@@ -34,7 +34,7 @@ const HTTP_ERRORS = [403, 502, 503];
 let lab, daemon, browser, artifacts;
 
 before(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'bg-page-vm-'));
+  const dir = scratchDir('bg-page-vm');
   artifacts = screenshotDir();
   // A second mutating verb gives up after 1 s, and a start takes 3 s: a
   // cycle holds the lock long enough to see "busy", and runs long enough
