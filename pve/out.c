@@ -40,14 +40,21 @@ void pve_client_write(pve_client *c, const void *data, size_t len) {
   }
 }
 
+/* fmt's text in line, cut to fit; its length (0 when fmt cannot be
+ * formatted). */
+static size_t line_format(char line[PVE_PRINTF_MAX_BYTES], const char *fmt, va_list ap) {
+  int n = vsnprintf(line, PVE_PRINTF_MAX_BYTES, fmt, ap);
+  if (n < 0) return 0;
+  return (size_t)n < PVE_PRINTF_MAX_BYTES ? (size_t)n : PVE_PRINTF_MAX_BYTES - 1;
+}
+
 void pve_client_printf(pve_client *c, const char *fmt, ...) {
   char line[PVE_PRINTF_MAX_BYTES];
   va_list ap;
   va_start(ap, fmt);
-  int n = vsnprintf(line, sizeof line, fmt, ap);
+  size_t len = line_format(line, fmt, ap);
   va_end(ap);
-  if (n < 0) return;
-  pve_client_write(c, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+  pve_client_write(c, line, len);
 }
 
 void pve_capture_init(pve_capture *cap, size_t limit_bytes, pve_client *mirror) {
@@ -83,8 +90,7 @@ void pve_capture_printf(pve_capture *cap, const char *fmt, ...) {
   char line[PVE_PRINTF_MAX_BYTES];
   va_list ap;
   va_start(ap, fmt);
-  int n = vsnprintf(line, sizeof line, fmt, ap);
+  size_t len = line_format(line, fmt, ap);
   va_end(ap);
-  if (n < 0) return;
-  pve_capture_append(cap, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+  pve_capture_append(cap, line, len);
 }
