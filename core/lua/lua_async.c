@@ -3,6 +3,8 @@
  * the lua_async_* calls, cancelled by lua_tool_call.c. Completing it
  * resumes the call through the kick the call set, so that this file needs
  * nothing of lua_tool_call.c. */
+#include "lua_async.h"
+
 #include <stdlib.h>
 #include <string.h>
 

@@ -2,12 +2,16 @@
  * and the asynchronous operations (ctx.sleep and the core's services),
  * which yield the handler's coroutine until they complete (the OpenResty
  * cosocket pattern: one pending operation, one completion path). */
+#include "lua_ctx.h"
+
 #include <lauxlib.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "limits_table.h"
 #include "log.h"
+#include "lua_async.h"
 #include "lua_host_internal.h"
 #include "lua_json.h"
 

@@ -13,9 +13,13 @@
 
 #include "buf.h"
 #include "json_schema.h"
+#include "limits_table.h"
 #include "log.h"
+#include "lua_ctx.h"
+#include "lua_host_entry.h"
 #include "lua_host_internal.h"
 #include "lua_json.h"
+#include "lua_policy.h"
 #include "lua_require.h"
 #include "lua_script_file.h"
 

@@ -2,11 +2,13 @@
  * unknown fields, and one synchronous entry into a sandbox (the prompt, a
  * policy hook, a tool's mutating function). Below lua_host.c and
  * lua_policy.c, which both use it. */
+#include "lua_host_entry.h"
+
+#include <lauxlib.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "limits_table.h"
-#include "lua_host_internal.h"
 #include "lua_json.h"
 
 int lua_host_name_ok(const char *s, size_t len) {

@@ -1,7 +1,7 @@
 /* Policy hooks: a policy's table read at load, its self_test, and the
  * before/after entries with the rule that combines the policies' answers.
  * A policy that fails denies (fail closed): a broken rail must not open. */
-#include "lua_host.h"
+#include "lua_policy.h"
 
 #include <lauxlib.h>
 #include <stdio.h>
@@ -9,9 +9,11 @@
 #include <string.h>
 
 #include "json_schema.h"
+#include "limits_table.h"
 #include "log.h"
-#include "lua_host_internal.h"
+#include "lua_host_entry.h"
 #include "lua_json.h"
+#include "lua_policy_ctx.h"
 #include "utf8_text.h"
 
 /* --- reading the table at load ------------------------------------------------ */

@@ -12,6 +12,8 @@
 
 #include "json_schema.h"
 #include "limits_table.h"
+#include "lua_async.h"
+#include "lua_ctx.h"
 #include "lua_host_internal.h"
 #include "lua_json.h"
 #include "utf8_text.h"
