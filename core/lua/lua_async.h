@@ -1,5 +1,6 @@
 /* A tool call's one pending operation (lua_async.c): begun by lua_ctx.c (a
- * sleep or a service), cancelled and freed by lua_tool_call.c. What a
+ * sleep or a service) and freed there once its results are on the Lua
+ * stack; cancelled, and freed with the call, by lua_tool_call.c. What a
  * service calls on it (lua_async_finish, lua_async_fail, ...) is in
  * lua_host.h. */
 #ifndef BG_LUA_ASYNC_H
@@ -9,9 +10,15 @@
 
 #include "lua_host_types.h"
 
-lua_async *lua_tool_call_op_begin(lua_tool_call *call, const char *name);
-void lua_tool_call_op_free(lua_tool_call *call);
-void lua_tool_call_op_cancel(lua_tool_call *call);
-void lua_tool_call_sleep_start(lua_tool_call *call, uint64_t ms);
+/* Each takes the call whose operation it is (call->op). */
+
+/* A new operation named name ("sleep", "ssh": for messages) in state
+ * STARTING; NULL when memory ran out. */
+lua_async *lua_async_begin(lua_tool_call *call, const char *name);
+void lua_async_free(lua_tool_call *call);
+/* Ends a pending operation early: its cancel function runs. */
+void lua_async_cancel(lua_tool_call *call);
+/* ctx.sleep: finishes the operation after ms, unless it is cancelled. */
+void lua_async_sleep_start(lua_tool_call *call, uint64_t ms);
 
 #endif

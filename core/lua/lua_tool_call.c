@@ -46,7 +46,7 @@ static void call_decide(lua_tool_call *call, int is_error, const char *text, siz
   call->content = utf8_text_sanitize(text, len, &call->content_len);
   if (call->content)
     result_cut(call->content, &call->content_len, call->host->limits.max_result_bytes);
-  lua_tool_call_op_cancel(call);
+  lua_async_cancel(call);
   uv_timer_stop(&call->deadline);
   uv_timer_stop(&call->sleep);
   call_kick(call);
@@ -162,7 +162,7 @@ static void call_free(lua_tool_call *call) {
   free((char *)call->info.identity);
   json_decref(call->input);
   json_decref(call->details);
-  lua_tool_call_op_free(call);
+  lua_async_free(call);
   free(call->content);
   free(call);
   lua_host_release(h);
