@@ -246,13 +246,12 @@ static void load_tool(lua_host *h, const char *dir, const char *rel, load_report
   } else if (r.err[0] != '\0') {
     report(errs, "%s: %s", rel, r.err);
   } else {
-    for (size_t i = 0; i < h->tool_count; i++) {
-      if (strcmp(h->tools[i].name, t.name) == 0) {
-        report(errs, "%s: tool name \"%s\" is already used by %s", rel, t.name,
-               lua_sandbox_name(h->tools[i].sb));
-        tool_free(&t);
-        return;
-      }
+    const lua_host_tool *same = lua_host_tool_find(h, t.name);
+    if (same) {
+      report(errs, "%s: tool name \"%s\" is already used by %s", rel, t.name,
+             lua_sandbox_name(same->sb));
+      tool_free(&t);
+      return;
     }
     lua_host_tool *grown = realloc(h->tools, (h->tool_count + 1) * sizeof *grown);
     if (grown) {
@@ -571,16 +570,11 @@ static int mutating_call(const lua_host *h, const lua_host_tool *t, const json_t
 }
 
 int lua_host_has_tool(const lua_host *h, const char *name) {
-  for (size_t i = 0; i < h->tool_count; i++)
-    if (strcmp(h->tools[i].name, name) == 0) return 1;
-  return 0;
+  return lua_host_tool_find(h, name) != NULL;
 }
 
 int lua_host_tool_mutating(const lua_host *h, const char *name, const json_t *input) {
-  for (size_t i = 0; i < h->tool_count; i++) {
-    const lua_host_tool *t = &h->tools[i];
-    if (strcmp(t->name, name) == 0)
-      return t->mutating_ref == LUA_NOREF ? t->mutating : mutating_call(h, t, input);
-  }
-  return -1;
+  const lua_host_tool *t = lua_host_tool_find(h, name);
+  if (!t) return -1;
+  return t->mutating_ref == LUA_NOREF ? t->mutating : mutating_call(h, t, input);
 }

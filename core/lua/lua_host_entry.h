@@ -1,7 +1,7 @@
 /* What every kind of script file shares (lua_host_entry.c): a name's
- * check, a table's unknown fields, and one synchronous entry into a
- * sandbox. lua_host.c and lua_policy.c use it; it uses no other file of
- * the host. */
+ * check, a table's unknown fields, one synchronous entry into a sandbox,
+ * and the lookup of a tool of the set. lua_host.c, lua_policy.c and
+ * lua_tool_call.c use it; it uses no other file of the host. */
 #ifndef BG_LUA_HOST_ENTRY_H
 #define BG_LUA_HOST_ENTRY_H
 
@@ -9,6 +9,7 @@
 #include <lua.h>
 #include <stddef.h>
 
+#include "lua_host_internal.h"
 #include "lua_sandbox.h"
 
 /* Whether s (len bytes) is a usable tool or policy name. */
@@ -25,5 +26,8 @@ int lua_host_unknown_field(lua_State *L, const char *const *fields, char *err, s
  * "file:line: message". The caller collects garbage after. */
 int lua_host_entry_run(lua_sandbox *sb, int (*push)(lua_State *L, void *ud), void *ud,
                        size_t max_json_bytes, json_t **result, char *err, size_t errlen);
+
+/* The tool of h named name, or NULL. */
+const lua_host_tool *lua_host_tool_find(const lua_host *h, const char *name);
 
 #endif

@@ -12,11 +12,13 @@
  *                      -> lua_policy_list, lua_ctx (token binding, quoting)
  *   lua_policy_list.c  that ctx's history() and actions() views
  *   lua_tool_call.c    a tool call, from its input to its result
- *                      -> lua_ctx, lua_async, lua_host (retain, release)
+ *                      -> lua_ctx, lua_async, lua_host_entry, lua_host
+ *                      (retain, release)
  *   lua_ctx.c          the ctx a tool handler receives
  *                      -> lua_async
  *   lua_async.c        a tool call's one pending operation
- *   lua_host_entry.c   names, unknown fields, one synchronous entry
+ *   lua_host_entry.c   names, unknown fields, one synchronous entry, the
+ *                      lookup of a tool
  *
  * lua_async.c resumes its call through the kick the call set, not by
  * name. lua_policy.c and lua_async.c define entries that lua_host.h

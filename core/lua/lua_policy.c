@@ -220,13 +220,6 @@ static const char *nonempty_string(const json_t *v) {
   return s && s[0] != '\0' ? s : NULL;
 }
 
-static const lua_host_tool *find_tool(const lua_host *h, const char *name) {
-  for (size_t i = 0; i < h->tool_count; i++) {
-    if (strcmp(h->tools[i].name, name) == 0) return &h->tools[i];
-  }
-  return NULL;
-}
-
 /* {run_first = {tool, input}, reason}: a tool of this set, input valid for
  * it, and not the call being decided (that would never end). */
 static int decision_run_first(const lua_host *h, const lua_host_policy *p, const json_t *r,
@@ -251,7 +244,7 @@ static int decision_run_first(const lua_host *h, const lua_host_policy *p, const
     }
   }
   const char *tool_name = json_string_value(json_object_get(run, "tool"));
-  const lua_host_tool *tool = tool_name ? find_tool(h, tool_name) : NULL;
+  const lua_host_tool *tool = tool_name ? lua_host_tool_find(h, tool_name) : NULL;
   if (!tool) {
     snprintf(err, errlen, "before: run_first.tool must name a tool of this set");
     return -1;
