@@ -320,23 +320,13 @@ static void load_policy(lua_host *h, const char *dir, const char *rel, load_repo
   h->policies[h->policy_count++] = p;
 }
 
-static int script_name_filter(const struct dirent *d) {
-  size_t n = strlen(d->d_name);
-  return d->d_name[0] != '.' && n > 4 && strcmp(d->d_name + n - 4, ".lua") == 0;
-}
-
-/* Byte order, whatever the locale: the order scripts load in is stable. */
-static int script_name_cmp(const struct dirent **a, const struct dirent **b) {
-  return strcmp((*a)->d_name, (*b)->d_name);
-}
-
 /* Loads every *.lua in dir/sub in file-name order; no folder means none. */
 static void load_folder(lua_host *h, const char *dir, const char *sub, load_report *errs,
                         void (*load)(lua_host *, const char *, const char *, load_report *)) {
   char path[4096];
   snprintf(path, sizeof path, "%s/%s", dir, sub);
   struct dirent **names;
-  int n = scandir(path, &names, script_name_filter, script_name_cmp);
+  int n = lua_script_list(path, &names);
   if (n < 0) {
     if (errno != ENOENT) report(errs, "%s/: cannot list: %s", sub, strerror(errno));
     return;
@@ -357,7 +347,7 @@ size_t lua_host_state_count(const char *scripts_dir) {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", scripts_dir, folders[i]);
     struct dirent **names;
-    int found = scandir(path, &names, script_name_filter, NULL);
+    int found = lua_script_list(path, &names);
     if (found < 0) continue; /* no folder: no files */
     for (int k = 0; k < found; k++) free(names[k]);
     free(names);
