@@ -113,12 +113,9 @@ static const luaL_Reg fake_functions[] = {
 /* t.ctx{now_ms = ..., history = {...}, actions = {...}} */
 static int test_ctx(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
-  lua_createtable(L, 0, 4);
-  for (const luaL_Reg *f = fake_functions; f->name; f++) {
-    lua_pushvalue(L, 1);
-    lua_pushcclosure(L, f->func, 1);
-    lua_setfield(L, -2, f->name);
-  }
+  lua_createtable(L, 0, 4); /* ctx */
+  lua_pushvalue(L, 1);
+  luaL_setfuncs(L, fake_functions, 1);
   return 1;
 }
 
