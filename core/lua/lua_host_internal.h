@@ -21,9 +21,8 @@
  *                      lookup of a tool
  *
  * lua_async.c resumes its call through the kick the call set, not by
- * name. lua_policy.c and lua_async.c define entries that lua_host.h
- * declares for other folders, but do not include it: it counts as
- * lua_host.c's, which is above them. */
+ * name. lua_host.h includes lua_policy.h and lua_async.h for the entries
+ * other folders call there. */
 #ifndef BG_LUA_HOST_INTERNAL_H
 #define BG_LUA_HOST_INTERNAL_H
 
