@@ -3,6 +3,8 @@
  * the lua_async_* calls, cancelled by lua_tool_call.c. Completing it
  * resumes the call through the kick the call set, so that this file needs
  * nothing of lua_tool_call.c. */
+#include "lua_async.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,8 +16,8 @@ static void op_free(lua_async *op) {
   free(op);
 }
 
-lua_async *lua_tool_call_op_begin(lua_tool_call *call, const char *name) {
-  lua_tool_call_op_free(call); /* one left by a result that could not be pushed */
+lua_async *lua_async_begin(lua_tool_call *call, const char *name) {
+  lua_async_free(call); /* one left by a result that could not be pushed */
   lua_async *op = calloc(1, sizeof *op);
   if (!op) return NULL;
   op->call = call;
@@ -25,7 +27,7 @@ lua_async *lua_tool_call_op_begin(lua_tool_call *call, const char *name) {
   return op;
 }
 
-void lua_tool_call_op_free(lua_tool_call *call) {
+void lua_async_free(lua_tool_call *call) {
   if (call->op) op_free(call->op);
   call->op = NULL;
 }
@@ -34,7 +36,7 @@ void lua_tool_call_op_free(lua_tool_call *call) {
  * until the call is freed, so that a service still inside the callback that
  * led here (an output whose consumer cancelled the call) finds the
  * operation ended rather than freed. */
-void lua_tool_call_op_cancel(lua_tool_call *call) {
+void lua_async_cancel(lua_tool_call *call) {
   lua_async *op = call->op;
   if (!op || op->state != LUA_ASYNC_PENDING) return;
   op->state = LUA_ASYNC_CANCELLED;
@@ -84,7 +86,7 @@ static void call_sleep_cancel(void *ud) {
   uv_timer_stop(&call->sleep);
 }
 
-void lua_tool_call_sleep_start(lua_tool_call *call, uint64_t ms) {
+void lua_async_sleep_start(lua_tool_call *call, uint64_t ms) {
   lua_async_on_cancel(call->op, call_sleep_cancel, call);
   /* The handler may have run for a while since the loop read the clock. */
   uv_update_time(call->host->loop);

@@ -2,12 +2,16 @@
  * and the asynchronous operations (ctx.sleep and the core's services),
  * which yield the handler's coroutine until they complete (the OpenResty
  * cosocket pattern: one pending operation, one completion path). */
+#include "lua_ctx.h"
+
 #include <lauxlib.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "limits_table.h"
 #include "log.h"
+#include "lua_async.h"
 #include "lua_host_internal.h"
 #include "lua_json.h"
 
@@ -76,7 +80,7 @@ static int ctx_op_results(lua_State *L, lua_tool_call *call) {
     luaL_where(L, 1);
     lua_pushfstring(L, "ctx.%s: %s", op->name, op->message ? op->message : "the operation failed");
     lua_concat(L, 2);
-    lua_tool_call_op_free(call);
+    lua_async_free(call);
     return lua_error(L);
   }
   int n = 0;
@@ -84,7 +88,7 @@ static int ctx_op_results(lua_State *L, lua_tool_call *call) {
     lua_json_push(L, op->result);
     n = 1;
   }
-  lua_tool_call_op_free(call);
+  lua_async_free(call);
   return n;
 }
 
@@ -121,8 +125,8 @@ static int ctx_sleep(lua_State *L) {
   lua_Number ms = luaL_checknumber(L, 1);
   if (!(ms >= 0 && ms <= LUA_CTX_SLEEP_MAX_MS))
     return luaL_error(L, "ctx.sleep: ms must be between 0 and %d", LUA_CTX_SLEEP_MAX_MS);
-  if (!lua_tool_call_op_begin(call, "sleep")) return luaL_error(L, "ctx.sleep: out of memory");
-  lua_tool_call_sleep_start(call, (uint64_t)ceil(ms));
+  if (!lua_async_begin(call, "sleep")) return luaL_error(L, "ctx.sleep: out of memory");
+  lua_async_sleep_start(call, (uint64_t)ceil(ms));
   return ctx_op_wait(L, call, 0);
 }
 
@@ -134,7 +138,7 @@ static int ctx_service(lua_State *L) {
   json_t *args = lua_json_array_from_lua(L, 1, lua_gettop(L), call->host->limits.max_json_bytes,
                                          err, sizeof err);
   if (!args) return luaL_error(L, "ctx.%s: %s", svc->name, err);
-  if (!lua_tool_call_op_begin(call, svc->name)) {
+  if (!lua_async_begin(call, svc->name)) {
     json_decref(args);
     return luaL_error(L, "ctx.%s: out of memory", svc->name);
   }

@@ -13,9 +13,13 @@
 
 #include "buf.h"
 #include "json_schema.h"
+#include "limits_table.h"
 #include "log.h"
+#include "lua_ctx.h"
+#include "lua_host_entry.h"
 #include "lua_host_internal.h"
 #include "lua_json.h"
+#include "lua_policy.h"
 #include "lua_require.h"
 #include "lua_script_file.h"
 
@@ -242,13 +246,12 @@ static void load_tool(lua_host *h, const char *dir, const char *rel, load_report
   } else if (r.err[0] != '\0') {
     report(errs, "%s: %s", rel, r.err);
   } else {
-    for (size_t i = 0; i < h->tool_count; i++) {
-      if (strcmp(h->tools[i].name, t.name) == 0) {
-        report(errs, "%s: tool name \"%s\" is already used by %s", rel, t.name,
-               lua_sandbox_name(h->tools[i].sb));
-        tool_free(&t);
-        return;
-      }
+    const lua_host_tool *same = lua_host_tool_find(h, t.name);
+    if (same) {
+      report(errs, "%s: tool name \"%s\" is already used by %s", rel, t.name,
+             lua_sandbox_name(same->sb));
+      tool_free(&t);
+      return;
     }
     lua_host_tool *grown = realloc(h->tools, (h->tool_count + 1) * sizeof *grown);
     if (grown) {
@@ -317,23 +320,13 @@ static void load_policy(lua_host *h, const char *dir, const char *rel, load_repo
   h->policies[h->policy_count++] = p;
 }
 
-static int script_name_filter(const struct dirent *d) {
-  size_t n = strlen(d->d_name);
-  return d->d_name[0] != '.' && n > 4 && strcmp(d->d_name + n - 4, ".lua") == 0;
-}
-
-/* Byte order, whatever the locale: the order scripts load in is stable. */
-static int script_name_cmp(const struct dirent **a, const struct dirent **b) {
-  return strcmp((*a)->d_name, (*b)->d_name);
-}
-
 /* Loads every *.lua in dir/sub in file-name order; no folder means none. */
 static void load_folder(lua_host *h, const char *dir, const char *sub, load_report *errs,
                         void (*load)(lua_host *, const char *, const char *, load_report *)) {
   char path[4096];
   snprintf(path, sizeof path, "%s/%s", dir, sub);
   struct dirent **names;
-  int n = scandir(path, &names, script_name_filter, script_name_cmp);
+  int n = lua_script_list(path, &names);
   if (n < 0) {
     if (errno != ENOENT) report(errs, "%s/: cannot list: %s", sub, strerror(errno));
     return;
@@ -354,7 +347,7 @@ size_t lua_host_state_count(const char *scripts_dir) {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", scripts_dir, folders[i]);
     struct dirent **names;
-    int found = scandir(path, &names, script_name_filter, NULL);
+    int found = lua_script_list(path, &names);
     if (found < 0) continue; /* no folder: no files */
     for (int k = 0; k < found; k++) free(names[k]);
     free(names);
@@ -567,16 +560,11 @@ static int mutating_call(const lua_host *h, const lua_host_tool *t, const json_t
 }
 
 int lua_host_has_tool(const lua_host *h, const char *name) {
-  for (size_t i = 0; i < h->tool_count; i++)
-    if (strcmp(h->tools[i].name, name) == 0) return 1;
-  return 0;
+  return lua_host_tool_find(h, name) != NULL;
 }
 
 int lua_host_tool_mutating(const lua_host *h, const char *name, const json_t *input) {
-  for (size_t i = 0; i < h->tool_count; i++) {
-    const lua_host_tool *t = &h->tools[i];
-    if (strcmp(t->name, name) == 0)
-      return t->mutating_ref == LUA_NOREF ? t->mutating : mutating_call(h, t, input);
-  }
-  return -1;
+  const lua_host_tool *t = lua_host_tool_find(h, name);
+  if (!t) return -1;
+  return t->mutating_ref == LUA_NOREF ? t->mutating : mutating_call(h, t, input);
 }

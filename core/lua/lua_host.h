@@ -20,7 +20,9 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "lua_async.h"
 #include "lua_host_types.h"
+#include "lua_policy.h"
 
 typedef struct lua_host_options {
   const char *scripts_dir;
@@ -64,34 +66,9 @@ lua_tool_call *lua_host_call_tool(lua_host *h, const char *name, const json_t *i
  * with is_error and "cancelled". */
 void lua_tool_call_cancel(lua_tool_call *call);
 
-/* --- policies ----------------------------------------------------------------
- *
- * Each policy/<file>.lua may judge a call before it runs and see its result
- * after. Both entries are synchronous (policies do no I/O) and each runs
- * under the set's limits in the policy's own state. */
-
-/* Runs every policy's before(ctx, call) in file order and combines them:
- * the first deny wins (later policies do not run), unless it is
- * overridable and the view names who overrides it: then it is noted in
- * overridden and the policies go on; else the first
- * run_first; else the first confirm; else allow. A policy that fails or
- * hits a limit denies with "policy <file> failed: <file:line: message>".
- * Returns 0 with *out filled, or -1 when memory ran out: *out is then a
- * deny whose strings may be NULL. Free *out with lua_policy_decision_free. */
-int lua_host_policy_before(lua_host *h, const lua_policy_view *v, lua_policy_decision *out);
-void lua_policy_decision_free(lua_policy_decision *d);
-/* Runs every policy's after(ctx, call, result) in file order; a failure is
- * logged and changes nothing (the call has happened). NULL result reads as
- * an empty object. */
-void lua_host_policy_after(lua_host *h, const lua_policy_view *v, const json_t *result);
-
-/* For services. */
-const lua_tool_call_info *lua_async_info(const lua_async *op);
-void lua_async_on_cancel(lua_async *op, void (*cancel)(void *ud), void *ud);
-void lua_async_output(lua_async *op, const char *chunk, size_t len);
-/* The value ctx.<name> returns to the script (a JSON value, borrowed). */
-void lua_async_finish(lua_async *op, const json_t *result);
-/* ctx.<name> raises a Lua error with this message. */
-void lua_async_fail(lua_async *op, const char *message);
+/* The policies' entries are in lua_policy.h, what services call on an
+ * operation in lua_async.h: declared beside the files that define them
+ * (so the compiler holds each definition to its declaration), included
+ * here for the folders that use the host. */
 
 #endif

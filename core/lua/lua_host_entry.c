@@ -1,12 +1,14 @@
 /* What every kind of script file shares: a name's check, a table's
- * unknown fields, and one synchronous entry into a sandbox (the prompt, a
- * policy hook, a tool's mutating function). Below lua_host.c and
- * lua_policy.c, which both use it. */
+ * unknown fields, one synchronous entry into a sandbox (the prompt, a
+ * policy hook, a tool's mutating function), and the lookup of a tool.
+ * Below lua_host.c, lua_policy.c and lua_tool_call.c, which use it. */
+#include "lua_host_entry.h"
+
+#include <lauxlib.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "limits_table.h"
-#include "lua_host_internal.h"
 #include "lua_json.h"
 
 int lua_host_name_ok(const char *s, size_t len) {
@@ -40,6 +42,13 @@ int lua_host_unknown_field(lua_State *L, const char *const *fields, char *err, s
     return 1;
   }
   return 0;
+}
+
+const lua_host_tool *lua_host_tool_find(const lua_host *h, const char *name) {
+  for (size_t i = 0; i < h->tool_count; i++) {
+    if (strcmp(h->tools[i].name, name) == 0) return &h->tools[i];
+  }
+  return NULL;
 }
 
 typedef struct entry_setup {

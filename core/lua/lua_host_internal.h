@@ -1,18 +1,34 @@
-/* Private to the Lua host (lua_host.c: the set; lua_host_entry.c: what
- * every script kind shares; lua_tool_call.c: tool calls; lua_async.c: a
- * call's pending operation; lua_ctx.c: the ctx object handlers receive;
- * lua_policy.c: policy hooks; lua_policy_ctx.c: the ctx policies receive;
- * lua_policy_list.c: the lists that ctx reads). Each file uses only those
- * listed after it here or below it in core/edges.txt's order: lua_host ->
- * lua_policy -> lua_policy_ctx -> lua_ctx -> lua_async, lua_host_entry;
- * lua_tool_call -> lua_ctx, lua_async, lua_host's retain and release. */
+/* Private to the Lua host: the structs its files share. Each file's own
+ * functions are declared in a header beside it (lua_ctx.h for lua_ctx.c),
+ * and a file includes the headers of the files it calls, so that the
+ * includes show the calls, which run one way (check-includes.mjs refuses
+ * an include cycle, check-links.mjs a call cycle):
+ *
+ *   lua_host.c         the set: its load, the prompt, the tools' table
+ *                      -> lua_policy, lua_ctx (reserved names), lua_host_entry
+ *   lua_policy.c       a policy's table and self_test, before and after
+ *                      -> lua_policy_ctx, lua_host_entry
+ *   lua_policy_ctx.c   the ctx a policy entry receives, self_test's t
+ *                      -> lua_policy_list, lua_ctx (token binding, quoting)
+ *   lua_policy_list.c  that ctx's history() and actions() views
+ *   lua_tool_call.c    a tool call, from its input to its result
+ *                      -> lua_ctx, lua_async, lua_host_entry, lua_host
+ *                      (retain, release)
+ *   lua_ctx.c          the ctx a tool handler receives
+ *                      -> lua_async
+ *   lua_async.c        a tool call's one pending operation
+ *   lua_host_entry.c   names, unknown fields, one synchronous entry, the
+ *                      lookup of a tool
+ *
+ * lua_async.c resumes its call through the kick the call set, not by
+ * name. lua_host.h includes lua_policy.h and lua_async.h for the entries
+ * other folders call there. */
 #ifndef BG_LUA_HOST_INTERNAL_H
 #define BG_LUA_HOST_INTERNAL_H
 
-#include <lauxlib.h>
+#include <lua.h>
 #include <uv.h>
 
-#include "limits_table.h"
 #include "lua_host_types.h"
 #include "lua_sandbox.h"
 
@@ -101,39 +117,10 @@ struct lua_tool_call {
   int open_handles;
 };
 
-/* lua_ctx.c: pushes the ctx table for call (may raise). */
-void lua_ctx_push(lua_State *L, lua_tool_call *call);
-/* Whether a service may not take this name (a built-in ctx field). */
-int lua_ctx_name_reserved(const char *name);
-/* msg in double quotes with quotes, backslashes and control bytes escaped,
- * cut to fit outlen, so that a script cannot forge log lines. */
-void lua_ctx_quote(char *out, size_t outlen, const char *msg, size_t len);
-/* With a ctx table and its token (a userdata the runtime clears when the
- * call ends) on top of the stack: sets each of fns in the ctx as a closure
- * over the token, and returns the token's registry reference, which keeps
- * it alive. The stack is left as it was. */
-int lua_ctx_bind(lua_State *L, const luaL_Reg *fns);
-
-/* lua_host_entry.c: whether s (len bytes) is a usable tool or policy name. */
-int lua_host_name_ok(const char *s, size_t len);
-
-/* lua_host_entry.c: one synchronous entry into sb. push runs protected on the main
- * thread and pushes a function and its arguments, returning how many
- * arguments; the function then runs on a fresh coroutine under the limits.
- * *result is its first result as JSON (null when none). Returns 0, or -1
- * with err as "file:line: message". The caller collects garbage after. */
-int lua_host_entry_run(lua_sandbox *sb, int (*push)(lua_State *L, void *ud), void *ud,
-                       size_t max_json_bytes, json_t **result, char *err, size_t errlen);
-
-/* lua_policy.c: reads and checks the table a policy file returned (kept at
- * table_ref in p->sb) into p. Returns 0, or -1 with err as "message". */
-int lua_policy_read(lua_host_policy *p, int table_ref, char *err, size_t errlen);
-/* Runs p's self_test; -1 with err as "file:line: message (in self_test)". */
-int lua_policy_self_test(const lua_host *h, lua_host_policy *p, char *err, size_t errlen);
-void lua_policy_free(lua_host_policy *p);
-
-/* lua_policy_ctx.c: the ctx a policy entry receives. The token ends with the
- * entry: a ctx kept by the script raises when used later. */
+/* The ctx a policy entry receives: built by lua_policy.c, pushed by
+ * lua_policy_ctx.c, read through its token by lua_policy_list.c's views.
+ * The token ends with the entry: a ctx kept by the script raises when used
+ * later. */
 typedef struct lua_policy_ctx {
   const lua_policy_view *view;
   const char *file; /* for ctx.log */
@@ -141,26 +128,5 @@ typedef struct lua_policy_ctx {
   struct lua_policy_ctx **token;
   int token_ref;
 } lua_policy_ctx;
-/* Pushes ctx for c (may raise); lua_policy_ctx_end invalidates it. */
-void lua_policy_ctx_push(lua_State *L, lua_policy_ctx *c);
-void lua_policy_ctx_end(lua_sandbox *sb, lua_policy_ctx *c);
-/* Pushes the t a self_test receives (may raise). */
-void lua_policy_test_push(lua_State *L);
-
-/* lua_policy_list.c: pushes the read-only view of the ctx's history (or,
- * when actions, its actions) for the ctx token at token_index (may raise). */
-void lua_policy_list_push(lua_State *L, int token_index, int actions);
-
-/* lua_async.c: the call's one pending operation, begun by lua_ctx.c (a
- * sleep or a service), cancelled and freed by lua_tool_call.c. */
-lua_async *lua_tool_call_op_begin(lua_tool_call *call, const char *name);
-void lua_tool_call_op_free(lua_tool_call *call);
-void lua_tool_call_op_cancel(lua_tool_call *call);
-void lua_tool_call_sleep_start(lua_tool_call *call, uint64_t ms);
-
-/* lua_host_entry.c: whether the table at index 1 has a key that fields
- * (NULL-terminated) does not list: 1 with err naming it and the known
- * fields, else 0. */
-int lua_host_unknown_field(lua_State *L, const char *const *fields, char *err, size_t errlen);
 
 #endif

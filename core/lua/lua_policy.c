@@ -1,7 +1,7 @@
 /* Policy hooks: a policy's table read at load, its self_test, and the
  * before/after entries with the rule that combines the policies' answers.
  * A policy that fails denies (fail closed): a broken rail must not open. */
-#include "lua_host.h"
+#include "lua_policy.h"
 
 #include <lauxlib.h>
 #include <stdio.h>
@@ -9,9 +9,11 @@
 #include <string.h>
 
 #include "json_schema.h"
+#include "limits_table.h"
 #include "log.h"
-#include "lua_host_internal.h"
+#include "lua_host_entry.h"
 #include "lua_json.h"
+#include "lua_policy_ctx.h"
 #include "utf8_text.h"
 
 /* --- reading the table at load ------------------------------------------------ */
@@ -218,13 +220,6 @@ static const char *nonempty_string(const json_t *v) {
   return s && s[0] != '\0' ? s : NULL;
 }
 
-static const lua_host_tool *find_tool(const lua_host *h, const char *name) {
-  for (size_t i = 0; i < h->tool_count; i++) {
-    if (strcmp(h->tools[i].name, name) == 0) return &h->tools[i];
-  }
-  return NULL;
-}
-
 /* {run_first = {tool, input}, reason}: a tool of this set, input valid for
  * it, and not the call being decided (that would never end). */
 static int decision_run_first(const lua_host *h, const lua_host_policy *p, const json_t *r,
@@ -249,7 +244,7 @@ static int decision_run_first(const lua_host *h, const lua_host_policy *p, const
     }
   }
   const char *tool_name = json_string_value(json_object_get(run, "tool"));
-  const lua_host_tool *tool = tool_name ? find_tool(h, tool_name) : NULL;
+  const lua_host_tool *tool = tool_name ? lua_host_tool_find(h, tool_name) : NULL;
   if (!tool) {
     snprintf(err, errlen, "before: run_first.tool must name a tool of this set");
     return -1;

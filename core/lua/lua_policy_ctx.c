@@ -1,12 +1,16 @@
 /* The ctx a policy hook receives (now_ms, history, actions, log), and the t
  * a self_test receives, whose t.ctx builds a stand-in ctx over plain tables
  * so that a policy can try its own before on made-up histories. */
+#include "lua_policy_ctx.h"
+
 #include <lauxlib.h>
 #include <stdio.h>
 
+#include "limits_table.h"
 #include "log.h"
-#include "lua_host_internal.h"
+#include "lua_ctx.h"
 #include "lua_json.h"
+#include "lua_policy_list.h"
 
 /* Every ctx function has the entry's token as upvalue 1. */
 static lua_policy_ctx *pctx_get(lua_State *L, const char *fname) {
@@ -109,12 +113,9 @@ static const luaL_Reg fake_functions[] = {
 /* t.ctx{now_ms = ..., history = {...}, actions = {...}} */
 static int test_ctx(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
-  lua_createtable(L, 0, 4);
-  for (const luaL_Reg *f = fake_functions; f->name; f++) {
-    lua_pushvalue(L, 1);
-    lua_pushcclosure(L, f->func, 1);
-    lua_setfield(L, -2, f->name);
-  }
+  lua_createtable(L, 0, 4); /* ctx */
+  lua_pushvalue(L, 1);
+  luaL_setfuncs(L, fake_functions, 1);
   return 1;
 }
 

@@ -7,6 +7,8 @@
  * change what another one, or its own next call, reads. A view is valid
  * for the hook call whose ctx gave it, as the ctx is: both hold the ctx's
  * token, which the runtime clears when the call ends. */
+#include "lua_policy_list.h"
+
 #include <lauxlib.h>
 
 #include "lua_host_internal.h"

@@ -158,15 +158,6 @@ void lua_require_seal(lua_sandbox *sb) {
 
 /* --- the check of a set's libraries ----------------------------------------------- */
 
-static int require_lib_filter(const struct dirent *d) {
-  size_t n = strlen(d->d_name);
-  return d->d_name[0] != '.' && n > 4 && strcmp(d->d_name + n - 4, ".lua") == 0;
-}
-
-static int require_lib_cmp(const struct dirent **a, const struct dirent **b) {
-  return strcmp((*a)->d_name, (*b)->d_name);
-}
-
 /* Compiles one library in a scratch state; a problem is reported. */
 static void require_check_file(const char *dir, const char *rel, const lua_sandbox_limits *limits,
                                void (*report)(void *ud, const char *line), void *ud) {
@@ -203,7 +194,7 @@ void lua_require_check(const char *scripts_dir, const lua_sandbox_limits *limits
     char path[LUA_REQUIRE_PATH_MAX_BYTES];
     snprintf(path, sizeof path, "%s/%s", scripts_dir, *f);
     struct dirent **names;
-    int n = scandir(path, &names, require_lib_filter, require_lib_cmp);
+    int n = lua_script_list(path, &names);
     if (n < 0) {
       if (errno != ENOENT && errno != ENOTDIR) {
         char err[LUA_REQUIRE_ERROR_MAX_BYTES];

@@ -41,3 +41,16 @@ int lua_script_read(const char *path, size_t max_bytes, char **text, size_t *len
   *len = got;
   return 0;
 }
+
+static int script_name_filter(const struct dirent *d) {
+  size_t n = strlen(d->d_name);
+  return d->d_name[0] != '.' && n > 4 && strcmp(d->d_name + n - 4, ".lua") == 0;
+}
+
+static int script_name_cmp(const struct dirent **a, const struct dirent **b) {
+  return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+int lua_script_list(const char *path, struct dirent ***names) {
+  return scandir(path, names, script_name_filter, script_name_cmp);
+}

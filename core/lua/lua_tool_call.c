@@ -12,6 +12,9 @@
 
 #include "json_schema.h"
 #include "limits_table.h"
+#include "lua_async.h"
+#include "lua_ctx.h"
+#include "lua_host_entry.h"
 #include "lua_host_internal.h"
 #include "lua_json.h"
 #include "utf8_text.h"
@@ -44,7 +47,7 @@ static void call_decide(lua_tool_call *call, int is_error, const char *text, siz
   call->content = utf8_text_sanitize(text, len, &call->content_len);
   if (call->content)
     result_cut(call->content, &call->content_len, call->host->limits.max_result_bytes);
-  lua_tool_call_op_cancel(call);
+  lua_async_cancel(call);
   uv_timer_stop(&call->deadline);
   uv_timer_stop(&call->sleep);
   call_kick(call);
@@ -160,7 +163,7 @@ static void call_free(lua_tool_call *call) {
   free((char *)call->info.identity);
   json_decref(call->input);
   json_decref(call->details);
-  lua_tool_call_op_free(call);
+  lua_async_free(call);
   free(call->content);
   free(call);
   lua_host_release(h);
@@ -231,13 +234,6 @@ void lua_tool_call_cancel(lua_tool_call *call) {
   call_decide_error(call, "cancelled");
 }
 
-static const lua_host_tool *host_find_tool(const lua_host *h, const char *name) {
-  for (size_t i = 0; i < h->tool_count; i++) {
-    if (strcmp(h->tools[i].name, name) == 0) return &h->tools[i];
-  }
-  return NULL;
-}
-
 static void call_unknown_tool(lua_tool_call *call, const char *name) {
   const lua_host *h = call->host;
   char msg[LUA_HOST_ERROR_MAX_BYTES];
@@ -281,7 +277,7 @@ lua_tool_call *lua_host_call_tool(lua_host *h, const char *name, const json_t *i
     timers[i]->data = call;
     call->open_handles++;
   }
-  call->tool = host_find_tool(h, name);
+  call->tool = lua_host_tool_find(h, name);
   char err[LUA_HOST_ERROR_MAX_BYTES];
   if (!call->tool) {
     call_unknown_tool(call, name);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_entry.h"
 #include "http_path.h"
 #include "http_request_parser.h"
 
@@ -32,8 +33,6 @@ static void check_head(const http_request_parser *p) {
 static bool status_is_documented(int status) {
   return status == 400 || status == 413 || status == 417 || status == 431 || status == 501;
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size == 0) return 0;

@@ -40,6 +40,7 @@
 #include "api.h"
 #include "api_options.h"
 #include "fuzz_api_stubs.h"
+#include "fuzz_entry.h"
 #include "http_server.h"
 #include "http_static.h"
 
@@ -379,8 +380,6 @@ static void run_steps(const uint8_t *steps, size_t step_count, const uint8_t *da
     loop_settle();
   }
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 2) return 0;

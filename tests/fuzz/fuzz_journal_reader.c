@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_entry.h"
 #include "journal_reader.h"
 #include "journal_verify.h"
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "fuzz_entry.h"
 #include "log.h"
 #include "lua_host.h"
 #include "lua_sandbox.h"

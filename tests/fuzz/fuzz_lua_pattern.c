@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_entry.h"
 #include "lua_pattern_runner.h"
 #include "lua_sandbox.h"
 

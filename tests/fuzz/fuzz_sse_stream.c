@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "fuzz_entry.h"
 #include "model_stream.h"
 #include "sse_parser.h"
 

@@ -1,10 +1,12 @@
 /* A script read whole: the text, and why a path that is no script file is
- * refused (the host and require both report these words). */
+ * refused (the host and require both report these words); a folder's
+ * scripts listed as both load them. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,10 +62,41 @@ static void test_refusals(void **state) {
   assert_null(text);
 }
 
+/* Only *.lua files not hidden, in byte order (capitals first, as strcmp
+ * sorts, whatever the locale). */
+static void test_lists_scripts(void **state) {
+  scratch *s = *state;
+  scratch_write_text(s->dir, "a.lua", "");
+  scratch_write_text(s->dir, "B.lua", "");
+  scratch_write_text(s->dir, ".hidden.lua", "");
+  scratch_write_text(s->dir, "notes.txt", "");
+  scratch_write_text(s->dir, "x.lua.orig", "");
+  struct dirent **names;
+  int n = lua_script_list(s->dir, &names);
+  assert_int_equal(n, 3);
+  const char *want[] = {"B.lua", "a.lua", "x.lua"};
+  for (int i = 0; i < n; i++) {
+    assert_string_equal(names[i]->d_name, want[i]);
+    free(names[i]);
+  }
+  free(names);
+}
+
+static void test_list_missing(void **state) {
+  scratch *s = *state;
+  char missing[128];
+  struct dirent **names;
+  snprintf(missing, sizeof missing, "%s/none", s->dir);
+  assert_int_equal(lua_script_list(missing, &names), -1);
+  assert_int_equal(errno, ENOENT);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_reads_whole, scratch_setup, scratch_teardown),
       cmocka_unit_test_setup_teardown(test_refusals, scratch_setup, scratch_teardown),
+      cmocka_unit_test_setup_teardown(test_lists_scripts, scratch_setup, scratch_teardown),
+      cmocka_unit_test_setup_teardown(test_list_missing, scratch_setup, scratch_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
