@@ -34,3 +34,20 @@ test('a model API that quotes the credential it refused: /api/targets shows the 
   assert.equal(r.json.model.message,
     'HTTP 401 authentication_error: invalid x-api-key [redacted] (bearer [redacted])');
 });
+
+test('a prompt quoting the bearer token and the API key: its title in /api/sessions is redacted, live and after a restart', async () => {
+  st.mock.setScript([{ text: 'Noted.' }]);
+  const id = await st.newSession();
+  const prompt = `the token ${BEARER} and the key ${API_KEY} stopped working`;
+  const expected = 'the token [redacted] and the key [redacted] stopped working';
+  assert.equal((await st.prompt(id, prompt)).status, 200);
+  const titleOf = async () => {
+    const r = await st.get('/api/sessions');
+    assert.equal(r.status, 200, r.text);
+    assertNoSecret(r.text, '/api/sessions');
+    return r.json.sessions.find((s) => s.id === id).title;
+  };
+  assert.equal(await titleOf(), expected);
+  await st.restart();
+  assert.equal(await titleOf(), expected);
+});
