@@ -313,9 +313,15 @@ void session_forget_deltas(session *s) {
   }
 }
 
+/* The title is in the sessions list, which no event carries: the prompt
+ * passes the redactor here as it does in its user event, whole, before it
+ * is cut (half a secret would escape). */
 void session_title_from_prompt(session *s, const char *prompt) {
   if (s->title) return;
-  s->title = utf8_text_title(prompt, SESSION_TITLE_MAX_BYTES);
+  size_t n = 0;
+  char *safe = journal_redact(journal_store_redactor(s->app->journals), prompt, strlen(prompt), &n);
+  if (safe) s->title = utf8_text_title(safe, SESSION_TITLE_MAX_BYTES);
+  free(safe);
 }
 
 static void session_free(session *s) {

@@ -207,11 +207,27 @@ static int api_authenticate(app *a, http_conn *c, const http_request *req,
   return 0;
 }
 
+static bool head_announces_body(const http_request *head) {
+  const char *length = http_request_header(head, "Content-Length");
+  return http_request_header(head, "Transfer-Encoding") ||
+         (length && strtoull(length, NULL, 10) != 0);
+}
+
+/* Every slot holding a body of max_body_bytes would be the pod's whole
+ * memory, before any credential is asked for. No route without
+ * credentials takes a body, so none is read. */
+http_head_verdict api_head_check_anonymous(void *ud, http_conn *c, const http_request *head) {
+  (void)ud;
+  if (!head_announces_body(head)) return HTTP_HEAD_ANONYMOUS;
+  http_respond_error(c, 413, "a request without credentials carries no body here");
+  return HTTP_HEAD_ANSWERED;
+}
+
 http_head_verdict api_head_check(void *ud, http_conn *c, const http_request *head) {
   app *a = ud;
   char identity[AUTH_IDENTITY_MAX_BYTES];
   if (auth_identify(a->api, head, identity) == 0) return HTTP_HEAD_TRUSTED;
-  if (!needs_credentials(head->path)) return HTTP_HEAD_ANONYMOUS;
+  if (!needs_credentials(head->path)) return api_head_check_anonymous(ud, c, head);
   /* A refused credential is news, as every API request is. */
   http_conn_log_at(c, LOG_INFO);
   api_unauthorized(c);

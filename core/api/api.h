@@ -16,5 +16,9 @@ void api_handle(void *ud, http_conn *c, const http_request *req);
  * 401 at once, so its body is never read and a slow one holds no slot.
  * api_handle checks the complete request again. */
 http_head_verdict api_head_check(void *ud, http_conn *c, const http_request *head);
+/* The head check of a request without credentials (api_head_check's for
+ * the page, /health and /readyz; the scraper's listener's for all): one
+ * that announces a body is answered 413 at once, its body never read. */
+http_head_verdict api_head_check_anonymous(void *ud, http_conn *c, const http_request *head);
 
 #endif

@@ -20,6 +20,8 @@
 
 #include "action.h"
 #include "gate.h"
+#include "journal_redact.h"
+#include "journal_store.h"
 #include "limits_table.h"
 #include "log.h"
 #include "pve_verbs.h"
@@ -124,16 +126,26 @@ static void pve_button_on_close(void *ud, http_conn *c) {
   log_info("pve %s: the client of %s left; the verb goes on", b->verb, b->identity);
 }
 
+/* The answer carries what the host printed, which no event wraps here:
+ * it passes the redactor, as the same output in the tool_result event
+ * does (DESIGN.md invariant 10). */
 static void pve_button_respond(pve_button *b, int status, json_t *body) {
   json_object_set_new(body, "session_id", json_string(b->session_id));
   json_object_set_new(body, "call_id", json_string(b->call_id));
-  if (b->conn) {
-    http_conn *c = b->conn;
-    b->conn = NULL;
-    http_respond_json(c, status, body);
-  } else {
-    json_decref(body);
-  }
+  http_conn *c = b->conn;
+  b->conn = NULL;
+  char *text = c ? json_dumps(body, JSON_COMPACT) : NULL;
+  json_decref(body);
+  if (!c) return;
+  size_t n = 0;
+  char *safe = text ? journal_redact(journal_store_redactor(b->a->journals), text, strlen(text), &n)
+                    : NULL;
+  free(text);
+  if (safe)
+    http_respond(c, status, "application/json", NULL, safe, n);
+  else
+    http_respond_error(c, 500, "out of memory answering the press");
+  free(safe);
 }
 
 /* Why a press that did not run was refused: a policy, or the operator

@@ -216,7 +216,10 @@ static int daemon_metrics_listen(app *a, const bg_config *c, daemon_stop *stop,
                                  const http_limits *limits) {
   if (!c->metrics_host) return 0;
   int rc = http_server_new(&stop->metrics_http, a->loop, limits, api_metrics_only, a);
-  if (rc == 0) rc = http_server_listen(stop->metrics_http, c->metrics_host, c->metrics_port);
+  if (rc == 0) {
+    http_server_set_head_check(stop->metrics_http, api_head_check_anonymous);
+    rc = http_server_listen(stop->metrics_http, c->metrics_host, c->metrics_port);
+  }
   if (rc != 0) {
     log_error("BREAKGLASS_METRICS_LISTEN: cannot listen on %s:%d: %s", c->metrics_host,
               c->metrics_port, uv_strerror(rc));

@@ -28,6 +28,8 @@ struct model_probe {
   uint64_t started_ms;
   model_probe_cb on_done;
   void *ud;
+  char *(*redact)(void *ud, const char *text, size_t len, size_t *outlen); /* or NULL */
+  void *redact_ud;
 };
 
 /* ---- what a transfer's end means ---- */
@@ -149,6 +151,18 @@ static void probe_end_transfer(model_probe *p) {
   buf_free(&p->answer);
 }
 
+/* A malloc'd copy of text, redacted when the probe has the redactor;
+ * NULL when memory ran out. */
+static char *probe_redacted(const model_probe *p, const char *text, size_t *len) {
+  if (p->redact) return p->redact(p->redact_ud, text, *len, len);
+  char *copy = malloc(*len + 1);
+  if (copy) {
+    memcpy(copy, text, *len);
+    copy[*len] = '\0';
+  }
+  return copy;
+}
+
 static void probe_on_transfer_done(void *ud, CURL *easy, CURLcode res) {
   model_probe *p = ud;
   long status = 0;
@@ -156,9 +170,17 @@ static void probe_on_transfer_done(void *ud, CURL *easy, CURLcode res) {
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &connect_us);
   curl_easy_getinfo(easy, CURLINFO_APPCONNECT_TIME_T, &tls_us);
+  /* The result goes to the page: an error body may quote the credential
+   * it refused (a gateway's 401 does), so what the API said is redacted
+   * whole, before classifying cuts it short. */
+  size_t body_len = p->answer.len, why_len = strlen(p->curl_error);
+  char *body = probe_redacted(p, buf_cstr(&p->answer), &body_len);
+  char *why = probe_redacted(p, p->curl_error, &why_len);
   model_probe_result r;
-  model_probe_classify(res, p->curl_error, status, buf_cstr(&p->answer), p->answer.len,
+  model_probe_classify(res, why ? why : "", status, body ? body : "", body ? body_len : 0,
                        connect_us > 0, p->plain_http ? connect_us > 0 : tls_us > 0, &r);
+  free(body);
+  free(why);
   r.duration_ms = uv_now(p->loop) - p->started_ms;
   probe_end_transfer(p);
   model_probe_cb cb = p->on_done;
@@ -224,6 +246,8 @@ int model_probe_new(model_probe **out, uv_loop_t *loop, const model_client_optio
   if (!p) return UV_ENOMEM;
   p->loop = loop;
   p->connect_timeout_ms = o->connect_timeout_ms;
+  p->redact = o->redact;
+  p->redact_ud = o->redact_ud;
   char *messages_url = model_request_url(o->base_url);
   int rc = model_request_headers(&p->headers, o->api_key, o->auth_token, o->version);
   if (rc == 0 && !messages_url) rc = UV_EINVAL;

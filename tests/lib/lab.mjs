@@ -318,6 +318,8 @@ export async function startLab({ dir, wedgeable = true, useNetns = 'auto', pveSe
     qmCalls: () => readOr(path.join(lab.qmState, 'calls.log'), '').split('\n').filter(Boolean)
       .map((l) => l.slice(l.indexOf(' ') + 1)),
     pveLog: () => readOr(lab.pveLogFile, ''),
+    // The fake VM's config, `key: value` lines that qm config prints.
+    qmConfigFile: path.join(lab.qmState, 'config'),
     stop: () => stopLab(lab),
   };
 }

@@ -1,6 +1,7 @@
 // Attacks on the HTTP request path that reach the daemon before any
 // credential is checked: each was found from outside and failed once.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { fetchJson, startDaemon } from '../../lib/daemon.mjs';
@@ -76,14 +77,14 @@ describe('request framing before authentication', () => {
     assert.equal(d.sanitizerReport(), null);
   });
 
-  test('24 MiB of chunk extensions are refused at the body limit (413), with or without credentials', async () => {
+  test('24 MiB of chunk extensions are refused (413): at the body limit with credentials, from the head without', async () => {
     const extensions = `1;e=${'a'.repeat(24 * 1024 * 1024)}\r\nx\r\n0\r\n\r\n`;
-    for (const [path, auth] of [['/api/session', AUTH_LINE], ['/', '']]) {
+    for (const [path, auth, why] of [['/api/session', AUTH_LINE, /chunk extensions/], ['/', '', /without credentials/]]) {
       const startedAt = Date.now();
       const r = await rawRequest(d.port, `POST ${path} HTTP/1.1\r\nHost: x\r\n${JSON_LINE}${auth}`
         + `Transfer-Encoding: chunked\r\n\r\n${extensions}`, { timeoutMs: 20000 });
       assert.equal(r.status, 413, `${path}: ${r.raw.slice(0, 200)}`);
-      assert.match(r.body, /chunk extensions/);
+      assert.match(r.body, why);
       assert.ok(Date.now() - startedAt < 20000);
     }
     assert.ok(MAX_BODY_BYTES < 24 * 1024 * 1024);
@@ -98,6 +99,24 @@ describe('request framing before authentication', () => {
     assert.equal(r.headers.connection, 'close');
     assert.equal(r.closed, true);
     assert.ok(Date.now() - startedAt < PROBE_BOUND_MS, `answered after ${Date.now() - startedAt} ms`);
+  });
+
+  test('a body without credentials is answered 413 from its head, on every path that serves without them', async () => {
+    for (const path of ['/', '/health', '/readyz', '/index.html', '/no-such-file']) {
+      for (const framing of [`Content-Length: ${MAX_BODY_BYTES}\r\n`, 'Transfer-Encoding: chunked\r\n']) {
+        const startedAt = Date.now();
+        const r = await rawRequest(d.port, `POST ${path} HTTP/1.1\r\nHost: x\r\n${framing}\r\n`, { waitForClose: true });
+        const what = `${path} ${framing}: ${r.raw.slice(0, 200)}`;
+        assert.equal(r.status, 413, what);
+        assert.match(r.body, /without credentials carries no body/, what);
+        assert.equal(r.closed, true, what);
+        assert.ok(Date.now() - startedAt < PROBE_BOUND_MS, `${what}: answered after ${Date.now() - startedAt} ms`);
+      }
+    }
+    // What never carries a body is served as before: a bodyless POST, a GET.
+    const bodyless = await rawRequest(d.port, 'POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n');
+    assert.equal(bodyless.status, 200, bodyless.raw.slice(0, 200));
+    assert.equal((await rawRequest(d.port, 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n')).status, 200);
   });
 
   test('a body trickling a byte every 200 ms is cut off at BREAKGLASS_HTTP_BODY_TIMEOUT_SECONDS, not reprieved by each byte', async () => {
@@ -151,7 +170,9 @@ describe('slow clients cannot take every connection slot', () => {
       bytesPerSecond: ATTACK_BYTES_PER_SECOND,
       reconnectMs: ATTACK_RECONNECT_MS,
       heads: [
-        `POST / HTTP/1.1\r\nHost: x\r\n${JSON_LINE}${big}`, // anonymous body, read
+        // A body without credentials is refused from its head (413): what
+        // trickles is a head that announces one and never ends.
+        `POST / HTTP/1.1\r\nHost: x\r\n${JSON_LINE}Content-Length: ${MAX_BODY_BYTES}\r\nX-Slow: `,
         `POST /api/session HTTP/1.1\r\nHost: x\r\n${JSON_LINE}${big}`, // answered 401 from the head
         'GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ', // a head that never ends
       ],
@@ -192,6 +213,57 @@ describe('slow clients cannot take every connection slot', () => {
     assert.ok(stats.opened > MAX_CONNECTIONS && stats.bytesSent > ATTACK_BYTES_PER_SECOND * 10, what);
     assert.ok((stats.statuses['401'] ?? 0) > 0, what);
     assert.ok(d.log.some((l) => /under connection pressure/.test(l)), d.log.slice(-20).join('\n'));
+    assert.equal((await fetchJson(`${d.url}/health`)).status, 200);
+    assert.equal(d.sanitizerReport(), null);
+  });
+});
+
+describe('bodies without credentials cannot fill the memory', () => {
+  // Four addresses of the attacker's, each at the per-address cap
+  // (HTTP_MAX_UNPROVEN_PER_ADDRESS_COUNT): every slot is the attacker's.
+  const ADDRESSES = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'];
+  const PER_ADDRESS = MAX_CONNECTIONS / ADDRESSES.length;
+  // The attack held MAX_CONNECTIONS bodies of MAX_BODY_BYTES (256 MiB, the
+  // chart's memory limit); refused at their heads, their bytes never stay.
+  const GROWTH_BOUND_KIB = 64 * 1024;
+  let d;
+  before(async () => { d = await startDaemon({ env: { API_BEARER_TOKEN: TOKEN } }); });
+  after(async () => { assert.deepEqual(await d.stop(), { code: 0, signal: null }); });
+
+  const rssKib = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${d.proc.pid}/status`, 'utf8'))[1]);
+
+  test(`${MAX_CONNECTIONS} connections from ${ADDRESSES.length} addresses each sending a body of all but its last byte: refused, the daemon's memory stays put`, async (t) => {
+    const before = rssKib();
+    const sockets = [];
+    const answers = [];
+    try {
+      for (const localAddress of ADDRESSES) {
+        for (let i = 0; i < PER_ADDRESS; i++) {
+          const s = net.connect({ port: d.port, host: '127.0.0.1', localAddress });
+          let text = '';
+          s.on('error', () => {});
+          s.on('data', (b) => { text += b.toString('latin1'); });
+          answers.push(new Promise((resolve) => s.on('close', () => resolve(text))));
+          s.on('connect', () => {
+            s.write(`POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: ${MAX_BODY_BYTES}\r\n\r\n`);
+            s.write(Buffer.alloc(MAX_BODY_BYTES - 1, 0x61));
+          });
+          sockets.push(s);
+        }
+      }
+      // Every body has been written or refused by now, with room to spare.
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      const grown = rssKib() - before;
+      t.diagnostic(`the daemon grew by ${grown} KiB`);
+      assert.ok(grown < GROWTH_BOUND_KIB, `the daemon grew by ${grown} KiB`);
+    } finally {
+      for (const s of sockets) s.destroy();
+    }
+    const texts = await Promise.all(answers);
+    const refused = texts.filter((text) => text.startsWith('HTTP/1.1 413 ')).length;
+    t.diagnostic(`${refused} of ${texts.length} answered 413`);
+    assert.ok(refused >= MAX_CONNECTIONS / 2, `${refused} of ${texts.length} answered 413`);
+    assert.ok(texts.every((text) => text === '' || text.startsWith('HTTP/1.1 413 ')), 'nothing else was answered');
     assert.equal((await fetchJson(`${d.url}/health`)).status, 200);
     assert.equal(d.sanitizerReport(), null);
   });

@@ -89,9 +89,15 @@ describe('metrics and the JSON log', () => {
       const r = await fetchJson(`${scraper}${path}`, { headers: AUTH });
       assert.equal(r.status, 404, `${path}: ${r.text}`);
     }
-    const post = await fetchJson(`${scraper}/metrics`, { method: 'POST', body: {} });
-    assert.equal(post.status, 405);
+    const scraperPort = Number(new URL(scraper).port);
+    const post = await rawRequest(scraperPort, 'POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n');
+    assert.equal(post.status, 405, post.raw.slice(0, 200));
     assert.equal(post.headers.allow, 'GET, HEAD');
+    // Nothing here takes a body, so none is read (the main port's rule).
+    const body = await rawRequest(scraperPort, 'POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n\r\n',
+      { waitForClose: true });
+    assert.equal(body.status, 413, body.raw.slice(0, 200));
+    assert.equal(body.closed, true);
   });
 
   test('the main port\'s /metrics needs the credentials /api needs', async () => {

@@ -3,7 +3,8 @@
 // SSH private key (a file cat'ed, whole, as its base64, and split across
 // two output chunks), and the model's own text carries the API key split
 // across text deltas. None of them reaches the model's requests, the
-// daemon's log, the journal or the SSE stream. Runs as root (the lab does).
+// daemon's log, the journal or the SSE stream; nor a power button's answer,
+// when the Proxmox host prints one. Runs as root (the lab does).
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -85,4 +86,20 @@ test('what the devvm prints and what the model writes: no secret in the requests
   assert.deepEqual(secretsIn(st.daemon.log.join('\n')), [], 'the log never holds one');
   const deltas = events.filter((e) => e.kind === 'text_delta').map((e) => e.text).join('');
   assert.ok(deltas.includes('[redacted]'), deltas);
+});
+
+test('a power button\'s answer: what the Proxmox host printed comes redacted, as in its events', async () => {
+  // The VM's description quotes the tokens; forensics prints `qm config`.
+  const config = fs.readFileSync(lab.qmConfigFile, 'utf8');
+  fs.writeFileSync(lab.qmConfigFile, `${config}description: ${API_KEY} ${BEARER} ${OAUTH_TOKEN}\n`);
+  try {
+    const r = await st.post('/api/pve/forensics');
+    assert.equal(r.status, 200, r.text);
+    assert.match(r.json.stdout, /description: \[redacted\] \[redacted\] \[redacted\]/);
+    assert.deepEqual(secretsIn(r.text), [], 'the answer never carries one');
+    const journal = fs.readFileSync(join(st.daemon.dataDir, 'sessions', `${r.json.session_id}.jsonl`), 'utf8');
+    assert.deepEqual(secretsIn(journal), [], 'nor the journal');
+  } finally {
+    fs.writeFileSync(lab.qmConfigFile, config);
+  }
 });
