@@ -13,12 +13,14 @@
 #include <string.h>
 
 #include "limits_table.h"
+#include "journal_store.h"
 #include "log.h"
 #include "pve_verbs.h"
 #include "ssh_standby_shell.h"
 #include "utf8_text.h"
 
 typedef struct ssh_call {
+  app *app;
   lua_async *op; /* NULL once the caller is gone */
   ssh_exec *exec;
   size_t max_bytes;
@@ -45,8 +47,10 @@ static void ssh_call_on_output(void *ud, int stream, const char *bytes, size_t l
 
 /* Head and tail of at most max bytes in all, with one marker for what the
  * transport dropped (at its head/tail seam, head_len) and what is dropped
- * here. */
-static json_t *ssh_clip_json(const ssh_output *o, size_t head_len, size_t max) {
+ * here. Secrets go before the script sees the text: a script that changed
+ * its form (reversed, hex) would carry one past every exit's redactor. */
+static json_t *ssh_clip_json(const ssh_output *o, size_t head_len, size_t max,
+                             const journal_redactor *redactor) {
   size_t len = o->len;
   uint64_t cut = o->cut_bytes;
   size_t head = cut ? head_len : len, tail = cut ? len - head_len : 0;
@@ -65,24 +69,27 @@ static json_t *ssh_clip_json(const ssh_output *o, size_t head_len, size_t max) {
   memcpy(raw, o->data, head);
   memcpy(raw + head, marker, mlen);
   memcpy(raw + head + mlen, o->data + len - tail, tail);
-  size_t text_len;
-  char *text = utf8_text_sanitize(raw, n, &text_len);
+  char *safe = journal_redact(redactor, raw, n, &n);
   free(raw);
+  size_t text_len;
+  char *text = safe ? utf8_text_sanitize(safe, n, &text_len) : NULL;
+  free(safe);
   json_t *j = text ? json_stringn(text, text_len) : NULL;
   free(text);
   return j ? j : json_string("");
 }
 
-json_t *ssh_result_json(const ssh_result *r, size_t max_bytes) {
+json_t *ssh_result_json(const ssh_result *r, size_t max_bytes, const journal_redactor *redactor) {
   size_t seam = SSH_MAX_OUTPUT_BYTES / 2;
-  json_t *j = json_pack(
-      "{s:b, s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:b, s:I, s:I, s:I}", "ok", r->ok, "layer",
-      ssh_layer_name(r->layer), "message", r->message, "stdout",
-      ssh_clip_json(&r->out, seam, max_bytes), "stderr", ssh_clip_json(&r->err, seam, max_bytes),
-      "stdout_cut_bytes", (json_int_t)r->out.cut_bytes, "stderr_cut_bytes",
-      (json_int_t)r->err.cut_bytes, "duration_ms", (json_int_t)r->duration_ms, "reused_connection",
-      r->reused_connection, "connect_ms", (json_int_t)r->connect_ms, "handshake_ms",
-      (json_int_t)r->handshake_ms, "auth_ms", (json_int_t)r->auth_ms);
+  json_t *j = json_pack("{s:b, s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:b, s:I, s:I, s:I}", "ok", r->ok,
+                        "layer", ssh_layer_name(r->layer), "message", r->message, "stdout",
+                        ssh_clip_json(&r->out, seam, max_bytes, redactor), "stderr",
+                        ssh_clip_json(&r->err, seam, max_bytes, redactor), "stdout_cut_bytes",
+                        (json_int_t)r->out.cut_bytes, "stderr_cut_bytes",
+                        (json_int_t)r->err.cut_bytes, "duration_ms", (json_int_t)r->duration_ms,
+                        "reused_connection", r->reused_connection, "connect_ms",
+                        (json_int_t)r->connect_ms, "handshake_ms", (json_int_t)r->handshake_ms,
+                        "auth_ms", (json_int_t)r->auth_ms);
   if (!j) return NULL;
   /* Absent rather than null, so that scripts see nil. */
   if (r->ok && !r->exit_signal) json_object_set_new(j, "exit_status", json_integer(r->exit_status));
@@ -93,7 +100,7 @@ json_t *ssh_result_json(const ssh_result *r, size_t max_bytes) {
 static void ssh_call_on_done(void *ud, const ssh_result *r) {
   ssh_call *call = ud;
   if (call->op) {
-    json_t *j = ssh_result_json(r, call->max_bytes);
+    json_t *j = ssh_result_json(r, call->max_bytes, journal_store_redactor(call->app->journals));
     json_object_set_new(j, "target", json_string(call->target));
     lua_async_finish(call->op, j);
     json_decref(j);
@@ -170,6 +177,7 @@ static int ssh_start(void *ud, lua_async *op, const json_t *args, const lua_tool
       lua_async_fail(op, "out of memory");
       return -1;
     }
+    call->app = a;
     call->op = op;
     call->max_bytes = max_bytes;
     snprintf(call->target, sizeof call->target, "%s", name);

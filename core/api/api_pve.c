@@ -45,6 +45,7 @@ typedef struct pve_button {
 /* --- the runner: the verb over SSH ------------------------------------------ */
 
 typedef struct pve_run {
+  app *a;
   action *action;
   ssh_exec *exec;
   utf8_stream streams[2];
@@ -78,7 +79,7 @@ static void pve_run_done(void *ud, const ssh_result *r) {
   pve_run *run = ud;
   const char *verb = json_string_value(json_object_get(action_call_of(run->action)->input, "verb"));
   int code = r->ok && !r->exit_signal ? r->exit_status : -1;
-  json_t *j = ssh_result_json(r, PVE_MAX_ANSWER_BYTES);
+  json_t *j = ssh_result_json(r, PVE_MAX_ANSWER_BYTES, journal_store_redactor(run->a->journals));
   char *text = j ? pve_result_text(verb, r, j) : NULL;
   if (j) {
     json_object_set_new(j, "verb", json_string(verb));
@@ -97,6 +98,7 @@ static void *pve_run_start(action *a, void *ud) {
   app *ap = ud;
   pve_run *run = calloc(1, sizeof *run);
   if (!run) return NULL;
+  run->a = ap;
   run->action = a;
   const char *verb = json_string_value(json_object_get(action_call_of(a)->input, "verb"));
   static const ssh_exec_cbs cbs = {pve_run_output, pve_run_done};

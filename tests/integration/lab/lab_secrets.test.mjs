@@ -4,14 +4,15 @@
 // two output chunks), and the model's own text carries the API key split
 // across text deltas. None of them reaches the model's requests, the
 // daemon's log, the journal or the SSE stream; nor a power button's answer,
-// when the Proxmox host prints one. Runs as root (the lab does).
+// when the Proxmox host prints one; nor a tool script, which could carry
+// one past every exit in another form. Runs as root (the lab does).
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { API_KEY, BEARER, startStack, turnEvents } from '../../lib/agent-stack.mjs';
+import { API_KEY, BEARER, makeScriptsDir, startStack, turnEvents } from '../../lib/agent-stack.mjs';
 import { startLab } from '../../lib/lab.mjs';
 
 const dir = fs.mkdtempSync(join(tmpdir(), 'lab-secrets-test-'));
@@ -101,5 +102,48 @@ test('a power button\'s answer: what the Proxmox host printed comes redacted, as
     assert.deepEqual(secretsIn(journal), [], 'nor the journal');
   } finally {
     fs.writeFileSync(lab.qmConfigFile, config);
+  }
+});
+
+// An operator's tool that turns what the devvm printed into another form
+// (reversed here; hex or base64 would do as well) would carry a secret past
+// the redactor at every exit: the script must get the output redacted.
+const REVERSING_TOOL = `return {
+  name = "reversed_cat",
+  description = "Prints a devvm file backwards.",
+  input_schema = {type = "object", required = {"path"}, properties = {path = {type = "string"}}},
+  mutating = false,
+  handler = function(ctx, input)
+    local r = ctx.ssh("devvm", "cat " .. input.path)
+    return {stdout = r.stdout:reverse(), stderr = r.stderr:reverse()}
+  end,
+}
+`;
+
+test('a tool script gets the devvm\'s output redacted, so no other form of a secret gets out', async () => {
+  const scripts = makeScriptsDir(join(dir, 'reversing-scripts'));
+  fs.writeFileSync(join(scripts, 'tools', 'reversed_cat.lua'), REVERSING_TOOL);
+  const rst = await startStack(join(dir, 'reversing'), {
+    scripts, env: { ...lab.env(), CLAUDE_CODE_OAUTH_TOKEN: OAUTH_TOKEN },
+  });
+  try {
+    const { stream } = await rst.startTurn([
+      { toolUses: [{ name: 'reversed_cat', input: { path: files.tokens } },
+        { name: 'reversed_cat', input: { path: files.key } }] },
+      { text: 'Read backwards.' },
+    ], 'Show me those files backwards.');
+    const events = await turnEvents(stream, TURN_LIMIT_MS);
+    await stream.close();
+    const results = events.filter((e) => e.kind === 'tool_result');
+    assert.equal(results.length, 2);
+    const reversed = (s) => [...s].reverse().join('');
+    for (const r of results) {
+      assert.equal(r.is_error, false, r.content);
+      assert.ok(r.content.includes(reversed('[redacted]')), r.content);
+    }
+    const requests = rst.mock.requests.map((r) => JSON.stringify(r.body)).join('\n');
+    assert.deepEqual(secretsIn(reversed(requests)), [], 'the model never sees a secret backwards');
+  } finally {
+    await rst.close();
   }
 });
