@@ -471,6 +471,8 @@
 #define TARGETS_MODEL_SCAN_EVENTS 4096u
 #define TARGETS_TS_MAX_BYTES 32u
 #define TARGETS_MODEL_PROBE_INTERVAL_MS 60000u
+/* What a journal download holds at once (read, then written). */
+#define API_JOURNAL_CHUNK_BYTES (64u * 1024)
 
 #define API_LIMITS(X)                                                                              \
   X(AUTH_IDENTITY_MAX_BYTES, "bytes", "the identity a request carries")                            \
@@ -482,7 +484,8 @@
   X(TARGETS_DETAIL_MAX_BYTES, "bytes", "the Proxmox host's status line kept")                      \
   X(TARGETS_MODEL_SCAN_EVENTS, "events", "read back from each session for its last model call")    \
   X(TARGETS_TS_MAX_BYTES, "bytes", "a timestamp in the targets' answer")                           \
-  X(TARGETS_MODEL_PROBE_INTERVAL_MS, "ms", "between two probes of the model API")
+  X(TARGETS_MODEL_PROBE_INTERVAL_MS, "ms", "between two probes of the model API")                  \
+  X(API_JOURNAL_CHUNK_BYTES, "bytes", "a session journal download's chunk")
 
 /* core/daemon: the daemon's start and its command-line tools. */
 #define DAEMON_MMAP_THRESHOLD_BYTES (256 * 1024)
