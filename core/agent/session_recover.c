@@ -35,6 +35,7 @@ typedef struct recover_state {
   size_t torn_line;
   json_t *garbage; /* line numbers */
   size_t garbage_count;
+  size_t skipped_events;  /* with a missing or repeated id */
   journal_verifier chain; /* the records load up to its first break */
 } recover_state;
 
@@ -63,8 +64,7 @@ static void recover_event(recover_state *st, json_t *ev) {
   } else if (type && strcmp(type, "result") == 0) {
     st->last_failed = json_is_true(json_object_get(ev, "is_error"));
   }
-  if (session_restore_event(st->s, json_incref(ev)) != 0)
-    log_warn("session %s: an event with a missing or repeated id was skipped", st->s->id);
+  if (session_restore_event(st->s, json_incref(ev)) != 0) st->skipped_events++;
 }
 
 static void recover_message(recover_state *st, const json_t *rec) {
@@ -209,6 +209,11 @@ static void recover_finish(recover_state *st, const char *path) {
               : st->last_failed ? SESSION_FAILED
                                 : SESSION_IDLE;
   journal_session_open(s);
+  /* Counted, not logged one by one: a journal of repeats would be a log
+   * line for each of its events. */
+  if (st->skipped_events)
+    log_warn("session %s: %zu event(s) with a missing or repeated id skipped (%s)", s->id,
+             st->skipped_events, path);
   recover_report_damage(st, path);
   recover_cut_actions(st);
   if (st->turn_open) {
