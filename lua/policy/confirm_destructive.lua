@@ -835,6 +835,8 @@ function policy.self_test(t)
     "mkntfs /dev/sdb1", "setpriv --reuid=0 reboot", "capsh -- -c reboot", "sg root -c reboot",
     "rm -rf ~/.ssh/*", "rm -f /root/.ssh/*", "rm -f /home/*/.ssh/authorized_keys", "rm -rf /e*",
     "echo b > /proc/sysrq-t*",
+    -- The red team's report: spellings that passed.
+    "time -- reboot",
     -- Lines the check cannot see through.
     "eval reboot", "x=reboot; $x", "`echo reboot`", "echo reboot | sh", "bash <<EOF\nreboot\nEOF",
     "source /tmp/x.sh", "f() { :; }; f", "python3 -c 'import os'", "sudo $CMD",
