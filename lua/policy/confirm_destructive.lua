@@ -836,7 +836,8 @@ function policy.self_test(t)
     "rm -rf ~/.ssh/*", "rm -f /root/.ssh/*", "rm -f /home/*/.ssh/authorized_keys", "rm -rf /e*",
     "echo b > /proc/sysrq-t*",
     -- The red team's report: spellings that passed.
-    "time -- reboot",
+    "time -- reboot", "sudo FOO=1 reboot", "toybox reboot",
+    "/lib64/ld-linux-x86-64.so.2 /sbin/reboot",
     -- Lines the check cannot see through.
     "eval reboot", "x=reboot; $x", "`echo reboot`", "echo reboot | sh", "bash <<EOF\nreboot\nEOF",
     "source /tmp/x.sh", "f() { :; }; f", "python3 -c 'import os'", "sudo $CMD",

@@ -173,7 +173,7 @@ end
 -- (flock -c); extra: the wrapper adds arguments (xargs); opaque: options
 -- whose effect the check cannot see (env -S).
 local WRAPPERS = {
-  sudo = {arg = "aCcDgpRrTtUu", optarg = "h", none = "eKlVv", shell = "si",
+  sudo = {arg = "aCcDgpRrTtUu", optarg = "h", none = "eKlVv", shell = "si", assignments = true,
           none_long = {"edit", "list", "version", "validate", "help", "remove-timestamp"},
           shell_long = {"shell", "login"},
           long = {["auth-type"] = true, ["close-from"] = true, ["login-class"] = true,
@@ -221,6 +221,7 @@ local WRAPPERS = {
   time = {arg = "fo", long = {format = true, output = true, append = false,
                               portability = false, quiet = false, verbose = false}},
   busybox = {},
+  toybox = {},
   nsenter = {arg = "tSG", optarg = "muinpCUTrw", shell = true,
              long = {target = true, setuid = true, setgid = true}},
   unshare = {arg = "RwSG", optarg = "muinpUCT", shell = true,
@@ -266,6 +267,21 @@ local WRAPPERS = {
                      ["clear-groups"] = false, ["keep-groups"] = false, ["init-groups"] = false,
                      ["no-new-privs"] = false, ["reset-env"] = false, dump = false}},
 }
+
+-- The dynamic loader runs the program named after its options, under any
+-- of its file names.
+local LOADER = {none_long = {"list", "verify", "help", "version", "list-tunables",
+                             "list-diagnostics"},
+                long = {["library-path"] = true, ["inhibit-rpath"] = true, audit = true,
+                        preload = true, argv0 = true, ["glibc-hwcaps-prepend"] = true,
+                        ["glibc-hwcaps-mask"] = true, ["inhibit-cache"] = false, list = false,
+                        verify = false, help = false, version = false,
+                        ["list-tunables"] = false, ["list-diagnostics"] = false}}
+for _, name in ipairs({"ld.so", "ld-linux.so.2", "ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1",
+                       "ld-linux-armhf.so.3", "ld64.so.1", "ld64.so.2",
+                       "ld-linux-riscv64-lp64d.so.1"}) do
+  WRAPPERS[name] = LOADER
+end
 
 local SHELLS = {sh = true, bash = true, dash = true, zsh = true, ksh = true, ksh93 = true,
                 mksh = true, pdksh = true, ash = true, rbash = true, yash = true, posh = true,
