@@ -165,6 +165,12 @@ local function path_why(c, w, path)
                     words = {{value = path, dynamic = w.dynamic, glob = w.glob}}}, 1)
 end
 
+-- An abbreviation of full, as ip and nmcli accept ("a" for "address"), and
+-- as GNU tools accept of their long options ("--rec" for "--recursive").
+local function abbreviates(word, full)
+  return word ~= nil and #word > 0 and full:sub(1, #word) == word
+end
+
 --------------------------------------------------------------------------------
 -- The rules: one function per command, returning why it asks, or nil.
 
@@ -179,6 +185,9 @@ local function tree_rule(recursive_flags)
     local recursive = false
     for flag in recursive_flags:gmatch("%S+") do
       recursive = recursive or opts[flag] ~= nil
+    end
+    for name in pairs(opts) do
+      recursive = recursive or (#name > 1 and abbreviates(name, "recursive"))
     end
     if recursive and opts["no-preserve-root"] then
       return c.name .. " -r with --no-preserve-root"
@@ -198,6 +207,7 @@ RULES.rm = tree_rule("r R recursive")
 RULES.chmod = tree_rule("R recursive")
 RULES.chown = tree_rule("R recursive")
 RULES.chgrp = tree_rule("R recursive")
+RULES.unlink = RULES.rm
 
 -- cp, mv, install, ln, rsync: the destination is written; mv also takes
 -- its sources away; ln gives a disk or a system file another name, which
@@ -217,7 +227,8 @@ local function copy_rule(c)
   end
   if c.name == "rsync" and dest then
     for name in pairs(opts) do
-      if type(name) == "string" and name:find("^delete") and may_name(c, dest, SYSTEM_TREES) then
+      if type(name) == "string" and (name == "del" or name:find("^delete"))
+          and may_name(c, dest, SYSTEM_TREES) then
         return "rsync --delete into a system folder"
       end
     end
@@ -227,11 +238,11 @@ local function copy_rule(c)
       return "ln makes another name for a disk or a system file"
     end
   end
-  if c.name == "mv" then
+  if c.name == "mv" or (c.name == "rsync" and opts["remove-source-files"]) then
     for k = 1, #ops do
       if ops[k] ~= dest and (may_name(c, ops[k], SYSTEM_TREES)
           or may_name(c, ops[k], SYSTEM_FILES)) then
-        return "mv moves a system folder or file away"
+        return c.name .. " moves a system folder or file away"
       end
     end
   end
@@ -259,6 +270,49 @@ RULES.truncate = overwrite_rule("sr", {size = true, reference = true})
 RULES.sponge = overwrite_rule()
 RULES.mkswap = overwrite_rule("LUpe", {label = true, uuid = true, pagesize = true,
                                        endianness = true})
+
+-- sed -i[SUFFIX] (--in-place[=SUFFIX]) rewrites each file it is given. The
+-- suffix is attached to -i, so sed's options are read here as sed reads
+-- them; every operand is checked, the script too.
+RULES.sed = function(c)
+  local in_place, files, done = false, {}, false
+  local i = 2
+  while i <= #c.argv do
+    local a = c.argv[i]
+    if done or a == "-" or a:sub(1, 1) ~= "-" or c.words[i].dynamic then
+      files[#files + 1] = i
+    elseif a == "--" then
+      done = true
+    elseif a:sub(1, 2) == "--" then
+      local name, value = a:match("^%-%-([^=]*)(=?)")
+      if abbreviates(name, "in-place") then
+        in_place = true
+      elseif value == "" and (abbreviates(name, "expression") or abbreviates(name, "file")
+                              or abbreviates(name, "line-length")) then
+        i = i + 1
+      end
+    else
+      for p = 2, #a do
+        local ch = a:sub(p, p)
+        if ch == "i" or ch == "e" or ch == "f" or ch == "l" then
+          in_place = in_place or ch == "i"
+          if ch ~= "i" and p == #a then
+            i = i + 1
+          end
+          break
+        end
+      end
+    end
+    i = i + 1
+  end
+  for _, k in ipairs(in_place and files or {}) do
+    local why = write_why(c, k)
+    if why then
+      return why
+    end
+  end
+  return nil
+end
 
 RULES.dd = function(c)
   for i = 2, #c.argv do
@@ -413,11 +467,6 @@ local function pkill_rule(c)
   return nil
 end
 RULES.pkill, RULES.killall, RULES.skill = pkill_rule, pkill_rule, pkill_rule
-
--- An abbreviation of full, as ip and nmcli accept ("a" for "address").
-local function abbreviates(word, full)
-  return word ~= nil and #word > 0 and full:sub(1, #word) == word
-end
 
 RULES.ip = function(c)
   local ops = operands(c, "nbfl", {netns = true, batch = true, family = true, loops = true})
@@ -838,6 +887,10 @@ function policy.self_test(t)
     -- The red team's report: spellings that passed.
     "time -- reboot", "sudo FOO=1 reboot", "toybox reboot",
     "/lib64/ld-linux-x86-64.so.2 /sbin/reboot",
+    "sed -i d /etc/passwd", "sudo sed -i.bak 's/^Port 22/Port 2222/' /etc/ssh/sshd_config",
+    "sed --in-place=.old -e 1d /etc/sudoers", "sed -ni p /etc/fstab", "unlink /etc/passwd",
+    "rm --rec -f /etc", "rm --recu --force /usr", "chmod --recur 000 /", "chown --rec x /etc",
+    "rsync -a --del /tmp/empty/ /etc/", "rsync -a --remove-source-files /etc/ /tmp/etc/",
     -- Lines the check cannot see through.
     "eval reboot", "x=reboot; $x", "`echo reboot`", "echo reboot | sh", "bash <<EOF\nreboot\nEOF",
     "source /tmp/x.sh", "f() { :; }; f", "python3 -c 'import os'", "sudo $CMD",
@@ -861,7 +914,8 @@ function policy.self_test(t)
     "rm -f /var/log/*.gz", "find /var/log -name '*.gz' -mtime +7 -delete", "rm -rf /tmp/*",
     "rm -rf /var/tmp/build-*", "cp /etc/fstab /tmp/fstab.bak", "echo x > /tmp/x; cat /tmp/x",
     "curl -o /tmp/x http://x", "iptables -L -n", "kill -0 1234", "rm -rf /var/cache/apt/*",
-    "rm -f /home/x/*.log",
+    "rm -f /home/x/*.log", "sed -i s/a/b/ /tmp/x", "sed -n 1p /etc/passwd",
+    "sed 's/x/y/' /etc/ssh/sshd_config", "rm --rec /tmp/x", "rsync -a --del /tmp/a/ /tmp/b/",
   }
   for _, c in ipairs(passes) do
     local d = decide(c)
