@@ -664,9 +664,14 @@ RULES.busctl, RULES["dbus-send"], RULES.gdbus, RULES.qdbus = bus_rule, bus_rule,
     bus_rule
 
 -- Downloads written onto a disk or a system file.
+-- The short options of curl and of wget that take a value: the same
+-- letter can be a flag in one (curl -O, wget -r) and take a value in the
+-- other, and a flag read as taking one swallows the word after it.
+local DOWNLOAD_ARGS = {curl = "AbcCdDeEFHKmoPQrTtuUwxXyYz", wget = "oaeiBtOTwQPlARDIXU"}
+
 -- The files curl or wget c writes its download to.
 local function download_targets(c)
-  local _, opts = operands(c, "oOHdXeAwbDEKMPQrTtuUxYz", {output = true,
+  local _, opts = operands(c, DOWNLOAD_ARGS[c.name], {output = true,
                            ["output-document"] = true, header = true, data = true,
                            request = true, ["user-agent"] = true, user = true})
   local targets = {}
@@ -978,6 +983,8 @@ function policy.self_test(t)
     "rsync -avt --delete /tmp/empty/ /", "rsync -rlptgoD --delete /tmp/empty/ /etc/",
     "rsync -t /tmp/x /etc/passwd", "cp /tmp/passwd /etc", "cp -t /etc /tmp/passwd",
     "mv /tmp/sudoers /etc/", "install -m 600 /tmp/authorized_keys ~/.ssh/",
+    "wget -rO /etc/passwd http://x", "wget -dO /etc/passwd http://x",
+    "curl -JO -o /etc/passwd http://x",
     -- Lines the check cannot see through.
     "eval reboot", "x=reboot; $x", "`echo reboot`", "echo reboot | sh", "bash <<EOF\nreboot\nEOF",
     "source /tmp/x.sh", "f() { :; }; f", "python3 -c 'import os'", "sudo $CMD",
