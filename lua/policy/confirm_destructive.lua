@@ -984,7 +984,8 @@ function policy.self_test(t)
     "rsync -t /tmp/x /etc/passwd", "cp /tmp/passwd /etc", "cp -t /etc /tmp/passwd",
     "mv /tmp/sudoers /etc/", "install -m 600 /tmp/authorized_keys ~/.ssh/",
     "wget -rO /etc/passwd http://x", "wget -dO /etc/passwd http://x",
-    "curl -JO -o /etc/passwd http://x",
+    "curl -JO -o /etc/passwd http://x", "x='a[$(reboot)]'; let x",
+    "x='a[$(reboot)]'; declare -i y=x", "x='a[$(reboot)]'; echo ${a[x]}",
     -- Lines the check cannot see through.
     "eval reboot", "x=reboot; $x", "`echo reboot`", "echo reboot | sh", "bash <<EOF\nreboot\nEOF",
     "source /tmp/x.sh", "f() { :; }; f", "python3 -c 'import os'", "sudo $CMD",

@@ -512,6 +512,27 @@ HANDLERS.eval = function(P, words, k, ctx)
   return nil
 end
 
+-- let, and declare -i and its kin, evaluate their arguments as arithmetic,
+-- which runs a $(...) held in a variable the arithmetic names.
+HANDLERS.let = function(P, words, k, ctx)
+  P.r.arith = true
+  record(P, words, k, ctx)
+  return nil
+end
+
+local function declare(P, words, k, ctx)
+  for m = k + 1, #words do
+    if words[m].dynamic or words[m].value:find("^[-+]%a*i") then
+      P.r.arith = true
+    end
+  end
+  record(P, words, k, ctx)
+  return nil
+end
+for _, name in ipairs({"declare", "typeset", "local", "export", "readonly"}) do
+  HANDLERS[name] = declare
+end
+
 HANDLERS.source = function(P, words, k, ctx)
   see(P.r, "a file run by the shell itself", table.concat(record(P, words, k, ctx).argv, " "))
   return nil
