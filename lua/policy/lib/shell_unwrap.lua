@@ -513,7 +513,8 @@ HANDLERS.eval = function(P, words, k, ctx)
 end
 
 -- let, and declare -i and its kin, evaluate their arguments as arithmetic,
--- which runs a $(...) held in a variable the arithmetic names.
+-- which runs a $(...) held in a variable the arithmetic names. declare and
+-- its kin also assign, as NAME=value before a command does.
 HANDLERS.let = function(P, words, k, ctx)
   P.r.arith = true
   record(P, words, k, ctx)
@@ -524,6 +525,10 @@ local function declare(P, words, k, ctx)
   for m = k + 1, #words do
     if words[m].dynamic or words[m].value:find("^[-+]%a*i") then
       P.r.arith = true
+    end
+    local assigned = not words[m].dynamic and words[m].value:match("^([%a_][%w_]*)%+?=")
+    if assigned then
+      assignment(P, assigned, words[m].value)
     end
   end
   record(P, words, k, ctx)
