@@ -986,7 +986,7 @@ function policy.self_test(t)
     "wget -rO /etc/passwd http://x", "wget -dO /etc/passwd http://x",
     "curl -JO -o /etc/passwd http://x", "x='a[$(reboot)]'; let x",
     "x='a[$(reboot)]'; declare -i y=x", "x='a[$(reboot)]'; echo ${a[x]}",
-    "export LD_PRELOAD=/tmp/x.so; ls",
+    "export LD_PRELOAD=/tmp/x.so; ls", "echo reboot | xargs -I{} {}", "newgrp adm <<< reboot",
     -- Lines the check cannot see through.
     "eval reboot", "x=reboot; $x", "`echo reboot`", "echo reboot | sh", "bash <<EOF\nreboot\nEOF",
     "source /tmp/x.sh", "f() { :; }; f", "python3 -c 'import os'", "sudo $CMD",

@@ -347,6 +347,12 @@ local function wrapper(P, words, k, ctx, name)
   end
   if spec.extra then
     ctx.extra = true
+    -- xargs -I R puts what it reads where R is, in the command name too.
+    local replace = opts.I or opts.i or opts.replace
+    local r = type(replace) == "table" and replace.value ~= "" and replace.value or "{}"
+    if replace and words[j] and (words[j].dynamic or words[j].value:find(r, 1, true)) then
+      see(P.r, "a command that xargs reads from its input", words[j].value)
+    end
   end
   if words[j] == nil then
     if ctx.extra and not spec.extra then
@@ -476,7 +482,14 @@ HANDLERS.sg = function(P, words, k, ctx)
   end
   if words[j] then
     joined(P, words, j, ctx, "sg")
+  else -- a shell, as newgrp starts
+    record(P, words, k, ctx).stdin_code = true
   end
+  return nil
+end
+
+HANDLERS.newgrp = function(P, words, k, ctx)
+  record(P, words, k, ctx).stdin_code = true
   return nil
 end
 
