@@ -50,8 +50,9 @@ static void pat_restart(pat_state *ms) {
 
 /* Counts cost steps, one a byte the matcher looks at, and checks the
  * deadline each LUA_PATTERN_CHECK_STEPS of them. Most steps look at one
- * byte; a set walks its members and a back-reference its capture, which
- * counted as one step each ran for seconds between two checks. */
+ * byte; a set walks its members, a back-reference its capture and gsub its
+ * replacement, which counted as one step each ran for seconds between two
+ * checks. */
 static void pat_charge(pat_state *ms, size_t cost) {
   ms->steps += cost;
   if (ms->steps < LUA_PATTERN_CHECK_STEPS) return;
@@ -452,6 +453,7 @@ static void pat_add_string(pat_state *ms, luaL_Buffer *b, const char *s, const c
   const char *r = lua_tolstring(ms->L, 3, &len);
   const char *end = r + len;
   const char *q;
+  pat_charge(ms, len);
   while ((q = memchr(r, PAT_ESC, (size_t)(end - r)))) {
     luaL_addlstring(b, r, (size_t)(q - r));
     q++;
