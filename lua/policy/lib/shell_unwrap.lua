@@ -222,6 +222,12 @@ local WRAPPERS = {
                               portability = false, quiet = false, verbose = false}},
   busybox = {},
   toybox = {},
+  ["systemd-inhibit"] = {none_long = {"list"},
+                         long = {what = true, who = true, why = true, mode = true, list = false,
+                                 ["no-pager"] = false, ["no-legend"] = false}},
+  proxychains = {arg = "f"},
+  proxychains4 = {arg = "f"},
+  firejail = {shell = true},
   nsenter = {arg = "tSG", optarg = "muinpCUTrw", shell = true,
              long = {target = true, setuid = true, setgid = true}},
   unshare = {arg = "RwSG", optarg = "muinpUCT", shell = true,
@@ -282,6 +288,17 @@ for _, name in ipairs({"ld.so", "ld-linux.so.2", "ld-linux-x86-64.so.2", "ld-lin
                        "ld-linux-riscv64-lp64d.so.1"}) do
   WRAPPERS[name] = LOADER
 end
+
+-- Programs that run commands in forms the check does not follow (a tmux
+-- session's shell, gdb's inferior, what parallel reads, bwrap's two-word
+-- options), with the first arguments with which they only read.
+local OPAQUE = {tmux = {ls = true, ["list-sessions"] = true, ["list-windows"] = true,
+                        ["list-panes"] = true, ["has-session"] = true, has = true,
+                        ["capture-pane"] = true, capturep = true, ["-V"] = true},
+                screen = {["-ls"] = true, ["-list"] = true, ["-v"] = true},
+                parallel = {["--version"] = true}, ["start-stop-daemon"] = {}, daemonize = {},
+                dtach = {}, abduco = {}, gdb = {}, bwrap = {}, ["systemd-nspawn"] = {},
+                machinectl = {list = true, status = true, show = true, ["list-images"] = true}}
 
 local SHELLS = {sh = true, bash = true, dash = true, zsh = true, ksh = true, ksh93 = true,
                 mksh = true, pdksh = true, ash = true, rbash = true, yash = true, posh = true,
@@ -551,6 +568,14 @@ for _, name in ipairs({"declare", "typeset", "local", "export", "readonly"}) do
   HANDLERS[name] = declare
 end
 
+local function opaque(P, words, k, ctx, name)
+  local c = record(P, words, k, ctx)
+  if not OPAQUE[name][c.argv[2] or ""] then
+    see(P.r, name .. " runs commands the check cannot follow", table.concat(c.argv, " "))
+  end
+  return nil
+end
+
 HANDLERS.source = function(P, words, k, ctx)
   see(P.r, "a file run by the shell itself", table.concat(record(P, words, k, ctx).argv, " "))
   return nil
@@ -760,6 +785,8 @@ local function handler_for(name, path)
     return HANDLERS[name]
   elseif WRAPPERS[name] then
     return wrapper
+  elseif OPAQUE[name] then
+    return opaque
   elseif SHELLS[name] then
     return shell
   elseif name == "su" or name == "runuser" then
