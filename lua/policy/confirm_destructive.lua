@@ -989,6 +989,8 @@ function policy.self_test(t)
     "export LD_PRELOAD=/tmp/x.so; ls", "echo reboot | xargs -I{} {}", "newgrp adm <<< reboot",
     "systemd-inhibit reboot", "tmux new -d reboot", "parallel rm -rf ::: /",
     "start-stop-daemon --start --exec /sbin/reboot",
+    "sed -n '1e reboot' /etc/hostname", "sed 's/.*/reboot/e' /etc/hostname",
+    "sed -n 'w /etc/passwd' /tmp/x",
     -- Lines the check cannot see through.
     "eval reboot", "x=reboot; $x", "`echo reboot`", "echo reboot | sh", "bash <<EOF\nreboot\nEOF",
     "source /tmp/x.sh", "f() { :; }; f", "python3 -c 'import os'", "sudo $CMD",
@@ -1015,7 +1017,8 @@ function policy.self_test(t)
     "rm -f /home/x/*.log", "sed -i s/a/b/ /tmp/x", "sed -n 1p /etc/passwd",
     "sed 's/x/y/' /etc/ssh/sshd_config", "rm --rec /tmp/x", "rsync -a --del /tmp/a/ /tmp/b/",
     "rsync -avt --delete /tmp/a/ /tmp/b/", "cp -r /tmp/a /tmp/b", "cp -t /tmp /etc/passwd",
-    "tmux ls", "screen -ls",
+    "tmux ls", "screen -ls", "sed -n '/error/p' /var/log/syslog",
+    "sed -e 's/^#//' -e '/^$/d' /etc/ssh/sshd_config",
   }
   for _, c in ipairs(passes) do
     local d = decide(c)

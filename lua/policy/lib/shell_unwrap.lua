@@ -747,6 +747,89 @@ local function awk(P, words, k, ctx)
   end
   return nil
 end
+-- GNU sed's e command (at a command's start, after its address) and its
+-- s///e flag run a command; w and s///w write a file. Read as loosely as
+-- awk's programs are: a false alarm costs a click.
+local SED_RUNS = {"^[%d$,~+!%s]*e[%s;}]", "^[%d$,~+!%s]*e$", "[;\n{}][%d$,~+!%s]*e[%s;}]",
+                  "[;\n{}][%d$,~+!%s]*e$", "%p[gpiImM%d]*e[gpiImM%d]*%s*[;}\n]",
+                  "%p[gpiImM%d]*e[gpiImM%d]*%s*$", "%pe%s"}
+local SED_WRITES = {"^[%d$,~+!%s]*w%s*([^\n]+)", "[;\n{}][%d$,~+!%s]*w%s*([^\n]+)",
+                    "%p[gpiImM%d]*w%s*([^\n]+)"}
+
+local function sed_script(P, w)
+  if w.dynamic then
+    see(P.r, "a sed script the check cannot read", w.value)
+    return
+  end
+  for _, pattern in ipairs(SED_RUNS) do
+    if w.value:find(pattern) then
+      see(P.r, "a sed script that runs commands", w.value)
+      break
+    end
+  end
+  for _, pattern in ipairs(SED_WRITES) do
+    local target = w.value:match(pattern)
+    if target then
+      write(P, {value = target, dynamic = false, glob = false}, "sed w")
+      break
+    end
+  end
+end
+
+-- sed's options, read as GNU sed reads them (anywhere among the operands,
+-- -i's suffix attached): the scripts of -e, or else the first operand.
+HANDLERS.sed = function(P, words, k, ctx)
+  local c = record(P, words, k, ctx)
+  local scripts, operands, sandbox, done = {}, {}, false, false
+  local m = k + 1
+  while words[m] do
+    local w, v = words[m], words[m].value
+    if done or w.dynamic or v == "-" or v:sub(1, 1) ~= "-" then
+      operands[#operands + 1] = w
+    elseif v == "--" then
+      done = true
+    elseif v:sub(1, 2) == "--" then
+      local name, eq, value = v:match("^%-%-([^=]*)(=?)(.*)$")
+      local takes = name ~= "" and (("expression"):sub(1, #name) == name
+                                    or ("file"):sub(1, #name) == name)
+      sandbox = sandbox or (name ~= "" and ("sandbox"):sub(1, #name) == name)
+      local arg = eq == "=" and {value = value, dynamic = w.dynamic} or words[m + 1]
+      if takes and eq == "" then
+        m = m + 1
+      end
+      if takes and arg and ("expression"):sub(1, #name) == name then
+        scripts[#scripts + 1] = arg
+      elseif takes then
+        see(P.r, "sed running a script file", table.concat(c.argv, " "))
+      end
+    else
+      for p = 2, #v do
+        local ch = v:sub(p, p)
+        if ch == "e" or ch == "f" or ch == "l" then
+          local arg = p < #v and {value = v:sub(p + 1), dynamic = w.dynamic} or words[m + 1]
+          m = m + (p < #v and 0 or 1)
+          if ch == "e" and arg then
+            scripts[#scripts + 1] = arg
+          elseif ch == "f" then
+            see(P.r, "sed running a script file", table.concat(c.argv, " "))
+          end
+          break
+        elseif ch == "i" then
+          break
+        end
+      end
+    end
+    m = m + 1
+  end
+  if #scripts == 0 then
+    scripts[1] = operands[1]
+  end
+  for _, w in ipairs(sandbox and {} or scripts) do
+    sed_script(P, w)
+  end
+  return nil
+end
+
 for _, name in ipairs({"awk", "gawk", "mawk", "nawk"}) do
   HANDLERS[name] = awk
 end
