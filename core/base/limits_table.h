@@ -321,7 +321,8 @@
     "source handed to the compiler between deadline checks")                                       \
   X(LUA_SANDBOX_ERROR_MAX_BYTES, "bytes", "an error text the sandbox builds")                      \
   X(LUA_SANDBOX_COLLECT_SLACK_BYTES, "bytes", "garbage left after an entry before a collection")   \
-  X(LUA_PATTERN_CHECK_STEPS, "steps", "pattern matcher steps between two deadline checks")         \
+  X(LUA_PATTERN_CHECK_STEPS, "steps",                                                              \
+    "bytes the pattern matcher looks at between deadline checks")                                  \
   X(LUA_PATTERN_MAX_CAPTURES_COUNT, "count", "captures in one Lua pattern")                        \
   X(LUA_PATTERN_MAX_DEPTH_LEVELS, "levels", "nested matcher calls before \"pattern too complex\"") \
   X(LUA_JSON_MAX_DEPTH_LEVELS, "levels", "nesting of arrays and objects in json.encode/decode")    \

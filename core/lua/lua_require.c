@@ -50,9 +50,10 @@ static void require_load(lua_State *L, const char *name) {
     luaL_error(L, "require \"%s\": cannot open %s: %s", name, rel, why);
     return;
   }
-  int status = luaL_loadbufferx(L, text, len, chunkname, "t");
+  int status = lua_sandbox_compile(L, text, len, chunkname, "require");
   free(text);
-  if (status == LUA_ERRMEM) lua_error(L); /* the sandbox names the memory limit */
+  if (status != LUA_OK) lua_sandbox_check(L, "require"); /* a limit, not a syntax error */
+  if (status == LUA_ERRMEM) lua_error(L);                /* the sandbox names the memory limit */
   if (status != LUA_OK) {
     lua_pushfstring(L, "require \"%s\": %s", name, lua_tostring(L, -1));
     lua_error(L);

@@ -24,7 +24,7 @@ typedef struct pat_state {
   const char *src_end;
   const char *pat_end;
   int depth_left;
-  unsigned steps;
+  size_t steps; /* since the last check */
   int ncap;
   pat_capture cap[LUA_PATTERN_MAX_CAPTURES_COUNT];
 } pat_state;
@@ -48,9 +48,19 @@ static void pat_restart(pat_state *ms) {
   ms->depth_left = LUA_PATTERN_MAX_DEPTH_LEVELS;
 }
 
-static void pat_step(pat_state *ms) {
-  if (++ms->steps % LUA_PATTERN_CHECK_STEPS == 0) ms->check(ms->L, ms->func);
+/* Counts cost steps, one a byte the matcher looks at, and checks the
+ * deadline each LUA_PATTERN_CHECK_STEPS of them. Most steps look at one
+ * byte; a set walks its members, a back-reference its capture and gsub its
+ * replacement, which counted as one step each ran for seconds between two
+ * checks. */
+static void pat_charge(pat_state *ms, size_t cost) {
+  ms->steps += cost;
+  if (ms->steps < LUA_PATTERN_CHECK_STEPS) return;
+  ms->steps = 0;
+  ms->check(ms->L, ms->func);
 }
+
+static void pat_step(pat_state *ms) { pat_charge(ms, 1); }
 
 /* Past the single-character class that starts at p. */
 static const char *pat_item_end(pat_state *ms, const char *p) {
@@ -60,13 +70,16 @@ static const char *pat_item_end(pat_state *ms, const char *p) {
     return p + 1;
   }
   if (c != '[') return p;
+  const char *set = p;
   if (p < ms->pat_end && *p == '^') p++;
   /* The first character of a set is a member even when it is ']'. */
   for (int first = 1;; first = 0) {
     if (p == ms->pat_end) luaL_error(ms->L, "malformed pattern (missing ']')");
-    if (!first && *p == ']') return p + 1;
+    if (!first && *p == ']') break;
     if (*p++ == PAT_ESC && p < ms->pat_end) p++;
   }
+  pat_charge(ms, (size_t)(p - set));
+  return p + 1;
 }
 
 static int pat_class_has(int c, int cl) {
@@ -145,6 +158,7 @@ static int pat_single(pat_state *ms, const char *s, const char *p, const char *e
   case PAT_ESC:
     return pat_class_has(c, (unsigned char)p[1]);
   case '[':
+    pat_charge(ms, (size_t)(ep - p));
     return pat_set_has(c, p, ep - 1);
   default:
     return (unsigned char)*p == c;
@@ -219,6 +233,7 @@ static const char *pat_backref(pat_state *ms, const char *s, int digit) {
   if (l < 0 || l >= ms->ncap || ms->cap[l].len == PAT_CAP_OPEN)
     luaL_error(ms->L, "invalid capture index %%%d", l + 1);
   ptrdiff_t len = ms->cap[l].len;
+  if (len > 0) pat_charge(ms, (size_t)len);
   if (len < 0 || ms->src_end - s < len || memcmp(ms->cap[l].start, s, (size_t)len) != 0)
     return NULL;
   return s + len;
@@ -438,6 +453,7 @@ static void pat_add_string(pat_state *ms, luaL_Buffer *b, const char *s, const c
   const char *r = lua_tolstring(ms->L, 3, &len);
   const char *end = r + len;
   const char *q;
+  pat_charge(ms, len);
   while ((q = memchr(r, PAT_ESC, (size_t)(end - r)))) {
     luaL_addlstring(b, r, (size_t)(q - r));
     q++;

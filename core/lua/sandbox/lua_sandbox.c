@@ -337,21 +337,22 @@ void lua_sandbox_thread_drop(lua_sandbox *sb, int ref) {
 typedef struct sandbox_source {
   const char *text;
   size_t left;
+  const char *func; /* named in the limit error */
 } sandbox_source;
 
 static const char *sandbox_read_source(lua_State *L, void *ud, size_t *size) {
   sandbox_source *src = ud;
   const char *piece = src->text;
-  lua_sandbox_check(L, "load");
+  lua_sandbox_check(L, src->func);
   *size = src->left < LUA_SANDBOX_SOURCE_PIECE_BYTES ? src->left : LUA_SANDBOX_SOURCE_PIECE_BYTES;
   src->text += *size;
   src->left -= *size;
   return *size > 0 ? piece : NULL;
 }
 
-/* Compiles text (mode "t") onto L's stack; lua_load's status. */
-static int sandbox_compile(lua_State *L, const char *text, size_t len, const char *chunkname) {
-  sandbox_source src = {text, len};
+int lua_sandbox_compile(lua_State *L, const char *text, size_t len, const char *chunkname,
+                        const char *func) {
+  sandbox_source src = {text, len, func};
   return lua_load(L, sandbox_read_source, &src, chunkname, "t");
 }
 
@@ -378,7 +379,7 @@ int lua_sandbox_load(lua_sandbox *sb, lua_State *co, const char *text, size_t le
                      size_t errlen) {
   if (sandbox_busy(sb, err, errlen)) return -1;
   sandbox_entry_begin(sb, co);
-  int status = sandbox_compile(co, text, len, sb->chunkname);
+  int status = lua_sandbox_compile(co, text, len, sb->chunkname, "load");
   sandbox_entry_end(sb);
   if (status == LUA_OK) return 0;
   if (sb->tripped) {
@@ -417,7 +418,7 @@ static int sandbox_load_fn(lua_State *L) {
   const char *name = luaL_optstring(L, 2, chunk);
   luaL_optstring(L, 3, "t");
   int has_env = !lua_isnone(L, 4);
-  if (sandbox_compile(L, chunk, len, name) != LUA_OK) {
+  if (lua_sandbox_compile(L, chunk, len, name, "load") != LUA_OK) {
     lua_sandbox_check(L, "load"); /* a limit hit while compiling is no syntax error */
     luaL_pushfail(L);
     lua_insert(L, -2);

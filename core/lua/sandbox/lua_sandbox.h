@@ -86,6 +86,13 @@ int lua_sandbox_load(lua_sandbox *sb, lua_State *co, const char *text, size_t le
 int lua_sandbox_resume(lua_sandbox *sb, lua_State *co, int nargs, int *nres, char *err,
                        size_t errlen);
 
+/* Compiles text (mode "t") onto L's stack as load does, the running
+ * entry's deadline checked between pieces of the source; lua_load's status.
+ * Once a limit has tripped, lua_sandbox_check(L, func) raises it, naming
+ * func ("require"). */
+int lua_sandbox_compile(lua_State *L, const char *text, size_t len, const char *chunkname,
+                        const char *func);
+
 /* For C functions that run long without executing Lua (the pattern matcher):
  * raises the entry's limit error once its deadline has passed or a limit
  * has tripped; func names the function in the message. No-op outside a

@@ -367,6 +367,9 @@ function parse_pipeline(P)
       if plain(peek(P)) == "-p" then
         take(P)
       end
+      if plain(peek(P)) == "--" then -- bash 5.2: time -- cmd runs cmd
+        take(P)
+      end
     else
       break
     end

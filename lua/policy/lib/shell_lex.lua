@@ -203,6 +203,9 @@ local function read_dollar(P, i, W, in_dquote)
     if text:find("@P}", 1, true) then
       see(P.r, "prompt expansion", text)
     end
+    if text:find("[[:]") then -- ${a[i]} and ${a:i:n} evaluate i and n as arithmetic
+      P.r.arith = true
+    end
     add_dynamic(W, text)
     return e + 1
   elseif c == "'" and not in_dquote then

@@ -173,7 +173,7 @@ end
 -- (flock -c); extra: the wrapper adds arguments (xargs); opaque: options
 -- whose effect the check cannot see (env -S).
 local WRAPPERS = {
-  sudo = {arg = "aCcDgpRrTtUu", optarg = "h", none = "eKlVv", shell = "si",
+  sudo = {arg = "aCcDgpRrTtUu", optarg = "h", none = "eKlVv", shell = "si", assignments = true,
           none_long = {"edit", "list", "version", "validate", "help", "remove-timestamp"},
           shell_long = {"shell", "login"},
           long = {["auth-type"] = true, ["close-from"] = true, ["login-class"] = true,
@@ -221,6 +221,13 @@ local WRAPPERS = {
   time = {arg = "fo", long = {format = true, output = true, append = false,
                               portability = false, quiet = false, verbose = false}},
   busybox = {},
+  toybox = {},
+  ["systemd-inhibit"] = {none_long = {"list"},
+                         long = {what = true, who = true, why = true, mode = true, list = false,
+                                 ["no-pager"] = false, ["no-legend"] = false}},
+  proxychains = {arg = "f"},
+  proxychains4 = {arg = "f"},
+  firejail = {shell = true},
   nsenter = {arg = "tSG", optarg = "muinpCUTrw", shell = true,
              long = {target = true, setuid = true, setgid = true}},
   unshare = {arg = "RwSG", optarg = "muinpUCT", shell = true,
@@ -266,6 +273,32 @@ local WRAPPERS = {
                      ["clear-groups"] = false, ["keep-groups"] = false, ["init-groups"] = false,
                      ["no-new-privs"] = false, ["reset-env"] = false, dump = false}},
 }
+
+-- The dynamic loader runs the program named after its options, under any
+-- of its file names.
+local LOADER = {none_long = {"list", "verify", "help", "version", "list-tunables",
+                             "list-diagnostics"},
+                long = {["library-path"] = true, ["inhibit-rpath"] = true, audit = true,
+                        preload = true, argv0 = true, ["glibc-hwcaps-prepend"] = true,
+                        ["glibc-hwcaps-mask"] = true, ["inhibit-cache"] = false, list = false,
+                        verify = false, help = false, version = false,
+                        ["list-tunables"] = false, ["list-diagnostics"] = false}}
+for _, name in ipairs({"ld.so", "ld-linux.so.2", "ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1",
+                       "ld-linux-armhf.so.3", "ld64.so.1", "ld64.so.2",
+                       "ld-linux-riscv64-lp64d.so.1"}) do
+  WRAPPERS[name] = LOADER
+end
+
+-- Programs that run commands in forms the check does not follow (a tmux
+-- session's shell, gdb's inferior, what parallel reads, bwrap's two-word
+-- options), with the first arguments with which they only read.
+local OPAQUE = {tmux = {ls = true, ["list-sessions"] = true, ["list-windows"] = true,
+                        ["list-panes"] = true, ["has-session"] = true, has = true,
+                        ["capture-pane"] = true, capturep = true, ["-V"] = true},
+                screen = {["-ls"] = true, ["-list"] = true, ["-v"] = true},
+                parallel = {["--version"] = true}, ["start-stop-daemon"] = {}, daemonize = {},
+                dtach = {}, abduco = {}, gdb = {}, bwrap = {}, ["systemd-nspawn"] = {},
+                machinectl = {list = true, status = true, show = true, ["list-images"] = true}}
 
 local SHELLS = {sh = true, bash = true, dash = true, zsh = true, ksh = true, ksh93 = true,
                 mksh = true, pdksh = true, ash = true, rbash = true, yash = true, posh = true,
@@ -331,6 +364,12 @@ local function wrapper(P, words, k, ctx, name)
   end
   if spec.extra then
     ctx.extra = true
+    -- xargs -I R puts what it reads where R is, in the command name too.
+    local replace = opts.I or opts.i or opts.replace
+    local r = type(replace) == "table" and replace.value ~= "" and replace.value or "{}"
+    if replace and words[j] and (words[j].dynamic or words[j].value:find(r, 1, true)) then
+      see(P.r, "a command that xargs reads from its input", words[j].value)
+    end
   end
   if words[j] == nil then
     if ctx.extra and not spec.extra then
@@ -460,7 +499,14 @@ HANDLERS.sg = function(P, words, k, ctx)
   end
   if words[j] then
     joined(P, words, j, ctx, "sg")
+  else -- a shell, as newgrp starts
+    record(P, words, k, ctx).stdin_code = true
   end
+  return nil
+end
+
+HANDLERS.newgrp = function(P, words, k, ctx)
+  record(P, words, k, ctx).stdin_code = true
   return nil
 end
 
@@ -492,6 +538,40 @@ HANDLERS.eval = function(P, words, k, ctx)
   see(P.r, "eval", table.concat(record(P, words, k, ctx).argv, " "))
   if words[k + 1] then
     joined(P, words, k + 1, ctx, "eval")
+  end
+  return nil
+end
+
+-- let, and declare -i and its kin, evaluate their arguments as arithmetic,
+-- which runs a $(...) held in a variable the arithmetic names. declare and
+-- its kin also assign, as NAME=value before a command does.
+HANDLERS.let = function(P, words, k, ctx)
+  P.r.arith = true
+  record(P, words, k, ctx)
+  return nil
+end
+
+local function declare(P, words, k, ctx)
+  for m = k + 1, #words do
+    if words[m].dynamic or words[m].value:find("^[-+]%a*i") then
+      P.r.arith = true
+    end
+    local assigned = not words[m].dynamic and words[m].value:match("^([%a_][%w_]*)%+?=")
+    if assigned then
+      assignment(P, assigned, words[m].value)
+    end
+  end
+  record(P, words, k, ctx)
+  return nil
+end
+for _, name in ipairs({"declare", "typeset", "local", "export", "readonly"}) do
+  HANDLERS[name] = declare
+end
+
+local function opaque(P, words, k, ctx, name)
+  local c = record(P, words, k, ctx)
+  if not OPAQUE[name][c.argv[2] or ""] then
+    see(P.r, name .. " runs commands the check cannot follow", table.concat(c.argv, " "))
   end
   return nil
 end
@@ -667,6 +747,89 @@ local function awk(P, words, k, ctx)
   end
   return nil
 end
+-- GNU sed's e command (at a command's start, after its address) and its
+-- s///e flag run a command; w and s///w write a file. Read as loosely as
+-- awk's programs are: a false alarm costs a click.
+local SED_RUNS = {"^[%d$,~+!%s]*e[%s;}]", "^[%d$,~+!%s]*e$", "[;\n{}][%d$,~+!%s]*e[%s;}]",
+                  "[;\n{}][%d$,~+!%s]*e$", "%p[gpiImM%d]*e[gpiImM%d]*%s*[;}\n]",
+                  "%p[gpiImM%d]*e[gpiImM%d]*%s*$", "%pe%s"}
+local SED_WRITES = {"^[%d$,~+!%s]*w%s*([^\n]+)", "[;\n{}][%d$,~+!%s]*w%s*([^\n]+)",
+                    "%p[gpiImM%d]*w%s*([^\n]+)"}
+
+local function sed_script(P, w)
+  if w.dynamic then
+    see(P.r, "a sed script the check cannot read", w.value)
+    return
+  end
+  for _, pattern in ipairs(SED_RUNS) do
+    if w.value:find(pattern) then
+      see(P.r, "a sed script that runs commands", w.value)
+      break
+    end
+  end
+  for _, pattern in ipairs(SED_WRITES) do
+    local target = w.value:match(pattern)
+    if target then
+      write(P, {value = target, dynamic = false, glob = false}, "sed w")
+      break
+    end
+  end
+end
+
+-- sed's options, read as GNU sed reads them (anywhere among the operands,
+-- -i's suffix attached): the scripts of -e, or else the first operand.
+HANDLERS.sed = function(P, words, k, ctx)
+  local c = record(P, words, k, ctx)
+  local scripts, operands, sandbox, done = {}, {}, false, false
+  local m = k + 1
+  while words[m] do
+    local w, v = words[m], words[m].value
+    if done or w.dynamic or v == "-" or v:sub(1, 1) ~= "-" then
+      operands[#operands + 1] = w
+    elseif v == "--" then
+      done = true
+    elseif v:sub(1, 2) == "--" then
+      local name, eq, value = v:match("^%-%-([^=]*)(=?)(.*)$")
+      local takes = name ~= "" and (("expression"):sub(1, #name) == name
+                                    or ("file"):sub(1, #name) == name)
+      sandbox = sandbox or (name ~= "" and ("sandbox"):sub(1, #name) == name)
+      local arg = eq == "=" and {value = value, dynamic = w.dynamic} or words[m + 1]
+      if takes and eq == "" then
+        m = m + 1
+      end
+      if takes and arg and ("expression"):sub(1, #name) == name then
+        scripts[#scripts + 1] = arg
+      elseif takes then
+        see(P.r, "sed running a script file", table.concat(c.argv, " "))
+      end
+    else
+      for p = 2, #v do
+        local ch = v:sub(p, p)
+        if ch == "e" or ch == "f" or ch == "l" then
+          local arg = p < #v and {value = v:sub(p + 1), dynamic = w.dynamic} or words[m + 1]
+          m = m + (p < #v and 0 or 1)
+          if ch == "e" and arg then
+            scripts[#scripts + 1] = arg
+          elseif ch == "f" then
+            see(P.r, "sed running a script file", table.concat(c.argv, " "))
+          end
+          break
+        elseif ch == "i" then
+          break
+        end
+      end
+    end
+    m = m + 1
+  end
+  if #scripts == 0 then
+    scripts[1] = operands[1]
+  end
+  for _, w in ipairs(sandbox and {} or scripts) do
+    sed_script(P, w)
+  end
+  return nil
+end
+
 for _, name in ipairs({"awk", "gawk", "mawk", "nawk"}) do
   HANDLERS[name] = awk
 end
@@ -705,6 +868,8 @@ local function handler_for(name, path)
     return HANDLERS[name]
   elseif WRAPPERS[name] then
     return wrapper
+  elseif OPAQUE[name] then
+    return opaque
   elseif SHELLS[name] then
     return shell
   elseif name == "su" or name == "runuser" then

@@ -110,6 +110,24 @@ describe('breakglass check', () => {
     ]);
   });
 
+  // require compiled its library with Lua's own loader, outside the
+  // entry's deadline: this library held check (and a reload, which loads
+  // the same way) for 45 s under a 500 ms limit.
+  test('a library the compiler takes quadratic time over stops at the time limit', () => {
+    const started = Date.now();
+    const r = check([brokenSet({
+      'tools/lib/slow.lua': `return ${'a and '.repeat(150000)}a\n`,
+      'tools/zz_slow.lua': 'local slow = require("slow")\nreturn {name = "zz_slow", description = "x", '
+        + 'input_schema = {type = "object"}, handler = function() return "x" end}\n',
+    })], { BREAKGLASS_LUA_CALL_TIMEOUT_MS: '500' });
+    assert.equal(r.status, 1, r.stderr);
+    assert.deepEqual(lines(r.stderr), [
+      'tools/lib/slow.lua: time limit (500 ms) exceeded while compiling',
+      'tools/zz_slow.lua:1: time limit (500 ms) exceeded in require',
+    ]);
+    assert.ok(Date.now() - started < 10000, `check took ${Date.now() - started} ms`);
+  });
+
   test('a broken library no script requires is still reported', () => {
     const r = check([brokenSet({ 'tools/lib/unused.lua': 'return {\n' })]);
     assert.equal(r.status, 1, r.stderr);
