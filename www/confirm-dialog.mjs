@@ -5,6 +5,7 @@
 
 import * as api from './api.mjs';
 import { parseTime } from './format.mjs';
+import { revealHidden } from './reveal.mjs';
 import { toolArgument } from './tool-chip.mjs';
 
 const COUNTDOWN_TICK_MS = 1000;
@@ -20,6 +21,7 @@ export class ConfirmDialog {
     this.ui = {
       title: $('.confirm-title'),
       command: $('.confirm-command'),
+      hidden: $('.confirm-hidden'),
       reason: $('.confirm-reason'),
       policy: $('.confirm-policy'),
       countdown: $('.confirm-countdown'),
@@ -106,7 +108,12 @@ export class ConfirmDialog {
     const ev = p.event;
     this.current = callId;
     this.ui.title.textContent = `Approve ${ev.tool || 'this tool call'}?`;
-    this.ui.command.textContent = toolArgument(ev.input);
+    const command = revealHidden(toolArgument(ev.input));
+    this.ui.command.textContent = command.text;
+    this.ui.hidden.textContent = command.count
+      ? `It holds ${command.count} character${command.count === 1 ? '' : 's'} that would not show, named here as ⟨U+…⟩.`
+      : '';
+    this.ui.hidden.hidden = command.count === 0;
     this.ui.reason.textContent = ev.reason || 'No reason given.';
     this.ui.policy.textContent = ev.policy ? `Asked by the policy ${ev.policy}.` : '';
     this.ui.error.textContent = '';

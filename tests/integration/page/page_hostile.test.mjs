@@ -1,0 +1,107 @@
+// What a hostile devvm or a misled model can put on the page, in headless
+// Chromium against the real daemon and the mock model: the approval
+// dialog shows a command's characters as they will run (no bidi override,
+// zero-width or control character disguises it).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { BEARER, makeScriptsDir, startStack, writePolicy } from '../../lib/agent-stack.mjs';
+import { DESKTOP, launchBrowser, openPage, waitInPage } from '../../lib/page.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
+
+const TURN_LIMIT_MS = 30000;
+let stack, mock, daemon, browser;
+
+before(async () => {
+  const dir = scratchDir('bg-page-hostile');
+  const scripts = makeScriptsDir(join(dir, 'scripts'));
+  writePolicy(scripts, 'ask_echo', 'asks the operator before echo runs',
+    'if call.tool == "echo" then return {confirm = "echo talks back"} end');
+  stack = await startStack(dir, { scripts });
+  ({ mock, daemon } = stack);
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await stack?.close();
+});
+
+// 404/409: the test leaves a request unanswered; the page may answer late.
+const open = () => openPage(browser, `${daemon.url}/`, { viewport: DESKTOP, token: BEARER, httpErrors: [404, 409] });
+
+async function newPrompt(page, prompt) {
+  await page.click('#new-session');
+  await page.fill('textarea', prompt);
+  await page.keyboard.press('Enter');
+}
+
+// Where each character of the dialog's command is drawn, in text order:
+// {ch, top, left} of its box (newlines have none).
+function drawnCharacters(page) {
+  return page.evaluate(() => {
+    const box = document.querySelector('#confirm-dialog .confirm-command');
+    const walker = document.createTreeWalker(box, NodeFilter.SHOW_TEXT);
+    const out = [];
+    const range = document.createRange();
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (let i = 0; i < node.data.length; i += 1) {
+        if (node.data[i] === '\n') continue;
+        range.setStart(node, i);
+        range.setEnd(node, i + 1);
+        const r = range.getBoundingClientRect();
+        out.push({ ch: node.data[i], top: r.top, left: r.left });
+      }
+    }
+    return out;
+  });
+}
+
+// Asks for echo(text) behind the policy's approval, reads the dialog, and
+// denies the call, so that the next test starts with no request waiting.
+async function askAndDeny(text) {
+  mock.setScript([{ text: 'Let me echo.', toolUses: [{ name: 'echo', input: { text } }] }, { text: 'Done.' }]);
+  const { page, problems } = await open();
+  await newPrompt(page, 'echo something');
+  await waitInPage(page, () => document.getElementById('confirm-dialog').open, null, TURN_LIMIT_MS);
+  const warning = page.locator('#confirm-dialog .confirm-hidden');
+  const seen = {
+    command: await page.locator('#confirm-dialog .confirm-command').textContent(),
+    drawn: await drawnCharacters(page),
+    warning: (await warning.isVisible()) ? await warning.innerText() : null,
+  };
+  await page.click('#confirm-dialog .confirm-deny');
+  await waitInPage(page, () => document.getElementById('turns').innerText.includes('Done.'), null, TURN_LIMIT_MS);
+  assert.deepEqual(problems, []);
+  await page.close();
+  return seen;
+}
+
+test('the approval dialog shows a disguised command as it runs: bidi, zero-width and control characters are named, and nothing is reordered', async () => {
+  // Reads "echo nothing to see" on screen when the bidi override and the
+  // Hebrew letters reorder it; a CR and zero-width spaces hide the rest.
+  const command = 'echo \u202Eees ot gnihton\u202C; rm -rf ~ ; reboot \u05D0 ; \u05D1\rtrue\u200B\u2066x\u2069\u0007';
+  const { command: shown, drawn, warning } = await askAndDeny(command);
+  // Every character that hides itself is there by name, and only by name.
+  assert.doesNotMatch(shown, /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u, JSON.stringify(shown));
+  for (const code of ['202E', '202C', '000D', '200B', '2066', '2069', '0007']) {
+    assert.ok(shown.includes(`U+${code}`), `U+${code} is named in ${JSON.stringify(shown)}`);
+  }
+  assert.match(shown, /^echo /);
+  assert.ok(shown.includes('ees ot gnihton'), 'the reversed words are shown in the order they run');
+  assert.ok(shown.includes('; rm -rf ~ ; reboot \u05D0 ; \u05D1'));
+  // Drawn left to right, line by line, in the order the shell reads it.
+  for (let i = 1; i < drawn.length; i += 1) {
+    const [a, b] = [drawn[i - 1], drawn[i]];
+    const sameLine = Math.abs(a.top - b.top) < 2;
+    assert.ok(b.top > a.top || (sameLine && b.left > a.left),
+      `character ${i} (${JSON.stringify(b.ch)}) is drawn before the one ahead of it (${JSON.stringify(a.ch)})`);
+  }
+  assert.match(warning ?? '', /7 characters/, 'the dialog says the command holds hidden characters');
+});
+
+test('a plain command is shown as it is, with no warning about hidden characters', async () => {
+  const { command, warning } = await askAndDeny('uptime\tnow\nfree -m');
+  assert.equal(command, 'uptime\tnow\nfree -m');
+  assert.equal(warning, null);
+});
