@@ -1,7 +1,8 @@
 // What a hostile devvm or a misled model can put on the page, in headless
 // Chromium against the real daemon and the mock model: the approval
 // dialog shows a command's characters as they will run (no bidi override,
-// zero-width or control character disguises it).
+// zero-width or control character disguises it), and model text cannot
+// make the page build more table cells than it has characters.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -104,4 +105,23 @@ test('a plain command is shown as it is, with no warning about hidden characters
   const { command, warning } = await askAndDeny('uptime\tnow\nfree -m');
   assert.equal(command, 'uptime\tnow\nfree -m');
   assert.equal(warning, null);
+});
+
+// Before the fix the page froze building 9 million cells: the time limit
+// makes that a failure rather than a hang.
+test('a table of many columns and many short rows costs cells by its text, not columns times rows', { timeout: 60000 }, async () => {
+  const columns = 3000;
+  const rows = 3000;
+  // 21 kB of text; each row of one '|' would otherwise get 3000 cells.
+  const table = `${'|h'.repeat(columns)}|\n${'|-'.repeat(columns)}|\n${'|\n'.repeat(rows)}`;
+  mock.push({ text: `${table}\nEnd of the table.`, deltaChars: 100000 });
+  const { page, problems } = await open();
+  await newPrompt(page, 'draw a table');
+  await waitInPage(page, () => document.getElementById('turns').innerText.includes('End of the table.'), null, TURN_LIMIT_MS);
+  const cells = await page.evaluate(() => document.querySelectorAll('#turns td, #turns th').length);
+  const pipes = table.split('|').length - 1;
+  assert.ok(cells >= columns, `the head is drawn (${cells} cells)`);
+  assert.ok(cells <= pipes + rows, `${cells} cells for ${pipes} '|' in ${rows} rows`);
+  assert.deepEqual(problems, []);
+  await page.close();
 });
