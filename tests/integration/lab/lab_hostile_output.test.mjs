@@ -1,0 +1,91 @@
+// What a broken or hostile devvm prints, through the real daemon, the
+// scripted mock model, the shipped devvm_shell and the lab's real sshd:
+// bytes that are not text, characters cut by every bound on what is kept,
+// a flood on stderr with stdout silent, a command that closes its output
+// and runs on, death by a signal. Each ends bounded, with a clear result,
+// and the daemon answers others meanwhile. Runs as root (the lab does).
+import assert from 'node:assert/strict';
+import { cpSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { startStack, turnEvents } from '../../lib/agent-stack.mjs';
+import { startLab } from '../../lib/lab.mjs';
+import { scratchDir } from '../../lib/scratch.mjs';
+
+const dir = scratchDir('lab-hostile-output');
+const TURN_MS = 120000;
+const shell = (command, extra = {}) => ({ name: 'devvm_shell', input: { command, ...extra } });
+
+// The shipped scripts, plus a tool that asks for all the transport keeps
+// of stdout (ctx.ssh with no max_bytes: 1 MiB, head and tail) and returns
+// what is around its cut.
+const SEAM_TOOL = `return {
+  name = "seam_ssh",
+  description = "Runs a command on the devvm; returns its stdout around the cut.",
+  input_schema = {type = "object", required = {"command"}, properties = {command = {type = "string"}}},
+  mutating = false,
+  handler = function(ctx, input)
+    local r = ctx.ssh("devvm", input.command)
+    local at = r.stdout:find("\\n[breakglass:", 1, true)
+    if not at then return nil, "no cut in " .. #r.stdout .. " bytes" end
+    return r.stdout:sub(at - 60, at + 90)
+  end,
+}
+`;
+
+function scriptsWithSeamTool(to) {
+  cpSync(join(process.env.BREAKGLASS_SOURCE_DIR, 'lua'), to, { recursive: true });
+  writeFileSync(join(to, 'tools', 'seam_ssh.lua'), SEAM_TOOL);
+  return to;
+}
+
+// 1.3 MB of '€' (3 bytes each) after 0, 1 or 2 bytes of ASCII: each
+// head/tail seam falls inside a character at some offset.
+const EUROS = 433333;
+const euroFlood = (pad) => `printf '%.${pad}s' ab; yes '€' | tr -d '\\n' | head -c ${EUROS * 3}`;
+
+async function runTools(st, uses) {
+  const { stream } = await st.startTurn([{ toolUses: uses }, { text: 'Done.' }]);
+  const events = await turnEvents(stream, TURN_MS);
+  await stream.close();
+  return {
+    results: events.filter((e) => e.kind === 'tool_result'),
+    outputs: events.filter((e) => e.kind === 'tool_output'),
+  };
+}
+
+describe('hostile output from the lab devvm', () => {
+  let lab;
+  let st;
+  before(async () => {
+    lab = await startLab();
+    st = await startStack(join(dir, 'stack'), { scripts: scriptsWithSeamTool(join(dir, 'scripts')), env: lab.env() });
+  });
+  after(async () => {
+    await st?.close();
+    lab?.stop();
+  });
+
+  test('a character cut by the model\'s bound is dropped whole, never shown as U+FFFD', async () => {
+    // devvm_shell gives the model 64 KiB, head and tail.
+    const { results } = await runTools(st, [0, 1, 2].map((pad) => shell(euroFlood(pad))));
+    assert.equal(results.length, 3);
+    for (const r of results) {
+      assert.equal(r.is_error, false, r.content.slice(0, 200));
+      const stdout = r.content.slice(r.content.indexOf('--- stdout ---\n') + 15);
+      assert.ok(!stdout.includes('\uFFFD'), `U+FFFD at ${stdout.indexOf('\uFFFD')} of the model's copy`);
+      const text = stdout.replace(/\n\[breakglass: \d+ bytes cut here\]\n/, '').replace(/^a?b?|\n$/g, '');
+      assert.match(text, /^€+$/, 'only whole characters on either side of the marker');
+    }
+  });
+
+  test('a character cut by the transport\'s bound is dropped whole, never shown as U+FFFD', async () => {
+    const uses = [0, 1, 2].map((pad) => ({ name: 'seam_ssh', input: { command: euroFlood(pad) } }));
+    const { results } = await runTools(st, uses);
+    assert.equal(results.length, 3);
+    for (const r of results) {
+      assert.equal(r.is_error, false, r.content);
+      assert.match(r.content, /^€+\n\[breakglass: \d+ bytes cut here\]\n€+$/, JSON.stringify(r.content));
+    }
+  });
+});
