@@ -88,4 +88,40 @@ describe('hostile output from the lab devvm', () => {
       assert.match(r.content, /^€+\n\[breakglass: \d+ bytes cut here\]\n€+$/, JSON.stringify(r.content));
     }
   });
+
+  test('bytes that are not text, terminal escapes, a death by signal and an exit status past 255 each give a plain result', async () => {
+    const { results, outputs } = await runTools(st, [
+      shell("printf 'a\\0b\\300\\257c\\377\\355\\240\\200d\\033[2J\\033]0;t\\007e'"),
+      shell('echo x; kill -KILL 0'),
+      shell('exit 300'),
+    ]);
+    // Overlong, stray and surrogate bytes are each U+FFFD; NUL and the
+    // escapes are characters the page shows as text.
+    const shown = 'a\0b\uFFFD\uFFFDc\uFFFD\uFFFD\uFFFD\uFFFDd\x1b[2J\x1b]0;t\x07e';
+    assert.equal(results[0].content.replace(/^exit status 0, \d+\.\d{3} s\n/, ''), `--- stdout ---\n${shown}\n`);
+    assert.equal(outputs.filter((o) => o.call_id === results[0].call_id).map((o) => o.text).join(''), shown);
+    assert.match(results[1].content, /^killed by signal KILL, /);
+    assert.equal(results[1].details.exit_signal, 'KILL');
+    assert.equal(results[1].details.ok, false);
+    assert.match(results[2].content, /^exit status 44, /);
+  });
+
+  test('stderr flooding with stdout silent, and one endless line, end bounded while the daemon answers others', async () => {
+    const slowest = { ms: 0 };
+    const watch = setInterval(async () => {
+      const t0 = Date.now();
+      await st.health();
+      slowest.ms = Math.max(slowest.ms, Date.now() - t0);
+    }, 100);
+    const { results } = await runTools(st, [
+      shell('head -c 30000000 /dev/zero | tr "\\0" e >&2; echo done'),
+      shell('yes | tr -d "\\n"', { timeout_s: 2 }),
+    ]);
+    clearInterval(watch);
+    assert.match(results[0].content, /^exit status 0, .*\n--- stdout ---\ndone\n--- stderr ---\ne+\n\[breakglass: \d+ bytes cut here\]\ne+\n$/);
+    assert.ok(results[0].content.length < 70 * 1024, `${results[0].content.length} characters`);
+    assert.equal(results[1].is_error, true);
+    assert.match(results[1].content, /^timed out after 2\.\d s; the command was stopped\. Output so far:\n--- stdout ---\ny+\n\[breakglass: \d+ bytes cut here\]\ny+\n$/);
+    assert.ok(slowest.ms < 1000, `/health took ${slowest.ms} ms during the flood`);
+  });
 });
