@@ -45,6 +45,9 @@ export class ToolChip {
     this.startedAt = parseTime(event.ts);
     if (!Number.isFinite(this.startedAt)) this.startedAt = Date.now();
     this.outputText = '';
+    this.unseen = ''; // output not drawn yet; null: draw all of outputText
+    this.follow = false;
+    this.frame = 0;
     this.line = '';
     this.state = 'running';
     this.build(event, press);
@@ -115,22 +118,33 @@ export class ToolChip {
   }
 
   // Live output. live: the stream is live, so a box scrolled to its end
-  // (and open) stays there as it grows.
+  // (and open) stays there as it grows. Output comes in thousands of small
+  // events a second: it is drawn once a frame, since each draw measures
+  // the box (a layout of all of it).
   appendOutput(text, live) {
-    const out = this.output;
-    const follow = live && this.details.open && out.scrollHeight - out.scrollTop - out.clientHeight < FOLLOW_SLACK_PX;
-    this.outputLabel.hidden = false;
-    out.hidden = false;
     this.outputText += text;
+    if (this.unseen !== null) this.unseen += text;
     if (this.outputText.length > TOOL_OUTPUT_MAX_CHARS) {
       this.outputText = this.outputText.slice(-Math.floor(TOOL_OUTPUT_MAX_CHARS / 2));
-      out.textContent = `[earlier output not shown]\n${this.outputText}`;
-    } else {
-      out.append(document.createTextNode(text));
+      this.unseen = null; // redrawn whole
     }
-    if (follow) out.scrollTop = out.scrollHeight;
     const line = lastLine(text);
     if (line) this.line = line;
+    this.follow ||= live;
+    if (!this.frame) this.frame = requestAnimationFrame(() => this.drawOutput());
+  }
+
+  drawOutput() {
+    this.frame = 0;
+    const out = this.output;
+    const follow = this.follow && this.details.open && out.scrollHeight - out.scrollTop - out.clientHeight < FOLLOW_SLACK_PX;
+    this.outputLabel.hidden = false;
+    out.hidden = false;
+    if (this.unseen === null) out.textContent = `[earlier output not shown]\n${this.outputText}`;
+    else out.append(document.createTextNode(this.unseen));
+    this.unseen = '';
+    this.follow = false;
+    if (follow) out.scrollTop = out.scrollHeight;
     if (this.running) this.lineEl.textContent = this.line;
   }
 

@@ -1,14 +1,16 @@
 // What a hostile devvm or a misled model can put on the page, in headless
 // Chromium against the real daemon and the mock model: the approval
 // dialog shows a command's characters as they will run (no bidi override,
-// zero-width or control character disguises it), and model text cannot
-// make the page build more table cells than it has characters.
+// zero-width or control character disguises it), model text cannot make
+// the page build more table cells than it has characters, and a tool's
+// output in many small pieces does not freeze it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { BEARER, makeScriptsDir, startStack, writePolicy } from '../../lib/agent-stack.mjs';
 import { DESKTOP, launchBrowser, openPage, waitInPage } from '../../lib/page.mjs';
 import { scratchDir } from '../../lib/scratch.mjs';
+import { TOOL_OUTPUT_MAX_CHARS } from '../../../www/tool-chip.mjs';
 
 const TURN_LIMIT_MS = 30000;
 let stack, mock, daemon, browser;
@@ -122,6 +124,33 @@ test('a table of many columns and many short rows costs cells by its text, not c
   const pipes = table.split('|').length - 1;
   assert.ok(cells >= columns, `the head is drawn (${cells} cells)`);
   assert.ok(cells <= pipes + rows, `${cells} cells for ${pipes} '|' in ${rows} rows`);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+// Before the fix one output event measured the whole box: 30000 of them
+// froze the page for minutes.
+test('output in 30000 small pieces, watched live, leaves the page answering and shows its end', { timeout: 90000 }, async () => {
+  const flood = { chunks: 30000, chunk_bytes: 100, pause_ms: 0 };
+  mock.setScript([{ text: 'Flooding.', toolUses: [{ name: 'flood', input: flood }] }, { text: 'Flood done.' }]);
+  const { page, problems } = await open();
+  await newPrompt(page, 'flood');
+  await waitInPage(page, () => document.querySelector('#turns .tool'), null, TURN_LIMIT_MS);
+  await page.click('#turns .tool-summary');
+  const started = Date.now();
+  let slowestMs = 0;
+  for (let done = false; !done;) {
+    assert.ok(Date.now() - started < TURN_LIMIT_MS, 'the turn ends within the turn limit');
+    const asked = Date.now();
+    done = await page.evaluate(() => document.getElementById('turns').innerText.includes('Flood done.'));
+    slowestMs = Math.max(slowestMs, Date.now() - asked);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.ok(slowestMs < 2000, `the page took ${slowestMs} ms to answer during the flood`);
+  const shown = await page.locator('#turns .tool-output').textContent();
+  assert.ok(shown.startsWith('[earlier output not shown]\n'), shown.slice(0, 40));
+  assert.ok(shown.length <= TOOL_OUTPUT_MAX_CHARS + 40, `${shown.length} characters kept`);
+  assert.match(shown, /x{1000}$/);
   assert.deepEqual(problems, []);
   await page.close();
 });
