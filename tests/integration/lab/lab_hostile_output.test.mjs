@@ -5,7 +5,8 @@
 // and runs on, death by a signal. Each ends bounded, with a clear result,
 // and the daemon answers others meanwhile. Runs as root (the lab does).
 import assert from 'node:assert/strict';
-import { cpSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startStack, turnEvents } from '../../lib/agent-stack.mjs';
@@ -123,5 +124,25 @@ describe('hostile output from the lab devvm', () => {
     assert.equal(results[1].is_error, true);
     assert.match(results[1].content, /^timed out after 2\.\d s; the command was stopped\. Output so far:\n--- stdout ---\ny+\n\[breakglass: \d+ bytes cut here\]\ny+\n$/);
     assert.ok(slowest.ms < 1000, `/health took ${slowest.ms} ms during the flood`);
+  });
+
+  test('a devvm whose host key changes between two connections is refused on the second, with the new fingerprint', async () => {
+    const first = await runTools(st, [shell('echo pinned')]);
+    assert.equal(first.results[0].is_error, false, first.results[0].content);
+    const key = join(lab.dir, 'devvm', 'ssh_host_ed25519_key');
+    lab.killDevvmSshd();
+    rmSync(key);
+    rmSync(`${key}.pub`);
+    spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
+    const fingerprint = /SHA256:[A-Za-z0-9+/]+/.exec(spawnSync('ssh-keygen', ['-l', '-f', `${key}.pub`], { encoding: 'utf8' }).stdout)[0];
+    await lab.startDevvmSshd();
+    const { results } = await runTools(st, [shell('echo impostor'), { name: 'devvm_probe', input: {} }]);
+    assert.equal(results[0].is_error, true, results[0].content);
+    assert.equal(JSON.parse(results[1].content).reachable, false, 'the probe finds the devvm unreachable');
+    for (const r of results) {
+      assert.match(r.content, /hostkey_changed/);
+      assert.ok(r.content.includes(fingerprint), `${fingerprint} in: ${r.content}`);
+      assert.ok(!r.content.includes('impostor\n'), 'the command did not run');
+    }
   });
 });
