@@ -114,7 +114,8 @@ export class ConfirmDialog {
       ? `It holds ${command.count} character${command.count === 1 ? '' : 's'} that would not show, named here as ⟨U+…⟩.`
       : '';
     this.ui.hidden.hidden = command.count === 0;
-    this.ui.reason.textContent = ev.reason || 'No reason given.';
+    // A policy's reason may quote the command: its hidden characters show too.
+    this.ui.reason.textContent = ev.reason ? revealHidden(ev.reason).text : 'No reason given.';
     this.ui.policy.textContent = ev.policy ? `Asked by the policy ${ev.policy}.` : '';
     this.ui.error.textContent = '';
     this.ui.error.hidden = true;

@@ -8,6 +8,7 @@
 import { formatDuration, formatElapsed, identityName, parseTime } from './format.mjs';
 import { callOutcome, lastLine, layerWords, pveSummary } from './outcome.mjs';
 import { el } from './dom.mjs';
+import { revealHidden } from './reveal.mjs';
 
 // Output kept in the page per call; older output is dropped first.
 export const TOOL_OUTPUT_MAX_CHARS = 256 * 1024;
@@ -84,7 +85,8 @@ export class ToolChip {
       head.append(el('span', 'tool-tag tool-tag-button', `button · ${identityName(press.identity)}`));
       if (press.override === true) head.append(el('span', 'tool-tag', 'override'));
     }
-    const argument = toolArgument(event.input);
+    // What ran, hidden characters by name, as the approval dialog shows it.
+    const argument = revealHidden(toolArgument(event.input)).text;
     const arg = el('code', 'tool-arg', argument);
     arg.title = argument;
     head.append(arg);
@@ -104,7 +106,7 @@ export class ToolChip {
     const fullInput = keys.length === 1 && typeof event.input[keys[0]] === 'string'
       ? event.input[keys[0]]
       : JSON.stringify(event.input, null, 2);
-    body.append(el('p', 'tool-label', 'Input'), pre('tool-input', fullInput ?? ''));
+    body.append(el('p', 'tool-label', 'Input'), pre('tool-input', revealHidden(fullInput ?? '').text));
     this.outputLabel = el('p', 'tool-label', 'Output');
     this.output = pre('tool-output', '');
     this.resultLabel = el('p', 'tool-label');

@@ -19,7 +19,7 @@ before(async () => {
   const dir = scratchDir('bg-page-hostile');
   const scripts = makeScriptsDir(join(dir, 'scripts'));
   writePolicy(scripts, 'ask_echo', 'asks the operator before echo runs',
-    'if call.tool == "echo" then return {confirm = "echo talks back"} end');
+    'if call.tool == "echo" then return {confirm = "echo talks back: " .. call.input.text} end');
   stack = await startStack(dir, { scripts });
   ({ mock, daemon } = stack);
   browser = await launchBrowser();
@@ -72,9 +72,12 @@ async function askAndDeny(text) {
     command: await page.locator('#confirm-dialog .confirm-command').textContent(),
     drawn: await drawnCharacters(page),
     warning: (await warning.isVisible()) ? await warning.innerText() : null,
+    reason: await page.locator('#confirm-dialog .confirm-reason').textContent(),
   };
   await page.click('#confirm-dialog .confirm-deny');
   await waitInPage(page, () => document.getElementById('turns').innerText.includes('Done.'), null, TURN_LIMIT_MS);
+  seen.chip = await page.locator('#turns .tool-arg').textContent();
+  seen.input = await page.locator('#turns .tool-input').textContent();
   assert.deepEqual(problems, []);
   await page.close();
   return seen;
@@ -84,7 +87,7 @@ test('the approval dialog shows a disguised command as it runs: bidi, zero-width
   // Reads "echo nothing to see" on screen when the bidi override and the
   // Hebrew letters reorder it; a CR and zero-width spaces hide the rest.
   const command = 'echo \u202Eees ot gnihton\u202C; rm -rf ~ ; reboot \u05D0 ; \u05D1\rtrue\u200B\u2066x\u2069\u0007';
-  const { command: shown, drawn, warning } = await askAndDeny(command);
+  const { command: shown, drawn, warning, reason, chip, input } = await askAndDeny(command);
   // Every character that hides itself is there by name, and only by name.
   assert.doesNotMatch(shown, /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u, JSON.stringify(shown));
   for (const code of ['202E', '202C', '000D', '200B', '2066', '2069', '0007']) {
@@ -101,11 +104,17 @@ test('the approval dialog shows a disguised command as it runs: bidi, zero-width
       `character ${i} (${JSON.stringify(b.ch)}) is drawn before the one ahead of it (${JSON.stringify(a.ch)})`);
   }
   assert.match(warning ?? '', /7 characters/, 'the dialog says the command holds hidden characters');
+  // The policy's reason quotes the command, and the transcript's chip
+  // records it: both show it as the dialog does.
+  assert.equal(reason, `echo talks back: ${shown}`);
+  assert.equal(chip, shown);
+  assert.equal(input, shown);
 });
 
 test('a plain command is shown as it is, with no warning about hidden characters', async () => {
-  const { command, warning } = await askAndDeny('uptime\tnow\nfree -m');
+  const { command, warning, chip } = await askAndDeny('uptime\tnow\nfree -m');
   assert.equal(command, 'uptime\tnow\nfree -m');
+  assert.equal(chip, command);
   assert.equal(warning, null);
 });
 
