@@ -22,6 +22,7 @@ export class ConfirmDialog {
       title: $('.confirm-title'),
       command: $('.confirm-command'),
       hidden: $('.confirm-hidden'),
+      overflow: $('.confirm-overflow'),
       reason: $('.confirm-reason'),
       policy: $('.confirm-policy'),
       countdown: $('.confirm-countdown'),
@@ -124,7 +125,19 @@ export class ConfirmDialog {
     clearInterval(this.timer);
     this.timer = setInterval(() => this.tick(p), COUNTDOWN_TICK_MS);
     if (!this.dialog.open) this.dialog.showModal();
+    this.sayOverflow(command.text);
     this.ui.deny.focus();
+  }
+
+  // Blank lines can push the end of a command out of its box: the operator
+  // is told there is more to read. Measured once the dialog is laid out.
+  sayOverflow(text) {
+    const box = this.ui.command;
+    box.scrollTop = 0;
+    const over = box.scrollHeight > box.clientHeight + 1;
+    const lines = text.split('\n').length;
+    this.ui.overflow.textContent = over ? `The command runs past this box (${lines} lines): scroll it to read all of it.` : '';
+    this.ui.overflow.hidden = !over;
   }
 
   tick(p) {

@@ -74,6 +74,8 @@ async function askAndDeny(text) {
     warning: (await warning.isVisible()) ? await warning.innerText() : null,
     reason: await page.locator('#confirm-dialog .confirm-reason').textContent(),
   };
+  const overflow = page.locator('#confirm-dialog .confirm-overflow');
+  seen.overflow = (await overflow.isVisible()) ? await overflow.innerText() : null;
   await page.click('#confirm-dialog .confirm-deny');
   await waitInPage(page, () => document.getElementById('turns').innerText.includes('Done.'), null, TURN_LIMIT_MS);
   seen.chip = await page.locator('#turns .tool-arg').textContent();
@@ -112,10 +114,17 @@ test('the approval dialog shows a disguised command as it runs: bidi, zero-width
 });
 
 test('a plain command is shown as it is, with no warning about hidden characters', async () => {
-  const { command, warning, chip } = await askAndDeny('uptime\tnow\nfree -m');
+  const { command, warning, overflow, chip } = await askAndDeny('uptime\tnow\nfree -m');
   assert.equal(command, 'uptime\tnow\nfree -m');
   assert.equal(chip, command);
   assert.equal(warning, null);
+  assert.equal(overflow, null);
+});
+
+test('blank lines that push the end of a command out of its box: the dialog says there is more', async () => {
+  const { command, overflow } = await askAndDeny(`uptime${'\n'.repeat(40)}reboot`);
+  assert.ok(command.endsWith('\nreboot'));
+  assert.equal(overflow, 'The command runs past this box (41 lines): scroll it to read all of it.');
 });
 
 // Before the fix the page froze building 9 million cells: the time limit
