@@ -5,6 +5,7 @@
 
 import * as api from './api.mjs';
 import { parseTime } from './format.mjs';
+import { revealHidden } from './reveal.mjs';
 import { toolArgument } from './tool-chip.mjs';
 
 const COUNTDOWN_TICK_MS = 1000;
@@ -20,6 +21,8 @@ export class ConfirmDialog {
     this.ui = {
       title: $('.confirm-title'),
       command: $('.confirm-command'),
+      hidden: $('.confirm-hidden'),
+      overflow: $('.confirm-overflow'),
       reason: $('.confirm-reason'),
       policy: $('.confirm-policy'),
       countdown: $('.confirm-countdown'),
@@ -106,8 +109,14 @@ export class ConfirmDialog {
     const ev = p.event;
     this.current = callId;
     this.ui.title.textContent = `Approve ${ev.tool || 'this tool call'}?`;
-    this.ui.command.textContent = toolArgument(ev.input);
-    this.ui.reason.textContent = ev.reason || 'No reason given.';
+    const command = revealHidden(toolArgument(ev.input));
+    this.ui.command.textContent = command.text;
+    this.ui.hidden.textContent = command.count
+      ? `It holds ${command.count} character${command.count === 1 ? '' : 's'} that would not show, named here as ⟨U+…⟩.`
+      : '';
+    this.ui.hidden.hidden = command.count === 0;
+    // A policy's reason may quote the command: its hidden characters show too.
+    this.ui.reason.textContent = ev.reason ? revealHidden(ev.reason).text : 'No reason given.';
     this.ui.policy.textContent = ev.policy ? `Asked by the policy ${ev.policy}.` : '';
     this.ui.error.textContent = '';
     this.ui.error.hidden = true;
@@ -116,7 +125,19 @@ export class ConfirmDialog {
     clearInterval(this.timer);
     this.timer = setInterval(() => this.tick(p), COUNTDOWN_TICK_MS);
     if (!this.dialog.open) this.dialog.showModal();
+    this.sayOverflow(command.text);
     this.ui.deny.focus();
+  }
+
+  // Blank lines can push the end of a command out of its box: the operator
+  // is told there is more to read. Measured once the dialog is laid out.
+  sayOverflow(text) {
+    const box = this.ui.command;
+    box.scrollTop = 0;
+    const over = box.scrollHeight > box.clientHeight + 1;
+    const lines = text.split('\n').length;
+    this.ui.overflow.textContent = over ? `The command runs past this box (${lines} lines): scroll it to read all of it.` : '';
+    this.ui.overflow.hidden = !over;
   }
 
   tick(p) {

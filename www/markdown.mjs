@@ -225,8 +225,11 @@ function parseTable(lines, i, blocks) {
   const rows = [];
   let j = i + 2;
   while (j < lines.length && !isBlank(lines[j]) && lines[j].includes('|')) {
-    const cells = splitRow(lines[j]);
-    rows.push(head.map((_, k) => parseInline(cells[k] || '', 0)));
+    // A row has the cells it writes, up to the head's: padding short rows
+    // would let a wide head and many one-character rows cost columns
+    // times rows.
+    const cells = splitRow(lines[j]).slice(0, head.length);
+    rows.push(cells.map((cell) => parseInline(cell, 0)));
     j += 1;
   }
   blocks.push({ type: 'table', align, head: head.map((h) => parseInline(h, 0)), rows });

@@ -8,6 +8,7 @@
 import { formatDuration, formatElapsed, identityName, parseTime } from './format.mjs';
 import { callOutcome, lastLine, layerWords, pveSummary } from './outcome.mjs';
 import { el } from './dom.mjs';
+import { revealHidden } from './reveal.mjs';
 
 // Output kept in the page per call; older output is dropped first.
 export const TOOL_OUTPUT_MAX_CHARS = 256 * 1024;
@@ -45,6 +46,9 @@ export class ToolChip {
     this.startedAt = parseTime(event.ts);
     if (!Number.isFinite(this.startedAt)) this.startedAt = Date.now();
     this.outputText = '';
+    this.unseen = ''; // output not drawn yet; null: draw all of outputText
+    this.follow = false;
+    this.frame = 0;
     this.line = '';
     this.state = 'running';
     this.build(event, press);
@@ -81,7 +85,8 @@ export class ToolChip {
       head.append(el('span', 'tool-tag tool-tag-button', `button · ${identityName(press.identity)}`));
       if (press.override === true) head.append(el('span', 'tool-tag', 'override'));
     }
-    const argument = toolArgument(event.input);
+    // What ran, hidden characters by name, as the approval dialog shows it.
+    const argument = revealHidden(toolArgument(event.input)).text;
     const arg = el('code', 'tool-arg', argument);
     arg.title = argument;
     head.append(arg);
@@ -101,7 +106,7 @@ export class ToolChip {
     const fullInput = keys.length === 1 && typeof event.input[keys[0]] === 'string'
       ? event.input[keys[0]]
       : JSON.stringify(event.input, null, 2);
-    body.append(el('p', 'tool-label', 'Input'), pre('tool-input', fullInput ?? ''));
+    body.append(el('p', 'tool-label', 'Input'), pre('tool-input', revealHidden(fullInput ?? '').text));
     this.outputLabel = el('p', 'tool-label', 'Output');
     this.output = pre('tool-output', '');
     this.resultLabel = el('p', 'tool-label');
@@ -115,22 +120,33 @@ export class ToolChip {
   }
 
   // Live output. live: the stream is live, so a box scrolled to its end
-  // (and open) stays there as it grows.
+  // (and open) stays there as it grows. Output comes in thousands of small
+  // events a second: it is drawn once a frame, since each draw measures
+  // the box (a layout of all of it).
   appendOutput(text, live) {
-    const out = this.output;
-    const follow = live && this.details.open && out.scrollHeight - out.scrollTop - out.clientHeight < FOLLOW_SLACK_PX;
-    this.outputLabel.hidden = false;
-    out.hidden = false;
     this.outputText += text;
+    if (this.unseen !== null) this.unseen += text;
     if (this.outputText.length > TOOL_OUTPUT_MAX_CHARS) {
       this.outputText = this.outputText.slice(-Math.floor(TOOL_OUTPUT_MAX_CHARS / 2));
-      out.textContent = `[earlier output not shown]\n${this.outputText}`;
-    } else {
-      out.append(document.createTextNode(text));
+      this.unseen = null; // redrawn whole
     }
-    if (follow) out.scrollTop = out.scrollHeight;
     const line = lastLine(text);
     if (line) this.line = line;
+    this.follow ||= live;
+    if (!this.frame) this.frame = requestAnimationFrame(() => this.drawOutput());
+  }
+
+  drawOutput() {
+    this.frame = 0;
+    const out = this.output;
+    const follow = this.follow && this.details.open && out.scrollHeight - out.scrollTop - out.clientHeight < FOLLOW_SLACK_PX;
+    this.outputLabel.hidden = false;
+    out.hidden = false;
+    if (this.unseen === null) out.textContent = `[earlier output not shown]\n${this.outputText}`;
+    else out.append(document.createTextNode(this.unseen));
+    this.unseen = '';
+    this.follow = false;
+    if (follow) out.scrollTop = out.scrollHeight;
     if (this.running) this.lineEl.textContent = this.line;
   }
 

@@ -59,6 +59,16 @@ static json_t *ssh_clip_json(const ssh_output *o, size_t head_len, size_t max,
     tail = max - head;
     cut += len - max;
   }
+  /* A character cut at the seam is dropped whole and counted as cut,
+   * rather than shown as U+FFFD the host never printed. */
+  if (cut) {
+    size_t lead = utf8_text_incomplete_tail(o->data, head), cont = 0;
+    while (cont < 3 && cont < tail && ((unsigned char)o->data[len - tail + cont] & 0xC0) == 0x80)
+      cont++;
+    head -= lead;
+    tail -= cont;
+    cut += lead + cont;
+  }
   char marker[96] = "";
   if (cut)
     snprintf(marker, sizeof marker, "\n[breakglass: %llu bytes cut here]\n",
