@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "journal_redact.h"
+#include "redactor.h"
 #include "log.h"
 #include "metrics_daemon.h"
 
@@ -35,7 +35,7 @@ static double now_ns(void) {
 }
 
 /* One delta's relay; returns the bytes written. */
-static size_t relay(const journal_redactor *r, int sink, unsigned long long id,
+static size_t relay(const redactor *r, int sink, unsigned long long id,
                     metric_series *bytes) {
   json_t *ev = json_pack("{s:s, s:s, s:I}", "kind", "text_delta", "text", "The devvm ",
                          "id", (json_int_t)id);
@@ -45,7 +45,7 @@ static size_t relay(const journal_redactor *r, int sink, unsigned long long id,
   char *text = json_dumps(ev, JSON_COMPACT);
   json_decref(ev);
   size_t n;
-  char *clean = journal_redact(r, text, strlen(text), &n);
+  char *clean = redactor_apply(r, text, strlen(text), &n);
   free(text);
   char *frame = NULL;
   int len = asprintf(&frame, "id: %llu\ndata: %s\n\n", id, clean);
@@ -56,7 +56,7 @@ static size_t relay(const journal_redactor *r, int sink, unsigned long long id,
   return (size_t)len;
 }
 
-static double round_ns(const journal_redactor *r, int sink, metric_series *bytes) {
+static double round_ns(const redactor *r, int sink, metric_series *bytes) {
   double t0 = now_ns();
   size_t total = 0;
   for (unsigned long long i = 0; i < DELTAS_PER_ROUND; i++) total += relay(r, sink, i, bytes);
@@ -65,10 +65,10 @@ static double round_ns(const journal_redactor *r, int sink, metric_series *bytes
 }
 
 int main(void) {
-  journal_redactor *r = journal_redactor_new();
-  journal_redactor_add(r, "sk-ant-api03-bench-key-0123456789", 33);
-  journal_redactor_add(r, "bench-bearer-token-0123456789", 29);
-  journal_redactor_add_key_file(r, pem, strlen(pem));
+  redactor *r = redactor_new();
+  redactor_add(r, "sk-ant-api03-bench-key-0123456789", 33);
+  redactor_add(r, "bench-bearer-token-0123456789", 29);
+  redactor_add_key_file(r, pem, strlen(pem));
   daemon_metrics *m = daemon_metrics_new();
   int sink = open("/dev/null", O_WRONLY);
   if (!r || !m || sink < 0) return 1;
@@ -91,6 +91,6 @@ int main(void) {
   printf("  bytes counted: %.0f\n", metric_value(m->sse_bytes));
   close(sink);
   daemon_metrics_free(m);
-  journal_redactor_free(r);
+  redactor_free(r);
   return 0;
 }

@@ -57,7 +57,7 @@ struct action {
   size_t output_bytes;
   int output_cut;
   /* A secret a host prints across two chunks is caught at their seam. */
-  journal_redact_stream output_redact;
+  redactor_stream output_redact;
   int cancelled, detached;
   int declined; /* the operator said no, or did not answer in time */
   log_context log;
@@ -149,7 +149,7 @@ static void action_emit_output(action *a, const char *chunk, size_t len) {
 void action_output(action *a, const char *chunk, size_t len) {
   if (a->output_cut || a->phase != ACTION_RUNNING) return;
   size_t n;
-  char *safe = journal_redact_stream_push(&a->output_redact, chunk, len, &n);
+  char *safe = redactor_stream_push(&a->output_redact, chunk, len, &n);
   if (safe) action_emit_output(a, safe, n);
   free(safe);
 }
@@ -157,7 +157,7 @@ void action_output(action *a, const char *chunk, size_t len) {
 /* The last of the output, held back in case it began a secret. */
 static void action_output_end(action *a) {
   size_t n;
-  char *rest = journal_redact_stream_end(&a->output_redact, &n);
+  char *rest = redactor_stream_end(&a->output_redact, &n);
   if (rest) action_emit_output(a, rest, n);
   free(rest);
 }

@@ -203,7 +203,7 @@ unsigned long long session_emit(session *s, json_t *ev) {
   char *raw = json_dumps(ev, JSON_COMPACT);
   json_decref(ev);
   size_t n = 0;
-  char *data = raw ? journal_redact(journal_store_redactor(s->app->journals), raw, strlen(raw), &n)
+  char *data = raw ? redactor_apply(journal_store_redactor(s->app->journals), raw, strlen(raw), &n)
                    : NULL;
   free(raw);
   if (!data) {
@@ -319,7 +319,7 @@ void session_forget_deltas(session *s) {
 void session_title_from_prompt(session *s, const char *prompt) {
   if (s->title) return;
   size_t n = 0;
-  char *safe = journal_redact(journal_store_redactor(s->app->journals), prompt, strlen(prompt), &n);
+  char *safe = redactor_apply(journal_store_redactor(s->app->journals), prompt, strlen(prompt), &n);
   if (safe) s->title = utf8_text_title(safe, SESSION_TITLE_MAX_BYTES);
   free(safe);
 }

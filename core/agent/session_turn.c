@@ -36,7 +36,7 @@ typedef struct session_turn {
    * text_delta event, sent from the loop's next turn: a fast stream costs
    * a few frames, not one per token, and a slow one is not delayed. */
   buf deltas;
-  journal_redact_stream deltas_redact; /* a secret across two deltas is caught */
+  redactor_stream deltas_redact; /* a secret across two deltas is caught */
   uv_timer_t relay;
   int open_handles;
   turn_stop stop;
@@ -78,14 +78,14 @@ static void turn_emit_delta(session_turn *t, const char *text, size_t len) {
 static void turn_relay(session_turn *t, int last) {
   uv_timer_stop(&t->relay);
   size_t n;
-  char *safe = t->deltas.len ? journal_redact_stream_push(&t->deltas_redact, t->deltas.data,
-                                                          t->deltas.len, &n)
-                             : NULL;
+  char *safe = t->deltas.len
+                   ? redactor_stream_push(&t->deltas_redact, t->deltas.data, t->deltas.len, &n)
+                   : NULL;
   buf_reset(&t->deltas);
   if (safe) turn_emit_delta(t, safe, n);
   free(safe);
   if (!last) return;
-  char *rest = journal_redact_stream_end(&t->deltas_redact, &n);
+  char *rest = redactor_stream_end(&t->deltas_redact, &n);
   if (rest) turn_emit_delta(t, rest, n);
   free(rest);
 }
@@ -157,7 +157,7 @@ static void turn_on_text(void *ud, const char *text, size_t len) {
   if (buf_append(&t->deltas, text, len) != 0) {
     /* One delta over the bound, or no memory: it goes through alone. */
     size_t n;
-    char *safe = journal_redact_stream_push(&t->deltas_redact, text, len, &n);
+    char *safe = redactor_stream_push(&t->deltas_redact, text, len, &n);
     if (safe) turn_emit_delta(t, safe, n);
     free(safe);
     return;

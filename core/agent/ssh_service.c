@@ -50,7 +50,7 @@ static void ssh_call_on_output(void *ud, int stream, const char *bytes, size_t l
  * here. Secrets go before the script sees the text: a script that changed
  * its form (reversed, hex) would carry one past every exit's redactor. */
 static json_t *ssh_clip_json(const ssh_output *o, size_t head_len, size_t max,
-                             const journal_redactor *redactor) {
+                             const redactor *secrets) {
   size_t len = o->len;
   uint64_t cut = o->cut_bytes;
   size_t head = cut ? head_len : len, tail = cut ? len - head_len : 0;
@@ -79,7 +79,7 @@ static json_t *ssh_clip_json(const ssh_output *o, size_t head_len, size_t max,
   memcpy(raw, o->data, head);
   memcpy(raw + head, marker, mlen);
   memcpy(raw + head + mlen, o->data + len - tail, tail);
-  char *safe = journal_redact(redactor, raw, n, &n);
+  char *safe = redactor_apply(secrets, raw, n, &n);
   free(raw);
   size_t text_len;
   char *text = safe ? utf8_text_sanitize(safe, n, &text_len) : NULL;
@@ -89,12 +89,12 @@ static json_t *ssh_clip_json(const ssh_output *o, size_t head_len, size_t max,
   return j ? j : json_string("");
 }
 
-json_t *ssh_result_json(const ssh_result *r, size_t max_bytes, const journal_redactor *redactor) {
+json_t *ssh_result_json(const ssh_result *r, size_t max_bytes, const redactor *secrets) {
   size_t seam = SSH_MAX_OUTPUT_BYTES / 2;
   json_t *j = json_pack("{s:b, s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:b, s:I, s:I, s:I}", "ok", r->ok,
                         "layer", ssh_layer_name(r->layer), "message", r->message, "stdout",
-                        ssh_clip_json(&r->out, seam, max_bytes, redactor), "stderr",
-                        ssh_clip_json(&r->err, seam, max_bytes, redactor), "stdout_cut_bytes",
+                        ssh_clip_json(&r->out, seam, max_bytes, secrets), "stderr",
+                        ssh_clip_json(&r->err, seam, max_bytes, secrets), "stdout_cut_bytes",
                         (json_int_t)r->out.cut_bytes, "stderr_cut_bytes",
                         (json_int_t)r->err.cut_bytes, "duration_ms", (json_int_t)r->duration_ms,
                         "reused_connection", r->reused_connection, "connect_ms",

@@ -5,7 +5,7 @@
 #define BG_SSH_SERVICE_H
 
 #include "app.h"
-#include "journal_redact.h"
+#include "redactor.h"
 #include "lua_host.h"
 #include "ssh_transport.h"
 
@@ -18,8 +18,8 @@ void ssh_service_close(app *a);
 lua_host_service ssh_service(app *a);
 
 /* The table ctx.ssh returns, also the buttons' answer: every stream clipped
- * to max_bytes as head and tail around a marker, with r's secrets replaced
- * (r may be NULL). New reference. */
-json_t *ssh_result_json(const ssh_result *r, size_t max_bytes, const journal_redactor *redactor);
+ * to max_bytes as head and tail around a marker, with what secrets knows
+ * replaced (secrets may be NULL). New reference. */
+json_t *ssh_result_json(const ssh_result *r, size_t max_bytes, const redactor *secrets);
 
 #endif

@@ -20,7 +20,7 @@
 
 #include "action.h"
 #include "gate.h"
-#include "journal_redact.h"
+#include "redactor.h"
 #include "journal_store.h"
 #include "limits_table.h"
 #include "log.h"
@@ -140,7 +140,7 @@ static void pve_button_respond(pve_button *b, int status, json_t *body) {
   json_decref(body);
   if (!c) return;
   size_t n = 0;
-  char *safe = text ? journal_redact(journal_store_redactor(b->a->journals), text, strlen(text), &n)
+  char *safe = text ? redactor_apply(journal_store_redactor(b->a->journals), text, strlen(text), &n)
                     : NULL;
   free(text);
   if (safe)

@@ -22,7 +22,7 @@
  * ordinary text and hides little. */
 #define REDACT_MIN_SECRET_BYTES 8
 #define REDACT_MAX_SECRETS_COUNT 256
-/* Past it journal_redactor_add fails. */
+/* Past it redactor_add fails. */
 #define REDACT_MAX_PATTERN_BYTES (64u * 1024)
 /* Beyond it everything goes to the series whose labels are all "other"
  * (one more). The label caps keep real families far below it. */

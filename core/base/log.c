@@ -9,21 +9,21 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "journal_redact.h"
+#include "redactor.h"
 #include "limits_table.h"
 #include "utf8_text.h"
 
 /* The log is the process's stderr: one of each, like the loop. */
 static log_level min_level = LOG_INFO;
 static log_format format = LOG_FORMAT_PLAIN;
-static const journal_redactor *redactor;
+static const redactor *secrets;
 static log_context current;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
 void log_set_level(log_level min) { min_level = min; }
 void log_set_format(log_format f) { format = f; }
-void log_set_redactor(const journal_redactor *r) { redactor = r; }
+void log_set_redactor(const redactor *r) { secrets = r; }
 
 unsigned long long log_now_ms(void) {
   struct timespec ts;
@@ -173,7 +173,7 @@ static char *message_of(const char *fmt, va_list ap, size_t *len) {
   char *raw = NULL;
   int n = vasprintf(&raw, fmt, ap);
   if (n < 0) return NULL;
-  char *msg = journal_redact(redactor, raw, (size_t)n, len);
+  char *msg = redactor_apply(secrets, raw, (size_t)n, len);
   free(raw);
   if (msg) {
     *len = utf8_text_cut(msg, *len, LOG_MAX_MESSAGE_BYTES);
@@ -190,7 +190,7 @@ static int context_redacted(log_context *out) {
                               current.identity};
   for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
     size_t n;
-    char *clean = journal_redact(redactor, from[i], strlen(from[i]), &n);
+    char *clean = redactor_apply(secrets, from[i], strlen(from[i]), &n);
     if (!clean) return -1;
     field_set(fields[i], clean);
     free(clean);

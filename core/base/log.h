@@ -3,7 +3,7 @@
  * msg, and request_id, session, call_id, identity where they apply).
  *
  * Each record is built whole and written with one write(), so records
- * never interleave. Every record passes the redactor (journal_redact.h)
+ * never interleave. Every record passes the redactor (redactor.h)
  * before it is written: the same secrets the journal keeps out stay out of
  * the log, whatever a call site formats (a model error that quotes the API
  * key, say). Values from outside are written as given; callers quote them.
@@ -25,13 +25,13 @@
 typedef enum { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR } log_level;
 typedef enum { LOG_FORMAT_PLAIN, LOG_FORMAT_JSON } log_format;
 
-struct journal_redactor;
+struct redactor;
 
 void log_set_level(log_level min);
 void log_set_format(log_format format);
 /* The redactor every record passes from now on (NULL: none). It must
  * outlive its use: set NULL before freeing it. */
-void log_set_redactor(const struct journal_redactor *r);
+void log_set_redactor(const struct redactor *r);
 
 void log_write(log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

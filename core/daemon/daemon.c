@@ -88,7 +88,7 @@ static void daemon_journals_open(app *a, const bg_config *c) {
 static char *daemon_redact(void *ud, const char *text, size_t len, size_t *outlen) {
   (void)ud;
   const app *a = ud;
-  return journal_redact(journal_store_redactor(a->journals), text, len, outlen);
+  return redactor_apply(journal_store_redactor(a->journals), text, len, outlen);
 }
 
 static int daemon_model_start(app *a, const bg_config *c) {

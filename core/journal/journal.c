@@ -21,7 +21,7 @@ struct journal {
   int fd;
   char *path;
   size_t bytes;
-  const journal_redactor *redactor;
+  const redactor *redactor;
   journal_metrics metrics;
   uint64_t sync_started_ns; /* of the fdatasync running */
   /* Group commit: one fdatasync at a time. Waiters that ask while one runs
@@ -68,8 +68,8 @@ static void journal_resume(journal *j, size_t size) {
   j->head_has_mac = last.has_mac;
 }
 
-int journal_open(journal **out, uv_loop_t *loop, const char *path, const journal_redactor *r,
-                 char *err, size_t errlen) {
+int journal_open(journal **out, uv_loop_t *loop, const char *path, const redactor *r, char *err,
+                 size_t errlen) {
   *out = NULL;
   journal *j = calloc(1, sizeof *j);
   if (!j || !(j->path = strdup(path))) {
@@ -212,7 +212,7 @@ int journal_begin(journal *j, char *err, size_t errlen) {
  * record is cut back off the file and the chain stays where it was. */
 typedef struct record_writer {
   journal *j;
-  journal_redact_stream redact;
+  redactor_stream redact;
   journal_chain_link *link;
   size_t written;
   int error; /* errno of the first failure, or 0 */
@@ -265,7 +265,7 @@ static void writer_out_linked(record_writer *w, const char *p, size_t n) {
  * redactor held back goes too. */
 static void writer_redact(record_writer *w, int last) {
   size_t n;
-  char *safe = journal_redact_stream_push(&w->redact, w->raw, w->raw_len, &n);
+  char *safe = redactor_stream_push(&w->redact, w->raw, w->raw_len, &n);
   w->raw_len = 0;
   if (!safe) {
     w->error = ENOMEM;
@@ -274,7 +274,7 @@ static void writer_redact(record_writer *w, int last) {
   writer_out_linked(w, safe, n);
   free(safe);
   if (!last) return;
-  char *rest = journal_redact_stream_end(&w->redact, &n);
+  char *rest = redactor_stream_end(&w->redact, &n);
   if (!rest) {
     w->error = ENOMEM;
     return;
@@ -321,7 +321,7 @@ static int journal_write_record(journal *j, const json_t *rec, char *err, size_t
     return -1;
   }
   w->j = j;
-  w->redact = (journal_redact_stream){.r = j->redactor};
+  w->redact = (redactor_stream){.r = j->redactor};
   w->link = link;
   w->written = w->raw_len = w->out_len = 0;
   w->error = w->held = 0;

@@ -2,7 +2,7 @@
  * flushed to disk through libuv's thread pool.
  *
  * Each record is one line: {"ts": UTC time with ms, "kind": ..., fields},
- * redacted (journal_redact.h) as it is serialised and written to a file
+ * redacted (redactor.h) as it is serialised and written to a file
  * opened O_APPEND, in one write() up to 64 KiB and in pieces of that size
  * past it (a long record is never held whole). A write goes to the page
  * cache and costs microseconds;
@@ -25,7 +25,7 @@
 #include <uv.h>
 
 #include "journal_chain.h"
-#include "journal_redact.h"
+#include "redactor.h"
 #include "metrics.h"
 
 typedef struct journal journal;
@@ -42,8 +42,8 @@ typedef struct journal_metrics {
 
 /* Opens (creating, mode 0600) path for appending. r may be NULL and must
  * outlive the journal. 0, or -1 with err set. */
-int journal_open(journal **out, uv_loop_t *loop, const char *path, const journal_redactor *r,
-                 char *err, size_t errlen);
+int journal_open(journal **out, uv_loop_t *loop, const char *path, const redactor *r, char *err,
+                 size_t errlen);
 /* From now on, counts in m (copied; NULL: no longer). */
 void journal_set_metrics(journal *j, const journal_metrics *m);
 /* The HMAC key for the links from the next record on (NULL: none). The

@@ -16,7 +16,7 @@
 
 struct journal_store {
   uv_loop_t *loop;
-  journal_redactor *redactor;
+  redactor *redactor;
   journal_metrics metrics;
   char *sessions_dir; /* NULL when it could not be made */
   char dir_error[512];
@@ -57,13 +57,13 @@ static int store_read_key(journal_store *st, const char *path);
 static void store_open_index(journal_store *st);
 
 static void store_add_secret(journal_store *st, const char *value) {
-  if (value && journal_redactor_add(st->redactor, value, strlen(value)) != 0)
+  if (value && redactor_add(st->redactor, value, strlen(value)) != 0)
     log_error("journal: out of memory noting a secret");
 }
 
 journal_store *journal_store_open(uv_loop_t *loop, const journal_store_options *o) {
   journal_store *st = calloc(1, sizeof *st);
-  if (st) st->redactor = journal_redactor_new();
+  if (st) st->redactor = redactor_new();
   if (!st || !st->redactor) {
     log_error("journal: out of memory");
     free(st);
@@ -72,7 +72,7 @@ journal_store *journal_store_open(uv_loop_t *loop, const journal_store_options *
   st->loop = loop;
   if (o->metrics) st->metrics = *o->metrics;
   for (size_t i = 0; i < o->secret_count; i++) store_add_secret(st, o->secrets[i]);
-  if (o->key_pem && journal_redactor_add_key_file(st->redactor, o->key_pem, o->key_len) != 0)
+  if (o->key_pem && redactor_add_key_file(st->redactor, o->key_pem, o->key_len) != 0)
     log_error("journal: out of memory noting the SSH key as a secret");
   if (store_read_key(st, o->hmac_key_path) != 0) return st;
 
@@ -89,7 +89,7 @@ journal_store *journal_store_open(uv_loop_t *loop, const journal_store_options *
 void journal_store_close(journal_store *st) {
   if (!st) return;
   journal_close(st->index);
-  journal_redactor_free(st->redactor);
+  redactor_free(st->redactor);
   free(st->sessions_dir);
   free(st->key_bytes);
   free(st);
@@ -114,8 +114,8 @@ static int store_read_key(journal_store *st, const char *path) {
     return -1;
   }
   st->key.bytes = st->key_bytes;
-  if (journal_redactor_add_key_file(st->redactor, raw, raw_len) != 0 ||
-      journal_redactor_add(st->redactor, (const char *)st->key_bytes, st->key.len) != 0)
+  if (redactor_add_key_file(st->redactor, raw, raw_len) != 0 ||
+      redactor_add(st->redactor, (const char *)st->key_bytes, st->key.len) != 0)
     log_error("journal: out of memory noting the journal HMAC key as a secret");
   free(raw);
   return 0;
@@ -192,9 +192,7 @@ void journal_store_deleted(journal_store *st, const char *id, journal *j, const 
   if (st) store_index(st, "deleted", id, j, reason);
 }
 
-const journal_redactor *journal_store_redactor(const journal_store *st) {
-  return st ? st->redactor : NULL;
-}
+const redactor *journal_store_redactor(const journal_store *st) { return st ? st->redactor : NULL; }
 
 int journal_store_open_session(journal_store *st, journal **out, const char *id, char *err,
                                size_t errlen) {

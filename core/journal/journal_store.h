@@ -46,7 +46,7 @@ typedef struct journal_store_options {
 journal_store *journal_store_open(uv_loop_t *loop, const journal_store_options *o);
 void journal_store_close(journal_store *st);
 
-const journal_redactor *journal_store_redactor(const journal_store *st);
+const redactor *journal_store_redactor(const journal_store *st);
 /* The HMAC key (len 0 when none is configured). */
 const journal_chain_key *journal_store_key(const journal_store *st);
 /* Opens SESSIONS_DIR/<id>.jsonl for appending, its chain begun (a new

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "limits_table.h"
-#include "ssh_base64.h"
+#include "base64.h"
 
 static const char SSH_KEY_RSA_MESSAGE[] =
     "is an RSA key: libssh2 1.10 signs only with SHA-1 ssh-rsa, which OpenSSH 8.8+ refuses; "
@@ -38,7 +38,7 @@ static int key_openssh_type(const char *pem, char *type, size_t typelen) {
   size_t n = (size_t)(e - b);
   unsigned char *raw = malloc(3 * (n / 4) + 3);
   if (!raw) return -1;
-  long got = ssh_base64_decode(b, n, raw);
+  long got = base64_decode(b, n, raw);
   int rc = -1;
   static const char magic[] = "openssh-key-v1";
   if (got > (long)sizeof magic && memcmp(raw, magic, sizeof magic) == 0) {

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ssh_base64.h"
+#include "base64.h"
 
 enum { SSH_SHA256_BYTES = 32 };
 
@@ -51,7 +51,7 @@ static void knownhosts_fingerprint(LIBSSH2_SESSION *s, char *out, size_t outlen)
     snprintf(out, outlen, "SHA256:?");
     return;
   }
-  ssh_base64_encode(h, SSH_SHA256_BYTES, b64);
+  base64_encode(h, SSH_SHA256_BYTES, b64);
   char *pad = strchr(b64, '=');
   if (pad) *pad = '\0';
   snprintf(out, outlen, "SHA256:%s", b64);
@@ -94,7 +94,7 @@ ssh_layer ssh_knownhosts_check(LIBSSH2_SESSION *s, const char *known_hosts, cons
   knownhosts_fingerprint(s, fp, sizeof fp);
   knownhosts_hostname(host, port, name, sizeof name);
   char *b64 = malloc(4 * ((keylen + 2) / 3) + 1);
-  if (b64) ssh_base64_encode((const unsigned char *)key, keylen, b64);
+  if (b64) base64_encode((const unsigned char *)key, keylen, b64);
   const char *what = rc == LIBSSH2_KNOWNHOST_CHECK_MISMATCH
                          ? "CHANGED: it differs from the one pinned in"
                      : read < 0 ? "unknown: cannot read"

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "journal_redact.h"
+#include "redactor.h"
 #include "log.h"
 #include "stderr_capture.h"
 
@@ -85,11 +85,11 @@ static void context_enter_and_leave(void **state) {
   assert_int_equal(strlen(outer.request_id), LOG_MAX_FIELD_BYTES - 1);
 }
 
-static journal_redactor *redactor(void) {
-  journal_redactor *r = journal_redactor_new();
-  assert_int_equal(journal_redactor_add(r, "sk-ant-api-KEY-123", 18), 0);
-  assert_int_equal(journal_redactor_add(r, "bearer\"with\\odd", 15), 0);
-  assert_int_equal(journal_redactor_add_key_file(r, pem, strlen(pem)), 0);
+static redactor *test_redactor(void) {
+  redactor *r = redactor_new();
+  assert_int_equal(redactor_add(r, "sk-ant-api-KEY-123", 18), 0);
+  assert_int_equal(redactor_add(r, "bearer\"with\\odd", 15), 0);
+  assert_int_equal(redactor_add_key_file(r, pem, strlen(pem)), 0);
   return r;
 }
 
@@ -120,13 +120,13 @@ static void assert_no_secret(const char *text) {
  * or in a context field, as given or JSON-escaped. */
 static void json_lines_are_redacted(void **state) {
   (void)state;
-  journal_redactor *r = redactor();
+  redactor *r = test_redactor();
   log_set_redactor(r);
   log_set_format(LOG_FORMAT_JSON);
   char *out = capture(write_secrets);
   log_set_format(LOG_FORMAT_PLAIN);
   log_set_redactor(NULL);
-  journal_redactor_free(r);
+  redactor_free(r);
   assert_no_secret(out);
   int lines = 0;
   for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n"), lines++) {
@@ -144,11 +144,11 @@ static void json_lines_are_redacted(void **state) {
 
 static void plain_lines_are_redacted(void **state) {
   (void)state;
-  journal_redactor *r = redactor();
+  redactor *r = test_redactor();
   log_set_redactor(r);
   char *out = capture(write_secrets);
   log_set_redactor(NULL);
-  journal_redactor_free(r);
+  redactor_free(r);
   assert_no_secret(out);
   assert_non_null(strstr(out, " error model call failed: "));
   free(out);
@@ -162,7 +162,7 @@ static void write_long(void) { log_info("%s", long_message); }
  * left half there. */
 static void long_messages_are_cut_after_redaction(void **state) {
   (void)state;
-  journal_redactor *r = redactor();
+  redactor *r = test_redactor();
   log_set_redactor(r);
   size_t n = LOG_MAX_MESSAGE_BYTES + 64;
   long_message = malloc(n + 1);
@@ -173,7 +173,7 @@ static void long_messages_are_cut_after_redaction(void **state) {
   char *out = capture(write_long);
   log_set_format(LOG_FORMAT_PLAIN);
   log_set_redactor(NULL);
-  journal_redactor_free(r);
+  redactor_free(r);
   free(long_message);
   assert_null(strstr(out, "sk-ant"));
   json_error_t err;

@@ -1,4 +1,4 @@
-#include "ssh_base64.h"
+#include "base64.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -6,7 +6,7 @@
 static const char BASE64_ALPHABET[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-void ssh_base64_encode(const unsigned char *in, size_t n, char *out) {
+void base64_encode(const unsigned char *in, size_t n, char *out) {
   size_t o = 0;
   for (size_t i = 0; i < n; i += 3) {
     unsigned v = (unsigned)in[i] << 16;
@@ -20,7 +20,7 @@ void ssh_base64_encode(const unsigned char *in, size_t n, char *out) {
   out[o] = '\0';
 }
 
-long ssh_base64_decode(const char *in, size_t n, unsigned char *out) {
+long base64_decode(const char *in, size_t n, unsigned char *out) {
   unsigned v = 0;
   int bits = 0;
   long o = 0;

@@ -1,11 +1,11 @@
-#include "journal_redact.h"
+#include "redactor.h"
 
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ssh_base64.h"
+#include "base64.h"
 
 /* What one mark may add: it replaces at least REDACT_MIN_SECRET_BYTES. */
 #define REDACT_MAX_GROWTH (sizeof REDACT_MARK - 1 - REDACT_MIN_SECRET_BYTES)
@@ -20,7 +20,7 @@ typedef struct pattern {
 /* The patterns, and the automaton that finds them all in one pass: a DFA
  * over byte classes (the bytes some pattern uses, and one class for all
  * the others), states numbered in 16 bits (REDACT_MAX_PATTERN_BYTES). */
-struct journal_redactor {
+struct redactor {
   pattern list[REDACT_MAX_SECRETS_COUNT];
   size_t count;
   size_t pattern_bytes;
@@ -32,9 +32,9 @@ struct journal_redactor {
   uint16_t *depth;     /* how many bytes lead to each state */
 };
 
-journal_redactor *journal_redactor_new(void) { return calloc(1, sizeof(journal_redactor)); }
+redactor *redactor_new(void) { return calloc(1, sizeof(redactor)); }
 
-static void automaton_free(journal_redactor *r) {
+static void automaton_free(redactor *r) {
   free(r->next);
   free(r->match_len);
   free(r->depth);
@@ -42,7 +42,7 @@ static void automaton_free(journal_redactor *r) {
   r->states = 0;
 }
 
-void journal_redactor_free(journal_redactor *r) {
+void redactor_free(redactor *r) {
   if (!r) return;
   for (size_t i = 0; i < r->count; i++) free(r->list[i].bytes);
   automaton_free(r);
@@ -52,7 +52,7 @@ void journal_redactor_free(journal_redactor *r) {
 /* The trie of every pattern, then (breadth first, each state's failure
  * state done before it) the missing transitions filled from the failure
  * states: Aho and Corasick's automaton as a table. */
-static int automaton_build(journal_redactor *r) {
+static int automaton_build(redactor *r) {
   automaton_free(r);
   memset(r->cls, 0, sizeof r->cls);
   r->classes = 1;
@@ -107,7 +107,7 @@ static int automaton_build(journal_redactor *r) {
   return 0;
 }
 
-static int redactor_add_pattern(journal_redactor *r, const char *bytes, size_t len) {
+static int redactor_add_pattern(redactor *r, const char *bytes, size_t len) {
   for (size_t i = 0; i < r->count; i++)
     if (r->list[i].len == len && memcmp(r->list[i].bytes, bytes, len) == 0) return 0;
   if (r->count == REDACT_MAX_SECRETS_COUNT || r->pattern_bytes + len > REDACT_MAX_PATTERN_BYTES - 1)
@@ -121,7 +121,7 @@ static int redactor_add_pattern(journal_redactor *r, const char *bytes, size_t l
 }
 
 /* The secret as it is, and as it appears inside a JSON string. */
-static int redactor_add_forms(journal_redactor *r, const char *value, size_t len) {
+static int redactor_add_forms(redactor *r, const char *value, size_t len) {
   if (!value || len < REDACT_MIN_SECRET_BYTES) return 0;
   if (redactor_add_pattern(r, value, len) != 0) return -1;
   json_t *str = json_stringn_nocheck(value, len);
@@ -133,7 +133,7 @@ static int redactor_add_forms(journal_redactor *r, const char *value, size_t len
   return rc;
 }
 
-int journal_redactor_add(journal_redactor *r, const char *value, size_t len) {
+int redactor_add(redactor *r, const char *value, size_t len) {
   if (!value || len < REDACT_MIN_SECRET_BYTES) return 0;
   if (redactor_add_forms(r, value, len) != 0) return -1;
   return automaton_build(r);
@@ -141,7 +141,7 @@ int journal_redactor_add(journal_redactor *r, const char *value, size_t len) {
 
 /* Each line of text (no CR) at least the minimum long; skip lines that
  * start with '-' (the PEM armour, which is public). */
-static int redactor_add_lines(journal_redactor *r, const char *text, size_t len, int skip_armour) {
+static int redactor_add_lines(redactor *r, const char *text, size_t len, int skip_armour) {
   const char *p = text, *stop = text + len;
   while (p < stop) {
     const char *nl = memchr(p, '\n', (size_t)(stop - p));
@@ -155,7 +155,7 @@ static int redactor_add_lines(journal_redactor *r, const char *text, size_t len,
   return 0;
 }
 
-int journal_redactor_add_key_file(journal_redactor *r, const char *text, size_t len) {
+int redactor_add_key_file(redactor *r, const char *text, size_t len) {
   size_t end = len;
   while (end > 0 && (text[end - 1] == '\n' || text[end - 1] == '\r')) end--;
   if (redactor_add_forms(r, text, len) != 0 || redactor_add_forms(r, text, end) != 0 ||
@@ -163,7 +163,7 @@ int journal_redactor_add_key_file(journal_redactor *r, const char *text, size_t 
     return -1;
   char *b64 = malloc(4 * ((len + 2) / 3) + 1);
   if (!b64) return -1;
-  ssh_base64_encode((const unsigned char *)text, len, b64);
+  base64_encode((const unsigned char *)text, len, b64);
   size_t n = strlen(b64);
   int rc = redactor_add_forms(r, b64, n);
   for (size_t at = 0; rc == 0 && at < n; at += REDACT_BASE64_COLUMNS)
@@ -177,8 +177,8 @@ int journal_redactor_add_key_file(journal_redactor *r, const char *text, size_t 
  * REDACT_GROWTH of them), a match replaced by the mark; returns the bytes
  * written. A match's bytes are all in out: each started after the last
  * match (the automaton restarts there) and within what a stream holds. */
-static size_t redactor_feed(const journal_redactor *r, unsigned *state, char *out, size_t at,
-                            const char *p, size_t n) {
+static size_t redactor_feed(const redactor *r, unsigned *state, char *out, size_t at, const char *p,
+                            size_t n) {
   static const size_t mark_len = sizeof REDACT_MARK - 1;
   unsigned s = *state, nc = r->classes;
   for (size_t i = 0; i < n; i++) {
@@ -198,7 +198,7 @@ static size_t redactor_feed(const journal_redactor *r, unsigned *state, char *ou
 /* How long text becomes once redacted: a first pass that writes nothing,
  * so that the copy is allocated at its size (a long record is not held at
  * twice its size for the few secrets it may hold). */
-static size_t redacted_len(const journal_redactor *r, const char *p, size_t n, size_t *matches) {
+static size_t redacted_len(const redactor *r, const char *p, size_t n, size_t *matches) {
   static const size_t mark_len = sizeof REDACT_MARK - 1;
   unsigned s = 0, nc = r->classes;
   size_t out = n;
@@ -214,7 +214,7 @@ static size_t redacted_len(const journal_redactor *r, const char *p, size_t n, s
   return out;
 }
 
-char *journal_redact(const journal_redactor *r, const char *text, size_t len, size_t *outlen) {
+char *redactor_apply(const redactor *r, const char *text, size_t len, size_t *outlen) {
   size_t matches = 0;
   size_t n = r && r->count > 0 && r->next ? redacted_len(r, text, len, &matches) : len;
   /* A match's bytes are written before the mark replaces them: room for
@@ -237,10 +237,9 @@ static size_t redact_room(size_t n) {
   return n + n / REDACT_MIN_SECRET_BYTES * REDACT_MAX_GROWTH + 1;
 }
 
-char *journal_redact_stream_push(journal_redact_stream *st, const char *piece, size_t len,
-                                 size_t *outlen) {
-  const journal_redactor *r = st->r;
-  if (!r || r->count == 0 || !r->next) return journal_redact(r, piece, len, outlen);
+char *redactor_stream_push(redactor_stream *st, const char *piece, size_t len, size_t *outlen) {
+  const redactor *r = st->r;
+  if (!r || r->count == 0 || !r->next) return redactor_apply(r, piece, len, outlen);
   char *out = malloc(redact_room(st->held_len + len));
   if (!out) return NULL;
   if (st->held_len) memcpy(out, st->held, st->held_len);
@@ -261,7 +260,7 @@ char *journal_redact_stream_push(journal_redact_stream *st, const char *piece, s
   return out;
 }
 
-char *journal_redact_stream_end(journal_redact_stream *st, size_t *outlen) {
+char *redactor_stream_end(redactor_stream *st, size_t *outlen) {
   char *out = malloc(st->held_len + 1);
   if (out) {
     if (st->held_len) memcpy(out, st->held, st->held_len);

@@ -18,8 +18,8 @@
  * match of the shorter one may be replaced first: what remains of the
  * longer is then text outside any secret, so nothing secret gets out.
  */
-#ifndef BG_JOURNAL_REDACT_H
-#define BG_JOURNAL_REDACT_H
+#ifndef BG_REDACTOR_H
+#define BG_REDACTOR_H
 
 #include <stddef.h>
 
@@ -27,33 +27,32 @@
 
 #define REDACT_MARK "[redacted]"
 
-typedef struct journal_redactor journal_redactor;
+typedef struct redactor redactor;
 
-journal_redactor *journal_redactor_new(void);
-void journal_redactor_free(journal_redactor *r);
+redactor *redactor_new(void);
+void redactor_free(redactor *r);
 /* Adds one secret value; NULL or short values are ignored. 0, or -1 when
  * memory ran out or a limit above is reached. */
-int journal_redactor_add(journal_redactor *r, const char *secret, size_t len);
+int redactor_add(redactor *r, const char *secret, size_t len);
 /* Adds a private key file: the whole text, each line of its body, and its
  * base64 as base64(1) prints it. */
-int journal_redactor_add_key_file(journal_redactor *r, const char *text, size_t len);
+int redactor_add_key_file(redactor *r, const char *text, size_t len);
 /* A copy of text (len bytes) with every secret replaced, NUL-terminated,
  * length in *outlen; NULL when memory ran out. r may be NULL (no secrets). */
-char *journal_redact(const journal_redactor *r, const char *text, size_t len, size_t *outlen);
+char *redactor_apply(const redactor *r, const char *text, size_t len, size_t *outlen);
 
 /* A text that arrives in pieces. Zero-initialise with the redactor set. */
-typedef struct journal_redact_stream {
-  const journal_redactor *r;
+typedef struct redactor_stream {
+  const redactor *r;
   unsigned state; /* where the automaton is */
   char *held;     /* the tail that may yet turn out to be a secret */
   size_t held_len;
-} journal_redact_stream;
+} redactor_stream;
 
 /* What of the text so far can go out now, redacted (malloc'd, NUL-ended,
  * possibly empty); NULL when memory ran out (the piece is then dropped). */
-char *journal_redact_stream_push(journal_redact_stream *st, const char *piece, size_t len,
-                                 size_t *outlen);
+char *redactor_stream_push(redactor_stream *st, const char *piece, size_t len, size_t *outlen);
 /* The end of the text: what was held back, and the stream is reset. */
-char *journal_redact_stream_end(journal_redact_stream *st, size_t *outlen);
+char *redactor_stream_end(redactor_stream *st, size_t *outlen);
 
 #endif

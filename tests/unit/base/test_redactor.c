@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "journal_redact.h"
-#include "ssh_base64.h"
+#include "redactor.h"
+#include "base64.h"
 
 static const char pem[] = "-----BEGIN OPENSSH PRIVATE KEY-----\n"
                           "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n"
@@ -22,34 +22,34 @@ static const char pem[] = "-----BEGIN OPENSSH PRIVATE KEY-----\n"
 static const char *const tokens[] = {"sk-ant-api03-abcdefghijklmnop", "bearer-token-0123456789",
                                      "oauth/token\"with\\quotes"};
 
-static journal_redactor *make(void) {
-  journal_redactor *r = journal_redactor_new();
+static redactor *make(void) {
+  redactor *r = redactor_new();
   assert_non_null(r);
   for (size_t i = 0; i < sizeof tokens / sizeof tokens[0]; i++)
-    assert_int_equal(journal_redactor_add(r, tokens[i], strlen(tokens[i])), 0);
-  assert_int_equal(journal_redactor_add_key_file(r, pem, strlen(pem)), 0);
+    assert_int_equal(redactor_add(r, tokens[i], strlen(tokens[i])), 0);
+  assert_int_equal(redactor_add_key_file(r, pem, strlen(pem)), 0);
   return r;
 }
 
-static char *redact(const journal_redactor *r, const char *text) {
+static char *redact(const redactor *r, const char *text) {
   size_t n;
-  char *out = journal_redact(r, text, strlen(text), &n);
+  char *out = redactor_apply(r, text, strlen(text), &n);
   assert_non_null(out);
   assert_int_equal(n, strlen(out));
   return out;
 }
 
 /* redact gives want for text (r NULL: no secrets). */
-static void expect_redacted(const journal_redactor *r, const char *text, const char *want) {
+static void expect_redacted(const redactor *r, const char *text, const char *want) {
   char *out = redact(r, text);
   assert_string_equal(out, want);
   free(out);
 }
 
 /* Pushing piece to st lets out want. */
-static void expect_pushed(journal_redact_stream *st, const char *piece, const char *want) {
+static void expect_pushed(redactor_stream *st, const char *piece, const char *want) {
   size_t n;
-  char *out = journal_redact_stream_push(st, piece, strlen(piece), &n);
+  char *out = redactor_stream_push(st, piece, strlen(piece), &n);
   assert_string_equal(out, want);
   free(out);
 }
@@ -62,19 +62,19 @@ static void append(char *to, size_t cap, const char *from, size_t n) {
 }
 
 /* Pushes len bytes of piece to st and appends what comes out to got. */
-static void stream_push_to(journal_redact_stream *st, const char *piece, size_t len, char *got,
+static void stream_push_to(redactor_stream *st, const char *piece, size_t len, char *got,
                            size_t cap) {
   size_t n;
-  char *out = journal_redact_stream_push(st, piece, len, &n);
+  char *out = redactor_stream_push(st, piece, len, &n);
   assert_non_null(out);
   append(got, cap, out, n);
   free(out);
 }
 
 /* Ends st and appends the rest it held back to got. */
-static void stream_end_to(journal_redact_stream *st, char *got, size_t cap) {
+static void stream_end_to(redactor_stream *st, char *got, size_t cap) {
   size_t n;
-  char *rest = journal_redact_stream_end(st, &n);
+  char *rest = redactor_stream_end(st, &n);
   append(got, cap, rest, n);
   free(rest);
 }
@@ -91,7 +91,7 @@ static void assert_clean(const char *text) {
 
 static void test_every_form_in_one_pass(void **state) {
   (void)state;
-  journal_redactor *r = make();
+  redactor *r = make();
   /* As it is, JSON-escaped, the whole key in JSON, a line of it. */
   json_t *rec = json_pack("{s:s, s:s, s:s}", "quoted", tokens[2], "key", pem, "both",
                           "sk-ant-api03-abcdefghijklmnop then bearer-token-0123456789");
@@ -109,16 +109,16 @@ static void test_every_form_in_one_pass(void **state) {
   assert_non_null(strstr(out, "-----BEGIN OPENSSH PRIVATE KEY-----\n[redacted]\n"));
   free(out);
   expect_redacted(r, "no secret here, only text", "no secret here, only text");
-  journal_redactor_free(r);
+  redactor_free(r);
 }
 
 /* `base64 key` prints the file wrapped at 76 columns; `base64 -w0` on one
  * line: either way, it does not get out. */
 static void test_the_key_in_base64(void **state) {
   (void)state;
-  journal_redactor *r = make();
+  redactor *r = make();
   char b64[1024];
-  ssh_base64_encode((const unsigned char *)pem, strlen(pem), b64);
+  base64_encode((const unsigned char *)pem, strlen(pem), b64);
   char *out = redact(r, b64);
   /* Its 76-column lines may be caught inside it first: marks only. */
   for (const char *p = out; *p; p += 10)
@@ -139,21 +139,21 @@ static void test_the_key_in_base64(void **state) {
     p = nl + 1;
   }
   free(out);
-  journal_redactor_free(r);
+  redactor_free(r);
 }
 
 /* Every split of a text holding each secret, in two pieces and in pieces
  * of every size: the stream gives what the whole text gives. */
 static void test_a_secret_across_pieces(void **state) {
   (void)state;
-  journal_redactor *r = make();
+  redactor *r = make();
   char text[512];
   snprintf(text, sizeof text, "before %s middle %s key line %.70s after", tokens[0], tokens[1],
            pem + 36);
   size_t len = strlen(text), wn;
-  char *whole = journal_redact(r, text, len, &wn);
+  char *whole = redactor_apply(r, text, len, &wn);
   for (size_t piece = 1; piece <= len; piece++) {
-    journal_redact_stream st = {.r = r};
+    redactor_stream st = {.r = r};
     char got[1024] = "";
     for (size_t at = 0; at < len; at += piece)
       stream_push_to(&st, text + at, len - at < piece ? len - at : piece, got, sizeof got);
@@ -162,31 +162,31 @@ static void test_a_secret_across_pieces(void **state) {
     assert_clean(got);
   }
   free(whole);
-  journal_redactor_free(r);
+  redactor_free(r);
 }
 
 /* A stream holds back only a tail that could start a secret: plain text
  * goes out at once. */
 static void test_a_stream_holds_back_little(void **state) {
   (void)state;
-  journal_redactor *r = make();
-  journal_redact_stream st = {.r = r};
+  redactor *r = make();
+  redactor_stream st = {.r = r};
   size_t n;
   expect_pushed(&st, "load average: 0.12 0.10 0.05\n", "load average: 0.12 0.10 0.05\n");
   expect_pushed(&st, "token sk-ant-api0", "token ");
   expect_pushed(&st, "3-abcdefghijklmnop!", "[redacted]!");
   expect_pushed(&st, "sk-ant", "");
-  char *out = journal_redact_stream_end(&st, &n);
+  char *out = redactor_stream_end(&st, &n);
   assert_string_equal(out, "sk-ant"); /* the text ended: not a secret after all */
   free(out);
-  journal_redactor_free(r);
+  redactor_free(r);
 }
 
 /* Random texts with the secrets strewn in, cut at random: never a secret
  * in the output, and the same output as one pass over the whole. */
 static void test_random_pieces(void **state) {
   (void)state;
-  journal_redactor *r = make();
+  redactor *r = make();
   uint32_t seed = 12345;
   for (int round = 0; round < 300; round++) {
     char text[4096] = "";
@@ -201,8 +201,8 @@ static void test_random_pieces(void **state) {
         strcat(text, pick == 4 ? "sk-ant- tok " : "b3Blb QyNT ");
     }
     size_t len = strlen(text), wn;
-    char *whole = journal_redact(r, text, len, &wn);
-    journal_redact_stream st = {.r = r};
+    char *whole = redactor_apply(r, text, len, &wn);
+    redactor_stream st = {.r = r};
     char got[8192] = "";
     for (size_t at = 0; at < len;) {
       seed = seed * 1103515245u + 12345u;
@@ -216,29 +216,29 @@ static void test_random_pieces(void **state) {
     assert_clean(got);
     free(whole);
   }
-  journal_redactor_free(r);
+  redactor_free(r);
 }
 
 static void test_every_occurrence(void **state) {
   (void)state;
-  journal_redactor *r = journal_redactor_new();
-  assert_int_equal(journal_redactor_add(r, "sk-ant-secret-1", 15), 0);
-  assert_int_equal(journal_redactor_add(r, "tok", 3), 0); /* too short: ignored */
+  redactor *r = redactor_new();
+  assert_int_equal(redactor_add(r, "sk-ant-secret-1", 15), 0);
+  assert_int_equal(redactor_add(r, "tok", 3), 0); /* too short: ignored */
   expect_redacted(r, "{\"a\":\"sk-ant-secret-1 and sk-ant-secret-1\",\"tok\":1}",
                   "{\"a\":\"[redacted] and [redacted]\",\"tok\":1}");
-  journal_redactor_free(r);
+  redactor_free(r);
   /* A secret shorter than the mark makes the text longer. */
-  r = journal_redactor_new();
-  assert_int_equal(journal_redactor_add(r, "test-key", 8), 0);
+  r = redactor_new();
+  assert_int_equal(redactor_add(r, "test-key", 8), 0);
   expect_redacted(r, "test-keytest-key", "[redacted][redacted]");
-  journal_redactor_free(r);
+  redactor_free(r);
 }
 
 /* The whole key, JSON-escaped as a record holds it, and one line printed
  * by itself: no base64 of it is left; the armour lines are public. */
 static void test_the_key_whole_and_by_line(void **state) {
   (void)state;
-  journal_redactor *r = make();
+  redactor *r = make();
   json_t *rec = json_pack("{s:s}", "content", pem);
   char *text = json_dumps(rec, JSON_COMPACT);
   char *out = redact(r, text);
@@ -252,19 +252,19 @@ static void test_the_key_whole_and_by_line(void **state) {
       "{\"text\":\"[redacted]\\n\"}");
   expect_redacted(r, "-----END OPENSSH PRIVATE KEY-----", "-----END OPENSSH PRIVATE KEY-----");
   expect_redacted(NULL, "{\"a\":1}", "{\"a\":1}");
-  journal_redactor_free(r);
+  redactor_free(r);
 }
 
 static void test_no_secrets_and_limits(void **state) {
   (void)state;
-  journal_redactor *r = journal_redactor_new();
+  redactor *r = redactor_new();
   expect_redacted(r, "anything at all", "anything at all");
-  assert_int_equal(journal_redactor_add(r, "short", 5), 0); /* ignored: too short */
+  assert_int_equal(redactor_add(r, "short", 5), 0); /* ignored: too short */
   static char big[REDACT_MAX_PATTERN_BYTES + 10];
   memset(big, 'x', sizeof big - 1);
-  assert_int_equal(journal_redactor_add(r, big, strlen(big)), -1); /* past the cap: refused */
+  assert_int_equal(redactor_add(r, big, strlen(big)), -1); /* past the cap: refused */
   expect_redacted(r, "short", "short");
-  journal_redactor_free(r);
+  redactor_free(r);
 }
 
 int main(void) {
