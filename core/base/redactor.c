@@ -120,22 +120,47 @@ static int redactor_add_pattern(redactor *r, const char *bytes, size_t len) {
   return 0;
 }
 
-/* The secret as it is, and as it appears inside a JSON string. */
+/* The secret as it is, and as it appears inside a JSON string: with '/'
+ * as it is (jansson's way) and as "\/" (PHP's and some others' default). */
 static int redactor_add_forms(redactor *r, const char *value, size_t len) {
   if (!value || len < REDACT_MIN_SECRET_BYTES) return 0;
   if (redactor_add_pattern(r, value, len) != 0) return -1;
   json_t *str = json_stringn_nocheck(value, len);
   char *quoted = str ? json_dumps(str, JSON_ENCODE_ANY) : NULL;
+  char *slashed = str ? json_dumps(str, JSON_ENCODE_ANY | JSON_ESCAPE_SLASH) : NULL;
   json_decref(str);
-  if (!quoted) return -1;
-  int rc = redactor_add_pattern(r, quoted + 1, strlen(quoted) - 2);
+  int rc = quoted && slashed ? 0 : -1;
+  if (rc == 0) rc = redactor_add_pattern(r, quoted + 1, strlen(quoted) - 2);
+  if (rc == 0) rc = redactor_add_pattern(r, slashed + 1, strlen(slashed) - 2);
   free(quoted);
+  free(slashed);
+  return rc;
+}
+
+/* The secret as base64 encodes it inside a longer text (`echo $KEY |
+ * base64`, an environment dump piped through base64): it may start at any
+ * of the three bytes of a group, and for each, the characters that carry
+ * its bits alone (not its neighbours') are always the same. */
+static int redactor_add_base64(redactor *r, const char *value, size_t len) {
+  if (len < REDACT_MIN_BASE64_SECRET_BYTES) return 0;
+  unsigned char *in = malloc(len + 2);
+  char *out = malloc(4 * ((len + 4) / 3) + 1);
+  int rc = in && out ? 0 : -1;
+  for (size_t offset = 0; rc == 0 && offset < 3; offset++) {
+    memset(in, 0, offset);
+    memcpy(in + offset, value, len);
+    base64_encode(in, offset + len, out);
+    size_t first = (offset * 8 + 5) / 6, end = (offset + len) * 8 / 6;
+    rc = redactor_add_pattern(r, out + first, end - first);
+  }
+  free(in);
+  free(out);
   return rc;
 }
 
 int redactor_add(redactor *r, const char *value, size_t len) {
   if (!value || len < REDACT_MIN_SECRET_BYTES) return 0;
-  if (redactor_add_forms(r, value, len) != 0) return -1;
+  if (redactor_add_forms(r, value, len) != 0 || redactor_add_base64(r, value, len) != 0) return -1;
   return automaton_build(r);
 }
 

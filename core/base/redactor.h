@@ -3,11 +3,13 @@
  * redactor sees everything that leaves (DESIGN.md invariant 10): events,
  * journal records, the model's requests and the log.
  *
- * Each secret is looked for as it is and in its JSON-escaped form (a PEM's
- * newlines are "\n" inside a JSON string), and replaced with "[redacted]".
- * The key file is known whole, line by line (a tool that prints part of it
- * still has each base64 line caught), and as the base64 of the whole file,
- * on one line and wrapped at 76 columns as base64(1) prints it.
+ * Each secret is looked for as it is and in its JSON-escaped forms (a PEM's
+ * newlines are "\n" inside a JSON string, a '/' may be "\/"), and replaced
+ * with "[redacted]". A token is also looked for in base64 at each offset it
+ * may start at inside a longer text. The key file is known whole, line by
+ * line (a tool that prints part of it still has each base64 line caught),
+ * and as the base64 of the whole file, on one line and wrapped at 76
+ * columns as base64(1) prints it.
  *
  * Matching is one pass over the text whatever the number of secrets (an
  * Aho-Corasick automaton). A stream of pieces (a command's output, the

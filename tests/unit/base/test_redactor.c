@@ -255,6 +255,43 @@ static void test_the_key_whole_and_by_line(void **state) {
   redactor_free(r);
 }
 
+/* A token base64 encodes inside a longer text (`echo $KEY | base64`, an
+ * environment dump piped through base64) starts at any of three offsets
+ * of a base64 group: each is caught, and base64 of other text is not. */
+static void test_a_token_in_base64_at_any_offset(void **state) {
+  (void)state;
+  redactor *r = make();
+  static const char *const prefixes[] = {"", "K", "KE", "KEY", "ANTHROPIC_API_KEY="};
+  for (size_t t = 0; t < 2; t++)
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+      char plain[128], b64[256];
+      snprintf(plain, sizeof plain, "%s%s\n", prefixes[i], tokens[t]);
+      base64_encode((const unsigned char *)plain, strlen(plain), b64);
+      char *out = redact(r, b64);
+      if (!strstr(out, "[redacted]")) fail_msg("base64 of '%s' left: %s", plain, out);
+      free(out);
+    }
+  char b64[256];
+  static const char other[] = "ANTHROPIC_BASE_URL=https://api.anthropic.com/v1/messages\n";
+  base64_encode((const unsigned char *)other, strlen(other), b64);
+  expect_redacted(r, b64, b64);
+  redactor_free(r);
+}
+
+/* Some JSON encoders write '/' as "\/" (PHP's, by default): a key line or
+ * a token with a slash, so escaped, is caught too. */
+static void test_escaped_slashes(void **state) {
+  (void)state;
+  redactor *r = make();
+  expect_redacted(r, "{\"t\":\"oauth\\/token\\\"with\\\\quotes\"}", "{\"t\":\"[redacted]\"}");
+  redactor *k = redactor_new();
+  static const char line[] = "AAAA/BBBB+CCCC/DDDD";
+  assert_int_equal(redactor_add(k, line, strlen(line)), 0);
+  expect_redacted(k, "[\"AAAA\\/BBBB+CCCC\\/DDDD\"]", "[\"[redacted]\"]");
+  redactor_free(k);
+  redactor_free(r);
+}
+
 static void test_no_secrets_and_limits(void **state) {
   (void)state;
   redactor *r = redactor_new();
@@ -273,6 +310,8 @@ int main(void) {
       cmocka_unit_test(test_the_key_whole_and_by_line),
       cmocka_unit_test(test_every_form_in_one_pass),
       cmocka_unit_test(test_the_key_in_base64),
+      cmocka_unit_test(test_a_token_in_base64_at_any_offset),
+      cmocka_unit_test(test_escaped_slashes),
       cmocka_unit_test(test_a_secret_across_pieces),
       cmocka_unit_test(test_a_stream_holds_back_little),
       cmocka_unit_test(test_random_pieces),
