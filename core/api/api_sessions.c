@@ -55,7 +55,8 @@ static void download_pump(void *ud, http_conn *c) {
       return;
     }
   }
-  http_stream_end(c);
+  http_stream_end(c); /* drops the close callback: d is the pump's to free */
+  download_free(d);
 }
 
 void api_session_journal(session *s, http_conn *c) {
