@@ -613,26 +613,45 @@ RULES.crontab = function(c)
   return nil
 end
 
-local function account_rule(options)
+-- Each account tool with its own options: short_args and long_args take a
+-- value, asks lists the options that can lock the agent out. A flag read
+-- as taking a value would swallow the option after it (passwd -u -l).
+local function account_rule(short_args, long_args, asks)
   return function(c)
-    local _, opts = operands(c, "cdeEfgGlLmpsuU", {comment = true, home = true,
-                                                   expiredate = true, gid = true,
-                                                   groups = true, login = true, shell = true,
-                                                   uid = true, inactive = true,
-                                                   password = true})
-    for _, key in ipairs(options) do
-      if opts[key] and not (key == "G" and opts.a) and not (key == "groups" and opts.append) then
-        return c.name .. " -" .. (#key > 1 and "-" or "") .. key .. " can lock the agent out"
+    local _, opts = operands(c, short_args, long_args)
+    for key in pairs(opts) do
+      for _, option in ipairs(asks) do
+        local long = #option > 1
+        if (key == option or (long and #key > 1 and abbreviates(key, option)))
+            and not ((option == "G" or option == "groups") and (opts.a or opts.append)) then
+          return c.name .. " -" .. (long and "-" or "") .. option .. " can lock the agent out"
+        end
       end
     end
     return nil
   end
 end
-RULES.usermod = account_rule({"L", "lock", "e", "expiredate", "s", "shell", "G", "groups", "l",
-                              "login"})
-RULES.passwd = account_rule({"l", "lock", "d", "delete", "e", "expire"})
-RULES.gpasswd = account_rule({"d", "delete", "M", "members"})
-RULES.chage = account_rule({"E", "expiredate"})
+RULES.usermod = account_rule("cdefgGlpsuRPZvVwW",
+                             {comment = true, home = true, expiredate = true, inactive = true,
+                              gid = true, groups = true, login = true, password = true,
+                              shell = true, uid = true, root = true, prefix = true,
+                              selinux_user = true, ["add-subuids"] = true,
+                              ["del-subuids"] = true, ["add-subgids"] = true,
+                              ["del-subgids"] = true},
+                             {"L", "lock", "e", "expiredate", "s", "shell", "G", "groups", "l",
+                              "login", "p", "password", "u", "uid", "d", "home", "m",
+                              "move-home"})
+RULES.passwd = account_rule("nxwirRP", {mindays = true, maxdays = true, warndays = true,
+                                        inactive = true, repository = true, root = true,
+                                        prefix = true},
+                            {"l", "lock", "d", "delete", "e", "expire", "x", "maxdays"})
+RULES.gpasswd = account_rule("adMAQ", {add = true, delete = true, members = true,
+                                       administrators = true, root = true},
+                             {"d", "delete", "M", "members"})
+RULES.chage = account_rule("dEImMWRP", {lastday = true, expiredate = true, inactive = true,
+                                        mindays = true, maxdays = true, warndays = true,
+                                        root = true, prefix = true},
+                           {"E", "expiredate", "I", "inactive", "d", "lastday", "M", "maxdays"})
 
 RULES.find = function(c)
   if not has_word(c, {["-delete"] = true}) then
@@ -991,6 +1010,10 @@ function policy.self_test(t)
     "start-stop-daemon --start --exec /sbin/reboot",
     "sed -n '1e reboot' /etc/hostname", "sed 's/.*/reboot/e' /etc/hostname",
     "sed -n 'w /etc/passwd' /tmp/x",
+    -- The red team's second report.
+    "passwd -u -l breakglass", "passwd -x 0 breakglass", "usermod -m -s /bin/false breakglass",
+    "usermod -U -L breakglass", "usermod --lo breakglass", "chage -l -E 0 breakglass",
+    "chage --exp 0 breakglass", "chage -d 0 breakglass", "gpasswd -d breakglass sudo",
     -- Lines the check cannot see through.
     "eval reboot", "x=reboot; $x", "`echo reboot`", "echo reboot | sh", "bash <<EOF\nreboot\nEOF",
     "source /tmp/x.sh", "f() { :; }; f", "python3 -c 'import os'", "sudo $CMD",
@@ -1019,6 +1042,8 @@ function policy.self_test(t)
     "rsync -avt --delete /tmp/a/ /tmp/b/", "cp -r /tmp/a /tmp/b", "cp -t /tmp /etc/passwd",
     "tmux ls", "screen -ls", "sed -n '/error/p' /var/log/syslog",
     "sed -e 's/^#//' -e '/^$/d' /etc/ssh/sshd_config",
+    "passwd -S breakglass", "chage -l breakglass", "usermod -aG docker breakglass",
+    "usermod --append --groups docker breakglass", "gpasswd -a breakglass docker",
   }
   for _, c in ipairs(passes) do
     local d = decide(c)
