@@ -71,6 +71,7 @@ local ALWAYS = {
   groupdel = "groupdel removes a group", delgroup = "delgroup removes a group",
   ifdown = "ifdown takes a network interface down",
   rmmod = "rmmod unloads a driver (the network's, the disk's)",
+  swapoff = "swapoff takes swap away, which can run the devvm out of memory",
 }
 
 -- systemctl verbs that power off, restart, suspend or switch the whole
@@ -503,11 +504,17 @@ local function pkill_rule(c)
                               group = true, parent = true, terminal = true, pidfile = true,
                               ns = true, nslist = true, session = true, user = true,
                               ["older-than"] = true, ["younger-than"] = true, context = true})
-  for _, key in ipairs({"u", "U", "euid", "uid", "user"}) do
-    local who = opts[key]
-    if type(who) == "string" and (who:find("^root") or who:find("^0")) then
-      return c.name .. " of every process of root"
+  -- Every process of a user, of root or of the agent's own (its shell,
+  -- its sshd), whatever the check knows of who runs what.
+  for _, key in ipairs({"u", "U", "euid", "uid", "user", "G", "group", "g", "pgroup", "s",
+                        "session"}) do
+    local who = not (c.name == "killall" and key == "s") and opts[key]
+    if type(who) == "string" and (#ops == 0 or who:find("^root") or who:find("^0")) then
+      return c.name .. " of every process of " .. who
     end
+  end
+  if c.name ~= "killall" and (opts.v or opts.inverse) then
+    return c.name .. " -v signals every process but the ones it names"
   end
   local parent = opts.P or opts.parent
   if type(parent) == "string" and (parent:find("^0*[01]$") or parent:find(",0*[01]$")
@@ -545,18 +552,26 @@ RULES.ip = function(c)
   return nil
 end
 
+-- ifconfig IFACE shows, ifconfig IFACE up brings up; any other word after
+-- the interface (an address, down, netmask, del) changes it.
 RULES.ifconfig = function(c)
-  if has_word(c, {down = true}) then
-    return "ifconfig takes a network interface down"
+  local ops = operands(c)
+  for k = 2, #ops do
+    if c.argv[ops[k]] ~= "up" then
+      return "ifconfig changes or takes down a network interface"
+    end
   end
   return nil
 end
 
 RULES.nmcli = function(c)
-  local ops = operands(c, "fgm", {fields = true, get_values = true, mode = true})
+  local ops = operands(c, "fgmwe", {fields = true, ["get-values"] = true, mode = true,
+                                    wait = true, escape = true, colors = true})
   local object, verb = c.argv[ops[1] or 0], c.argv[ops[2] or 0]
   if (abbreviates(object, "networking") and verb == "off")
-      or (abbreviates(object, "connection") and abbreviates(verb, "down"))
+      or (abbreviates(object, "connection") and (abbreviates(verb, "down")
+                                                 or abbreviates(verb, "delete")))
+      or (abbreviates(object, "radio") and has_word(c, {off = true}))
       or (abbreviates(object, "device") and (abbreviates(verb, "disconnect")
                                              or abbreviates(verb, "down"))) then
     return "nmcli takes the devvm's network down"
@@ -770,6 +785,87 @@ RULES.efibootmgr = function(c)
   end
   return nil
 end
+
+-- Package managers' verbs that remove packages (the upgrades too, when
+-- they must), and the options of theirs that take a value.
+local APT_REMOVE = {remove = true, purge = true, autoremove = true, autopurge = true,
+                    ["dist-upgrade"] = true, ["full-upgrade"] = true, ["auto-remove"] = true}
+local function apt_rule(c)
+  local ops = operands(c, "oct", {option = true, config = true, ["target-release"] = true,
+                                  ["default-release"] = true})
+  local verb = c.argv[ops[1] or 0]
+  if verb and APT_REMOVE[verb] then
+    return c.name .. " " .. verb .. " removes packages"
+  end
+  -- apt-get install pkg- removes pkg.
+  for k = 2, verb == "install" and #ops or 0 do
+    if c.argv[ops[k]]:find("%-$") then
+      return c.name .. " install " .. c.argv[ops[k]] .. " removes a package"
+    end
+  end
+  return nil
+end
+RULES["apt-get"], RULES.apt, RULES.aptitude = apt_rule, apt_rule, apt_rule
+
+RULES.dpkg = function(c)
+  for i = 2, #c.argv do
+    local a = c.argv[i]
+    if a == "--" then
+      break
+    elseif a:find("^%-[%a]*[rP]") or a == "--remove" or a == "--purge" then
+      return "dpkg " .. a .. " removes a package"
+    end
+  end
+  return nil
+end
+
+-- mount: a remount (read-only, noexec, ...) or a move changes a file
+-- system in use, and a mount over a system folder hides it. /mnt and
+-- /media are there to be mounted on.
+local SCRATCH_MOUNTS = args.list({"/mnt", "/mnt/**", "/media", "/media/**"})
+local function over_system_tree(c, i)
+  return may_name(c, i, SYSTEM_TREES) and not (not c.words[i].glob
+    and listed(shell.resolve(c.argv[i], c.cwd) or "", SCRATCH_MOUNTS))
+end
+
+RULES.mount = function(c)
+  local ops, opts = operands(c, "oOtLUTNB", {options = true, types = true, label = true,
+                                             uuid = true, ["test-opts"] = true, fstab = true,
+                                             source = true, target = true, namespace = true})
+  local options = opts.o or opts.options
+  if type(options) == "string" and options:find("remount") or opts.M or opts.move then
+    return "mount changes a mounted file system"
+  end
+  for _, i in ipairs(#ops > 1 and {ops[#ops]} or {}) do
+    if over_system_tree(c, i) then
+      return "mount over a system folder hides it"
+    end
+  end
+  return nil
+end
+
+RULES.umount = function(c)
+  local ops, opts = operands(c, "tOUN", {types = true, ["test-opts"] = true, namespace = true})
+  if opts.a or opts.all then
+    return "umount -a unmounts every file system"
+  end
+  for _, i in ipairs(ops) do
+    if over_system_tree(c, i) then
+      return "umount of a system folder"
+    end
+  end
+  return nil
+end
+
+-- DHCP clients release the devvm's address with -r or -x.
+local function dhcp_rule(c)
+  if has_word(c, {["-r"] = true, ["-x"] = true, ["-k"] = true, ["--release"] = true,
+                  ["--exit"] = true}) then
+    return c.name .. " releases the devvm's address"
+  end
+  return nil
+end
+RULES.dhclient, RULES.dhcpcd = dhcp_rule, dhcp_rule
 
 --------------------------------------------------------------------------------
 -- Judging a line
@@ -1014,6 +1110,20 @@ function policy.self_test(t)
     "passwd -u -l breakglass", "passwd -x 0 breakglass", "usermod -m -s /bin/false breakglass",
     "usermod -U -L breakglass", "usermod --lo breakglass", "chage -l -E 0 breakglass",
     "chage --exp 0 breakglass", "chage -d 0 breakglass", "gpasswd -d breakglass sudo",
+    "apt-get remove openssh-server", "apt-get purge openssh-server", "apt-get autoremove",
+    "apt-get -y -o Dpkg::Options::=--force-confold purge openssh-server", "apt remove sudo",
+    "apt full-upgrade", "apt-get install openssh-server-", "dpkg -r systemd", "dpkg -P systemd",
+    "dpkg --purge systemd", "dpkg --force-all -r sudo", "aptitude remove openssh-server",
+    "mount -o remount,ro /", "mount -o ro,remount /home", "mount --move /mnt /home",
+    "mount --bind /tmp/x /etc", "mount -t tmpfs tmpfs /root/.ssh", "umount -l /",
+    "umount -f /home", "umount -a", "swapoff -a", "swapoff /swapfile", "pkill -u breakglass",
+    "killall -u breakglass", "pkill -U 1000", "pkill --euid breakglass", "pkill -v nginx",
+    "pkill -s 0", "kill -9 -1", "kill -s KILL -1", "dhclient -r", "dhclient -x eth0",
+    "dhcpcd -k eth0", "ifconfig eth0 0.0.0.0", "ifconfig eth0 del 198.18.0.2",
+    "ifconfig eth0 mtu 100", "ip addr flush dev eth0", "ip a f dev eth0",
+    "ip link set eth0 down", "nmcli con down eth0", "nmcli c down id x",
+    "nmcli -w 5 dev disconnect eth0", "nmcli networking off", "nmcli radio all off",
+    "nmcli connection delete eth0",
     -- Lines the check cannot see through.
     "eval reboot", "x=reboot; $x", "`echo reboot`", "echo reboot | sh", "bash <<EOF\nreboot\nEOF",
     "source /tmp/x.sh", "f() { :; }; f", "python3 -c 'import os'", "sudo $CMD",
@@ -1044,6 +1154,12 @@ function policy.self_test(t)
     "sed -e 's/^#//' -e '/^$/d' /etc/ssh/sshd_config",
     "passwd -S breakglass", "chage -l breakglass", "usermod -aG docker breakglass",
     "usermod --append --groups docker breakglass", "gpasswd -a breakglass docker",
+    "apt list --installed", "apt-get install htop", "apt-get update", "apt show sudo",
+    "dpkg -l", "dpkg -L openssh-server", "dpkg -S /usr/sbin/sshd", "mount", "mount -l -t ext4",
+    "mount | grep ' / '", "mount /dev/vdb1 /mnt", "umount /mnt/x", "swapon --show",
+    "pkill -u www-data nginx", "pkill -HUP nginx", "killall -s HUP nginx", "ifconfig",
+    "ifconfig -a", "ifconfig eth0", "ifconfig eth0 up", "dhclient -v eth0", "ip addr show",
+    "ip a s eth0", "nmcli con show", "nmcli -t -f NAME con show", "nmcli device status",
   }
   for _, c in ipairs(passes) do
     local d = decide(c)
