@@ -43,11 +43,23 @@ local SYSTEM_FILES = {"/proc/sysrq-trigger", "/sys/power/state", "/sys/power/dis
                       "/etc/ld.so.preload", "**/.ssh/authorized_keys", "**/.ssh/authorized_keys2",
                       "/boot/**", "/usr/bin/sudo", "/usr/sbin/sshd", "/bin/sudo", "/sbin/sshd",
                       "/usr/bin/bash", "/bin/bash", "/usr/bin/sh", "/bin/sh",
-                      -- Commands written here run later, out of the check's sight.
-                      "/etc/crontab", "/etc/cron.*/**", "/var/spool/cron/**", "/etc/rc.local",
+                      -- Commands written here run later, out of the check's sight:
+                      -- cron and at jobs, units and their timers, boot and login
+                      -- scripts, udev rules, the hooks of apt, ssh and git.
+                      "/etc/cron*", "/etc/cron*/**", "/etc/anacrontab", "/var/spool/cron/**",
+                      "/etc/rc.local", "/etc/init.d/**", "/etc/rc*.d/**",
+                      "/etc/systemd/**", "/lib/systemd/**", "/usr/lib/systemd/**",
+                      "/run/systemd/**", "/etc/xdg/systemd/**", "~/.config/systemd/**",
+                      "/root/.config/systemd/**",
+                      "/etc/udev/rules.d/**", "/lib/udev/rules.d/**", "/usr/lib/udev/rules.d/**",
+                      "/etc/modprobe.d/**", "/etc/ld.so.conf", "/etc/ld.so.conf.d/**",
+                      "/etc/update-motd.d/**", "/etc/apt/apt.conf.d/**",
                       "/etc/profile", "/etc/profile.d/**", "/etc/bash.bashrc",
-                      "/etc/environment", "~/.bashrc", "~/.profile", "~/.bash_profile",
-                      "/root/.bashrc", "/root/.profile"}
+                      "/etc/bash.bash_logout", "/etc/environment", "~/.bashrc", "~/.profile",
+                      "~/.bash_profile", "~/.bash_login", "~/.bash_logout", "/root/.bashrc",
+                      "/root/.profile", "/root/.bash_profile", "**/.ssh/rc", "**/.ssh/config",
+                      "/etc/ssh/sshrc", "/etc/ssh/ssh_config", "/etc/ssh/ssh_config.d/**",
+                      "~/.gitconfig", "~/.config/git/**", "/root/.gitconfig", "/etc/gitconfig"}
 
 -- Folders that rm -r, chmod -R, chown -R, mv, rsync --delete and find
 -- -delete must leave in place. "/*" is every top-level folder.
@@ -109,6 +121,9 @@ local ACCESS_UNITS = {"ssh.service", "sshd.service", "ssh.socket", "sshd.socket"
                       "NetworkManager.service", "dbus.service", "dbus.socket",
                       "systemd-logind.service", "init.scope", "-.slice", "system.slice",
                       "user.slice", "user@*.service"}
+-- systemctl verbs that take a unit file's path and link it in.
+local UNIT_FILE_VERBS = {link = true, enable = true, reenable = true, start = true,
+                         restart = true}
 -- systemctl (and service) verbs that stop a unit or keep it from starting.
 local STOP_VERBS = {stop = true, kill = true, mask = true, disable = true, freeze = true}
 -- loginctl verbs that power off, suspend or end the agent's sessions.
@@ -388,11 +403,18 @@ RULES.systemctl = function(c)
     return false
   elseif SYSTEMCTL_POWER[verb] then
     return "systemctl " .. verb .. " powers the devvm off or switches its target"
+  elseif verb == "edit" and has_word(c, {["--stdin"] = true}) then
+    return "systemctl edit --stdin writes a unit file"
   end
   for k = 2, #ops do
     local unit = c.argv[ops[k]]
     if not unit:find("%.%a+$") and not unit:find("[*?[]") then
       unit = unit .. ".service"
+    end
+    -- A unit file by its path is linked into the unit folders: it runs
+    -- later, from wherever the line wrote it.
+    if UNIT_FILE_VERBS[verb] and c.argv[ops[k]]:find("/", 1, true) then
+      return "systemctl " .. verb .. " installs a unit file from " .. c.argv[ops[k]]
     end
     if matches_any(unit, POWER_UNITS, true) then
       return "systemctl " .. verb .. " of a unit that powers the devvm off or restarts it"
@@ -1124,6 +1146,14 @@ function policy.self_test(t)
     "ip link set eth0 down", "nmcli con down eth0", "nmcli c down id x",
     "nmcli -w 5 dev disconnect eth0", "nmcli networking off", "nmcli radio all off",
     "nmcli connection delete eth0",
+    "echo x > /etc/systemd/system/x.service", "tee /etc/systemd/system/x.timer",
+    "cp /tmp/x.service /etc/systemd/system/", "echo x > ~/.config/systemd/user/x.service",
+    "ln -s /tmp/x.service /etc/systemd/system/multi-user.target.wants/",
+    "systemctl link /tmp/x.service", "systemctl enable --now /tmp/x.service",
+    "systemctl edit --stdin x", "echo x > /etc/cron.d/x", "cp /tmp/x /etc/cron.hourly/",
+    "echo x >> /etc/rc.local", "echo x > /etc/profile.d/x.sh", "echo x > ~/.ssh/rc",
+    "echo x > /etc/udev/rules.d/99-x.rules", "echo x > /etc/update-motd.d/99-x",
+    "echo x > /etc/apt/apt.conf.d/99x", "echo x >> ~/.gitconfig",
     -- Lines the check cannot see through.
     "eval reboot", "x=reboot; $x", "`echo reboot`", "echo reboot | sh", "bash <<EOF\nreboot\nEOF",
     "source /tmp/x.sh", "f() { :; }; f", "python3 -c 'import os'", "sudo $CMD",
@@ -1160,6 +1190,8 @@ function policy.self_test(t)
     "pkill -u www-data nginx", "pkill -HUP nginx", "killall -s HUP nginx", "ifconfig",
     "ifconfig -a", "ifconfig eth0", "ifconfig eth0 up", "dhclient -v eth0", "ip addr show",
     "ip a s eth0", "nmcli con show", "nmcli -t -f NAME con show", "nmcli device status",
+    "cat /etc/systemd/system/x.service", "ls /etc/systemd/system", "systemctl enable nginx",
+    "systemctl daemon-reload", "cat /etc/crontab", "ls -la /etc/cron.d",
   }
   for _, c in ipairs(passes) do
     local d = decide(c)
