@@ -153,7 +153,7 @@ local function simple_command(P)
   end
   local k = 1
   while words[k] and words[k].assign do
-    assignment(P, words[k].assign, words[k].value)
+    assignment(P, words[k].assign, words[k])
     k = k + 1
   end
   if words[k] then
