@@ -8,8 +8,13 @@
 -- escapes removed; lists, pipelines, subshells and if/while/for/case split
 -- into commands; sudo, su -c, env, nice, timeout, xargs, bash -c '...',
 -- find -exec, watch, ssh and the like unwrapped to the command they run;
--- redirections and tee seen. Each command that would run is judged by the
--- lists and rules below, and each file a redirection or tee writes.
+-- commands given in programs' own options read as lines too (ssh -o
+-- ProxyCommand, git -c core.pager, tar --to-command, rsync -e, socat EXEC:,
+-- nc -e, GIT_SSH_COMMAND=...); redirections, tee, sort -o and openssl -out
+-- seen. Each command that would run is judged by the lists and rules
+-- below, and each file written. A file that runs later (a unit, a cron
+-- job, a login script) is a system file, and at, batch and crontab
+-- reading jobs the line does not show ask.
 --
 -- It also asks whenever the line holds something that can run a command
 -- the line does not show: $(...) or `...`, <(...), eval, source, a variable
