@@ -45,6 +45,8 @@ local SYSTEM_FILES = {"/proc/sysrq-trigger", "/sys/power/state", "/sys/power/dis
                       "/etc/shadow", "/etc/group", "/etc/gshadow", "/etc/sudoers",
                       "/etc/sudoers.d/**", "/etc/fstab", "/etc/crypttab", "/etc/pam.d/**",
                       "/etc/ssh/sshd_config", "/etc/ssh/sshd_config.d/**", "/etc/nsswitch.conf",
+                      -- A new host key: the agent refuses the devvm it no longer knows.
+                      "/etc/ssh/ssh_host_*",
                       "/etc/ld.so.preload", "**/.ssh/authorized_keys", "**/.ssh/authorized_keys2",
                       "/boot/**", "/usr/bin/sudo", "/usr/sbin/sshd", "/bin/sudo", "/sbin/sshd",
                       "/usr/bin/bash", "/bin/bash", "/usr/bin/sh", "/bin/sh",
@@ -1288,6 +1290,7 @@ function policy.self_test(t)
     "podman run --pid=host alpine", "docker run --cap-add SYS_ADMIN alpine",
     "docker run --device /dev/vda alpine", "docker run -v /run/docker.sock:/s alpine",
     "docker exec --privileged x sh", "nsenter -t 1", "nsenter -t 1 -m -u -i -n -p",
+    "ssh -F /tmp/cfg x uptime", "openssl req -new -keyout /etc/ssh/ssh_host_rsa_key -out /tmp/x",
     -- Lines the check cannot see through.
     "eval reboot", "x=reboot; $x", "`echo reboot`", "echo reboot | sh", "bash <<EOF\nreboot\nEOF",
     "source /tmp/x.sh", "f() { :; }; f", "python3 -c 'import os'", "sudo $CMD",
@@ -1335,6 +1338,7 @@ function policy.self_test(t)
     "nc -zv 198.18.0.1 22", "mapfile -t lines < /tmp/f", "find / -name x", "docker ps",
     "docker logs --tail 50 x", "docker run --rm -v /tmp/x:/x alpine ls", "podman ps -a",
     "docker run --rm -v /:/h:ro alpine ls /h", "nsenter -t 1 -m df -h",
+    "ssh -F /dev/null x uptime", "cat /etc/ssh/ssh_host_ed25519_key.pub",
   }
   for _, c in ipairs(passes) do
     local d = decide(c)

@@ -564,6 +564,8 @@ local function ssh_option(P, ctx, name, ch, w)
     elseif key and SSH_COMMANDS[lower] then
       run_string(P, {value = value}, ctx, name .. " -o " .. key)
     end
+  elseif ch == "F" and (w.dynamic or w.value ~= "/dev/null") then
+    see(P.r, name .. " reading a config file (its ProxyCommand and the like run)", w.value)
   elseif ch == "I" and name == "ssh" then
     see(P.r, "ssh -I loads a library", w.value)
   elseif (ch == "S" and name ~= "ssh") or ch == "D" and name ~= "ssh" then
