@@ -941,15 +941,21 @@ local CONTAINER_HOST_FILES = args.list({"/var/run/docker.sock", "/run/docker.soc
                                         "/var/run/containerd/**", "/proc", "/proc/**", "/sys",
                                         "/sys/**", "/dev", "/dev/**"})
 
--- Whether a mount spec (SRC:DST[:opts] or type=bind,source=SRC,...) gives
--- a container a host path that matters, writable.
+-- Whether a mount spec (SRC:DST[:opts] or type=bind,source=SRC,...) in
+-- the word w gives a container a host path that matters, writable; nil
+-- when it cannot be read. $HOME is the home folder, "~".
 local function host_mount(c, w, spec)
+  if w.dynamic then
+    spec = spec:gsub("^%$HOME/", "~/"):gsub("^%${HOME}/", "~/")
+    if spec:find("[$`]") then
+      return nil
+    end
+  end
   local src, options
   if spec:find("=", 1, true) then
     src = spec:match("source=([^,]*)") or spec:match("src=([^,]*)")
-    options = spec:find("readonly") or spec:find("ro=true") or spec:find(",ro,")
-        or spec:find(",ro$")
-    options = options and "ro" or ""
+    options = (spec:find("readonly") or spec:find("ro=true") or spec:find(",ro,")
+               or spec:find(",ro$")) and "ro" or ""
   else
     src, options = spec:match("^([^:]*)"), spec:match("^[^:]*:[^:]*:(.*)$") or ""
   end
@@ -959,14 +965,19 @@ local function host_mount(c, w, spec)
   if options:find("%f[%w]ro%f[%W]") then
     return false
   end
-  local probe = {name = c.name, cwd = c.cwd, words = {{value = src, dynamic = w.dynamic,
-                                                       glob = false}}}
+  local probe = {name = c.name, cwd = c.cwd, words = {{value = src, dynamic = false,
+                                                       glob = w.glob}}}
   return may_name(probe, 1, SYSTEM_TREES) or may_name(probe, 1, SYSTEM_FILES)
       or may_name(probe, 1, DISKS) or may_name(probe, 1, CONTAINER_HOST_FILES)
 end
 
+local MOUNT_OPTIONS = {["-v"] = true, ["--volume"] = true, ["--mount"] = true,
+                       ["--device"] = true}
+
+-- Words it cannot read ask only where they could give the container the
+-- host: in run, create or exec, but for a mount read as $HOME/...
 local function container_rule(c)
-  local verb = false
+  local verb, read = false, {}
   for i = 2, #c.argv do
     local a, nxt = c.argv[i], c.argv[i + 1] or ""
     if not verb and (a == "run" or a == "create" or a == "exec") then
@@ -974,20 +985,31 @@ local function container_rule(c)
     elseif verb then
       local name, value = a:match("^(%-%-[%w-]+)=(.*)$")
       name, value = name or a, value or nxt
+      local at = a:find("=", 1, true) and i or i + 1
+      if a:find("^%-v.") then
+        name, value, at = "-v", a:sub(3), i
+      end
       if name == "--privileged" and value ~= "false" then
         return c.name .. " " .. verb .. " --privileged gives the container the devvm"
       elseif (name == "--pid" or name == "--userns" or name == "--uts") and value == "host"
           or name == "--cap-add" then
-        return c.name .. " " .. verb .. " " .. name .. " gives the container the devvm's " ..
-            (name == "--cap-add" and "powers" or "processes")
-      elseif (name == "-v" or name == "--volume" or name == "--mount" or name == "--device")
-          and host_mount(c, c.words[i + (a:find("=", 1, true) and 0 or 1)] or {}, value)
-          or (a:find("^%-v.") and host_mount(c, c.words[i], a:sub(3))) then
-        return c.name .. " " .. verb .. " mounts a devvm system path into the container"
+        return c.name .. " " .. verb .. " " .. name .. " gives the container the devvm's "
+            .. (name == "--cap-add" and "powers" or "processes")
+      elseif MOUNT_OPTIONS[name] and c.words[at] then
+        local gives = host_mount(c, c.words[at], value)
+        if gives then
+          return c.name .. " " .. verb .. " mounts a devvm system path into the container"
+        end
+        read[at] = gives == false
       end
     end
   end
-  return nil
+  for i = 2, verb and #c.argv or 0 do
+    if c.words[i].dynamic and not read[i] then
+      return nil
+    end
+  end
+  return false
 end
 RULES.docker, RULES.podman, RULES.nerdctl = container_rule, container_rule, container_rule
 
@@ -1290,6 +1312,7 @@ function policy.self_test(t)
     "podman run --pid=host alpine", "docker run --cap-add SYS_ADMIN alpine",
     "docker run --device /dev/vda alpine", "docker run -v /run/docker.sock:/s alpine",
     "docker exec --privileged x sh", "nsenter -t 1", "nsenter -t 1 -m -u -i -n -p",
+    "docker run -v \"$X:/h\" alpine", "docker run $OPTS alpine", "docker run -v $HOME:/h alpine",
     "ssh -F /tmp/cfg x uptime", "openssl req -new -keyout /etc/ssh/ssh_host_rsa_key -out /tmp/x",
     -- Lines the check cannot see through.
     "eval reboot", "x=reboot; $x", "`echo reboot`", "echo reboot | sh", "bash <<EOF\nreboot\nEOF",
@@ -1338,6 +1361,7 @@ function policy.self_test(t)
     "nc -zv 198.18.0.1 22", "mapfile -t lines < /tmp/f", "find / -name x", "docker ps",
     "docker logs --tail 50 x", "docker run --rm -v /tmp/x:/x alpine ls", "podman ps -a",
     "docker run --rm -v /:/h:ro alpine ls /h", "nsenter -t 1 -m df -h",
+    "docker run --rm -v \"$HOME/proj:/src\" node:20 npm test", "docker logs $ID",
     "ssh -F /dev/null x uptime", "cat /etc/ssh/ssh_host_ed25519_key.pub",
   }
   for _, c in ipairs(passes) do
