@@ -3,7 +3,7 @@
 // right-to-left override or zero-width characters shows them by name
 // wherever the title shows (the side list, the history, its timeline, the
 // exported summary), and so do a policy's reason, a tool's name and
-// result.
+// result; a link whose text is not its address shows where it goes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -105,6 +105,48 @@ test('a policy\'s reason, the refusal and the tool chip show hidden characters b
   await page.click('#turns .tool-summary');
   const result = await page.locator('#turns .tool-result').textContent();
   assert.ok(result.includes('⟨U+202E⟩won⟨U+202C⟩'), result);
+  assert.deepEqual(await hiddenOnPage(page), []);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a link whose text is not its address shows the host it goes to; a link that is its address stays as it is', async () => {
+  const text = [
+    'Log in at [https://good.example/login](https://evil.example/login),',
+    'read [the docs](https://docs.example/read\u202Efdp.exe),',
+    'sign in at [https://good.example](https://good.example@evil.example/),',
+    'see [https://plain.example/](https://plain.example/)',
+    'and [https://zw.example/a\u200Bb](https://zw.example/a\u200Bb).',
+  ].join(' ');
+  mock.push({ text });
+  const { page, problems } = await open();
+  await turn(page, 'where do I log in?', 'see https://plain.example/');
+  const links = await page.evaluate(() => [...document.querySelectorAll('#turns .md a')].map((a) => {
+    const host = a.querySelector('.md-link-host');
+    return {
+      text: a.textContent,
+      href: a.href,
+      title: a.title,
+      host: host ? host.getBoundingClientRect().width > 0 : null,
+    };
+  }));
+  assert.deepEqual(links, [
+    { text: 'https://good.example/login (evil.example)', href: 'https://evil.example/login', title: 'https://evil.example/login', host: true },
+    {
+      text: 'the docs (docs.example)',
+      href: 'https://docs.example/read%E2%80%AEfdp.exe',
+      title: 'https://docs.example/read⟨U+202E⟩fdp.exe',
+      host: true,
+    },
+    {
+      text: 'https://good.example (evil.example)',
+      href: 'https://good.example@evil.example/',
+      title: 'https://good.example@evil.example/',
+      host: true,
+    },
+    { text: 'https://plain.example/', href: 'https://plain.example/', title: '', host: null },
+    { text: 'https://zw.example/a⟨U+200B⟩b', href: 'https://zw.example/a%E2%80%8Bb', title: '', host: null },
+  ]);
   assert.deepEqual(await hiddenOnPage(page), []);
   assert.deepEqual(problems, []);
   await page.close();
