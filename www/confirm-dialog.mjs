@@ -5,7 +5,7 @@
 
 import * as api from './api.mjs';
 import { parseTime } from './format.mjs';
-import { revealHidden } from './reveal.mjs';
+import { reveal, revealHidden } from './reveal.mjs';
 import { toolArgument } from './tool-chip.mjs';
 
 const COUNTDOWN_TICK_MS = 1000;
@@ -108,7 +108,7 @@ export class ConfirmDialog {
     if (!p) return;
     const ev = p.event;
     this.current = callId;
-    this.ui.title.textContent = `Approve ${ev.tool || 'this tool call'}?`;
+    this.ui.title.textContent = `Approve ${reveal(ev.tool || 'this tool call')}?`;
     const command = revealHidden(toolArgument(ev.input));
     this.ui.command.textContent = command.text;
     this.ui.hidden.textContent = command.count
@@ -116,8 +116,8 @@ export class ConfirmDialog {
       : '';
     this.ui.hidden.hidden = command.count === 0;
     // A policy's reason may quote the command: its hidden characters show too.
-    this.ui.reason.textContent = ev.reason ? revealHidden(ev.reason).text : 'No reason given.';
-    this.ui.policy.textContent = ev.policy ? `Asked by the policy ${ev.policy}.` : '';
+    this.ui.reason.textContent = ev.reason ? reveal(ev.reason) : 'No reason given.';
+    this.ui.policy.textContent = ev.policy ? `Asked by the policy ${reveal(ev.policy)}.` : '';
     this.ui.error.textContent = '';
     this.ui.error.hidden = true;
     this.setBusy(false);

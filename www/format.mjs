@@ -1,5 +1,7 @@
 // Short human forms for durations, token counts, times and errors.
 
+import { reveal } from './reveal.mjs';
+
 const numberFormat = new Intl.NumberFormat();
 
 export function formatCount(n) {
@@ -72,9 +74,11 @@ export function formatAge(ms) {
 }
 
 // Who did something, as the page says it: the sign-in proxy's name for
-// its users; a bearer token holder is the one reading ("You").
+// its users; a bearer token holder is the one reading ("You"). A name is
+// shown with its hidden characters named: who pressed a power button must
+// read as who it was.
 export function identityName(identity) {
-  return !identity || identity === 'bearer' ? 'You' : String(identity);
+  return !identity || identity === 'bearer' ? 'You' : reveal(identity);
 }
 
 export function formatTimestamp(value) {

@@ -9,6 +9,7 @@ import { Transcript } from './transcript.mjs';
 import { buildIncident, callSource, incidentMarkdown, outcomeWords } from './incident.mjs';
 import { formatAgo, formatClockSeconds, formatCount, formatDuration, formatTimestamp, parseTime } from './format.mjs';
 import { el } from './dom.mjs';
+import { reveal, sessionTitle } from './reveal.mjs';
 
 // Live events redraw the timeline at most this often.
 const TIMELINE_REDRAW_MS = 500;
@@ -67,15 +68,18 @@ export function drawTimeline(container, incident, now = Date.now()) {
   };
   incident.turns.forEach((t, i) => {
     const took = formatDuration(t.end - t.start);
-    row('turn', `Turn ${i + 1}: ${t.prompt}`, [formatClockSeconds(t.start), took, t.outcome].filter(Boolean).join(' · '),
-      t.start, t.end, `${t.prompt}\n${formatTimestamp(t.start)}${took ? `, ${took}` : ''}`);
+    const prompt = reveal(t.prompt);
+    row('turn', `Turn ${i + 1}: ${prompt}`, [formatClockSeconds(t.start), took, t.outcome].filter(Boolean).join(' · '),
+      t.start, t.end, `${prompt}\n${formatTimestamp(t.start)}${took ? `, ${took}` : ''}`);
   });
   for (const c of incident.calls) {
     const took = formatDuration(c.durationMs);
     const outcome = outcomeWords(c);
     const by = c.source === 'model' && !c.insertedBy ? '' : callSource(c);
-    row(c.outcome, `${c.name}${c.arg ? ` ${c.arg}` : ''}`, [formatClockSeconds(c.start), took, by, outcome].filter(Boolean).join(' · '),
-      c.start, c.end, `${c.name} ${c.arg}${by ? ` (${by})` : ''}\n${formatTimestamp(c.start)}${took ? `, ${took}` : ''}: ${outcome}`);
+    const what = reveal(`${c.name}${c.arg ? ` ${c.arg}` : ''}`);
+    const who = reveal(by);
+    row(c.outcome, what, [formatClockSeconds(c.start), took, who, outcome].filter(Boolean).join(' · '),
+      c.start, c.end, `${what}${who ? ` (${who})` : ''}\n${formatTimestamp(c.start)}${took ? `, ${took}` : ''}: ${outcome}`);
     if (c.mutating) rows.lastElementChild.classList.add('is-mutating');
     if (c.source === 'button') rows.lastElementChild.classList.add('is-button');
   }
@@ -156,7 +160,7 @@ export class HistoryView {
       const button = el('button', 'history-item');
       button.type = 'button';
       button.dataset.session = s.id;
-      const title = el('span', 'session-title', typeof s.title === 'string' && s.title.trim() ? s.title : 'Untitled session');
+      const title = el('span', 'session-title', sessionTitle(s));
       const meta = el('span', 'session-meta');
       const when = el('time', '', formatAgo(s.last_activity ?? s.created));
       when.title = `Started ${formatTimestamp(s.created)}, last activity ${formatTimestamp(s.last_activity)}`;
@@ -183,7 +187,7 @@ export class HistoryView {
     this.detach();
     this.current = s;
     this.events = [];
-    this.ui.title.textContent = s.title || 'Untitled session';
+    this.ui.title.textContent = sessionTitle(s);
     this.ui.meta.textContent = [`Session ${shortId(s.id)}`, s.status, s.created && `started ${formatTimestamp(s.created)}`]
       .filter(Boolean).join(' · ');
     this.ui.back.hidden = false;

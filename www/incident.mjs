@@ -6,6 +6,7 @@
 import { toolArgument } from './tool-chip.mjs';
 import { callOutcome, layerWords } from './outcome.mjs';
 import { formatDuration, parseTime } from './format.mjs';
+import { reveal } from './reveal.mjs';
 
 // How a call ended: 'ok' | 'finding' | 'error' | 'denied' | 'running' |
 // 'unknown'. A call's source is 'model' or 'button' (who pressed it in
@@ -140,7 +141,7 @@ const clockUtc = (ms) => (Number.isFinite(ms) ? new Date(ms).toISOString().slice
 
 // Inline code that holds any backticks: a longer fence around it.
 function code(text) {
-  const s = String(text).replace(/\s*\n\s*/g, ' ');
+  const s = reveal(text).replace(/\s*\n\s*/g, ' ');
   if (s === '') return '';
   const longest = Math.max(0, ...(s.match(/`+/g) || []).map((m) => m.length));
   const fence = '`'.repeat(longest + 1);
@@ -148,8 +149,10 @@ function code(text) {
   return `${fence}${pad}${s}${pad}${fence}`;
 }
 
-const cell = (text) => String(text).replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
-const quote = (text) => String(text).trim().split('\n').map((l) => `> ${l}`.trimEnd()).join('\n');
+// Cells, code and quotes name their hidden characters: a bidi override
+// pasted into a ticket must not reorder what it reads.
+const cell = (text) => reveal(text).replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
+const quote = (text) => reveal(text).trim().split('\n').map((l) => `> ${l}`.trimEnd()).join('\n');
 const took = (ms) => formatDuration(ms) || '–';
 
 // session: an entry of GET api/sessions ({id, title, status, ...}).

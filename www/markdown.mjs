@@ -6,7 +6,11 @@
 // http(s) links become anchors. The subset is what the agent writes:
 // paragraphs, headings, fenced code, inline code, lists, quotes, rules,
 // tables, strong/emphasis and links. Text that is still streaming in
-// renders sensibly: an unclosed fence is code up to the end.
+// renders sensibly: an unclosed fence is code up to the end. A link whose
+// text is not its URL shows where it goes: the text alone could name
+// another place ([https://good.example](https://evil.example)).
+
+import { reveal, revealHidden } from './reveal.mjs';
 
 // Nesting of lists and quotes past this is shown as plain text.
 export const MARKDOWN_MAX_DEPTH = 8;
@@ -522,17 +526,49 @@ function renderInlines(nodes, parent, doc) {
         parent.append(el);
         break;
       }
-      case 'link': {
-        const a = doc.createElement('a');
-        a.href = node.href;
-        a.rel = 'noopener noreferrer';
-        a.target = '_blank';
-        renderInlines(node.children, a, doc);
-        parent.append(a);
+      case 'link':
+        parent.append(renderLink(node, doc));
         break;
-      }
       default:
         break;
     }
+  }
+}
+
+// The text of inline nodes, as read.
+function inlineText(nodes) {
+  return nodes.map((n) => (n.children ? inlineText(n.children) : n.text ?? '')).join('');
+}
+
+// A link that is its URL is drawn as that URL, hidden characters named;
+// any other keeps its text and adds the host it goes to, and its whole
+// address (hidden characters named) as its title.
+function renderLink(node, doc) {
+  const a = doc.createElement('a');
+  a.href = node.href;
+  a.rel = 'noopener noreferrer';
+  a.target = '_blank';
+  const url = new URL(node.href);
+  const text = inlineText(node.children);
+  if (text === node.href || sameUrl(text, url)) {
+    a.textContent = reveal(text);
+    return a;
+  }
+  renderInlines(node.children, a, doc);
+  const host = doc.createElement('span');
+  host.className = 'md-link-host muted';
+  host.textContent = ` (${reveal(url.host)})`;
+  a.append(host);
+  a.title = reveal(node.href);
+  return a;
+}
+
+// Whether text, with nothing hidden in it, is an address the same as url.
+function sameUrl(text, url) {
+  if (revealHidden(text).count > 0) return false;
+  try {
+    return new URL(text).href === url.href;
+  } catch {
+    return false;
   }
 }

@@ -1,6 +1,7 @@
 // The list of past sessions in the side panel.
 
 import { formatAgo, formatTimestamp, parseTime } from './format.mjs';
+import { sessionTitle } from './reveal.mjs';
 
 // Statuses with a colour of their own; others share a neutral badge.
 const KNOWN_STATUSES = new Set(['running', 'idle', 'cancelled', 'interrupted', 'error']);
@@ -70,7 +71,7 @@ function fillItem(button, s, currentId) {
 
   const title = document.createElement('span');
   title.className = 'session-title';
-  title.textContent = typeof s.title === 'string' && s.title.trim() ? s.title : 'Untitled session';
+  title.textContent = sessionTitle(s);
 
   const meta = document.createElement('span');
   meta.className = 'session-meta';

@@ -7,6 +7,7 @@
 import { formatAge, parseTime } from './format.mjs';
 import { layerWords } from './outcome.mjs';
 import { el } from './dom.mjs';
+import { reveal } from './reveal.mjs';
 
 const TARGETS = [
   { key: 'devvm', name: 'devvm', long: 'The devvm' },
@@ -79,18 +80,20 @@ export class StateBar {
       c.age.textContent = age;
       const label = `${c.long}: ${s.words}${age ? `, checked ${age} ago` : ''}. Open the power controls.`;
       c.b.setAttribute('aria-label', label);
-      c.b.title = raw && typeof raw.message === 'string' && raw.message ? `${label}\n${raw.message}` : label;
+      c.b.title = raw && typeof raw.message === 'string' && raw.message ? `${label}\n${reveal(raw.message)}` : label;
     }
   }
 
   // state: idle | running | approve; text: what the chip says, elapsed:
-  // for how long (running); words: for the screen reader.
+  // for how long (running); words: for the screen reader. Both may name
+  // a tool, which the model or a script names: hidden characters show.
   setAgent({ state, text, elapsed = '', words }) {
     const c = this.chips.get('agent');
+    const said = `The agent: ${reveal(words || text)}`;
     c.b.className = `state-chip is-agent-${state}`;
-    c.text.textContent = text;
+    c.text.textContent = reveal(text);
     c.elapsed.textContent = elapsed;
-    c.b.setAttribute('aria-label', `The agent: ${words || text}`);
-    c.b.title = `The agent: ${words || text}`;
+    c.b.setAttribute('aria-label', said);
+    c.b.title = said;
   }
 }

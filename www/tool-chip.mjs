@@ -8,7 +8,7 @@
 import { formatDuration, formatElapsed, identityName, parseTime } from './format.mjs';
 import { callOutcome, lastLine, layerWords, pveSummary } from './outcome.mjs';
 import { el } from './dom.mjs';
-import { revealHidden } from './reveal.mjs';
+import { reveal, revealHidden } from './reveal.mjs';
 
 // Output kept in the page per call; older output is dropped first.
 export const TOOL_OUTPUT_MAX_CHARS = 256 * 1024;
@@ -73,12 +73,12 @@ export class ToolChip {
     status.setAttribute('aria-hidden', 'true');
     this.statusText = el('span', 'sr-only', STATE_WORDS.running);
     const head = el('span', 'tool-head');
-    head.append(el('span', 'tool-name', this.name));
+    head.append(el('span', 'tool-name', reveal(this.name)));
     // Mutating calls (power verbs, anything the tool marks so) stand out.
     if (mutating) head.append(el('span', 'tool-tag', 'mutating'));
     // A call the runtime ran itself for a policy (forensics before a power verb).
     if (event.inserted_by) {
-      head.append(el('span', 'tool-tag tool-tag-inserted', `run by policy ${event.inserted_by}`));
+      head.append(el('span', 'tool-tag tool-tag-inserted', `run by policy ${reveal(event.inserted_by)}`));
       details.classList.add('is-inserted');
     }
     if (press && press.call_id === this.callId) {
@@ -166,7 +166,7 @@ export class ToolChip {
   // refusedBy: the policy that refused the call (its policy event), if one did.
   finish(event, refusedBy) {
     const o = callOutcome(event);
-    if (refusedBy) o.words = `refused by policy ${refusedBy}`;
+    if (refusedBy) o.words = `refused by policy ${reveal(refusedBy)}`;
     this.setState(o.state);
     this.time.textContent = formatDuration(o.durationMs);
     const badge = o.layer && o.state !== 'ok' ? layerWords(o.layer) : o.exit;
@@ -189,7 +189,7 @@ export class ToolChip {
     const content = typeof event.content === 'string' ? event.content : JSON.stringify(event.content ?? '');
     if (content.trim() !== '' && this.outputText.trim() === '') {
       this.resultLabel.textContent = o.state === 'error' ? 'Error' : 'Result';
-      this.result.textContent = content;
+      this.result.textContent = reveal(content);
       this.resultLabel.hidden = false;
       this.result.hidden = false;
     }

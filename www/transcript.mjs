@@ -9,6 +9,7 @@
 import { describeError, formatClock, formatDuration, formatUsage, identityName, parseTime } from './format.mjs';
 import { ToolChip, toolArgument } from './tool-chip.mjs';
 import { el } from './dom.mjs';
+import { reveal } from './reveal.mjs';
 
 export { toolArgument };
 
@@ -285,7 +286,8 @@ export class Transcript {
     const turn = this.ensureTurn();
     const msg = el('div', 'msg msg-user');
     const who = [identityName(event.identity), formatClock(event.ts)].filter(Boolean).join(' · ');
-    msg.append(el('p', 'msg-who', who), el('div', 'msg-text', event.text || ''));
+    // The session's title is made from this text: both read the same.
+    msg.append(el('p', 'msg-who', who), el('div', 'msg-text', reveal(event.text || '')));
     this.add(msg);
     turn.attemptBlocks = [];
     this.turnStartedAt = parseTime(event.ts);
@@ -397,7 +399,7 @@ export class Transcript {
   onButton(event) {
     this.presses.set(event.call_id, event);
     this.closeText();
-    const who = [`${event.verb || 'power verb'} pressed by ${identityName(event.identity)}`,
+    const who = [`${reveal(event.verb || 'power verb')} pressed by ${identityName(event.identity)}`,
       event.override === true ? 'over a policy limit' : '', formatClock(event.ts)].filter(Boolean).join(' · ');
     this.add(el('p', 'msg-who msg-button', who));
   }
@@ -450,11 +452,13 @@ export class Transcript {
 
   // --- notices, usage, results ----------------------------------------------
 
+  // Its words may quote a policy's name and reason, a tool or an error:
+  // hidden characters in them show by name.
   notice(kind, text, detail) {
     this.closeText();
     const p = el('div', `notice notice-${kind}`);
-    p.append(el('span', 'notice-text', text));
-    if (detail) p.append(el('code', 'notice-detail', detail));
+    p.append(el('span', 'notice-text', reveal(text)));
+    if (detail) p.append(el('code', 'notice-detail', reveal(detail)));
     return this.add(p);
   }
 

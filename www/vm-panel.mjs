@@ -14,6 +14,7 @@ import * as api from './api.mjs';
 import { formatAge, formatDuration, formatElapsed, parseTime } from './format.mjs';
 import { layerWords, pveSummary } from './outcome.mjs';
 import { el } from './dom.mjs';
+import { reveal } from './reveal.mjs';
 
 // breakglass-pve's exit code for "another mutating verb holds the lock".
 export const PVE_EXIT_BUSY = 3;
@@ -48,8 +49,8 @@ export function describeOutcome(status, data) {
   const d = data && typeof data === 'object' ? data : {};
   if (status === 200) return '';
   if (status === 403) {
-    const policy = typeof d.policy === 'string' && d.policy ? ` (${d.policy})` : '';
-    return `Refused by policy${policy}: ${api.errorText(status, d)}`;
+    const policy = typeof d.policy === 'string' && d.policy ? ` (${reveal(d.policy)})` : '';
+    return `Refused by policy${policy}: ${reveal(api.errorText(status, d))}`;
   }
   if (status === 400) return `Not allowed: ${api.errorText(status, d)}`;
   if (d.exit_code === PVE_EXIT_BUSY) {
@@ -206,7 +207,8 @@ export class VmPanel {
       b.classList.toggle('is-host-down', this.hostDown() !== '');
       const described = [];
       if (held) {
-        const reason = v.state.reason || `held back by policy ${v.state.policy || ''}`;
+        // A policy's name and words, hidden characters named.
+        const reason = reveal(v.state.reason || `held back by policy ${v.state.policy || ''}`);
         const key = `${reason}\n${v.state.overridable}`;
         if (!notes.has(key)) {
           const li = el('li', 'vm-held-item');
@@ -264,7 +266,7 @@ export class VmPanel {
     this.pending = { v, override: held };
     if (held) {
       this.confirmTitle.textContent = `${v.label} is held back`;
-      this.confirmText.textContent = v.state.reason || `Policy ${v.state.policy} holds it back.`;
+      this.confirmText.textContent = reveal(v.state.reason || `Policy ${v.state.policy} holds it back.`);
       this.confirmMore.textContent = v.state.overridable
         ? `You may do it now anyway: the override is recorded with your name. ${v.what}`
         : 'This policy cannot be overridden.';

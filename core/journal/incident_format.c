@@ -1,6 +1,7 @@
 /* The page's text forms, byte for byte: the times, durations, table
  * cells, inline code and quotes of www/incident.mjs (with formatDuration
- * of www/format.mjs), and the counts its summary gives. */
+ * of www/format.mjs), and the counts its summary gives. Cells, code and
+ * quotes name their hidden characters first, as the page does. */
 #include "incident_format.h"
 
 #include <math.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "js_reveal.h"
 #include "js_text.h"
 
 #define INCIDENT_NO_DURATION "\xe2\x80\x93" /* an en dash, as the page writes it */
@@ -75,21 +77,31 @@ void incident_put_took(buf *b, double ms) {
   if (b->len == before) buf_append_str(b, INCIDENT_NO_DURATION);
 }
 
+/* text into a new buffer (buf_free it) with its hidden characters named. */
+static void revealed(buf *out, const char *text) {
+  buf_init(out, JS_TEXT_MAX_BYTES);
+  js_reveal(out, text, strlen(text));
+}
+
 void incident_put_cell(buf *b, const char *text) {
-  buf joined;
+  buf shown, joined;
+  revealed(&shown, text);
   buf_init(&joined, JS_TEXT_MAX_BYTES);
-  for (const char *p = text; *p; p++) {
+  for (const char *p = buf_cstr(&shown); *p; p++) {
     if (*p == '|') buf_append(&joined, "\\", 1);
     buf_append(&joined, p, 1);
   }
   js_join_lines(b, joined.data ? joined.data : "", joined.len);
   buf_free(&joined);
+  buf_free(&shown);
 }
 
 void incident_put_code(buf *b, const char *text) {
-  buf s;
+  buf shown, s;
+  revealed(&shown, text);
   buf_init(&s, JS_TEXT_MAX_BYTES);
-  js_join_lines(&s, text, strlen(text));
+  js_join_lines(&s, buf_cstr(&shown), shown.len);
+  buf_free(&shown);
   if (s.len > 0) {
     size_t longest = 0, run = 0;
     for (size_t i = 0; i < s.len; i++) {
@@ -117,9 +129,12 @@ static size_t trim_end(const char *text, size_t len) {
   }
 }
 
-void incident_put_quote(buf *b, const char *text, const char *mark) {
+void incident_put_quote(buf *b, const char *raw, const char *mark) {
+  buf shown;
+  revealed(&shown, raw);
+  const char *text = buf_cstr(&shown);
   size_t start, end;
-  js_trim(text, strlen(text), &start, &end);
+  js_trim(text, shown.len, &start, &end);
   for (size_t at = start;;) {
     const char *nl = memchr(text + at, '\n', end - at);
     size_t line_end = nl ? (size_t)(nl - text) : end;
@@ -133,6 +148,7 @@ void incident_put_quote(buf *b, const char *text, const char *mark) {
     buf_append(b, "\n", 1);
     at = line_end + 1;
   }
+  buf_free(&shown);
 }
 
 int incident_has_findings(const incident_turn *t) {

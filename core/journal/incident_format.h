@@ -16,7 +16,8 @@ void incident_put_utc(buf *b, double ms);
 void incident_put_clock(buf *b, double ms);
 /* took: formatDuration, or an en dash when ms is not a duration. */
 void incident_put_took(buf *b, double ms);
-/* cell: pipes escaped, whitespace runs with a newline as one space. */
+/* Each names text's hidden characters first (js_reveal.h).
+ * cell: pipes escaped, whitespace runs with a newline as one space. */
 void incident_put_cell(buf *b, const char *text);
 /* code: inline code fenced longer than any backtick run in it; "" for "". */
 void incident_put_code(buf *b, const char *text);

@@ -9,12 +9,22 @@
 #include "incident_call.h"
 #include "incident_format.h"
 #include "incident_write.h"
+#include "js_reveal.h"
 #include "js_text.h"
 
 static const char *or_empty(const char *s) { return s ? s : ""; }
 
-/* text on one line. */
-static void put_line(buf *b, const char *text) { js_join_lines(b, text, strlen(text)); }
+/* text with its hidden characters named, as the Markdown has it. */
+static void put_word(buf *b, const char *text) { js_reveal(b, text, strlen(text)); }
+
+/* text on one line, hidden characters named. */
+static void put_line(buf *b, const char *text) {
+  buf shown;
+  buf_init(&shown, JS_TEXT_MAX_BYTES);
+  put_word(&shown, text);
+  js_join_lines(b, buf_cstr(&shown), shown.len);
+  buf_free(&shown);
+}
 
 static void put_as_is(buf *b, const char *text) { buf_append_str(b, text); }
 
@@ -25,7 +35,7 @@ static const incident_dialect txt = {
     .field = "",
     .item = "  ",
     .put_text = put_line,
-    .put_word = put_as_is,
+    .put_word = put_word,
     .put_id = put_as_is,
 };
 

@@ -226,7 +226,28 @@ const CRAFTED = [
       { kind: 'turn_end', ts: at(3) },
     ],
   },
+  {
+    // A ticket is read as it is drawn: a bidi override in a prompt, a
+    // policy's name or the findings must not reorder the summary.
+    name: 'hidden characters: named, in the title, the prompts, the commands, the policies and the findings',
+    want: ['# Incident: Is it \u27e8U+202E\u27e9enod\u27e8U+202C\u27e9 yet?',
+      '1. 08:30:00 UTC (vik\u27e8U+200B\u27e9tor): Is it \u27e8U+202E\u27e9enod\u27e8U+202C\u27e9 yet?',
+      '> All \u27e8U+2066\u27e9clear\u27e8U+2069\u27e9.', '| `echo ok\u27e8U+000D\u27e9\u27e8U+0085\u27e9rm -rf /` |',
+      '- 08:30:01 devvm_shell: deny by quiet\u27e8U+FEFF\u27e9_hours: not \u27e8U+E0041\u27e9now'],
+    events: [
+      { kind: 'user', text: 'Is it \u202Eenod\u202C yet?', identity: 'vik\u200Btor', ts: at(0) },
+      { kind: 'policy', call_id: 'c1', tool: 'devvm_shell', policy: 'quiet\uFEFF_hours', verdict: 'deny', reason: 'not \u{E0041}now', ts: at(1) },
+      { kind: 'tool', call_id: 'c1', name: 'devvm_shell', input: { command: 'echo ok\r\u0085rm -rf /' }, source: 'model', ts: at(1) },
+      { kind: 'tool_result', call_id: 'c1', is_error: true, content: 'denied', duration_ms: 0, ts: at(1) },
+      { kind: 'result', result: 'All \u2066clear\u2069.', is_error: false, ts: at(2) },
+      { kind: 'turn_end', ts: at(3) },
+    ],
+  },
 ];
+
+// What the exports name rather than carry: controls but newline and tab,
+// format characters (bidi, zero-width, tags).
+const HIDDEN = /(?![\n\t])[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
 
 describe('crafted journals', () => {
   test('buttons, policies run first and overridden, findings, exits, denials, restarts: the same Markdown', async () => {
@@ -240,9 +261,11 @@ describe('crafted journals', () => {
       for (const [i, c] of CRAFTED.entries()) {
         const page = await pageExport(daemon.url, ids[i]);
         for (const want of c.want) assert.ok(page.includes(want), `${c.name}: the page says "${want}":\n${page}`);
+        assert.doesNotMatch(page, HIDDEN, c.name);
         const cli = cliExport(join(sessions, `${ids[i]}.jsonl`));
         assert.equal(cli.status, 0, cli.err);
         assert.equal(cli.out, page, c.name);
+        assert.doesNotMatch(cliExport(join(sessions, `${ids[i]}.jsonl`), 'txt').out, HIDDEN, c.name);
       }
       // txt and json say the same of the buttons' session.
       const buttons = join(sessions, `${ids[0]}.jsonl`);
@@ -271,7 +294,7 @@ describe('crafted journals', () => {
 
 // Characters JavaScript's \s, trim() and JSON.stringify treat their own way.
 const PIECES = ['a', 'Z', '7', ' ', '  ', '\n', '\r\n', '\t', '|', '`', '``', '\\', '"', '/', '\u00a0', '\u2028',
-  '\u3000', '\ufeff', '\u0001', 'é', '😀', 'exit', 'status', '>'];
+  '\u3000', '\ufeff', '\u0001', '\u0085', '\u202e', '\u200b', '\u{e0041}', '\r', 'é', '😀', 'exit', 'status', '>'];
 
 // Values Number() reads its own way: trimmed, hexadecimal, octal, binary,
 // exponents, Infinity, arrays of one item; and what it reads as NaN.
