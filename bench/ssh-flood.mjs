@@ -41,7 +41,9 @@ export async function measureSshFlood({ bin, model, rounds, bytes }) {
       const answered = Array.isArray(last.content) && last.content.some((c) => c.type === 'tool_result');
       return answered ? { text: 'done' } : { toolUses: [{ name: 'devvm_shell', input: { command, timeout_s: 300 } }] };
     });
-    // A session of its own each: a viewer is what sees the turn end.
+    // A session of its own each: a session keeps at most 64 MiB of events
+    // (SESSION_MAX_EVENT_BYTES), which eight floods' live output fill; the
+    // ninth prompt is refused (503, "this session is full").
     const daemon = async (stream) => {
       command = floodCommand(stream, bytes);
       const id = await b.newSession();
