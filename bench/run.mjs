@@ -13,6 +13,7 @@ import { startModel } from './lib/stack.mjs';
 import { measureRelay } from './relay.mjs';
 import { measureReplay } from './replay.mjs';
 import { measureSsh } from './ssh.mjs';
+import { measureSshFlood } from './ssh-flood.mjs';
 import { measureStart } from './start.mjs';
 import { measureLongSession, measureManyTurns } from './turns.mjs';
 
@@ -20,12 +21,12 @@ const SOURCE = resolve(new URL('..', import.meta.url).pathname);
 const FULL = {
   starts: 10, messages: 200, perSession: 10, maxSessions: 10, turns: 1000, relayTurns: 5, deltas: 200,
   viewers: 100, wrkSeconds: 5, sshSamples: 200, replaySmall: 1000, replayLarge: 10000, sessions: 100,
-  perSessionCalls: 100, replayRuns: 3,
+  perSessionCalls: 100, replayRuns: 3, floodRounds: 5, floodBytes: 30000000,
 };
 const QUICK = {
   starts: 2, messages: 10, perSession: 2, maxSessions: 2, turns: 12, relayTurns: 1, deltas: 20, viewers: 10,
   wrkSeconds: 1, sshSamples: 3, replaySmall: 100, replayLarge: 1000, sessions: 5, perSessionCalls: 20,
-  replayRuns: 1,
+  replayRuns: 1, floodRounds: 1, floodBytes: 4000000,
 };
 // Issue 13's table: today's Python service, and breakglass when the issue
 // was filed (its figures, not measured in this run).
@@ -34,7 +35,7 @@ const ISSUE13 = { privateMib: 1.7, replaySmallS: 0.154, replayLargeS: 13.5 };
 
 const MIB = 1024;
 
-const SECTIONS = ['start', 'session', 'turns', 'relay', 'health', 'ssh', 'replay'];
+const SECTIONS = ['start', 'session', 'turns', 'relay', 'health', 'ssh', 'flood', 'replay'];
 
 function parseArgs(argv) {
   const args = { quick: false, json: null, build: null, only: SECTIONS };
@@ -101,6 +102,12 @@ async function main() {
     } else if (want('ssh')) {
       progress('SSH figures skipped: the lab needs root');
     }
+    if (want('flood') && lab) {
+      progress(`SSH output floods of ${p.floodBytes} bytes, stdout and stderr, ${p.floodRounds} each`);
+      raw.sshFlood = await measureSshFlood({ bin, model, rounds: p.floodRounds, bytes: p.floodBytes });
+    } else if (want('flood')) {
+      progress('SSH flood figures skipped: the lab needs root');
+    }
     if (want('replay')) {
       progress('replay');
       raw.replay = measureReplay({ bin, scripts: join(SOURCE, 'lua'), dir, small: p.replaySmall, large: p.replayLarge,
@@ -124,7 +131,7 @@ function tabulate(raw, p) {
     figure, value: round(value, digits), unit, baseline: baseline === null ? null : round(baseline, digits), baselineIs,
     ratio: baseline ? round(value / baseline, 3) : null,
   });
-  const { start, session, turns, relay, health, sshExit, ssh, replay } = raw;
+  const { start, session, turns, relay, health, sshExit, ssh, sshFlood, replay } = raw;
   const same = 'same run';
   if (start) {
     row(`start → /health (median of ${p.starts})`, start.startMs, 'ms', PYTHON.startMs, 'Python service (issue 13)');
@@ -166,6 +173,13 @@ function tabulate(raw, p) {
     row('devvm_shell true p99', ssh.shell.p99, 'ms', ssh.shellMaster.p99, master);
     row('devvm_shell true p50', ssh.shell.p50, 'ms', ssh.shellFresh.p50, fresh);
   }
+  if (sshFlood) {
+    const what = (stream) => `devvm_shell ${stream} flood of ${p.floodBytes / 1e6} MB`;
+    for (const stream of ['stdout', 'stderr'])
+      row(`${what(stream)} p50`, sshFlood[stream].p50, 'MB/s', sshFlood[`${stream}Master`].p50, master, 1);
+    row(`${what('stderr')}, slowest of ${p.floodRounds}`, sshFlood.stderr.slowest, 'MB/s', sshFlood.stdout.slowest,
+      `stdout's slowest, ${same}`, 1);
+  }
   if (replay) {
     row(`replay, ${p.replaySmall} calls`, replay.few.wall, 's', p.replaySmall === 1000 ? ISSUE13.replaySmallS : null,
       'breakglass at issue 13', 3);
@@ -184,7 +198,7 @@ function tabulate(raw, p) {
 function mustShow(raw, p) {
   const checks = [];
   const check = (what, ok, detail) => checks.push({ what, ok, detail });
-  const { ssh, sshExit, replay, turns } = raw;
+  const { ssh, sshExit, sshFlood, replay, turns } = raw;
   if (sshExit) check('power verb p50 ≤ ½ ControlMaster p50 (forced command that exits)', sshExit.verb.p50 <= sshExit.verbMaster.p50 / 2,
     `${round(sshExit.verb.p50)} ms vs ${round(sshExit.verbMaster.p50)} ms`);
   if (ssh) {
@@ -192,6 +206,12 @@ function mustShow(raw, p) {
       `${round(ssh.verb.p50)} ms vs ${round(ssh.verbMaster.p50)} ms`);
     check('devvm_shell true p50 ≤ ½ ControlMaster p50', ssh.shell.p50 <= ssh.shellMaster.p50 / 2,
       `${round(ssh.shell.p50)} ms vs ${round(ssh.shellMaster.p50)} ms`);
+  }
+  if (sshFlood) {
+    // A stall waits for a keepalive's reply (15 s): 10-50 times slower.
+    check('slowest stderr flood ≥ ¼ of the stdout flood p50 (no stall)',
+      sshFlood.stderr.slowest >= sshFlood.stdout.p50 / 4,
+      `${round(sshFlood.stderr.slowest, 1)} MB/s vs ${round(sshFlood.stdout.p50, 1)} MB/s`);
   }
   if (replay) {
     check(`replay of ${p.replayLarge} calls ≤ 1 s`, replay.many.wall <= 1,

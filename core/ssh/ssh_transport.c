@@ -102,7 +102,7 @@ struct ssh_exec {
   void *ud;
   LIBSSH2_CHANNEL *ch;
   exec_state state;
-  bool done, reused, retried, eof_out, eof_err;
+  bool done, reused, retried;
   ssh_conn *private_conn; /* its own connection, closed when it ends */
   bool finish_on_drain;   /* SSH_EXEC_FINISH_ON_DRAIN */
   bool liveness_check;    /* on a reused connection: the server must say something soon */
@@ -352,8 +352,9 @@ static const char *ssh_last_error(LIBSSH2_SESSION *s) {
   return msg ? msg : "unknown error";
 }
 
-/* Reads what is there from one stream; 1 at end of stream, 0 for "later",
- * -1 when the connection failed (already handled). */
+/* Reads what is there from one stream; 1 at the channel's EOF (no data of
+ * either stream left), 0 for "later", -1 when the connection failed
+ * (already handled). */
 static int exec_read_stream(ssh_exec *e, int stream) {
   char buf[SSH_READ_CHUNK_BYTES];
   ssh_conn *c = e->conn;
@@ -477,15 +478,14 @@ static void exec_drive(ssh_exec *e) {
   case EXEC_SEND: /* sent above */
   case EXEC_READ:
     if (e->ping_pending && exec_ping(e) < 0) return;
-    if (!e->eof_out) {
-      rc = exec_read_stream(e, 0);
-      if (rc < 0 || e->done) return;
-      e->eof_out = rc == 1;
-    }
-    rc = exec_read_stream(e, SSH_EXTENDED_DATA_STDERR);
-    if (rc < 0 || e->done) return;
-    e->eof_err = rc == 1;
-    if (!e->eof_out || !e->eof_err) return;
+    /* libssh2's EOF is the channel's, not a stream's, and shows only once
+     * no data of either stream is queued: the first stream to see it ends
+     * both. Stdout's "later" may only mean stderr's data was queued, with
+     * the EOF behind it and nothing more to come from the socket: stderr's
+     * read, right after, is what sees that EOF. */
+    rc = exec_read_stream(e, 0);
+    if (rc == 0 && !e->done) rc = exec_read_stream(e, SSH_EXTENDED_DATA_STDERR);
+    if (rc != 1 || e->done) return;
     e->state = EXEC_CLOSE;
     /* fallthrough */
   case EXEC_CLOSE:

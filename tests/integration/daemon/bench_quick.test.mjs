@@ -29,13 +29,14 @@ test('bench/run.sh --quick prints and writes every figure with its baseline', ()
     /SSE viewers: delivery p99$/, /SSE viewers: the loop's CPU$/, /^\/health with 64 kept-alive clients/,
     /^replay, \d+ calls$/, /^replay, time per call/, /^batch replay/];
   if (lab) expected.push(/^power verb status \(forced command that exits\) p50$/, /^power verb status \(breakglass-pve\) p50$/,
-    /^devvm_shell true p50$/, /^devvm_shell true p99$/);
+    /^devvm_shell true p50$/, /^devvm_shell true p99$/, /^devvm_shell stdout flood of [\d.]+ MB p50$/,
+    /^devvm_shell stderr flood of [\d.]+ MB p50$/, /^devvm_shell stderr flood of [\d.]+ MB, slowest of \d+$/);
   for (const re of expected) assert.ok(names.some((n) => re.test(n)), `a figure matching ${re} in ${names.join('; ')}`);
   for (const f of out.figures) {
     assert.ok(Number.isFinite(f.value) && f.value >= 0, `${f.figure}: ${f.value}`);
     if (f.baseline !== null) assert.ok(Number.isFinite(f.ratio), `${f.figure}: ratio ${f.ratio}`);
     assert.ok(r.stdout.includes(f.figure), `the table shows ${f.figure}`);
   }
-  assert.ok(out.checks.length >= (lab ? 6 : 3), JSON.stringify(out.checks));
+  assert.ok(out.checks.length >= (lab ? 7 : 3), JSON.stringify(out.checks));
   assert.match(r.stdout, /^machine: .+ cores, .+ MiB, Linux /m);
 });

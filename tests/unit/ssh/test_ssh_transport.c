@@ -9,12 +9,14 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "limits_table.h"
 #include "scratch.h"
 #include "ssh_standby_shell.h"
 #include "ssh_transport.h"
@@ -130,10 +132,12 @@ typedef struct fixture {
   ssh_pool *p;
 } fixture;
 
-/* A connection's age (0 for no bound) and a standby's life. */
+/* A connection's age (0 for no bound), a standby's life, and keepalives
+ * off: a read that stalls then lasts until the command's limit. */
 typedef struct pool_bounds {
   uint64_t max_age_ms;
   uint64_t standby_life_ms;
+  bool no_keepalive;
 } pool_bounds;
 
 static void fixture_open_bounded(fixture *f, const char *key, const char *known_hosts,
@@ -144,7 +148,7 @@ static void fixture_open_bounded(fixture *f, const char *key, const char *known_
   ssh_pool_options o = {.key_path = kp,
                         .known_hosts = kh,
                         .connect_timeout_ms = CONNECT_TIMEOUT_MS,
-                        .keepalive_ms = 5000,
+                        .keepalive_ms = life.no_keepalive ? 0 : 5000,
                         .conn_max_age_ms = life.max_age_ms,
                         .standby_life_ms = life.standby_life_ms,
                         .max_output_bytes = MAX_OUTPUT_BYTES};
@@ -455,6 +459,40 @@ static void test_streaming_leaves_the_loop_free(void **state) {
   assert_true(w.max_gap_ms < 1000);
 }
 
+/* A reader slower than the host: the channel's window stays full, and
+ * every loop turn reads up to the per-turn budget. */
+static void on_output_slowly(void *ud, int stream, const char *bytes, size_t len) {
+  (void)ud, (void)stream, (void)bytes, (void)len;
+  usleep(1000);
+}
+
+/* libssh2's EOF is the channel's, hidden while data of either stream is
+ * queued. A flood of stderr that ends a little past a per-turn budget has
+ * its last bytes, stdout's line and the EOF queued when a turn ends on the
+ * budget; the next turn reads stdout's line, then the rest of stderr and
+ * the EOF, with nothing more to come from the socket. Both streams must
+ * end there, not wait for a keepalive's reply (off here, so a wait would
+ * last until the command's limit). The mirror image, stdout flooding, too. */
+static void test_flood_past_a_turn_ends_both_streams(void **state) {
+  (void)state;
+  fixture fx, *f = &fx;
+  fixture_open_bounded(f, "id", "known_hosts", (pool_bounds){.no_keepalive = true});
+  const ssh_exec_cbs slow = {.on_output = on_output_slowly, .on_done = on_done};
+  const unsigned long flood = 2 * SSH_MAX_READ_PER_TURN_BYTES + 64 * 1024;
+  for (int i = 0; i < 2; i++) {
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "head -c %lu /dev/zero %s; echo end %s", flood, i == 0 ? ">&2" : "",
+             i == 0 ? "" : ">&2");
+    run_ctx c;
+    assert_non_null(exec_start(f, cmd, 20000, 0, &slow, &c));
+    wait_done(f, &c);
+    assert_int_equal(c.layer, SSH_LAYER_NONE);
+    assert_string_equal(i == 0 ? c.out : c.err, "end\n");
+    assert_int_equal(i == 0 ? c.err_len + c.err_cut : c.out_len + c.out_cut, flood);
+  }
+  fixture_close(f);
+}
+
 static void on_drained(void *ud) {
   uint64_t *at_ms = ud;
   *at_ms = uv_hrtime() / 1000000;
@@ -651,6 +689,7 @@ int main(void) {
       POOL_TEST(test_memory_bounded),
       POOL_TEST(test_fresh_connection),
       POOL_TEST(test_streaming_leaves_the_loop_free),
+      cmocka_unit_test(test_flood_past_a_turn_ends_both_streams),
       POOL_TEST(test_drain_finishes_verbs_only),
       POOL_TEST(test_drain_of_an_idle_pool),
       cmocka_unit_test(test_old_connection_makes_way),
