@@ -200,15 +200,18 @@ describe('damaged journals', () => {
 
   test('events repeated in a journal are skipped and counted in one log line, not one line each', async () => {
     const repeated = await recordedTurn('repeated');
-    const path = repeated.lab.journalPath(repeated.id);
-    unchain(path);
-    const events = readFileSync(path, 'utf8').split('\n').filter((l) => l.includes('"kind":"event"'));
-    const copies = 3;
-    appendFileSync(path, `${Array(copies).fill(events.join('\n')).join('\n')}\n`);
-    const daemon = await repeated.lab.start();
-    await daemon.waitForLog(new RegExp(`${events.length * copies} event\\(s\\) with a missing or repeated id skipped`), WAIT_MS);
-    assert.equal(daemon.log.filter((l) => /repeated id/.test(l)).length, 1, daemon.log.join('\n'));
-    await repeated.lab.close();
+    try {
+      const path = repeated.lab.journalPath(repeated.id);
+      unchain(path);
+      const events = readFileSync(path, 'utf8').split('\n').filter((l) => l.includes('"kind":"event"'));
+      const copies = 3;
+      appendFileSync(path, `${Array(copies).fill(events.join('\n')).join('\n')}\n`);
+      const daemon = await repeated.lab.start();
+      await daemon.waitForLog(new RegExp(`${events.length * copies} event\\(s\\) with a missing or repeated id skipped`), WAIT_MS);
+      assert.equal(daemon.log.filter((l) => /repeated id/.test(l)).length, 1, daemon.log.join('\n'));
+    } finally {
+      await repeated.lab.close();
+    }
   });
 });
 
