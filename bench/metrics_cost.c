@@ -14,9 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "redactor.h"
 #include "log.h"
 #include "metrics_daemon.h"
+#include "redactor.h"
 
 #define DELTAS_PER_ROUND 20000
 #define ROUNDS 25

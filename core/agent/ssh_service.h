@@ -5,8 +5,8 @@
 #define BG_SSH_SERVICE_H
 
 #include "app.h"
-#include "redactor.h"
 #include "lua_host.h"
+#include "redactor.h"
 #include "ssh_transport.h"
 
 /* Opens the pool when BREAKGLASS_KEY_PATH is set (with no key, SSH is off

@@ -20,11 +20,11 @@
 
 #include "action.h"
 #include "gate.h"
-#include "redactor.h"
 #include "journal_store.h"
 #include "limits_table.h"
 #include "log.h"
 #include "pve_verbs.h"
+#include "redactor.h"
 #include "session.h"
 #include "ssh_service.h"
 #include "utf8_text.h"

@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "redactor.h"
 #include "limits_table.h"
+#include "redactor.h"
 #include "utf8_text.h"
 
 /* The log is the process's stderr: one of each, like the loop. */

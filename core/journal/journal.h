@@ -25,8 +25,8 @@
 #include <uv.h>
 
 #include "journal_chain.h"
-#include "redactor.h"
 #include "metrics.h"
+#include "redactor.h"
 
 typedef struct journal journal;
 typedef struct journal_sync journal_sync;

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "limits_table.h"
 #include "base64.h"
+#include "limits_table.h"
 
 static const char SSH_KEY_RSA_MESSAGE[] =
     "is an RSA key: libssh2 1.10 signs only with SHA-1 ssh-rsa, which OpenSSH 8.8+ refuses; "

@@ -11,8 +11,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "redactor.h"
 #include "log.h"
+#include "redactor.h"
 #include "stderr_capture.h"
 
 #define CAPTURE_MAX_BYTES (256u * 1024)

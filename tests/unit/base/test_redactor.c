@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "redactor.h"
 #include "base64.h"
+#include "redactor.h"
 
 static const char pem[] = "-----BEGIN OPENSSH PRIVATE KEY-----\n"
                           "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n"
