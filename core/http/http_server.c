@@ -158,6 +158,12 @@ static bool conn_deadline(const http_conn *c, uint64_t *deadline) {
   case CONN_WRITING:
     *deadline = c->write_progress_ms + l->idle_timeout_ms;
     return true;
+  case CONN_STREAMING:
+    /* A stream may stay quiet for ever (events come when they come), but
+     * not sit on writes its client has stopped taking. */
+    if (c->writes_pending == 0) return false;
+    *deadline = c->write_progress_ms + l->idle_timeout_ms;
+    return true;
   case CONN_LINGERING:
     *deadline = c->phase_start_ms + HTTP_LINGER_TIMEOUT_MS;
     return true;
@@ -181,6 +187,8 @@ static const char *conn_timeout_reason(const http_conn *c) {
     }
   case CONN_WRITING:
     return "client stopped reading the response for idle_timeout_ms";
+  case CONN_STREAMING:
+    return "client stopped reading the stream for idle_timeout_ms";
   default:
     return NULL;
   }
@@ -200,7 +208,7 @@ static void conn_timer_update(http_conn *c) {
 
 static void on_conn_timer(uv_timer_t *t) {
   http_conn *c = t->data;
-  if (c->phase == CONN_WRITING) {
+  if (c->phase == CONN_WRITING || c->phase == CONN_STREAMING) {
     /* A big answer to a slow reader is fine while the client keeps taking
      * bytes; only a writer that stopped moving is cut off. */
     size_t unsent = conn_unsent_bytes(c);
@@ -328,6 +336,11 @@ static int conn_write_owned(http_conn *c, char *data, size_t len) {
   c->writes_pending++;
   c->bytes_held += len;
   c->unsent_seen = conn_unsent_bytes(c);
+  if (c->writes_pending == 1 && c->phase == CONN_STREAMING) {
+    /* A stream's first write since all went out starts its clock. */
+    c->write_progress_ms = conn_now(c);
+    conn_timer_update(c);
+  }
   return 0;
 }
 

@@ -119,6 +119,14 @@ static void on_stream_tick(uv_timer_t *timer) {
   }
 }
 
+/* A producer that writes a chunk each time the last has gone out (as a
+ * journal download does): it never overfills the buffer, so only its
+ * client's silence can end it. */
+static void paced_next(void *ud, http_conn *c) {
+  if (http_stream_write(c, flood_chunk, sizeof(flood_chunk)) == 0)
+    http_stream_on_drain(c, paced_next, ud);
+}
+
 static void stream_start(test_ctx *t, http_conn *c, const char *chunk, size_t len,
                          uint64_t every_ms) {
   http_conn_on_close(c, on_stream_close, t);
@@ -175,6 +183,9 @@ static void test_handler(void *ud, http_conn *c, const http_request *req) {
     uv_timer_start(&t->late_timer, on_late, 400, 0);
   } else if (strcmp(p, "/flood") == 0) {
     stream_start(t, c, flood_chunk, sizeof(flood_chunk), 1);
+  } else if (strcmp(p, "/paced") == 0) {
+    http_conn_on_close(c, on_counted_close, t);
+    if (http_stream_begin(c, 200, "application/octet-stream", NULL) == 0) paced_next(t, c);
   } else if (strcmp(p, "/tick") == 0) {
     stream_start(t, c, "data: tick\n\n", 12, 50);
   } else if (strcmp(p, "/burst") == 0) {
@@ -747,6 +758,32 @@ static void sc_slow_stream_reader(test_ctx *t) {
 static void test_slow_stream_reader_dropped(void **state) {
   (void)state;
   run_fresh(&roomy_limits, sc_slow_stream_reader);
+}
+
+/* A paced stream whose client stops reading waits on writes that never
+ * drain: it is closed after idle_timeout_ms without progress, as an
+ * answer's writer is; a stream whose writes go out is not, however long
+ * it lasts. */
+static void sc_stalled_paced_stream(test_ctx *t) {
+  static client stalled, quiet;
+  CHECK(t, client_open(&quiet, t->port, 0));
+  CHECK(t, client_send_str(&quiet, "GET /tick HTTP/1.1\r\nHost: t\r\n\r\n"));
+  CHECK(t, client_open(&stalled, t->port, 4096));
+  CHECK(t, client_send_str(&stalled, "GET /paced HTTP/1.1\r\nHost: t\r\n\r\n"));
+  CHECK(t, client_read_more(&stalled) > 0); /* the stream has started */
+  CHECK(t, wait_for(&t->on_close_count, 1, CLIENT_IO_TIMEOUT_MS));
+  CHECK(t, client_wait_closed(&stalled, CLIENT_IO_TIMEOUT_MS) >= 0);
+  client_close(&stalled);
+  sleep_ms(400);
+  CHECK(t, atomic_load(&t->on_close_count) == 1); /* /tick's stream is still open */
+  client_close(&quiet);
+}
+
+static void test_stalled_paced_stream_cut_off(void **state) {
+  (void)state;
+  http_limits limits = roomy_limits;
+  limits.idle_timeout_ms = 300;
+  run_fresh(&limits, sc_stalled_paced_stream);
 }
 
 static void sc_stream(test_ctx *t) {
@@ -1425,6 +1462,7 @@ int main(void) {
       cmocka_unit_test(test_slow_reader_finishes),
       cmocka_unit_test(test_slow_stream_reader_dropped),
       cmocka_unit_test(test_stream),
+      cmocka_unit_test(test_stalled_paced_stream_cut_off),
       cmocka_unit_test(test_stream_burst_counted_until_called_back),
       cmocka_unit_test(test_head),
       cmocka_unit_test(test_static_files),
