@@ -848,6 +848,65 @@ RULES.dpkg = function(c)
   return nil
 end
 
+-- Other distributions' package managers (a devvm need not be Debian):
+-- the verb that removes packages, after the options that take a value.
+local PACKAGE_MANAGERS = {
+  dnf = {remove = {remove = true, erase = true, rm = true, autoremove = true, swap = true,
+                   ["distro-sync"] = true, distrosync = true, dsync = true},
+         short = "cdeRx", long = {config = true, debuglevel = true, errorlevel = true,
+                                  exclude = true, installroot = true, releasever = true,
+                                  enablerepo = true, disablerepo = true, repo = true,
+                                  repoid = true, setopt = true, forcearch = true,
+                                  disableplugin = true, enableplugin = true}},
+  zypper = {remove = {remove = true, rm = true, ["dist-upgrade"] = true, dup = true},
+            short = "cRDCp", long = {config = true, root = true, ["reposd-dir"] = true,
+                                     ["cache-dir"] = true, ["plus-repo"] = true,
+                                     userdata = true}},
+  apk = {remove = {del = true}, short = "pX", long = {root = true, repository = true,
+                                                     ["keys-dir"] = true, arch = true}},
+  snap = {remove = {remove = true}, short = "", long = {}},
+}
+for _, name in ipairs({"yum", "microdnf", "tdnf"}) do
+  PACKAGE_MANAGERS[name] = PACKAGE_MANAGERS.dnf
+end
+
+local function package_manager_rule(c)
+  local pm = PACKAGE_MANAGERS[c.name]
+  local ops = operands(c, pm.short, pm.long)
+  local verb = c.argv[ops[1] or 0]
+  if verb and pm.remove[verb] then
+    return c.name .. " " .. verb .. " removes packages"
+  end
+  return nil
+end
+for name in pairs(PACKAGE_MANAGERS) do
+  RULES[name] = package_manager_rule
+end
+
+-- rpm -e and pacman -R remove packages; their mode is an option.
+RULES.rpm = function(c)
+  for i = 2, #c.argv do
+    local a = c.argv[i]
+    if a == "--" then
+      break
+    elseif a == "--erase" or a:find("^%-e") then
+      return "rpm " .. a .. " removes a package"
+    end
+  end
+  return nil
+end
+RULES.pacman = function(c)
+  for i = 2, #c.argv do
+    local a = c.argv[i]
+    if a == "--" then
+      break
+    elseif a == "--remove" or a:find("^%-%a*R") then
+      return "pacman " .. a .. " removes a package"
+    end
+  end
+  return nil
+end
+
 -- mount: a remount (read-only, noexec, ...) or a move changes a file
 -- system in use, and a mount over a system folder hides it. /mnt and
 -- /media are there to be mounted on.
@@ -1268,6 +1327,12 @@ function policy.self_test(t)
     "apt-get remove openssh-server", "apt-get purge openssh-server", "apt-get autoremove",
     "apt-get -y -o Dpkg::Options::=--force-confold purge openssh-server", "apt remove sudo",
     "apt full-upgrade", "apt-get install openssh-server-", "dpkg -r systemd", "dpkg -P systemd",
+    "dnf remove openssh-server", "yum -y erase sudo", "dnf --setopt=x=1 autoremove",
+    "dnf -x kernel distro-sync", "microdnf remove sudo", "rpm -e openssh-server",
+    "rpm -ev --nodeps systemd", "rpm --erase sudo", "zypper rm sudo", "zypper -n dup",
+    "pacman -Rns openssh", "pacman --remove sudo", "apk del openssh", "snap remove lxd",
+    "man -P 'sh -c reboot' ls", "man --pager=reboot ls", "man -Hreboot ls",
+    "man --html=reboot ls",
     "dpkg --purge systemd", "dpkg --force-all -r sudo", "aptitude remove openssh-server",
     "mount -o remount,ro /", "mount -o ro,remount /home", "mount --move /mnt /home",
     "mount --bind /tmp/x /etc", "mount -t tmpfs tmpfs /root/.ssh", "umount -l /",
@@ -1349,6 +1414,9 @@ function policy.self_test(t)
     "usermod --append --groups docker breakglass", "gpasswd -a breakglass docker",
     "apt list --installed", "apt-get install htop", "apt-get update", "apt show sudo",
     "dpkg -l", "dpkg -L openssh-server", "dpkg -S /usr/sbin/sshd", "mount", "mount -l -t ext4",
+    "dnf install htop", "dnf -x remove install htop", "yum list installed", "rpm -qa",
+    "rpm -qf /usr/sbin/sshd", "rpm -ivh /tmp/x.rpm", "zypper se sudo", "pacman -Qi openssh",
+    "pacman -Syu", "apk add htop", "snap list", "man ls", "man -P cat ls", "man 5 crontab",
     "mount | grep ' / '", "mount /dev/vdb1 /mnt", "umount /mnt/x", "swapon --show",
     "pkill -u www-data nginx", "pkill -HUP nginx", "killall -s HUP nginx", "ifconfig",
     "ifconfig -a", "ifconfig eth0", "ifconfig eth0 up", "dhclient -v eth0", "ip addr show",

@@ -1,7 +1,7 @@
 -- Programs that run commands, or write files, through options of their
 -- own, for the parser (shell_unwrap.lua adds these handlers to its own):
 -- ssh -o ProxyCommand, git -c core.pager, tar --to-command, zip -TT,
--- rsync -e, vim -c, socat EXEC:, nc -e, mapfile -C; openssl -out and
+-- rsync -e, vim -c, socat EXEC:, nc -e, mapfile -C, man -P; openssl -out and
 -- sort -o write. A command an option holds is parsed as a line of its own,
 -- so that what it runs is judged as if the line said it.
 
@@ -399,6 +399,27 @@ local function nc(P, words, k, ctx, name)
 end
 for _, name in ipairs({"nc", "netcat", "ncat", "nc.traditional", "nc.openbsd"}) do
   HANDLERS[name] = nc
+end
+
+-- man runs its pager (-P, --pager) and its browser (-H, --html=) through
+-- a shell; a config file (-C) may name either.
+local MAN_SPEC = {arg = "CMPrELmSsepR", optarg = "HT",
+                  long = {["config-file"] = true, manpath = true, pager = true, prompt = true,
+                          encoding = true, locale = true, systems = true, sections = true,
+                          extension = true, preprocessor = true, recode = true}}
+HANDLERS.man = function(P, words, k, ctx)
+  record(P, words, k, ctx)
+  local opts = getopt_all(words, k, MAN_SPEC, function(key, w)
+    if key == "P" or key == "pager" or key == "html" then
+      run_string(P, w, ctx, "man --" .. (key == "P" and "pager" or key))
+    elseif key == "C" or key == "config-file" then
+      see(P.r, "man reading a config file (its pager runs)", w.value)
+    end
+  end)
+  if type(opts.H) == "table" and opts.H.value ~= "" then
+    run_string(P, opts.H, ctx, "man -H")
+  end
+  return nil
 end
 
 -- mapfile -C runs a callback with each line it reads.
