@@ -42,7 +42,7 @@ export class StateBar {
       // width: "no banner" must fit a 320 px phone.
       const top = el('span', 'state-top');
       const age = el('span', 'state-age');
-      const dot = el('span', 'state-dot');
+      const dot = el('span', 'dot');
       dot.setAttribute('aria-hidden', 'true');
       top.append(dot, el('span', 'state-name', t.name), age);
       const value = el('span', 'state-value');

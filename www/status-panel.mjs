@@ -83,7 +83,7 @@ export class StatusPanel {
     this.rows = new Map();
     for (const r of [...ROWS, { key: 'scripts', label: 'Scripts' }]) {
       const dt = el('dt', 'status-name');
-      const dot = el('span', 'status-dot');
+      const dot = el('span', 'dot');
       dot.setAttribute('aria-hidden', 'true');
       dt.append(dot, el('span', '', r.label));
       const dd = el('dd', 'status-value');
