@@ -17,6 +17,7 @@ export const TURN_WAIT_MS = 15000;
 // slack, JSON framing, the loop's buffers.
 const RSS_SLACK_KIB = 24 * 1024;
 const RSS_SAMPLE_MS = 50;
+const HEALTH_EVERY_MS = 100;
 const STOP_GRACE_MS = 5000;
 
 const sourceDir = () => {
@@ -85,6 +86,44 @@ export function sampleRss(pid) {
   let peak = 0;
   const timer = setInterval(() => { peak = Math.max(peak, rssKib(pid)); }, RSS_SAMPLE_MS);
   return { stop: () => clearInterval(timer), peak: () => Math.max(peak, rssKib(pid)) };
+}
+
+/**
+ * Sends GET /health to the stack st every everyMs, without waiting for
+ * earlier answers, until stop(); stop() waits for the answers and gives
+ * each as {ms, status} (status: the error's message when the request
+ * failed). Whatever holds the daemon's loop delays every request sent
+ * meanwhile.
+ */
+export function watchHealth(st, everyMs = HEALTH_EVERY_MS) {
+  const answers = [];
+  const asking = [];
+  const ask = async () => {
+    const t0 = performance.now();
+    let status;
+    try {
+      status = (await st.health()).status;
+    } catch (e) {
+      status = e.message;
+    }
+    answers.push({ ms: performance.now() - t0, status });
+  };
+  const timer = setInterval(() => asking.push(ask()), everyMs);
+  asking.push(ask());
+  return {
+    async stop() {
+      clearInterval(timer);
+      await Promise.all(asking);
+      return answers;
+    },
+  };
+}
+
+/** Asserts that each of watchHealth's answers was a 200 within maxMs; what says when. */
+export function assertHealthWithin(answers, maxMs, what) {
+  for (const a of answers) assert.equal(a.status, 200, `/health ${what}: ${JSON.stringify(a)}`);
+  const slowest = Math.round(Math.max(...answers.map((a) => a.ms)));
+  assert.ok(slowest < maxMs, `/health took ${slowest} ms ${what}`);
 }
 
 /**

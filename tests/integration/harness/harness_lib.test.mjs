@@ -331,10 +331,11 @@ describe('startDaemon', () => {
     server.close();
   });
 
+  const lib = (name) => new URL(`../../lib/${name}`, import.meta.url).href;
+
   // A test file's process that makes every kind of folder the harness
   // makes, with TMPDIR its own: what is left there at its exit leaked.
   test('scratchDir, startDaemon and launchBrowser leave nothing behind at exit', async () => {
-    const lib = (name) => new URL(`../../lib/${name}`, import.meta.url).href;
     const tmp = join(dir, 'tmp');
     mkdirSync(tmp);
     const child = join(dir, 'makes-folders.mjs');
@@ -353,6 +354,63 @@ describe('startDaemon', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.ok(r.stdout.trim().startsWith(tmp), r.stdout);
     assert.deepEqual(readdirSync(tmp), []);
+  });
+
+  /**
+   * Runs the module text body as a process with TMPDIR its own, sends it
+   * signal once it prints "ready", and resolves with runAsync's result and
+   * what is left in its TMPDIR.
+   */
+  async function signalled(name, body, signal) {
+    const tmp = join(dir, `tmp-${name}`);
+    mkdirSync(tmp);
+    const child = join(dir, `${name}.mjs`);
+    writeFileSync(child, body);
+    const r = await runAsync(process.execPath, [child], {
+      env: { ...process.env, TMPDIR: tmp },
+      timeoutMs: 60000,
+      onSpawn: (c) => c.stdout.on('data', (d) => { if (String(d).includes('ready')) c.kill(signal); }),
+    });
+    return { ...r, left: readdirSync(tmp) };
+  }
+
+  // ^C, or a run stopped from outside, while a daemon runs: the folders go
+  // as at exit, and the status says which signal ended the process.
+  for (const [signal, status] of [['SIGINT', 130], ['SIGTERM', 143]]) {
+    test(`${signal} ends a process with its scratch folders and daemon gone, status ${status}`, async () => {
+      const r = await signalled(`ended-by-${signal}`, `
+        import { writeFileSync } from 'node:fs';
+        import { scratchDir } from '${lib('scratch.mjs')}';
+        import { startDaemon } from '${lib('daemon.mjs')}';
+        writeFileSync(scratchDir('kept-till-exit') + '/file', 'x');
+        const d = await startDaemon({ bin: ${JSON.stringify(serving)} });
+        console.log('ready', d.proc.pid);
+        setInterval(() => {}, 1 << 30);`, signal);
+      assert.deepEqual([r.code, r.signal], [status, null], r.stderr);
+      assert.deepEqual(r.left, []);
+      // SIGKILLed by daemon.mjs's exit hook; gone once reaped.
+      const daemon = Number(/ready (\d+)/.exec(r.stdout)[1]);
+      for (const until = Date.now() + 5000; isRunning(daemon) && Date.now() < until;) {
+        await new Promise((res) => setTimeout(res, 20));
+      }
+      assert.equal(isRunning(daemon), false, `the daemon ${daemon} still runs`);
+    });
+  }
+
+  test('a process with its own SIGTERM handler ends as that handler says, and its folders still go', async () => {
+    const r = await signalled('own-handler', `
+      import { writeFileSync } from 'node:fs';
+      import { scratchDir } from '${lib('scratch.mjs')}';
+      writeFileSync(scratchDir('kept-till-exit') + '/file', 'x');
+      process.on('SIGTERM', () => {
+        console.log('closing first');
+        setTimeout(() => process.exit(7), 100);
+      });
+      console.log('ready');
+      setInterval(() => {}, 1 << 30);`, 'SIGTERM');
+    assert.deepEqual([r.code, r.signal], [7, null], r.stderr);
+    assert.match(r.stdout, /closing first/);
+    assert.deepEqual(r.left, []);
   });
 });
 

@@ -31,12 +31,24 @@ const LONG_TURN_MS = 120000;
 const REMOTE_WAIT_MS = 5000;
 const POLL_MS = 100;
 
-function stackEnv(lab, extra = {}) {
-  return {
-    ...lab.env(),
-    BREAKGLASS_SSH_CONNECT_TIMEOUT_SECONDS: String(CONNECT_TIMEOUT_S),
-    ...extra,
-  };
+/**
+ * A lab (startLab's options) and a daemon on it with the shipped scripts,
+ * its data in dir/NAME; extraEnv(lab) adds to the daemon's settings.
+ */
+async function startLabStack(name, labOptions, extraEnv = () => ({})) {
+  const lab = await startLab(labOptions);
+  try {
+    const env = { ...lab.env(), BREAKGLASS_SSH_CONNECT_TIMEOUT_SECONDS: String(CONNECT_TIMEOUT_S), ...extraEnv(lab) };
+    return { lab, st: await startStack(join(dir, name), { scripts: 'shipped', env }) };
+  } catch (e) {
+    lab.stop();
+    throw e;
+  }
+}
+
+async function stopLabStack(lab, st) {
+  await st?.close();
+  lab?.stop();
 }
 
 const shell = (command, extra = {}) => ({ name: 'devvm_shell', input: { command, ...extra } });
@@ -74,14 +86,8 @@ const uniqueSleep = () => `30.${crypto.randomInt(1e8, 1e9)}`;
 describe('the SSH tools on the lab devvm', () => {
   let lab;
   let st;
-  before(async () => {
-    lab = await startLab();
-    st = await startStack(join(dir, 'main'), { scripts: 'shipped', env: stackEnv(lab) });
-  });
-  after(async () => {
-    await st?.close();
-    lab?.stop();
-  });
+  before(async () => { ({ lab, st } = await startLabStack('main')); });
+  after(() => stopLabStack(lab, st));
 
   test('20 devvm_shell calls in one message share one connection and one login', async () => {
     const before = acceptedLogins(lab);
@@ -157,16 +163,10 @@ describe('the SSH tools on the lab devvm', () => {
 describe('an unreachable devvm', () => {
   let lab;
   let st;
-  before(async () => {
-    lab = await startLab();
-    // A daemon with no connection open yet: a shared connection opened
-    // before the wedge would wait on its own limits instead.
-    st = await startStack(join(dir, 'down'), { scripts: 'shipped', env: stackEnv(lab) });
-  });
-  after(async () => {
-    await st?.close();
-    lab?.stop();
-  });
+  // A daemon with no connection open yet: a shared connection opened
+  // before the wedge would wait on its own limits instead.
+  before(async () => { ({ lab, st } = await startLabStack('down')); });
+  after(() => stopLabStack(lab, st));
 
   test('wedged: devvm_shell says "no SSH banner" within the connect limit + 1 s; devvm_probe names no_banner', async () => {
     lab.wedge();
@@ -223,26 +223,24 @@ describe('an unreachable devvm', () => {
   });
 });
 
+// Another key pinned for the devvm; the pve line stays right.
+function pinOtherKey(lab) {
+  const other = join(dir, 'other_host_key');
+  spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other]);
+  const otherPub = fs.readFileSync(`${other}.pub`, 'utf8').split(' ').slice(0, 2).join(' ');
+  const name = lab.devvm.port === 22 ? lab.devvm.host : `[${lab.devvm.host}]:${lab.devvm.port}`;
+  const pinned = fs.readFileSync(lab.knownHostsPath, 'utf8').split('\n')
+    .map((l) => (l.startsWith(`${name} `) ? `${name} ${otherPub}` : l)).join('\n');
+  const knownHosts = join(dir, 'wrong_known_hosts');
+  fs.writeFileSync(knownHosts, pinned);
+  return { BREAKGLASS_KNOWN_HOSTS: knownHosts };
+}
+
 describe('a devvm whose host key is not the pinned one', () => {
   let lab;
   let st;
-  before(async () => {
-    lab = await startLab({ wedgeable: false });
-    // Pin another key for the devvm; the pve line stays right.
-    const other = join(dir, 'other_host_key');
-    spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other]);
-    const otherPub = fs.readFileSync(`${other}.pub`, 'utf8').split(' ').slice(0, 2).join(' ');
-    const name = lab.devvm.port === 22 ? lab.devvm.host : `[${lab.devvm.host}]:${lab.devvm.port}`;
-    const pinned = fs.readFileSync(lab.knownHostsPath, 'utf8').split('\n')
-      .map((l) => (l.startsWith(`${name} `) ? `${name} ${otherPub}` : l)).join('\n');
-    const knownHosts = join(dir, 'wrong_known_hosts');
-    fs.writeFileSync(knownHosts, pinned);
-    st = await startStack(join(dir, 'hostkey'), { scripts: 'shipped', env: stackEnv(lab, { BREAKGLASS_KNOWN_HOSTS: knownHosts }) });
-  });
-  after(async () => {
-    await st?.close();
-    lab?.stop();
-  });
+  before(async () => { ({ lab, st } = await startLabStack('hostkey', { wedgeable: false }, pinOtherKey)); });
+  after(() => stopLabStack(lab, st));
 
   test('devvm_shell is refused and the tool_result shows the offered key\'s SHA256 fingerprint', async () => {
     const keygen = spawnSync('ssh-keygen', ['-l', '-f', join(lab.dir, 'devvm', 'ssh_host_ed25519_key.pub')], { encoding: 'utf8' });

@@ -2,32 +2,20 @@
 // against the real daemon and the mock model over TLS: text streams in
 // before the turn ends, model text is never HTML, and the page keeps to
 // its CSP with no console errors.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { BEARER, startStack } from '../../lib/agent-stack.mjs';
-import { DESKTOP, PHONE, launchBrowser, openPage as openBrowserPage, screenshotDir, waitInPage } from '../../lib/page.mjs';
-import { scratchDir } from '../../lib/scratch.mjs';
+import { BEARER } from '../../lib/agent-stack.mjs';
+import { DESKTOP, PHONE, screenshotDir, waitInPage } from '../../lib/page.mjs';
+import { pageStack } from '../../lib/page-stack.mjs';
 
-let artifacts, stack, mock, daemon, browser;
-
-before(async () => {
-  artifacts = screenshotDir();
-  stack = await startStack(scratchDir('bg-page'), { scripts: 'shipped' });
-  ({ mock, daemon } = stack);
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await stack?.close();
-});
-
-const openPage = (viewport) => openBrowserPage(browser, daemon.url + '/', { viewport, token: BEARER });
+const artifacts = screenshotDir();
+const rig = pageStack('bg-page', () => ({ scripts: 'shipped' }));
+const openPage = (viewport) => rig.open({ viewport });
 
 test('a prompt streams text into the page before the turn ends', async () => {
   const text = 'The disk is full: /var/log holds 40 GiB of journal. I will vacuum it.';
-  mock.push({ text, deltaChars: 4, eventDelayMs: 120 });
+  rig.mock.push({ text, deltaChars: 4, eventDelayMs: 120 });
   const { page, problems } = await openPage(DESKTOP);
   await page.fill('textarea', 'check memory, disk and failing units');
   await page.keyboard.press('Enter');
@@ -45,7 +33,7 @@ test('a prompt streams text into the page before the turn ends', async () => {
 
 test('HTML from the model renders as text', async () => {
   const evil = 'Look: <img src=x onerror="window.__pwned=1"> and <script>window.__pwned=2</script>';
-  mock.push({ text: evil });
+  rig.mock.push({ text: evil });
   const { page, problems } = await openPage(PHONE);
   await page.fill('textarea', 'the devvm is unreachable: diagnose');
   await page.keyboard.press('Enter');
@@ -59,7 +47,7 @@ test('HTML from the model renders as text', async () => {
 });
 
 test('a preset fills the prompt, and Enter sends it', async () => {
-  mock.push({ text: 'Memory is fine.' });
+  rig.mock.push({ text: 'Memory is fine.' });
   const { page, problems } = await openPage(PHONE);
   // The openings are offered in an empty chat: start one.
   await page.click('#drawer-toggle');
@@ -69,10 +57,10 @@ test('a preset fills the prompt, and Enter sends it', async () => {
   await preset.click();
   assert.equal(await page.locator('textarea').inputValue(), 'Check memory, disk and failing units.');
   assert.equal(await page.evaluate(() => document.activeElement.id), 'prompt', 'the prompt box has the focus');
-  const sent = mock.requests.length;
+  const sent = rig.mock.requests.length;
   await page.keyboard.press('Enter');
   await waitInPage(page, () => document.body.innerText.includes('Memory is fine.'), null, 20000);
-  const asked = mock.requests[sent].body.messages.at(-1);
+  const asked = rig.mock.requests[sent].body.messages.at(-1);
   assert.match(JSON.stringify(asked.content), /Check memory, disk and failing units\./);
   assert.deepEqual(problems, []);
   await page.close();
@@ -82,7 +70,7 @@ test('a preset fills the prompt, and Enter sends it', async () => {
 // walk through, each with a visible focus ring.
 for (const viewport of [PHONE, DESKTOP]) {
   test(`${viewport === PHONE ? 'phone' : 'desktop'}: Tab walks the controls in document order, each with a focus ring`, async () => {
-    mock.push({ text: 'Ready when you are.' });
+    rig.mock.push({ text: 'Ready when you are.' });
     const { page, problems } = await openPage(viewport);
     await page.fill('textarea', 'hello');
     await page.keyboard.press('Enter');
@@ -127,8 +115,8 @@ for (const viewport of [PHONE, DESKTOP]) {
 // keyboard keeps the focus on the session it was on, even when that
 // session moves in the list.
 test('the focus stays on a session while the list is redrawn', async () => {
-  mock.push({ text: 'First.' });
-  mock.push({ text: 'Second.' });
+  rig.mock.push({ text: 'First.' });
+  rig.mock.push({ text: 'Second.' });
   const { page, problems } = await openPage(DESKTOP);
   for (const [prompt, answer] of [['one', 'First.'], ['two', 'Second.']]) {
     await page.click('#new-session');
@@ -149,9 +137,9 @@ test('the focus stays on a session while the list is redrawn', async () => {
   });
   // A turn in the open (newer) session, from elsewhere: the list is drawn
   // again when it ends.
-  mock.push({ text: 'Third.' });
+  rig.mock.push({ text: 'Third.' });
   const current = await page.evaluate(() => decodeURIComponent(location.hash.replace('#session=', '')));
-  const sent = await fetch(`${daemon.url}/api/session/${current}/prompt`, {
+  const sent = await fetch(`${rig.daemon.url}/api/session/${current}/prompt`, {
     method: 'POST', headers: { Authorization: `Bearer ${BEARER}`, 'Content-Type': 'application/json' },
     body: JSON.stringify({ prompt: 'three' }),
   });

@@ -4,42 +4,32 @@
 // reason; Approve runs the call, Deny refuses it; the dialog closes by
 // itself when the call is answered elsewhere or times out, and a reload
 // while a request waits shows it again. Policy decisions show inline.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { fetchJson } from '../../lib/daemon.mjs';
-import { AUTH, BEARER, makeScriptsDir, startStack, writePolicy } from '../../lib/agent-stack.mjs';
-import { DESKTOP, PHONE, launchBrowser, openPage, screenshotDir, waitInPage } from '../../lib/page.mjs';
-import { scratchDir } from '../../lib/scratch.mjs';
+import { AUTH, makeScriptsDir, writePolicy } from '../../lib/agent-stack.mjs';
+import { DESKTOP, PHONE, screenshotDir, waitInPage } from '../../lib/page.mjs';
+import { pageStack } from '../../lib/page-stack.mjs';
 
 const TURN_LIMIT_MS = 30000;
 // How long a call waits for the operator here: short, so the time-out case
 // is quick, long enough for a click on a busy machine.
 const CONFIRM_TIMEOUT_S = 12;
-let stack, mock, daemon, browser, artifacts;
-
-before(async () => {
-  const dir = scratchDir('bg-page-confirm');
-  artifacts = screenshotDir();
+const artifacts = screenshotDir();
+const rig = pageStack('bg-page-confirm', (dir) => {
   const scripts = makeScriptsDir(join(dir, 'scripts'));
   writePolicy(scripts, 'ask_echo', 'asks the operator before echo runs',
     'if call.tool == "echo" then return {confirm = "echo talks back: " .. call.input.text} end');
-  stack = await startStack(dir, { scripts, env: { BREAKGLASS_CONFIRM_TIMEOUT_SECONDS: String(CONFIRM_TIMEOUT_S) } });
-  ({ mock, daemon } = stack);
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await stack?.close();
+  return { scripts, env: { BREAKGLASS_CONFIRM_TIMEOUT_SECONDS: String(CONFIRM_TIMEOUT_S) } };
 });
 
 // 404/409: a late answer from the page after the call was decided elsewhere.
-const open = (viewport) => openPage(browser, `${daemon.url}/`, { viewport, token: BEARER, httpErrors: [404, 409] });
+const open = (viewport) => rig.open({ viewport, httpErrors: [404, 409] });
 
 // A new session asking for echo(text), then a closing sentence.
 async function askEcho(page, text, closing) {
-  mock.setScript([{ text: 'Let me echo.', toolUses: [{ name: 'echo', input: { text } }] }, { text: closing }]);
+  rig.mock.setScript([{ text: 'Let me echo.', toolUses: [{ name: 'echo', input: { text } }] }, { text: closing }]);
   // On a phone the session controls are in the drawer.
   if (!(await page.locator('#new-session').isVisible())) await page.click('#drawer-toggle');
   await page.click('#new-session');
@@ -94,7 +84,7 @@ test('deny: the call does not run and the page says so', async () => {
   await waitInPage(page, () => document.getElementById('turns').innerText.includes('Understood, not echoing.'), null, TURN_LIMIT_MS);
   assert.equal(await page.locator('#turns .tool.is-error .tool-name').innerText(), 'echo');
   assert.match(await turnText(page), /Denied by You: echo/);
-  const sent = mock.requests.at(-1).body.messages.at(-1).content.find((b) => b.type === 'tool_result');
+  const sent = rig.mock.requests.at(-1).body.messages.at(-1).content.find((b) => b.type === 'tool_result');
   assert.equal(sent.is_error, true);
   assert.match(JSON.stringify(sent.content), /declined this call/);
   assert.deepEqual(problems, []);
@@ -121,7 +111,7 @@ test(`${viewport === PHONE ? 'phone' : 'desktop'}: answered in another tab, the 
     [...document.querySelectorAll('#turns .notice-confirm')].map((n) => n.dataset.confirmCall),
   )));
   assert.equal(callId.length, 1, 'one waiting request in the transcript');
-  const r = await fetchJson(`${daemon.url}/api/session/${shown.session}/confirm`, {
+  const r = await fetchJson(`${rig.daemon.url}/api/session/${shown.session}/confirm`, {
     method: 'POST', headers: AUTH, body: { call_id: callId[0], approve: true },
   });
   assert.equal(r.status, 200, r.text);

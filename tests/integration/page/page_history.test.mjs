@@ -4,38 +4,24 @@
 // re-attach with every message shown exactly once; the history lists the
 // sessions, opens one read-only with a timeline of its tool calls drawn as
 // bars, downloads its journal and exports a Markdown summary.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BEARER, startStack } from '../../lib/agent-stack.mjs';
 import { freePort } from '../../lib/daemon.mjs';
-import { DESKTOP, PHONE, launchBrowser, openPage, screenshotDir, waitInPage } from '../../lib/page.mjs';
-import { scratchDir } from '../../lib/scratch.mjs';
+import { DESKTOP, PHONE, screenshotDir, waitInPage } from '../../lib/page.mjs';
+import { pageStack } from '../../lib/page-stack.mjs';
 
 const TURN_LIMIT_MS = 30000;
 // The page's backoff reaches 8 s after four failed attempts; a restart
 // takes a second or two.
 const REATTACH_LIMIT_MS = 40000;
-let stack, mock, browser, artifacts;
-
-before(async () => {
-  artifacts = screenshotDir();
-  // A fixed port (and the stack's data folder): the restarted daemon is the same service.
-  stack = await startStack(scratchDir('bg-page-history'), {
-    env: { BREAKGLASS_LISTEN: `127.0.0.1:${await freePort()}` },
-  });
-  ({ mock } = stack);
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await stack?.close();
-});
+const artifacts = screenshotDir();
+// A fixed port (and the stack's data folder): the restarted daemon is the same service.
+const rig = pageStack('bg-page-history', async () => ({ env: { BREAKGLASS_LISTEN: `127.0.0.1:${await freePort()}` } }));
 
 // The page gets 502/503 while the daemon is away.
-const open = (viewport) => openPage(browser, `${stack.daemon.url}/`, { viewport, token: BEARER });
+const open = (viewport) => rig.open({ viewport });
 
 async function send(page, prompt) {
   await page.fill('textarea', prompt);
@@ -61,7 +47,7 @@ const turnDone = (page) => waitInPage(page, () => document.getElementById('stop'
 test('a reload in the middle of a turn re-attaches: nothing twice, nothing missing', async () => {
   const before = 'Checking the disk first.';
   const after = 'The disk has room: 61 % used. Nothing to fix.';
-  mock.setScript([
+  rig.mock.setScript([
     { text: before, toolUses: [{ name: 'nap', input: { ms: 3000 } }] },
     { text: after, deltaChars: 3, eventDelayMs: 60 },
   ]);
@@ -83,16 +69,16 @@ test('a reload in the middle of a turn re-attaches: nothing twice, nothing missi
 
 test('a daemon restart mid-turn re-attaches: the turn is marked interrupted, nothing twice', async () => {
   const before = 'Napping on it.';
-  mock.setScript([{ text: before, toolUses: [{ name: 'nap', input: { ms: 60000 } }] }]);
-  const { page, problems } = await openPage(browser, `${stack.daemon.url}/`, { viewport: DESKTOP, token: BEARER, httpErrors: [502, 503] });
+  rig.mock.setScript([{ text: before, toolUses: [{ name: 'nap', input: { ms: 60000 } }] }]);
+  const { page, problems } = await rig.open({ viewport: DESKTOP, httpErrors: [502, 503] });
   await page.click('#new-session');
   await send(page, 'wait a minute');
   await waitInPage(page, () => document.querySelector('#turns .tool.is-running'), null, TURN_LIMIT_MS);
   // A crash, not a clean stop: the journal alone brings the session back.
-  await stack.kill9();
+  await rig.stack.kill9();
   await waitInPage(page, () => document.getElementById('conn').classList.contains('is-waiting')
     || document.getElementById('conn').classList.contains('is-offline'), null, REATTACH_LIMIT_MS);
-  await stack.start();
+  await rig.stack.start();
   await waitInPage(page, () => document.querySelector('#turns .notice-interrupted')
     && document.getElementById('conn-text').textContent === 'Live', null, REATTACH_LIMIT_MS);
   const s = await shown(page, [before]);
@@ -101,7 +87,7 @@ test('a daemon restart mid-turn re-attaches: the turn is marked interrupted, not
   assert.deepEqual(s.texts, { [before]: 1 });
   assert.equal(s.interrupted, 1);
   // A new turn in the same session works after the restart.
-  mock.setScript([{ text: 'Back after the restart.' }]);
+  rig.mock.setScript([{ text: 'Back after the restart.' }]);
   await send(page, 'still there?');
   await waitInPage(page, () => document.getElementById('turns').innerText.includes('Back after the restart.'), null, TURN_LIMIT_MS);
   await turnDone(page);
@@ -122,7 +108,7 @@ async function openHistory(page, title) {
 }
 
 test('history lists sessions and opens one read-only with a timeline of bars', async () => {
-  mock.setScript([
+  rig.mock.setScript([
     { text: 'Looking.', toolUses: [{ name: 'echo', input: { text: 'hello' } }] },
     { text: 'Then a nap.', toolUses: [{ name: 'nap', input: { ms: 1500 } }] },
     { toolUses: [{ name: 'fail', input: { mode: 'error' } }] },

@@ -5,40 +5,34 @@
 // the result's structured fields: with the words of devvm_shell's result
 // reworded by an operator's edit, the page shows the same. Runs as root
 // (the lab).
-import { test, before, after } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BEARER, startStack } from '../../lib/agent-stack.mjs';
 import { startLab } from '../../lib/lab.mjs';
-import { DESKTOP, PHONE, launchBrowser, openPage, screenshotDir, waitInPage } from '../../lib/page.mjs';
+import { DESKTOP, PHONE, openPage, screenshotDir, waitInPage } from '../../lib/page.mjs';
+import { pageStack } from '../../lib/page-stack.mjs';
 import { scratchDir } from '../../lib/scratch.mjs';
 
 const TURN_LIMIT_MS = 60000;
 const EVIL = '<img src=x onerror="window.__pwned=1">';
-const dir = scratchDir('bg-page-host');
-let lab, stack, mock, daemon, browser, artifacts;
-
-before(async () => {
-  artifacts = screenshotDir();
+const artifacts = screenshotDir();
+let lab;
+const rig = pageStack('bg-page-host', async () => {
   lab = await startLab({ useNetns: false });
-  stack = await startStack(join(dir, 'shipped'), { scripts: 'shipped', env: lab.env() });
-  ({ mock, daemon } = stack);
-  browser = await launchBrowser();
+  return { scripts: 'shipped', env: lab.env() };
 });
 
-after(async () => {
-  await browser?.close();
-  await stack?.close();
-  lab?.stop();
-});
+// After the stack's after(): the daemon goes before the hosts it reaches.
+after(() => lab?.stop());
 
 test('HTML printed by a host renders as text', async () => {
   // The tag's < and > are octal escapes for printf, so only the host's
   // output holds the tag, not the command shown as the chip's input.
   const command = `printf '\\074img src=x onerror="window.__pwned=1"\\076\\n'; exit 3`;
-  mock.setScript([{ toolUses: [{ name: 'devvm_shell', input: { command } }] }, { text: 'The devvm printed a tag.' }]);
-  const { page, problems } = await openPage(browser, `${daemon.url}/`, { viewport: DESKTOP, token: BEARER });
+  rig.mock.setScript([{ toolUses: [{ name: 'devvm_shell', input: { command } }] }, { text: 'The devvm printed a tag.' }]);
+  const { page, problems } = await rig.open({ viewport: DESKTOP });
   await page.fill('textarea', 'print something odd');
   await page.keyboard.press('Enter');
   await waitInPage(page, () => document.body.innerText.includes('The devvm printed a tag.'), null, TURN_LIMIT_MS);
@@ -75,18 +69,17 @@ function rewordedScripts(at) {
 }
 
 test('the exit status shown is the same with devvm_shell\'s result words renamed', async () => {
-  const reworded = await startStack(join(dir, 'reworded'), {
-    scripts: rewordedScripts(join(dir, 'reworded-scripts')), env: lab.env(),
-  });
+  const dir = scratchDir('bg-page-host-reworded');
+  const reworded = await startStack(dir, { scripts: rewordedScripts(join(dir, 'reworded-scripts')), env: lab.env() });
   try {
     const shown = {};
-    for (const [name, st] of [['shipped', stack], ['reworded', reworded]]) {
+    for (const [name, st] of [['shipped', rig.stack], ['reworded', reworded]]) {
       for (const viewport of [PHONE, DESKTOP]) {
         st.mock.setScript([
           { toolUses: [{ name: 'devvm_shell', input: { command: 'echo fine' } }, { name: 'devvm_shell', input: { command: 'echo no; exit 3' } }] },
           { text: 'Two commands ran.' },
         ]);
-        const { page, problems } = await openPage(browser, `${st.daemon.url}/`, { viewport, token: BEARER });
+        const { page, problems } = await openPage(rig.browser, `${st.daemon.url}/`, { viewport, token: BEARER });
         if (viewport === PHONE) await page.click('#drawer-toggle');
         await page.click('#new-session');
         await page.fill('textarea', 'run two commands');

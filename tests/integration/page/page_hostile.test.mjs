@@ -4,34 +4,24 @@
 // zero-width or control character disguises it), model text cannot make
 // the page build more table cells than it has characters, and a tool's
 // output in many small pieces does not freeze it.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { BEARER, makeScriptsDir, startStack, writePolicy } from '../../lib/agent-stack.mjs';
-import { DESKTOP, launchBrowser, openPage, waitInPage } from '../../lib/page.mjs';
-import { scratchDir } from '../../lib/scratch.mjs';
+import { makeScriptsDir, writePolicy } from '../../lib/agent-stack.mjs';
+import { DESKTOP, waitInPage } from '../../lib/page.mjs';
+import { pageStack } from '../../lib/page-stack.mjs';
 import { TOOL_OUTPUT_MAX_CHARS } from '../../../www/tool-chip.mjs';
 
 const TURN_LIMIT_MS = 30000;
-let stack, mock, daemon, browser;
-
-before(async () => {
-  const dir = scratchDir('bg-page-hostile');
+const rig = pageStack('bg-page-hostile', (dir) => {
   const scripts = makeScriptsDir(join(dir, 'scripts'));
   writePolicy(scripts, 'ask_echo', 'asks the operator before echo runs',
     'if call.tool == "echo" then return {confirm = "echo talks back: " .. call.input.text} end');
-  stack = await startStack(dir, { scripts });
-  ({ mock, daemon } = stack);
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await stack?.close();
+  return { scripts };
 });
 
 // 404/409: the test leaves a request unanswered; the page may answer late.
-const open = () => openPage(browser, `${daemon.url}/`, { viewport: DESKTOP, token: BEARER, httpErrors: [404, 409] });
+const open = () => rig.open({ viewport: DESKTOP, httpErrors: [404, 409] });
 
 async function newPrompt(page, prompt) {
   await page.click('#new-session');
@@ -63,7 +53,7 @@ function drawnCharacters(page) {
 // Asks for echo(text) behind the policy's approval, reads the dialog, and
 // denies the call, so that the next test starts with no request waiting.
 async function askAndDeny(text) {
-  mock.setScript([{ text: 'Let me echo.', toolUses: [{ name: 'echo', input: { text } }] }, { text: 'Done.' }]);
+  rig.mock.setScript([{ text: 'Let me echo.', toolUses: [{ name: 'echo', input: { text } }] }, { text: 'Done.' }]);
   const { page, problems } = await open();
   await newPrompt(page, 'echo something');
   await waitInPage(page, () => document.getElementById('confirm-dialog').open, null, TURN_LIMIT_MS);
@@ -134,7 +124,7 @@ test('a table of many columns and many short rows costs cells by its text, not c
   const rows = 3000;
   // 21 kB of text; each row of one '|' would otherwise get 3000 cells.
   const table = `${'|h'.repeat(columns)}|\n${'|-'.repeat(columns)}|\n${'|\n'.repeat(rows)}`;
-  mock.push({ text: `${table}\nEnd of the table.`, deltaChars: 100000 });
+  rig.mock.push({ text: `${table}\nEnd of the table.`, deltaChars: 100000 });
   const { page, problems } = await open();
   await newPrompt(page, 'draw a table');
   await waitInPage(page, () => document.getElementById('turns').innerText.includes('End of the table.'), null, TURN_LIMIT_MS);
@@ -150,7 +140,7 @@ test('a table of many columns and many short rows costs cells by its text, not c
 // froze the page for minutes.
 test('output in 30000 small pieces, watched live, leaves the page answering and shows its end', { timeout: 90000 }, async () => {
   const flood = { chunks: 30000, chunk_bytes: 100, pause_ms: 0 };
-  mock.setScript([{ text: 'Flooding.', toolUses: [{ name: 'flood', input: flood }] }, { text: 'Flood done.' }]);
+  rig.mock.setScript([{ text: 'Flooding.', toolUses: [{ name: 'flood', input: flood }] }, { text: 'Flood done.' }]);
   const { page, problems } = await open();
   await newPrompt(page, 'flood');
   await waitInPage(page, () => document.querySelector('#turns .tool'), null, TURN_LIMIT_MS);

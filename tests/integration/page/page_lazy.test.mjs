@@ -7,36 +7,27 @@
 // loses nothing it was sent: text is drawn plain. The failures are made by
 // Chromium's own request interception (a 404, a failed connection) and by
 // stopping the daemon before the history is first opened.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { BEARER, makeScriptsDir, startStack, writePolicy } from '../../lib/agent-stack.mjs';
+import { BEARER, makeScriptsDir, writePolicy } from '../../lib/agent-stack.mjs';
 import { startDaemon } from '../../lib/daemon.mjs';
-import { DESKTOP, launchBrowser, openPage, waitInPage } from '../../lib/page.mjs';
-import { scratchDir } from '../../lib/scratch.mjs';
+import { DESKTOP, openPage, waitInPage } from '../../lib/page.mjs';
+import { pageStack } from '../../lib/page-stack.mjs';
 
 const TURN_LIMIT_MS = 30000;
 const STATUS_LIMIT_MS = 10000;
 const FORMATTED = 'The devvm is **up**, and `uptime` says 3 days.';
-let stack, browser;
-
-before(async () => {
-  const dir = scratchDir('bg-page-lazy');
+const rig = pageStack('bg-page-lazy', (dir) => {
   const scripts = makeScriptsDir(join(dir, 'scripts'));
   writePolicy(scripts, 'ask_echo', 'asks the operator before echo runs',
     'if call.tool == "echo" then return {confirm = "echo talks back"} end');
-  stack = await startStack(dir, { env: { BREAKGLASS_SCRIPTS_DIR: scripts } });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await stack?.close();
+  return { env: { BREAKGLASS_SCRIPTS_DIR: scripts } };
 });
 
 /** The page, and the paths (with their queries) of the modules it asked for. */
 async function open(opts = {}) {
-  const opened = await openPage(browser, `${stack.daemon.url}/`, { viewport: DESKTOP, token: BEARER, ...opts });
+  const opened = await rig.open({ viewport: DESKTOP, ...opts });
   const modules = [];
   opened.page.on('request', (r) => {
     const u = new URL(r.url());
@@ -50,11 +41,11 @@ async function open(opts = {}) {
  * route is in place before the page loads). */
 async function withModuleFailing(name, answer, fn) {
   const url = new RegExp(`/${name.replace('.', '\\.')}(\\?|$)`);
-  await browser.route(url, answer);
+  await rig.browser.route(url, answer);
   try {
     await fn();
   } finally {
-    await browser.unroute(url);
+    await rig.browser.unroute(url);
   }
 }
 
@@ -70,7 +61,7 @@ test('the markdown renderer loads with the first text, under its versioned URL, 
   const { page, problems, modules } = await open();
   await page.waitForLoadState('networkidle');
   assert.ok(!modules.some((m) => m.startsWith('/markdown.mjs')), `not loaded by an empty chat: ${modules}`);
-  stack.mock.setScript([{ text: FORMATTED }]);
+  rig.mock.setScript([{ text: FORMATTED }]);
   await prompt(page, 'Is the devvm up?');
   await waitInPage(page, () => document.querySelector('#turns .msg-assistant strong')?.textContent === 'up', null, TURN_LIMIT_MS);
   assert.equal(await page.locator('#turns .msg-assistant code').innerText(), 'uptime');
@@ -84,7 +75,7 @@ test('the markdown renderer loads with the first text, under its versioned URL, 
 test('the markdown renderer answered 404: the text is shown whole and plain, and the page says why', async () => {
   await withModuleFailing('markdown.mjs', (route) => route.fulfill({ status: 404, body: 'gone' }), async () => {
     const { page, problems } = await open({ httpErrors: [404] });
-    stack.mock.setScript([{ text: FORMATTED }]);
+    rig.mock.setScript([{ text: FORMATTED }]);
     await prompt(page, 'Is the devvm up?');
     await waitInPage(page, (t) => document.querySelector('#turns .msg-assistant')?.textContent === t, FORMATTED, TURN_LIMIT_MS);
     assert.equal(await page.locator('#turns .msg-assistant strong').count(), 0);
@@ -99,7 +90,7 @@ test('the markdown renderer answered 404: the text is shown whole and plain, and
 test('the approval dialog cannot be fetched: the page says so, and Review says it again', async () => {
   await withModuleFailing('confirm-dialog.mjs', (route) => route.abort('connectionrefused'), async () => {
     const { page, problems } = await open();
-    stack.mock.setScript([{ text: 'Let me echo.', toolUses: [{ name: 'echo', input: { text: 'hi' } }] }, { text: 'Done.' }]);
+    rig.mock.setScript([{ text: 'Let me echo.', toolUses: [{ name: 'echo', input: { text: 'hi' } }] }, { text: 'Done.' }]);
     await prompt(page, 'echo hi');
     const said = /^The approval dialog did not load \(.+\): reload the page to answer the request\.$/;
     await waitInPage(page, () => document.getElementById('status').textContent, null, TURN_LIMIT_MS);
@@ -122,7 +113,7 @@ test('the daemon stopped before the history is first opened: the page says the h
   const daemon = await startDaemon({ env: { API_BEARER_TOKEN: BEARER, ANTHROPIC_API_KEY: undefined } });
   let stopped = false;
   try {
-    const page = (await openPage(browser, `${daemon.url}/`, { viewport: DESKTOP, token: BEARER })).page;
+    const page = (await openPage(rig.browser, `${daemon.url}/`, { viewport: DESKTOP, token: BEARER })).page;
     await page.waitForLoadState('networkidle');
     await daemon.stop();
     stopped = true;

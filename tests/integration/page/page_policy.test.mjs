@@ -4,29 +4,16 @@
 // second cycle within the rate limit shows the refusal and its reason.
 // The shipped policies, with tools that judge like the real ones but do not
 // use SSH.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { BEARER, startStack } from '../../lib/agent-stack.mjs';
-import { DESKTOP, PHONE, launchBrowser, openPage, screenshotDir, waitInPage } from '../../lib/page.mjs';
-import { scratchDir } from '../../lib/scratch.mjs';
+import { DESKTOP, PHONE, screenshotDir, waitInPage } from '../../lib/page.mjs';
+import { pageStack } from '../../lib/page-stack.mjs';
 import { makePolicyScripts } from '../../fixtures/lua/policy_fake_tools/scripts.mjs';
 
 const TURN_LIMIT_MS = 30000;
-let stack, mock, daemon, browser, artifacts;
-
-before(async () => {
-  const dir = scratchDir('bg-page-policy');
-  artifacts = screenshotDir();
-  stack = await startStack(dir, { scripts: makePolicyScripts(join(dir, 'scripts')) });
-  ({ mock, daemon } = stack);
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await stack?.close();
-});
+const artifacts = screenshotDir();
+const rig = pageStack('bg-page-policy', (dir) => ({ scripts: makePolicyScripts(join(dir, 'scripts')) }));
 
 async function send(page, prompt, closing) {
   await page.fill('textarea', prompt);
@@ -44,11 +31,11 @@ const chips = (page) => page.evaluate(() => [...document.querySelectorAll('#turn
 
 test('a cycle shows the inserted forensics first; a second cycle shows the refusal', async () => {
   for (const viewport of [DESKTOP, PHONE]) {
-    const { page, problems } = await openPage(browser, `${daemon.url}/`, { viewport, token: BEARER });
+    const { page, problems } = await rig.open({ viewport });
     if (!(await page.locator('#new-session').isVisible())) await page.click('#drawer-toggle');
     await page.click('#new-session');
     const name = viewport === PHONE ? 'phone' : 'desktop';
-    mock.setScript([
+    rig.mock.setScript([
       { toolUses: [{ name: 'pve', input: { verb: 'cycle' } }] },
       { text: `Cycled (${name}).` },
     ]);
@@ -59,7 +46,7 @@ test('a cycle shows the inserted forensics first; a second cycle shows the refus
         { name: 'pve', arg: 'forensics', inserted: 'run by policy forensics_first', error: false },
         { name: 'pve', arg: 'cycle', inserted: null, error: false },
       ]);
-      mock.setScript([
+      rig.mock.setScript([
         { toolUses: [{ name: 'pve', input: { verb: 'cycle' } }] },
         { text: 'Refused, as expected.' },
       ]);

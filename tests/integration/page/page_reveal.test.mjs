@@ -4,36 +4,26 @@
 // wherever the title shows (the side list, the history, its timeline, the
 // exported summary), and so do a policy's reason, a tool's name and
 // result; a link whose text is not its address shows where it goes.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BEARER, makeScriptsDir, startStack, writePolicy } from '../../lib/agent-stack.mjs';
-import { DESKTOP, launchBrowser, openPage, waitInPage } from '../../lib/page.mjs';
-import { scratchDir } from '../../lib/scratch.mjs';
+import { makeScriptsDir, writePolicy } from '../../lib/agent-stack.mjs';
+import { DESKTOP, waitInPage } from '../../lib/page.mjs';
+import { pageStack } from '../../lib/page-stack.mjs';
 
 const TURN_LIMIT_MS = 30000;
 // What the page must never draw: controls but newline and tab, format
 // characters (bidi, zero-width), line and paragraph separators.
 const HIDDEN = /(?![\n\t])[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
-let stack, mock, daemon, browser;
-
-before(async () => {
-  const dir = scratchDir('bg-page-reveal');
+const rig = pageStack('bg-page-reveal', (dir) => {
   const scripts = makeScriptsDir(join(dir, 'scripts'));
   writePolicy(scripts, 'quiet_hours', 'refuses one echo with a disguised reason',
     'if call.tool == "echo" and call.input.text == "refuse me" then return {deny = "not \\u{202E}won\\u{202C} at night"} end');
-  stack = await startStack(dir, { scripts });
-  ({ mock, daemon } = stack);
-  browser = await launchBrowser();
+  return { scripts };
 });
 
-after(async () => {
-  await browser?.close();
-  await stack?.close();
-});
-
-const open = () => openPage(browser, `${daemon.url}/`, { viewport: DESKTOP, token: BEARER });
+const open = () => rig.open({ viewport: DESKTOP });
 
 async function turn(page, prompt, done) {
   await page.click('#new-session');
@@ -63,7 +53,7 @@ test('a prompt with a bidi override and zero-width characters: its title shows t
   // Reads "restart the web server" on screen; what was typed says another thing.
   const prompt = 'restart the \u202Erevres bew\u202C\u200B server\u2066 now';
   const shown = 'restart the ⟨U+202E⟩revres bew⟨U+202C⟩⟨U+200B⟩ server⟨U+2066⟩ now';
-  mock.setScript([{ text: 'Echoing.', toolUses: [{ name: 'echo', input: { text: 'a\u200Db' } }] }, { text: 'Echoed.' }]);
+  rig.mock.setScript([{ text: 'Echoing.', toolUses: [{ name: 'echo', input: { text: 'a\u200Db' } }] }, { text: 'Echoed.' }]);
   const { page, problems } = await open();
   await turn(page, prompt, 'Echoed.');
 
@@ -94,7 +84,7 @@ test('a prompt with a bidi override and zero-width characters: its title shows t
 });
 
 test('a policy\'s reason, the refusal and the tool chip show hidden characters by name', async () => {
-  mock.setScript([
+  rig.mock.setScript([
     { text: 'Trying.', toolUses: [{ name: 'echo', input: { text: 'refuse me' } }] },
     { text: 'Refused, as expected.' },
   ]);
@@ -118,7 +108,7 @@ test('a link whose text is not its address shows the host it goes to; a link tha
     'see [https://plain.example/](https://plain.example/)',
     'and [https://zw.example/a\u200Bb](https://zw.example/a\u200Bb).',
   ].join(' ');
-  mock.push({ text });
+  rig.mock.push({ text });
   const { page, problems } = await open();
   await turn(page, 'where do I log in?', 'see https://plain.example/');
   const links = await page.evaluate(() => [...document.querySelectorAll('#turns .md a')].map((a) => {

@@ -4,12 +4,11 @@
 // retries and usage, the indicator leaves "Live" within twice the
 // keepalive interval of a daemon frozen with SIGSTOP and comes back when it
 // thaws, and goes from live to offline when the daemon goes away.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { BEARER, startStack } from '../../lib/agent-stack.mjs';
-import { DESKTOP, PHONE, launchBrowser, openPage, screenshotDir, waitInPage } from '../../lib/page.mjs';
-import { scratchDir } from '../../lib/scratch.mjs';
+import { DESKTOP, PHONE, screenshotDir, waitInPage } from '../../lib/page.mjs';
+import { pageStack } from '../../lib/page-stack.mjs';
 
 const TURN_LIMIT_MS = 30000;
 // Above the longest backoff the page uses before it calls itself offline.
@@ -21,23 +20,12 @@ const KEEPALIVE_S = 3;
 const TIMER_SLACK_MS = 1000;
 // flood: 25 chunks of 4 bytes, 200 ms apart: 5 s of live output.
 const FLOOD = { chunks: 25, chunk_bytes: 4, pause_ms: 200 };
-const dir = scratchDir('bg-page-tools');
-let stack, browser, artifacts, closed = false;
+const artifacts = screenshotDir();
+const rig = pageStack('bg-page-tools', () => ({
+  env: { BREAKGLASS_MODEL_MAX_RETRY_DELAY_SECONDS: String(MAX_RETRY_DELAY_S), BREAKGLASS_SSE_KEEPALIVE_SECONDS: String(KEEPALIVE_S) },
+}));
 
-before(async () => {
-  artifacts = screenshotDir();
-  stack = await startStack(join(dir, 'stack'), {
-    env: { BREAKGLASS_MODEL_MAX_RETRY_DELAY_SECONDS: String(MAX_RETRY_DELAY_S), BREAKGLASS_SSE_KEEPALIVE_SECONDS: String(KEEPALIVE_S) },
-  });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  if (!closed) await stack?.close();
-});
-
-const open = (viewport, httpErrors) => openPage(browser, `${stack.daemon.url}/`, { viewport, token: BEARER, httpErrors });
+const open = (viewport, httpErrors) => rig.open({ viewport, httpErrors });
 
 async function send(page, prompt) {
   await page.fill('textarea', prompt);
@@ -45,7 +33,7 @@ async function send(page, prompt) {
 }
 
 test('a tool chip shows live output while the command still runs', async () => {
-  stack.mock.setScript([{ text: 'Watching the flood.', toolUses: [{ name: 'flood', input: FLOOD }] }, { text: 'Flood done.' }]);
+  rig.mock.setScript([{ text: 'Watching the flood.', toolUses: [{ name: 'flood', input: FLOOD }] }, { text: 'Flood done.' }]);
   const { page, problems } = await open(DESKTOP);
   await send(page, 'flood it');
   await waitInPage(page, () => document.querySelector('.tool.is-running'), null, TURN_LIMIT_MS);
@@ -73,7 +61,7 @@ test('a tool chip shows live output while the command still runs', async () => {
 });
 
 test('a turn shows its retries and its usage', async () => {
-  stack.mock.setScript([{ status: 529 }, { text: 'Back after one retry.' }]);
+  rig.mock.setScript([{ status: 529 }, { text: 'Back after one retry.' }]);
   const { page, problems } = await open(PHONE);
   await send(page, 'are you there?');
   await waitInPage(page, () => document.body.innerText.includes('Back after one retry.'), null, TURN_LIMIT_MS);
@@ -96,7 +84,7 @@ test('a turn shows its retries and its usage', async () => {
 
 for (const viewport of [PHONE, DESKTOP]) {
   test(`${viewport === PHONE ? 'phone' : 'desktop'}: a frozen daemon turns Live into reconnecting within twice the keepalive interval; thawed, Live again`, async () => {
-    stack.mock.setScript([{ text: 'Still here.' }]);
+    rig.mock.setScript([{ text: 'Still here.' }]);
     const { page, problems } = await open(viewport);
     await send(page, 'are you alive?');
     await waitInPage(page, () => document.body.innerText.includes('Still here.'), null, TURN_LIMIT_MS);
@@ -111,7 +99,7 @@ for (const viewport of [PHONE, DESKTOP]) {
         }
       }).observe(conn, { attributes: true, childList: true, subtree: true, characterData: true });
     });
-    const pid = stack.daemon.proc.pid;
+    const pid = rig.daemon.proc.pid;
     process.kill(pid, 'SIGSTOP');
     const frozenAt = Date.now();
     let left;
@@ -132,7 +120,7 @@ for (const viewport of [PHONE, DESKTOP]) {
 }
 
 test('the indicator says live, then reconnecting, then offline when the daemon goes away', async () => {
-  stack.mock.setScript([{ text: 'Here.' }]);
+  rig.mock.setScript([{ text: 'Here.' }]);
   const { page, problems } = await open(DESKTOP);
   await send(page, 'stay with me');
   await waitInPage(page, () => document.body.innerText.includes('Here.'), null, TURN_LIMIT_MS);
@@ -147,8 +135,8 @@ test('the indicator says live, then reconnecting, then offline when the daemon g
     new MutationObserver(() => window.connStates.push(`${conn.className}|${conn.innerText}`))
       .observe(conn, { attributes: true, childList: true, subtree: true, characterData: true });
   });
-  closed = true;
-  await stack.close();
+  // The daemon alone: the mock stays for the after() that closes the stack.
+  await rig.stack.stop();
   const states = await waitInPage(page, () => window.connStates.some((s) => s.includes('is-offline')) && window.connStates, null, OFFLINE_LIMIT_MS);
   const firstOffline = states.findIndex((s) => s.includes('is-offline'));
   assert.ok(states.slice(0, firstOffline).some((s) => /is-waiting\|Reconnecting/.test(s)), `states: ${states}`);
