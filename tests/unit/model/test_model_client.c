@@ -90,19 +90,22 @@ static void on_done(void *ud, int status, const model_response *resp, const mode
   uv_close((uv_handle_t *)&api->listener, NULL);
 }
 
-/* Runs one call, without retries, to its end. */
-static void run_call(fake_api *api, long idle_ms, long request_ms) {
+/* Runs one call, without retries, against a server that pings or stays
+ * silent after the stream's head; it must end as type with message. */
+static void expect_end(int pings, long idle_ms, long request_ms, const char *type,
+                       const char *message) {
+  fake_api api = {.pings = pings};
   uv_loop_t loop;
   uv_loop_init(&loop);
-  uv_tcp_init(&loop, &api->listener);
-  uv_timer_init(&loop, &api->pinger);
-  api->listener.data = api->pinger.data = api;
+  uv_tcp_init(&loop, &api.listener);
+  uv_timer_init(&loop, &api.pinger);
+  api.listener.data = api.pinger.data = &api;
   struct sockaddr_in addr;
   uv_ip4_addr("127.0.0.1", 0, &addr);
-  assert_int_equal(uv_tcp_bind(&api->listener, (const struct sockaddr *)&addr, 0), 0);
-  assert_int_equal(uv_listen((uv_stream_t *)&api->listener, 1, api_on_connection), 0);
+  assert_int_equal(uv_tcp_bind(&api.listener, (const struct sockaddr *)&addr, 0), 0);
+  assert_int_equal(uv_listen((uv_stream_t *)&api.listener, 1, api_on_connection), 0);
   int addr_len = sizeof addr;
-  assert_int_equal(uv_tcp_getsockname(&api->listener, (struct sockaddr *)&addr, &addr_len), 0);
+  assert_int_equal(uv_tcp_getsockname(&api.listener, (struct sockaddr *)&addr, &addr_len), 0);
   char base[64];
   snprintf(base, sizeof base, "http://127.0.0.1:%d", ntohs(addr.sin_port));
   model_client_options o = {.base_url = base,
@@ -114,33 +117,28 @@ static void run_call(fake_api *api, long idle_ms, long request_ms) {
                             .max_retries = 0,
                             .max_retry_delay_ms = 1000,
                             .max_response_bytes = 1 << 20};
-  assert_int_equal(model_client_new(&api->m, &loop, &o), 0);
+  assert_int_equal(model_client_new(&api.m, &loop, &o), 0);
   json_t *request = json_pack("{s:s, s:i, s:[{s:s, s:s}]}", "model", "test-model", "max_tokens", 16,
                               "messages", "role", "user", "content", "hello");
   model_call_cbs cbs = {.on_done = on_done};
-  assert_non_null(model_call_start(api->m, request, &cbs, api));
+  assert_non_null(model_call_start(api.m, request, &cbs, &api));
   json_decref(request);
   uv_run(&loop, UV_RUN_DEFAULT);
   assert_int_equal(uv_loop_close(&loop), 0);
-  assert_int_equal(api->done, 1);
+  assert_int_equal(api.done, 1);
+  assert_true(api.status < 0);
+  assert_string_equal(api.type, type);
+  assert_string_equal(api.message, message);
 }
 
 static void silent_stream_ends_as_idle_timeout(void **state) {
   (void)state;
-  fake_api api = {.pings = 0};
-  run_call(&api, 200, 60000);
-  assert_true(api.status < 0);
-  assert_string_equal(api.type, "idle_timeout");
-  assert_string_equal(api.message, "no data from the Messages API for 200 ms");
+  expect_end(0, 200, 60000, "idle_timeout", "no data from the Messages API for 200 ms");
 }
 
 static void talking_stream_ends_as_request_timeout(void **state) {
   (void)state;
-  fake_api api = {.pings = 1};
-  run_call(&api, 60000, 300);
-  assert_true(api.status < 0);
-  assert_string_equal(api.type, "request_timeout");
-  assert_string_equal(api.message, "the Messages API call took longer than 300 ms");
+  expect_end(1, 60000, 300, "request_timeout", "the Messages API call took longer than 300 ms");
 }
 
 int main(void) {
