@@ -81,31 +81,13 @@ static int json_escape(buf *out, const char *s, size_t len) {
       i++;
       continue;
     }
-    switch (c) {
-    case '"':
-      rc = buf_append(out, "\\\"", 2);
-      break;
-    case '\\':
-      rc = buf_append(out, "\\\\", 2);
-      break;
-    case '\b':
-      rc = buf_append(out, "\\b", 2);
-      break;
-    case '\f':
-      rc = buf_append(out, "\\f", 2);
-      break;
-    case '\n':
-      rc = buf_append(out, "\\n", 2);
-      break;
-    case '\r':
-      rc = buf_append(out, "\\r", 2);
-      break;
-    case '\t':
-      rc = buf_append(out, "\\t", 2);
-      break;
-    default:
-      rc = c < 0x20 ? buf_appendf(out, "\\u%04X", c) : buf_append(out, s + i, seq);
-    }
+    const char *esc = utf8_text_json_escape(c);
+    if (esc)
+      rc = buf_append(out, esc, 2);
+    else if (c < 0x20)
+      rc = buf_appendf(out, "\\u%04X", c);
+    else
+      rc = buf_append(out, s + i, seq);
     i += seq;
   }
   return rc;

@@ -61,6 +61,17 @@ size_t utf8_text_incomplete_tail(const char *s, size_t n) {
   return 0;
 }
 
+const char *utf8_text_json_escape(unsigned char c) {
+  return c == '"'    ? "\\\""
+         : c == '\\' ? "\\\\"
+         : c == '\b' ? "\\b"
+         : c == '\f' ? "\\f"
+         : c == '\n' ? "\\n"
+         : c == '\r' ? "\\r"
+         : c == '\t' ? "\\t"
+                     : NULL;
+}
+
 size_t utf8_text_cut(const char *s, size_t len, size_t max) {
   if (len <= max) return len;
   while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80) max--;

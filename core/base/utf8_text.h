@@ -29,6 +29,11 @@ typedef struct utf8_stream {
  * NULL when out of memory, and then the chunk is lost). */
 char *utf8_stream_text(utf8_stream *st, const char *bytes, size_t len, size_t *outlen);
 
+/* The two-character escape JSON has for c (backslash n for a newline), or
+ * NULL: other control characters take the six-character escape of their
+ * code, the rest stands as it is. */
+const char *utf8_text_json_escape(unsigned char c);
+
 /* How many bytes of s (len of them) to keep so that at most max are kept
  * and no character is cut in two: max itself, or a little less. */
 size_t utf8_text_cut(const char *s, size_t len, size_t max);

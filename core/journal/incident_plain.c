@@ -34,6 +34,8 @@ static const incident_dialect txt = {
     .gap = "",
     .field = "",
     .item = "  ",
+    .numbered = "  ",
+    .zone = "",
     .put_text = put_line,
     .put_word = put_word,
     .put_id = put_as_is,
@@ -42,19 +44,7 @@ static const incident_dialect txt = {
 static void txt_asked(const incident *in, buf *b) {
   incident_put_section(&txt, b, "What was asked");
   if (!in->turn_count) buf_append_str(b, "  Nothing was asked.\n");
-  for (size_t i = 0; i < in->turn_count; i++) {
-    const incident_turn *t = &in->turns[i];
-    buf_appendf(b, "  %zu. ", i + 1);
-    incident_put_clock(b, t->start);
-    if (t->identity) {
-      buf_append_str(b, " (");
-      put_line(b, t->identity);
-      buf_append_str(b, ")");
-    }
-    buf_append_str(b, ": ");
-    put_line(b, t->prompt);
-    buf_append_str(b, "\n");
-  }
+  incident_put_prompts(in, &txt, b);
 }
 
 static void txt_found(const incident *in, buf *b) {

@@ -33,6 +33,8 @@ static const incident_dialect md = {
     .gap = "\n",
     .field = "- ",
     .item = "- ",
+    .numbered = "",
+    .zone = " UTC",
     .put_text = incident_put_cell,
     .put_word = incident_put_cell,
     .put_id = incident_put_code,
@@ -61,22 +63,27 @@ void incident_put_section(const incident_dialect *d, buf *b, const char *name) {
   buf_appendf(b, "\n%s%s\n%s", d->heading, name, d->gap);
 }
 
-static void write_asked(const incident *in, buf *b) {
-  incident_put_section(&md, b, "What was asked");
+/* Each turn's prompt, numbered, with its time and who asked. */
+void incident_put_prompts(const incident *in, const incident_dialect *d, buf *b) {
   for (size_t i = 0; i < in->turn_count; i++) {
     const incident_turn *t = &in->turns[i];
-    buf_appendf(b, "%zu. ", i + 1);
+    buf_appendf(b, "%s%zu. ", d->numbered, i + 1);
     incident_put_clock(b, t->start);
-    buf_append_str(b, " UTC");
+    buf_append_str(b, d->zone);
     if (t->identity) {
       buf_append_str(b, " (");
-      incident_put_cell(b, t->identity);
+      d->put_text(b, t->identity);
       buf_append_str(b, ")");
     }
     buf_append_str(b, ": ");
-    incident_put_cell(b, t->prompt);
+    d->put_text(b, t->prompt);
     buf_append_str(b, "\n");
   }
+}
+
+static void write_asked(const incident *in, buf *b) {
+  incident_put_section(&md, b, "What was asked");
+  incident_put_prompts(in, &md, b);
 }
 
 /* The turns' conclusions, then the calls that found something wrong. */

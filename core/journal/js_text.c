@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8_text.h"
+
 /* Digits enough for any double's shortest form, and its exact expansion
  * below 1e21 with 60 decimals. */
 #define JS_MAX_DIGITS 17
@@ -93,14 +95,7 @@ static void js_json_string(buf *b, const char *s, size_t len) {
   buf_append(b, "\"", 1);
   for (size_t i = 0; i < len; i++) {
     unsigned char c = (unsigned char)s[i];
-    const char *esc = c == '"'    ? "\\\""
-                      : c == '\\' ? "\\\\"
-                      : c == '\b' ? "\\b"
-                      : c == '\f' ? "\\f"
-                      : c == '\n' ? "\\n"
-                      : c == '\r' ? "\\r"
-                      : c == '\t' ? "\\t"
-                                  : NULL;
+    const char *esc = utf8_text_json_escape(c);
     if (esc)
       buf_append_str(b, esc);
     else if (c < 0x20)

@@ -509,22 +509,24 @@ static void call_conclude(model_call *call, CURLcode res) {
   log_context_leave(&previous);
 }
 
+/* One of the call's limits ran out: the call fails as type ("what ms ms"),
+ * unless its stream had ended and only the response's end was awaited. */
+static void call_time_out(model_call *call, const char *type, const char *what, long ms) {
+  if (call->state != CALL_RUNNING) return;
+  if (!call->stream_done) call_abort(call, type, 1, "%s %ld ms", what, ms);
+  call_conclude(call, CURLE_OK);
+}
+
 static void call_on_idle(uv_timer_t *t) {
   model_call *call = t->data;
-  if (call->state != CALL_RUNNING) return;
-  if (!call->stream_done)
-    call_abort(call, "idle_timeout", 1, "no data from the Messages API for %ld ms",
-               call->m->o.idle_timeout_ms);
-  call_conclude(call, CURLE_OK);
+  call_time_out(call, "idle_timeout", "no data from the Messages API for",
+                call->m->o.idle_timeout_ms);
 }
 
 static void call_on_deadline(uv_timer_t *t) {
   model_call *call = t->data;
-  if (call->state != CALL_RUNNING) return;
-  if (!call->stream_done)
-    call_abort(call, "request_timeout", 1, "the Messages API call took longer than %ld ms",
-               call->m->o.request_timeout_ms);
-  call_conclude(call, CURLE_OK);
+  call_time_out(call, "request_timeout", "the Messages API call took longer than",
+                call->m->o.request_timeout_ms);
 }
 
 /* Delivers an on_done that had to wait for the loop. */

@@ -52,6 +52,15 @@ static int enc_count(json_enc *e, size_t n) {
   return -1;
 }
 
+/* Fails for want of memory, unless e failed already (a passed cap or a
+ * bad value inside also end here, and keep their message), and drops the
+ * part built so far. NULL, for the caller to return. */
+static json_t *enc_out_of_memory(json_enc *e, json_t *partial) {
+  enc_fail(e, "out of memory");
+  json_decref(partial);
+  return NULL;
+}
+
 static json_t *enc_value(json_enc *e, int idx);
 
 /* Sorts a table's keys into "array 1..n" or "object"; -1 on a bad key. */
@@ -99,22 +108,14 @@ static int enc_classify(json_enc *e, int idx, int *is_array, lua_Integer *count)
 static json_t *enc_array(json_enc *e, int idx, lua_Integer n) {
   lua_State *L = e->L;
   json_t *arr = json_array();
-  if (!arr || enc_count(e, 2) < 0) {
-    enc_fail(e, "out of memory");
-    json_decref(arr);
-    return NULL;
-  }
+  if (!arr || enc_count(e, 2) < 0) return enc_out_of_memory(e, arr);
   for (lua_Integer i = 1; i <= n; i++) {
     lua_rawgeti(L, idx, i); /* table ... value */
     size_t saved = json_path_push(&e->path, "[%" PRId64 "]", (int64_t)i);
     json_t *v = enc_value(e, lua_gettop(L));
     json_path_pop(&e->path, saved);
     lua_pop(L, 1);
-    if (!v || json_array_append_new(arr, v) < 0) {
-      enc_fail(e, "out of memory");
-      json_decref(arr);
-      return NULL;
-    }
+    if (!v || json_array_append_new(arr, v) < 0) return enc_out_of_memory(e, arr);
   }
   return arr;
 }
@@ -122,11 +123,7 @@ static json_t *enc_array(json_enc *e, int idx, lua_Integer n) {
 static json_t *enc_object(json_enc *e, int idx) {
   lua_State *L = e->L;
   json_t *obj = json_object();
-  if (!obj || enc_count(e, 2) < 0) {
-    enc_fail(e, "out of memory");
-    json_decref(obj);
-    return NULL;
-  }
+  if (!obj || enc_count(e, 2) < 0) return enc_out_of_memory(e, obj);
   lua_pushnil(L);
   while (lua_next(L, idx)) { /* table ... key value */
     size_t klen;
@@ -159,10 +156,7 @@ static json_t *enc_table(json_enc *e, int idx) {
     enc_fail(e, "cannot encode nesting deeper than %d levels", LUA_JSON_MAX_DEPTH_LEVELS);
     return NULL;
   }
-  if (!lua_checkstack(L, 4)) {
-    enc_fail(e, "out of memory");
-    return NULL;
-  }
+  if (!lua_checkstack(L, 4)) return enc_out_of_memory(e, NULL);
   int is_array;
   lua_Integer n;
   if (enc_classify(e, idx, &is_array, &n) < 0) return NULL;

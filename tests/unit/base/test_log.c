@@ -63,6 +63,24 @@ static void json_record_has_the_context(void **state) {
   json_decref(j);
 }
 
+/* Every character JSON must escape, escaped as jansson escapes it (the
+ * redactor matches secrets in that form). */
+static void json_record_escapes_as_jansson(void **state) {
+  (void)state;
+  log_context c = {.request_id = ""};
+  char msg[64], *m = msg;
+  for (int ch = 1; ch < 0x20; ch++) *m++ = (char)ch;
+  strcpy(m, "\"\\/\x7f");
+  char out[512];
+  log_format_record(out, sizeof out, LOG_FORMAT_JSON, LOG_INFO, T0, msg, &c);
+  json_t *s = json_string(msg);
+  char *want = json_dumps(s, JSON_ENCODE_ANY);
+  assert_non_null(want);
+  assert_non_null(strstr(out, want));
+  free(want);
+  json_decref(s);
+}
+
 static void context_enter_and_leave(void **state) {
   (void)state;
   log_context outer = {.request_id = ""};
@@ -188,6 +206,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(plain_record_is_unchanged),
       cmocka_unit_test(json_record_has_the_context),
+      cmocka_unit_test(json_record_escapes_as_jansson),
       cmocka_unit_test(context_enter_and_leave),
       cmocka_unit_test(json_lines_are_redacted),
       cmocka_unit_test(plain_lines_are_redacted),

@@ -73,12 +73,25 @@ static void test_title(void **state) {
   free(t);
 }
 
+/* The seven characters JSON escapes in two; the rest have none. */
+static void test_json_escape(void **state) {
+  (void)state;
+  static const struct {
+    unsigned char c;
+    const char *want;
+  } cases[] = {{'"', "\\\""}, {'\\', "\\\\"}, {'\b', "\\b"}, {'\f', "\\f"},
+               {'\n', "\\n"}, {'\r', "\\r"},  {'\t', "\\t"}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    assert_string_equal(utf8_text_json_escape(cases[i].c), cases[i].want);
+  static const unsigned char none[] = {0x00, 0x01, 0x0b, 0x1f, ' ', '/', 'a', 0x7f, 0x80, 0xff};
+  for (size_t i = 0; i < sizeof none; i++) assert_null(utf8_text_json_escape(none[i]));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_sanitize),
-      cmocka_unit_test(test_incomplete_tail),
-      cmocka_unit_test(test_cut),
-      cmocka_unit_test(test_title),
+      cmocka_unit_test(test_sanitize),    cmocka_unit_test(test_incomplete_tail),
+      cmocka_unit_test(test_cut),         cmocka_unit_test(test_title),
+      cmocka_unit_test(test_json_escape),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
