@@ -82,29 +82,47 @@ static const char *pat_item_end(pat_state *ms, const char *p) {
   return p + 1;
 }
 
-static int pat_is_nul(int c) { return c == 0; }
-
-/* The classes %a ... %z, each a test of one character (%z, deprecated in
- * 5.2, is still accepted); %A ... %Z are their complements. */
-static const struct {
-  char letter;
-  int (*has)(int c);
-} pat_classes[] = {
-    {'a', isalpha}, {'c', iscntrl},  {'d', isdigit},    {'g', isgraph},
-    {'l', islower}, {'p', ispunct},  {'s', isspace},    {'u', isupper},
-    {'w', isalnum}, {'x', isxdigit}, {'z', pat_is_nul},
-};
-
-/* Whether c is in the class %cl; an escape that names no class, such as
- * %., stands for its character. */
 static int pat_class_has(int c, int cl) {
-  int letter = tolower(cl);
-  for (size_t i = 0; i < sizeof pat_classes / sizeof pat_classes[0]; i++) {
-    if (pat_classes[i].letter != letter) continue;
-    int in = pat_classes[i].has(c) != 0;
-    return isupper(cl) ? !in : in;
+  int in;
+  switch (tolower(cl)) {
+  case 'a':
+    in = isalpha(c);
+    break;
+  case 'c':
+    in = iscntrl(c);
+    break;
+  case 'd':
+    in = isdigit(c);
+    break;
+  case 'g':
+    in = isgraph(c);
+    break;
+  case 'l':
+    in = islower(c);
+    break;
+  case 'p':
+    in = ispunct(c);
+    break;
+  case 's':
+    in = isspace(c);
+    break;
+  case 'u':
+    in = isupper(c);
+    break;
+  case 'w':
+    in = isalnum(c);
+    break;
+  case 'x':
+    in = isxdigit(c);
+    break;
+  case 'z':
+    in = (c == 0);
+    break; /* deprecated in 5.2, still accepted */
+  default:
+    return cl == c;
   }
-  return cl == c;
+  if (isupper(cl)) in = !in;
+  return in != 0;
 }
 
 /* set points at '[' and close at the set's ']'. */
