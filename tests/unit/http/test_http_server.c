@@ -465,6 +465,9 @@ static bool wait_for(atomic_int *flag, int want, int timeout_ms) {
 
 /* --- scenarios --------------------------------------------------------- */
 
+#define GET_HELLO "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n"
+#define GET_HELLO_TRUSTED "GET /hello HTTP/1.1\r\nHost: t\r\nX-Key: k\r\n\r\n"
+
 static void sc_keep_alive(test_ctx *t) {
   static client cl;
   static response r;
@@ -621,7 +624,7 @@ static void sc_idle_timeout(test_ctx *t) {
   /* Timed from before the request: the server's idle clock starts later,
    * so a client slow to read the answer cannot make the wait look short. */
   uint64_t asked = now_ms();
-  CHECK(t, client_get(&cl, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r));
+  CHECK(t, client_get(&cl, GET_HELLO, &r));
   CHECK(t, r.status == 200);
   int closed_after = client_wait_closed(&cl, 3000);
   CHECK(t, closed_after >= 0 && now_ms() - asked >= 250);
@@ -663,7 +666,7 @@ static void sc_stalled_reader(test_ctx *t) {
   bool served = false;
   while (!served && now_ms() - start < 5000) {
     CHECK(t, client_open(&next, t->port, 0));
-    served = client_get(&next, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r) && r.status == 200;
+    served = client_get(&next, GET_HELLO, &r) && r.status == 200;
     client_close(&next);
     if (!served) sleep_ms(20);
   }
@@ -718,13 +721,13 @@ static void sc_slow_stream_reader(test_ctx *t) {
   int served = 0;
   while (!atomic_load(&t->stream_dropped) && now_ms() - start < 10000) {
     uint64_t asked = now_ms();
-    CHECK(t, client_get(&other, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r));
+    CHECK(t, client_get(&other, GET_HELLO, &r));
     CHECK(t, r.status == 200 && now_ms() - asked < 2000);
     served++;
   }
   CHECK(t, atomic_load(&t->stream_dropped));
   CHECK(t, served > 0);
-  CHECK(t, client_get(&other, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r));
+  CHECK(t, client_get(&other, GET_HELLO, &r));
   CHECK(t, r.status == 200);
   CHECK(t, wait_for(&t->on_close_count, 1, CLIENT_IO_TIMEOUT_MS));
   CHECK(t, client_wait_closed(&slow, CLIENT_IO_TIMEOUT_MS) >= 0);
@@ -797,7 +800,7 @@ static void sc_head(test_ctx *t) {
   CHECK(t, client_send_str(&cl, "HEAD /app.js HTTP/1.1\r\nHost: t\r\n\r\n"));
   CHECK(t, client_read_response(&cl, &r, true));
   CHECK(t, r.status == 200 && resp_is(&r, "Content-Length", "14"));
-  CHECK(t, client_get(&cl, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r));
+  CHECK(t, client_get(&cl, GET_HELLO, &r));
   CHECK(t, r.status == 200 && strcmp(r.body, "hello") == 0);
   client_close(&cl);
 }
@@ -1066,7 +1069,7 @@ static void sc_nodelay(test_ctx *t) {
   static client cl;
   static response r;
   CHECK(t, client_open(&cl, t->port, 0));
-  CHECK(t, client_get(&cl, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r));
+  CHECK(t, client_get(&cl, GET_HELLO, &r));
   CHECK(t, r.status == 200);
   struct sockaddr_in me;
   socklen_t len = sizeof(me);
@@ -1094,7 +1097,7 @@ static void sc_client_leaves(test_ctx *t) {
   client_close(&cl);
   CHECK(t, wait_for(&t->late_answered, 1, CLIENT_IO_TIMEOUT_MS));
   CHECK(t, client_open(&cl, t->port, 0));
-  CHECK(t, client_get(&cl, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r));
+  CHECK(t, client_get(&cl, GET_HELLO, &r));
   CHECK(t, r.status == 200);
   client_close(&cl);
 }
@@ -1125,9 +1128,6 @@ static void test_on_close_dropped_after_answer(void **state) {
 }
 
 /* --- slots: the rules at the top of http_server.h ------------------------ */
-
-#define GET_HELLO "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n"
-#define GET_HELLO_TRUSTED "GET /hello HTTP/1.1\r\nHost: t\r\nX-Key: k\r\n\r\n"
 
 static bool served_hello(client *cl, const char *request) {
   static response r;
@@ -1360,7 +1360,7 @@ static void sc_close_with_everything_open(test_ctx *t) {
   static response r;
   client *idle = &open_idle, *stream = &open_stream, *hang = &open_hang;
   CHECK(t, client_open(idle, t->port, 0));
-  CHECK(t, client_get(idle, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r));
+  CHECK(t, client_get(idle, GET_HELLO, &r));
   CHECK(t, client_open(stream, t->port, 0));
   CHECK(t, client_send_str(stream, "GET /tick HTTP/1.1\r\nHost: t\r\n\r\n"));
   CHECK(t, client_read_response(stream, &r, true));
