@@ -39,6 +39,16 @@ static char *redact(const redactor *r, const char *text) {
   return out;
 }
 
+/* rec as the journal writes it (compact JSON), redacted; takes rec. */
+static char *redact_json(const redactor *r, json_t *rec) {
+  assert_non_null(rec);
+  char *text = json_dumps(rec, JSON_COMPACT);
+  json_decref(rec);
+  char *out = redact(r, text);
+  free(text);
+  return out;
+}
+
 /* redact gives want for text (r NULL: no secrets). */
 static void expect_redacted(const redactor *r, const char *text, const char *want) {
   char *out = redact(r, text);
@@ -93,15 +103,12 @@ static void test_every_form_in_one_pass(void **state) {
   (void)state;
   redactor *r = make();
   /* As it is, JSON-escaped, the whole key in JSON, a line of it. */
-  json_t *rec = json_pack("{s:s, s:s, s:s}", "quoted", tokens[2], "key", pem, "both",
-                          "sk-ant-api03-abcdefghijklmnop then bearer-token-0123456789");
-  char *text = json_dumps(rec, JSON_COMPACT);
-  char *out = redact(r, text);
+  char *out = redact_json(r,
+                          json_pack("{s:s, s:s, s:s}", "quoted", tokens[2], "key", pem, "both",
+                                    "sk-ant-api03-abcdefghijklmnop then bearer-token-0123456789"));
   assert_clean(out);
   assert_non_null(strstr(out, "\"both\":\"[redacted] then [redacted]\""));
   free(out);
-  free(text);
-  json_decref(rec);
   out = redact(r, "raw: oauth/token\"with\\quotes, and the key:\n"
                   "-----BEGIN OPENSSH PRIVATE KEY-----\n"
                   "QyNTUxOQAAACBZb2xvLWtleS1mb3ItdGVzdHMtb25seS0wMDAwMDAwMDAwMAAAAJiYmJiY\n");
@@ -142,6 +149,35 @@ static void test_the_key_in_base64(void **state) {
   redactor_free(r);
 }
 
+/* The texts' and the cuts' random numbers: a fixed seed keeps a failure
+ * reproducible. */
+static unsigned next_random(uint32_t *seed) {
+  *seed = *seed * 1103515245u + 12345u;
+  return *seed >> 16;
+}
+
+/* Streams text through r in pieces of `piece` bytes, or of 1 to `piece`
+ * bytes at random when seed is given: the stream must give what one pass
+ * over the whole text gives, and leave no secret. */
+static void expect_pieces_like_whole(const redactor *r, const char *text, size_t piece,
+                                     uint32_t *seed) {
+  size_t len = strlen(text), wn;
+  char *whole = redactor_apply(r, text, len, &wn);
+  redactor_stream st = {.r = r};
+  char got[8192] = "";
+  for (size_t at = 0; at < len;) {
+    size_t n = seed ? 1 + next_random(seed) % piece : piece;
+    if (n > len - at) n = len - at;
+    stream_push_to(&st, text + at, n, got, sizeof got);
+    at += n;
+  }
+  stream_end_to(&st, got, sizeof got);
+  if (strcmp(got, whole) != 0)
+    fail_msg("pieces of %s%zu: %s\n   whole: %s", seed ? "up to " : "", piece, got, whole);
+  assert_clean(got);
+  free(whole);
+}
+
 /* Every split of a text holding each secret, in two pieces and in pieces
  * of every size: the stream gives what the whole text gives. */
 static void test_a_secret_across_pieces(void **state) {
@@ -150,18 +186,8 @@ static void test_a_secret_across_pieces(void **state) {
   char text[512];
   snprintf(text, sizeof text, "before %s middle %s key line %.70s after", tokens[0], tokens[1],
            pem + 36);
-  size_t len = strlen(text), wn;
-  char *whole = redactor_apply(r, text, len, &wn);
-  for (size_t piece = 1; piece <= len; piece++) {
-    redactor_stream st = {.r = r};
-    char got[1024] = "";
-    for (size_t at = 0; at < len; at += piece)
-      stream_push_to(&st, text + at, len - at < piece ? len - at : piece, got, sizeof got);
-    stream_end_to(&st, got, sizeof got);
-    if (strcmp(got, whole) != 0) fail_msg("pieces of %zu: %s\n   whole: %s", piece, got, whole);
-    assert_clean(got);
-  }
-  free(whole);
+  for (size_t piece = 1; piece <= strlen(text); piece++)
+    expect_pieces_like_whole(r, text, piece, NULL);
   redactor_free(r);
 }
 
@@ -191,8 +217,7 @@ static void test_random_pieces(void **state) {
   for (int round = 0; round < 300; round++) {
     char text[4096] = "";
     while (strlen(text) < 3000) {
-      seed = seed * 1103515245u + 12345u;
-      unsigned pick = (seed >> 16) % 6;
+      unsigned pick = next_random(&seed) % 6;
       if (pick < 3)
         strcat(text, tokens[pick]);
       else if (pick == 3)
@@ -200,21 +225,7 @@ static void test_random_pieces(void **state) {
       else
         strcat(text, pick == 4 ? "sk-ant- tok " : "b3Blb QyNT ");
     }
-    size_t len = strlen(text), wn;
-    char *whole = redactor_apply(r, text, len, &wn);
-    redactor_stream st = {.r = r};
-    char got[8192] = "";
-    for (size_t at = 0; at < len;) {
-      seed = seed * 1103515245u + 12345u;
-      size_t piece = 1 + (seed >> 16) % 40;
-      if (piece > len - at) piece = len - at;
-      stream_push_to(&st, text + at, piece, got, sizeof got);
-      at += piece;
-    }
-    stream_end_to(&st, got, sizeof got);
-    assert_string_equal(got, whole);
-    assert_clean(got);
-    free(whole);
+    expect_pieces_like_whole(r, text, 40, &seed);
   }
   redactor_free(r);
 }
@@ -239,14 +250,10 @@ static void test_every_occurrence(void **state) {
 static void test_the_key_whole_and_by_line(void **state) {
   (void)state;
   redactor *r = make();
-  json_t *rec = json_pack("{s:s}", "content", pem);
-  char *text = json_dumps(rec, JSON_COMPACT);
-  char *out = redact(r, text);
+  char *out = redact_json(r, json_pack("{s:s}", "content", pem));
   assert_clean(out);
   assert_null(strstr(out, "b3Bl"));
   free(out);
-  free(text);
-  json_decref(rec);
   expect_redacted(
       r, "{\"text\":\"QyNTUxOQAAACBZb2xvLWtleS1mb3ItdGVzdHMtb25seS0wMDAwMDAwMDAwMAAAAJiYmJiY\\n\"}",
       "{\"text\":\"[redacted]\\n\"}");

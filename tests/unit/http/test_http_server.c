@@ -257,6 +257,23 @@ static test_ctx *run_fresh(const http_limits *limits, void (*scenario)(test_ctx 
   return &t;
 }
 
+/* A test that is one scenario on a fresh server with these limits, and
+ * SCENARIO_TEST, its entry in main's table, named as the test. */
+typedef struct scenario_test {
+  void (*scenario)(test_ctx *t);
+  const http_limits *limits;
+} scenario_test;
+
+static void run_scenario_test(void **state) {
+  const scenario_test *st = *state;
+  run_fresh(st->limits, st->scenario);
+}
+
+#define SCENARIO_TEST(name, scenario, limits)                                                      \
+  {                                                                                                \
+#name, run_scenario_test, NULL, NULL, &(scenario_test) { scenario, &(limits) }                 \
+  }
+
 /* --- the client side (client thread) ----------------------------------- */
 
 #define CHECK(t, cond)                                                                             \
@@ -448,6 +465,9 @@ static bool wait_for(atomic_int *flag, int want, int timeout_ms) {
 
 /* --- scenarios --------------------------------------------------------- */
 
+#define GET_HELLO "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n"
+#define GET_HELLO_TRUSTED "GET /hello HTTP/1.1\r\nHost: t\r\nX-Key: k\r\n\r\n"
+
 static void sc_keep_alive(test_ctx *t) {
   static client cl;
   static response r;
@@ -487,11 +507,6 @@ static void sc_keep_alive(test_ctx *t) {
   client_close(&cl);
 }
 
-static void test_keep_alive(void **state) {
-  (void)state;
-  run_fresh(&roomy_limits, sc_keep_alive);
-}
-
 /* The slow first answer still comes first; the second request waits. */
 static void sc_pipelining(test_ctx *t) {
   static client cl;
@@ -505,11 +520,6 @@ static void sc_pipelining(test_ctx *t) {
   CHECK(t, client_read_response(&cl, &r, false));
   CHECK(t, r.status == 200 && strcmp(r.body, "hello") == 0);
   client_close(&cl);
-}
-
-static void test_pipelining(void **state) {
-  (void)state;
-  run_fresh(&roomy_limits, sc_pipelining);
 }
 
 /* Each refused request gets its status, the security headers and a close. */
@@ -577,16 +587,6 @@ static void sc_refused_while_sending(test_ctx *t) {
   client_close(&cl);
 }
 
-static void test_refused_while_sending(void **state) {
-  (void)state;
-  run_fresh(&roomy_limits, sc_refused_while_sending);
-}
-
-static void test_limits_and_bad_requests(void **state) {
-  (void)state;
-  run_fresh(&roomy_limits, sc_refusals);
-}
-
 static void sc_body_at_limit(test_ctx *t) {
   static client cl;
   static response r;
@@ -598,11 +598,6 @@ static void sc_body_at_limit(test_ctx *t) {
   CHECK(t, client_read_response(&cl, &r, false));
   CHECK(t, r.status == 200 && r.body_len == 1024 && r.body[1023] == '7');
   client_close(&cl);
-}
-
-static void test_body_at_limit(void **state) {
-  (void)state;
-  run_fresh(&roomy_limits, sc_body_at_limit);
 }
 
 /* One byte every 100 ms never completes the head: the connection must be
@@ -629,7 +624,7 @@ static void sc_idle_timeout(test_ctx *t) {
   /* Timed from before the request: the server's idle clock starts later,
    * so a client slow to read the answer cannot make the wait look short. */
   uint64_t asked = now_ms();
-  CHECK(t, client_get(&cl, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r));
+  CHECK(t, client_get(&cl, GET_HELLO, &r));
   CHECK(t, r.status == 200);
   int closed_after = client_wait_closed(&cl, 3000);
   CHECK(t, closed_after >= 0 && now_ms() - asked >= 250);
@@ -671,7 +666,7 @@ static void sc_stalled_reader(test_ctx *t) {
   bool served = false;
   while (!served && now_ms() - start < 5000) {
     CHECK(t, client_open(&next, t->port, 0));
-    served = client_get(&next, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r) && r.status == 200;
+    served = client_get(&next, GET_HELLO, &r) && r.status == 200;
     client_close(&next);
     if (!served) sleep_ms(20);
   }
@@ -707,26 +702,11 @@ static void sc_slow_reader_finishes(test_ctx *t) {
   client_close(&cl);
 }
 
-static void test_slow_reader_finishes(void **state) {
-  (void)state;
-  run_fresh(&short_timeouts, sc_slow_reader_finishes);
-}
-
 static void test_stalled_reader_cut_off(void **state) {
   (void)state;
   http_limits limits = short_timeouts;
   limits.max_connections = 1;
   run_fresh(&limits, sc_stalled_reader);
-}
-
-static void test_slow_header_cut_off(void **state) {
-  (void)state;
-  run_fresh(&short_timeouts, sc_slow_header);
-}
-
-static void test_idle_timeout(void **state) {
-  (void)state;
-  run_fresh(&short_timeouts, sc_idle_timeout);
 }
 
 /* A stream whose client reads nothing is dropped; another client is served
@@ -741,23 +721,18 @@ static void sc_slow_stream_reader(test_ctx *t) {
   int served = 0;
   while (!atomic_load(&t->stream_dropped) && now_ms() - start < 10000) {
     uint64_t asked = now_ms();
-    CHECK(t, client_get(&other, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r));
+    CHECK(t, client_get(&other, GET_HELLO, &r));
     CHECK(t, r.status == 200 && now_ms() - asked < 2000);
     served++;
   }
   CHECK(t, atomic_load(&t->stream_dropped));
   CHECK(t, served > 0);
-  CHECK(t, client_get(&other, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r));
+  CHECK(t, client_get(&other, GET_HELLO, &r));
   CHECK(t, r.status == 200);
   CHECK(t, wait_for(&t->on_close_count, 1, CLIENT_IO_TIMEOUT_MS));
   CHECK(t, client_wait_closed(&slow, CLIENT_IO_TIMEOUT_MS) >= 0);
   client_close(&slow);
   client_close(&other);
-}
-
-static void test_slow_stream_reader_dropped(void **state) {
-  (void)state;
-  run_fresh(&roomy_limits, sc_slow_stream_reader);
 }
 
 /* A paced stream whose client stops reading waits on writes that never
@@ -798,11 +773,6 @@ static void sc_stream(test_ctx *t) {
   client_close(&cl);
 }
 
-static void test_stream(void **state) {
-  (void)state;
-  run_fresh(&roomy_limits, sc_stream);
-}
-
 /* Frames written in one turn of the loop mostly go straight to the
  * kernel, but their copies are freed only on the next turn: a producer
  * pacing itself on what is queued must count them, or a burst (a long
@@ -818,11 +788,6 @@ static void sc_burst_counted(test_ctx *t) {
   client_close(&cl);
 }
 
-static void test_stream_burst_counted_until_called_back(void **state) {
-  (void)state;
-  run_fresh(&roomy_limits, sc_burst_counted);
-}
-
 /* HEAD: the GET headers with the GET length, and no body bytes (the next
  * response on the connection parses cleanly). */
 static void sc_head(test_ctx *t) {
@@ -835,7 +800,7 @@ static void sc_head(test_ctx *t) {
   CHECK(t, client_send_str(&cl, "HEAD /app.js HTTP/1.1\r\nHost: t\r\n\r\n"));
   CHECK(t, client_read_response(&cl, &r, true));
   CHECK(t, r.status == 200 && resp_is(&r, "Content-Length", "14"));
-  CHECK(t, client_get(&cl, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r));
+  CHECK(t, client_get(&cl, GET_HELLO, &r));
   CHECK(t, r.status == 200 && strcmp(r.body, "hello") == 0);
   client_close(&cl);
 }
@@ -1074,11 +1039,6 @@ static void sc_cache_control(test_ctx *t) {
   client_close(&cl);
 }
 
-static void test_extra_cache_control_replaces_default(void **state) {
-  (void)state;
-  run_fresh(&roomy_limits, sc_cache_control);
-}
-
 /* TCP_NODELAY of this process's TCP socket from local_port to peer_port:
  * 0 or 1, or -1 when there is no such socket. */
 static int nodelay_of(int local_port, int peer_port) {
@@ -1109,7 +1069,7 @@ static void sc_nodelay(test_ctx *t) {
   static client cl;
   static response r;
   CHECK(t, client_open(&cl, t->port, 0));
-  CHECK(t, client_get(&cl, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r));
+  CHECK(t, client_get(&cl, GET_HELLO, &r));
   CHECK(t, r.status == 200);
   struct sockaddr_in me;
   socklen_t len = sizeof(me);
@@ -1118,11 +1078,6 @@ static void sc_nodelay(test_ctx *t) {
   CHECK(t, nodelay_of(t->port, client_port) == 1);
   CHECK(t, nodelay_of(client_port, t->port) == 0);
   client_close(&cl);
-}
-
-static void test_accepted_sockets_have_nodelay(void **state) {
-  (void)state;
-  run_fresh(&roomy_limits, sc_nodelay);
 }
 
 /* A client that leaves while its request is being handled: the handler's
@@ -1142,14 +1097,9 @@ static void sc_client_leaves(test_ctx *t) {
   client_close(&cl);
   CHECK(t, wait_for(&t->late_answered, 1, CLIENT_IO_TIMEOUT_MS));
   CHECK(t, client_open(&cl, t->port, 0));
-  CHECK(t, client_get(&cl, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r));
+  CHECK(t, client_get(&cl, GET_HELLO, &r));
   CHECK(t, r.status == 200);
   client_close(&cl);
-}
-
-static void test_client_leaves_before_answer(void **state) {
-  (void)state;
-  run_fresh(&roomy_limits, sc_client_leaves);
 }
 
 /* Once a request is answered its on_close callback is dropped: closing the
@@ -1178,9 +1128,6 @@ static void test_on_close_dropped_after_answer(void **state) {
 }
 
 /* --- slots: the rules at the top of http_server.h ------------------------ */
-
-#define GET_HELLO "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n"
-#define GET_HELLO_TRUSTED "GET /hello HTTP/1.1\r\nHost: t\r\nX-Key: k\r\n\r\n"
 
 static bool served_hello(client *cl, const char *request) {
   static response r;
@@ -1219,11 +1166,6 @@ static void sc_head_check(test_ctx *t) {
   client_close(&cl);
 }
 
-static void test_head_check_answers_before_the_body(void **state) {
-  (void)state;
-  run_fresh(&roomy_limits, sc_head_check);
-}
-
 /* A body that keeps trickling (a byte every 50 ms, well inside any gap
  * limit) is cut off body_timeout_ms after its head, unanswered. */
 static void sc_slow_body(test_ctx *t) {
@@ -1238,11 +1180,6 @@ static void sc_slow_body(test_ctx *t) {
   CHECK(t, closed);
   CHECK(t, elapsed >= 250 && elapsed < 3000);
   client_close(&cl);
-}
-
-static void test_slow_body_cut_off(void **state) {
-  (void)state;
-  run_fresh(&short_timeouts, sc_slow_body);
 }
 
 /* Cap 2 unproven connections per address. A third connection from
@@ -1423,7 +1360,7 @@ static void sc_close_with_everything_open(test_ctx *t) {
   static response r;
   client *idle = &open_idle, *stream = &open_stream, *hang = &open_hang;
   CHECK(t, client_open(idle, t->port, 0));
-  CHECK(t, client_get(idle, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r));
+  CHECK(t, client_get(idle, GET_HELLO, &r));
   CHECK(t, client_open(stream, t->port, 0));
   CHECK(t, client_send_str(stream, "GET /tick HTTP/1.1\r\nHost: t\r\n\r\n"));
   CHECK(t, client_read_response(stream, &r, true));
@@ -1450,28 +1387,28 @@ int main(void) {
   memset(flood_chunk, 'f', sizeof(flood_chunk));
   memset(big_body, 'b', sizeof(big_body));
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_keep_alive),
-      cmocka_unit_test(test_accepted_sockets_have_nodelay),
-      cmocka_unit_test(test_pipelining),
-      cmocka_unit_test(test_limits_and_bad_requests),
-      cmocka_unit_test(test_refused_while_sending),
-      cmocka_unit_test(test_body_at_limit),
-      cmocka_unit_test(test_slow_header_cut_off),
-      cmocka_unit_test(test_idle_timeout),
+      SCENARIO_TEST(test_keep_alive, sc_keep_alive, roomy_limits),
+      SCENARIO_TEST(test_accepted_sockets_have_nodelay, sc_nodelay, roomy_limits),
+      SCENARIO_TEST(test_pipelining, sc_pipelining, roomy_limits),
+      SCENARIO_TEST(test_limits_and_bad_requests, sc_refusals, roomy_limits),
+      SCENARIO_TEST(test_refused_while_sending, sc_refused_while_sending, roomy_limits),
+      SCENARIO_TEST(test_body_at_limit, sc_body_at_limit, roomy_limits),
+      SCENARIO_TEST(test_slow_header_cut_off, sc_slow_header, short_timeouts),
+      SCENARIO_TEST(test_idle_timeout, sc_idle_timeout, short_timeouts),
       cmocka_unit_test(test_stalled_reader_cut_off),
-      cmocka_unit_test(test_slow_reader_finishes),
-      cmocka_unit_test(test_slow_stream_reader_dropped),
-      cmocka_unit_test(test_stream),
+      SCENARIO_TEST(test_slow_reader_finishes, sc_slow_reader_finishes, short_timeouts),
+      SCENARIO_TEST(test_slow_stream_reader_dropped, sc_slow_stream_reader, roomy_limits),
+      SCENARIO_TEST(test_stream, sc_stream, roomy_limits),
       cmocka_unit_test(test_stalled_paced_stream_cut_off),
-      cmocka_unit_test(test_stream_burst_counted_until_called_back),
+      SCENARIO_TEST(test_stream_burst_counted_until_called_back, sc_burst_counted, roomy_limits),
       cmocka_unit_test(test_head),
       cmocka_unit_test(test_static_files),
       cmocka_unit_test(test_static_site),
-      cmocka_unit_test(test_extra_cache_control_replaces_default),
-      cmocka_unit_test(test_client_leaves_before_answer),
+      SCENARIO_TEST(test_extra_cache_control_replaces_default, sc_cache_control, roomy_limits),
+      SCENARIO_TEST(test_client_leaves_before_answer, sc_client_leaves, roomy_limits),
       cmocka_unit_test(test_on_close_dropped_after_answer),
-      cmocka_unit_test(test_head_check_answers_before_the_body),
-      cmocka_unit_test(test_slow_body_cut_off),
+      SCENARIO_TEST(test_head_check_answers_before_the_body, sc_head_check, roomy_limits),
+      SCENARIO_TEST(test_slow_body_cut_off, sc_slow_body, short_timeouts),
       cmocka_unit_test(test_per_address_cap),
       cmocka_unit_test(test_full_closes_the_cheapest),
       cmocka_unit_test(test_burst_keeps_the_probe),

@@ -44,28 +44,29 @@ static read_all read_text(const char *text) {
   return out;
 }
 
+/* read_text, and its counts must be these (torn_line 0: none is torn). */
+static read_all expect_read(const char *text, int records, int garbage, size_t torn_line) {
+  read_all a = read_text(text);
+  assert_int_equal(a.records, records);
+  assert_int_equal(a.garbage, garbage);
+  assert_int_equal(a.torn_line, torn_line);
+  return a;
+}
+
 static void reads_whole_lines(void **state) {
   (void)state;
-  read_all a = read_text("{\"kind\":\"event\",\"ts\":\"x\"}\n{\"kind\":\"message\"}\n");
-  assert_int_equal(a.records, 2);
-  assert_int_equal(a.garbage, 0);
-  assert_int_equal(a.torn_line, 0);
+  expect_read("{\"kind\":\"event\",\"ts\":\"x\"}\n{\"kind\":\"message\"}\n", 2, 0, 0);
 }
 
 static void empty_journal_has_nothing(void **state) {
   (void)state;
-  read_all a = read_text("");
-  assert_int_equal(a.records, 0);
-  assert_int_equal(a.torn_line, 0);
+  expect_read("", 0, 0, 0);
 }
 
 static void torn_last_line_is_ignored(void **state) {
   (void)state;
   const char *text = "{\"kind\":\"a\"}\n{\"kind\":\"b\"}\n{\"kind\":\"c\",\"te";
-  read_all a = read_text(text);
-  assert_int_equal(a.records, 2);
-  assert_int_equal(a.garbage, 0);
-  assert_int_equal(a.torn_line, 3);
+  read_all a = expect_read(text, 2, 0, 3);
   assert_int_equal(a.good_bytes, strlen("{\"kind\":\"a\"}\n{\"kind\":\"b\"}\n"));
   assert_non_null(strstr(a.last_why, "line 3 is torn"));
 }
@@ -74,29 +75,23 @@ static void torn_last_line_is_ignored(void **state) {
  * writer always ends a record with one. */
 static void whole_json_without_newline_is_torn(void **state) {
   (void)state;
-  read_all a = read_text("{\"kind\":\"a\"}\n{\"kind\":\"b\"}");
-  assert_int_equal(a.records, 1);
-  assert_int_equal(a.torn_line, 2);
+  expect_read("{\"kind\":\"a\"}\n{\"kind\":\"b\"}", 1, 0, 2);
 }
 
 static void garbage_in_the_middle_is_numbered_and_skipped(void **state) {
   (void)state;
-  read_all a = read_text("{\"kind\":\"a\"}\nnot json at all\n{\"kind\":\"b\"}\n[1,2]\n"
-                         "{\"no_kind\":1}\n\n{\"kind\":\"c\"}\n");
-  assert_int_equal(a.records, 3);
-  assert_int_equal(a.garbage, 4);
+  read_all a = expect_read("{\"kind\":\"a\"}\nnot json at all\n{\"kind\":\"b\"}\n[1,2]\n"
+                           "{\"no_kind\":1}\n\n{\"kind\":\"c\"}\n",
+                           3, 4, 0);
   assert_int_equal(a.garbage_lines[0], 2);
   assert_int_equal(a.garbage_lines[1], 4);
   assert_int_equal(a.garbage_lines[2], 5);
   assert_int_equal(a.garbage_lines[3], 6);
-  assert_int_equal(a.torn_line, 0);
 }
 
 static void duplicate_keys_are_garbage(void **state) {
   (void)state;
-  read_all a = read_text("{\"kind\":\"a\",\"kind\":\"b\"}\n");
-  assert_int_equal(a.records, 0);
-  assert_int_equal(a.garbage, 1);
+  read_all a = expect_read("{\"kind\":\"a\",\"kind\":\"b\"}\n", 0, 1, 0);
   assert_non_null(strstr(a.last_why, "line 1 is not JSON"));
 }
 
