@@ -70,6 +70,7 @@ export class StatusPanel {
   }
 
   build(root) {
+    this.root = root;
     const head = el('div', 'panel-head');
     const title = el('h2', 'panel-title', 'Status');
     title.id = 'status-panel-title';
@@ -117,7 +118,9 @@ export class StatusPanel {
   }
 
   // A forced refresh asked for while one runs (a token just saved, a verb
-  // just ended) runs once that one is over: its answer may be stale.
+  // just ended, Refresh pressed again) runs once that one is over: its
+  // answer may be stale. Refresh stays enabled meanwhile (the panel says
+  // it is busy): a disabled button would lose the keyboard's focus.
   async refresh(force) {
     if (this.loading) {
       this.again = this.again || force;
@@ -125,11 +128,11 @@ export class StatusPanel {
     }
     this.loading = true;
     this.again = false;
-    this.refreshButton.disabled = true;
+    this.root.setAttribute('aria-busy', 'true');
     this.checked.textContent = force ? 'Checking…' : this.checked.textContent;
     const [targets, ready] = await Promise.all([this.fetchTargets(force), api.readinessGet()]);
     this.loading = false;
-    this.refreshButton.disabled = false;
+    this.root.removeAttribute('aria-busy');
     if (this.again) {
       this.refresh(true);
       return;

@@ -2,8 +2,9 @@
 // the lab: the devvm and the Proxmox host reachable with their times, a
 // wedged devvm shown as "No banner" after a refresh, the model said to be
 // not configured, a pasted token refreshing the status at once (and kept
-// across tabs only when this device is to remember it, until Forget), and
-// a failed script reload shown plainly (banner and the error) while the
+// across tabs only when this device is to remember it, until Forget),
+// Refresh keeping the keyboard's focus while its check runs, and a failed
+// script reload shown plainly (banner and the error) while the
 // last good set serves. Runs as root (the lab).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -96,6 +97,39 @@ test('a wedged devvm shows as no banner after a refresh; the host still answers'
   } finally {
     lab.unwedge();
   }
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+// A keyboard on Refresh stays there while the check runs: the button is
+// not disabled under it (a disabled control loses the focus, and the Tab
+// order shifts under whoever is walking it), and a second press then is
+// kept for when the first check ends.
+const HELD_CHECK_MS = 1500;
+test('Refresh keeps the focus while its check runs, and a press meanwhile is not lost', async () => {
+  const { page, problems } = await open(DESKTOP);
+  await waitInPage(page, () => /^Last check/.test(document.querySelector('.status-checked').textContent),
+    null, PROBE_LIMIT_MS);
+  let held = 0;
+  await page.route('**/api/targets?**', async (route) => {
+    held += 1;
+    await new Promise((resolve) => setTimeout(resolve, HELD_CHECK_MS));
+    await route.continue();
+  });
+  await page.focus('#status-refresh');
+  await page.keyboard.press('Enter');
+  await waitFor('the check to be asked for', () => held === 1, PROBE_LIMIT_MS);
+  const during = await page.evaluate(() => ({
+    focused: document.activeElement.id,
+    busy: document.getElementById('status-panel').getAttribute('aria-busy'),
+  }));
+  assert.deepEqual(during, { focused: 'status-refresh', busy: 'true' });
+  await page.keyboard.press('Enter');
+  await waitFor('the second press to run its own check', () => held === 2, PROBE_LIMIT_MS);
+  await waitInPage(page, () => /^Last check/.test(document.querySelector('.status-checked').textContent)
+    && document.getElementById('status-panel').getAttribute('aria-busy') === null, null, PROBE_LIMIT_MS);
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'status-refresh');
+  await page.unroute('**/api/targets?**');
   assert.deepEqual(problems, []);
   await page.close();
 });
