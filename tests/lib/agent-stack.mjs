@@ -46,6 +46,24 @@ export function makeScriptsDir(dir, more = []) {
 }
 
 /**
+ * The source of a tool script named name: its handler(ctx, input) runs the
+ * Lua lines of handler in order; opts.schema is its input_schema (a Lua
+ * table constructor; an object of anything by default) and opts.mutating,
+ * when given, its mutating flag.
+ */
+export function toolSource(name, description, handler, { schema = '{type = "object"}', mutating } = {}) {
+  const flag = mutating === undefined ? '' : `  mutating = ${mutating},\n`;
+  return `return {
+  name = "${name}",
+  description = "${description}",
+  input_schema = ${schema},
+${flag}  handler = function(ctx, input)
+${handler.map((line) => `    ${line}\n`).join('')}  end,
+}
+`;
+}
+
+/**
  * Writes policy/NAME.lua into the scripts folder dir: a policy named name
  * whose before(ctx, call) runs the Lua lines of rules in order (each an
  * `if ... then return {deny = ...} end` or the like). Returns its path.

@@ -11,7 +11,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { API_KEY, AUTH, BEARER, startStack, turnEvents, writePolicy } from '../../lib/agent-stack.mjs';
+import { API_KEY, AUTH, BEARER, startStack, toolSource, turnEvents, writePolicy } from '../../lib/agent-stack.mjs';
 import { fetchJson } from '../../lib/daemon.mjs';
 import { histogram, moved, scrape, value } from '../../lib/prometheus.mjs';
 import { rawRequest } from '../../lib/raw-http.mjs';
@@ -24,17 +24,8 @@ const GAUGE_WAIT_MS = 5000;
 const GAUGE_POLL_MS = 50;
 
 // Logs after its handler was resumed by a timer: outside the action's own steps.
-const NAP_THEN_LOG = `return {
-  name = "nap_then_log",
-  description = "Sleeps, then logs.",
-  input_schema = {type = "object"},
-  handler = function(ctx, input)
-    ctx.sleep(10)
-    ctx.log("after the nap")
-    return "done"
-  end,
-}
-`;
+const NAP_THEN_LOG = toolSource('nap_then_log', 'Sleeps, then logs.',
+  ['ctx.sleep(10)', 'ctx.log("after the nap")', 'return "done"']);
 
 // The log lines from index `from` on, each parsed (a line that is not JSON fails).
 function jsonLines(daemon, from = 0) {

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { assertHealthWithin, startStack, turnEvents, watchHealth } from '../../lib/agent-stack.mjs';
+import { assertHealthWithin, startStack, toolSource, turnEvents, watchHealth } from '../../lib/agent-stack.mjs';
 import { startLab } from '../../lib/lab.mjs';
 import { scratchDir } from '../../lib/scratch.mjs';
 
@@ -20,19 +20,12 @@ const shell = (command, extra = {}) => ({ name: 'devvm_shell', input: { command,
 // The shipped scripts, plus a tool that asks for all the transport keeps
 // of stdout (ctx.ssh with no max_bytes: 1 MiB, head and tail) and returns
 // what is around its cut.
-const SEAM_TOOL = `return {
-  name = "seam_ssh",
-  description = "Runs a command on the devvm; returns its stdout around the cut.",
-  input_schema = {type = "object", required = {"command"}, properties = {command = {type = "string"}}},
-  mutating = false,
-  handler = function(ctx, input)
-    local r = ctx.ssh("devvm", input.command)
-    local at = r.stdout:find("\\n[breakglass:", 1, true)
-    if not at then return nil, "no cut in " .. #r.stdout .. " bytes" end
-    return r.stdout:sub(at - 60, at + 90)
-  end,
-}
-`;
+const SEAM_TOOL = toolSource('seam_ssh', 'Runs a command on the devvm; returns its stdout around the cut.', [
+  'local r = ctx.ssh("devvm", input.command)',
+  'local at = r.stdout:find("\\n[breakglass:", 1, true)',
+  'if not at then return nil, "no cut in " .. #r.stdout .. " bytes" end',
+  'return r.stdout:sub(at - 60, at + 90)',
+], { schema: '{type = "object", required = {"command"}, properties = {command = {type = "string"}}}', mutating: false });
 
 function scriptsWithSeamTool(to) {
   cpSync(join(process.env.BREAKGLASS_SOURCE_DIR, 'lua'), to, { recursive: true });

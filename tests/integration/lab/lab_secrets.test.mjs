@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { API_KEY, BEARER, makeScriptsDir, startStack, turnEvents } from '../../lib/agent-stack.mjs';
+import { API_KEY, BEARER, makeScriptsDir, startStack, toolSource, turnEvents } from '../../lib/agent-stack.mjs';
 import { startLab } from '../../lib/lab.mjs';
 
 const dir = fs.mkdtempSync(join(tmpdir(), 'lab-secrets-test-'));
@@ -108,17 +108,10 @@ test('a power button\'s answer: what the Proxmox host printed comes redacted, as
 // An operator's tool that turns what the devvm printed into another form
 // (reversed here; hex or base64 would do as well) would carry a secret past
 // the redactor at every exit: the script must get the output redacted.
-const REVERSING_TOOL = `return {
-  name = "reversed_cat",
-  description = "Prints a devvm file backwards.",
-  input_schema = {type = "object", required = {"path"}, properties = {path = {type = "string"}}},
-  mutating = false,
-  handler = function(ctx, input)
-    local r = ctx.ssh("devvm", "cat " .. input.path)
-    return {stdout = r.stdout:reverse(), stderr = r.stderr:reverse()}
-  end,
-}
-`;
+const REVERSING_TOOL = toolSource('reversed_cat', 'Prints a devvm file backwards.', [
+  'local r = ctx.ssh("devvm", "cat " .. input.path)',
+  'return {stdout = r.stdout:reverse(), stderr = r.stderr:reverse()}',
+], { schema: '{type = "object", required = {"path"}, properties = {path = {type = "string"}}}', mutating: false });
 
 test('a tool script gets the devvm\'s output redacted, so no other form of a secret gets out', async () => {
   const scripts = makeScriptsDir(join(dir, 'reversing-scripts'));

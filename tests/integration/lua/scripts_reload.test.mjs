@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { fetchJson } from '../../lib/daemon.mjs';
-import { makeScriptsDir, startStack, turnEvents } from '../../lib/agent-stack.mjs';
+import { makeScriptsDir, startStack, toolSource, turnEvents } from '../../lib/agent-stack.mjs';
 import { LUA_MEMORY_MB, brokenEdits } from '../../lib/broken-scripts.mjs';
 import { scratchDir } from '../../lib/scratch.mjs';
 
@@ -32,13 +32,7 @@ const UNSEEN_CHANGE_MS = 1500;
 // The nap a turn is in while the set is swapped under it.
 const NAP_MS = 6000;
 
-const FRESH_TOOL = `return {
-  name = "fresh",
-  description = "Added by an edit.",
-  input_schema = {type = "object"},
-  handler = function(ctx, input) return "fresh ran" end,
-}
-`;
+const FRESH_TOOL = toolSource('fresh', 'Added by an edit.', ['return "fresh ran"']);
 
 /** Writes files (relative path → text, or null to delete) under root. */
 function writeFiles(root, files) {
