@@ -102,12 +102,23 @@ const outcomeOf = (page) => page.evaluate(() => {
   };
 });
 
+// How many of the daemon's last log lines a failed wait shows.
+const LOG_TAIL_LINES = 60;
+
 async function waitForOutcome(page, label) {
-  await waitInPage(page, (l) => {
-    const out = document.getElementById('vm-outcome');
-    return out && !out.hidden && out.querySelector('.vm-outcome-head').textContent.startsWith(`${l} ·`)
-      && document.getElementById('vm-panel').querySelector('.vm-progress').hidden;
-  }, label, VERB_LIMIT_MS);
+  try {
+    await waitInPage(page, (l) => {
+      const out = document.getElementById('vm-outcome');
+      return out && !out.hidden && out.querySelector('.vm-outcome-head').textContent.startsWith(`${l} ·`)
+        && document.getElementById('vm-panel').querySelector('.vm-progress').hidden;
+    }, label, VERB_LIMIT_MS);
+  } catch (err) {
+    // What the page, the daemon and the host were doing, for a failure seen once.
+    const progress = await page.evaluate(() => document.querySelector('.vm-progress-line')?.textContent);
+    err.message += `\nprogress: ${progress}\nqm calls: ${lab.qmCalls().join(', ')}`
+      + `\ndaemon log:\n${daemon.log.slice(-LOG_TAIL_LINES).join('\n')}`;
+    throw err;
+  }
   return outcomeOf(page);
 }
 
