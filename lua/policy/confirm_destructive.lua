@@ -836,17 +836,22 @@ local function apt_rule(c)
 end
 RULES["apt-get"], RULES.apt, RULES.aptitude = apt_rule, apt_rule, apt_rule
 
-RULES.dpkg = function(c)
-  for i = 2, #c.argv do
-    local a = c.argv[i]
-    if a == "--" then
-      break
-    elseif a:find("^%-[%a]*[rP]") or a == "--remove" or a == "--purge" then
-      return "dpkg " .. a .. " removes a package"
+-- Package managers whose mode is an option: the first word before "--"
+-- that is one of longs or matches the pattern short removes packages.
+local function removal_option_rule(longs, short)
+  return function(c)
+    for i = 2, #c.argv do
+      local a = c.argv[i]
+      if a == "--" then
+        break
+      elseif longs[a] or a:find(short) then
+        return c.name .. " " .. a .. " removes a package"
+      end
     end
+    return nil
   end
-  return nil
 end
+RULES.dpkg = removal_option_rule({["--remove"] = true, ["--purge"] = true}, "^%-[%a]*[rP]")
 
 -- Other distributions' package managers (a devvm need not be Debian):
 -- the verb that removes packages, after the options that take a value.
@@ -883,29 +888,8 @@ for name in pairs(PACKAGE_MANAGERS) do
   RULES[name] = package_manager_rule
 end
 
--- rpm -e and pacman -R remove packages; their mode is an option.
-RULES.rpm = function(c)
-  for i = 2, #c.argv do
-    local a = c.argv[i]
-    if a == "--" then
-      break
-    elseif a == "--erase" or a:find("^%-e") then
-      return "rpm " .. a .. " removes a package"
-    end
-  end
-  return nil
-end
-RULES.pacman = function(c)
-  for i = 2, #c.argv do
-    local a = c.argv[i]
-    if a == "--" then
-      break
-    elseif a == "--remove" or a:find("^%-%a*R") then
-      return "pacman " .. a .. " removes a package"
-    end
-  end
-  return nil
-end
+RULES.rpm = removal_option_rule({["--erase"] = true}, "^%-e")
+RULES.pacman = removal_option_rule({["--remove"] = true}, "^%-%a*R")
 
 -- mount: a remount (read-only, noexec, ...) or a move changes a file
 -- system in use, and a mount over a system folder hides it. /mnt and
