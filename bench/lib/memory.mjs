@@ -1,12 +1,16 @@
 // A process's memory as the kernel counts it (/proc/PID/smaps_rollup):
-// resident, private (what this process alone costs) and shared (library
-// pages other processes map too), in KiB.
+// resident, private (what this process alone costs: the pages it has
+// written, Private_Dirty) and the rest of the resident set (file pages,
+// shared or not), in KiB. A clean file page counts as private only while
+// no other process maps it, so Private_Clean moves with what else runs
+// (10 MB on an idle machine, near 0 beside another breakglass): it is
+// page cache the kernel can drop, not what the daemon costs.
 import { readFileSync } from 'node:fs';
 
 export function memoryKib(pid) {
   const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
   const field = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB$`, 'm').exec(text)?.[1] ?? NaN);
-  const priv = field('Private_Clean') + field('Private_Dirty');
+  const priv = field('Private_Dirty');
   return { rss: field('Rss'), pss: field('Pss'), private: priv, shared: field('Rss') - priv,
     anonymous: field('Anonymous') };
 }
