@@ -21,9 +21,9 @@
 /* Shorter values are not treated as secrets: replacing them would garble
  * ordinary text and hides little. */
 #define REDACT_MIN_SECRET_BYTES 8
-/* A secret shorter than this is not looked for in base64: the characters
+/* A secret shorter than this is not looked for in base64 or hex: the characters
  * that carry it alone would be too few to tell it from chance. */
-#define REDACT_MIN_BASE64_SECRET_BYTES 16
+#define REDACT_MIN_ENCODED_SECRET_BYTES 16
 #define REDACT_MAX_SECRETS_COUNT 256
 /* Past it redactor_add fails. */
 #define REDACT_MAX_PATTERN_BYTES (64u * 1024)
@@ -45,7 +45,7 @@
   X(LOG_MAX_FIELD_BYTES, "bytes", "one context field of a log record")                             \
   X(LOG_MAX_RECORD_BYTES, "bytes", "a whole log record")                                           \
   X(REDACT_MIN_SECRET_BYTES, "bytes", "the shortest value treated as a secret")                    \
-  X(REDACT_MIN_BASE64_SECRET_BYTES, "bytes", "the shortest secret looked for in base64")           \
+  X(REDACT_MIN_ENCODED_SECRET_BYTES, "bytes", "the shortest secret looked for in base64 and hex")  \
   X(REDACT_MAX_SECRETS_COUNT, "count", "secrets one redactor knows")                               \
   X(REDACT_MAX_PATTERN_BYTES, "bytes", "all secrets' forms together")                              \
   X(METRICS_MAX_SERIES_COUNT, "count", "series in one metric family")                              \

@@ -30,6 +30,8 @@ struct redactor {
   uint16_t *next;      /* states * classes */
   uint16_t *match_len; /* longest pattern ending at each state, 0: none */
   uint16_t *depth;     /* how many bytes lead to each state */
+  uint16_t *parent;    /* the trie: each state's parent ... */
+  unsigned char *in;   /* ... and the byte that leads from it */
 };
 
 redactor *redactor_new(void) { return calloc(1, sizeof(redactor)); }
@@ -38,7 +40,10 @@ static void automaton_free(redactor *r) {
   free(r->next);
   free(r->match_len);
   free(r->depth);
-  r->next = r->match_len = r->depth = NULL;
+  free(r->parent);
+  free(r->in);
+  r->next = r->match_len = r->depth = r->parent = NULL;
+  r->in = NULL;
   r->states = 0;
 }
 
@@ -65,8 +70,10 @@ static int automaton_build(redactor *r) {
   r->next = calloc(cap * nc, sizeof *r->next);
   r->match_len = calloc(cap, sizeof *r->match_len);
   r->depth = calloc(cap, sizeof *r->depth);
+  r->parent = calloc(cap, sizeof *r->parent);
+  r->in = calloc(cap, sizeof *r->in);
   uint16_t *fail = calloc(cap, sizeof *fail), *queue = calloc(cap, sizeof *queue);
-  if (!r->next || !r->match_len || !r->depth || !fail || !queue) {
+  if (!r->next || !r->match_len || !r->depth || !r->parent || !r->in || !fail || !queue) {
     free(fail);
     free(queue);
     automaton_free(r);
@@ -79,6 +86,8 @@ static int automaton_build(redactor *r) {
       uint16_t *to = &r->next[s * nc + r->cls[(unsigned char)r->list[i].bytes[k]]];
       if (!*to) {
         r->depth[r->states] = (uint16_t)(r->depth[s] + 1);
+        r->parent[r->states] = (uint16_t)s;
+        r->in[r->states] = (unsigned char)r->list[i].bytes[k];
         *to = (uint16_t)r->states++;
       }
       s = *to;
@@ -142,7 +151,7 @@ static int redactor_add_forms(redactor *r, const char *value, size_t len) {
  * of the three bytes of a group, and for each, the characters that carry
  * its bits alone (not its neighbours') are always the same. */
 static int redactor_add_base64(redactor *r, const char *value, size_t len) {
-  if (len < REDACT_MIN_BASE64_SECRET_BYTES) return 0;
+  if (len < REDACT_MIN_ENCODED_SECRET_BYTES) return 0;
   unsigned char *in = malloc(len + 2);
   char *out = malloc(4 * ((len + 4) / 3) + 1);
   int rc = in && out ? 0 : -1;
@@ -158,9 +167,29 @@ static int redactor_add_base64(redactor *r, const char *value, size_t len) {
   return rc;
 }
 
+/* The secret in hex, as xxd -p, od's and python's hex print it, in lower
+ * and upper case. */
+static int redactor_add_hex(redactor *r, const char *value, size_t len) {
+  if (len < REDACT_MIN_ENCODED_SECRET_BYTES) return 0;
+  char *out = malloc(2 * len);
+  int rc = out ? 0 : -1;
+  for (size_t upper = 0; rc == 0 && upper < 2; upper++) {
+    const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+    for (size_t i = 0; i < len; i++) {
+      out[2 * i] = digits[(unsigned char)value[i] >> 4];
+      out[2 * i + 1] = digits[(unsigned char)value[i] & 15];
+    }
+    rc = redactor_add_pattern(r, out, 2 * len);
+  }
+  free(out);
+  return rc;
+}
+
 int redactor_add(redactor *r, const char *value, size_t len) {
   if (!value || len < REDACT_MIN_SECRET_BYTES) return 0;
-  if (redactor_add_forms(r, value, len) != 0 || redactor_add_base64(r, value, len) != 0) return -1;
+  if (redactor_add_forms(r, value, len) != 0 || redactor_add_base64(r, value, len) != 0 ||
+      redactor_add_hex(r, value, len) != 0)
+    return -1;
   return automaton_build(r);
 }
 
@@ -198,23 +227,51 @@ int redactor_add_key_file(redactor *r, const char *text, size_t len) {
   return rc != 0 ? -1 : automaton_build(r);
 }
 
+/* One byte b through the automaton from *s. base64(1) and xxd -p wrap
+ * what they print, so a secret they encode may be cut by a line break
+ * ("\n", "\r\n") at any column: inside a match, one line break that does
+ * not go on with a pattern is passed over (*brk remembers the bytes passed
+ * over in a row). Returns whether b was passed over. */
+static int redactor_step(const redactor *r, unsigned *s, unsigned char *brk, unsigned char b) {
+  unsigned t = r->next[*s * r->classes + r->cls[b]];
+  if (*s != 0 && r->depth[t] <= r->depth[*s] &&
+      ((b == '\r' && *brk == 0) || (b == '\n' && (*brk == 0 || *brk == '\r')))) {
+    *brk = b;
+    return 1;
+  }
+  *brk = 0;
+  *s = t;
+  return 0;
+}
+
+/* Where in text (ending at `at`) the last n bytes the automaton took on its
+ * way to s begin: those bytes are the last n of s's path in the trie, with
+ * the line breaks it passed over between them. */
+static size_t redactor_span_start(const redactor *r, unsigned s, const char *text, size_t at,
+                                  size_t n) {
+  for (size_t k = 0; k < n && at > 0; k++) {
+    while (at > 1 && (unsigned char)text[at - 1] != r->in[s]) at--;
+    at--;
+    s = r->parent[s];
+  }
+  return at;
+}
+
 /* Runs n bytes through the automaton from *state into out (room for
  * REDACT_GROWTH of them), a match replaced by the mark; returns the bytes
  * written. A match's bytes are all in out: each started after the last
  * match (the automaton restarts there) and within what a stream holds. */
-static size_t redactor_feed(const redactor *r, unsigned *state, char *out, size_t at, const char *p,
-                            size_t n) {
+static size_t redactor_feed(const redactor *r, unsigned *state, unsigned char *brk, char *out,
+                            size_t at, const char *p, size_t n) {
   static const size_t mark_len = sizeof REDACT_MARK - 1;
-  unsigned s = *state, nc = r->classes;
+  unsigned s = *state;
   for (size_t i = 0; i < n; i++) {
-    s = r->next[s * nc + r->cls[(unsigned char)p[i]]];
     out[at++] = p[i];
-    if (r->match_len[s]) {
-      at -= r->match_len[s];
-      memcpy(out + at, REDACT_MARK, mark_len);
-      at += mark_len;
-      s = 0;
-    }
+    if (redactor_step(r, &s, brk, (unsigned char)p[i]) || !r->match_len[s]) continue;
+    at = redactor_span_start(r, s, out, at, r->match_len[s]);
+    memcpy(out + at, REDACT_MARK, mark_len);
+    at += mark_len;
+    s = 0;
   }
   *state = s;
   return at;
@@ -225,16 +282,15 @@ static size_t redactor_feed(const redactor *r, unsigned *state, char *out, size_
  * twice its size for the few secrets it may hold). */
 static size_t redacted_len(const redactor *r, const char *p, size_t n, size_t *matches) {
   static const size_t mark_len = sizeof REDACT_MARK - 1;
-  unsigned s = 0, nc = r->classes;
+  unsigned s = 0;
+  unsigned char brk = 0;
   size_t out = n;
   *matches = 0;
   for (size_t i = 0; i < n; i++) {
-    s = r->next[s * nc + r->cls[(unsigned char)p[i]]];
-    if (r->match_len[s]) {
-      out = out - r->match_len[s] + mark_len;
-      (*matches)++;
-      s = 0;
-    }
+    if (redactor_step(r, &s, &brk, (unsigned char)p[i]) || !r->match_len[s]) continue;
+    out = out - (i + 1 - redactor_span_start(r, s, p, i + 1, r->match_len[s])) + mark_len;
+    (*matches)++;
+    s = 0;
   }
   return out;
 }
@@ -250,7 +306,8 @@ char *redactor_apply(const redactor *r, const char *text, size_t len, size_t *ou
     if (len) memcpy(out, text, len);
   } else {
     unsigned state = 0;
-    redactor_feed(r, &state, out, 0, text, len);
+    unsigned char brk = 0;
+    redactor_feed(r, &state, &brk, out, 0, text, len);
   }
   out[n] = '\0';
   *outlen = n;
@@ -268,9 +325,10 @@ char *redactor_stream_push(redactor_stream *st, const char *piece, size_t len, s
   char *out = malloc(redact_room(st->held_len + len));
   if (!out) return NULL;
   if (st->held_len) memcpy(out, st->held, st->held_len);
-  size_t n = redactor_feed(r, &st->state, out, st->held_len, piece, len);
-  /* The last depth bytes may be the start of a secret: they wait. */
-  size_t keep = r->depth[st->state];
+  size_t n = redactor_feed(r, &st->state, &st->brk, out, st->held_len, piece, len);
+  /* The bytes that led to the automaton's state may be the start of a
+   * secret: they wait, with the line breaks passed over among them. */
+  size_t keep = n - redactor_span_start(r, st->state, out, n, r->depth[st->state]);
   char *held = keep ? malloc(keep) : NULL;
   if (keep && !held) {
     free(out);
@@ -296,5 +354,6 @@ char *redactor_stream_end(redactor_stream *st, size_t *outlen) {
   st->held = NULL;
   st->held_len = 0;
   st->state = 0;
+  st->brk = 0;
   return out;
 }

@@ -6,7 +6,9 @@
  * Each secret is looked for as it is and in its JSON-escaped forms (a PEM's
  * newlines are "\n" inside a JSON string, a '/' may be "\/"), and replaced
  * with "[redacted]". A token is also looked for in base64 at each offset it
- * may start at inside a longer text. The key file is known whole, line by
+ * may start at inside a longer text, and in hex. Inside a match one line
+ * break is passed over (base64(1) and xxd -p wrap what they print, at any
+ * column of the secret's form). The key file is known whole, line by
  * line (a tool that prints part of it still has each base64 line caught),
  * and as the base64 of the whole file, on one line and wrapped at 76
  * columns as base64(1) prints it.
@@ -46,8 +48,9 @@ char *redactor_apply(const redactor *r, const char *text, size_t len, size_t *ou
 /* A text that arrives in pieces. Zero-initialise with the redactor set. */
 typedef struct redactor_stream {
   const redactor *r;
-  unsigned state; /* where the automaton is */
-  char *held;     /* the tail that may yet turn out to be a secret */
+  unsigned state;    /* where the automaton is */
+  unsigned char brk; /* the line break it passed over last, 0: none */
+  char *held;        /* the tail that may yet turn out to be a secret */
   size_t held_len;
 } redactor_stream;
 

@@ -285,6 +285,109 @@ static void test_a_token_in_base64_at_any_offset(void **state) {
   redactor_free(r);
 }
 
+/* An API key is about 110 bytes: `echo "ANTHROPIC_API_KEY=$KEY" | base64`
+ * wraps its encoding at 76 columns and `xxd -p` its hex at 60, so the
+ * line breaks fall inside the secret's encoded form, anywhere, with "\n" or
+ * "\r\n". Each is caught whole, in one pass and in pieces, and no run of
+ * the encoded token is left beside the mark. */
+static const char long_token[] = "sk-ant-api03-ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                 "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ0123-abcdefAA";
+
+/* text with `eol` after every `columns` characters, as base64(1) and xxd
+ * print it. */
+static void wrap(const char *text, size_t columns, const char *eol, char *out, size_t cap) {
+  out[0] = '\0';
+  for (size_t at = 0, n = strlen(text); at < n; at += columns) {
+    append(out, cap, text + at, n - at < columns ? n - at : columns);
+    append(out, cap, eol, strlen(eol));
+  }
+}
+
+static void hex(const char *text, const char *digits, char *out) {
+  for (size_t i = 0; text[i]; i++) {
+    out[2 * i] = digits[(unsigned char)text[i] >> 4];
+    out[2 * i + 1] = digits[(unsigned char)text[i] & 15];
+  }
+  out[2 * strlen(text)] = '\0';
+}
+
+/* No 12 characters of the token's base64 (at any of its offsets: only
+ * those that carry its bits alone) or hex are left in text, line breaks
+ * taken out. */
+static void assert_no_encoded_token(const char *text) {
+  char joined[4096] = "", plain[256], form[512];
+  for (const char *p = text; *p; p++)
+    if (*p != '\n' && *p != '\r') append(joined, sizeof joined, p, 1);
+  size_t len = strlen(long_token);
+  for (size_t offset = 0; offset < 3; offset++) {
+    memset(plain, 'x', offset);
+    memcpy(plain + offset, long_token, len);
+    base64_encode((const unsigned char *)plain, offset + len, form);
+    size_t first = (offset * 8 + 5) / 6, end = (offset + len) * 8 / 6;
+    for (size_t at = first; at + 12 <= end; at++)
+      if (memmem(joined, strlen(joined), form + at, 12)) fail_msg("base64 run left: %s", text);
+  }
+  for (size_t upper = 0; upper < 2; upper++) {
+    hex(long_token, upper ? "0123456789ABCDEF" : "0123456789abcdef", form);
+    for (size_t at = 0; at + 12 <= strlen(form); at++)
+      if (memmem(joined, strlen(joined), form + at, 12)) fail_msg("hex run left: %s", text);
+  }
+}
+
+static void test_a_long_token_wrapped(void **state) {
+  (void)state;
+  redactor *r = make();
+  assert_int_equal(redactor_add(r, long_token, strlen(long_token)), 0);
+  static const char *const prefixes[] = {"", "K", "KE", "ANTHROPIC_API_KEY="};
+  static const char *const eols[] = {"\n", "\r\n"};
+  uint32_t seed = 7;
+  for (size_t e = 0; e < 2; e++) {
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+      char plain[256], b64[512], text[1024];
+      snprintf(plain, sizeof plain, "%s%s\n", prefixes[i], long_token);
+      base64_encode((const unsigned char *)plain, strlen(plain), b64);
+      wrap(b64, 76, eols[e], text, sizeof text);
+      char *out = redact(r, text);
+      if (!strstr(out, "[redacted]")) fail_msg("wrapped base64 of '%s' left: %s", plain, out);
+      assert_no_encoded_token(out);
+      free(out);
+      expect_pieces_like_whole(r, text, 9, &seed);
+    }
+    for (size_t upper = 0; upper < 2; upper++) {
+      char h[512], text[1024];
+      hex(long_token, upper ? "0123456789ABCDEF" : "0123456789abcdef", h);
+      wrap(h, 60, eols[e], text, sizeof text);
+      char *out = redact(r, text);
+      assert_no_encoded_token(out);
+      free(out);
+      expect_pieces_like_whole(r, text, 9, &seed);
+    }
+  }
+  /* The token itself, cut by a line break as a terminal wraps it. */
+  char text[512];
+  snprintf(text, sizeof text, "key: %.40s\n%s done", long_token, long_token + 40);
+  expect_redacted(r, text, "key: [redacted] done");
+  redactor_free(r);
+}
+
+/* A line break inside a match is passed over only once in a row: a
+ * secret's first bytes followed by many newlines hold back no more than
+ * those bytes and one break, and two breaks end the match. */
+static void test_line_breaks_hold_back_little(void **state) {
+  (void)state;
+  redactor *r = make();
+  redactor_stream st = {.r = r};
+  char text[2100] = "sk-ant-api03-abc";
+  memset(text + strlen(text), '\n', 2000);
+  size_t n;
+  char *out = redactor_stream_push(&st, text, strlen(text), &n);
+  assert_true(n >= strlen(text) - strlen("sk-ant-api03-abc\r\n"));
+  free(out);
+  free(redactor_stream_end(&st, &n));
+  expect_redacted(r, "sk-ant-api03-\n\nabcdefghijklmnop", "sk-ant-api03-\n\nabcdefghijklmnop");
+  redactor_free(r);
+}
+
 /* Some JSON encoders write '/' as "\/" (PHP's, by default): a key line or
  * a token with a slash, so escaped, is caught too. */
 static void test_escaped_slashes(void **state) {
@@ -318,6 +421,8 @@ int main(void) {
       cmocka_unit_test(test_every_form_in_one_pass),
       cmocka_unit_test(test_the_key_in_base64),
       cmocka_unit_test(test_a_token_in_base64_at_any_offset),
+      cmocka_unit_test(test_a_long_token_wrapped),
+      cmocka_unit_test(test_line_breaks_hold_back_little),
       cmocka_unit_test(test_escaped_slashes),
       cmocka_unit_test(test_a_secret_across_pieces),
       cmocka_unit_test(test_a_stream_holds_back_little),
