@@ -11,7 +11,7 @@ packages=(
   openssl openssh-server openssh-client iproute2 nftables sudo procps
   clang libclang-rt-14-dev clang-format
   nodejs chromium
-  unzip time wrk
+  unzip time wrk xxd
   podman buildah runc uidmap slirp4netns fuse-overlayfs mmdebstrap
 )
 

@@ -1,7 +1,8 @@
 // Secrets stay put (DESIGN.md invariants 4 and 10), against the real lab:
 // the devvm prints the API key, the bearer token, the OAuth token and the
 // SSH private key (a file cat'ed, whole, as its base64, and split across
-// two output chunks), and the model's own text carries the API key split
+// two output chunks), the OAuth token as base64 and hex wrap it (base64,
+// xxd -p, basenc --base16), and the model's own text carries the API key split
 // across text deltas. None of them reaches the model's requests, the
 // daemon's log, the journal or the SSE stream; nor a power button's answer,
 // when the Proxmox host prints one; nor a tool script, which could carry
@@ -16,7 +17,8 @@ import { API_KEY, BEARER, makeScriptsDir, startStack, toolSource, turnEvents } f
 import { startLab } from '../../lib/lab.mjs';
 
 const dir = fs.mkdtempSync(join(tmpdir(), 'lab-secrets-test-'));
-const OAUTH_TOKEN = `sk-ant-oat01-${crypto.randomBytes(12).toString('hex')}`;
+// As long as a real one: its base64 and hex are longer than a wrapped line.
+const OAUTH_TOKEN = `sk-ant-oat01-${crypto.randomBytes(48).toString('hex')}`;
 const TURN_LIMIT_MS = 60000;
 let lab, st, pem, files;
 
@@ -45,6 +47,23 @@ after(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+// Runs of 24 characters of the OAuth token's base64 (at each of the three
+// offsets it may start at: only the characters that carry its bits alone)
+// and hex (either case).
+function encodedRuns(secret) {
+  const runs = [];
+  const take = (form, first, end) => {
+    for (let at = first; at + 24 <= end; at += 12) runs.push(form.slice(at, at + 24));
+  };
+  for (let offset = 0; offset < 3; offset++) {
+    const form = Buffer.concat([Buffer.alloc(offset, 'x'), Buffer.from(secret)]).toString('base64');
+    take(form, Math.floor((offset * 8 + 5) / 6), Math.floor(((offset + secret.length) * 8) / 6));
+  }
+  const hex = Buffer.from(secret).toString('hex');
+  for (const form of [hex, hex.toUpperCase()]) take(form, 0, form.length);
+  return runs;
+}
+
 function secretsIn(text) {
   const keyLines = pem.split('\n').filter((l) => l && !l.startsWith('-----'));
   const b64 = Buffer.from(pem).toString('base64');
@@ -54,6 +73,9 @@ function secretsIn(text) {
   for (const s of forms) {
     if (text.includes(s) || text.includes(JSON.stringify(s).slice(1, -1))) found.push(s.slice(0, 16));
   }
+  // Wrapped output, raw or inside JSON strings, with its line breaks out.
+  const unwrapped = text.replace(/\\r|\\n|\r|\n/g, '');
+  for (const run of encodedRuns(OAUTH_TOKEN)) if (unwrapped.includes(run)) found.push(`encoded ${run}`);
   return found;
 }
 
@@ -63,6 +85,7 @@ test('what the devvm prints and what the model writes: no secret in the requests
       { name: 'devvm_shell', input: { command: `cat ${files.tokens} ${files.key}` } },
       { name: 'devvm_shell', input: { command: `base64 ${files.key}; base64 -w0 ${files.key}` } },
       { name: 'devvm_shell', input: { command: `cat ${files.first}; sleep 0.5; cat ${files.second}` } },
+      { name: 'devvm_shell', input: { command: `base64 ${files.tokens}; xxd -p ${files.tokens}; basenc --base16 ${files.tokens}` } },
     ] },
     // The API key split across deltas that arrive in separate reads.
     { text: `The file holds the key ${API_KEY} and nothing else.`, deltaChars: 3, eventDelayMs: 20 },
@@ -70,7 +93,7 @@ test('what the devvm prints and what the model writes: no secret in the requests
   const events = await turnEvents(stream, TURN_LIMIT_MS);
   await stream.close();
   const results = events.filter((e) => e.kind === 'tool_result');
-  assert.equal(results.length, 3);
+  assert.equal(results.length, 4);
   for (const r of results) {
     assert.equal(r.is_error, false, r.content);
     assert.match(r.content, /\[redacted\]/);
