@@ -229,12 +229,13 @@ int redactor_add_key_file(redactor *r, const char *text, size_t len) {
 
 /* One byte b through the automaton from *s. base64(1) and xxd -p wrap
  * what they print, so a secret they encode may be cut by a line break
- * ("\n", "\r\n") at any column: inside a match, one line break that does
- * not go on with a pattern is passed over (*brk remembers the bytes passed
- * over in a row). Returns whether b was passed over. */
+ * ("\n", "\r\n") at any column: inside a match, one line break that no
+ * pattern goes on with (it would lead back to the root, so passing over it
+ * loses no match) is passed over; *brk remembers the bytes passed over in
+ * a row. Returns whether b was passed over. */
 static int redactor_step(const redactor *r, unsigned *s, unsigned char *brk, unsigned char b) {
   unsigned t = r->next[*s * r->classes + r->cls[b]];
-  if (*s != 0 && r->depth[t] <= r->depth[*s] &&
+  if (*s != 0 && t == 0 &&
       ((b == '\r' && *brk == 0) || (b == '\n' && (*brk == 0 || *brk == '\r')))) {
     *brk = b;
     return 1;
