@@ -388,6 +388,18 @@ static void test_line_breaks_hold_back_little(void **state) {
   redactor_free(r);
 }
 
+/* A line break another secret holds is taken, not passed over: here it
+ * ends the first token's match and goes on with the second's. */
+static void test_a_line_break_a_secret_holds(void **state) {
+  (void)state;
+  redactor *r = redactor_new();
+  static const char first[] = "abcdefghXYZ12345", second[] = "fgh\nQRSTUVWX";
+  assert_int_equal(redactor_add(r, first, strlen(first)), 0);
+  assert_int_equal(redactor_add(r, second, strlen(second)), 0);
+  expect_redacted(r, "abcdefgh\nQRSTUVWX end", "abcde[redacted] end");
+  redactor_free(r);
+}
+
 /* Some JSON encoders write '/' as "\/" (PHP's, by default): a key line or
  * a token with a slash, so escaped, is caught too. */
 static void test_escaped_slashes(void **state) {
@@ -423,6 +435,7 @@ int main(void) {
       cmocka_unit_test(test_a_token_in_base64_at_any_offset),
       cmocka_unit_test(test_a_long_token_wrapped),
       cmocka_unit_test(test_line_breaks_hold_back_little),
+      cmocka_unit_test(test_a_line_break_a_secret_holds),
       cmocka_unit_test(test_escaped_slashes),
       cmocka_unit_test(test_a_secret_across_pieces),
       cmocka_unit_test(test_a_stream_holds_back_little),
