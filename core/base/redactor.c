@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base64.h"
+#include "utf8_text.h"
 
 /* What one mark may add: it replaces at least REDACT_MIN_SECRET_BYTES. */
 #define REDACT_MAX_GROWTH (sizeof REDACT_MARK - 1 - REDACT_MIN_SECRET_BYTES)
@@ -130,10 +131,14 @@ static int redactor_add_pattern(redactor *r, const char *bytes, size_t len) {
 }
 
 /* The secret as it is, and as it appears inside a JSON string: with '/'
- * as it is (jansson's way) and as "\/" (PHP's and some others' default). */
+ * as it is (jansson's way) and as "\/" (PHP's and some others' default).
+ * A secret that is not UTF-8 has no JSON form (jansson writes no such
+ * string): it is looked for as it is. */
 static int redactor_add_forms(redactor *r, const char *value, size_t len) {
   if (!value || len < REDACT_MIN_SECRET_BYTES) return 0;
   if (redactor_add_pattern(r, value, len) != 0) return -1;
+  for (size_t i = 0, n; i < len; i += n)
+    if (!(n = utf8_text_seq_len((const unsigned char *)value + i, len - i))) return 0;
   json_t *str = json_stringn_nocheck(value, len);
   char *quoted = str ? json_dumps(str, JSON_ENCODE_ANY) : NULL;
   char *slashed = str ? json_dumps(str, JSON_ENCODE_ANY | JSON_ESCAPE_SLASH) : NULL;

@@ -414,6 +414,23 @@ static void test_escaped_slashes(void **state) {
   redactor_free(r);
 }
 
+/* A secret that is not UTF-8 has no JSON form: it is still taken, and
+ * caught as it is, in base64 and in hex. */
+static void test_a_secret_not_utf8(void **state) {
+  (void)state;
+  redactor *r = redactor_new();
+  static const char token[] = "\xff\xfe-binary-token-0123";
+  assert_int_equal(redactor_add(r, token, strlen(token)), 0);
+  expect_redacted(r, "before \xff\xfe-binary-token-0123 after", "before [redacted] after");
+  char b64[64], text[96];
+  base64_encode((const unsigned char *)token, strlen(token), b64);
+  snprintf(text, sizeof text, "%s\n", b64);
+  char *out = redact(r, text);
+  assert_non_null(strstr(out, "[redacted]"));
+  free(out);
+  redactor_free(r);
+}
+
 static void test_no_secrets_and_limits(void **state) {
   (void)state;
   redactor *r = redactor_new();
@@ -440,6 +457,7 @@ int main(void) {
       cmocka_unit_test(test_a_secret_across_pieces),
       cmocka_unit_test(test_a_stream_holds_back_little),
       cmocka_unit_test(test_random_pieces),
+      cmocka_unit_test(test_a_secret_not_utf8),
       cmocka_unit_test(test_no_secrets_and_limits),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
