@@ -12,10 +12,17 @@
 #define REDACT_MAX_GROWTH (sizeof REDACT_MARK - 1 - REDACT_MIN_SECRET_BYTES)
 /* base64(1) wraps its output at this many columns. */
 #define REDACT_BASE64_COLUMNS 76
+/* A line break is passed over inside a match at least this long, so that
+ * an ordinary line whose last few characters could begin an encoded
+ * secret ends at once, not when the next line comes (live output). An
+ * encoded form cut closer to its start than this is caught by its
+ * suffixes: the few characters before the break are all that is left. */
+#define REDACT_WRAP_MIN_BYTES 4
 
 typedef struct pattern {
   char *bytes;
   size_t len;
+  int encoded; /* base64 or hex, which their tools wrap */
 } pattern;
 
 /* The patterns, and the automaton that finds them all in one pass: a DFA
@@ -33,6 +40,7 @@ struct redactor {
   uint16_t *depth;     /* how many bytes lead to each state */
   uint16_t *parent;    /* the trie: each state's parent ... */
   unsigned char *in;   /* ... and the byte that leads from it */
+  unsigned char *wrap; /* whether an encoded pattern passes through it */
 };
 
 redactor *redactor_new(void) { return calloc(1, sizeof(redactor)); }
@@ -43,8 +51,9 @@ static void automaton_free(redactor *r) {
   free(r->depth);
   free(r->parent);
   free(r->in);
+  free(r->wrap);
   r->next = r->match_len = r->depth = r->parent = NULL;
-  r->in = NULL;
+  r->in = r->wrap = NULL;
   r->states = 0;
 }
 
@@ -73,8 +82,10 @@ static int automaton_build(redactor *r) {
   r->depth = calloc(cap, sizeof *r->depth);
   r->parent = calloc(cap, sizeof *r->parent);
   r->in = calloc(cap, sizeof *r->in);
+  r->wrap = calloc(cap, sizeof *r->wrap);
   uint16_t *fail = calloc(cap, sizeof *fail), *queue = calloc(cap, sizeof *queue);
-  if (!r->next || !r->match_len || !r->depth || !r->parent || !r->in || !fail || !queue) {
+  if (!r->next || !r->match_len || !r->depth || !r->parent || !r->in || !r->wrap || !fail ||
+      !queue) {
     free(fail);
     free(queue);
     automaton_free(r);
@@ -92,6 +103,7 @@ static int automaton_build(redactor *r) {
         *to = (uint16_t)r->states++;
       }
       s = *to;
+      r->wrap[s] |= (unsigned char)r->list[i].encoded;
     }
     if (r->list[i].len > r->match_len[s]) r->match_len[s] = (uint16_t)r->list[i].len;
   }
@@ -117,15 +129,18 @@ static int automaton_build(redactor *r) {
   return 0;
 }
 
-static int redactor_add_pattern(redactor *r, const char *bytes, size_t len) {
+static int redactor_add_pattern(redactor *r, const char *bytes, size_t len, int encoded) {
   for (size_t i = 0; i < r->count; i++)
-    if (r->list[i].len == len && memcmp(r->list[i].bytes, bytes, len) == 0) return 0;
+    if (r->list[i].len == len && memcmp(r->list[i].bytes, bytes, len) == 0) {
+      r->list[i].encoded |= encoded;
+      return 0;
+    }
   if (r->count == REDACT_MAX_SECRETS_COUNT || r->pattern_bytes + len > REDACT_MAX_PATTERN_BYTES - 1)
     return -1;
   char *copy = malloc(len);
   if (!copy) return -1;
   memcpy(copy, bytes, len);
-  r->list[r->count++] = (pattern){copy, len};
+  r->list[r->count++] = (pattern){copy, len, encoded};
   r->pattern_bytes += len;
   return 0;
 }
@@ -136,7 +151,7 @@ static int redactor_add_pattern(redactor *r, const char *bytes, size_t len) {
  * string): it is looked for as it is. */
 static int redactor_add_forms(redactor *r, const char *value, size_t len) {
   if (!value || len < REDACT_MIN_SECRET_BYTES) return 0;
-  if (redactor_add_pattern(r, value, len) != 0) return -1;
+  if (redactor_add_pattern(r, value, len, 0) != 0) return -1;
   for (size_t i = 0, n; i < len; i += n)
     if (!(n = utf8_text_seq_len((const unsigned char *)value + i, len - i))) return 0;
   json_t *str = json_stringn_nocheck(value, len);
@@ -144,11 +159,19 @@ static int redactor_add_forms(redactor *r, const char *value, size_t len) {
   char *slashed = str ? json_dumps(str, JSON_ENCODE_ANY | JSON_ESCAPE_SLASH) : NULL;
   json_decref(str);
   int rc = quoted && slashed ? 0 : -1;
-  if (rc == 0) rc = redactor_add_pattern(r, quoted + 1, strlen(quoted) - 2);
-  if (rc == 0) rc = redactor_add_pattern(r, slashed + 1, strlen(slashed) - 2);
+  if (rc == 0) rc = redactor_add_pattern(r, quoted + 1, strlen(quoted) - 2, 0);
+  if (rc == 0) rc = redactor_add_pattern(r, slashed + 1, strlen(slashed) - 2, 0);
   free(quoted);
   free(slashed);
   return rc;
+}
+
+/* An encoded form of a secret, and the form without its first few
+ * characters, in case a line break falls among them. */
+static int redactor_add_encoded(redactor *r, const char *form, size_t len) {
+  for (size_t k = 0; k < REDACT_WRAP_MIN_BYTES; k++)
+    if (redactor_add_pattern(r, form + k, len - k, 1) != 0) return -1;
+  return 0;
 }
 
 /* The secret as base64 encodes it inside a longer text (`echo $KEY |
@@ -165,7 +188,7 @@ static int redactor_add_base64(redactor *r, const char *value, size_t len) {
     memcpy(in + offset, value, len);
     base64_encode(in, offset + len, out);
     size_t first = (offset * 8 + 5) / 6, end = (offset + len) * 8 / 6;
-    rc = redactor_add_pattern(r, out + first, end - first);
+    rc = redactor_add_encoded(r, out + first, end - first);
   }
   free(in);
   free(out);
@@ -184,7 +207,7 @@ static int redactor_add_hex(redactor *r, const char *value, size_t len) {
       out[2 * i] = digits[(unsigned char)value[i] >> 4];
       out[2 * i + 1] = digits[(unsigned char)value[i] & 15];
     }
-    rc = redactor_add_pattern(r, out, 2 * len);
+    rc = redactor_add_encoded(r, out, 2 * len);
   }
   free(out);
   return rc;
@@ -234,13 +257,14 @@ int redactor_add_key_file(redactor *r, const char *text, size_t len) {
 
 /* One byte b through the automaton from *s. base64(1) and xxd -p wrap
  * what they print, so a secret they encode may be cut by a line break
- * ("\n", "\r\n") at any column: inside a match, one line break that no
- * pattern goes on with (it would lead back to the root, so passing over it
- * loses no match) is passed over; *brk remembers the bytes passed over in
- * a row. Returns whether b was passed over. */
+ * ("\n", "\r\n") at any column: inside a match of an encoded form at
+ * least REDACT_WRAP_MIN_BYTES long, one line break that no pattern goes on
+ * with (it would lead back to the root, so passing over it loses no match)
+ * is passed over; *brk remembers the bytes passed over in a row. Returns
+ * whether b was passed over. */
 static int redactor_step(const redactor *r, unsigned *s, unsigned char *brk, unsigned char b) {
   unsigned t = r->next[*s * r->classes + r->cls[b]];
-  if (*s != 0 && t == 0 &&
+  if (t == 0 && r->wrap[*s] && r->depth[*s] >= REDACT_WRAP_MIN_BYTES &&
       ((b == '\r' && *brk == 0) || (b == '\n' && (*brk == 0 || *brk == '\r')))) {
     *brk = b;
     return 1;

@@ -6,9 +6,9 @@
  * Each secret is looked for as it is and in its JSON-escaped forms (a PEM's
  * newlines are "\n" inside a JSON string, a '/' may be "\/"), and replaced
  * with "[redacted]". A token is also looked for in base64 at each offset it
- * may start at inside a longer text, and in hex. Inside a match one line
- * break is passed over (base64(1) and xxd -p wrap what they print, at any
- * column of the secret's form). The key file is known whole, line by
+ * may start at inside a longer text, and in hex. Inside a match of those
+ * encoded forms one line break is passed over (base64(1) and xxd -p wrap
+ * what they print, at any column of the secret's form). The key file is known whole, line by
  * line (a tool that prints part of it still has each base64 line caught),
  * and as the base64 of the whole file, on one line and wrapped at 76
  * columns as base64(1) prints it.
