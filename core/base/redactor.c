@@ -15,8 +15,7 @@
 /* A line break is passed over inside a match at least this long, so that
  * an ordinary line whose last few characters could begin an encoded
  * secret ends at once, not when the next line comes (live output). An
- * encoded form cut closer to its start than this is caught by its
- * suffixes: the few characters before the break are all that is left. */
+ * encoded form cut closer to its start than this is not caught. */
 #define REDACT_WRAP_MIN_BYTES 4
 
 typedef struct pattern {
@@ -166,14 +165,6 @@ static int redactor_add_forms(redactor *r, const char *value, size_t len) {
   return rc;
 }
 
-/* An encoded form of a secret, and the form without its first few
- * characters, in case a line break falls among them. */
-static int redactor_add_encoded(redactor *r, const char *form, size_t len) {
-  for (size_t k = 0; k < REDACT_WRAP_MIN_BYTES; k++)
-    if (redactor_add_pattern(r, form + k, len - k, 1) != 0) return -1;
-  return 0;
-}
-
 /* The secret as base64 encodes it inside a longer text (`echo $KEY |
  * base64`, an environment dump piped through base64): it may start at any
  * of the three bytes of a group, and for each, the characters that carry
@@ -188,7 +179,7 @@ static int redactor_add_base64(redactor *r, const char *value, size_t len) {
     memcpy(in + offset, value, len);
     base64_encode(in, offset + len, out);
     size_t first = (offset * 8 + 5) / 6, end = (offset + len) * 8 / 6;
-    rc = redactor_add_encoded(r, out + first, end - first);
+    rc = redactor_add_pattern(r, out + first, end - first, 1);
   }
   free(in);
   free(out);
@@ -207,7 +198,7 @@ static int redactor_add_hex(redactor *r, const char *value, size_t len) {
       out[2 * i] = digits[(unsigned char)value[i] >> 4];
       out[2 * i + 1] = digits[(unsigned char)value[i] & 15];
     }
-    rc = redactor_add_encoded(r, out, 2 * len);
+    rc = redactor_add_pattern(r, out, 2 * len, 1);
   }
   free(out);
   return rc;
