@@ -445,12 +445,12 @@ static void action_on_first_done(void *ud, const action_outcome *o) {
  * its intent flushed, recorded as inserted by that policy), then asks
  * again. */
 static void action_run_first(action *a, const gate_decision *d) {
-  const char *verb = json_string_value(json_object_get(d->run_input, "verb"));
+  const char *verb = json_string_value(json_object_get(d->said.run_input, "verb"));
   free(a->first_what);
   free(a->first_policy);
-  if (asprintf(&a->first_what, "%s%s%s", d->run_tool, verb ? " " : "", verb ? verb : "") < 0)
+  if (asprintf(&a->first_what, "%s%s%s", d->said.run_tool, verb ? " " : "", verb ? verb : "") < 0)
     a->first_what = NULL;
-  a->first_policy = strdup(d->policy);
+  a->first_policy = strdup(d->said.policy);
   if (!a->first_what || !a->first_policy) {
     action_refuse(a, NULL, "out of memory running a policy's first call");
     return;
@@ -458,13 +458,13 @@ static void action_run_first(action *a, const gate_decision *d) {
   action_call c = {.session = a->s,
                    .scripts = a->call.scripts,
                    .call_id = d->run_call_id,
-                   .tool = d->run_tool,
-                   .input = d->run_input,
+                   .tool = d->said.run_tool,
+                   .input = d->said.run_input,
                    .mutating = 0,
                    .source = a->call.source,
                    .identity = a->call.identity};
   a->phase = ACTION_FIRST;
-  a->first = action_new(&c, &action_lua_runner, action_on_first_done, a, d->policy);
+  a->first = action_new(&c, &action_lua_runner, action_on_first_done, a, d->said.policy);
   if (!a->first) action_refuse(a, NULL, "out of memory running a policy's first call");
 }
 
@@ -485,14 +485,15 @@ static void action_on_confirm_timeout(uv_timer_t *t) {
 
 static void action_ask(action *a, const gate_decision *d) {
   if (a->s->confirming) {
-    action_refuse(a, d->policy, "another call in this session is waiting for the operator");
+    action_refuse(a, d->said.policy, "another call in this session is waiting for the operator");
     return;
   }
   uint64_t timeout_ms = (uint64_t)action_app(a)->options.session.confirm_timeout_s * 1000;
   session_emit_kind(a->s, "confirm_request",
                     json_pack("{s:s, s:s, s:O, s:s?, s:s?, s:I}", "call_id", a->call.call_id,
-                              "tool", a->call.tool, "input", a->call.input, "reason", d->reason,
-                              "policy", d->policy, "timeout_ms", (json_int_t)timeout_ms));
+                              "tool", a->call.tool, "input", a->call.input, "reason",
+                              d->said.reason, "policy", d->said.policy, "timeout_ms",
+                              (json_int_t)timeout_ms));
   a->phase = ACTION_CONFIRMING;
   a->s->confirming = a;
   uv_timer_start(&a->timer, action_on_confirm_timeout, timeout_ms, 0);
@@ -524,9 +525,9 @@ static void action_decide(action *a) {
   json_array_append_new(a->decided, action_moment(a, now));
   gate_decide(a->call.scripts, &gc, &a->answers, a->s->history, action_app(a)->actions, now, &d);
   action_emit_policy_events(a, d.events);
-  if (d.overridden) {
+  if (d.said.overridden) {
     json_decref(a->overridden);
-    a->overridden = json_incref(d.overridden);
+    a->overridden = json_incref(d.said.overridden);
   }
   switch (d.verdict) {
   case GATE_ALLOW:
@@ -535,8 +536,8 @@ static void action_decide(action *a) {
     action_allow(a, d.outcome);
     break;
   case GATE_DENY:
-    a->overridable = d.overridable;
-    action_refuse(a, d.policy, d.reason ? d.reason : "out of memory");
+    a->overridable = d.said.overridable;
+    action_refuse(a, d.said.policy, d.said.reason ? d.said.reason : "out of memory");
     break;
   case GATE_RUN_FIRST:
     action_run_first(a, &d);

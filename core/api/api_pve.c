@@ -282,13 +282,13 @@ static json_t *pve_verb_state(app *a, const json_t *history, const char *verb,
   gate_decision d;
   gate_decide(a->scripts, &gc, &none, history, a->actions, log_now_ms(), &d);
   json_t *state = json_pack("{s:b, s:s?, s:s?, s:b}", "available", d.verdict != GATE_DENY, "policy",
-                            d.policy, "reason", d.verdict == GATE_DENY ? d.reason : NULL,
-                            "overridable", d.overridable);
+                            d.said.policy, "reason", d.verdict == GATE_DENY ? d.said.reason : NULL,
+                            "overridable", d.said.overridable);
   if (d.verdict == GATE_RUN_FIRST) {
-    const char *first = json_string_value(json_object_get(d.run_input, "verb"));
-    json_object_set_new(
-        state, "first",
-        json_pack("{s:s, s:s?, s:s?}", "tool", d.run_tool, "verb", first, "policy", d.policy));
+    const char *first = json_string_value(json_object_get(d.said.run_input, "verb"));
+    json_object_set_new(state, "first",
+                        json_pack("{s:s, s:s?, s:s?}", "tool", d.said.run_tool, "verb", first,
+                                  "policy", d.said.policy));
   }
   gate_decision_free(&d);
   json_decref(input);

@@ -296,8 +296,8 @@ static void replay_round(replay *r, replay_call *c, replay_moment at) {
   if (d.verdict == GATE_RUN_FIRST) {
     const json_t *ev = json_object_get(json_object_get(c->s->by_call, d.run_call_id), "tool");
     const char *tool = json_string_value(json_object_get(ev, "name"));
-    if (!tool || strcmp(tool, d.run_tool) != 0 ||
-        !json_equal(json_object_get(ev, "input"), d.run_input)) {
+    if (!tool || strcmp(tool, d.said.run_tool) != 0 ||
+        !json_equal(json_object_get(ev, "input"), d.said.run_input)) {
       c->outcome = "insert";
     } else {
       feed_inserted(r, c, d.run_call_id);

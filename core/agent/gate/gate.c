@@ -8,13 +8,9 @@
 #include "utf8_text.h"
 
 void gate_decision_free(gate_decision *d) {
-  free(d->policy);
-  free(d->reason);
-  free(d->run_tool);
-  json_decref(d->run_input);
+  lua_policy_decision_free(&d->said);
   free(d->run_call_id);
   json_decref(d->events);
-  json_decref(d->overridden);
   memset(d, 0, sizeof *d);
 }
 
@@ -115,7 +111,7 @@ static void gate_note(gate_decision *out, const gate_call *c, const char *verdic
 static void gate_note_overridden(gate_decision *out, const gate_call *c) {
   size_t i;
   json_t *o;
-  json_array_foreach(out->overridden, i, o) {
+  json_array_foreach(out->said.overridden, i, o) {
     json_t *ev = json_pack("{s:s, s:s, s:O?, s:s, s:O?, s:O?}", "call_id", c->call_id, "tool",
                            c->tool, "policy", json_object_get(o, "policy"), "verdict", "override",
                            "reason", json_object_get(o, "reason"), "identity",
@@ -124,19 +120,22 @@ static void gate_note_overridden(gate_decision *out, const gate_call *c) {
   }
 }
 
+/* policy and reason may be out's own: they are copied before those go. */
 static void gate_refuse(gate_decision *out, const char *policy, const char *reason) {
+  char *named = policy ? strdup(policy) : NULL, *why = strdup(reason);
   out->verdict = GATE_DENY;
   out->outcome = "deny";
-  free(out->policy);
-  free(out->reason);
-  out->policy = policy ? strdup(policy) : NULL;
-  out->reason = strdup(reason);
+  free(out->said.policy);
+  free(out->said.reason);
+  out->said.policy = named;
+  out->said.reason = why;
 }
 
 /* A run_first the gate can honour: within the rounds, and not itself a
  * change (an inserted call runs without asking the policies again). */
 static void gate_run_first(lua_host *h, const gate_call *c, const gate_answers *a,
-                           lua_policy_decision *d, gate_decision *out) {
+                           gate_decision *out) {
+  const lua_policy_decision *d = &out->said;
   char why[512];
   if (a->rounds >= GATE_MAX_ROUNDS_COUNT) {
     snprintf(why, sizeof why, "policy %s asked again to run %s first; refused after %d rounds",
@@ -152,12 +151,6 @@ static void gate_run_first(lua_host *h, const gate_call *c, const gate_answers *
   }
   out->verdict = GATE_RUN_FIRST;
   out->outcome = "allow";
-  out->policy = d->policy;
-  out->reason = d->reason;
-  out->run_tool = d->run_tool;
-  out->run_input = d->run_input;
-  d->policy = d->reason = d->run_tool = NULL;
-  d->run_input = NULL;
   if (asprintf(&out->run_call_id, "%s.first%d", c->call_id, a->rounds + 1) < 0)
     out->run_call_id = NULL;
   if (!out->run_call_id) gate_refuse(out, NULL, "out of memory");
@@ -178,25 +171,22 @@ void gate_decide(lua_host *h, const gate_call *c, const gate_answers *a, const j
                        .history = history,
                        .actions = actions,
                        .override_by = button ? a->override_by : NULL};
-  lua_policy_decision d;
-  lua_host_policy_before(h, &v, &d);
+  lua_policy_decision *d = &out->said;
+  lua_host_policy_before(h, &v, d);
   json_decref(call);
-  out->overridden = d.overridden;
-  d.overridden = NULL;
   gate_note_overridden(out, c);
-  switch (d.verdict) {
+  switch (d->verdict) {
   case LUA_POLICY_ALLOW:
     out->verdict = GATE_ALLOW;
     out->outcome = a->approved_by ? "confirm" : "allow";
     break;
   case LUA_POLICY_DENY:
-    gate_note(out, c, "deny", &d);
-    gate_refuse(out, d.policy, d.reason ? d.reason : "out of memory");
-    out->overridable = d.overridable;
+    gate_note(out, c, "deny", d);
+    gate_refuse(out, d->policy, d->reason ? d->reason : "out of memory");
     break;
   case LUA_POLICY_RUN_FIRST:
-    gate_note(out, c, "run_first", &d);
-    gate_run_first(h, c, a, &d, out);
+    gate_note(out, c, "run_first", d);
+    gate_run_first(h, c, a, out);
     break;
   case LUA_POLICY_CONFIRM:
     if (a->approved_by) {
@@ -204,15 +194,11 @@ void gate_decide(lua_host *h, const gate_call *c, const gate_answers *a, const j
       out->outcome = "confirm";
       break;
     }
-    gate_note(out, c, "confirm", &d);
+    gate_note(out, c, "confirm", d);
     /* A button is pressed by the operator after the page's own confirm:
      * the press is the approval. */
     out->verdict = button ? GATE_ALLOW : GATE_ASK;
     out->outcome = button ? "confirm" : "deny";
-    out->policy = d.policy;
-    out->reason = d.reason;
-    d.policy = d.reason = NULL;
     break;
   }
-  lua_policy_decision_free(&d);
 }

@@ -43,13 +43,14 @@ typedef enum gate_verdict {
 typedef struct gate_decision {
   gate_verdict verdict;
   const char *outcome; /* "allow", "confirm" or "deny": the record's decision */
-  char *policy, *reason;
-  char *run_tool;
-  json_t *run_input;
+  /* The policies' answer, kept whole: the deciding policy and its reason
+   * (when the gate refuses on its own, a NULL policy and the gate's
+   * reason), run_tool and run_input (read them for GATE_RUN_FIRST only),
+   * overridable (a deny the operator may override, buttons) and
+   * overridden ([{policy, reason, identity}] the operator overrode). */
+  lua_policy_decision said;
   char *run_call_id;
-  int overridable;    /* a deny the operator may override (buttons) */
-  json_t *events;     /* the `policy` events of this round, in order (new ref) */
-  json_t *overridden; /* [{policy, reason, identity}] the operator overrode (new ref) */
+  json_t *events; /* the `policy` events of this round, in order (new ref) */
 } gate_decision;
 
 /* One round: asks the policies about c at now_ms over history and actions

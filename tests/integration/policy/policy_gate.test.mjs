@@ -2,9 +2,10 @@
 // pve / devvm_shell tools (tests/fixtures/lua/policy_fake_tools): forensics
 // run first and shown before a power verb, the rate limits, the operator's
 // confirmation (approve, decline, no answer, cancel while waiting), every
-// spelling of issue 12's report asking rather than running, and a policy
-// that fails closed.
+// spelling of issue 12's report asking rather than running, a policy that
+// fails closed, and run_first calls the gate refuses.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AUTH, startStack, turnEvents } from '../../lib/agent-stack.mjs';
@@ -14,6 +15,7 @@ import { EVERYDAY, ISSUE_12_REPORT } from '../../lib/destructive-commands.mjs';
 import { scratchDir } from '../../lib/scratch.mjs';
 
 const dir = scratchDir('policy-gate-test');
+const FIXTURES = join(process.env.BREAKGLASS_SOURCE_DIR, 'tests', 'fixtures', 'lua', 'policy_gate');
 
 const WAIT_MS = 15000;
 // A cancel must end a turn that waits for the operator long before the
@@ -34,6 +36,9 @@ async function policyStack(name, { settings, extra, env = {} } = {}) {
   }
   return st;
 }
+
+/** {file: text} of policies from tests/fixtures/lua/policy_gate, for policyStack's extra. */
+const extraPolicies = (...files) => Object.fromEntries(files.map((f) => [f, readFileSync(join(FIXTURES, f), 'utf8')]));
 
 const pve = (verb, id) => ({ name: 'pve', input: { verb }, ...(id ? { id } : {}) });
 const shell = (command, id) => ({ name: 'devvm_shell', input: { command }, ...(id ? { id } : {}) });
@@ -349,17 +354,7 @@ describe('operator confirmation with no answer', () => {
 
 describe('a policy that fails', () => {
   let st;
-  const RAISES = [
-    'return {',
-    '  name = "raises",',
-    '  description = "fails on every call",',
-    '  before = function(ctx, call)',
-    '    error("broken on purpose")',
-    '  end,',
-    '}',
-    '',
-  ].join('\n');
-  before(async () => { st = await policyStack('raises', { extra: { 'z_raises.lua': RAISES } }); });
+  before(async () => { st = await policyStack('raises', { extra: extraPolicies('z_raises.lua') }); });
   after(() => st?.close());
 
   test('denies the call (fail closed), naming the file and line', async () => {
@@ -379,6 +374,36 @@ describe('a policy that fails', () => {
     }
     assert.equal(ofType(events, 'tool_output').length, 0);
     assert.equal(indexOf(events, 'tool', 'toolu_cycle.first1'), -1, 'nothing runs first for a denied call');
+    await stream.close();
+  });
+});
+
+describe('a run_first the gate refuses', () => {
+  let st;
+  before(async () => { st = await policyStack('insists', { extra: extraPolicies('z_insists.lua') }); });
+  after(() => st?.close());
+
+  test('one asked again after the last round, and one that is a change, are refused in the policy\'s name', async () => {
+    const { stream, first } = await st.startTurn([
+      { toolUses: [shell('uptime', 'toolu_up'), shell('hostname', 'toolu_host')] }, { text: 'Refused.' },
+    ]);
+    const events = await turnEvents(stream, WAIT_MS);
+    // GATE_MAX_ROUNDS_COUNT (2) inserted calls run, then the third ask is refused.
+    assert.deepEqual(ofType(events, 'tool').map((e) => e.call_id).filter((id) => id.startsWith('toolu_up.')),
+      ['toolu_up.first1', 'toolu_up.first2']);
+    const refusals = {
+      toolu_up: /^refused by policy insists: policy insists asked again to run devvm_shell first; refused after 2 rounds$/,
+      toolu_host: /^refused by policy insists: policy insists asked to run pve first, which is mutating; refused$/,
+    };
+    for (const [callId, want] of Object.entries(refusals)) {
+      const result = resultOf(events, callId);
+      assert.equal(result.is_error, true);
+      assert.match(result.content, want);
+      // The model hears of any calls run first, then of the refusal.
+      assert.equal(modelResult(st.mock, first, callId).content.split('\n').at(-1), result.content);
+    }
+    assert.equal(indexOf(events, 'tool', 'toolu_host.first1'), -1, 'no change is run first');
+    assert.deepEqual(ofType(events, 'tool_output').map((e) => e.text), ['date\n', 'date\n']);
     await stream.close();
   });
 });
