@@ -1,6 +1,7 @@
 // Runs the breakglass daemon for an integration test: a clean environment,
 // a port picked by the kernel, every output line kept, and a stop that ends
 // with SIGKILL if the daemon does not exit in time.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
@@ -140,6 +141,11 @@ export async function startDaemon({ env = {}, args = [], dataDir, bin = process.
     stop,
     kill9: () => { proc.kill('SIGKILL'); return exited; },
   };
+}
+
+/** Stops a daemon from startDaemon and asserts it exited 0 on SIGTERM. */
+export async function stopCleanly(d) {
+  assert.deepEqual(await d.stop(), { code: 0, signal: null });
 }
 
 /**

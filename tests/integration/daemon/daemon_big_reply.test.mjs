@@ -5,9 +5,10 @@
 // multiple of its size.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { sampleRss, startStack, turnEvents, underAddressSanitizer } from '../../lib/agent-stack.mjs';
 import { scratchDir } from '../../lib/scratch.mjs';
+import { forSuite } from '../../lib/suite.mjs';
 
 const dir = scratchDir('big-reply-test');
 
@@ -29,9 +30,7 @@ function prose(n) {
 }
 
 describe('a reply bigger than a client queue', () => {
-  let st;
-  before(async () => { st = await startStack(join(dir, 'stack')); });
-  after(() => st?.close());
+  const st = forSuite(() => startStack(join(dir, 'stack')));
 
   test('a 20 MiB reply reaches every client up to turn_end, and a client attaching later', async () => {
     const answer = prose(20 * MIB);

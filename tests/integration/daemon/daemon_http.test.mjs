@@ -7,10 +7,11 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fetchJson, startDaemon } from '../../lib/daemon.mjs';
+import { fetchJson, startDaemon, stopCleanly } from '../../lib/daemon.mjs';
 import { rawRequest, slowRequest } from '../../lib/raw-http.mjs';
 import { openStream } from '../../lib/sse-client.mjs';
 import { scratchDir } from '../../lib/scratch.mjs';
+import { forSuite } from '../../lib/suite.mjs';
 
 const dir = scratchDir('daemon-http-test');
 
@@ -135,19 +136,13 @@ function openIdleConnection(port) {
 const rawGet = (port, target) => rawRequest(port, `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
 
 describe('bearer-token daemon', () => {
-  let d;
-  before(async () => {
-    d = await startDaemon({
-      env: {
-        API_BEARER_TOKEN: TOKEN,
-        BREAKGLASS_WWW_DIR: makeWww(),
-        BREAKGLASS_HTTP_HEADER_TIMEOUT_SECONDS: String(HEADER_TIMEOUT_S),
-      },
-    });
-  });
-  after(async () => {
-    assert.deepEqual(await d.stop(), { code: 0, signal: null });
-  });
+  const d = forSuite(() => startDaemon({
+    env: {
+      API_BEARER_TOKEN: TOKEN,
+      BREAKGLASS_WWW_DIR: makeWww(),
+      BREAKGLASS_HTTP_HEADER_TIMEOUT_SECONDS: String(HEADER_TIMEOUT_S),
+    },
+  }), stopCleanly);
 
   test('every /api route: 401 JSON without credentials or with wrong ones, served with the token', async () => {
     const id = await newSession(d);
@@ -468,13 +463,7 @@ describe('behind the auth proxy (BREAKGLASS_TRUSTED_USER_HEADER)', () => {
 });
 
 describe('no API_BEARER_TOKEN and no trusted header', () => {
-  let d;
-  before(async () => {
-    d = await startDaemon({ env: { API_BEARER_TOKEN: '' } });
-  });
-  after(async () => {
-    assert.deepEqual(await d.stop(), { code: 0, signal: null });
-  });
+  const d = forSuite(() => startDaemon({ env: { API_BEARER_TOKEN: '' } }), stopCleanly);
 
   test('everything under /api is 401 (fail closed); /health is still served', async () => {
     const attempts = [{}, { authorization: 'Bearer ' }, { authorization: 'Bearer' }, { authorization: 'Bearer undefined' },

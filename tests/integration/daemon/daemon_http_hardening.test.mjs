@@ -3,10 +3,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import { after, before, describe, test } from 'node:test';
-import { fetchJson, startDaemon } from '../../lib/daemon.mjs';
+import { describe, test } from 'node:test';
+import { fetchJson, startDaemon, stopCleanly } from '../../lib/daemon.mjs';
 import { rawRequest } from '../../lib/raw-http.mjs';
 import { trickleFlood } from '../../lib/trickle-flood.mjs';
+import { forSuite } from '../../lib/suite.mjs';
 
 const TOKEN = 'hardening-test-bearer-token';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
@@ -56,9 +57,7 @@ function trickleBody(port, head, everyMs, timeoutMs) {
 }
 
 describe('request framing before authentication', () => {
-  let d;
-  before(async () => { d = await startDaemon({ env: { API_BEARER_TOKEN: TOKEN, BREAKGLASS_HTTP_BODY_TIMEOUT_SECONDS: String(BODY_TIMEOUT_S) } }); });
-  after(async () => { assert.deepEqual(await d.stop(), { code: 0, signal: null }); });
+  const d = forSuite(() => startDaemon({ env: { API_BEARER_TOKEN: TOKEN, BREAKGLASS_HTTP_BODY_TIMEOUT_SECONDS: String(BODY_TIMEOUT_S) } }), stopCleanly);
 
   test('a chunked POST with 40 trailer lines of 300 bytes is answered and the daemon stays up', async () => {
     const trailers = Array.from({ length: 40 }, (_, i) => `X-Trailer-${i}: ${'t'.repeat(300)}\r\n`).join('');
@@ -157,9 +156,7 @@ describe('request framing before authentication', () => {
 });
 
 describe('slow clients cannot take every connection slot', () => {
-  let d;
-  before(async () => { d = await startDaemon({ env: { API_BEARER_TOKEN: TOKEN } }); });
-  after(async () => { assert.deepEqual(await d.stop(), { code: 0, signal: null }); });
+  const d = forSuite(() => startDaemon({ env: { API_BEARER_TOKEN: TOKEN } }), stopCleanly);
 
   test(`${ATTACK_CONNECTIONS} connections trickling ${ATTACK_BYTES_PER_SECOND} B/s in all for ${ATTACK_MS / 1000} s: /health and authenticated requests are answered throughout`, async (t) => {
     // All from 127.0.0.1, as behind the auth proxy: a per-address cap alone
@@ -226,9 +223,7 @@ describe('bodies without credentials cannot fill the memory', () => {
   // The attack held MAX_CONNECTIONS bodies of MAX_BODY_BYTES (256 MiB, the
   // chart's memory limit); refused at their heads, their bytes never stay.
   const GROWTH_BOUND_KIB = 64 * 1024;
-  let d;
-  before(async () => { d = await startDaemon({ env: { API_BEARER_TOKEN: TOKEN } }); });
-  after(async () => { assert.deepEqual(await d.stop(), { code: 0, signal: null }); });
+  const d = forSuite(() => startDaemon({ env: { API_BEARER_TOKEN: TOKEN } }), stopCleanly);
 
   const rssKib = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${d.proc.pid}/status`, 'utf8'))[1]);
 

@@ -3,9 +3,10 @@
 // turn in the middle of a model call or a tool call.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { startStack, textOf, turnEvents, typesOf } from '../../lib/agent-stack.mjs';
 import { scratchDir } from '../../lib/scratch.mjs';
+import { forSuite } from '../../lib/suite.mjs';
 
 const dir = scratchDir('daemon-retries-test');
 
@@ -18,16 +19,12 @@ const CANCEL_WITHIN_MS = 1000;
 const afterLastRetry = (events) => events.slice(events.findLastIndex((e) => e.kind === 'retry') + 1);
 
 describe('model call failures and cancels', () => {
-  let st;
-  before(async () => {
-    st = await startStack(join(dir, 'stack'), {
-      env: {
-        BREAKGLASS_MODEL_IDLE_TIMEOUT_SECONDS: String(IDLE_TIMEOUT_S),
-        BREAKGLASS_MODEL_MAX_RETRY_DELAY_SECONDS: String(MAX_RETRY_DELAY_S),
-      },
-    });
-  });
-  after(() => st?.close());
+  const st = forSuite(() => startStack(join(dir, 'stack'), {
+    env: {
+      BREAKGLASS_MODEL_IDLE_TIMEOUT_SECONDS: String(IDLE_TIMEOUT_S),
+      BREAKGLASS_MODEL_MAX_RETRY_DELAY_SECONDS: String(MAX_RETRY_DELAY_S),
+    },
+  }));
 
   test('529, 529, then success: two retry events and a completed turn', async () => {
     const { stream, first } = await st.startTurn([{ status: 529 }, { status: 529 }, { text: 'Third time lucky.' }]);
@@ -188,11 +185,7 @@ describe('model call failures and cancels', () => {
 
 describe('the turn time limit', () => {
   const TURN_TIMEOUT_S = 1;
-  let st;
-  before(async () => {
-    st = await startStack(join(dir, 'timeout'), { env: { BREAKGLASS_TURN_TIMEOUT_SECONDS: String(TURN_TIMEOUT_S) } });
-  });
-  after(() => st?.close());
+  const st = forSuite(() => startStack(join(dir, 'timeout'), { env: { BREAKGLASS_TURN_TIMEOUT_SECONDS: String(TURN_TIMEOUT_S) } }));
 
   test('a turn past BREAKGLASS_TURN_TIMEOUT_SECONDS ends with an error, its tool call stopped', async () => {
     const t0 = Date.now();

@@ -3,10 +3,11 @@
 // that never reads while a tool floods output.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { AUTH, checkRssGrowth, rssKib, sampleRss, startStack, turnEvents } from '../../lib/agent-stack.mjs';
 import { openStalledStream } from '../../lib/sse-client.mjs';
 import { scratchDir } from '../../lib/scratch.mjs';
+import { forSuite } from '../../lib/suite.mjs';
 
 const dir = scratchDir('daemon-stream-test');
 
@@ -32,11 +33,7 @@ const caughtUp = (e) => e.event === 'caught-up';
 const ids = (events) => events.filter((e) => e.id !== null).map((e) => Number(e.id));
 
 describe('session event stream', () => {
-  let st;
-  before(async () => {
-    st = await startStack(join(dir, 'stack'), { env: { BREAKGLASS_SSE_KEEPALIVE_SECONDS: String(KEEPALIVE_S) } });
-  });
-  after(() => st?.close());
+  const st = forSuite(() => startStack(join(dir, 'stack'), { env: { BREAKGLASS_SSE_KEEPALIVE_SECONDS: String(KEEPALIVE_S) } }));
 
   test('attaching after events exist replays them all (the deltas as their blocks), then caught-up, then live events', async () => {
     const { id, stream } = await st.startTurn([{ toolUses: [{ name: 'echo', input: { text: 'a' } }] }, { text: 'Done.' }]);

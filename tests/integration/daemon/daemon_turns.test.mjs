@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { API_KEY, checkRssGrowth, rssKib, sampleRss, startStack, textOf, turnEvents, typesOf } from '../../lib/agent-stack.mjs';
 import { scratchDir } from '../../lib/scratch.mjs';
+import { forSuite } from '../../lib/suite.mjs';
 
 const dir = scratchDir('daemon-turns-test');
 
@@ -18,17 +19,13 @@ const LUA_HOST_JSON_MAX_BYTES = 1048576; // core/lua/lua_limits.h
 const SYSTEM_PROMPT = 'You are breakglass under test. Model claude-sonnet-4-5; devvm configured: false.';
 
 describe('agent turns', () => {
-  let st;
-  before(async () => {
-    st = await startStack(join(dir, 'main'), {
-      env: {
-        BREAKGLASS_LUA_MEMORY_MB: String(LUA_MEMORY_MB),
-        BREAKGLASS_LUA_INSTRUCTIONS: String(LUA_INSTRUCTIONS),
-        BREAKGLASS_LUA_CALL_TIMEOUT_MS: String(LUA_CALL_TIMEOUT_MS),
-      },
-    });
-  });
-  after(() => st?.close());
+  const st = forSuite(() => startStack(join(dir, 'main'), {
+    env: {
+      BREAKGLASS_LUA_MEMORY_MB: String(LUA_MEMORY_MB),
+      BREAKGLASS_LUA_INSTRUCTIONS: String(LUA_INSTRUCTIONS),
+      BREAKGLASS_LUA_CALL_TIMEOUT_MS: String(LUA_CALL_TIMEOUT_MS),
+    },
+  }));
 
   test('a text-only turn: user, text deltas, usage, the whole block, result, turn_end; a well-formed request', async () => {
     const answer = 'The devvm answers on SSH and its load is normal.';
@@ -231,9 +228,7 @@ describe('agent turns', () => {
 });
 
 describe('a daemon without a model credential', () => {
-  let st;
-  before(async () => { st = await startStack(join(dir, 'nokey'), { env: { ANTHROPIC_API_KEY: undefined } }); });
-  after(() => st?.close());
+  const st = forSuite(() => startStack(join(dir, 'nokey'), { env: { ANTHROPIC_API_KEY: undefined } }));
 
   test('a prompt ends its turn with an error that points to docs/api-key.md; /health works', async () => {
     const { stream } = await st.startTurn([{ text: 'never asked' }]);
@@ -255,9 +250,7 @@ describe('a daemon without a model credential', () => {
 });
 
 describe('SIGTERM while turns run', () => {
-  let st;
-  before(async () => { st = await startStack(join(dir, 'sigterm')); });
-  after(() => st?.close());
+  const st = forSuite(() => startStack(join(dir, 'sigterm')));
 
   test('the daemon cancels them and exits cleanly', async () => {
     st.mock.setResponder((body) => (body.messages.length === 1 && body.messages[0].content[0].text === 'nap'

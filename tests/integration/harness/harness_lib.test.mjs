@@ -15,6 +15,7 @@ import {
   argvOf, commandLine, descendants, hasOption, isRunning, processesWhere, processTable,
 } from '../../lib/processes.mjs';
 import { runAsync } from '../../lib/run-async.mjs';
+import { forSuite } from '../../lib/suite.mjs';
 import { scratchDir } from '../../lib/scratch.mjs';
 
 const dir = scratchDir('harness-lib-test');
@@ -458,5 +459,30 @@ describe('processes', () => {
     assert.ok(!tree.some(isRunning));
     assert.equal(commandLine(tree[0]), '');
     assert.deepEqual(argvOf(tree[0]), []);
+  });
+});
+
+describe('forSuite', () => {
+  const seen = [];
+  const early = forSuite(async () => ({ name: 'started later', close() {} }));
+  // Read while node:test collects the block, before any hook has run.
+  const readEarly = (() => { try { return early.name; } catch (e) { return e.message; } })();
+
+  describe('a block with a fixture', () => {
+    const fixture = forSuite(async () => {
+      seen.push('start');
+      return { name: 'the fixture', greet(who) { return `${this.name} greets ${who}`; } };
+    }, (f) => { seen.push(`stop ${f.name}`); });
+
+    test('forwards reads and calls to what start() resolved to, started once', () => {
+      assert.equal(fixture.name, 'the fixture');
+      assert.equal(fixture.greet('you'), 'the fixture greets you');
+      assert.deepEqual(seen, ['start']);
+    });
+  });
+
+  test('stops the fixture once its block is done; a read before start throws', () => {
+    assert.deepEqual(seen, ['start', 'stop the fixture']);
+    assert.match(readEarly, /read \.name of a suite's fixture before its before\(\) hook started it/);
   });
 });

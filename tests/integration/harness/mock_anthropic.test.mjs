@@ -8,7 +8,7 @@ import https from 'node:https';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { makeCA } from '../../lib/ca.mjs';
 import { startMock, stampsIn } from '../../lib/mock-anthropic.mjs';
@@ -16,6 +16,7 @@ import { LAB_NO_PROBE_TEXT, LAB_SUMMARY_PREFIX } from '../../lib/mock-lab.mjs';
 import { thinkingSignature } from '../../lib/mock-stream.mjs';
 import { SseParser } from '../../lib/sse-client.mjs';
 import { scratchDir } from '../../lib/scratch.mjs';
+import { forSuite } from '../../lib/suite.mjs';
 
 const LIB = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'lib');
 const dir = scratchDir('mock-anthropic-test');
@@ -75,9 +76,7 @@ function assemble(events) {
 }
 
 describe('mock Messages API', () => {
-  let mock;
-  before(async () => { mock = await startMock({ cert: pki.serverCert, key: pki.serverKey }); });
-  after(() => mock.close());
+  const mock = forSuite(() => startMock({ cert: pki.serverCert, key: pki.serverKey }));
 
   test('a text form streams the documented event sequence with usage and request-id', async () => {
     mock.setScript([{ text: 'The disk looks healthy, load is fine.' }]);
@@ -370,9 +369,7 @@ describe('mock Messages API', () => {
 });
 
 describe('mock request checks', () => {
-  let mock;
-  before(async () => { mock = await startMock({ cert: pki.serverCert, key: pki.serverKey }); });
-  after(() => mock.close());
+  const mock = forSuite(() => startMock({ cert: pki.serverCert, key: pki.serverKey }));
 
   const assistantCall = { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'ssh_exec', input: { cmd: 'uptime' } }] };
   const cases = [
@@ -458,9 +455,7 @@ describe('mock request checks', () => {
 });
 
 describe('mock count_tokens', () => {
-  let mock;
-  before(async () => { mock = await startMock({ cert: pki.serverCert, key: pki.serverKey, expectKey: 'test-key' }); });
-  after(() => mock.close());
+  const mock = forSuite(() => startMock({ cert: pki.serverCert, key: pki.serverKey, expectKey: 'test-key' }));
   const PATH = '/v1/messages/count_tokens';
   const count = (payload = { model: 'claude-test', messages: [{ role: 'user', content: 'ping' }] }, headers = HEADERS) =>
     post(mock.url, payload, { headers, path: PATH });

@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { API_KEY, BEARER, TURN_WAIT_MS, makeScriptsDir, startStack, turnEvents } from '../../lib/agent-stack.mjs';
 import { isType } from '../../lib/sse-client.mjs';
 import { scratchDir } from '../../lib/scratch.mjs';
+import { forSuite } from '../../lib/suite.mjs';
 
 const dir = scratchDir('journal-recovery-test');
 
@@ -77,9 +78,7 @@ function unchain(path) {
 }
 
 describe('kill -9 and restart', () => {
-  let lab;
-  before(async () => { lab = await startRestartable('restart'); });
-  after(() => lab?.close());
+  const lab = forSuite(() => startRestartable('restart'));
 
   test('during a streamed reply: listed, replayed up to the kill, interrupted, Last-Event-ID exact, full history next turn', async () => {
     const answer = 'The devvm is wedged in its I/O path; a cycle is the usual cure for that stall.';
@@ -312,9 +311,7 @@ describe('session files that are not journals of our own (issue 12, items 4, 5, 
 });
 
 describe('retention', () => {
-  let lab;
-  before(async () => { lab = await startRestartable('retention', { BREAKGLASS_MAX_SESSIONS: '3' }); });
-  after(() => lab?.close());
+  const lab = forSuite(() => startRestartable('retention', { BREAKGLASS_MAX_SESSIONS: '3' }));
 
   test('deletes the oldest finished sessions, never one with a running turn', async () => {
     lab.mock.setScript([{ toolUses: [{ name: 'nap', input: { ms: 60000 } }] }]);

@@ -11,12 +11,13 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { AUTH, startStack, turnEvents } from '../../lib/agent-stack.mjs';
 import { fetchJson } from '../../lib/daemon.mjs';
 import { startLab } from '../../lib/lab.mjs';
 import { withSettings } from '../../fixtures/lua/policy_fake_tools/scripts.mjs';
 import { scratchDir } from '../../lib/scratch.mjs';
+import { forSuite } from '../../lib/suite.mjs';
 
 const dir = scratchDir('lab-buttons-test');
 
@@ -53,9 +54,7 @@ function scriptsWith(at, settings = {}, extra = {}) {
 }
 
 describe('the buttons through the action pipeline', () => {
-  let lab;
-  before(async () => { lab = await startLab(); });
-  after(() => lab?.stop());
+  const lab = forSuite(() => startLab(), (l) => l.stop());
 
   test('a cycle with no fresh forensics: inserted forensics, policy, live output and result, recorded and replayable, across a restart', async () => {
     const base = join(dir, 'cycle');

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { AUTH, startStack, turnEvents } from '../../lib/agent-stack.mjs';
 import { assertTodayShapes, journalTextBlocks } from '../../lib/contract.mjs';
 import { fetchJson } from '../../lib/daemon.mjs';
@@ -20,6 +20,7 @@ import { startLab } from '../../lib/lab.mjs';
 import { LAB_RUNBOOK, LAB_SUMMARY_PREFIX, labResponder } from '../../lib/mock-lab.mjs';
 import { cliExport, pageExport } from '../../lib/page-export.mjs';
 import { scratchDir } from '../../lib/scratch.mjs';
+import { forSuite } from '../../lib/suite.mjs';
 
 const dir = scratchDir('lab-drill-test');
 
@@ -102,11 +103,7 @@ async function assertDevvmAnswers(st) {
 }
 
 describe('the drill: a wedged devvm comes back', () => {
-  let lab;
-  before(async () => {
-    lab = await startLab();
-  });
-  after(() => lab?.stop());
+  const lab = forSuite(() => startLab(), (l) => l.stop());
 
   test('one prompt: the lab model probes, captures forensics, cycles, waits, and the devvm answers', async () => {
     const st = await startStack(join(dir, 'model'), { scripts: 'shipped', env: stackEnv(lab) });

@@ -2,7 +2,7 @@
 // devvm's sshd, the pve's sshd with the real breakglass-pve as forced
 // command, and the fake VM whose state is the devvm's sshd. Runs once with
 // network namespaces and once on loopback ports. Runs as root.
-import { describe, test, before, after } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { startLab } from '../../lib/lab.mjs';
 import { isRunning, processEntry } from '../../lib/processes.mjs';
 import { runAsync } from '../../lib/run-async.mjs';
+import { forSuite } from '../../lib/suite.mjs';
 
 const LAB_MJS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../lib/lab.mjs');
 const SSH_LIMIT_MS = 30000;
@@ -67,11 +68,7 @@ const NETNS_OK = netnsPermitted();
 for (const mode of ['netns', 'loopback']) {
   const skip = mode === 'netns' && !NETNS_OK ? '`ip netns add` is not permitted on this machine' : false;
   describe(`lab hosts over ${mode}`, { skip, timeout: 10 * TEST_LIMIT_MS }, () => {
-    let lab;
-    before(async () => {
-      lab = await startLab({ useNetns: mode === 'netns' });
-    });
-    after(() => lab?.stop());
+    const lab = forSuite(() => startLab({ useNetns: mode === 'netns' }), (l) => l.stop());
 
     test('the hosts are where env() and known_hosts say', () => {
       const env = lab.env();

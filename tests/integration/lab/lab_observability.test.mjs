@@ -8,13 +8,14 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { API_KEY, AUTH, BEARER, startStack, turnEvents } from '../../lib/agent-stack.mjs';
 import { fetchJson } from '../../lib/daemon.mjs';
 import { startLab } from '../../lib/lab.mjs';
 import { labResponder } from '../../lib/mock-lab.mjs';
 import { moved, scrape, value } from '../../lib/prometheus.mjs';
 import { scratchDir } from '../../lib/scratch.mjs';
+import { forSuite } from '../../lib/suite.mjs';
 
 const dir = scratchDir('lab-observability-test');
 
@@ -32,11 +33,7 @@ function secretsOf(env) {
 }
 
 describe('a drill as the cluster sees it', () => {
-  let lab;
-  before(async () => {
-    lab = await startLab();
-  });
-  after(() => lab?.stop());
+  const lab = forSuite(() => startLab(), (l) => l.stop());
 
   test('JSON log lines only, no secret in them; power verbs, by source, and SSH failures, by layer, counted', async () => {
     const env = {

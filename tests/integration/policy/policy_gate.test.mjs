@@ -7,12 +7,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { AUTH, startStack, turnEvents } from '../../lib/agent-stack.mjs';
 import { fetchJson } from '../../lib/daemon.mjs';
 import { makePolicyScripts } from '../../fixtures/lua/policy_fake_tools/scripts.mjs';
 import { EVERYDAY, ISSUE_12_REPORT } from '../../lib/destructive-commands.mjs';
 import { scratchDir } from '../../lib/scratch.mjs';
+import { forSuite } from '../../lib/suite.mjs';
 
 const dir = scratchDir('policy-gate-test');
 const FIXTURES = join(process.env.BREAKGLASS_SOURCE_DIR, 'tests', 'fixtures', 'lua', 'policy_gate');
@@ -69,15 +70,11 @@ async function nextTurn(st, id, stream, forms, prompt = 'And now?') {
 }
 
 describe('forensics_first through the daemon', () => {
-  let st;
   // The rate limits would end this block after three power verbs; they
   // have their own block below.
-  before(async () => {
-    st = await policyStack('forensics', {
-      settings: { 'rate_limit.lua': { MAX_MUTATING: 1000, CYCLE_GAP_MS: 0 } },
-    });
-  });
-  after(() => st?.close());
+  const st = forSuite(() => policyStack('forensics', {
+    settings: { 'rate_limit.lua': { MAX_MUTATING: 1000, CYCLE_GAP_MS: 0 } },
+  }));
 
   test('a cycle with no forensics in the session: forensics runs first, is shown, and the model hears of it', async () => {
     const { stream, first } = await st.startTurn([{ toolUses: [pve('cycle', 'toolu_cycle')] }, { text: 'Cycled.' }]);
@@ -153,9 +150,7 @@ describe('forensics_first through the daemon', () => {
 });
 
 describe('rate_limit through the daemon (the shipped numbers)', () => {
-  let st;
-  before(async () => { st = await policyStack('rate'); });
-  after(() => st?.close());
+  const st = forSuite(() => policyStack('rate'));
 
   test('two cycles within 60 s: the second is refused; a 4th power verb within 15 minutes is refused', async () => {
     const { id, stream, first } = await st.startTurn([
@@ -196,9 +191,7 @@ describe('rate_limit through the daemon (the shipped numbers)', () => {
 });
 
 describe('operator confirmation', () => {
-  let st;
-  before(async () => { st = await policyStack('confirm', { env: { BREAKGLASS_TRUSTED_USER_HEADER: USER_HEADER } }); });
-  after(() => st?.close());
+  const st = forSuite(() => policyStack('confirm', { env: { BREAKGLASS_TRUSTED_USER_HEADER: USER_HEADER } }));
 
   const confirm = (id, body, user) => fetchJson(`${st.daemon.url}/api/session/${id}/confirm`,
     { method: 'POST', headers: { ...AUTH, ...(user ? { [USER_HEADER]: user } : {}) }, body });
@@ -286,9 +279,7 @@ describe('operator confirmation', () => {
 });
 
 describe('confirm_destructive through the daemon: the spellings issue 12 found running unasked', () => {
-  let st;
-  before(async () => { st = await policyStack('destructive'); });
-  after(() => st?.close());
+  const st = forSuite(() => policyStack('destructive'));
 
   test('each line of the report is a confirm_request and does not run; everyday diagnostics run unasked', async () => {
     const asking = ISSUE_12_REPORT.map((command, i) => shell(command, `toolu_report_${i}`));
@@ -332,9 +323,7 @@ describe('confirm_destructive through the daemon: the spellings issue 12 found r
 });
 
 describe('operator confirmation with no answer', () => {
-  let st;
-  before(async () => { st = await policyStack('confirm-timeout', { env: { BREAKGLASS_CONFIRM_TIMEOUT_SECONDS: '1' } }); });
-  after(() => st?.close());
+  const st = forSuite(() => policyStack('confirm-timeout', { env: { BREAKGLASS_CONFIRM_TIMEOUT_SECONDS: '1' } }));
 
   test('no answer within the limit counts as a denial, and the model hears why', async () => {
     const { stream, first } = await st.startTurn([{ toolUses: [shell('wipefs -a /dev/vdb', 'toolu_wipe')] }, { text: 'Not run.' }]);
@@ -353,9 +342,7 @@ describe('operator confirmation with no answer', () => {
 });
 
 describe('a policy that fails', () => {
-  let st;
-  before(async () => { st = await policyStack('raises', { extra: extraPolicies('z_raises.lua') }); });
-  after(() => st?.close());
+  const st = forSuite(() => policyStack('raises', { extra: extraPolicies('z_raises.lua') }));
 
   test('denies the call (fail closed), naming the file and line', async () => {
     const { stream, first } = await st.startTurn([
@@ -379,9 +366,7 @@ describe('a policy that fails', () => {
 });
 
 describe('a run_first the gate refuses', () => {
-  let st;
-  before(async () => { st = await policyStack('insists', { extra: extraPolicies('z_insists.lua') }); });
-  after(() => st?.close());
+  const st = forSuite(() => policyStack('insists', { extra: extraPolicies('z_insists.lua') }));
 
   test('one asked again after the last round, and one that is a change, are refused in the policy\'s name', async () => {
     const { stream, first } = await st.startTurn([
