@@ -1,6 +1,7 @@
 #include "buf.h"
 
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,13 +23,15 @@ void buf_reset(buf *b) {
   if (b->data) b->data[0] = '\0';
 }
 
-/* Grows so that need bytes plus the terminating NUL fit. */
+/* Grows so that need bytes plus the terminating NUL fit. A need past half
+ * the address space fails here, so that neither need + 1 nor the doubling
+ * can wrap, whatever max_bytes is (SIZE_MAX included). */
 static int buf_reserve(buf *b, size_t need) {
-  if (need > b->max_bytes) return -1;
+  if (need > b->max_bytes || need > SIZE_MAX / 2) return -1;
   if (need + 1 <= b->cap) return 0;
   size_t cap = b->cap ? b->cap : 256;
   while (cap < need + 1) cap *= 2;
-  if (cap > b->max_bytes + 1) cap = b->max_bytes + 1;
+  if (cap - 1 > b->max_bytes) cap = b->max_bytes + 1;
   char *p = realloc(b->data, cap);
   if (!p) return -1;
   b->data = p;
