@@ -1,7 +1,7 @@
 /* A journal file read a line at a time: records across read chunks, a line
  * past the record cap skipped without holding it, a torn line cut off by
- * the descriptor, and the files the daemon's folder must refuse (a
- * symlink, a FIFO) refused at once. */
+ * the descriptor, the files the daemon's folder must refuse (a symlink, a
+ * FIFO) refused at once, and the lines a reader does not want skipped. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,7 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "journal_file.h"
+#include "limits_table.h"
 #include "scratch.h"
 
 #define RECORD "{\"kind\":\"event\",\"n\":1}\n"
@@ -134,6 +136,55 @@ static void test_fifo_refused_without_waiting(void **state) {
   assert_non_null(strstr(err, "cannot open"));
 }
 
+/* Lines a reader does not want are skipped unparsed wherever the read
+ * chunks cut them, a broken one too, and still count in the line numbers
+ * and leave the wanted lines' bytes whole for the hash chain. */
+static void test_unwanted_lines_skipped_across_chunks(void **state) {
+  (void)state;
+  enum { LINES = 2000, EVERY = 7, PAD = 97 };
+  static const char *const wanted[] = {"tool_call", NULL};
+  static const char head[] = "{\"ts\":\"2026-06-11T08:30:05.123Z\",\"kind\":";
+  char pad[PAD + 1];
+  memset(pad, 'o', PAD);
+  pad[PAD] = '\0';
+  buf text;
+  buf_init(&text, SIZE_MAX);
+  for (int i = 1; i <= LINES; i++) {
+    if (i % EVERY == 0)
+      buf_appendf(&text, "%s\"tool_call\",\"call_id\":\"c%d\"}\n", head, i);
+    else if (i == LINES / 2)
+      buf_appendf(&text, "%s\"event\",\"event\":{\"kind\":\"tool_output\",broken\n", head);
+    else
+      buf_appendf(&text, "%s\"event\",\"event\":{\"kind\":\"tool_output\",\"text\":\"%.*s\"}}\n",
+                  head, i % PAD, pad);
+  }
+  assert_true(text.len > 3 * JOURNAL_FILE_READ_BYTES);
+  write_text(path_in("wanted.jsonl"), buf_cstr(&text), text.len);
+
+  journal_file *f;
+  char err[256], why[256];
+  assert_int_equal(journal_file_open(&f, path_in("wanted.jsonl"), 0, err, sizeof err), 0);
+  journal_file_want(f, wanted);
+  json_t *rec;
+  int n = 0;
+  while (journal_file_next(f, &rec, why, sizeof why) == JOURNAL_READ_RECORD) {
+    n++;
+    size_t line = journal_file_line(f), len;
+    assert_int_equal(line, (size_t)n * EVERY);
+    char id[16];
+    snprintf(id, sizeof id, "c%zu", line);
+    assert_string_equal(json_string_value(json_object_get(rec, "call_id")), id);
+    const char *raw = journal_file_raw(f, &len);
+    assert_non_null(raw);
+    assert_int_equal(len, strlen(head) + strlen("\"tool_call\",\"call_id\":\"\"}") + strlen(id));
+    assert_memory_equal(raw, head, strlen(head));
+    json_decref(rec);
+  }
+  assert_int_equal(n, LINES / EVERY);
+  journal_file_close(f);
+  buf_free(&text);
+}
+
 static int make_dir(void **state) {
   (void)state;
   scratch_dir_make(dir, sizeof dir, "journal-file");
@@ -152,6 +203,7 @@ int main(void) {
       cmocka_unit_test(test_torn_line_cut_off_by_descriptor),
       cmocka_unit_test(test_symlink_refused_in_the_daemon_folder_followed_for_replay),
       cmocka_unit_test(test_fifo_refused_without_waiting),
+      cmocka_unit_test(test_unwanted_lines_skipped_across_chunks),
   };
   return cmocka_run_group_tests(tests, make_dir, remove_dir);
 }
