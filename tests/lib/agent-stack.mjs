@@ -233,6 +233,14 @@ export async function startStack(dir, { env = {}, bin, scripts = 'fixture' } = {
       return { id, stream, first };
     },
     /**
+     * startTurn, then waits for the turn to end (turnEvents, within waitMs):
+     * {id, stream, first, events}.
+     */
+    async runTurn(forms, { prompt, waitMs } = {}) {
+      const turn = await stack.startTurn(forms, prompt);
+      return { ...turn, events: await turnEvents(turn.stream, waitMs) };
+    },
+    /**
      * Starts the daemon on the stack's data folder, stopping the running
      * one first; extraEnv adds to the settings for this start only.
      */

@@ -159,11 +159,10 @@ describe('metrics and the JSON log', () => {
   test('a model that answers 401 quoting the key: counted by type, and the key reaches no log line', async () => {
     const before = await scrape(metricsUrl, AUTH);
     const logFrom = st.daemon.log.length;
-    const { stream } = await st.startTurn([
+    const { stream, events } = await st.runTurn([
       { status: 429, headers: { 'retry-after-ms': '10' } },
       { status: 401, message: `invalid x-api-key: ${API_KEY}`, headers: { 'request-id': API_KEY } },
     ]);
-    const events = await turnEvents(stream);
     await stream.close();
     assert.equal(events.at(-2).is_error, true);
     const after = await scrape(metricsUrl, AUTH);
@@ -256,11 +255,10 @@ describe('metrics and the JSON log', () => {
     writeFileSync(join(dir, 'main', 'scripts', 'tools', 'nap_then_log.lua'), NAP_THEN_LOG);
     await reload(st);
     const logFrom = st.daemon.log.length;
-    const { id, stream } = await st.startTurn([
+    const { id, stream, events } = await st.runTurn([
       { toolUses: [{ name: 'misc', input: { mode: 'log' } }, { name: 'nap_then_log', input: {} }] },
       { text: 'Said.' },
-    ], 'Say something.');
-    const events = await turnEvents(stream);
+    ], { prompt: 'Say something.' });
     await stream.close();
     const calls = events.filter((e) => e.kind === 'tool').map((e) => e.call_id);
     await st.daemon.waitForLog(/after the nap/, 5000, logFrom);

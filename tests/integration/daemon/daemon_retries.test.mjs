@@ -27,8 +27,7 @@ describe('model call failures and cancels', () => {
   }));
 
   test('529, 529, then success: two retry events and a completed turn', async () => {
-    const { stream, first } = await st.startTurn([{ status: 529 }, { status: 529 }, { text: 'Third time lucky.' }]);
-    const events = await turnEvents(stream);
+    const { stream, first, events } = await st.runTurn([{ status: 529 }, { status: 529 }, { text: 'Third time lucky.' }]);
     const retries = events.filter((e) => e.kind === 'retry');
     assert.equal(retries.length, 2);
     retries.forEach((r, i) => {
@@ -47,11 +46,10 @@ describe('model call failures and cancels', () => {
   });
 
   test('429 with retry-after: 2 waits about two seconds before the next attempt', async () => {
-    const { stream, first } = await st.startTurn([
+    const { stream, first, events } = await st.runTurn([
       { status: 429, headers: { 'retry-after': '2' } },
       { text: 'Rate limit passed.' },
     ]);
-    const events = await turnEvents(stream);
     const retry = events.find((e) => e.kind === 'retry');
     assert.equal(retry.delay_ms, 2000);
     assert.equal(retry.error_type, 'rate_limit_error');
@@ -63,8 +61,7 @@ describe('model call failures and cancels', () => {
   });
 
   test('401: one error event naming authentication_error and the request id, no retry', async () => {
-    const { stream, first } = await st.startTurn([{ status: 401, message: 'invalid x-api-key' }, { text: 'never' }]);
-    const events = await turnEvents(stream);
+    const { stream, first, events } = await st.runTurn([{ status: 401, message: 'invalid x-api-key' }, { text: 'never' }]);
     assert.deepEqual(typesOf(events), ['user', 'error', 'result', 'turn_end']);
     const err = events[1];
     assert.equal(err.error_type, 'authentication_error');
@@ -77,11 +74,10 @@ describe('model call failures and cancels', () => {
   });
 
   test('a connection dropped mid-stream is retried and the turn completes', async () => {
-    const { stream, first } = await st.startTurn([
+    const { stream, first, events } = await st.runTurn([
       { text: 'This answer will be cut off by a dropped connection.', dropAfterEvents: 6 },
       { text: 'Answer after the drop.' },
     ]);
-    const events = await turnEvents(stream);
     const i = events.findIndex((e) => e.kind === 'retry');
     assert.ok(i > 0, 'a retry event');
     assert.ok(events.slice(0, i).some((e) => e.kind === 'text_delta'), 'text arrived before the drop');
@@ -94,8 +90,7 @@ describe('model call failures and cancels', () => {
   });
 
   test('a stalled stream hits the idle limit and is retried', async () => {
-    const { stream, first } = await st.startTurn([{ stallAfterEvents: 4 }, { text: 'Answer after the stall.' }]);
-    const events = await turnEvents(stream);
+    const { stream, first, events } = await st.runTurn([{ stallAfterEvents: 4 }, { text: 'Answer after the stall.' }]);
     const retries = events.filter((e) => e.kind === 'retry');
     assert.equal(retries.length, 1);
     assert.equal(retries[0].error_type, 'idle_timeout');
@@ -109,11 +104,10 @@ describe('model call failures and cancels', () => {
   });
 
   test('an overloaded error event in the middle of a stream is retried', async () => {
-    const { stream, first } = await st.startTurn([
+    const { stream, first, events } = await st.runTurn([
       { text: 'Half an answer, then the stream fails.', streamError: { type: 'overloaded_error', message: 'Overloaded' }, afterEvents: 5 },
       { text: 'The whole answer.' },
     ]);
-    const events = await turnEvents(stream);
     const retries = events.filter((e) => e.kind === 'retry');
     assert.equal(retries.length, 1);
     assert.equal(retries[0].error_type, 'overloaded_error');
@@ -189,8 +183,7 @@ describe('the turn time limit', () => {
 
   test('a turn past BREAKGLASS_TURN_TIMEOUT_SECONDS ends with an error, its tool call stopped', async () => {
     const t0 = Date.now();
-    const { stream, first } = await st.startTurn([{ toolUses: [{ name: 'nap', input: { ms: 30000 } }] }]);
-    const events = await turnEvents(stream, 10000);
+    const { stream, first, events } = await st.runTurn([{ toolUses: [{ name: 'nap', input: { ms: 30000 } }] }], { waitMs: 10000 });
     const took = Date.now() - t0;
     assert.ok(took >= TURN_TIMEOUT_S * 1000 * 0.9 && took < TURN_TIMEOUT_S * 1000 + 3000, `took ${took} ms`);
     assert.deepEqual(typesOf(events), ['user', 'usage', 'tool', 'tool_result', 'error', 'result', 'turn_end']);

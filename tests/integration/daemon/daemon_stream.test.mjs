@@ -36,8 +36,7 @@ describe('session event stream', () => {
   const st = forSuite(() => startStack(join(dir, 'stack'), { env: { BREAKGLASS_SSE_KEEPALIVE_SECONDS: String(KEEPALIVE_S) } }));
 
   test('attaching after events exist replays them all (the deltas as their blocks), then caught-up, then live events', async () => {
-    const { id, stream } = await st.startTurn([{ toolUses: [{ name: 'echo', input: { text: 'a' } }] }, { text: 'Done.' }]);
-    await turnEvents(stream);
+    const { id, stream } = await st.runTurn([{ toolUses: [{ name: 'echo', input: { text: 'a' } }] }, { text: 'Done.' }]);
     const live = stream.events.filter((e) => !caughtUp(e));
 
     const late = await st.attach(id);

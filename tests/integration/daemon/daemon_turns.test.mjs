@@ -29,8 +29,7 @@ describe('agent turns', () => {
 
   test('a text-only turn: user, text deltas, usage, the whole block, result, turn_end; a well-formed request', async () => {
     const answer = 'The devvm answers on SSH and its load is normal.';
-    const { stream, first } = await st.startTurn([{ text: answer, deltaChars: 6 }], 'How is the devvm?');
-    const events = await turnEvents(stream);
+    const { stream, first, events } = await st.runTurn([{ text: answer, deltaChars: 6 }], { prompt: 'How is the devvm?' });
     const types = typesOf(events);
     // The deltas of one read of the stream go out as one event: how many
     // there are depends on how the bytes arrived, never fewer than one.
@@ -70,11 +69,10 @@ describe('agent turns', () => {
   });
 
   test('a tool turn: tool, tool_output, tool_result, then the result goes back to the model', async () => {
-    const { id, stream, first } = await st.startTurn([
+    const { id, stream, first, events } = await st.runTurn([
       { text: 'Let me check.', toolUses: [{ name: 'echo', input: { text: 'ping' } }] },
       { text: 'The echo tool said ping.' },
     ]);
-    const events = await turnEvents(stream);
     const callId = `toolu_mock_${first}_0`;
     assert.deepEqual(typesOf(events).filter((t) => t !== 'text' && t !== 'text_delta'),
       ['user', 'usage', 'tool', 'tool_output', 'tool_result', 'usage', 'result', 'turn_end']);
@@ -119,11 +117,10 @@ describe('agent turns', () => {
 
   test('two tool_use blocks run in order and their results go back in one user message', async () => {
     // nap first: were the calls run side by side, echo would finish first.
-    const { stream, first } = await st.startTurn([
+    const { stream, first, events } = await st.runTurn([
       { toolUses: [{ name: 'nap', input: { ms: 200 } }, { name: 'echo', input: { text: 'second' } }] },
       { text: 'Both ran.' },
     ]);
-    const events = await turnEvents(stream);
     const [napId, echoId] = [`toolu_mock_${first}_0`, `toolu_mock_${first}_1`];
     const steps = events.filter((e) => e.kind.startsWith('tool')).map((e) => `${e.kind} ${e.call_id}`);
     assert.deepEqual(steps, [
@@ -197,11 +194,10 @@ describe('agent turns', () => {
 
     for (const [tool, expected] of cases) {
       test(`${tool}: an error tool_result naming the limit and file:line, and the turn goes on`, async () => {
-        const { stream, first } = await st.startTurn([
+        const { stream, first, events } = await st.runTurn([
           { toolUses: [{ name: tool, input: {} }] },
           { text: `The ${tool} tool hit a limit.` },
         ]);
-        const events = await turnEvents(stream);
         const result = events.find((e) => e.kind === 'tool_result');
         assert.equal(result.is_error, true);
         assert.match(result.content, expected);
@@ -231,8 +227,7 @@ describe('a daemon without a model credential', () => {
   const st = forSuite(() => startStack(join(dir, 'nokey'), { env: { ANTHROPIC_API_KEY: undefined } }));
 
   test('a prompt ends its turn with an error that points to docs/api-key.md; /health works', async () => {
-    const { stream } = await st.startTurn([{ text: 'never asked' }]);
-    const events = await turnEvents(stream);
+    const { stream, events } = await st.runTurn([{ text: 'never asked' }]);
     assert.deepEqual(typesOf(events), ['user', 'error', 'result', 'turn_end']);
     assert.match(events[1].error, /no model credential/);
     assert.match(events[1].error, /docs\/api-key\.md/);

@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { assertHealthWithin, startStack, turnEvents, watchHealth } from '../../lib/agent-stack.mjs';
+import { assertHealthWithin, startStack, watchHealth } from '../../lib/agent-stack.mjs';
 import { scratchDir } from '../../lib/scratch.mjs';
 
 const CONNECT_TIMEOUT_S = 2;
@@ -74,8 +74,7 @@ for (const [name, serve] of Object.entries(SERVERS)) {
   test(`${name}: devvm_shell fails within the connect limit, naming the layer`, async () => {
     behave = serve;
     const health = watchHealth(st);
-    const { stream } = await st.startTurn([{ toolUses: [{ name: 'devvm_shell', input: { command: 'uptime' } }] }, { text: 'Done.' }]);
-    const events = await turnEvents(stream, LIMIT_MS * 5);
+    const { stream, events } = await st.runTurn([{ toolUses: [{ name: 'devvm_shell', input: { command: 'uptime' } }] }, { text: 'Done.' }], { waitMs: LIMIT_MS * 5 });
     await stream.close();
     const answers = await health.stop();
     const result = events.find((e) => e.kind === 'tool_result');

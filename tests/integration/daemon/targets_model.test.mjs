@@ -7,7 +7,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { API_KEY, AUTH, startStack, turnEvents } from '../../lib/agent-stack.mjs';
+import { API_KEY, AUTH, startStack } from '../../lib/agent-stack.mjs';
 import { fetchJson, freePort } from '../../lib/daemon.mjs';
 import { scratchDir } from '../../lib/scratch.mjs';
 
@@ -91,8 +91,7 @@ test('errors of the API are named: the key refused, overloaded, no answer in tim
 test('a real call newer than the probe is what the model row says', async () => {
   await withStack({}, async (st) => {
     assert.equal((await model(st)).source, 'probe');
-    const { stream } = await st.startTurn([{ status: 500 }]);
-    await turnEvents(stream);
+    const { stream } = await st.runTurn([{ status: 500 }]);
     await stream.close();
     const m = await model(st);
     assert.deepEqual([m.ok, m.source, m.http_status], [false, 'call', 500], JSON.stringify(m));

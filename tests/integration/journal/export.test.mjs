@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { AUTH, makeScriptsDir, startStack, turnEvents, writePolicy } from '../../lib/agent-stack.mjs';
+import { AUTH, makeScriptsDir, startStack, writePolicy } from '../../lib/agent-stack.mjs';
 import { fetchJson, startDaemon } from '../../lib/daemon.mjs';
 import { cliExport, pageExport } from '../../lib/page-export.mjs';
 import { prng } from '../../lib/prng.mjs';
@@ -38,12 +38,11 @@ describe('a session recorded live', () => {
   test('the page\'s export and breakglass export agree byte for byte, before and after a restart', async () => {
     const st = await startStack(join(dir, 'live'), { scripts: scripts() });
     try {
-      const { id, stream } = await st.startTurn([
+      const { id, stream } = await st.runTurn([
         { toolUses: [{ name: 'echo', input: { text: 'hello | `there`' } }, { name: 'echo', input: { text: 'forbidden' } }] },
         { toolUses: [{ name: 'nap', input: { ms: 5 } }] },
         { text: 'The devvm is fine.\n\n  Disk: 40% | load 0.1  \n> nothing else\n' },
-      ], 'Check the `devvm` | now\nplease');
-      await turnEvents(stream);
+      ], { prompt: 'Check the `devvm` | now\nplease' });
 
       st.mock.setScript([{ toolUses: [{ name: 'echo', input: { text: 'ask' } }] }, { text: 'Declined, so I stop.' }]);
       assert.equal((await st.prompt(id, 'Ask first.')).status, 200);

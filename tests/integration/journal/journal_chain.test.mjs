@@ -8,7 +8,7 @@ import { copyFileSync, cpSync, readdirSync, readFileSync, unlinkSync, writeFileS
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { AUTH, startStack, turnEvents } from '../../lib/agent-stack.mjs';
+import { AUTH, startStack } from '../../lib/agent-stack.mjs';
 import { fetchJson } from '../../lib/daemon.mjs';
 import { assertVerifyCatches, verify } from '../../lib/journal-damage.mjs';
 import { openStream } from '../../lib/sse-client.mjs';
@@ -30,12 +30,11 @@ describe('verify', () => {
     st = await startStack(join(dir, 'stack'), { env: { BREAKGLASS_JOURNAL_HMAC_KEY_PATH: keyFile } });
     sessions = join(st.daemon.dataDir, 'sessions');
     for (let i = 0; i < 3; i++) {
-      const { id, stream } = await st.startTurn([
+      const { id, stream } = await st.runTurn([
         { toolUses: [{ name: 'echo', input: { text: `call ${i}` } }] },
         { toolUses: [{ name: 'echo', input: { text: KEY } }] },
         { text: `Done ${i}.` },
-      ], `Check ${i}.`);
-      await turnEvents(stream);
+      ], { prompt: `Check ${i}.` });
       stream.close();
       ids.push(id);
     }
@@ -114,11 +113,10 @@ describe('a daemon restarted on a broken link', () => {
   test('serves the session up to the break, says journal_damage, and starts no new turn in it', async () => {
     const st = await startStack(join(dir, 'restart'));
     try {
-      const { id, stream } = await st.startTurn([
+      const { id, stream } = await st.runTurn([
         { toolUses: [{ name: 'echo', input: { text: 'before' } }] },
         { text: 'First answer.' },
-      ], 'First.');
-      await turnEvents(stream);
+      ], { prompt: 'First.' });
       stream.close();
       await st.restart();
       const path = join(st.daemon.dataDir, 'sessions', `${id}.jsonl`);

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { makeScriptsDir, startStack, turnEvents } from '../../lib/agent-stack.mjs';
+import { makeScriptsDir, startStack } from '../../lib/agent-stack.mjs';
 import { scratchDir } from '../../lib/scratch.mjs';
 
 const dir = scratchDir('journal-intent-test');
@@ -28,8 +28,7 @@ async function runTurn(name, forms, { bin, env = {} } = {}) {
   const base = join(dir, name);
   const st = await startStack(base, { bin, env, scripts: makeScriptsDir(join(base, 'scripts'), ['journal_tools']) });
   try {
-    const { id, stream } = await st.startTurn(forms, 'Poke it.');
-    const events = await turnEvents(stream);
+    const { id, stream, events } = await st.runTurn(forms, { prompt: 'Poke it.' });
     stream.close();
     const listed = (await st.get('/api/sessions')).json.sessions[0];
     await st.stop();

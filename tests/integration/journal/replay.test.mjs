@@ -11,7 +11,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { startStack, turnEvents } from '../../lib/agent-stack.mjs';
+import { startStack } from '../../lib/agent-stack.mjs';
 import { makePolicyScripts } from '../../fixtures/lua/policy_fake_tools/scripts.mjs';
 import { scratchDir } from '../../lib/scratch.mjs';
 
@@ -64,13 +64,12 @@ describe('replay of a recorded session', () => {
 
   before(async () => {
     scripts = await record('session', async (st) => {
-      const { id, stream } = await st.startTurn([
+      const { id, stream, events } = await st.runTurn([
         { toolUses: [{ name: 'devvm_shell', input: { command: 'uptime' }, id: 'toolu_shell' }] },
         { toolUses: [{ name: 'pve', input: { verb: 'cycle' }, id: 'toolu_cycle' }] },
         { toolUses: [{ name: 'pve', input: { verb: 'status' }, id: 'toolu_status' }] },
         { text: 'Cycled.' },
-      ]);
-      const events = await turnEvents(stream, WAIT_MS);
+      ], { waitMs: WAIT_MS });
       stream.close();
       callIds = events.filter((e) => e.kind === 'tool').map((e) => e.call_id);
       // forensics_first ran pve forensics before the cycle: the recording has it.
@@ -239,8 +238,7 @@ describe('replay of a folder: every session together', () => {
           ? [{ name: 'pve', input: { verb: 'cycle' }, id: `toolu_cycle_${i}` }]
           : [{ name: 'pve', input: { verb: 'status' }, id: `toolu_status_${i}` },
             { name: 'devvm_shell', input: { command: 'uptime' }, id: `toolu_shell_${i}` }];
-        const { id, stream } = await st.startTurn([{ toolUses: calls }, { text: 'Done.' }], `session ${i}`);
-        await turnEvents(stream, WAIT_MS);
+        const { id, stream } = await st.runTurn([{ toolUses: calls }, { text: 'Done.' }], { prompt: `session ${i}`, waitMs: WAIT_MS });
         stream.close();
         if (i === 7) cycled = id;
       }

@@ -110,8 +110,7 @@ describe('the drill: a wedged devvm comes back', () => {
     try {
       lab.wedge();
       st.mock.setResponder(labResponder);
-      const { id, stream } = await st.startTurn([], 'The devvm does not answer. Get it back.');
-      const events = await turnEvents(stream, DRILL_LIMIT_MS);
+      const { id, stream, events } = await st.runTurn([], { prompt: 'The devvm does not answer. Get it back.', waitMs: DRILL_LIMIT_MS });
       await stream.close();
 
       // A policy may insert a forensics capture of its own (inserted_by).

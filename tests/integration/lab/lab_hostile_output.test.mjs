@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { assertHealthWithin, startStack, toolSource, turnEvents, watchHealth } from '../../lib/agent-stack.mjs';
+import { assertHealthWithin, startStack, toolSource, watchHealth } from '../../lib/agent-stack.mjs';
 import { startLab } from '../../lib/lab.mjs';
 import { scratchDir } from '../../lib/scratch.mjs';
 
@@ -39,8 +39,7 @@ const EUROS = 433333;
 const euroFlood = (pad) => `printf '%.${pad}s' ab; yes '€' | tr -d '\\n' | head -c ${EUROS * 3}`;
 
 async function runTools(st, uses) {
-  const { stream } = await st.startTurn([{ toolUses: uses }, { text: 'Done.' }]);
-  const events = await turnEvents(stream, TURN_MS);
+  const { stream, events } = await st.runTurn([{ toolUses: uses }, { text: 'Done.' }], { waitMs: TURN_MS });
   await stream.close();
   return {
     results: events.filter((e) => e.kind === 'tool_result'),

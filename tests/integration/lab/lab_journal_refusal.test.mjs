@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { AUTH, startStack, turnEvents } from '../../lib/agent-stack.mjs';
+import { AUTH, startStack } from '../../lib/agent-stack.mjs';
 import { fetchJson } from '../../lib/daemon.mjs';
 import { startLab } from '../../lib/lab.mjs';
 
@@ -37,11 +37,10 @@ after(async () => {
 });
 
 test('the model asks for forensics then cycle: both refused with the reason, qm is not touched', async () => {
-  const { stream } = await st.startTurn([
+  const { stream, events } = await st.runTurn([
     { toolUses: [{ name: 'pve', input: { verb: 'forensics' } }, { name: 'pve', input: { verb: 'cycle' } }] },
     { text: 'Both were refused.' },
-  ], 'Cycle the devvm.');
-  const events = await turnEvents(stream, TURN_LIMIT_MS);
+  ], { prompt: 'Cycle the devvm.', waitMs: TURN_LIMIT_MS });
   await stream.close();
   const results = events.filter((e) => e.kind === 'tool_result');
   const [forensics, inserted, cycle] = results;
@@ -60,11 +59,10 @@ test('the model asks for forensics then cycle: both refused with the reason, qm 
 
 test('a devvm_shell command is refused and does not run: the devvm is unchanged', async () => {
   const marker = join(tmpdir(), `bg-journal-refusal-${crypto.randomBytes(6).toString('hex')}`);
-  const { stream } = await st.startTurn([
+  const { stream, events } = await st.runTurn([
     { toolUses: [{ name: 'devvm_shell', input: { command: `touch ${marker}` } }] },
     { text: 'It was refused.' },
-  ], 'Touch a file.');
-  const events = await turnEvents(stream, TURN_LIMIT_MS);
+  ], { prompt: 'Touch a file.', waitMs: TURN_LIMIT_MS });
   await stream.close();
   const result = events.find((e) => e.kind === 'tool_result');
   assert.equal(result.is_error, true);

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { API_KEY, AUTH, BEARER, startStack, turnEvents } from '../../lib/agent-stack.mjs';
+import { API_KEY, AUTH, BEARER, startStack } from '../../lib/agent-stack.mjs';
 import { fetchJson } from '../../lib/daemon.mjs';
 import { startLab } from '../../lib/lab.mjs';
 import { labResponder } from '../../lib/mock-lab.mjs';
@@ -53,8 +53,7 @@ describe('a drill as the cluster sees it', () => {
 
       lab.wedge();
       st.mock.setResponder(labResponder);
-      const { stream } = await st.startTurn([], 'The devvm does not answer. Get it back.');
-      const events = await turnEvents(stream, DRILL_LIMIT_MS);
+      const { stream, events } = await st.runTurn([], { prompt: 'The devvm does not answer. Get it back.', waitMs: DRILL_LIMIT_MS });
       await stream.close();
       assert.equal(events.at(-2).is_error, false, events.at(-2).result);
       calls = events.filter((e) => e.kind === 'tool');

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startStack, turnEvents } from '../../lib/agent-stack.mjs';
+import { startStack } from '../../lib/agent-stack.mjs';
 import { startLab } from '../../lib/lab.mjs';
 import { scratchDir } from '../../lib/scratch.mjs';
 
@@ -40,11 +40,10 @@ describe('devvm_probe with the default connect limit', () => {
   });
 
   async function probe() {
-    const { stream } = await st.startTurn([
+    const { stream, events } = await st.runTurn([
       { toolUses: [{ name: 'devvm_probe', input: {} }] },
       { text: 'Probed.' },
-    ], 'Does the devvm answer?');
-    const events = await turnEvents(stream, TURN_LIMIT_MS);
+    ], { prompt: 'Does the devvm answer?', waitMs: TURN_LIMIT_MS });
     await stream.close();
     return events.find((e) => e.kind === 'tool_result');
   }

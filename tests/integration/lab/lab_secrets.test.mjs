@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { API_KEY, BEARER, makeScriptsDir, startStack, toolSource, turnEvents } from '../../lib/agent-stack.mjs';
+import { API_KEY, BEARER, makeScriptsDir, startStack, toolSource } from '../../lib/agent-stack.mjs';
 import { startLab } from '../../lib/lab.mjs';
 
 const dir = fs.mkdtempSync(join(tmpdir(), 'lab-secrets-test-'));
@@ -80,7 +80,7 @@ function secretsIn(text) {
 }
 
 test('what the devvm prints and what the model writes: no secret in the requests, the log, the journal or the stream', async () => {
-  const { id, stream } = await st.startTurn([
+  const { id, stream, events } = await st.runTurn([
     { toolUses: [
       { name: 'devvm_shell', input: { command: `cat ${files.tokens} ${files.key}` } },
       { name: 'devvm_shell', input: { command: `base64 ${files.key}; base64 -w0 ${files.key}` } },
@@ -89,8 +89,7 @@ test('what the devvm prints and what the model writes: no secret in the requests
     ] },
     // The API key split across deltas that arrive in separate reads.
     { text: `The file holds the key ${API_KEY} and nothing else.`, deltaChars: 3, eventDelayMs: 20 },
-  ], 'What is in those files?');
-  const events = await turnEvents(stream, TURN_LIMIT_MS);
+  ], { prompt: 'What is in those files?', waitMs: TURN_LIMIT_MS });
   await stream.close();
   const results = events.filter((e) => e.kind === 'tool_result');
   assert.equal(results.length, 4);
@@ -143,12 +142,11 @@ test('a tool script gets the devvm\'s output redacted, so no other form of a sec
     scripts, env: { ...lab.env(), CLAUDE_CODE_OAUTH_TOKEN: OAUTH_TOKEN },
   });
   try {
-    const { stream } = await rst.startTurn([
+    const { stream, events } = await rst.runTurn([
       { toolUses: [{ name: 'reversed_cat', input: { path: files.tokens } },
         { name: 'reversed_cat', input: { path: files.key } }] },
       { text: 'Read backwards.' },
-    ], 'Show me those files backwards.');
-    const events = await turnEvents(stream, TURN_LIMIT_MS);
+    ], { prompt: 'Show me those files backwards.', waitMs: TURN_LIMIT_MS });
     await stream.close();
     const results = events.filter((e) => e.kind === 'tool_result');
     assert.equal(results.length, 2);

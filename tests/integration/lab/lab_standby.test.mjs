@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { AUTH, startStack, turnEvents } from '../../lib/agent-stack.mjs';
+import { AUTH, startStack } from '../../lib/agent-stack.mjs';
 import { fetchJson } from '../../lib/daemon.mjs';
 import { startLab } from '../../lib/lab.mjs';
 import { argvOf } from '../../lib/processes.mjs';
@@ -62,8 +62,7 @@ const pidsOfResults = (lab) => lab.pveLog().split('\n')
 const shell = (command) => ({ name: 'devvm_shell', input: { command } });
 
 async function runShell(st, command) {
-  const { stream } = await st.startTurn([{ toolUses: [shell(command)] }, { text: 'Done.' }]);
-  const events = await turnEvents(stream, TURN_LIMIT_MS);
+  const { stream, events } = await st.runTurn([{ toolUses: [shell(command)] }, { text: 'Done.' }], { waitMs: TURN_LIMIT_MS });
   await stream.close();
   const result = events.find((e) => e.kind === 'tool_result');
   assert.ok(result, JSON.stringify(events));

@@ -56,8 +56,7 @@ const shell = (command, extra = {}) => ({ name: 'devvm_shell', input: { command,
 // One turn whose model calls `uses` in one message and then ends; resolves
 // with {events, results (tool_result events in call order), tools}.
 async function runTools(st, uses, timeoutMs = LONG_TURN_MS) {
-  const { stream } = await st.startTurn([{ toolUses: uses }, { text: 'Done.' }]);
-  const events = await turnEvents(stream, timeoutMs);
+  const { stream, events } = await st.runTurn([{ toolUses: uses }, { text: 'Done.' }], { waitMs: timeoutMs });
   await stream.close();
   return {
     events,

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { assertHealthWithin, startStack, turnEvents, watchHealth } from '../../lib/agent-stack.mjs';
+import { assertHealthWithin, startStack, watchHealth } from '../../lib/agent-stack.mjs';
 import { scratchDir } from '../../lib/scratch.mjs';
 
 const dir = scratchDir('lua-stall-test');
@@ -50,11 +50,10 @@ describe('C functions kept busy by a script stop at the Lua time limit', () => {
   for (const [tool, error] of tools) {
     test(`a tool handler (${tool}): an error result naming the limit and line; /health answers throughout`, async () => {
       const health = watchHealth(st, HEALTH_EVERY_MS);
-      const { stream, first } = await st.startTurn([
+      const { stream, first, events } = await st.runTurn([
         { toolUses: [{ name: tool, input: {} }] },
         { text: 'The tool was stopped.' },
-      ]);
-      const events = await turnEvents(stream, TURN_WAIT_MS);
+      ], { waitMs: TURN_WAIT_MS });
       await stream.close();
       const answers = await health.stop();
       const result = events.find((e) => e.kind === 'tool_result');
@@ -68,11 +67,10 @@ describe('C functions kept busy by a script stop at the Lua time limit', () => {
 
   test('a policy\'s before(): the call is refused (fail closed) naming the limit; /health answers throughout', async () => {
     const health = watchHealth(st, HEALTH_EVERY_MS);
-    const { stream } = await st.startTurn([
+    const { stream, events } = await st.runTurn([
       { toolUses: [{ name: 'guarded', input: {}, id: 'toolu_guarded' }] },
       { text: 'Refused.' },
-    ]);
-    const events = await turnEvents(stream, TURN_WAIT_MS);
+    ], { waitMs: TURN_WAIT_MS });
     await stream.close();
     const answers = await health.stop();
     const deny = events.find((e) => e.kind === 'policy' && e.call_id === 'toolu_guarded');
@@ -87,11 +85,10 @@ describe('C functions kept busy by a script stop at the Lua time limit', () => {
   });
 
   test('afterwards the same scripts serve the next call', async () => {
-    const { stream } = await st.startTurn([
+    const { stream, events } = await st.runTurn([
       { toolUses: [{ name: 'concat', input: {} }, { name: 'guarded', input: {} }] },
       { text: 'Done.' },
-    ]);
-    const events = await turnEvents(stream, TURN_WAIT_MS);
+    ], { waitMs: TURN_WAIT_MS });
     await stream.close();
     const results = events.filter((e) => e.kind === 'tool_result');
     assert.equal(results.length, 2);

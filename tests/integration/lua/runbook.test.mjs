@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { makeScriptsDir, startStack, turnEvents } from '../../lib/agent-stack.mjs';
+import { makeScriptsDir, startStack } from '../../lib/agent-stack.mjs';
 import { scratchDir } from '../../lib/scratch.mjs';
 
 const dir = scratchDir('runbook-test');
@@ -41,8 +41,7 @@ function runbooks() {
 const call = (input) => ({ name: 'runbook', input });
 
 async function runCalls(st, inputs) {
-  const { stream } = await st.startTurn([{ toolUses: inputs.map(call) }, { text: 'Read.' }], 'Look at the runbooks.');
-  const events = await turnEvents(stream);
+  const { stream, events } = await st.runTurn([{ toolUses: inputs.map(call) }, { text: 'Read.' }], { prompt: 'Look at the runbooks.' });
   stream.close();
   return events.filter((e) => e.kind === 'tool_result');
 }

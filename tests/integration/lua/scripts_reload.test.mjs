@@ -79,8 +79,7 @@ const isGood = (goodTools) => (tools) => JSON.stringify(tools) === JSON.stringif
 
 /** One turn calling tool name with input; resolves with the model requests and the tool result. */
 async function toolTurn(st, name, input = {}) {
-  const { stream, first } = await st.startTurn([{ toolUses: [{ name, input }] }, { text: 'Done.' }]);
-  const events = await turnEvents(stream);
+  const { stream, first, events } = await st.runTurn([{ toolUses: [{ name, input }] }, { text: 'Done.' }]);
   await stream.close();
   const result = events.find((e) => e.kind === 'tool_result');
   assert.ok(result, JSON.stringify(events));

@@ -77,8 +77,7 @@ describe('forensics_first through the daemon', () => {
   }));
 
   test('a cycle with no forensics in the session: forensics runs first, is shown, and the model hears of it', async () => {
-    const { stream, first } = await st.startTurn([{ toolUses: [pve('cycle', 'toolu_cycle')] }, { text: 'Cycled.' }]);
-    const events = await turnEvents(stream, WAIT_MS);
+    const { stream, first, events } = await st.runTurn([{ toolUses: [pve('cycle', 'toolu_cycle')] }, { text: 'Cycled.' }], { waitMs: WAIT_MS });
     const inserted = 'toolu_cycle.first1';
 
     const decisions = ofType(events, 'policy');
@@ -122,10 +121,9 @@ describe('forensics_first through the daemon', () => {
   });
 
   test('forensics just before in the same turn: no extra run', async () => {
-    const { stream } = await st.startTurn([
+    const { stream, events } = await st.runTurn([
       { toolUses: [pve('forensics', 'toolu_f'), pve('reset', 'toolu_reset')] }, { text: 'Reset.' },
-    ]);
-    const events = await turnEvents(stream, WAIT_MS);
+    ], { waitMs: WAIT_MS });
     assert.deepEqual(ofType(events, 'policy'), []);
     assert.deepEqual(ofType(events, 'tool').map((e) => e.call_id), ['toolu_f', 'toolu_reset']);
     assert.equal(resultOf(events, 'toolu_reset').content, 'pve reset: ok');
@@ -133,8 +131,7 @@ describe('forensics_first through the daemon', () => {
   });
 
   test('forensics in the previous turn: no extra run; the next power verb needs a new capture', async () => {
-    const { id, stream } = await st.startTurn([{ toolUses: [pve('forensics', 'toolu_f1')] }, { text: 'Captured.' }]);
-    await turnEvents(stream, WAIT_MS);
+    const { id, stream } = await st.runTurn([{ toolUses: [pve('forensics', 'toolu_f1')] }, { text: 'Captured.' }], { waitMs: WAIT_MS });
 
     const { events } = await nextTurn(st, id, stream, [{ toolUses: [pve('stop', 'toolu_stop')] }, { text: 'Stopped.' }]);
     assert.deepEqual(ofType(events, 'policy'), []);
@@ -153,10 +150,9 @@ describe('rate_limit through the daemon (the shipped numbers)', () => {
   const st = forSuite(() => policyStack('rate'));
 
   test('two cycles within 60 s: the second is refused; a 4th power verb within 15 minutes is refused', async () => {
-    const { id, stream, first } = await st.startTurn([
+    const { id, stream, first, events } = await st.runTurn([
       { toolUses: [pve('cycle', 'toolu_c1'), pve('cycle', 'toolu_c2')] }, { text: 'Cycled once.' },
-    ]);
-    const events = await turnEvents(stream, WAIT_MS);
+    ], { waitMs: WAIT_MS });
     assert.equal(resultOf(events, 'toolu_c1').is_error, false);
     const refused = resultOf(events, 'toolu_c2');
     assert.equal(refused.is_error, true);
@@ -326,8 +322,7 @@ describe('operator confirmation with no answer', () => {
   const st = forSuite(() => policyStack('confirm-timeout', { env: { BREAKGLASS_CONFIRM_TIMEOUT_SECONDS: '1' } }));
 
   test('no answer within the limit counts as a denial, and the model hears why', async () => {
-    const { stream, first } = await st.startTurn([{ toolUses: [shell('wipefs -a /dev/vdb', 'toolu_wipe')] }, { text: 'Not run.' }]);
-    const events = await turnEvents(stream, WAIT_MS);
+    const { stream, first, events } = await st.runTurn([{ toolUses: [shell('wipefs -a /dev/vdb', 'toolu_wipe')] }, { text: 'Not run.' }], { waitMs: WAIT_MS });
     assert.equal(ofType(events, 'confirm_request')[0].timeout_ms, 1000);
     const answered = ofType(events, 'confirm_result')[0];
     assert.equal(answered.call_id, 'toolu_wipe');
@@ -345,10 +340,9 @@ describe('a policy that fails', () => {
   const st = forSuite(() => policyStack('raises', { extra: extraPolicies('z_raises.lua') }));
 
   test('denies the call (fail closed), naming the file and line', async () => {
-    const { stream, first } = await st.startTurn([
+    const { stream, first, events } = await st.runTurn([
       { toolUses: [shell('uptime', 'toolu_up'), pve('cycle', 'toolu_cycle')] }, { text: 'Refused.' },
-    ]);
-    const events = await turnEvents(stream, WAIT_MS);
+    ], { waitMs: WAIT_MS });
     for (const callId of ['toolu_up', 'toolu_cycle']) {
       const deny = ofType(events, 'policy').find((e) => e.call_id === callId);
       assert.equal(deny.verdict, 'deny');
@@ -369,10 +363,9 @@ describe('a run_first the gate refuses', () => {
   const st = forSuite(() => policyStack('insists', { extra: extraPolicies('z_insists.lua') }));
 
   test('one asked again after the last round, and one that is a change, are refused in the policy\'s name', async () => {
-    const { stream, first } = await st.startTurn([
+    const { stream, first, events } = await st.runTurn([
       { toolUses: [shell('uptime', 'toolu_up'), shell('hostname', 'toolu_host')] }, { text: 'Refused.' },
-    ]);
-    const events = await turnEvents(stream, WAIT_MS);
+    ], { waitMs: WAIT_MS });
     // GATE_MAX_ROUNDS_COUNT (2) inserted calls run, then the third ask is refused.
     assert.deepEqual(ofType(events, 'tool').map((e) => e.call_id).filter((id) => id.startsWith('toolu_up.')),
       ['toolu_up.first1', 'toolu_up.first2']);
