@@ -60,8 +60,11 @@ after(async () => {
 
 const open = (viewport) => openPage(browser, `${daemon.url}/`, { viewport, token: TOKEN, httpErrors: HTTP_ERRORS });
 
-// What the chat shows of the presses: notes, policy notices, chips.
-const chatOf = (page, root = '#turns') => page.evaluate((r) => {
+// What the chat shows of the presses: notes, policy notices, chips. A
+// chip draws its output once a frame, after its state: the frame the
+// page asked for before this one comes first.
+const chatOf = (page, root = '#turns') => page.evaluate(async (r) => {
+  await new Promise((drawn) => requestAnimationFrame(drawn));
   const turns = document.querySelector(r);
   return {
     pressed: [...turns.querySelectorAll('.msg-button')].map((n) => n.textContent.replace(/ · \d\d:\d\d.*$/, '')),
