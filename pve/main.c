@@ -144,11 +144,13 @@ static pve_exit mutating_run(pve_ctx *ctx, pve_verb verb, int *lock_fd) {
   return step_run(ctx, pve_verb_name(verb), PVE_STEP_INTENT | PVE_STEP_HEADER);
 }
 
+/* The verb list's mutating flag decides the lock and the forensics, for
+ * the daemon and here alike. */
 static pve_exit verb_run(pve_ctx *ctx, pve_verb verb, int *lock_fd) {
   ctx->deadline_ms = pve_now_ms() + (int64_t)ctx->cfg->verb_timeout_seconds * 1000;
-  if (verb == PVE_VERB_STATUS) return step_run(ctx, "status", 0);
+  if (pve_verb_is_mutating(verb)) return mutating_run(ctx, verb, lock_fd);
   if (verb == PVE_VERB_FORENSICS) return forensics_record(ctx);
-  return mutating_run(ctx, verb, lock_fd);
+  return step_run(ctx, pve_verb_name(verb), 0);
 }
 
 static int config_path_from_args(int argc, char **argv, const char **path) {
