@@ -71,16 +71,6 @@ int buf_appendf(buf *b, const char *fmt, ...) {
   return rc;
 }
 
-void buf_consume(buf *b, size_t n) {
-  if (n >= b->len) {
-    buf_reset(b);
-    return;
-  }
-  memmove(b->data, b->data + n, b->len - n);
-  b->len -= n;
-  b->data[b->len] = '\0';
-}
-
 char *buf_steal(buf *b, size_t *len_out) {
   if (!b->data) {
     if (buf_reserve(b, 0) != 0) return NULL;

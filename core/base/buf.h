@@ -27,9 +27,6 @@ int buf_append_str(buf *b, const char *s);
 int buf_appendf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int buf_vappendf(buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
-/* Drops the first n bytes (n <= len). */
-void buf_consume(buf *b, size_t n);
-
 /* Hands the bytes to the caller (free() them) and leaves b empty. */
 char *buf_steal(buf *b, size_t *len_out);
 
