@@ -44,10 +44,11 @@ typedef struct gate_decision {
   gate_verdict verdict;
   const char *outcome; /* "allow", "confirm" or "deny": the record's decision */
   /* The policies' answer, kept whole: the deciding policy and its reason
-   * (when the gate refuses on its own, a NULL policy and the gate's
-   * reason), run_tool and run_input (read them for GATE_RUN_FIRST only),
-   * overridable (a deny the operator may override, buttons) and
-   * overridden ([{policy, reason, identity}] the operator overrode). */
+   * (a refusal of the gate's own gives its reason, with the policy whose
+   * run_first it refuses or NULL), run_tool and run_input (read them for
+   * GATE_RUN_FIRST only), overridable (a deny the operator may override,
+   * buttons) and overridden ([{policy, reason, identity}] the operator
+   * overrode). */
   lua_policy_decision said;
   char *run_call_id;
   json_t *events; /* the `policy` events of this round, in order (new ref) */
