@@ -4,8 +4,23 @@
 // stopped daemon.
 import { after, before } from 'node:test';
 import { BEARER, startStack } from './agent-stack.mjs';
-import { launchBrowser, openPage } from './page.mjs';
+import { launchBrowser, openPage, waitInPage } from './page.mjs';
 import { scratchDir } from './scratch.mjs';
+
+// What a page test that waited in vain saw, for its error message.
+const EXPLAIN_CHAT_CHARS = 1000;
+const EXPLAIN_LOG_LINES = 40;
+
+async function explain(rig, page) {
+  const shown = await page.evaluate((n) => ({
+    chat: document.getElementById('turns').innerText.slice(-n),
+    status: document.getElementById('status').textContent,
+    conn: document.getElementById('conn-text').textContent,
+  }), EXPLAIN_CHAT_CHARS).catch((e) => ({ error: e.message }));
+  const asked = rig.mock.requests.map((r) => `${r.index}: ${JSON.stringify(r.body?.messages?.at(-1)?.content ?? null).slice(0, 120)}`);
+  return `\npage: ${JSON.stringify(shown)}\nmodel requests:\n${asked.join('\n')}`
+    + `\ndaemon log:\n${rig.daemon.log.slice(-EXPLAIN_LOG_LINES).join('\n')}`;
+}
 
 /**
  * Registers the before() that starts a stack on a scratch folder
@@ -13,8 +28,8 @@ import { scratchDir } from './scratch.mjs';
  * make scripts in dir first, and may be async), then a browser; and the
  * after() that closes both. Returns the rig, filled in by that before():
  * {stack, browser, mock, daemon (the last one the stack started),
- * open(opts)}: the page at the daemon's address, logged in, with openPage's
- * opts.
+ * open(opts), waitForAnswer(page, text, ms)}: open is the page at the
+ * daemon's address, logged in, with openPage's opts.
  */
 export function pageStack(prefix, setup = () => ({})) {
   const rig = {
@@ -23,6 +38,19 @@ export function pageStack(prefix, setup = () => ({})) {
     get mock() { return rig.stack.mock; },
     get daemon() { return rig.stack.daemon; },
     open: (opts = {}) => openPage(rig.browser, `${rig.daemon.url}/`, { token: BEARER, ...opts }),
+    /**
+     * Waits until the chat shows text. On a timeout the error also says
+     * what the page showed (the chat's end, its status line, the connection
+     * indicator), what the model was asked, and the daemon's last lines.
+     */
+    async waitForAnswer(page, text, timeoutMs) {
+      try {
+        await waitInPage(page, (t) => document.getElementById('turns').innerText.includes(t), text, timeoutMs);
+      } catch (err) {
+        err.message += await explain(rig, page);
+        throw err;
+      }
+    },
   };
   before(async () => {
     const dir = scratchDir(prefix);

@@ -24,7 +24,7 @@ test('a prompt streams text into the page before the turn ends', async () => {
     const stop = document.getElementById('stop');
     return stop && !stop.hidden && document.body.innerText.includes('The disk');
   }, null, 10000);
-  await waitInPage(page, (t) => document.body.innerText.includes(t), text, 20000);
+  await rig.waitForAnswer(page, text, 20000);
   await waitInPage(page, () => document.getElementById('stop').hidden, null, 10000);
   await page.screenshot({ path: join(artifacts, 'chat-desktop.png') });
   assert.deepEqual(problems, []);
@@ -37,7 +37,7 @@ test('HTML from the model renders as text', async () => {
   const { page, problems } = await openPage(PHONE);
   await page.fill('textarea', 'the devvm is unreachable: diagnose');
   await page.keyboard.press('Enter');
-  await waitInPage(page, () => document.body.innerText.includes('onerror='), null, 20000);
+  await rig.waitForAnswer(page, 'onerror=', 20000);
   assert.equal(await page.evaluate(() => document.querySelectorAll('main img, main script').length), 0);
   assert.equal(await page.evaluate(() => window.__pwned), undefined);
   assert.ok(await page.locator('textarea').isVisible(), 'prompt box visible on a phone');
@@ -59,7 +59,7 @@ test('a preset fills the prompt, and Enter sends it', async () => {
   assert.equal(await page.evaluate(() => document.activeElement.id), 'prompt', 'the prompt box has the focus');
   const sent = rig.mock.requests.length;
   await page.keyboard.press('Enter');
-  await waitInPage(page, () => document.body.innerText.includes('Memory is fine.'), null, 20000);
+  await rig.waitForAnswer(page, 'Memory is fine.', 20000);
   const asked = rig.mock.requests[sent].body.messages.at(-1);
   assert.match(JSON.stringify(asked.content), /Check memory, disk and failing units\./);
   assert.deepEqual(problems, []);
@@ -74,7 +74,7 @@ for (const viewport of [PHONE, DESKTOP]) {
     const { page, problems } = await openPage(viewport);
     await page.fill('textarea', 'hello');
     await page.keyboard.press('Enter');
-    await waitInPage(page, () => document.body.innerText.includes('Ready when you are.'), null, 20000);
+    await rig.waitForAnswer(page, 'Ready when you are.', 20000);
     // A fresh load: Tab starts from the top of the document.
     await page.reload();
     // The turn over (Stop hidden, Send enabled) and the panels drawn:
@@ -122,7 +122,7 @@ test('the focus stays on a session while the list is redrawn', async () => {
     await page.click('#new-session');
     await page.fill('textarea', prompt);
     await page.keyboard.press('Enter');
-    await waitInPage(page, (t) => document.body.innerText.includes(t), answer, 20000);
+    await rig.waitForAnswer(page, answer, 20000);
     await waitInPage(page, () => document.getElementById('stop').hidden, null, 10000);
   }
   await waitInPage(page, () => document.querySelectorAll('button.session').length >= 2, null, 10000);
@@ -144,7 +144,7 @@ test('the focus stays on a session while the list is redrawn', async () => {
     body: JSON.stringify({ prompt: 'three' }),
   });
   assert.equal(sent.status, 200);
-  await waitInPage(page, () => document.body.innerText.includes('Third.'), null, 20000);
+  await rig.waitForAnswer(page, 'Third.', 20000);
   await waitInPage(page, () => window.__listDrawn, null, 10000);
   assert.equal(await page.evaluate(() => document.activeElement?.dataset?.session), older);
   assert.deepEqual(problems, []);

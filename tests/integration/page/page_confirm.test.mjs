@@ -65,7 +65,7 @@ test('approve: the dialog shows the exact input and the reason, and the call run
   await page.screenshot({ path: join(artifacts, 'confirm-desktop.png') });
   await page.click('#confirm-dialog .confirm-approve');
   await dialogClosed(page);
-  await waitInPage(page, () => document.getElementById('turns').innerText.includes('Echo approved and done.'), null, TURN_LIMIT_MS);
+  await rig.waitForAnswer(page, 'Echo approved and done.', TURN_LIMIT_MS);
   assert.equal(await page.locator('#turns .tool.is-ok .tool-name').innerText(), 'echo');
   const text = await turnText(page);
   assert.match(text, /echo: needs approval, says policy ask_echo/);
@@ -81,7 +81,7 @@ test('deny: the call does not run and the page says so', async () => {
   await page.screenshot({ path: join(artifacts, 'confirm-phone.png') });
   await page.click('#confirm-dialog .confirm-deny');
   await dialogClosed(page);
-  await waitInPage(page, () => document.getElementById('turns').innerText.includes('Understood, not echoing.'), null, TURN_LIMIT_MS);
+  await rig.waitForAnswer(page, 'Understood, not echoing.', TURN_LIMIT_MS);
   assert.equal(await page.locator('#turns .tool.is-error .tool-name').innerText(), 'echo');
   assert.match(await turnText(page), /Denied by You: echo/);
   const sent = rig.mock.requests.at(-1).body.messages.at(-1).content.find((b) => b.type === 'tool_result');
@@ -116,7 +116,7 @@ test(`${viewport === PHONE ? 'phone' : 'desktop'}: answered in another tab, the 
   });
   assert.equal(r.status, 200, r.text);
   await dialogClosed(page);
-  await waitInPage(page, () => document.getElementById('turns').innerText.includes('Approved from elsewhere.'), null, TURN_LIMIT_MS);
+  await rig.waitForAnswer(page, 'Approved from elsewhere.', TURN_LIMIT_MS);
   assert.deepEqual(problems, []);
   await page.close();
 });
@@ -126,7 +126,7 @@ test('with no answer in time the dialog closes and the call is not run', async (
   const { page, problems } = await open(DESKTOP);
   await askEcho(page, 'too late', 'Nobody answered.');
   await waitInPage(page, () => !document.getElementById('confirm-dialog').open, null, CONFIRM_TIMEOUT_S * 1000 + TURN_LIMIT_MS);
-  await waitInPage(page, () => document.getElementById('turns').innerText.includes('Nobody answered.'), null, TURN_LIMIT_MS);
+  await rig.waitForAnswer(page, 'Nobody answered.', TURN_LIMIT_MS);
   assert.match(await turnText(page), /No answer in time: not run: echo/);
   assert.equal(await page.locator('#turns .tool.is-error').count(), 1);
   assert.deepEqual(problems, []);

@@ -56,7 +56,7 @@ test('a reload in the middle of a turn re-attaches: nothing twice, nothing missi
   await waitInPage(page, () => document.querySelector('#turns .tool.is-running'), null, TURN_LIMIT_MS);
   await page.reload();
   // The turn goes on; the page picks it up where it is.
-  await waitInPage(page, (t) => document.getElementById('turns').innerText.includes(t), after, TURN_LIMIT_MS);
+  await rig.waitForAnswer(page, after, TURN_LIMIT_MS);
   await turnDone(page);
   const s = await shown(page, [before, after]);
   assert.deepEqual(s.users, ['is the disk full?']);
@@ -89,7 +89,7 @@ test('a daemon restart mid-turn re-attaches: the turn is marked interrupted, not
   // A new turn in the same session works after the restart.
   rig.mock.setScript([{ text: 'Back after the restart.' }]);
   await send(page, 'still there?');
-  await waitInPage(page, () => document.getElementById('turns').innerText.includes('Back after the restart.'), null, TURN_LIMIT_MS);
+  await rig.waitForAnswer(page, 'Back after the restart.', TURN_LIMIT_MS);
   await turnDone(page);
   const again = await shown(page, [before, 'Back after the restart.']);
   assert.deepEqual(again.users, ['wait a minute', 'still there?']);
@@ -117,7 +117,7 @@ test('history lists sessions and opens one read-only with a timeline of bars', a
   const { page, problems } = await open(DESKTOP);
   await page.click('#new-session');
   await send(page, 'timeline please');
-  await waitInPage(page, () => document.getElementById('turns').innerText.includes('Found it'), null, TURN_LIMIT_MS);
+  await rig.waitForAnswer(page, 'Found it', TURN_LIMIT_MS);
   await turnDone(page);
 
   await openHistory(page, 'timeline please');

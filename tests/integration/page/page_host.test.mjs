@@ -11,7 +11,7 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BEARER, startStack } from '../../lib/agent-stack.mjs';
 import { startLab } from '../../lib/lab.mjs';
-import { DESKTOP, PHONE, openPage, screenshotDir, waitInPage } from '../../lib/page.mjs';
+import { DESKTOP, PHONE, openPage, screenshotDir } from '../../lib/page.mjs';
 import { pageStack } from '../../lib/page-stack.mjs';
 import { scratchDir } from '../../lib/scratch.mjs';
 
@@ -35,7 +35,7 @@ test('HTML printed by a host renders as text', async () => {
   const { page, problems } = await rig.open({ viewport: DESKTOP });
   await page.fill('textarea', 'print something odd');
   await page.keyboard.press('Enter');
-  await waitInPage(page, () => document.body.innerText.includes('The devvm printed a tag.'), null, TURN_LIMIT_MS);
+  await rig.waitForAnswer(page, 'The devvm printed a tag.', TURN_LIMIT_MS);
   await page.click('.tool-summary');
   const chip = await page.evaluate(() => {
     const c = document.querySelector('.tool');
@@ -84,7 +84,7 @@ test('the exit status shown is the same with devvm_shell\'s result words renamed
         await page.click('#new-session');
         await page.fill('textarea', 'run two commands');
         await page.keyboard.press('Enter');
-        await waitInPage(page, () => document.body.innerText.includes('Two commands ran.'), null, TURN_LIMIT_MS);
+        await rig.waitForAnswer(page, 'Two commands ran.', TURN_LIMIT_MS);
         shown[`${name} ${viewport.width}`] = await page.evaluate(() => [...document.querySelectorAll('#turns .tool')].map((c) => ({
           state: [...c.classList].filter((k) => /^is-(ok|finding|error)$/.test(k)).join(),
           badge: c.querySelector('.tool-exit').textContent,

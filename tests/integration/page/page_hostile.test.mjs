@@ -67,7 +67,7 @@ async function askAndDeny(text) {
   const overflow = page.locator('#confirm-dialog .confirm-overflow');
   seen.overflow = (await overflow.isVisible()) ? await overflow.innerText() : null;
   await page.click('#confirm-dialog .confirm-deny');
-  await waitInPage(page, () => document.getElementById('turns').innerText.includes('Done.'), null, TURN_LIMIT_MS);
+  await rig.waitForAnswer(page, 'Done.', TURN_LIMIT_MS);
   seen.chip = await page.locator('#turns .tool-arg').textContent();
   seen.input = await page.locator('#turns .tool-input').textContent();
   assert.deepEqual(problems, []);
@@ -127,7 +127,7 @@ test('a table of many columns and many short rows costs cells by its text, not c
   rig.mock.push({ text: `${table}\nEnd of the table.`, deltaChars: 100000 });
   const { page, problems } = await open();
   await newPrompt(page, 'draw a table');
-  await waitInPage(page, () => document.getElementById('turns').innerText.includes('End of the table.'), null, TURN_LIMIT_MS);
+  await rig.waitForAnswer(page, 'End of the table.', TURN_LIMIT_MS);
   const cells = await page.evaluate(() => document.querySelectorAll('#turns td, #turns th').length);
   const pipes = table.split('|').length - 1;
   assert.ok(cells >= columns, `the head is drawn (${cells} cells)`);

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { DESKTOP, PHONE, screenshotDir, waitInPage } from '../../lib/page.mjs';
+import { DESKTOP, PHONE, screenshotDir } from '../../lib/page.mjs';
 import { pageStack } from '../../lib/page-stack.mjs';
 import { makePolicyScripts } from '../../fixtures/lua/policy_fake_tools/scripts.mjs';
 
@@ -18,7 +18,7 @@ const rig = pageStack('bg-page-policy', (dir) => ({ scripts: makePolicyScripts(j
 async function send(page, prompt, closing) {
   await page.fill('textarea', prompt);
   await page.keyboard.press('Enter');
-  await waitInPage(page, (t) => document.getElementById('turns').innerText.includes(t), closing, TURN_LIMIT_MS);
+  await rig.waitForAnswer(page, closing, TURN_LIMIT_MS);
 }
 
 // The tool chips of the page in order: name, argument, the policy tag.

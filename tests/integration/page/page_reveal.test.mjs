@@ -29,7 +29,7 @@ async function turn(page, prompt, done) {
   await page.click('#new-session');
   await page.fill('textarea', prompt);
   await page.keyboard.press('Enter');
-  await waitInPage(page, (t) => document.getElementById('turns').innerText.includes(t), done, TURN_LIMIT_MS);
+  await rig.waitForAnswer(page, done, TURN_LIMIT_MS);
 }
 
 // Every hidden character in the page's text and titles, with where it is.

@@ -48,7 +48,7 @@ test('a tool chip shows live output while the command still runs', async () => {
   }, null, TURN_LIMIT_MS);
   assert.ok(seen.length < FLOOD.chunks * FLOOD.chunk_bytes, `only part of the output so far: ${seen.length}`);
   await page.screenshot({ path: join(artifacts, 'chat-tool-running-desktop.png') });
-  await waitInPage(page, () => document.body.innerText.includes('Flood done.'), null, TURN_LIMIT_MS);
+  await rig.waitForAnswer(page, 'Flood done.', TURN_LIMIT_MS);
   const chip = await page.evaluate(() => {
     const c = document.querySelector('.tool');
     return { ok: c.classList.contains('is-ok'), output: c.querySelector('.tool-output').textContent, time: c.querySelector('.tool-time').textContent };
@@ -64,7 +64,7 @@ test('a turn shows its retries and its usage', async () => {
   rig.mock.setScript([{ status: 529 }, { text: 'Back after one retry.' }]);
   const { page, problems } = await open(PHONE);
   await send(page, 'are you there?');
-  await waitInPage(page, () => document.body.innerText.includes('Back after one retry.'), null, TURN_LIMIT_MS);
+  await rig.waitForAnswer(page, 'Back after one retry.', TURN_LIMIT_MS);
   await waitInPage(page, () => document.getElementById('stop').hidden, null, TURN_LIMIT_MS);
   const turn = await page.evaluate(() => {
     const t = [...document.querySelectorAll('.turn')].at(-1);
@@ -87,7 +87,7 @@ for (const viewport of [PHONE, DESKTOP]) {
     rig.mock.setScript([{ text: 'Still here.' }]);
     const { page, problems } = await open(viewport);
     await send(page, 'are you alive?');
-    await waitInPage(page, () => document.body.innerText.includes('Still here.'), null, TURN_LIMIT_MS);
+    await rig.waitForAnswer(page, 'Still here.', TURN_LIMIT_MS);
     await waitInPage(page, () => document.getElementById('conn').classList.contains('is-live'), null, TURN_LIMIT_MS);
     // The page notes, by its own clock, when it stops saying Live.
     await page.evaluate(() => {
@@ -123,7 +123,7 @@ test('the indicator says live, then reconnecting, then offline when the daemon g
   rig.mock.setScript([{ text: 'Here.' }]);
   const { page, problems } = await open(DESKTOP);
   await send(page, 'stay with me');
-  await waitInPage(page, () => document.body.innerText.includes('Here.'), null, TURN_LIMIT_MS);
+  await rig.waitForAnswer(page, 'Here.', TURN_LIMIT_MS);
   await waitInPage(page, () => document.getElementById('conn').classList.contains('is-live'), null, TURN_LIMIT_MS);
   assert.equal(await page.locator('#conn-text').innerText(), 'Live');
   assert.deepEqual(problems, []);
