@@ -8,7 +8,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { fetchJson, startDaemon } from '../../lib/daemon.mjs';
+import { fetchJson, startDaemon, stopCleanly } from '../../lib/daemon.mjs';
 import { limitsByName, readLimits } from '../../lib/limits.mjs';
 import { openStream } from '../../lib/sse-client.mjs';
 import { scratchDir } from '../../lib/scratch.mjs';
@@ -212,7 +212,7 @@ describe('breakglass CLI', () => {
     const d = await startDaemon({ env: { BREAKGLASS_LISTEN: '127.0.0.1:1' }, args: ['--listen', '127.0.0.1:0'] });
     assert.notEqual(d.port, 1);
     assert.equal((await fetchJson(`${d.url}/health`)).status, 200);
-    assert.deepEqual(await d.stop(), { code: 0, signal: null });
+    await stopCleanly(d);
   });
 
   test('empty values count as unset: the daemon starts and runs a turn with its defaults', async () => {
@@ -220,7 +220,7 @@ describe('breakglass CLI', () => {
       env: { BREAKGLASS_LOG_LEVEL: '', BREAKGLASS_MODEL: '', BREAKGLASS_TURN_TIMEOUT_SECONDS: '', API_BEARER_TOKEN: SECRETS.API_BEARER_TOKEN },
     });
     await promptToTurnEnd(d);
-    assert.deepEqual(await d.stop(), { code: 0, signal: null });
+    await stopCleanly(d);
   });
 
   test('breakglass check: 0 for a good set, 1 with file:line lines for a broken one, 0 for the shipped set', () => {
@@ -290,7 +290,7 @@ describe('ANTHROPIC_BASE_URL: plain HTTP only to this machine, decided on the ho
       const targets = await fetchJson(`${d.url}/api/targets`, { headers: AUTH, timeoutMs: TURN_WAIT_MS });
       assert.equal(targets.status, 200, targets.text);
     } finally {
-      assert.deepEqual(await d.stop(), { code: 0, signal: null });
+      await stopCleanly(d);
       await new Promise((r) => model.close(r));
       await proxy.close();
     }
@@ -334,7 +334,7 @@ describe('a running daemon and its secrets', () => {
       assert.ok(modelCalls >= 1, 'the turn called the model');
       assertNoSecret(JSON.stringify(stream.events), 'the event stream');
     } finally {
-      assert.deepEqual(await d.stop(), { code: 0, signal: null });
+      await stopCleanly(d);
       await new Promise((r) => model.close(r));
     }
     assert.ok(d.log.length > 3, d.log.join('\n'));
@@ -366,7 +366,7 @@ describe('a running daemon and its secrets', () => {
       assert.equal(model.connections(), 0, 'nothing went to the model API');
       assertNoSecret(JSON.stringify(stream.events), 'the event stream');
     } finally {
-      assert.deepEqual(await d.stop(), { code: 0, signal: null });
+      await stopCleanly(d);
       await model.close();
     }
     assertNoSecret(d.log.join('\n'), 'the daemon log');

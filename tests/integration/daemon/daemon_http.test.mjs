@@ -410,7 +410,7 @@ describe('behind the auth proxy (BREAKGLASS_TRUSTED_USER_HEADER)', () => {
     });
   });
   after(async () => {
-    assert.deepEqual(await d.stop(), { code: 0, signal: null });
+    await stopCleanly(d);
     await pve.close();
   });
 
@@ -485,7 +485,7 @@ describe('a broken scripts dir', () => {
     });
   });
   after(async () => {
-    assert.deepEqual(await d.stop(), { code: 0, signal: null });
+    await stopCleanly(d);
   });
 
   test('/readyz is 503 naming file:line; /health is still 200', async () => {

@@ -15,7 +15,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { AUTH, makeScriptsDir, startStack, writePolicy } from '../../lib/agent-stack.mjs';
-import { fetchJson, startDaemon } from '../../lib/daemon.mjs';
+import { fetchJson, startDaemon, stopCleanly } from '../../lib/daemon.mjs';
 import { cliExport, pageExport } from '../../lib/page-export.mjs';
 import { prng } from '../../lib/prng.mjs';
 import { scratchDir } from '../../lib/scratch.mjs';
@@ -284,7 +284,7 @@ describe('crafted journals', () => {
         ['cycle', 'override', 'viktor'], ['cycle', 'run_first', ''], ['status', 'override', 'bearer'], ['shutdown', 'override', ''],
       ]);
     } finally {
-      assert.deepEqual(await daemon.stop(), { code: 0, signal: null });
+      await stopCleanly(daemon);
     }
   });
 });
@@ -413,7 +413,7 @@ describe('generated journals', () => {
         assert.equal(cli.out, pages[i], `session ${i} (seed ${1000 + i})`);
       }
     } finally {
-      assert.deepEqual(await daemon.stop(), { code: 0, signal: null });
+      await stopCleanly(daemon);
     }
   });
 });

@@ -9,7 +9,7 @@ import http from 'node:http';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { AUTH, BEARER, checkRssGrowth, rssKib, sampleRss } from '../../lib/agent-stack.mjs';
-import { fetchJson, startDaemon } from '../../lib/daemon.mjs';
+import { fetchJson, startDaemon, stopCleanly } from '../../lib/daemon.mjs';
 import { scratchDir } from '../../lib/scratch.mjs';
 import { sessionJournal } from '../../lib/search-corpus.mjs';
 
@@ -41,7 +41,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (daemon) assert.deepEqual(await daemon.stop(), { code: 0, signal: null });
+  if (daemon) await stopCleanly(daemon);
 });
 
 /** The download, read after stallMs: {status, headers, body}. */

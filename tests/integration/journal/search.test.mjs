@@ -11,7 +11,7 @@ import { appendFileSync, cpSync, existsSync, readdirSync, readFileSync, unlinkSy
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AUTH, BEARER } from '../../lib/agent-stack.mjs';
-import { fetchJson, startDaemon } from '../../lib/daemon.mjs';
+import { fetchJson, startDaemon, stopCleanly } from '../../lib/daemon.mjs';
 import { bruteForce, randomness, randomQuery, sessionJournal, writeCorpus } from '../../lib/search-corpus.mjs';
 import { scratchDir } from '../../lib/scratch.mjs';
 
@@ -41,7 +41,7 @@ describe('search over 1,000 sessions', () => {
     daemon = await startDaemon({ dataDir, env: { API_BEARER_TOKEN: BEARER, BREAKGLASS_MAX_SESSIONS: '5000' } });
   });
   after(async () => {
-    if (daemon) assert.deepEqual(await daemon.stop(), { code: 0, signal: null });
+    if (daemon) await stopCleanly(daemon);
   });
 
   const api = (params) => fetchJson(`${daemon.url}/api/sessions/search?${new URLSearchParams(params)}`,
