@@ -7,16 +7,23 @@ import { BEARER, startStack } from './agent-stack.mjs';
 import { launchBrowser, openPage, waitInPage } from './page.mjs';
 import { scratchDir } from './scratch.mjs';
 
-// What a page test that waited in vain saw, for its error message.
+// What a page test that waited in vain saw, for its error message. A page
+// too wedged to answer within EXPLAIN_PAGE_MS is said to be so.
 const EXPLAIN_CHAT_CHARS = 1000;
 const EXPLAIN_LOG_LINES = 40;
+const EXPLAIN_PAGE_MS = 5000;
 
 async function explain(rig, page) {
-  const shown = await page.evaluate((n) => ({
-    chat: document.getElementById('turns').innerText.slice(-n),
-    status: document.getElementById('status').textContent,
-    conn: document.getElementById('conn-text').textContent,
-  }), EXPLAIN_CHAT_CHARS).catch((e) => ({ error: e.message }));
+  let timer;
+  const shown = await Promise.race([
+    page.evaluate((n) => ({
+      chat: document.getElementById('turns').innerText.slice(-n),
+      status: document.getElementById('status').textContent,
+      conn: document.getElementById('conn-text').textContent,
+    }), EXPLAIN_CHAT_CHARS).catch((e) => ({ error: e.message })),
+    new Promise((resolve) => { timer = setTimeout(resolve, EXPLAIN_PAGE_MS, { error: `no answer within ${EXPLAIN_PAGE_MS} ms` }); }),
+  ]);
+  clearTimeout(timer);
   const asked = rig.mock.requests.map((r) => `${r.index}: ${JSON.stringify(r.body?.messages?.at(-1)?.content ?? null).slice(0, 120)}`);
   return `\npage: ${JSON.stringify(shown)}\nmodel requests:\n${asked.join('\n')}`
     + `\ndaemon log:\n${rig.daemon.log.slice(-EXPLAIN_LOG_LINES).join('\n')}`;

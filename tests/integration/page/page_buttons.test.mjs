@@ -62,9 +62,14 @@ const open = (viewport) => openPage(browser, `${daemon.url}/`, { viewport, token
 
 // What the chat shows of the presses: notes, policy notices, chips. A
 // chip draws its output once a frame, after its state: the frame the
-// page asked for before this one comes first.
-const chatOf = (page, root = '#turns') => page.evaluate(async (r) => {
-  await new Promise((drawn) => requestAnimationFrame(drawn));
+// page asked for before this one comes first. A page that draws no frame
+// within FRAME_WAIT_MS is read as it is (and its output found missing).
+const FRAME_WAIT_MS = 2000;
+const chatOf = (page, root = '#turns') => page.evaluate(async ([r, frameMs]) => {
+  await new Promise((drawn) => {
+    requestAnimationFrame(drawn);
+    setTimeout(drawn, frameMs);
+  });
   const turns = document.querySelector(r);
   return {
     pressed: [...turns.querySelectorAll('.msg-button')].map((n) => n.textContent.replace(/ · \d\d:\d\d.*$/, '')),
@@ -78,7 +83,7 @@ const chatOf = (page, root = '#turns') => page.evaluate(async (r) => {
       resultShown: !c.querySelector('.tool-result').hidden,
     })),
   };
-}, root);
+}, [root, FRAME_WAIT_MS]);
 
 async function newChat(page, viewport) {
   if (viewport === PHONE) await page.click('#drawer-toggle');
