@@ -8,10 +8,10 @@
  * with "[redacted]". A token is also looked for in base64 at each offset it
  * may start at inside a longer text, and in hex. Inside a match of those
  * encoded forms one line break is passed over (base64(1) and xxd -p wrap
- * what they print, at any column of the secret's form). The key file is known whole, line by
- * line (a tool that prints part of it still has each base64 line caught),
- * and as the base64 of the whole file, on one line and wrapped at 76
- * columns as base64(1) prints it.
+ * what they print, at any column of the secret's form). The key file is
+ * known whole, line by line (a tool that prints part of it still has each
+ * base64 line caught), and as the base64 of the whole file, on one line
+ * and wrapped at 76 columns as base64(1) prints it.
  *
  * Matching is one pass over the text whatever the number of secrets (an
  * Aho-Corasick automaton). A stream of pieces (a command's output, the
