@@ -74,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int key_file = i == count - 1 && secrets[i].len > 0 && secrets[i].p[0] == '-';
     int rc = key_file ? redactor_add_key_file(r, secrets[i].p, secrets[i].len)
                       : redactor_add(r, secrets[i].p, secrets[i].len);
-    if (rc == 0) added[added_count++] = secrets[i]; /* else refused (not UTF-8, too big) */
+    if (rc == 0) added[added_count++] = secrets[i]; /* else refused: past a limit */
   }
   size_t text_len = (size_t)(end - p), whole_len;
   char *whole = redactor_apply(r, p, text_len, &whole_len);
